@@ -1,0 +1,3 @@
+from ecitizen.cli import main
+
+main()

@@ -1,0 +1,71 @@
+"""allauth adapters: registration through our services, throttled sign-in, encrypted MFA
+secrets."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from django import forms
+from django.http import HttpRequest
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from ecitizen.accounts import services
+from ecitizen.accounts.models import User
+from ecitizen.core import crypto
+from ecitizen.core.http import client_ip
+
+MFA_ENCRYPTION_CONTEXT = "mfa.authenticator"
+
+
+def throttle_message(wait_seconds: int) -> str:
+    """What happened and when the person can try again, in plain words."""
+    minutes = max(1, -(-wait_seconds // 60))
+    until = timezone.localtime(timezone.now() + timedelta(seconds=wait_seconds))
+    return ngettext(
+        "There have been too many unsuccessful attempts to sign in. For your security, "
+        "wait %(minutes)d minute before trying again (you can try again at %(time)s).",
+        "There have been too many unsuccessful attempts to sign in. For your security, "
+        "wait %(minutes)d minutes before trying again (you can try again at %(time)s).",
+        minutes,
+    ) % {"minutes": minutes, "time": formats.time_format(until, "H:i")}
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
+        user = super().save_user(request, user, form, commit=False)
+        user.full_name = form.cleaned_data["full_name"]
+        if not commit:
+            return user
+        return services.user_register(user=user, ip_address=client_ip(request))
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        email = str(credentials.get("email") or credentials.get("username") or "")
+        wait = services.signin_wait_seconds(email=email, ip_address=client_ip(request))
+        if wait:
+            raise forms.ValidationError(throttle_message(wait), code="sign_in_throttled")
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        email = str(credentials.get("email") or credentials.get("username") or "")
+        user = User.objects.filter(email__iexact=email).first() if email else None
+        services.signin_failure_record(email=email, ip_address=client_ip(request), user=user)
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        return client_ip(request) or "0.0.0.0"  # noqa: S104 - an unknown address, not a bind
+
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        return True
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """TOTP secrets and recovery-code seeds are stored as envelope-encrypted tokens."""
+
+    def encrypt(self, text: str) -> str:
+        return crypto.encrypt(text, context=MFA_ENCRYPTION_CONTEXT)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return crypto.decrypt(encrypted_text, context=MFA_ENCRYPTION_CONTEXT)

@@ -1,0 +1,228 @@
+"""People and the organisation: users, residents' profiles, departments and staff roles."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ecitizen.core.fields import EncryptedDateField, EncryptedTextField
+
+
+class TextSize(models.TextChoices):
+    STANDARD = "standard", _("Standard")
+    LARGE = "large", _("Large")
+    LARGER = "larger", _("Larger")
+
+
+class Contrast(models.TextChoices):
+    STANDARD = "standard", _("Standard")
+    HIGH = "high", _("High contrast")
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        """Create a user; the email is normalised to lower case. Use the accounts services
+        (which audit) rather than calling this directly from views."""
+        if not email:
+            raise ValueError("email is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+
+class User(AbstractBaseUser):
+    """Anyone who signs in: residents, officials, intermediaries. Email is the sign-in name.
+
+    What a user may do on staff pages comes from their :class:`RoleAssignment` rows, not
+    from flags on this model.
+    """
+
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=200)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+    language = models.CharField(_("preferred language"), max_length=10, blank=True)
+    text_size = models.CharField(max_length=10, choices=TextSize.choices, default=TextSize.STANDARD)
+    contrast = models.CharField(max_length=10, choices=Contrast.choices, default=Contrast.STANDARD)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Department(models.Model):
+    """A part of the authority that owns services and employs staff."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    email = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Jurisdiction(models.Model):
+    """A ward or district: an area some staff roles are limited to."""
+
+    class Kind(models.TextChoices):
+        WARD = "ward", _("Ward")
+        DISTRICT = "district", _("District")
+
+    code = models.SlugField(unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.WARD)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    CASE_OFFICER = "case_officer", _("Case officer")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    DEPARTMENT_ADMIN = "department_admin", _("Department administrator")
+    FINANCE_OFFICER = "finance_officer", _("Finance officer")
+    AUDITOR = "auditor", _("Auditor")
+    PLATFORM_ADMIN = "platform_admin", _("Platform administrator")
+    INTERMEDIARY = "intermediary", _("Assisted-digital helper")
+
+
+#: Roles that make a user an official (staff pages, mandatory MFA).
+STAFF_ROLES = frozenset(Role) - {Role.INTERMEDIARY}
+#: Roles that act across the whole authority rather than within one department.
+AUTHORITY_WIDE_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.AUDITOR, Role.INTERMEDIARY})
+
+
+class RoleAssignment(models.Model):
+    """A user holds ``role`` in ``department`` (optionally only for ``jurisdiction``).
+
+    Written only by ``ecitizen.accounts.services.role_assign`` / ``role_revoke``, which
+    audit every change.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments")
+    role = models.CharField(max_length=30, choices=Role.choices)
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="roles"
+    )
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, null=True, blank=True, on_delete=models.PROTECT, related_name="roles"
+    )
+    granted_at = models.DateTimeField(default=timezone.now)
+    granted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role", "department", "jurisdiction"],
+                name="role_assignment_unique",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label()
+
+    def label(self) -> str:
+        """What the role holder is acting as, e.g. "Revenue — Case officer"."""
+        parts = [str(self.department)] if self.department_id else []
+        parts.append(str(Role(self.role).label))
+        if self.jurisdiction_id:
+            parts.append(str(self.jurisdiction))
+        return " — ".join(parts)
+
+
+class ContactPreference(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message")
+    POST = "post", _("Post")
+
+
+class ResidentProfile(models.Model):
+    """What the authority knows about a resident, reused so nobody is asked twice.
+
+    National identity number, date of birth and phone are encrypted at rest;
+    ``national_id_index`` is their blind index, for exact lookups.
+    """
+
+    PERSONAL_FIELDS = frozenset({"national_id", "date_of_birth", "phone"})
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
+    legal_name = models.CharField(_("full legal name"), max_length=200)
+    preferred_name = models.CharField(_("preferred name"), max_length=100, blank=True)
+    date_of_birth = EncryptedDateField(_("date of birth"), null=True, blank=True)
+    national_id = EncryptedTextField(_("national identity number"), null=True, blank=True)
+    national_id_index = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    address_line_1 = models.CharField(_("address line 1"), max_length=200, blank=True)
+    address_line_2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    town = models.CharField(_("town or city"), max_length=100, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=12, blank=True)
+    phone = EncryptedTextField(_("phone number"), null=True, blank=True)
+    contact_preference = models.CharField(
+        _("how we contact you"),
+        max_length=10,
+        choices=ContactPreference.choices,
+        default=ContactPreference.EMAIL,
+    )
+    ward = models.ForeignKey(
+        Jurisdiction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+    @property
+    def display_name(self) -> str:
+        return self.preferred_name or self.legal_name
+
+
+class SignInThrottle(models.Model):
+    """Failed sign-ins for one account (the email typed) or one client address."""
+
+    class Scope(models.TextChoices):
+        ACCOUNT = "account"
+        IP = "ip"
+
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    key = models.CharField(max_length=254)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField()
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="sign_in_throttle_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"

@@ -1,0 +1,167 @@
+"""Reads about people and roles. Staff reads of a resident's personal data are audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
+from django.db.models import QuerySet
+from django.http import Http404
+
+from ecitizen.accounts.identity import national_id_index
+from ecitizen.accounts.models import (
+    AUTHORITY_WIDE_ROLES,
+    STAFF_ROLES,
+    Department,
+    ResidentProfile,
+    Role,
+    RoleAssignment,
+    User,
+)
+from ecitizen.core.models import AuditEvent
+from ecitizen.core.services import audit_record
+
+_ROLE_CACHE_ATTR = "_ecitizen_role_assignments"
+
+#: Roles that may look up residents and read their profile.
+RESIDENT_DATA_ROLES = frozenset(
+    {Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}
+)
+
+
+def user_role_assignments(user: Any) -> list[RoleAssignment]:
+    """The user's role assignments, fetched once per request (cached on the user object)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cached: list[RoleAssignment] | None = getattr(user, _ROLE_CACHE_ATTR, None)
+    if cached is None:
+        cached = list(
+            RoleAssignment.objects.filter(user=user)
+            .select_related("department", "jurisdiction")
+            .order_by("role", "department__name")
+        )
+        setattr(user, _ROLE_CACHE_ATTR, cached)
+    return cached
+
+
+def user_has_role(user: Any, roles: frozenset[str] | set[str], department: Any = None) -> bool:
+    """Whether the user holds one of ``roles`` (in ``department``, when given).
+
+    Authority-wide roles (platform administrator, auditor) count in every department.
+    """
+    for assignment in user_role_assignments(user):
+        if assignment.role not in roles:
+            continue
+        if (
+            department is None
+            or assignment.role in AUTHORITY_WIDE_ROLES
+            or assignment.department_id == getattr(department, "pk", department)
+        ):
+            return True
+    return False
+
+
+def user_is_staff(user: Any) -> bool:
+    return user_has_role(user, STAFF_ROLES)
+
+
+def user_needs_mfa(user: Any) -> bool:
+    """Officials and intermediaries must use a second factor; residents may."""
+    return bool(user_role_assignments(user))
+
+
+def user_has_mfa(user: Any) -> bool:
+    return bool(get_mfa_adapter().is_mfa_enabled(user))
+
+
+def user_acting_as(user: Any, roles: frozenset[str] | set[str] | None = None) -> str:
+    """A label for what the user acts as, e.g. "Revenue — Case officer"; used in the audit
+    trail so a resident sees the office, not the official's name."""
+    labels = [
+        a.label()
+        for a in user_role_assignments(user)
+        if roles is None or a.role in roles
+    ]
+    return "; ".join(labels)
+
+
+def staff_departments(user: Any) -> QuerySet[Department]:
+    """Departments the user administers (all of them for a platform administrator)."""
+    if user_has_role(user, {Role.PLATFORM_ADMIN}):
+        return Department.objects.all()
+    ids = [
+        a.department_id
+        for a in user_role_assignments(user)
+        if a.role == Role.DEPARTMENT_ADMIN and a.department_id
+    ]
+    return Department.objects.filter(pk__in=ids)
+
+
+def staff_members(*, department_ids: list[int] | None = None) -> QuerySet[User]:
+    """Users with at least one role, optionally only those in the given departments."""
+    users = User.objects.filter(role_assignments__isnull=False)
+    if department_ids is not None:
+        users = users.filter(role_assignments__department_id__in=department_ids)
+    return users.distinct().order_by("full_name").prefetch_related(
+        "role_assignments__department", "role_assignments__jurisdiction"
+    )
+
+
+def resident_find_by_national_id(*, national_id: str) -> ResidentProfile | None:
+    """The profile with this national identity number, found through its blind index."""
+    return (
+        ResidentProfile.objects.select_related("user")
+        .filter(national_id_index=national_id_index(national_id))
+        .first()
+    )
+
+
+def resident_search(*, query: str, limit: int = 25) -> QuerySet[ResidentProfile]:
+    """Residents by name or email (not personal-data fields, which are encrypted)."""
+    profiles = ResidentProfile.objects.select_related("user")
+    query = query.strip()
+    if not query:
+        return profiles.none()
+    return profiles.filter(legal_name__icontains=query) | profiles.filter(
+        user__email__iexact=query
+    )
+
+
+def resident_profile_view_for_staff(
+    *, profile_id: int, actor: Any, ip_address: str | None
+) -> ResidentProfile:
+    """A resident's full profile for an official, with the view written to the audit trail.
+
+    Precondition: the caller has checked that ``actor`` holds one of
+    ``RESIDENT_DATA_ROLES``. Side effect: an audit event ``personal_data.viewed`` that the
+    resident sees in their data tracker. Raises ``Http404`` for an unknown profile.
+    """
+    profile = ResidentProfile.objects.select_related("user", "ward").filter(pk=profile_id).first()
+    if profile is None:
+        raise Http404
+    audit_record(
+        action="personal_data.viewed",
+        actor=actor,
+        actor_role=user_acting_as(actor, RESIDENT_DATA_ROLES),
+        obj=profile,
+        subject_user_id=profile.user_id,
+        ip_address=ip_address,
+    )
+    return profile
+
+
+def data_tracker_for_resident(*, user: Any, limit: int = 100) -> QuerySet[AuditEvent]:
+    """Who (as which office) looked at this resident's personal data, newest first."""
+    return (
+        AuditEvent.objects.filter(subject_user_id=user.pk, action="personal_data.viewed")
+        .exclude(actor_id=user.pk)
+        .only("created_at", "actor_role", "action")
+        .order_by("-sequence")[:limit]
+    )
+
+
+def account_activity_for_user(*, user: Any, limit: int = 50) -> QuerySet[AuditEvent]:
+    """Security events on the resident's own account (sign-ins, MFA changes, ...)."""
+    return AuditEvent.objects.filter(subject_user_id=user.pk).exclude(
+        action="personal_data.viewed"
+    ).order_by("-sequence")[:limit]

@@ -1,0 +1,380 @@
+"""Writes about people and roles. Every change is audited."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ecitizen.accounts.identity import national_id_index, normalise_national_id
+from ecitizen.accounts.models import (
+    AUTHORITY_WIDE_ROLES,
+    Department,
+    Jurisdiction,
+    ResidentProfile,
+    Role,
+    RoleAssignment,
+    SignInThrottle,
+    User,
+)
+from ecitizen.accounts.selectors import user_acting_as, user_has_role
+from ecitizen.core import crypto
+from ecitizen.core.errors import DomainError, PermissionDenied
+from ecitizen.core.services import audit_changes, audit_record
+
+PROFILE_FIELDS = (
+    "legal_name",
+    "preferred_name",
+    "date_of_birth",
+    "national_id",
+    "address_line_1",
+    "address_line_2",
+    "town",
+    "postcode",
+    "phone",
+    "contact_preference",
+    "ward",
+)
+
+
+class NationalIdInUse(DomainError):
+    code = "national_id_in_use"
+
+
+@transaction.atomic
+def user_create(
+    *,
+    email: str,
+    full_name: str,
+    password: str | None,
+    actor: Any = None,
+    ip_address: str | None = None,
+) -> User:
+    """Create a user with a resident profile, and audit it.
+
+    ``password=None`` creates an account that cannot sign in with a password until one is
+    set through the password-reset journey. Raises ``IntegrityError`` for a taken email.
+    """
+    user = User(email=User.objects.normalize_email(email).lower(), full_name=full_name)
+    user.set_password(password)
+    return user_register(user=user, actor=actor, ip_address=ip_address)
+
+
+@transaction.atomic
+def user_register(*, user: User, actor: Any = None, ip_address: str | None = None) -> User:
+    """Save a new (unsaved) user built by the sign-up form, give them a resident profile
+    and audit the creation."""
+    user.email = user.email.lower()
+    user.save()
+    ResidentProfile.objects.create(user=user, legal_name=user.full_name)
+    audit_record(
+        action="account.created",
+        actor=actor or user,
+        obj=user,
+        subject_user_id=user.pk,
+        ip_address=ip_address,
+    )
+    return user
+
+
+def _profile_snapshot(profile: ResidentProfile) -> dict[str, Any]:
+    return {field: getattr(profile, field) for field in PROFILE_FIELDS}
+
+
+@transaction.atomic
+def profile_update(
+    *, user: User, data: Mapping[str, Any], actor: Any, ip_address: str | None = None
+) -> ResidentProfile:
+    """Change a resident's profile fields (only those in ``data``) and audit what changed.
+
+    The national identity number is normalised and its blind index kept in step. Raises
+    :class:`NationalIdInUse` when another resident already has that number. Personal values
+    never reach the audit trail: they are masked.
+    """
+    profile = ResidentProfile.objects.select_for_update().get(user=user)
+    before = _profile_snapshot(profile)
+    for field, value in data.items():
+        if field not in PROFILE_FIELDS:
+            raise ValueError(f"{field} is not a profile field")
+        if field == "national_id":
+            value = normalise_national_id(value) if value else None
+            profile.national_id_index = national_id_index(value) if value else None
+        if field in ResidentProfile.PERSONAL_FIELDS and value == "":
+            value = None
+        setattr(profile, field, value)
+    changes = audit_changes(before, _profile_snapshot(profile), personal=ResidentProfile.PERSONAL_FIELDS)
+    if not changes:
+        return profile
+    try:
+        with transaction.atomic():
+            profile.save()
+    except IntegrityError as exc:
+        raise NationalIdInUse(
+            _("This national identity number is already linked to another account. "
+              "Contact us if you think this is a mistake.")
+        ) from exc
+    audit_record(
+        action="profile.updated",
+        actor=actor,
+        actor_role="" if actor == user else user_acting_as(actor),
+        obj=profile,
+        subject_user_id=user.pk,
+        changes=changes,
+        ip_address=ip_address,
+    )
+    return profile
+
+
+@transaction.atomic
+def preferences_update(
+    *,
+    user: User,
+    language: str | None = None,
+    text_size: str | None = None,
+    contrast: str | None = None,
+) -> User:
+    """Save display and language preferences (not audited: they are not personal data)."""
+    fields = []
+    for name, value in (("language", language), ("text_size", text_size), ("contrast", contrast)):
+        if value is not None and getattr(user, name) != value:
+            setattr(user, name, value)
+            fields.append(name)
+    if fields:
+        user.save(update_fields=fields)
+    return user
+
+
+def _check_may_grant(*, actor: Any, role: str, department: Department | None) -> None:
+    if user_has_role(actor, {Role.PLATFORM_ADMIN}):
+        return
+    if role in AUTHORITY_WIDE_ROLES:
+        raise PermissionDenied(_("Only a platform administrator can give or remove this role."))
+    if department is None or not user_has_role(actor, {Role.DEPARTMENT_ADMIN}, department):
+        raise PermissionDenied(
+            _("You can only manage roles in departments you administer.")
+        )
+
+
+@transaction.atomic
+def role_assign(
+    *,
+    user: User,
+    role: str,
+    department: Department | None,
+    jurisdiction: Jurisdiction | None = None,
+    actor: Any,
+    ip_address: str | None = None,
+) -> RoleAssignment:
+    """Give ``user`` a role. Department administrators manage their own departments;
+    platform administrators manage everything, including authority-wide roles.
+
+    Raises :class:`PermissionDenied` when the actor may not grant it and
+    :class:`DomainError` (``role_exists``) when the user already holds it.
+    """
+    role = Role(role)
+    if role in AUTHORITY_WIDE_ROLES:
+        department = None
+        jurisdiction = None
+    elif department is None:
+        raise DomainError(_("Choose a department for this role."), code="department_required")
+    if actor is not None:
+        _check_may_grant(actor=actor, role=role, department=department)
+    assignment, created = RoleAssignment.objects.get_or_create(
+        user=user,
+        role=role,
+        department=department,
+        jurisdiction=jurisdiction,
+        defaults={"granted_by": actor},
+    )
+    if not created:
+        raise DomainError(_("This person already has that role."), code="role_exists")
+    audit_record(
+        action="role.assigned",
+        actor=actor,
+        actor_role=user_acting_as(actor) if actor else "",
+        obj=assignment,
+        subject_user_id=user.pk,
+        changes={"role": {"before": None, "after": assignment.label()}},
+        ip_address=ip_address,
+    )
+    return assignment
+
+
+@transaction.atomic
+def role_revoke(*, assignment: RoleAssignment, actor: Any, ip_address: str | None = None) -> None:
+    """Remove a role assignment, with the same permission rules as :func:`role_assign`."""
+    _check_may_grant(actor=actor, role=assignment.role, department=assignment.department)
+    label, user_id, pk = assignment.label(), assignment.user_id, assignment.pk
+    assignment.delete()
+    audit_record(
+        action="role.revoked",
+        actor=actor,
+        actor_role=user_acting_as(actor),
+        object_type="accounts.roleassignment",
+        object_id=str(pk),
+        subject_user_id=user_id,
+        changes={"role": {"before": label, "after": None}},
+        ip_address=ip_address,
+    )
+
+
+# --- Sign-in throttling -----------------------------------------------------------------
+
+_ACCOUNT_KEY_CONTEXT = "accounts.signinthrottle.account"
+
+
+def _throttle_keys(*, email: str, ip_address: str | None) -> list[tuple[str, str, int]]:
+    # The account key is a blind index of the typed email, so the throttle table holds no
+    # email addresses (typed ones included, which may belong to nobody).
+    keys = [
+        (
+            SignInThrottle.Scope.ACCOUNT,
+            crypto.blind_index(email.strip().lower(), context=_ACCOUNT_KEY_CONTEXT),
+            settings.SIGNIN_THROTTLE_FREE_ATTEMPTS_ACCOUNT,
+        )
+    ]
+    if ip_address:
+        keys.append((SignInThrottle.Scope.IP, ip_address, settings.SIGNIN_THROTTLE_FREE_ATTEMPTS_IP))
+    return keys
+
+
+def signin_wait_seconds(*, email: str, ip_address: str | None) -> int:
+    """How long this account or address must wait before another attempt (0 = now)."""
+    now = timezone.now()
+    wait = 0.0
+    for scope, key, _free in _throttle_keys(email=email, ip_address=ip_address):
+        row = SignInThrottle.objects.filter(scope=scope, key=key).first()
+        if row and row.blocked_until and row.blocked_until > now:
+            wait = max(wait, (row.blocked_until - now).total_seconds())
+    return math.ceil(wait)
+
+
+def _delay_after(failures: int, free_attempts: int) -> int:
+    """Seconds to wait after the ``failures``-th consecutive failure: none while within the
+    free attempts, then doubling from the base delay, never above the maximum (so an
+    account is never locked for good)."""
+    if failures < free_attempts:
+        return 0
+    exponent = min(failures - free_attempts, 20)
+    return int(min(settings.SIGNIN_THROTTLE_BASE_DELAY * 2**exponent, settings.SIGNIN_THROTTLE_MAX_DELAY))
+
+
+@transaction.atomic
+def signin_failure_record(
+    *, email: str, ip_address: str | None, user: User | None
+) -> int:
+    """Count a failed sign-in against the account and the address; audit it.
+
+    Returns the seconds to wait before the next attempt. Failures older than a day no
+    longer count, so occasional typos never add up.
+    """
+    now = timezone.now()
+    wait = 0
+    for scope, key, free in _throttle_keys(email=email, ip_address=ip_address):
+        row, _created = SignInThrottle.objects.select_for_update().get_or_create(
+            scope=scope, key=key, defaults={"last_failure_at": now}
+        )
+        if now - row.last_failure_at > timedelta(days=1):
+            row.failures = 0
+        row.failures += 1
+        row.last_failure_at = now
+        delay = _delay_after(row.failures, free)
+        row.blocked_until = now + timedelta(seconds=delay) if delay else None
+        row.save()
+        wait = max(wait, delay)
+    audit_record(
+        action="auth.sign_in_failed",
+        actor=None,
+        object_type="accounts.user" if user else "",
+        object_id=str(user.pk) if user else "",
+        subject_user_id=user.pk if user else None,
+        changes={"wait_seconds": {"before": None, "after": wait}},
+        ip_address=ip_address,
+    )
+    return wait
+
+
+@transaction.atomic
+def signin_success_record(*, user: User, email: str, ip_address: str | None) -> None:
+    """Clear the account's failure count and audit the sign-in."""
+    SignInThrottle.objects.filter(
+        scope=SignInThrottle.Scope.ACCOUNT,
+        key=_throttle_keys(email=email, ip_address=None)[0][1],
+    ).delete()
+    audit_record(
+        action="auth.signed_in",
+        actor=user,
+        obj=user,
+        subject_user_id=user.pk,
+        ip_address=ip_address,
+    )
+
+
+def date_of_birth_valid(value: date) -> bool:
+    """A date of birth is in the past and within a human lifetime."""
+    today = timezone.localdate()
+    return date(today.year - 130, 1, 1) <= value <= today
+
+
+# --- MFA secrets under key rotation -----------------------------------------------------
+
+
+def _mfa_secret_keys(data: Mapping[str, Any]) -> list[str]:
+    return [key for key in ("secret", "seed") if isinstance(data.get(key), str)]
+
+
+def mfa_secrets_pending(*, key_id: str) -> int:
+    """Authenticators whose TOTP secret or recovery seed is under another key."""
+    from allauth.mfa.models import Authenticator
+
+    pending = 0
+    for data in Authenticator.objects.values_list("data", flat=True).iterator():
+        if any(crypto.token_key_id(data[k]) != key_id for k in _mfa_secret_keys(data)):
+            pending += 1
+    return pending
+
+
+def mfa_secrets_rotate(*, progress: Any = None) -> int:
+    """Re-encrypt TOTP secrets and recovery-code seeds under the active key (each row in
+    its own transaction, so the run is resumable). Returns how many were re-encrypted."""
+    from allauth.mfa.models import Authenticator
+
+    from ecitizen.accounts.adapters import MFA_ENCRYPTION_CONTEXT
+
+    key_id = crypto.active_key_id()
+    done = 0
+    for pk in Authenticator.objects.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            row = Authenticator.objects.select_for_update().get(pk=pk)
+            stale = [k for k in _mfa_secret_keys(row.data) if crypto.token_key_id(row.data[k]) != key_id]
+            if not stale:
+                continue
+            for k in stale:
+                plaintext = crypto.decrypt(row.data[k], context=MFA_ENCRYPTION_CONTEXT)
+                row.data[k] = crypto.encrypt(plaintext, context=MFA_ENCRYPTION_CONTEXT)
+            row.save(update_fields=["data"])
+        done += 1
+        if progress is not None:
+            progress.update(1)
+    return done
+
+
+@transaction.atomic
+def mfa_totp_activate(*, user: User, secret: str, actor: Any) -> None:
+    """Enrol a TOTP authenticator with a known base32 ``secret`` plus recovery codes.
+
+    For provisioning (the demo authority, a bulk import of staff who already hold a token);
+    people enrol themselves through allauth's pages.
+    """
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    TOTP.activate(user, secret)
+    RecoveryCodes.activate(user)
+    audit_record(action="mfa.totp_added", actor=actor, obj=user, subject_user_id=user.pk)

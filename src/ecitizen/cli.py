@@ -1,0 +1,21 @@
+"""The ``ecitizen`` command: Django's management commands under the platform's name.
+
+``ecitizen worker``, ``ecitizen demo``, ``ecitizen keys rotate``, ``ecitizen audit verify``
+and every Django command (``ecitizen migrate``, ``ecitizen runserver``...) are available.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecitizen.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["ecitizen", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Envelope encryption of personal data with AES-256-GCM, and blind indexes.
+
+Each value gets its own random 256-bit data key. The value is encrypted with the data key
+(AES-256-GCM); the data key is wrapped (AES-256-GCM) with a key-encryption key (KEK) that
+comes from the settings, never from the database. The stored token names the KEK by its id,
+so several KEKs can be live at once while ``ecitizen keys rotate`` moves every value to the
+active one::
+
+    enc1:<kek id>:<base64url(wrap nonce | wrapped data key)>:<base64url(nonce | ciphertext)>
+
+Both AES-GCM operations authenticate a *context* string (for a model field, its
+``app_label.model.field``), so a ciphertext copied into another column does not decrypt.
+
+Blind indexes are HMAC-SHA256 of a normalised value under ``BLIND_INDEX_KEY``: equal inputs
+give equal indexes, so a row can be found by an exact value without decrypting all rows,
+while the index alone reveals nothing without the key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+
+TOKEN_PREFIX = "enc1"
+_NONCE_BYTES = 12
+
+
+class DecryptionError(Exception):
+    """A stored token cannot be decrypted: unknown key id, tampering, or wrong context."""
+
+    code = "decryption_failed"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def active_key_id() -> str:
+    """The id of the KEK that new ciphertexts are wrapped with."""
+    return str(settings.FIELD_ENCRYPTION_ACTIVE_KEY)
+
+
+def _kek(key_id: str) -> bytes:
+    keys: dict[str, bytes] = settings.FIELD_ENCRYPTION_KEYS
+    try:
+        return keys[key_id]
+    except KeyError:
+        raise DecryptionError(
+            f"key id {key_id!r} is not configured in FIELD_ENCRYPTION_KEYS"
+        ) from None
+
+
+def encrypt(plaintext: str, *, context: str) -> str:
+    """Encrypt ``plaintext`` under a fresh data key wrapped by the active KEK."""
+    key_id = active_key_id()
+    data_key = AESGCM.generate_key(bit_length=256)
+    aad = context.encode("utf-8")
+    wrap_nonce = os.urandom(_NONCE_BYTES)
+    wrapped = AESGCM(_kek(key_id)).encrypt(wrap_nonce, data_key, aad)
+    nonce = os.urandom(_NONCE_BYTES)
+    ciphertext = AESGCM(data_key).encrypt(nonce, plaintext.encode("utf-8"), aad)
+    return f"{TOKEN_PREFIX}:{key_id}:{_b64(wrap_nonce + wrapped)}:{_b64(nonce + ciphertext)}"
+
+
+def token_key_id(token: str) -> str:
+    """The KEK id a token was wrapped with (without decrypting it)."""
+    parts = token.split(":")
+    if len(parts) != 4 or parts[0] != TOKEN_PREFIX:
+        raise DecryptionError("not an ecitizen ciphertext")
+    return parts[1]
+
+
+def decrypt(token: str, *, context: str) -> str:
+    """Decrypt a token made by :func:`encrypt` with the same ``context``."""
+    key_id = token_key_id(token)
+    _, _, wrapped_part, body_part = token.split(":")
+    aad = context.encode("utf-8")
+    try:
+        wrapped = _unb64(wrapped_part)
+        body = _unb64(body_part)
+        data_key = AESGCM(_kek(key_id)).decrypt(
+            wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], aad
+        )
+        plaintext = AESGCM(data_key).decrypt(body[:_NONCE_BYTES], body[_NONCE_BYTES:], aad)
+    except (InvalidTag, ValueError) as exc:
+        raise DecryptionError("ciphertext failed authentication") from exc
+    return plaintext.decode("utf-8")
+
+
+def blind_index(value: str, *, context: str) -> str:
+    """HMAC-SHA256 of ``value`` (already normalised by the caller) within ``context``."""
+    message = context.encode("utf-8") + b"\x00" + value.encode("utf-8")
+    key: bytes = settings.BLIND_INDEX_KEY
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def generate_key() -> str:
+    """A new random 256-bit key, base64-encoded as the settings expect it."""
+    return base64.b64encode(os.urandom(32)).decode("ascii")

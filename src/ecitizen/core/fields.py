@@ -1,0 +1,81 @@
+"""Model fields whose values are encrypted at rest with :mod:`ecitizen.core.crypto`.
+
+The column holds the token; Python code sees the plaintext. Because the stored value is
+randomised, equality lookups on these fields are meaningless and are refused: find rows by
+the blind index that sits beside the field (see ``ResidentProfile.national_id_index``).
+The only lookups allowed are ``isnull`` and ``encrypted_under`` (rows whose token was
+wrapped with a given key id), which the key-rotation command uses.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.lookups import IsNull, Lookup
+
+from ecitizen.core import crypto
+
+
+class EncryptedUnder(Lookup[Any]):
+    """``field__encrypted_under="k2"``: the token names KEK ``k2``."""
+
+    lookup_name = "encrypted_under"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        pattern = f"{crypto.TOKEN_PREFIX}:{self.rhs}:%"
+        return f"{lhs} LIKE %s", [*lhs_params, pattern]
+
+
+class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+    """A text value stored as an AES-256-GCM envelope token."""
+
+    def contribute_to_class(self, cls: type[models.Model], name: str, **kwargs: Any) -> None:
+        super().contribute_to_class(cls, name, **kwargs)
+        self.encryption_context = f"{cls._meta.label_lower}.{name}"
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name == "isnull":
+            return IsNull
+        if lookup_name == "encrypted_under":
+            return EncryptedUnder
+        return None
+
+    def to_plaintext(self, value: Any) -> str:
+        """The string that gets encrypted for a Python value of this field."""
+        return str(value)
+
+    def from_plaintext(self, text: str) -> Any:
+        """The Python value for a decrypted string."""
+        return text
+
+    def get_db_prep_save(self, value: Any, connection: BaseDatabaseWrapper) -> Any:
+        if value is None or value == "":
+            return None if self.null else ""
+        return crypto.encrypt(self.to_plaintext(value), context=self.encryption_context)
+
+    def from_db_value(self, value: Any, expression: Any, connection: BaseDatabaseWrapper) -> Any:
+        if not value:
+            return value
+        return self.from_plaintext(crypto.decrypt(value, context=self.encryption_context))
+
+
+class EncryptedDateField(EncryptedTextField):
+    """A date stored encrypted as its ISO-8601 text."""
+
+    def to_plaintext(self, value: Any) -> str:
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        return datetime.date.fromisoformat(str(value)).isoformat()
+
+    def from_plaintext(self, text: str) -> Any:
+        return datetime.date.fromisoformat(text)
+
+    def to_python(self, value: Any) -> Any:
+        if value is None or isinstance(value, datetime.date):
+            return value
+        return datetime.date.fromisoformat(str(value))

@@ -1,0 +1,59 @@
+"""Email goes through the task worker: enqueued when the transaction commits, delivered by
+``EMAIL_DELIVERY_BACKEND``, retried by re-running the task."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+
+
+def message_to_dict(message: EmailMessage) -> dict[str, Any]:
+    """A JSON-safe form of a message (attachments are not supported by the queue)."""
+    if message.attachments:
+        raise ValueError("queued email does not carry attachments; link to the document")
+    alternatives = [
+        [content, mimetype] for content, mimetype in getattr(message, "alternatives", [])
+    ]
+    return {
+        "subject": message.subject,
+        "body": message.body,
+        "from_email": message.from_email,
+        "to": list(message.to),
+        "cc": list(message.cc),
+        "bcc": list(message.bcc),
+        "reply_to": list(message.reply_to),
+        "headers": dict(message.extra_headers),
+        "alternatives": alternatives,
+    }
+
+
+def message_from_dict(data: dict[str, Any]) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=data["subject"],
+        body=data["body"],
+        from_email=data["from_email"],
+        to=data["to"],
+        cc=data["cc"],
+        bcc=data["bcc"],
+        reply_to=data["reply_to"],
+        headers=data["headers"],
+    )
+    for content, mimetype in data["alternatives"]:
+        message.attach_alternative(content, mimetype)
+    return message
+
+
+class QueuedEmailBackend(BaseEmailBackend):
+    """Hands each message to the ``send_email`` task once the current transaction commits."""
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        from ecitizen.core.tasks import send_email
+
+        for message in email_messages:
+            payload = message_to_dict(message)
+            transaction.on_commit(lambda payload=payload: send_email.enqueue(payload))
+        return len(email_messages)

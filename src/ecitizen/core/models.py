@@ -1,0 +1,117 @@
+"""Platform-wide records: the audit trail and the health of background workers."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, NoReturn
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+GENESIS_HASH = "0" * 64
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or remove an audit event."""
+
+    code = "audit_append_only"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit events cannot be updated")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError("audit events cannot be deleted")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit events cannot be updated")
+
+
+class AuditEvent(models.Model):
+    """One thing that happened, hash-chained to the event before it.
+
+    Written only by :func:`ecitizen.core.services.audit_record`. ``hash`` is SHA-256 over
+    the previous event's hash and this event's canonical content
+    (:meth:`canonical_content`), so changing, removing or reordering any row breaks the
+    chain from that row on, which ``ecitizen audit verify`` reports.
+    """
+
+    sequence = models.PositiveBigIntegerField(unique=True, editable=False)
+    created_at = models.DateTimeField(editable=False)
+    actor_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    actor_label = models.CharField(max_length=254, blank=True, editable=False)
+    # What the actor was acting as (department and role): shown to residents in the data
+    # tracker instead of the official's name.
+    actor_role = models.CharField(max_length=200, blank=True, editable=False)
+    action = models.CharField(max_length=80, db_index=True, editable=False)
+    object_type = models.CharField(max_length=80, blank=True, editable=False)
+    object_id = models.CharField(max_length=80, blank=True, editable=False)
+    # The person whose data the event concerns, for the resident's data tracker.
+    subject_user_id = models.BigIntegerField(null=True, blank=True, db_index=True, editable=False)
+    changes = models.JSONField(default=dict, blank=True, editable=False)
+    ip_address = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+
+    objects: ClassVar[models.Manager[AuditEvent]] = AuditEventQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["-sequence"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        indexes = [models.Index(fields=["subject_user_id", "action", "-sequence"])]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action}"
+
+    def canonical_content(self) -> dict[str, Any]:
+        """The fields covered by the hash, as JSON-safe values."""
+        return {
+            "sequence": self.sequence,
+            "created_at": self.created_at.isoformat(timespec="microseconds"),
+            "actor_id": self.actor_id,
+            "actor_label": self.actor_label,
+            "actor_role": self.actor_role,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "subject_user_id": self.subject_user_id,
+            "changes": self.changes,
+            "ip_address": self.ip_address,
+            "prev_hash": self.prev_hash,
+        }
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("audit events cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit events cannot be deleted")
+
+
+class AuditChainHead(models.Model):
+    """The last sequence number and hash of the chain: a single row, locked per append.
+
+    Locking this row serialises appends, which is what keeps the chain linear when many
+    processes write events at once.
+    """
+
+    sequence = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    def __str__(self) -> str:
+        return f"audit head #{self.sequence}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A task worker process announcing that it is alive; read by ``/healthz``."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.hostname}:{self.pid}"

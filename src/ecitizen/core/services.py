@@ -1,0 +1,200 @@
+"""Writes owned by the core: the audit trail and worker heartbeats."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import socket
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from ecitizen.core.models import AuditChainHead, AuditEvent, WorkerHeartbeat
+
+MASK = "[redacted]"
+
+
+def _json_safe(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    return str(value)
+
+
+def event_hash(content: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of an event's content (which includes ``prev_hash``)."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def audit_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], *, personal: Iterable[str] = ()
+) -> dict[str, dict[str, Any]]:
+    """The fields whose values differ, as ``{field: {"before": .., "after": ..}}``.
+
+    Values of fields named in ``personal`` are replaced by a mask: the trail records *that*
+    a date of birth changed, never the date itself.
+    """
+    personal_fields = set(personal)
+    changes: dict[str, dict[str, Any]] = {}
+    for field in sorted(set(before) | set(after)):
+        old, new = before.get(field), after.get(field)
+        if old == new:
+            continue
+        if field in personal_fields:
+            old = MASK if old not in (None, "") else old
+            new = MASK if new not in (None, "") else new
+        changes[field] = {"before": _json_safe(old), "after": _json_safe(new)}
+    return changes
+
+
+@transaction.atomic
+def audit_record(
+    *,
+    action: str,
+    actor: Any = None,
+    actor_role: str = "",
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    subject_user_id: int | None = None,
+    changes: Mapping[str, Any] | None = None,
+    ip_address: str | None = None,
+) -> AuditEvent:
+    """Append one event to the hash chain, inside the caller's transaction.
+
+    ``actor`` is a user or ``None`` for the system; ``obj`` (or ``object_type`` and
+    ``object_id``) names what was acted on; ``subject_user_id`` is the resident whose data
+    the event concerns. ``changes`` must already be masked (see :func:`audit_changes`).
+
+    Side effects: locks the chain head row until the caller's transaction ends, so appends
+    are serialised; if that transaction rolls back, the event disappears with the change it
+    recorded.
+    """
+    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    actor_id = getattr(actor, "pk", None) if actor is not None else None
+    actor_label = str(getattr(actor, "email", "") or "") if actor is not None else ""
+    event = AuditEvent(
+        sequence=head.sequence + 1,
+        created_at=timezone.now(),
+        actor_id=actor_id,
+        actor_label=actor_label,
+        actor_role=actor_role,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        subject_user_id=subject_user_id,
+        changes=_json_safe(dict(changes or {})),
+        ip_address=ipaddress.ip_address(ip_address).compressed if ip_address else None,
+        prev_hash=head.hash,
+    )
+    event.hash = event_hash(event.canonical_content())
+    event.save()
+    head.sequence = event.sequence
+    head.hash = event.hash
+    head.save(update_fields=["sequence", "hash"])
+    return event
+
+
+def worker_heartbeat(*, worker_id: str, started_at: datetime, pid: int) -> None:
+    """Record that worker ``worker_id`` is alive now (creating its row on first beat)."""
+    now = timezone.now()
+    WorkerHeartbeat.objects.update_or_create(
+        worker_id=worker_id,
+        defaults={
+            "hostname": socket.gethostname(),
+            "pid": pid,
+            "started_at": started_at,
+            "last_seen": now,
+        },
+    )
+
+
+def worker_heartbeat_remove(*, worker_id: str) -> None:
+    """Forget a worker that is shutting down cleanly."""
+    WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
+
+
+# --- Key rotation -----------------------------------------------------------------------
+
+
+def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:
+    """Every model with encrypted fields, and those fields' names."""
+    from django.apps import apps
+
+    from ecitizen.core.fields import EncryptedTextField
+
+    found = []
+    for model in apps.get_models():
+        names = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+        if names:
+            found.append((model, names))
+    return found
+
+
+def _stale_rows_query(fields: list[str], key_id: str) -> models.Q:
+    query = models.Q()
+    for name in fields:
+        query |= models.Q(**{f"{name}__isnull": False}) & ~models.Q(
+            **{f"{name}__encrypted_under": key_id}
+        ) & ~models.Q(**{name: ""})
+    return query
+
+
+def encrypted_rows_pending(*, key_id: str) -> int:
+    """How many rows still hold a value encrypted under a key other than ``key_id``."""
+    return sum(
+        model._default_manager.filter(_stale_rows_query(fields, key_id)).count()
+        for model, fields in encrypted_fields()
+    )
+
+
+def encrypted_rows_rotate(
+    *, batch_size: int = 500, limit: int | None = None, progress: Any = None
+) -> int:
+    """Re-encrypt every encrypted field value under the active key; returns rows done.
+
+    Resumable: only rows still under another key are selected, each batch commits on its
+    own, so a stopped run continues where it stopped. Old keys must stay configured until
+    it has finished (values under them keep decrypting meanwhile). ``limit`` stops after
+    that many rows; ``progress`` (a tqdm-like object) gets ``update(n)`` per batch.
+    Precondition: no other process is writing the same rows with an old key active.
+    """
+    from ecitizen.core import crypto
+
+    key_id = crypto.active_key_id()
+    done = 0
+    for model, fields in encrypted_fields():
+        stale = model._default_manager.filter(_stale_rows_query(fields, key_id)).order_by("pk")
+        while limit is None or done < limit:
+            size = batch_size if limit is None else min(batch_size, limit - done)
+            with transaction.atomic():
+                rows = list(stale.select_for_update()[:size])
+                if not rows:
+                    break
+                for row in rows:
+                    # Reading decrypted the values (old key); saving encrypts them (new key).
+                    model._default_manager.filter(pk=row.pk).update(
+                        **{name: getattr(row, name) for name in fields}
+                    )
+            done += len(rows)
+            if progress is not None:
+                progress.update(len(rows))
+    return done

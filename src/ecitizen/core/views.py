@@ -1,0 +1,204 @@
+"""Public pages, display and language preferences, session keep-alive, health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import translate_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import check_for_language, get_language_info
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from django.core.paginator import Paginator
+
+from ecitizen.accounts.models import Contrast, Role, TextSize
+from ecitizen.accounts.services import preferences_update
+from ecitizen.core.access import public, signed_in, staff_only
+from ecitizen.core.middleware import DISPLAY_COOKIE, session_seconds_left
+from ecitizen.core.selectors import audit_actions, audit_events, platform_health
+
+
+def _safe_next(request: HttpRequest, fallback: str = "/") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+@public
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/home.html")
+
+
+def _static_page(template: str) -> Any:
+    @public
+    def view(request: HttpRequest) -> HttpResponse:
+        return render(request, template)
+
+    view.__name__ = template.rsplit("/", 1)[-1].removesuffix(".html")
+    return view
+
+
+privacy = _static_page("core/pages/privacy.html")
+accessibility = _static_page("core/pages/accessibility.html")
+cookies = _static_page("core/pages/cookies.html")
+contact = _static_page("core/pages/contact.html")
+
+
+class DisplayForm(forms.Form):
+    text_size = forms.ChoiceField(
+        label=gettext_lazy("Text size"), choices=TextSize.choices, widget=forms.RadioSelect
+    )
+    contrast = forms.ChoiceField(
+        label=gettext_lazy("Colours"), choices=Contrast.choices, widget=forms.RadioSelect
+    )
+
+
+@public
+def display(request: HttpRequest) -> HttpResponse:
+    """Text size and contrast: kept on the account when signed in, in a cookie otherwise."""
+    if request.method == "POST":
+        form = DisplayForm(request.POST)
+        if form.is_valid():
+            size, contrast = form.cleaned_data["text_size"], form.cleaned_data["contrast"]
+            response = redirect(_safe_next(request, request.path))
+            if request.user.is_authenticated:
+                preferences_update(user=request.user, text_size=size, contrast=contrast)  # type: ignore[arg-type]
+            else:
+                response.set_cookie(
+                    DISPLAY_COOKIE,
+                    f"{size}.{contrast}",
+                    max_age=365 * 24 * 3600,
+                    samesite="Lax",
+                    secure=settings.SESSION_COOKIE_SECURE,
+                    httponly=True,
+                )
+            messages.success(request, _("Your display settings have been saved."))
+            return response
+    else:
+        form = DisplayForm(initial=getattr(request, "display", {}))
+    return render(request, "core/display.html", {"form": form})
+
+
+@public
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Switch language; also remembered on the account of a signed-in person."""
+    language = request.POST.get("language", "")
+    next_url = _safe_next(request)
+    if not check_for_language(language) or language not in dict(settings.LANGUAGES):
+        messages.error(request, _("That language is not available."))
+        return redirect(next_url)
+    response = HttpResponseRedirect(translate_url(next_url, language))
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
+    if request.user.is_authenticated:
+        preferences_update(user=request.user, language=language)  # type: ignore[arg-type]
+    return response
+
+
+@signed_in
+@require_GET
+def session_status(request: HttpRequest) -> JsonResponse:
+    """Seconds left before the session times out; does not count as activity."""
+    return JsonResponse({"seconds_left": session_seconds_left(request)})
+
+
+@signed_in
+@require_POST
+def session_extend(request: HttpRequest) -> HttpResponse:
+    """"Stay signed in": any request counts as activity, this one exists to be that request."""
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"seconds_left": session_seconds_left(request)})
+    messages.success(request, _("You are still signed in."))
+    return redirect(_safe_next(request))
+
+
+@public
+def session_ended(request: HttpRequest) -> HttpResponse:
+    """Where the timeout dialog sends people; signs out whatever is left of the session."""
+    if request.user.is_authenticated:
+        logout(request)
+    return render(request, "core/session_ended.html")
+
+
+@public
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    healthy, report = platform_health()
+    report["status"] = "ok" if healthy else "error"
+    return JsonResponse(report, status=200 if healthy else 503)
+
+
+def _error_context(status: int) -> dict[str, Any]:
+    # Built from settings alone: these pages must render when the database is down.
+    from django.utils.translation import get_language, get_language_bidi
+
+    language = get_language() or settings.LANGUAGE_CODE
+    return {
+        "status": status,
+        "brand": {
+            "name": settings.AUTHORITY_NAME,
+            "service_name": settings.AUTHORITY_SERVICE_NAME,
+            "logo": settings.AUTHORITY_LOGO,
+            "colour": settings.AUTHORITY_BRAND_COLOUR,
+            "phase": settings.PHASE_BANNER,
+            "phase_label": settings.PHASE_LABELS.get(settings.PHASE_BANNER, ""),
+            "contact_email": settings.AUTHORITY_CONTACT_EMAIL,
+            "contact_phone": settings.AUTHORITY_CONTACT_PHONE,
+        },
+        "display": {"text_size": "standard", "contrast": "standard"},
+        "LANGUAGE_CODE": language,
+        "LANGUAGE_BIDI": get_language_bidi(),
+        "language_name": get_language_info(language)["name_local"],
+    }
+
+
+def _error_response(status: int) -> HttpResponse:
+    body = render_to_string(f"{status}.html", _error_context(status))
+    return HttpResponse(body, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_response(400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_response(403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_response(404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _error_response(500)
+
+
+@staff_only({Role.AUDITOR, Role.PLATFORM_ADMIN})
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The audit trail for auditors, newest first, filterable by action."""
+    action = request.GET.get("action", "").strip()
+    events = audit_events(action=action or None)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "staff/audit.html",
+        {"page": page, "action": action, "actions": audit_actions()},
+    )

@@ -1,0 +1,131 @@
+"""Load the Riverton demo authority, reproducibly from a seed, without duplicates."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import date
+
+from allauth.account.models import EmailAddress
+from django.db import transaction
+from faker import Faker
+
+from ecitizen.accounts import services as accounts
+from ecitizen.accounts.models import Department, Jurisdiction, Role, User
+from ecitizen.accounts.selectors import user_has_mfa
+from ecitizen.demo import riverton
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    name: str
+    role: str
+    totp_secret: str | None
+
+
+def demo_totp_secret(email: str, seed: int) -> str:
+    """A stable base32 TOTP secret per demo account, so the printed instructions hold
+    across runs. Demo only: real people enrol their own authenticator."""
+    digest = hashlib.sha256(f"riverton-demo:{seed}:{email}".encode()).digest()
+    return base64.b32encode(digest[:20]).decode("ascii")
+
+
+def _verified_user(*, email: str, name: str) -> User:
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = accounts.user_create(email=email, full_name=name, password=riverton.DEMO_PASSWORD)
+        EmailAddress.objects.get_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+    return user
+
+
+def _national_id(rng: random.Random) -> str:
+    return "RV" + "".join(str(rng.randrange(10)) for _ in range(8))
+
+
+@transaction.atomic
+def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
+    """Create Riverton's departments, wards, staff (with TOTP for officials), and
+    residents with profiles. Running it again changes nothing that exists."""
+    rng = random.Random(seed)
+    fake = Faker("en_GB")
+    fake.seed_instance(seed)
+
+    departments = {}
+    for slug, name in riverton.DEPARTMENTS:
+        departments[slug], _created = Department.objects.get_or_create(
+            slug=slug, defaults={"name": name, "email": f"{slug}@{riverton.EMAIL_DOMAIN}"}
+        )
+    wards = {}
+    for code, name in riverton.WARDS:
+        wards[code], _created = Jurisdiction.objects.get_or_create(code=code, defaults={"name": name})
+
+    accounts_out: list[DemoAccount] = []
+    platform_admin: User | None = None
+    for local, name, role, dept, ward in riverton.STAFF:
+        email = f"{local}@{riverton.EMAIL_DOMAIN}"
+        user = _verified_user(email=email, name=name)
+        if not user.role_assignments.filter(role=role).exists():
+            accounts.role_assign(
+                user=user,
+                role=role,
+                department=departments.get(dept) if dept else None,
+                jurisdiction=wards.get(ward) if ward else None,
+                actor=platform_admin,
+            )
+        if role == Role.PLATFORM_ADMIN:
+            platform_admin = user
+        secret = demo_totp_secret(email, seed)
+        if not user_has_mfa(user):
+            accounts.mfa_totp_activate(user=user, secret=secret, actor=platform_admin)
+        accounts_out.append(DemoAccount(email, name, str(Role(role).label), secret))
+
+    # An official who has not yet set up MFA, to show that staff pages require it.
+    new_email = f"new.officer@{riverton.EMAIL_DOMAIN}"
+    new_officer = _verified_user(email=new_email, name="Noah Fischer")
+    if not new_officer.role_assignments.exists():
+        accounts.role_assign(
+            user=new_officer, role=Role.CASE_OFFICER, department=departments["civil-registry"],
+            actor=platform_admin,
+        )
+    accounts_out.append(DemoAccount(new_email, "Noah Fischer", "Case officer (no MFA yet)", None))
+
+    ward_list = list(wards.values())
+    people = [(local, name) for local, name in riverton.NAMED_RESIDENTS]
+    people += [
+        (f"resident{index:02d}", fake.name()) for index in range(3, 3 + riverton.GENERATED_RESIDENTS)
+    ]
+    for position, (local, name) in enumerate(people):
+        email = f"{local}@{riverton.EMAIL_DOMAIN}"
+        existed = User.objects.filter(email=email).exists()
+        user = _verified_user(email=email, name=name)
+        # Draw the profile even for existing users so every resident gets the same data
+        # whatever was loaded before.
+        birth = date(rng.randint(1940, 2006), rng.randint(1, 12), rng.randint(1, 28))
+        national_id = _national_id(rng)
+        street = f"{rng.randint(1, 180)} {rng.choice(riverton.STREETS)}"
+        phone = f"07700 9{rng.randint(10000, 99999)}"
+        ward = rng.choice(ward_list)
+        contact = rng.choice(["email", "email", "email", "sms", "post"])
+        if not existed:
+            accounts.profile_update(
+                user=user,
+                data={
+                    "date_of_birth": birth,
+                    "national_id": national_id,
+                    "address_line_1": street,
+                    "town": "Riverton",
+                    "postcode": f"RV{rng.randint(1, 9)} {rng.randint(1, 9)}{fake.random_uppercase_letter()}{fake.random_uppercase_letter()}",
+                    "phone": phone,
+                    "contact_preference": contact,
+                    "ward": ward,
+                },
+                actor=user,
+            )
+        if position < len(riverton.NAMED_RESIDENTS):
+            accounts_out.append(DemoAccount(email, name, "Resident", None))
+    return accounts_out

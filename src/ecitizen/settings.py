@@ -1,0 +1,401 @@
+"""The one settings module of ecitizen, driven entirely by environment variables.
+
+Every variable is documented in ``docs/configuration.md`` and listed in ``.env.example``.
+Secrets can also be given as a file: ``SECRET_KEY_FILE=/run/secrets/key`` is read when
+``SECRET_KEY`` is unset. Bad values stop the process with ``ImproperlyConfigured`` so that a
+misconfigured deployment never starts half-working.
+
+An env file is read first when present: the path in ``ECITIZEN_ENV_FILE``, else ``.env`` in
+the working directory. Real environment variables always win over the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+env = environ.Env()
+_env_file = os.environ.get("ECITIZEN_ENV_FILE") or (Path.cwd() / ".env")
+if Path(_env_file).is_file():
+    env.read_env(str(_env_file), overwrite=False)
+
+
+def _value(name: str, default: Any = environ.Env.NOTSET) -> Any:
+    """Read ``name`` from the environment, or from the file named by ``NAME_FILE``."""
+    file_var = f"{name}_FILE"
+    if name not in os.environ and os.environ.get(file_var):
+        path = Path(os.environ[file_var])
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{file_var}: cannot read {path}: {exc}") from exc
+    return env.str(name, default=default)
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _value(name, default=None)
+    if raw is None or raw == "":
+        return default
+    lowered = str(raw).strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
+
+
+def _int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = _value(name, default=None)
+    if raw is None or raw == "":
+        return default
+    try:
+        number = int(str(raw).strip())
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from exc
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
+def _list(name: str, default: list[str]) -> list[str]:
+    raw = _value(name, default=None)
+    if raw is None:
+        return default
+    return [item.strip() for item in str(raw).split(",") if item.strip()]
+
+
+def _key_bytes(name: str, text: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ImproperlyConfigured(f"{name}: key is not valid base64") from exc
+    if len(key) != 32:
+        raise ImproperlyConfigured(
+            f"{name}: each key must be 32 bytes (256 bits) once base64-decoded, not {len(key)}"
+        )
+    return key
+
+
+def _keyring(name: str) -> dict[str, bytes]:
+    """Parse ``kid:base64key,kid2:base64key`` into an ordered mapping of key id to key."""
+    raw = _value(name, default="")
+    if not raw:
+        raise ImproperlyConfigured(
+            f"{name} is required: generate one with `ecitizen keys generate` "
+            "(see docs/configuration.md)"
+        )
+    ring: dict[str, bytes] = {}
+    for entry in str(raw).split(","):
+        kid, sep, material = entry.strip().partition(":")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", kid):
+            raise ImproperlyConfigured(
+                f"{name}: entries must look like 'keyid:base64key' "
+                "(key id of letters, digits, - or _)"
+            )
+        if kid in ring:
+            raise ImproperlyConfigured(f"{name}: key id {kid!r} appears twice")
+        ring[kid] = _key_bytes(name, material)
+    return ring
+
+
+def _hex_colour(name: str, default: str) -> str:
+    value = str(_value(name, default=default)).strip()
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ImproperlyConfigured(f"{name} must be a colour like #1d5c8f, not {value!r}")
+    # White text sits on the brand colour in the header and on buttons: refuse a colour
+    # that would fail WCAG 2.2 AA contrast (4.5:1) rather than ship an inaccessible brand.
+    channels = [int(value[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    contrast = 1.05 / (luminance + 0.05)
+    if contrast < 4.5:
+        raise ImproperlyConfigured(
+            f"{name} {value} has a contrast of {contrast:.2f}:1 against white text; "
+            "WCAG 2.2 AA needs at least 4.5:1. Choose a darker colour."
+        )
+    return value.lower()
+
+
+# --- Core -------------------------------------------------------------------------------
+
+DEBUG = _bool("DEBUG", False)
+SECRET_KEY = _value("SECRET_KEY", default="")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is required (or SECRET_KEY_FILE). The run script creates one for "
+        "development in var/dev.env."
+    )
+ALLOWED_HOSTS = _list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS", [])
+VAR_DIR = Path(_value("VAR_DIR", default=str(Path.cwd() / "var"))).resolve()
+SITE_URL = str(_value("SITE_URL", default="http://127.0.0.1:8000")).rstrip("/")
+
+ROOT_URLCONF = "ecitizen.urls"
+WSGI_APPLICATION = "ecitizen.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+SITE_ID = 1
+
+INSTALLED_APPS = [
+    # Our apps first so that their templates override those of third-party apps.
+    "ecitizen.core",
+    "ecitizen.accounts",
+    "ecitizen.demo",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "django_tasks",
+    "django_tasks_db",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ecitizen.core.middleware.SessionTimeoutMiddleware",
+    "ecitizen.core.middleware.PreferencesMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "ecitizen.core.context_processors.platform",
+            ],
+            "builtins": ["ecitizen.core.templatetags.govuk"],
+        },
+    }
+]
+FORM_RENDERER = "ecitizen.core.forms.GovukFormRenderer"
+
+# --- Data -------------------------------------------------------------------------------
+
+DATABASES = {
+    "default": env.db_url_config(
+        str(_value("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'ecitizen.sqlite3'}"))
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while the worker writes; IMMEDIATE transactions take
+    # the write lock up front so that two writers queue instead of failing mid-way.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            ),
+        }
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = _int("DATABASE_CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["TEST"] = {"NAME": _value("TEST_DATABASE_NAME", default=None)}
+
+CACHES = {"default": env.cache_url_config(str(_value("CACHE_URL", default="locmemcache://")))}
+
+TASKS_BACKEND = str(_value("TASKS_BACKEND", default="database"))
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND must be one of {sorted(_TASK_BACKENDS)}, not {TASKS_BACKEND!r}"
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+WORKER_HEARTBEAT_SECONDS = _int("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
+WORKER_HEALTHY_WITHIN_SECONDS = _int("WORKER_HEALTHY_WITHIN_SECONDS", 60, minimum=2)
+
+# --- Field encryption -------------------------------------------------------------------
+
+FIELD_ENCRYPTION_KEYS = _keyring("FIELD_ENCRYPTION_KEYS")
+FIELD_ENCRYPTION_ACTIVE_KEY = str(
+    _value("FIELD_ENCRYPTION_ACTIVE_KEY", default=list(FIELD_ENCRYPTION_KEYS)[-1])
+)
+if FIELD_ENCRYPTION_ACTIVE_KEY not in FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        f"FIELD_ENCRYPTION_ACTIVE_KEY {FIELD_ENCRYPTION_ACTIVE_KEY!r} is not one of the key "
+        f"ids in FIELD_ENCRYPTION_KEYS ({', '.join(FIELD_ENCRYPTION_KEYS)})"
+    )
+_blind_index_raw = _value("BLIND_INDEX_KEY", default="")
+if not _blind_index_raw:
+    raise ImproperlyConfigured("BLIND_INDEX_KEY is required (see docs/configuration.md)")
+BLIND_INDEX_KEY = _key_bytes("BLIND_INDEX_KEY", str(_blind_index_raw))
+
+# --- Identity ---------------------------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    # NIST SP 800-63B: length, a block list, nothing about composition.
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
+    {"NAME": "ecitizen.accounts.validators.MaximumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "ecitizen.accounts.validators.PersonalInformationValidator"},
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+ACCOUNT_ADAPTER = "ecitizen.accounts.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "ecitizen.accounts.forms.SignupForm"}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Failed sign-ins are throttled by ecitizen.accounts.throttling (growing delays per account
+# and per address); allauth's fixed-window limit would only add a second, vaguer message.
+ACCOUNT_RATE_LIMITS = {"login_failed": False}
+LOGIN_REDIRECT_URL = "accounts:home"
+LOGIN_URL = "account_login"
+
+MFA_ADAPTER = "ecitizen.accounts.adapters.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+MFA_RECOVERY_CODE_COUNT = 10
+
+SESSION_COOKIE_AGE = _int("SESSION_ABSOLUTE_TIMEOUT_STAFF", 12 * 3600, minimum=60)
+SESSION_IDLE_TIMEOUT_STAFF = _int("SESSION_IDLE_TIMEOUT_STAFF", 30 * 60, minimum=10)
+SESSION_IDLE_TIMEOUT_RESIDENT = _int("SESSION_IDLE_TIMEOUT_RESIDENT", 60 * 60, minimum=10)
+SESSION_ABSOLUTE_TIMEOUT_STAFF = SESSION_COOKIE_AGE
+SESSION_TIMEOUT_WARNING = _int("SESSION_TIMEOUT_WARNING", 120, minimum=5)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+SIGNIN_THROTTLE_FREE_ATTEMPTS_ACCOUNT = _int("SIGNIN_THROTTLE_FREE_ATTEMPTS_ACCOUNT", 5, minimum=1)
+SIGNIN_THROTTLE_FREE_ATTEMPTS_IP = _int("SIGNIN_THROTTLE_FREE_ATTEMPTS_IP", 20, minimum=1)
+SIGNIN_THROTTLE_BASE_DELAY = _int("SIGNIN_THROTTLE_BASE_DELAY", 30, minimum=1)
+SIGNIN_THROTTLE_MAX_DELAY = _int("SIGNIN_THROTTLE_MAX_DELAY", 15 * 60, minimum=1)
+
+# --- Security ---------------------------------------------------------------------------
+
+SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", True)
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if _bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies sit in front of the web process; the client address used for
+# throttling and the audit trail is read that many hops from the right of X-Forwarded-For.
+TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
+
+# --- Internationalisation ---------------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("ar", "العربية")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = str(_value("TIME_ZONE", default="Europe/London"))
+USE_TZ = True
+
+# --- Static files and front end ---------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if _bool("STATIC_MANIFEST", not DEBUG)
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+MEDIA_ROOT = VAR_DIR / "media"
+
+# --- Email ------------------------------------------------------------------------------
+
+# Mail is handed to the task worker, which delivers it with EMAIL_DELIVERY_BACKEND; a
+# rolled-back transaction therefore sends nothing.
+EMAIL_BACKEND = str(_value("EMAIL_BACKEND", default="ecitizen.core.mail.QueuedEmailBackend"))
+EMAIL_DELIVERY_BACKEND = str(
+    _value(
+        "EMAIL_DELIVERY_BACKEND",
+        default="django.core.mail.backends.console.EmailBackend"
+        if DEBUG
+        else "django.core.mail.backends.smtp.EmailBackend",
+    )
+)
+EMAIL_HOST = str(_value("EMAIL_HOST", default="localhost"))
+EMAIL_PORT = _int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = str(_value("EMAIL_HOST_USER", default=""))
+EMAIL_HOST_PASSWORD = str(_value("EMAIL_HOST_PASSWORD", default=""))
+EMAIL_USE_TLS = _bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = str(_value("DEFAULT_FROM_EMAIL", default="no-reply@riverton.example"))
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- The deploying authority ------------------------------------------------------------
+
+AUTHORITY_NAME = str(_value("AUTHORITY_NAME", default="City of Riverton"))
+AUTHORITY_SERVICE_NAME = str(_value("AUTHORITY_SERVICE_NAME", default="Riverton online services"))
+AUTHORITY_LOGO = str(_value("AUTHORITY_LOGO", default="ecitizen/brand/riverton-logo.svg"))
+AUTHORITY_BRAND_COLOUR = _hex_colour("AUTHORITY_BRAND_COLOUR", "#0b4f6c")
+AUTHORITY_CONTACT_EMAIL = str(_value("AUTHORITY_CONTACT_EMAIL", default="help@riverton.example"))
+AUTHORITY_CONTACT_PHONE = str(_value("AUTHORITY_CONTACT_PHONE", default="0300 123 4567"))
+PHASE_BANNER = str(_value("PHASE_BANNER", default="beta"))
+if PHASE_BANNER not in {"", "alpha", "beta"}:
+    raise ImproperlyConfigured(f"PHASE_BANNER must be alpha, beta or empty, not {PHASE_BANNER!r}")
+MFA_TOTP_ISSUER = AUTHORITY_NAME
+PHASE_LABELS = {"alpha": _("Alpha"), "beta": _("Beta")}
+
+# --- Logging ----------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": str(_value("LOG_LEVEL", default="INFO"))},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
