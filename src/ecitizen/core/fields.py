@@ -20,14 +20,15 @@ from ecitizen.core import crypto
 
 
 class EncryptedUnder(Lookup[Any]):
-    """``field__encrypted_under="k2"``: the token names KEK ``k2``."""
+    """``field__encrypted_under="k2"``: the token names KEK ``k2`` (``"*"``: any key)."""
 
     lookup_name = "encrypted_under"
     prepare_rhs = False
 
     def as_sql(self, compiler: Any, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        pattern = f"{crypto.TOKEN_PREFIX}:{self.rhs}:%"
+        key = "" if self.rhs == "*" else f"{self.rhs}:"
+        pattern = f"{crypto.TOKEN_PREFIX}:{key}%"
         return f"{lhs} LIKE %s", [*lhs_params, pattern]
 
 

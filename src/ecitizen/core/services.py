@@ -152,9 +152,9 @@ def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:
 def _stale_rows_query(fields: list[str], key_id: str) -> models.Q:
     query = models.Q()
     for name in fields:
-        query |= models.Q(**{f"{name}__isnull": False}) & ~models.Q(
+        query |= models.Q(**{f"{name}__encrypted_under": "*"}) & ~models.Q(
             **{f"{name}__encrypted_under": key_id}
-        ) & ~models.Q(**{name: ""})
+        )
     return query
 
 

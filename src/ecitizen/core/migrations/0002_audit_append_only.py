@@ -41,7 +41,7 @@ SQLITE_DROP = [
 def create_triggers(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_CREATE)
+        schema_editor.execute(POSTGRES_CREATE, params=None)
     elif vendor == "sqlite":
         for statement in SQLITE_CREATE:
             schema_editor.execute(statement)
@@ -50,7 +50,7 @@ def create_triggers(apps, schema_editor):
 def drop_triggers(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DROP)
+        schema_editor.execute(POSTGRES_DROP, params=None)
     elif vendor == "sqlite":
         for statement in SQLITE_DROP:
             schema_editor.execute(statement)

@@ -1,0 +1,79 @@
+import pytest
+from django.urls import reverse
+
+from ecitizen.accounts.models import ResidentProfile
+from ecitizen.core.models import AuditEvent
+
+
+@pytest.fixture
+def signed_in(client, resident):
+    client.force_login(resident)
+    return client
+
+
+VALID = {
+    "legal_name": "Alex Morgan",
+    "preferred_name": "Alex",
+    "date_of_birth_0": "27",
+    "date_of_birth_1": "3",
+    "date_of_birth_2": "1985",
+    "national_id": "rv 1234 5678",
+    "address_line_1": "12 Mill Lane",
+    "town": "Riverton",
+    "postcode": "RV1 2AB",
+    "phone": "07700 900123",
+    "contact_preference": "email",
+}
+
+
+def test_a_resident_saves_their_details(signed_in, resident):
+    response = signed_in.post(reverse("accounts:profile_edit"), VALID)
+    assert response.status_code == 302
+    profile = ResidentProfile.objects.get(user=resident)
+    assert profile.national_id == "RV12345678"
+    assert str(profile.date_of_birth) == "1985-03-27"
+    event = AuditEvent.objects.get(action="profile.updated", subject_user_id=resident.pk)
+    assert event.changes["national_id"]["after"] == "[redacted]"
+    assert event.changes["town"] == {"before": "", "after": "Riverton"}
+
+
+def test_bad_input_is_explained_and_nothing_is_lost(signed_in, resident):
+    data = {**VALID, "date_of_birth_0": "31", "date_of_birth_1": "2", "national_id": "12345", "phone": "call me"}
+    response = signed_in.post(reverse("accounts:profile_edit"), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "There is a problem" in page
+    assert "Enter a real date" in page
+    assert "like RV12345678" in page
+    assert 'href="#id_date_of_birth_0"' in page
+    assert 'href="#id_national_id"' in page
+    # What was typed is still there.
+    assert 'value="12 Mill Lane"' in page
+    assert 'value="12345"' in page
+    assert ResidentProfile.objects.get(user=resident).address_line_1 == ""
+
+
+def test_staff_views_are_recorded_and_shown_in_the_residents_data_tracker(
+    client, resident, case_officer
+):
+    client.force_login(case_officer)
+    response = client.get(reverse("staff:resident_detail", args=[resident.profile.pk]))
+    assert response.status_code == 200
+    client.logout()
+
+    client.force_login(resident)
+    page = client.get(reverse("accounts:data_tracker")).content.decode()
+    assert "Revenue — Case officer" in page
+    assert case_officer.full_name not in page  # the office, not the official
+
+
+def test_officials_find_a_resident_by_national_id(client, resident, case_officer):
+    from ecitizen.accounts import services
+
+    services.profile_update(user=resident, data={"national_id": "RV87654321"}, actor=resident)
+    client.force_login(case_officer)
+    response = client.get(reverse("staff:residents"), {"national_id": "rv87654321"})
+    assert response.status_code == 200
+    assert reverse("staff:resident_detail", args=[resident.profile.pk]) in response.content.decode()
+    # Searching is not viewing: nothing is recorded until the profile is opened.
+    assert not AuditEvent.objects.filter(action="personal_data.viewed").exists()

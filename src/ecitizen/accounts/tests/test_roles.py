@@ -1,0 +1,61 @@
+import pytest
+from django.urls import reverse
+
+from ecitizen.accounts import services
+from ecitizen.accounts.models import Role, RoleAssignment
+from ecitizen.core.errors import DomainError, PermissionDenied
+from ecitizen.core.models import AuditEvent
+
+
+def test_a_department_admin_manages_roles_in_their_department_only(
+    department_admin, department, other_department, resident
+):
+    assignment = services.role_assign(
+        user=resident, role=Role.CASE_OFFICER, department=department, actor=department_admin
+    )
+    event = AuditEvent.objects.get(action="role.assigned", object_id=str(assignment.pk))
+    assert event.actor_id == department_admin.pk
+    assert event.subject_user_id == resident.pk
+    assert event.changes["role"]["after"] == "Revenue — Case officer"
+
+    with pytest.raises(PermissionDenied):
+        services.role_assign(
+            user=resident, role=Role.CASE_OFFICER, department=other_department, actor=department_admin
+        )
+    with pytest.raises(PermissionDenied):
+        services.role_assign(user=resident, role=Role.PLATFORM_ADMIN, department=None, actor=department_admin)
+    with pytest.raises(DomainError, match="already has that role"):
+        services.role_assign(
+            user=resident, role=Role.CASE_OFFICER, department=department, actor=department_admin
+        )
+
+
+def test_revoking_is_audited(platform_admin, department, resident):
+    assignment = services.role_assign(
+        user=resident, role=Role.SUPERVISOR, department=department, actor=platform_admin
+    )
+    services.role_revoke(assignment=assignment, actor=platform_admin)
+    assert not RoleAssignment.objects.filter(pk=assignment.pk).exists()
+    assert AuditEvent.objects.filter(action="role.revoked", subject_user_id=resident.pk).exists()
+
+
+def test_people_page_gives_a_role_and_reports_bad_input(client, department_admin, department, resident):
+    client.force_login(department_admin)
+    url = reverse("staff:people")
+    response = client.post(url, {"email": "nobody@example.test", "role": Role.CASE_OFFICER})
+    assert response.status_code == 200
+    assert "There is no account with this email address" in response.content.decode()
+
+    response = client.post(
+        url, {"email": resident.email, "role": Role.CASE_OFFICER, "department": department.pk}
+    )
+    assert response.status_code == 302
+    assert RoleAssignment.objects.filter(user=resident, role=Role.CASE_OFFICER).exists()
+
+    # Asking twice is refused with a message, not a 500 or a duplicate.
+    response = client.post(
+        url, {"email": resident.email, "role": Role.CASE_OFFICER, "department": department.pk}
+    )
+    assert response.status_code == 200
+    assert "already has that role" in response.content.decode()
+    assert RoleAssignment.objects.filter(user=resident, role=Role.CASE_OFFICER).count() == 1

@@ -1,0 +1,93 @@
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
+
+from ecitizen.core.models import AppendOnlyError, AuditEvent
+from ecitizen.core.selectors import audit_chain_verify
+from ecitizen.core.services import MASK, audit_changes, audit_record
+
+
+@pytest.fixture
+def events(db):
+    return [audit_record(action=f"test.event{i}", object_type="t", object_id=str(i)) for i in range(5)]
+
+
+def test_events_are_chained(events):
+    assert [e.sequence for e in events] == [1, 2, 3, 4, 5]
+    for previous, current in zip(events, events[1:]):
+        assert current.prev_hash == previous.hash
+    report = audit_chain_verify()
+    assert report.ok and report.events_checked == 5
+
+
+def test_the_application_refuses_to_edit_or_delete(events):
+    event = AuditEvent.objects.get(sequence=3)
+    event.action = "rewritten"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(sequence=3).update(action="rewritten")
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.all().delete()
+    assert AuditEvent.objects.get(sequence=3).action == "test.event2"
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE core_auditevent SET action = 'rewritten' WHERE sequence = 3",
+    "DELETE FROM core_auditevent WHERE sequence = 3",
+])
+def test_the_database_refuses_to_edit_or_delete(events, statement):
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert AuditEvent.objects.get(sequence=3).action == "test.event2"
+
+
+def _disable_triggers():
+    """What a database superuser could do behind the application's back."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER USER")
+        else:
+            cursor.execute("DROP TRIGGER ecitizen_audit_no_update")
+            cursor.execute("DROP TRIGGER ecitizen_audit_no_delete")
+
+
+def test_verify_names_the_first_row_changed_behind_the_applications_back(events):
+    _disable_triggers()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE core_auditevent SET object_id = '999' WHERE sequence = 3")
+    report = audit_chain_verify()
+    assert not report.ok
+    assert report.broken_sequence == 3
+    assert "content does not match" in report.reason
+    with pytest.raises(CommandError, match=r"BROKEN at event #3 .*row id"):
+        call_command("audit", "verify")
+
+
+def test_verify_reports_a_removed_row(events):
+    _disable_triggers()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM core_auditevent WHERE sequence = 2")
+    report = audit_chain_verify()
+    assert not report.ok and report.broken_sequence == 3
+    assert "expected sequence 2" in report.reason
+
+
+def test_verify_command_succeeds_on_an_intact_chain(events, capsys):
+    call_command("audit", "verify")
+    assert "Audit chain intact: 5 events" in capsys.readouterr().out
+
+
+def test_personal_values_are_masked_in_changes():
+    changes = audit_changes(
+        {"national_id": "RV1", "town": "Old"},
+        {"national_id": "RV2", "town": "New"},
+        personal={"national_id"},
+    )
+    assert changes == {
+        "national_id": {"before": MASK, "after": MASK},
+        "town": {"before": "Old", "after": "New"},
+    }

@@ -1,0 +1,53 @@
+"""Mail is queued on commit and delivered by the task worker."""
+
+import pytest
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+
+from ecitizen.core.mail import QueuedEmailBackend
+
+
+@pytest.fixture
+def queued(settings):
+    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    return get_connection("ecitizen.core.mail.QueuedEmailBackend")
+
+
+def _message():
+    message = EmailMultiAlternatives("Subject", "Body", "from@example.test", ["to@example.test"])
+    message.attach_alternative("<p>Body</p>", "text/html")
+    return message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mail_is_sent_only_when_the_transaction_commits(queued):
+    assert isinstance(queued, QueuedEmailBackend)
+    with transaction.atomic():
+        queued.send_messages([_message()])
+        assert mail.outbox == []
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].alternatives[0].content == "<p>Body</p>"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_sends_nothing(queued):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        queued.send_messages([_message()])
+        raise RuntimeError("the change failed")
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_queue_holds_the_mail_until_a_worker_runs(queued, settings):
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    settings.TASKS_BACKEND = "database"  # the settings fixture resets django-tasks' backends
+    queued.send_messages([_message()])
+    assert DBTaskResult.objects.count() == 1
+    assert mail.outbox == []
+    call_command("worker", "--batch", "--no-startup-delay", verbosity=0)
+    assert len(mail.outbox) == 1
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"

@@ -1,0 +1,77 @@
+"""Session rules: new id at sign-in, idle timeouts by role, staff absolute limit."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import PASSWORD
+
+
+def _sign_in(client, user):
+    response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    return response
+
+
+def test_sign_in_issues_a_new_session_id(client, resident):
+    client.get(reverse("account_login"))
+    client.session.save()
+    before = client.session.session_key
+    _sign_in(client, resident)
+    assert client.session.session_key != before
+
+
+@pytest.mark.parametrize(("minutes", "signed_in"), [(59, True), (61, False)])
+def test_residents_time_out_after_60_idle_minutes(client, resident, minutes, signed_in):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _sign_in(client, resident)
+    with time_machine.travel(start + timedelta(minutes=minutes), tick=False):
+        response = client.get(reverse("accounts:home"))
+    assert (response.status_code == 200) is signed_in
+    if not signed_in:
+        assert response["Location"].startswith(reverse("account_login"))
+
+
+def _sign_in_official(client, official):
+    client.force_login(official)  # MFA is tested in the browser journeys
+
+
+@pytest.mark.parametrize(("minutes", "signed_in"), [(29, True), (31, False)])
+def test_staff_time_out_after_30_idle_minutes(client, case_officer, minutes, signed_in):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _sign_in_official(client, case_officer)
+        client.get(reverse("staff:home"))
+    with time_machine.travel(start + timedelta(minutes=minutes), tick=False):
+        response = client.get(reverse("staff:home"))
+    assert (response.status_code == 200) is signed_in
+
+
+def test_staff_sessions_end_after_12_hours_however_active(client, case_officer):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _sign_in_official(client, case_officer)
+    # Active every 20 minutes for 12 hours ...
+    for step in range(1, 36):
+        with time_machine.travel(start + timedelta(minutes=20 * step), tick=False):
+            assert client.get(reverse("staff:home")).status_code == 200
+    with time_machine.travel(start + timedelta(hours=12, minutes=1), tick=False):
+        response = client.get(reverse("staff:home"))
+    assert response.status_code == 302
+
+
+def test_asking_for_the_time_left_is_not_activity(client, resident):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _sign_in(client, resident)
+    with time_machine.travel(start + timedelta(minutes=50), tick=False):
+        assert client.get(reverse("core:session_status")).json() == {"seconds_left": 600}
+    with time_machine.travel(start + timedelta(minutes=55), tick=False):
+        response = client.post(reverse("core:session_extend"), HTTP_ACCEPT="application/json")
+        assert response.json() == {"seconds_left": 3600}
+    with time_machine.travel(start + timedelta(minutes=100), tick=False):
+        assert client.get(reverse("accounts:home")).status_code == 200

@@ -1,0 +1,85 @@
+"""The settings module refuses bad values loudly, and production settings pass
+``check --deploy`` with nothing to report. Each case runs in a fresh interpreter, as a
+deployment would start."""
+
+import base64
+import os
+import subprocess
+import sys
+
+import pytest
+
+KEY = base64.b64encode(b"k" * 32).decode()
+BASE = {
+    "SECRET_KEY": "a-long-random-looking-secret-" + "x" * 40,
+    "FIELD_ENCRYPTION_KEYS": f"k1:{KEY}",
+    "BLIND_INDEX_KEY": KEY,
+    "DJANGO_SETTINGS_MODULE": "ecitizen.settings",
+}
+
+
+def _run(
+    extra: dict[str, str], code: str = "import django; django.setup()", *, drop: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    """Start Python with BASE plus ``extra`` (minus ``drop``) as the whole configuration."""
+    inherited = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "VIRTUAL_ENV"}}
+    env = {**inherited, **BASE, "ECITIZEN_ENV_FILE": os.devnull, **extra}
+    for name in drop:
+        env.pop(name, None)
+    return subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG must be true or false"),
+        ("FIELD_ENCRYPTION_KEYS", "k1:notbase64!", "not valid base64"),
+        ("FIELD_ENCRYPTION_KEYS", f"k1:{base64.b64encode(b'short').decode()}", "must be 32 bytes"),
+        ("FIELD_ENCRYPTION_ACTIVE_KEY", "k9", "is not one of the key ids"),
+        ("AUTHORITY_BRAND_COLOUR", "#ffdd00", "contrast"),
+        ("SESSION_IDLE_TIMEOUT_STAFF", "soon", "must be a whole number"),
+        ("TASKS_BACKEND", "celery", "TASKS_BACKEND must be one of"),
+        ("SECRET_KEY", "", "SECRET_KEY is required"),
+    ],
+)
+def test_bad_values_stop_the_process(variable, value, message):
+    result = _run({variable: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_secrets_can_come_from_files(tmp_path):
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from-a-file-" + "y" * 50 + "\n")
+    result = _run(
+        {"SECRET_KEY_FILE": str(secret_file)},
+        "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)",
+        drop=("SECRET_KEY",),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "from-a-file-" + "y" * 50
+
+
+def test_an_unreadable_secret_file_is_reported(tmp_path):
+    result = _run({"SECRET_KEY_FILE": str(tmp_path / "missing")}, drop=("SECRET_KEY",))
+    assert result.returncode != 0
+    assert "SECRET_KEY_FILE: cannot read" in result.stderr
+
+
+def test_check_deploy_reports_nothing_with_production_settings():
+    result = _run(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "p7Lx_2vQ9sK4mN8rT1wY6zB3cF5hJ0dG-aE7iU2oR9tW4yX1qZ8vS5nM3kL6jH0f",
+            "ALLOWED_HOSTS": "services.riverton.example",
+            "CSRF_TRUSTED_ORIGINS": "https://services.riverton.example",
+            "DATABASE_URL": "sqlite:///" + os.devnull,
+        },
+        "from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['ecitizen', 'check', '--deploy', '--fail-level', 'WARNING'])",
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "System check identified no issues" in result.stdout

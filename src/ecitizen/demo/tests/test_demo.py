@@ -1,0 +1,55 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from ecitizen.accounts.models import Department, Jurisdiction, ResidentProfile, Role, RoleAssignment, User
+from ecitizen.accounts.selectors import user_has_mfa
+from ecitizen.core.models import AuditEvent
+from ecitizen.core.selectors import audit_chain_verify
+from ecitizen.demo import riverton
+
+
+@pytest.mark.django_db
+def test_demo_creates_riverton_once_and_prints_how_to_sign_in():
+    out = StringIO()
+    call_command("demo", stdout=out)
+    printed = out.getvalue()
+    counts = (
+        User.objects.count(), RoleAssignment.objects.count(), Department.objects.count(),
+        Jurisdiction.objects.count(), AuditEvent.objects.count(),
+    )
+    assert Department.objects.count() == 6
+    assert set(RoleAssignment.objects.values_list("role", flat=True)) == set(Role.values)
+    assert ResidentProfile.objects.filter(national_id__isnull=False).count() >= 50
+    admin = User.objects.get(email=f"admin@{riverton.EMAIL_DOMAIN}")
+    assert user_has_mfa(admin)
+    assert not user_has_mfa(User.objects.get(email=f"new.officer@{riverton.EMAIL_DOMAIN}"))
+    assert riverton.DEMO_PASSWORD in printed
+    assert "ecitizen demo --code" in printed
+    assert admin.check_password(riverton.DEMO_PASSWORD)
+
+    national_ids = sorted(ResidentProfile.objects.filter(national_id__isnull=False).values_list("national_id", flat=True))
+    call_command("demo", stdout=StringIO())
+    assert counts == (
+        User.objects.count(), RoleAssignment.objects.count(), Department.objects.count(),
+        Jurisdiction.objects.count(), AuditEvent.objects.count(),
+    )
+    assert national_ids == sorted(ResidentProfile.objects.filter(national_id__isnull=False).values_list("national_id", flat=True))
+    assert audit_chain_verify().ok
+
+
+@pytest.mark.django_db
+def test_the_printed_code_signs_a_demo_official_in():
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    call_command("demo", stdout=StringIO())
+    out = StringIO()
+    call_command("demo", "--code", f"finance@{riverton.EMAIL_DOMAIN}", stdout=out)
+    code = out.getvalue().strip()
+    assert len(code) == 6
+    authenticator = Authenticator.objects.get(
+        user__email=f"finance@{riverton.EMAIL_DOMAIN}", type=Authenticator.Type.TOTP
+    )
+    assert TOTP(authenticator).validate_code(code)

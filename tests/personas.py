@@ -1,0 +1,80 @@
+"""The personas of DESIGN.md §3.10: resident, second resident, case officer, supervisor,
+department administrator, auditor, platform administrator and outsider.
+
+Officials come with TOTP enrolled (their secret is ``TOTP_SECRET``) unless a test asks for
+``official_without_mfa``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ecitizen.accounts import services
+from ecitizen.accounts.models import Role
+from tests.factories import DepartmentFactory, UserFactory
+
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def _official(role: str, department=None, *, mfa: bool = True, email: str):
+    user = UserFactory(email=email)
+    services.role_assign(user=user, role=role, department=department, actor=None)
+    if mfa:
+        services.mfa_totp_activate(user=user, secret=TOTP_SECRET, actor=None)
+    return user
+
+
+@pytest.fixture
+def department(db):
+    return DepartmentFactory(slug="revenue", name="Revenue")
+
+
+@pytest.fixture
+def other_department(db):
+    return DepartmentFactory(slug="planning", name="Planning & Building")
+
+
+@pytest.fixture
+def resident(db):
+    return UserFactory(email="resident@example.test", full_name="Alex Morgan")
+
+
+@pytest.fixture
+def second_resident(db):
+    return UserFactory(email="resident2@example.test", full_name="Yasmin Farouk")
+
+
+@pytest.fixture
+def outsider(db):
+    """Signed in, but with no business with anything a test sets up."""
+    return UserFactory(email="outsider@example.test", full_name="Olive Outsider")
+
+
+@pytest.fixture
+def case_officer(department):
+    return _official(Role.CASE_OFFICER, department, email="officer@example.test")
+
+
+@pytest.fixture
+def supervisor(department):
+    return _official(Role.SUPERVISOR, department, email="supervisor@example.test")
+
+
+@pytest.fixture
+def department_admin(department):
+    return _official(Role.DEPARTMENT_ADMIN, department, email="deptadmin@example.test")
+
+
+@pytest.fixture
+def auditor(db):
+    return _official(Role.AUDITOR, email="auditor@example.test")
+
+
+@pytest.fixture
+def platform_admin(db):
+    return _official(Role.PLATFORM_ADMIN, email="admin@example.test")
+
+
+@pytest.fixture
+def official_without_mfa(department):
+    return _official(Role.CASE_OFFICER, department, mfa=False, email="new.officer@example.test")

@@ -1,0 +1,131 @@
+"""Walk the whole URL map: no view is public unless listed here, and residents reach no
+staff page. A new URL that these tests cannot build fails them, so it gets looked at."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+#: Views anyone may reach without signing in. Adding to this list is a security decision.
+PUBLIC_URL_NAMES = {
+    "core:home",
+    "core:privacy",
+    "core:accessibility",
+    "core:cookies",
+    "core:contact",
+    "core:display",
+    "core:language",
+    "core:session_ended",
+    "core:healthz",
+    # allauth: signing up, signing in and recovering an account happen before sign-in.
+    "account_login",
+    "account_signup",
+    "account_confirm_email",
+    "account_email_verification_sent",
+    "account_reset_password",
+    "account_reset_password_done",
+    "account_reset_password_from_key",
+    "account_reset_password_from_key_done",
+    "account_inactive",
+}
+
+_SAMPLE_BY_NAME = {"uidb36": "1", "key": "1-set-password", "pk": "1"}
+_SAMPLE_BY_CONVERTER = {"IntConverter": 1, "UUIDConverter": uuid.UUID(int=1)}
+
+
+def _groups(pattern) -> dict[str, object]:
+    """The named groups of one pattern, each with its converter (or None for regexes)."""
+    converters = getattr(pattern.pattern, "converters", {})
+    return {group: converters.get(group) for group in pattern.pattern.regex.groupindex}
+
+
+def _walk(resolver: URLResolver, namespace: str = "", groups=None):
+    for entry in resolver.url_patterns:
+        inherited = {**(groups or {}), **_groups(entry)}
+        if isinstance(entry, URLResolver):
+            inner = namespace
+            if entry.namespace:
+                inner = f"{namespace}{entry.namespace}:"
+            yield from _walk(entry, inner, inherited)
+        elif isinstance(entry, URLPattern):
+            yield namespace, entry, inherited
+
+
+def all_urls() -> list[tuple[str, str, object]]:
+    """(url name, a concrete URL, the view callback) for every named pattern."""
+    found = []
+    unbuildable = []
+    for namespace, pattern, groups in _walk(get_resolver()):
+        if not pattern.name:
+            unbuildable.append(str(pattern.pattern))
+            continue
+        name = namespace + pattern.name
+        kwargs = {}
+        for group, converter in groups.items():
+            kind = type(converter).__name__ if converter else ""
+            kwargs[group] = _SAMPLE_BY_CONVERTER.get(kind, _SAMPLE_BY_NAME.get(group, "sample"))
+        try:
+            url = reverse(name, kwargs=kwargs)
+        except Exception:  # noqa: BLE001 - reported below, with the pattern
+            unbuildable.append(name)
+            continue
+        found.append((name, url, pattern.callback))
+    assert not unbuildable, f"URL patterns this test cannot build (name them or add samples): {unbuildable}"
+    return found
+
+
+URLS = all_urls()
+
+
+@pytest.mark.parametrize(("name", "url", "callback"), URLS, ids=[u[0] for u in URLS])
+def test_every_ecitizen_view_declares_its_access_rule(name, url, callback):
+    view = getattr(callback, "view_class", callback)
+    if not getattr(view, "__module__", "").startswith("ecitizen."):
+        return  # third-party views (allauth) are covered by the behavioural tests below
+    assert getattr(callback, "access_rule", None), f"{name} ({url}) declares no access rule"
+    if name in PUBLIC_URL_NAMES:
+        assert callback.access_rule == "public"
+    else:
+        assert callback.access_rule != "public", f"{name} is public but not on the public list"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_nothing_outside_the_public_list_answers_an_anonymous_visitor(client, method):
+    reached = []
+    for name, url, _callback in URLS:
+        response = getattr(client, method)(url)
+        assert response.status_code < 500, f"{method.upper()} {url} ({name}) -> {response.status_code}"
+        if response.status_code == 200 and name not in PUBLIC_URL_NAMES:
+            reached.append(f"{name} ({url})")
+    assert not reached, f"anonymous visitors reached non-public views: {reached}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_residents_reach_no_staff_view(client, resident, method):
+    client.force_login(resident)
+    staff_urls = [
+        (name, url)
+        for name, url, callback in URLS
+        if name.startswith("staff:") or str(getattr(callback, "access_rule", "")).startswith("staff:")
+    ]
+    assert staff_urls, "the walk found no staff views"
+    for name, url in staff_urls:
+        response = getattr(client, method)(url)
+        assert response.status_code in (403, 405), (
+            f"resident {method.upper()} {url} ({name}) -> {response.status_code}"
+        )
+
+
+@pytest.mark.django_db
+def test_officials_without_mfa_are_sent_to_set_it_up(client, official_without_mfa):
+    client.force_login(official_without_mfa)
+    for name, url, callback in URLS:
+        if not name.startswith("staff:") or "remove" in url:
+            continue
+        response = client.get(url)
+        assert response.status_code == 302, name
+        assert response["Location"] == reverse("mfa_activate_totp"), name
