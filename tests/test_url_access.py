@@ -68,11 +68,13 @@ def all_urls() -> list[tuple[str, str, object]]:
             kwargs[group] = _SAMPLE_BY_CONVERTER.get(kind, _SAMPLE_BY_NAME.get(group, "sample"))
         try:
             url = reverse(name, kwargs=kwargs)
-        except Exception:  # noqa: BLE001 - reported below, with the pattern
+        except Exception:
             unbuildable.append(name)
             continue
         found.append((name, url, pattern.callback))
-    assert not unbuildable, f"URL patterns this test cannot build (name them or add samples): {unbuildable}"
+    assert not unbuildable, (
+        f"URL patterns this test cannot build (name them or add samples): {unbuildable}"
+    )
     return found
 
 
@@ -97,7 +99,9 @@ def test_nothing_outside_the_public_list_answers_an_anonymous_visitor(client, me
     reached = []
     for name, url, _callback in URLS:
         response = getattr(client, method)(url)
-        assert response.status_code < 500, f"{method.upper()} {url} ({name}) -> {response.status_code}"
+        assert response.status_code < 500, (
+            f"{method.upper()} {url} ({name}) -> {response.status_code}"
+        )
         if response.status_code == 200 and name not in PUBLIC_URL_NAMES:
             reached.append(f"{name} ({url})")
     assert not reached, f"anonymous visitors reached non-public views: {reached}"
@@ -110,7 +114,8 @@ def test_residents_reach_no_staff_view(client, resident, method):
     staff_urls = [
         (name, url)
         for name, url, callback in URLS
-        if name.startswith("staff:") or str(getattr(callback, "access_rule", "")).startswith("staff:")
+        if name.startswith("staff:")
+        or str(getattr(callback, "access_rule", "")).startswith("staff:")
     ]
     assert staff_urls, "the walk found no staff views"
     for name, url in staff_urls:
@@ -123,7 +128,7 @@ def test_residents_reach_no_staff_view(client, resident, method):
 @pytest.mark.django_db
 def test_officials_without_mfa_are_sent_to_set_it_up(client, official_without_mfa):
     client.force_login(official_without_mfa)
-    for name, url, callback in URLS:
+    for name, url, _callback in URLS:
         if not name.startswith("staff:") or "remove" in url:
             continue
         response = client.get(url)

@@ -11,7 +11,6 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from django import forms
 from django.http import HttpRequest
 from django.utils import formats, timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ecitizen.accounts import services

@@ -40,7 +40,9 @@ class SignupForm(AllauthSignupForm):
         cleaned = super().clean()
         password = cleaned.get("password1")
         if password and "password1" not in self.errors:
-            candidate = User(email=cleaned.get("email") or "", full_name=cleaned.get("full_name") or "")
+            candidate = User(
+                email=cleaned.get("email") or "", full_name=cleaned.get("full_name") or ""
+            )
             try:
                 PersonalInformationValidator().validate(password, candidate)
             except ValidationError as error:
@@ -173,8 +175,10 @@ class RoleAssignForm(forms.Form):
         label=_("Department"),
         queryset=Department.objects.none(),
         required=False,
-        help_text=_("Not needed for authority-wide roles (platform administrator, auditor, "
-                    "assisted-digital helper)."),
+        help_text=_(
+            "Not needed for authority-wide roles (platform administrator, auditor, "
+            "assisted-digital helper)."
+        ),
     )
     jurisdiction = forms.ModelChoiceField(
         label=_("Ward (optional)"),
@@ -194,8 +198,10 @@ class RoleAssignForm(forms.Form):
         user = User.objects.filter(email=email).first()
         if user is None:
             raise ValidationError(
-                _("There is no account with this email address. Ask the person to create "
-                  "an account first."),
+                _(
+                    "There is no account with this email address. Ask the person to create "
+                    "an account first."
+                ),
                 code="unknown_user",
             )
         return user

@@ -77,11 +77,7 @@ def user_has_mfa(user: Any) -> bool:
 def user_acting_as(user: Any, roles: frozenset[str] | set[str] | None = None) -> str:
     """A label for what the user acts as, e.g. "Revenue — Case officer"; used in the audit
     trail so a resident sees the office, not the official's name."""
-    labels = [
-        a.label()
-        for a in user_role_assignments(user)
-        if roles is None or a.role in roles
-    ]
+    labels = [a.label() for a in user_role_assignments(user) if roles is None or a.role in roles]
     return "; ".join(labels)
 
 
@@ -102,8 +98,10 @@ def staff_members(*, department_ids: list[int] | None = None) -> QuerySet[User]:
     users = User.objects.filter(role_assignments__isnull=False)
     if department_ids is not None:
         users = users.filter(role_assignments__department_id__in=department_ids)
-    return users.distinct().order_by("full_name").prefetch_related(
-        "role_assignments__department", "role_assignments__jurisdiction"
+    return (
+        users.distinct()
+        .order_by("full_name")
+        .prefetch_related("role_assignments__department", "role_assignments__jurisdiction")
     )
 
 
@@ -122,9 +120,7 @@ def resident_search(*, query: str, limit: int = 25) -> QuerySet[ResidentProfile]
     query = query.strip()
     if not query:
         return profiles.none()
-    return profiles.filter(legal_name__icontains=query) | profiles.filter(
-        user__email__iexact=query
-    )
+    return profiles.filter(legal_name__icontains=query) | profiles.filter(user__email__iexact=query)
 
 
 def resident_profile_view_for_staff(
@@ -162,6 +158,8 @@ def data_tracker_for_resident(*, user: Any, limit: int = 100) -> QuerySet[AuditE
 
 def account_activity_for_user(*, user: Any, limit: int = 50) -> QuerySet[AuditEvent]:
     """Security events on the resident's own account (sign-ins, MFA changes, ...)."""
-    return AuditEvent.objects.filter(subject_user_id=user.pk).exclude(
-        action="personal_data.viewed"
-    ).order_by("-sequence")[:limit]
+    return (
+        AuditEvent.objects.filter(subject_user_id=user.pk)
+        .exclude(action="personal_data.viewed")
+        .order_by("-sequence")[:limit]
+    )

@@ -99,16 +99,19 @@ def profile_update(
     """
     profile = ResidentProfile.objects.select_for_update().get(user=user)
     before = _profile_snapshot(profile)
-    for field, value in data.items():
+    for field, given in data.items():
         if field not in PROFILE_FIELDS:
             raise ValueError(f"{field} is not a profile field")
+        value = given
         if field == "national_id":
-            value = normalise_national_id(value) if value else None
+            value = normalise_national_id(given) if given else None
             profile.national_id_index = national_id_index(value) if value else None
         if field in ResidentProfile.PERSONAL_FIELDS and value == "":
             value = None
         setattr(profile, field, value)
-    changes = audit_changes(before, _profile_snapshot(profile), personal=ResidentProfile.PERSONAL_FIELDS)
+    changes = audit_changes(
+        before, _profile_snapshot(profile), personal=ResidentProfile.PERSONAL_FIELDS
+    )
     if not changes:
         return profile
     try:
@@ -116,8 +119,10 @@ def profile_update(
             profile.save()
     except IntegrityError as exc:
         raise NationalIdInUse(
-            _("This national identity number is already linked to another account. "
-              "Contact us if you think this is a mistake.")
+            _(
+                "This national identity number is already linked to another account. "
+                "Contact us if you think this is a mistake."
+            )
         ) from exc
     audit_record(
         action="profile.updated",
@@ -156,9 +161,7 @@ def _check_may_grant(*, actor: Any, role: str, department: Department | None) ->
     if role in AUTHORITY_WIDE_ROLES:
         raise PermissionDenied(_("Only a platform administrator can give or remove this role."))
     if department is None or not user_has_role(actor, {Role.DEPARTMENT_ADMIN}, department):
-        raise PermissionDenied(
-            _("You can only manage roles in departments you administer.")
-        )
+        raise PermissionDenied(_("You can only manage roles in departments you administer."))
 
 
 @transaction.atomic
@@ -232,7 +235,7 @@ _ACCOUNT_KEY_CONTEXT = "accounts.signinthrottle.account"
 def _throttle_keys(*, email: str, ip_address: str | None) -> list[tuple[str, str, int]]:
     # The account key is a blind index of the typed email, so the throttle table holds no
     # email addresses (typed ones included, which may belong to nobody).
-    keys = [
+    keys: list[tuple[str, str, int]] = [
         (
             SignInThrottle.Scope.ACCOUNT,
             crypto.blind_index(email.strip().lower(), context=_ACCOUNT_KEY_CONTEXT),
@@ -240,7 +243,9 @@ def _throttle_keys(*, email: str, ip_address: str | None) -> list[tuple[str, str
         )
     ]
     if ip_address:
-        keys.append((SignInThrottle.Scope.IP, ip_address, settings.SIGNIN_THROTTLE_FREE_ATTEMPTS_IP))
+        keys.append(
+            (SignInThrottle.Scope.IP, ip_address, settings.SIGNIN_THROTTLE_FREE_ATTEMPTS_IP)
+        )
     return keys
 
 
@@ -262,13 +267,13 @@ def _delay_after(failures: int, free_attempts: int) -> int:
     if failures < free_attempts:
         return 0
     exponent = min(failures - free_attempts, 20)
-    return int(min(settings.SIGNIN_THROTTLE_BASE_DELAY * 2**exponent, settings.SIGNIN_THROTTLE_MAX_DELAY))
+    return int(
+        min(settings.SIGNIN_THROTTLE_BASE_DELAY * 2**exponent, settings.SIGNIN_THROTTLE_MAX_DELAY)
+    )
 
 
 @transaction.atomic
-def signin_failure_record(
-    *, email: str, ip_address: str | None, user: User | None
-) -> int:
+def signin_failure_record(*, email: str, ip_address: str | None, user: User | None) -> int:
     """Count a failed sign-in against the account and the address; audit it.
 
     Returns the seconds to wait before the next attempt. Failures older than a day no
@@ -352,7 +357,9 @@ def mfa_secrets_rotate(*, progress: Any = None) -> int:
     for pk in Authenticator.objects.order_by("pk").values_list("pk", flat=True):
         with transaction.atomic():
             row = Authenticator.objects.select_for_update().get(pk=pk)
-            stale = [k for k in _mfa_secret_keys(row.data) if crypto.token_key_id(row.data[k]) != key_id]
+            stale = [
+                k for k in _mfa_secret_keys(row.data) if crypto.token_key_id(row.data[k]) != key_id
+            ]
             if not stale:
                 continue
             for k in stale:

@@ -33,30 +33,43 @@ def on_signed_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: 
 def on_signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if user is not None:
         audit_record(
-            action="auth.signed_out", actor=user, obj=user, subject_user_id=user.pk,
+            action="auth.signed_out",
+            actor=user,
+            obj=user,
+            subject_user_id=user.pk,
             ip_address=_ip(request),
         )
 
 
 def _audit_user_event(action: str, request: HttpRequest | None, user: Any, **extra: Any) -> None:
     audit_record(
-        action=action, actor=user, obj=user, subject_user_id=user.pk, ip_address=_ip(request),
+        action=action,
+        actor=user,
+        obj=user,
+        subject_user_id=user.pk,
+        ip_address=_ip(request),
         **extra,
     )
 
 
 @receiver(mfa_signals.authenticator_added)
-def on_authenticator_added(sender: Any, request: HttpRequest, user: Any, authenticator: Any, **kw: Any) -> None:
+def on_authenticator_added(
+    sender: Any, request: HttpRequest, user: Any, authenticator: Any, **kw: Any
+) -> None:
     _audit_user_event(f"mfa.{authenticator.type}_added", request, user)
 
 
 @receiver(mfa_signals.authenticator_removed)
-def on_authenticator_removed(sender: Any, request: HttpRequest, user: Any, authenticator: Any, **kw: Any) -> None:
+def on_authenticator_removed(
+    sender: Any, request: HttpRequest, user: Any, authenticator: Any, **kw: Any
+) -> None:
     _audit_user_event(f"mfa.{authenticator.type}_removed", request, user)
 
 
 @receiver(mfa_signals.authenticator_reset)
-def on_authenticator_reset(sender: Any, request: HttpRequest, user: Any, authenticator: Any, **kw: Any) -> None:
+def on_authenticator_reset(
+    sender: Any, request: HttpRequest, user: Any, authenticator: Any, **kw: Any
+) -> None:
     _audit_user_event(f"mfa.{authenticator.type}_reset", request, user)
 
 
@@ -71,17 +84,29 @@ def on_password_reset(sender: Any, request: HttpRequest, user: Any, **kwargs: An
 
 
 @receiver(account_signals.email_confirmed)
-def on_email_confirmed(sender: Any, request: HttpRequest, email_address: Any, **kwargs: Any) -> None:
+def on_email_confirmed(
+    sender: Any, request: HttpRequest, email_address: Any, **kwargs: Any
+) -> None:
     _audit_user_event("account.email_confirmed", request, email_address.user)
 
 
 @receiver(account_signals.email_changed)
 def on_email_changed(
-    sender: Any, request: HttpRequest, user: Any, from_email_address: Any, to_email_address: Any,
+    sender: Any,
+    request: HttpRequest,
+    user: Any,
+    from_email_address: Any,
+    to_email_address: Any,
     **kwargs: Any,
 ) -> None:
     _audit_user_event(
-        "account.email_changed", request, user,
-        changes={"email": {"before": getattr(from_email_address, "email", None),
-                           "after": getattr(to_email_address, "email", None)}},
+        "account.email_changed",
+        request,
+        user,
+        changes={
+            "email": {
+                "before": getattr(from_email_address, "email", None),
+                "after": getattr(to_email_address, "email", None),
+            }
+        },
     )

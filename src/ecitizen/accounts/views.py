@@ -143,7 +143,9 @@ def role_revoke(request: HttpRequest, assignment_id: int) -> HttpResponse:
         RoleAssignment.objects.select_related("department", "user"), pk=assignment_id
     )
     try:
-        services.role_revoke(assignment=assignment, actor=request.user, ip_address=client_ip(request))
+        services.role_revoke(
+            assignment=assignment, actor=request.user, ip_address=client_ip(request)
+        )
     except DomainError as error:
         messages.error(request, str(error.message))
     else:

@@ -29,7 +29,9 @@ def navigation(request: HttpRequest) -> list[dict[str, Any]]:
     items = [_nav_item(request, _("Your account"), "accounts:home")]
     if user_is_staff(user):
         items.append(_nav_item(request, _("Staff"), "staff:home"))
-        if user_has_role(user, {Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}):
+        if user_has_role(
+            user, {Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}
+        ):
             items.append(_nav_item(request, _("Residents"), "staff:residents"))
         if user_has_role(user, {Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}):
             items.append(_nav_item(request, _("People and roles"), "staff:people"))

@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
-TOKEN_PREFIX = "enc1"
+TOKEN_PREFIX = "enc1"  # noqa: S105 - the format marker of our ciphertexts, not a secret
 _NONCE_BYTES = 12
 
 
@@ -88,9 +88,7 @@ def decrypt(token: str, *, context: str) -> str:
     try:
         wrapped = _unb64(wrapped_part)
         body = _unb64(body_part)
-        data_key = AESGCM(_kek(key_id)).decrypt(
-            wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], aad
-        )
+        data_key = AESGCM(_kek(key_id)).decrypt(wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], aad)
         plaintext = AESGCM(data_key).decrypt(body[:_NONCE_BYTES], body[_NONCE_BYTES:], aad)
     except (InvalidTag, ValueError) as exc:
         raise DecryptionError("ciphertext failed authentication") from exc

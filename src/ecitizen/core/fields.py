@@ -32,11 +32,13 @@ class EncryptedUnder(Lookup[Any]):
         return f"{lhs} LIKE %s", [*lhs_params, pattern]
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(models.TextField):
     """A text value stored as an AES-256-GCM envelope token."""
 
-    def contribute_to_class(self, cls: type[models.Model], name: str, **kwargs: Any) -> None:
-        super().contribute_to_class(cls, name, **kwargs)
+    def contribute_to_class(
+        self, cls: type[models.Model], name: str, private_only: bool = False
+    ) -> None:
+        super().contribute_to_class(cls, name, private_only=private_only)
         self.encryption_context = f"{cls._meta.label_lower}.{name}"
 
     def get_lookup(self, lookup_name: str) -> Any:

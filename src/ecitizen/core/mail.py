@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from django.core.mail import EmailMessage, EmailMultiAlternatives
@@ -54,6 +55,5 @@ class QueuedEmailBackend(BaseEmailBackend):
         from ecitizen.core.tasks import send_email
 
         for message in email_messages:
-            payload = message_to_dict(message)
-            transaction.on_commit(lambda payload=payload: send_email.enqueue(payload))
+            transaction.on_commit(partial(send_email.enqueue, message_to_dict(message)))
         return len(email_messages)

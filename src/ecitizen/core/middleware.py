@@ -103,7 +103,7 @@ class PreferencesMiddleware:
 def display_preferences(request: HttpRequest) -> dict[str, str]:
     user = request.user
     if user.is_authenticated:
-        return {"text_size": user.text_size, "contrast": user.contrast}  # type: ignore[union-attr]
+        return {"text_size": user.text_size, "contrast": user.contrast}
     size, _sep, contrast = request.COOKIES.get(DISPLAY_COOKIE, "").partition(".")
     return {
         "text_size": size if size in TextSize.values else TextSize.STANDARD,

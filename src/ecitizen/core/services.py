@@ -19,7 +19,7 @@ from ecitizen.core.models import AuditChainHead, AuditEvent, WorkerHeartbeat
 MASK = "[redacted]"
 
 
-def _json_safe(value: Any) -> Any:
+def _json_safe(value: Any) -> Any:  # noqa: PLR0911 - one return per JSON type
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, datetime | date):

@@ -8,17 +8,15 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import translate_url
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import check_for_language, get_language_info
+from django.utils.translation import check_for_language, get_language_info, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
-
-from django.core.paginator import Paginator
 
 from ecitizen.accounts.models import Contrast, Role, TextSize
 from ecitizen.accounts.services import preferences_update
@@ -74,7 +72,7 @@ def display(request: HttpRequest) -> HttpResponse:
             size, contrast = form.cleaned_data["text_size"], form.cleaned_data["contrast"]
             response = redirect(_safe_next(request, request.path))
             if request.user.is_authenticated:
-                preferences_update(user=request.user, text_size=size, contrast=contrast)  # type: ignore[arg-type]
+                preferences_update(user=request.user, text_size=size, contrast=contrast)
             else:
                 response.set_cookie(
                     DISPLAY_COOKIE,
@@ -109,7 +107,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
         secure=settings.SESSION_COOKIE_SECURE,
     )
     if request.user.is_authenticated:
-        preferences_update(user=request.user, language=language)  # type: ignore[arg-type]
+        preferences_update(user=request.user, language=language)
     return response
 
 
@@ -123,7 +121,7 @@ def session_status(request: HttpRequest) -> JsonResponse:
 @signed_in
 @require_POST
 def session_extend(request: HttpRequest) -> HttpResponse:
-    """"Stay signed in": any request counts as activity, this one exists to be that request."""
+    """ "Stay signed in": any request counts as activity, this one exists to be that request."""
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse({"seconds_left": session_seconds_left(request)})
     messages.success(request, _("You are still signed in."))

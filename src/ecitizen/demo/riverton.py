@@ -26,9 +26,22 @@ WARDS = [
 ]
 
 STREETS = [
-    "Mill Lane", "River Walk", "Station Road", "Church Street", "Harbour View", "Elm Grove",
-    "Castle Hill", "Market Square", "Weaver's Row", "Orchard Close", "Bridge Street",
-    "Kingfisher Way", "Foundry Lane", "Meadow Rise", "Tannery Yard", "Lock Keeper's Walk",
+    "Mill Lane",
+    "River Walk",
+    "Station Road",
+    "Church Street",
+    "Harbour View",
+    "Elm Grove",
+    "Castle Hill",
+    "Market Square",
+    "Weaver's Row",
+    "Orchard Close",
+    "Bridge Street",
+    "Kingfisher Way",
+    "Foundry Lane",
+    "Meadow Rise",
+    "Tannery Yard",
+    "Lock Keeper's Walk",
 ]
 
 # (email local part, full name, role, department slug or None, ward code or None)

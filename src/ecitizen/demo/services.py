@@ -62,7 +62,9 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
         )
     wards = {}
     for code, name in riverton.WARDS:
-        wards[code], _created = Jurisdiction.objects.get_or_create(code=code, defaults={"name": name})
+        wards[code], _created = Jurisdiction.objects.get_or_create(
+            code=code, defaults={"name": name}
+        )
 
     accounts_out: list[DemoAccount] = []
     platform_admin: User | None = None
@@ -89,7 +91,9 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
     new_officer = _verified_user(email=new_email, name="Noah Fischer")
     if not new_officer.role_assignments.exists():
         accounts.role_assign(
-            user=new_officer, role=Role.CASE_OFFICER, department=departments["civil-registry"],
+            user=new_officer,
+            role=Role.CASE_OFFICER,
+            department=departments["civil-registry"],
             actor=platform_admin,
         )
     accounts_out.append(DemoAccount(new_email, "Noah Fischer", "Case officer (no MFA yet)", None))
@@ -97,7 +101,8 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
     ward_list = list(wards.values())
     people = [(local, name) for local, name in riverton.NAMED_RESIDENTS]
     people += [
-        (f"resident{index:02d}", fake.name()) for index in range(3, 3 + riverton.GENERATED_RESIDENTS)
+        (f"resident{index:02d}", fake.name())
+        for index in range(3, 3 + riverton.GENERATED_RESIDENTS)
     ]
     for position, (local, name) in enumerate(people):
         email = f"{local}@{riverton.EMAIL_DOMAIN}"
@@ -109,8 +114,10 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
         national_id = _national_id(rng)
         street = f"{rng.randint(1, 180)} {rng.choice(riverton.STREETS)}"
         phone = f"07700 9{rng.randint(10000, 99999)}"
-        ward = rng.choice(ward_list)
+        home_ward = rng.choice(ward_list)
         contact = rng.choice(["email", "email", "email", "sms", "post"])
+        letters = "".join(rng.choice("ABDEFGHJLNPQRSTUWXYZ") for _ in range(2))
+        postcode = f"RV{rng.randint(1, 9)} {rng.randint(1, 9)}{letters}"
         if not existed:
             accounts.profile_update(
                 user=user,
@@ -119,10 +126,10 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
                     "national_id": national_id,
                     "address_line_1": street,
                     "town": "Riverton",
-                    "postcode": f"RV{rng.randint(1, 9)} {rng.randint(1, 9)}{fake.random_uppercase_letter()}{fake.random_uppercase_letter()}",
+                    "postcode": postcode,
                     "phone": phone,
                     "contact_preference": contact,
-                    "ward": ward,
+                    "ward": home_ward,
                 },
                 actor=user,
             )

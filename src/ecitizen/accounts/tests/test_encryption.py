@@ -103,14 +103,18 @@ def test_rotation_re_encrypts_every_row_and_old_values_decrypt_meanwhile(residen
     under_new = ResidentProfile.objects.filter(national_id__encrypted_under="k2").count()
     assert under_new == 5
     # Every value still reads correctly, whichever key it is under.
-    assert sorted(p.national_id for p in ResidentProfile.objects.filter(national_id__isnull=False)) == NATIONAL_IDS
+    assert (
+        sorted(p.national_id for p in ResidentProfile.objects.filter(national_id__isnull=False))
+        == NATIONAL_IDS
+    )
 
     # Resumed: it finishes the rest, MFA secrets included.
     call_command("keys", "rotate")
     with connection.cursor() as cursor:
         cursor.execute("SELECT national_id, phone, date_of_birth FROM accounts_residentprofile")
         stored = [value for row in cursor.fetchall() for value in row if value]
-    assert stored and all(value.startswith("enc1:k2:") for value in stored)
+    assert stored
+    assert all(value.startswith("enc1:k2:") for value in stored)
     for authenticator in Authenticator.objects.filter(user=mfa_user):
         for key in ("secret", "seed"):
             if key in authenticator.data:
@@ -118,7 +122,10 @@ def test_rotation_re_encrypts_every_row_and_old_values_decrypt_meanwhile(residen
 
     # The old key can now be removed: everything still decrypts.
     settings.FIELD_ENCRYPTION_KEYS = {"k2": settings.FIELD_ENCRYPTION_KEYS["k2"]}
-    assert sorted(p.national_id for p in ResidentProfile.objects.filter(national_id__isnull=False)) == NATIONAL_IDS
+    assert (
+        sorted(p.national_id for p in ResidentProfile.objects.filter(national_id__isnull=False))
+        == NATIONAL_IDS
+    )
     totp = Authenticator.objects.get(user=mfa_user, type=Authenticator.Type.TOTP)
     from ecitizen.accounts.adapters import MFAAdapter
 

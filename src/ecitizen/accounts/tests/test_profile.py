@@ -38,7 +38,13 @@ def test_a_resident_saves_their_details(signed_in, resident):
 
 
 def test_bad_input_is_explained_and_nothing_is_lost(signed_in, resident):
-    data = {**VALID, "date_of_birth_0": "31", "date_of_birth_1": "2", "national_id": "12345", "phone": "call me"}
+    data = {
+        **VALID,
+        "date_of_birth_0": "31",
+        "date_of_birth_1": "2",
+        "national_id": "12345",
+        "phone": "call me",
+    }
     response = signed_in.post(reverse("accounts:profile_edit"), data)
     assert response.status_code == 200
     page = response.content.decode()

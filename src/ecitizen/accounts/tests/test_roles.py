@@ -20,10 +20,15 @@ def test_a_department_admin_manages_roles_in_their_department_only(
 
     with pytest.raises(PermissionDenied):
         services.role_assign(
-            user=resident, role=Role.CASE_OFFICER, department=other_department, actor=department_admin
+            user=resident,
+            role=Role.CASE_OFFICER,
+            department=other_department,
+            actor=department_admin,
         )
     with pytest.raises(PermissionDenied):
-        services.role_assign(user=resident, role=Role.PLATFORM_ADMIN, department=None, actor=department_admin)
+        services.role_assign(
+            user=resident, role=Role.PLATFORM_ADMIN, department=None, actor=department_admin
+        )
     with pytest.raises(DomainError, match="already has that role"):
         services.role_assign(
             user=resident, role=Role.CASE_OFFICER, department=department, actor=department_admin
@@ -39,7 +44,9 @@ def test_revoking_is_audited(platform_admin, department, resident):
     assert AuditEvent.objects.filter(action="role.revoked", subject_user_id=resident.pk).exists()
 
 
-def test_people_page_gives_a_role_and_reports_bad_input(client, department_admin, department, resident):
+def test_people_page_gives_a_role_and_reports_bad_input(
+    client, department_admin, department, resident
+):
     client.force_login(department_admin)
     url = reverse("staff:people")
     response = client.post(url, {"email": "nobody@example.test", "role": Role.CASE_OFFICER})

@@ -11,8 +11,10 @@ from ecitizen.accounts import services
 from ecitizen.core.models import AuditEvent
 from tests.factories import PASSWORD
 
+WRONG = "wrong password"
 
-def _attempt(client, email, password="wrong password", ip="198.51.100.7"):
+
+def _attempt(client, email, password=WRONG, ip="198.51.100.7"):
     return client.post(
         reverse("account_login"), {"login": email, "password": password}, REMOTE_ADDR=ip
     )
@@ -45,7 +47,10 @@ def test_the_account_is_throttled_with_a_clear_message(client, resident, setting
     assert "too many unsuccessful attempts" in text
     assert "wait 1 minute" in text
     assert "you can try again at" in text
-    assert AuditEvent.objects.filter(action="auth.sign_in_failed", subject_user_id=resident.pk).count() == 3
+    assert (
+        AuditEvent.objects.filter(action="auth.sign_in_failed", subject_user_id=resident.pk).count()
+        == 3
+    )
 
     # After the delay the right password works, and the count starts again.
     with time_machine.travel(timezone.now() + timedelta(seconds=31)):

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -10,15 +12,18 @@ from ecitizen.core.services import MASK, audit_changes, audit_record
 
 @pytest.fixture
 def events(db):
-    return [audit_record(action=f"test.event{i}", object_type="t", object_id=str(i)) for i in range(5)]
+    return [
+        audit_record(action=f"test.event{i}", object_type="t", object_id=str(i)) for i in range(5)
+    ]
 
 
 def test_events_are_chained(events):
     assert [e.sequence for e in events] == [1, 2, 3, 4, 5]
-    for previous, current in zip(events, events[1:]):
+    for previous, current in itertools.pairwise(events):
         assert current.prev_hash == previous.hash
     report = audit_chain_verify()
-    assert report.ok and report.events_checked == 5
+    assert report.ok
+    assert report.events_checked == 5
 
 
 def test_the_application_refuses_to_edit_or_delete(events):
@@ -35,10 +40,13 @@ def test_the_application_refuses_to_edit_or_delete(events):
     assert AuditEvent.objects.get(sequence=3).action == "test.event2"
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE core_auditevent SET action = 'rewritten' WHERE sequence = 3",
-    "DELETE FROM core_auditevent WHERE sequence = 3",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE core_auditevent SET action = 'rewritten' WHERE sequence = 3",
+        "DELETE FROM core_auditevent WHERE sequence = 3",
+    ],
+)
 def test_the_database_refuses_to_edit_or_delete(events, statement):
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement)
@@ -72,7 +80,8 @@ def test_verify_reports_a_removed_row(events):
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM core_auditevent WHERE sequence = 2")
     report = audit_chain_verify()
-    assert not report.ok and report.broken_sequence == 3
+    assert not report.ok
+    assert report.broken_sequence == 3
     assert "expected sequence 2" in report.reason
 
 

@@ -20,7 +20,10 @@ def test_unhealthy_without_a_worker(client, database_tasks):
     assert body["status"] == "error"
     assert body["database"]["status"] == "ok"
     assert body["worker"] == {
-        "status": "error", "alive": 0, "healthy_within_seconds": 60, "last_heartbeat": None,
+        "status": "error",
+        "alive": 0,
+        "healthy_within_seconds": 60,
+        "last_heartbeat": None,
     }
 
 

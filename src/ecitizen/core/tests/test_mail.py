@@ -32,9 +32,13 @@ def test_mail_is_sent_only_when_the_transaction_commits(queued):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_transaction_sends_nothing(queued):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        queued.send_messages([_message()])
-        raise RuntimeError("the change failed")
+    def failing_change():
+        with transaction.atomic():
+            queued.send_messages([_message()])
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
     assert mail.outbox == []
 
 
@@ -43,7 +47,9 @@ def test_the_database_queue_holds_the_mail_until_a_worker_runs(queued, settings)
     from django.core.management import call_command
     from django_tasks_db.models import DBTaskResult
 
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
     settings.TASKS_BACKEND = "database"  # the settings fixture resets django-tasks' backends
     queued.send_messages([_message()])
     assert DBTaskResult.objects.count() == 1

@@ -18,16 +18,31 @@ BASE = {
 }
 
 
+PRINT_SECRET_KEY = (
+    "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+)
+
+
 def _run(
-    extra: dict[str, str], code: str = "import django; django.setup()", *, drop: tuple[str, ...] = ()
+    extra: dict[str, str],
+    code: str = "import django; django.setup()",
+    *,
+    drop: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess:
     """Start Python with BASE plus ``extra`` (minus ``drop``) as the whole configuration."""
-    inherited = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "VIRTUAL_ENV"}}
+    inherited = {
+        k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "VIRTUAL_ENV"}
+    }
     env = {**inherited, **BASE, "ECITIZEN_ENV_FILE": os.devnull, **extra}
     for name in drop:
         env.pop(name, None)
     return subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -56,7 +71,7 @@ def test_secrets_can_come_from_files(tmp_path):
     secret_file.write_text("from-a-file-" + "y" * 50 + "\n")
     result = _run(
         {"SECRET_KEY_FILE": str(secret_file)},
-        "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)",
+        PRINT_SECRET_KEY,
         drop=("SECRET_KEY",),
     )
     assert result.returncode == 0, result.stderr

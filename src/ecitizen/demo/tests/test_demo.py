@@ -3,7 +3,14 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from ecitizen.accounts.models import Department, Jurisdiction, ResidentProfile, Role, RoleAssignment, User
+from ecitizen.accounts.models import (
+    Department,
+    Jurisdiction,
+    ResidentProfile,
+    Role,
+    RoleAssignment,
+    User,
+)
 from ecitizen.accounts.selectors import user_has_mfa
 from ecitizen.core.models import AuditEvent
 from ecitizen.core.selectors import audit_chain_verify
@@ -16,8 +23,11 @@ def test_demo_creates_riverton_once_and_prints_how_to_sign_in():
     call_command("demo", stdout=out)
     printed = out.getvalue()
     counts = (
-        User.objects.count(), RoleAssignment.objects.count(), Department.objects.count(),
-        Jurisdiction.objects.count(), AuditEvent.objects.count(),
+        User.objects.count(),
+        RoleAssignment.objects.count(),
+        Department.objects.count(),
+        Jurisdiction.objects.count(),
+        AuditEvent.objects.count(),
     )
     assert Department.objects.count() == 6
     assert set(RoleAssignment.objects.values_list("role", flat=True)) == set(Role.values)
@@ -29,13 +39,24 @@ def test_demo_creates_riverton_once_and_prints_how_to_sign_in():
     assert "ecitizen demo --code" in printed
     assert admin.check_password(riverton.DEMO_PASSWORD)
 
-    national_ids = sorted(ResidentProfile.objects.filter(national_id__isnull=False).values_list("national_id", flat=True))
+    national_ids = sorted(
+        ResidentProfile.objects.filter(national_id__isnull=False).values_list(
+            "national_id", flat=True
+        )
+    )
     call_command("demo", stdout=StringIO())
     assert counts == (
-        User.objects.count(), RoleAssignment.objects.count(), Department.objects.count(),
-        Jurisdiction.objects.count(), AuditEvent.objects.count(),
+        User.objects.count(),
+        RoleAssignment.objects.count(),
+        Department.objects.count(),
+        Jurisdiction.objects.count(),
+        AuditEvent.objects.count(),
     )
-    assert national_ids == sorted(ResidentProfile.objects.filter(national_id__isnull=False).values_list("national_id", flat=True))
+    assert national_ids == sorted(
+        ResidentProfile.objects.filter(national_id__isnull=False).values_list(
+            "national_id", flat=True
+        )
+    )
     assert audit_chain_verify().ok
 
 

@@ -27,7 +27,6 @@ class Command(BaseCommand):
             )
         self.stdout.write(
             self.style.SUCCESS(
-                f"Audit chain intact: {report.events_checked} events; "
-                f"head hash {report.head_hash}"
+                f"Audit chain intact: {report.events_checked} events; head hash {report.head_hash}"
             )
         )

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["generate", "rotate", "status"])
         parser.add_argument("--batch-size", type=int, default=500)
         parser.add_argument(
-            "--limit", type=int, default=None,
+            "--limit",
+            type=int,
+            default=None,
             help="Stop after this many rows (run again to continue).",
         )
 
@@ -44,7 +46,9 @@ class Command(BaseCommand):
             return
         with tqdm(
             total=pending_rows + (pending_mfa if options["limit"] is None else 0),
-            unit="row", desc=f"Re-encrypting under {key_id}", file=self.stderr,
+            unit="row",
+            desc=f"Re-encrypting under {key_id}",
+            file=self.stderr,
         ) as bar:
             rows = encrypted_rows_rotate(
                 batch_size=options["batch_size"], limit=options["limit"], progress=bar
@@ -54,7 +58,10 @@ class Command(BaseCommand):
             action="keys.rotated",
             object_type="core.encryptionkey",
             object_id=key_id,
-            changes={"rows": {"before": None, "after": rows}, "mfa": {"before": None, "after": secrets}},
+            changes={
+                "rows": {"before": None, "after": rows},
+                "mfa": {"before": None, "after": secrets},
+            },
         )
         left = encrypted_rows_pending(key_id=key_id) + mfa_secrets_pending(key_id=key_id)
         self.stdout.write(

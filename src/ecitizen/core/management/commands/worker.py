@@ -35,7 +35,7 @@ class Heartbeat(threading.Thread):
             while not self.stopped.wait(settings.WORKER_HEARTBEAT_SECONDS):
                 try:
                     self.beat()
-                except Exception:  # noqa: BLE001 - a failed beat must not kill the worker
+                except Exception:
                     import logging
 
                     logging.getLogger(__name__).exception("worker heartbeat failed")

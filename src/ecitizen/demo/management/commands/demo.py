@@ -11,7 +11,11 @@ from ecitizen.demo.services import demo_load, demo_totp_secret
 
 
 def totp_now(secret: str) -> str:
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+    from allauth.mfa.totp.internal.auth import (
+        format_hotp_value,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
 
     counter = list(yield_hotp_counters_from_time())
     middle = counter[len(counter) // 2]
@@ -24,7 +28,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument(
-            "--code", metavar="EMAIL",
+            "--code",
+            metavar="EMAIL",
             help="Print the current six-digit sign-in code of a demo staff account.",
         )
 
