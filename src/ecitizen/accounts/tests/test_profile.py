@@ -14,9 +14,9 @@ def signed_in(client, resident):
 VALID = {
     "legal_name": "Alex Morgan",
     "preferred_name": "Alex",
-    "date_of_birth_0": "27",
-    "date_of_birth_1": "3",
-    "date_of_birth_2": "1985",
+    "date_of_birth_day": "27",
+    "date_of_birth_month": "3",
+    "date_of_birth_year": "1985",
     "national_id": "rv 1234 5678",
     "address_line_1": "12 Mill Lane",
     "town": "Riverton",
@@ -40,8 +40,8 @@ def test_a_resident_saves_their_details(signed_in, resident):
 def test_bad_input_is_explained_and_nothing_is_lost(signed_in, resident):
     data = {
         **VALID,
-        "date_of_birth_0": "31",
-        "date_of_birth_1": "2",
+        "date_of_birth_day": "31",
+        "date_of_birth_month": "2",
         "national_id": "12345",
         "phone": "call me",
     }
@@ -51,7 +51,7 @@ def test_bad_input_is_explained_and_nothing_is_lost(signed_in, resident):
     assert "There is a problem" in page
     assert "Enter a real date" in page
     assert "like RV12345678" in page
-    assert 'href="#id_date_of_birth_0"' in page
+    assert 'href="#id_date_of_birth_day"' in page
     assert 'href="#id_national_id"' in page
     # What was typed is still there.
     assert 'value="12 Mill Lane"' in page

@@ -1,0 +1,111 @@
+"""Browser journeys: Debian's Chromium driven by Playwright against the live server, with
+axe-core checking every page a test visits (WCAG 2.2 AA tags).
+
+Every page load is recorded; a test fails at teardown if it visited a page it did not
+check with :func:`assert_accessible`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+AXE_SCRIPT = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# Chromium must not try to reach Google's services from this sandbox.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is not installed: scripts/test installs Debian's chromium.")
+    if not AXE_SCRIPT.exists():
+        pytest.fail("axe-core is missing: run `npm ci` in frontend/ (scripts/test does).")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class AccessibilityLedger:
+    """Which page loads a test made and which of them it checked with axe."""
+
+    def __init__(self) -> None:
+        self.loaded: list[str] = []
+        self.checked: set[int] = set()
+
+    def unchecked(self) -> list[str]:
+        return [url for index, url in enumerate(self.loaded) if index not in self.checked]
+
+
+@pytest.fixture
+def page(browser: Browser, live_server, request) -> Page:
+    context = browser.new_context(base_url=live_server.url, locale="en-GB")
+    context.set_default_timeout(15_000)
+    new_page = context.new_page()
+    ledger = AccessibilityLedger()
+    new_page.on("load", lambda loaded: ledger.loaded.append(loaded.url))
+    new_page.ecitizen_ledger = ledger  # type: ignore[attr-defined]
+    yield new_page
+    failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
+    if failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        new_page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    if not failed:
+        unchecked = ledger.unchecked()
+        assert not unchecked, f"pages visited without an axe check: {unchecked}"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def assert_accessible(page: Page) -> None:
+    """Run axe-core (WCAG 2.0/2.1/2.2 A and AA) on the current page; fail on any violation."""
+    page.wait_for_load_state("load")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_SCRIPT))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        AXE_TAGS,
+    )
+    violations = [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in result["violations"]
+    ]
+    assert not violations, f"axe violations on {page.url}:\n{json.dumps(violations, indent=2)}"
+    ledger: AccessibilityLedger = page.ecitizen_ledger  # type: ignore[attr-defined]
+    ledger.checked.update(
+        index for index, url in enumerate(ledger.loaded) if url == page.url
+    )
