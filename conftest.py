@@ -2,9 +2,56 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.core.cache import cache
+from django.db import connection
 
 pytest_plugins = ["tests.personas"]
+
+
+_TRIGGERS = importlib.import_module("ecitizen.core.migrations.0002_audit_append_only")
+
+
+def _set_audit_triggers(*, enabled: bool) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            state = "ENABLE" if enabled else "DISABLE"
+            cursor.execute(f"ALTER TABLE core_auditevent {state} TRIGGER USER")
+        elif enabled:
+            for statement in _TRIGGERS.SQLITE_CREATE:
+                cursor.execute(statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS"))
+        else:
+            for statement in _TRIGGERS.SQLITE_DROP:
+                cursor.execute(statement)
+
+
+@pytest.fixture(autouse=True)
+def _append_only_audit_table(request):
+    """Keep the audit table's refusal triggers on during every database test, and let the
+    flush that ends a transactional test (a live server, for instance) empty the table."""
+    names = set(request.fixturenames)
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        names & {"transactional_db", "live_server"}
+    )
+    if not (marker or names & {"db", "transactional_db", "live_server"}):
+        yield
+        return
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    _set_audit_triggers(enabled=True)
+    yield
+    if transactional:
+        _set_audit_triggers(enabled=False)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """allauth keeps rate limits and used TOTP codes in the cache: no test inherits them."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -3,12 +3,15 @@ secrets."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.core import context as allauth_context
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import ngettext
@@ -17,6 +20,7 @@ from ecitizen.accounts import services
 from ecitizen.accounts.models import User
 from ecitizen.core import crypto
 from ecitizen.core.http import client_ip
+from ecitizen.core.middleware import SIGNED_IN_AT_KEY
 
 MFA_ENCRYPTION_CONTEXT = "mfa.authenticator"
 
@@ -42,6 +46,16 @@ class AccountAdapter(DefaultAccountAdapter):
             return user
         return services.user_register(user=user, ip_address=client_ip(request))
 
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Every account email is signed by the authority, not by a host name."""
+        context = {
+            **context,
+            "authority_name": settings.AUTHORITY_NAME,
+            "service_name": settings.AUTHORITY_SERVICE_NAME,
+            "contact_email": settings.AUTHORITY_CONTACT_EMAIL,
+        }
+        super().send_mail(template_prefix, email, context)
+
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         email = str(credentials.get("email") or credentials.get("username") or "")
         wait = services.signin_wait_seconds(email=email, ip_address=client_ip(request))
@@ -58,6 +72,18 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return True
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """Sensitive changes (email, MFA) ask for the password again, unless the person
+        signed in within the re-authentication window: having just typed it, asking again
+        only gets in the way (an official sent to set up MFA right after signing in)."""
+        if not super().is_reauthentication_required(app=app, **kwargs):
+            return False
+        request = allauth_context.request
+        signed_in_at = request.session.get(SIGNED_IN_AT_KEY) if request is not None else None
+        if signed_in_at is None:
+            return True
+        return time.time() - float(signed_in_at) >= settings.ACCOUNT_REAUTHENTICATION_TIMEOUT
 
 
 class MFAAdapter(DefaultMFAAdapter):

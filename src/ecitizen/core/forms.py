@@ -21,13 +21,19 @@ class GovukFormRenderer(TemplatesSetting):
 
 
 class GovukDateWidget(forms.MultiWidget):
-    """The GOV.UK date input: three text boxes for day, month and year."""
+    """The GOV.UK date input: three text boxes for day, month and year.
+
+    The boxes are named and identified ``<name>_day``, ``<name>_month``, ``<name>_year``
+    (ids ``<id>_day``...), so that the error summary can link to the day box.
+    ``autocomplete="bday"`` on the widget becomes ``bday-day``/``bday-month``/``bday-year``.
+    """
 
     template_name = "govuk/widgets/date.html"
+    parts = ("day", "month", "year")
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         numeric = {"inputmode": "numeric"}
-        widgets = {
+        widgets: dict[str, forms.Widget | type[forms.Widget]] = {
             "day": forms.TextInput(attrs={**numeric, "class": "govuk-input--width-2"}),
             "month": forms.TextInput(attrs={**numeric, "class": "govuk-input--width-2"}),
             "year": forms.TextInput(attrs={**numeric, "class": "govuk-input--width-4"}),
@@ -39,25 +45,47 @@ class GovukDateWidget(forms.MultiWidget):
             return [value.day, value.month, value.year]
         return [None, None, None]
 
+    def id_for_label(self, id_: str) -> str:
+        return f"{id_}_day" if id_ else ""
+
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
         labels = [_("Day"), _("Month"), _("Year")]
         autocomplete = (attrs or {}).get("autocomplete") or self.attrs.get("autocomplete")
-        suffixes = ["-day", "-month", "-year"]
-        for subwidget, label, suffix in zip(context["widget"]["subwidgets"], labels, suffixes, strict=True):
+        base_id = context["widget"]["attrs"].get("id")
+        invalid = context["widget"]["attrs"].get("aria-invalid") in {True, "true"}
+        subwidgets = context["widget"]["subwidgets"]
+        for widget, subwidget, label, part in zip(
+            self.widgets, subwidgets, labels, self.parts, strict=True
+        ):
             subwidget["label"] = label
+            if base_id:
+                subwidget["attrs"]["id"] = f"{base_id}_{part}"
             if autocomplete == "bday":
-                subwidget["attrs"]["autocomplete"] = "bday" + suffix
+                subwidget["attrs"]["autocomplete"] = f"bday-{part}"
+            # GOV.UK classes: the box's own width, and the error border when the date is wrong.
+            classes = ["govuk-input", "govuk-date-input__input", str(widget.attrs.get("class", ""))]
+            if invalid:
+                classes.append("govuk-input--error")
+            subwidget["attrs"]["class"] = " ".join(c for c in classes if c)
+            subwidget["attrs"].pop("aria-describedby", None)
         return context
 
 
 class GovukDateField(forms.MultiValueField):
-    """A date entered as day, month and year, with GOV.UK's error messages."""
+    """A date entered as day, month and year, with GOV.UK's error messages
+    ("The date must include a year", "The year must include 4 numbers", "Enter a real date").
+    """
 
     widget = GovukDateWidget
 
     def __init__(self, **kwargs: Any) -> None:
-        fields = (forms.CharField(), forms.CharField(), forms.CharField())
+        # The parts are checked together in compress(), for one clear message.
+        fields = (
+            forms.CharField(required=False),
+            forms.CharField(required=False),
+            forms.CharField(required=False),
+        )
         kwargs.setdefault("require_all_fields", False)
         super().__init__(fields=fields, **kwargs)
 
@@ -65,10 +93,23 @@ class GovukDateField(forms.MultiValueField):
         if not data_list or not any(data_list):
             return None
         day, month, year = (str(part or "").strip() for part in data_list)
-        if not (day and month and year):
-            raise forms.ValidationError(
-                _("The date must include a day, a month and a year"), code="incomplete"
-            )
+        missing = tuple(
+            part for part, value in (("day", day), ("month", month), ("year", year)) if not value
+        )
+        if missing:
+            messages = {
+                ("day",): _("The date must include a day"),
+                ("month",): _("The date must include a month"),
+                ("year",): _("The date must include a year"),
+                ("day", "month"): _("The date must include a day and a month"),
+                ("day", "year"): _("The date must include a day and a year"),
+                ("month", "year"): _("The date must include a month and a year"),
+            }
+            raise forms.ValidationError(messages[missing], code="incomplete")
+        if not (day.isdigit() and month.isdigit() and year.isdigit()):
+            raise forms.ValidationError(_("Enter a real date"), code="invalid")
+        if len(year) != 4:
+            raise forms.ValidationError(_("The year must include 4 numbers"), code="invalid_year")
         try:
             return datetime.date(int(year), int(month), int(day))
         except ValueError:

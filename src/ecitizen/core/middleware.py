@@ -60,6 +60,8 @@ class SessionTimeoutMiddleware:
             if session_seconds_left(request) <= 0:
                 minutes = idle_limit_seconds(request.user) // 60
                 logout(request)
+                if request.path == reverse("core:session_ended"):
+                    return self.get_response(request)  # the page that explains it
                 messages.info(
                     request,
                     _(

@@ -85,7 +85,9 @@ def audit_record(
     are serialised; if that transaction rolls back, the event disappears with the change it
     recorded.
     """
-    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    # The migration creates the head row; get_or_create covers a database emptied since
+    # (a test flush), and its IntegrityError retry covers two processes creating it at once.
+    head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
