@@ -11,10 +11,17 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["keys", "generate"]:
+        # Needs no settings: it makes the keys that a first configuration requires.
+        from ecitizen.core.crypto import generate_key
+
+        print(generate_key())  # noqa: T201 - the command's output
+        return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecitizen.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["ecitizen", *(sys.argv[1:] if argv is None else argv)])
+    execute_from_command_line(["ecitizen", *args])
 
 
 if __name__ == "__main__":

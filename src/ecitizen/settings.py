@@ -15,6 +15,7 @@ import base64
 import binascii
 import os
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,23 @@ from django.utils.translation import gettext_lazy as _
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 env = environ.Env()
-_env_file = os.environ.get("ECITIZEN_ENV_FILE") or (Path.cwd() / ".env")
-if Path(_env_file).is_file():
-    env.read_env(str(_env_file), overwrite=False)
+if os.environ.get("ECITIZEN_ENV_FILE"):
+    if not Path(os.environ["ECITIZEN_ENV_FILE"]).exists():
+        raise ImproperlyConfigured(
+            f"ECITIZEN_ENV_FILE names {os.environ['ECITIZEN_ENV_FILE']}, which does not exist"
+        )
+    env.read_env(os.environ["ECITIZEN_ENV_FILE"], overwrite=False)
+elif (Path.cwd() / ".env").is_file():
+    env.read_env(str(Path.cwd() / ".env"), overwrite=False)
+
+_REQUIRED = object()
 
 
-def _value(name: str, default: Any = environ.Env.NOTSET) -> Any:
-    """Read ``name`` from the environment, or from the file named by ``NAME_FILE``."""
+def _value(name: str, default: Any = _REQUIRED) -> Any:
+    """Read ``name`` from the environment, or from the file named by ``NAME_FILE``.
+
+    Values are taken literally (no ``$VAR`` expansion), so a secret may contain ``$``.
+    """
     file_var = f"{name}_FILE"
     if name not in os.environ and os.environ.get(file_var):
         path = Path(os.environ[file_var])
@@ -39,7 +50,11 @@ def _value(name: str, default: Any = environ.Env.NOTSET) -> Any:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ImproperlyConfigured(f"{file_var}: cannot read {path}: {exc}") from exc
-    return env.str(name, default=default)
+    if name in os.environ:
+        return os.environ[name]
+    if default is _REQUIRED:
+        raise ImproperlyConfigured(f"{name} is required (see docs/configuration.md)")
+    return default
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -138,13 +153,11 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = _list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS", [])
 VAR_DIR = Path(_value("VAR_DIR", default=str(Path.cwd() / "var"))).resolve()
-SITE_URL = str(_value("SITE_URL", default="http://127.0.0.1:8000")).rstrip("/")
 
 ROOT_URLCONF = "ecitizen.urls"
 WSGI_APPLICATION = "ecitizen.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-SITE_ID = 1
 
 INSTALLED_APPS = [
     # Our apps first so that their templates override those of third-party apps.
@@ -202,11 +215,29 @@ FORM_RENDERER = "ecitizen.core.forms.GovukFormRenderer"
 
 # --- Data -------------------------------------------------------------------------------
 
+
+def _url_config(name: str, default: str, parse: Any) -> dict[str, Any]:
+    url = str(_value(name, default=default)).strip()
+    try:
+        config: dict[str, Any] = parse(url)
+    except Exception as exc:
+        raise ImproperlyConfigured(f"{name} is not a valid URL: {exc}") from exc
+    if not config.get("ENGINE") and not config.get("BACKEND"):
+        raise ImproperlyConfigured(f"{name} {url!r} does not name a supported backend")
+    return config
+
+
 DATABASES = {
-    "default": env.db_url_config(
-        str(_value("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'ecitizen.sqlite3'}"))
+    "default": _url_config(
+        "DATABASE_URL", f"sqlite:///{VAR_DIR / 'ecitizen.sqlite3'}", env.db_url_config
     )
 }
+if DATABASES["default"]["ENGINE"] not in {
+    "django.db.backends.sqlite3",
+    "django.db.backends.postgresql",
+}:
+    # The audit trail's append-only triggers exist for these two databases only.
+    raise ImproperlyConfigured("DATABASE_URL must be a PostgreSQL or SQLite URL")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; IMMEDIATE transactions take
     # the write lock up front so that two writers queue instead of failing mid-way.
@@ -224,7 +255,7 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": _value("TEST_DATABASE_NAME", default=None)}
 
-CACHES = {"default": env.cache_url_config(str(_value("CACHE_URL", default="locmemcache://")))}
+CACHES = {"default": _url_config("CACHE_URL", "locmemcache://", env.cache_url_config)}
 
 TASKS_BACKEND = str(_value("TASKS_BACKEND", default="database"))
 _TASK_BACKENDS = {
@@ -237,7 +268,9 @@ if TASKS_BACKEND not in _TASK_BACKENDS:
     )
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
 WORKER_HEARTBEAT_SECONDS = _int("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
-WORKER_HEALTHY_WITHIN_SECONDS = _int("WORKER_HEALTHY_WITHIN_SECONDS", 60, minimum=2)
+WORKER_HEALTHY_WITHIN_SECONDS = _int(
+    "WORKER_HEALTHY_WITHIN_SECONDS", 60, minimum=WORKER_HEARTBEAT_SECONDS + 1
+)
 
 # --- Field encryption -------------------------------------------------------------------
 
@@ -292,7 +325,7 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
-# Failed sign-ins are throttled by ecitizen.accounts.throttling (growing delays per account
+# Failed sign-ins are throttled by ecitizen.accounts.services (growing delays per account
 # and per address); allauth's fixed-window limit would only add a second, vaguer message.
 ACCOUNT_RATE_LIMITS = {"login_failed": False}
 LOGIN_REDIRECT_URL = "accounts:home"
@@ -315,7 +348,11 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SIGNIN_THROTTLE_FREE_ATTEMPTS_ACCOUNT = _int("SIGNIN_THROTTLE_FREE_ATTEMPTS_ACCOUNT", 5, minimum=1)
 SIGNIN_THROTTLE_FREE_ATTEMPTS_IP = _int("SIGNIN_THROTTLE_FREE_ATTEMPTS_IP", 20, minimum=1)
 SIGNIN_THROTTLE_BASE_DELAY = _int("SIGNIN_THROTTLE_BASE_DELAY", 30, minimum=1)
-SIGNIN_THROTTLE_MAX_DELAY = _int("SIGNIN_THROTTLE_MAX_DELAY", 15 * 60, minimum=1)
+SIGNIN_THROTTLE_MAX_DELAY = _int(
+    "SIGNIN_THROTTLE_MAX_DELAY", 15 * 60, minimum=SIGNIN_THROTTLE_BASE_DELAY
+)
+if min(SESSION_IDLE_TIMEOUT_STAFF, SESSION_IDLE_TIMEOUT_RESIDENT) <= SESSION_TIMEOUT_WARNING:
+    raise ImproperlyConfigured("SESSION_TIMEOUT_WARNING must be shorter than the idle timeouts")
 
 # --- Security ---------------------------------------------------------------------------
 
@@ -327,6 +364,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", True)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Load balancers probe /healthz over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if _bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # How many reverse proxies sit in front of the web process; the client address used for
@@ -340,6 +379,10 @@ LANGUAGES = [("en", "English"), ("fr", "Français"), ("ar", "العربية")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = str(_value("TIME_ZONE", default="Europe/London"))
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError) as _exc:
+    raise ImproperlyConfigured(f"TIME_ZONE {TIME_ZONE!r} is not a known time zone") from _exc
 USE_TZ = True
 
 # --- Static files and front end ---------------------------------------------------------
@@ -397,11 +440,14 @@ PHASE_LABELS = {"alpha": _("Alpha"), "beta": _("Beta")}
 
 # --- Logging ----------------------------------------------------------------------------
 
+LOG_LEVEL = str(_value("LOG_LEVEL", default="INFO")).upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": str(_value("LOG_LEVEL", default="INFO"))},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -15,8 +15,13 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-AXE_SCRIPT = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_SCRIPT = (
+    Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+)
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
+AXE_RUN = (
+    "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})"
+)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Chromium must not try to reach Google's services from this sandbox.
 CHROMIUM_ARGS = [
@@ -91,10 +96,7 @@ def assert_accessible(page: Page) -> None:
     page.wait_for_load_state("load")
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_SCRIPT))
-    result = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
-        AXE_TAGS,
-    )
+    result = page.evaluate(AXE_RUN, AXE_TAGS)
     violations = [
         {
             "id": v["id"],
@@ -106,6 +108,4 @@ def assert_accessible(page: Page) -> None:
     ]
     assert not violations, f"axe violations on {page.url}:\n{json.dumps(violations, indent=2)}"
     ledger: AccessibilityLedger = page.ecitizen_ledger  # type: ignore[attr-defined]
-    ledger.checked.update(
-        index for index, url in enumerate(ledger.loaded) if url == page.url
-    )
+    ledger.checked.update(index for index, url in enumerate(ledger.loaded) if url == page.url)

@@ -107,7 +107,9 @@ def test_staff_must_set_up_mfa_before_any_staff_page(page: Page, official_withou
 
 
 @pytest.mark.parametrize("language", ["en", "ar"])
-def test_staff_pages_are_accessible(page: Page, live_server, case_officer, platform_admin, resident, language):
+def test_staff_pages_are_accessible(
+    page: Page, live_server, case_officer, platform_admin, resident, language
+):
     from tests.personas import TOTP_SECRET
 
     _use_language(page, live_server, language)

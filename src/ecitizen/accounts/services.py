@@ -385,3 +385,62 @@ def mfa_totp_activate(*, user: User, secret: str, actor: Any) -> None:
     TOTP.activate(user, secret)
     RecoveryCodes.activate(user)
     audit_record(action="mfa.totp_added", actor=actor, obj=user, subject_user_id=user.pk)
+
+
+# --- Organisation and provisioning ------------------------------------------------------
+
+
+@transaction.atomic
+def department_ensure(*, slug: str, name: str, email: str = "", actor: Any) -> Department:
+    """The department with ``slug``, created (and audited) if it does not exist yet."""
+    department, created = Department.objects.get_or_create(
+        slug=slug, defaults={"name": name, "email": email}
+    )
+    if created:
+        audit_record(
+            action="organisation.department_created",
+            actor=actor,
+            obj=department,
+            changes={"name": {"before": None, "after": name}},
+        )
+    return department
+
+
+@transaction.atomic
+def jurisdiction_ensure(*, code: str, name: str, actor: Any) -> Jurisdiction:
+    """The ward or district with ``code``, created (and audited) if it does not exist yet."""
+    jurisdiction, created = Jurisdiction.objects.get_or_create(code=code, defaults={"name": name})
+    if created:
+        audit_record(
+            action="organisation.jurisdiction_created",
+            actor=actor,
+            obj=jurisdiction,
+            changes={"name": {"before": None, "after": name}},
+        )
+    return jurisdiction
+
+
+@transaction.atomic
+def email_mark_verified(*, user: User, actor: Any) -> None:
+    """Record the user's address as verified and primary without sending a link: for
+    accounts provisioned by the authority (staff imports, the demo)."""
+    from allauth.account.models import EmailAddress
+
+    address, _created = EmailAddress.objects.get_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
+    if not address.verified:
+        address.verified = True
+        address.save(update_fields=["verified"])
+    audit_record(action="account.email_confirmed", actor=actor, obj=user, subject_user_id=user.pk)
+
+
+def signin_throttle_prune() -> int:
+    """Forget failure counts that no longer matter (older than a day, not blocking)."""
+    cutoff = timezone.now() - timedelta(days=1)
+    deleted, _by_model = (
+        SignInThrottle.objects.filter(last_failure_at__lt=cutoff)
+        .exclude(blocked_until__gt=timezone.now())
+        .delete()
+    )
+    return deleted

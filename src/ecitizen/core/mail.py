@@ -1,5 +1,9 @@
-"""Email goes through the task worker: enqueued when the transaction commits, delivered by
-``EMAIL_DELIVERY_BACKEND``, retried by re-running the task."""
+"""Email goes through the task worker, delivered by ``EMAIL_DELIVERY_BACKEND`` and retried
+with growing delays (see :func:`ecitizen.core.tasks.send_email`).
+
+With the database task backend the task row is written in the caller's transaction: the
+mail exists if and only if the change that caused it was committed. With any other backend
+(the immediate one of the tests) it is enqueued once the transaction commits."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
@@ -49,11 +54,15 @@ def message_from_dict(data: dict[str, Any]) -> EmailMultiAlternatives:
 
 
 class QueuedEmailBackend(BaseEmailBackend):
-    """Hands each message to the ``send_email`` task once the current transaction commits."""
+    """Hands each message to the ``send_email`` task, atomically with the current change."""
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         from ecitizen.core.tasks import send_email
 
         for message in email_messages:
-            transaction.on_commit(partial(send_email.enqueue, message_to_dict(message)))
+            enqueue = partial(send_email.enqueue, message_to_dict(message))
+            if settings.TASKS_BACKEND == "database":
+                enqueue()
+            else:
+                transaction.on_commit(enqueue)
         return len(email_messages)

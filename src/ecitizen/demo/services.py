@@ -8,12 +8,11 @@ import random
 from dataclasses import dataclass
 from datetime import date
 
-from allauth.account.models import EmailAddress
 from django.db import transaction
 from faker import Faker
 
 from ecitizen.accounts import services as accounts
-from ecitizen.accounts.models import Department, Jurisdiction, Role, User
+from ecitizen.accounts.models import Role, User
 from ecitizen.accounts.selectors import user_has_mfa
 from ecitizen.demo import riverton
 
@@ -37,9 +36,7 @@ def _verified_user(*, email: str, name: str) -> User:
     user = User.objects.filter(email=email).first()
     if user is None:
         user = accounts.user_create(email=email, full_name=name, password=riverton.DEMO_PASSWORD)
-        EmailAddress.objects.get_or_create(
-            user=user, email=email, defaults={"verified": True, "primary": True}
-        )
+        accounts.email_mark_verified(user=user, actor=None)
     return user
 
 
@@ -55,16 +52,16 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
     fake = Faker("en_GB")
     fake.seed_instance(seed)
 
-    departments = {}
-    for slug, name in riverton.DEPARTMENTS:
-        departments[slug], _created = Department.objects.get_or_create(
-            slug=slug, defaults={"name": name, "email": f"{slug}@{riverton.EMAIL_DOMAIN}"}
+    departments = {
+        slug: accounts.department_ensure(
+            slug=slug, name=name, email=f"{slug}@{riverton.EMAIL_DOMAIN}", actor=None
         )
-    wards = {}
-    for code, name in riverton.WARDS:
-        wards[code], _created = Jurisdiction.objects.get_or_create(
-            code=code, defaults={"name": name}
-        )
+        for slug, name in riverton.DEPARTMENTS
+    }
+    wards = {
+        code: accounts.jurisdiction_ensure(code=code, name=name, actor=None)
+        for code, name in riverton.WARDS
+    }
 
     accounts_out: list[DemoAccount] = []
     platform_admin: User | None = None

@@ -78,3 +78,18 @@ def test_the_throttle_table_holds_no_email_addresses():
     keys = list(SignInThrottle.objects.values_list("key", flat=True))
     assert "192.0.2.1" in keys
     assert not any("someone" in key for key in keys)
+
+
+@pytest.mark.django_db
+def test_housekeeping_forgets_stale_failures_only(capsys):
+    from django.core.management import call_command
+
+    from ecitizen.accounts.models import SignInThrottle
+
+    start = timezone.now()
+    with time_machine.travel(start - timedelta(days=2)):
+        services.signin_failure_record(email="old@example.test", ip_address=None, user=None)
+    services.signin_failure_record(email="new@example.test", ip_address=None, user=None)
+    call_command("housekeeping")
+    assert SignInThrottle.objects.count() == 1
+    assert "Forgot 1 stale sign-in failure counts" in capsys.readouterr().out

@@ -57,3 +57,35 @@ def test_the_database_queue_holds_the_mail_until_a_worker_runs(queued, settings)
     call_command("worker", "--batch", "--no-startup-delay", verbosity=0)
     assert len(mail.outbox) == 1
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failed_delivery_is_retried_later(settings, caplog):
+    from django_tasks_db.models import DBTaskResult
+
+    from ecitizen.core.tasks import send_email
+
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+    settings.TASKS_BACKEND = "database"
+    settings.EMAIL_DELIVERY_BACKEND = "ecitizen.core.tests.test_mail.FailingBackend"
+    send_email.call(_message_dict())
+    retry = DBTaskResult.objects.get()
+    assert retry.args_kwargs["args"][1] == 1  # the second attempt
+    assert retry.run_after is not None
+    assert "retrying in 60s" in caplog.text
+
+
+class FailingBackend:
+    def __init__(self, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("SMTP server down")
+
+
+def _message_dict():
+    from ecitizen.core.mail import message_to_dict
+
+    return message_to_dict(_message())

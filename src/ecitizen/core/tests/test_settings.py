@@ -57,6 +57,12 @@ def _run(
         ("SESSION_IDLE_TIMEOUT_STAFF", "soon", "must be a whole number"),
         ("TASKS_BACKEND", "celery", "TASKS_BACKEND must be one of"),
         ("SECRET_KEY", "", "SECRET_KEY is required"),
+        ("DATABASE_URL", "mysql://root@localhost/db", "must be a PostgreSQL or SQLite URL"),
+        ("DATABASE_URL", "", "does not name a supported backend"),
+        ("TIME_ZONE", "Mars/Olympus", "is not a known time zone"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be"),
+        ("ECITIZEN_ENV_FILE", "/nonexistent/ecitizen.env", "which does not exist"),
+        ("SESSION_TIMEOUT_WARNING", "3600", "must be shorter than the idle timeouts"),
     ],
 )
 def test_bad_values_stop_the_process(variable, value, message):
@@ -98,3 +104,19 @@ def test_check_deploy_reports_nothing_with_production_settings():
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "System check identified no issues" in result.stdout
+
+
+def test_values_are_taken_literally():
+    result = _run({"SECRET_KEY": "$NOT_A_VARIABLE-" + "z" * 50}, PRINT_SECRET_KEY)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "$NOT_A_VARIABLE-" + "z" * 50
+
+
+def test_keys_generate_needs_no_configuration():
+    result = _run(
+        {},
+        "from ecitizen.cli import main; main(['keys', 'generate'])",
+        drop=("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(base64.b64decode(result.stdout.strip())) == 32
