@@ -1,0 +1,100 @@
+"""How much slower are ecitizen's pages than a bare Django view on the same stack?
+
+Runs in-process through the full middleware stack (sessions, auth, timeouts, preferences,
+allauth) on a throwaway SQLite database, and prints for each page its median time as a
+ratio of the floor: a view that returns "ok" behind the same middleware, measured in the
+same run. Ratios, not seconds, are comparable between machines; nothing here asserts.
+
+    python bench/pages.py [--rounds 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-secret-key-0123456789-0123456789-0123456789",
+    "ALLOWED_HOSTS": "testserver",
+    "FIELD_ENCRYPTION_KEYS": "b1:YmVuY2gtb25seS1rZXktZW5jcnlwdGlvbi1rZXktMDA=",
+    "BLIND_INDEX_KEY": "YmVuY2gtb25seS1ibGluZC1pbmRleC1rZXktMDAwMDA=",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "TASKS_BACKEND": "immediate",
+    "STATIC_MANIFEST": "false",
+    "ECITIZEN_ENV_FILE": os.devnull,
+    "DJANGO_SETTINGS_MODULE": "bench.urls_settings",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=200)
+    options = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="ecitizen-bench-")
+    os.environ.update(BENCH_ENV)
+    os.environ["DATABASE_URL"] = f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
+    os.environ["VAR_DIR"] = workdir
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+    from django.urls import reverse
+
+    call_command("migrate", verbosity=0)
+    call_command("demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    from ecitizen.accounts.models import User
+
+    resident = User.objects.get(email="resident@riverton.example")
+    officer = User.objects.get(email="revenue.officer@riverton.example")
+    profile_id = User.objects.get(email="resident2@riverton.example").profile.pk
+
+    anonymous, signed_in, staff = Client(), Client(), Client()
+    signed_in.force_login(resident)
+    staff.force_login(officer)
+
+    def timed(client: Client, url: str) -> float:
+        samples = []
+        for _ in range(options.rounds):
+            start = time.perf_counter()
+            response = client.get(url)
+            samples.append(time.perf_counter() - start)
+            assert response.status_code == 200, (url, response.status_code)
+        return statistics.median(samples)
+
+    floor = timed(anonymous, "/bench/bare/")
+    cases = [
+        ("home (anonymous)", anonymous, reverse("core:home")),
+        ("sign-in page", anonymous, reverse("account_login")),
+        ("your account", signed_in, reverse("accounts:home")),
+        ("data tracker", signed_in, reverse("accounts:data_tracker")),
+        (
+            "resident search by national id",
+            staff,
+            reverse("staff:residents") + "?national_id=RV00000000",
+        ),
+        (
+            "resident profile (audited view)",
+            staff,
+            reverse("staff:resident_detail", args=[profile_id]),
+        ),
+        ("health", anonymous, reverse("core:healthz")),
+    ]
+    print(f"floor: bare view behind the same middleware, median of {options.rounds} requests")  # noqa: T201
+    for label, client, url in cases:
+        print(f"{label:<34} {timed(client, url) / floor:6.1f} x floor")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
