@@ -22,6 +22,17 @@ setup_frontend() {
   (cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 }
 
+setup_gettext() {  # xgettext: the test that the catalogues cover every string uses it
+  if command -v xgettext >/dev/null 2>&1; then return; fi
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing GNU gettext"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null
+  else
+    echo "The translation tests need GNU gettext (Debian/Ubuntu: sudo apt-get install gettext)." >&2
+    exit 1
+  fi
+}
+
 setup_chromium() {
   if command -v chromium >/dev/null 2>&1; then return; fi
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
