@@ -194,10 +194,24 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+
+def _override_dir(name: str) -> list[Path]:
+    """A deployer's folder that takes precedence over the package's own files."""
+    raw = _value(name, default="")
+    if not raw:
+        return []
+    path = Path(raw).resolve()
+    if not path.is_dir():
+        raise ImproperlyConfigured(f"{name} {path} is not a folder")
+    return [path]
+
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [PACKAGE_DIR / "templates"],
+        # A deployer replaces any page (privacy notice, accessibility statement...) by
+        # putting a file at the same path in TEMPLATE_OVERRIDES_DIR.
+        "DIRS": [*_override_dir("TEMPLATE_OVERRIDES_DIR"), PACKAGE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -390,7 +404,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 # The brand assets and the front-end build (frontend/ → static/ecitizen/build/).
-STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+# STATIC_OVERRIDES_DIR holds the authority's own logo or favicon under the same paths.
+STATICFILES_DIRS = [*_override_dir("STATIC_OVERRIDES_DIR"), PACKAGE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -8,6 +8,7 @@ check with :func:`assert_accessible`.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -66,13 +67,23 @@ class AccessibilityLedger:
 
 
 @pytest.fixture
-def page(browser: Browser, live_server, request) -> Page:
-    context = browser.new_context(base_url=live_server.url, locale="en-GB")
+def javascript_enabled() -> bool:
+    """Override (parametrize) to drive a journey with JavaScript turned off."""
+    return True
+
+
+@pytest.fixture
+def page(browser: Browser, live_server, request, javascript_enabled) -> Page:
+    context = browser.new_context(
+        base_url=live_server.url, locale="en-GB", java_script_enabled=javascript_enabled
+    )
     context.set_default_timeout(15_000)
     new_page = context.new_page()
     ledger = AccessibilityLedger()
     new_page.on("load", lambda loaded: ledger.loaded.append(loaded.url))
     new_page.ecitizen_ledger = ledger  # type: ignore[attr-defined]
+    new_page.ecitizen_browser = browser  # type: ignore[attr-defined]
+    new_page.ecitizen_javascript = javascript_enabled  # type: ignore[attr-defined]
     yield new_page
     failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
     if failed:
@@ -91,12 +102,37 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+def _axe_violations(page: Page) -> list[dict]:
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_SCRIPT))
+    return page.evaluate(AXE_RUN, AXE_TAGS)["violations"]
+
+
+def _axe_violations_without_javascript(page: Page) -> list[dict]:
+    """axe needs JavaScript; a page opened without it is checked as it stands: its DOM,
+    scripts removed, served at the same address to a second page that runs axe."""
+    html = re.sub(r"<script\b.*?</script>", "", page.content(), flags=re.DOTALL | re.IGNORECASE)
+    browser: Browser = page.ecitizen_browser  # type: ignore[attr-defined]
+    context = browser.new_context(locale="en-GB")
+    try:
+        checker = context.new_page()
+        checker.route(
+            page.url,
+            lambda route: route.fulfill(status=200, content_type="text/html", body=html),
+        )
+        checker.goto(page.url)
+        return _axe_violations(checker)
+    finally:
+        context.close()
+
+
 def assert_accessible(page: Page) -> None:
     """Run axe-core (WCAG 2.0/2.1/2.2 A and AA) on the current page; fail on any violation."""
     page.wait_for_load_state("load")
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE_SCRIPT))
-    result = page.evaluate(AXE_RUN, AXE_TAGS)
+    if page.ecitizen_javascript:  # type: ignore[attr-defined]
+        found = _axe_violations(page)
+    else:
+        found = _axe_violations_without_javascript(page)
     violations = [
         {
             "id": v["id"],
@@ -104,7 +140,7 @@ def assert_accessible(page: Page) -> None:
             "help": v["help"],
             "nodes": [n["target"] for n in v["nodes"]][:5],
         }
-        for v in result["violations"]
+        for v in found
     ]
     assert not violations, f"axe violations on {page.url}:\n{json.dumps(violations, indent=2)}"
     ledger: AccessibilityLedger = page.ecitizen_ledger  # type: ignore[attr-defined]
