@@ -81,6 +81,16 @@ def page(browser: Browser, live_server, request, javascript_enabled) -> Page:
     new_page = context.new_page()
     ledger = AccessibilityLedger()
     new_page.on("load", lambda loaded: ledger.loaded.append(loaded.url))
+    # Console errors include Content-Security-Policy refusals and script failures.
+    console_errors: list[str] = []
+    new_page.on(
+        "console",
+        lambda message: (
+            console_errors.append(f"{message.text} ({new_page.url})")
+            if message.type == "error"
+            else None
+        ),
+    )
     new_page.ecitizen_ledger = ledger  # type: ignore[attr-defined]
     new_page.ecitizen_browser = browser  # type: ignore[attr-defined]
     new_page.ecitizen_javascript = javascript_enabled  # type: ignore[attr-defined]
@@ -93,6 +103,7 @@ def page(browser: Browser, live_server, request, javascript_enabled) -> Page:
     if not failed:
         unchecked = ledger.unchecked()
         assert not unchecked, f"pages visited without an axe check: {unchecked}"
+        assert not console_errors, f"errors in the browser console: {console_errors}"
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -104,7 +115,9 @@ def pytest_runtest_makereport(item, call):
 
 def _axe_violations(page: Page) -> list[dict]:
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE_SCRIPT))
+        # Evaluated through the browser's debugging protocol rather than added as a
+        # <script> tag, which the page's Content-Security-Policy would rightly refuse.
+        page.evaluate(AXE_SCRIPT.read_text(encoding="utf-8") + "\n;true")
     return page.evaluate(AXE_RUN, AXE_TAGS)["violations"]
 
 

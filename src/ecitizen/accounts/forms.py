@@ -23,6 +23,7 @@ class SignupForm(AllauthSignupForm):
         label=_("Full name"),
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "name", "spellcheck": "false"}),
+        error_messages={"required": _("Enter your full name")},
     )
 
     field_order = ["full_name", "email", "password1"]
@@ -30,6 +31,8 @@ class SignupForm(AllauthSignupForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["email"].help_text = _("We will send you an email to confirm this address.")
+        self.fields["email"].error_messages["required"] = _("Enter your email address")
+        self.fields["password1"].error_messages["required"] = _("Enter a password")
         self.fields["password1"].help_text = _(
             "Use at least 8 characters. A long phrase of a few unrelated words is strong "
             "and easy to remember. Do not use your name or email address."
@@ -54,6 +57,7 @@ class ProfileForm(forms.Form):
     legal_name = forms.CharField(
         label=_("Full legal name"),
         max_length=200,
+        error_messages={"required": _("Enter your full legal name")},
         widget=forms.TextInput(attrs={"autocomplete": "name", "spellcheck": "false"}),
     )
     preferred_name = forms.CharField(
@@ -110,6 +114,7 @@ class ProfileForm(forms.Form):
         label=_("How should we contact you?"),
         choices=ContactPreference.choices,
         widget=forms.RadioSelect,
+        error_messages={"required": _("Select how we should contact you")},
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -168,9 +173,18 @@ class ResidentLookupForm(forms.Form):
 class RoleAssignForm(forms.Form):
     email = forms.EmailField(
         label=_("Email address of the person"),
+        error_messages={
+            "required": _("Enter the person's email address"),
+            "invalid": _("Enter an email address in the correct format, like name@example.com"),
+        },
         widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, widget=forms.RadioSelect)
+    role = forms.ChoiceField(
+        label=_("Role"),
+        choices=Role.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Select a role")},
+    )
     department = forms.ModelChoiceField(
         label=_("Department"),
         queryset=Department.objects.none(),

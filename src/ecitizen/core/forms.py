@@ -14,6 +14,8 @@ from django import forms
 from django.forms.renderers import TemplatesSetting
 from django.utils.translation import gettext_lazy as _
 
+from ecitizen.accounts.models import Contrast, TextSize
+
 
 class GovukFormRenderer(TemplatesSetting):
     form_template_name = "govuk/form.html"
@@ -114,3 +116,18 @@ class GovukDateField(forms.MultiValueField):
             return datetime.date(int(year), int(month), int(day))
         except ValueError:
             raise forms.ValidationError(_("Enter a real date"), code="invalid") from None
+
+
+class DisplayForm(forms.Form):
+    text_size = forms.ChoiceField(
+        label=_("Text size"),
+        choices=TextSize.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Select a text size")},
+    )
+    contrast = forms.ChoiceField(
+        label=_("Colours"),
+        choices=Contrast.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Select the colours you want")},
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -14,13 +13,14 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import translate_url
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import check_for_language, get_language_info, gettext_lazy
+from django.utils.translation import check_for_language, get_language_info
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from ecitizen.accounts.models import Contrast, Role, TextSize
+from ecitizen.accounts.models import Role
 from ecitizen.accounts.services import preferences_update
 from ecitizen.core.access import public, signed_in, staff_only
+from ecitizen.core.forms import DisplayForm
 from ecitizen.core.middleware import DISPLAY_COOKIE, session_seconds_left
 from ecitizen.core.selectors import audit_actions, audit_events, platform_health
 
@@ -52,15 +52,6 @@ privacy = _static_page("core/pages/privacy.html")
 accessibility = _static_page("core/pages/accessibility.html")
 cookies = _static_page("core/pages/cookies.html")
 contact = _static_page("core/pages/contact.html")
-
-
-class DisplayForm(forms.Form):
-    text_size = forms.ChoiceField(
-        label=gettext_lazy("Text size"), choices=TextSize.choices, widget=forms.RadioSelect
-    )
-    contrast = forms.ChoiceField(
-        label=gettext_lazy("Colours"), choices=Contrast.choices, widget=forms.RadioSelect
-    )
 
 
 @public
@@ -144,7 +135,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(report, status=200 if healthy else 503)
 
 
-def _error_context(status: int) -> dict[str, Any]:
+def _error_context(status: int, request: HttpRequest) -> dict[str, Any]:
     # Built from settings alone: these pages must render when the database is down.
     from django.utils.translation import get_language, get_language_bidi
 
@@ -165,28 +156,29 @@ def _error_context(status: int) -> dict[str, Any]:
         "LANGUAGE_CODE": language,
         "LANGUAGE_BIDI": get_language_bidi(),
         "language_name": get_language_info(language)["name_local"],
+        "csp_nonce": getattr(request, "csp_nonce", ""),
     }
 
 
-def _error_response(status: int) -> HttpResponse:
-    body = render_to_string(f"{status}.html", _error_context(status))
+def _error_response(status: int, request: HttpRequest) -> HttpResponse:
+    body = render_to_string(f"{status}.html", _error_context(status, request))
     return HttpResponse(body, status=status)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error_response(400)
+    return _error_response(400, request)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error_response(403)
+    return _error_response(403, request)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error_response(404)
+    return _error_response(404, request)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return _error_response(500)
+    return _error_response(500, request)
 
 
 @staff_only({Role.AUDITOR, Role.PLATFORM_ADMIN})

@@ -91,3 +91,15 @@ def test_language_choice_is_kept_and_remembered_on_the_account(client, resident)
         reverse("core:language"), {"language": "fr", "next": "https://evil.example/"}
     )
     assert response["Location"] == "/"
+
+
+@pytest.mark.django_db
+def test_content_security_policy_allows_only_our_origin_and_the_pages_nonce(client):
+    response = client.get(reverse("core:home"))
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    nonce = policy.split("'nonce-")[1].split("'")[0]
+    page = response.content.decode()
+    assert page.count(f'nonce="{nonce}"') == 2  # the js-enabled switch and the brand colour
+    assert "<script>" not in page
