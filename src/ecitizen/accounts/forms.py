@@ -195,7 +195,7 @@ class RoleAssignForm(forms.Form):
         ),
     )
     jurisdiction = forms.ModelChoiceField(
-        label=_("Ward (optional)"),
+        label=_("Ward"),
         queryset=Jurisdiction.objects.all(),
         required=False,
         help_text=_("Limit the role to one ward."),

@@ -12,7 +12,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ecitizen.accounts.models import Contrast, TextSize
 from ecitizen.accounts.selectors import user_is_staff
@@ -58,15 +58,18 @@ class SessionTimeoutMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
             if session_seconds_left(request) <= 0:
-                minutes = idle_limit_seconds(request.user) // 60
+                minutes = max(1, idle_limit_seconds(request.user) // 60)
                 logout(request)
                 if request.path == reverse("core:session_ended"):
                     return self.get_response(request)  # the page that explains it
                 messages.info(
                     request,
-                    _(
+                    ngettext(
                         "You were signed out to protect your information because you had "
-                        "not done anything for %(minutes)d minutes. Sign in again to continue."
+                        "not done anything for %(minutes)d minute. Sign in again to continue.",
+                        "You were signed out to protect your information because you had "
+                        "not done anything for %(minutes)d minutes. Sign in again to continue.",
+                        minutes,
                     )
                     % {"minutes": minutes},
                 )
