@@ -11,33 +11,37 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.accounts.models import Role
-from ecitizen.accounts.selectors import user_has_role, user_is_staff
+from ecitizen.accounts.selectors import RESIDENT_DATA_ROLES, user_has_role, user_is_staff
 from ecitizen.core.middleware import idle_limit_seconds
 
 
-def _nav_item(request: HttpRequest, label: Any, url_name: str) -> dict[str, Any]:
-    url = reverse(url_name)
-    root = url.rstrip("/") or "/"
-    active = request.path == url or (root != "/" and request.path.startswith(root + "/"))
-    return {"label": label, "url": url, "active": active}
+def _nav_item(label: Any, url_name: str) -> dict[str, Any]:
+    return {"label": label, "url": reverse(url_name), "active": False}
+
+
+def _mark_active(request: HttpRequest, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The current item is the one whose URL is the longest prefix of the current path
+    ("Residents" rather than "Staff" on /staff/residents/)."""
+    matches = [item for item in items if request.path.startswith(item["url"])]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
+    return items
 
 
 def navigation(request: HttpRequest) -> list[dict[str, Any]]:
     user = request.user
     if not user.is_authenticated:
         return []
-    items = [_nav_item(request, _("Your account"), "accounts:home")]
+    items = [_nav_item(_("Your account"), "accounts:home")]
     if user_is_staff(user):
-        items.append(_nav_item(request, _("Staff"), "staff:home"))
-        if user_has_role(
-            user, {Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}
-        ):
-            items.append(_nav_item(request, _("Residents"), "staff:residents"))
+        items.append(_nav_item(_("Staff"), "staff:home"))
+        if user_has_role(user, RESIDENT_DATA_ROLES):
+            items.append(_nav_item(_("Residents"), "staff:residents"))
         if user_has_role(user, {Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}):
-            items.append(_nav_item(request, _("People and roles"), "staff:people"))
+            items.append(_nav_item(_("People and roles"), "staff:people"))
         if user_has_role(user, {Role.AUDITOR, Role.PLATFORM_ADMIN}):
-            items.append(_nav_item(request, _("Audit trail"), "staff:audit"))
-    return items
+            items.append(_nav_item(_("Audit trail"), "staff:audit"))
+    return _mark_active(request, items)
 
 
 def platform(request: HttpRequest) -> dict[str, Any]:
