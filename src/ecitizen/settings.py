@@ -352,6 +352,9 @@ MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 MFA_RECOVERY_CODE_COUNT = 10
+# Accept the code of the 30-second period before or after this one: phones' clocks drift,
+# and a code typed as its period ends must still work. A used code cannot be replayed.
+MFA_TOTP_TOLERANCE = 1
 
 SESSION_COOKIE_AGE = _int("SESSION_ABSOLUTE_TIMEOUT_STAFF", 12 * 3600, minimum=60)
 SESSION_IDLE_TIMEOUT_STAFF = _int("SESSION_IDLE_TIMEOUT_STAFF", 30 * 60, minimum=10)
