@@ -46,9 +46,20 @@ def _append_only_audit_table(request):
         _set_audit_triggers(enabled=False)
 
 
+_DATABASE_FIXTURES = {"db", "transactional_db", "live_server"}
+
+
 @pytest.fixture(autouse=True)
-def _empty_cache():
-    """allauth keeps rate limits and used TOTP codes in the cache: no test inherits them."""
+def _empty_cache(request):
+    """allauth keeps rate limits and used TOTP codes in the cache (a database table): no
+    test inherits them."""
+    if not (
+        request.node.get_closest_marker("django_db")
+        or _DATABASE_FIXTURES & set(request.fixturenames)
+    ):
+        yield
+        return
+    request.getfixturevalue("_append_only_audit_table")  # the database is set up first
     cache.clear()
     yield
     cache.clear()

@@ -271,7 +271,10 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": _value("TEST_DATABASE_NAME", default=None)}
 
-CACHES = {"default": _url_config("CACHE_URL", "locmemcache://", env.cache_url_config)}
+# Shared by every process (see core/migrations/0003_cache_table.py): the database by
+# default, Redis (redis://...) for larger deployments. A per-process cache would let a
+# second-factor code be replayed on another process and multiply every rate limit.
+CACHES = {"default": _url_config("CACHE_URL", "dbcache://ecitizen_cache", env.cache_url_config)}
 
 TASKS_BACKEND = str(_value("TASKS_BACKEND", default="database"))
 _TASK_BACKENDS = {
@@ -341,9 +344,10 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
-# Failed sign-ins are throttled by ecitizen.accounts.services (growing delays per account
-# and per address); allauth's fixed-window limit would only add a second, vaguer message.
-ACCOUNT_RATE_LIMITS = {"login_failed": False}
+# Failed passwords are throttled by ecitizen.accounts.services (growing delays per account
+# and per address; our adapter replaces allauth's check). allauth applies this limit to the
+# second-factor step only: 5 wrong codes per account in 5 minutes, in the shared cache.
+ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/key"}
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGIN_URL = "account_login"
 

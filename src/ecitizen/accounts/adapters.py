@@ -58,9 +58,19 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         email = str(credentials.get("email") or credentials.get("username") or "")
-        wait = services.signin_wait_seconds(email=email, ip_address=client_ip(request))
-        if wait:
-            raise forms.ValidationError(throttle_message(wait), code="sign_in_throttled")
+        try:
+            services.signin_attempt_begin(email=email, ip_address=client_ip(request))
+        except services.SignInThrottled as throttled:
+            raise forms.ValidationError(
+                throttle_message(throttled.wait_seconds), code="sign_in_throttled"
+            ) from throttled
+
+    def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
+        user = super().authenticate(request, **credentials)
+        if user is not None:
+            email = str(credentials.get("email") or credentials.get("username") or "")
+            services.signin_password_accepted(email=email, ip_address=client_ip(request))
+        return user
 
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         email = str(credentials.get("email") or credentials.get("username") or "")

@@ -249,6 +249,16 @@ def _throttle_keys(*, email: str, ip_address: str | None) -> list[tuple[str, str
     return keys
 
 
+class SignInThrottled(DomainError):
+    """The account or the address must wait before trying to sign in again."""
+
+    code = "sign_in_throttled"
+
+    def __init__(self, wait_seconds: int) -> None:
+        super().__init__(f"wait {wait_seconds} seconds")
+        self.wait_seconds = wait_seconds
+
+
 def signin_wait_seconds(*, email: str, ip_address: str | None) -> int:
     """How long this account or address must wait before another attempt (0 = now)."""
     now = timezone.now()
@@ -272,27 +282,45 @@ def _delay_after(failures: int, free_attempts: int) -> int:
     )
 
 
-@transaction.atomic
-def signin_failure_record(*, email: str, ip_address: str | None, user: User | None) -> int:
-    """Count a failed sign-in against the account and the address; audit it.
+def _recount(row: SignInThrottle, free_attempts: int, now: Any) -> None:
+    delay = _delay_after(row.failures, free_attempts)
+    row.blocked_until = now + timedelta(seconds=delay) if delay else None
 
-    Returns the seconds to wait before the next attempt. Failures older than a day no
-    longer count, so occasional typos never add up.
+
+@transaction.atomic
+def signin_attempt_begin(*, email: str, ip_address: str | None) -> None:
+    """Admit one sign-in attempt, counted as a failure *before* the password is checked.
+
+    Counting first, under a row lock, is what stops parallel requests from all slipping
+    through while the first ones are still hashing; a successful sign-in takes the count
+    back (:func:`signin_success_record`). Failures older than a day no longer count.
+    Raises :class:`SignInThrottled` when the account or the address must wait.
     """
     now = timezone.now()
-    wait = 0
+    rows = []
+    wait = 0.0
     for scope, key, free in _throttle_keys(email=email, ip_address=ip_address):
         row, _created = SignInThrottle.objects.select_for_update().get_or_create(
             scope=scope, key=key, defaults={"last_failure_at": now}
         )
+        if row.blocked_until and row.blocked_until > now:
+            wait = max(wait, (row.blocked_until - now).total_seconds())
+        rows.append((row, free))
+    if wait:
+        raise SignInThrottled(math.ceil(wait))
+    for row, free in rows:
         if now - row.last_failure_at > timedelta(days=1):
             row.failures = 0
         row.failures += 1
         row.last_failure_at = now
-        delay = _delay_after(row.failures, free)
-        row.blocked_until = now + timedelta(seconds=delay) if delay else None
+        _recount(row, free, now)
         row.save()
-        wait = max(wait, delay)
+
+
+def signin_failure_record(*, email: str, ip_address: str | None, user: User | None) -> int:
+    """Audit a failed sign-in (already counted by :func:`signin_attempt_begin`); returns
+    the seconds the account or address now has to wait."""
+    wait = signin_wait_seconds(email=email, ip_address=ip_address)
     audit_record(
         action="auth.sign_in_failed",
         actor=None,
@@ -306,12 +334,24 @@ def signin_failure_record(*, email: str, ip_address: str | None, user: User | No
 
 
 @transaction.atomic
-def signin_success_record(*, user: User, email: str, ip_address: str | None) -> None:
-    """Clear the account's failure count and audit the sign-in."""
-    SignInThrottle.objects.filter(
-        scope=SignInThrottle.Scope.ACCOUNT,
-        key=_throttle_keys(email=email, ip_address=None)[0][1],
-    ).delete()
+def signin_password_accepted(*, email: str, ip_address: str | None) -> None:
+    """Take back the attempt counted by :func:`signin_attempt_begin` once the password
+    proved right: the account starts afresh, the address keeps its other failures."""
+    now = timezone.now()
+    for scope, key, free in _throttle_keys(email=email, ip_address=ip_address):
+        row = SignInThrottle.objects.select_for_update().filter(scope=scope, key=key).first()
+        if row is None:
+            continue
+        if scope == SignInThrottle.Scope.ACCOUNT or row.failures <= 1:
+            row.delete()
+        else:
+            row.failures -= 1
+            _recount(row, free, now)
+            row.save()
+
+
+def signin_record(*, user: User, ip_address: str | None) -> None:
+    """Audit a completed sign-in (after the second factor, when there is one)."""
     audit_record(
         action="auth.signed_in",
         actor=user,

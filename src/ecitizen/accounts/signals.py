@@ -22,7 +22,7 @@ def _ip(request: HttpRequest | None) -> str | None:
 
 @receiver(auth_signals.user_logged_in)
 def on_signed_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    services.signin_success_record(user=user, email=user.email, ip_address=_ip(request))
+    services.signin_record(user=user, ip_address=_ip(request))
     if request is not None:
         start_session_clock(request)
         if user.language:
@@ -50,6 +50,13 @@ def _audit_user_event(action: str, request: HttpRequest | None, user: Any, **ext
         ip_address=_ip(request),
         **extra,
     )
+
+
+@receiver(mfa_signals.authentication_failed)
+def on_second_factor_failed(
+    sender: Any, request: HttpRequest, user: Any, authenticator: Any, **kwargs: Any
+) -> None:
+    _audit_user_event("auth.second_factor_failed", request, user)
 
 
 @receiver(mfa_signals.authenticator_added)

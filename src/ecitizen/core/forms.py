@@ -114,7 +114,7 @@ class GovukDateField(forms.MultiValueField):
             raise forms.ValidationError(_("The year must include 4 numbers"), code="invalid_year")
         try:
             return datetime.date(int(year), int(month), int(day))
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: a "day" of twenty digits
             raise forms.ValidationError(_("Enter a real date"), code="invalid") from None
 
 

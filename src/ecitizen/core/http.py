@@ -24,7 +24,17 @@ def client_ip(request: HttpRequest) -> str | None:
         ]
         if len(forwarded) >= proxies:
             candidate = forwarded[-proxies]
+    return normalise_ip(candidate)
+
+
+def normalise_ip(value: str | None) -> str | None:
+    """The canonical text of an address, as the database gives it back: IPv4-mapped IPv6
+    addresses (``::ffff:1.2.3.4``, common behind dual-stack listeners) become plain IPv4.
+    ``None`` for anything that is not an address."""
     try:
-        return ipaddress.ip_address(candidate or "").compressed
+        address = ipaddress.ip_address(value or "")
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    return address.compressed

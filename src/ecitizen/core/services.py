@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import socket
 from collections.abc import Iterable, Mapping
@@ -14,6 +13,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from ecitizen.core.http import normalise_ip
 from ecitizen.core.models import AuditChainHead, AuditEvent, WorkerHeartbeat
 
 MASK = "[redacted]"
@@ -104,7 +104,7 @@ def audit_record(
         object_id=str(object_id),
         subject_user_id=subject_user_id,
         changes=_json_safe(dict(changes or {})),
-        ip_address=ipaddress.ip_address(ip_address).compressed if ip_address else None,
+        ip_address=normalise_ip(ip_address),
         prev_hash=head.hash,
     )
     event.hash = event_hash(event.canonical_content())

@@ -83,3 +83,10 @@ def test_officials_find_a_resident_by_national_id(client, resident, case_officer
     assert reverse("staff:resident_detail", args=[resident.profile.pk]) in response.content.decode()
     # Searching is not viewing: nothing is recorded until the profile is opened.
     assert not AuditEvent.objects.filter(action="personal_data.viewed").exists()
+
+
+@pytest.mark.parametrize("day", ["99999999999999999999", "-1", "3.5"])
+def test_absurd_dates_are_refused_not_crashed(signed_in, day):
+    response = signed_in.post(reverse("accounts:profile_edit"), {**VALID, "date_of_birth_day": day})
+    assert response.status_code == 200
+    assert "Enter a real date" in response.content.decode()

@@ -100,3 +100,34 @@ def test_personal_values_are_masked_in_changes():
         "national_id": {"before": MASK, "after": MASK},
         "town": {"before": "Old", "after": "New"},
     }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"),
+        ("198.51.100.3", "198.51.100.3"),
+    ],
+)
+def test_addresses_are_stored_as_the_database_returns_them(given, stored):
+    audit_record(action="test.ip", ip_address=given)
+    assert AuditEvent.objects.get(action="test.ip").ip_address == stored
+    assert audit_chain_verify().ok
+
+
+def test_verify_ignores_events_appended_after_it_read_the_head(events, monkeypatch):
+    from ecitizen.core import selectors
+
+    real_filter = AuditEvent.objects.filter
+
+    def filter_then_append(*args, **kwargs):
+        result = real_filter(*args, **kwargs)
+        audit_record(action="test.appended_during_verify")
+        return result
+
+    monkeypatch.setattr(selectors.AuditEvent.objects, "filter", filter_then_append, raising=False)
+    report = audit_chain_verify()
+    assert report.ok
+    assert report.events_checked == 5
