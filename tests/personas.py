@@ -18,7 +18,7 @@ TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 def _official(role: str, department=None, *, mfa: bool = True, email: str):
     user = UserFactory(email=email)
-    services.role_assign(user=user, role=role, department=department, actor=None)
+    services.role_assign(user=user, role=role, department=department, actor=None, system=True)
     if mfa:
         services.mfa_totp_activate(user=user, secret=TOTP_SECRET, actor=None)
     return user
@@ -78,3 +78,14 @@ def platform_admin(db):
 @pytest.fixture
 def official_without_mfa(department):
     return _official(Role.CASE_OFFICER, department, mfa=False, email="new.officer@example.test")
+
+
+def sign_in_official(client, user) -> None:
+    """Sign an official in as if with their second factor (the browser journeys do it for
+    real; allauth's own tests cover the code check)."""
+    from ecitizen.accounts.selectors import MFA_VERIFIED_SESSION_KEY
+
+    client.force_login(user)
+    session = client.session
+    session[MFA_VERIFIED_SESSION_KEY] = True
+    session.save()

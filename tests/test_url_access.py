@@ -141,3 +141,11 @@ def test_officials_without_mfa_are_sent_to_set_it_up(client, official_without_mf
         else:
             assert response.status_code == 403, name
     assert "staff:home" in gated
+
+
+@pytest.mark.django_db
+def test_officials_whose_session_skipped_the_second_factor_must_confirm_it(client, case_officer):
+    client.force_login(case_officer)  # a session without the second factor
+    response = client.get(reverse("staff:home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("mfa_reauthenticate"))

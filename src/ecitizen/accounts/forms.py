@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ecitizen.accounts.identity import validate_national_id
 from ecitizen.accounts.models import ContactPreference, Department, Jurisdiction, Role, User
+from ecitizen.accounts.selectors import SEARCH_MIN_LENGTH
 from ecitizen.accounts.services import date_of_birth_valid
 from ecitizen.accounts.validators import PersonalInformationValidator
 from ecitizen.core.forms import GovukDateField
@@ -159,6 +160,15 @@ class ResidentLookupForm(forms.Form):
     def clean_national_id(self) -> str:
         value = self.cleaned_data.get("national_id", "")
         return validate_national_id(value) if value else ""
+
+    def clean_query(self) -> str:
+        value: str = self.cleaned_data.get("query", "").strip()
+        if value and len(value) < SEARCH_MIN_LENGTH:
+            raise ValidationError(
+                _("Enter at least %(count)d characters of the name") % {"count": SEARCH_MIN_LENGTH},
+                code="too_short",
+            )
+        return value
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

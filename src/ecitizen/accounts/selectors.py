@@ -23,10 +23,13 @@ from ecitizen.core.services import audit_record
 
 _ROLE_CACHE_ATTR = "_ecitizen_role_assignments"
 
-#: Roles that may look up residents and read their profile.
-RESIDENT_DATA_ROLES = frozenset(
-    {Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}
-)
+#: Roles whose work needs residents' personal details. Department administrators manage
+#: staff, not residents; auditors read the trail, not profiles.
+RESIDENT_DATA_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR, Role.PLATFORM_ADMIN})
+#: Fewest characters a name search needs, so one letter cannot list every resident.
+SEARCH_MIN_LENGTH = 3
+#: Audit actions a resident sees in "who has looked at your information".
+DATA_TRACKER_ACTIONS = ("personal_data.viewed", "personal_data.looked_up")
 
 
 def user_role_assignments(user: Any) -> list[RoleAssignment]:
@@ -74,6 +77,25 @@ def user_has_mfa(user: Any) -> bool:
     return bool(get_mfa_adapter().is_mfa_enabled(user))
 
 
+#: Set in the session when the person enrols a second factor (they just proved they hold
+#: it by entering a code from it).
+MFA_VERIFIED_SESSION_KEY = "ecitizen_mfa_verified"
+
+
+def session_used_second_factor(request: Any) -> bool:
+    """Whether this session was signed in (or re-authenticated) with a second factor.
+
+    Reads allauth's record of how the session authenticated; a sign-in by any future
+    route without a second factor (a login link, an eID) does not pass.
+    """
+    from allauth.account.internal.flows.login import get_authentication_records
+
+    if request.session.get(MFA_VERIFIED_SESSION_KEY):
+        return True
+    records = get_authentication_records(request, request.user)
+    return any(record.get("method") == "mfa" for record in records)
+
+
 def user_acting_as(user: Any, roles: frozenset[str] | set[str] | None = None) -> str:
     """A label for what the user acts as, e.g. "Revenue — Case officer"; used in the audit
     trail so a resident sees the office, not the official's name."""
@@ -105,22 +127,74 @@ def staff_members(*, department_ids: list[int] | None = None) -> QuerySet[User]:
     )
 
 
-def resident_find_by_national_id(*, national_id: str) -> ResidentProfile | None:
-    """The profile with this national identity number, found through its blind index."""
-    return (
-        ResidentProfile.objects.select_related("user")
-        .filter(national_id_index=national_id_index(national_id))
-        .first()
+def staff_ward_limits(actor: Any) -> set[int] | None:
+    """The wards an official may see residents of: ``None`` when not limited (any of
+    their resident-data roles covers the whole authority), else the wards their roles are
+    limited to."""
+    wards: set[int] = set()
+    for assignment in user_role_assignments(actor):
+        if assignment.role not in RESIDENT_DATA_ROLES:
+            continue
+        if assignment.jurisdiction_id is None:
+            return None
+        wards.add(assignment.jurisdiction_id)
+    return wards
+
+
+def _profiles_for_staff(actor: Any) -> QuerySet[ResidentProfile]:
+    profiles = ResidentProfile.objects.select_related("user", "ward")
+    wards = staff_ward_limits(actor)
+    return profiles if wards is None else profiles.filter(ward_id__in=wards)
+
+
+def resident_find_by_national_id(
+    *, national_id: str, actor: Any, ip_address: str | None
+) -> ResidentProfile | None:
+    """The profile with this national identity number, found through its blind index,
+    within the official's wards. A match is recorded in the audit trail and shown to the
+    resident (someone looked them up); the number itself is never recorded."""
+    profile = (
+        _profiles_for_staff(actor).filter(national_id_index=national_id_index(national_id)).first()
     )
+    audit_record(
+        action="personal_data.looked_up",
+        actor=actor,
+        actor_role=user_acting_as(actor, RESIDENT_DATA_ROLES),
+        obj=profile,
+        object_type="" if profile else "accounts.residentprofile",
+        subject_user_id=profile.user_id if profile else None,
+        changes={"found": {"before": None, "after": profile is not None}},
+        ip_address=ip_address,
+    )
+    return profile
 
 
-def resident_search(*, query: str, limit: int = 25) -> QuerySet[ResidentProfile]:
-    """Residents by name or email (not personal-data fields, which are encrypted)."""
-    profiles = ResidentProfile.objects.select_related("user")
+def resident_search(
+    *, query: str, actor: Any, ip_address: str | None, limit: int = 25
+) -> list[ResidentProfile]:
+    """Residents whose legal name contains ``query`` or whose email is ``query``, within
+    the official's wards, at most ``limit`` of them. The search is audited (how many were
+    found, not who: the results are names and emails, not the protected details).
+    Precondition: ``query`` has at least :data:`SEARCH_MIN_LENGTH` characters."""
     query = query.strip()
-    if not query:
-        return profiles.none()
-    return profiles.filter(legal_name__icontains=query) | profiles.filter(user__email__iexact=query)
+    if len(query) < SEARCH_MIN_LENGTH:
+        raise ValueError("query too short")
+    profiles = _profiles_for_staff(actor)
+    found = list(
+        (
+            profiles.filter(legal_name__icontains=query)
+            | profiles.filter(user__email__iexact=query)
+        ).order_by("legal_name")[:limit]
+    )
+    audit_record(
+        action="personal_data.searched",
+        actor=actor,
+        actor_role=user_acting_as(actor, RESIDENT_DATA_ROLES),
+        object_type="accounts.residentprofile",
+        changes={"results": {"before": None, "after": len(found)}},
+        ip_address=ip_address,
+    )
+    return found
 
 
 def resident_profile_view_for_staff(
@@ -129,10 +203,11 @@ def resident_profile_view_for_staff(
     """A resident's full profile for an official, with the view written to the audit trail.
 
     Precondition: the caller has checked that ``actor`` holds one of
-    ``RESIDENT_DATA_ROLES``. Side effect: an audit event ``personal_data.viewed`` that the
-    resident sees in their data tracker. Raises ``Http404`` for an unknown profile.
+    ``RESIDENT_DATA_ROLES``. A resident outside the official's wards is answered like an
+    unknown one: ``Http404``. Side effect: an audit event ``personal_data.viewed`` that
+    the resident sees in their data tracker.
     """
-    profile = ResidentProfile.objects.select_related("user", "ward").filter(pk=profile_id).first()
+    profile = _profiles_for_staff(actor).filter(pk=profile_id).first()
     if profile is None:
         raise Http404
     audit_record(
@@ -149,7 +224,7 @@ def resident_profile_view_for_staff(
 def data_tracker_for_resident(*, user: Any, limit: int = 100) -> QuerySet[AuditEvent]:
     """Who (as which office) looked at this resident's personal data, newest first."""
     return (
-        AuditEvent.objects.filter(subject_user_id=user.pk, action="personal_data.viewed")
+        AuditEvent.objects.filter(subject_user_id=user.pk, action__in=DATA_TRACKER_ACTIONS)
         .exclude(actor_id=user.pk)
         .only("created_at", "actor_role", "action")
         .order_by("-sequence")[:limit]

@@ -172,10 +172,13 @@ def role_assign(
     department: Department | None,
     jurisdiction: Jurisdiction | None = None,
     actor: Any,
+    system: bool = False,
     ip_address: str | None = None,
 ) -> RoleAssignment:
     """Give ``user`` a role. Department administrators manage their own departments;
     platform administrators manage everything, including authority-wide roles.
+    ``system=True`` (provisioning: the demo, a first administrator) skips the check and
+    must be said explicitly; an ``actor`` of ``None`` alone is refused.
 
     Raises :class:`PermissionDenied` when the actor may not grant it and
     :class:`DomainError` (``role_exists``) when the user already holds it.
@@ -186,7 +189,9 @@ def role_assign(
         jurisdiction = None
     elif department is None:
         raise DomainError(_("Choose a department for this role."), code="department_required")
-    if actor is not None:
+    if actor is None and not system:
+        raise PermissionDenied(_("Roles are given by an administrator."))
+    if not system:
         _check_may_grant(actor=actor, role=role, department=department)
     assignment, created = RoleAssignment.objects.get_or_create(
         user=user,

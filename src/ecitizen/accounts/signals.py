@@ -11,6 +11,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from ecitizen.accounts import services
+from ecitizen.accounts.selectors import MFA_VERIFIED_SESSION_KEY
 from ecitizen.core.http import client_ip
 from ecitizen.core.middleware import start_session_clock
 from ecitizen.core.services import audit_record
@@ -64,6 +65,8 @@ def on_authenticator_added(
     sender: Any, request: HttpRequest, user: Any, authenticator: Any, **kw: Any
 ) -> None:
     _audit_user_event(f"mfa.{authenticator.type}_added", request, user)
+    if request is not None:
+        request.session[MFA_VERIFIED_SESSION_KEY] = True
 
 
 @receiver(mfa_signals.authenticator_removed)

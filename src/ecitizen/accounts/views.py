@@ -90,12 +90,20 @@ def resident_search(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         if form.cleaned_data["national_id"]:
             match = selectors.resident_find_by_national_id(
-                national_id=form.cleaned_data["national_id"]
+                national_id=form.cleaned_data["national_id"],
+                actor=request.user,
+                ip_address=client_ip(request),
             )
             results = [match] if match else []
         else:
-            results = list(selectors.resident_search(query=form.cleaned_data["query"]))
-    return render(request, "staff/residents.html", {"form": form, "results": results})
+            results = selectors.resident_search(
+                query=form.cleaned_data["query"], actor=request.user, ip_address=client_ip(request)
+            )
+    return render(
+        request,
+        "staff/residents.html",
+        {"form": form, "results": results, "limit": 25},
+    )
 
 
 @staff_only(selectors.RESIDENT_DATA_ROLES)

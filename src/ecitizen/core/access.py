@@ -15,16 +15,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ecitizen.accounts.models import STAFF_ROLES
-from ecitizen.accounts.selectors import user_has_mfa, user_has_role
+from ecitizen.accounts.selectors import session_used_second_factor, user_has_mfa, user_has_role
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -53,14 +55,20 @@ def signed_in(view: View) -> View:
 
 
 def mfa_gate(request: HttpRequest) -> HttpResponse | None:
-    """For an official without a second factor: the redirect to set one up, else ``None``."""
-    if user_has_mfa(request.user):
+    """``None`` when the official's session used a second factor; otherwise where to go:
+    set one up (none yet), or confirm it (this session signed in without it)."""
+    if not user_has_mfa(request.user):
+        messages.warning(
+            request,
+            _("You must set up two-factor authentication before you can use staff pages."),
+        )
+        return redirect("mfa_activate_totp")
+    if session_used_second_factor(request):
         return None
-    messages.warning(
-        request,
-        _("You must set up two-factor authentication before you can use staff pages."),
+    messages.warning(request, _("Confirm it is you with your security code to use staff pages."))
+    return redirect(
+        f"{reverse('mfa_reauthenticate')}?{urlencode({'next': request.get_full_path()})}"
     )
-    return redirect("mfa_activate_totp")
 
 
 def staff_only(roles: Iterable[str] = STAFF_ROLES) -> Callable[[View], View]:

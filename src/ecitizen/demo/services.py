@@ -75,6 +75,7 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
                 department=departments.get(dept) if dept else None,
                 jurisdiction=wards.get(ward) if ward else None,
                 actor=platform_admin,
+                system=True,
             )
         if role == Role.PLATFORM_ADMIN:
             platform_admin = user
@@ -92,6 +93,7 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
             role=Role.CASE_OFFICER,
             department=departments["civil-registry"],
             actor=platform_admin,
+            system=True,
         )
     accounts_out.append(DemoAccount(new_email, "Noah Fischer", "Case officer (no MFA yet)", None))
 

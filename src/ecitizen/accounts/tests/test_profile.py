@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from ecitizen.accounts.models import ResidentProfile
 from ecitizen.core.models import AuditEvent
+from tests.personas import sign_in_official
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_bad_input_is_explained_and_nothing_is_lost(signed_in, resident):
 def test_staff_views_are_recorded_and_shown_in_the_residents_data_tracker(
     client, resident, case_officer
 ):
-    client.force_login(case_officer)
+    sign_in_official(client, case_officer)
     response = client.get(reverse("staff:resident_detail", args=[resident.profile.pk]))
     assert response.status_code == 200
     client.logout()
@@ -77,12 +78,74 @@ def test_officials_find_a_resident_by_national_id(client, resident, case_officer
     from ecitizen.accounts import services
 
     services.profile_update(user=resident, data={"national_id": "RV87654321"}, actor=resident)
-    client.force_login(case_officer)
+    sign_in_official(client, case_officer)
     response = client.get(reverse("staff:residents"), {"national_id": "rv87654321"})
     assert response.status_code == 200
     assert reverse("staff:resident_detail", args=[resident.profile.pk]) in response.content.decode()
-    # Searching is not viewing: nothing is recorded until the profile is opened.
-    assert not AuditEvent.objects.filter(action="personal_data.viewed").exists()
+    # The lookup is recorded against the resident (never the number itself) ...
+    event = AuditEvent.objects.get(action="personal_data.looked_up")
+    assert event.subject_user_id == resident.pk
+    assert "RV87654321" not in str(event.changes)
+    # ... and the resident sees it.
+    client.force_login(resident)
+    page = client.get(reverse("accounts:data_tracker")).content.decode()
+    assert "Found you by your national identity number" in page
+
+
+def test_name_search_is_bounded_and_audited(client, case_officer, settings):
+    from tests.factories import UserFactory
+
+    for number in range(30):
+        UserFactory(email=f"smith{number}@example.test", full_name=f"Jo Smith {number}")
+    sign_in_official(client, case_officer)
+    short = client.get(reverse("staff:residents"), {"query": "s"})
+    assert "Enter at least 3 characters" in short.content.decode()
+    response = client.get(reverse("staff:residents"), {"query": "smith"})
+    import re
+
+    assert len(re.findall(r"/staff/residents/\d+/", response.content.decode())) == 25
+    assert "Only the first 25 are shown" in response.content.decode()
+    event = AuditEvent.objects.get(action="personal_data.searched")
+    assert event.changes["results"]["after"] == 25
+
+
+def test_a_ward_limited_officer_sees_only_residents_of_their_wards(
+    client, department, resident, second_resident
+):
+    from ecitizen.accounts import services
+    from ecitizen.accounts.models import Role
+    from tests.factories import JurisdictionFactory, UserFactory
+
+    northgate, harbour = JurisdictionFactory(code="northgate"), JurisdictionFactory(code="harbour")
+    services.profile_update(user=resident, data={"ward": northgate}, actor=resident)
+    services.profile_update(user=second_resident, data={"ward": harbour}, actor=second_resident)
+    officer = UserFactory(email="ward.officer@example.test")
+    services.role_assign(
+        user=officer,
+        role=Role.CASE_OFFICER,
+        department=department,
+        jurisdiction=northgate,
+        actor=None,
+        system=True,
+    )
+    services.mfa_totp_activate(user=officer, secret="JBSWY3DPEHPK3PXP", actor=None)
+    sign_in_official(client, officer)
+    assert (
+        client.get(reverse("staff:resident_detail", args=[resident.profile.pk])).status_code == 200
+    )
+    assert (
+        client.get(reverse("staff:resident_detail", args=[second_resident.profile.pk])).status_code
+        == 404
+    )
+
+
+def test_department_administrators_do_not_read_residents_details(
+    client, department_admin, resident
+):
+    sign_in_official(client, department_admin)
+    assert (
+        client.get(reverse("staff:resident_detail", args=[resident.profile.pk])).status_code == 403
+    )
 
 
 @pytest.mark.parametrize("day", ["99999999999999999999", "-1", "3.5"])

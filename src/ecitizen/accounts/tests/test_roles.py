@@ -5,6 +5,7 @@ from ecitizen.accounts import services
 from ecitizen.accounts.models import Role, RoleAssignment
 from ecitizen.core.errors import DomainError, PermissionDenied
 from ecitizen.core.models import AuditEvent
+from tests.personas import sign_in_official
 
 
 def test_a_department_admin_manages_roles_in_their_department_only(
@@ -47,7 +48,7 @@ def test_revoking_is_audited(platform_admin, department, resident):
 def test_people_page_gives_a_role_and_reports_bad_input(
     client, department_admin, department, resident
 ):
-    client.force_login(department_admin)
+    sign_in_official(client, department_admin)
     url = reverse("staff:people")
     response = client.post(url, {"email": "nobody@example.test", "role": Role.CASE_OFFICER})
     assert response.status_code == 200

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import PASSWORD
+from tests.personas import sign_in_official
 
 
 def _sign_in(client, user):
@@ -37,7 +38,7 @@ def test_residents_time_out_after_60_idle_minutes(client, resident, minutes, sig
 
 
 def _sign_in_official(client, official):
-    client.force_login(official)  # MFA is tested in the browser journeys
+    sign_in_official(client, official)
 
 
 @pytest.mark.parametrize(("minutes", "signed_in"), [(29, True), (31, False)])
