@@ -53,8 +53,9 @@ def main() -> None:
     from django.urls import reverse
 
     call_command("migrate", verbosity=0)
-    call_command("demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("demo", "--allow-production", stdout=open(os.devnull, "w"))  # noqa: SIM115
     from ecitizen.accounts.models import User
+    from ecitizen.accounts.selectors import MFA_VERIFIED_SESSION_KEY
 
     resident = User.objects.get(email="resident@riverton.example")
     officer = User.objects.get(email="revenue.officer@riverton.example")
@@ -63,12 +64,15 @@ def main() -> None:
     anonymous, signed_in, staff = Client(), Client(), Client()
     signed_in.force_login(resident)
     staff.force_login(officer)
+    session = staff.session
+    session[MFA_VERIFIED_SESSION_KEY] = True  # as after the officer's second factor
+    session.save()
 
-    def timed(client: Client, url: str) -> float:
+    def timed(client: Client, url: str, form: dict[str, str] | None = None) -> float:
         samples = []
         for _ in range(options.rounds):
             start = time.perf_counter()
-            response = client.get(url)
+            response = client.post(url, form) if form else client.get(url)
             samples.append(time.perf_counter() - start)
             assert response.status_code == 200, (url, response.status_code)
         return statistics.median(samples)
@@ -82,7 +86,8 @@ def main() -> None:
         (
             "resident search by national id",
             staff,
-            reverse("staff:residents") + "?national_id=RV00000000",
+            reverse("staff:residents"),
+            {"national_id": "RV00000000"},
         ),
         (
             "resident profile (audited view)",
@@ -92,8 +97,9 @@ def main() -> None:
         ("health", anonymous, reverse("core:healthz")),
     ]
     print(f"floor: bare view behind the same middleware, median of {options.rounds} requests")  # noqa: T201
-    for label, client, url in cases:
-        print(f"{label:<34} {timed(client, url) / floor:6.1f} x floor")  # noqa: T201
+    for label, client, url, *form in cases:
+        ratio = timed(client, url, *form) / floor
+        print(f"{label:<34} {ratio:6.1f} x floor")  # noqa: T201
 
 
 if __name__ == "__main__":

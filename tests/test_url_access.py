@@ -31,6 +31,9 @@ PUBLIC_URL_NAMES = {
     "account_inactive",
 }
 
+#: Non-public views that send an anonymous visitor somewhere other than sign-in, and where.
+ANONYMOUS_REDIRECTS = {"account_logout": "/"}
+
 _SAMPLE_BY_NAME = {"uidb36": "1", "key": "1-set-password", "pk": "1"}
 _SAMPLE_BY_CONVERTER = {"IntConverter": 1, "UUIDConverter": uuid.UUID(int=1)}
 
@@ -102,8 +105,17 @@ def test_nothing_outside_the_public_list_answers_an_anonymous_visitor(client, me
         assert response.status_code < 500, (
             f"{method.upper()} {url} ({name}) -> {response.status_code}"
         )
-        if response.status_code == 200 and name not in PUBLIC_URL_NAMES:
-            reached.append(f"{name} ({url})")
+        if name in PUBLIC_URL_NAMES:
+            continue
+        # Anything else must send the visitor to sign in, or refuse the method.
+        to_sign_in = response.status_code == 302 and response["Location"].startswith(
+            reverse("account_login")
+        )
+        expected_elsewhere = response.status_code == 302 and response[
+            "Location"
+        ] == ANONYMOUS_REDIRECTS.get(name)
+        if not (to_sign_in or expected_elsewhere or response.status_code in (403, 404, 405)):
+            reached.append(f"{name} ({url}) -> {response.status_code}")
     assert not reached, f"anonymous visitors reached non-public views: {reached}"
 
 

@@ -309,10 +309,9 @@ BLIND_INDEX_KEY = _key_bytes("BLIND_INDEX_KEY", str(_blind_index_raw))
 
 # --- Identity ---------------------------------------------------------------------------
 
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-]
+# allauth's backend alone: Django's ModelBackend would check every failed password a
+# second time (twice the hashing an attacker can make us do).
+AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     # NIST SP 800-63B: length, a block list, nothing about composition.
     {

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
-from django.utils import timezone
+from django.db.models.functions import Coalesce
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.core.fields import EncryptedDateField, EncryptedTextField
@@ -142,15 +144,26 @@ class RoleAssignment(models.Model):
 
     class Meta:
         constraints = [
+            # NULL department or ward counts as a value here (one authority-wide role per
+            # person); Coalesce does that on SQLite and on every PostgreSQL version,
+            # where nulls_distinct=False is not available everywhere.
             models.UniqueConstraint(
-                fields=["user", "role", "department", "jurisdiction"],
+                models.F("user"),
+                models.F("role"),
+                Coalesce("department", models.Value(0)),
+                Coalesce("jurisdiction", models.Value(0)),
                 name="role_assignment_unique",
-                nulls_distinct=False,
             )
         ]
 
     def __str__(self) -> str:
         return self.label()
+
+    def audit_label(self) -> str:
+        """:meth:`label` in the platform's default language: audit rows are written once
+        and read by people of every language, so they do not take the writer's."""
+        with translation.override(settings.LANGUAGE_CODE):
+            return self.label()
 
     def label(self) -> str:
         """What the role holder is acting as, e.g. "Revenue — Case officer"."""

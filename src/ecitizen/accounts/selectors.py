@@ -99,7 +99,9 @@ def session_used_second_factor(request: Any) -> bool:
 def user_acting_as(user: Any, roles: frozenset[str] | set[str] | None = None) -> str:
     """A label for what the user acts as, e.g. "Revenue — Case officer"; used in the audit
     trail so a resident sees the office, not the official's name."""
-    labels = [a.label() for a in user_role_assignments(user) if roles is None or a.role in roles]
+    labels = [
+        a.audit_label() for a in user_role_assignments(user) if roles is None or a.role in roles
+    ]
     return "; ".join(labels)
 
 

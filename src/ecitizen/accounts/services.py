@@ -184,6 +184,8 @@ def role_assign(
     :class:`DomainError` (``role_exists``) when the user already holds it.
     """
     role = Role(role)
+    # Serialise changes to one person's roles (a double submit, two administrators).
+    User.objects.select_for_update().filter(pk=user.pk).first()
     if role in AUTHORITY_WIDE_ROLES:
         department = None
         jurisdiction = None
@@ -208,7 +210,7 @@ def role_assign(
         actor_role=user_acting_as(actor) if actor else "",
         obj=assignment,
         subject_user_id=user.pk,
-        changes={"role": {"before": None, "after": assignment.label()}},
+        changes={"role": {"before": None, "after": assignment.audit_label()}},
         ip_address=ip_address,
     )
     return assignment
@@ -218,7 +220,7 @@ def role_assign(
 def role_revoke(*, assignment: RoleAssignment, actor: Any, ip_address: str | None = None) -> None:
     """Remove a role assignment, with the same permission rules as :func:`role_assign`."""
     _check_may_grant(actor=actor, role=assignment.role, department=assignment.department)
-    label, user_id, pk = assignment.label(), assignment.user_id, assignment.pk
+    label, user_id, pk = assignment.audit_label(), assignment.user_id, assignment.pk
     assignment.delete()
     audit_record(
         action="role.revoked",

@@ -86,7 +86,8 @@ def staff_home(request: HttpRequest) -> HttpResponse:
 @staff_only(selectors.RESIDENT_DATA_ROLES)
 def resident_search(request: HttpRequest) -> HttpResponse:
     results = None
-    form = ResidentLookupForm(request.GET or None)
+    # POST keeps national identity numbers out of addresses, logs and browser history.
+    form = ResidentLookupForm(request.POST or None)
     if form.is_bound and form.is_valid():
         if form.cleaned_data["national_id"]:
             match = selectors.resident_find_by_national_id(

@@ -7,6 +7,7 @@ mail exists if and only if the change that caused it was committed. With any oth
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -15,6 +16,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
+
+from ecitizen.core import crypto
 
 
 def message_to_dict(message: EmailMessage) -> dict[str, Any]:
@@ -53,6 +56,20 @@ def message_from_dict(data: dict[str, Any]) -> EmailMultiAlternatives:
     return message
 
 
+EMAIL_CONTEXT = "core.queued_email"
+
+
+def seal(message: dict[str, Any]) -> str:
+    """The message, encrypted: queued mail holds sign-in and password-reset links, and the
+    task table must not hand them to whoever can read the database or its backups."""
+    return crypto.encrypt(json.dumps(message), context=EMAIL_CONTEXT)
+
+
+def unseal(token: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(crypto.decrypt(token, context=EMAIL_CONTEXT))
+    return data
+
+
 class QueuedEmailBackend(BaseEmailBackend):
     """Hands each message to the ``send_email`` task, atomically with the current change."""
 
@@ -60,7 +77,7 @@ class QueuedEmailBackend(BaseEmailBackend):
         from ecitizen.core.tasks import send_email
 
         for message in email_messages:
-            enqueue = partial(send_email.enqueue, message_to_dict(message))
+            enqueue = partial(send_email.enqueue, seal(message_to_dict(message)))
             if settings.TASKS_BACKEND == "database":
                 enqueue()
             else:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.utils import timezone
 from django_tasks import task
 
-from ecitizen.core.mail import message_from_dict
+from ecitizen.core.mail import message_from_dict, unseal
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +19,7 @@ EMAIL_RETRY_DELAYS = (60, 300, 1800, 7200)
 
 
 @task()
-def send_email(message: dict[str, Any], attempt: int = 0) -> None:
+def send_email(sealed_message: str, attempt: int = 0) -> None:
     """Deliver one queued message with ``EMAIL_DELIVERY_BACKEND``.
 
     When delivery fails, a new attempt is queued after a growing delay; after the last one
@@ -28,12 +27,12 @@ def send_email(message: dict[str, Any], attempt: int = 0) -> None:
     results) rather than the mail being lost silently.
     """
     connection = get_connection(settings.EMAIL_DELIVERY_BACKEND, fail_silently=False)
-    email = message_from_dict(message)
+    email = message_from_dict(unseal(sealed_message))
     email.connection = connection
     try:
         email.send(fail_silently=False)
     except Exception:
-        if attempt < len(EMAIL_RETRY_DELAYS):
+        if attempt < len(EMAIL_RETRY_DELAYS) and send_email.get_backend().supports_defer:
             delay = EMAIL_RETRY_DELAYS[attempt]
             logger.warning(
                 "email to %d recipients failed (attempt %d); retrying in %ds",
@@ -42,7 +41,7 @@ def send_email(message: dict[str, Any], attempt: int = 0) -> None:
                 delay,
             )
             send_email.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
-                message, attempt + 1
+                sealed_message, attempt + 1
             )
             return
         logger.exception("email could not be delivered after %d attempts", attempt + 1)

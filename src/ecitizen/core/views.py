@@ -121,8 +121,12 @@ def session_extend(request: HttpRequest) -> HttpResponse:
 
 @public
 def session_ended(request: HttpRequest) -> HttpResponse:
-    """Where the timeout dialog sends people; signs out whatever is left of the session."""
+    """Where the timeout dialog sends people once their time is up. The middleware has
+    signed them out by then; a session still alive (kept busy in another tab) is not ended
+    by a mere link, it goes back to the account."""
     if request.user.is_authenticated:
+        if session_seconds_left(request) > 0:
+            return redirect("accounts:home")
         logout(request)
     return render(request, "core/session_ended.html")
 

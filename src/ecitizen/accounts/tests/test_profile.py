@@ -79,7 +79,7 @@ def test_officials_find_a_resident_by_national_id(client, resident, case_officer
 
     services.profile_update(user=resident, data={"national_id": "RV87654321"}, actor=resident)
     sign_in_official(client, case_officer)
-    response = client.get(reverse("staff:residents"), {"national_id": "rv87654321"})
+    response = client.post(reverse("staff:residents"), {"national_id": "rv87654321"})
     assert response.status_code == 200
     assert reverse("staff:resident_detail", args=[resident.profile.pk]) in response.content.decode()
     # The lookup is recorded against the resident (never the number itself) ...
@@ -98,9 +98,9 @@ def test_name_search_is_bounded_and_audited(client, case_officer, settings):
     for number in range(30):
         UserFactory(email=f"smith{number}@example.test", full_name=f"Jo Smith {number}")
     sign_in_official(client, case_officer)
-    short = client.get(reverse("staff:residents"), {"query": "s"})
+    short = client.post(reverse("staff:residents"), {"query": "s"})
     assert "Enter at least 3 characters" in short.content.decode()
-    response = client.get(reverse("staff:residents"), {"query": "smith"})
+    response = client.post(reverse("staff:residents"), {"query": "smith"})
     import re
 
     assert len(re.findall(r"/staff/residents/\d+/", response.content.decode())) == 25

@@ -67,3 +67,29 @@ def test_people_page_gives_a_role_and_reports_bad_input(
     assert response.status_code == 200
     assert "already has that role" in response.content.decode()
     assert RoleAssignment.objects.filter(user=resident, role=Role.CASE_OFFICER).count() == 1
+
+
+def test_the_database_holds_one_authority_wide_role_per_person(resident):
+    from django.db import IntegrityError, transaction
+
+    RoleAssignment.objects.create(user=resident, role=Role.AUDITOR)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RoleAssignment.objects.create(user=resident, role=Role.AUDITOR)
+
+
+def test_audit_labels_are_written_in_the_default_language(platform_admin, department, resident):
+    from django.utils import translation
+
+    with translation.override("fr"):
+        services.role_assign(
+            user=resident, role=Role.SUPERVISOR, department=department, actor=platform_admin
+        )
+    event = AuditEvent.objects.filter(action="role.assigned", subject_user_id=resident.pk).last()
+    assert event.changes["role"]["after"] == "Revenue — Supervisor"
+
+
+def test_roles_are_never_given_by_nobody(resident, department):
+    with pytest.raises(PermissionDenied):
+        services.role_assign(
+            user=resident, role=Role.CASE_OFFICER, department=department, actor=None
+        )

@@ -53,6 +53,7 @@ def test_the_database_queue_holds_the_mail_until_a_worker_runs(queued, settings)
     settings.TASKS_BACKEND = "database"  # the settings fixture resets django-tasks' backends
     queued.send_messages([_message()])
     assert DBTaskResult.objects.count() == 1
+    assert "Body" not in str(DBTaskResult.objects.get().args_kwargs)  # stored encrypted
     assert mail.outbox == []
     call_command("worker", "--batch", "--no-startup-delay", verbosity=0)
     assert len(mail.outbox) == 1
@@ -86,6 +87,16 @@ class FailingBackend:
 
 
 def _message_dict():
-    from ecitizen.core.mail import message_to_dict
+    from ecitizen.core.mail import message_to_dict, seal
 
-    return message_to_dict(_message())
+    return seal(message_to_dict(_message()))
+
+
+@pytest.mark.django_db
+def test_without_a_deferring_queue_a_failure_is_reported_at_once(settings, caplog):
+    from ecitizen.core.tasks import send_email
+
+    settings.EMAIL_DELIVERY_BACKEND = "ecitizen.core.tests.test_mail.FailingBackend"
+    with pytest.raises(ConnectionRefusedError):
+        send_email.call(_message_dict())
+    assert "could not be delivered" in caplog.text

@@ -20,7 +20,7 @@ from ecitizen.demo import riverton
 @pytest.mark.django_db
 def test_demo_creates_riverton_once_and_prints_how_to_sign_in():
     out = StringIO()
-    call_command("demo", stdout=out)
+    call_command("demo", "--allow-production", stdout=out)
     printed = out.getvalue()
     counts = (
         User.objects.count(),
@@ -44,7 +44,7 @@ def test_demo_creates_riverton_once_and_prints_how_to_sign_in():
             "national_id", flat=True
         )
     )
-    call_command("demo", stdout=StringIO())
+    call_command("demo", "--allow-production", stdout=StringIO())
     assert counts == (
         User.objects.count(),
         RoleAssignment.objects.count(),
@@ -65,7 +65,7 @@ def test_the_printed_code_signs_a_demo_official_in():
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP
 
-    call_command("demo", stdout=StringIO())
+    call_command("demo", "--allow-production", stdout=StringIO())
     out = StringIO()
     call_command("demo", "--code", f"finance@{riverton.EMAIL_DOMAIN}", stdout=out)
     code = out.getvalue().strip()
@@ -74,3 +74,12 @@ def test_the_printed_code_signs_a_demo_official_in():
         user__email=f"finance@{riverton.EMAIL_DOMAIN}", type=Authenticator.Type.TOTP
     )
     assert TOTP(authenticator).validate_code(code)
+
+
+@pytest.mark.django_db
+def test_demo_refuses_to_run_on_a_production_configuration():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="only runs with DEBUG=true"):
+        call_command("demo", stdout=StringIO())
+    assert not User.objects.exists()

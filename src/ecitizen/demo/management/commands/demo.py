@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ecitizen.demo import riverton
@@ -22,6 +24,13 @@ def totp_now(secret: str) -> str:
     return format_hotp_value(hotp_value(secret, middle))
 
 
+def code_command() -> str:
+    """How to run ``demo --code`` from the project folder, with this process's settings."""
+    env_file = os.environ.get("ECITIZEN_ENV_FILE")
+    prefix = f"ECITIZEN_ENV_FILE={env_file} " if env_file else ""
+    return f"{prefix}.venv/bin/ecitizen demo --code"
+
+
 class Command(BaseCommand):
     help = "Create the Riverton demo authority (idempotent) and print the demo accounts."
 
@@ -32,6 +41,11 @@ class Command(BaseCommand):
             metavar="EMAIL",
             help="Print the current six-digit sign-in code of a demo staff account.",
         )
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Load the demo with DEBUG off (it creates accounts with public passwords).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["code"]:
@@ -40,6 +54,11 @@ class Command(BaseCommand):
                 raise CommandError("Codes are only available for demo accounts.")
             self.stdout.write(totp_now(demo_totp_secret(email, options["seed"])))
             return
+        if not settings.DEBUG and not options["allow_production"]:
+            raise CommandError(
+                "The demo creates a platform administrator whose password and sign-in codes "
+                "are public. It only runs with DEBUG=true (or --allow-production)."
+            )
         accounts = demo_load(seed=options["seed"])
         self.stdout.write(self.style.SUCCESS("Riverton demo authority is ready.\n"))
         self.stdout.write(f"Every demo account's password: {riverton.DEMO_PASSWORD}\n")
@@ -49,7 +68,7 @@ class Command(BaseCommand):
             self.stdout.write(line)
         self.stdout.write(
             "\nStaff accounts use two-factor authentication. When asked for a code, run\n"
-            "  ecitizen demo --code EMAIL\n"
+            f"  {code_command()} EMAIL\n"
             "in another terminal (same folder), or add the account's secret to an\n"
             "authenticator app:"
         )
