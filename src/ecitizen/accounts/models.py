@@ -29,13 +29,27 @@ class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
-        """Create a user; the email is normalised to lower case. Use the accounts services
-        (which audit) rather than calling this directly from views."""
+        """Create a user through ``accounts.services.user_create`` (profile and audit
+        included), so that Django's own tools cannot make a half-formed account."""
+        from ecitizen.accounts.services import user_create
+
         if not email:
             raise ValueError("email is required")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
-        user.set_password(password)
-        user.save(using=self._db)
+        return user_create(email=email, full_name=extra.get("full_name", ""), password=password)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        """``ecitizen createsuperuser``: the first platform administrator of a deployment,
+        with a verified email. They set up two-factor authentication at first sign-in."""
+        from django.db import transaction
+
+        from ecitizen.accounts.services import email_mark_verified, role_assign
+
+        with transaction.atomic():
+            user = self.create_user(email, password, **extra)
+            email_mark_verified(user=user, actor=None)
+            role_assign(
+                user=user, role=Role.PLATFORM_ADMIN, department=None, actor=None, system=True
+            )
         return user
 
 

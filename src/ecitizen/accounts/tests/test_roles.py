@@ -93,3 +93,24 @@ def test_roles_are_never_given_by_nobody(resident, department):
         services.role_assign(
             user=resident, role=Role.CASE_OFFICER, department=department, actor=None
         )
+
+
+def test_createsuperuser_makes_a_complete_platform_administrator(db, monkeypatch):
+    from django.core.management import call_command
+
+    from ecitizen.accounts.models import User
+    from ecitizen.accounts.selectors import user_has_role
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "lantern harbour quilt")
+    call_command(
+        "createsuperuser",
+        interactive=False,
+        email="First.Admin@Example.test",
+        full_name="First Admin",
+        verbosity=0,
+    )
+    admin = User.objects.get(email="first.admin@example.test")
+    assert admin.profile.legal_name == "First Admin"
+    assert user_has_role(admin, {Role.PLATFORM_ADMIN})
+    assert admin.check_password("lantern harbour quilt")
+    assert AuditEvent.objects.filter(action="role.assigned", subject_user_id=admin.pk).exists()
