@@ -44,6 +44,21 @@ def navigation(request: HttpRequest) -> list[dict[str, Any]]:
     return _mark_active(request, items)
 
 
+def brand() -> dict[str, Any]:
+    """The deploying authority's identity, from settings alone (no database: the error
+    pages use it too)."""
+    return {
+        "name": settings.AUTHORITY_NAME,
+        "service_name": settings.AUTHORITY_SERVICE_NAME,
+        "logo": settings.AUTHORITY_LOGO,
+        "colour": settings.AUTHORITY_BRAND_COLOUR,
+        "phase": settings.PHASE_BANNER,
+        "phase_label": settings.PHASE_LABELS.get(settings.PHASE_BANNER, ""),
+        "contact_email": settings.AUTHORITY_CONTACT_EMAIL,
+        "contact_phone": settings.AUTHORITY_CONTACT_PHONE,
+    }
+
+
 def platform(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     timeout = None
@@ -53,16 +68,7 @@ def platform(request: HttpRequest) -> dict[str, Any]:
             "warning_seconds": settings.SESSION_TIMEOUT_WARNING,
         }
     return {
-        "brand": {
-            "name": settings.AUTHORITY_NAME,
-            "service_name": settings.AUTHORITY_SERVICE_NAME,
-            "logo": settings.AUTHORITY_LOGO,
-            "colour": settings.AUTHORITY_BRAND_COLOUR,
-            "phase": settings.PHASE_BANNER,
-            "phase_label": settings.PHASE_LABELS.get(settings.PHASE_BANNER, ""),
-            "contact_email": settings.AUTHORITY_CONTACT_EMAIL,
-            "contact_phone": settings.AUTHORITY_CONTACT_PHONE,
-        },
+        "brand": brand(),
         "display": getattr(request, "display", {"text_size": "standard", "contrast": "standard"}),
         "navigation": navigation(request),
         "session_timeout": timeout,

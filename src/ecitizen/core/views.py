@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ecitizen.accounts.models import Role
 from ecitizen.accounts.services import preferences_update
 from ecitizen.core.access import public, signed_in, staff_only
+from ecitizen.core.context_processors import brand
 from ecitizen.core.forms import DisplayForm
 from ecitizen.core.middleware import DISPLAY_COOKIE, session_seconds_left
 from ecitizen.core.selectors import audit_actions, audit_events, platform_health
@@ -146,16 +147,7 @@ def _error_context(status: int, request: HttpRequest) -> dict[str, Any]:
     language = get_language() or settings.LANGUAGE_CODE
     return {
         "status": status,
-        "brand": {
-            "name": settings.AUTHORITY_NAME,
-            "service_name": settings.AUTHORITY_SERVICE_NAME,
-            "logo": settings.AUTHORITY_LOGO,
-            "colour": settings.AUTHORITY_BRAND_COLOUR,
-            "phase": settings.PHASE_BANNER,
-            "phase_label": settings.PHASE_LABELS.get(settings.PHASE_BANNER, ""),
-            "contact_email": settings.AUTHORITY_CONTACT_EMAIL,
-            "contact_phone": settings.AUTHORITY_CONTACT_PHONE,
-        },
+        "brand": brand(),
         "display": {"text_size": "standard", "contrast": "standard"},
         "LANGUAGE_CODE": language,
         "LANGUAGE_BIDI": get_language_bidi(),
