@@ -275,6 +275,10 @@ DATABASES["default"]["TEST"] = {"NAME": _value("TEST_DATABASE_NAME", default=Non
 # default, Redis (redis://...) for larger deployments. A per-process cache would let a
 # second-factor code be replayed on another process and multiply every rate limit.
 CACHES = {"default": _url_config("CACHE_URL", "dbcache://ecitizen_cache", env.cache_url_config)}
+if CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
+    # Django culls a database cache past 300 entries, live ones included: that would
+    # forget used-code markers and attempt counts. Keep far more unless told otherwise.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 1_000_000)
 
 TASKS_BACKEND = str(_value("TASKS_BACKEND", default="database"))
 _TASK_BACKENDS = {

@@ -28,6 +28,8 @@ _ROLE_CACHE_ATTR = "_ecitizen_role_assignments"
 RESIDENT_DATA_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR, Role.PLATFORM_ADMIN})
 #: Fewest characters a name search needs, so one letter cannot list every resident.
 SEARCH_MIN_LENGTH = 3
+#: Most residents a name search lists.
+SEARCH_LIMIT = 25
 #: Audit actions a resident sees in "who has looked at your information".
 DATA_TRACKER_ACTIONS = ("personal_data.viewed", "personal_data.looked_up")
 
@@ -172,7 +174,7 @@ def resident_find_by_national_id(
 
 
 def resident_search(
-    *, query: str, actor: Any, ip_address: str | None, limit: int = 25
+    *, query: str, actor: Any, ip_address: str | None, limit: int = SEARCH_LIMIT
 ) -> list[ResidentProfile]:
     """Residents whose legal name contains ``query`` or whose email is ``query``, within
     the official's wards, at most ``limit`` of them. The search is audited (how many were
@@ -237,6 +239,6 @@ def account_activity_for_user(*, user: Any, limit: int = 50) -> QuerySet[AuditEv
     """Security events on the resident's own account (sign-ins, MFA changes, ...)."""
     return (
         AuditEvent.objects.filter(subject_user_id=user.pk)
-        .exclude(action="personal_data.viewed")
+        .exclude(action__in=DATA_TRACKER_ACTIONS)  # shown, without staff details, there
         .order_by("-sequence")[:limit]
     )

@@ -300,7 +300,7 @@ def signin_attempt_begin(*, email: str, ip_address: str | None) -> None:
 
     Counting first, under a row lock, is what stops parallel requests from all slipping
     through while the first ones are still hashing; a successful sign-in takes the count
-    back (:func:`signin_success_record`). Failures older than a day no longer count.
+    back (:func:`signin_password_accepted`). Failures older than a day no longer count.
     Raises :class:`SignInThrottled` when the account or the address must wait.
     """
     now = timezone.now()

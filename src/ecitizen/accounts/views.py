@@ -103,7 +103,7 @@ def resident_search(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "staff/residents.html",
-        {"form": form, "results": results, "limit": 25},
+        {"form": form, "results": results, "limit": selectors.SEARCH_LIMIT},
     )
 
 

@@ -54,6 +54,25 @@ def audit_chain_verify(*, chunk_size: int = 2000) -> ChainReport:
         previous_hash = event.hash
         expected_sequence += 1
         checked += 1
+    # Every committed event moves the head in the same transaction. So the rows beyond the
+    # first head are read first, the head again after: a row still beyond it was not
+    # written by the application (one appended meanwhile is covered by the new head).
+    later = list(
+        AuditEvent.objects.filter(sequence__gt=head.sequence)
+        .order_by("sequence")
+        .only("pk", "sequence")
+    )
+    current_head = AuditChainHead.objects.filter(pk=1).first() or AuditChainHead(pk=1)
+    forged = next((event for event in later if event.sequence > current_head.sequence), None)
+    if forged is not None:
+        return ChainReport(
+            False,
+            checked,
+            previous_hash,
+            forged.sequence,
+            forged.pk,
+            "it lies beyond the chain head (inserted behind the application's back)",
+        )
     if head.sequence != checked or head.hash != previous_hash:
         return ChainReport(
             False,

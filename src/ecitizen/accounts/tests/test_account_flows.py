@@ -94,3 +94,22 @@ def test_changing_email_needs_the_password_again_after_the_first_minutes(
         response = client.post(reverse("account_email"), change)
     assert response.status_code == 302
     assert not response["Location"].startswith(reverse("account_reauthenticate"))
+
+
+def test_a_recovery_code_signs_in_once(client, case_officer):
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+
+    codes = RecoveryCodes(
+        Authenticator.objects.get(user=case_officer, type=Authenticator.Type.RECOVERY_CODES)
+    ).get_unused_codes()
+    assert len(codes) == 10
+    client.post(reverse("account_login"), {"login": case_officer.email, "password": PASSWORD})
+    response = client.post(reverse("mfa_authenticate"), {"code": codes[0]})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(case_officer.pk)
+    client.logout()
+    client.post(reverse("account_login"), {"login": case_officer.email, "password": PASSWORD})
+    reused = client.post(reverse("mfa_authenticate"), {"code": codes[0]})
+    assert reused.status_code == 200  # refused: each code works once
+    assert "_auth_user_id" not in client.session

@@ -131,3 +131,19 @@ def test_verify_ignores_events_appended_after_it_read_the_head(events, monkeypat
     report = audit_chain_verify()
     assert report.ok
     assert report.events_checked == 5
+
+
+def test_verify_reports_a_row_inserted_beyond_the_head(events):
+    from django.utils import timezone
+
+    from ecitizen.core.services import event_hash
+
+    forged = AuditEvent(
+        sequence=6, created_at=timezone.now(), action="forged", prev_hash=events[-1].hash
+    )
+    forged.hash = event_hash(forged.canonical_content())
+    forged.save()  # consistent with the chain, but the head was never moved
+    report = audit_chain_verify()
+    assert not report.ok
+    assert report.broken_sequence == 6
+    assert "beyond the chain head" in report.reason

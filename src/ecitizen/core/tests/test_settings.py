@@ -120,3 +120,14 @@ def test_keys_generate_needs_no_configuration():
     )
     assert result.returncode == 0, result.stderr
     assert len(base64.b64decode(result.stdout.strip())) == 32
+
+
+def test_the_default_shared_cache_does_not_cull_live_entries():
+    result = _run(
+        {},
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.CACHES['default']['BACKEND'], settings.CACHES['default']['OPTIONS'])",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "DatabaseCache" in result.stdout
+    assert "'MAX_ENTRIES': 1000000" in result.stdout
