@@ -48,7 +48,9 @@ def test_add_a_passkey_and_sign_in_with_it(page: Page, resident, settings):
     assert_accessible(page)
     key = Authenticator.objects.get(user=resident, type=Authenticator.Type.WEBAUTHN)
     assert key.wrap().name == "Laptop"
-    assert AuditEvent.objects.filter(subject_user_id=resident.pk, action="mfa.webauthn_added").exists()
+    assert AuditEvent.objects.filter(
+        subject_user_id=resident.pk, action="mfa.webauthn_added"
+    ).exists()
 
     page.goto(reverse("account_logout"))
     assert_accessible(page)

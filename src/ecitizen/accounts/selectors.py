@@ -119,6 +119,16 @@ def staff_departments(user: Any) -> QuerySet[Department]:
     return Department.objects.filter(pk__in=ids)
 
 
+def role_assignment_get(*, assignment_id: int) -> RoleAssignment:
+    """One role assignment, or ``Http404``. Who may change it is the service's check."""
+    assignment = (
+        RoleAssignment.objects.select_related("department", "user").filter(pk=assignment_id).first()
+    )
+    if assignment is None:
+        raise Http404
+    return assignment
+
+
 def staff_members(*, department_ids: list[int] | None = None) -> QuerySet[User]:
     """Users with at least one role, optionally only those in the given departments."""
     users = User.objects.filter(role_assignments__isnull=False)

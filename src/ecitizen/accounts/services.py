@@ -220,6 +220,9 @@ def role_assign(
 def role_revoke(*, assignment: RoleAssignment, actor: Any, ip_address: str | None = None) -> None:
     """Remove a role assignment, with the same permission rules as :func:`role_assign`."""
     _check_may_grant(actor=actor, role=assignment.role, department=assignment.department)
+    # Locked and re-read: of two removals at once (a double submit), one does the work.
+    if not RoleAssignment.objects.select_for_update().filter(pk=assignment.pk).exists():
+        raise DomainError(_("This role had already been removed."), code="role_gone")
     label, user_id, pk = assignment.audit_label(), assignment.user_id, assignment.pk
     assignment.delete()
     audit_record(

@@ -6,13 +6,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ecitizen.accounts import selectors, services
 from ecitizen.accounts.forms import ProfileForm, ResidentLookupForm, RoleAssignForm
-from ecitizen.accounts.models import Role, RoleAssignment
+from ecitizen.accounts.models import Role
 from ecitizen.core.access import signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
@@ -148,9 +148,7 @@ def people(request: HttpRequest) -> HttpResponse:
 @staff_only(ADMIN_ROLES)
 @require_POST
 def role_revoke(request: HttpRequest, assignment_id: int) -> HttpResponse:
-    assignment = get_object_or_404(
-        RoleAssignment.objects.select_related("department", "user"), pk=assignment_id
-    )
+    assignment = selectors.role_assignment_get(assignment_id=assignment_id)
     try:
         services.role_revoke(
             assignment=assignment, actor=request.user, ip_address=client_ip(request)

@@ -92,7 +92,7 @@ def platform_health() -> tuple[bool, dict[str, Any]]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-        report["database"] = {"status": "ok", "vendor": connection.vendor}
+        report["database"] = {"status": "ok"}
     except Exception as exc:
         report["database"] = {"status": "error", "error": exc.__class__.__name__}
         return False, report

@@ -114,3 +114,35 @@ def test_createsuperuser_makes_a_complete_platform_administrator(db, monkeypatch
     assert user_has_role(admin, {Role.PLATFORM_ADMIN})
     assert admin.check_password("lantern harbour quilt")
     assert AuditEvent.objects.filter(action="role.assigned", subject_user_id=admin.pk).exists()
+
+
+def test_removing_a_role_twice_is_one_removal(platform_admin, department, resident):
+    assignment = services.role_assign(
+        user=resident, role=Role.SUPERVISOR, department=department, actor=platform_admin
+    )
+    services.role_revoke(assignment=assignment, actor=platform_admin)
+    with pytest.raises(DomainError, match="already been removed"):
+        services.role_revoke(assignment=assignment, actor=platform_admin)
+    assert (
+        AuditEvent.objects.filter(action="role.revoked", subject_user_id=resident.pk).count() == 1
+    )
+
+
+def test_a_department_admin_cannot_remove_roles_elsewhere(
+    client, department_admin, other_department, resident
+):
+    from django.urls import reverse
+
+    from tests.personas import sign_in_official
+
+    assignment = services.role_assign(
+        user=resident,
+        role=Role.CASE_OFFICER,
+        department=other_department,
+        actor=None,
+        system=True,
+    )
+    sign_in_official(client, department_admin)
+    response = client.post(reverse("staff:role_revoke", args=[assignment.pk]), follow=True)
+    assert "You can only manage roles in departments you administer" in response.content.decode()
+    assert RoleAssignment.objects.filter(pk=assignment.pk).exists()
