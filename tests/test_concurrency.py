@@ -31,7 +31,7 @@ def _run_together(work: Callable[[int], None], count: int) -> list[BaseException
         try:
             barrier.wait()
             work(number)
-        except BaseException as error:  # noqa: BLE001 - collected for the assertion
+        except BaseException as error:  # collected for the assertion
             errors.append(error)
         finally:
             connections.close_all()

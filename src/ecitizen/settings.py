@@ -475,6 +475,13 @@ AUTHORITY_LOGO = str(_value("AUTHORITY_LOGO", default="ecitizen/brand/riverton-l
 AUTHORITY_BRAND_COLOUR = _hex_colour("AUTHORITY_BRAND_COLOUR", "#0b4f6c")
 AUTHORITY_CONTACT_EMAIL = str(_value("AUTHORITY_CONTACT_EMAIL", default="help@riverton.example"))
 AUTHORITY_CONTACT_PHONE = str(_value("AUTHORITY_CONTACT_PHONE", default="0300 123 4567"))
+# Where users can get the source of the running version: the AGPL (section 13) asks a
+# network service to offer it. Shown in the footer when set.
+SOURCE_CODE_URL = str(_value("SOURCE_CODE_URL", default="")).strip()
+if SOURCE_CODE_URL and not re.fullmatch(r"https?://\S+", SOURCE_CODE_URL):
+    raise ImproperlyConfigured(
+        f"SOURCE_CODE_URL must be an http(s) address, not {SOURCE_CODE_URL!r}"
+    )
 PHASE_BANNER = str(_value("PHASE_BANNER", default="beta"))
 if PHASE_BANNER not in {"", "alpha", "beta"}:
     raise ImproperlyConfigured(f"PHASE_BANNER must be alpha, beta or empty, not {PHASE_BANNER!r}")

@@ -56,6 +56,7 @@ def brand() -> dict[str, Any]:
         "phase_label": settings.PHASE_LABELS.get(settings.PHASE_BANNER, ""),
         "contact_email": settings.AUTHORITY_CONTACT_EMAIL,
         "contact_phone": settings.AUTHORITY_CONTACT_PHONE,
+        "source_code_url": settings.SOURCE_CODE_URL,
     }
 
 

@@ -103,3 +103,11 @@ def test_content_security_policy_allows_only_our_origin_and_the_pages_nonce(clie
     page = response.content.decode()
     assert page.count(f'nonce="{nonce}"') == 2  # the js-enabled switch and the brand colour
     assert "<script>" not in page
+
+
+@pytest.mark.django_db
+def test_the_footer_offers_the_source_code_when_configured(client, settings):
+    assert "Source code" not in client.get(reverse("core:home")).content.decode()
+    settings.SOURCE_CODE_URL = "https://git.example.org/riverton/ecitizen"
+    page = client.get(reverse("core:home")).content.decode()
+    assert 'href="https://git.example.org/riverton/ecitizen">Source code</a>' in page
