@@ -181,3 +181,27 @@ def test_ignoring_the_warning_signs_the_person_out(page: Page, resident, setting
     page.goto(reverse("accounts:home"))
     assert "/accounts/login/" in page.url
     assert_accessible(page)
+
+
+def test_change_email_address(page: Page, resident):
+    from django.core import mail
+
+    sign_in_by_keyboard(page, resident.email)
+    page.goto(reverse("account_email"))
+    assert_accessible(page)
+    page.locator("main form [name=email]").last.fill("alex.morgan@example.test")
+    with page.expect_navigation():
+        page.locator("button[name=action_add]").click()
+    assert_accessible(page)
+    expect(page.locator("main")).to_contain_text("alex.morgan@example.test")
+    link = link_from_last_mail(r"https?://[^\s]+(/accounts/confirm-email/[^\s]+)")
+    assert mail.outbox[-1].to == ["alex.morgan@example.test"]
+    page.goto(link)
+    assert_accessible(page)
+    submit_main_form(page)
+    assert_accessible(page)
+    resident.refresh_from_db()
+    assert resident.email == "alex.morgan@example.test"
+    assert AuditEvent.objects.filter(
+        subject_user_id=resident.pk, action="account.email_changed"
+    ).exists()
