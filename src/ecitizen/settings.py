@@ -164,6 +164,7 @@ INSTALLED_APPS = [
     # Our apps first so that their templates override those of third-party apps.
     "ecitizen.core",
     "ecitizen.accounts",
+    "ecitizen.catalogue",
     "ecitizen.demo",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -1,0 +1,50 @@
+"""Services and their published, immutable definition versions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from ecitizen.accounts.models import Department
+
+
+class Service(models.Model):
+    """A public service. What it asks and how it is processed live in its versions; a
+    case keeps the version it was started under."""
+
+    slug = models.SlugField(max_length=63, unique=True)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="services")
+    current_version = models.ForeignKey(
+        "ServiceVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class ServiceVersion(models.Model):
+    """One published definition of a service. Never changed once written: a change to the
+    file publishes a new version."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    definition = models.JSONField()
+    checksum = models.CharField(max_length=64)
+    source_file = models.CharField(max_length=255)
+    published_at = models.DateTimeField(auto_now_add=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["service", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "number"], name="service_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.slug} v{self.number}"
