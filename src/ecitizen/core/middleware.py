@@ -95,14 +95,22 @@ class PreferencesMiddleware:
         response = self.get_response(request)
         language = getattr(request, "language_to_remember", None)
         if language:
-            response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME,
-                language,
-                max_age=365 * 24 * 3600,
-                samesite="Lax",
-                secure=settings.SESSION_COOKIE_SECURE,
-            )
+            remember_in_cookie(response, settings.LANGUAGE_COOKIE_NAME, language)
         return response
+
+
+def remember_in_cookie(
+    response: HttpResponse, name: str, value: str, *, httponly: bool = False
+) -> None:
+    """Keep a preference (language, display) on this device for a year."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=httponly,
+    )
 
 
 def display_preferences(request: HttpRequest) -> dict[str, str]:

@@ -13,7 +13,12 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import translate_url
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import check_for_language, get_language_info
+from django.utils.translation import (
+    check_for_language,
+    get_language,
+    get_language_bidi,
+    get_language_info,
+)
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -22,7 +27,7 @@ from ecitizen.accounts.services import preferences_update
 from ecitizen.core.access import public, signed_in, staff_only
 from ecitizen.core.context_processors import brand
 from ecitizen.core.forms import DisplayForm
-from ecitizen.core.middleware import DISPLAY_COOKIE, session_seconds_left
+from ecitizen.core.middleware import DISPLAY_COOKIE, remember_in_cookie, session_seconds_left
 from ecitizen.core.selectors import audit_actions, audit_events, platform_health
 
 
@@ -66,14 +71,7 @@ def display(request: HttpRequest) -> HttpResponse:
             if request.user.is_authenticated:
                 preferences_update(user=request.user, text_size=size, contrast=contrast)
             else:
-                response.set_cookie(
-                    DISPLAY_COOKIE,
-                    f"{size}.{contrast}",
-                    max_age=365 * 24 * 3600,
-                    samesite="Lax",
-                    secure=settings.SESSION_COOKIE_SECURE,
-                    httponly=True,
-                )
+                remember_in_cookie(response, DISPLAY_COOKIE, f"{size}.{contrast}", httponly=True)
             messages.success(request, _("Your display settings have been saved."))
             return response
     else:
@@ -91,13 +89,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("That language is not available."))
         return redirect(next_url)
     response = HttpResponseRedirect(translate_url(next_url, language))
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        language,
-        max_age=365 * 24 * 3600,
-        samesite="Lax",
-        secure=settings.SESSION_COOKIE_SECURE,
-    )
+    remember_in_cookie(response, settings.LANGUAGE_COOKIE_NAME, language)
     if request.user.is_authenticated:
         preferences_update(user=request.user, language=language)
     return response
@@ -142,8 +134,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def _error_context(status: int, request: HttpRequest) -> dict[str, Any]:
     # Built from settings alone: these pages must render when the database is down.
-    from django.utils.translation import get_language, get_language_bidi
-
     language = get_language() or settings.LANGUAGE_CODE
     return {
         "status": status,
