@@ -1,16 +1,26 @@
 from django.urls import include, path
 
-from ecitizen.accounts.urls import staff_urlpatterns
+from ecitizen.accounts.urls import staff_urlpatterns as accounts_staff
+from ecitizen.cases.urls import staff_urlpatterns as cases_staff
 from ecitizen.core import views as core_views
+from ecitizen.documents.urls import staff_urlpatterns as documents_staff
+from ecitizen.notifications.urls import staff_urlpatterns as notifications_staff
 
 staff_patterns = [
-    *staff_urlpatterns,
+    *accounts_staff,
+    *cases_staff,
+    *documents_staff,
+    *notifications_staff,
     path("audit/", core_views.audit_log, name="audit"),
 ]
 
 urlpatterns = [
     path("", include("ecitizen.core.urls")),
     path("account/", include("ecitizen.accounts.urls")),
+    path("services/", include("ecitizen.catalogue.urls")),
+    path("", include("ecitizen.cases.urls")),
+    path("", include("ecitizen.documents.urls")),
+    path("", include("ecitizen.notifications.urls")),
     path("staff/", include((staff_patterns, "staff"))),
     path("accounts/", include("allauth.urls")),
 ]
