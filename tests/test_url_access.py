@@ -19,6 +19,10 @@ PUBLIC_URL_NAMES = {
     "core:language",
     "core:session_ended",
     "core:healthz",
+    # The service catalogue: anyone can find a service and read its start page.
+    "catalogue:list",
+    "catalogue:search",
+    "catalogue:start",
     # allauth: signing up, signing in and recovering an account happen before sign-in.
     "account_login",
     "account_signup",

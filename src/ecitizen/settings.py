@@ -471,6 +471,12 @@ EMAIL_USE_TLS = _bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = str(_value("DEFAULT_FROM_EMAIL", default="no-reply@riverton.example"))
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Text messages ----------------------------------------------------------------------
+
+# The provider class notifications send text messages through (a dotted path). The default
+# keeps them in a table shown to staff at /staff/sms-outbox/ instead of sending them.
+SMS_BACKEND = str(_value("SMS_BACKEND", default="ecitizen.notifications.sms.OutboxSmsBackend"))
+
 # --- The deploying authority ------------------------------------------------------------
 
 AUTHORITY_NAME = str(_value("AUTHORITY_NAME", default="City of Riverton"))
@@ -491,6 +497,62 @@ if PHASE_BANNER not in {"", "alpha", "beta"}:
     raise ImproperlyConfigured(f"PHASE_BANNER must be alpha, beta or empty, not {PHASE_BANNER!r}")
 MFA_TOTP_ISSUER = AUTHORITY_NAME
 PHASE_LABELS = {"alpha": _("Alpha"), "beta": _("Beta")}
+
+# --- Services and cases -----------------------------------------------------------------
+
+# Case references read PREFIX-CODE-YEAR-NUMBER, e.g. RIV-BP-2026-000123.
+CASE_REFERENCE_PREFIX = str(_value("CASE_REFERENCE_PREFIX", default="RIV"))
+if not re.fullmatch(r"[A-Z]{2,5}", CASE_REFERENCE_PREFIX):
+    raise ImproperlyConfigured("CASE_REFERENCE_PREFIX must be 2 to 5 capital letters")
+CURRENCY = str(_value("CURRENCY", default="GBP"))
+if not re.fullmatch(r"[A-Z]{3}", CURRENCY):
+    raise ImproperlyConfigured("CURRENCY must be an ISO 4217 code such as GBP or EUR")
+CURRENCY_SYMBOL = str(_value("CURRENCY_SYMBOL", default="£"))
+# An unfinished application is kept this many days after its last change, and the
+# resident is reminded this many days before it is deleted.
+DRAFT_EXPIRY_DAYS = _int("DRAFT_EXPIRY_DAYS", 30, minimum=1)
+DRAFT_REMINDER_DAYS = _int("DRAFT_REMINDER_DAYS", 7, minimum=0)
+if DRAFT_REMINDER_DAYS >= DRAFT_EXPIRY_DAYS:
+    raise ImproperlyConfigured("DRAFT_REMINDER_DAYS must be less than DRAFT_EXPIRY_DAYS")
+# Business days for SLA clocks: Monday to Friday, minus the public holidays of
+# HOLIDAY_COUNTRY (and HOLIDAY_SUBDIVISION) from the `holidays` package, minus the
+# authority's own closures in EXTRA_HOLIDAYS (comma-separated ISO dates).
+HOLIDAY_COUNTRY = str(_value("HOLIDAY_COUNTRY", default="GB"))
+HOLIDAY_SUBDIVISION = str(_value("HOLIDAY_SUBDIVISION", default="ENG")) or None
+EXTRA_HOLIDAYS = _list("EXTRA_HOLIDAYS", [])
+for _holiday in EXTRA_HOLIDAYS:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", _holiday):
+        raise ImproperlyConfigured(f"EXTRA_HOLIDAYS must list dates as YYYY-MM-DD, not {_holiday!r}")
+# Files residents may upload, whatever a service allows (megabytes).
+UPLOAD_MAX_MB = _int("UPLOAD_MAX_MB", 20, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- Issued documents -----------------------------------------------------------------
+
+# The public address of the platform, printed on issued documents as the QR code's link to
+# /verify/<code>/ (documents outlive requests, so it cannot come from one).
+PUBLIC_BASE_URL = str(_value("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")).strip()
+if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", PUBLIC_BASE_URL):
+    raise ImproperlyConfigured(
+        f"PUBLIC_BASE_URL must be an http(s) address without query or fragment, "
+        f"not {PUBLIC_BASE_URL!r}"
+    )
+PUBLIC_BASE_URL = PUBLIC_BASE_URL.rstrip("/")
+# The authority's signing key and certificate (PEM) for issued documents. Unset: a
+# self-signed demo certificate is made under VAR_DIR/signing on first use.
+DOCUMENT_SIGNING_KEY_FILE = str(_value("DOCUMENT_SIGNING_KEY_FILE", default="")).strip()
+DOCUMENT_SIGNING_CERT_FILE = str(_value("DOCUMENT_SIGNING_CERT_FILE", default="")).strip()
+if bool(DOCUMENT_SIGNING_KEY_FILE) != bool(DOCUMENT_SIGNING_CERT_FILE):
+    raise ImproperlyConfigured(
+        "DOCUMENT_SIGNING_KEY_FILE and DOCUMENT_SIGNING_CERT_FILE must be set together"
+    )
+for _signing_name, _signing_file in (
+    ("DOCUMENT_SIGNING_KEY_FILE", DOCUMENT_SIGNING_KEY_FILE),
+    ("DOCUMENT_SIGNING_CERT_FILE", DOCUMENT_SIGNING_CERT_FILE),
+):
+    if _signing_file and not Path(_signing_file).is_file():
+        raise ImproperlyConfigured(f"{_signing_name} {_signing_file} is not a file")
 
 # --- Logging ----------------------------------------------------------------------------
 

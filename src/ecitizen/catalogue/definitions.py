@@ -84,6 +84,9 @@ def _question_problems(data: dict[str, Any], found: _Problems) -> dict[str, dict
     }
     for p_index, page in enumerate(data["pages"]):
         page_path = f"pages[{p_index}]"
+        # A condition can only depend on answers given on earlier pages: the page is
+        # shown or not before the resident answers it (without JavaScript).
+        earlier = set(asked)
         condition = page.get("show_if")
         if condition and condition["question"] not in asked:
             found.add(
@@ -97,10 +100,10 @@ def _question_problems(data: dict[str, Any], found: _Problems) -> dict[str, dict
                     f"{q_path}.id", f"{question['id']!r} is used twice; question ids must be unique"
                 )
             condition = question.get("show_if")
-            if condition and condition["question"] not in asked:
+            if condition and condition["question"] not in earlier:
                 found.add(
                     f"{q_path}.show_if.question",
-                    f"{condition['question']!r} is not asked before this question",
+                    f"{condition['question']!r} is not asked on an earlier page",
                 )
             asked[question["id"]] = question
     return asked
@@ -127,6 +130,12 @@ def _action_problems(
     """Actions move between known states, name who may take them and known
     notifications. Returns the states some action leaves."""
     notifications = {n["id"] for n in data.get("notifications", [])}
+    for n_index, notification in enumerate(data["workflow"].get("on_submit_notify", [])):
+        if notification not in notifications:
+            found.add(
+                f"workflow.on_submit_notify[{n_index}]",
+                f"{notification!r} is not one of this service's notifications",
+            )
     leaving: set[str] = set()
     for index, action in enumerate(data["workflow"]["actions"]):
         a_path = f"workflow.actions[{index}]"
@@ -175,12 +184,22 @@ def _workflow_problems(data: dict[str, Any], found: _Problems) -> None:
         found.add("issued_document.on_state", f"{document['on_state']!r} {unknown}")
 
 
+def _document_problems(data: dict[str, Any], asked: dict[str, Any], found: _Problems) -> None:
+    for index, printed in enumerate(data.get("issued_document", {}).get("prints", [])):
+        if printed["answer"] not in asked:
+            found.add(
+                f"issued_document.prints[{index}].answer",
+                f"{printed['answer']!r} is not a question of this service",
+            )
+
+
 def _semantic_problems(name: str, data: dict[str, Any]) -> list[Problem]:
     """What the schema cannot say: references between parts of the definition."""
     found = _Problems(name)
     asked = _question_problems(data, found)
     _fee_problems(data.get("fee", {}), asked, found)
     _workflow_problems(data, found)
+    _document_problems(data, asked, found)
     return list(found)
 
 

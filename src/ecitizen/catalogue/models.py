@@ -48,3 +48,22 @@ class ServiceVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service.slug} v{self.number}"
+
+
+class ServiceSearchEntry(models.Model):
+    """What search looks through for one service in one language: title, summary and
+    synonyms of its current version. Rewritten whenever a version is published.
+
+    On SQLite an FTS5 table (``catalogue_search_fts``, created by migration 0002) mirrors
+    these rows; on PostgreSQL full-text search runs over this table directly.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="search_entries")
+    language = models.CharField(max_length=8)
+    title = models.TextField()
+    body = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "language"], name="search_entry_unique")
+        ]

@@ -11,6 +11,7 @@ from django.db import transaction
 from ecitizen.accounts.models import Department
 from ecitizen.catalogue.definitions import InvalidDefinition, Problem, checksum, read_definitions
 from ecitizen.catalogue.models import Service, ServiceVersion
+from ecitizen.catalogue.search import search_entries_rebuild
 from ecitizen.core.services import audit_record
 
 
@@ -60,6 +61,7 @@ def service_definitions_publish(*, directory: Path, actor: Any) -> list[PublishR
         service.current_version = version
         service.department = departments[data["department"]]
         service.save(update_fields=["current_version", "department"])
+        search_entries_rebuild(service)
         audit_record(
             action="catalogue.service_published",
             actor=actor,

@@ -30,11 +30,15 @@ def _mark_active(request: HttpRequest, items: list[dict[str, Any]]) -> list[dict
 
 def navigation(request: HttpRequest) -> list[dict[str, Any]]:
     user = request.user
+    items = [_nav_item(_("Services"), "catalogue:list")]
     if not user.is_authenticated:
-        return []
-    items = [_nav_item(_("Your account"), "accounts:home")]
+        return _mark_active(request, items)
+    items.append(_nav_item(_("Your applications"), "cases:applications"))
+    items.append(_nav_item(_("Your account"), "accounts:home"))
     if user_is_staff(user):
         items.append(_nav_item(_("Staff"), "staff:home"))
+        if user_has_role(user, {Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}):
+            items.append(_nav_item(_("Cases"), "staff:case_queue"))
         if user_has_role(user, RESIDENT_DATA_ROLES):
             items.append(_nav_item(_("Residents"), "staff:residents"))
         if user_has_role(user, {Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}):
@@ -73,6 +77,7 @@ def platform(request: HttpRequest) -> dict[str, Any]:
         "display": getattr(request, "display", {"text_size": "standard", "contrast": "standard"}),
         "navigation": navigation(request),
         "session_timeout": timeout,
+        "currency_symbol": settings.CURRENCY_SYMBOL,
         # Set by django-csp's middleware; read lazily, so only pages that use it pay.
         "csp_nonce": getattr(request, "csp_nonce", ""),
     }

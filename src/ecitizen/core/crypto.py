@@ -95,6 +95,70 @@ def decrypt(token: str, *, context: str) -> str:
     return plaintext.decode("utf-8")
 
 
+# --- Binary payloads (uploaded files, issued PDFs) ----------------------------------------
+#
+# The same scheme as the text tokens, as bytes, for payloads too large for base64 text:
+#
+#     ECB1 | len(kid) (1 byte) | kid | wrap nonce | wrapped data key | nonce | ciphertext
+
+BLOB_MAGIC = b"ECB1"
+_WRAPPED_KEY_BYTES = 32 + 16  # the 256-bit data key and its GCM tag
+
+
+def encrypt_bytes(data: bytes, *, context: str) -> bytes:
+    """Encrypt ``data`` under a fresh data key wrapped by the active KEK (as :func:`encrypt`).
+
+    ``context`` is authenticated: the result decrypts only with the same context.
+    """
+    key_id = active_key_id()
+    kid = key_id.encode("ascii")
+    data_key = AESGCM.generate_key(bit_length=256)
+    aad = context.encode("utf-8")
+    wrap_nonce = os.urandom(_NONCE_BYTES)
+    wrapped = AESGCM(_kek(key_id)).encrypt(wrap_nonce, data_key, aad)
+    nonce = os.urandom(_NONCE_BYTES)
+    ciphertext = AESGCM(data_key).encrypt(nonce, bytes(data), aad)
+    return b"".join(
+        [BLOB_MAGIC, bytes([len(kid)]), kid, wrap_nonce, wrapped, nonce, ciphertext]
+    )
+
+
+def _blob_parts(blob: bytes) -> tuple[str, bytes, bytes]:
+    """The key id, the wrapped-key part and the body part of a blob."""
+    if len(blob) < len(BLOB_MAGIC) + 1 or not blob.startswith(BLOB_MAGIC):
+        raise DecryptionError("not an ecitizen encrypted blob")
+    kid_length = blob[len(BLOB_MAGIC)]
+    start = len(BLOB_MAGIC) + 1
+    wrapped_end = start + kid_length + _NONCE_BYTES + _WRAPPED_KEY_BYTES
+    if len(blob) < wrapped_end + _NONCE_BYTES + 16:
+        raise DecryptionError("encrypted blob is truncated")
+    try:
+        key_id = blob[start : start + kid_length].decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise DecryptionError("encrypted blob has a malformed key id") from exc
+    return key_id, blob[start + kid_length : wrapped_end], blob[wrapped_end:]
+
+
+def blob_key_id(blob: bytes) -> str:
+    """The KEK id a blob made by :func:`encrypt_bytes` was wrapped with."""
+    return _blob_parts(blob)[0]
+
+
+def decrypt_bytes(blob: bytes, *, context: str) -> bytes:
+    """Decrypt a blob made by :func:`encrypt_bytes` with the same ``context``.
+
+    Raises :class:`DecryptionError` for an unknown key id, a wrong context, or any change
+    to the blob (truncation, a flipped byte).
+    """
+    key_id, wrapped, body = _blob_parts(blob)
+    aad = context.encode("utf-8")
+    try:
+        data_key = AESGCM(_kek(key_id)).decrypt(wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], aad)
+        return AESGCM(data_key).decrypt(body[:_NONCE_BYTES], body[_NONCE_BYTES:], aad)
+    except (InvalidTag, ValueError) as exc:
+        raise DecryptionError("ciphertext failed authentication") from exc
+
+
 def blind_index(value: str, *, context: str) -> str:
     """HMAC-SHA256 of ``value`` (already normalised by the caller) within ``context``."""
     message = context.encode("utf-8") + b"\x00" + value.encode("utf-8")

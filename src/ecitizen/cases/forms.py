@@ -1,0 +1,287 @@
+"""Forms built from a service definition: one per question page or eligibility question,
+and the small forms of casework."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+from ecitizen.catalogue.spec import localised
+from ecitizen.core.forms import GovukDateField
+
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+PHONE_PATTERN = r"^\+?[0-9 ()-]{7,20}$"
+NATIONAL_ID_PATTERN = r"^[A-Za-z0-9 -]{6,20}$"
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; cleans to a list (empty when none chosen)."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+def _message(question: dict[str, Any], key: str, default: str) -> str:
+    return default % {"label": localised(question["label"]).rstrip("?").lower()}
+
+
+def _field_for(question: dict[str, Any], *, has_files: bool) -> forms.Field:  # noqa: C901, PLR0912 - one branch per question type
+    kind = question["type"]
+    required = question.get("required", True)
+    rules = question.get("validation", {})
+    label = localised(question["label"])
+    hint = localised(question.get("hint"))
+    required_message = {
+        "yes_no": _("Select yes or no"),
+        "single_choice": _("Select an option"),
+        "multiple_choice": _("Select at least one option"),
+        "file": _("Select a file"),
+    }.get(kind, _("Enter an answer"))
+    common: dict[str, Any] = {
+        "label": label,
+        "help_text": hint,
+        "required": required,
+        "error_messages": {"required": required_message},
+    }
+    field: forms.Field
+    if kind in {"text", "national_id", "phone", "email", "long_text", "address"}:
+        validators = []
+        if rules.get("pattern"):
+            validators.append(
+                RegexValidator(
+                    rules["pattern"],
+                    localised(rules.get("pattern_message")) or _("Enter the answer in the right format"),
+                )
+            )
+        if kind == "national_id":
+            validators.append(RegexValidator(NATIONAL_ID_PATTERN, _("Enter a national identity number in the right format")))
+        if kind == "phone":
+            validators.append(RegexValidator(PHONE_PATTERN, _("Enter a phone number, like 01632 960 001 or +44 7700 900 982")))
+        widget: forms.Widget
+        if kind in {"long_text", "address"}:
+            widget = forms.Textarea(attrs={"autocomplete": "street-address"} if kind == "address" else {})
+        elif kind == "email":
+            widget = forms.EmailInput(attrs={"autocomplete": "email"})
+        elif kind == "phone":
+            widget = forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"})
+        else:
+            widget = forms.TextInput(attrs={"spellcheck": "false"} if kind == "national_id" else {})
+        field_class = forms.EmailField if kind == "email" else forms.CharField
+        field = field_class(
+            widget=widget,
+            max_length=rules.get("max_length", 5000 if kind == "long_text" else 500),
+            min_length=rules.get("min_length"),
+            validators=validators,
+            **common,
+        )
+        if kind == "email":
+            field.error_messages["invalid"] = _("Enter an email address in the correct format, like name@example.com")
+    elif kind in {"number", "money"}:
+        field = forms.DecimalField(
+            max_digits=14,
+            decimal_places=0 if kind == "number" else 2,
+            min_value=Decimal(str(rules["min"])) if "min" in rules else None,
+            max_value=Decimal(str(rules["max"])) if "max" in rules else None,
+            widget=forms.TextInput(attrs={"inputmode": "numeric" if kind == "number" else "decimal", "class": "govuk-input--width-10"}),
+            **common,
+        )
+        field.error_messages.update(
+            invalid=_("Enter a whole number") if kind == "number" else _("Enter an amount, like 1250 or 1250.50"),
+            min_value=_("The number must be %(limit_value)s or more"),
+            max_value=_("The number must be %(limit_value)s or less"),
+            max_decimal_places=_("Enter a whole number") if kind == "number" else _("Enter the amount to the nearest penny"),
+        )
+    elif kind == "date":
+        field = GovukDateField(**common)
+    elif kind == "yes_no":
+        field = forms.ChoiceField(choices=YES_NO, widget=forms.RadioSelect, **common)
+    elif kind in {"single_choice", "multiple_choice"}:
+        choices = [(c["value"], localised(c["label"])) for c in question["choices"]]
+        hints = {c["value"]: localised(c.get("hint")) for c in question["choices"] if c.get("hint")}
+        if kind == "single_choice":
+            field = forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
+        else:
+            field = forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
+        field.choice_hints = hints  # type: ignore[attr-defined]
+    else:  # file
+        rules = question["file"]
+        formats = ", ".join(f.split("/")[1].upper().replace("JPEG", "JPG") for f in rules["formats"])
+        size_hint = _("%(formats)s, up to %(size)s MB each.") % {"formats": formats, "size": rules["max_size_mb"]}
+        common["help_text"] = f"{hint} {size_hint}".strip()
+        # Files already uploaded satisfy a required question.
+        common["required"] = required and not has_files
+        field = MultipleFileField(**common)
+        field.widget.attrs["accept"] = ",".join(rules["formats"])
+    return field
+
+
+class QuestionPageForm(forms.Form):
+    """The questions of one page of a service. With a single question, its label is the
+    page's heading (GOV.UK: one thing per page)."""
+
+    def __init__(self, *args: Any, page: dict[str, Any], questions: list[dict[str, Any]], files_present: set[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.questions = {q["id"]: q for q in questions}
+        single = len(questions) == 1 and not page.get("title")
+        for question in questions:
+            field = _field_for(question, has_files=question["id"] in files_present)
+            if single:
+                field.page_heading = True  # type: ignore[attr-defined]
+            self.fields[question["id"]] = field
+
+    @staticmethod
+    def initial_from_answers(questions: list[dict[str, Any]], answers: dict[str, Any]) -> dict[str, Any]:
+        import datetime
+
+        initial: dict[str, Any] = {}
+        for question in questions:
+            if question["id"] not in answers or question["type"] == "file":
+                continue
+            value = answers[question["id"]]
+            if question["type"] == "yes_no" and isinstance(value, bool):
+                value = "yes" if value else "no"
+            elif question["type"] == "date" and value:
+                value = datetime.date.fromisoformat(value)
+            initial[question["id"]] = value
+        return initial
+
+    def answers(self) -> dict[str, Any]:
+        """The cleaned values as JSON answers (files excluded: stored separately)."""
+        values: dict[str, Any] = {}
+        for question_id, question in self.questions.items():
+            value = self.cleaned_data.get(question_id)
+            kind = question["type"]
+            if kind == "file":
+                continue
+            if kind == "yes_no":
+                values[question_id] = value == "yes" if value else ""
+            elif kind == "number":
+                values[question_id] = int(value) if value is not None else ""
+            elif kind == "money":
+                values[question_id] = str(value) if value is not None else ""
+            elif kind == "date":
+                values[question_id] = value.isoformat() if value else ""
+            elif kind == "multiple_choice":
+                values[question_id] = list(value or [])
+            elif kind in {"text", "long_text", "address", "national_id", "phone"}:
+                values[question_id] = re.sub(r"\s+\n", "\n", (value or "").strip())
+            else:
+                values[question_id] = value or ""
+        return values
+
+    def new_files(self) -> dict[str, list[Any]]:
+        return {
+            question_id: list(self.cleaned_data.get(question_id) or [])
+            for question_id, question in self.questions.items()
+            if question["type"] == "file" and self.cleaned_data.get(question_id)
+        }
+
+
+class EligibilityForm(forms.Form):
+    """One "check you can use this service" question: yes/no, or its choices."""
+
+    def __init__(self, *args: Any, question: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if question.get("choices"):
+            choices = [(c["value"], localised(c["label"])) for c in question["choices"]]
+        else:
+            choices = YES_NO
+        self.question = question
+        field = forms.ChoiceField(
+            label=localised(question["question"]),
+            help_text=localised(question.get("hint")),
+            choices=choices,
+            widget=forms.RadioSelect,
+            error_messages={"required": _("Select an answer")},
+        )
+        field.page_heading = True  # type: ignore[attr-defined]
+        self.fields["answer"] = field
+
+    def answer(self) -> Any:
+        value = self.cleaned_data["answer"]
+        if not self.question.get("choices"):
+            return value == "yes"
+        return value
+
+
+class DeclarationForm(forms.Form):
+    declaration = forms.BooleanField(
+        label=_("I confirm that the information I have given is true and complete."),
+        error_messages={"required": _("Confirm that the information you have given is true")},
+    )
+
+
+class ConsentForm(forms.Form):
+    """An intermediary records the resident's consent before applying for them."""
+
+    resident_email = forms.EmailField(
+        label=_("Email address of the resident you are helping"),
+        help_text=_("They must already have an account. We tell them you applied for them."),
+        error_messages={"required": _("Enter the resident's email address"), "invalid": _("Enter an email address in the correct format, like name@example.com")},
+    )
+    consent = forms.BooleanField(
+        label=_("The resident has asked me to apply for them and agrees that I see the answers and documents of this application."),
+        error_messages={"required": _("Confirm that the resident agrees")},
+    )
+
+
+class ActionForm(forms.Form):
+    text = forms.CharField(
+        label=_("Reason or message to the applicant"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea,
+    )
+    files = MultipleFileField(label=_("Attach files"), required=False, help_text=_("PDF, JPG or PNG."))
+    publish = forms.BooleanField(
+        label=_("Publish the attached records in the public archive (they hold no personal information)"),
+        required=False,
+    )
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(label=_("Internal note"), max_length=5000, widget=forms.Textarea, help_text=_("Only officials see notes."), error_messages={"required": _("Enter the note")})
+
+
+class MessageForm(forms.Form):
+    text = forms.CharField(label=_("Message to the applicant"), max_length=5000, widget=forms.Textarea, error_messages={"required": _("Enter the message")})
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ChoiceField(label=_("Assign to"), error_messages={"required": _("Select who works on the case")})
+
+    def __init__(self, *args: Any, officials: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [("", _("Nobody (unassigned)")), *[(str(u.pk), u.full_name or u.email) for u in officials]]
+        self.fields["assignee"].required = False
+
+
+class RatingForm(forms.Form):
+    score = forms.TypedChoiceField(
+        label=_("Overall, how did you feel about applying online?"),
+        coerce=int,
+        choices=[(5, _("Very satisfied")), (4, _("Satisfied")), (3, _("Neither satisfied nor dissatisfied")), (2, _("Dissatisfied")), (1, _("Very dissatisfied"))],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Select how you felt about the service")},
+    )
+    comment = forms.CharField(
+        label=_("How could we improve this service?"),
+        help_text=_("Do not include personal or financial information."),
+        required=False,
+        max_length=1200,
+        widget=forms.Textarea,
+    )

@@ -1,0 +1,187 @@
+"""What the case pages show, worked out from a case and its definition version: answer
+rows with change links, the timeline in plain words, the status summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from ecitizen.cases.models import Case, CaseEvent, Draft
+from ecitizen.cases.services import format_answer, spec_for
+from ecitizen.catalogue.spec import ServiceSpec, localised
+
+PREFILL_SOURCES = {
+    "profile.legal_name": lambda user, profile: profile.legal_name if profile else user.full_name,
+    "profile.preferred_name": lambda user, profile: profile.display_name if profile else "",
+    "profile.date_of_birth": lambda user, profile: profile.date_of_birth if profile else None,
+    "profile.national_id": lambda user, profile: profile.national_id if profile else "",
+    "profile.address": lambda user, profile: "\n".join(
+        part for part in (profile.address_line_1, profile.address_line_2, profile.town, profile.postcode) if part
+    )
+    if profile
+    else "",
+    "profile.phone": lambda user, profile: profile.phone if profile else "",
+    "user.email": lambda user, profile: user.email,
+}
+
+
+def prefill_values(questions: list[dict[str, Any]], answers: dict[str, Any], applicant: Any) -> dict[str, Any]:
+    """Initial values from what the authority already holds, for questions not answered
+    yet (the resident sees them filled in and can correct them)."""
+    profile = getattr(applicant, "profile", None)
+    values = {}
+    for question in questions:
+        source = question.get("prefill")
+        if source and question["id"] not in answers:
+            value = PREFILL_SOURCES[source](applicant, profile)
+            if value:
+                values[question["id"]] = value
+    return values
+
+
+@dataclass
+class AnswerRow:
+    question_id: str
+    label: str
+    value: str
+    change_url: str = ""
+    files: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class AnswerSection:
+    title: str
+    rows: list[AnswerRow]
+
+
+def answer_rows(
+    spec: ServiceSpec,
+    answers: dict[str, Any],
+    *,
+    draft: Draft | None = None,
+    case: Case | None = None,
+    for_applicant: bool = True,
+) -> list[AnswerSection]:
+    """The answers, page by page, as summary-list rows. With a draft, each row links
+    back to its page ("Change"); with a case, file rows list the case's files."""
+    files_by_question: dict[str, list[Any]] = {}
+    if case is not None:
+        for item in case.files.filter(question__gt="").select_related("upload"):
+            files_by_question.setdefault(item.question, []).append(item)
+    elif draft is not None:
+        for item in draft.files.select_related("upload"):
+            files_by_question.setdefault(item.question, []).append(item)
+    sections = []
+    eligibility_rows = [
+        AnswerRow(q["id"], localised(q["question"]), format_answer(spec, q["id"], answers.get(q["id"])),
+                  reverse("cases:eligibility", args=[draft.pk, q["id"]]) if draft else "")
+        for q in spec.eligibility
+        if q["id"] in answers
+    ]
+    if eligibility_rows:
+        sections.append(AnswerSection(_("Who can use this service"), eligibility_rows))
+    for page in spec.visible_pages(answers):
+        rows = []
+        for question in spec.visible_questions(page, answers):
+            if question["id"] not in answers:
+                continue
+            change = reverse("cases:page", args=[draft.pk, page["id"]]) + "?return=check" if draft else ""
+            rows.append(
+                AnswerRow(
+                    question["id"],
+                    localised(question["label"]),
+                    format_answer(spec, question["id"], answers[question["id"]]),
+                    change,
+                    files_by_question.get(question["id"], []) if question["type"] == "file" else [],
+                )
+            )
+        if rows:
+            title = localised(page.get("title")) or rows[0].label
+            sections.append(AnswerSection(title, rows))
+    return sections
+
+
+@dataclass
+class CaseSummary:
+    case: Case
+    service_title: str
+    status: str
+    status_colour: str
+    due_date: date | None
+    closed: bool
+    waiting_for_applicant: bool
+
+
+def case_summary(case: Case) -> CaseSummary:
+    spec = spec_for(case.service_version)
+    outcome = case.outcome
+    colour = {
+        "approved": "green",
+        "refused": "red",
+        "withdrawn": "grey",
+        "ineligible": "grey",
+        "expired": "grey",
+    }.get(outcome, "blue")
+    paused = spec.sla_clock(case.state) == "paused"
+    if paused:
+        colour = "yellow"
+    return CaseSummary(
+        case=case,
+        service_title=spec.title(),
+        status=spec.state_label(case.state),
+        status_colour=colour,
+        due_date=case.due_date,
+        closed=bool(outcome),
+        waiting_for_applicant=paused and not outcome,
+    )
+
+
+@dataclass
+class TimelineRow:
+    when: Any
+    title: str
+    who: str
+    text: str
+    kind: str
+    internal: bool
+    files: list[Any]
+
+
+def timeline_rows(case: Case, *, for_applicant: bool) -> list[TimelineRow]:
+    spec = spec_for(case.service_version)
+    events = case.events.all().prefetch_related("files__upload")
+    if for_applicant:
+        events = events.filter(visible_to_applicant=True)
+    rows = []
+    for event in events:
+        if event.kind == CaseEvent.Kind.SUBMITTED:
+            title = _("Application sent")
+        elif event.kind == CaseEvent.Kind.ACTION:
+            action = spec.actions.get(event.action)
+            title = _("%(action)s — now: %(status)s") % {
+                "action": localised(action["label"]) if action else event.action,
+                "status": spec.state_label(event.to_state),
+            }
+        elif event.kind == CaseEvent.Kind.DOCUMENT:
+            title = _("Document issued")
+        else:
+            title = str(CaseEvent.Kind(event.kind).label)
+        text = event.text or ""
+        if event.kind == CaseEvent.Kind.DOCUMENT:
+            text = ""
+        rows.append(
+            TimelineRow(
+                when=event.created_at,
+                title=title,
+                who=event.actor_label,
+                text=text,
+                kind=event.kind,
+                internal=not event.visible_to_applicant,
+                files=list(event.files.all()),
+            )
+        )
+    return rows

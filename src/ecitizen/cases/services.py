@@ -1,0 +1,851 @@
+"""Writes of the cases app: drafts, submission, the workflow engine, assignment, notes.
+
+Every change to a case goes through a function here; each locks the case row, checks
+the rule of the service's definition version, writes a :class:`CaseEvent` and an audit
+event, and sends notifications on commit (through the notifications app, which itself
+delivers after commit).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from ecitizen.accounts.models import Department, Role, User
+from ecitizen.accounts.selectors import staff_ward_limits, user_acting_as, user_has_role
+from ecitizen.cases.calendar import add_business_days, business_days_between
+from ecitizen.cases.models import (
+    Case,
+    CaseEvent,
+    CaseFile,
+    Channel,
+    Draft,
+    DraftFile,
+    ReferenceCounter,
+    ServiceUsage,
+)
+from ecitizen.catalogue.models import Service
+from ecitizen.catalogue.spec import ServiceSpec, localised
+from ecitizen.core.errors import DomainError, PermissionDenied
+from ecitizen.core.services import audit_record
+from ecitizen.documents.services import upload_store
+
+logger = logging.getLogger(__name__)
+
+#: Roles that work cases in a department.
+CASEWORK_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN})
+MESSAGE_MAX_LENGTH = 5000
+
+
+class CaseError(DomainError):
+    code = "case_error"
+
+
+def spec_for(version: Any) -> ServiceSpec:
+    return ServiceSpec(version.definition)
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+def _base_url() -> str:
+    return str(settings.PUBLIC_BASE_URL).rstrip("/")
+
+
+# --- drafts -------------------------------------------------------------------------------
+
+
+def _draft_expiry() -> Any:
+    return timezone.now() + timedelta(days=settings.DRAFT_EXPIRY_DAYS)
+
+
+@transaction.atomic
+def draft_start(
+    *,
+    service: Service,
+    applicant: User,
+    actor: User,
+    channel: str = Channel.ONLINE,
+    consent_statement: str = "",
+) -> Draft:
+    """An application in progress for ``applicant``: the open one this person already
+    has for the service (so a second "Start now" resumes it), or a new one under the
+    service's current version. Records a start for the service's statistics.
+
+    ``actor`` fills it in: the applicant online, or an intermediary (``assisted``, with
+    ``consent_statement`` recording what the resident agreed to) or a clerk (``counter``).
+    """
+    if service.current_version is None:
+        raise CaseError(_("This service is not available at the moment."))
+    if channel != Channel.ONLINE and not consent_statement.strip():
+        raise CaseError(_("Record the resident's consent before applying for them."))
+    existing = (
+        Draft.objects.select_for_update()
+        .filter(
+            applicant=applicant,
+            entered_by=actor,
+            service_version__service=service,
+            status=Draft.Status.OPEN,
+        )
+        .first()
+    )
+    if existing is not None:
+        return existing
+    draft = Draft(
+        service_version=service.current_version,
+        applicant=applicant,
+        entered_by=actor,
+        channel=channel,
+        consent_statement=consent_statement.strip(),
+        expires_at=_draft_expiry(),
+    )
+    draft.answers = {}
+    draft.save()
+    ServiceUsage.objects.create(
+        service=service, kind=ServiceUsage.Kind.STARTED, channel=channel, draft_id=draft.id
+    )
+    return draft
+
+
+def _lock_open_draft(draft: Draft) -> Draft:
+    locked = Draft.objects.select_for_update().get(pk=draft.pk)
+    if locked.status != Draft.Status.OPEN:
+        raise CaseError(_("This application has already been sent or is closed."), code="closed")
+    return locked
+
+
+@transaction.atomic
+def draft_save_answers(
+    *,
+    draft: Draft,
+    values: Mapping[str, Any],
+    files: Mapping[str, Sequence[UploadedFile]] | None = None,
+    actor: User,
+) -> Draft:
+    """Store answers (already validated by the page form) and upload new files for file
+    questions. Extends the draft's life. Files are refused with ``UploadRejected`` (a
+    DomainError) before anything is saved when one of them is not acceptable."""
+    draft = _lock_open_draft(draft)
+    spec = spec_for(draft.service_version)
+    answers = draft.answers
+    for question_id, uploaded in (files or {}).items():
+        question = spec.questions[question_id]
+        rules = question["file"]
+        existing = list(draft.files.filter(question=question_id).values_list("upload", flat=True))
+        if len(existing) + len(uploaded) > rules.get("max_count", 1):
+            raise CaseError(
+                _("You can upload at most %(count)s files here.")
+                % {"count": rules.get("max_count", 1)},
+                code="too_many_files",
+            )
+        for item in uploaded:
+            upload = upload_store(
+                owner=draft.applicant,
+                file=item,
+                allowed_types=rules["formats"],
+                max_bytes=int(min(rules["max_size_mb"], settings.UPLOAD_MAX_MB) * 1024 * 1024),
+                actor=actor,
+            )
+            DraftFile.objects.create(draft=draft, question=question_id, upload=upload)
+            existing.append(upload.pk)
+        answers[question_id] = [str(pk) for pk in existing]
+    answers.update(values)
+    draft.answers = answers
+    draft.expires_at = _draft_expiry()
+    draft.reminded_at = None
+    draft.save()
+    return draft
+
+
+@transaction.atomic
+def draft_remove_file(*, draft: Draft, draft_file_id: int, actor: User) -> Draft:
+    """Take a file off a draft (the encrypted upload stays until housekeeping)."""
+    draft = _lock_open_draft(draft)
+    item = draft.files.filter(pk=draft_file_id).first()
+    if item is None:
+        raise CaseError(_("That file is not part of this application."), code="no_file")
+    item.delete()
+    answers = draft.answers
+    remaining = [str(pk) for pk in draft.files.filter(question=item.question).values_list("upload", flat=True)]
+    if remaining:
+        answers[item.question] = remaining
+    else:
+        answers.pop(item.question, None)
+    draft.answers = answers
+    draft.save()
+    return draft
+
+
+@transaction.atomic
+def draft_discard(*, draft: Draft, actor: User) -> None:
+    """The resident deletes an application in progress (counted as abandoned)."""
+    draft = _lock_open_draft(draft)
+    draft.status = Draft.Status.DISCARDED
+    draft.answers = {}
+    draft.save()
+    ServiceUsage.objects.create(
+        service_id=draft.service_version.service_id,
+        kind=ServiceUsage.Kind.ABANDONED,
+        channel=draft.channel,
+        draft_id=draft.id,
+    )
+
+
+def draft_problems(draft: Draft) -> list[str]:
+    """Why the draft cannot be submitted yet (empty when it can)."""
+    spec = spec_for(draft.service_version)
+    answers = draft.answers
+    problems = []
+    for question in spec.eligibility:
+        if answers.get(question["id"]) not in question["eligible_answers"]:
+            problems.append(_("Answer the questions about whether you can use this service."))
+            break
+    if spec.first_unanswered_page(answers) is not None:
+        problems.append(_("Answer all the questions before sending your application."))
+    return problems
+
+
+def _next_reference(code: str, year: int) -> str:
+    counter, _created = ReferenceCounter.objects.select_for_update().get_or_create(
+        code=code, year=year
+    )
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{settings.CASE_REFERENCE_PREFIX}-{code}-{year}-{counter.last:06d}"
+
+
+def _applicant_ward_id(applicant: User) -> int | None:
+    profile = getattr(applicant, "profile", None)
+    return getattr(profile, "ward_id", None)
+
+
+@transaction.atomic
+def draft_submit(*, draft: Draft, actor: User) -> Case:
+    """Turn the draft into a case, exactly once.
+
+    The draft row is locked; a second submission of the same draft (double click,
+    refresh, second tab) returns the case the first one created. Raises
+    :class:`CaseError` when questions are unanswered or the applicant is not eligible.
+    Side effects: reference allocated, files moved to the case, SLA clock started,
+    audit event, completion recorded, "submitted" notifications on commit.
+    """
+    locked = Draft.objects.select_for_update().get(pk=draft.pk)
+    if locked.status == Draft.Status.SUBMITTED and locked.case_id:
+        return Case.objects.get(pk=locked.case_id)
+    if locked.status != Draft.Status.OPEN:
+        raise CaseError(_("This application has expired or was deleted."), code="closed")
+    problems = draft_problems(locked)
+    if problems:
+        raise CaseError(problems[0], code="incomplete")
+    spec = spec_for(locked.service_version)
+    answers = spec.relevant_answers(locked.answers)
+    service = locked.service_version.service
+    now = timezone.now()
+    fee = spec.fee(answers)
+    case = Case(
+        reference=_next_reference(spec.reference_code, timezone.localdate(now).year),
+        service=service,
+        service_version=locked.service_version,
+        department_id=service.department_id,
+        ward_id=_applicant_ward_id(locked.applicant),
+        applicant=locked.applicant,
+        submitted_by=actor,
+        channel=locked.channel,
+        consent_statement=locked.consent_statement,
+        state=spec.initial_state,
+        fee_amount=fee,
+        fee_currency=settings.CURRENCY if fee is not None else "",
+        submitted_at=now,
+    )
+    case.answers = answers
+    _clock_enter(case, spec, spec.initial_state, _today())
+    case.save()
+    kept_uploads = {str(pk) for value in answers.values() if isinstance(value, list) for pk in value}
+    for item in locked.files.all():
+        if str(item.upload_id) in kept_uploads:
+            CaseFile.objects.create(case=case, question=item.question, upload_id=item.upload_id)
+    CaseEvent.objects.create(
+        case=case,
+        kind=CaseEvent.Kind.SUBMITTED,
+        to_state=case.state,
+        actor=actor,
+        actor_label=_actor_label(case, actor),
+    )
+    locked.status = Draft.Status.SUBMITTED
+    locked.case = case
+    locked.save(update_fields=["status", "case", "updated_at"])
+    ServiceUsage.objects.create(
+        service=service,
+        kind=ServiceUsage.Kind.COMPLETED,
+        channel=locked.channel,
+        draft_id=locked.id,
+    )
+    audit_record(
+        action="cases.submitted",
+        actor=actor,
+        obj=case,
+        subject_user_id=case.applicant_id,
+        changes={"state": {"before": None, "after": case.state}, "channel": case.channel},
+    )
+    _notify(case, spec, spec.definition["workflow"].get("on_submit_notify", []), extra={})
+    return case
+
+
+# --- SLA clock ----------------------------------------------------------------------------
+
+
+def _clock_enter(case: Case, spec: ServiceSpec, state: str, today: date) -> None:
+    """Update the SLA clock for the case entering ``state`` on ``today``.
+
+    Days are counted only while the clock runs; a pause (waiting for the resident) keeps
+    the days used, and the due date moves by the length of the pause on resumption.
+    """
+    limit = spec.sla_business_days
+    if limit is None:
+        case.due_date = None
+        return
+    clock = spec.sla_clock(state)
+    if case.sla_running_since is not None and clock != "running":
+        case.sla_days_used += business_days_between(case.sla_running_since, today)
+        case.sla_running_since = None
+        case.due_date = None
+    elif case.sla_running_since is None and clock == "running":
+        case.sla_running_since = today
+        case.due_date = add_business_days(today, max(limit - case.sla_days_used, 0))
+        case.escalation_level = 0
+
+
+# --- the workflow engine ------------------------------------------------------------------
+
+
+def _actor_label(case: Case, actor: User | None) -> str:
+    if actor is None:
+        return _("Automatic")
+    if actor.pk == case.applicant_id:
+        return _("Applicant")
+    if case.channel == Channel.ASSISTED and actor.pk == case.submitted_by_id:
+        return _("Helper who applied for you")
+    with translation.override(settings.LANGUAGE_CODE):
+        return user_acting_as(actor, CASEWORK_ROLES) or user_acting_as(actor)
+
+
+def _in_ward(user: User, case: Case) -> bool:
+    wards = staff_ward_limits(user)
+    return wards is None or case.ward_id in wards
+
+
+def staff_may_act(user: User, case: Case, spec: ServiceSpec, action: Mapping[str, Any]) -> bool:
+    roles = set(action["by"].get("roles", []))
+    if not roles:
+        return False
+    department = Department.objects.filter(slug=spec.action_department(action)).first()
+    if department is None:
+        return False
+    return user_has_role(user, roles, department=department) and _in_ward(user, case)
+
+
+def actions_for(user: User, case: Case) -> list[dict[str, Any]]:
+    """The workflow actions ``user`` may take on the case now."""
+    spec = spec_for(case.service_version)
+    allowed = []
+    for action in spec.actions_from(case.state):
+        if user.pk == case.applicant_id:
+            if action["by"].get("resident"):
+                allowed.append(action)
+        elif staff_may_act(user, case, spec, action):
+            allowed.append(action)
+    return allowed
+
+
+def _send_notification(
+    *, recipient: User, event: str, context: Mapping[str, Any], channels: Sequence[str], actor: Any = None
+) -> None:
+    """Send ``event`` with the part of ``context`` its templates use (each event's
+    templates take a fixed set of placeholders)."""
+    from ecitizen.notifications.selectors import notification_event_placeholders
+    from ecitizen.notifications.services import notification_send
+
+    wanted = notification_event_placeholders(event)
+    notification_send(
+        recipient=recipient,
+        event=event,
+        context={key: value for key, value in context.items() if key in wanted},
+        channels=list(channels),
+        actor=actor,
+    )
+
+
+def _notify(case: Case, spec: ServiceSpec, notification_ids: Iterable[str], extra: Mapping[str, Any]) -> None:
+    applicant = case.applicant
+    language = applicant.language or settings.LANGUAGE_CODE
+    for notification_id in notification_ids:
+        definition = spec.notifications[notification_id]
+        context = {
+            "reference": case.reference,
+            "service": spec.title(language),
+            "status": spec.state_label(case.state, language),
+            "url": _base_url() + reverse("cases:case_detail", args=[case.reference]),
+            "expected_date": case.due_date.isoformat() if case.due_date else "",
+            **extra,
+        }
+        _send_notification(
+            recipient=applicant,
+            event=definition["template"],
+            context=context,
+            channels=definition["channels"],
+            actor=None,
+        )
+
+
+@dataclass(frozen=True)
+class ActionInput:
+    """What an official or the applicant gives with an action."""
+
+    text: str = ""
+    files: Sequence[UploadedFile] = ()
+    publish: bool = False
+
+
+@transaction.atomic
+def case_transition(
+    *, case: Case, action_id: str, actor: User, given: ActionInput = ActionInput()
+) -> Case:
+    """Take workflow action ``action_id`` on the case.
+
+    Preconditions, checked under a row lock: the action exists in the case's definition
+    version, leaves the case's current state, and ``actor`` may take it (the applicant
+    for resident actions; otherwise a role named by the action in its department, within
+    the official's wards). A reason is required when the action says so.
+
+    Side effects: state, outcome, SLA clock, assignment; a history line (the text is shown
+    to the applicant as the reason or message); files attached; an audit event; the
+    action's notifications on commit; the issued document on commit when the new state
+    is the one the definition names.
+    """
+    case = Case.objects.select_for_update().select_related("service_version", "applicant").get(pk=case.pk)
+    spec = spec_for(case.service_version)
+    action = spec.actions.get(action_id)
+    if action is None or case.state not in action["from"]:
+        raise CaseError(
+            _("This action is no longer possible: the case has moved on. Check its status."),
+            code="stale_action",
+        )
+    as_applicant = actor.pk == case.applicant_id
+    if as_applicant:
+        if not action["by"].get("resident"):
+            raise PermissionDenied(_("Only an official can do this."))
+    elif not staff_may_act(actor, case, spec, action):
+        raise PermissionDenied(_("Your role does not allow this action on this case."))
+    text = given.text.strip()
+    if action.get("reason_required") and not text:
+        raise CaseError(_("Enter a reason or message"), code="reason_required")
+    if len(text) > MESSAGE_MAX_LENGTH:
+        raise CaseError(
+            _("The message must be %(max)s characters or fewer") % {"max": MESSAGE_MAX_LENGTH},
+            code="too_long",
+        )
+    if given.files and not action.get("attachments"):
+        raise CaseError(_("Files cannot be attached to this action."), code="no_attachments")
+    before = case.state
+    today = _today()
+    case.state = action["to"]
+    case.outcome = spec.outcome(case.state)
+    _clock_enter(case, spec, case.state, today)
+    if case.outcome and case.decided_at is None:
+        case.decided_at = timezone.now()
+        ServiceUsage.objects.create(
+            service_id=case.service_id,
+            kind=ServiceUsage.Kind.DECIDED,
+            channel=case.channel,
+            outcome=case.outcome,
+            business_days=business_days_between(timezone.localdate(case.submitted_at), today),
+        )
+    if action.get("assign_to_actor") and not as_applicant:
+        case.assigned_to = actor
+    case.save()
+    event = CaseEvent.objects.create(
+        case=case,
+        kind=CaseEvent.Kind.ACTION,
+        action=action_id,
+        from_state=before,
+        to_state=case.state,
+        actor=actor,
+        actor_label=_actor_label(case, actor),
+        text=text or None,
+    )
+    for item in given.files:
+        upload = upload_store(
+            owner=case.applicant,
+            file=item,
+            allowed_types=["application/pdf", "image/jpeg", "image/png"],
+            max_bytes=settings.UPLOAD_MAX_MB * 1024 * 1024,
+            actor=actor,
+        )
+        CaseFile.objects.create(
+            case=case,
+            event=event,
+            upload=upload,
+            published=bool(given.publish and action.get("publish_records")),
+        )
+    audit_record(
+        action="cases.transition",
+        actor=actor,
+        actor_role="applicant" if as_applicant else user_acting_as(actor, CASEWORK_ROLES),
+        obj=case,
+        subject_user_id=case.applicant_id,
+        changes={"state": {"before": before, "after": case.state}, "action": action_id},
+    )
+    _notify(case, spec, action.get("notify", []), extra={"reason": text, "message": text})
+    document = spec.definition.get("issued_document")
+    if document and document["on_state"] == case.state:
+        from ecitizen.cases.tasks import issue_case_document
+
+        case_id = case.pk
+        transaction.on_commit(lambda: issue_case_document.enqueue(case_id))
+    return case
+
+
+@transaction.atomic
+def case_document_issue(*, case: Case) -> Any:
+    """Issue the definition's document for a case in the state that earns it (run by a
+    task after the decision commits; idempotent: the documents app returns the document
+    already issued for the same reference)."""
+    from ecitizen.documents.services import document_issue
+
+    case = Case.objects.select_for_update().select_related("service_version", "applicant").get(pk=case.pk)
+    spec = spec_for(case.service_version)
+    definition = spec.definition.get("issued_document")
+    if not definition or case.state != definition["on_state"]:
+        return None
+    profile = getattr(case.applicant, "profile", None)
+    language = case.applicant.language or settings.LANGUAGE_CODE
+    answers = case.answers
+    printed = [
+        (localised(item["label"], language), format_answer(spec, item["answer"], answers.get(item["answer"]), language))
+        for item in definition.get("prints", [])
+        if item["answer"] in answers
+    ]
+    holder = (getattr(profile, "legal_name", "") or case.applicant.full_name or case.applicant.email)
+    already = case.events.filter(kind=CaseEvent.Kind.DOCUMENT).exists()
+    document = document_issue(
+        owner=case.applicant,
+        template=definition["template"],
+        title=localised(definition.get("title") or spec.definition["title"], language),
+        reference=case.reference,
+        holder_name=holder,
+        printed=printed,
+        valid_for_days=definition.get("valid_for_days"),
+        language=language,
+        actor=None,
+    )
+    if not already:
+        CaseEvent.objects.create(
+            case=case, kind=CaseEvent.Kind.DOCUMENT, actor_label=_("Automatic"), text=document.code
+        )
+        _send_notification(
+            recipient=case.applicant,
+            event="document_issued",
+            context={
+                "reference": case.reference,
+                "title": document.title,
+                "service": spec.title(language),
+                "url": _base_url() + reverse("documents:list"),
+            },
+            channels=["email", "inbox"],
+        )
+    return document
+
+
+def format_answer(spec: ServiceSpec, question_id: str, value: Any, language: str | None = None) -> str:
+    """An answer as a person reads it (choice labels, Yes/No, amounts)."""
+    question = spec.questions.get(question_id) or spec.eligibility_question(question_id) or {}
+    kind = question.get("type", "")
+    if value is None or value == "" or value == []:
+        return _("Not given")
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if kind in {"single_choice", "multiple_choice"}:
+        labels = {c["value"]: localised(c["label"], language) for c in question.get("choices", [])}
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(v, str(v)) for v in values)
+    if kind == "money":
+        return f"{settings.CURRENCY_SYMBOL}{Decimal(str(value)):,.2f}"
+    if kind == "date":
+        from django.utils.formats import date_format
+
+        return date_format(date.fromisoformat(value), "j F Y")
+    if kind == "file":
+        return _("%(count)s file(s)") % {"count": len(value)}
+    return str(value)
+
+
+# --- casework -------------------------------------------------------------------------------
+
+
+def _lock_case(case: Case) -> Case:
+    return Case.objects.select_for_update().select_related("service_version").get(pk=case.pk)
+
+
+def _is_supervisor(user: User, case: Case) -> bool:
+    return user_has_role(
+        user, {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN}, department=case.department_id
+    ) and _in_ward(user, case)
+
+
+def staff_may_work(user: User, case: Case) -> bool:
+    """An official of the case's department (or of a department one of its actions
+    names), within their wards."""
+    spec = spec_for(case.service_version)
+    departments = {case.department_id}
+    slugs = {spec.action_department(a) for a in spec.actions.values()} - {spec.department}
+    if slugs:
+        departments |= set(Department.objects.filter(slug__in=slugs).values_list("pk", flat=True))
+    return any(user_has_role(user, CASEWORK_ROLES, department=d) for d in departments) and _in_ward(
+        user, case
+    )
+
+
+@transaction.atomic
+def case_assign(*, case: Case, assignee: User | None, actor: User) -> Case:
+    """Assign the case. An official may take an unassigned case (or one already theirs);
+    a supervisor may give it to any official who may work it, or unassign it."""
+    case = _lock_case(case)
+    supervisor = _is_supervisor(actor, case)
+    if assignee is None:
+        if not supervisor and case.assigned_to_id != actor.pk:
+            raise PermissionDenied(_("Only a supervisor can unassign someone else's case."))
+    elif assignee.pk == actor.pk:
+        if not staff_may_work(actor, case):
+            raise PermissionDenied(_("You cannot work on this case."))
+        if case.assigned_to_id not in (None, actor.pk) and not supervisor:
+            raise CaseError(
+                _("This case is already assigned to someone else. Ask a supervisor."),
+                code="assigned",
+            )
+    else:
+        if not supervisor:
+            raise PermissionDenied(_("Only a supervisor can assign cases to others."))
+        if not staff_may_work(assignee, case):
+            raise CaseError(_("That person cannot work on this case."), code="not_eligible")
+    before = case.assigned_to_id
+    case.assigned_to = assignee
+    case.save(update_fields=["assigned_to", "updated_at"])
+    CaseEvent.objects.create(
+        case=case,
+        kind=CaseEvent.Kind.ASSIGNED,
+        actor=actor,
+        actor_label=_actor_label(case, actor),
+        text=(assignee.full_name or assignee.email) if assignee else _("Unassigned"),
+        visible_to_applicant=False,
+    )
+    audit_record(
+        action="cases.assigned",
+        actor=actor,
+        obj=case,
+        changes={"assigned_to": {"before": before, "after": getattr(assignee, "pk", None)}},
+    )
+    return case
+
+
+@transaction.atomic
+def case_note_add(*, case: Case, text: str, actor: User) -> CaseEvent:
+    """An internal note: officials only, never shown to the applicant."""
+    case = _lock_case(case)
+    if not staff_may_work(actor, case):
+        raise PermissionDenied(_("You cannot work on this case."))
+    text = text.strip()
+    if not text:
+        raise CaseError(_("Enter the note"), code="empty")
+    if len(text) > MESSAGE_MAX_LENGTH:
+        raise CaseError(
+            _("The note must be %(max)s characters or fewer") % {"max": MESSAGE_MAX_LENGTH},
+            code="too_long",
+        )
+    event = CaseEvent.objects.create(
+        case=case,
+        kind=CaseEvent.Kind.NOTE,
+        actor=actor,
+        actor_label=_actor_label(case, actor),
+        text=text,
+        visible_to_applicant=False,
+    )
+    audit_record(action="cases.note_added", actor=actor, obj=case)
+    return event
+
+
+@transaction.atomic
+def case_message_send(*, case: Case, text: str, actor: User) -> CaseEvent:
+    """An official writes to the applicant (shown on the case and notified)."""
+    case = _lock_case(case)
+    if not staff_may_work(actor, case):
+        raise PermissionDenied(_("You cannot work on this case."))
+    text = text.strip()
+    if not text:
+        raise CaseError(_("Enter the message"), code="empty")
+    if len(text) > MESSAGE_MAX_LENGTH:
+        raise CaseError(
+            _("The message must be %(max)s characters or fewer") % {"max": MESSAGE_MAX_LENGTH},
+            code="too_long",
+        )
+    event = CaseEvent.objects.create(
+        case=case,
+        kind=CaseEvent.Kind.MESSAGE,
+        actor=actor,
+        actor_label=_actor_label(case, actor),
+        text=text,
+    )
+    audit_record(action="cases.message_sent", actor=actor, obj=case, subject_user_id=case.applicant_id)
+    spec = spec_for(case.service_version)
+    _send_notification(
+        recipient=case.applicant,
+        event="case_message",
+        context={
+            "reference": case.reference,
+            "service": spec.title(),
+            "url": _base_url() + reverse("cases:case_detail", args=[case.reference]),
+        },
+        channels=["email", "inbox"],
+    )
+    return event
+
+
+# --- periodic jobs ----------------------------------------------------------------------------
+
+
+def _supervisors(department_id: int) -> list[User]:
+    return list(
+        User.objects.filter(
+            role_assignments__role=Role.SUPERVISOR,
+            role_assignments__department_id=department_id,
+            is_active=True,
+        ).distinct()
+    )
+
+
+@transaction.atomic
+def cases_escalate(*, today: date | None = None) -> int:
+    """Tell supervisors about cases nearly due (within the service's warning days) and
+    overdue. Idempotent: each case is escalated once per level, and again only after
+    its clock restarts. Returns how many escalations were made."""
+    today = today or _today()
+    horizon = add_business_days(today, 10)
+    candidates = (
+        Case.objects.select_for_update()
+        .filter(due_date__isnull=False, due_date__lte=horizon, escalation_level__lt=2, outcome="")
+        .select_related("service_version")
+    )
+    made = 0
+    for case in candidates:
+        spec = spec_for(case.service_version)
+        level = 2 if case.due_date < today else (
+            1 if business_days_between(today, case.due_date) <= spec.sla_warn_days else 0
+        )
+        if level <= case.escalation_level:
+            continue
+        case.escalation_level = level
+        case.save(update_fields=["escalation_level", "updated_at"])
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.ESCALATED,
+            actor_label=_("Automatic"),
+            text=_("Overdue") if level == 2 else _("Nearly due"),
+            visible_to_applicant=False,
+        )
+        for supervisor in _supervisors(case.department_id):
+            _send_notification(
+                recipient=supervisor,
+                event="case_escalated",
+                context={
+                    "reference": case.reference,
+                    "service": spec.title(),
+                    "due_date": case.due_date.isoformat(),
+                    "state": spec.state_label(case.state),
+                    "url": _base_url() + reverse("staff:case_detail", args=[case.reference]),
+                },
+                channels=["email", "inbox"],
+            )
+        made += 1
+    return made
+
+
+@transaction.atomic
+def drafts_expire(*, now: Any = None) -> tuple[int, int]:
+    """Remind residents of applications about to expire, and expire those past their
+    date (their answers are erased; counted as abandoned). Idempotent. Returns
+    (reminded, expired)."""
+    now = now or timezone.now()
+    reminded = 0
+    soon = now + timedelta(days=settings.DRAFT_REMINDER_DAYS)
+    for draft in Draft.objects.select_for_update().filter(
+        status=Draft.Status.OPEN, reminded_at__isnull=True, expires_at__lte=soon, expires_at__gt=now
+    ).select_related("service_version", "applicant"):
+        spec = spec_for(draft.service_version)
+        _send_notification(
+            recipient=draft.applicant,
+            event="draft_expiring",
+            context={
+                "service": spec.title(),
+                "expires_on": timezone.localdate(draft.expires_at).isoformat(),
+                "url": _base_url() + reverse("cases:draft_resume", args=[draft.pk]),
+            },
+            channels=["email", "inbox"],
+        )
+        draft.reminded_at = now
+        draft.save(update_fields=["reminded_at"])
+        reminded += 1
+    expired = 0
+    for draft in Draft.objects.select_for_update().filter(
+        status=Draft.Status.OPEN, expires_at__lte=now
+    ).select_related("service_version"):
+        draft.status = Draft.Status.EXPIRED
+        draft.answers = {}
+        draft.save(update_fields=["status", "answers_json"])
+        draft.files.all().delete()
+        ServiceUsage.objects.create(
+            service_id=draft.service_version.service_id,
+            kind=ServiceUsage.Kind.ABANDONED,
+            channel=draft.channel,
+            draft_id=draft.id,
+        )
+        expired += 1
+    return reminded, expired
+
+
+def case_viewed(*, case: Case, actor: User) -> None:
+    """Record that an official opened the case (answers and files are the applicant's
+    personal data): an audit event the applicant sees in their data tracker."""
+    audit_record(
+        action="personal_data.viewed",
+        actor=actor,
+        actor_role=user_acting_as(actor, CASEWORK_ROLES),
+        obj=case,
+        subject_user_id=case.applicant_id,
+    )
+
+
+@transaction.atomic
+def case_rate(*, case: Case, score: int, comment: str, actor: User) -> Any:
+    """The applicant rates the service once per case (a second rating replaces nothing:
+    it raises :class:`CaseError`)."""
+    from ecitizen.cases.models import ServiceRating
+
+    case = _lock_case(case)
+    if actor.pk != case.applicant_id:
+        raise PermissionDenied(_("Only the applicant can rate this application."))
+    if ServiceRating.objects.filter(case=case).exists():
+        raise CaseError(_("You have already given feedback on this application. Thank you."), code="rated")
+    if score not in range(1, 6):
+        raise CaseError(_("Select how you felt about the service"), code="score")
+    return ServiceRating.objects.create(case=case, service_id=case.service_id, score=score, comment=comment.strip() or None)

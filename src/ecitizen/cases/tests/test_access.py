@@ -1,0 +1,97 @@
+"""Who can see a case, its files and its issued document: everyone else gets 404."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from ecitizen.accounts.models import Role
+from ecitizen.cases import services
+from ecitizen.documents.models import IssuedDocument
+from tests.personas import _official, sign_in_official
+
+from .support import submit_shed
+
+
+@pytest.fixture
+def decided_case(
+    shed, resident, works_officer, works_supervisor, django_capture_on_commit_callbacks
+):
+    case = submit_shed(shed, resident)
+    case = services.case_transition(case=case, action_id="start_review", actor=works_officer)
+    case = services.case_transition(case=case, action_id="pass_first", actor=works_officer)
+    # The document is issued by a task once the decision commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        return services.case_transition(case=case, action_id="approve", actor=works_supervisor)
+
+
+def _urls(case):
+    file_id = case.files.get().pk
+    document = IssuedDocument.objects.get(reference=case.reference)
+    return {
+        "case": reverse("cases:case_detail", args=[case.reference]),
+        "upload": reverse("cases:case_file", args=[case.reference, file_id]),
+        "document": reverse("documents:download", args=[document.code]),
+        "staff case": reverse("staff:case_detail", args=[case.reference]),
+        "staff upload": reverse("staff:case_file", args=[case.reference, file_id]),
+    }
+
+
+def test_the_applicant_sees_their_case_file_and_document(client, decided_case, resident):
+    client.force_login(resident)
+    urls = _urls(decided_case)
+    for name in ("case", "upload", "document"):
+        response = client.get(urls[name])
+        assert response.status_code == 200, name
+    assert client.get(urls["upload"])["Content-Disposition"].startswith("attachment")
+
+
+@pytest.mark.parametrize("who", ["second_resident", "outsider"])
+def test_other_residents_get_404(client, decided_case, who, request):
+    client.force_login(request.getfixturevalue(who))
+    for name, url in _urls(decided_case).items():
+        if name.startswith("staff"):
+            continue
+        assert client.get(url).status_code == 404, name
+
+
+def test_an_officer_of_another_department_gets_404(client, decided_case, case_officer):
+    sign_in_official(client, case_officer)
+    for name, url in _urls(decided_case).items():
+        assert client.get(url).status_code == 404, name
+
+
+def test_a_helper_sees_only_the_cases_they_submitted(client, shed, resident, helper, decided_case):
+    other_helper = _official(Role.INTERMEDIARY, None, email="helper2@example.test")
+    draft = services.draft_start(
+        service=shed, applicant=resident, actor=helper, channel="assisted", consent_statement="Agreed at the library."
+    )
+    from .support import SHED_ANSWERS, pdf_file
+
+    services.draft_save_answers(draft=draft, values=SHED_ANSWERS, files={"plan_files": [pdf_file()]}, actor=helper)
+    assisted = services.draft_submit(draft=draft, actor=helper)
+    assert assisted.channel == "assisted"
+    assert assisted.submitted_by == helper
+    sign_in_official(client, helper)
+    assert client.get(reverse("cases:case_detail", args=[assisted.reference])).status_code == 200
+    for name, url in _urls(decided_case).items():
+        # Helpers are not officials: staff pages are forbidden to them outright.
+        assert client.get(url).status_code == (403 if name.startswith("staff") else 404), name
+    client.logout()
+    sign_in_official(client, other_helper)
+    assert client.get(reverse("cases:case_detail", args=[assisted.reference])).status_code == 404
+    # The resident sees who applied and the consent they gave.
+    client.logout()
+    client.force_login(resident)
+    page = client.get(reverse("cases:case_detail", args=[assisted.reference])).content.decode()
+    assert "Agreed at the library." in page
+
+
+def test_officials_see_internal_notes_residents_do_not(client, shed, resident, works_officer):
+    case = submit_shed(shed, resident)
+    services.case_note_add(case=case, text="Check the boundary line.", actor=works_officer)
+    client.force_login(resident)
+    assert "Check the boundary line." not in client.get(reverse("cases:case_detail", args=[case.reference])).content.decode()
+    client.logout()
+    sign_in_official(client, works_officer)
+    assert "Check the boundary line." in client.get(reverse("staff:case_detail", args=[case.reference])).content.decode()

@@ -1,0 +1,81 @@
+"""The officials' queue: filters, order, and a number of queries that does not grow with
+the number of cases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from ecitizen.cases.models import Case
+from tests.factories import UserFactory
+from tests.personas import sign_in_official
+
+from .support import submit_shed
+
+
+def _bulk_cases(service, count: int, *, start: int = 0) -> None:
+    """Cases written directly (the engine is tested elsewhere): only the queue's reads
+    matter here."""
+    applicants = [UserFactory(email=f"queue{start + i}@example.test") for i in range(min(count, 5))]
+    today = timezone.localdate()
+    Case.objects.bulk_create(
+        [
+            Case(
+                reference=f"RIV-SP-2026-{start + i:06d}",
+                service=service,
+                service_version=service.current_version,
+                department=service.department,
+                applicant=applicants[i % len(applicants)],
+                submitted_by=applicants[i % len(applicants)],
+                state=["submitted", "first_review", "info_needed"][i % 3],
+                submitted_at=timezone.now() - timedelta(days=i % 40),
+                due_date=today + timedelta(days=(i % 30) - 10),
+                answers_json="{}",
+            )
+            for i in range(count)
+        ]
+    )
+
+
+def _queue_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("staff:case_queue"), {"sort": "due_date"})
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_queue_costs_the_same_for_10_and_500_cases(client, shed, works_officer):
+    sign_in_official(client, works_officer)
+    _bulk_cases(shed, 10)
+    small = _queue_queries(client)
+    _bulk_cases(shed, 490, start=10)
+    assert Case.objects.count() == 500
+    large = _queue_queries(client)
+    assert small == large
+
+
+def test_filters_and_paging(client, shed, resident, second_resident, works_officer):
+    sign_in_official(client, works_officer)
+    mine = submit_shed(shed, resident)
+    other = submit_shed(shed, second_resident)
+    from ecitizen.cases import services
+
+    services.case_assign(case=mine, assignee=works_officer, actor=works_officer)
+    page = client.get(reverse("staff:case_queue"), {"assigned": "me"}).content.decode()
+    assert mine.reference in page and other.reference not in page
+    page = client.get(reverse("staff:case_queue"), {"assigned": "none"}).content.decode()
+    assert other.reference in page and mine.reference not in page
+    _bulk_cases(shed, 90, start=100)
+    first = client.get(reverse("staff:case_queue"), {"state": "submitted"})
+    assert "page=2" in first.content.decode()
+    assert "state=submitted&amp;page=2" in first.content.decode()  # filters kept when paging
+
+
+def test_the_queue_shows_only_the_officials_department(client, shed, resident, case_officer):
+    case = submit_shed(shed, resident)
+    sign_in_official(client, case_officer)  # Revenue, not Public Works
+    assert case.reference not in client.get(reverse("staff:case_queue")).content.decode()

@@ -1,0 +1,568 @@
+"""Applying for a service, following an application, and the officials' casework.
+
+Resident journey (GOV.UK patterns): start → eligibility questions → one page of
+questions at a time → check your answers → declaration → confirmation. Every page saves
+the draft; going back after submitting leads to the confirmation, never to the form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ecitizen.accounts.models import Role, User
+from ecitizen.accounts.selectors import user_has_role
+from ecitizen.cases import selectors, services
+from ecitizen.cases.forms import (
+    ActionForm,
+    AssignForm,
+    ConsentForm,
+    DeclarationForm,
+    EligibilityForm,
+    MessageForm,
+    NoteForm,
+    QuestionPageForm,
+)
+from ecitizen.cases.models import Case, Channel, Draft
+from ecitizen.cases.presentation import answer_rows, case_summary, prefill_values, timeline_rows
+from ecitizen.catalogue.selectors import service_get_published, services_published
+from ecitizen.catalogue.spec import ServiceSpec, localised
+from ecitizen.core.access import signed_in, staff_only
+from ecitizen.core.errors import DomainError
+from ecitizen.documents.http import upload_response
+
+CASEWORK = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN})
+HELPER_ROLES = frozenset({Role.INTERMEDIARY, Role.CASE_OFFICER, Role.SUPERVISOR})
+QUEUE_PAGE_SIZE = 25
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _posted(request: HttpRequest, *, files: bool = False) -> tuple[Any, ...]:
+    """A form's data: the POST (even an empty one, so that it is validated and shows
+    its errors), or nothing on GET."""
+    if request.method != "POST":
+        return (None, None) if files else (None,)
+    return (request.POST, request.FILES) if files else (request.POST,)
+
+
+# --- the journey ------------------------------------------------------------------------------
+
+
+def _step_url(draft: Draft, spec: ServiceSpec) -> str:
+    """Where the applicant goes next: the first unanswered (or failed) eligibility
+    question, the first page with unanswered questions, or check your answers."""
+    answers = draft.answers
+    for question in spec.eligibility:
+        if question["id"] not in answers:
+            return reverse("cases:eligibility", args=[draft.pk, question["id"]])
+        if answers[question["id"]] not in question["eligible_answers"]:
+            return reverse("cases:ineligible", args=[draft.pk, question["id"]])
+    page = spec.first_unanswered_page(answers)
+    if page is not None:
+        return reverse("cases:page", args=[draft.pk, page["id"]])
+    return reverse("cases:check", args=[draft.pk])
+
+
+def _open_draft(request: HttpRequest, draft_id: Any) -> tuple[Draft | None, HttpResponse | None]:
+    """The user's draft if it can still be filled in; otherwise the response to give
+    (the confirmation for a submitted one, a "closed" page for expired or deleted)."""
+    draft = selectors.draft_get_for_user(user=request.user, draft_id=draft_id)
+    if draft.status == Draft.Status.SUBMITTED and draft.case_id:
+        return None, redirect("cases:confirmation", draft.case.reference)  # type: ignore[union-attr]
+    if draft.status != Draft.Status.OPEN:
+        return None, render(
+            request,
+            "cases/draft_closed.html",
+            {"draft": draft, "service": draft.service_version.service, "spec": services.spec_for(draft.service_version)},
+            status=410,
+        )
+    return draft, None
+
+
+@signed_in
+def apply_start(request: HttpRequest, slug: str) -> HttpResponse:
+    """Start (or resume) an application; the start page's button links here."""
+    service = service_get_published(slug=slug)
+    try:
+        draft = services.draft_start(service=service, applicant=_user(request), actor=_user(request))
+    except DomainError as error:
+        messages.error(request, str(error.message))
+        return redirect("catalogue:start", slug)
+    return redirect(_step_url(draft, services.spec_for(draft.service_version)))
+
+
+@staff_only(HELPER_ROLES)
+def assisted_start(request: HttpRequest, slug: str) -> HttpResponse:
+    """A helper (library, community centre) or an official at the counter applies for a
+    resident, with the resident's consent recorded and shown to them."""
+    service = service_get_published(slug=slug)
+    helper = user_has_role(request.user, {Role.INTERMEDIARY})
+    channel = Channel.ASSISTED if helper else Channel.COUNTER
+    form = ConsentForm(*_posted(request))
+    if request.method == "POST" and form.is_valid():
+        applicant = User.objects.filter(email__iexact=form.cleaned_data["resident_email"], is_active=True).first()
+        if applicant is None or applicant.pk == request.user.pk:
+            form.add_error("resident_email", _("There is no resident account with this email address"))
+        else:
+            statement = str(form.fields["consent"].label)
+            try:
+                draft = services.draft_start(
+                    service=service,
+                    applicant=applicant,
+                    actor=_user(request),
+                    channel=channel,
+                    consent_statement=statement,
+                )
+            except DomainError as error:
+                form.add_error(None, str(error.message))
+            else:
+                return redirect(_step_url(draft, services.spec_for(draft.service_version)))
+    return render(request, "cases/assisted_start.html", {"form": form, "service": service, "spec": services.spec_for(service.current_version), "channel": channel})
+
+
+@signed_in
+def draft_resume(request: HttpRequest, draft_id: Any) -> HttpResponse:
+    draft, response = _open_draft(request, draft_id)
+    if draft is None:
+        return response  # type: ignore[return-value]
+    return redirect(_step_url(draft, services.spec_for(draft.service_version)))
+
+
+@signed_in
+def eligibility(request: HttpRequest, draft_id: Any, question_id: str) -> HttpResponse:
+    draft, response = _open_draft(request, draft_id)
+    if draft is None:
+        return response  # type: ignore[return-value]
+    spec = services.spec_for(draft.service_version)
+    question = spec.eligibility_question(question_id)
+    if question is None:
+        raise Http404
+    answers = draft.answers
+    initial = {}
+    if question_id in answers:
+        value = answers[question_id]
+        initial["answer"] = ("yes" if value else "no") if isinstance(value, bool) else value
+    form = EligibilityForm(*_posted(request), question=question, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        draft = services.draft_save_answers(draft=draft, values={question_id: form.answer()}, actor=_user(request))
+        return redirect(_step_url(draft, spec))
+    index = [q["id"] for q in spec.eligibility].index(question_id)
+    back = (
+        reverse("cases:eligibility", args=[draft.pk, spec.eligibility[index - 1]["id"]])
+        if index
+        else reverse("catalogue:start", args=[spec.slug])
+    )
+    return render(request, "cases/eligibility.html", {"form": form, "draft": draft, "spec": spec, "back_url": back})
+
+
+@signed_in
+def ineligible(request: HttpRequest, draft_id: Any, question_id: str) -> HttpResponse:
+    draft, response = _open_draft(request, draft_id)
+    if draft is None:
+        return response  # type: ignore[return-value]
+    spec = services.spec_for(draft.service_version)
+    question = spec.eligibility_question(question_id)
+    if question is None:
+        raise Http404
+    return render(
+        request,
+        "cases/ineligible.html",
+        {"draft": draft, "spec": spec, "reason": localised(question["reason"]), "question_id": question_id},
+    )
+
+
+@signed_in
+def question_page(request: HttpRequest, draft_id: Any, page_id: str) -> HttpResponse:  # noqa: C901 - the page's three outcomes
+    draft, response = _open_draft(request, draft_id)
+    if draft is None:
+        return response  # type: ignore[return-value]
+    spec = services.spec_for(draft.service_version)
+    answers = draft.answers
+    page = spec.page(page_id)
+    if page is None or page not in spec.visible_pages(answers):
+        return redirect(_step_url(draft, spec))
+    questions = spec.visible_questions(page, answers)
+    files = {q["id"]: list(draft.files.filter(question=q["id"]).select_related("upload")) for q in questions if q["type"] == "file"}
+    files_present = {question_id for question_id, items in files.items() if items}
+    returning = request.GET.get("return") == "check"
+    if request.method == "POST" and "remove_file" in request.POST:
+        try:
+            services.draft_remove_file(draft=draft, draft_file_id=int(request.POST["remove_file"]), actor=_user(request))
+        except (DomainError, ValueError):
+            messages.error(request, _("That file could not be removed. Try again."))
+        return redirect(request.get_full_path())
+    if request.method == "POST":
+        form = QuestionPageForm(request.POST, request.FILES, page=page, questions=questions, files_present=files_present)
+        if form.is_valid():
+            try:
+                draft = services.draft_save_answers(draft=draft, values=form.answers(), files=form.new_files(), actor=_user(request))
+            except DomainError as error:
+                file_field = next((q for q in form.new_files()), None)
+                form.add_error(file_field, str(error.message))
+            else:
+                if "add_another" in request.POST:
+                    return redirect(request.get_full_path())
+                # The next page in order while it is unanswered; otherwise the first
+                # page still unanswered (one a changed answer revealed), else the check.
+                following = spec.page_after(page_id, draft.answers)
+                if following is not None and not spec.page_complete(following, draft.answers):
+                    return redirect("cases:page", draft.pk, following["id"])
+                return redirect(_step_url(draft, spec))
+    else:
+        initial = QuestionPageForm.initial_from_answers(questions, answers)
+        for question_id, value in prefill_values(questions, answers, _user(request).__class__.objects.select_related("profile").get(pk=draft.applicant_id)).items():
+            initial.setdefault(question_id, value)
+        form = QuestionPageForm(page=page, questions=questions, files_present=files_present, initial=initial)
+    previous = spec.page_before(page_id, answers)
+    if returning:
+        back = reverse("cases:check", args=[draft.pk])
+    elif previous is not None:
+        back = reverse("cases:page", args=[draft.pk, previous["id"]])
+    elif spec.eligibility:
+        back = reverse("cases:eligibility", args=[draft.pk, spec.eligibility[-1]["id"]])
+    else:
+        back = reverse("catalogue:start", args=[spec.slug])
+    prefilled = [q["id"] for q in questions if q.get("prefill") and q["id"] not in answers]
+    return render(
+        request,
+        "cases/page.html",
+        {
+            "form": form,
+            "draft": draft,
+            "spec": spec,
+            "page": page,
+            "page_title": localised(page.get("title")) or (localised(questions[0]["label"]) if questions else ""),
+            "single": len(questions) == 1 and not page.get("title"),
+            "files": files,
+            "back_url": back,
+            "prefilled": prefilled,
+            "has_file_question": bool(files) or any(q["type"] == "file" for q in questions),
+        },
+    )
+
+
+@signed_in
+def check_answers(request: HttpRequest, draft_id: Any) -> HttpResponse:
+    draft, response = _open_draft(request, draft_id)
+    if draft is None:
+        return response  # type: ignore[return-value]
+    spec = services.spec_for(draft.service_version)
+    if spec.first_unanswered_page(draft.answers) is not None or any(
+        draft.answers.get(q["id"]) not in q["eligible_answers"] for q in spec.eligibility
+    ):
+        return redirect(_step_url(draft, spec))
+    form = DeclarationForm(*_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.draft_submit(draft=draft, actor=_user(request))
+        except DomainError as error:
+            messages.error(request, str(error.message))
+            return redirect(_step_url(draft, spec))
+        return redirect("cases:confirmation", case.reference)
+    answers = spec.relevant_answers(draft.answers)
+    return render(
+        request,
+        "cases/check.html",
+        {
+            "form": form,
+            "draft": draft,
+            "spec": spec,
+            "sections": answer_rows(spec, answers, draft=draft),
+            "fee": spec.fee(answers),
+            "back_url": reverse("cases:page", args=[draft.pk, spec.visible_pages(answers)[-1]["id"]]),
+        },
+    )
+
+
+@signed_in
+def draft_discard(request: HttpRequest, draft_id: Any) -> HttpResponse:
+    draft, response = _open_draft(request, draft_id)
+    if draft is None:
+        return response  # type: ignore[return-value]
+    spec = services.spec_for(draft.service_version)
+    if request.method == "POST":
+        services.draft_discard(draft=draft, actor=_user(request))
+        messages.success(request, _("Your application in progress has been deleted."))
+        return redirect("cases:applications")
+    return render(request, "cases/draft_discard.html", {"draft": draft, "spec": spec})
+
+
+@signed_in
+def draft_file(request: HttpRequest, draft_id: Any, file_id: int) -> HttpResponse:
+    draft = selectors.draft_get_for_user(user=request.user, draft_id=draft_id)
+    item = selectors.draft_file_get(draft, file_id=file_id)
+    return upload_response(item.upload)
+
+
+# --- following an application ---------------------------------------------------------------
+
+
+@signed_in
+def confirmation(request: HttpRequest, reference: str) -> HttpResponse:
+    case = selectors.case_get_for_user(user=request.user, reference=reference)
+    return render(request, "cases/confirmation.html", {"case": case, "summary": case_summary(case)})
+
+
+@signed_in
+def applications(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    return render(
+        request,
+        "cases/applications.html",
+        {
+            "drafts": [(d, services.spec_for(d.service_version)) for d in selectors.drafts_open_for_user(user=user)],
+            "cases": [case_summary(c) for c in selectors.cases_for_applicant(user=user)],
+            "helped": [case_summary(c) for c in selectors.cases_submitted_by_helper(user=user)],
+        },
+    )
+
+
+@signed_in
+def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    from ecitizen.documents.selectors import documents_for_owner
+
+    case = selectors.case_get_for_user(user=request.user, reference=reference)
+    spec = services.spec_for(case.service_version)
+    is_applicant = case.applicant_id == request.user.pk
+    documents = list(documents_for_owner(user=case.applicant).filter(reference=case.reference)) if is_applicant else []
+    return render(
+        request,
+        "cases/case_detail.html",
+        {
+            "case": case,
+            "spec": spec,
+            "summary": case_summary(case),
+            "timeline": timeline_rows(case, for_applicant=True),
+            "sections": answer_rows(spec, case.answers, case=case, for_applicant=True),
+            "actions": services.actions_for(_user(request), case) if is_applicant else [],
+            "documents": documents,
+            "is_applicant": is_applicant,
+        },
+    )
+
+
+@signed_in
+def case_action(request: HttpRequest, reference: str, action_id: str) -> HttpResponse:
+    """The applicant takes a resident action (answer a request for information, withdraw)."""
+    case = selectors.case_get_for_user(user=request.user, reference=reference)
+    return _action_page(request, case, action_id, staff=False)
+
+
+@signed_in
+def case_file(request: HttpRequest, reference: str, file_id: int) -> HttpResponse:
+    case = selectors.case_get_for_user(user=request.user, reference=reference)
+    item = selectors.case_file_get(case, file_id=file_id, for_applicant=True)
+    return upload_response(item.upload)
+
+
+def _action_page(request: HttpRequest, case: Case, action_id: str, *, staff: bool) -> HttpResponse:
+    spec = services.spec_for(case.service_version)
+    action = next((a for a in services.actions_for(_user(request), case) if a["id"] == action_id), None)
+    detail = "staff:case_detail" if staff else "cases:case_detail"
+    if action is None:
+        messages.error(request, _("This action is no longer possible: the case has moved on."))
+        return redirect(detail, case.reference)
+    form = ActionForm(*_posted(request, files=True))
+    if not action.get("attachments"):
+        del form.fields["files"]
+    if not action.get("publish_records"):
+        del form.fields["publish"]
+    if action.get("reason_required"):
+        form.fields["text"].required = True
+        form.fields["text"].error_messages["required"] = _("Enter a reason or message")
+    if not staff:
+        form.fields["text"].label = _("Your message")
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.case_transition(
+                case=case,
+                action_id=action_id,
+                actor=_user(request),
+                given=services.ActionInput(
+                    text=form.cleaned_data.get("text", ""),
+                    files=form.cleaned_data.get("files") or [],
+                    publish=bool(form.cleaned_data.get("publish")),
+                ),
+            )
+        except DomainError as error:
+            form.add_error("text" if error.code in {"reason_required", "too_long"} else None, str(error.message))
+        else:
+            messages.success(request, _("Done: %(action)s.") % {"action": localised(action["label"])})
+            return redirect(detail, case.reference)
+    return render(
+        request,
+        "cases/action.html",
+        {"case": case, "spec": spec, "action": action, "form": form, "staff": staff, "detail_url": reverse(detail, args=[case.reference])},
+    )
+
+
+# --- casework ---------------------------------------------------------------------------------
+
+
+def _without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@staff_only(CASEWORK)
+def case_queue(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    filters = selectors.QueueFilters(
+        state=request.GET.get("state", "")[:63],
+        service=request.GET.get("service", "")[:63],
+        ward=request.GET.get("ward", "")[:63],
+        due=request.GET.get("due", "") if request.GET.get("due") in {"overdue", "week"} else "",
+        assigned=request.GET.get("assigned", "") if request.GET.get("assigned") in {"me", "none"} else "",
+        sort=request.GET.get("sort", "due_date") if request.GET.get("sort") in selectors.SORTS else "due_date",
+        include_closed=request.GET.get("closed") == "1",
+    )
+    cases = selectors.case_queue(user=user, filters=filters)
+    page = Paginator(cases, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    from ecitizen.accounts.models import Jurisdiction
+
+    return render(
+        request,
+        "cases/staff/queue.html",
+        {
+            "page": page,
+            "rows": [case_summary(c) for c in page.object_list],
+            "filters": filters,
+            "services": services_published(),
+            "wards": Jurisdiction.objects.filter(kind=Jurisdiction.Kind.WARD),
+            "filter_query": _without_page(request),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@staff_only(CASEWORK)
+def staff_case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    from ecitizen.documents.selectors import documents_for_owner
+
+    user = _user(request)
+    case = selectors.case_get_for_staff(user=user, reference=reference)
+    spec = services.spec_for(case.service_version)
+    services.case_viewed(case=case, actor=user)
+    supervisor = user_has_role(user, {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN}, department=case.department_id)
+    officials = selectors.officials_for_case(case) if supervisor else []
+    return render(
+        request,
+        "cases/staff/case_detail.html",
+        {
+            "case": case,
+            "spec": spec,
+            "summary": case_summary(case),
+            "timeline": timeline_rows(case, for_applicant=False),
+            "sections": answer_rows(spec, case.answers, case=case, for_applicant=False),
+            "actions": services.actions_for(user, case),
+            "note_form": NoteForm(prefix="note"),
+            "message_form": MessageForm(prefix="message"),
+            "today": timezone.localdate(),
+            "assign_form": AssignForm(officials=officials, initial={"assignee": case.assigned_to_id}) if supervisor else None,
+            "documents": documents_for_owner(user=case.applicant).filter(reference=case.reference),
+            "profile": getattr(case.applicant, "profile", None),
+        },
+    )
+
+
+@staff_only(CASEWORK)
+def staff_case_action(request: HttpRequest, reference: str, action_id: str) -> HttpResponse:
+    case = selectors.case_get_for_staff(user=request.user, reference=reference)
+    return _action_page(request, case, action_id, staff=True)
+
+
+@staff_only(CASEWORK)
+@require_POST
+def staff_case_assign(request: HttpRequest, reference: str) -> HttpResponse:
+    user = _user(request)
+    case = selectors.case_get_for_staff(user=user, reference=reference)
+    if request.POST.get("take") == "1":
+        assignee: User | None = user
+    else:
+        officials = selectors.officials_for_case(case)
+        form = AssignForm(request.POST, officials=officials)
+        if not form.is_valid():
+            messages.error(request, _("Select who works on the case"))
+            return redirect("staff:case_detail", reference)
+        chosen = form.cleaned_data["assignee"]
+        assignee = next((o for o in officials if str(o.pk) == chosen), None) if chosen else None
+    try:
+        services.case_assign(case=case, assignee=assignee, actor=user)
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("The case is assigned.") if assignee else _("The case is unassigned."))
+    return redirect("staff:case_detail", reference)
+
+
+@staff_only(CASEWORK)
+@require_POST
+def staff_case_note(request: HttpRequest, reference: str) -> HttpResponse:
+    case = selectors.case_get_for_staff(user=request.user, reference=reference)
+    form = NoteForm(request.POST, prefix="note")
+    if form.is_valid():
+        try:
+            services.case_note_add(case=case, text=form.cleaned_data["text"], actor=_user(request))
+        except DomainError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, _("Note added."))
+    else:
+        messages.error(request, _("Enter the note"))
+    return redirect("staff:case_detail", reference)
+
+
+@staff_only(CASEWORK)
+@require_POST
+def staff_case_message(request: HttpRequest, reference: str) -> HttpResponse:
+    case = selectors.case_get_for_staff(user=request.user, reference=reference)
+    form = MessageForm(request.POST, prefix="message")
+    if form.is_valid():
+        try:
+            services.case_message_send(case=case, text=form.cleaned_data["text"], actor=_user(request))
+        except DomainError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, _("Message sent to the applicant."))
+    else:
+        messages.error(request, _("Enter the message"))
+    return redirect("staff:case_detail", reference)
+
+
+@staff_only(CASEWORK)
+def staff_case_file(request: HttpRequest, reference: str, file_id: int) -> HttpResponse:
+    case = selectors.case_get_for_staff(user=request.user, reference=reference)
+    item = selectors.case_file_get(case, file_id=file_id, for_applicant=False)
+    return upload_response(item.upload, inline=request.GET.get("view") == "1")
+
+
+@signed_in
+def rate(request: HttpRequest, reference: str) -> HttpResponse:
+    """"What did you think of this service?" after applying (the applicant only)."""
+    from ecitizen.cases.forms import RatingForm
+
+    case = selectors.case_get_for_user(user=request.user, reference=reference)
+    if case.applicant_id != request.user.pk:
+        raise Http404
+    form = RatingForm(*_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.case_rate(case=case, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"], actor=_user(request))
+        except DomainError as error:
+            messages.info(request, str(error.message))
+        else:
+            messages.success(request, _("Thank you for your feedback."))
+        return redirect("cases:case_detail", reference)
+    return render(request, "cases/rate.html", {"form": form, "case": case, "service_title": services.spec_for(case.service_version).title()})

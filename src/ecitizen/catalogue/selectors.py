@@ -1,0 +1,87 @@
+"""Reads of the catalogue: published services, by topic and department, and search."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from django.utils.translation import gettext_lazy as _
+
+from ecitizen.catalogue.models import Service
+from ecitizen.catalogue.search import ordered, search_service_ids
+from ecitizen.catalogue.spec import ServiceSpec
+
+#: Labels of the topics definitions may name; other topics show their identifier.
+TOPIC_LABELS = {
+    "driving": _("Driving and transport"),
+    "transport": _("Driving and transport"),
+    "parking": _("Parking"),
+    "licences": _("Licences and permits"),
+    "permits": _("Licences and permits"),
+    "planning": _("Planning and building"),
+    "building": _("Planning and building"),
+    "housing": _("Housing"),
+    "business": _("Business and trading"),
+    "trading": _("Business and trading"),
+    "births-deaths-marriages": _("Births, deaths and marriages"),
+    "certificates": _("Certificates and records"),
+    "records": _("Certificates and records"),
+    "waste": _("Bins and recycling"),
+    "environment": _("Environment"),
+    "information": _("Information and transparency"),
+    "transparency": _("Information and transparency"),
+}
+
+
+def services_published() -> QuerySet[Service]:
+    """Services with a published version, with what the lists show."""
+    return (
+        Service.objects.filter(current_version__isnull=False)
+        .select_related("department", "current_version")
+        .order_by("slug")
+    )
+
+
+def service_get_published(*, slug: str) -> Service:
+    service = services_published().filter(slug=slug).first()
+    if service is None:
+        raise Http404
+    return service
+
+
+def service_spec(service: Service) -> ServiceSpec:
+    """The definition of the service's current version."""
+    if service.current_version is None:
+        raise Http404
+    return ServiceSpec(service.current_version.definition)
+
+
+def services_by_department() -> list[tuple[Any, list[Service]]]:
+    grouped: dict[Any, list[Service]] = defaultdict(list)
+    for service in services_published():
+        grouped[service.department].append(service)
+    return sorted(grouped.items(), key=lambda item: item[0].name)
+
+
+def services_search(*, query: str, language: str) -> list[Service]:
+    ids = search_service_ids(query, language)
+    if not ids:
+        return []
+    return ordered(services_published().filter(pk__in=ids), ids)
+
+
+def topic_label(topic: str) -> str:
+    return str(TOPIC_LABELS.get(topic) or topic.replace("-", " ").replace("_", " ").capitalize())
+
+
+def services_by_topic() -> list[tuple[str, list[Service]]]:
+    """Published services grouped by topic label (a service may be in several)."""
+    grouped: dict[str, list[Service]] = defaultdict(list)
+    for service in services_published():
+        labels = {topic_label(t) for t in service.current_version.definition.get("topics", [])}  # type: ignore[union-attr]
+        for label in labels or {str(_("Other services"))}:
+            grouped[label].append(service)
+    return sorted(grouped.items())

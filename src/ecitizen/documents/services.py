@@ -1,0 +1,360 @@
+"""Writes of the documents app: encrypted uploads, issuing and revoking documents.
+
+Every write is audited. Other apps (cases) call these functions; nothing else writes the
+documents models.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import secrets
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+import filetype
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from ecitizen.accounts.selectors import user_acting_as
+from ecitizen.core.errors import DomainError
+from ecitizen.core.services import audit_record
+from ecitizen.documents import render, signing, storage
+from ecitizen.documents.models import IssuedDocument, Upload
+from ecitizen.notifications.services import notification_send
+
+#: What each accepted format is called in messages, and the file name extensions it keeps.
+FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "application/pdf": ("PDF", ("pdf",)),
+    "image/jpeg": ("JPG", ("jpg", "jpeg")),
+    "image/png": ("PNG", ("png",)),
+}
+#: Letters and digits that cannot be mistaken for one another when typed from paper.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 16  # about 79 random bits
+CODE_PATTERN = re.compile(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
+_MEGABYTE = 1024 * 1024
+_FILENAME_UNSAFE = re.compile(r'[<>:"/\\|?*]+')
+
+
+class UploadRejected(DomainError):
+    """The file cannot be accepted; ``message`` is the GOV.UK error message to show."""
+
+    code = "upload_rejected"
+
+
+class DocumentError(DomainError):
+    code = "document_error"
+
+
+# --- Uploads ----------------------------------------------------------------------------
+
+
+def _size_label(max_bytes: int) -> str:
+    if max_bytes >= _MEGABYTE:
+        megabytes = round(max_bytes / _MEGABYTE, 1)
+        decimals = 0 if megabytes == int(megabytes) else 1
+        return _("%(size)s MB") % {"size": number_format(megabytes, decimal_pos=decimals)}
+    kilobytes = max(1, round(max_bytes / 1024))
+    return _("%(size)s KB") % {"size": number_format(kilobytes)}
+
+
+def _formats_label(allowed_types: Sequence[str]) -> str:
+    names = [FORMATS[t][0] for t in allowed_types if t in FORMATS]
+    if len(names) <= 1:
+        return names[0] if names else ""
+    # Translators: the end of a list of file formats, e.g. "PDF, JPG or PNG".
+    return _("%(list)s or %(last)s") % {"list": ", ".join(names[:-1]), "last": names[-1]}
+
+
+def sanitise_filename(name: str, *, extension: str, accepted: Sequence[str] = ()) -> str:
+    """A safe download name: the last path segment, without control or bidirectional
+    formatting characters or characters that file systems refuse, at most 100 characters
+    before the extension. The extension is the detected format's unless the person's own
+    is one of ``accepted`` ("photo.jpeg" stays; "photo.pdf" holding a PNG becomes
+    "photo.png")."""
+    base = unicodedata.normalize("NFC", str(name)).replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] not in {"C", "Z"} or ch == " ")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = _FILENAME_UNSAFE.sub("_", stem).strip(" ._")[:100].strip(" ._") or "document"
+    chosen = suffix.lower() if suffix.lower() in accepted else extension
+    return f"{stem}.{chosen}"
+
+
+@transaction.atomic
+def upload_store(
+    *,
+    owner: Any,
+    file: UploadedFile,
+    allowed_types: Sequence[str],
+    max_bytes: int,
+    actor: Any,
+    ip_address: str | None = None,
+) -> Upload:
+    """Check a file a person uploaded and keep it encrypted.
+
+    Reads at most ``max_bytes + 1`` bytes. Refuses (:class:`UploadRejected`, with the
+    GOV.UK error message) a file that is empty, larger than ``max_bytes``, or whose
+    content, recognised by its magic bytes, is not one of ``allowed_types`` (MIME types
+    among ``application/pdf``, ``image/jpeg`` and ``image/png``), whatever its name or the
+    browser's content type say.
+
+    Side effects: the ciphertext in the default storage, the :class:`Upload` row, and an
+    audit event ``documents.upload_stored`` (format and size; never the content or name).
+    """
+    if file.size is not None and file.size > max_bytes:
+        raise UploadRejected(
+            _("The selected file must be smaller than %(size)s") % {"size": _size_label(max_bytes)},
+            code="too_big",
+        )
+    try:
+        file.seek(0)
+    except (AttributeError, OSError, ValueError):
+        pass  # a stream that cannot seek is read from where it is
+    data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UploadRejected(
+            _("The selected file must be smaller than %(size)s") % {"size": _size_label(max_bytes)},
+            code="too_big",
+        )
+    if not data:
+        raise UploadRejected(_("The selected file is empty"), code="empty")
+    kind = filetype.guess(data)
+    detected = kind.mime if kind is not None else ""
+    if detected not in allowed_types or detected not in FORMATS:
+        raise UploadRejected(
+            _("The selected file must be a %(formats)s")
+            % {"formats": _formats_label(allowed_types)},
+            code="wrong_type",
+        )
+    extensions = FORMATS[detected][1]
+    upload = storage.store_encrypted(
+        owner=owner,
+        data=data,
+        filename=sanitise_filename(file.name or "", extension=extensions[0], accepted=extensions),
+        content_type=detected,
+        actor=actor,
+    )
+    audit_record(
+        action="documents.upload_stored",
+        actor=actor,
+        actor_role="" if actor is None or actor == owner else user_acting_as(actor),
+        obj=upload,
+        subject_user_id=getattr(owner, "pk", None),
+        changes={"content_type": detected, "size": len(data)},
+        ip_address=ip_address,
+    )
+    return upload
+
+
+def upload_read(*, upload: Upload) -> bytes:
+    """The decrypted content of an upload.
+
+    Precondition: the caller has decided that whoever gets the bytes may see them.
+    Raises :class:`ecitizen.core.crypto.DecryptionError` if the stored object was changed.
+    """
+    return storage.read_decrypted(upload)
+
+
+# --- Issued documents -------------------------------------------------------------------
+
+
+def new_code() -> str:
+    """A random verification code (16 characters of :data:`CODE_ALPHABET`)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(text: str) -> str:
+    """A code as typed (any case, with spaces or hyphens) in its stored form."""
+    return re.sub(r"[\s\-‐‑–—]+", "", str(text or "")).upper()
+
+
+def _language(language: str) -> str:
+    codes = {code for code, _name in settings.LANGUAGES}
+    return language if language in codes else str(settings.LANGUAGE_CODE)
+
+
+def _download_name(title: str, reference: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", unicodedata.normalize("NFKD", title)).strip("-").lower()
+    return sanitise_filename(f"{stem[:60] or 'document'}-{reference}", extension="pdf")
+
+
+def _current(reference: str, template: str) -> IssuedDocument | None:
+    return (
+        IssuedDocument.objects.filter(reference=reference, template=template, revoked_at=None)
+        .select_related("pdf")
+        .first()
+    )
+
+
+@transaction.atomic
+def document_issue(
+    *,
+    owner: Any,
+    template: str,
+    title: str,
+    reference: str,
+    holder_name: str,
+    printed: Sequence[tuple[str, str]] | Sequence[Sequence[str]],
+    valid_for_days: int | None,
+    language: str,
+    actor: Any,
+) -> IssuedDocument:
+    """Issue a signed PDF document to ``owner``, or return the current one.
+
+    Idempotent per ``(reference, template)``: while a document for them is not revoked,
+    it is returned unchanged (also when two calls race: the database keeps one). The PDF
+    is rendered from ``documents/pdf/<template>.html`` in ``language`` (the default
+    language if it is not one of ours), carries a QR code of its verification address
+    (``PUBLIC_BASE_URL/verify/<code>/``), and is signed (PAdES B-B) with the authority's
+    key. ``valid_for_days`` counts from today (local time); ``None``: no expiry.
+
+    Raises :class:`DocumentError` for an unknown template. Side effects: the encrypted
+    PDF in storage, the rows, and an audit event ``documents.document_issued``.
+    """
+    existing = _current(reference, template)
+    if existing is not None:
+        return existing
+    if not render.template_exists(template):
+        raise DocumentError(
+            _("There is no document template called %(name)s.") % {"name": template},
+            code="unknown_template",
+        )
+    if valid_for_days is not None and valid_for_days < 1:
+        raise ValueError("valid_for_days must be at least 1, or None")
+    lines = [(str(label), str(value)) for label, value in printed]
+    language = _language(language)
+    code = new_code()
+    issued_at = timezone.now()
+    valid_until = (
+        timezone.localdate(issued_at) + datetime.timedelta(days=valid_for_days)
+        if valid_for_days
+        else None
+    )
+    pdf = render.render_pdf(
+        template=template,
+        code=code,
+        title=title,
+        reference=reference,
+        holder_name=holder_name,
+        printed=lines,
+        issued_at=issued_at,
+        valid_until=valid_until,
+        language=language,
+    )
+    with translation.override(language):
+        reason = _("Issued by %(authority)s") % {"authority": settings.AUTHORITY_NAME}
+    signed = signing.sign_pdf(pdf, reason=reason)
+    upload = storage.store_encrypted(
+        owner=owner,
+        data=signed,
+        filename=_download_name(title, reference),
+        content_type="application/pdf",
+        actor=actor,
+    )
+    try:
+        with transaction.atomic():
+            document = IssuedDocument.objects.create(
+                code=code,
+                owner=owner,
+                title=title,
+                template=template,
+                reference=reference,
+                holder_name=holder_name,
+                printed=[list(line) for line in lines],
+                language=language,
+                issued_at=issued_at,
+                valid_until=valid_until,
+                pdf=upload,
+                pdf_sha256=upload.sha256,
+            )
+    except IntegrityError:
+        # Another process issued the same document meanwhile: theirs is the one.
+        storage.discard(upload)
+        winner = _current(reference, template)
+        if winner is None:
+            raise
+        return winner
+    audit_record(
+        action="documents.document_issued",
+        actor=actor,
+        obj=document,
+        subject_user_id=owner.pk,
+        changes={
+            "reference": reference,
+            "template": template,
+            "valid_until": valid_until,
+            "pdf_sha256": document.pdf_sha256,
+        },
+    )
+    return document
+
+
+@transaction.atomic
+def _notify_revoked(document_id: int, actor: Any) -> None:
+    """Tell the holder their document was revoked (run once the revocation committed)."""
+    document = IssuedDocument.objects.select_related("owner").get(pk=document_id)
+    notification_send(
+        recipient=document.owner,
+        event="document_revoked",
+        context={
+            "title": document.title,
+            "reference": document.reference,
+            "reason": document.revoked_reason,
+            "verify_url": render.verification_url(document.code),
+            # Where the holder sees their documents (made absolute by notifications).
+            "url": reverse("documents:list"),
+        },
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def document_revoke(
+    *, document: IssuedDocument, reason: str, actor: Any, ip_address: str | None = None
+) -> IssuedDocument:
+    """Revoke a document: its verification page says so from now on.
+
+    ``reason`` is required (it is recorded, and sent to the holder; the public
+    verification page shows only the date). Raises :class:`DocumentError` without a
+    reason or when the document is already revoked. Side effects: an audit event
+    ``documents.document_revoked`` and, once committed, a ``document_revoked``
+    notification to the owner.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise DocumentError(_("Enter why the document is being revoked"), code="reason_required")
+    document = IssuedDocument.objects.select_for_update().get(pk=document.pk)
+    if document.revoked_at is not None:
+        raise DocumentError(
+            _("This document has already been revoked."),
+            code="already_revoked",
+        )
+    now = timezone.now()
+    document.revoked_at = now
+    document.revoked_reason = reason
+    document.revoked_by = actor if getattr(actor, "pk", None) else None
+    document.save(update_fields=["revoked_at", "revoked_reason", "revoked_by"])
+    audit_record(
+        action="documents.document_revoked",
+        actor=actor,
+        actor_role=user_acting_as(actor) if actor is not None else "",
+        obj=document,
+        subject_user_id=document.owner_id,
+        changes={
+            "revoked_at": {"before": None, "after": now},
+            "reason": {"before": "", "after": reason},
+        },
+        ip_address=ip_address,
+    )
+    document_id = document.pk
+    transaction.on_commit(lambda: _notify_revoked(document_id, actor), robust=True)
+    return document

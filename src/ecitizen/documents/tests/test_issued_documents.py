@@ -1,0 +1,266 @@
+"""Issued documents: signed PDFs (PAdES) that validate, QR codes that point at the
+verification page, idempotent issuing, revocation and status."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import re
+
+import pypdfium2 as pdfium
+import pytest
+import time_machine
+import zxingcpp
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from pyhanko.keys import load_cert_from_pemder
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+from ecitizen.core.models import AuditEvent
+from ecitizen.documents import render, selectors, services
+from ecitizen.documents.models import IssuedDocument
+from ecitizen.documents.tests.factories import PRINTED, issue
+from ecitizen.notifications.models import Notification
+
+pytestmark = pytest.mark.usefixtures("signing_certificate", "media_storage")
+
+ISSUE_DAY = datetime.datetime(2026, 11, 3, 10, 0, tzinfo=datetime.UTC)
+
+
+def signature_status(pdf: bytes, cert_path):
+    reader = PdfFileReader(io.BytesIO(pdf))
+    (signature,) = reader.embedded_signatures
+    context = ValidationContext(trust_roots=[load_cert_from_pemder(str(cert_path))])
+    return validate_pdf_signature(signature, context)
+
+
+def pdf_text(pdf: bytes) -> str:
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return "\n".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
+
+
+def qr_codes(pdf: bytes) -> list[str]:
+    document = pdfium.PdfDocument(pdf)
+    try:
+        image = document[0].render(scale=200 / 72).to_pil()
+    finally:
+        document.close()
+    return [barcode.text for barcode in zxingcpp.read_barcodes(image)]
+
+
+def test_issued_pdf_is_signed_and_the_signature_validates(resident, signing_certificate):
+    document = issue(resident)
+    pdf = selectors.document_pdf(document=document)
+    assert pdf.startswith(b"%PDF")
+    status = signature_status(pdf, signing_certificate)
+    assert status.intact
+    assert status.valid
+    assert status.trusted
+    assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    assert status.bottom_line
+
+
+def test_one_changed_byte_in_the_body_breaks_the_signature(resident, signing_certificate):
+    pdf = bytearray(selectors.document_pdf(document=issue(resident)))
+    # The document information dictionary, inside the signed byte range.
+    position = pdf.index(b"Riverton")
+    pdf[position] = ord("Q")
+    try:
+        status = signature_status(bytes(pdf), signing_certificate)
+    except Exception:  # noqa: BLE001 - a file pyHanko cannot even read is also a failure
+        return
+    assert not status.intact
+    assert not status.bottom_line
+
+
+def test_a_signature_is_not_trusted_by_someone_else_s_certificate(resident, tmp_path):
+    from ecitizen.documents.tests.signing_fixtures import make_signing_pair
+
+    other = tmp_path / "other"
+    other.mkdir()
+    _key, other_cert = make_signing_pair(other, common_name="Someone else")
+    status = signature_status(selectors.document_pdf(document=issue(resident)), other_cert)
+    assert status.intact  # the file is unchanged...
+    assert not status.trusted  # ...but it was not signed by that authority
+    assert not status.bottom_line
+
+
+def test_qr_code_decodes_to_the_verification_address(resident, settings):
+    settings.PUBLIC_BASE_URL = "https://services.riverton.example"
+    document = issue(resident)
+    expected = f"https://services.riverton.example/verify/{document.code}/"
+    assert render.verification_url(document.code) == expected
+    assert expected in qr_codes(selectors.document_pdf(document=document))
+
+
+@pytest.mark.parametrize("template", render.DOCUMENT_TEMPLATES)
+def test_every_design_prints_what_it_must(resident, template):
+    document = issue(resident, template=template, reference=f"RIV-X-{template}")
+    pdf = selectors.document_pdf(document=document)
+    text = pdf_text(pdf)
+    for expected in (
+        "City of Riverton",
+        "Building permit",
+        "Alex Morgan",
+        f"RIV-X-{template}",
+        "12 Mill Lane, Riverton RV1 2AB",
+        document.code_display,
+        timezone.localdate(document.issued_at).strftime("%-d %B %Y"),
+    ):
+        assert expected in text, f"{expected!r} missing from {template}"
+    assert document.valid_until.strftime("%-d %B %Y") in text
+    assert render.verification_url(document.code) in qr_codes(pdf)
+    assert len(pdfium.PdfDocument(pdf)) == 1
+
+
+def test_issuing_records_everything_and_is_audited(resident):
+    with time_machine.travel(ISSUE_DAY, tick=False):
+        document = issue(resident, valid_for_days=30)
+    assert re.fullmatch(f"[{services.CODE_ALPHABET}]{{16}}", document.code)
+    assert document.owner == resident
+    assert document.printed == [list(pair) for pair in PRINTED]
+    assert document.printed_pairs() == PRINTED
+    assert document.issued_at == ISSUE_DAY
+    assert document.valid_until == datetime.date(2026, 12, 3)
+    assert document.language == "en"
+    assert document.pdf.owner == resident
+    assert document.pdf.content_type == "application/pdf"
+    assert document.pdf.filename == "building-permit-RIV-BP-2026-000123.pdf"
+    assert document.pdf_sha256 == document.pdf.sha256
+    with default_storage.open(document.pdf.storage_name, "rb") as handle:
+        assert b"%PDF" not in handle.read()  # the PDF is encrypted at rest too
+    event = AuditEvent.objects.get(action="documents.document_issued")
+    assert event.subject_user_id == resident.pk
+    assert event.changes["reference"] == "RIV-BP-2026-000123"
+    assert document.code not in str(event.changes)
+
+
+def test_issuing_twice_returns_the_current_document(resident):
+    first = issue(resident)
+    second = issue(resident, title="Something else")
+    assert second.pk == first.pk
+    assert IssuedDocument.objects.count() == 1
+    assert AuditEvent.objects.filter(action="documents.document_issued").count() == 1
+    other_template = issue(resident, template="certificate")
+    assert other_template.pk != first.pk
+
+
+def test_after_revocation_a_new_document_can_be_issued(resident, case_officer):
+    first = issue(resident)
+    services.document_revoke(document=first, reason="Issued with a wrong address", actor=case_officer)
+    second = issue(resident)
+    assert second.pk != first.pk
+    assert second.code != first.code
+    assert issue(resident).pk == second.pk
+
+
+def test_no_expiry(resident):
+    document = issue(resident, valid_for_days=None)
+    assert document.valid_until is None
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=36500)):
+        assert selectors.document_status(document) == selectors.GENUINE
+
+
+def test_unknown_template_is_refused(resident):
+    with pytest.raises(services.DocumentError) as caught:
+        issue(resident, template="../../base")
+    assert caught.value.code == "unknown_template"
+    with pytest.raises(services.DocumentError):
+        issue(resident, template="no_such_design")
+    assert not IssuedDocument.objects.exists()
+
+
+def test_document_is_rendered_in_its_language(resident):
+    with time_machine.travel(ISSUE_DAY, tick=False):
+        document = issue(resident, language="fr", valid_for_days=None)
+    assert document.language == "fr"
+    text = pdf_text(selectors.document_pdf(document=document))
+    assert "3 novembre 2026" in text  # Django's own French month names
+    assert "November" not in text
+
+
+def test_unknown_language_falls_back_to_the_default(resident):
+    assert issue(resident, language="xx").language == "en"
+
+
+def test_status_genuine_then_expired(resident):
+    with time_machine.travel(ISSUE_DAY, tick=False):
+        document = issue(resident, valid_for_days=30)
+        assert selectors.document_status(document) == selectors.GENUINE
+    with time_machine.travel(datetime.datetime(2026, 12, 3, 23, 0, tzinfo=datetime.UTC)):
+        assert selectors.document_status(document) == selectors.GENUINE  # its last day
+    with time_machine.travel(datetime.datetime(2026, 12, 4, 12, 0, tzinfo=datetime.UTC)):
+        assert selectors.document_status(document) == selectors.EXPIRED
+    later = datetime.datetime(2027, 1, 1, tzinfo=datetime.UTC)
+    assert selectors.document_status(document, now=later) == selectors.EXPIRED
+
+
+def test_revocation(resident, case_officer, django_capture_on_commit_callbacks):
+    document = issue(resident)
+    with django_capture_on_commit_callbacks(execute=True):
+        revoked = services.document_revoke(
+            document=document, reason="  Issued in error  ", actor=case_officer
+        )
+    assert revoked.revoked_at is not None
+    assert revoked.revoked_reason == "Issued in error"
+    assert revoked.revoked_by == case_officer
+    assert selectors.document_status(revoked) == selectors.REVOKED
+    event = AuditEvent.objects.get(action="documents.document_revoked")
+    assert event.subject_user_id == resident.pk
+    assert event.actor_id == case_officer.pk
+    assert event.changes["reason"] == {"before": "", "after": "Issued in error"}
+    # The holder is told, on the channels the event uses.
+    sent = Notification.objects.filter(recipient=resident, event="document_revoked")
+    assert sent.exists()
+    inbox = sent.get(channel="inbox")
+    assert "Issued in error" in inbox.body
+    assert "Building permit" in inbox.body
+
+
+def test_revoking_twice_is_refused_clearly(resident, case_officer):
+    document = issue(resident)
+    services.document_revoke(document=document, reason="Wrong address", actor=case_officer)
+    with pytest.raises(services.DocumentError) as caught:
+        services.document_revoke(document=document, reason="Again", actor=case_officer)
+    assert caught.value.code == "already_revoked"
+    assert str(caught.value.message) == "This document has already been revoked."
+    document.refresh_from_db()
+    assert document.revoked_reason == "Wrong address"
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_revoking_needs_a_reason(resident, case_officer, reason):
+    document = issue(resident)
+    with pytest.raises(services.DocumentError) as caught:
+        services.document_revoke(document=document, reason=reason, actor=case_officer)
+    assert caught.value.code == "reason_required"
+    document.refresh_from_db()
+    assert document.revoked_at is None
+
+
+def test_verification_codes_are_random_and_typeable():
+    codes = {services.new_code() for _ in range(500)}
+    assert len(codes) == 500
+    assert all(services.CODE_PATTERN.fullmatch(code) for code in codes)
+    assert not set("".join(codes)) & set("01ILO")
+    assert services.normalise_code(" abcd-efgh jkmn–pqrs ") == "ABCDEFGHJKMNPQRS"
+
+
+def test_selectors_for_owner_and_verification(resident, second_resident):
+    document = issue(resident)
+    assert list(selectors.documents_for_owner(user=resident)) == [document]
+    assert list(selectors.documents_for_owner(user=second_resident)) == []
+    assert selectors.document_get_for_owner(user=resident, code=document.code) == document
+    from django.http import Http404
+
+    with pytest.raises(Http404):
+        selectors.document_get_for_owner(user=second_resident, code=document.code)
+    assert selectors.document_for_verification(code=document.code_display.lower()) == document
+    assert selectors.document_for_verification(code="ABCDEFGHJKMNPQRS") is None
+    assert selectors.document_for_verification(code="short") is None
