@@ -33,6 +33,9 @@ PUBLIC_URL_NAMES = {
     "account_reset_password_from_key",
     "account_reset_password_from_key_done",
     "account_inactive",
+    # Anyone shown a document may check it is genuine (it shows only what is printed on it).
+    "documents:verify",
+    "documents:verify_document",
 }
 
 #: Non-public views that send an anonymous visitor somewhere other than sign-in, and where.

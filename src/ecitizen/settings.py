@@ -226,6 +226,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ecitizen.core.context_processors.platform",
+                "ecitizen.notifications.context_processors.inbox",
             ],
             "builtins": ["ecitizen.core.templatetags.govuk"],
         },

@@ -1,5 +1,5 @@
 """The resident's inbox in a real browser, by keyboard, checked with axe-core, in English
-and Arabic (right to left)."""
+and Arabic (right to left); and the staff page of failed deliveries."""
 
 from __future__ import annotations
 

@@ -35,8 +35,19 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-def _message(question: dict[str, Any], key: str, default: str) -> str:
-    return default % {"label": localised(question["label"]).rstrip("?").lower()}
+def _date_validator(when: str) -> Any:
+    """The date must be in the past (a birth date) or in the future (a start date)."""
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    def check(value: Any) -> None:
+        today = timezone.localdate()
+        if when == "past" and value >= today:
+            raise ValidationError(_("The date must be in the past"), code="not_past")
+        if when == "future" and value <= today:
+            raise ValidationError(_("The date must be in the future"), code="not_future")
+
+    return check
 
 
 def _field_for(question: dict[str, Any], *, has_files: bool) -> forms.Field:  # noqa: C901, PLR0912 - one branch per question type
@@ -107,6 +118,9 @@ def _field_for(question: dict[str, Any], *, has_files: bool) -> forms.Field:  # 
         )
     elif kind == "date":
         field = GovukDateField(**common)
+        when = rules.get("date", "any")
+        if when in {"past", "future"}:
+            field.validators.append(_date_validator(when))
     elif kind == "yes_no":
         field = forms.ChoiceField(choices=YES_NO, widget=forms.RadioSelect, **common)
     elif kind in {"single_choice", "multiple_choice"}:

@@ -12,9 +12,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from ecitizen.accounts.models import Role, User
-from ecitizen.accounts.selectors import staff_ward_limits, user_role_assignments
+from ecitizen.accounts.selectors import user_role_assignments
 from ecitizen.cases.models import Case, CaseEvent, CaseFile, Channel, Draft
-from ecitizen.cases.services import CASEWORK_ROLES, staff_may_work
+from ecitizen.cases.services import CASEWORK_ROLES, casework_ward_limits, staff_may_work
 
 
 def draft_get_for_user(*, user: Any, draft_id: Any) -> Draft:
@@ -148,7 +148,7 @@ def case_queue(*, user: User, filters: QueueFilters, today: date | None = None) 
     departments = queue_department_ids(user)
     if departments is not None:
         cases = cases.filter(department_id__in=departments)
-    wards = staff_ward_limits(user)
+    wards = casework_ward_limits(user)
     if wards is not None:
         cases = cases.filter(ward_id__in=wards)
     if not filters.include_closed:

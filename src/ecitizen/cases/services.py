@@ -23,7 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from ecitizen.accounts.models import Department, Role, User
-from ecitizen.accounts.selectors import staff_ward_limits, user_acting_as, user_has_role
+from ecitizen.accounts.selectors import user_acting_as, user_has_role
 from ecitizen.cases.calendar import add_business_days, business_days_between
 from ecitizen.cases.models import (
     Case,
@@ -341,8 +341,25 @@ def _actor_label(case: Case, actor: User | None) -> str:
         return user_acting_as(actor, CASEWORK_ROLES) or user_acting_as(actor)
 
 
+def casework_ward_limits(user: User) -> set[int] | None:
+    """Wards the official's casework roles are limited to; ``None`` when one of them
+    covers the whole authority (platform administrators always do)."""
+    from ecitizen.accounts.selectors import user_role_assignments
+
+    wards: set[int] = set()
+    for assignment in user_role_assignments(user):
+        if assignment.role == Role.PLATFORM_ADMIN:
+            return None
+        if assignment.role not in CASEWORK_ROLES:
+            continue
+        if assignment.jurisdiction_id is None:
+            return None
+        wards.add(assignment.jurisdiction_id)
+    return wards
+
+
 def _in_ward(user: User, case: Case) -> bool:
-    wards = staff_ward_limits(user)
+    wards = casework_ward_limits(user)
     return wards is None or case.ward_id in wards
 
 
@@ -469,6 +486,7 @@ def case_transition(
             service_id=case.service_id,
             kind=ServiceUsage.Kind.DECIDED,
             channel=case.channel,
+            draft_id=Draft.objects.filter(case=case).values_list("pk", flat=True).first(),
             outcome=case.outcome,
             business_days=business_days_between(timezone.localdate(case.submitted_at), today),
         )
@@ -571,7 +589,7 @@ def case_document_issue(*, case: Case) -> Any:
 def format_answer(spec: ServiceSpec, question_id: str, value: Any, language: str | None = None) -> str:
     """An answer as a person reads it (choice labels, Yes/No, amounts)."""
     question = spec.questions.get(question_id) or spec.eligibility_question(question_id) or {}
-    kind = question.get("type", "")
+    kind = question.get("type", "single_choice" if question.get("choices") else "")
     if value is None or value == "" or value == []:
         return _("Not given")
     if isinstance(value, bool):
@@ -849,3 +867,45 @@ def case_rate(*, case: Case, score: int, comment: str, actor: User) -> Any:
     if score not in range(1, 6):
         raise CaseError(_("Select how you felt about the service"), code="score")
     return ServiceRating.objects.create(case=case, service_id=case.service_id, score=score, comment=comment.strip() or None)
+
+
+@transaction.atomic
+def case_history_backdate(*, case: Case, submitted_at: Any, actor: Any = None) -> Case:
+    """Spread a case's history between ``submitted_at`` and now, and replay its SLA
+    clock over those dates. For demo data only (``ecitizen demo`` builds months of
+    history in one run); the audit trail keeps the real times of the changes.
+
+    Precondition: the case was created by :func:`draft_submit` and moved only by
+    :func:`case_transition` in this same run.
+    """
+    case = _lock_case(case)
+    spec = spec_for(case.service_version)
+    events = list(case.events.order_by("created_at", "pk"))
+    now = timezone.now()
+    step = (now - submitted_at) / (len(events) + 1)
+    case.sla_days_used = 0
+    case.sla_running_since = None
+    case.due_date = None
+    case.escalation_level = 0
+    case.submitted_at = submitted_at
+    for index, event in enumerate(events):
+        when = submitted_at + step * index
+        CaseEvent.objects.filter(pk=event.pk).update(created_at=when)
+        state = event.to_state if event.kind in (CaseEvent.Kind.SUBMITTED, CaseEvent.Kind.ACTION) else ""
+        if state:
+            _clock_enter(case, spec, state, timezone.localdate(when))
+            if spec.is_terminal(state):
+                case.decided_at = when
+    case.save()
+    draft_id = Draft.objects.filter(case=case).values_list("pk", flat=True).first()
+    usage = ServiceUsage.objects.filter(draft_id=draft_id)
+    usage.exclude(kind=ServiceUsage.Kind.DECIDED).update(at=submitted_at)
+    if case.decided_at:
+        usage.filter(kind=ServiceUsage.Kind.DECIDED).update(
+            at=case.decided_at,
+            business_days=business_days_between(
+                timezone.localdate(submitted_at), timezone.localdate(case.decided_at)
+            ),
+        )
+    Draft.objects.filter(pk=draft_id).update(created_at=submitted_at, updated_at=submitted_at)
+    return case

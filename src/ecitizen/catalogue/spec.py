@@ -186,6 +186,8 @@ class ServiceSpec:
             return _("Free")
         if kind == "fixed":
             return f"{currency}{Decimal(fee['amount']):,.2f}"
+        if fee.get("description"):
+            return localised(fee["description"], language)
         question = localised(self.questions[fee["question"]]["label"], language).lower()
         if kind == "per_unit":
             return _("%(amount)s for each (%(what)s)") % {

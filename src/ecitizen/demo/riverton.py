@@ -58,9 +58,11 @@ STAFF = [
     ("planning.supervisor", "Sofia Rossi", "supervisor", "planning-building", None),
     ("planning.admin", "Ibrahim Haddad", "department_admin", "planning-building", None),
     ("registry.officer", "Chloé Martin", "case_officer", "civil-registry", None),
+    ("registry.supervisor", "Lars Eriksen", "supervisor", "civil-registry", None),
     ("works.officer", "Kwame Mensah", "case_officer", "public-works", "northgate"),
     ("works.supervisor", "Eilidh MacLeod", "supervisor", "public-works", None),
     ("comms.admin", "Rosa Delgado", "department_admin", "communications", None),
+    ("foi.officer", "Amara Nwosu", "case_officer", "communications", None),
     ("library.helper", "Samuel Adeyemi", "intermediary", None, None),
 ]
 

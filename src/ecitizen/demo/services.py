@@ -15,6 +15,7 @@ from ecitizen.accounts import services as accounts
 from ecitizen.accounts.models import Role, User
 from ecitizen.accounts.selectors import user_has_mfa
 from ecitizen.demo import riverton
+from ecitizen.demo.cases import demo_cases_load
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
         (f"resident{index:02d}", fake.name())
         for index in range(3, 3 + riverton.GENERATED_RESIDENTS)
     ]
+    residents: list[User] = []
     for position, (local, name) in enumerate(people):
         email = f"{local}@{riverton.EMAIL_DOMAIN}"
         existed = User.objects.filter(email=email).exists()
@@ -132,6 +134,8 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
                 },
                 actor=user,
             )
+        residents.append(user)
         if position < len(riverton.NAMED_RESIDENTS):
             accounts_out.append(DemoAccount(email, name, "Resident", None))
+    demo_cases_load(seed=seed, residents=residents)
     return accounts_out

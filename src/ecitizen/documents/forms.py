@@ -15,9 +15,7 @@ from ecitizen.documents.services import CODE_LENGTH, CODE_PATTERN, normalise_cod
 class VerifyForm(forms.Form):
     code = forms.CharField(
         label=_("Verification code"),
-        help_text=_(
-            "It is printed under the QR code on the document, like ABCD-EFGH-JKMN-PQRS."
-        ),
+        help_text=_("It is printed under the QR code on the document, like ABCD-EFGH-JKMN-PQRS."),
         max_length=40,
         error_messages={"required": _("Enter the verification code")},
         widget=forms.TextInput(
@@ -46,7 +44,7 @@ class VerifyForm(forms.Form):
         self.document = document_for_verification(code=code)
         if self.document is None:
             raise forms.ValidationError(
-                _("No document has this code – check you typed it exactly as printed"),
+                _("No document has this code. Check you typed it exactly as it is printed"),
                 code="unknown",
             )
         return code

@@ -31,9 +31,7 @@ def content_disposition(filename: str, *, inline: bool = False) -> str:
     """An RFC 6266 ``Content-Disposition`` value: an ASCII ``filename`` for old clients and
     the exact UTF-8 name in ``filename*`` (RFC 8187)."""
     kind = "inline" if inline else "attachment"
-    ascii_name = (
-        unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
-    )
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
     ascii_name = "".join(ch for ch in ascii_name if ch.isprintable() and ch not in '"\\;')
     ascii_name = ascii_name.strip() or "download"
     value = f'{kind}; filename="{ascii_name}"'

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+
 from ecitizen.core.context_processors import brand
 
 #: The document designs shipped with the platform (a catalogue definition names one).

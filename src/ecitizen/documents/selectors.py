@@ -103,11 +103,11 @@ def document_pdf(*, document: IssuedDocument) -> bytes:
 
 
 def document_status(document: IssuedDocument, *, now: datetime.datetime | None = None) -> str:
-    """``"revoked"``, ``"expired"`` (past its valid-until date, local time) or
-    ``"genuine"`` (current)."""
-    moment = now or timezone.now()
-    if document.revoked_at is not None and document.revoked_at <= moment:
+    """``"revoked"`` (from the moment it is revoked), ``"expired"`` (``now``, by default
+    the current time, is past its valid-until date, local time) or ``"genuine"``."""
+    if document.revoked_at is not None:
         return REVOKED
+    moment = now or timezone.now()
     if document.valid_until is not None and timezone.localdate(moment) > document.valid_until:
         return EXPIRED
     return GENUINE

@@ -6,6 +6,7 @@ documents models.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 import secrets
@@ -115,10 +116,9 @@ def upload_store(
             _("The selected file must be smaller than %(size)s") % {"size": _size_label(max_bytes)},
             code="too_big",
         )
-    try:
+    # A stream that cannot seek is read from where it is.
+    with contextlib.suppress(AttributeError, OSError, ValueError):
         file.seek(0)
-    except (AttributeError, OSError, ValueError):
-        pass  # a stream that cannot seek is read from where it is
     data = file.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise UploadRejected(
@@ -174,7 +174,7 @@ def new_code() -> str:
 
 def normalise_code(text: str) -> str:
     """A code as typed (any case, with spaces or hyphens) in its stored form."""
-    return re.sub(r"[\s\-‐‑–—]+", "", str(text or "")).upper()
+    return re.sub("[\\s\\-\u2010\u2011\u2012\u2013\u2014]+", "", str(text or "")).upper()
 
 
 def _language(language: str) -> str:

@@ -13,11 +13,13 @@ picked up without a restart.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import fcntl
 import functools
 import io
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,7 +165,9 @@ def _load_signer(
         key = load_private_key_from_pemder(key_path, passphrase=None)
         certificates = list(load_certs_from_pemder([cert_path]))
     except (OSError, ValueError) as exc:
-        raise ImproperlyConfigured(f"Cannot load the document signing key or certificate: {exc}")
+        raise ImproperlyConfigured(
+            f"Cannot load the document signing key or certificate: {exc}"
+        ) from exc
     if not certificates:
         raise ImproperlyConfigured(f"{cert_path} holds no certificate")
     signing_cert = certificates[0]
@@ -208,8 +212,19 @@ def sign_pdf(pdf: bytes, *, reason: str, location: str | None = None) -> bytes:
         docmdp_permissions=fields.MDPPerm.NO_CHANGES,
     )
     pdf_signer = signers.PdfSigner(meta, signer=signer_for(signing_identity()))
-    output = pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False))
-    return bytes(output.getvalue())
+
+    def sign() -> bytes:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        return bytes(pdf_signer.sign_pdf(writer).getvalue())
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return sign()
+    # pyHanko's synchronous API starts an event loop of its own, which cannot happen in a
+    # thread that already runs one (an ASGI server, a browser-test driver): sign beside it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(sign).result()
 
 
 @dataclass(frozen=True)

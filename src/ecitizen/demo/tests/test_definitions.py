@@ -198,6 +198,18 @@ def test_residents_can_withdraw_and_answer_while_the_clock_is_paused(definitions
                 )
 
 
+def test_case_officers_can_take_every_official_action(definitions):
+    # Department administrators do not work on cases (they see no resident data), and
+    # some Riverton departments have only case officers.
+    for slug in EXPECTED:
+        for action in _spec(definitions, slug).actions.values():
+            roles = action["by"].get("roles")
+            assert bool(roles) != bool(action["by"].get("resident")), f"{slug}: {action['id']}"
+            if roles:
+                assert "case_officer" in roles, f"{slug}: {action['id']}"
+                assert "department_admin" not in roles, f"{slug}: {action['id']}"
+
+
 def test_information_requests_and_refusals_tell_the_resident_why(definitions):
     for slug in EXPECTED:
         spec = _spec(definitions, slug)

@@ -40,9 +40,10 @@ def signature_status(pdf: bytes, cert_path):
 def pdf_text(pdf: bytes) -> str:
     document = pdfium.PdfDocument(pdf)
     try:
-        return "\n".join(page.get_textpage().get_text_range() for page in document)
+        text = "\n".join(page.get_textpage().get_text_range() for page in document)
     finally:
         document.close()
+    return " ".join(text.split())  # lines wrap where the design wraps them
 
 
 def qr_codes(pdf: bytes) -> list[str]:
@@ -73,7 +74,7 @@ def test_one_changed_byte_in_the_body_breaks_the_signature(resident, signing_cer
     pdf[position] = ord("Q")
     try:
         status = signature_status(bytes(pdf), signing_certificate)
-    except Exception:  # noqa: BLE001 - a file pyHanko cannot even read is also a failure
+    except Exception:
         return
     assert not status.intact
     assert not status.bottom_line
@@ -116,7 +117,9 @@ def test_every_design_prints_what_it_must(resident, template):
         assert expected in text, f"{expected!r} missing from {template}"
     assert document.valid_until.strftime("%-d %B %Y") in text
     assert render.verification_url(document.code) in qr_codes(pdf)
-    assert len(pdfium.PdfDocument(pdf)) == 1
+    rendered = pdfium.PdfDocument(pdf)
+    assert len(rendered) == 1  # one page, footer included
+    rendered.close()
 
 
 def test_issuing_records_everything_and_is_audited(resident):
@@ -153,7 +156,9 @@ def test_issuing_twice_returns_the_current_document(resident):
 
 def test_after_revocation_a_new_document_can_be_issued(resident, case_officer):
     first = issue(resident)
-    services.document_revoke(document=first, reason="Issued with a wrong address", actor=case_officer)
+    services.document_revoke(
+        document=first, reason="Issued with a wrong address", actor=case_officer
+    )
     second = issue(resident)
     assert second.pk != first.pk
     assert second.code != first.code
@@ -249,7 +254,7 @@ def test_verification_codes_are_random_and_typeable():
     assert len(codes) == 500
     assert all(services.CODE_PATTERN.fullmatch(code) for code in codes)
     assert not set("".join(codes)) & set("01ILO")
-    assert services.normalise_code(" abcd-efgh jkmn–pqrs ") == "ABCDEFGHJKMNPQRS"
+    assert services.normalise_code(" abcd-efgh jkmn\u2013pqrs ") == "ABCDEFGHJKMNPQRS"
 
 
 def test_selectors_for_owner_and_verification(resident, second_resident):

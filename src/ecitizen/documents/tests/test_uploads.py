@@ -22,8 +22,7 @@ pytestmark = pytest.mark.usefixtures("media_storage")
 ALL_TYPES = ["application/pdf", "image/jpeg", "image/png"]
 MB = 1024 * 1024
 PDF_BYTES = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\n"
-    b"% SECRET-MARKER-passport-number-RV12345678\n%%EOF\n"
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\n% SECRET-MARKER-passport-number-RV12345678\n%%EOF\n"
 )
 
 

@@ -17,7 +17,9 @@ from ecitizen.documents import signing
 
 
 class Command(BaseCommand):
-    help = "Issued documents: 'signing-cert' makes (if needed) and describes the signing certificate."
+    help = (
+        "Issued documents: 'signing-cert' makes (if needed) and describes the signing certificate."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["signing-cert"])
@@ -27,6 +29,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         identity = signing.signing_identity()
+        signing.signer_for(identity)  # refuses a key that does not match the certificate
         summary = signing.certificate_summary(identity)
         source = (
             "demo certificate (self-signed: set DOCUMENT_SIGNING_KEY_FILE and "
@@ -35,6 +38,7 @@ class Command(BaseCommand):
             else "configured by DOCUMENT_SIGNING_CERT_FILE"
         )
         self.stdout.write(f"Certificate: {summary.cert_path}")
+        self.stdout.write(f"Key:         {identity.key_path} (matches the certificate)")
         self.stdout.write(f"Source:      {source}")
         self.stdout.write(f"Subject:     {summary.subject}")
         self.stdout.write(f"Issuer:      {summary.issuer}")

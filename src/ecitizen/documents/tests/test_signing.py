@@ -1,0 +1,187 @@
+"""The signing key and certificate: the demo pair, configured files, the command."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import stat
+import subprocess
+import sys
+from io import BytesIO, StringIO
+
+import pytest
+from cryptography import x509
+from cryptography.x509.oid import ExtensionOID, NameOID
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+
+from ecitizen.documents import signing
+from ecitizen.documents.tests.signing_fixtures import make_signing_pair
+
+
+@pytest.fixture
+def demo_settings(settings, tmp_path):
+    settings.VAR_DIR = tmp_path / "var"
+    settings.DOCUMENT_SIGNING_KEY_FILE = ""
+    settings.DOCUMENT_SIGNING_CERT_FILE = ""
+    return settings
+
+
+def test_demo_certificate_is_made_on_first_use(demo_settings):
+    identity = signing.signing_identity()
+    assert identity.demo
+    assert identity.key_path.parent == demo_settings.VAR_DIR / "signing"
+    assert stat.S_IMODE(identity.key_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(identity.key_path.parent.stat().st_mode) == 0o700
+    certificate = x509.load_pem_x509_certificate(identity.cert_path.read_bytes())
+    common_name = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    assert common_name == "City of Riverton (demo signing certificate)"
+    assert certificate.issuer == certificate.subject  # self-signed
+    usage = certificate.extensions.get_extension_for_oid(ExtensionOID.KEY_USAGE).value
+    assert usage.digital_signature
+    assert usage.content_commitment  # nonRepudiation
+    assert not usage.key_cert_sign
+    lifetime = certificate.not_valid_after_utc - certificate.not_valid_before_utc
+    assert datetime.timedelta(days=5 * 365) <= lifetime <= datetime.timedelta(days=5 * 366)
+    # The second use finds the same pair.
+    again = signing.signing_identity()
+    assert again.cert_path.read_bytes() == identity.cert_path.read_bytes()
+    assert again.key_path.read_bytes() == identity.key_path.read_bytes()
+
+
+def test_an_expired_demo_certificate_is_replaced(demo_settings):
+    import time_machine
+
+    with time_machine.travel(datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)):
+        old = signing.demo_identity_ensure().cert_path.read_bytes()
+    new = signing.demo_identity_ensure().cert_path.read_bytes()
+    assert new != old
+    certificate = x509.load_pem_x509_certificate(new)
+    assert certificate.not_valid_after_utc > datetime.datetime.now(datetime.UTC)
+
+
+def test_demo_certificate_signs(demo_settings):
+    import weasyprint
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    signed = signing.sign_pdf(weasyprint.HTML(string="<p>Hello</p>").write_pdf(), reason="Test")
+    (signature,) = PdfFileReader(BytesIO(signed)).embedded_signatures
+    trust = load_cert_from_pemder(str(signing.signing_identity().cert_path))
+    status = validate_pdf_signature(signature, ValidationContext(trust_roots=[trust]))
+    assert status.bottom_line
+
+
+def test_configured_files_are_used_and_the_signer_is_cached(settings, tmp_path):
+    key_path, cert_path = make_signing_pair(tmp_path)
+    settings.DOCUMENT_SIGNING_KEY_FILE = str(key_path)
+    settings.DOCUMENT_SIGNING_CERT_FILE = str(cert_path)
+    identity = signing.signing_identity()
+    assert not identity.demo
+    assert identity.cert_path == cert_path
+    assert signing.signer_for(identity) is signing.signer_for(identity)
+
+
+def test_a_key_that_does_not_match_the_certificate_is_refused(settings, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    key_a, _cert_a = make_signing_pair(tmp_path / "a")
+    _key_b, cert_b = make_signing_pair(tmp_path / "b")
+    settings.DOCUMENT_SIGNING_KEY_FILE = str(key_a)
+    settings.DOCUMENT_SIGNING_CERT_FILE = str(cert_b)
+    with pytest.raises(ImproperlyConfigured, match="does not match"):
+        signing.signer_for(signing.signing_identity())
+
+
+def test_command_makes_and_describes_the_demo_certificate(demo_settings):
+    out = StringIO()
+    call_command("documents", "signing-cert", stdout=out)
+    text = out.getvalue()
+    assert "CN=City of Riverton (demo signing certificate)" in text
+    assert "demo certificate" in text
+    assert "SHA-256:" in text
+    assert "Expires:" in text
+    assert "BEGIN CERTIFICATE" not in text
+    assert (demo_settings.VAR_DIR / "signing" / signing.DEMO_CERT_NAME).is_file()
+    shown = StringIO()
+    call_command("documents", "signing-cert", "--show", stdout=shown)
+    assert "-----BEGIN CERTIFICATE-----" in shown.getvalue()
+    # The same certificate both times.
+    assert text.split("SHA-256:")[1].split()[0] in shown.getvalue()
+
+
+def test_command_describes_a_configured_certificate(signing_certificate):
+    out = StringIO()
+    call_command("documents", "signing-cert", stdout=out)
+    assert "CN=Test signing authority" in out.getvalue()
+    assert "configured by DOCUMENT_SIGNING_CERT_FILE" in out.getvalue()
+
+
+# --- Settings -----------------------------------------------------------------------------
+
+
+def _start(extra: dict[str, str]) -> subprocess.CompletedProcess:
+    import base64
+
+    key = base64.b64encode(b"k" * 32).decode()
+    env = {
+        **{k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "VIRTUAL_ENV"}},
+        "SECRET_KEY": "a-long-random-looking-secret-" + "x" * 40,
+        "FIELD_ENCRYPTION_KEYS": f"k1:{key}",
+        "BLIND_INDEX_KEY": key,
+        "DJANGO_SETTINGS_MODULE": "ecitizen.settings",
+        "ECITIZEN_ENV_FILE": os.devnull,
+        **extra,
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.PUBLIC_BASE_URL)"
+    )
+    return subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"PUBLIC_BASE_URL": "riverton.example"}, "PUBLIC_BASE_URL must be an http(s) address"),
+        ({"PUBLIC_BASE_URL": "https://x.example/?a=1"}, "without query or fragment"),
+        ({"DOCUMENT_SIGNING_KEY_FILE": "/etc/hostname"}, "must be set together"),
+        (
+            {"DOCUMENT_SIGNING_KEY_FILE": "/no/key.pem", "DOCUMENT_SIGNING_CERT_FILE": "/no/c.pem"},
+            "DOCUMENT_SIGNING_KEY_FILE /no/key.pem is not a file",
+        ),
+    ],
+)
+def test_bad_settings_stop_the_process(extra, message):
+    result = _start(extra)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_public_base_url_default_and_trailing_slash():
+    assert _start({}).stdout.strip() == "http://127.0.0.1:8000"
+    assert _start({"PUBLIC_BASE_URL": "https://services.riverton.example/"}).stdout.strip() == (
+        "https://services.riverton.example"
+    )
+
+
+def test_signing_works_inside_a_running_event_loop(signing_certificate):
+    import asyncio
+
+    import weasyprint
+
+    pdf = weasyprint.HTML(string="<p>Hello</p>").write_pdf()
+
+    async def from_async_code():
+        return signing.sign_pdf(pdf, reason="Test")
+
+    assert b"/ByteRange" in asyncio.run(from_async_code())
