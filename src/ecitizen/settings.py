@@ -523,7 +523,9 @@ HOLIDAY_SUBDIVISION = str(_value("HOLIDAY_SUBDIVISION", default="ENG")) or None
 EXTRA_HOLIDAYS = _list("EXTRA_HOLIDAYS", [])
 for _holiday in EXTRA_HOLIDAYS:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", _holiday):
-        raise ImproperlyConfigured(f"EXTRA_HOLIDAYS must list dates as YYYY-MM-DD, not {_holiday!r}")
+        raise ImproperlyConfigured(
+            f"EXTRA_HOLIDAYS must list dates as YYYY-MM-DD, not {_holiday!r}"
+        )
 # Files residents may upload, whatever a service allows (megabytes).
 UPLOAD_MAX_MB = _int("UPLOAD_MAX_MB", 20, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

@@ -14,7 +14,9 @@ from django.conf import settings
 
 
 @lru_cache(maxsize=64)
-def _holidays(year: int, country: str, subdivision: str | None, extra: tuple[str, ...]) -> frozenset:
+def _holidays(
+    year: int, country: str, subdivision: str | None, extra: tuple[str, ...]
+) -> frozenset:
     days = set(holidays.country_holidays(country, subdiv=subdivision, years=year).keys())
     days.update(d for d in map(date.fromisoformat, extra) if d.year == year)
     return frozenset(days)

@@ -50,7 +50,7 @@ def _date_validator(when: str) -> Any:
     return check
 
 
-def _field_for(question: dict[str, Any], *, has_files: bool) -> forms.Field:  # noqa: C901, PLR0912 - one branch per question type
+def _field_for(question: dict[str, Any], *, has_files: bool) -> forms.Field:  # noqa: PLR0912, PLR0915 - one branch per question type
     kind = question["type"]
     required = question.get("required", True)
     rules = question.get("validation", {})
@@ -75,16 +75,27 @@ def _field_for(question: dict[str, Any], *, has_files: bool) -> forms.Field:  # 
             validators.append(
                 RegexValidator(
                     rules["pattern"],
-                    localised(rules.get("pattern_message")) or _("Enter the answer in the right format"),
+                    localised(rules.get("pattern_message"))
+                    or _("Enter the answer in the right format"),
                 )
             )
         if kind == "national_id":
-            validators.append(RegexValidator(NATIONAL_ID_PATTERN, _("Enter a national identity number in the right format")))
+            validators.append(
+                RegexValidator(
+                    NATIONAL_ID_PATTERN, _("Enter a national identity number in the right format")
+                )
+            )
         if kind == "phone":
-            validators.append(RegexValidator(PHONE_PATTERN, _("Enter a phone number, like 01632 960 001 or +44 7700 900 982")))
+            validators.append(
+                RegexValidator(
+                    PHONE_PATTERN, _("Enter a phone number, like 01632 960 001 or +44 7700 900 982")
+                )
+            )
         widget: forms.Widget
         if kind in {"long_text", "address"}:
-            widget = forms.Textarea(attrs={"autocomplete": "street-address"} if kind == "address" else {})
+            widget = forms.Textarea(
+                attrs={"autocomplete": "street-address"} if kind == "address" else {}
+            )
         elif kind == "email":
             widget = forms.EmailInput(attrs={"autocomplete": "email"})
         elif kind == "phone":
@@ -100,21 +111,32 @@ def _field_for(question: dict[str, Any], *, has_files: bool) -> forms.Field:  # 
             **common,
         )
         if kind == "email":
-            field.error_messages["invalid"] = _("Enter an email address in the correct format, like name@example.com")
+            field.error_messages["invalid"] = _(
+                "Enter an email address in the correct format, like name@example.com"
+            )
     elif kind in {"number", "money"}:
         field = forms.DecimalField(
             max_digits=14,
             decimal_places=0 if kind == "number" else 2,
             min_value=Decimal(str(rules["min"])) if "min" in rules else None,
             max_value=Decimal(str(rules["max"])) if "max" in rules else None,
-            widget=forms.TextInput(attrs={"inputmode": "numeric" if kind == "number" else "decimal", "class": "govuk-input--width-10"}),
+            widget=forms.TextInput(
+                attrs={
+                    "inputmode": "numeric" if kind == "number" else "decimal",
+                    "class": "govuk-input--width-10",
+                }
+            ),
             **common,
         )
         field.error_messages.update(
-            invalid=_("Enter a whole number") if kind == "number" else _("Enter an amount, like 1250 or 1250.50"),
+            invalid=_("Enter a whole number")
+            if kind == "number"
+            else _("Enter an amount, like 1250 or 1250.50"),
             min_value=_("The number must be %(limit_value)s or more"),
             max_value=_("The number must be %(limit_value)s or less"),
-            max_decimal_places=_("Enter a whole number") if kind == "number" else _("Enter the amount to the nearest penny"),
+            max_decimal_places=_("Enter a whole number")
+            if kind == "number"
+            else _("Enter the amount to the nearest penny"),
         )
     elif kind == "date":
         field = GovukDateField(**common)
@@ -129,12 +151,19 @@ def _field_for(question: dict[str, Any], *, has_files: bool) -> forms.Field:  # 
         if kind == "single_choice":
             field = forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
         else:
-            field = forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
+            field = forms.MultipleChoiceField(
+                choices=choices, widget=forms.CheckboxSelectMultiple, **common
+            )
         field.choice_hints = hints  # type: ignore[attr-defined]
     else:  # file
         rules = question["file"]
-        formats = ", ".join(f.split("/")[1].upper().replace("JPEG", "JPG") for f in rules["formats"])
-        size_hint = _("%(formats)s, up to %(size)s MB each.") % {"formats": formats, "size": rules["max_size_mb"]}
+        formats = ", ".join(
+            f.split("/")[1].upper().replace("JPEG", "JPG") for f in rules["formats"]
+        )
+        size_hint = _("%(formats)s, up to %(size)s MB each.") % {
+            "formats": formats,
+            "size": rules["max_size_mb"],
+        }
         common["help_text"] = f"{hint} {size_hint}".strip()
         # Files already uploaded satisfy a required question.
         common["required"] = required and not has_files
@@ -147,7 +176,14 @@ class QuestionPageForm(forms.Form):
     """The questions of one page of a service. With a single question, its label is the
     page's heading (GOV.UK: one thing per page)."""
 
-    def __init__(self, *args: Any, page: dict[str, Any], questions: list[dict[str, Any]], files_present: set[str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        page: dict[str, Any],
+        questions: list[dict[str, Any]],
+        files_present: set[str],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.questions = {q["id"]: q for q in questions}
         single = len(questions) == 1 and not page.get("title")
@@ -158,7 +194,9 @@ class QuestionPageForm(forms.Form):
             self.fields[question["id"]] = field
 
     @staticmethod
-    def initial_from_answers(questions: list[dict[str, Any]], answers: dict[str, Any]) -> dict[str, Any]:
+    def initial_from_answers(
+        questions: list[dict[str, Any]], answers: dict[str, Any]
+    ) -> dict[str, Any]:
         import datetime
 
         initial: dict[str, Any] = {}
@@ -210,10 +248,11 @@ class EligibilityForm(forms.Form):
 
     def __init__(self, *args: Any, question: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if question.get("choices"):
-            choices = [(c["value"], localised(c["label"])) for c in question["choices"]]
-        else:
-            choices = YES_NO
+        choices: list[tuple[str, Any]] = (
+            [(c["value"], localised(c["label"])) for c in question["choices"]]
+            if question.get("choices")
+            else list(YES_NO)
+        )
         self.question = question
         field = forms.ChoiceField(
             label=localised(question["question"]),
@@ -245,10 +284,16 @@ class ConsentForm(forms.Form):
     resident_email = forms.EmailField(
         label=_("Email address of the resident you are helping"),
         help_text=_("They must already have an account. We tell them you applied for them."),
-        error_messages={"required": _("Enter the resident's email address"), "invalid": _("Enter an email address in the correct format, like name@example.com")},
+        error_messages={
+            "required": _("Enter the resident's email address"),
+            "invalid": _("Enter an email address in the correct format, like name@example.com"),
+        },
     )
     consent = forms.BooleanField(
-        label=_("The resident has asked me to apply for them and agrees that I see the answers and documents of this application."),
+        label=_(
+            "The resident has asked me to apply for them and agrees that I see the answers "
+            "and documents of this application."
+        ),
         error_messages={"required": _("Confirm that the resident agrees")},
     )
 
@@ -260,27 +305,47 @@ class ActionForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea,
     )
-    files = MultipleFileField(label=_("Attach files"), required=False, help_text=_("PDF, JPG or PNG."))
+    attachments = MultipleFileField(
+        label=_("Attach files"), required=False, help_text=_("PDF, JPG or PNG.")
+    )
     publish = forms.BooleanField(
-        label=_("Publish the attached records in the public archive (they hold no personal information)"),
+        label=_(
+            "Publish the attached records in the public archive (they hold no personal information)"
+        ),
         required=False,
     )
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(label=_("Internal note"), max_length=5000, widget=forms.Textarea, help_text=_("Only officials see notes."), error_messages={"required": _("Enter the note")})
+    text = forms.CharField(
+        label=_("Internal note"),
+        max_length=5000,
+        widget=forms.Textarea,
+        help_text=_("Only officials see notes."),
+        error_messages={"required": _("Enter the note")},
+    )
 
 
 class MessageForm(forms.Form):
-    text = forms.CharField(label=_("Message to the applicant"), max_length=5000, widget=forms.Textarea, error_messages={"required": _("Enter the message")})
+    text = forms.CharField(
+        label=_("Message to the applicant"),
+        max_length=5000,
+        widget=forms.Textarea,
+        error_messages={"required": _("Enter the message")},
+    )
 
 
 class AssignForm(forms.Form):
-    assignee = forms.ChoiceField(label=_("Assign to"), error_messages={"required": _("Select who works on the case")})
+    assignee = forms.ChoiceField(
+        label=_("Assign to"), error_messages={"required": _("Select who works on the case")}
+    )
 
     def __init__(self, *args: Any, officials: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = [("", _("Nobody (unassigned)")), *[(str(u.pk), u.full_name or u.email) for u in officials]]
+        self.fields["assignee"].choices = [  # type: ignore[attr-defined]
+            ("", _("Nobody (unassigned)")),
+            *[(str(u.pk), u.full_name or u.email) for u in officials],
+        ]
         self.fields["assignee"].required = False
 
 
@@ -288,7 +353,13 @@ class RatingForm(forms.Form):
     score = forms.TypedChoiceField(
         label=_("Overall, how did you feel about applying online?"),
         coerce=int,
-        choices=[(5, _("Very satisfied")), (4, _("Satisfied")), (3, _("Neither satisfied nor dissatisfied")), (2, _("Dissatisfied")), (1, _("Very dissatisfied"))],
+        choices=[
+            (5, _("Very satisfied")),
+            (4, _("Satisfied")),
+            (3, _("Neither satisfied nor dissatisfied")),
+            (2, _("Dissatisfied")),
+            (1, _("Very dissatisfied")),
+        ],
         widget=forms.RadioSelect,
         error_messages={"required": _("Select how you felt about the service")},
     )

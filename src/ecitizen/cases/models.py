@@ -78,6 +78,9 @@ class Draft(EncryptedJSONMixin, models.Model):
         ordering = ["-updated_at"]
         indexes = [models.Index(fields=["status", "expires_at"])]
 
+    def __str__(self) -> str:
+        return f"draft {self.pk}"
+
 
 class DraftFile(models.Model):
     """A file uploaded for a file question of a draft (kept encrypted by documents)."""
@@ -88,6 +91,9 @@ class DraftFile(models.Model):
 
     class Meta:
         ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.question}: {self.upload_id}"
 
 
 class ReferenceCounter(models.Model):
@@ -101,6 +107,9 @@ class ReferenceCounter(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["code", "year"], name="reference_counter_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.code}-{self.year}: {self.last}"
 
 
 class Case(EncryptedJSONMixin, models.Model):
@@ -187,6 +196,9 @@ class CaseEvent(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.action}"
+
 
 class CaseFile(models.Model):
     """A file of a case: from the application, a reply, or attached by an official."""
@@ -202,6 +214,9 @@ class CaseFile(models.Model):
 
     class Meta:
         ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.upload_id}"
 
 
 class ServiceUsage(models.Model):
@@ -226,6 +241,9 @@ class ServiceUsage(models.Model):
     class Meta:
         indexes = [models.Index(fields=["service", "kind", "at"])]
 
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.kind}"
+
 
 class ServiceRating(models.Model):
     """How satisfied the applicant was with applying (one per case), for the service's
@@ -243,3 +261,6 @@ class ServiceRating(models.Model):
     score = models.PositiveSmallIntegerField(choices=Score.choices)
     comment = EncryptedTextField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.score}"

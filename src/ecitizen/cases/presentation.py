@@ -19,17 +19,28 @@ PREFILL_SOURCES = {
     "profile.preferred_name": lambda user, profile: profile.display_name if profile else "",
     "profile.date_of_birth": lambda user, profile: profile.date_of_birth if profile else None,
     "profile.national_id": lambda user, profile: profile.national_id if profile else "",
-    "profile.address": lambda user, profile: "\n".join(
-        part for part in (profile.address_line_1, profile.address_line_2, profile.town, profile.postcode) if part
-    )
-    if profile
-    else "",
+    "profile.address": lambda user, profile: (
+        "\n".join(
+            part
+            for part in (
+                profile.address_line_1,
+                profile.address_line_2,
+                profile.town,
+                profile.postcode,
+            )
+            if part
+        )
+        if profile
+        else ""
+    ),
     "profile.phone": lambda user, profile: profile.phone if profile else "",
     "user.email": lambda user, profile: user.email,
 }
 
 
-def prefill_values(questions: list[dict[str, Any]], answers: dict[str, Any], applicant: Any) -> dict[str, Any]:
+def prefill_values(
+    questions: list[dict[str, Any]], answers: dict[str, Any], applicant: Any
+) -> dict[str, Any]:
     """Initial values from what the authority already holds, for questions not answered
     yet (the resident sees them filled in and can correct them)."""
     profile = getattr(applicant, "profile", None)
@@ -73,12 +84,16 @@ def answer_rows(
         for item in case.files.filter(question__gt="").select_related("upload"):
             files_by_question.setdefault(item.question, []).append(item)
     elif draft is not None:
-        for item in draft.files.select_related("upload"):
-            files_by_question.setdefault(item.question, []).append(item)
+        for draft_file in draft.files.select_related("upload"):
+            files_by_question.setdefault(draft_file.question, []).append(draft_file)
     sections = []
     eligibility_rows = [
-        AnswerRow(q["id"], localised(q["question"]), format_answer(spec, q["id"], answers.get(q["id"])),
-                  reverse("cases:eligibility", args=[draft.pk, q["id"]]) if draft else "")
+        AnswerRow(
+            q["id"],
+            localised(q["question"]),
+            format_answer(spec, q["id"], answers.get(q["id"])),
+            reverse("cases:eligibility", args=[draft.pk, q["id"]]) if draft else "",
+        )
         for q in spec.eligibility
         if q["id"] in answers
     ]
@@ -89,7 +104,11 @@ def answer_rows(
         for question in spec.visible_questions(page, answers):
             if question["id"] not in answers:
                 continue
-            change = reverse("cases:page", args=[draft.pk, page["id"]]) + "?return=check" if draft else ""
+            change = (
+                reverse("cases:page", args=[draft.pk, page["id"]]) + "?return=check"
+                if draft
+                else ""
+            )
             rows.append(
                 AnswerRow(
                     question["id"],

@@ -43,10 +43,7 @@ def case_get_for_user(*, user: Any, reference: str) -> Case:
     case = (
         Case.objects.select_related("service", "service_version", "applicant", "submitted_by")
         .filter(reference=reference)
-        .filter(
-            Q(applicant=user)
-            | Q(submitted_by=user, channel=Channel.ASSISTED)
-        )
+        .filter(Q(applicant=user) | Q(submitted_by=user, channel=Channel.ASSISTED))
         .first()
     )
     if case is None:
@@ -171,7 +168,11 @@ def case_queue(*, user: User, filters: QueueFilters, today: date | None = None) 
 
     order = SORTS.get(filters.sort, SORTS["due_date"])
     expressions = [
-        (F(field.lstrip("-")).desc(nulls_last=True) if field.startswith("-") else F(field).asc(nulls_last=True))
+        (
+            F(field.lstrip("-")).desc(nulls_last=True)
+            if field.startswith("-")
+            else F(field).asc(nulls_last=True)
+        )
         for field in order
     ]
     return cases.order_by(*expressions, "pk")

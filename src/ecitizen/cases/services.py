@@ -178,7 +178,10 @@ def draft_remove_file(*, draft: Draft, draft_file_id: int, actor: User) -> Draft
         raise CaseError(_("That file is not part of this application."), code="no_file")
     item.delete()
     answers = draft.answers
-    remaining = [str(pk) for pk in draft.files.filter(question=item.question).values_list("upload", flat=True)]
+    remaining = [
+        str(pk)
+        for pk in draft.files.filter(question=item.question).values_list("upload", flat=True)
+    ]
     if remaining:
         answers[item.question] = remaining
     else:
@@ -272,7 +275,9 @@ def draft_submit(*, draft: Draft, actor: User) -> Case:
     case.answers = answers
     _clock_enter(case, spec, spec.initial_state, _today())
     case.save()
-    kept_uploads = {str(pk) for value in answers.values() if isinstance(value, list) for pk in value}
+    kept_uploads = {
+        str(pk) for value in answers.values() if isinstance(value, list) for pk in value
+    }
     for item in locked.files.all():
         if str(item.upload_id) in kept_uploads:
             CaseFile.objects.create(case=case, question=item.question, upload_id=item.upload_id)
@@ -387,7 +392,12 @@ def actions_for(user: User, case: Case) -> list[dict[str, Any]]:
 
 
 def _send_notification(
-    *, recipient: User, event: str, context: Mapping[str, Any], channels: Sequence[str], actor: Any = None
+    *,
+    recipient: User,
+    event: str,
+    context: Mapping[str, Any],
+    channels: Sequence[str],
+    actor: Any = None,
 ) -> None:
     """Send ``event`` with the part of ``context`` its templates use (each event's
     templates take a fixed set of placeholders)."""
@@ -404,7 +414,9 @@ def _send_notification(
     )
 
 
-def _notify(case: Case, spec: ServiceSpec, notification_ids: Iterable[str], extra: Mapping[str, Any]) -> None:
+def _notify(
+    case: Case, spec: ServiceSpec, notification_ids: Iterable[str], extra: Mapping[str, Any]
+) -> None:
     applicant = case.applicant
     language = applicant.language or settings.LANGUAGE_CODE
     for notification_id in notification_ids:
@@ -451,7 +463,11 @@ def case_transition(
     action's notifications on commit; the issued document on commit when the new state
     is the one the definition names.
     """
-    case = Case.objects.select_for_update().select_related("service_version", "applicant").get(pk=case.pk)
+    case = (
+        Case.objects.select_for_update()
+        .select_related("service_version", "applicant")
+        .get(pk=case.pk)
+    )
     spec = spec_for(case.service_version)
     action = spec.actions.get(action_id)
     if action is None or case.state not in action["from"]:
@@ -542,7 +558,11 @@ def case_document_issue(*, case: Case) -> Any:
     already issued for the same reference)."""
     from ecitizen.documents.services import document_issue
 
-    case = Case.objects.select_for_update().select_related("service_version", "applicant").get(pk=case.pk)
+    case = (
+        Case.objects.select_for_update()
+        .select_related("service_version", "applicant")
+        .get(pk=case.pk)
+    )
     spec = spec_for(case.service_version)
     definition = spec.definition.get("issued_document")
     if not definition or case.state != definition["on_state"]:
@@ -551,11 +571,14 @@ def case_document_issue(*, case: Case) -> Any:
     language = case.applicant.language or settings.LANGUAGE_CODE
     answers = case.answers
     printed = [
-        (localised(item["label"], language), format_answer(spec, item["answer"], answers.get(item["answer"]), language))
+        (
+            localised(item["label"], language),
+            format_answer(spec, item["answer"], answers.get(item["answer"]), language),
+        )
         for item in definition.get("prints", [])
         if item["answer"] in answers
     ]
-    holder = (getattr(profile, "legal_name", "") or case.applicant.full_name or case.applicant.email)
+    holder = getattr(profile, "legal_name", "") or case.applicant.full_name or case.applicant.email
     already = case.events.filter(kind=CaseEvent.Kind.DOCUMENT).exists()
     document = document_issue(
         owner=case.applicant,
@@ -586,11 +609,13 @@ def case_document_issue(*, case: Case) -> Any:
     return document
 
 
-def format_answer(spec: ServiceSpec, question_id: str, value: Any, language: str | None = None) -> str:
+def format_answer(  # noqa: PLR0911 - one return per kind of answer
+    spec: ServiceSpec, question_id: str, value: Any, language: str | None = None
+) -> str:
     """An answer as a person reads it (choice labels, Yes/No, amounts)."""
     question = spec.questions.get(question_id) or spec.eligibility_question(question_id) or {}
     kind = question.get("type", "single_choice" if question.get("choices") else "")
-    if value is None or value == "" or value == []:
+    if value is None or value in ("", []):
         return _("Not given")
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
@@ -724,7 +749,9 @@ def case_message_send(*, case: Case, text: str, actor: User) -> CaseEvent:
         actor_label=_actor_label(case, actor),
         text=text,
     )
-    audit_record(action="cases.message_sent", actor=actor, obj=case, subject_user_id=case.applicant_id)
+    audit_record(
+        action="cases.message_sent", actor=actor, obj=case, subject_user_id=case.applicant_id
+    )
     spec = spec_for(case.service_version)
     _send_notification(
         recipient=case.applicant,
@@ -767,8 +794,11 @@ def cases_escalate(*, today: date | None = None) -> int:
     made = 0
     for case in candidates:
         spec = spec_for(case.service_version)
-        level = 2 if case.due_date < today else (
-            1 if business_days_between(today, case.due_date) <= spec.sla_warn_days else 0
+        assert case.due_date is not None  # filtered above
+        level = (
+            2
+            if case.due_date < today
+            else (1 if business_days_between(today, case.due_date) <= spec.sla_warn_days else 0)
         )
         if level <= case.escalation_level:
             continue
@@ -806,9 +836,16 @@ def drafts_expire(*, now: Any = None) -> tuple[int, int]:
     now = now or timezone.now()
     reminded = 0
     soon = now + timedelta(days=settings.DRAFT_REMINDER_DAYS)
-    for draft in Draft.objects.select_for_update().filter(
-        status=Draft.Status.OPEN, reminded_at__isnull=True, expires_at__lte=soon, expires_at__gt=now
-    ).select_related("service_version", "applicant"):
+    for draft in (
+        Draft.objects.select_for_update()
+        .filter(
+            status=Draft.Status.OPEN,
+            reminded_at__isnull=True,
+            expires_at__lte=soon,
+            expires_at__gt=now,
+        )
+        .select_related("service_version", "applicant")
+    ):
         spec = spec_for(draft.service_version)
         _send_notification(
             recipient=draft.applicant,
@@ -824,9 +861,11 @@ def drafts_expire(*, now: Any = None) -> tuple[int, int]:
         draft.save(update_fields=["reminded_at"])
         reminded += 1
     expired = 0
-    for draft in Draft.objects.select_for_update().filter(
-        status=Draft.Status.OPEN, expires_at__lte=now
-    ).select_related("service_version"):
+    for draft in (
+        Draft.objects.select_for_update()
+        .filter(status=Draft.Status.OPEN, expires_at__lte=now)
+        .select_related("service_version")
+    ):
         draft.status = Draft.Status.EXPIRED
         draft.answers = {}
         draft.save(update_fields=["status", "answers_json"])
@@ -863,10 +902,14 @@ def case_rate(*, case: Case, score: int, comment: str, actor: User) -> Any:
     if actor.pk != case.applicant_id:
         raise PermissionDenied(_("Only the applicant can rate this application."))
     if ServiceRating.objects.filter(case=case).exists():
-        raise CaseError(_("You have already given feedback on this application. Thank you."), code="rated")
+        raise CaseError(
+            _("You have already given feedback on this application. Thank you."), code="rated"
+        )
     if score not in range(1, 6):
         raise CaseError(_("Select how you felt about the service"), code="score")
-    return ServiceRating.objects.create(case=case, service_id=case.service_id, score=score, comment=comment.strip() or None)
+    return ServiceRating.objects.create(
+        case=case, service_id=case.service_id, score=score, comment=comment.strip() or None
+    )
 
 
 @transaction.atomic
@@ -891,7 +934,11 @@ def case_history_backdate(*, case: Case, submitted_at: Any, actor: Any = None) -
     for index, event in enumerate(events):
         when = submitted_at + step * index
         CaseEvent.objects.filter(pk=event.pk).update(created_at=when)
-        state = event.to_state if event.kind in (CaseEvent.Kind.SUBMITTED, CaseEvent.Kind.ACTION) else ""
+        state = (
+            event.to_state
+            if event.kind in (CaseEvent.Kind.SUBMITTED, CaseEvent.Kind.ACTION)
+            else ""
+        )
         if state:
             _clock_enter(case, spec, state, timezone.localdate(when))
             if spec.is_terminal(state):
@@ -907,5 +954,6 @@ def case_history_backdate(*, case: Case, submitted_at: Any, actor: Any = None) -
                 timezone.localdate(submitted_at), timezone.localdate(case.decided_at)
             ),
         )
-    Draft.objects.filter(pk=draft_id).update(created_at=submitted_at, updated_at=submitted_at)
+    if draft_id is not None:
+        Draft.objects.filter(pk=draft_id).update(created_at=submitted_at, updated_at=submitted_at)
     return case

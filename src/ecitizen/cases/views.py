@@ -39,7 +39,9 @@ from ecitizen.core.access import signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.documents.http import upload_response
 
-CASEWORK = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN})
+CASEWORK = frozenset(
+    {Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}
+)
 HELPER_ROLES = frozenset({Role.INTERMEDIARY, Role.CASE_OFFICER, Role.SUPERVISOR})
 QUEUE_PAGE_SIZE = 25
 
@@ -84,7 +86,11 @@ def _open_draft(request: HttpRequest, draft_id: Any) -> tuple[Draft | None, Http
         return None, render(
             request,
             "cases/draft_closed.html",
-            {"draft": draft, "service": draft.service_version.service, "spec": services.spec_for(draft.service_version)},
+            {
+                "draft": draft,
+                "service": draft.service_version.service,
+                "spec": services.spec_for(draft.service_version),
+            },
             status=410,
         )
     return draft, None
@@ -95,7 +101,9 @@ def apply_start(request: HttpRequest, slug: str) -> HttpResponse:
     """Start (or resume) an application; the start page's button links here."""
     service = service_get_published(slug=slug)
     try:
-        draft = services.draft_start(service=service, applicant=_user(request), actor=_user(request))
+        draft = services.draft_start(
+            service=service, applicant=_user(request), actor=_user(request)
+        )
     except DomainError as error:
         messages.error(request, str(error.message))
         return redirect("catalogue:start", slug)
@@ -111,9 +119,13 @@ def assisted_start(request: HttpRequest, slug: str) -> HttpResponse:
     channel = Channel.ASSISTED if helper else Channel.COUNTER
     form = ConsentForm(*_posted(request))
     if request.method == "POST" and form.is_valid():
-        applicant = User.objects.filter(email__iexact=form.cleaned_data["resident_email"], is_active=True).first()
+        applicant = User.objects.filter(
+            email__iexact=form.cleaned_data["resident_email"], is_active=True
+        ).first()
         if applicant is None or applicant.pk == request.user.pk:
-            form.add_error("resident_email", _("There is no resident account with this email address"))
+            form.add_error(
+                "resident_email", _("There is no resident account with this email address")
+            )
         else:
             statement = str(form.fields["consent"].label)
             try:
@@ -128,7 +140,16 @@ def assisted_start(request: HttpRequest, slug: str) -> HttpResponse:
                 form.add_error(None, str(error.message))
             else:
                 return redirect(_step_url(draft, services.spec_for(draft.service_version)))
-    return render(request, "cases/assisted_start.html", {"form": form, "service": service, "spec": services.spec_for(service.current_version), "channel": channel})
+    return render(
+        request,
+        "cases/assisted_start.html",
+        {
+            "form": form,
+            "service": service,
+            "spec": services.spec_for(service.current_version),
+            "channel": channel,
+        },
+    )
 
 
 @signed_in
@@ -155,7 +176,9 @@ def eligibility(request: HttpRequest, draft_id: Any, question_id: str) -> HttpRe
         initial["answer"] = ("yes" if value else "no") if isinstance(value, bool) else value
     form = EligibilityForm(*_posted(request), question=question, initial=initial)
     if request.method == "POST" and form.is_valid():
-        draft = services.draft_save_answers(draft=draft, values={question_id: form.answer()}, actor=_user(request))
+        draft = services.draft_save_answers(
+            draft=draft, values={question_id: form.answer()}, actor=_user(request)
+        )
         return redirect(_step_url(draft, spec))
     index = [q["id"] for q in spec.eligibility].index(question_id)
     back = (
@@ -163,7 +186,11 @@ def eligibility(request: HttpRequest, draft_id: Any, question_id: str) -> HttpRe
         if index
         else reverse("catalogue:start", args=[spec.slug])
     )
-    return render(request, "cases/eligibility.html", {"form": form, "draft": draft, "spec": spec, "back_url": back})
+    return render(
+        request,
+        "cases/eligibility.html",
+        {"form": form, "draft": draft, "spec": spec, "back_url": back},
+    )
 
 
 @signed_in
@@ -178,12 +205,19 @@ def ineligible(request: HttpRequest, draft_id: Any, question_id: str) -> HttpRes
     return render(
         request,
         "cases/ineligible.html",
-        {"draft": draft, "spec": spec, "reason": localised(question["reason"]), "question_id": question_id},
+        {
+            "draft": draft,
+            "spec": spec,
+            "reason": localised(question["reason"]),
+            "question_id": question_id,
+        },
     )
 
 
 @signed_in
-def question_page(request: HttpRequest, draft_id: Any, page_id: str) -> HttpResponse:  # noqa: C901 - the page's three outcomes
+def question_page(  # noqa: PLR0911, PLR0912 - show, save, remove a file, or move on
+    request: HttpRequest, draft_id: Any, page_id: str
+) -> HttpResponse:
     draft, response = _open_draft(request, draft_id)
     if draft is None:
         return response  # type: ignore[return-value]
@@ -193,20 +227,30 @@ def question_page(request: HttpRequest, draft_id: Any, page_id: str) -> HttpResp
     if page is None or page not in spec.visible_pages(answers):
         return redirect(_step_url(draft, spec))
     questions = spec.visible_questions(page, answers)
-    files = {q["id"]: list(draft.files.filter(question=q["id"]).select_related("upload")) for q in questions if q["type"] == "file"}
+    files = {
+        q["id"]: list(draft.files.filter(question=q["id"]).select_related("upload"))
+        for q in questions
+        if q["type"] == "file"
+    }
     files_present = {question_id for question_id, items in files.items() if items}
     returning = request.GET.get("return") == "check"
     if request.method == "POST" and "remove_file" in request.POST:
         try:
-            services.draft_remove_file(draft=draft, draft_file_id=int(request.POST["remove_file"]), actor=_user(request))
+            services.draft_remove_file(
+                draft=draft, draft_file_id=int(request.POST["remove_file"]), actor=_user(request)
+            )
         except (DomainError, ValueError):
             messages.error(request, _("That file could not be removed. Try again."))
         return redirect(request.get_full_path())
     if request.method == "POST":
-        form = QuestionPageForm(request.POST, request.FILES, page=page, questions=questions, files_present=files_present)
+        form = QuestionPageForm(
+            request.POST, request.FILES, page=page, questions=questions, files_present=files_present
+        )
         if form.is_valid():
             try:
-                draft = services.draft_save_answers(draft=draft, values=form.answers(), files=form.new_files(), actor=_user(request))
+                draft = services.draft_save_answers(
+                    draft=draft, values=form.answers(), files=form.new_files(), actor=_user(request)
+                )
             except DomainError as error:
                 file_field = next((q for q in form.new_files()), None)
                 form.add_error(file_field, str(error.message))
@@ -221,9 +265,15 @@ def question_page(request: HttpRequest, draft_id: Any, page_id: str) -> HttpResp
                 return redirect(_step_url(draft, spec))
     else:
         initial = QuestionPageForm.initial_from_answers(questions, answers)
-        for question_id, value in prefill_values(questions, answers, _user(request).__class__.objects.select_related("profile").get(pk=draft.applicant_id)).items():
+        for question_id, value in prefill_values(
+            questions,
+            answers,
+            _user(request).__class__.objects.select_related("profile").get(pk=draft.applicant_id),
+        ).items():
             initial.setdefault(question_id, value)
-        form = QuestionPageForm(page=page, questions=questions, files_present=files_present, initial=initial)
+        form = QuestionPageForm(
+            page=page, questions=questions, files_present=files_present, initial=initial
+        )
     previous = spec.page_before(page_id, answers)
     if returning:
         back = reverse("cases:check", args=[draft.pk])
@@ -242,7 +292,8 @@ def question_page(request: HttpRequest, draft_id: Any, page_id: str) -> HttpResp
             "draft": draft,
             "spec": spec,
             "page": page,
-            "page_title": localised(page.get("title")) or (localised(questions[0]["label"]) if questions else ""),
+            "page_title": localised(page.get("title"))
+            or (localised(questions[0]["label"]) if questions else ""),
             "single": len(questions) == 1 and not page.get("title"),
             "files": files,
             "back_url": back,
@@ -280,7 +331,9 @@ def check_answers(request: HttpRequest, draft_id: Any) -> HttpResponse:
             "spec": spec,
             "sections": answer_rows(spec, answers, draft=draft),
             "fee": spec.fee(answers),
-            "back_url": reverse("cases:page", args=[draft.pk, spec.visible_pages(answers)[-1]["id"]]),
+            "back_url": reverse(
+                "cases:page", args=[draft.pk, spec.visible_pages(answers)[-1]["id"]]
+            ),
         },
     )
 
@@ -321,7 +374,10 @@ def applications(request: HttpRequest) -> HttpResponse:
         request,
         "cases/applications.html",
         {
-            "drafts": [(d, services.spec_for(d.service_version)) for d in selectors.drafts_open_for_user(user=user)],
+            "drafts": [
+                (d, services.spec_for(d.service_version))
+                for d in selectors.drafts_open_for_user(user=user)
+            ],
             "cases": [case_summary(c) for c in selectors.cases_for_applicant(user=user)],
             "helped": [case_summary(c) for c in selectors.cases_submitted_by_helper(user=user)],
         },
@@ -335,7 +391,11 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = selectors.case_get_for_user(user=request.user, reference=reference)
     spec = services.spec_for(case.service_version)
     is_applicant = case.applicant_id == request.user.pk
-    documents = list(documents_for_owner(user=case.applicant).filter(reference=case.reference)) if is_applicant else []
+    documents = (
+        list(documents_for_owner(user=case.applicant).filter(reference=case.reference))
+        if is_applicant
+        else []
+    )
     return render(
         request,
         "cases/case_detail.html",
@@ -368,14 +428,16 @@ def case_file(request: HttpRequest, reference: str, file_id: int) -> HttpRespons
 
 def _action_page(request: HttpRequest, case: Case, action_id: str, *, staff: bool) -> HttpResponse:
     spec = services.spec_for(case.service_version)
-    action = next((a for a in services.actions_for(_user(request), case) if a["id"] == action_id), None)
+    action = next(
+        (a for a in services.actions_for(_user(request), case) if a["id"] == action_id), None
+    )
     detail = "staff:case_detail" if staff else "cases:case_detail"
     if action is None:
         messages.error(request, _("This action is no longer possible: the case has moved on."))
         return redirect(detail, case.reference)
     form = ActionForm(*_posted(request, files=True))
     if not action.get("attachments"):
-        del form.fields["files"]
+        del form.fields["attachments"]
     if not action.get("publish_records"):
         del form.fields["publish"]
     if action.get("reason_required"):
@@ -391,19 +453,31 @@ def _action_page(request: HttpRequest, case: Case, action_id: str, *, staff: boo
                 actor=_user(request),
                 given=services.ActionInput(
                     text=form.cleaned_data.get("text", ""),
-                    files=form.cleaned_data.get("files") or [],
+                    files=form.cleaned_data.get("attachments") or [],
                     publish=bool(form.cleaned_data.get("publish")),
                 ),
             )
         except DomainError as error:
-            form.add_error("text" if error.code in {"reason_required", "too_long"} else None, str(error.message))
+            form.add_error(
+                "text" if error.code in {"reason_required", "too_long"} else None,
+                str(error.message),
+            )
         else:
-            messages.success(request, _("Done: %(action)s.") % {"action": localised(action["label"])})
+            messages.success(
+                request, _("Done: %(action)s.") % {"action": localised(action["label"])}
+            )
             return redirect(detail, case.reference)
     return render(
         request,
         "cases/action.html",
-        {"case": case, "spec": spec, "action": action, "form": form, "staff": staff, "detail_url": reverse(detail, args=[case.reference])},
+        {
+            "case": case,
+            "spec": spec,
+            "action": action,
+            "form": form,
+            "staff": staff,
+            "detail_url": reverse(detail, args=[case.reference]),
+        },
     )
 
 
@@ -424,8 +498,12 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         service=request.GET.get("service", "")[:63],
         ward=request.GET.get("ward", "")[:63],
         due=request.GET.get("due", "") if request.GET.get("due") in {"overdue", "week"} else "",
-        assigned=request.GET.get("assigned", "") if request.GET.get("assigned") in {"me", "none"} else "",
-        sort=request.GET.get("sort", "due_date") if request.GET.get("sort") in selectors.SORTS else "due_date",
+        assigned=request.GET.get("assigned", "")
+        if request.GET.get("assigned") in {"me", "none"}
+        else "",
+        sort=request.GET.get("sort", "due_date")
+        if request.GET.get("sort") in selectors.SORTS
+        else "due_date",
         include_closed=request.GET.get("closed") == "1",
     )
     cases = selectors.case_queue(user=user, filters=filters)
@@ -455,7 +533,9 @@ def staff_case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = selectors.case_get_for_staff(user=user, reference=reference)
     spec = services.spec_for(case.service_version)
     services.case_viewed(case=case, actor=user)
-    supervisor = user_has_role(user, {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN}, department=case.department_id)
+    supervisor = user_has_role(
+        user, {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN}, department=case.department_id
+    )
     officials = selectors.officials_for_case(case) if supervisor else []
     return render(
         request,
@@ -470,7 +550,11 @@ def staff_case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "note_form": NoteForm(prefix="note"),
             "message_form": MessageForm(prefix="message"),
             "today": timezone.localdate(),
-            "assign_form": AssignForm(officials=officials, initial={"assignee": case.assigned_to_id}) if supervisor else None,
+            "assign_form": AssignForm(
+                officials=officials, initial={"assignee": case.assigned_to_id}
+            )
+            if supervisor
+            else None,
             "documents": documents_for_owner(user=case.applicant).filter(reference=case.reference),
             "profile": getattr(case.applicant, "profile", None),
         },
@@ -503,7 +587,9 @@ def staff_case_assign(request: HttpRequest, reference: str) -> HttpResponse:
     except DomainError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, _("The case is assigned.") if assignee else _("The case is unassigned."))
+        messages.success(
+            request, _("The case is assigned.") if assignee else _("The case is unassigned.")
+        )
     return redirect("staff:case_detail", reference)
 
 
@@ -531,7 +617,9 @@ def staff_case_message(request: HttpRequest, reference: str) -> HttpResponse:
     form = MessageForm(request.POST, prefix="message")
     if form.is_valid():
         try:
-            services.case_message_send(case=case, text=form.cleaned_data["text"], actor=_user(request))
+            services.case_message_send(
+                case=case, text=form.cleaned_data["text"], actor=_user(request)
+            )
         except DomainError as error:
             messages.error(request, str(error.message))
         else:
@@ -550,7 +638,7 @@ def staff_case_file(request: HttpRequest, reference: str, file_id: int) -> HttpR
 
 @signed_in
 def rate(request: HttpRequest, reference: str) -> HttpResponse:
-    """"What did you think of this service?" after applying (the applicant only)."""
+    """ "What did you think of this service?" after applying (the applicant only)."""
     from ecitizen.cases.forms import RatingForm
 
     case = selectors.case_get_for_user(user=request.user, reference=reference)
@@ -559,10 +647,23 @@ def rate(request: HttpRequest, reference: str) -> HttpResponse:
     form = RatingForm(*_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            services.case_rate(case=case, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"], actor=_user(request))
+            services.case_rate(
+                case=case,
+                score=form.cleaned_data["score"],
+                comment=form.cleaned_data["comment"],
+                actor=_user(request),
+            )
         except DomainError as error:
             messages.info(request, str(error.message))
         else:
             messages.success(request, _("Thank you for your feedback."))
         return redirect("cases:case_detail", reference)
-    return render(request, "cases/rate.html", {"form": form, "case": case, "service_title": services.spec_for(case.service_version).title()})
+    return render(
+        request,
+        "cases/rate.html",
+        {
+            "form": form,
+            "case": case,
+            "service_title": services.spec_for(case.service_version).title(),
+        },
+    )

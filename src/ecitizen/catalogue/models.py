@@ -67,3 +67,6 @@ class ServiceSearchEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["service", "language"], name="search_entry_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} ({self.language})"

@@ -20,6 +20,7 @@ FTS_TABLE = "catalogue_search_fts"
 # PostgreSQL text-search configurations for our languages.
 PG_CONFIGS = {"en": "english", "fr": "french", "ar": "arabic"}
 MAX_QUERY_WORDS = 8
+MIN_OR_WORD = 3
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -39,7 +40,11 @@ def search_entries_rebuild(service: Service) -> None:
         return
     for language in _languages():
         synonyms = definition.get("synonyms", {})
-        words = [*synonyms.get(language, []), *synonyms.get("en", [])] if language != "en" else synonyms.get("en", [])
+        words = (
+            [*synonyms.get(language, []), *synonyms.get("en", [])]
+            if language != "en"
+            else synonyms.get("en", [])
+        )
         entry = ServiceSearchEntry.objects.create(
             service=service,
             language=language,
@@ -49,7 +54,8 @@ def search_entries_rebuild(service: Service) -> None:
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"INSERT INTO {FTS_TABLE} (service_id, language, title, body) VALUES (%s, %s, %s, %s)",  # noqa: S608
+                    f"INSERT INTO {FTS_TABLE} (service_id, language, title, body) "  # noqa: S608
+                    "VALUES (%s, %s, %s, %s)",
                     [service.pk, language, entry.title, entry.body],
                 )
 
@@ -73,11 +79,14 @@ def _postgres_search(words: list[str], language: str, operator: str) -> list[int
     from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 
     config = PG_CONFIGS.get(language, "simple")
-    vector = SearchVector("title", weight="A", config=config) + SearchVector("body", weight="B", config=config)
-    query = None
+    vector = SearchVector("title", weight="A", config=config) + SearchVector(
+        "body", weight="B", config=config
+    )
+    query: SearchQuery | None = None
     for word in words:
         term = SearchQuery(word, config=config, search_type="plain")
         query = term if query is None else (query & term if operator == "AND" else query | term)
+    assert query is not None  # callers pass at least one word
     rows = (
         ServiceSearchEntry.objects.annotate(document=vector, rank=SearchRank(vector, query))
         .filter(language=language, document=query)
@@ -94,8 +103,10 @@ def search_service_ids(query: str, language: str) -> list[int]:
         return []
     engine = _sqlite_search if connection.vendor == "sqlite" else _postgres_search
     found = engine(words, language, "AND")
-    if not found and len(words) > 1:
-        found = engine(words, language, "OR")
+    # Then any one word, leaving out short ones ("or", "a", "of") that match everything.
+    longer = [word for word in words if len(word) >= MIN_OR_WORD]
+    if not found and len(words) > 1 and longer:
+        found = engine(longer, language, "OR")
     return list(dict.fromkeys(found))
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
-
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.catalogue.models import Service

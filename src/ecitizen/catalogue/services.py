@@ -22,6 +22,35 @@ class PublishResult:
     changed: bool
 
 
+def _template_problems(definitions: list[tuple[str, dict[str, Any]]]) -> list[Problem]:
+    """Notification templates and issued-document templates must exist in the platform."""
+    from ecitizen.documents.render import template_exists
+    from ecitizen.notifications.selectors import notification_event_exists, notification_events
+
+    problems = []
+    for name, data in definitions:
+        for index, notification in enumerate(data.get("notifications", [])):
+            if not notification_event_exists(notification["template"]):
+                problems.append(
+                    Problem(
+                        name,
+                        f"notifications[{index}].template",
+                        f"{notification['template']!r} is not a notification template "
+                        f"(templates: {', '.join(notification_events())})",
+                    )
+                )
+        document = data.get("issued_document")
+        if document and not template_exists(document["template"]):
+            problems.append(
+                Problem(
+                    name,
+                    "issued_document.template",
+                    f"{document['template']!r} is not a document template",
+                )
+            )
+    return problems
+
+
 @transaction.atomic
 def service_definitions_publish(*, directory: Path, actor: Any) -> list[PublishResult]:
     """Publish every definition in ``directory`` as a new version of its service, when
@@ -37,6 +66,7 @@ def service_definitions_publish(*, directory: Path, actor: Any) -> list[PublishR
         for name, data in definitions
         if data["department"] not in departments
     ]
+    missing += _template_problems(definitions)
     if missing:
         raise InvalidDefinition(missing)
 

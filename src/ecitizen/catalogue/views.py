@@ -35,7 +35,9 @@ def service_search(request: HttpRequest) -> HttpResponse:
     language = (translation.get_language() or "en").split("-")[0]
     results = selectors.services_search(query=query, language=language) if query else []
     return render(
-        request, "catalogue/search.html", {"query": query, "results": results, "searched": bool(query)}
+        request,
+        "catalogue/search.html",
+        {"query": query, "results": results, "searched": bool(query)},
     )
 
 

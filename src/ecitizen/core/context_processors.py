@@ -37,7 +37,9 @@ def navigation(request: HttpRequest) -> list[dict[str, Any]]:
     items.append(_nav_item(_("Your account"), "accounts:home"))
     if user_is_staff(user):
         items.append(_nav_item(_("Staff"), "staff:home"))
-        if user_has_role(user, {Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}):
+        if user_has_role(
+            user, {Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}
+        ):
             items.append(_nav_item(_("Cases"), "staff:case_queue"))
         if user_has_role(user, RESIDENT_DATA_ROLES):
             items.append(_nav_item(_("Residents"), "staff:residents"))

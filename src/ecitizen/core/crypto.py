@@ -118,9 +118,7 @@ def encrypt_bytes(data: bytes, *, context: str) -> bytes:
     wrapped = AESGCM(_kek(key_id)).encrypt(wrap_nonce, data_key, aad)
     nonce = os.urandom(_NONCE_BYTES)
     ciphertext = AESGCM(data_key).encrypt(nonce, bytes(data), aad)
-    return b"".join(
-        [BLOB_MAGIC, bytes([len(kid)]), kid, wrap_nonce, wrapped, nonce, ciphertext]
-    )
+    return b"".join([BLOB_MAGIC, bytes([len(kid)]), kid, wrap_nonce, wrapped, nonce, ciphertext])
 
 
 def _blob_parts(blob: bytes) -> tuple[str, bytes, bytes]:

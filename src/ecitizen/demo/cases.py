@@ -29,10 +29,13 @@ from ecitizen.catalogue.spec import ServiceSpec
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 
+PLATE_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 #: Answers to questions whose format a definition fixes with a pattern.
 PATTERNED_ANSWERS = {
     "licence_number": lambda rng: f"RV{rng.randint(10_000_000, 99_999_999)}",
-    "vehicle_registration": lambda rng: f"RV{rng.randint(10, 29)} {''.join(rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ') for _ in range(3))}",
+    "vehicle_registration": lambda rng: (
+        f"RV{rng.randint(10, 29)} {''.join(rng.choice(PLATE_LETTERS) for _ in range(3))}"
+    ),
     "company_number": lambda rng: f"RC{rng.randint(100_000, 999_999)}",
 }
 #: How many cases to leave in each state of each service.
@@ -57,7 +60,8 @@ def _minimal_pdf(title: str) -> bytes:
     objects = [
         b"<</Type/Catalog/Pages 2 0 R>>",
         b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R"
+        b"/Resources<</Font<</F1 5 0 R>>>>>>",
         b"<</Length %d>>stream\n" % len(body) + body + b"\nendstream",
         b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
     ]
@@ -79,21 +83,30 @@ def _minimal_png(rng: random.Random, size: int = 48) -> bytes:
     raw = b"".join(b"\0" + colour * size for _ in range(size))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _file_for(question: dict[str, Any], rng: random.Random) -> SimpleUploadedFile:
     formats = question["file"]["formats"]
     if "application/pdf" in formats:
         name = f"{question['id'].replace('_', '-')}.pdf"
-        return SimpleUploadedFile(name, _minimal_pdf("Riverton demo document"), content_type="application/pdf")
+        return SimpleUploadedFile(
+            name, _minimal_pdf("Riverton demo document"), content_type="application/pdf"
+        )
     return SimpleUploadedFile("photo.png", _minimal_png(rng), content_type="image/png")
 
 
-def _answer(question: dict[str, Any], applicant: User, rng: random.Random, fake: Faker) -> Any:  # noqa: C901, PLR0911, PLR0912 - one branch per question type
+def _answer(question: dict[str, Any], applicant: User, rng: random.Random, fake: Faker) -> Any:  # noqa: PLR0911, PLR0912 - one branch per question type
     kind = question["type"]
     rules = question.get("validation", {})
     profile = getattr(applicant, "profile", None)
@@ -103,10 +116,18 @@ def _answer(question: dict[str, Any], applicant: User, rng: random.Random, fake:
         source = question.get("prefill", "")
         if source == "profile.legal_name" and profile:
             return profile.legal_name
-        text = fake.sentence(nb_words=4).rstrip(".") if kind == "text" else fake.paragraph(nb_sentences=3)
+        text = (
+            fake.sentence(nb_words=4).rstrip(".")
+            if kind == "text"
+            else fake.paragraph(nb_sentences=3)
+        )
         return text[: rules.get("max_length", 500)]
     if kind == "address":
-        return "\n".join(p for p in (profile.address_line_1, profile.town, profile.postcode) if p) if profile else "1 Mill Lane\nRiverton"
+        return (
+            "\n".join(p for p in (profile.address_line_1, profile.town, profile.postcode) if p)
+            if profile
+            else "1 Mill Lane\nRiverton"
+        )
     if kind == "email":
         return applicant.email
     if kind == "phone":
@@ -141,7 +162,9 @@ def _answer(question: dict[str, Any], applicant: User, rng: random.Random, fake:
     return ""
 
 
-def _fill(spec: ServiceSpec, applicant: User, rng: random.Random, fake: Faker) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+def _fill(
+    spec: ServiceSpec, applicant: User, rng: random.Random, fake: Faker
+) -> tuple[dict[str, Any], dict[str, list[Any]]]:
     answers: dict[str, Any] = {q["id"]: q["eligible_answers"][0] for q in spec.eligibility}
     files: dict[str, list[Any]] = {}
     for page in spec.pages:
@@ -186,7 +209,11 @@ def demo_cases_load(*, seed: int, residents: list[User]) -> int:
     if Case.objects.exists():
         return 0
     # Fresh from the database: the profiles were filled in after these objects were made.
-    residents = list(User.objects.filter(pk__in=[r.pk for r in residents]).select_related("profile").order_by("pk"))
+    residents = list(
+        User.objects.filter(pk__in=[r.pk for r in residents])
+        .select_related("profile")
+        .order_by("pk")
+    )
     rng = random.Random(seed + 17)
     fake = Faker("en_GB")
     fake.seed_instance(seed + 17)
@@ -200,7 +227,15 @@ def demo_cases_load(*, seed: int, residents: list[User]) -> int:
             count = CASES_PER_OUTCOME if spec.outcome(state) == "approved" else CASES_PER_STATE
             for _ in range(count):
                 applicant = rng.choice(residents)
-                case = _case_along(service, spec, applicant, path, staff, rng, fake)
+                case = _case_along(
+                    service=service,
+                    spec=spec,
+                    applicant=applicant,
+                    path=path,
+                    staff=staff,
+                    rng=rng,
+                    fake=fake,
+                )
                 if case is None:
                     continue
                 open_case = not spec.is_terminal(case.state)
@@ -211,7 +246,16 @@ def demo_cases_load(*, seed: int, residents: list[User]) -> int:
     return created
 
 
-def _case_along(service: Service, spec: ServiceSpec, applicant: User, path: list[dict[str, Any]], staff: list[User], rng: random.Random, fake: Faker) -> Case | None:
+def _case_along(
+    *,
+    service: Service,
+    spec: ServiceSpec,
+    applicant: User,
+    path: list[dict[str, Any]],
+    staff: list[User],
+    rng: random.Random,
+    fake: Faker,
+) -> Case | None:
     draft = cases.draft_start(service=service, applicant=applicant, actor=applicant)
     answers, files = _fill(spec, applicant, rng, fake)
     draft = cases.draft_save_answers(draft=draft, values=answers, files=files, actor=applicant)
@@ -225,5 +269,7 @@ def _case_along(service: Service, spec: ServiceSpec, applicant: User, path: list
             return case
         texts = RESIDENT_TEXTS if action["by"].get("resident") else OFFICIAL_TEXTS
         text = rng.choice(texts) if action.get("reason_required") else ""
-        case = cases.case_transition(case=case, action_id=action["id"], actor=actor, given=cases.ActionInput(text=text))
+        case = cases.case_transition(
+            case=case, action_id=action["id"], actor=actor, given=cases.ActionInput(text=text)
+        )
     return case

@@ -16,7 +16,9 @@ PDF_BYTES = (
 
 
 def pdf_file(name: str = "plans.pdf", marker: bytes = b"SECRET-PLAN-MARKER") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, PDF_BYTES + b"%" + marker + b"\n", content_type="application/pdf")
+    return SimpleUploadedFile(
+        name, PDF_BYTES + b"%" + marker + b"\n", content_type="application/pdf"
+    )
 
 
 SHED_ANSWERS: dict[str, Any] = {

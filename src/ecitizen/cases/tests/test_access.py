@@ -64,11 +64,17 @@ def test_an_officer_of_another_department_gets_404(client, decided_case, case_of
 def test_a_helper_sees_only_the_cases_they_submitted(client, shed, resident, helper, decided_case):
     other_helper = _official(Role.INTERMEDIARY, None, email="helper2@example.test")
     draft = services.draft_start(
-        service=shed, applicant=resident, actor=helper, channel="assisted", consent_statement="Agreed at the library."
+        service=shed,
+        applicant=resident,
+        actor=helper,
+        channel="assisted",
+        consent_statement="Agreed at the library.",
     )
     from .support import SHED_ANSWERS, pdf_file
 
-    services.draft_save_answers(draft=draft, values=SHED_ANSWERS, files={"plan_files": [pdf_file()]}, actor=helper)
+    services.draft_save_answers(
+        draft=draft, values=SHED_ANSWERS, files={"plan_files": [pdf_file()]}, actor=helper
+    )
     assisted = services.draft_submit(draft=draft, actor=helper)
     assert assisted.channel == "assisted"
     assert assisted.submitted_by == helper
@@ -91,7 +97,13 @@ def test_officials_see_internal_notes_residents_do_not(client, shed, resident, w
     case = submit_shed(shed, resident)
     services.case_note_add(case=case, text="Check the boundary line.", actor=works_officer)
     client.force_login(resident)
-    assert "Check the boundary line." not in client.get(reverse("cases:case_detail", args=[case.reference])).content.decode()
+    assert (
+        "Check the boundary line."
+        not in client.get(reverse("cases:case_detail", args=[case.reference])).content.decode()
+    )
     client.logout()
     sign_in_official(client, works_officer)
-    assert "Check the boundary line." in client.get(reverse("staff:case_detail", args=[case.reference])).content.decode()
+    assert (
+        "Check the boundary line."
+        in client.get(reverse("staff:case_detail", args=[case.reference])).content.decode()
+    )

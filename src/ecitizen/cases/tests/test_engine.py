@@ -58,7 +58,9 @@ def test_an_incomplete_or_ineligible_draft_is_refused(shed, resident):
     services.draft_save_answers(draft=draft, values={"owns_property": True}, actor=resident)
     with pytest.raises(services.CaseError, match="Answer all the questions"):
         services.draft_submit(draft=draft, actor=resident)
-    services.draft_save_answers(draft=draft, values={**SHED_ANSWERS, "owns_property": False}, actor=resident)
+    services.draft_save_answers(
+        draft=draft, values={**SHED_ANSWERS, "owns_property": False}, actor=resident
+    )
     with pytest.raises(services.CaseError, match="whether you can use this service"):
         services.draft_submit(draft=draft, actor=resident)
     assert Case.objects.count() == 0
@@ -124,7 +126,9 @@ def test_the_information_loop_and_a_second_stage(shed, resident, works_officer, 
     assert "approve" not in [a["id"] for a in services.actions_for(works_officer, case)]
     case = services.case_transition(case=case, action_id="approve", actor=works_supervisor)
     assert case.outcome == "approved"
-    assert Notification.objects.filter(recipient=resident, event="case_information_requested").exists()
+    assert Notification.objects.filter(
+        recipient=resident, event="case_information_requested"
+    ).exists()
     history = list(case.events.values_list("kind", "action"))
     assert history[0] == (CaseEvent.Kind.SUBMITTED, "")
     assert ("action", "approve") in history
@@ -165,8 +169,8 @@ def test_notes_are_internal_and_messages_reach_the_applicant(shed, resident, wor
 
 
 def test_assignment_rules(shed, resident, works_officer, works_supervisor, works):
-    from tests.personas import _official
     from ecitizen.accounts.models import Role
+    from tests.personas import _official
 
     other_officer = _official(Role.CASE_OFFICER, works, email="other.works@example.test")
     case = submit_shed(shed, resident)

@@ -27,7 +27,8 @@ def test_apply_check_answers_and_send(client, shed, resident):
     assert url.endswith("/page/shed/")
     page = client.post(url, {"shed_value": "12x", "material": "wood"})
     body = page.content.decode()
-    assert "Enter an amount" in body and 'value="wood"' in body
+    assert "Enter an amount" in body
+    assert 'value="wood"' in body
     url = _follow(client, client.post(url, {"shed_value": "800", "material": "wood"}))
     assert url.endswith("/page/treatment/")
     url = _follow(client, client.post(url, {"treated": "no"}))
@@ -36,7 +37,9 @@ def test_apply_check_answers_and_send(client, shed, resident):
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    page = client.post(url, {"plan_files": SimpleUploadedFile("plans.pdf", png, content_type="application/pdf")})
+    page = client.post(
+        url, {"plan_files": SimpleUploadedFile("plans.pdf", png, content_type="application/pdf")}
+    )
     assert "must be a PDF" in page.content.decode()
     url = _follow(client, client.post(url, {"plan_files": pdf_file()}))
     assert url.endswith("/page/contact/")
@@ -45,7 +48,9 @@ def test_apply_check_answers_and_send(client, shed, resident):
     url = _follow(client, client.post(url, {"applicant_name": resident.profile.legal_name}))
     assert url.endswith("/check/")
     check = client.get(url).content.decode()
-    assert "£25.00" in check and "plans.pdf" in check and "Change" in check
+    assert "£25.00" in check
+    assert "plans.pdf" in check
+    assert "Change" in check
     refused = client.post(url, {})
     assert "Confirm that the information" in refused.content.decode()
     done = _follow(client, client.post(url, {"declaration": "on"}))
@@ -53,13 +58,15 @@ def test_apply_check_answers_and_send(client, shed, resident):
     assert done == reverse("cases:confirmation", args=[case.reference])
     # A second submission (double click, second tab) lands on the same confirmation.
     again = _follow(client, client.post(url, {"declaration": "on"}))
-    assert again == done and Case.objects.count() == 1
+    assert again == done
+    assert Case.objects.count() == 1
     # Going back to a question page after sending leads to the confirmation.
     draft = Draft.objects.get()
     back = client.get(reverse("cases:page", args=[draft.pk, "shed"]))
     assert back["Location"] == done
     confirmation = client.get(done).content.decode()
-    assert case.reference in confirmation and "What happens next" in confirmation
+    assert case.reference in confirmation
+    assert "What happens next" in confirmation
 
 
 def test_a_changed_answer_returns_to_check_your_answers(client, shed, resident):

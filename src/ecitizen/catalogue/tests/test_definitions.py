@@ -92,6 +92,19 @@ def _fixture_with(old: str, new: str) -> str:
             "broken.yaml: at title: 'en' is a required property",
         ),
         (
+            "        prefill: profile.address",
+            "        prefill: profile.address\n        show_if: {question: collection_address, "
+            "equals: x}",
+            "broken.yaml: at pages[1].questions[0].show_if.question: 'collection_address' is not "
+            "asked on an earlier page",
+        ),
+        (
+            "sla:\n",
+            "issued_document:\n  template: permit\n  on_state: approved\n  prints:\n"
+            "    - {label: {en: Bins}, answer: bin_cuont}\nsla:\n",
+            "broken.yaml: at issued_document.prints[0].answer: 'bin_cuont' is not a question",
+        ),
+        (
             "      outcome: refused\n",
             "",
             "broken.yaml: at workflow.states[2]: no action leaves 'refused', and it has no outcome",
@@ -128,3 +141,15 @@ def test_two_files_cannot_define_one_service(folder):
     shutil.copy(FIXTURE, folder / "copy.yaml")
     with pytest.raises(CommandError, match="is also the slug of"):
         _load(folder)
+
+
+def test_templates_must_exist(folder):
+    (folder / FIXTURE.name).write_text(
+        _fixture_with("template: case_approved", "template: case_aproved")
+    )
+    with pytest.raises(CommandError) as error:
+        _load(folder)
+    assert (
+        "garden-waste.yaml: at notifications[0].template: 'case_aproved' is not a notification "
+        "template (templates: case_approved," in str(error.value)
+    )
