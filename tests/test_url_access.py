@@ -23,6 +23,9 @@ PUBLIC_URL_NAMES = {
     "catalogue:list",
     "catalogue:search",
     "catalogue:start",
+    # Records released under freedom of information, published by an official.
+    "cases:records",
+    "cases:record_file",
     # allauth: signing up, signing in and recovering an account happen before sign-in.
     "account_login",
     "account_signup",

@@ -191,3 +191,20 @@ def officials_for_case(case: Case) -> list[User]:
         .order_by("full_name")
     )
     return [user for user in users if staff_may_work(user, case)]
+
+
+def published_records() -> QuerySet[CaseFile]:
+    """Records released under freedom of information and published (the official who
+    released them confirmed they hold no personal information), newest first."""
+    return (
+        CaseFile.objects.filter(published=True)
+        .select_related("case__service_version", "upload", "event")
+        .order_by("-event__created_at", "-pk")
+    )
+
+
+def published_record_get(*, file_id: int) -> CaseFile:
+    found = published_records().filter(pk=file_id).first()
+    if found is None:
+        raise Http404
+    return found

@@ -35,7 +35,7 @@ from ecitizen.cases.models import Case, Channel, Draft
 from ecitizen.cases.presentation import answer_rows, case_summary, prefill_values, timeline_rows
 from ecitizen.catalogue.selectors import service_get_published, services_published
 from ecitizen.catalogue.spec import ServiceSpec, localised
-from ecitizen.core.access import signed_in, staff_only
+from ecitizen.core.access import public, signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.documents.http import upload_response
 
@@ -667,3 +667,16 @@ def rate(request: HttpRequest, reference: str) -> HttpResponse:
             "service_title": services.spec_for(case.service_version).title(),
         },
     )
+
+
+@public
+def records_archive(request: HttpRequest) -> HttpResponse:
+    """The public archive of records released in answer to information requests."""
+    page = Paginator(selectors.published_records(), 50).get_page(request.GET.get("page"))
+    return render(request, "cases/records.html", {"page": page})
+
+
+@public
+def record_file(request: HttpRequest, file_id: int) -> HttpResponse:
+    item = selectors.published_record_get(file_id=file_id)
+    return upload_response(item.upload)

@@ -269,7 +269,20 @@ def _case_along(
             return case
         texts = RESIDENT_TEXTS if action["by"].get("resident") else OFFICIAL_TEXTS
         text = rng.choice(texts) if action.get("reason_required") else ""
+        attached = []
+        if action.get("attachments"):
+            released = SimpleUploadedFile(
+                "released-information.pdf" if action.get("publish_records") else "reply.pdf",
+                _minimal_pdf("Riverton City Council"),
+                content_type="application/pdf",
+            )
+            attached.append(released)
         case = cases.case_transition(
-            case=case, action_id=action["id"], actor=actor, given=cases.ActionInput(text=text)
+            case=case,
+            action_id=action["id"],
+            actor=actor,
+            given=cases.ActionInput(
+                text=text, files=attached, publish=bool(action.get("publish_records"))
+            ),
         )
     return case

@@ -1,0 +1,48 @@
+"""Fixtures of the service journeys (imported by ``test_service_journeys.py``): Riverton's
+departments and six services published, a signing key for the issued documents, a
+temporary media folder, and a second browser for the official."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecitizen.accounts.services import department_ensure
+from ecitizen.demo.cases import demo_services_publish
+from ecitizen.demo.riverton import DEPARTMENTS, EMAIL_DOMAIN
+from ecitizen.documents.tests.signing_fixtures import (  # noqa: F401 - fixtures
+    media_storage,
+    signing_certificate,
+)
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.services_support import open_page
+
+
+@pytest.fixture
+def riverton(db, signing_certificate, media_storage):  # noqa: F811 - the imported fixtures
+    """Riverton's six departments and services, published as the demo does; documents
+    are signed with a throwaway key and stored under a temporary folder. Returns the
+    services by slug."""
+    for slug, name in DEPARTMENTS:
+        department_ensure(slug=slug, name=name, email=f"{slug}@{EMAIL_DOMAIN}", actor=None)
+    return {service.slug: service for service in demo_services_publish()}
+
+
+@pytest.fixture
+def official_page(browser, live_server, request):
+    """The official's own browser (JavaScript on), beside the resident's ``page``: the
+    same axe ledger and console-error checks at teardown as the ``page`` fixture."""
+    handles = open_page(browser, live_server.url)
+    yield handles.page
+    failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
+    if failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        handles.page.screenshot(
+            path=str(ARTIFACTS / f"{request.node.name}-official.png"), full_page=True
+        )
+    handles.page.context.close()
+    if not failed:
+        unchecked = handles.ledger.unchecked()
+        assert not unchecked, f"official's pages visited without an axe check: {unchecked}"
+        assert not handles.console_errors, (
+            f"errors in the official's browser console: {handles.console_errors}"
+        )
