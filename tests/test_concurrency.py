@@ -66,3 +66,77 @@ def test_parallel_guesses_are_all_counted(settings):
     errors = _run_together(guess, 20)
     assert not errors
     assert len(admitted) == 5
+
+
+def _shed_service():
+    from pathlib import Path
+
+    from ecitizen.catalogue.models import Service
+    from ecitizen.catalogue.services import service_definitions_publish
+    from tests.factories import DepartmentFactory
+
+    DepartmentFactory(slug="public-works", name="Public Works")
+    fixtures = Path(__file__).resolve().parents[1] / "src/ecitizen/cases/tests/fixtures"
+    service_definitions_publish(directory=fixtures, actor=None)
+    return Service.objects.get(slug="shed-permit")
+
+
+def test_parallel_submissions_of_one_draft_make_one_case():
+    from ecitizen.cases import services as cases
+    from ecitizen.cases.models import Case
+    from ecitizen.cases.tests.support import SHED_ANSWERS, pdf_file
+    from tests.factories import UserFactory
+
+    service = _shed_service()
+    resident = UserFactory(email="parallel@example.test")
+    draft = cases.draft_start(service=service, applicant=resident, actor=resident)
+    cases.draft_save_answers(
+        draft=draft, values=SHED_ANSWERS, files={"plan_files": [pdf_file()]}, actor=resident
+    )
+    references: list[str] = []
+    errors = _run_together(
+        lambda n: references.append(cases.draft_submit(draft=draft, actor=resident).reference), 6
+    )
+    assert not errors
+    assert Case.objects.count() == 1
+    assert len(set(references)) == 1
+
+
+def test_parallel_submissions_get_distinct_references():
+    from ecitizen.cases import services as cases
+    from ecitizen.cases.tests.support import submit_shed
+    from tests.factories import UserFactory
+
+    service = _shed_service()
+    residents = [UserFactory(email=f"many{n}@example.test") for n in range(6)]
+    references: list[str] = []
+    errors = _run_together(
+        lambda n: references.append(submit_shed(service, residents[n]).reference), 6
+    )
+    assert not errors
+    assert len(set(references)) == 6
+    assert sorted(int(r.rsplit("-", 1)[1]) for r in references) == list(range(1, 7))
+
+
+def test_parallel_officials_cannot_take_two_actions_from_one_state():
+    from ecitizen.accounts.models import Role
+    from ecitizen.cases import services as cases
+    from ecitizen.cases.models import CaseEvent
+    from ecitizen.cases.tests.support import submit_shed
+    from ecitizen.catalogue.models import Service
+    from tests.factories import UserFactory
+    from tests.personas import _official
+
+    service = _shed_service()
+    officers = [
+        _official(Role.CASE_OFFICER, service.department, email=f"o{n}@example.test")
+        for n in range(4)
+    ]
+    case = submit_shed(Service.objects.get(pk=service.pk), UserFactory(email="one@example.test"))
+    errors = _run_together(
+        lambda n: cases.case_transition(case=case, action_id="start_review", actor=officers[n]), 4
+    )
+    # One review starts; the others find the case has moved on.
+    assert len(errors) == 3
+    assert all(getattr(error, "code", "") == "stale_action" for error in errors)
+    assert case.events.filter(kind=CaseEvent.Kind.ACTION).count() == 1

@@ -115,6 +115,7 @@ class QueueFilters:
     assigned: str = ""  # "me", "none", or ""
     sort: str = "due_date"
     include_closed: bool = False
+    actionable: bool = False  # only cases in a state where the official's role can act
 
 
 SORTS = {
@@ -137,6 +138,37 @@ def queue_department_ids(user: Any) -> set[int] | None:
     return ids
 
 
+def _actionable_condition(user: User, departments: set[int] | None) -> Q:
+    """Cases whose current state has an action the official's roles allow, per
+    definition version (one query over the versions, whatever the number of cases)."""
+    from ecitizen.catalogue.models import ServiceVersion
+    from ecitizen.catalogue.spec import ServiceSpec
+
+    roles_by_department: dict[str, set[str]] = {}
+    platform_admin = False
+    for assignment in user_role_assignments(user):
+        if assignment.role == Role.PLATFORM_ADMIN:
+            platform_admin = True
+        elif assignment.role in CASEWORK_ROLES and assignment.department_id:
+            roles_by_department.setdefault(assignment.department.slug, set()).add(assignment.role)
+    versions = ServiceVersion.objects.all()
+    if departments is not None:
+        versions = versions.filter(service__department_id__in=departments)
+    condition = Q(pk__in=[])
+    for version in versions.only("pk", "definition"):
+        spec = ServiceSpec(version.definition)
+        states = {
+            state
+            for action in spec.actions.values()
+            if platform_admin
+            or set(action["by"].get("roles", [])) & roles_by_department.get(spec.action_department(action), set())
+            for state in action["from"]
+        }
+        if states:
+            condition |= Q(service_version_id=version.pk, state__in=sorted(states))
+    return condition
+
+
 def case_queue(*, user: User, filters: QueueFilters, today: date | None = None) -> QuerySet[Case]:
     """Cases the official may work, filtered and sorted. A constant number of queries
     whatever the number of cases (related rows are joined, not fetched per row)."""
@@ -152,6 +184,8 @@ def case_queue(*, user: User, filters: QueueFilters, today: date | None = None) 
         cases = cases.filter(outcome="")
     if filters.state:
         cases = cases.filter(state=filters.state)
+    if filters.actionable:
+        cases = cases.filter(_actionable_condition(user, departments))
     if filters.service:
         cases = cases.filter(service__slug=filters.service)
     if filters.ward:

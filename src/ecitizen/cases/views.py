@@ -505,6 +505,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         if request.GET.get("sort") in selectors.SORTS
         else "due_date",
         include_closed=request.GET.get("closed") == "1",
+        actionable=request.GET.get("actionable") == "1",
     )
     cases = selectors.case_queue(user=user, filters=filters)
     page = Paginator(cases, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))

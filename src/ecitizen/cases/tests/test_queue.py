@@ -81,3 +81,17 @@ def test_the_queue_shows_only_the_officials_department(client, shed, resident, c
     case = submit_shed(shed, resident)
     sign_in_official(client, case_officer)  # Revenue, not Public Works
     assert case.reference not in client.get(reverse("staff:case_queue")).content.decode()
+
+
+def test_waiting_for_my_role(client, shed, resident, second_resident, works_officer, works_supervisor):
+    from ecitizen.cases import services
+
+    first = submit_shed(shed, resident)  # submitted: a case officer starts the review
+    second = submit_shed(shed, second_resident)
+    second = services.case_transition(case=second, action_id="start_review", actor=works_officer)
+    second = services.case_transition(case=second, action_id="pass_first", actor=works_officer)
+    # second_review: only a supervisor approves, but officers may still ask or refuse.
+    sign_in_official(client, works_supervisor)
+    page = client.get(reverse("staff:case_queue"), {"actionable": "1"}).content.decode()
+    assert second.reference in page
+    assert first.reference not in page  # "start review" is for case officers only
