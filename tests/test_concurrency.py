@@ -103,7 +103,6 @@ def test_parallel_submissions_of_one_draft_make_one_case():
 
 
 def test_parallel_submissions_get_distinct_references():
-    from ecitizen.cases import services as cases
     from ecitizen.cases.tests.support import submit_shed
     from tests.factories import UserFactory
 

@@ -161,7 +161,8 @@ def _actionable_condition(user: User, departments: set[int] | None) -> Q:
             state
             for action in spec.actions.values()
             if platform_admin
-            or set(action["by"].get("roles", [])) & roles_by_department.get(spec.action_department(action), set())
+            or set(action["by"].get("roles", []))
+            & roles_by_department.get(spec.action_department(action), set())
             for state in action["from"]
         }
         if states:

@@ -83,7 +83,9 @@ def test_the_queue_shows_only_the_officials_department(client, shed, resident, c
     assert case.reference not in client.get(reverse("staff:case_queue")).content.decode()
 
 
-def test_waiting_for_my_role(client, shed, resident, second_resident, works_officer, works_supervisor):
+def test_waiting_for_my_role(
+    client, shed, resident, second_resident, works_officer, works_supervisor
+):
     from ecitizen.cases import services
 
     first = submit_shed(shed, resident)  # submitted: a case officer starts the review
