@@ -49,6 +49,24 @@ def _append_only_audit_table(request):
 _DATABASE_FIXTURES = {"db", "transactional_db", "live_server"}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _files_in_a_temporary_folder(tmp_path_factory):
+    """Uploads and issued documents go to a folder of this test run, signed with a
+    throwaway certificate: no test writes into the project's ``var/``."""
+    from django.test import override_settings
+
+    from ecitizen.documents.tests.signing_fixtures import make_signing_pair
+
+    folder = tmp_path_factory.mktemp("var")
+    key_path, cert_path = make_signing_pair(folder)
+    with override_settings(
+        MEDIA_ROOT=str(folder / "media"),
+        DOCUMENT_SIGNING_KEY_FILE=str(key_path),
+        DOCUMENT_SIGNING_CERT_FILE=str(cert_path),
+    ):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache(request):
     """allauth keeps rate limits and used TOTP codes in the cache (a database table): no

@@ -33,6 +33,21 @@ setup_gettext() {  # xgettext: the test that the catalogues cover every string u
   fi
 }
 
+setup_document_libraries() {  # WeasyPrint renders issued documents with Pango and HarfBuzz
+  if ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 && ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset; then
+    return
+  fi
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing Pango and HarfBuzz for PDF documents"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 >/dev/null
+  else
+    echo "Issued documents need Pango and HarfBuzz (Debian/Ubuntu: sudo apt-get install" >&2
+    echo "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)." >&2
+    exit 1
+  fi
+}
+
 setup_chromium() {
   if command -v chromium >/dev/null 2>&1; then return; fi
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

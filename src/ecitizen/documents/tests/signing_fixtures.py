@@ -58,6 +58,19 @@ def make_signing_pair(directory: Path, *, common_name: str = "Test signing autho
     return key_path, cert_path
 
 
+def in_fresh_thread(function):
+    """Call ``function`` in a new thread and return its result.
+
+    pyHanko's synchronous API (``validate_pdf_signature``) starts its own event loop,
+    which fails in a thread that already runs one, as the main thread does once the
+    browser tests' Playwright session has started.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function).result()
+
+
 @pytest.fixture
 def signing_certificate(tmp_path, settings):
     """Configure a fresh signing key and certificate; returns the certificate's path."""

@@ -23,6 +23,7 @@ from ecitizen.core.models import AuditEvent
 from ecitizen.documents import render, selectors, services
 from ecitizen.documents.models import IssuedDocument
 from ecitizen.documents.tests.factories import PRINTED, issue
+from ecitizen.documents.tests.signing_fixtures import in_fresh_thread
 from ecitizen.notifications.models import Notification
 
 pytestmark = pytest.mark.usefixtures("signing_certificate", "media_storage")
@@ -34,7 +35,7 @@ def signature_status(pdf: bytes, cert_path):
     reader = PdfFileReader(io.BytesIO(pdf))
     (signature,) = reader.embedded_signatures
     context = ValidationContext(trust_roots=[load_cert_from_pemder(str(cert_path))])
-    return validate_pdf_signature(signature, context)
+    return in_fresh_thread(lambda: validate_pdf_signature(signature, context))
 
 
 def pdf_text(pdf: bytes) -> str:

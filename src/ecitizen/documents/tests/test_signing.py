@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
 from ecitizen.documents import signing
-from ecitizen.documents.tests.signing_fixtures import make_signing_pair
+from ecitizen.documents.tests.signing_fixtures import in_fresh_thread, make_signing_pair
 
 
 @pytest.fixture
@@ -70,7 +70,8 @@ def test_demo_certificate_signs(demo_settings):
     signed = signing.sign_pdf(weasyprint.HTML(string="<p>Hello</p>").write_pdf(), reason="Test")
     (signature,) = PdfFileReader(BytesIO(signed)).embedded_signatures
     trust = load_cert_from_pemder(str(signing.signing_identity().cert_path))
-    status = validate_pdf_signature(signature, ValidationContext(trust_roots=[trust]))
+    context = ValidationContext(trust_roots=[trust])
+    status = in_fresh_thread(lambda: validate_pdf_signature(signature, context))
     assert status.bottom_line
 
 
@@ -184,4 +185,5 @@ def test_signing_works_inside_a_running_event_loop(signing_certificate):
     async def from_async_code():
         return signing.sign_pdf(pdf, reason="Test")
 
-    assert b"/ByteRange" in asyncio.run(from_async_code())
+    # In a thread of its own: the test's own thread may already run a loop (Playwright).
+    assert b"/ByteRange" in in_fresh_thread(lambda: asyncio.run(from_async_code()))
