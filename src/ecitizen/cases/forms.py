@@ -19,6 +19,20 @@ PHONE_PATTERN = r"^\+?[0-9 ()-]{7,20}$"
 NATIONAL_ID_PATTERN = r"^[A-Za-z0-9 -]{6,20}$"
 
 
+class AmountField(forms.DecimalField):
+    """A number or an amount as people type it: "£1,250.50", "1 250,50", "1250"."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            text = re.sub(r"[\s£$€\u00a0]", "", value)
+            if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", text):
+                text = text.replace(",", "")  # thousands separators
+            elif text.count(",") == 1 and "." not in text:
+                text = text.replace(",", ".")  # a decimal comma
+            value = text
+        return super().to_python(value)
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -115,7 +129,7 @@ def _field_for(question: dict[str, Any], *, has_files: bool) -> forms.Field:  # 
                 "Enter an email address in the correct format, like name@example.com"
             )
     elif kind in {"number", "money"}:
-        field = forms.DecimalField(
+        field = AmountField(
             max_digits=14,
             decimal_places=0 if kind == "number" else 2,
             min_value=Decimal(str(rules["min"])) if "min" in rules else None,
@@ -136,7 +150,7 @@ def _field_for(question: dict[str, Any], *, has_files: bool) -> forms.Field:  # 
             max_value=_("The number must be %(limit_value)s or less"),
             max_decimal_places=_("Enter a whole number")
             if kind == "number"
-            else _("Enter the amount to the nearest penny"),
+            else _("Enter the amount with no more than 2 decimal places"),
         )
     elif kind == "date":
         field = GovukDateField(**common)
@@ -224,7 +238,9 @@ class QuestionPageForm(forms.Form):
             elif kind == "number":
                 values[question_id] = int(value) if value is not None else ""
             elif kind == "money":
-                values[question_id] = str(value) if value is not None else ""
+                values[question_id] = (
+                    str(value.quantize(Decimal("0.01"))) if value is not None else ""
+                )
             elif kind == "date":
                 values[question_id] = value.isoformat() if value else ""
             elif kind == "multiple_choice":

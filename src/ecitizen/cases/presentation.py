@@ -9,6 +9,7 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ecitizen.cases.models import Case, CaseEvent, Draft
 from ecitizen.cases.services import format_answer, spec_for
@@ -170,6 +171,21 @@ class TimelineRow:
     files: list[Any]
 
 
+ESCALATIONS = {"overdue": gettext_lazy("Overdue"), "nearly_due": gettext_lazy("Nearly due")}
+
+
+def _who(case: Case, event: CaseEvent) -> str:
+    """Who did it, in the reader's language for the system, the applicant and helpers;
+    officials as the office and role recorded at the time."""
+    if event.actor_label:
+        return event.actor_label
+    if event.actor_id is None:
+        return _("Automatic")
+    if event.actor_id == case.applicant_id:
+        return _("Applicant")
+    return _("Helper who applied for you")
+
+
 def timeline_rows(case: Case, *, for_applicant: bool) -> list[TimelineRow]:
     spec = spec_for(case.service_version)
     events = case.events.all().prefetch_related("files__upload")
@@ -192,11 +208,15 @@ def timeline_rows(case: Case, *, for_applicant: bool) -> list[TimelineRow]:
         text = event.text or ""
         if event.kind == CaseEvent.Kind.DOCUMENT:
             text = ""
+        elif event.kind == CaseEvent.Kind.ESCALATED:
+            text = str(ESCALATIONS.get(event.action, event.action))
+        elif event.kind == CaseEvent.Kind.ASSIGNED and not text:
+            text = _("Unassigned")
         rows.append(
             TimelineRow(
                 when=event.created_at,
                 title=title,
-                who=event.actor_label,
+                who=_who(case, event),
                 text=text,
                 kind=event.kind,
                 internal=not event.visible_to_applicant,

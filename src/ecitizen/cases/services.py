@@ -21,6 +21,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ecitizen.accounts.models import Department, Role, User
 from ecitizen.accounts.selectors import user_acting_as, user_has_role
@@ -145,9 +146,14 @@ def draft_save_answers(
         rules = question["file"]
         existing = list(draft.files.filter(question=question_id).values_list("upload", flat=True))
         if len(existing) + len(uploaded) > rules.get("max_count", 1):
+            limit = rules.get("max_count", 1)
             raise CaseError(
-                _("You can upload at most %(count)s files here.")
-                % {"count": rules.get("max_count", 1)},
+                ngettext(
+                    "You can upload only %(count)s file here.",
+                    "You can upload at most %(count)s files here.",
+                    limit,
+                )
+                % {"count": limit},
                 code="too_many_files",
             )
         for item in uploaded:
@@ -336,12 +342,13 @@ def _clock_enter(case: Case, spec: ServiceSpec, state: str, today: date) -> None
 
 
 def _actor_label(case: Case, actor: User | None) -> str:
-    if actor is None:
-        return _("Automatic")
-    if actor.pk == case.applicant_id:
-        return _("Applicant")
+    """The office and role an official acted as ("Planning & Building — Case officer"),
+    written once in the platform's language like the audit trail. Empty for the system,
+    the applicant and their helper: the pages name those in the reader's language."""
+    if actor is None or actor.pk == case.applicant_id:
+        return ""
     if case.channel == Channel.ASSISTED and actor.pk == case.submitted_by_id:
-        return _("Helper who applied for you")
+        return ""
     with translation.override(settings.LANGUAGE_CODE):
         return user_acting_as(actor, CASEWORK_ROLES) or user_acting_as(actor)
 
@@ -592,9 +599,7 @@ def case_document_issue(*, case: Case) -> Any:
         actor=None,
     )
     if not already:
-        CaseEvent.objects.create(
-            case=case, kind=CaseEvent.Kind.DOCUMENT, actor_label=_("Automatic"), text=document.code
-        )
+        CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.DOCUMENT, text=document.code)
         _send_notification(
             recipient=case.applicant,
             event="document_issued",
@@ -630,7 +635,7 @@ def format_answer(  # noqa: PLR0911 - one return per kind of answer
 
         return date_format(date.fromisoformat(value), "j F Y")
     if kind == "file":
-        return _("%(count)s file(s)") % {"count": len(value)}
+        return ngettext("%(count)s file", "%(count)s files", len(value)) % {"count": len(value)}
     return str(value)
 
 
@@ -690,7 +695,7 @@ def case_assign(*, case: Case, assignee: User | None, actor: User) -> Case:
         kind=CaseEvent.Kind.ASSIGNED,
         actor=actor,
         actor_label=_actor_label(case, actor),
-        text=(assignee.full_name or assignee.email) if assignee else _("Unassigned"),
+        text=(assignee.full_name or assignee.email) if assignee else None,
         visible_to_applicant=False,
     )
     audit_record(
@@ -807,8 +812,7 @@ def cases_escalate(*, today: date | None = None) -> int:
         CaseEvent.objects.create(
             case=case,
             kind=CaseEvent.Kind.ESCALATED,
-            actor_label=_("Automatic"),
-            text=_("Overdue") if level == 2 else _("Nearly due"),
+            action="overdue" if level == 2 else "nearly_due",
             visible_to_applicant=False,
         )
         for supervisor in _supervisors(case.department_id):

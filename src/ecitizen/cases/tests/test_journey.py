@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.urls import reverse
 
 from ecitizen.cases.models import Case, Draft
@@ -103,3 +104,21 @@ def test_catalogue_search_finds_synonyms(client, shed, garden):
     assert "garden shed permit" in page
     page = client.get(reverse("catalogue:search"), {"q": "zzzz"}).content.decode()
     assert "0 results" in page
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("1250", "1250.00"), ("£1,250.50", "1250.50"), ("1 250,50", "1250.50"), ("99,5", "99.50")],
+)
+def test_amounts_are_read_as_people_type_them(typed, stored):
+    from ecitizen.cases.forms import QuestionPageForm
+
+    question = {"id": "value", "type": "money", "label": {"en": "Cost"}}
+    form = QuestionPageForm(
+        {"value": typed},
+        page={"id": "p", "questions": [question]},
+        questions=[question],
+        files_present=set(),
+    )
+    assert form.is_valid(), form.errors
+    assert form.answers() == {"value": stored}
