@@ -4,10 +4,14 @@ temporary media folder, and a second browser for the official."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from ecitizen.accounts.services import department_ensure
-from ecitizen.demo.cases import demo_services_publish
+from ecitizen.catalogue.models import Service
+from ecitizen.catalogue.services import service_definitions_publish
+from ecitizen.demo.cases import DEFINITIONS_DIR
 from ecitizen.demo.riverton import DEPARTMENTS, EMAIL_DOMAIN
 from ecitizen.documents.tests.signing_fixtures import (  # noqa: F401 - fixtures
     media_storage,
@@ -18,13 +22,23 @@ from tests.browser.services_support import open_page
 
 
 @pytest.fixture
-def riverton(db, signing_certificate, media_storage):  # noqa: F811 - the imported fixtures
-    """Riverton's six departments and services, published as the demo does; documents
-    are signed with a throwaway key and stored under a temporary folder. Returns the
-    services by slug."""
+def riverton(db, tmp_path, signing_certificate, media_storage):  # noqa: F811 - fixtures
+    """Riverton's six departments; documents signed with a throwaway key and stored in a
+    temporary folder. Returns ``publish(slug) -> Service``, which publishes that one of
+    the demo's definitions (``src/ecitizen/demo/definitions/<slug>.yaml``) as
+    ``ecitizen.demo.cases.demo_services_publish`` does for all six (one, to save a
+    second per test)."""
     for slug, name in DEPARTMENTS:
         department_ensure(slug=slug, name=name, email=f"{slug}@{EMAIL_DOMAIN}", actor=None)
-    return {service.slug: service for service in demo_services_publish()}
+
+    def publish(slug: str) -> Service:
+        folder = tmp_path / f"definitions-{slug}"
+        folder.mkdir()
+        shutil.copy(DEFINITIONS_DIR / f"{slug}.yaml", folder)
+        service_definitions_publish(directory=folder, actor=None)
+        return Service.objects.get(slug=slug, current_version__isnull=False)
+
+    return publish
 
 
 @pytest.fixture

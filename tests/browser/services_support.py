@@ -307,7 +307,7 @@ def take_action(page: Page, reference: str, action_id: str, given: dict[str, Any
     if given.get("text"):
         page.locator("#id_text").fill(given["text"])
     if given.get("files"):
-        page.locator("#id_files").set_input_files(given["files"])
+        page.locator("main form input[type=file]").set_input_files(given["files"])
     if given.get("publish"):
         page.locator("#id_publish").check()
     _press_button(page, label, keyboard=False)

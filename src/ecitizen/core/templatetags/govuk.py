@@ -44,6 +44,7 @@ _KINDS = {
     "govukdate": "date",
     "file": "file",
     "clearablefile": "file",
+    "multiplefile": "file",
     "hidden": "hidden",
     "multiplehidden": "hidden",
 }
