@@ -23,6 +23,17 @@ PUBLIC_URL_NAMES = {
     "catalogue:list",
     "catalogue:search",
     "catalogue:start",
+    # Paying: the payer's browser returns from the provider, visitors pay by reference
+    # (each page checks the bill or payment belongs to this session or account), the
+    # providers' webhooks (signed), and the sandbox provider's hosted pages.
+    "payments:pay_by_reference",
+    "payments:pay",
+    "payments:return",
+    "payments:receipt",
+    "payments:webhook",
+    "payments:sandbox_card",
+    "payments:sandbox_challenge",
+    "payments:sandbox_cancel",
     # Records released under freedom of information, published by an official.
     "cases:records",
     "cases:record_file",

@@ -168,6 +168,8 @@ INSTALLED_APPS = [
     "ecitizen.cases",
     "ecitizen.documents",
     "ecitizen.notifications",
+    "ecitizen.payments",
+    "ecitizen.taxes",
     "ecitizen.demo",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -556,6 +558,41 @@ for _signing_name, _signing_file in (
 ):
     if _signing_file and not Path(_signing_file).is_file():
         raise ImproperlyConfigured(f"{_signing_name} {_signing_file} is not a file")
+
+# --- Payments -----------------------------------------------------------------------------
+
+# Providers by name (a dotted path to a class implementing
+# ecitizen.payments.providers.base.PaymentProvider) and the one payers use.
+PAYMENT_PROVIDERS = {
+    "sandbox": "ecitizen.payments.providers.sandbox.SandboxProvider",
+    "stripe": "ecitizen.payments.providers.stripe.StripeProvider",
+}
+PAYMENT_PROVIDER = str(_value("PAYMENT_PROVIDER", default="sandbox"))
+if PAYMENT_PROVIDER not in PAYMENT_PROVIDERS:
+    raise ImproperlyConfigured(
+        f"PAYMENT_PROVIDER must be one of {', '.join(PAYMENT_PROVIDERS)}, "
+        f"not {PAYMENT_PROVIDER!r}"
+    )
+# The secret the sandbox signs its webhooks with (HMAC-SHA256). Development default only.
+PAYMENTS_SANDBOX_WEBHOOK_SECRET = str(
+    _value("PAYMENTS_SANDBOX_WEBHOOK_SECRET", default="sandbox-webhook-secret" if DEBUG else "")
+)
+# Where the sandbox delivers webhooks; default: this platform's own endpoint.
+PAYMENTS_SANDBOX_WEBHOOK_URL = str(_value("PAYMENTS_SANDBOX_WEBHOOK_URL", default=""))
+STRIPE_SECRET_KEY = str(_value("STRIPE_SECRET_KEY", default=""))
+STRIPE_WEBHOOK_SECRET = str(_value("STRIPE_WEBHOOK_SECRET", default=""))
+if PAYMENT_PROVIDER == "stripe" and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
+    raise ImproperlyConfigured(
+        "PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"
+    )
+# Test switch for the sandbox's webhooks: normal, duplicate, delay, reorder or drop.
+PAYMENTS_SANDBOX_WEBHOOK_MODE = str(_value("PAYMENTS_SANDBOX_WEBHOOK_MODE", default="normal"))
+if PAYMENTS_SANDBOX_WEBHOOK_MODE not in {"normal", "duplicate", "delay", "reorder", "drop"}:
+    raise ImproperlyConfigured(
+        "PAYMENTS_SANDBOX_WEBHOOK_MODE must be normal, duplicate, delay, reorder or drop"
+    )
+# Unfinished payments older than this are asked about by `ecitizen payments reconcile`.
+PAYMENTS_RECONCILE_AFTER_MINUTES = _int("PAYMENTS_RECONCILE_AFTER_MINUTES", 5, minimum=1)
 
 # --- Logging ----------------------------------------------------------------------------
 

@@ -5,12 +5,16 @@ from ecitizen.cases.urls import staff_urlpatterns as cases_staff
 from ecitizen.core import views as core_views
 from ecitizen.documents.urls import staff_urlpatterns as documents_staff
 from ecitizen.notifications.urls import staff_urlpatterns as notifications_staff
+from ecitizen.payments.urls import staff_urlpatterns as payments_staff
+from ecitizen.taxes.urls import staff_urlpatterns as taxes_staff
 
 staff_patterns = [
     *accounts_staff,
     *cases_staff,
     *documents_staff,
     *notifications_staff,
+    *payments_staff,
+    *taxes_staff,
     path("audit/", core_views.audit_log, name="audit"),
 ]
 
@@ -21,6 +25,8 @@ urlpatterns = [
     path("", include("ecitizen.cases.urls")),
     path("", include("ecitizen.documents.urls")),
     path("", include("ecitizen.notifications.urls")),
+    path("", include("ecitizen.payments.urls")),
+    path("", include("ecitizen.taxes.urls")),
     path("staff/", include((staff_patterns, "staff"))),
     path("accounts/", include("allauth.urls")),
 ]

@@ -77,8 +77,13 @@ class IssuedDocument(models.Model):
     """
 
     code = models.CharField(_("verification code"), max_length=32, unique=True)
+    # None for a receipt of a payment made without an account (pay by reference).
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="issued_documents"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="issued_documents",
     )
     title = models.CharField(_("title"), max_length=200)
     template = models.CharField(_("template"), max_length=40)

@@ -29,7 +29,14 @@ from django.utils.translation import gettext as _
 from ecitizen.core.context_processors import brand
 
 #: The document designs shipped with the platform (a catalogue definition names one).
-DOCUMENT_TEMPLATES = ("licence_card", "permit", "certificate", "certified_copy", "record_release")
+DOCUMENT_TEMPLATES = (
+    "licence_card",
+    "permit",
+    "certificate",
+    "certified_copy",
+    "record_release",
+    "receipt",
+)
 TEMPLATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 #: Archival PDF (PDF/A-2) with a tagged structure (level "a"), so screen readers can read it.
 PDF_VARIANT = "pdf/a-2a"

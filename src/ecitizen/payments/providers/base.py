@@ -1,0 +1,78 @@
+"""The payment provider interface, with the semantics of GOV.UK Pay.
+
+A provider creates a payment (amount, reference, description, return URL and an
+idempotency key), sends the payer to its own single-use page (``next_url``), answers the
+authoritative status of a payment, refunds, and signs the webhooks it sends. A real
+provider is one module implementing :class:`PaymentProvider`.
+
+States: ``created``, ``started``, ``submitted``, ``success``, ``failed``, ``cancelled``,
+``error``; the last four are finished.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class ProviderError(Exception):
+    """The provider could not be reached or refused the request (retry later)."""
+
+
+class WebhookRejected(Exception):
+    """A webhook whose signature or content is not valid (answered with 400)."""
+
+
+@dataclass(frozen=True)
+class ProviderPayment:
+    provider_id: str
+    state: str
+    amount_minor: int
+    next_url: str = ""
+    failure_message: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.state in {"success", "failed", "cancelled", "error"}
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    provider_refund_id: str
+    state: str  # "submitted", "success" or "failed"
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    event_id: str
+    provider_id: str
+    state: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def create_payment(
+        self,
+        *,
+        amount_minor: int,
+        currency: str,
+        reference: str,
+        description: str,
+        return_url: str,
+        idempotency_key: str,
+    ) -> ProviderPayment:
+        """Create the payment on the provider's side; the same idempotency key returns
+        the same payment."""
+
+    def get_payment(self, provider_id: str) -> ProviderPayment:
+        """The provider's authoritative view of the payment."""
+
+    def refund(
+        self, *, provider_id: str, amount_minor: int, idempotency_key: str
+    ) -> ProviderRefund:
+        """Refund part or all of a successful payment."""
+
+    def parse_webhook(self, *, body: bytes, headers: dict[str, str]) -> WebhookEvent:
+        """Check the webhook's signature and read it; raises :class:`WebhookRejected`."""

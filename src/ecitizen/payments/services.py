@@ -1,0 +1,692 @@
+"""Writes of the payments app: bills, payments and their settlement, refunds.
+
+Settlement happens exactly once whatever arrives and in whatever order — the payer's
+return, webhooks (duplicated, late, out of order), the reconciliation job — because every
+path goes through :func:`payment_apply_provider_state`, which locks the payment row and
+posts the settlement under a unique ledger key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ecitizen.accounts.models import Department, User
+from ecitizen.core.crypto import blind_index
+from ecitizen.core.errors import DomainError
+from ecitizen.core.services import audit_record
+from ecitizen.payments import ledger
+from ecitizen.payments.models import (
+    FINISHED_STATES,
+    Bill,
+    LedgerTransaction,
+    Payment,
+    PaymentEvent,
+    PaymentState,
+    Refund,
+)
+from ecitizen.payments.providers import get_provider
+
+logger = logging.getLogger(__name__)
+
+#: Unfinished payments expire this long after creation (as with GOV.UK Pay).
+PAYMENT_LIFETIME = timedelta(minutes=90)
+POSTCODE_CONTEXT = "payments.bill.postcode"
+
+
+class PaymentError(DomainError):
+    code = "payment_error"
+
+
+class IdempotencyConflict(PaymentError):
+    """The idempotency key was used before for a different request (HTTP 409)."""
+
+    code = "idempotency_conflict"
+
+
+def normalise_postcode(postcode: str) -> str:
+    return re.sub(r"\s+", "", postcode).upper()
+
+
+def postcode_index(postcode: str) -> str:
+    return blind_index(normalise_postcode(postcode), context=POSTCODE_CONTEXT)
+
+
+def minor_units(amount: Any) -> int:
+    """A Decimal amount (or its text) as minor units, exactly: refuses fractions of a
+    minor unit rather than rounding money silently."""
+    from decimal import Decimal
+
+    value = Decimal(str(amount)) * 100
+    if value != value.to_integral_value():
+        raise PaymentError(_("Amounts cannot have more than 2 decimal places."))
+    return int(value)
+
+
+# --- bills ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    description: str
+    amount_minor: int
+    revenue_kind: str  # fee type: "fee", "property_tax", "fine"...
+
+
+@dataclass(frozen=True)
+class BillSpec:
+    """What a bill is made of. ``source_key`` makes creation idempotent."""
+
+    reference: str
+    kind: str
+    description: str
+    department_id: int
+    due_date: date
+    lines: Sequence[LineSpec]
+    payer_id: int | None = None
+    instalments: Sequence[tuple[date, int]] = ()
+    source_reference: str = ""
+    source_key: str | None = None
+    verification_postcode: str = ""
+    adjusts_id: int | None = None
+    issued_on: date | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_spec(spec: BillSpec) -> int:
+    total = sum(line.amount_minor for line in spec.lines)
+    if spec.instalments and sum(amount for _due, amount in spec.instalments) != total:
+        raise PaymentError("instalments must add up to the bill's total")
+    return total
+
+
+def _lines_json(spec: BillSpec, department: Department) -> list[dict[str, Any]]:
+    return [
+        {
+            "description": line.description,
+            "amount_minor": line.amount_minor,
+            "account": ledger.revenue_code(line.revenue_kind, department),
+        }
+        for line in spec.lines
+    ]
+
+
+def _instalments_json(spec: BillSpec) -> list[dict[str, Any]]:
+    return [{"due_date": due.isoformat(), "amount_minor": amount} for due, amount in spec.instalments]
+
+
+def _charge_postings(bill: Bill, spec: BillSpec, department: Department) -> list[ledger.Posting]:
+    postings = [ledger.Posting(ledger.receivables(), bill.total_minor, bill.pk)]
+    for line in spec.lines:
+        postings.append(
+            ledger.Posting(ledger.revenue(line.revenue_kind, department), -line.amount_minor, bill.pk)
+        )
+    return postings
+
+
+@transaction.atomic
+def bill_create(*, spec: BillSpec, actor: Any) -> Bill:
+    """Issue a bill and post its charge (receivables debited, revenue credited).
+    Idempotent on ``spec.source_key``: the existing bill is returned."""
+    if spec.source_key:
+        existing = Bill.objects.filter(source_key=spec.source_key).first()
+        if existing is not None:
+            return existing
+    total = _check_spec(spec)
+    department = Department.objects.get(pk=spec.department_id)
+    bill = Bill.objects.create(
+        reference=spec.reference,
+        kind=spec.kind,
+        payer_id=spec.payer_id,
+        description=spec.description,
+        department=department,
+        currency=settings.CURRENCY,
+        total_minor=total,
+        due_date=spec.due_date,
+        issued_on=spec.issued_on or timezone.localdate(),
+        verification_index=postcode_index(spec.verification_postcode)
+        if spec.verification_postcode
+        else "",
+        source_reference=spec.source_reference,
+        source_key=spec.source_key,
+        adjusts_id=spec.adjusts_id,
+        lines=_lines_json(spec, department),
+        instalments=_instalments_json(spec),
+    )
+    ledger.post(
+        key=f"charge:{bill.pk}",
+        kind=LedgerTransaction.Kind.CHARGE
+        if spec.kind != Bill.Kind.ADJUSTMENT
+        else LedgerTransaction.Kind.ADJUSTMENT,
+        memo=f"{bill.reference} {bill.description}",
+        postings=_charge_postings(bill, spec, department),
+    )
+    audit_record(
+        action="payments.bill_issued",
+        actor=actor,
+        obj=bill,
+        subject_user_id=spec.payer_id,
+        changes={"total_minor": total, "kind": spec.kind},
+    )
+    return bill
+
+
+@transaction.atomic
+def bills_create_bulk(*, specs: Sequence[BillSpec], actor: Any, memo: str) -> int:
+    """Issue many bills at once (a tax assessment batch). Bills whose ``source_key``
+    exists are skipped, so a re-run creates nothing twice. The batch's charges post as
+    one balanced ledger transaction: one receivable entry per bill, one revenue entry
+    per account. One audit event for the batch. Returns how many bills were created.
+
+    On PostgreSQL the rows are written with ``COPY`` (see :mod:`ecitizen.payments.bulk`).
+    """
+    from ecitizen.payments.bulk import insert_bills, insert_entries
+
+    keys = [spec.source_key for spec in specs if spec.source_key]
+    existing = set(Bill.objects.filter(source_key__in=keys).values_list("source_key", flat=True))
+    todo = [spec for spec in specs if spec.source_key not in existing]
+    if not todo:
+        return 0
+    departments = {
+        d.pk: d for d in Department.objects.filter(pk__in={s.department_id for s in todo})
+    }
+    today = timezone.localdate()
+    index_cache: dict[str, str] = {}
+
+    def verification(postcode: str) -> str:
+        if not postcode:
+            return ""
+        normal = normalise_postcode(postcode)
+        if normal not in index_cache:
+            index_cache[normal] = postcode_index(normal)
+        return index_cache[normal]
+
+    rows = [
+        Bill(
+            reference=spec.reference,
+            kind=spec.kind,
+            payer_id=spec.payer_id,
+            description=spec.description,
+            department_id=spec.department_id,
+            currency=settings.CURRENCY,
+            total_minor=_check_spec(spec),
+            due_date=spec.due_date,
+            issued_on=spec.issued_on or today,
+            verification_index=verification(spec.verification_postcode),
+            source_reference=spec.source_reference,
+            source_key=spec.source_key,
+            adjusts_id=spec.adjusts_id,
+            lines=_lines_json(spec, departments[spec.department_id]),
+            instalments=_instalments_json(spec),
+        )
+        for spec in todo
+    ]
+    ids = insert_bills(rows)
+    revenue: dict[str, int] = {}
+    accounts: dict[str, Any] = {}
+    for spec in todo:
+        department = departments[spec.department_id]
+        for line in spec.lines:
+            code = ledger.revenue_code(line.revenue_kind, department)
+            if code not in accounts:
+                accounts[code] = ledger.revenue(line.revenue_kind, department)
+            revenue[code] = revenue.get(code, 0) - line.amount_minor
+    receivable = ledger.receivables()
+    total = sum(row.total_minor for row in rows)
+    if total + sum(revenue.values()) != 0:
+        raise ledger.UnbalancedPosting(memo)
+    posted = LedgerTransaction.objects.create(
+        key=f"charges:{rows[0].reference}:{rows[-1].reference}:{len(rows)}",
+        kind=LedgerTransaction.Kind.CHARGE,
+        memo=memo[:300],
+    )
+    insert_entries(
+        posted.pk,
+        [(receivable.pk, bill_id, row.total_minor) for bill_id, row in zip(ids, rows, strict=True)]
+        + [(accounts[code].pk, None, amount) for code, amount in revenue.items()],
+    )
+    audit_record(
+        action="payments.bills_issued",
+        actor=actor,
+        object_type="payments.bill",
+        object_id=f"{rows[0].reference}..{rows[-1].reference}",
+        changes={"count": len(rows), "total_minor": total, "memo": memo},
+    )
+    return len(rows)
+
+
+# --- settlement listeners -------------------------------------------------------------------
+
+#: Called inside the settling transaction with the bill once it is fully paid; other apps
+#: register here (the cases app moves a case out of "payment due").
+BILL_PAID_LISTENERS: list[Callable[[Bill], None]] = []
+
+
+def on_bill_paid(listener: Callable[[Bill], None]) -> Callable[[Bill], None]:
+    BILL_PAID_LISTENERS.append(listener)
+    return listener
+
+
+# --- payments ----------------------------------------------------------------------------------
+
+#: Order of unfinished states: a late event never moves a payment backwards.
+_PROGRESS = {PaymentState.CREATED: 0, PaymentState.STARTED: 1, PaymentState.SUBMITTED: 2}
+
+
+def _request_hash(**fields: Any) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def payable_amount(bill: Bill, instalment_number: int | None) -> int:
+    """What may be paid now: the outstanding part of the instalment, or the balance.
+    Raises :class:`PaymentError` when nothing is owed."""
+    if instalment_number is not None:
+        status = {item["number"]: item for item in bill.instalment_status()}
+        if instalment_number not in status:
+            raise PaymentError(_("This bill has no such instalment."), code="no_instalment")
+        amount = int(status[instalment_number]["outstanding_minor"])  # type: ignore[call-overload]
+    else:
+        amount = bill.balance_minor
+    if amount <= 0:
+        raise PaymentError(_("There is nothing left to pay on this bill."), code="nothing_due")
+    return amount
+
+
+@transaction.atomic
+def payment_create(
+    *,
+    bill: Bill,
+    idempotency_key: str,
+    return_url: str,
+    instalment_number: int | None = None,
+    payer: User | None = None,
+    provider_name: str | None = None,
+) -> Payment:
+    """A payment of what is owed on the bill (or one instalment): the amount is always
+    worked out here, never taken from the payer's browser. ``return_url`` may contain
+    ``{payment_id}``, filled in with the new payment's id.
+
+    The same ``idempotency_key`` with the same request returns the same payment (a double
+    click, a refresh); with a different request it raises :class:`IdempotencyConflict`.
+    """
+    bill = Bill.objects.select_for_update().get(pk=bill.pk)
+    provider = get_provider(provider_name)
+    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        fingerprint = _request_hash(
+            bill=bill.reference,
+            amount=existing.amount_minor,
+            instalment=instalment_number,
+            return_url=return_url,
+            provider=provider.name,
+        )
+        if fingerprint != existing.request_hash:
+            raise IdempotencyConflict(
+                _("This payment request was already made with different details."),
+            )
+        return existing
+    amount = payable_amount(bill, instalment_number)
+    fingerprint = _request_hash(
+        bill=bill.reference,
+        amount=amount,
+        instalment=instalment_number,
+        return_url=return_url,
+        provider=provider.name,
+    )
+    now = timezone.now()
+    payment_id = uuid.uuid4()
+    payment = Payment.objects.create(
+        id=payment_id,
+        bill=bill,
+        instalment_number=instalment_number,
+        amount_minor=amount,
+        currency=bill.currency,
+        description=bill.description[:300],
+        reference=bill.reference,
+        provider=provider.name,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+        return_url=return_url.replace("{payment_id}", str(payment_id)),
+        payer=payer,
+        created_at=now,
+        expires_at=now + PAYMENT_LIFETIME,
+    )
+    PaymentEvent.objects.create(payment=payment, source=PaymentEvent.Source.CREATED, state=payment.state)
+    audit_record(
+        action="payments.payment_created",
+        actor=payer,
+        obj=payment,
+        subject_user_id=bill.payer_id,
+        changes={"amount_minor": amount, "bill": bill.reference},
+    )
+    return payment
+
+
+def payment_create_checked(*, amount_minor: int, **kwargs: Any) -> Payment:
+    """:func:`payment_create` for a request that also states an amount (an API client,
+    a tampered form): refused unless it is exactly what is owed."""
+    bill = kwargs["bill"]
+    expected = payable_amount(bill, kwargs.get("instalment_number"))
+    if amount_minor != expected:
+        raise PaymentError(_("The amount does not match what is owed."), code="amount_mismatch")
+    return payment_create(**kwargs)
+
+
+def payment_start(*, payment: Payment) -> Payment:
+    """Create the payment at the provider (outside any transaction: the provider may be
+    slow) and keep where to send the payer. Safe to repeat: the provider sees the same
+    idempotency key."""
+    if payment.provider_id and payment.next_url:
+        return payment
+    provider = get_provider(payment.provider)
+    created = provider.create_payment(
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        reference=payment.reference,
+        description=payment.description,
+        return_url=payment.return_url,
+        idempotency_key=str(payment.pk),
+    )
+    Payment.objects.filter(pk=payment.pk).update(provider_id=created.provider_id, next_url=created.next_url)
+    payment.provider_id, payment.next_url = created.provider_id, created.next_url
+    return payment
+
+
+def _settle(payment: Payment) -> None:
+    """Post the payment to the ledger and the bill, once (the ledger key is unique)."""
+    bill = Bill.objects.select_for_update().get(pk=payment.bill_id)
+    posted = ledger.post(
+        key=f"settle:{payment.pk}",
+        kind=LedgerTransaction.Kind.PAYMENT,
+        memo=f"{bill.reference} paid through {payment.provider}",
+        postings=[
+            ledger.Posting(ledger.clearing(payment.provider), payment.amount_minor),
+            ledger.Posting(ledger.receivables(), -payment.amount_minor, bill.pk),
+        ],
+    )
+    if posted is None:
+        return
+    Bill.objects.filter(pk=bill.pk).update(paid_minor=F("paid_minor") + payment.amount_minor)
+    bill.refresh_from_db()
+    payment.settled_at = timezone.now()
+    payment.save(update_fields=["settled_at"])
+    audit_record(
+        action="payments.payment_settled",
+        actor=None,
+        obj=payment,
+        subject_user_id=bill.payer_id,
+        changes={"amount_minor": payment.amount_minor, "bill": bill.reference},
+    )
+    payment_id = payment.pk
+    transaction.on_commit(lambda: _after_settlement(payment_id))
+    if bill.balance_minor <= 0:
+        for listener in BILL_PAID_LISTENERS:
+            listener(bill)
+
+
+def _after_settlement(payment_id: Any) -> None:
+    from ecitizen.payments.tasks import payment_receipt_issue
+
+    payment_receipt_issue.enqueue(str(payment_id))
+
+
+@transaction.atomic
+def payment_apply_provider_state(
+    *,
+    payment: Payment,
+    state: str,
+    source: str,
+    provider_event_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+    failure_message: str = "",
+) -> Payment:
+    """What the provider said about the payment, from any source, applied once.
+
+    The payment row is locked. A webhook already seen (same provider event id) changes
+    nothing. A finished payment never changes state again, and unfinished states never
+    move backwards, so duplicates, late and reordered events are harmless. Reaching
+    ``success`` settles the payment exactly once.
+    """
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if provider_event_id is not None:
+        if PaymentEvent.objects.filter(payment=payment, provider_event_id=provider_event_id).exists():
+            return payment
+    try:
+        with transaction.atomic():
+            PaymentEvent.objects.create(
+                payment=payment,
+                source=source,
+                provider_event_id=provider_event_id,
+                state=state,
+                detail=detail or {},
+            )
+    except IntegrityError:
+        return payment  # the same webhook, delivered twice at once
+    if payment.finished or state not in PaymentState.values:
+        return payment
+    if state in FINISHED_STATES:
+        payment.state = state
+        payment.finished = True
+        payment.failure_message = failure_message[:300]
+        payment.save(update_fields=["state", "finished", "failure_message"])
+        if state == PaymentState.SUCCESS:
+            _settle(payment)
+    elif _PROGRESS.get(state, 0) > _PROGRESS.get(payment.state, 0):
+        payment.state = state
+        payment.save(update_fields=["state"])
+    return payment
+
+
+def payment_refresh(*, payment: Payment, source: str = PaymentEvent.Source.RETURN) -> Payment:
+    """Ask the provider for the payment's status (the authoritative read) and apply it.
+    A provider that cannot answer leaves the payment as it is (the reconciliation job
+    asks again)."""
+    from ecitizen.payments.providers.base import ProviderError
+
+    if payment.finished or not payment.provider_id:
+        return payment
+    try:
+        view = get_provider(payment.provider).get_payment(payment.provider_id)
+    except ProviderError as error:
+        logger.warning("provider %s did not answer about %s: %s", payment.provider, payment.pk, error)
+        return payment
+    return payment_apply_provider_state(
+        payment=payment, state=view.state, source=source, failure_message=view.failure_message
+    )
+
+
+def webhook_receive(*, provider_name: str, body: bytes, headers: dict[str, str]) -> Payment | None:
+    """A provider's webhook: checked (raises ``WebhookRejected``), then applied.
+    Returns the payment, or ``None`` for an event about no payment of ours."""
+    event = get_provider(provider_name).parse_webhook(body=body, headers=headers)
+    if not event.state:
+        return None
+    payment = Payment.objects.filter(provider=provider_name, provider_id=event.provider_id).first()
+    if payment is None:
+        return None
+    return payment_apply_provider_state(
+        payment=payment,
+        state=event.state,
+        source=PaymentEvent.Source.WEBHOOK,
+        provider_event_id=event.event_id,
+        detail=event.detail,
+    )
+
+
+def payments_reconcile(*, now: Any = None) -> tuple[int, int]:
+    """Ask the provider about every unfinished payment older than a few minutes; settle
+    or fail it, and fail those past their 90 minutes. Idempotent. Returns (checked,
+    expired)."""
+    now = now or timezone.now()
+    older = now - timedelta(minutes=settings.PAYMENTS_RECONCILE_AFTER_MINUTES)
+    checked = expired = 0
+    for payment in Payment.objects.filter(finished=False, created_at__lte=older).order_by("created_at"):
+        payment = payment_refresh(payment=payment, source=PaymentEvent.Source.RECONCILE)
+        checked += 1
+        if not payment.finished and payment.expires_at <= now:
+            payment_apply_provider_state(
+                payment=payment,
+                state=PaymentState.FAILED,
+                source=PaymentEvent.Source.EXPIRY,
+                failure_message="expired",
+            )
+            expired += 1
+    return checked, expired
+
+
+@transaction.atomic
+def payment_record_offline(*, bill: Bill, amount_minor: int, paid_at: Any = None, actor: Any = None) -> Payment:
+    """A payment taken at the cash desk: recorded and settled like an online one (the
+    ledger's clearing account is ``clearing:counter``)."""
+    if amount_minor <= 0 or amount_minor > bill.balance_minor:
+        raise PaymentError(_("The amount must be more than zero and no more than what is owed."))
+    now = paid_at or timezone.now()
+    payment = Payment.objects.create(
+        bill=bill,
+        amount_minor=amount_minor,
+        currency=bill.currency,
+        description=bill.description[:300],
+        reference=bill.reference,
+        provider="counter",
+        idempotency_key=f"counter:{bill.pk}:{Payment.objects.filter(bill=bill).count() + 1}:{now.timestamp()}",
+        request_hash="",
+        return_url="",
+        created_at=now,
+        expires_at=now,
+    )
+    return payment_apply_provider_state(payment=payment, state=PaymentState.SUCCESS, source=PaymentEvent.Source.RECONCILE)
+
+
+# --- refunds -----------------------------------------------------------------------------------
+
+
+def refundable_minor(payment: Payment) -> int:
+    refunded = sum(
+        payment.refunds.exclude(state=Refund.State.FAILED).values_list("amount_minor", flat=True)
+    )
+    return payment.amount_minor - refunded if payment.state == PaymentState.SUCCESS else 0
+
+
+@transaction.atomic
+def refund_create(*, payment: Payment, amount_minor: int, reason: str, actor: User) -> Refund:
+    """Refund part or all of a successful payment. The payment row is locked while the
+    refundable amount is checked and the refund recorded, so concurrent refunds can
+    never together exceed the payment. Posted to the ledger, audited, the payer told."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if not reason.strip():
+        raise PaymentError(_("Enter the reason for the refund"), code="reason_required")
+    available = refundable_minor(payment)
+    if amount_minor <= 0:
+        raise PaymentError(_("Enter an amount more than zero"), code="amount")
+    if amount_minor > available:
+        from ecitizen.payments.money import format_minor
+
+        raise PaymentError(
+            _("You can refund at most %(amount)s of this payment.") % {"amount": format_minor(available)},
+            code="too_much",
+        )
+    refund = Refund.objects.create(
+        payment=payment, amount_minor=amount_minor, reason=reason.strip()[:500], requested_by=actor
+    )
+    if payment.provider == "counter":
+        outcome_state, provider_refund_id = Refund.State.SUCCESS, ""
+    else:
+        outcome = get_provider(payment.provider).refund(
+            provider_id=payment.provider_id or "", amount_minor=amount_minor, idempotency_key=str(refund.pk)
+        )
+        outcome_state, provider_refund_id = outcome.state, outcome.provider_refund_id
+    refund.state = outcome_state
+    refund.provider_refund_id = provider_refund_id
+    refund.save(update_fields=["state", "provider_refund_id"])
+    if refund.state == Refund.State.FAILED:
+        raise PaymentError(_("The payment provider refused the refund. Nothing was refunded."), code="provider_refused")
+    ledger.post(
+        key=f"refund:{refund.pk}",
+        kind=LedgerTransaction.Kind.REFUND,
+        memo=f"{payment.reference} refund: {refund.reason}",
+        postings=[
+            ledger.Posting(ledger.receivables(), amount_minor, payment.bill_id),
+            ledger.Posting(ledger.clearing(payment.provider), -amount_minor),
+        ],
+    )
+    Bill.objects.filter(pk=payment.bill_id).update(refunded_minor=F("refunded_minor") + amount_minor)
+    PaymentEvent.objects.create(payment=payment, source=PaymentEvent.Source.REFUND, state=payment.state, detail={"refund": str(refund.pk), "amount_minor": amount_minor})
+    audit_record(
+        action="payments.refunded",
+        actor=actor,
+        obj=payment,
+        subject_user_id=payment.bill.payer_id,
+        changes={"amount_minor": amount_minor, "reason": refund.reason},
+    )
+    return refund
+
+
+# --- receipts ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def payment_receipt_issue(*, payment: Payment) -> Any:
+    """The PDF receipt of a settled payment (signed, with a QR verification code), once;
+    the payer with an account is told. Returns the issued document, or ``None`` while
+    the payment is not settled."""
+    from django.utils.formats import date_format
+
+    from ecitizen.documents.services import document_issue
+    from ecitizen.notifications.services import notification_send
+    from ecitizen.payments.money import format_minor
+
+    payment = Payment.objects.select_for_update().select_related("bill__payer__profile").get(pk=payment.pk)
+    if payment.state != PaymentState.SUCCESS or payment.receipt_code:
+        return None
+    bill = payment.bill
+    owner = bill.payer or payment.payer
+    language = getattr(owner, "language", "") or settings.LANGUAGE_CODE
+    profile = getattr(owner, "profile", None) if owner else None
+    from django.utils import translation
+
+    with translation.override(language):
+        document = document_issue(
+            owner=owner,
+            template="receipt",
+            title=_("Payment receipt"),
+            reference=f"{bill.reference}/{payment.pk.hex[:8].upper()}",
+            holder_name=(getattr(profile, "legal_name", "") or getattr(owner, "full_name", "") or _("Paid by reference")),
+            printed=[
+                (_("Bill"), bill.reference),
+                (_("For"), bill.description),
+                (_("Amount paid"), format_minor(payment.amount_minor)),
+                (_("Paid on"), date_format(timezone.localtime(payment.settled_at or timezone.now()), "j F Y, H:i")),
+                (_("Payment method"), _("Card") if payment.provider != "counter" else _("At the cash desk")),
+                (_("Payment number"), str(payment.pk)),
+            ],
+            valid_for_days=None,
+            language=language,
+            actor=None,
+        )
+    Payment.objects.filter(pk=payment.pk).update(receipt_code=document.code)
+    if owner is not None:
+        notification_send(
+            recipient=owner,
+            event="payment_received",
+            context={
+                "reference": bill.reference,
+                "amount": format_minor(payment.amount_minor),
+                "url": reverse("documents:list"),
+            },
+            channels=["email", "inbox"],
+        )
+    return document

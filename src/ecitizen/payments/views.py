@@ -1,0 +1,219 @@
+"""Paying: a resident's bills, paying by reference without an account, the return from
+the provider, receipts, webhooks; and the sandbox provider's hosted card page."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from ecitizen.core.access import public, signed_in
+from ecitizen.core.errors import DomainError
+from ecitizen.payments import selectors, services
+from ecitizen.payments.forms import CardForm, ContinueToPaymentForm, PayByReferenceForm
+from ecitizen.payments.models import Bill, Payment, PaymentState
+from ecitizen.payments.providers import sandbox
+from ecitizen.payments.providers.base import ProviderError, WebhookRejected
+
+#: Session key: the bills a visitor proved are theirs (reference and postcode), and the
+#: payments they made without an account.
+SESSION_BILLS = "payments_bills"
+SESSION_PAYMENTS = "payments_made"
+PAYMENT_ID = "00000000-0000-4000-8000-000000000000"
+
+
+def _remember(request: HttpRequest, key: str, value: str) -> None:
+    items = list(request.session.get(key, []))
+    if value not in items:
+        items.append(value)
+    request.session[key] = items[-20:]
+
+
+def _bill_for(request: HttpRequest, reference: str) -> Bill:
+    """The signed-in payer's bill, or one this visitor unlocked by reference and
+    postcode; 404 otherwise."""
+    bill = selectors.bill_by_reference(reference=reference)
+    if bill is None:
+        raise Http404
+    if request.user.is_authenticated and bill.payer_id == request.user.pk:
+        return bill
+    if bill.reference in request.session.get(SESSION_BILLS, []):
+        return bill
+    raise Http404
+
+
+def _payment_for(request: HttpRequest, payment_id: Any) -> Payment:
+    payment = selectors.payment_get(payment_id=payment_id)
+    if payment is None:
+        raise Http404
+    if request.user.is_authenticated and request.user.pk in (payment.payer_id, payment.bill.payer_id):
+        return payment
+    if str(payment.pk) in request.session.get(SESSION_PAYMENTS, []):
+        return payment
+    raise Http404
+
+
+def _instalment(request: HttpRequest) -> int | None:
+    value = request.GET.get("instalment") or request.POST.get("instalment")
+    return int(value) if value and value.isdigit() else None
+
+
+@signed_in
+def bills(request: HttpRequest) -> HttpResponse:
+    return render(request, "payments/bills.html", {"bills": selectors.bills_for_payer(user=request.user)})
+
+
+@public
+def pay(request: HttpRequest, reference: str) -> HttpResponse:
+    """What is being paid, and the button to the provider's page. The amount comes from
+    the bill on the server; a form field called ``amount`` is ignored."""
+    bill = _bill_for(request, reference)
+    instalment = _instalment(request)
+    try:
+        amount = services.payable_amount(bill, instalment)
+    except DomainError as error:
+        return render(request, "payments/nothing_due.html", {"bill": bill, "message": error.message})
+    form = ContinueToPaymentForm(request.POST if request.method == "POST" else None, initial={"key": uuid.uuid4()})
+    if request.method == "POST" and form.is_valid():
+        # The provider sends the payer back to this payment's own return page.
+        return_url = request.build_absolute_uri(reverse("payments:return", args=[PAYMENT_ID]))
+        return_url = return_url.replace(PAYMENT_ID, "{payment_id}")
+        try:
+            payment = services.payment_create(
+                bill=bill,
+                idempotency_key=f"web:{form.cleaned_data['key']}",
+                return_url=return_url,
+                instalment_number=instalment,
+                payer=request.user if request.user.is_authenticated else None,
+            )
+            payment = services.payment_start(payment=payment)
+        except (DomainError, ProviderError) as error:
+            messages.error(request, str(getattr(error, "message", "")) or _("The payment service is not answering. Try again in a few minutes."))
+            return redirect(request.get_full_path())
+        _remember(request, SESSION_PAYMENTS, str(payment.pk))
+        if payment.finished:
+            return redirect("payments:return", payment.pk)
+        return redirect(payment.next_url)
+    return render(
+        request,
+        "payments/pay.html",
+        {"bill": bill, "amount": amount, "instalment": instalment, "form": form},
+    )
+
+
+@public
+def pay_by_reference(request: HttpRequest) -> HttpResponse:
+    """Pay a fine or an invoice without an account: the reference and the postcode it
+    was sent to prove it is the right bill; nothing else of the bill is shown."""
+    form = PayByReferenceForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        bill = selectors.bill_for_reference_and_postcode(
+            reference=form.cleaned_data["reference"], postcode=form.cleaned_data["postcode"]
+        )
+        if bill is None:
+            form.add_error(None, _("We could not find a bill with this reference and postcode. Check them and try again."))
+        else:
+            _remember(request, SESSION_BILLS, bill.reference)
+            return redirect("payments:pay", bill.reference)
+    return render(request, "payments/pay_by_reference.html", {"form": form})
+
+
+@public
+def payment_return(request: HttpRequest, payment_id: Any) -> HttpResponse:
+    """The payer is back from the provider: ask the provider (the authoritative read)
+    and show the outcome."""
+    payment = _payment_for(request, payment_id)
+    payment = services.payment_refresh(payment=payment)
+    return render(
+        request,
+        "payments/return.html",
+        {"payment": payment, "bill": payment.bill, "states": PaymentState},
+    )
+
+
+@public
+def receipt(request: HttpRequest, payment_id: Any) -> HttpResponse:
+    from ecitizen.documents.http import bytes_response
+    from ecitizen.documents.selectors import document_for_verification, document_pdf
+
+    payment = _payment_for(request, payment_id)
+    document = document_for_verification(code=payment.receipt_code) if payment.receipt_code else None
+    if document is None:
+        raise Http404
+    return bytes_response(document_pdf(document=document), content_type="application/pdf", filename=f"receipt-{payment.bill.reference}.pdf")
+
+
+@public
+@csrf_exempt
+@require_POST
+def webhook(request: HttpRequest, provider: str) -> HttpResponse:
+    """Provider webhooks: signed, at least once, in any order (all harmless)."""
+    from django.conf import settings
+
+    if provider not in settings.PAYMENT_PROVIDERS:
+        raise Http404
+    try:
+        services.webhook_receive(provider_name=provider, body=request.body, headers=dict(request.headers))
+    except WebhookRejected as error:
+        return HttpResponseBadRequest(str(error), content_type="text/plain")
+    return HttpResponse("ok", content_type="text/plain")
+
+
+# --- the sandbox provider's hosted pages ------------------------------------------------------
+
+
+def _charge(charge_id: str) -> Any:
+    from ecitizen.payments.models import SandboxCharge
+
+    charge = SandboxCharge.objects.filter(pk=charge_id).first()
+    if charge is None:
+        raise Http404
+    return charge
+
+
+def _back_to_platform(charge: Any) -> str:
+    payment = Payment.objects.filter(provider="sandbox", provider_id=charge.pk).first()
+    return reverse("payments:return", args=[payment.pk]) if payment else charge.return_url
+
+
+@public
+def sandbox_card(request: HttpRequest, charge_id: str) -> HttpResponse:
+    charge = _charge(charge_id)
+    if charge.page_used or charge.state in {"success", "failed", "cancelled", "error"}:
+        return render(request, "payments/sandbox/used.html", {"charge": charge, "back_url": _back_to_platform(charge)}, status=410)
+    if charge.state == PaymentState.SUBMITTED and charge.failure_code == "challenge":
+        return redirect("payments:sandbox_challenge", charge.pk)
+    form = CardForm(request.POST if request.method == "POST" else None)
+    if request.method == "GET":
+        charge = sandbox.sandbox_open(charge.pk)
+    elif form.is_valid():
+        charge = sandbox.sandbox_pay(charge.pk, card_number=form.cleaned_data["card_number"])
+        if charge.state == PaymentState.SUBMITTED and charge.failure_code == "challenge":
+            return redirect("payments:sandbox_challenge", charge.pk)
+        return redirect(_back_to_platform(charge))
+    return render(request, "payments/sandbox/card.html", {"charge": charge, "form": form})
+
+
+@public
+def sandbox_challenge(request: HttpRequest, charge_id: str) -> HttpResponse:
+    charge = _charge(charge_id)
+    if request.method == "POST":
+        charge = sandbox.sandbox_challenge(charge.pk, approve=request.POST.get("outcome") == "approve")
+        return redirect(_back_to_platform(charge))
+    if charge.state != PaymentState.SUBMITTED:
+        return redirect(_back_to_platform(charge))
+    return render(request, "payments/sandbox/challenge.html", {"charge": charge})
+
+
+@public
+@require_POST
+def sandbox_cancel(request: HttpRequest, charge_id: str) -> HttpResponse:
+    charge = sandbox.sandbox_cancel(_charge(charge_id).pk)
+    return redirect(_back_to_platform(charge))
