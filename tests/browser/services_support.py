@@ -362,3 +362,49 @@ def download_document(page: Page, title: str, *, keyboard: bool = False) -> byte
 
 def in_days(days: int) -> datetime.date:
     return datetime.date.today() + datetime.timedelta(days=days)
+
+
+# --- paying -------------------------------------------------------------------------------------
+
+SUCCESS_CARD = "4242 4242 4242 4242"
+DECLINED_CARD = "4000 0000 0000 0002"
+
+
+def fill_card(page: Page, card: str, *, keyboard: bool = False) -> None:
+    """On the sandbox provider's card page: a card that expires next year, then "Pay now"."""
+    expect(page.locator("main h1")).to_have_text("Enter card details")
+    assert_accessible(page)
+    values = {
+        "#id_card_number": card,
+        "#id_expiry": f"12/{(datetime.date.today().year + 1) % 100:02d}",
+        "#id_name": "Alex Morgan",
+        "#id_security_code": "123",
+    }
+    for selector, value in values.items():
+        if keyboard:
+            tab_to(page, selector)
+            page.keyboard.type(value)
+        else:
+            page.locator(selector).fill(value)
+    _press_button(page, "Pay now", keyboard=keyboard)
+
+
+def pay_by_card(page: Page, card: str = SUCCESS_CARD, *, keyboard: bool = False) -> None:
+    """From a page with a "Pay" button or link (confirmation, case page, bills): pay on
+    the sandbox provider's page and come back to the outcome page."""
+    pay = page.locator("main a.govuk-button", has_text="Pay").first
+    if keyboard:
+        tab_until(
+            page,
+            "e.classList.contains('govuk-button') && e.textContent.trim().startsWith('Pay')",
+            None,
+            "the Pay button",
+        )
+        press_enter_and_wait(page)
+    else:
+        with page.expect_navigation():
+            pay.click()
+    assert_accessible(page)
+    _press_button(page, "Continue to payment", keyboard=keyboard)
+    fill_card(page, card, keyboard=keyboard)
+    assert_accessible(page)

@@ -29,6 +29,7 @@ from tests.browser.services_support import (
     in_days,
     open_case,
     open_case_from_queue,
+    pay_by_card,
     pdf,
     png,
     start_application,
@@ -216,6 +217,13 @@ def test_apply_decide_and_download_the_document(
     assert case.applicant_id == resident.pk
     assert case.service_id == service.pk
     assert case.state == spec_for(service.current_version).initial_state
+    if case.payment_status == "due":
+        # The fee is due on applying: paid by card, the case moves on by itself.
+        pay_by_card(page, keyboard=keyboard)
+        expect(page.locator("main .govuk-panel")).to_contain_text("Payment received")
+        case.refresh_from_db()
+        assert case.payment_status == "paid"
+        assert case.due_date is not None
 
     _sign_in_official(official_page, official)
     take_actions(official_page, reference, journey.steps)
@@ -292,6 +300,11 @@ def test_building_permit_more_information_round_trip(
 
     open_case(page, reference)
     expect(page.locator("main .govuk-summary-list .govuk-tag")).to_have_text(journey.status)
+    # The permit's fee is due once approved: the resident pays it, then gets the permit.
+    expect(page.locator("main .govuk-notification-banner")).to_contain_text("Pay the fee")
+    pay_by_card(page)
+    expect(page.locator("main .govuk-panel")).to_contain_text("Payment received")
+    open_case(page, reference)
     download_document(page, journey.document)
 
 

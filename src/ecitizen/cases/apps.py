@@ -6,3 +6,9 @@ class CasesConfig(AppConfig):
     name = "ecitizen.cases"
     label = "cases"
     verbose_name = _("Applications and cases")
+
+    def ready(self) -> None:
+        from ecitizen.cases.services import case_fee_paid_listener
+        from ecitizen.payments.services import on_bill_paid
+
+        on_bill_paid(case_fee_paid_listener)

@@ -135,6 +135,10 @@ class Case(EncryptedJSONMixin, models.Model):
     outcome = models.CharField(max_length=20, blank=True)
     fee_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     fee_currency = models.CharField(max_length=3, blank=True)
+    # The fee's bill: "due" while unpaid (a fee due before submission holds the case:
+    # officials cannot act and the SLA clock waits), then "paid".
+    payment_status = models.CharField(max_length=10, blank=True)
+    bill_reference = models.CharField(max_length=40, blank=True)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -177,6 +181,7 @@ class CaseEvent(models.Model):
         ASSIGNED = "assigned", _("Assigned")
         ESCALATED = "escalated", _("Escalated")
         DOCUMENT = "document", _("Document issued")
+        PAID = "paid", _("Fee paid")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)

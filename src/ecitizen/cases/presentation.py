@@ -134,6 +134,7 @@ class CaseSummary:
     due_date: date | None
     closed: bool
     waiting_for_applicant: bool
+    payment_due: bool = False
 
 
 def case_summary(case: Case) -> CaseSummary:
@@ -149,10 +150,15 @@ def case_summary(case: Case) -> CaseSummary:
     paused = spec.sla_clock(case.state) == "paused"
     if paused:
         colour = "yellow"
+    payment_due = case.payment_status == "due"
+    status = spec.state_label(case.state)
+    if payment_due and spec.fee_due == "before_submission":
+        status, colour = _("Waiting for the fee to be paid"), "orange"
     return CaseSummary(
         case=case,
+        payment_due=payment_due,
         service_title=spec.title(),
-        status=spec.state_label(case.state),
+        status=status,
         status_colour=colour,
         due_date=case.due_date,
         closed=bool(outcome),

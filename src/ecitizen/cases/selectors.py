@@ -149,7 +149,7 @@ def _actionable_condition(user: User, departments: set[int] | None) -> Q:
     for assignment in user_role_assignments(user):
         if assignment.role == Role.PLATFORM_ADMIN:
             platform_admin = True
-        elif assignment.role in CASEWORK_ROLES and assignment.department_id:
+        elif assignment.role in CASEWORK_ROLES and assignment.department is not None:
             roles_by_department.setdefault(assignment.department.slug, set()).add(assignment.role)
     versions = ServiceVersion.objects.all()
     if departments is not None:

@@ -281,6 +281,8 @@ def draft_submit(*, draft: Draft, actor: User) -> Case:
     case.answers = answers
     _clock_enter(case, spec, spec.initial_state, _today())
     case.save()
+    if fee and spec.fee_due == "before_submission":
+        _fee_bill(case, spec)
     kept_uploads = {
         str(pk) for value in answers.values() if isinstance(value, list) for pk in value
     }
@@ -386,14 +388,16 @@ def staff_may_act(user: User, case: Case, spec: ServiceSpec, action: Mapping[str
 
 
 def actions_for(user: User, case: Case) -> list[dict[str, Any]]:
-    """The workflow actions ``user`` may take on the case now."""
+    """The workflow actions ``user`` may take on the case now. While a fee due on
+    applying is unpaid, officials can take none."""
     spec = spec_for(case.service_version)
+    held = case.payment_status == "due" and spec.fee_due == "before_submission"
     allowed = []
     for action in spec.actions_from(case.state):
         if user.pk == case.applicant_id:
             if action["by"].get("resident"):
                 allowed.append(action)
-        elif staff_may_act(user, case, spec, action):
+        elif not held and staff_may_act(user, case, spec, action):
             allowed.append(action)
     return allowed
 
@@ -488,6 +492,8 @@ def case_transition(
             raise PermissionDenied(_("Only an official can do this."))
     elif not staff_may_act(actor, case, spec, action):
         raise PermissionDenied(_("Your role does not allow this action on this case."))
+    elif case.payment_status == "due" and spec.fee_due == "before_submission":
+        raise CaseError(_("The applicant has not paid the fee yet."), code="payment_due")
     text = given.text.strip()
     if action.get("reason_required") and not text:
         raise CaseError(_("Enter a reason or message"), code="reason_required")
@@ -516,6 +522,13 @@ def case_transition(
     if action.get("assign_to_actor") and not as_applicant:
         case.assigned_to = actor
     case.save()
+    if (
+        case.outcome == "approved"
+        and case.fee_amount
+        and spec.fee_due == "after_approval"
+        and not case.bill_reference
+    ):
+        _fee_bill(case, spec)
     event = CaseEvent.objects.create(
         case=case,
         kind=CaseEvent.Kind.ACTION,
@@ -550,11 +563,75 @@ def case_transition(
     )
     _notify(case, spec, action.get("notify", []), extra={"reason": text, "message": text})
     document = spec.definition.get("issued_document")
-    if document and document["on_state"] == case.state:
-        from ecitizen.cases.tasks import issue_case_document
+    if document and document["on_state"] == case.state and case.payment_status != "due":
+        _issue_document_on_commit(case)
+    return case
 
-        case_id = case.pk
-        transaction.on_commit(lambda: issue_case_document.enqueue(case_id))
+
+def _issue_document_on_commit(case: Case) -> None:
+    from ecitizen.cases.tasks import issue_case_document
+
+    case_id = case.pk
+    transaction.on_commit(lambda: issue_case_document.enqueue(case_id))
+
+
+def _fee_bill(case: Case, spec: ServiceSpec) -> None:
+    """The bill of the case's fee. A fee due before submission holds the case: its SLA
+    clock starts once paid. Side effect: the bill and its ledger charge."""
+    from ecitizen.payments.models import Bill
+    from ecitizen.payments.money import to_minor
+    from ecitizen.payments.services import BillSpec, LineSpec, bill_create
+
+    assert case.fee_amount is not None
+    title = spec.title(settings.LANGUAGE_CODE)
+    bill = bill_create(
+        spec=BillSpec(
+            reference=f"{case.reference}-F",
+            kind=Bill.Kind.FEE,
+            description=f"{title} ({case.reference})",
+            department_id=case.department_id,
+            due_date=_today() + timedelta(days=30),
+            lines=[LineSpec(title, to_minor(case.fee_amount), "fee")],
+            payer_id=case.applicant_id,
+            source_reference=case.reference,
+            source_key=f"case:{case.reference}:fee",
+        ),
+        actor=None,
+    )
+    case.payment_status = "due"
+    case.bill_reference = bill.reference
+    if spec.fee_due == "before_submission":
+        case.sla_days_used, case.sla_running_since, case.due_date = 0, None, None
+    case.save()
+
+
+def case_fee_paid_listener(bill: Any) -> None:
+    """Payments calls this when a bill is paid in full (inside the settling
+    transaction): a case waiting for its fee moves on by itself."""
+    if not bill.source_key or not bill.source_key.startswith("case:"):
+        return
+    case = Case.objects.filter(reference=bill.source_reference).first()
+    if case is not None:
+        case_fee_paid(case=case)
+
+
+@transaction.atomic
+def case_fee_paid(*, case: Case) -> Case:
+    """The fee is paid: the case moves on (SLA clock started for a fee paid on applying;
+    the document issued for a fee paid after approval). Idempotent."""
+    case = Case.objects.select_for_update().select_related("service_version").get(pk=case.pk)
+    if case.payment_status != "due":
+        return case
+    spec = spec_for(case.service_version)
+    case.payment_status = "paid"
+    if spec.fee_due == "before_submission" and not case.outcome:
+        _clock_enter(case, spec, case.state, _today())
+    case.save()
+    CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.PAID)
+    audit_record(action="cases.fee_paid", actor=None, obj=case, subject_user_id=case.applicant_id)
+    document = spec.definition.get("issued_document")
+    if document and document["on_state"] == case.state:
+        _issue_document_on_commit(case)
     return case
 
 

@@ -39,3 +39,14 @@ def submit_shed(service, applicant, *, actor=None, answers=None) -> Case:
         draft=draft, values={}, files={"plan_files": [pdf_file()]}, actor=actor
     )
     return services.draft_submit(draft=draft, actor=actor)
+
+
+def pay_fee(case):
+    """Pay the case's fee at the cash desk (as an online payment would settle it)."""
+    from ecitizen.payments.models import Bill
+    from ecitizen.payments.services import payment_record_offline
+
+    bill = Bill.objects.get(reference=case.bill_reference)
+    payment_record_offline(bill=bill, amount_minor=bill.balance_minor)
+    case.refresh_from_db()
+    return case

@@ -10,7 +10,7 @@ from ecitizen.cases import services
 from ecitizen.documents.models import IssuedDocument
 from tests.personas import _official, sign_in_official
 
-from .support import submit_shed
+from .support import pay_fee, submit_shed
 
 
 @pytest.fixture
@@ -21,8 +21,11 @@ def decided_case(
     case = services.case_transition(case=case, action_id="start_review", actor=works_officer)
     case = services.case_transition(case=case, action_id="pass_first", actor=works_officer)
     # The document is issued by a task once the decision commits.
+    case = services.case_transition(case=case, action_id="approve", actor=works_supervisor)
+    # The fee is due once approved; the document is issued when it is paid.
+    assert case.payment_status == "due"
     with django_capture_on_commit_callbacks(execute=True):
-        return services.case_transition(case=case, action_id="approve", actor=works_supervisor)
+        return pay_fee(case)
 
 
 def _urls(case):

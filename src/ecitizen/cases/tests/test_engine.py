@@ -14,7 +14,7 @@ from ecitizen.core.errors import PermissionDenied
 from ecitizen.core.models import AuditEvent
 from ecitizen.notifications.models import Notification
 
-from .support import SHED_ANSWERS, submit_shed
+from .support import SHED_ANSWERS, pay_fee, submit_shed
 
 
 def test_a_service_defined_only_by_a_file_goes_end_to_end(garden, resident, works_officer):
@@ -28,6 +28,15 @@ def test_a_service_defined_only_by_a_file_goes_end_to_end(garden, resident, work
     assert case.reference.startswith("RIV-GWC-")
     assert case.fee_amount == Decimal("135.00")  # 3 bins at 45.00
     assert case.state == "submitted"
+    # The fee is due on applying: the case waits for it, then moves on by itself.
+    assert case.payment_status == "due"
+    assert case.due_date is None
+    assert services.actions_for(works_officer, case) == []
+    with pytest.raises(services.CaseError, match="not paid the fee"):
+        services.case_transition(case=case, action_id="approve", actor=works_officer)
+    case = pay_fee(case)
+    assert case.payment_status == "paid"
+    assert case.due_date is not None
     case = services.case_transition(case=case, action_id="approve", actor=works_officer)
     assert case.outcome == "approved"
     assert case.decided_at is not None
