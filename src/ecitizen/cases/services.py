@@ -459,7 +459,7 @@ class ActionInput:
 
 
 @transaction.atomic
-def case_transition(
+def case_transition(  # noqa: PLR0912 - the checks and effects of one transition, in order
     *, case: Case, action_id: str, actor: User, given: ActionInput = ActionInput()
 ) -> Case:
     """Take workflow action ``action_id`` on the case.

@@ -246,6 +246,25 @@ def demo_cases_load(*, seed: int, residents: list[User]) -> int:
     return created
 
 
+def _pay_by_card(case: Case, applicant: User) -> None:
+    """Pay the case's fee through the sandbox provider, as the resident would."""
+    from ecitizen.payments.providers import sandbox
+    from ecitizen.payments.selectors import bill_by_reference
+    from ecitizen.payments.services import payment_create, payment_refresh, payment_start
+
+    bill = bill_by_reference(reference=case.bill_reference)
+    assert bill is not None
+    payment = payment_create(
+        bill=bill,
+        idempotency_key=f"demo:{bill.reference}",
+        return_url="/payments/{payment_id}/return/",
+        payer=applicant,
+    )
+    payment = payment_start(payment=payment)
+    sandbox.sandbox_pay(payment.provider_id or "", card_number=sandbox.SUCCESS_CARD)
+    payment_refresh(payment=payment)
+
+
 def _case_along(
     *,
     service: Service,
@@ -260,12 +279,15 @@ def _case_along(
     answers, files = _fill(spec, applicant, rng, fake)
     draft = cases.draft_save_answers(draft=draft, values=answers, files=files, actor=applicant)
     case = cases.draft_submit(draft=draft, actor=applicant)
+    if case.payment_status == "due" and rng.random() < 0.9:
+        _pay_by_card(case, applicant)
+        case.refresh_from_db()
     for action in path:
         if action["by"].get("resident"):
             actor: User | None = applicant
         else:
             actor = _official_for(case, action, staff)
-        if actor is None:
+        if actor is None or (case.payment_status == "due" and not action["by"].get("resident")):
             return case
         texts = RESIDENT_TEXTS if action["by"].get("resident") else OFFICIAL_TEXTS
         text = rng.choice(texts) if action.get("reason_required") else ""
@@ -285,4 +307,53 @@ def _case_along(
                 text=text, files=attached, publish=bool(action.get("publish_records"))
             ),
         )
+    if case.payment_status == "due" and case.outcome == "approved" and rng.random() < 0.7:
+        _pay_by_card(case, applicant)  # a fee due once approved
+        case.refresh_from_db()
     return case
+
+
+#: A parking fine visitors can pay without an account (printed by ``ecitizen demo``).
+DEMO_FINE_REFERENCE = "PCN-2026-000001"
+DEMO_FINE_POSTCODE = "RV1 4AB"
+FINE_STREETS = ["Station Road", "Market Square", "Harbour View", "Church Street"]
+POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+
+
+def demo_fines_load(*, seed: int) -> int:
+    """Parking fines (penalty charge notices) payable by reference and postcode, some
+    already paid. Idempotent: returns how many were created."""
+    from ecitizen.accounts.models import Department
+    from ecitizen.payments.models import Bill
+    from ecitizen.payments.services import BillSpec, LineSpec, bill_create, payment_record_offline
+
+    if Bill.objects.filter(reference=DEMO_FINE_REFERENCE).exists():
+        return 0
+    rng = random.Random(seed + 29)
+    department = Department.objects.get(slug="transport-licensing")
+    today = timezone.localdate()
+    for number in range(1, 41):
+        letters = "".join(rng.choice(POSTCODE_LETTERS) for _ in range(2))
+        postcode = (
+            DEMO_FINE_POSTCODE
+            if number == 1
+            else f"RV{rng.randint(1, 9)} {rng.randint(1, 9)}{letters}"
+        )
+        bill = bill_create(
+            spec=BillSpec(
+                reference=f"PCN-2026-{number:06d}",
+                kind=Bill.Kind.FINE,
+                description="Parking penalty charge: parked in a restricted street "
+                f"({rng.choice(FINE_STREETS)})",
+                department_id=department.pk,
+                due_date=today + timedelta(days=rng.randint(-20, 28)),
+                lines=[LineSpec("Penalty charge", 7_000, "fine")],
+                verification_postcode=postcode,
+                source_key=f"demo:pcn:{number}",
+                issued_on=today - timedelta(days=rng.randint(1, 40)),
+            ),
+            actor=None,
+        )
+        if number > 1 and rng.random() < 0.4:
+            payment_record_offline(bill=bill, amount_minor=bill.balance_minor)
+    return 40

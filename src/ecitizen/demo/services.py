@@ -15,7 +15,7 @@ from ecitizen.accounts import services as accounts
 from ecitizen.accounts.models import Role, User
 from ecitizen.accounts.selectors import user_has_mfa
 from ecitizen.demo import riverton
-from ecitizen.demo.cases import demo_cases_load
+from ecitizen.demo.cases import demo_cases_load, demo_fines_load
 
 
 @dataclass(frozen=True)
@@ -138,4 +138,5 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
         if position < len(riverton.NAMED_RESIDENTS):
             accounts_out.append(DemoAccount(email, name, "Resident", None))
     demo_cases_load(seed=seed, residents=residents)
+    demo_fines_load(seed=seed)
     return accounts_out

@@ -302,6 +302,8 @@ def document_issue(
 def _notify_revoked(document_id: int, actor: Any) -> None:
     """Tell the holder their document was revoked (run once the revocation committed)."""
     document = IssuedDocument.objects.select_related("owner").get(pk=document_id)
+    if document.owner is None:  # a receipt of a payment made without an account
+        return
     notification_send(
         recipient=document.owner,
         event="document_revoked",

@@ -91,9 +91,11 @@ def insert_entries(transaction_id: int, entries: Sequence[tuple[int, int | None,
         )
         return
     table = LedgerEntry._meta.db_table
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
             f"COPY {table} (transaction_id, account_id, bill_id, amount_minor) FROM STDIN"
-        ) as copy:
-            for account_id, bill_id, amount in entries:
-                copy.write_row((transaction_id, account_id, bill_id, amount))
+        ) as copy,
+    ):
+        for account_id, bill_id, amount in entries:
+            copy.write_row((transaction_id, account_id, bill_id, amount))

@@ -23,7 +23,9 @@ class PayByReferenceForm(forms.Form):
         help_text=_("The postcode the bill or notice was sent to."),
         max_length=12,
         error_messages={"required": _("Enter the postcode")},
-        widget=forms.TextInput(attrs={"autocomplete": "postal-code", "class": "govuk-input--width-10"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "postal-code", "class": "govuk-input--width-10"}
+        ),
     )
 
     def clean_reference(self) -> str:
@@ -42,14 +44,22 @@ class CardForm(forms.Form):
         label=_("Card number"),
         max_length=23,
         error_messages={"required": _("Enter your card number")},
-        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "cc-number", "inputmode": "numeric", "spellcheck": "false"}
+        ),
     )
     expiry = forms.CharField(
         label=_("Expiry date"),
         help_text=_("For example, 10/28"),
         max_length=7,
         error_messages={"required": _("Enter the expiry date")},
-        widget=forms.TextInput(attrs={"autocomplete": "cc-exp", "inputmode": "numeric", "class": "govuk-input--width-5"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "cc-exp",
+                "inputmode": "numeric",
+                "class": "govuk-input--width-5",
+            }
+        ),
     )
     name = forms.CharField(
         label=_("Name on card"),
@@ -62,7 +72,13 @@ class CardForm(forms.Form):
         help_text=_("The last 3 digits on the back of the card"),
         max_length=4,
         error_messages={"required": _("Enter the card security code")},
-        widget=forms.TextInput(attrs={"autocomplete": "cc-csc", "inputmode": "numeric", "class": "govuk-input--width-4"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "cc-csc",
+                "inputmode": "numeric",
+                "class": "govuk-input--width-4",
+            }
+        ),
     )
 
     def clean_card_number(self) -> str:
@@ -106,7 +122,10 @@ class RefundForm(forms.Form):
         min_value=0,
         decimal_places=2,
         max_digits=12,
-        error_messages={"required": _("Enter the amount to refund"), "invalid": _("Enter an amount, like 12.50")},
+        error_messages={
+            "required": _("Enter the amount to refund"),
+            "invalid": _("Enter an amount, like 12.50"),
+        },
         widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "govuk-input--width-10"}),
     )
     reason = forms.CharField(

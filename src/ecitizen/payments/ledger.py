@@ -34,9 +34,7 @@ class Posting:
 _ACCOUNT_CACHE: dict[str, int] = {}
 
 
-def account_ensure(
-    *, code: str, name: str, kind: str, department: Any = None
-) -> LedgerAccount:
+def account_ensure(*, code: str, name: str, kind: str, department: Any = None) -> LedgerAccount:
     """The account with ``code``, created the first time it is needed."""
     account, _created = LedgerAccount.objects.get_or_create(
         code=code, defaults={"name": name, "kind": kind, "department": department}
@@ -72,7 +70,9 @@ def revenue(kind: str, department: Any) -> LedgerAccount:
 
 
 @transaction.atomic
-def post(*, key: str, kind: str, memo: str, postings: Iterable[Posting]) -> LedgerTransaction | None:
+def post(
+    *, key: str, kind: str, memo: str, postings: Iterable[Posting]
+) -> LedgerTransaction | None:
     """Write one balanced transaction, once. Returns ``None`` when a transaction with
     this key exists already (the event was posted before). Raises
     :class:`UnbalancedPosting` when the amounts do not sum to zero."""
@@ -126,7 +126,9 @@ def ledger_verify() -> LedgerReport:
             .values_list("bill_id")
             .annotate(total=Sum("amount_minor"))
         )
-        for bill in Bill.objects.only("pk", "reference", "total_minor", "paid_minor", "refunded_minor").iterator(chunk_size=5000):
+        for bill in Bill.objects.only(
+            "pk", "reference", "total_minor", "paid_minor", "refunded_minor"
+        ).iterator(chunk_size=5000):
             expected = bill.total_minor - bill.paid_minor + bill.refunded_minor
             if balances.get(bill.pk, 0) != expected:
                 mismatches.append(

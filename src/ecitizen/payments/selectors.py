@@ -28,7 +28,9 @@ def bill_for_reference_and_postcode(*, reference: str, postcode: str) -> Bill | 
 
 
 def bills_for_payer(*, user: Any) -> QuerySet[Bill]:
-    return Bill.objects.filter(payer=user).select_related("department").order_by("-issued_on", "-pk")
+    return (
+        Bill.objects.filter(payer=user).select_related("department").order_by("-issued_on", "-pk")
+    )
 
 
 def payment_get(*, payment_id: Any) -> Payment | None:

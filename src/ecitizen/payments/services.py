@@ -9,10 +9,10 @@ posts the settlement under a unique ledger key.
 from __future__ import annotations
 
 import hashlib
-import uuid
 import json
 import logging
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -126,14 +126,18 @@ def _lines_json(spec: BillSpec, department: Department) -> list[dict[str, Any]]:
 
 
 def _instalments_json(spec: BillSpec) -> list[dict[str, Any]]:
-    return [{"due_date": due.isoformat(), "amount_minor": amount} for due, amount in spec.instalments]
+    return [
+        {"due_date": due.isoformat(), "amount_minor": amount} for due, amount in spec.instalments
+    ]
 
 
 def _charge_postings(bill: Bill, spec: BillSpec, department: Department) -> list[ledger.Posting]:
     postings = [ledger.Posting(ledger.receivables(), bill.total_minor, bill.pk)]
     for line in spec.lines:
         postings.append(
-            ledger.Posting(ledger.revenue(line.revenue_kind, department), -line.amount_minor, bill.pk)
+            ledger.Posting(
+                ledger.revenue(line.revenue_kind, department), -line.amount_minor, bill.pk
+            )
         )
     return postings
 
@@ -284,7 +288,11 @@ def on_bill_paid(listener: Callable[[Bill], None]) -> Callable[[Bill], None]:
 # --- payments ----------------------------------------------------------------------------------
 
 #: Order of unfinished states: a late event never moves a payment backwards.
-_PROGRESS = {PaymentState.CREATED: 0, PaymentState.STARTED: 1, PaymentState.SUBMITTED: 2}
+_PROGRESS: dict[str, int] = {
+    PaymentState.CREATED: 0,
+    PaymentState.STARTED: 1,
+    PaymentState.SUBMITTED: 2,
+}
 
 
 def _request_hash(**fields: Any) -> str:
@@ -298,7 +306,7 @@ def payable_amount(bill: Bill, instalment_number: int | None) -> int:
         status = {item["number"]: item for item in bill.instalment_status()}
         if instalment_number not in status:
             raise PaymentError(_("This bill has no such instalment."), code="no_instalment")
-        amount = int(status[instalment_number]["outstanding_minor"])  # type: ignore[call-overload]
+        amount = int(str(status[instalment_number]["outstanding_minor"]))
     else:
         amount = bill.balance_minor
     if amount <= 0:
@@ -365,7 +373,9 @@ def payment_create(
         created_at=now,
         expires_at=now + PAYMENT_LIFETIME,
     )
-    PaymentEvent.objects.create(payment=payment, source=PaymentEvent.Source.CREATED, state=payment.state)
+    PaymentEvent.objects.create(
+        payment=payment, source=PaymentEvent.Source.CREATED, state=payment.state
+    )
     audit_record(
         action="payments.payment_created",
         actor=payer,
@@ -401,7 +411,9 @@ def payment_start(*, payment: Payment) -> Payment:
         return_url=payment.return_url,
         idempotency_key=str(payment.pk),
     )
-    Payment.objects.filter(pk=payment.pk).update(provider_id=created.provider_id, next_url=created.next_url)
+    Payment.objects.filter(pk=payment.pk).update(
+        provider_id=created.provider_id, next_url=created.next_url
+    )
     payment.provider_id, payment.next_url = created.provider_id, created.next_url
     return payment
 
@@ -462,9 +474,13 @@ def payment_apply_provider_state(
     ``success`` settles the payment exactly once.
     """
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    if provider_event_id is not None:
-        if PaymentEvent.objects.filter(payment=payment, provider_event_id=provider_event_id).exists():
-            return payment
+    if (
+        provider_event_id is not None
+        and PaymentEvent.objects.filter(
+            payment=payment, provider_event_id=provider_event_id
+        ).exists()
+    ):
+        return payment
     try:
         with transaction.atomic():
             PaymentEvent.objects.create(
@@ -502,7 +518,9 @@ def payment_refresh(*, payment: Payment, source: str = PaymentEvent.Source.RETUR
     try:
         view = get_provider(payment.provider).get_payment(payment.provider_id)
     except ProviderError as error:
-        logger.warning("provider %s did not answer about %s: %s", payment.provider, payment.pk, error)
+        logger.warning(
+            "provider %s did not answer about %s: %s", payment.provider, payment.pk, error
+        )
         return payment
     return payment_apply_provider_state(
         payment=payment, state=view.state, source=source, failure_message=view.failure_message
@@ -534,8 +552,10 @@ def payments_reconcile(*, now: Any = None) -> tuple[int, int]:
     now = now or timezone.now()
     older = now - timedelta(minutes=settings.PAYMENTS_RECONCILE_AFTER_MINUTES)
     checked = expired = 0
-    for payment in Payment.objects.filter(finished=False, created_at__lte=older).order_by("created_at"):
-        payment = payment_refresh(payment=payment, source=PaymentEvent.Source.RECONCILE)
+    for unfinished in Payment.objects.filter(finished=False, created_at__lte=older).order_by(
+        "created_at"
+    ):
+        payment = payment_refresh(payment=unfinished, source=PaymentEvent.Source.RECONCILE)
         checked += 1
         if not payment.finished and payment.expires_at <= now:
             payment_apply_provider_state(
@@ -549,7 +569,9 @@ def payments_reconcile(*, now: Any = None) -> tuple[int, int]:
 
 
 @transaction.atomic
-def payment_record_offline(*, bill: Bill, amount_minor: int, paid_at: Any = None, actor: Any = None) -> Payment:
+def payment_record_offline(
+    *, bill: Bill, amount_minor: int, paid_at: Any = None, actor: Any = None
+) -> Payment:
     """A payment taken at the cash desk: recorded and settled like an online one (the
     ledger's clearing account is ``clearing:counter``)."""
     if amount_minor <= 0 or amount_minor > bill.balance_minor:
@@ -562,13 +584,15 @@ def payment_record_offline(*, bill: Bill, amount_minor: int, paid_at: Any = None
         description=bill.description[:300],
         reference=bill.reference,
         provider="counter",
-        idempotency_key=f"counter:{bill.pk}:{Payment.objects.filter(bill=bill).count() + 1}:{now.timestamp()}",
+        idempotency_key=f"counter:{uuid.uuid4()}",
         request_hash="",
         return_url="",
         created_at=now,
         expires_at=now,
     )
-    return payment_apply_provider_state(payment=payment, state=PaymentState.SUCCESS, source=PaymentEvent.Source.RECONCILE)
+    return payment_apply_provider_state(
+        payment=payment, state=PaymentState.SUCCESS, source=PaymentEvent.Source.RECONCILE
+    )
 
 
 # --- refunds -----------------------------------------------------------------------------------
@@ -596,7 +620,8 @@ def refund_create(*, payment: Payment, amount_minor: int, reason: str, actor: Us
         from ecitizen.payments.money import format_minor
 
         raise PaymentError(
-            _("You can refund at most %(amount)s of this payment.") % {"amount": format_minor(available)},
+            _("You can refund at most %(amount)s of this payment.")
+            % {"amount": format_minor(available)},
             code="too_much",
         )
     refund = Refund.objects.create(
@@ -606,14 +631,19 @@ def refund_create(*, payment: Payment, amount_minor: int, reason: str, actor: Us
         outcome_state, provider_refund_id = Refund.State.SUCCESS, ""
     else:
         outcome = get_provider(payment.provider).refund(
-            provider_id=payment.provider_id or "", amount_minor=amount_minor, idempotency_key=str(refund.pk)
+            provider_id=payment.provider_id or "",
+            amount_minor=amount_minor,
+            idempotency_key=str(refund.pk),
         )
-        outcome_state, provider_refund_id = outcome.state, outcome.provider_refund_id
+        outcome_state, provider_refund_id = outcome.state, outcome.provider_refund_id  # type: ignore[assignment]
     refund.state = outcome_state
     refund.provider_refund_id = provider_refund_id
     refund.save(update_fields=["state", "provider_refund_id"])
     if refund.state == Refund.State.FAILED:
-        raise PaymentError(_("The payment provider refused the refund. Nothing was refunded."), code="provider_refused")
+        raise PaymentError(
+            _("The payment provider refused the refund. Nothing was refunded."),
+            code="provider_refused",
+        )
     ledger.post(
         key=f"refund:{refund.pk}",
         kind=LedgerTransaction.Kind.REFUND,
@@ -623,8 +653,15 @@ def refund_create(*, payment: Payment, amount_minor: int, reason: str, actor: Us
             ledger.Posting(ledger.clearing(payment.provider), -amount_minor),
         ],
     )
-    Bill.objects.filter(pk=payment.bill_id).update(refunded_minor=F("refunded_minor") + amount_minor)
-    PaymentEvent.objects.create(payment=payment, source=PaymentEvent.Source.REFUND, state=payment.state, detail={"refund": str(refund.pk), "amount_minor": amount_minor})
+    Bill.objects.filter(pk=payment.bill_id).update(
+        refunded_minor=F("refunded_minor") + amount_minor
+    )
+    PaymentEvent.objects.create(
+        payment=payment,
+        source=PaymentEvent.Source.REFUND,
+        state=payment.state,
+        detail={"refund": str(refund.pk), "amount_minor": amount_minor},
+    )
     audit_record(
         action="payments.refunded",
         actor=actor,
@@ -649,7 +686,11 @@ def payment_receipt_issue(*, payment: Payment) -> Any:
     from ecitizen.notifications.services import notification_send
     from ecitizen.payments.money import format_minor
 
-    payment = Payment.objects.select_for_update().select_related("bill__payer__profile").get(pk=payment.pk)
+    payment = (
+        Payment.objects.select_for_update()
+        .select_related("bill__payer__profile")
+        .get(pk=payment.pk)
+    )
     if payment.state != PaymentState.SUCCESS or payment.receipt_code:
         return None
     bill = payment.bill
@@ -664,13 +705,25 @@ def payment_receipt_issue(*, payment: Payment) -> Any:
             template="receipt",
             title=_("Payment receipt"),
             reference=f"{bill.reference}/{payment.pk.hex[:8].upper()}",
-            holder_name=(getattr(profile, "legal_name", "") or getattr(owner, "full_name", "") or _("Paid by reference")),
+            holder_name=(
+                getattr(profile, "legal_name", "")
+                or getattr(owner, "full_name", "")
+                or _("Paid by reference")
+            ),
             printed=[
                 (_("Bill"), bill.reference),
                 (_("For"), bill.description),
                 (_("Amount paid"), format_minor(payment.amount_minor)),
-                (_("Paid on"), date_format(timezone.localtime(payment.settled_at or timezone.now()), "j F Y, H:i")),
-                (_("Payment method"), _("Card") if payment.provider != "counter" else _("At the cash desk")),
+                (
+                    _("Paid on"),
+                    date_format(
+                        timezone.localtime(payment.settled_at or timezone.now()), "j F Y, H:i"
+                    ),
+                ),
+                (
+                    _("Payment method"),
+                    _("Card") if payment.provider != "counter" else _("At the cash desk"),
+                ),
                 (_("Payment number"), str(payment.pk)),
             ],
             valid_for_days=None,

@@ -14,7 +14,9 @@ urlpatterns = [
     path("payments/<uuid:payment_id>/receipt/", views.receipt, name="receipt"),
     path("payments/webhooks/<slug:provider>/", views.webhook, name="webhook"),
     path("sandbox-pay/<str:charge_id>/", views.sandbox_card, name="sandbox_card"),
-    path("sandbox-pay/<str:charge_id>/challenge/", views.sandbox_challenge, name="sandbox_challenge"),
+    path(
+        "sandbox-pay/<str:charge_id>/challenge/", views.sandbox_challenge, name="sandbox_challenge"
+    ),
     path("sandbox-pay/<str:charge_id>/cancel/", views.sandbox_cancel, name="sandbox_cancel"),
 ]
 

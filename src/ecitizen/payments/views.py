@@ -53,7 +53,10 @@ def _payment_for(request: HttpRequest, payment_id: Any) -> Payment:
     payment = selectors.payment_get(payment_id=payment_id)
     if payment is None:
         raise Http404
-    if request.user.is_authenticated and request.user.pk in (payment.payer_id, payment.bill.payer_id):
+    if request.user.is_authenticated and request.user.pk in (
+        payment.payer_id,
+        payment.bill.payer_id,
+    ):
         return payment
     if str(payment.pk) in request.session.get(SESSION_PAYMENTS, []):
         return payment
@@ -67,7 +70,9 @@ def _instalment(request: HttpRequest) -> int | None:
 
 @signed_in
 def bills(request: HttpRequest) -> HttpResponse:
-    return render(request, "payments/bills.html", {"bills": selectors.bills_for_payer(user=request.user)})
+    return render(
+        request, "payments/bills.html", {"bills": selectors.bills_for_payer(user=request.user)}
+    )
 
 
 @public
@@ -79,8 +84,12 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         amount = services.payable_amount(bill, instalment)
     except DomainError as error:
-        return render(request, "payments/nothing_due.html", {"bill": bill, "message": error.message})
-    form = ContinueToPaymentForm(request.POST if request.method == "POST" else None, initial={"key": uuid.uuid4()})
+        return render(
+            request, "payments/nothing_due.html", {"bill": bill, "message": error.message}
+        )
+    form = ContinueToPaymentForm(
+        request.POST if request.method == "POST" else None, initial={"key": uuid.uuid4()}
+    )
     if request.method == "POST" and form.is_valid():
         # The provider sends the payer back to this payment's own return page.
         return_url = request.build_absolute_uri(reverse("payments:return", args=[PAYMENT_ID]))
@@ -95,7 +104,11 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
             )
             payment = services.payment_start(payment=payment)
         except (DomainError, ProviderError) as error:
-            messages.error(request, str(getattr(error, "message", "")) or _("The payment service is not answering. Try again in a few minutes."))
+            messages.error(
+                request,
+                str(getattr(error, "message", ""))
+                or _("The payment service is not answering. Try again in a few minutes."),
+            )
             return redirect(request.get_full_path())
         _remember(request, SESSION_PAYMENTS, str(payment.pk))
         if payment.finished:
@@ -118,7 +131,13 @@ def pay_by_reference(request: HttpRequest) -> HttpResponse:
             reference=form.cleaned_data["reference"], postcode=form.cleaned_data["postcode"]
         )
         if bill is None:
-            form.add_error(None, _("We could not find a bill with this reference and postcode. Check them and try again."))
+            form.add_error(
+                None,
+                _(
+                    "We could not find a bill with this reference and postcode. "
+                    "Check them and try again."
+                ),
+            )
         else:
             _remember(request, SESSION_BILLS, bill.reference)
             return redirect("payments:pay", bill.reference)
@@ -144,10 +163,16 @@ def receipt(request: HttpRequest, payment_id: Any) -> HttpResponse:
     from ecitizen.documents.selectors import document_for_verification, document_pdf
 
     payment = _payment_for(request, payment_id)
-    document = document_for_verification(code=payment.receipt_code) if payment.receipt_code else None
+    document = (
+        document_for_verification(code=payment.receipt_code) if payment.receipt_code else None
+    )
     if document is None:
         raise Http404
-    return bytes_response(document_pdf(document=document), content_type="application/pdf", filename=f"receipt-{payment.bill.reference}.pdf")
+    return bytes_response(
+        document_pdf(document=document),
+        content_type="application/pdf",
+        filename=f"receipt-{payment.bill.reference}.pdf",
+    )
 
 
 @public
@@ -160,7 +185,9 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
     if provider not in settings.PAYMENT_PROVIDERS:
         raise Http404
     try:
-        services.webhook_receive(provider_name=provider, body=request.body, headers=dict(request.headers))
+        services.webhook_receive(
+            provider_name=provider, body=request.body, headers=dict(request.headers)
+        )
     except WebhookRejected as error:
         return HttpResponseBadRequest(str(error), content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")
@@ -187,7 +214,12 @@ def _back_to_platform(charge: Any) -> str:
 def sandbox_card(request: HttpRequest, charge_id: str) -> HttpResponse:
     charge = _charge(charge_id)
     if charge.page_used or charge.state in {"success", "failed", "cancelled", "error"}:
-        return render(request, "payments/sandbox/used.html", {"charge": charge, "back_url": _back_to_platform(charge)}, status=410)
+        return render(
+            request,
+            "payments/sandbox/used.html",
+            {"charge": charge, "back_url": _back_to_platform(charge)},
+            status=410,
+        )
     if charge.state == PaymentState.SUBMITTED and charge.failure_code == "challenge":
         return redirect("payments:sandbox_challenge", charge.pk)
     form = CardForm(request.POST if request.method == "POST" else None)
@@ -205,7 +237,9 @@ def sandbox_card(request: HttpRequest, charge_id: str) -> HttpResponse:
 def sandbox_challenge(request: HttpRequest, charge_id: str) -> HttpResponse:
     charge = _charge(charge_id)
     if request.method == "POST":
-        charge = sandbox.sandbox_challenge(charge.pk, approve=request.POST.get("outcome") == "approve")
+        charge = sandbox.sandbox_challenge(
+            charge.pk, approve=request.POST.get("outcome") == "approve"
+        )
         return redirect(_back_to_platform(charge))
     if charge.state != PaymentState.SUBMITTED:
         return redirect(_back_to_platform(charge))

@@ -12,7 +12,7 @@ from ecitizen.payments.providers.base import PaymentProvider
 
 @cache
 def _provider_class(path: str) -> type[PaymentProvider]:
-    return import_string(path)  # type: ignore[no-any-return]
+    return import_string(path)  # type: ignore[no-any-return, unused-ignore]
 
 
 def get_provider(name: str | None = None) -> PaymentProvider:

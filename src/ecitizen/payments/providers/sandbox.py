@@ -168,7 +168,9 @@ class SandboxProvider:
         return self._view(charge)
 
     @transaction.atomic
-    def refund(self, *, provider_id: str, amount_minor: int, idempotency_key: str) -> ProviderRefund:
+    def refund(
+        self, *, provider_id: str, amount_minor: int, idempotency_key: str
+    ) -> ProviderRefund:
         charge = SandboxCharge.objects.select_for_update().filter(pk=provider_id).first()
         if charge is None or charge.state != PaymentState.SUCCESS:
             raise ProviderError("only a successful sandbox payment can be refunded")

@@ -7,6 +7,11 @@ Requests that create something carry our idempotency key as Stripe's ``Idempoten
 returns the same session or refund; the same key with other parameters is refused by
 Stripe (``idempotency_error``) and surfaces here as :class:`ProviderError`.
 
+Sessions accept cards only (wallets such as Apple Pay and Google Pay are cards to Stripe).
+Delayed methods such as Bacs or SEPA Direct Debit settle days later, long after the
+platform gives up on an unfinished payment (90 minutes); allowing them needs that rule
+changed first. The mapping below still covers them, should a session ever carry one.
+
 State mapping (the authoritative read, :meth:`StripeProvider.get_payment`)
 ------------------------------------------------------------------------------
 Stripe's documented values: Checkout Session ``status`` is ``open``, ``complete`` or
@@ -78,9 +83,11 @@ any other type                             "" (empty): a genuine Stripe event
 A webhook whose signature, timestamp or body is not valid raises
 :class:`WebhookRejected`. Webhook states are hints delivered at least once and in any
 order; :meth:`get_payment` stays the authoritative read. No card data ever leaves this
-module: errors carry Stripe's error type, code, parameter, HTTP status and request id,
-never its free text or the payment method, and webhook details carry a fixed list of
-non-personal fields.
+module: a ``failure_message`` is Stripe's message for the payer from
+``last_payment_error.message`` (for example "Your card was declined."), never the payment
+method that error carries; a :class:`ProviderError` names Stripe's error type, code,
+parameter, HTTP status and request id, never Stripe's free text; webhook details are a
+fixed list of non-personal session fields (no customer details).
 """
 
 from __future__ import annotations
@@ -186,35 +193,49 @@ def _failure_message(error: Mapping[str, Any]) -> str:
     return str(message)[:MAX_FAILURE_MESSAGE]
 
 
+def _open_state(payment_status: Any, intent_status: Any, error: Any) -> tuple[str, str]:
+    if error and intent_status == "requires_payment_method":
+        return "failed", _failure_message(error)
+    if intent_status in PAYMENT_INTENT_SUBMITTED:
+        return "submitted", ""
+    return "started", ""
+
+
+def _complete_state(payment_status: Any, intent_status: Any, error: Any) -> tuple[str, str]:
+    if payment_status == "paid":
+        return "success", ""
+    if payment_status == "no_payment_required":
+        return "error", "Stripe did not take a payment for this session."
+    if error and intent_status == "requires_payment_method":
+        return "failed", _failure_message(error)
+    return "submitted", ""
+
+
+def _expired_state(payment_status: Any, intent_status: Any, error: Any) -> tuple[str, str]:
+    if error:
+        return "failed", _failure_message(error)
+    return "cancelled", ""
+
+
+SESSION_STATES: Final = {
+    "open": _open_state,
+    "complete": _complete_state,
+    "expired": _expired_state,
+}
+
+
 def session_state(session: Mapping[str, Any]) -> tuple[str, str]:
     """Our state and failure message for a Checkout Session (a plain dict as Stripe
     sends it, ``payment_intent`` expanded or not). Pure; see the module's table.
     Raises :class:`ProviderError` for a status this module does not know."""
     status = session.get("status")
-    payment_status = session.get("payment_status")
+    state_of = SESSION_STATES.get(str(status))
+    if state_of is None:
+        raise ProviderError(f"Stripe returned a Checkout Session status we do not know: {status!r}")
     intent = session.get("payment_intent")
     payment_intent = intent if isinstance(intent, Mapping) else None
     intent_status = payment_intent.get("status") if payment_intent else None
-    error = _payment_error(payment_intent)
-    if status == "open":
-        if error and intent_status == "requires_payment_method":
-            return "failed", _failure_message(error)
-        if intent_status in PAYMENT_INTENT_SUBMITTED:
-            return "submitted", ""
-        return "started", ""
-    if status == "complete":
-        if payment_status == "paid":
-            return "success", ""
-        if payment_status == "no_payment_required":
-            return "error", "Stripe did not take a payment for this session."
-        if error and intent_status == "requires_payment_method":
-            return "failed", _failure_message(error)
-        return "submitted", ""
-    if status == "expired":
-        if error:
-            return "failed", _failure_message(error)
-        return "cancelled", ""
-    raise ProviderError(f"Stripe returned a Checkout Session status we do not know: {status!r}")
+    return state_of(session.get("payment_status"), intent_status, _payment_error(payment_intent))
 
 
 class StripeProvider:
@@ -276,6 +297,7 @@ class StripeProvider:
             raise ValueError("amount_minor must be positive")
         params: dict[str, Any] = {
             "mode": "payment",
+            "payment_method_types": ["card"],
             "line_items": [
                 {
                     "quantity": 1,

@@ -39,4 +39,9 @@ def make_bill(department, resident):
 @pytest.fixture
 def quarterly():
     start = date(2027, 4, 1)
-    return [(start, 25_000), (start.replace(month=7), 25_000), (start.replace(month=10), 25_000), (date(2028, 1, 1), 25_001)]
+    return [
+        (start, 25_000),
+        (start.replace(month=7), 25_000),
+        (start.replace(month=10), 25_000),
+        (date(2028, 1, 1), 25_001),
+    ]

@@ -6,7 +6,9 @@ import json
 
 import pytest
 from django.db import connection
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from ecitizen.documents.models import IssuedDocument
 from ecitizen.payments import services
@@ -29,8 +31,14 @@ def _start(bill, key="k1", instalment=None):
 
 def _webhook_for(charge: SandboxCharge, state: str, sequence: int) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(
-        {"id": f"evt_{charge.pk}_{sequence}", "type": "payment.updated", "payment_id": charge.pk,
-         "state": state, "amount": charge.amount_minor, "sequence": sequence},
+        {
+            "id": f"evt_{charge.pk}_{sequence}",
+            "type": "payment.updated",
+            "payment_id": charge.pk,
+            "state": state,
+            "amount": charge.amount_minor,
+            "sequence": sequence,
+        },
         separators=(",", ":"),
     ).encode()
     return body, {sandbox.SIGNATURE_HEADER: sandbox.sign(body)}
@@ -59,7 +67,10 @@ def test_a_card_payment_settles_once_with_a_receipt(make_bill, django_capture_on
 
 def test_declined_and_insufficient_funds_leave_the_bill_unpaid(make_bill):
     bill = make_bill()
-    for key, card, message in [("a", sandbox.DECLINED_CARD, "card_declined"), ("b", sandbox.INSUFFICIENT_FUNDS_CARD, "insufficient_funds")]:
+    for key, card, message in [
+        ("a", sandbox.DECLINED_CARD, "card_declined"),
+        ("b", sandbox.INSUFFICIENT_FUNDS_CARD, "insufficient_funds"),
+    ]:
         payment = _start(bill, key)
         sandbox.sandbox_pay(payment.provider_id, card_number=card)
         payment = services.payment_refresh(payment=payment)
@@ -76,13 +87,17 @@ def test_same_key_same_request_same_payment_different_request_refused(make_bill)
     assert again.pk == first.pk
     other = make_bill(amount_minor=999)
     with pytest.raises(services.IdempotencyConflict):
-        services.payment_create(bill=other, idempotency_key="same", return_url="https://example.test/{payment_id}")
+        services.payment_create(
+            bill=other, idempotency_key="same", return_url="https://example.test/{payment_id}"
+        )
 
 
 def test_a_stated_amount_must_be_what_is_owed(make_bill):
     bill = make_bill(amount_minor=5_000)
     with pytest.raises(services.PaymentError, match="does not match"):
-        services.payment_create_checked(amount_minor=1, bill=bill, idempotency_key="x", return_url="https://e.test/{payment_id}")
+        services.payment_create_checked(
+            amount_minor=1, bill=bill, idempotency_key="x", return_url="https://e.test/{payment_id}"
+        )
 
 
 def test_webhooks_must_be_signed(make_bill):
@@ -91,9 +106,13 @@ def test_webhooks_must_be_signed(make_bill):
     charge = SandboxCharge.objects.get(pk=payment.provider_id)
     body, headers = _webhook_for(charge, "success", 1)
     with pytest.raises(WebhookRejected):
-        services.webhook_receive(provider_name="sandbox", body=body.replace(b"success", b"failed!"), headers=headers)
+        services.webhook_receive(
+            provider_name="sandbox", body=body.replace(b"success", b"failed!"), headers=headers
+        )
     with pytest.raises(WebhookRejected):
-        services.webhook_receive(provider_name="sandbox", body=body, headers={sandbox.SIGNATURE_HEADER: "t=1,v1=00"})
+        services.webhook_receive(
+            provider_name="sandbox", body=body, headers={sandbox.SIGNATURE_HEADER: "t=1,v1=00"}
+        )
 
 
 def test_a_timed_out_payment_is_settled_by_reconciliation(make_bill, settings):
@@ -123,16 +142,24 @@ def test_unfinished_payments_expire_after_90_minutes(make_bill):
 
 
 EVENTS = st.lists(
-    st.sampled_from(["webhook_started", "webhook_success", "return", "reconcile", "duplicate", "late_started"]),
+    st.sampled_from(
+        ["webhook_started", "webhook_success", "return", "reconcile", "duplicate", "late_started"]
+    ),
     min_size=1,
     max_size=12,
 )
 
 
 @pytest.mark.django_db
-@hypothesis_settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@hypothesis_settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(events=EVENTS, data=st.data())
-def test_any_order_of_events_settles_exactly_once(make_bill, events, data, django_capture_on_commit_callbacks):
+def test_any_order_of_events_settles_exactly_once(
+    make_bill, events, data, django_capture_on_commit_callbacks
+):
     """Provider events duplicated, delayed and reordered, interleaved with the payer's
     return and the reconciliation job: one settlement, one receipt, a balanced ledger."""
     bill = make_bill(amount_minor=2_500)
@@ -150,7 +177,9 @@ def test_any_order_of_events_settles_exactly_once(make_bill, events, data, djang
             elif event == "late_started":
                 sent.append(_webhook_for(charge, "submitted", 0))
             if event.startswith(("webhook", "late")):
-                services.webhook_receive(provider_name="sandbox", body=sent[-1][0], headers=sent[-1][1])
+                services.webhook_receive(
+                    provider_name="sandbox", body=sent[-1][0], headers=sent[-1][1]
+                )
             elif event == "duplicate" and sent:
                 body, headers = data.draw(st.sampled_from(sent))
                 services.webhook_receive(provider_name="sandbox", body=body, headers=headers)
@@ -172,9 +201,13 @@ def test_refunds_never_exceed_the_payment(make_bill, supervisor):
     payment = _start(bill)
     sandbox.sandbox_pay(payment.provider_id, card_number=sandbox.SUCCESS_CARD)
     payment = services.payment_refresh(payment=payment)
-    services.refund_create(payment=payment, amount_minor=6_000, reason="Overcharged", actor=supervisor)
-    with pytest.raises(services.PaymentError, match="at most £40.00"):
-        services.refund_create(payment=payment, amount_minor=4_001, reason="Again", actor=supervisor)
+    services.refund_create(
+        payment=payment, amount_minor=6_000, reason="Overcharged", actor=supervisor
+    )
+    with pytest.raises(services.PaymentError, match=r"at most £40\.00"):
+        services.refund_create(
+            payment=payment, amount_minor=4_001, reason="Again", actor=supervisor
+        )
     services.refund_create(payment=payment, amount_minor=4_000, reason="The rest", actor=supervisor)
     bill.refresh_from_db()
     assert bill.refunded_minor == 10_000

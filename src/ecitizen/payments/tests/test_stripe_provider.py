@@ -149,6 +149,8 @@ def test_create_payment_sends_a_checkout_session_with_our_idempotency_key() -> N
     assert sent.headers["Authorization"] == f"Bearer {API_KEY}"
     form = sent.form
     assert form["mode"] == "payment"
+    assert form["payment_method_types[0]"] == "card"
+    assert "payment_method_types[1]" not in form
     assert form["line_items[0][quantity]"] == "1"
     assert form["line_items[0][price_data][unit_amount]"] == "12550"
     assert form["line_items[0][price_data][currency]"] == "gbp"

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ecitizen.demo import riverton
+from ecitizen.demo.cases import DEMO_FINE_POSTCODE, DEMO_FINE_REFERENCE
 from ecitizen.demo.services import demo_load, demo_totp_secret
 
 
@@ -75,6 +76,11 @@ class Command(BaseCommand):
         for account in accounts:
             if account.totp_secret:
                 self.stdout.write(f"  {account.email:<{width}}  {account.totp_secret}")
+        self.stdout.write(
+            "\nPay a parking fine without an account at /pay/ with the reference "
+            f"{DEMO_FINE_REFERENCE} and the postcode {DEMO_FINE_POSTCODE}; the sandbox "
+            "payment page lists its test cards (4242 4242 4242 4242 succeeds)."
+        )
         self.stdout.write(
             "\nnew.officer@ has no second factor yet: signing in shows how staff are made "
             "to set one up.\nEmails (verification, password reset) are printed by the "
