@@ -392,11 +392,11 @@ def fill_card(page: Page, card: str, *, keyboard: bool = False) -> None:
 def pay_by_card(page: Page, card: str = SUCCESS_CARD, *, keyboard: bool = False) -> None:
     """From a page with a "Pay" button or link (confirmation, case page, bills): pay on
     the sandbox provider's page and come back to the outcome page."""
-    pay = page.locator("main a.govuk-button", has_text="Pay").first
+    pay = page.locator("main a.govuk-button", has_text=re.compile(r"^\s*(Pay|Try again)")).first
     if keyboard:
         tab_until(
             page,
-            "e.classList.contains('govuk-button') && e.textContent.trim().startsWith('Pay')",
+            "e.classList.contains('govuk-button') && /^(Pay|Try again)/.test(e.textContent.trim())",
             None,
             "the Pay button",
         )

@@ -287,7 +287,7 @@ def document_issue(
         action="documents.document_issued",
         actor=actor,
         obj=document,
-        subject_user_id=owner.pk,
+        subject_user_id=getattr(owner, "pk", None),
         changes={
             "reference": reference,
             "template": template,

@@ -150,6 +150,7 @@ def payment_return(request: HttpRequest, payment_id: Any) -> HttpResponse:
     and show the outcome."""
     payment = _payment_for(request, payment_id)
     payment = services.payment_refresh(payment=payment)
+    payment.refresh_from_db()  # the receipt is issued once the settlement commits
     return render(
         request,
         "payments/return.html",
@@ -218,7 +219,6 @@ def sandbox_card(request: HttpRequest, charge_id: str) -> HttpResponse:
             request,
             "payments/sandbox/used.html",
             {"charge": charge, "back_url": _back_to_platform(charge)},
-            status=410,
         )
     if charge.state == PaymentState.SUBMITTED and charge.failure_code == "challenge":
         return redirect("payments:sandbox_challenge", charge.pk)

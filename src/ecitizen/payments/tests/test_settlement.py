@@ -237,3 +237,18 @@ def test_ledger_check_command(make_bill):
     out = StringIO()
     call_command("ledger", "check", stdout=out)
     assert "The ledger is consistent" in out.getvalue()
+
+
+def test_a_tampered_amount_is_ignored(client, make_bill):
+    fine = make_bill(amount_minor=7_000, payer=None, postcode="RV1 4AB")
+    session = client.session
+    session["payments_bills"] = [fine.reference]
+    session.save()
+    page = client.get(f"/pay/{fine.reference}/")
+    key = page.context["form"].initial["key"]
+    response = client.post(
+        f"/pay/{fine.reference}/", {"key": str(key), "amount": "0.01", "amount_minor": "1"}
+    )
+    assert response.status_code == 302
+    payment = Payment.objects.get()
+    assert payment.amount_minor == 7_000

@@ -1,0 +1,106 @@
+"""Paying in the browser: a visitor pays a parking fine by reference without an account;
+a declined card gives a clear message and the payer tries again; the receipt downloads.
+Every page, the sandbox provider's card page included, is checked with axe."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from ecitizen.accounts.models import Department
+from ecitizen.documents.tests.signing_fixtures import (  # noqa: F401 - fixtures
+    media_storage,
+    signing_certificate,
+)
+from ecitizen.payments.ledger import ledger_verify
+from ecitizen.payments.models import Bill, LedgerTransaction, Payment, PaymentState
+from ecitizen.payments.services import BillSpec, LineSpec, bill_create
+from tests.browser.conftest import assert_accessible
+from tests.browser.journeys import press_enter_and_wait, sign_in_by_keyboard, tab_to
+from tests.browser.services_support import DECLINED_CARD, fill_card, pay_by_card
+
+
+@pytest.fixture
+def fine(db, signing_certificate, media_storage):  # noqa: F811 - fixtures
+    department = Department.objects.create(slug="transport-licensing", name="Transport & Licensing")
+    return bill_create(
+        spec=BillSpec(
+            reference="PCN-2026-000042",
+            kind=Bill.Kind.FINE,
+            description="Parking penalty charge: parked on a double yellow line",
+            department_id=department.pk,
+            due_date=timezone.localdate() + timedelta(days=14),
+            lines=[LineSpec("Penalty charge", 7_000, "fine")],
+            verification_postcode="RV1 4AB",
+            source_key="test:pcn:42",
+        ),
+        actor=None,
+    )
+
+
+def test_a_visitor_pays_a_fine_by_reference_by_keyboard(page: Page, fine):
+    page.goto("/pay/")
+    assert_accessible(page)
+    tab_to(page, "#id_reference")
+    page.keyboard.type("pcn-2026-000042")
+    tab_to(page, "#id_postcode")
+    page.keyboard.type("RV9 9ZZ")  # not the postcode on the notice
+    press_enter_and_wait(page)
+    assert_accessible(page)
+    expect(page.locator("main")).to_contain_text("We could not find a bill with this reference")
+    tab_to(page, "#id_postcode")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("rv1 4ab")
+    press_enter_and_wait(page)
+    assert_accessible(page)
+    expect(page.locator("main h1")).to_have_text("Pay your bill")
+    expect(page.locator("main")).to_contain_text("£70.00")
+    # Nothing personal of the bill is shown: no name, no address.
+    expect(page.locator("main")).not_to_contain_text("RV1 4AB")
+    tab_to(page, "main form button[type=submit]")
+    press_enter_and_wait(page)
+    fill_card(page, "4242 4242 4242 4242", keyboard=True)
+    assert_accessible(page)
+    expect(page.locator("main .govuk-panel")).to_contain_text("Payment received")
+    expect(page.locator("main .govuk-panel")).to_contain_text("£70.00")
+    fine.refresh_from_db()
+    assert fine.balance_minor == 0
+    receipt = page.locator("main a", has_text="Download your receipt")
+    response = page.request.get(receipt.get_attribute("href"))
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.body().startswith(b"%PDF")
+    assert ledger_verify().ok
+
+
+def test_a_declined_card_is_explained_and_the_payer_tries_again(page: Page, fine, resident):
+    Bill.objects.filter(pk=fine.pk).update(payer=resident)
+    sign_in_by_keyboard(page, resident.email)
+    assert_accessible(page)
+    page.goto("/account/bills/")
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.locator("main a", has_text="Pay").first.click()
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    fill_card(page, DECLINED_CARD)
+    expect(page.locator("main h1")).to_have_text("Your payment did not go through")
+    expect(page.locator("main")).to_contain_text("Your card was declined. No money was taken.")
+    fine.refresh_from_db()
+    assert fine.paid_minor == 0
+    # The payment page of the declined attempt cannot be used again.
+    declined = Payment.objects.get(state=PaymentState.FAILED)
+    page.goto(declined.next_url)
+    assert_accessible(page)
+    expect(page.locator("main h1")).to_have_text("This payment page has expired")
+    page.go_back()
+    assert_accessible(page)
+    pay_by_card(page)  # "Try again"
+    expect(page.locator("main .govuk-panel")).to_contain_text("Payment received")
+    fine.refresh_from_db()
+    assert fine.balance_minor == 0
+    assert LedgerTransaction.objects.filter(kind="payment").count() == 1
