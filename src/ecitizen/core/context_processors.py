@@ -45,6 +45,8 @@ def navigation(request: HttpRequest) -> list[dict[str, Any]]:
             items.append(_nav_item(_("Residents"), "staff:residents"))
         if user_has_role(user, {Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}):
             items.append(_nav_item(_("People and roles"), "staff:people"))
+        if user_has_role(user, {Role.FINANCE_OFFICER, Role.PLATFORM_ADMIN}):
+            items.append(_nav_item(_("Payments"), "staff:payments"))
         if user_has_role(user, {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}):
             items.append(_nav_item(_("Notifications"), "staff:notifications"))
         if user_has_role(user, {Role.AUDITOR, Role.PLATFORM_ADMIN}):

@@ -139,3 +139,30 @@ class RefundForm(forms.Form):
     def amount_minor(self) -> int:
         value: Any = self.cleaned_data["amount"]
         return int(value * 100)
+
+
+class PaymentSearchForm(forms.Form):
+    query = forms.CharField(
+        label=_("Reference, bill, payment number or payer's email"), required=False, max_length=120
+    )
+    state = forms.ChoiceField(label=_("Status"), required=False)
+    provider = forms.ChoiceField(label=_("Provider"), required=False)
+    date_from = forms.DateField(
+        label=_("From (YYYY-MM-DD)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To (YYYY-MM-DD)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from django.conf import settings
+
+        from ecitizen.payments.models import PaymentState
+
+        super().__init__(*args, **kwargs)
+        self.fields["state"].choices = [("", _("Any")), *PaymentState.choices]  # type: ignore[attr-defined]
+        self.fields["provider"].choices = [
+            ("", _("Any")),
+            *((name, name) for name in settings.PAYMENT_PROVIDERS),
+            ("counter", _("Cash desk")),
+        ]  # type: ignore[attr-defined]

@@ -38,3 +38,162 @@ def payment_get(*, payment_id: Any) -> Payment | None:
         return Payment.objects.select_related("bill").filter(pk=payment_id).first()
     except (ValueError, TypeError):
         return None
+
+
+# --- finance officers ---------------------------------------------------------------------------
+
+#: Arrears age bands in days past the due date.
+AGE_BANDS = ((1, 30), (31, 60), (61, 90), (91, None))
+
+
+def payments_search(
+    *,
+    query: str = "",
+    state: str = "",
+    provider: str = "",
+    date_from: Any = None,
+    date_to: Any = None,
+) -> QuerySet[Payment]:
+    """Payments by reference, bill, payer email or payment id; state; provider; date."""
+    from django.db.models import Q
+
+    payments = Payment.objects.select_related("bill", "payer").order_by("-created_at")
+    query = query.strip()
+    if query:
+        condition = (
+            Q(reference__iexact=query)
+            | Q(bill__reference__iexact=query)
+            | Q(payer__email__iexact=query)
+            | Q(bill__payer__email__iexact=query)
+            | Q(provider_id=query)
+        )
+        try:
+            import uuid
+
+            condition |= Q(pk=uuid.UUID(query))
+        except ValueError:
+            pass
+        payments = payments.filter(condition)
+    if state:
+        payments = payments.filter(state=state)
+    if provider:
+        payments = payments.filter(provider=provider)
+    if date_from:
+        payments = payments.filter(created_at__date__gte=date_from)
+    if date_to:
+        payments = payments.filter(created_at__date__lte=date_to)
+    return payments
+
+
+def payment_for_staff(*, payment_id: Any) -> Payment:
+    from django.http import Http404
+
+    payment = (
+        Payment.objects.select_related("bill__department", "payer")
+        .prefetch_related("events", "refunds__requested_by")
+        .filter(pk=payment_id)
+        .first()
+    )
+    if payment is None:
+        raise Http404
+    return payment
+
+
+def settlement_report(*, day: Any) -> list[dict[str, Any]]:
+    """Payments settled on ``day`` (local date) and refunds made that day, per provider
+    and department: count and amounts in minor units."""
+    from django.db.models import Count, Sum
+
+    from ecitizen.payments.models import Refund
+
+    settled = (
+        Payment.objects.filter(settled_at__date=day)
+        .values("provider", "bill__department__name")
+        .annotate(count=Count("pk"), amount=Sum("amount_minor"))
+    )
+    refunds = (
+        Refund.objects.filter(created_at__date=day, state=Refund.State.SUCCESS)
+        .values("payment__provider", "payment__bill__department__name")
+        .annotate(count=Count("pk"), amount=Sum("amount_minor"))
+    )
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in settled:
+        key = (row["provider"], row["bill__department__name"])
+        rows[key] = {
+            "provider": key[0],
+            "department": key[1],
+            "payments": row["count"],
+            "paid_minor": row["amount"],
+            "refunds": 0,
+            "refunded_minor": 0,
+        }
+    for row in refunds:
+        key = (row["payment__provider"], row["payment__bill__department__name"])
+        entry = rows.setdefault(
+            key,
+            {
+                "provider": key[0],
+                "department": key[1],
+                "payments": 0,
+                "paid_minor": 0,
+                "refunds": 0,
+                "refunded_minor": 0,
+            },
+        )
+        entry["refunds"], entry["refunded_minor"] = row["count"], row["amount"]
+    for entry in rows.values():
+        entry["net_minor"] = entry["paid_minor"] - entry["refunded_minor"]
+    return sorted(rows.values(), key=lambda r: (r["provider"], r["department"]))
+
+
+def ledger_mismatches(*, day: Any) -> list[str]:
+    """Settled payments of the day whose ledger posting is missing or differs, and
+    postings without a settled payment: what a finance officer must look at."""
+    from ecitizen.payments.models import LedgerTransaction
+
+    problems = []
+    settled = Payment.objects.filter(settled_at__date=day)
+    keys = {f"settle:{p.pk}": p for p in settled}
+    posted = {
+        t.key: t
+        for t in LedgerTransaction.objects.filter(key__in=list(keys)).prefetch_related("entries")
+    }
+    for key, payment in keys.items():
+        transaction = posted.get(key)
+        if transaction is None:
+            problems.append(f"{payment.pk}: settled but not in the ledger")
+            continue
+        debit = sum(e.amount_minor for e in transaction.entries.all() if e.amount_minor > 0)
+        if debit != payment.amount_minor:
+            problems.append(f"{payment.pk}: ledger {debit}, payment {payment.amount_minor}")
+    orphan = LedgerTransaction.objects.filter(kind="payment", created_at__date=day).exclude(
+        key__in=list(keys)
+    )
+    problems += [f"{t.key}: in the ledger but no payment settled that day" for t in orphan]
+    return problems
+
+
+def arrears(*, today: Any) -> list[dict[str, Any]]:
+    """Overdue bills by age band: count and amount still owed."""
+    from datetime import timedelta
+
+    from django.db.models import Count, F, Sum
+
+    rows = []
+    owed = Bill.objects.annotate(
+        owed=F("total_minor") - F("paid_minor") + F("refunded_minor")
+    ).filter(owed__gt=0)
+    for low, high in AGE_BANDS:
+        band = owed.filter(due_date__lte=today - timedelta(days=low))
+        if high is not None:
+            band = band.filter(due_date__gte=today - timedelta(days=high))
+        totals = band.aggregate(count=Count("pk"), amount=Sum("owed"))
+        rows.append(
+            {
+                "low": low,
+                "high": high,
+                "count": totals["count"],
+                "amount_minor": totals["amount"] or 0,
+            }
+        )
+    return rows

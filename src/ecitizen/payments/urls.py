@@ -1,4 +1,4 @@
-from django.urls import URLPattern, path
+from django.urls import path
 
 from ecitizen.payments import views
 
@@ -21,4 +21,9 @@ urlpatterns = [
 ]
 
 # Pages for officials, mounted under /staff/ in the "staff" namespace.
-staff_urlpatterns: list[URLPattern] = []
+staff_urlpatterns = [
+    path("payments/", views.staff_payments, name="payments"),
+    path("payments/reports/", views.staff_report, name="payments_report"),
+    path("payments/arrears/", views.staff_arrears, name="payments_arrears"),
+    path("payments/<uuid:payment_id>/", views.staff_payment, name="payment"),
+]

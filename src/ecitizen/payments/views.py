@@ -3,21 +3,31 @@ the provider, receipts, webhooks; and the sandbox provider's hosted card page.""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from ecitizen.core.access import public, signed_in
+from ecitizen.accounts.models import Role
+from ecitizen.core.access import public, signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.payments import selectors, services
-from ecitizen.payments.forms import CardForm, ContinueToPaymentForm, PayByReferenceForm
+from ecitizen.payments.forms import (
+    CardForm,
+    ContinueToPaymentForm,
+    PayByReferenceForm,
+    PaymentSearchForm,
+    RefundForm,
+)
 from ecitizen.payments.models import Bill, Payment, PaymentState
 from ecitizen.payments.providers import sandbox
 from ecitizen.payments.providers.base import ProviderError, WebhookRejected
@@ -251,3 +261,115 @@ def sandbox_challenge(request: HttpRequest, charge_id: str) -> HttpResponse:
 def sandbox_cancel(request: HttpRequest, charge_id: str) -> HttpResponse:
     charge = sandbox.sandbox_cancel(_charge(charge_id).pk)
     return redirect(_back_to_platform(charge))
+
+
+# --- finance officers ------------------------------------------------------------------------
+
+FINANCE_ROLES = frozenset({Role.FINANCE_OFFICER, Role.PLATFORM_ADMIN})
+
+
+def _day(value: str | None) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value or "")
+    except ValueError:
+        return timezone.localdate()
+
+
+@staff_only(FINANCE_ROLES)
+def staff_payments(request: HttpRequest) -> HttpResponse:
+    form = PaymentSearchForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    payments = selectors.payments_search(
+        query=filters.get("query", ""),
+        state=filters.get("state", ""),
+        provider=filters.get("provider", ""),
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+    )
+    page = Paginator(payments, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "payments/staff/payments.html",
+        {"form": form, "page": page, "filter_query": query.urlencode()},
+    )
+
+
+@staff_only(FINANCE_ROLES)
+def staff_payment(request: HttpRequest, payment_id: Any) -> HttpResponse:
+    payment = selectors.payment_for_staff(payment_id=payment_id)
+    form = RefundForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.refund_create(
+                payment=payment,
+                amount_minor=form.amount_minor(),
+                reason=form.cleaned_data["reason"],
+                actor=request.user,  # type: ignore[arg-type]
+            )
+        except (DomainError, ProviderError) as error:
+            form.add_error(
+                "amount",
+                str(getattr(error, "message", ""))
+                or _("The payment provider did not answer. Nothing was refunded."),
+            )
+        else:
+            messages.success(request, _("The refund has been made."))
+            return redirect("staff:payment", payment.pk)
+    return render(
+        request,
+        "payments/staff/payment.html",
+        {"payment": payment, "form": form, "refundable": services.refundable_minor(payment)},
+    )
+
+
+@staff_only(FINANCE_ROLES)
+def staff_report(request: HttpRequest) -> HttpResponse:
+    day = _day(request.GET.get("day"))
+    rows = selectors.settlement_report(day=day)
+    if request.GET.get("format") == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(
+            ["date", "provider", "department", "payments", "paid", "refunds", "refunded", "net"]
+        )
+        for row in rows:
+            writer.writerow(
+                [
+                    day.isoformat(),
+                    row["provider"],
+                    row["department"],
+                    row["payments"],
+                    f"{row['paid_minor'] / 100:.2f}",
+                    row["refunds"],
+                    f"{row['refunded_minor'] / 100:.2f}",
+                    f"{row['net_minor'] / 100:.2f}",
+                ]
+            )
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="settlement-{day.isoformat()}.csv"'
+        return response
+    return render(
+        request,
+        "payments/staff/report.html",
+        {
+            "day": day,
+            "rows": rows,
+            "mismatches": selectors.ledger_mismatches(day=day),
+            "previous": day - datetime.timedelta(days=1),
+            "next": day + datetime.timedelta(days=1),
+        },
+    )
+
+
+@staff_only(FINANCE_ROLES)
+def staff_arrears(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "payments/staff/arrears.html",
+        {"bands": selectors.arrears(today=timezone.localdate())},
+    )
