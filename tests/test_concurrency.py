@@ -139,3 +139,46 @@ def test_parallel_officials_cannot_take_two_actions_from_one_state():
     assert len(errors) == 3
     assert all(getattr(error, "code", "") == "stale_action" for error in errors)
     assert case.events.filter(kind=CaseEvent.Kind.ACTION).count() == 1
+
+
+def test_concurrent_refunds_never_exceed_the_payment():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ecitizen.accounts.models import Role
+    from ecitizen.payments import services as payments
+    from ecitizen.payments.ledger import ledger_verify
+    from ecitizen.payments.models import Bill, Refund
+    from tests.factories import DepartmentFactory
+    from tests.personas import _official
+
+    department = DepartmentFactory(slug="revenue", name="Revenue")
+    officers = [
+        _official(Role.FINANCE_OFFICER, department, email=f"f{n}@example.test") for n in range(5)
+    ]
+    bill = payments.bill_create(
+        spec=payments.BillSpec(
+            reference="CONC-000001",
+            kind=Bill.Kind.FEE,
+            description="Concurrent refunds",
+            department_id=department.pk,
+            due_date=timezone.localdate() + timedelta(days=10),
+            lines=[payments.LineSpec("Fee", 10_000, "fee")],
+        ),
+        actor=None,
+    )
+    payment = payments.payment_record_offline(bill=bill, amount_minor=10_000)
+    # Five refunds of £30 against £100: exactly three can succeed.
+    errors = _run_together(
+        lambda n: payments.refund_create(
+            payment=payment, amount_minor=3_000, reason=f"refund {n}", actor=officers[n]
+        ),
+        5,
+    )
+    assert len(errors) == 2
+    assert all(getattr(error, "code", "") == "too_much" for error in errors)
+    assert Refund.objects.count() == 3
+    bill.refresh_from_db()
+    assert bill.refunded_minor == 9_000
+    assert ledger_verify().ok

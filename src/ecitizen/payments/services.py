@@ -687,7 +687,7 @@ def payment_receipt_issue(*, payment: Payment) -> Any:
     from ecitizen.payments.money import format_minor
 
     payment = (
-        Payment.objects.select_for_update()
+        Payment.objects.select_for_update(of=("self",))
         .select_related("bill__payer__profile")
         .get(pk=payment.pk)
     )
