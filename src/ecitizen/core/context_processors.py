@@ -32,8 +32,10 @@ def navigation(request: HttpRequest) -> list[dict[str, Any]]:
     user = request.user
     items = [_nav_item(_("Services"), "catalogue:list")]
     if not user.is_authenticated:
+        items.append(_nav_item(_("Pay"), "payments:pay_by_reference"))
         return _mark_active(request, items)
     items.append(_nav_item(_("Your applications"), "cases:applications"))
+    items.append(_nav_item(_("Your bills"), "payments:bills"))
     items.append(_nav_item(_("Your account"), "accounts:home"))
     if user_is_staff(user):
         items.append(_nav_item(_("Staff"), "staff:home"))
