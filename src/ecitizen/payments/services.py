@@ -662,6 +662,22 @@ def refund_create(*, payment: Payment, amount_minor: int, reason: str, actor: Us
         state=payment.state,
         detail={"refund": str(refund.pk), "amount_minor": amount_minor},
     )
+    payer = payment.bill.payer or payment.payer
+    if payer is not None:
+        from ecitizen.notifications.services import notification_send
+        from ecitizen.payments.money import format_minor
+
+        notification_send(
+            recipient=payer,
+            event="payment_refunded",
+            context={
+                "reference": payment.reference,
+                "amount": format_minor(amount_minor),
+                "reason": refund.reason,
+                "url": reverse("payments:bills"),
+            },
+            channels=["email", "inbox"],
+        )
     audit_record(
         action="payments.refunded",
         actor=actor,

@@ -38,6 +38,10 @@ SHIPPED_EVENTS = {
     "draft_expiring",
     "case_escalated",
     "records_published",
+    "payment_received",
+    "payment_refunded",
+    "tax_instalment_due",
+    "tax_instalment_overdue",
 }
 
 #: The documented placeholders of each event (besides name and url, which all have).
@@ -54,6 +58,10 @@ DOCUMENTED = {
     "draft_expiring": {"service", "expires_on"},
     "case_escalated": {"reference", "service", "due_date", "state"},
     "records_published": {"reference", "service"},
+    "payment_received": {"reference", "amount"},
+    "payment_refunded": {"reference", "amount", "reason"},
+    "tax_instalment_due": {"reference", "address", "amount", "due_date"},
+    "tax_instalment_overdue": {"reference", "address", "amount", "due_date"},
 }
 
 #: Long but realistic values: what a text message must still fit with.
@@ -64,6 +72,8 @@ SAMPLE_VALUES = {
     "expected_date": "30 September 2026",
     "expires_on": "30 September 2026",
     "due_date": "30 September 2026",
+    "amount": "£1,234.56",
+    "address": "Flat 12, 145 Lock Keeper's Walk, Riverton RV4 7QX",
     "status": "Waiting for your information",
     "state": "Waiting for a decision",
     "title": "Street trading licence for a market stall",

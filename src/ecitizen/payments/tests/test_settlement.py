@@ -213,6 +213,9 @@ def test_refunds_never_exceed_the_payment(make_bill, supervisor):
     assert bill.refunded_minor == 10_000
     assert bill.balance_minor == 10_000
     assert ledger_verify().ok
+    from ecitizen.notifications.models import Notification
+
+    assert Notification.objects.filter(recipient=bill.payer, event="payment_refunded").count() == 4
 
 
 def test_the_ledger_refuses_changes(make_bill):
