@@ -4,7 +4,8 @@ Every page, the sandbox provider's card page included, is checked with axe."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -104,3 +105,61 @@ def test_a_declined_card_is_explained_and_the_payer_tries_again(page: Page, fine
     fine.refresh_from_db()
     assert fine.balance_minor == 0
     assert LedgerTransaction.objects.filter(kind="payment").count() == 1
+
+
+@pytest.fixture
+def tax_bill(department, resident, signing_certificate, media_storage):  # noqa: F811 - fixtures
+    """Alex's home on the 2026 roll, assessed: four instalments, none paid."""
+    from ecitizen.taxes import services as taxes
+    from ecitizen.taxes.config import CONFIG_DIR
+    from ecitizen.taxes.services import OwnerSpec, PropertySpec
+    from tests.factories import JurisdictionFactory
+
+    taxes.tax_config_load(path=CONFIG_DIR / "2026.yaml", actor=None)
+    ward = JurisdictionFactory(code="riverside", name="Riverside")
+    taxes.property_register(
+        spec=PropertySpec(
+            parcel="RV000888",
+            address_line_1="3 Weaver's Row",
+            town="Riverton",
+            postcode="RV3 5WR",
+            ward_id=ward.pk,
+            use_class="residential",
+            assessed_value_minor=22_000_000,
+            owners=(
+                OwnerSpec(
+                    name="Alex Morgan",
+                    owner_id=resident.pk,
+                    share=Decimal("1"),
+                    owner_occupier=True,
+                    start=date(2020, 1, 1),
+                ),
+            ),
+        ),
+        actor=None,
+    )
+    taxes.tax_assess(year=2026, actor=None)
+    return Bill.objects.get(payer=resident, kind=Bill.Kind.PROPERTY_TAX)
+
+
+def test_a_resident_pays_one_property_tax_instalment_and_downloads_the_receipt(
+    page: Page, tax_bill, resident
+):
+    first = tax_bill.instalment_status()[0]
+    sign_in_by_keyboard(page, resident.email)
+    assert_accessible(page)
+    page.goto("/account/property-tax/")
+    assert_accessible(page)
+    pay_by_card(page)  # "Pay this instalment"
+    expect(page.locator("main .govuk-panel")).to_contain_text("Payment received")
+    tax_bill.refresh_from_db()
+    assert tax_bill.paid_minor == first["amount_minor"]
+    status = tax_bill.instalment_status()
+    assert status[0]["outstanding_minor"] == 0
+    assert status[1]["paid_minor"] == 0
+    payment = Payment.objects.get(bill=tax_bill)
+    assert payment.instalment_number == 1
+    with page.expect_download() as download:
+        page.locator("main a", has_text="Download your receipt").click()
+    assert download.value.path().read_bytes().startswith(b"%PDF")
+    assert ledger_verify().ok
