@@ -593,6 +593,9 @@ if PAYMENTS_SANDBOX_WEBHOOK_MODE not in {"normal", "duplicate", "delay", "reorde
     )
 # Unfinished payments older than this are asked about by `ecitizen payments reconcile`.
 PAYMENTS_RECONCILE_AFTER_MINUTES = _int("PAYMENTS_RECONCILE_AFTER_MINUTES", 5, minimum=1)
+# `ecitizen tax remind` reminds owners this many days before a property-tax instalment
+# is due (an overdue notice follows the day after it, while it is unpaid).
+TAX_REMINDER_DAYS = _int("TAX_REMINDER_DAYS", 14, minimum=1)
 
 # --- Logging ----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from ecitizen.accounts.models import Role, User
 from ecitizen.accounts.selectors import user_has_mfa
 from ecitizen.demo import riverton
 from ecitizen.demo.cases import demo_cases_load, demo_fines_load
+from ecitizen.demo.taxes import demo_tax_load
 
 
 @dataclass(frozen=True)
@@ -139,4 +140,5 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
             accounts_out.append(DemoAccount(email, name, "Resident", None))
     demo_cases_load(seed=seed, residents=residents)
     demo_fines_load(seed=seed)
+    demo_tax_load(seed=seed, residents=residents)
     return accounts_out
