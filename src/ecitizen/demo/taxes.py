@@ -169,9 +169,7 @@ def _resident_homes(
 ) -> list[PropertySpec]:
     """Homes of demo residents, at the address of their profile: the named residents
     first (Alex Morgan also owns half of a flat they let), then some generated ones."""
-    people = list(
-        User.objects.filter(pk__in=[r.pk for r in residents]).select_related("profile")
-    )
+    people = list(User.objects.filter(pk__in=[r.pk for r in residents]).select_related("profile"))
     order = {r.pk: index for index, r in enumerate(residents)}
     people.sort(key=lambda user: order[user.pk])
     named = {f"{local}@{riverton.EMAIL_DOMAIN}" for local, _name in riverton.NAMED_RESIDENTS}

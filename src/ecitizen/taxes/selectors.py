@@ -164,7 +164,7 @@ BILL_STATUS_LABELS = {
 
 @dataclass(frozen=True)
 class PropertyView:
-    property: Property
+    prop: Property
     ownership: Ownership
     bills: list[BillView]
 
@@ -243,7 +243,7 @@ def property_statements(
         bills.sort(key=lambda b: (-(bill_year(b) or 0), b.adjusts_id or b.pk, b.pk))
         out.append(
             PropertyView(
-                property=ownership.property,
+                prop=ownership.property,
                 ownership=ownership,
                 bills=[_bill_view(bill, today) for bill in bills],
             )

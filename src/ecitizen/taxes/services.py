@@ -541,8 +541,9 @@ def _assess_batch(
     actor: Any,
 ) -> None:
     """Issue one batch's bills and count them on the run, in one transaction."""
-    # Serialises concurrent runs of the year, batch by batch.
-    TaxYear.objects.select_for_update().filter(pk=year.tax_year.pk).first()
+    # Serialises concurrent runs of the year, batch by batch. NO KEY: rows referring to
+    # the year (a run starting, its foreign-key check) must not wait for this lock.
+    TaxYear.objects.select_for_update(no_key=True).filter(pk=year.tax_year.pk).first()
     specs, zero = _batch_specs(year, rows, liability_on, issued_on)
     created = 0
     if specs:

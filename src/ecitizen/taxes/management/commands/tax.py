@@ -80,13 +80,17 @@ class Command(BaseCommand):
             disable=options["no_progress"],
             file=self.stderr,
         )
+
+        def advance(count: int) -> None:
+            bar.update(count)
+
         try:
             run = services.tax_assess(
                 year=options["year"],
                 actor=None,
                 batch_size=options["batch_size"],
                 max_batches=options["max_batches"],
-                progress=bar.update,
+                progress=advance,
             )
         finally:
             bar.close()
