@@ -570,8 +570,7 @@ PAYMENT_PROVIDERS = {
 PAYMENT_PROVIDER = str(_value("PAYMENT_PROVIDER", default="sandbox"))
 if PAYMENT_PROVIDER not in PAYMENT_PROVIDERS:
     raise ImproperlyConfigured(
-        f"PAYMENT_PROVIDER must be one of {', '.join(PAYMENT_PROVIDERS)}, "
-        f"not {PAYMENT_PROVIDER!r}"
+        f"PAYMENT_PROVIDER must be one of {', '.join(PAYMENT_PROVIDERS)}, not {PAYMENT_PROVIDER!r}"
     )
 # The secret the sandbox signs its webhooks with (HMAC-SHA256). Development default only.
 PAYMENTS_SANDBOX_WEBHOOK_SECRET = str(

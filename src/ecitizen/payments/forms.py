@@ -161,8 +161,8 @@ class PaymentSearchForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["state"].choices = [("", _("Any")), *PaymentState.choices]  # type: ignore[attr-defined]
-        self.fields["provider"].choices = [
+        self.fields["provider"].choices = [  # type: ignore[attr-defined]
             ("", _("Any")),
             *((name, name) for name in settings.PAYMENT_PROVIDERS),
             ("counter", _("Cash desk")),
-        ]  # type: ignore[attr-defined]
+        ]
