@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import date
+from typing import Any
 
 from django.db import connection
 
@@ -36,45 +38,83 @@ BILL_COLUMNS = [
 ]
 
 
-def insert_bills(rows: Sequence[Bill]) -> list[int]:
-    """Insert new bills (each with a ``source_key``); returns their ids in order."""
+def existing_source_keys(keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` are bills' source keys already. On PostgreSQL one array
+    parameter: thousands of placeholders cost more to parse than the query itself."""
+    if not keys:
+        return set()
     if connection.vendor != "postgresql":
-        created = Bill.objects.bulk_create(rows, batch_size=2000)
-        return [bill.pk for bill in created]
-    table = Bill._meta.db_table
+        found = Bill.objects.filter(source_key__in=keys).values_list("source_key", flat=True)
+        return {key for key in found if key}
     with connection.cursor() as cursor:
-        raw = cursor.cursor  # psycopg 3 cursor
-        with raw.copy(f"COPY {table} ({', '.join(BILL_COLUMNS)}) FROM STDIN") as copy:
-            for bill in rows:
-                copy.write_row(
-                    (
-                        bill.reference,
-                        bill.kind,
-                        bill.payer_id,
-                        bill.description,
-                        bill.department_id,
-                        bill.currency,
-                        bill.total_minor,
-                        bill.paid_minor,
-                        bill.refunded_minor,
-                        bill.issued_on,
-                        bill.due_date,
-                        bill.verification_index,
-                        bill.source_reference,
-                        bill.source_key,
-                        bill.adjusts_id,
-                        json.dumps(bill.lines),
-                        json.dumps(bill.instalments),
-                        bill.created_at,
-                    )
-                )
-        keys = [bill.source_key for bill in rows]
         cursor.execute(
-            f"SELECT source_key, id FROM {table} WHERE source_key = ANY(%s)",  # noqa: S608
-            [keys],
+            f"SELECT source_key FROM {Bill._meta.db_table} WHERE source_key = ANY(%s)",  # noqa: S608
+            [list(keys)],
         )
-        ids = dict(cursor.fetchall())
-    return [ids[key] for key in keys]
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _lines_text(lines: Sequence[tuple[str, int, str]], quoted: dict[str, str]) -> str:
+    """The bill's lines as JSON text; each distinct description is encoded once."""
+    parts = []
+    for description, amount, account in lines:
+        text = quoted.get(description)
+        if text is None:
+            text = quoted[description] = json.dumps(description)
+        parts.append(
+            f'{{"description": {text}, "amount_minor": {int(amount)}, '
+            f'"account": {json.dumps(account)}}}'
+        )
+    return "[" + ", ".join(parts) + "]"
+
+
+def _instalments_text(instalments: Sequence[tuple[date, int]], days: dict[date, str]) -> str:
+    parts = []
+    for due, amount in instalments:
+        day = days.get(due)
+        if day is None:
+            day = days[due] = due.isoformat()
+        parts.append(f'{{"due_date": "{day}", "amount_minor": {int(amount)}}}')
+    return "[" + ", ".join(parts) + "]"
+
+
+def insert_bills(rows: Sequence[tuple[Any, ...]]) -> list[int]:
+    """Insert new bills, each a tuple in :data:`BILL_COLUMNS` order whose ``lines`` are
+    ``(description, amount_minor, account)`` and ``instalments`` ``(due_date,
+    amount_minor)``; returns their ids in order. On PostgreSQL the ids are drawn from
+    the table's sequence first and the rows written by ``COPY`` with them, so nothing
+    has to be read back."""
+    if connection.vendor != "postgresql":
+        bills = []
+        for row in rows:
+            values = dict(zip(BILL_COLUMNS, row, strict=True))
+            values["lines"] = [
+                {"description": text, "amount_minor": amount, "account": account}
+                for text, amount, account in values["lines"]
+            ]
+            values["instalments"] = [
+                {"due_date": due.isoformat(), "amount_minor": amount}
+                for due, amount in values["instalments"]
+            ]
+            bills.append(Bill(**values))
+        return [bill.pk for bill in Bill.objects.bulk_create(bills, batch_size=2000)]
+    table = Bill._meta.db_table
+    quoted: dict[str, str] = {}
+    days: dict[date, str] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, len(rows)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        sql = f"COPY {table} (id, {', '.join(BILL_COLUMNS)}) FROM STDIN"
+        with cursor.cursor.copy(sql) as copy:
+            write = copy.write_row
+            for bill_id, row in zip(ids, rows, strict=True):
+                lines = _lines_text(row[15], quoted)
+                instalments = _instalments_text(row[16], days)
+                write((bill_id, *row[:15], lines, instalments, row[17]))
+    return ids
 
 
 def insert_entries(transaction_id: int, entries: Sequence[tuple[int, int | None, int]]) -> None:

@@ -661,6 +661,15 @@ def _assessment_end(
         run.error = (repr(error) if error is not None else "")[:500]
         run.totals = selectors.assessment_totals(tax_year=run.tax_year) if error is None else {}
         run.save(update_fields=["status", "finished_at", "error", "totals"])
+        logger.info(
+            "tax assessment %s of %s %s: %s batches, %s bills created, %s owe nothing",
+            run.pk,
+            run.tax_year.year,
+            status,
+            run.batches,
+            run.bills_created,
+            run.zero_tax,
+        )
         audit_record(
             action="taxes.assessment_ended",
             actor=actor,
