@@ -4,15 +4,13 @@ race to lose; these tests run in the PostgreSQL pass of CI.)"""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from ecitizen.accounts import services
 from ecitizen.core.selectors import audit_chain_verify
 from ecitizen.core.services import audit_record
+from tests.concurrency import run_together
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -22,30 +20,8 @@ pytestmark = [
 ]
 
 
-def _run_together(work: Callable[[int], None], count: int) -> list[BaseException]:
-    """Start ``count`` threads at the same instant; return what they raised."""
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run(number: int) -> None:
-        try:
-            barrier.wait()
-            work(number)
-        except BaseException as error:  # collected for the assertion
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return errors
-
-
 def test_parallel_appends_keep_one_unbroken_chain():
-    errors = _run_together(lambda n: audit_record(action=f"test.parallel{n}"), 12)
+    errors = run_together(lambda n: audit_record(action=f"test.parallel{n}"), 12)
     assert not errors
     report = audit_chain_verify()
     assert report.ok, report.reason
@@ -63,7 +39,7 @@ def test_parallel_guesses_are_all_counted(settings):
             return
         admitted.append(number)
 
-    errors = _run_together(guess, 20)
+    errors = run_together(guess, 20)
     assert not errors
     assert len(admitted) == 5
 
@@ -94,7 +70,7 @@ def test_parallel_submissions_of_one_draft_make_one_case():
         draft=draft, values=SHED_ANSWERS, files={"plan_files": [pdf_file()]}, actor=resident
     )
     references: list[str] = []
-    errors = _run_together(
+    errors = run_together(
         lambda n: references.append(cases.draft_submit(draft=draft, actor=resident).reference), 6
     )
     assert not errors
@@ -109,7 +85,7 @@ def test_parallel_submissions_get_distinct_references():
     service = _shed_service()
     residents = [UserFactory(email=f"many{n}@example.test") for n in range(6)]
     references: list[str] = []
-    errors = _run_together(
+    errors = run_together(
         lambda n: references.append(submit_shed(service, residents[n]).reference), 6
     )
     assert not errors
@@ -132,7 +108,7 @@ def test_parallel_officials_cannot_take_two_actions_from_one_state():
         for n in range(4)
     ]
     case = submit_shed(Service.objects.get(pk=service.pk), UserFactory(email="one@example.test"))
-    errors = _run_together(
+    errors = run_together(
         lambda n: cases.case_transition(case=case, action_id="start_review", actor=officers[n]), 4
     )
     # One review starts; the others find the case has moved on.
@@ -170,7 +146,7 @@ def test_concurrent_refunds_never_exceed_the_payment():
     )
     payment = payments.payment_record_offline(bill=bill, amount_minor=10_000)
     # Five refunds of £30 against £100: exactly three can succeed.
-    errors = _run_together(
+    errors = run_together(
         lambda n: payments.refund_create(
             payment=payment, amount_minor=3_000, reason=f"refund {n}", actor=officers[n]
         ),

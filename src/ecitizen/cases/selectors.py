@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ecitizen.accounts.models import Role, User
 from ecitizen.accounts.selectors import user_role_assignments
-from ecitizen.cases.models import Case, CaseEvent, CaseFile, Channel, Draft
+from ecitizen.cases.models import Case, CaseFile, Channel, Draft
 from ecitizen.cases.services import CASEWORK_ROLES, casework_ward_limits, staff_may_work
 
 
@@ -73,13 +73,6 @@ def case_get_for_staff(*, user: Any, reference: str) -> Case:
     if case is None or not staff_may_work(user, case):
         raise Http404
     return case
-
-
-def case_timeline(case: Case, *, for_applicant: bool) -> QuerySet[CaseEvent]:
-    events = case.events.select_related("actor").prefetch_related("files__upload")
-    if for_applicant:
-        events = events.filter(visible_to_applicant=True)
-    return events
 
 
 def case_files(case: Case, *, for_applicant: bool) -> QuerySet[CaseFile]:

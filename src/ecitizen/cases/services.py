@@ -23,7 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from ecitizen.accounts.models import Department, Role, User
+from ecitizen.accounts.models import Role, User
 from ecitizen.accounts.selectors import user_acting_as, user_has_role
 from ecitizen.cases.calendar import add_business_days, business_days_between
 from ecitizen.cases.models import (
@@ -377,14 +377,30 @@ def _in_ward(user: User, case: Case) -> bool:
     return wards is None or case.ward_id in wards
 
 
+def _holds_role_in(user: User, roles: set[str] | frozenset[str], department_slug: str) -> bool:
+    """Whether the user holds one of ``roles`` in the department with this slug
+    (authority-wide roles count in every department). Reads the role assignments
+    cached on the user: no query per action or per case."""
+    from ecitizen.accounts.models import AUTHORITY_WIDE_ROLES
+    from ecitizen.accounts.selectors import user_role_assignments
+
+    return any(
+        assignment.role in roles
+        and (
+            assignment.role in AUTHORITY_WIDE_ROLES
+            or (assignment.department is not None and assignment.department.slug == department_slug)
+        )
+        for assignment in user_role_assignments(user)
+    )
+
+
 def staff_may_act(user: User, case: Case, spec: ServiceSpec, action: Mapping[str, Any]) -> bool:
     roles = set(action["by"].get("roles", []))
-    if not roles:
-        return False
-    department = Department.objects.filter(slug=spec.action_department(action)).first()
-    if department is None:
-        return False
-    return user_has_role(user, roles, department=department) and _in_ward(user, case)
+    return (
+        bool(roles)
+        and _holds_role_in(user, roles, spec.action_department(action))
+        and _in_ward(user, case)
+    )
 
 
 def actions_for(user: User, case: Case) -> list[dict[str, Any]]:
@@ -730,14 +746,11 @@ def _is_supervisor(user: User, case: Case) -> bool:
 
 
 def staff_may_work(user: User, case: Case) -> bool:
-    """An official of the case's department (or of a department one of its actions
+    """An official of the service's department (or of a department one of its actions
     names), within their wards."""
     spec = spec_for(case.service_version)
-    departments = {case.department_id}
-    slugs = {spec.action_department(a) for a in spec.actions.values()} - {spec.department}
-    if slugs:
-        departments |= set(Department.objects.filter(slug__in=slugs).values_list("pk", flat=True))
-    return any(user_has_role(user, CASEWORK_ROLES, department=d) for d in departments) and _in_ward(
+    departments = {spec.department} | {spec.action_department(a) for a in spec.actions.values()}
+    return any(_holds_role_in(user, CASEWORK_ROLES, slug) for slug in departments) and _in_ward(
         user, case
     )
 
@@ -884,8 +897,14 @@ def cases_escalate(*, today: date | None = None) -> int:
         )
         if level <= case.escalation_level:
             continue
-        case.escalation_level = level
+        before, case.escalation_level = case.escalation_level, level
         case.save(update_fields=["escalation_level", "updated_at"])
+        audit_record(
+            action="cases.escalated",
+            actor=None,
+            obj=case,
+            changes={"escalation_level": {"before": before, "after": level}},
+        )
         CaseEvent.objects.create(
             case=case,
             kind=CaseEvent.Kind.ESCALATED,

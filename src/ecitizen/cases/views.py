@@ -594,40 +594,55 @@ def staff_case_assign(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect("staff:case_detail", reference)
 
 
-@staff_only(CASEWORK)
-@require_POST
-def staff_case_note(request: HttpRequest, reference: str) -> HttpResponse:
+def _case_text_post(
+    request: HttpRequest,
+    reference: str,
+    *,
+    form_class: type[NoteForm] | type[MessageForm],
+    prefix: str,
+    write: Any,
+    done: str,
+) -> HttpResponse:
+    """Post a note or a message on the staff case page, then back to it with the outcome
+    (the form's or the service's error message, or ``done``)."""
     case = selectors.case_get_for_staff(user=request.user, reference=reference)
-    form = NoteForm(request.POST, prefix="note")
-    if form.is_valid():
+    form = form_class(request.POST, prefix=prefix)
+    if not form.is_valid():
+        messages.error(request, str(next(iter(form.errors.values()))[0]))
+    else:
         try:
-            services.case_note_add(case=case, text=form.cleaned_data["text"], actor=_user(request))
+            write(case=case, text=form.cleaned_data["text"], actor=_user(request))
         except DomainError as error:
             messages.error(request, str(error.message))
         else:
-            messages.success(request, _("Note added."))
-    else:
-        messages.error(request, _("Enter the note"))
+            messages.success(request, done)
     return redirect("staff:case_detail", reference)
+
+
+@staff_only(CASEWORK)
+@require_POST
+def staff_case_note(request: HttpRequest, reference: str) -> HttpResponse:
+    return _case_text_post(
+        request,
+        reference,
+        form_class=NoteForm,
+        prefix="note",
+        write=services.case_note_add,
+        done=_("Note added."),
+    )
 
 
 @staff_only(CASEWORK)
 @require_POST
 def staff_case_message(request: HttpRequest, reference: str) -> HttpResponse:
-    case = selectors.case_get_for_staff(user=request.user, reference=reference)
-    form = MessageForm(request.POST, prefix="message")
-    if form.is_valid():
-        try:
-            services.case_message_send(
-                case=case, text=form.cleaned_data["text"], actor=_user(request)
-            )
-        except DomainError as error:
-            messages.error(request, str(error.message))
-        else:
-            messages.success(request, _("Message sent to the applicant."))
-    else:
-        messages.error(request, _("Enter the message"))
-    return redirect("staff:case_detail", reference)
+    return _case_text_post(
+        request,
+        reference,
+        form_class=MessageForm,
+        prefix="message",
+        write=services.case_message_send,
+        done=_("Message sent to the applicant."),
+    )
 
 
 @staff_only(CASEWORK)

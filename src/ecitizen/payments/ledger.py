@@ -31,9 +31,6 @@ class Posting:
     bill_id: int | None = None
 
 
-_ACCOUNT_CACHE: dict[str, int] = {}
-
-
 def account_ensure(*, code: str, name: str, kind: str, department: Any = None) -> LedgerAccount:
     """The account with ``code``, created the first time it is needed."""
     account, _created = LedgerAccount.objects.get_or_create(

@@ -66,17 +66,6 @@ def postcode_index(postcode: str) -> str:
     return blind_index(normalise_postcode(postcode), context=POSTCODE_CONTEXT)
 
 
-def minor_units(amount: Any) -> int:
-    """A Decimal amount (or its text) as minor units, exactly: refuses fractions of a
-    minor unit rather than rounding money silently."""
-    from decimal import Decimal
-
-    value = Decimal(str(amount)) * 100
-    if value != value.to_integral_value():
-        raise PaymentError(_("Amounts cannot have more than 2 decimal places."))
-    return int(value)
-
-
 # --- bills ------------------------------------------------------------------------------
 
 

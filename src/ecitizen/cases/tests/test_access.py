@@ -110,3 +110,22 @@ def test_officials_see_internal_notes_residents_do_not(client, shed, resident, w
         "Check the boundary line."
         in client.get(reverse("staff:case_detail", args=[case.reference])).content.decode()
     )
+
+
+def test_officials_post_notes_and_messages_from_the_case_page(
+    client, shed, resident, works_officer
+):
+    from ecitizen.cases.models import CaseEvent
+
+    case = submit_shed(shed, resident)
+    sign_in_official(client, works_officer)
+    note_url = reverse("staff:case_note", args=[case.reference])
+    page = client.post(note_url, {"note-text": ""}, follow=True).content.decode()
+    assert "Enter the note" in page
+    client.post(note_url, {"note-text": "Called the applicant."})
+    client.post(
+        reverse("staff:case_message", args=[case.reference]), {"message-text": "Visit on Tuesday."}
+    )
+    kinds = dict(case.events.values_list("kind", "visible_to_applicant"))
+    assert kinds[CaseEvent.Kind.NOTE] is False
+    assert kinds[CaseEvent.Kind.MESSAGE] is True

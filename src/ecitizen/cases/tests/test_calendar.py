@@ -89,4 +89,7 @@ def test_escalation_tells_supervisors_once_per_level(shed, resident, works_super
     assert services.cases_escalate(today=date(2026, 11, 17)) == 1  # overdue
     assert services.cases_escalate(today=date(2026, 11, 18)) == 0
     assert case.events.filter(kind=CaseEvent.Kind.ESCALATED).count() == 2
+    from ecitizen.core.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action="cases.escalated").count() == 2
     assert Notification.objects.filter(recipient=works_supervisor, event="case_escalated").exists()

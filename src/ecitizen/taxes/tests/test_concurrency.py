@@ -3,18 +3,16 @@ connections): every bill and every notice exactly once."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
 import time_machine
-from django.db import connection, connections
+from django.db import connection
 
 from ecitizen.payments.ledger import ledger_verify
 from ecitizen.payments.models import Bill
 from ecitizen.taxes import services
 from ecitizen.taxes.models import AssessmentRun, TaxNotice
 from ecitizen.taxes.tests.support import make_property, make_roll, owner, taxable
+from tests.concurrency import run_together
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -24,32 +22,13 @@ pytestmark = [
 ]
 
 
-def _together(work: Callable[[int], None], count: int) -> list[BaseException]:
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run(number: int) -> None:
-        try:
-            barrier.wait()
-            work(number)
-        except BaseException as error:  # collected for the assertion
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return errors
-
-
 def test_concurrent_assessments_issue_each_bill_once(year_2026, wards):
     make_roll(wards, 40)
     # Different batch sizes: the runs' batches overlap in every way.
-    errors = _together(
-        lambda n: services.tax_assess(year=2026, actor=None, batch_size=(7, 5, 9)[n]), 3
+    errors = run_together(
+        lambda n: services.tax_assess(year=2026, actor=None, batch_size=(7, 5, 9)[n]),
+        3,
+        timeout=120,
     )
     assert not errors
     assert Bill.objects.filter(source_key__startswith="tax:2026:").count() == taxable(40)
@@ -65,7 +44,7 @@ def test_concurrent_reminder_jobs_send_each_notice_once(year_2026, wards, reside
             make_property(f"RV00070{index}", wards[0], owners=[owner(resident, name="Alex Morgan")])
         services.tax_assess(year=2026, actor=None)
     with time_machine.travel("2026-08-01 08:00 +00:00"):
-        errors = _together(lambda _n: services.tax_reminders_send(), 4)
+        errors = run_together(lambda _n: services.tax_reminders_send(), 4, timeout=120)
     assert not errors
     # Instalments 1 and 2 of four bills are overdue: eight notices, whoever sent them.
     assert TaxNotice.objects.count() == 8
