@@ -510,7 +510,6 @@ if not re.fullmatch(r"[A-Z]{2,5}", CASE_REFERENCE_PREFIX):
 CURRENCY = str(_value("CURRENCY", default="GBP"))
 if not re.fullmatch(r"[A-Z]{3}", CURRENCY):
     raise ImproperlyConfigured("CURRENCY must be an ISO 4217 code such as GBP or EUR")
-CURRENCY_SYMBOL = str(_value("CURRENCY_SYMBOL", default="£"))
 # An unfinished application is kept this many days after its last change, and the
 # resident is reminded this many days before it is deleted.
 DRAFT_EXPIRY_DAYS = _int("DRAFT_EXPIRY_DAYS", 30, minimum=1)

@@ -11,6 +11,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from ecitizen.cases.services import MESSAGE_MAX_LENGTH
 from ecitizen.catalogue.spec import localised
 from ecitizen.core.forms import GovukDateField
 
@@ -318,7 +319,7 @@ class ActionForm(forms.Form):
     text = forms.CharField(
         label=_("Reason or message to the applicant"),
         required=False,
-        max_length=5000,
+        max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea,
     )
     attachments = MultipleFileField(
@@ -335,19 +336,25 @@ class ActionForm(forms.Form):
 class NoteForm(forms.Form):
     text = forms.CharField(
         label=_("Internal note"),
-        max_length=5000,
+        max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea,
         help_text=_("Only officials see notes."),
-        error_messages={"required": _("Enter the note")},
+        error_messages={
+            "required": _("Enter the note"),
+            "max_length": _("The note must be %(limit_value)s characters or fewer"),
+        },
     )
 
 
 class MessageForm(forms.Form):
     text = forms.CharField(
         label=_("Message to the applicant"),
-        max_length=5000,
+        max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea,
-        error_messages={"required": _("Enter the message")},
+        error_messages={
+            "required": _("Enter the message"),
+            "max_length": _("The message must be %(limit_value)s characters or fewer"),
+        },
     )
 
 

@@ -12,7 +12,6 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -41,6 +40,7 @@ from ecitizen.catalogue.spec import ServiceSpec, localised
 from ecitizen.core.errors import DomainError, PermissionDenied
 from ecitizen.core.services import audit_record
 from ecitizen.documents.services import upload_store
+from ecitizen.payments.money import format_money
 
 logger = logging.getLogger(__name__)
 
@@ -722,7 +722,7 @@ def format_answer(  # noqa: PLR0911 - one return per kind of answer
         values = value if isinstance(value, list) else [value]
         return ", ".join(labels.get(v, str(v)) for v in values)
     if kind == "money":
-        return f"{settings.CURRENCY_SYMBOL}{Decimal(str(value)):,.2f}"
+        return format_money(str(value), language=language)
     if kind == "date":
         from django.utils.formats import date_format
 

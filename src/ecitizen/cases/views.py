@@ -33,6 +33,7 @@ from ecitizen.cases.forms import (
 )
 from ecitizen.cases.models import Case, Channel, Draft
 from ecitizen.cases.presentation import answer_rows, case_summary, prefill_values, timeline_rows
+from ecitizen.catalogue.models import Service
 from ecitizen.catalogue.selectors import service_get_published, services_published
 from ecitizen.catalogue.spec import ServiceSpec, localised
 from ecitizen.core.access import public, signed_in, staff_only
@@ -490,6 +491,25 @@ def _without_page(request: HttpRequest) -> str:
     return query.urlencode()
 
 
+def _queue_states(
+    published: list[Service], filters: selectors.QueueFilters
+) -> list[tuple[str, str]]:
+    """The statuses the queue can filter on, as (code, label in the reader's language)
+    sorted by label: those of the chosen service, or of every published one (services
+    sharing a code share its first label). A code from the address that no service has
+    is kept, so the filter shown is the filter applied."""
+    labels: dict[str, str] = {}
+    for service in published:
+        if filters.service and service.slug != filters.service:
+            continue
+        spec = services.spec_for(service.current_version)
+        for code in spec.states:
+            labels.setdefault(code, spec.state_label(code))
+    if filters.state and filters.state not in labels:
+        labels[filters.state] = filters.state
+    return sorted(labels.items(), key=lambda item: item[1].casefold())
+
+
 @staff_only(CASEWORK)
 def case_queue(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -511,6 +531,8 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     page = Paginator(cases, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     from ecitizen.accounts.models import Jurisdiction
 
+    published = list(services_published())
+
     return render(
         request,
         "cases/staff/queue.html",
@@ -518,7 +540,8 @@ def case_queue(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": [case_summary(c) for c in page.object_list],
             "filters": filters,
-            "services": services_published(),
+            "services": published,
+            "states": _queue_states(published, filters),
             "wards": Jurisdiction.objects.filter(kind=Jurisdiction.Kind.WARD),
             "filter_query": _without_page(request),
             "today": timezone.localdate(),
@@ -528,16 +551,32 @@ def case_queue(request: HttpRequest) -> HttpResponse:
 
 @staff_only(CASEWORK)
 def staff_case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    case = selectors.case_get_for_staff(user=request.user, reference=reference)
+    return _staff_case_page(request, case)
+
+
+def _staff_case_page(
+    request: HttpRequest,
+    case: Case,
+    *,
+    failed_form: NoteForm | MessageForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The staff case page. ``failed_form``: a note or message that could not be added,
+    shown again with its error and the text as typed (and summarised at the top)."""
     from ecitizen.documents.selectors import documents_for_owner
 
     user = _user(request)
-    case = selectors.case_get_for_staff(user=user, reference=reference)
     spec = services.spec_for(case.service_version)
     services.case_viewed(case=case, actor=user)
     supervisor = user_has_role(
         user, {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN}, department=case.department_id
     )
     officials = selectors.officials_for_case(case) if supervisor else []
+    note_form = failed_form if isinstance(failed_form, NoteForm) else NoteForm(prefix="note")
+    message_form = (
+        failed_form if isinstance(failed_form, MessageForm) else MessageForm(prefix="message")
+    )
     return render(
         request,
         "cases/staff/case_detail.html",
@@ -548,8 +587,9 @@ def staff_case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "timeline": timeline_rows(case, for_applicant=False),
             "sections": answer_rows(spec, case.answers, case=case, for_applicant=False),
             "actions": services.actions_for(user, case),
-            "note_form": NoteForm(prefix="note"),
-            "message_form": MessageForm(prefix="message"),
+            "note_form": note_form,
+            "message_form": message_form,
+            "form": failed_form,
             "today": timezone.localdate(),
             "assign_form": AssignForm(
                 officials=officials, initial={"assignee": case.assigned_to_id}
@@ -559,6 +599,7 @@ def staff_case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "documents": documents_for_owner(user=case.applicant).filter(reference=case.reference),
             "profile": getattr(case.applicant, "profile", None),
         },
+        status=status,
     )
 
 
@@ -603,19 +644,19 @@ def _case_text_post(
     write: Any,
     done: str,
 ) -> HttpResponse:
-    """Post a note or a message on the staff case page, then back to it with the outcome
-    (the form's or the service's error message, or ``done``)."""
+    """Post a note or a message on the staff case page, then back to it with ``done``.
+    When the form is invalid (400) or the service refuses (409), the page is shown again
+    with the error at the field and the text as typed, so nothing is lost."""
     case = selectors.case_get_for_staff(user=request.user, reference=reference)
     form = form_class(request.POST, prefix=prefix)
     if not form.is_valid():
-        messages.error(request, str(next(iter(form.errors.values()))[0]))
-    else:
-        try:
-            write(case=case, text=form.cleaned_data["text"], actor=_user(request))
-        except DomainError as error:
-            messages.error(request, str(error.message))
-        else:
-            messages.success(request, done)
+        return _staff_case_page(request, case, failed_form=form, status=400)
+    try:
+        write(case=case, text=form.cleaned_data["text"], actor=_user(request))
+    except DomainError as error:
+        form.add_error("text", str(error.message))
+        return _staff_case_page(request, case, failed_form=form, status=409)
+    messages.success(request, done)
     return redirect("staff:case_detail", reference)
 
 

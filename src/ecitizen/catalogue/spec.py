@@ -176,28 +176,28 @@ class ServiceSpec:
 
     def fee_text(self, language: str | None = None) -> str:
         """How the fee is worked out, for the start page (amounts in the currency)."""
-        from django.conf import settings
         from django.utils.translation import gettext as _
+
+        from ecitizen.payments.money import format_money
 
         fee = self.definition.get("fee", {})
         kind = fee.get("kind", "none")
-        currency = settings.CURRENCY_SYMBOL
         if kind == "none":
             return _("Free")
         if kind == "fixed":
-            return f"{currency}{Decimal(fee['amount']):,.2f}"
+            return format_money(fee["amount"], language=language)
         if fee.get("description"):
             return localised(fee["description"], language)
         question = localised(self.questions[fee["question"]]["label"], language).lower()
         if kind == "per_unit":
             return _("%(amount)s for each (%(what)s)") % {
-                "amount": f"{currency}{Decimal(fee['amount']):,.2f}",
+                "amount": format_money(fee["amount"], language=language),
                 "what": question,
             }
         amounts = [Decimal(band["amount"]) for band in fee["bands"]]
         return _("From %(low)s to %(high)s, depending on %(what)s") % {
-            "low": f"{currency}{min(amounts):,.2f}",
-            "high": f"{currency}{max(amounts):,.2f}",
+            "low": format_money(min(amounts), language=language),
+            "high": format_money(max(amounts), language=language),
             "what": question,
         }
 

@@ -85,7 +85,6 @@ def platform(request: HttpRequest) -> dict[str, Any]:
         "display": getattr(request, "display", {"text_size": "standard", "contrast": "standard"}),
         "navigation": navigation(request),
         "session_timeout": timeout,
-        "currency_symbol": settings.CURRENCY_SYMBOL,
         # Set by django-csp's middleware; read lazily, so only pages that use it pay.
         "csp_nonce": getattr(request, "csp_nonce", ""),
     }

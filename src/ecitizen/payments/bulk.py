@@ -36,6 +36,10 @@ BILL_COLUMNS = [
     "instalments",
     "created_at",
 ]
+#: Positions in a bill row of the columns the issuing code reads back.
+TOTAL = BILL_COLUMNS.index("total_minor")
+SOURCE_KEY = BILL_COLUMNS.index("source_key")
+LINES = BILL_COLUMNS.index("lines")
 
 
 def existing_source_keys(keys: Sequence[str]) -> set[str]:

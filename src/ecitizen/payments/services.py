@@ -29,7 +29,7 @@ from ecitizen.accounts.models import Department, User
 from ecitizen.core.crypto import blind_index
 from ecitizen.core.errors import DomainError
 from ecitizen.core.services import audit_record
-from ecitizen.payments import ledger
+from ecitizen.payments import bulk, ledger
 from ecitizen.payments.models import (
     FINISHED_STATES,
     Bill,
@@ -178,29 +178,30 @@ def bill_create(*, spec: BillSpec, actor: Any) -> Bill:
     return bill
 
 
-@transaction.atomic
-def bills_create_bulk(*, specs: Sequence[BillSpec], actor: Any, memo: str) -> int:
-    """Issue many bills at once (a tax assessment batch). Bills whose ``source_key``
-    exists are skipped, so a re-run creates nothing twice. The batch's charges post as
-    one balanced ledger transaction: one receivable entry per bill, one revenue entry
-    per account. One audit event for the batch. Returns how many bills were created.
+@dataclass(frozen=True)
+class PreparedBills:
+    """Bills ready to be issued in bulk, from :func:`bills_prepare`: one tuple per bill
+    in :data:`ecitizen.payments.bulk.BILL_COLUMNS` order (no model instances: for a
+    batch of thousands they would cost more than writing the rows), and the department
+    of each revenue account their lines name."""
 
-    On PostgreSQL the rows are written with ``COPY`` (see :mod:`ecitizen.payments.bulk`).
-    """
-    from ecitizen.payments.bulk import existing_source_keys, insert_bills, insert_entries
+    rows: list[tuple[Any, ...]]
+    departments: dict[str, tuple[str, Department]]
 
-    keys = [spec.source_key for spec in specs if spec.source_key]
-    existing = existing_source_keys(keys)
-    todo = [spec for spec in specs if spec.source_key not in existing]
-    if not todo:
-        return 0
+
+def bills_prepare(specs: Sequence[BillSpec]) -> PreparedBills:
+    """Check ``specs`` and turn them into rows for :func:`bills_create_bulk`. Writes
+    nothing (it reads the departments), so it may run ahead of the issuing transaction,
+    on another connection. Raises :class:`PaymentError` for instalments that do not add
+    up to a bill's total."""
     departments = {
-        d.pk: d for d in Department.objects.filter(pk__in={s.department_id for s in todo})
+        d.pk: d for d in Department.objects.filter(pk__in={s.department_id for s in specs})
     }
     today = timezone.localdate()
     now = timezone.now()
     currency = settings.CURRENCY
     index_cache: dict[str, str] = {}
+    revenue_departments: dict[str, tuple[str, Department]] = {}
 
     def verification(postcode: str) -> str:
         if not postcode:
@@ -210,8 +211,12 @@ def bills_create_bulk(*, specs: Sequence[BillSpec], actor: Any, memo: str) -> in
             index_cache[normal] = postcode_index(normal)
         return index_cache[normal]
 
-    # One tuple per bill, in bulk.BILL_COLUMNS order: a batch of thousands of bills
-    # builds no model instances (they cost more than writing the rows).
+    def line_row(line: LineSpec, department: Department) -> tuple[str, int, str]:
+        code = ledger.revenue_code(line.revenue_kind, department)
+        if code not in revenue_departments:
+            revenue_departments[code] = (line.revenue_kind, department)
+        return (line.description, line.amount_minor, code)
+
     rows = [
         (
             spec.reference,
@@ -229,31 +234,37 @@ def bills_create_bulk(*, specs: Sequence[BillSpec], actor: Any, memo: str) -> in
             spec.source_reference,
             spec.source_key,
             spec.adjusts_id,
-            [
-                (
-                    line.description,
-                    line.amount_minor,
-                    ledger.revenue_code(line.revenue_kind, departments[spec.department_id]),
-                )
-                for line in spec.lines
-            ],
+            [line_row(line, departments[spec.department_id]) for line in spec.lines],
             spec.instalments,
             now,
         )
-        for spec in todo
+        for spec in specs
     ]
-    ids = insert_bills(rows)
+    return PreparedBills(rows, revenue_departments)
+
+
+@transaction.atomic
+def bills_create_bulk(*, bills: PreparedBills, actor: Any, memo: str) -> int:
+    """Issue many bills at once (a tax assessment batch), prepared by
+    :func:`bills_prepare`. Bills whose ``source_key`` exists are skipped, so a re-run
+    creates nothing twice. The batch's charges post as one balanced ledger transaction:
+    one receivable entry per bill, one revenue entry per account. One audit event for
+    the batch. Returns how many bills were created.
+
+    On PostgreSQL the rows are written with ``COPY`` (see :mod:`ecitizen.payments.bulk`).
+    """
+    existing = bulk.existing_source_keys(
+        [row[bulk.SOURCE_KEY] for row in bills.rows if row[bulk.SOURCE_KEY]]
+    )
+    rows = [row for row in bills.rows if row[bulk.SOURCE_KEY] not in existing]
+    if not rows:
+        return 0
+    ids = bulk.insert_bills(rows)
     revenue: dict[str, int] = {}
-    accounts: dict[str, Any] = {}
-    for spec in todo:
-        department = departments[spec.department_id]
-        for line in spec.lines:
-            code = ledger.revenue_code(line.revenue_kind, department)
-            if code not in accounts:
-                accounts[code] = ledger.revenue(line.revenue_kind, department)
-            revenue[code] = revenue.get(code, 0) - line.amount_minor
-    receivable = ledger.receivables()
-    totals = [row[6] for row in rows]
+    for row in rows:
+        for _description, amount, code in row[bulk.LINES]:
+            revenue[code] = revenue.get(code, 0) - amount
+    totals = [row[bulk.TOTAL] for row in rows]
     total = sum(totals)
     if total + sum(revenue.values()) != 0:
         raise ledger.UnbalancedPosting(memo)
@@ -263,10 +274,15 @@ def bills_create_bulk(*, specs: Sequence[BillSpec], actor: Any, memo: str) -> in
         kind=LedgerTransaction.Kind.CHARGE,
         memo=memo[:300],
     )
-    insert_entries(
+    receivable = ledger.receivables().pk
+    revenue_entries = []
+    for code, amount in revenue.items():
+        kind, department = bills.departments[code]
+        revenue_entries.append((ledger.revenue(kind, department).pk, None, amount))
+    bulk.insert_entries(
         posted.pk,
-        [(receivable.pk, bill_id, amount) for bill_id, amount in zip(ids, totals, strict=True)]
-        + [(accounts[code].pk, None, amount) for code, amount in revenue.items()],
+        [(receivable, bill_id, amount) for bill_id, amount in zip(ids, totals, strict=True)]
+        + revenue_entries,
     )
     audit_record(
         action="payments.bills_issued",

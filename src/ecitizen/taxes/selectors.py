@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ecitizen.accounts.models import Jurisdiction
 from ecitizen.payments.models import Bill
@@ -77,7 +78,12 @@ class InstalmentView:
         return INSTALMENT_STATUS_LABELS[self.status]
 
 
-INSTALMENT_STATUS_LABELS = {"paid": _("Paid"), "due": _("Due"), "overdue": _("Overdue")}
+# "Paid" and "Due" also name amounts and dates elsewhere: contexts tell translators.
+INSTALMENT_STATUS_LABELS = {
+    "paid": pgettext_lazy("status", "Paid"),
+    "due": pgettext_lazy("status", "Due"),
+    "overdue": _("Overdue"),
+}
 
 
 def bill_instalments(*, bill: Bill, today: date | None = None) -> list[InstalmentView]:
@@ -155,8 +161,8 @@ class BillView:
 
 
 BILL_STATUS_LABELS = {
-    "paid": _("Paid"),
-    "due": _("Due"),
+    "paid": pgettext_lazy("status", "Paid"),
+    "due": pgettext_lazy("status", "Due"),
     "overdue": _("Overdue"),
     "credit": _("Credit"),
 }

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -31,7 +33,14 @@ from ecitizen.core.services import audit_record
 from ecitizen.notifications.services import notification_send
 from ecitizen.payments.models import Bill
 from ecitizen.payments.money import format_minor
-from ecitizen.payments.services import BillSpec, LineSpec, bill_create, bills_create_bulk
+from ecitizen.payments.services import (
+    BillSpec,
+    LineSpec,
+    PreparedBills,
+    bill_create,
+    bills_create_bulk,
+    bills_prepare,
+)
 from ecitizen.taxes import selectors
 from ecitizen.taxes.arithmetic import Assessment, YearRules, instalments_split
 from ecitizen.taxes.config import TaxConfigError, YearConfig, year_config_read
@@ -530,33 +539,84 @@ def _batch_specs(
     return specs, zero
 
 
-@transaction.atomic
-def _assess_batch(
-    *,
-    run: AssessmentRun,
+@dataclass(frozen=True)
+class _PricedBatch:
+    """A batch of properties read in pk order, and their bills (not yet issued)."""
+
+    last_pk: int
+    properties: int
+    bills: PreparedBills
+    zero_tax: int
+
+
+def _priced_batches(
     year: _Year,
-    rows: Sequence[PropertyRow],
+    *,
+    batch_size: int,
     liability_on: date,
     issued_on: date | None,
-    actor: Any,
-) -> None:
-    """Issue one batch's bills and count them on the run, in one transaction."""
+    read_ahead: bool,
+) -> Iterator[_PricedBatch]:
+    """The roll in batches of ``batch_size`` properties, in pk order, each priced.
+
+    With ``read_ahead`` the next batch is read and priced by a worker thread on its own
+    database connection while the caller issues the current one: the database checks a
+    batch's foreign keys at commit while Python prices the next, instead of each waiting
+    for the other. Only for a caller outside any transaction (the worker could not see
+    its uncommitted rows). Reading outside the write transaction is safe: issuing checks
+    for existing bills under the year's lock. Close the iterator (``contextlib.closing``)
+    to stop the worker and close its connection.
+    """
+
+    def read(after_pk: int) -> _PricedBatch | None:
+        rows: list[PropertyRow] = list(
+            Property.objects.filter(pk__gt=after_pk)
+            .order_by("pk")
+            .values_list(*PROPERTY_COLUMNS)[:batch_size]
+        )
+        if not rows:
+            return None
+        specs, zero = _batch_specs(year, rows, liability_on, issued_on)
+        return _PricedBatch(rows[-1][0], len(rows), bills_prepare(specs), zero)
+
+    if not read_ahead:
+        after_pk = 0
+        while (batch := read(after_pk)) is not None:
+            after_pk = batch.last_pk
+            yield batch
+        return
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tax-assess-reader")
+    pending = worker.submit(read, 0)
+    try:
+        while (batch := pending.result()) is not None:
+            pending = worker.submit(read, batch.last_pk)
+            yield batch
+    finally:
+        pending.cancel()
+        # Django's connections are per thread: the worker closes its own.
+        worker.submit(connections.close_all).result()
+        worker.shutdown()
+
+
+@transaction.atomic
+def _assess_batch(*, run: AssessmentRun, year: _Year, batch: _PricedBatch, actor: Any) -> None:
+    """Issue one priced batch's bills and count them on the run, in one transaction."""
     # Serialises concurrent runs of the year, batch by batch. NO KEY: rows referring to
     # the year (a run starting, its foreign-key check) must not wait for this lock.
     TaxYear.objects.select_for_update(no_key=True).filter(pk=year.tax_year.pk).first()
-    specs, zero = _batch_specs(year, rows, liability_on, issued_on)
+    rows = batch.bills.rows
     created = 0
-    if specs:
+    if rows:
         # Bills that exist (an earlier run, a concurrent one) are skipped there.
         created = bills_create_bulk(
-            specs=specs,
+            bills=batch.bills,
             actor=actor,
-            memo=f"Property tax {year.tax_year.year}: {specs[0].reference}..{specs[-1].reference}",
+            memo=f"Property tax {year.tax_year.year}: {rows[0][0]}..{rows[-1][0]}",
         )
     run.batches += 1
-    run.properties_seen += len(rows)
+    run.properties_seen += batch.properties
     run.bills_created += created
-    run.zero_tax += zero
+    run.zero_tax += batch.zero_tax
     run.save(
         update_fields=[
             "batches",
@@ -580,7 +640,9 @@ def tax_assess(
 
     Properties are read in batches of ``batch_size`` in id order; each batch is one
     transaction (its bills, their ledger charges, the run's counters), so a run stopped
-    at any point keeps the batches it finished and a new run finishes the rest.
+    at any point keeps the batches it finished and a new run finishes the rest. On
+    PostgreSQL, called outside a transaction, the next batch is read and priced on a
+    second connection while this one is written (see :func:`_priced_batches`).
     Idempotent: a bill whose ``source_key`` exists is not issued again, so a second run
     creates nothing. Properties whose tax is nothing (exempt, fully relieved) get no
     bill. ``max_batches`` stops the run after that many batches (status ``stopped``);
@@ -610,38 +672,30 @@ def tax_assess(
             obj=run,
             changes={"year": year, "batch_size": batch_size},
         )
-    last_pk = 0
     status = AssessmentRun.Status.FINISHED
+    batches = _priced_batches(
+        context,
+        batch_size=batch_size,
+        liability_on=liability_on,
+        issued_on=issued_on,
+        read_ahead=connection.vendor == "postgresql" and not connection.in_atomic_block,
+    )
     # The batches allocate millions of small objects, all freed by reference counting;
     # the cyclic collector scanning them would cost a third of the run. Paused, and run
     # now and then for any cycle the ORM leaves.
     collector_was_on = gc.isenabled()
     gc.disable()
     try:
-        while True:
-            if max_batches is not None and run.batches >= max_batches:
-                status = AssessmentRun.Status.STOPPED
-                break
-            rows: list[PropertyRow] = list(
-                Property.objects.filter(pk__gt=last_pk)
-                .order_by("pk")
-                .values_list(*PROPERTY_COLUMNS)[:batch_size]
-            )
-            if not rows:
-                break
-            last_pk = rows[-1][0]
-            _assess_batch(
-                run=run,
-                year=context,
-                rows=rows,
-                liability_on=liability_on,
-                issued_on=issued_on,
-                actor=actor,
-            )
-            if progress is not None:
-                progress(len(rows))
-            if run.batches % GC_EVERY_BATCHES == 0:
-                gc.collect()
+        with closing(batches):
+            for batch in batches:
+                if max_batches is not None and run.batches >= max_batches:
+                    status = AssessmentRun.Status.STOPPED
+                    break
+                _assess_batch(run=run, year=context, batch=batch, actor=actor)
+                if progress is not None:
+                    progress(batch.properties)
+                if run.batches % GC_EVERY_BATCHES == 0:
+                    gc.collect()
     except BaseException as error:
         _assessment_end(run, status=AssessmentRun.Status.FAILED, actor=actor, error=error)
         raise

@@ -120,8 +120,19 @@ def test_officials_post_notes_and_messages_from_the_case_page(
     case = submit_shed(shed, resident)
     sign_in_official(client, works_officer)
     note_url = reverse("staff:case_note", args=[case.reference])
-    page = client.post(note_url, {"note-text": ""}, follow=True).content.decode()
-    assert "Enter the note" in page
+    empty = client.post(note_url, {"note-text": ""})
+    assert empty.status_code == 400
+    assert "Enter the note" in empty.content.decode()
+    # A message that is too long comes back with its error and the text as typed.
+    typed = "Please send the plans again. " * 200
+    too_long = client.post(
+        reverse("staff:case_message", args=[case.reference]), {"message-text": typed}
+    )
+    assert too_long.status_code == 400
+    page = too_long.content.decode()
+    assert "The message must be 5000 characters or fewer" in page
+    assert typed.strip() in page
+    assert not case.events.filter(kind="message").exists()
     client.post(note_url, {"note-text": "Called the applicant."})
     client.post(
         reverse("staff:case_message", args=[case.reference]), {"message-text": "Visit on Tuesday."}

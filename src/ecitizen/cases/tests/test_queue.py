@@ -75,6 +75,9 @@ def test_filters_and_paging(client, shed, resident, second_resident, works_offic
     first = client.get(reverse("staff:case_queue"), {"state": "submitted"})
     assert "page=2" in first.content.decode()
     assert "state=submitted&amp;page=2" in first.content.decode()  # filters kept when paging
+    # The status filter offers the services' statuses by name, the chosen one selected.
+    assert '<option value="submitted" selected>Received</option>' in first.content.decode()
+    assert '<option value="first_review">Being checked</option>' in first.content.decode()
 
 
 def test_the_queue_shows_only_the_officials_department(client, shed, resident, case_officer):

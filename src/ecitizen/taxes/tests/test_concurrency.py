@@ -3,6 +3,9 @@ connections): every bill and every notice exactly once."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 import time_machine
 from django.db import connection
@@ -36,6 +39,79 @@ def test_concurrent_assessments_issue_each_bill_once(year_2026, wards):
     assert sum(run.bills_created for run in runs) == taxable(40)
     assert all(run.status == AssessmentRun.Status.FINISHED for run in runs)
     assert ledger_verify().ok
+
+
+def _database_sessions() -> int:
+    """Sessions connected to the test database; a closed one can take a moment to go."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return int(cursor.fetchone()[0])
+
+
+def _settled_sessions(expected: int) -> int:
+    for _attempt in range(50):
+        count = _database_sessions()
+        if count == expected:
+            break
+        time.sleep(0.1)
+    return count
+
+
+def _recording_pricing_threads(monkeypatch, fail_on_call: int | None = None) -> list[str]:
+    """Record the thread that prices each batch; optionally fail the n-th pricing."""
+    real = services._batch_specs
+    threads: list[str] = []
+
+    def recording(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        if len(threads) == fail_on_call:
+            raise ConnectionError("the reader lost its connection")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_batch_specs", recording)
+    return threads
+
+
+def test_the_next_batch_is_priced_ahead_on_its_own_connection_and_a_stopped_run_resumes(
+    year_2026, wards, monkeypatch
+):
+    make_roll(wards, 40)
+    sessions = _database_sessions()
+    threads = _recording_pricing_threads(monkeypatch)
+
+    stopped = services.tax_assess(year=2026, actor=None, batch_size=5, max_batches=3)
+    assert stopped.status == AssessmentRun.Status.STOPPED
+    assert (stopped.batches, stopped.properties_seen) == (3, 15)
+    assert stopped.bills_created == taxable(15)
+    # Priced by the reader thread, never by the writer; it closed its connection.
+    assert threads
+    assert all(name.startswith("tax-assess-reader") for name in threads)
+    assert _settled_sessions(sessions) == sessions
+
+    finished = services.tax_assess(year=2026, actor=None, batch_size=5)
+    assert finished.status == AssessmentRun.Status.FINISHED
+    assert finished.bills_created == taxable(40) - taxable(15)
+    assert Bill.objects.filter(source_key__startswith="tax:2026:").count() == taxable(40)
+    assert ledger_verify().ok
+    assert _settled_sessions(sessions) == sessions
+
+
+def test_a_failure_in_the_reader_fails_the_run_and_keeps_the_batches_written(
+    year_2026, wards, monkeypatch
+):
+    make_roll(wards, 40)
+    sessions = _database_sessions()
+    _recording_pricing_threads(monkeypatch, fail_on_call=3)
+
+    with pytest.raises(ConnectionError):
+        services.tax_assess(year=2026, actor=None, batch_size=5)
+    failed = AssessmentRun.objects.get()
+    assert failed.status == AssessmentRun.Status.FAILED
+    assert "the reader lost its connection" in failed.error
+    assert failed.batches == 2
+    assert Bill.objects.filter(source_key__startswith="tax:2026:").count() == taxable(10)
+    assert ledger_verify().ok
+    assert _settled_sessions(sessions) == sessions
 
 
 def test_concurrent_reminder_jobs_send_each_notice_once(year_2026, wards, resident):

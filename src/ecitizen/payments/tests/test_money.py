@@ -1,0 +1,54 @@
+"""Amounts are exact in minor units and written the reader's way in each language."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.template import Context, Template
+from django.test import override_settings
+from django.utils import translation
+
+from ecitizen.payments.money import format_minor, format_money, to_minor
+
+NARROW_NBSP, NBSP, RLM = "\u202f", "\u00a0", "\u200f"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "£1,234.50"),
+        ("fr", f"1{NARROW_NBSP}234,50{NBSP}£GB"),
+        ("ar", f"{RLM}1,234.50{NBSP}UK£"),
+    ],
+)
+def test_amounts_are_written_the_way_of_the_active_language(language, expected):
+    with translation.override(language):
+        assert format_minor(123450) == expected
+        assert format_money(Decimal("1234.5")) == expected
+
+
+def test_negative_amounts_keep_their_sign_and_an_explicit_language_wins():
+    with translation.override("fr"):
+        assert format_minor(-99, language="en") == "-£0.99"
+
+
+@override_settings(CURRENCY="EUR")
+def test_the_currency_comes_from_the_settings():
+    assert format_minor(5000, language="en") == "€50.00"
+    assert format_minor(5000, language="fr") == f"50,00{NBSP}€"
+
+
+def test_the_template_filters_write_minor_and_major_units():
+    template = Template(
+        "{% load money %}{{ bill|money }} / {{ fee|money_major }} / {{ none|money }}"
+    )
+    with translation.override("en"):
+        text = template.render(Context({"bill": 2550, "fee": Decimal("80.00"), "none": None}))
+    assert text == "£25.50 / £80.00 / "
+
+
+def test_to_minor_is_exact_and_refuses_fractions_of_a_penny():
+    assert to_minor(Decimal("12.34")) == 1234
+    with pytest.raises(ValueError, match="more than 2 decimal places"):
+        to_minor(Decimal("0.005"))
