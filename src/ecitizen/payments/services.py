@@ -275,15 +275,13 @@ def bills_create_bulk(*, bills: PreparedBills, actor: Any, memo: str) -> int:
         memo=memo[:300],
     )
     receivable = ledger.receivables().pk
-    revenue_entries = []
+    entries: list[tuple[int, int | None, int]] = [
+        (receivable, bill_id, amount) for bill_id, amount in zip(ids, totals, strict=True)
+    ]
     for code, amount in revenue.items():
         kind, department = bills.departments[code]
-        revenue_entries.append((ledger.revenue(kind, department).pk, None, amount))
-    bulk.insert_entries(
-        posted.pk,
-        [(receivable, bill_id, amount) for bill_id, amount in zip(ids, totals, strict=True)]
-        + revenue_entries,
-    )
+        entries.append((ledger.revenue(kind, department).pk, None, amount))
+    bulk.insert_entries(posted.pk, entries)
     audit_record(
         action="payments.bills_issued",
         actor=actor,

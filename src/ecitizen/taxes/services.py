@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -556,7 +556,7 @@ def _priced_batches(
     liability_on: date,
     issued_on: date | None,
     read_ahead: bool,
-) -> Iterator[_PricedBatch]:
+) -> Generator[_PricedBatch, None, None]:
     """The roll in batches of ``batch_size`` properties, in pk order, each priced.
 
     With ``read_ahead`` the next batch is read and priced by a worker thread on its own
