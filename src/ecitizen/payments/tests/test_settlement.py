@@ -231,6 +231,15 @@ def test_the_ledger_refuses_changes(make_bill):
             LedgerEntry.objects.all().delete()
 
 
+@pytest.mark.django_db
+def test_ledger_entries_are_indexed_by_bill_through_one_index():
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "payments_ledgerentry")
+    indexed = [info["columns"] for info in constraints.values() if info["index"]]
+    assert ["bill_id", "account_id"] in indexed
+    assert ["bill_id"] not in indexed
+
+
 def test_ledger_check_command(make_bill):
     from io import StringIO
 
