@@ -70,6 +70,10 @@ def demo_tax_load(*, seed: int, residents: list[User]) -> None:
         services.tax_assess(year=DEMO_TAX_YEAR, actor=None, issued_on=ISSUED_ON)
     if not Payment.objects.filter(bill__source_key__startswith=f"tax:{DEMO_TAX_YEAR}:").exists():
         _payments_record(seed=seed, residents=residents)
+    if not Bill.objects.filter(
+        kind=Bill.Kind.ADJUSTMENT, source_key__startswith=f"tax:{DEMO_TAX_YEAR}:"
+    ).exists():
+        _appeal_record()
 
 
 # --- the roll -----------------------------------------------------------------------------
@@ -238,6 +242,21 @@ def _pay_instalments(bill: Bill, count: int, today: date, rng: random.Random) ->
     for due, amount in _due(bill)[:count]:
         _pay(bill, amount, due - timedelta(days=rng.randint(1, 12)), today)
         bill.refresh_from_db()
+
+
+def _appeal_record() -> None:
+    """Yasmin appealed her home's value and won (10 % less): the credit pays part of what
+    she still owes for the year."""
+    home = Property.objects.filter(parcel="RV900002").first()
+    if home is None:
+        return
+    services.property_reassess(
+        property=home,
+        new_value=home.assessed_value_minor * 9 // 10 // 100 * 100,
+        year=DEMO_TAX_YEAR,
+        reason="Appeal upheld: comparable sales in the street",
+        actor=None,
+    )
 
 
 def _payments_record(*, seed: int, residents: Sequence[User]) -> None:

@@ -107,8 +107,9 @@ class LedgerReport:
 
 
 def ledger_verify() -> LedgerReport:
-    """Every transaction balances, and each bill's paid and refunded amounts equal its
-    postings: charges debit receivables, payments credit them, refunds debit them."""
+    """Every transaction balances, and each bill's paid, refunded and credited amounts
+    equal its postings: charges debit receivables, payments credit them, refunds debit
+    them, and a credit applied moves a balance from one bill's receivable to another's."""
     unbalanced = [
         row["transaction__key"]
         for row in LedgerEntry.objects.values("transaction__key")
@@ -124,9 +125,9 @@ def ledger_verify() -> LedgerReport:
             .annotate(total=Sum("amount_minor"))
         )
         for bill in Bill.objects.only(
-            "pk", "reference", "total_minor", "paid_minor", "refunded_minor"
+            "pk", "reference", "total_minor", "paid_minor", "refunded_minor", "credited_minor"
         ).iterator(chunk_size=5000):
-            expected = bill.total_minor - bill.paid_minor + bill.refunded_minor
+            expected = bill.balance_minor
             if balances.get(bill.pk, 0) != expected:
                 mismatches.append(
                     f"{bill.reference}: ledger {balances.get(bill.pk, 0)}, bill {expected}"

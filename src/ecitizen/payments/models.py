@@ -46,8 +46,8 @@ class LedgerAccount(models.Model):
 
 class Bill(models.Model):
     """Money someone owes the authority, with what it is for (lines), when (due date and
-    optional instalments) and what has been paid. ``paid_minor`` and ``refunded_minor``
-    follow the ledger (``ecitizen ledger check`` proves it)."""
+    optional instalments) and what has been paid. ``paid_minor``, ``refunded_minor`` and
+    ``credited_minor`` follow the ledger (``ecitizen ledger check`` proves it)."""
 
     class Kind(models.TextChoices):
         FEE = "fee", _("Service fee")
@@ -71,6 +71,11 @@ class Bill(models.Model):
     total_minor = models.BigIntegerField()
     paid_minor = models.BigIntegerField(default=0)
     refunded_minor = models.BigIntegerField(default=0)
+    # Credit moved between the bills of one family (a bill and its adjustments) by
+    # payments.services.bill_credits_apply: positive on a bill that a credit paid,
+    # negative on the credit (a negative adjustment) that paid it. The database default
+    # lets bulk COPY leave the column out.
+    credited_minor = models.BigIntegerField(default=0, db_default=0)
     issued_on = models.DateField(default=timezone.localdate)
     due_date = models.DateField()
     # A blind index of the postcode the bill was sent to: a visitor paying by reference
@@ -104,13 +109,13 @@ class Bill(models.Model):
 
     @property
     def balance_minor(self) -> int:
-        """What is still owed (negative when overpaid)."""
-        return self.total_minor - self.paid_minor + self.refunded_minor
+        """What is still owed (negative when overpaid, or for a credit not used yet)."""
+        return self.total_minor - self.paid_minor + self.refunded_minor - self.credited_minor
 
     def instalment_status(self) -> list[dict[str, object]]:
-        """Each instalment with what has been paid of it: net payments go to the
-        earliest instalments first."""
-        available = self.paid_minor - self.refunded_minor
+        """Each instalment with what has been paid of it: net payments and credits
+        applied go to the earliest instalments first."""
+        available = self.paid_minor - self.refunded_minor + self.credited_minor
         status = []
         for number, item in enumerate(self.instalments, start=1):
             paid = max(0, min(int(item["amount_minor"]), available))

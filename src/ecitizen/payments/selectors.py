@@ -181,7 +181,7 @@ def arrears(*, today: Any) -> list[dict[str, Any]]:
 
     rows = []
     owed = Bill.objects.annotate(
-        owed=F("total_minor") - F("paid_minor") + F("refunded_minor")
+        owed=F("total_minor") - F("paid_minor") + F("refunded_minor") - F("credited_minor")
     ).filter(owed__gt=0)
     for low, high in AGE_BANDS:
         band = owed.filter(due_date__lte=today - timedelta(days=low))

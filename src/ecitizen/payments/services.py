@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -290,6 +290,81 @@ def bills_create_bulk(*, bills: PreparedBills, actor: Any, memo: str) -> int:
         changes={"count": len(rows), "total_minor": total, "memo": memo},
     )
     return len(rows)
+
+
+@transaction.atomic
+def bill_credits_apply(*, bill: Bill, actor: Any) -> int:
+    """Use the unused credit of ``bill``'s family — the bill it adjusts (or ``bill``
+    itself) and all that bill's adjustments — to pay what the family's other bills still
+    owe, the oldest bill first (on each bill, its earliest instalments first). Returns
+    the amount moved; nothing to move, nothing happens, so calling it again is harmless.
+
+    A credit is a bill of negative total (a reassessment in the payer's favour) that is
+    not used up. An overpayment is not a credit: it is refunded to the card it came from.
+    The family's rows are locked in id order. Side effects: one ledger transaction moving
+    the amounts between the bills' receivables, ``credited_minor`` on each bill touched,
+    one audit event, and the bill-paid listeners for each bill it pays off.
+    """
+    root_id = bill.adjusts_id or bill.pk
+    family = list(
+        Bill.objects.select_for_update()
+        .filter(Q(pk=root_id) | Q(adjusts_id=root_id))
+        .order_by("pk")
+    )
+    # Unique and repeatable: what the family had moved before this application.
+    moved_before = sum(b.credited_minor for b in family if b.credited_minor > 0)
+    credits = [b for b in family if b.total_minor < 0 and b.balance_minor < 0]
+    owing = [b for b in family if b.balance_minor > 0]
+    moves: list[tuple[Bill, Bill, int]] = []
+    for credit in credits:
+        available = -credit.balance_minor
+        for target in owing:
+            amount = min(available, target.balance_minor)
+            if amount <= 0:
+                continue
+            moves.append((credit, target, amount))
+            credit.credited_minor -= amount
+            target.credited_minor += amount
+            available -= amount
+    if not moves:
+        return 0
+    root = next(b for b in family if b.pk == root_id)
+    receivable = ledger.receivables()
+    posted = ledger.post(
+        key=f"credit:{root.pk}:{moved_before}",
+        kind=LedgerTransaction.Kind.ADJUSTMENT,
+        memo=f"Credit applied within {root.reference}",
+        postings=[
+            posting
+            for credit, target, amount in moves
+            for posting in (
+                ledger.Posting(receivable, amount, credit.pk),
+                ledger.Posting(receivable, -amount, target.pk),
+            )
+        ],
+    )
+    if posted is None:  # posted before: the rows already say so
+        return 0
+    changed = {b.pk: b for credit, target, _amount in moves for b in (credit, target)}
+    for each in changed.values():
+        each.save(update_fields=["credited_minor"])
+    audit_record(
+        action="payments.credit_applied",
+        actor=actor,
+        obj=root,
+        subject_user_id=root.payer_id,
+        changes={
+            "moves": [
+                {"from": credit.reference, "to": target.reference, "amount_minor": amount}
+                for credit, target, amount in moves
+            ]
+        },
+    )
+    for paid_off in {target.pk: target for _c, target, _a in moves}.values():
+        if paid_off.balance_minor <= 0:
+            for listener in BILL_PAID_LISTENERS:
+                listener(paid_off)
+    return sum(amount for _credit, _target, amount in moves)
 
 
 # --- settlement listeners -------------------------------------------------------------------

@@ -94,7 +94,7 @@ def bill_instalments(*, bill: Bill, today: date | None = None) -> list[Instalmen
     if bill.instalments:
         raw = bill.instalment_status()
     else:
-        net_paid = bill.paid_minor - bill.refunded_minor
+        net_paid = bill.paid_minor - bill.refunded_minor + bill.credited_minor
         paid = max(0, min(bill.total_minor, net_paid))
         raw = [
             {
@@ -145,7 +145,7 @@ class BillView:
     lines: list[LineView]
     instalments: list[InstalmentView]
     next_instalment: InstalmentView | None  # the earliest with something outstanding
-    status: str  # "paid", "due", "overdue" or "credit"
+    status: str  # "paid", "due", "overdue", "credit" or "credit_used"
 
     @property
     def status_label(self) -> Any:
@@ -159,12 +159,18 @@ class BillView:
     def credit_minor(self) -> int:
         return -self.bill.balance_minor
 
+    @property
+    def credit_used_minor(self) -> int:
+        """Of a credit: how much of it has paid the year's other bills."""
+        return -self.bill.credited_minor
+
 
 BILL_STATUS_LABELS = {
     "paid": pgettext_lazy("status", "Paid"),
     "due": pgettext_lazy("status", "Due"),
     "overdue": _("Overdue"),
     "credit": _("Credit"),
+    "credit_used": _("Credit used"),
 }
 
 
@@ -198,6 +204,8 @@ def _bill_view(bill: Bill, today: date) -> BillView:
     next_one = next((item for item in instalments if item.outstanding_minor > 0), None)
     if bill.balance_minor < 0:
         status = "credit"
+    elif bill.total_minor < 0:
+        status = "credit_used"
     elif bill.balance_minor == 0:
         status = "paid"
     elif any(item.status == "overdue" for item in instalments):

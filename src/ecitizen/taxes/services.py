@@ -38,6 +38,7 @@ from ecitizen.payments.services import (
     LineSpec,
     PreparedBills,
     bill_create,
+    bill_credits_apply,
     bills_create_bulk,
     bills_prepare,
 )
@@ -916,6 +917,9 @@ def _adjustment_issue(
         ),
         actor=actor,
     )
+    # A credit pays what the year's bills still owe; a new charge uses any credit left.
+    if bill_credits_apply(bill=bill, actor=actor):
+        bill.refresh_from_db(fields=["credited_minor"])
     audit_record(
         action="taxes.adjustment_issued",
         actor=actor,
@@ -966,7 +970,7 @@ def tax_reminders_send(*, today: date | None = None) -> tuple[int, int]:
             kind__in=[Bill.Kind.PROPERTY_TAX, Bill.Kind.ADJUSTMENT],
             source_key__startswith="tax:",
             payer__isnull=False,
-            total_minor__gt=F("paid_minor") - F("refunded_minor"),
+            total_minor__gt=F("paid_minor") - F("refunded_minor") + F("credited_minor"),
         )
         .order_by("pk")
         .values_list("pk", flat=True)

@@ -114,6 +114,41 @@ def test_a_failure_in_the_reader_fails_the_run_and_keeps_the_batches_written(
     assert _settled_sessions(sessions) == sessions
 
 
+def test_a_credit_applied_by_processes_at_once_moves_once(year_2026, wards):
+    from ecitizen.payments.services import (
+        BillSpec,
+        LineSpec,
+        bill_create,
+        bill_credits_apply,
+    )
+
+    make_roll(wards, 1)
+    services.tax_assess(year=2026, actor=None)
+    original = Bill.objects.get(source_key__startswith="tax:2026:")
+    # A credit issued but not yet applied (as if its issuing process stopped there).
+    credit = bill_create(
+        spec=BillSpec(
+            reference=f"{original.reference}-A1",
+            kind=Bill.Kind.ADJUSTMENT,
+            description="Reassessment credit",
+            department_id=original.department_id,
+            due_date=original.due_date,
+            lines=[LineSpec("Property tax reassessed", -10_000, services.REVENUE_TAX)],
+            adjusts_id=original.pk,
+        ),
+        actor=None,
+    )
+    moved: list[int] = []
+    errors = run_together(
+        lambda _n: moved.append(bill_credits_apply(bill=credit, actor=None)), 4, timeout=60
+    )
+    assert not errors
+    assert sorted(moved) == [0, 0, 0, 10_000]
+    credit.refresh_from_db()
+    assert credit.balance_minor == 0
+    assert ledger_verify().ok
+
+
 def test_concurrent_reminder_jobs_send_each_notice_once(year_2026, wards, resident):
     with time_machine.travel("2026-03-20 10:00 +00:00", tick=False):
         for index in range(4):

@@ -12,7 +12,7 @@ from django.db.models import Sum
 from ecitizen.core.models import AuditEvent
 from ecitizen.payments.ledger import ledger_verify
 from ecitizen.payments.models import Bill, LedgerEntry
-from ecitizen.payments.services import payment_record_offline
+from ecitizen.payments.services import bill_credits_apply, payment_record_offline
 from ecitizen.taxes import services
 from ecitizen.taxes.models import Exemption, UseClass
 from ecitizen.taxes.tests.support import POUND, make_property, owner
@@ -89,23 +89,69 @@ def test_a_higher_value_issues_an_adjusting_bill_and_leaves_the_paid_bill_alone(
     assert receivable["total"] == adjustment.total_minor
 
 
-def test_a_lower_value_issues_a_credit(home, finance_officer):
+def _reassess(prop, value_pounds: int, reason: str = "Appeal upheld: comparable sales"):
+    with time_machine.travel(JUNE, tick=False):
+        return services.property_reassess(
+            property=prop, new_value=value_pounds * POUND, year=2026, reason=reason, actor=None
+        )
+
+
+def test_a_lower_value_issues_a_credit_that_pays_the_years_bill_earliest_instalment_first(
+    home, client, resident
+):
     original = _original(home)
     before = _snapshot(original)
-    with time_machine.travel(JUNE, tick=False):
-        credit = services.property_reassess(
-            property=home,
-            new_value=200_000 * POUND,
-            year=2026,
-            reason="Appeal upheld: comparable sales",
-            actor=finance_officer,
-        )
+    credit = _reassess(home, 200_000)
     assert credit is not None
     assert credit.total_minor == 111_600 - 139_500  # negative: in the owner's favour
-    assert credit.balance_minor < 0
     assert credit.instalments == []
     assert credit.due_date == date(2026, 6, 15)
+    # The year's bill is not edited: the credit pays part of it, like a payment would.
     assert _snapshot(original) == before
+    original.refresh_from_db()
+    assert original.credited_minor == 27_900
+    assert credit.credited_minor == -27_900
+    assert credit.balance_minor == 0
+    assert original.balance_minor == 111_600
+    assert [i["outstanding_minor"] for i in original.instalment_status()] == [
+        34_875 - 27_900,
+        34_875,
+        34_875,
+        34_875,
+    ]
+    assert ledger_verify().ok
+    assert AuditEvent.objects.filter(action="payments.credit_applied").count() == 1
+    # Applying again moves nothing.
+    assert bill_credits_apply(bill=credit, actor=None) == 0
+    assert ledger_verify().ok
+
+    client.force_login(resident)
+    with time_machine.travel(JUNE, tick=False):
+        page = client.get("/account/property-tax/").content.decode()
+    assert "Paid by a reassessment credit" in page
+    assert "Used to pay your other bills for the year" in page
+    assert "Credit used" in page
+    assert "Pay the whole balance: £1,116.00" in page
+
+
+def test_a_credit_on_a_paid_bill_stays_in_the_owners_favour_until_a_new_charge_uses_it(home):
+    original = _original(home)
+    with time_machine.travel("2026-04-20 10:00 +00:00", tick=False):
+        payment_record_offline(bill=original, amount_minor=original.total_minor)
+    credit = _reassess(home, 200_000)
+    assert credit is not None
+    assert credit.balance_minor == -27_900  # nothing owed to pay with it: kept
+    assert credit.credited_minor == 0
+
+    # A later appeal raises the value: the new charge is paid first by the credit left.
+    charge = _reassess(home, 300_000, reason="Survey found an extension")
+    assert charge is not None
+    # £300,000 x 0.62 % less 10 % = £1,674.00; charged so far £1,395.00 - £279.00.
+    assert charge.total_minor == 167_400 - 111_600
+    assert charge.credited_minor == 27_900
+    assert charge.balance_minor == 55_800 - 27_900
+    credit.refresh_from_db()
+    assert credit.balance_minor == 0
     assert ledger_verify().ok
 
 
