@@ -125,8 +125,11 @@ def test_an_adjustment_is_shown_under_the_years_bill(client, resident, roll):
     page = client.get(reverse("taxes:property", args=[home.parcel])).content.decode()
     assert "Adjustment to your 2026 property tax" in page
     assert adjustment.reference in page
-    assert "In your favour" in page
+    # The £279.00 credit paid part of the £697.50 the year's bill still owed.
     assert "£279.00" in page
+    assert "Used to pay your other bills for the year" in page
+    assert "Paid by a reassessment credit" in page
+    assert "Pay the whole balance: £418.50" in page
 
 
 def test_the_overview_costs_a_fixed_number_of_queries(
