@@ -493,29 +493,46 @@ def _without_page(request: HttpRequest) -> str:
 
 def _queue_states(
     published: list[Service], filters: selectors.QueueFilters
-) -> list[tuple[str, str]]:
-    """The statuses the queue can filter on, as (code, label in the reader's language)
-    sorted by label: those of the chosen service, or of every published one (services
-    sharing a code share its first label). A code from the address that no service has
-    is kept, so the filter shown is the filter applied."""
-    labels: dict[str, str] = {}
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The statuses the queue can filter on, grouped by service: (service title, [(value,
+    label in the reader's language)]). Each service names its states in its own words,
+    so a state is offered per service: with a service chosen, that service's states
+    (value: the code); with none, every service's (value: ``service:code``, which
+    :func:`_queue_state_filter` reads as both filters). A code from the address that no
+    service has is kept, so the filter shown is the filter applied."""
+    groups = []
+    known = set()
     for service in published:
         if filters.service and service.slug != filters.service:
             continue
         spec = services.spec_for(service.current_version)
-        for code in spec.states:
-            labels.setdefault(code, spec.state_label(code))
-    if filters.state and filters.state not in labels:
-        labels[filters.state] = filters.state
-    return sorted(labels.items(), key=lambda item: item[1].casefold())
+        prefix = "" if filters.service else f"{service.slug}:"
+        options = [(f"{prefix}{code}", spec.state_label(code)) for code in spec.states]
+        groups.append((spec.title(), options))
+        known.update(value for value, _label in options)
+    if filters.state and filters.state not in known:
+        groups.append((_("Other"), [(filters.state, filters.state)]))
+    return groups
+
+
+def _queue_state_filter(request: HttpRequest) -> tuple[str, str]:
+    """(service, state) from the queue's address; ``state=service:code`` (a status
+    chosen among all services') sets the service too, unless one is chosen already."""
+    service = request.GET.get("service", "")[:63]
+    state = request.GET.get("state", "")[:127]
+    if ":" in state:
+        state_service, state = state.split(":", 1)
+        service = service or state_service
+    return service, state[:63]
 
 
 @staff_only(CASEWORK)
 def case_queue(request: HttpRequest) -> HttpResponse:
     user = _user(request)
+    service, state = _queue_state_filter(request)
     filters = selectors.QueueFilters(
-        state=request.GET.get("state", "")[:63],
-        service=request.GET.get("service", "")[:63],
+        state=state,
+        service=service,
         ward=request.GET.get("ward", "")[:63],
         due=request.GET.get("due", "") if request.GET.get("due") in {"overdue", "week"} else "",
         assigned=request.GET.get("assigned", "")
@@ -541,7 +558,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
             "rows": [case_summary(c) for c in page.object_list],
             "filters": filters,
             "services": published,
-            "states": _queue_states(published, filters),
+            "state_groups": _queue_states(published, filters),
             "wards": Jurisdiction.objects.filter(kind=Jurisdiction.Kind.WARD),
             "filter_query": _without_page(request),
             "today": timezone.localdate(),

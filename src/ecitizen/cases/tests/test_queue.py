@@ -75,9 +75,16 @@ def test_filters_and_paging(client, shed, resident, second_resident, works_offic
     first = client.get(reverse("staff:case_queue"), {"state": "submitted"})
     assert "page=2" in first.content.decode()
     assert "state=submitted&amp;page=2" in first.content.decode()  # filters kept when paging
-    # The status filter offers the services' statuses by name, the chosen one selected.
-    assert '<option value="submitted" selected>Received</option>' in first.content.decode()
-    assert '<option value="first_review">Being checked</option>' in first.content.decode()
+    # The status filter offers each service's statuses in its words; one chosen among
+    # all services' also chooses its service.
+    everything = client.get(reverse("staff:case_queue")).content.decode()
+    assert '<option value="shed-permit:first_review">Being checked</option>' in everything
+    chosen = client.get(reverse("staff:case_queue"), {"state": "shed-permit:submitted"})
+    page = chosen.content.decode()
+    assert '<option value="shed-permit" selected>' in page
+    assert '<option value="submitted" selected>Received</option>' in page
+    assert '<option value="first_review">Being checked</option>' in page
+    assert mine.reference in page
 
 
 def test_the_queue_shows_only_the_officials_department(client, shed, resident, case_officer):
