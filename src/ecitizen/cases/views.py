@@ -501,7 +501,7 @@ def _queue_states(
     :func:`_queue_state_filter` reads as both filters). A code from the address that no
     service has is kept, so the filter shown is the filter applied."""
     groups = []
-    known = set()
+    known: set[str] = set()
     for service in published:
         if filters.service and service.slug != filters.service:
             continue
