@@ -37,9 +37,11 @@ BILL_COLUMNS = [
     "created_at",
 ]
 #: Positions in a bill row of the columns the issuing code reads back.
+REFERENCE = BILL_COLUMNS.index("reference")
 TOTAL = BILL_COLUMNS.index("total_minor")
 SOURCE_KEY = BILL_COLUMNS.index("source_key")
 LINES = BILL_COLUMNS.index("lines")
+INSTALMENTS = BILL_COLUMNS.index("instalments")
 
 
 def existing_source_keys(keys: Sequence[str]) -> set[str]:
@@ -115,9 +117,9 @@ def insert_bills(rows: Sequence[tuple[Any, ...]]) -> list[int]:
         with cursor.cursor.copy(sql) as copy:
             write = copy.write_row
             for bill_id, row in zip(ids, rows, strict=True):
-                lines = _lines_text(row[15], quoted)
-                instalments = _instalments_text(row[16], days)
-                write((bill_id, *row[:15], lines, instalments, row[17]))
+                lines = _lines_text(row[LINES], quoted)
+                instalments = _instalments_text(row[INSTALMENTS], days)
+                write((bill_id, *row[:LINES], lines, instalments, *row[INSTALMENTS + 1 :]))
     return ids
 
 

@@ -188,6 +188,11 @@ class PreparedBills:
     rows: list[tuple[Any, ...]]
     departments: dict[str, tuple[str, Department]]
 
+    @property
+    def references(self) -> tuple[str, str]:
+        """The first and the last bill's reference. Precondition: ``rows`` not empty."""
+        return self.rows[0][bulk.REFERENCE], self.rows[-1][bulk.REFERENCE]
+
 
 def bills_prepare(specs: Sequence[BillSpec]) -> PreparedBills:
     """Check ``specs`` and turn them into rows for :func:`bills_create_bulk`. Writes
@@ -268,7 +273,7 @@ def bills_create_bulk(*, bills: PreparedBills, actor: Any, memo: str) -> int:
     total = sum(totals)
     if total + sum(revenue.values()) != 0:
         raise ledger.UnbalancedPosting(memo)
-    first, last = rows[0][0], rows[-1][0]
+    first, last = rows[0][bulk.REFERENCE], rows[-1][bulk.REFERENCE]
     posted = LedgerTransaction.objects.create(
         key=f"charges:{first}:{last}:{len(rows)}",
         kind=LedgerTransaction.Kind.CHARGE,

@@ -605,14 +605,14 @@ def _assess_batch(*, run: AssessmentRun, year: _Year, batch: _PricedBatch, actor
     # Serialises concurrent runs of the year, batch by batch. NO KEY: rows referring to
     # the year (a run starting, its foreign-key check) must not wait for this lock.
     TaxYear.objects.select_for_update(no_key=True).filter(pk=year.tax_year.pk).first()
-    rows = batch.bills.rows
     created = 0
-    if rows:
+    if batch.bills.rows:
+        first, last = batch.bills.references
         # Bills that exist (an earlier run, a concurrent one) are skipped there.
         created = bills_create_bulk(
             bills=batch.bills,
             actor=actor,
-            memo=f"Property tax {year.tax_year.year}: {rows[0][0]}..{rows[-1][0]}",
+            memo=f"Property tax {year.tax_year.year}: {first}..{last}",
         )
     run.batches += 1
     run.properties_seen += batch.properties
