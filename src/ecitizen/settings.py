@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 import zoneinfo
@@ -187,8 +188,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: untrusted X-Forwarded-Proto dropped before anything asks is_secure();
+    # Permissions-Policy and Cache-Control on every response, static files included.
+    "ecitizen.core.middleware.EdgeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    # TRACE/TRACK 405 and over-long bodies 413, before the body or a static file is read.
+    "ecitizen.core.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -417,9 +423,49 @@ CONTENT_SECURITY_POLICY = {
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if _bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# How many reverse proxies sit in front of the web process; the client address used for
-# throttling and the audit trail is read that many hops from the right of X-Forwarded-For.
+# The networks of the reverse proxies in front of the web process (CIDR, comma-separated).
+# X-Forwarded-For and X-Forwarded-Proto are believed only from a peer in one of them; the
+# client address is the first address in X-Forwarded-For, from the right, that is not.
+TRUSTED_PROXIES = _list("TRUSTED_PROXIES", [])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES must list networks like 10.0.0.0/8 or 192.0.2.10, not {_proxy!r}"
+        ) from _exc
+# The older way: how many reverse proxies sit in front of the web process; the client
+# address is read that many hops from the right of X-Forwarded-For, from any peer.
 TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXIES and TRUSTED_PROXY_COUNT:
+    raise ImproperlyConfigured(
+        "Set TRUSTED_PROXIES or TRUSTED_PROXY_COUNT, not both (TRUSTED_PROXIES is safer: "
+        "it checks the proxies' addresses)"
+    )
+# Browser features no page uses are switched off for the site and anything it embeds;
+# geolocation stays available to our own pages (a street report's "use my location").
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "autoplay": [],
+    "camera": [],
+    "display-capture": [],
+    "encrypted-media": [],
+    "fullscreen": ["self"],
+    "geolocation": ["self"],
+    "gyroscope": [],
+    "hid": [],
+    "idle-detection": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "picture-in-picture": [],
+    "publickey-credentials-get": ["self"],
+    "screen-wake-lock": [],
+    "serial": [],
+    "usb": [],
+    "xr-spatial-tracking": [],
+}
 
 # --- Internationalisation ---------------------------------------------------------------
 
@@ -529,6 +575,21 @@ for _holiday in EXTRA_HOLIDAYS:
         )
 # Files residents may upload, whatever a service allows (megabytes).
 UPLOAD_MAX_MB = _int("UPLOAD_MAX_MB", 20, minimum=1)
+# The largest request body (all files of one form together, in megabytes). A request that
+# announces more is answered 413 before it is read; one that sends more is cut off.
+REQUEST_MAX_MB = _int("REQUEST_MAX_MB", max(100, UPLOAD_MAX_MB + 1), minimum=UPLOAD_MAX_MB + 1)
+# Uploaded images larger than this many megapixels are refused (read from the file's
+# header, never decoded): a small PNG can claim 60000 x 60000 pixels and exhaust memory.
+UPLOAD_IMAGE_MAX_MEGAPIXELS = _int("UPLOAD_IMAGE_MAX_MEGAPIXELS", 50, minimum=1)
+# While an uploaded PDF is checked, its compressed streams are inflated up to this many
+# megabytes in all; a PDF that expands further (a "zip bomb") is refused.
+UPLOAD_PDF_MAX_INFLATED_MB = _int("UPLOAD_PDF_MAX_INFLATED_MB", 256, minimum=1)
+# Files are counted while they arrive (ecitizen.core.uploads) before Django keeps them.
+FILE_UPLOAD_HANDLERS = [
+    "ecitizen.core.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 

@@ -15,12 +15,13 @@ from ecitizen.accounts.selectors import SEARCH_MIN_LENGTH
 from ecitizen.accounts.services import date_of_birth_valid
 from ecitizen.accounts.validators import PersonalInformationValidator
 from ecitizen.core.forms import GovukDateField
+from ecitizen.core.text import FreeTextField, NameField
 
 
 class SignupForm(AllauthSignupForm):
     """allauth's sign-up with the person's name, which also feeds the password check."""
 
-    full_name = forms.CharField(
+    full_name = NameField(
         label=_("Full name"),
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "name", "spellcheck": "false"}),
@@ -55,13 +56,13 @@ class SignupForm(AllauthSignupForm):
 
 
 class ProfileForm(forms.Form):
-    legal_name = forms.CharField(
+    legal_name = NameField(
         label=_("Full legal name"),
         max_length=200,
         error_messages={"required": _("Enter your full legal name")},
         widget=forms.TextInput(attrs={"autocomplete": "name", "spellcheck": "false"}),
     )
-    preferred_name = forms.CharField(
+    preferred_name = NameField(
         label=_("Preferred name"),
         help_text=_("What you would like us to call you, if different."),
         max_length=100,
@@ -80,19 +81,19 @@ class ProfileForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
     )
-    address_line_1 = forms.CharField(
+    address_line_1 = FreeTextField(
         label=_("Address line 1"),
         max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
     )
-    address_line_2 = forms.CharField(
+    address_line_2 = FreeTextField(
         label=_("Address line 2"),
         max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "address-line2"}),
     )
-    town = forms.CharField(
+    town = FreeTextField(
         label=_("Town or city"),
         max_length=100,
         required=False,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from ecitizen.cases.services import MESSAGE_MAX_LENGTH
 from ecitizen.catalogue.spec import localised
 from ecitizen.core.forms import GovukDateField
+from ecitizen.core.text import FreeTextField
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 PHONE_PATTERN = r"^\+?[0-9 ()-]{7,20}$"
@@ -117,7 +118,7 @@ def _field_for(question: dict[str, Any], *, has_files: bool) -> forms.Field:  # 
             widget = forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"})
         else:
             widget = forms.TextInput(attrs={"spellcheck": "false"} if kind == "national_id" else {})
-        field_class = forms.EmailField if kind == "email" else forms.CharField
+        field_class = forms.EmailField if kind == "email" else FreeTextField
         field = field_class(
             widget=widget,
             max_length=rules.get("max_length", 5000 if kind == "long_text" else 500),
@@ -316,7 +317,7 @@ class ConsentForm(forms.Form):
 
 
 class ActionForm(forms.Form):
-    text = forms.CharField(
+    text = FreeTextField(
         label=_("Reason or message to the applicant"),
         required=False,
         max_length=MESSAGE_MAX_LENGTH,
@@ -334,7 +335,7 @@ class ActionForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(
+    text = FreeTextField(
         label=_("Internal note"),
         max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea,
@@ -347,7 +348,7 @@ class NoteForm(forms.Form):
 
 
 class MessageForm(forms.Form):
-    text = forms.CharField(
+    text = FreeTextField(
         label=_("Message to the applicant"),
         max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea,
@@ -386,7 +387,7 @@ class RatingForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": _("Select how you felt about the service")},
     )
-    comment = forms.CharField(
+    comment = FreeTextField(
         label=_("How could we improve this service?"),
         help_text=_("Do not include personal or financial information."),
         required=False,

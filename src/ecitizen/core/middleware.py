@@ -1,4 +1,6 @@
-"""Session timeouts and per-person display preferences."""
+"""Session timeouts, per-person display preferences, and the headers and limits every
+request and response goes through (proxies, methods, body size, caching, browser
+features)."""
 
 from __future__ import annotations
 
@@ -9,13 +11,16 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.translation import ngettext
+from django.utils.cache import patch_cache_control
+from django.utils.translation import get_language, get_language_bidi, get_language_info, ngettext
 
 from ecitizen.accounts.models import Contrast, TextSize
 from ecitizen.accounts.selectors import user_is_staff
+from ecitizen.core.http import BODY_TOO_LARGE_ATTRIBUTE, from_trusted_proxy, request_max_bytes
 
 LAST_ACTIVITY_KEY = "ecitizen_last_activity"
 SIGNED_IN_AT_KEY = "ecitizen_signed_in_at"
@@ -122,3 +127,104 @@ def display_preferences(request: HttpRequest) -> dict[str, str]:
         "text_size": size if size in TextSize.values else TextSize.STANDARD,
         "contrast": contrast if contrast in Contrast.values else Contrast.STANDARD,
     }
+
+
+# --- Every request and response ---------------------------------------------------------
+
+#: Methods answered with 405 everywhere: TRACE echoes the request back (with its cookies
+#: and headers, the old cross-site-tracing trick) and TRACK is IIS's name for it.
+REFUSED_METHODS = frozenset({"TRACE", "TRACK"})
+_ALLOWED_METHODS = ["GET", "HEAD", "POST", "OPTIONS"]
+
+
+def permissions_policy_header(policy: dict[str, list[str]]) -> str:
+    """``{"camera": [], "geolocation": ["self"]}`` as ``camera=(), geolocation=(self)``."""
+    return ", ".join(
+        f"{feature}=({' '.join(allowlist)})" for feature, allowlist in policy.items()
+    )
+
+
+def _is_personal(request: HttpRequest) -> bool:
+    """Does this response belong to one person? True when someone is signed in, and when
+    an anonymous visitor's session holds something (a sign-in waiting for its second
+    factor, a journey in progress). Static files are served before the session and the
+    user are attached, so they never count."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return True
+    session = getattr(request, "session", None)
+    # Only a session the view already read: asking an unread one would cost a query.
+    return bool(session is not None and session.accessed and session.keys())
+
+
+class EdgeMiddleware:
+    """The outermost layer.
+
+    On the way in, ``X-Forwarded-Proto`` is dropped unless the request came from one of
+    ``TRUSTED_PROXIES`` (a client talking to the web process directly could otherwise
+    claim HTTPS). On the way out, every response gets the ``Permissions-Policy`` header,
+    and a response that belongs to one person (:func:`_is_personal`) gets
+    ``Cache-Control: no-store, private`` so that neither a shared cache nor the browser of
+    a library computer keeps it. Public pages and static files keep their own caching.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.permissions_policy = permissions_policy_header(settings.PERMISSIONS_POLICY)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "HTTP_X_FORWARDED_PROTO" in request.META and not from_trusted_proxy(request):
+            del request.META["HTTP_X_FORWARDED_PROTO"]
+        response = self.get_response(request)
+        if self.permissions_policy:
+            response.headers.setdefault("Permissions-Policy", self.permissions_policy)
+        if _is_personal(request):
+            patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
+class RequestGuardMiddleware:
+    """Refuse what no page needs before any of it is read: ``TRACE`` and ``TRACK``
+    (405), and a body announced larger than ``REQUEST_MAX_MB`` (413, with a page that
+    says what to do). Bodies that turn out larger while uploaded files are read are
+    stopped by :class:`ecitizen.core.uploads.LimitedUploadHandler`, which marks the
+    request; the response is then replaced by the same 413 page.
+
+    Sits after the CSP middleware, so that the error page gets its nonce and policy.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in REFUSED_METHODS:
+            return HttpResponseNotAllowed(_ALLOWED_METHODS)
+        try:
+            announced = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            announced = 0  # Django refuses a malformed length itself when it reads the body
+        if announced > request_max_bytes():
+            return request_too_large(request)
+        response = self.get_response(request)
+        if getattr(request, BODY_TOO_LARGE_ATTRIBUTE, False):
+            return request_too_large(request)
+        return response
+
+
+def request_too_large(request: HttpRequest) -> HttpResponse:
+    """The 413 page: the files sent were too big, what the limits are, what to do."""
+    from ecitizen.core.context_processors import brand
+
+    language = get_language() or settings.LANGUAGE_CODE
+    context = {
+        "status": 413,
+        "brand": brand(),
+        "display": {"text_size": "standard", "contrast": "standard"},
+        "LANGUAGE_CODE": language,
+        "LANGUAGE_BIDI": get_language_bidi(),
+        "language_name": get_language_info(language)["name_local"],
+        "csp_nonce": getattr(request, "csp_nonce", ""),
+        "file_limit_mb": settings.UPLOAD_MAX_MB,
+        "request_limit_mb": settings.REQUEST_MAX_MB,
+    }
+    return HttpResponse(render_to_string("413.html", context), status=413)

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ecitizen.core.text import FreeTextField
 from ecitizen.documents.models import IssuedDocument
 from ecitizen.documents.selectors import document_for_verification
 from ecitizen.documents.services import CODE_LENGTH, CODE_PATTERN, normalise_code
@@ -51,7 +52,7 @@ class VerifyForm(forms.Form):
 
 
 class RevokeForm(forms.Form):
-    reason = forms.CharField(
+    reason = FreeTextField(
         label=_("Why is the document being revoked?"),
         help_text=_(
             "The holder is told this reason. The public verification page shows only "

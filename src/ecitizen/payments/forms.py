@@ -9,6 +9,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ecitizen.core.text import FreeTextField, NameField
+
 
 class PayByReferenceForm(forms.Form):
     reference = forms.CharField(
@@ -61,7 +63,7 @@ class CardForm(forms.Form):
             }
         ),
     )
-    name = forms.CharField(
+    name = NameField(
         label=_("Name on card"),
         max_length=100,
         error_messages={"required": _("Enter the name as it appears on the card")},
@@ -128,7 +130,7 @@ class RefundForm(forms.Form):
         },
         widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "govuk-input--width-10"}),
     )
-    reason = forms.CharField(
+    reason = FreeTextField(
         label=_("Reason for the refund"),
         help_text=_("The payer sees this reason."),
         max_length=500,
