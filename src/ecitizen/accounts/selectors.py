@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from allauth.mfa.adapter import get_adapter as get_mfa_adapter
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from ecitizen.accounts.identity import national_id_index
@@ -13,11 +14,13 @@ from ecitizen.accounts.models import (
     AUTHORITY_WIDE_ROLES,
     STAFF_ROLES,
     Department,
+    ResidentNameIndex,
     ResidentProfile,
     Role,
     RoleAssignment,
     User,
 )
+from ecitizen.core import crypto
 from ecitizen.core.models import AuditEvent
 from ecitizen.core.services import audit_record
 
@@ -31,7 +34,11 @@ SEARCH_MIN_LENGTH = 3
 #: Most residents a name search lists.
 SEARCH_LIMIT = 25
 #: Audit actions a resident sees in "who has looked at your information".
-DATA_TRACKER_ACTIONS = ("personal_data.viewed", "personal_data.looked_up")
+DATA_TRACKER_ACTIONS = (
+    "personal_data.viewed",
+    "personal_data.looked_up",
+    "cases.assist_consent_granted",
+)
 
 
 def user_role_assignments(user: Any) -> list[RoleAssignment]:
@@ -64,6 +71,82 @@ def user_has_role(user: Any, roles: frozenset[str] | set[str], department: Any =
         ):
             return True
     return False
+
+
+def remit_assignments(user: Any, roles: frozenset[str] | set[str]) -> list[RoleAssignment]:
+    """The user's role assignments that hold one of ``roles``: each is one remit, a
+    department (every department for an authority-wide role) and a ward (every ward
+    when it has none). Access is granted by one assignment at a time, never by mixing
+    the department of one with the ward of another."""
+    return [a for a in user_role_assignments(user) if a.role in roles]
+
+
+def _assignment_department_covers(assignment: RoleAssignment, department: Any) -> bool:
+    if assignment.role in AUTHORITY_WIDE_ROLES:
+        return True
+    if department is None or assignment.department_id is None:
+        return False
+    if isinstance(department, str):  # a department's slug, as service definitions name it
+        return assignment.department is not None and assignment.department.slug == department
+    return assignment.department_id == getattr(department, "pk", department)
+
+
+def remit_covers(
+    user: Any,
+    roles: frozenset[str] | set[str],
+    *,
+    departments: Any,
+    ward_id: int | None,
+) -> bool:
+    """Whether one of the user's assignments holding one of ``roles`` covers an object of
+    one of ``departments`` (ids, slugs or instances; ``None`` for an object that belongs
+    to no department, which only authority-wide roles cover) in ward ``ward_id``.
+
+    A ward-limited assignment covers only objects in its ward (an object with no ward is
+    outside every ward limit). Reads the assignments cached on the user: no query.
+    """
+    wanted = list(departments) if isinstance(departments, list | set | frozenset | tuple) else [
+        departments
+    ]
+    for assignment in remit_assignments(user, roles):
+        if assignment.jurisdiction_id is not None and assignment.jurisdiction_id != ward_id:
+            continue
+        if any(_assignment_department_covers(assignment, d) for d in wanted):
+            return True
+    return False
+
+
+def remit_filter(
+    user: Any,
+    roles: frozenset[str] | set[str],
+    *,
+    department_field: str | None = "department",
+    ward_field: str | None = "ward",
+) -> Q:
+    """A filter for the objects within the user's remit for ``roles``: the union, over
+    the assignments holding one of them, of (the assignment's department and, when it is
+    ward-limited, its ward). Matches nothing when no assignment holds them.
+
+    ``department_field`` and ``ward_field`` name the object's department and ward
+    foreign keys (``None`` when the object has none: then only authority-wide roles, or
+    only unlimited assignments, cover it).
+    """
+    condition = Q(pk__in=[])
+    for assignment in remit_assignments(user, roles):
+        if assignment.role in AUTHORITY_WIDE_ROLES:
+            part = Q()
+        elif department_field is None or assignment.department_id is None:
+            continue
+        else:
+            part = Q(**{f"{department_field}_id": assignment.department_id})
+        if assignment.jurisdiction_id is not None:
+            if ward_field is None:
+                continue
+            part &= Q(**{f"{ward_field}_id": assignment.jurisdiction_id})
+        if not part:  # an assignment that covers everything (Q() | x would drop it)
+            return Q()
+        condition |= part
+    return condition
 
 
 def user_is_staff(user: Any) -> bool:
@@ -119,46 +202,76 @@ def staff_departments(user: Any) -> QuerySet[Department]:
     return Department.objects.filter(pk__in=ids)
 
 
-def role_assignment_get(*, assignment_id: int) -> RoleAssignment:
-    """One role assignment, or ``Http404``. Who may change it is the service's check."""
+def role_assignment_get(*, assignment_id: int, actor: Any) -> RoleAssignment:
+    """A role assignment that ``actor`` administers (one in a department they
+    administer; any for a platform administrator), or ``Http404``, the same answer as
+    for an unknown one."""
     assignment = (
         RoleAssignment.objects.select_related("department", "user").filter(pk=assignment_id).first()
     )
-    if assignment is None:
+    if assignment is None or not (
+        user_has_role(actor, {Role.PLATFORM_ADMIN})
+        or (
+            assignment.department_id is not None
+            and staff_departments(actor).filter(pk=assignment.department_id).exists()
+        )
+    ):
         raise Http404
     return assignment
 
 
-def staff_members(*, department_ids: list[int] | None = None) -> QuerySet[User]:
-    """Users with at least one role, optionally only those in the given departments."""
+def staff_members(*, department_ids: list[int] | None = None) -> list[User]:
+    """Users with at least one role, optionally only those in the given departments,
+    sorted by name (in Python: names are encrypted)."""
     users = User.objects.filter(role_assignments__isnull=False)
     if department_ids is not None:
         users = users.filter(role_assignments__department_id__in=department_ids)
-    return (
-        users.distinct()
-        .order_by("full_name")
-        .prefetch_related("role_assignments__department", "role_assignments__jurisdiction")
+    members = list(
+        users.distinct().prefetch_related(
+            "role_assignments__department", "role_assignments__jurisdiction"
+        )
     )
+    members.sort(key=lambda user: (crypto.collation_key(user.full_name), user.email))
+    return members
 
 
-def staff_ward_limits(actor: Any) -> set[int] | None:
-    """The wards an official may see residents of: ``None`` when not limited (any of
-    their resident-data roles covers the whole authority), else the wards their roles are
-    limited to."""
-    wards: set[int] = set()
-    for assignment in user_role_assignments(actor):
-        if assignment.role not in RESIDENT_DATA_ROLES:
-            continue
-        if assignment.jurisdiction_id is None:
-            return None
-        wards.add(assignment.jurisdiction_id)
-    return wards
+#: Functions registered by the apps that hold residents' business with a department:
+#: each takes a department id and returns a query of the user ids of residents who have
+#: business with that department (an application, a bill...). See
+#: :func:`resident_links_register`.
+_RESIDENT_LINKS: list[Callable[[int], QuerySet[Any]]] = []
+
+
+def resident_links_register(link: Callable[[int], QuerySet[Any]]) -> None:
+    """Called from an app's ``AppConfig.ready()``: ``link(department_id)`` answers the
+    user ids of residents with business in that department. A department-bound official
+    sees only such residents (need to know); an authority-wide role sees all."""
+    if link not in _RESIDENT_LINKS:
+        _RESIDENT_LINKS.append(link)
 
 
 def _profiles_for_staff(actor: Any) -> QuerySet[ResidentProfile]:
-    profiles = ResidentProfile.objects.select_related("user", "ward")
-    wards = staff_ward_limits(actor)
-    return profiles if wards is None else profiles.filter(ward_id__in=wards)
+    """The profiles within the official's remit for residents' data: for each of their
+    role assignments that reads residents' data, the residents of its ward (all wards
+    when it has none) who have business with its department (every resident for an
+    authority-wide role). One assignment at a time, never a mix of two."""
+    condition = Q(pk__in=[])
+    for assignment in remit_assignments(actor, RESIDENT_DATA_ROLES):
+        part = Q()
+        if assignment.jurisdiction_id is not None:
+            part &= Q(ward_id=assignment.jurisdiction_id)
+        if assignment.role not in AUTHORITY_WIDE_ROLES:
+            if assignment.department_id is None:
+                continue
+            linked = Q(pk__in=[])
+            for link in _RESIDENT_LINKS:
+                linked |= Q(user_id__in=link(assignment.department_id))
+            part &= linked
+        if not part:  # the whole authority
+            condition = Q()
+            break
+        condition |= part
+    return ResidentProfile.objects.select_related("user", "ward").filter(condition)
 
 
 def resident_find_by_national_id(
@@ -183,23 +296,65 @@ def resident_find_by_national_id(
     return profile
 
 
+def name_query_searchable(query: str) -> bool:
+    """Whether a name search for ``query`` can use the name indexes: an email address,
+    or at least one word of :data:`SEARCH_MIN_LENGTH` characters or more."""
+    return "@" in query or bool(
+        crypto.query_indexes(query, context=ResidentProfile.NAME_INDEX_CONTEXT)
+    )
+
+
+def _residents_named(profiles: QuerySet[ResidentProfile], query: str, limit: int) -> list[Any]:
+    """Up to ``limit`` of ``profiles`` whose legal name has a word starting with each word
+    of ``query``. Names are encrypted: the database finds the rows that have the blind
+    index of every word (of 3 characters or more) of the query, and each candidate is
+    confirmed on its decrypted name (words of 1-2 characters, words longer than the
+    indexed prefixes). At most ``8 * limit`` names are decrypted."""
+    indexes = crypto.query_indexes(query, context=ResidentProfile.NAME_INDEX_CONTEXT)
+    if not indexes:
+        return []
+    having_all = (
+        ResidentNameIndex.objects.filter(index__in=indexes)
+        .values("profile_id")
+        .annotate(found=Count("index"))
+        .filter(found=len(indexes))
+        .values("profile_id")
+    )
+    candidates = profiles.filter(pk__in=having_all).order_by("pk")
+    found: list[Any] = []
+    last = 0
+    for _round in range(4):
+        batch = list(candidates.filter(pk__gt=last)[: 2 * limit])
+        found += [p for p in batch if crypto.words_match(query, p.legal_name)]
+        if len(found) >= limit or len(batch) < 2 * limit:
+            break
+        last = batch[-1].pk
+    return found[:limit]
+
+
 def resident_search(
     *, query: str, actor: Any, ip_address: str | None, limit: int = SEARCH_LIMIT
 ) -> list[ResidentProfile]:
-    """Residents whose legal name contains ``query`` or whose email is ``query``, within
-    the official's wards, at most ``limit`` of them. The search is audited (how many were
-    found, not who: the results are names and emails, not the protected details).
-    Precondition: ``query`` has at least :data:`SEARCH_MIN_LENGTH` characters."""
+    """Residents within the official's remit whose email is ``query`` or, for a query
+    that is not an email address, whose legal name has a word starting with each word of
+    ``query`` ("mar lop" finds "María López"; accents and case do not matter), at most
+    ``limit`` of them, sorted by name. Names are encrypted, so the search goes through
+    their word-prefix blind indexes (:class:`ResidentNameIndex`); when more than
+    ``limit`` match, which ones are listed is arbitrary (the page asks for more of the
+    name). The search is audited (how many were found, not who: the results are names
+    and emails, not the protected details).
+
+    Precondition: ``query`` has at least :data:`SEARCH_MIN_LENGTH` characters; a name
+    with no word that long finds nobody (see :func:`name_query_searchable`)."""
     query = query.strip()
     if len(query) < SEARCH_MIN_LENGTH:
         raise ValueError("query too short")
     profiles = _profiles_for_staff(actor)
-    found = list(
-        (
-            profiles.filter(legal_name__icontains=query)
-            | profiles.filter(user__email__iexact=query)
-        ).order_by("legal_name")[:limit]
-    )
+    if "@" in query:
+        found = list(profiles.filter(user__email__iexact=query).order_by("pk")[:limit])
+    else:
+        found = _residents_named(profiles, query, limit)
+    found.sort(key=lambda profile: (crypto.collation_key(profile.legal_name), profile.pk))
     audit_record(
         action="personal_data.searched",
         actor=actor,

@@ -148,7 +148,7 @@ def people(request: HttpRequest) -> HttpResponse:
 @staff_only(ADMIN_ROLES)
 @require_POST
 def role_revoke(request: HttpRequest, assignment_id: int) -> HttpResponse:
-    assignment = selectors.role_assignment_get(assignment_id=assignment_id)
+    assignment = selectors.role_assignment_get(assignment_id=assignment_id, actor=request.user)
     try:
         services.role_revoke(
             assignment=assignment, actor=request.user, ip_address=client_ip(request)

@@ -297,15 +297,37 @@ class DeclarationForm(forms.Form):
 
 
 class ConsentForm(forms.Form):
-    """An intermediary records the resident's consent before applying for them."""
+    """A helper or an official names the resident they apply for; the resident then
+    receives a one-time code (see ``cases.services.assist_consent_request``)."""
 
     resident_email = forms.EmailField(
         label=_("Email address of the resident you are helping"),
-        help_text=_("They must already have an account. We tell them you applied for them."),
+        help_text=_(
+            "If they have an account, we send them a code to read out to you. Nothing is "
+            "shown about them until you enter it."
+        ),
         error_messages={
             "required": _("Enter the resident's email address"),
             "invalid": _("Enter an email address in the correct format, like name@example.com"),
         },
+    )
+
+
+class ConsentCodeForm(forms.Form):
+    """The one-time code the resident reads out, and their agreement."""
+
+    code = forms.RegexField(
+        label=_("Code the resident read out to you"),
+        help_text=_("6 digits, for example 042917"),
+        regex=r"^\s*\d{6}\s*$",
+        max_length=12,
+        error_messages={
+            "required": _("Enter the code the resident read out to you"),
+            "invalid": _("Enter the code as 6 digits, for example 042917"),
+        },
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+        ),
     )
     consent = forms.BooleanField(
         label=_(
@@ -313,6 +335,31 @@ class ConsentForm(forms.Form):
             "and documents of this application."
         ),
         error_messages={"required": _("Confirm that the resident agrees")},
+    )
+
+
+class InPersonCheckForm(forms.Form):
+    """An official at the counter records the identity document they checked."""
+
+    DOCUMENTS = (
+        ("passport", _("Passport")),
+        ("national_id_card", _("National identity card")),
+        ("driving_licence", _("Driving licence")),
+        ("residence_permit", _("Residence permit")),
+    )
+    identity_document = forms.ChoiceField(
+        label=_("Which identity document did you check?"),
+        choices=DOCUMENTS,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Select the identity document you checked")},
+    )
+    consent = forms.BooleanField(
+        label=_(
+            "The resident is here in person, I checked their identity document, and they "
+            "agree that I apply for them and see the answers and documents of this "
+            "application."
+        ),
+        error_messages={"required": _("Confirm that you checked their identity and they agree")},
     )
 
 

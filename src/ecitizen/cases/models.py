@@ -269,3 +269,41 @@ class ServiceRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.score}"
+
+
+class AssistConsent(models.Model):
+    """A resident's consent for a helper or an official to apply for them.
+
+    The helper types the resident's email address; if an account has it, the resident
+    receives a one-time code and reads it out. Only then does the application start, with
+    their details prefilled. Whether an account exists is never shown: without one, a
+    request is kept all the same (``resident`` empty) and no code ever matches it. An
+    official at the counter may instead record an identity check made in person.
+    Written only by ``cases.services.assist_consent_*``.
+    """
+
+    class Method(models.TextChoices):
+        CODE = "code", _("One-time code read out by the resident")
+        IN_PERSON = "in_person", _("Identity checked in person")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    helper = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    resident = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # HMAC of the code under the secret key, bound to this request's id.
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    method = models.CharField(max_length=10, choices=Method.choices, blank=True)
+    identity_document = models.CharField(max_length=40, blank=True)
+    granted_at = models.DateTimeField(null=True, blank=True)
+    draft = models.ForeignKey(
+        Draft, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return str(self.pk)

@@ -12,9 +12,16 @@ from django.http import Http404
 from django.utils import timezone
 
 from ecitizen.accounts.models import Role, User
-from ecitizen.accounts.selectors import user_role_assignments
+from ecitizen.accounts.selectors import remit_assignments, remit_filter
 from ecitizen.cases.models import Case, CaseFile, Channel, Draft
-from ecitizen.cases.services import CASEWORK_ROLES, casework_ward_limits, staff_may_work
+from ecitizen.cases.services import CASEWORK_VIEW_ROLES, staff_may_work
+from ecitizen.core.crypto import collation_key
+
+
+def applicant_ids_in_department(department_id: int) -> QuerySet[Any]:
+    """The user ids of residents who applied to a service of the department (registered
+    as a resident link: its officials may see these residents' profiles)."""
+    return Case.objects.filter(department_id=department_id).values("applicant_id")
 
 
 def draft_get_for_user(*, user: Any, draft_id: Any) -> Draft:
@@ -120,46 +127,40 @@ SORTS = {
 }
 
 
-def queue_department_ids(user: Any) -> set[int] | None:
-    """Departments whose cases the official works (None: every department)."""
-    ids: set[int] = set()
-    for assignment in user_role_assignments(user):
-        if assignment.role == Role.PLATFORM_ADMIN:
-            return None
-        if assignment.role in CASEWORK_ROLES and assignment.department_id:
-            ids.add(assignment.department_id)
-    return ids
-
-
-def _actionable_condition(user: User, departments: set[int] | None) -> Q:
-    """Cases whose current state has an action the official's roles allow, per
-    definition version (one query over the versions, whatever the number of cases)."""
+def _actionable_condition(user: User) -> Q:
+    """Cases whose current state has an action that one of the official's role
+    assignments allows in that case's ward, per definition version (one query over the
+    versions, whatever the number of cases). Platform administrators count as able to
+    act on every open state."""
     from ecitizen.catalogue.models import ServiceVersion
     from ecitizen.catalogue.spec import ServiceSpec
 
-    roles_by_department: dict[str, set[str]] = {}
-    platform_admin = False
-    for assignment in user_role_assignments(user):
-        if assignment.role == Role.PLATFORM_ADMIN:
-            platform_admin = True
-        elif assignment.role in CASEWORK_ROLES and assignment.department is not None:
-            roles_by_department.setdefault(assignment.department.slug, set()).add(assignment.role)
-    versions = ServiceVersion.objects.all()
-    if departments is not None:
-        versions = versions.filter(service__department_id__in=departments)
+    assignments = remit_assignments(user, CASEWORK_VIEW_ROLES)
+    if not assignments:
+        return Q(pk__in=[])
     condition = Q(pk__in=[])
-    for version in versions.only("pk", "definition"):
+    for version in ServiceVersion.objects.only("pk", "definition"):
         spec = ServiceSpec(version.definition)
-        states = {
-            state
-            for action in spec.actions.values()
-            if platform_admin
-            or set(action["by"].get("roles", []))
-            & roles_by_department.get(spec.action_department(action), set())
-            for state in action["from"]
-        }
-        if states:
-            condition |= Q(service_version_id=version.pk, state__in=sorted(states))
+        # For each ward limit (None: any ward), the states some assignment may act in.
+        states_by_ward: dict[int | None, set[str]] = {}
+        for action in spec.actions.values():
+            roles = set(action["by"].get("roles", []))
+            department = spec.action_department(action)
+            for assignment in assignments:
+                allowed = assignment.role == Role.PLATFORM_ADMIN or (
+                    assignment.role in roles
+                    and assignment.department is not None
+                    and assignment.department.slug == department
+                )
+                if allowed:
+                    states_by_ward.setdefault(assignment.jurisdiction_id, set()).update(
+                        action["from"]
+                    )
+        for ward_id, states in states_by_ward.items():
+            part = Q(service_version_id=version.pk, state__in=sorted(states))
+            if ward_id is not None:
+                part &= Q(ward_id=ward_id)
+            condition |= part
     return condition
 
 
@@ -168,18 +169,14 @@ def case_queue(*, user: User, filters: QueueFilters, today: date | None = None) 
     whatever the number of cases (related rows are joined, not fetched per row)."""
     today = today or timezone.localdate()
     cases = Case.objects.select_related("service_version", "assigned_to", "ward", "applicant")
-    departments = queue_department_ids(user)
-    if departments is not None:
-        cases = cases.filter(department_id__in=departments)
-    wards = casework_ward_limits(user)
-    if wards is not None:
-        cases = cases.filter(ward_id__in=wards)
+    # Each role assignment contributes its own department and ward, never a mix of two.
+    cases = cases.filter(remit_filter(user, CASEWORK_VIEW_ROLES))
     if not filters.include_closed:
         cases = cases.filter(outcome="")
     if filters.state:
         cases = cases.filter(state=filters.state)
     if filters.actionable:
-        cases = cases.filter(_actionable_condition(user, departments))
+        cases = cases.filter(_actionable_condition(user))
     if filters.service:
         cases = cases.filter(service__slug=filters.service)
     if filters.ward:
@@ -216,9 +213,13 @@ def officials_for_case(case: Case) -> list[User]:
             is_active=True,
         )
         .distinct()
-        .order_by("full_name")
+        .order_by("pk")
     )
-    return [user for user in users if staff_may_work(user, case)]
+    # Sorted by name in Python: names are encrypted.
+    return sorted(
+        (user for user in users if staff_may_work(user, case)),
+        key=lambda user: (collation_key(user.full_name), user.email),
+    )
 
 
 def published_records() -> QuerySet[CaseFile]:

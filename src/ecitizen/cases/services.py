@@ -26,6 +26,7 @@ from ecitizen.accounts.models import Role, User
 from ecitizen.accounts.selectors import user_acting_as, user_has_role
 from ecitizen.cases.calendar import add_business_days, business_days_between
 from ecitizen.cases.models import (
+    AssistConsent,
     Case,
     CaseEvent,
     CaseFile,
@@ -39,13 +40,15 @@ from ecitizen.catalogue.models import Service
 from ecitizen.catalogue.spec import ServiceSpec, localised
 from ecitizen.core.errors import DomainError, PermissionDenied
 from ecitizen.core.services import audit_record
-from ecitizen.documents.services import upload_store
+from ecitizen.documents.services import upload_delete, upload_store
 from ecitizen.payments.money import format_money
 
 logger = logging.getLogger(__name__)
 
 #: Roles that work cases in a department.
 CASEWORK_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN})
+#: Roles that may open and work a case within their remit (department and ward).
+CASEWORK_VIEW_ROLES = CASEWORK_ROLES | {Role.PLATFORM_ADMIN}
 MESSAGE_MAX_LENGTH = 5000
 
 
@@ -177,12 +180,14 @@ def draft_save_answers(
 
 @transaction.atomic
 def draft_remove_file(*, draft: Draft, draft_file_id: int, actor: User) -> Draft:
-    """Take a file off a draft (the encrypted upload stays until housekeeping)."""
+    """Take a file off a draft and delete it: the upload's row now, its stored file once
+    the transaction commits (``documents.upload_delete``)."""
     draft = _lock_open_draft(draft)
-    item = draft.files.filter(pk=draft_file_id).first()
+    item = draft.files.select_related("upload").filter(pk=draft_file_id).first()
     if item is None:
         raise CaseError(_("That file is not part of this application."), code="no_file")
     item.delete()
+    upload_delete(upload=item.upload, actor=actor)
     answers = draft.answers
     remaining = [
         str(pk)
@@ -199,17 +204,28 @@ def draft_remove_file(*, draft: Draft, draft_file_id: int, actor: User) -> Draft
 
 @transaction.atomic
 def draft_discard(*, draft: Draft, actor: User) -> None:
-    """The resident deletes an application in progress (counted as abandoned)."""
+    """The resident deletes an application in progress (counted as abandoned): its
+    answers and files are deleted (the stored files once the transaction commits)."""
     draft = _lock_open_draft(draft)
     draft.status = Draft.Status.DISCARDED
     draft.answers = {}
     draft.save()
+    _draft_files_delete(draft, actor=actor)
     ServiceUsage.objects.create(
         service_id=draft.service_version.service_id,
         kind=ServiceUsage.Kind.ABANDONED,
         channel=draft.channel,
         draft_id=draft.id,
     )
+
+
+def _draft_files_delete(draft: Draft, *, actor: User | None) -> None:
+    """Delete a closed draft's files: the links, the uploads' rows and (on commit) the
+    stored files."""
+    items = list(draft.files.select_related("upload"))
+    DraftFile.objects.filter(pk__in=[item.pk for item in items]).delete()
+    for item in items:
+        upload_delete(upload=item.upload, actor=actor)
 
 
 def draft_problems(draft: Draft) -> list[str]:
@@ -355,52 +371,18 @@ def _actor_label(case: Case, actor: User | None) -> str:
         return user_acting_as(actor, CASEWORK_ROLES) or user_acting_as(actor)
 
 
-def casework_ward_limits(user: User) -> set[int] | None:
-    """Wards the official's casework roles are limited to; ``None`` when one of them
-    covers the whole authority (platform administrators always do)."""
-    from ecitizen.accounts.selectors import user_role_assignments
-
-    wards: set[int] = set()
-    for assignment in user_role_assignments(user):
-        if assignment.role == Role.PLATFORM_ADMIN:
-            return None
-        if assignment.role not in CASEWORK_ROLES:
-            continue
-        if assignment.jurisdiction_id is None:
-            return None
-        wards.add(assignment.jurisdiction_id)
-    return wards
-
-
-def _in_ward(user: User, case: Case) -> bool:
-    wards = casework_ward_limits(user)
-    return wards is None or case.ward_id in wards
-
-
-def _holds_role_in(user: User, roles: set[str] | frozenset[str], department_slug: str) -> bool:
-    """Whether the user holds one of ``roles`` in the department with this slug
-    (authority-wide roles count in every department). Reads the role assignments
+def _covers(user: User, roles: set[str] | frozenset[str], departments: Any, case: Case) -> bool:
+    """Whether one role assignment of the user holding one of ``roles`` covers the case:
+    its department (or one of ``departments``) and its ward. Reads the role assignments
     cached on the user: no query per action or per case."""
-    from ecitizen.accounts.models import AUTHORITY_WIDE_ROLES
-    from ecitizen.accounts.selectors import user_role_assignments
+    from ecitizen.accounts.selectors import remit_covers
 
-    return any(
-        assignment.role in roles
-        and (
-            assignment.role in AUTHORITY_WIDE_ROLES
-            or (assignment.department is not None and assignment.department.slug == department_slug)
-        )
-        for assignment in user_role_assignments(user)
-    )
+    return remit_covers(user, roles, departments=departments, ward_id=case.ward_id)
 
 
 def staff_may_act(user: User, case: Case, spec: ServiceSpec, action: Mapping[str, Any]) -> bool:
     roles = set(action["by"].get("roles", []))
-    return (
-        bool(roles)
-        and _holds_role_in(user, roles, spec.action_department(action))
-        and _in_ward(user, case)
-    )
+    return bool(roles) and _covers(user, roles, spec.action_department(action), case)
 
 
 def actions_for(user: User, case: Case) -> list[dict[str, Any]]:
@@ -690,6 +672,8 @@ def case_document_issue(*, case: Case) -> Any:
         valid_for_days=definition.get("valid_for_days"),
         language=language,
         actor=None,
+        department=case.department,
+        ward=case.ward,
     )
     if not already:
         CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.DOCUMENT, text=document.code)
@@ -739,20 +723,20 @@ def _lock_case(case: Case) -> Case:
     return Case.objects.select_for_update().select_related("service_version").get(pk=case.pk)
 
 
-def _is_supervisor(user: User, case: Case) -> bool:
-    return user_has_role(
-        user, {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN}, department=case.department_id
-    ) and _in_ward(user, case)
+def staff_supervises(user: User, case: Case) -> bool:
+    """Whether a supervisor or department administrator assignment of the user covers
+    the case's department and ward (they may assign it to others)."""
+    return _covers(user, {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN}, case.department_id, case)
 
 
 def staff_may_work(user: User, case: Case) -> bool:
-    """An official of the service's department (or of a department one of its actions
-    names), within their wards."""
+    """Whether one casework role assignment of the official covers the case: the
+    service's department (or a department one of its actions names) and, when the
+    assignment is limited to a ward, the case's ward. Platform administrators cover
+    every case."""
     spec = spec_for(case.service_version)
     departments = {spec.department} | {spec.action_department(a) for a in spec.actions.values()}
-    return any(_holds_role_in(user, CASEWORK_ROLES, slug) for slug in departments) and _in_ward(
-        user, case
-    )
+    return _covers(user, CASEWORK_VIEW_ROLES, departments, case)
 
 
 @transaction.atomic
@@ -760,7 +744,7 @@ def case_assign(*, case: Case, assignee: User | None, actor: User) -> Case:
     """Assign the case. An official may take an unassigned case (or one already theirs);
     a supervisor may give it to any official who may work it, or unassign it."""
     case = _lock_case(case)
-    supervisor = _is_supervisor(actor, case)
+    supervisor = staff_supervises(actor, case)
     if assignee is None:
         if not supervisor and case.assigned_to_id != actor.pk:
             raise PermissionDenied(_("Only a supervisor can unassign someone else's case."))
@@ -969,7 +953,7 @@ def drafts_expire(*, now: Any = None) -> tuple[int, int]:
         draft.status = Draft.Status.EXPIRED
         draft.answers = {}
         draft.save(update_fields=["status", "answers_json"])
-        draft.files.all().delete()
+        _draft_files_delete(draft, actor=None)
         ServiceUsage.objects.create(
             service_id=draft.service_version.service_id,
             kind=ServiceUsage.Kind.ABANDONED,
@@ -1057,3 +1041,220 @@ def case_history_backdate(*, case: Case, submitted_at: Any, actor: Any = None) -
     if draft_id is not None:
         Draft.objects.filter(pk=draft_id).update(created_at=submitted_at, updated_at=submitted_at)
     return case
+
+
+# --- applying for someone: the resident's consent -------------------------------------------
+
+#: How long a consent code can be used, and how many wrong codes end it.
+ASSIST_CODE_MINUTES = 15
+ASSIST_CODE_ATTEMPTS = 5
+#: Officials who may record an identity check made in person instead of a code (an
+#: assisted-digital helper cannot: they are not trained or accountable for ID checks).
+ASSIST_IN_PERSON_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR})
+
+
+def _assist_code_hash(consent_id: Any, code: str) -> str:
+    from django.utils.crypto import salted_hmac
+
+    return salted_hmac("ecitizen.cases.assist_consent", f"{consent_id}:{code}").hexdigest()
+
+
+@transaction.atomic
+def assist_consent_request(
+    *, service: Service, resident_email: str, actor: User, ip_address: str | None = None
+) -> AssistConsent:
+    """Start applying for a resident: if an active account (other than the actor's) has
+    ``resident_email``, send its holder a one-time code to read out to the actor.
+
+    The answer is the same whether or not the account exists, so the form cannot tell
+    which addresses have accounts. Side effects: the request row, an audit event
+    ``cases.assist_consent_requested`` (on the resident's record when there is one) and,
+    once committed, the code by email, text message (when they chose it) and inbox.
+    """
+    import secrets
+    import uuid
+
+    from ecitizen.accounts.selectors import user_has_role as holds
+
+    resident = (
+        User.objects.filter(email__iexact=resident_email.strip(), is_active=True)
+        .exclude(pk=actor.pk)
+        .first()
+    )
+    now = timezone.now()
+    consent_id = uuid.uuid4()
+    code = f"{secrets.randbelow(10**6):06d}"
+    consent = AssistConsent.objects.create(
+        id=consent_id,
+        service=service,
+        helper=actor,
+        resident=resident,
+        channel=Channel.ASSISTED if holds(actor, {Role.INTERMEDIARY}) else Channel.COUNTER,
+        code_hash=_assist_code_hash(consent_id, code),
+        created_at=now,
+        expires_at=now + timedelta(minutes=ASSIST_CODE_MINUTES),
+    )
+    audit_record(
+        action="cases.assist_consent_requested",
+        actor=actor,
+        actor_role=user_acting_as(actor),
+        obj=consent,
+        subject_user_id=resident.pk if resident else None,
+        ip_address=ip_address,
+    )
+    if resident is not None:
+        language = notification_language_for(resident)
+        with translation.override(language):
+            _send_notification(
+                recipient=resident,
+                event="assist_consent_code",
+                context={
+                    "code": code,
+                    "helper": user_acting_as(actor) or actor.full_name,
+                    "service": spec_for(service.current_version).title(language),
+                    "minutes": ASSIST_CODE_MINUTES,
+                    # Where they see who used their details (made absolute when sent).
+                    "url": reverse("accounts:data_tracker"),
+                },
+                channels=["email", "sms", "inbox"],
+                actor=actor,
+            )
+    return consent
+
+
+def notification_language_for(user: User) -> str:
+    from ecitizen.notifications.selectors import notification_language
+
+    return notification_language(user)
+
+
+class AssistConsentError(CaseError):
+    code = "assist_consent"
+
+
+def assist_consent_get(*, consent_id: Any, actor: User) -> AssistConsent:
+    """The actor's own consent request, or ``AssistConsentError`` with code
+    ``not_found`` (anyone else's is unknown to them)."""
+    consent = (
+        AssistConsent.objects.select_related("service", "draft").filter(pk=consent_id, helper=actor)
+    ).first()
+    if consent is None:
+        raise AssistConsentError(_("This request was not found."), code="not_found")
+    return consent
+
+
+def assist_consent_confirm(
+    *,
+    consent_id: Any,
+    actor: User,
+    code: str = "",
+    identity_document: str = "",
+    ip_address: str | None = None,
+) -> Draft:
+    """Grant the consent with the one-time code the resident read out, or, for an
+    official holding one of :data:`ASSIST_IN_PERSON_ROLES`, with the identity document
+    they checked in person (``identity_document`` names its kind), then start the
+    application for the resident (with their details prefilled from then on).
+
+    Idempotent: a consent already granted returns its draft. Raises
+    :class:`AssistConsentError`: ``code_wrong`` (a wrong code counts as an attempt, and
+    is answered the same whether or not an account exists), ``code_expired`` (too late
+    or too many wrong codes), ``not_allowed`` (in person without the role),
+    ``not_found``. Side effects: the attempt count; on success an audit event
+    ``cases.assist_consent_granted`` that the resident sees among those who used their
+    details, and the draft.
+    """
+    outcome = _assist_consent_try(
+        consent_id=consent_id,
+        actor=actor,
+        code=code,
+        identity_document=identity_document,
+        ip_address=ip_address,
+    )
+    if isinstance(outcome, AssistConsentError):
+        raise outcome
+    return outcome
+
+
+@transaction.atomic
+def _assist_consent_try(
+    *,
+    consent_id: Any,
+    actor: User,
+    code: str,
+    identity_document: str,
+    ip_address: str | None,
+) -> Draft | AssistConsentError:
+    """One attempt under a row lock; a refusal is returned, not raised, so that the
+    attempt it used commits."""
+    from django.utils.crypto import constant_time_compare
+
+    found = assist_consent_get(consent_id=consent_id, actor=actor)
+    consent = AssistConsent.objects.select_for_update().get(pk=found.pk)
+    if consent.granted_at is not None and consent.draft_id is not None:
+        return Draft.objects.get(pk=consent.draft_id)
+    in_person = bool(identity_document.strip())
+    if in_person and not user_has_role(actor, ASSIST_IN_PERSON_ROLES):
+        return AssistConsentError(
+            _("Only a case officer or supervisor can record an identity check in person."),
+            code="not_allowed",
+        )
+    if not in_person:
+        if timezone.now() >= consent.expires_at or consent.attempts >= ASSIST_CODE_ATTEMPTS:
+            return AssistConsentError(
+                _("This code can no longer be used. Start again to send the resident a new code."),
+                code="code_expired",
+            )
+        consent.attempts += 1
+        consent.save(update_fields=["attempts"])
+        matches = constant_time_compare(
+            _assist_code_hash(consent.pk, code.strip()), consent.code_hash
+        )
+        if consent.resident_id is None or not matches:
+            return AssistConsentError(
+                _("The code is not right. Check it with the resident and enter it again."),
+                code="code_wrong",
+            )
+    elif consent.resident_id is None:
+        return AssistConsentError(
+            _(
+                "We could not start an application with these details. Check the email "
+                "address with the resident: they need an account."
+            ),
+            code="no_account",
+        )
+    resident = User.objects.get(pk=consent.resident_id)
+    method = AssistConsent.Method.IN_PERSON if in_person else AssistConsent.Method.CODE
+    helper_label = user_acting_as(actor) or actor.full_name
+    if in_person:
+        statement = _(
+            "The resident proved who they are in person (%(document)s) and agreed that "
+            "%(helper)s applies for them."
+        ) % {"document": identity_document.strip(), "helper": helper_label}
+    else:
+        statement = _(
+            "The resident read out the one-time code we sent them and agreed that "
+            "%(helper)s applies for them."
+        ) % {"helper": helper_label}
+    draft = draft_start(
+        service=consent.service,
+        applicant=resident,
+        actor=actor,
+        channel=consent.channel,
+        consent_statement=statement,
+    )
+    consent.granted_at = timezone.now()
+    consent.method = method
+    consent.identity_document = identity_document.strip()[:40]
+    consent.draft = draft
+    consent.save(update_fields=["granted_at", "method", "identity_document", "draft"])
+    audit_record(
+        action="cases.assist_consent_granted",
+        actor=actor,
+        actor_role=user_acting_as(actor),
+        obj=consent,
+        subject_user_id=resident.pk,
+        changes={"method": method, "service": consent.service.slug},
+        ip_address=ip_address,
+    )
+    return draft

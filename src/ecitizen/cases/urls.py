@@ -8,6 +8,11 @@ app_name = "cases"
 urlpatterns = [
     path("apply/<slug:slug>/", views.apply_start, name="apply_start"),
     path("apply/<slug:slug>/for-someone/", views.assisted_start, name="assisted_start"),
+    path(
+        "apply/<slug:slug>/for-someone/<uuid:consent_id>/",
+        views.assisted_consent,
+        name="assisted_consent",
+    ),
     path("application/<uuid:draft_id>/", views.draft_resume, name="draft_resume"),
     path(
         "application/<uuid:draft_id>/eligibility/<slug:question_id>/",

@@ -24,9 +24,11 @@ from ecitizen.cases import selectors, services
 from ecitizen.cases.forms import (
     ActionForm,
     AssignForm,
+    ConsentCodeForm,
     ConsentForm,
     DeclarationForm,
     EligibilityForm,
+    InPersonCheckForm,
     MessageForm,
     NoteForm,
     QuestionPageForm,
@@ -38,6 +40,7 @@ from ecitizen.catalogue.selectors import service_get_published, services_publish
 from ecitizen.catalogue.spec import ServiceSpec, localised
 from ecitizen.core.access import public, signed_in, staff_only
 from ecitizen.core.errors import DomainError
+from ecitizen.core.http import client_ip
 from ecitizen.documents.http import upload_response
 
 CASEWORK = frozenset(
@@ -113,34 +116,20 @@ def apply_start(request: HttpRequest, slug: str) -> HttpResponse:
 
 @staff_only(HELPER_ROLES)
 def assisted_start(request: HttpRequest, slug: str) -> HttpResponse:
-    """A helper (library, community centre) or an official at the counter applies for a
-    resident, with the resident's consent recorded and shown to them."""
+    """A helper (library, community centre) or an official at the counter names the
+    resident they apply for; the resident is sent a one-time code. The page that follows
+    is the same whether or not the address has an account."""
     service = service_get_published(slug=slug)
     helper = user_has_role(request.user, {Role.INTERMEDIARY})
-    channel = Channel.ASSISTED if helper else Channel.COUNTER
     form = ConsentForm(*_posted(request))
     if request.method == "POST" and form.is_valid():
-        applicant = User.objects.filter(
-            email__iexact=form.cleaned_data["resident_email"], is_active=True
-        ).first()
-        if applicant is None or applicant.pk == request.user.pk:
-            form.add_error(
-                "resident_email", _("There is no resident account with this email address")
-            )
-        else:
-            statement = str(form.fields["consent"].label)
-            try:
-                draft = services.draft_start(
-                    service=service,
-                    applicant=applicant,
-                    actor=_user(request),
-                    channel=channel,
-                    consent_statement=statement,
-                )
-            except DomainError as error:
-                form.add_error(None, str(error.message))
-            else:
-                return redirect(_step_url(draft, services.spec_for(draft.service_version)))
+        consent = services.assist_consent_request(
+            service=service,
+            resident_email=form.cleaned_data["resident_email"],
+            actor=_user(request),
+            ip_address=client_ip(request),
+        )
+        return redirect("cases:assisted_consent", slug=service.slug, consent_id=consent.pk)
     return render(
         request,
         "cases/assisted_start.html",
@@ -148,7 +137,56 @@ def assisted_start(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "service": service,
             "spec": services.spec_for(service.current_version),
-            "channel": channel,
+            "channel": Channel.ASSISTED if helper else Channel.COUNTER,
+        },
+    )
+
+
+@staff_only(HELPER_ROLES)
+def assisted_consent(request: HttpRequest, slug: str, consent_id: Any) -> HttpResponse:
+    """The code the resident reads out (or, for an official, an identity check in
+    person) grants the consent and starts the application."""
+    service = service_get_published(slug=slug)
+    user = _user(request)
+    try:
+        consent = services.assist_consent_get(consent_id=consent_id, actor=user)
+    except DomainError as error:
+        raise Http404 from error
+    if consent.service_id != service.pk:
+        raise Http404
+    may_check_in_person = user_has_role(user, services.ASSIST_IN_PERSON_ROLES)
+    posted = request.POST if request.method == "POST" else None
+    in_person_posted = posted is not None and posted.get("method") == "in_person"
+    code_form = ConsentCodeForm(None if in_person_posted else posted, prefix="code")
+    person_form = (
+        InPersonCheckForm(posted if in_person_posted else None, prefix="person")
+        if may_check_in_person
+        else None
+    )
+    chosen = person_form if in_person_posted else code_form
+    if chosen is not None and chosen.is_bound and chosen.is_valid():
+        try:
+            draft = services.assist_consent_confirm(
+                consent_id=consent.pk,
+                actor=user,
+                code=chosen.cleaned_data.get("code", ""),
+                identity_document=chosen.cleaned_data.get("identity_document", ""),
+                ip_address=client_ip(request),
+            )
+        except DomainError as error:
+            field = "identity_document" if in_person_posted else "code"
+            chosen.add_error(field if error.code != "not_allowed" else None, str(error.message))
+        else:
+            return redirect(_step_url(draft, services.spec_for(draft.service_version)))
+    return render(
+        request,
+        "cases/assisted_consent.html",
+        {
+            "service": service,
+            "spec": services.spec_for(service.current_version),
+            "code_form": code_form,
+            "person_form": person_form,
+            "minutes": services.ASSIST_CODE_MINUTES,
         },
     )
 
@@ -586,9 +624,7 @@ def _staff_case_page(
     user = _user(request)
     spec = services.spec_for(case.service_version)
     services.case_viewed(case=case, actor=user)
-    supervisor = user_has_role(
-        user, {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN}, department=case.department_id
-    )
+    supervisor = services.staff_supervises(user, case)
     officials = selectors.officials_for_case(case) if supervisor else []
     note_form = failed_form if isinstance(failed_form, NoteForm) else NoteForm(prefix="note")
     message_form = (

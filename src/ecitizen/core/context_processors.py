@@ -49,7 +49,7 @@ def navigation(request: HttpRequest) -> list[dict[str, Any]]:
             items.append(_nav_item(_("People and roles"), "staff:people"))
         if user_has_role(user, {Role.FINANCE_OFFICER, Role.PLATFORM_ADMIN}):
             items.append(_nav_item(_("Payments"), "staff:payments"))
-        if user_has_role(user, {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}):
+        if user_has_role(user, {Role.PLATFORM_ADMIN}):
             items.append(_nav_item(_("Notifications"), "staff:notifications"))
         if user_has_role(user, {Role.AUDITOR, Role.PLATFORM_ADMIN}):
             items.append(_nav_item(_("Audit trail"), "staff:audit"))

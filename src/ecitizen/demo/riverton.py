@@ -44,14 +44,29 @@ STREETS = [
     "Lock Keeper's Walk",
 ]
 
-# (email local part, full name, role, department slug or None, ward code or None)
+# (email local part, full name, role, department slug(s) or None, ward code or None).
+# Every role is confined to its department(s) and ward: the finance officer works the
+# bills of every department that charges, so she holds the role in each.
 STAFF = [
     ("admin", "Priya Natarajan", "platform_admin", None, None),
     ("auditor", "Tomasz Wierzbicki", "auditor", None, None),
     ("revenue.officer", "Grace Okafor", "case_officer", "revenue", None),
     ("revenue.supervisor", "Daniel Brennan", "supervisor", "revenue", None),
     ("revenue.admin", "Fatima Al-Sayed", "department_admin", "revenue", None),
-    ("finance", "Hannah Lindqvist", "finance_officer", "revenue", None),
+    (
+        "finance",
+        "Hannah Lindqvist",
+        "finance_officer",
+        (
+            "revenue",
+            "transport-licensing",
+            "planning-building",
+            "civil-registry",
+            "public-works",
+            "communications",
+        ),
+        None,
+    ),
     ("licensing.officer", "Marcus Webb", "case_officer", "transport-licensing", None),
     ("licensing.supervisor", "Aisha Bello", "supervisor", "transport-licensing", None),
     ("planning.officer", "Oliver Chen", "case_officer", "planning-building", "riverside"),

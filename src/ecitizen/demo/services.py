@@ -70,15 +70,17 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
     for local, name, role, dept, ward in riverton.STAFF:
         email = f"{local}@{riverton.EMAIL_DOMAIN}"
         user = _verified_user(email=email, name=name)
-        if not user.role_assignments.filter(role=role).exists():
-            accounts.role_assign(
-                user=user,
-                role=role,
-                department=departments.get(dept) if dept else None,
-                jurisdiction=wards.get(ward) if ward else None,
-                actor=platform_admin,
-                system=True,
-            )
+        for slug in (dept,) if dept is None or isinstance(dept, str) else dept:
+            department = departments.get(slug) if slug else None
+            if not user.role_assignments.filter(role=role, department=department).exists():
+                accounts.role_assign(
+                    user=user,
+                    role=role,
+                    department=department,
+                    jurisdiction=wards.get(ward) if ward else None,
+                    actor=platform_admin,
+                    system=True,
+                )
         if role == Role.PLATFORM_ADMIN:
             platform_admin = user
         secret = demo_totp_secret(email, seed)

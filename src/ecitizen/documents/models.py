@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ecitizen.core.fields import EncryptedTextField
+from ecitizen.core.fields import EncryptedJSONField, EncryptedTextField
 
 
 class Upload(models.Model):
@@ -66,12 +66,22 @@ class Upload(models.Model):
         return f"documents.upload:{self.pk}"
 
 
+class Remit(models.TextChoices):
+    """Which officials work with an issued document (always within its department and
+    ward): caseworkers for licences, permits and certificates; finance for receipts."""
+
+    CASEWORK = "casework", _("Casework")
+    FINANCE = "finance", _("Finance")
+
+
 class IssuedDocument(models.Model):
     """A licence, permit or certificate: a signed PDF that anyone can check at
     ``/verify/<code>/``.
 
     ``printed`` is exactly what is printed on the document (a list of ``[label, value]``
-    pairs); the verification page shows that and nothing more. ``reference`` is the case
+    pairs); the verification page shows that and nothing more. The holder's name, the
+    printed pairs (licence numbers, dates and places of birth, parents' names...) and the
+    reason for a revocation are encrypted at rest. ``reference`` is the case
     reference as text: documents do not depend on cases. At most one document per
     ``(reference, template)`` is current (not revoked).
     """
@@ -88,13 +98,13 @@ class IssuedDocument(models.Model):
     title = models.CharField(_("title"), max_length=200)
     template = models.CharField(_("template"), max_length=40)
     reference = models.CharField(_("reference"), max_length=40, db_index=True)
-    holder_name = models.CharField(_("holder name"), max_length=200)
-    printed = models.JSONField(default=list, blank=True)
+    holder_name = EncryptedTextField(_("holder name"), max_length=200)
+    printed = EncryptedJSONField(default=list, blank=True)
     language = models.CharField(_("language"), max_length=10)
     issued_at = models.DateTimeField(_("issued at"))
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-    revoked_reason = models.TextField(_("reason for revoking"), blank=True)
+    revoked_reason = EncryptedTextField(_("reason for revoking"), blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -102,6 +112,16 @@ class IssuedDocument(models.Model):
         blank=True,
         related_name="+",
     )
+    # The remit the document falls under for officials: the department and ward of the
+    # case it came from (or the bill's department for a receipt), and which group of
+    # officials works with it. Officials outside it get 404 (docs/security.md).
+    department = models.ForeignKey(
+        "accounts.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ward = models.ForeignKey(
+        "accounts.Jurisdiction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    remit = models.CharField(max_length=20, choices=Remit.choices, default=Remit.CASEWORK)
     pdf = models.OneToOneField(Upload, on_delete=models.PROTECT, related_name="issued_document")
     pdf_sha256 = models.CharField(max_length=64)
 

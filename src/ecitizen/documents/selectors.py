@@ -15,7 +15,12 @@ from ecitizen.accounts.selectors import user_acting_as
 from ecitizen.core.services import audit_record
 from ecitizen.documents import storage
 from ecitizen.documents.models import IssuedDocument, Upload
-from ecitizen.documents.services import CODE_PATTERN, normalise_code
+from ecitizen.documents.services import (
+    CODE_PATTERN,
+    DOCUMENT_VIEW_ROLES,
+    document_in_remit,
+    normalise_code,
+)
 
 GENUINE = "genuine"
 EXPIRED = "expired"
@@ -61,17 +66,18 @@ def document_for_verification(*, code: str) -> IssuedDocument | None:
     return IssuedDocument.objects.filter(code=normalised).first()
 
 
-def document_get_for_staff(*, code: str) -> IssuedDocument:
-    """A document for an official's action (which is audited itself), or ``Http404``.
-
-    Precondition: the caller has checked the official's role.
-    """
+def document_get_for_staff(*, code: str, user: Any) -> IssuedDocument:
+    """A document within the official's remit (a role assignment of theirs that works
+    with this kind of document covers its department and ward), or ``Http404`` — the
+    same answer as for an unknown code."""
     document = (
         IssuedDocument.objects.select_related("owner", "revoked_by", "pdf")
         .filter(code=normalise_code(code))
         .first()
     )
-    if document is None:
+    if document is None or not document_in_remit(
+        user=user, document=document, roles=DOCUMENT_VIEW_ROLES[document.remit]
+    ):
         raise Http404
     return document
 
@@ -81,15 +87,15 @@ def document_view_for_staff(
 ) -> IssuedDocument:
     """A document shown to an official, with the view written to the audit trail.
 
-    Precondition: the caller has checked the official's role. ``Http404`` for an unknown
-    code. Side effect: an audit event ``personal_data.viewed`` that the holder sees in
-    their data tracker.
+    ``Http404`` for an unknown code or a document outside the official's remit. Side
+    effect: an audit event ``personal_data.viewed`` that the holder sees in their data
+    tracker.
     """
-    document = document_get_for_staff(code=code)
+    document = document_get_for_staff(code=code, user=actor)
     audit_record(
         action="personal_data.viewed",
         actor=actor,
-        actor_role=user_acting_as(actor),
+        actor_role=user_acting_as(actor, DOCUMENT_VIEW_ROLES[document.remit]),
         obj=document,
         subject_user_id=document.owner_id,
         ip_address=ip_address,

@@ -18,16 +18,18 @@ import filetype
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from ecitizen.accounts.selectors import user_acting_as
+from ecitizen.accounts.models import Role
+from ecitizen.accounts.selectors import remit_covers, user_acting_as
 from ecitizen.core.errors import DomainError
-from ecitizen.core.services import audit_record
+from ecitizen.core.services import MASK, audit_record
 from ecitizen.documents import render, signing, storage
-from ecitizen.documents.models import IssuedDocument, Upload
+from ecitizen.documents.models import IssuedDocument, Remit, Upload
 from ecitizen.notifications.services import notification_send
 
 #: What each accepted format is called in messages, and the file name extensions it keeps.
@@ -37,6 +39,31 @@ FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
     "image/png": ("PNG", ("png",)),
 }
 #: Letters and digits that cannot be mistaken for one another when typed from paper.
+#: Who may open an issued document, by its remit; always within its department and ward.
+DOCUMENT_VIEW_ROLES: dict[str, frozenset[str]] = {
+    Remit.CASEWORK: frozenset(
+        {Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}
+    ),
+    Remit.FINANCE: frozenset({Role.FINANCE_OFFICER, Role.PLATFORM_ADMIN}),
+}
+#: Every role that opens some issued document (the staff pages' first gate).
+DOCUMENT_STAFF_ROLES = frozenset().union(*DOCUMENT_VIEW_ROLES.values())
+#: Who may revoke: a supervisor of the issuing department (and ward, when limited).
+DOCUMENT_REVOKE_ROLES = frozenset({Role.SUPERVISOR})
+
+
+def document_in_remit(*, user: Any, document: IssuedDocument, roles: frozenset[str]) -> bool:
+    """Whether one role assignment of ``user`` holding one of ``roles`` covers the
+    document's department and ward."""
+    return remit_covers(
+        user, roles, departments=document.department_id, ward_id=document.ward_id
+    )
+
+
+def document_may_revoke(*, user: Any, document: IssuedDocument) -> bool:
+    return document_in_remit(user=user, document=document, roles=DOCUMENT_REVOKE_ROLES)
+
+
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 16  # about 79 random bits
 CODE_PATTERN = re.compile(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
@@ -164,6 +191,59 @@ def upload_read(*, upload: Upload) -> bytes:
     return storage.read_decrypted(upload)
 
 
+@transaction.atomic
+def upload_delete(*, upload: Upload, actor: Any) -> bool:
+    """Delete an upload that nothing refers to any more (a file taken off an application
+    in progress, the files of an expired or deleted one): its row now, its stored
+    ciphertext once the caller's transaction commits, so that a rollback, which brings
+    the row back, does not lose the file it names.
+
+    Returns ``False``, and deletes nothing, when a row still refers to the upload (a case
+    file, an issued document). Side effect: an audit event ``documents.upload_deleted``.
+    """
+    name, owner_id, pk = upload.storage_name, upload.owner_id, upload.pk
+    try:
+        with transaction.atomic():
+            deleted, _rows = Upload.objects.filter(pk=pk).delete()
+    except ProtectedError:
+        return False
+    if not deleted:
+        return False  # deleted meanwhile by someone else, who removes the file
+    storage.delete_on_commit(name)
+    audit_record(
+        action="documents.upload_deleted",
+        actor=actor,
+        object_type="documents.upload",
+        object_id=str(pk),
+        subject_user_id=owner_id,
+    )
+    return True
+
+
+def uploads_unreferenced(*, older_than: datetime.timedelta) -> QuerySet[Upload]:
+    """Uploads created more than ``older_than`` ago that no row of any app refers to
+    (every relation to :class:`Upload` is checked, so a new one is covered). Recent ones
+    are left out: the row that will refer to a new upload is written in the same
+    transaction, which may not have committed yet."""
+    unreferenced = Upload.objects.filter(created_at__lt=timezone.now() - older_than)
+    for relation in Upload._meta.related_objects:
+        referring = relation.related_model._base_manager.values(relation.field.attname)
+        unreferenced = unreferenced.exclude(pk__in=referring)
+    return unreferenced
+
+
+def uploads_sweep(*, older_than: datetime.timedelta, actor: Any = None) -> int:
+    """Delete (as :func:`upload_delete`, one transaction each) the uploads that nothing
+    refers to, such as the files of applications in progress removed before deleting
+    them was done at once. Returns how many were deleted."""
+    deleted = 0
+    for pk in list(uploads_unreferenced(older_than=older_than).values_list("pk", flat=True)):
+        upload = Upload.objects.filter(pk=pk).first()
+        if upload is not None and upload_delete(upload=upload, actor=actor):
+            deleted += 1
+    return deleted
+
+
 # --- Issued documents -------------------------------------------------------------------
 
 
@@ -207,8 +287,15 @@ def document_issue(
     valid_for_days: int | None,
     language: str,
     actor: Any,
+    department: Any = None,
+    ward: Any = None,
+    remit: str = Remit.CASEWORK,
 ) -> IssuedDocument:
     """Issue a signed PDF document to ``owner``, or return the current one.
+
+    ``department``, ``ward`` and ``remit`` say which officials may open and revoke it:
+    those whose role assignment covers that department and ward (the case's; a receipt
+    takes its bill's department and ``Remit.FINANCE``).
 
     Idempotent per ``(reference, template)``: while a document for them is not revoked,
     it is returned unchanged (also when two calls race: the database keeps one). The PDF
@@ -275,6 +362,9 @@ def document_issue(
                 valid_until=valid_until,
                 pdf=upload,
                 pdf_sha256=upload.sha256,
+                department=department,
+                ward=ward,
+                remit=remit,
             )
     except IntegrityError:
         # Another process issued the same document meanwhile: theirs is the one.
@@ -325,6 +415,10 @@ def document_revoke(
 ) -> IssuedDocument:
     """Revoke a document: its verification page says so from now on.
 
+    Precondition: none on ``actor``; the check is here. An official may revoke only a
+    document whose department (and ward) one of their supervisor assignments covers;
+    ``actor=None`` is the platform itself.
+
     ``reason`` is required (it is recorded, and sent to the holder; the public
     verification page shows only the date). Raises :class:`DocumentError` without a
     reason or when the document is already revoked. Side effects: an audit event
@@ -335,6 +429,11 @@ def document_revoke(
     if not reason:
         raise DocumentError(_("Enter why the document is being revoked"), code="reason_required")
     document = IssuedDocument.objects.select_for_update().get(pk=document.pk)
+    if actor is not None and not document_may_revoke(user=actor, document=document):
+        raise DocumentError(
+            _("Only a supervisor of the department that issued this document can revoke it."),
+            code="not_allowed",
+        )
     if document.revoked_at is not None:
         raise DocumentError(
             _("This document has already been revoked."),
@@ -353,7 +452,8 @@ def document_revoke(
         subject_user_id=document.owner_id,
         changes={
             "revoked_at": {"before": None, "after": now},
-            "reason": {"before": "", "after": reason},
+            # The reason may be about the holder (it is kept encrypted on the document).
+            "reason": {"before": "", "after": MASK},
         },
         ip_address=ip_address,
     )

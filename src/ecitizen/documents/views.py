@@ -10,7 +10,6 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from ecitizen.accounts.models import Role
 from ecitizen.core.access import public, signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
@@ -18,9 +17,7 @@ from ecitizen.documents import selectors, services
 from ecitizen.documents.forms import RevokeForm, VerifyForm
 from ecitizen.documents.http import bytes_response, upload_response
 
-DOCUMENT_STAFF_ROLES = frozenset(
-    {Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}
-)
+DOCUMENT_STAFF_ROLES = services.DOCUMENT_STAFF_ROLES
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -87,7 +84,7 @@ def staff_document_detail(request: HttpRequest, code: str) -> HttpResponse:
         if form.is_valid():
             try:
                 services.document_revoke(
-                    document=selectors.document_get_for_staff(code=code),
+                    document=selectors.document_get_for_staff(code=code, user=request.user),
                     reason=form.cleaned_data["reason"],
                     actor=request.user,
                     ip_address=client_ip(request),
@@ -112,6 +109,7 @@ def staff_document_detail(request: HttpRequest, code: str) -> HttpResponse:
                 "status": selectors.document_status(document),
                 "printed": document.printed_pairs(),
                 "form": form,
+                "may_revoke": services.document_may_revoke(user=request.user, document=document),
             },
         )
     )

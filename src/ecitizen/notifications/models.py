@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -25,6 +26,11 @@ class Status(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+def stuck_before() -> datetime:
+    """A queued notification whose delivery was due before this moment is stuck."""
+    return timezone.now() - timedelta(minutes=settings.NOTIFICATION_STUCK_MINUTES)
+
+
 class Notification(models.Model):
     """One message to one person on one channel, as it was rendered and sent.
 
@@ -36,6 +42,12 @@ class Notification(models.Model):
     ``status`` moves ``queued`` → ``sent`` (handed to the mail server or SMS provider) or
     ``delivered`` (the inbox), or → ``failed`` after the last attempt. ``last_error`` names
     the kind of failure only, never personal data.
+
+    ``due_at`` is when the next delivery attempt of a queued notification is due (now, or
+    after a retry delay): one still queued ``NOTIFICATION_STUCK_MINUTES`` after that is
+    *stuck* and staff may send it again. ``claimed_until`` is set while an attempt hands
+    the message over, so that a second run of the delivery (a task requeued after its
+    worker died, or a staff resend) does not send it at the same time.
     """
 
     recipient = models.ForeignKey(
@@ -62,6 +74,8 @@ class Notification(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(default=timezone.now)
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -80,6 +94,15 @@ class Notification(models.Model):
     @property
     def is_unread(self) -> bool:
         return self.read_at is None
+
+    @property
+    def is_stuck(self) -> bool:
+        """Still queued ``NOTIFICATION_STUCK_MINUTES`` after its delivery was due."""
+        return (
+            self.status == Status.QUEUED
+            and self.channel != Channel.INBOX
+            and self.due_at <= stuck_before()
+        )
 
     @property
     def paragraphs(self) -> list[str]:
@@ -103,3 +126,10 @@ class SmsOutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"SMS #{self.pk}"
+
+    @property
+    def phone_masked(self) -> str:
+        """The number as staff see it: all but the last three digits hidden, enough to
+        tell messages apart without disclosing whose phone it is."""
+        digits = [c for c in self.phone if c.isdigit()]
+        return "•" * max(len(digits) - 3, 0) + "".join(digits[-3:])

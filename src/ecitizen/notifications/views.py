@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +20,10 @@ from ecitizen.notifications.forms import DeliveryFilterForm
 from ecitizen.notifications.models import Status
 
 #: Who may see deliveries and send a failed one again, and read the SMS outbox.
-DELIVERY_ROLES = {Role.PLATFORM_ADMIN, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN}
+#: Notification delivery is the operators' concern: messages of every department and
+#: their recipients, so platform administrators only (a supervisor's remit is one
+#: department; notifications carry none).
+DELIVERY_ROLES = frozenset({Role.PLATFORM_ADMIN})
 
 
 @signed_in
@@ -42,7 +46,8 @@ def inbox_message(request: HttpRequest, notification_id: int) -> HttpResponse:
 
 @staff_only(DELIVERY_ROLES)
 def deliveries(request: HttpRequest) -> HttpResponse:
-    """Notifications by status and channel; failed ones when no filter is chosen."""
+    """Notifications by status and channel; failed ones when no filter is chosen, with a
+    link to those stuck in the queue."""
     filtered = "status" in request.GET or "channel" in request.GET
     form = DeliveryFilterForm(request.GET if filtered else {"status": Status.FAILED})
     status = channel = None
@@ -56,7 +61,13 @@ def deliveries(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notifications/staff_deliveries.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "stuck_count": selectors.notification_stuck_count(),
+            "stuck_minutes": settings.NOTIFICATION_STUCK_MINUTES,
+        },
     )
 
 

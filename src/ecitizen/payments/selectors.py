@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from ecitizen.accounts.models import Role
+from ecitizen.accounts.selectors import remit_filter
 from ecitizen.payments.models import Bill, Payment
 
 
@@ -42,22 +44,46 @@ def payment_get(*, payment_id: Any) -> Payment | None:
 
 # --- finance officers ---------------------------------------------------------------------------
 
+#: Roles that work with payments, each within the departments of its assignments
+#: (the bill's department); platform administrators across the authority.
+FINANCE_REMIT_ROLES = frozenset({Role.FINANCE_OFFICER, Role.PLATFORM_ADMIN})
+
+
+def _finance_remit(user: Any, prefix: str = "bill__") -> Any:
+    """The filter for the bills (``prefix=""``) or payments (``"bill__"``) within the
+    finance officer's remit: their assignments' departments."""
+    return remit_filter(
+        user, FINANCE_REMIT_ROLES, department_field=f"{prefix}department", ward_field=None
+    )
+
+
+def payer_ids_in_department(department_id: int) -> QuerySet[Any]:
+    """The user ids of residents with a bill of the department (a resident link)."""
+    return Bill.objects.filter(department_id=department_id, payer__isnull=False).values("payer_id")
+
+
 #: Arrears age bands in days past the due date.
 AGE_BANDS = ((1, 30), (31, 60), (61, 90), (91, None))
 
 
 def payments_search(
     *,
+    user: Any,
     query: str = "",
     state: str = "",
     provider: str = "",
     date_from: Any = None,
     date_to: Any = None,
 ) -> QuerySet[Payment]:
-    """Payments by reference, bill, payer email or payment id; state; provider; date."""
+    """Payments within the finance officer's remit, by reference, bill, payer email or
+    payment id; state; provider; date."""
     from django.db.models import Q
 
-    payments = Payment.objects.select_related("bill", "payer").order_by("-created_at")
+    payments = (
+        Payment.objects.select_related("bill", "payer")
+        .filter(_finance_remit(user))
+        .order_by("-created_at")
+    )
     query = query.strip()
     if query:
         condition = (
@@ -85,13 +111,15 @@ def payments_search(
     return payments
 
 
-def payment_for_staff(*, payment_id: Any) -> Payment:
+def payment_for_staff(*, payment_id: Any, user: Any) -> Payment:
+    """A payment within the finance officer's remit (its bill's department), or
+    ``Http404``, the same answer as for an unknown one."""
     from django.http import Http404
 
     payment = (
-        Payment.objects.select_related("bill__department", "payer")
+        Payment.objects.select_related("bill__department", "payer", "mismatch")
         .prefetch_related("events", "refunds__requested_by")
-        .filter(pk=payment_id)
+        .filter(_finance_remit(user), pk=payment_id)
         .first()
     )
     if payment is None:
@@ -99,20 +127,25 @@ def payment_for_staff(*, payment_id: Any) -> Payment:
     return payment
 
 
-def settlement_report(*, day: Any) -> list[dict[str, Any]]:
+def settlement_report(*, day: Any, user: Any) -> list[dict[str, Any]]:
     """Payments settled on ``day`` (local date) and refunds made that day, per provider
-    and department: count and amounts in minor units."""
+    and department, within the finance officer's remit: count and amounts in minor
+    units."""
     from django.db.models import Count, Sum
 
     from ecitizen.payments.models import Refund
 
     settled = (
-        Payment.objects.filter(settled_at__date=day)
+        Payment.objects.filter(_finance_remit(user), settled_at__date=day)
         .values("provider", "bill__department__name")
         .annotate(count=Count("pk"), amount=Sum("amount_minor"))
     )
     refunds = (
-        Refund.objects.filter(created_at__date=day, state=Refund.State.SUCCESS)
+        Refund.objects.filter(
+            _finance_remit(user, "payment__bill__"),
+            created_at__date=day,
+            state=Refund.State.SUCCESS,
+        )
         .values("payment__provider", "payment__bill__department__name")
         .annotate(count=Count("pk"), amount=Sum("amount_minor"))
     )
@@ -173,16 +206,35 @@ def ledger_mismatches(*, day: Any) -> list[str]:
     return problems
 
 
-def arrears(*, today: Any) -> list[dict[str, Any]]:
-    """Overdue bills by age band: count and amount still owed."""
+def amount_mismatches(*, day: Any, user: Any) -> QuerySet[Any]:
+    """Payments within the finance officer's remit not settled on ``day`` (local date)
+    because the provider reported another amount or currency than they asked for: each
+    one needs a finance officer."""
+    from ecitizen.payments.models import PaymentMismatch
+
+    return (
+        PaymentMismatch.objects.filter(_finance_remit(user, "payment__bill__"))
+        .filter(detected_at__date=day)
+        .select_related("payment__bill__department")
+        .order_by("detected_at", "pk")
+    )
+
+
+def arrears(*, today: Any, user: Any) -> list[dict[str, Any]]:
+    """Overdue bills within the finance officer's remit, by age band: count and amount
+    still owed."""
     from datetime import timedelta
 
     from django.db.models import Count, F, Sum
 
     rows = []
-    owed = Bill.objects.annotate(
-        owed=F("total_minor") - F("paid_minor") + F("refunded_minor") - F("credited_minor")
-    ).filter(owed__gt=0)
+    owed = (
+        Bill.objects.filter(_finance_remit(user, ""))
+        .annotate(
+            owed=F("total_minor") - F("paid_minor") + F("refunded_minor") - F("credited_minor")
+        )
+        .filter(owed__gt=0)
+    )
     for low, high in AGE_BANDS:
         band = owed.filter(due_date__lte=today - timedelta(days=low))
         if high is not None:

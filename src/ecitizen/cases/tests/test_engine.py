@@ -211,30 +211,6 @@ def test_drafts_are_reminded_then_expire(shed, resident, settings):
     assert Notification.objects.filter(recipient=resident, event="draft_expiring").exists()
 
 
-def test_an_official_keys_in_a_paper_form_at_the_counter(client, shed, resident, works_officer):
-    from django.urls import reverse
-
-    from tests.personas import sign_in_official
-
-    sign_in_official(client, works_officer)
-    response = client.post(
-        reverse("cases:assisted_start", args=["shed-permit"]),
-        {"resident_email": resident.email, "consent": "on"},
-    )
-    assert response.status_code == 302
-    draft = Draft.objects.get()
-    assert draft.channel == "counter"
-    assert draft.applicant == resident
-    assert draft.entered_by == works_officer
-    assert draft.consent_statement
-    # Nobody else's email: a clear error.
-    page = client.post(
-        reverse("cases:assisted_start", args=["shed-permit"]),
-        {"resident_email": "nobody@example.test", "consent": "on"},
-    )
-    assert "There is no resident account with this email address" in page.content.decode()
-
-
 def test_the_hourly_tick_is_idempotent(shed, resident):
     from io import StringIO
 
