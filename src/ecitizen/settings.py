@@ -336,7 +336,9 @@ AUTH_PASSWORD_VALIDATORS = [
         "OPTIONS": {"min_length": 8},
     },
     {"NAME": "ecitizen.accounts.validators.MaximumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "ecitizen.accounts.validators.NotBlankValidator"},
+    # Django's common passwords plus a list of passwords exposed in breaches.
+    {"NAME": "ecitizen.accounts.validators.CommonPasswordValidator"},
     {"NAME": "ecitizen.accounts.validators.PersonalInformationValidator"},
 ]
 PASSWORD_HASHERS = [
