@@ -140,3 +140,37 @@ def test_officials_post_notes_and_messages_from_the_case_page(
     kinds = dict(case.events.values_list("kind", "visible_to_applicant"))
     assert kinds[CaseEvent.Kind.NOTE] is False
     assert kinds[CaseEvent.Kind.MESSAGE] is True
+
+
+def test_ward_limits_apply_per_role_assignment(client, shed, resident, works, ward):
+    """An official limited to a ward in one department and unlimited in another sees
+    only that ward's cases in the first (the pentest found every ward's, in both)."""
+    from ecitizen.accounts import services as accounts
+    from ecitizen.cases.selectors import QueueFilters, case_queue
+    from tests.factories import DepartmentFactory, JurisdictionFactory
+
+    elsewhere = JurisdictionFactory(code="northgate", name="Northgate")
+    accounts.profile_update(user=resident, data={"ward": elsewhere}, actor=resident)
+    resident.refresh_from_db()
+    case = submit_shed(shed, resident)
+    assert case.ward_id == elsewhere.pk
+    revenue = DepartmentFactory(slug="revenue", name="Revenue")
+    official = _official(Role.CASE_OFFICER, revenue, email="two.roles@example.test")
+    accounts.role_assign(
+        user=official,
+        role=Role.CASE_OFFICER,
+        department=works,
+        jurisdiction=ward,
+        actor=None,
+        system=True,
+    )
+    assert not services.staff_may_work(official, case)
+    assert case not in case_queue(user=official, filters=QueueFilters())
+    sign_in_official(client, official)
+    assert client.get(reverse("staff:case_detail", args=[case.reference])).status_code == 404
+    # In their own ward the same official works Public Works cases.
+    accounts.profile_update(user=resident, data={"ward": ward}, actor=resident)
+    resident.refresh_from_db()
+    in_ward = submit_shed(shed, resident)
+    assert services.staff_may_work(official, in_ward)
+    assert in_ward in case_queue(user=official, filters=QueueFilters())

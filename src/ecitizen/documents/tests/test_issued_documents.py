@@ -269,3 +269,21 @@ def test_selectors_for_owner_and_verification(resident, second_resident):
     assert selectors.document_for_verification(code=document.code_display.lower()) == document
     assert selectors.document_for_verification(code="ABCDEFGHJKMNPQRS") is None
     assert selectors.document_for_verification(code="short") is None
+
+
+def test_only_a_supervisor_of_the_issuing_department_revokes(
+    resident, department, other_department, case_officer
+):
+    """The pentest found any official could revoke any document (and so email the
+    holder whatever they typed): now only a supervisor of its department may."""
+    from ecitizen.accounts.models import Role
+    from tests.personas import _official
+
+    document = issue(resident, department=department)
+    elsewhere = _official(Role.SUPERVISOR, other_department, email="sup.other@example.test")
+    for official in (case_officer, elsewhere):
+        with pytest.raises(services.DocumentError) as refused:
+            services.document_revoke(document=document, reason="Because", actor=official)
+        assert refused.value.code == "not_allowed"
+    document.refresh_from_db()
+    assert document.revoked_at is None

@@ -1,0 +1,297 @@
+"""The role-by-object matrix: every staff URL that names an object is tried by officials
+of the object's department and ward (who must reach it), of another department, of
+another ward, and holding a role the URL does not admit — generated from the URL map.
+
+A new staff URL is covered without anyone remembering to add it: its parameters must be
+known here (``OBJECTS``), or the test fails and says which one to describe. An URL that no
+insider can reach fails too, so a broken world cannot make every check pass by 404.
+
+Expected answers: another department or another ward gets 404, the answer for an object
+that does not exist. A role that does not hold the capability gets 403 from the access
+rule before any object is looked up (the same for every object, so it reveals nothing) or
+404 from the object's own check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.urls import get_resolver, reverse
+from django.utils import timezone
+
+from ecitizen.accounts import services as accounts
+from ecitizen.accounts.models import AUTHORITY_WIDE_ROLES, STAFF_ROLES, Role
+from tests.factories import DepartmentFactory, JurisdictionFactory, UserFactory
+from tests.personas import TOTP_SECRET, sign_in_official
+from tests.test_url_access import _walk
+
+
+@dataclass
+class Target:
+    """One object a URL can name: the URL parameters that name it, and the remit it
+    belongs to (``ward=None``: the object has no ward; ``remit=False``: an object of the
+    authority as a whole, or owned by one person, which has no department)."""
+
+    kwargs: dict[str, Any]
+    ward: Any = None
+    remit: bool = True
+    owner: Any = None  # the one official who may use it (a consent request)
+    label: str = ""
+
+
+@dataclass
+class World:
+    department: Any
+    other_department: Any
+    ward: Any
+    other_ward: Any
+    targets: dict[str, list[Target]] = field(default_factory=dict)
+
+
+def _official(role: str, department, ward=None, *, email: str):
+    user = UserFactory(email=email)
+    accounts.role_assign(
+        user=user,
+        role=role,
+        department=None if role in AUTHORITY_WIDE_ROLES else department,
+        jurisdiction=ward,
+        actor=None,
+        system=True,
+    )
+    accounts.mfa_totp_activate(user=user, secret=TOTP_SECRET, actor=None)
+    return user
+
+
+def _build_world() -> World:
+    from pathlib import Path
+
+    import ecitizen.cases.tests as cases_tests
+    from ecitizen.cases import services as cases
+    from ecitizen.cases.models import CaseFile
+    from ecitizen.cases.tests.support import submit_shed
+    from ecitizen.catalogue.models import Service
+    from ecitizen.catalogue.services import service_definitions_publish
+    from ecitizen.documents.models import IssuedDocument
+    from ecitizen.documents.services import document_issue
+    from ecitizen.notifications.services import notification_send
+    from ecitizen.payments.models import Bill
+    from ecitizen.payments.services import (
+        BillSpec,
+        LineSpec,
+        bill_create,
+        payment_receipt_issue,
+        payment_record_offline,
+    )
+    from ecitizen.taxes.models import AssessmentRun, TaxYear
+
+    works = DepartmentFactory(slug="public-works", name="Public Works")
+    other = DepartmentFactory(slug="revenue", name="Revenue")
+    ward = JurisdictionFactory(code="riverside", name="Riverside")
+    other_ward = JurisdictionFactory(code="northgate", name="Northgate")
+    service_definitions_publish(
+        directory=Path(cases_tests.__file__).parent / "fixtures", actor=None
+    )
+    shed = Service.objects.get(slug="shed-permit")
+
+    resident = UserFactory(email="matrix.resident@example.test", full_name="Mara Trix")
+    accounts.profile_update(
+        user=resident, data={"legal_name": "Mara Trix", "ward": ward}, actor=resident
+    )
+    resident.refresh_from_db()
+    case = submit_shed(shed, resident)
+    assert case.ward_id == ward.pk
+    case_file = CaseFile.objects.filter(case=case).first()
+    spec = cases.spec_for(case.service_version)
+    action_id = next(iter(spec.actions))
+
+    permit = document_issue(
+        owner=resident,
+        template="permit",
+        title="Shed permit",
+        reference=case.reference,
+        holder_name="Mara Trix",
+        printed=[("Work permitted", "A shed")],
+        valid_for_days=365,
+        language="en",
+        actor=None,
+        department=works,
+        ward=ward,
+    )
+    bill = bill_create(
+        spec=BillSpec(
+            reference="MTX-000001",
+            kind=Bill.Kind.FEE,
+            description="Matrix fee",
+            department_id=works.pk,
+            due_date=timezone.localdate() + timedelta(days=30),
+            lines=[LineSpec("Matrix fee", 5_000, "fee")],
+            payer_id=resident.pk,
+            source_key="matrix:1",
+        ),
+        actor=None,
+    )
+    payment = payment_record_offline(bill=bill, amount_minor=5_000)
+    payment_receipt_issue(payment=payment)  # a task once the payment commits
+    receipt = IssuedDocument.objects.get(remit="finance")
+
+    colleague = _official(Role.CASE_OFFICER, works, email="matrix.colleague@example.test")
+    assignment = colleague.role_assignments.get()
+    notification = notification_send(
+        recipient=resident,
+        event="case_withdrawn",
+        context={"reference": case.reference, "service": "Shed", "url": "/"},
+        channels=["inbox"],
+    )[0]
+    helper = _official(Role.INTERMEDIARY, None, email="matrix.helper@example.test")
+    consent = cases.assist_consent_request(
+        service=shed, resident_email=resident.email, actor=helper
+    )
+    # A tax assessment run (written directly: only its page's access matters here).
+    year = TaxYear.objects.create(
+        year=2026,
+        department=other,
+        starts_on=timezone.localdate().replace(month=1, day=1),
+        ends_on=timezone.localdate().replace(month=12, day=31),
+        checksum="0" * 64,
+    )
+    run = AssessmentRun.objects.create(tax_year=year, batch_size=1000)
+
+    world = World(department=works, other_department=other, ward=ward, other_ward=other_ward)
+    on_case = {"ward": ward}
+    world.targets = {
+        "reference": [Target({"reference": case.reference}, **on_case, label="case")],
+        "file_id": [
+            Target({"reference": case.reference, "file_id": case_file.pk}, **on_case, label="file")
+        ],
+        "action_id": [
+            Target({"reference": case.reference, "action_id": action_id}, **on_case, label="action")
+        ],
+        "code": [
+            Target({"code": permit.code}, **on_case, label="permit"),
+            Target({"code": receipt.code}, label="receipt"),
+        ],
+        "payment_id": [Target({"payment_id": payment.pk}, label="payment")],
+        "profile_id": [Target({"profile_id": resident.profile.pk}, ward=ward, label="resident")],
+        "assignment_id": [Target({"assignment_id": assignment.pk}, label="role assignment")],
+        "notification_id": [
+            Target({"notification_id": notification.pk}, remit=False, label="notification")
+        ],
+        "consent_id": [
+            Target(
+                {"slug": shed.slug, "consent_id": consent.pk},
+                remit=False,
+                owner=helper,
+                label="consent request",
+            )
+        ],
+        # Objects of the authority as a whole: only the role matters.
+        "slug": [Target({"slug": shed.slug}, remit=False, label="service")],
+    }
+    world.targets["run_id"] = [Target({"run_id": run.pk}, remit=False, label="tax run")]
+    return world
+
+
+def staff_object_urls() -> list[tuple[str, tuple[str, ...], frozenset[str]]]:
+    """(URL name, its parameters, the roles its access rule admits) for every view of
+    ours behind ``staff_only`` whose URL names something."""
+    found = []
+    for namespace, pattern, groups in _walk(get_resolver()):
+        rule = getattr(pattern.callback, "access_rule", "")
+        if not pattern.name or not rule.startswith("staff:") or not groups:
+            continue
+        roles = frozenset(rule.removeprefix("staff:").split(","))
+        found.append((namespace + pattern.name, tuple(sorted(groups)), roles))
+    return found
+
+
+URLS = staff_object_urls()
+
+
+def test_the_matrix_covers_every_staff_url_that_names_an_object():
+    names = {name for name, _, _ in URLS}
+    # The ones this platform has today; a new one is covered automatically.
+    assert {"staff:case_detail", "staff:document_detail", "staff:payment"} <= names
+    assert "staff:resident_detail" in names
+
+
+def _target_for(world: World, params: tuple[str, ...]) -> list[Target]:
+    """The targets whose kwargs are exactly this URL's parameters."""
+    candidates = [t for key in params for t in world.targets.get(key, [])]
+    matching = [t for t in candidates if set(t.kwargs) == set(params)]
+    assert matching, f"No object for URL parameters {params}: describe it in _build_world's targets"
+    return matching
+
+
+def _request(client, url: str, method: str):
+    return client.post(url, {}) if method == "POST" else client.get(url)
+
+
+def _status(client, user, url: str, method: str) -> int:
+    client.logout()
+    sign_in_official(client, user)
+    return _request(client, url, method).status_code
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "params", "roles"), URLS, ids=[u[0] for u in URLS])
+def test_officials_outside_the_object_s_remit_get_404(client, name, params, roles, tmp_path):
+    world = _build_world()
+    department_roles = sorted(r for r in roles if r not in AUTHORITY_WIDE_ROLES)
+    other_roles = sorted(
+        r for r in STAFF_ROLES - roles if r not in AUTHORITY_WIDE_ROLES | {Role.AUDITOR}
+    )
+    serial = iter(range(10_000))
+
+    def person(role, department, ward=None):
+        return _official(role, department, ward, email=f"m{next(serial)}@example.test")
+
+    for target in _target_for(world, params):
+        url = reverse(name, kwargs=target.kwargs)
+        what = f"{name} on the {target.label}"
+        # The method the view answers: GET, or POST for actions.
+        probe = target.owner or person(
+            sorted(roles)[0], world.department, target.ward if target.remit else None
+        )
+        method = "POST" if _status(client, probe, url, "GET") == 405 else "GET"
+
+        # Outsiders first: an insider's POST may change the object.
+        if target.owner is not None:
+            for role in sorted(roles):
+                stranger = person(role, world.department)
+                assert _status(client, stranger, url, method) == 404, (
+                    f"{what}: another {role} reached someone else's object"
+                )
+        if target.remit:
+            for role in department_roles:
+                elsewhere = person(role, world.other_department)
+                assert _status(client, elsewhere, url, method) == 404, (
+                    f"{what}: a {role} of another department got in"
+                )
+                if target.ward is not None:
+                    other_ward = person(role, world.department, world.other_ward)
+                    assert _status(client, other_ward, url, method) == 404, (
+                        f"{what}: a {role} of another ward got in"
+                    )
+        for role in other_roles:
+            without = person(role, world.department, target.ward)
+            assert _status(client, without, url, method) in {403, 404}, (
+                f"{what}: a {role}, which the URL does not admit, got in"
+            )
+
+        # Insiders: at least one role the URL admits reaches the object.
+        insiders = (
+            [target.owner]
+            if target.owner
+            else [
+                person(role, world.department, target.ward if target.remit else None)
+                for role in (department_roles or sorted(roles))
+            ]
+        )
+        reached = [_status(client, insider, url, method) for insider in insiders]
+        # An empty POST may be refused as invalid (400) only once the object was found.
+        assert any(status < 400 or (method, status) == ("POST", 400) for status in reached), (
+            f"{what}: no insider reached it ({reached}); the test world is wrong"
+        )
