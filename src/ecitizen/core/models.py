@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar, NoReturn
 
 from django.db import models
@@ -102,6 +103,74 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit head #{self.sequence}"
+
+
+#: Names the layout of the signed message, so that a signature made for this purpose can
+#: never be taken for a signature over anything else.
+CHECKPOINT_FORMAT = "ecitizen-audit-checkpoint/1"
+
+
+class AuditCheckpointQuerySet(models.QuerySet["AuditCheckpoint"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit checkpoints cannot be updated")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError("audit checkpoints cannot be deleted")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit checkpoints cannot be updated")
+
+
+class AuditCheckpoint(models.Model):
+    """The chain head at one sequence, signed with an Ed25519 key held outside the database.
+
+    Someone who can write the database can rewrite events and recompute every hash, but
+    cannot make a signature over the new hashes without ``AUDIT_SIGNING_KEYS``: ``ecitizen
+    audit verify`` checks each checkpoint's signature and that the recomputed chain has
+    the signed hash at the signed sequence (ADR 0013). Written only by
+    :func:`ecitizen.core.services.audit_checkpoint_sign`; append-only like the events.
+    """
+
+    sequence = models.PositiveBigIntegerField(unique=True, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+    key_id = models.CharField(max_length=32, editable=False)
+    # Base64 of the 64-byte Ed25519 signature over signed_message().
+    signature = models.CharField(max_length=100, editable=False)
+    signed_at = models.DateTimeField(editable=False)
+
+    objects: ClassVar[models.Manager[AuditCheckpoint]] = AuditCheckpointQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sequence"]
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.sequence}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("audit checkpoints cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit checkpoints cannot be deleted")
+
+    def signed_content(self) -> dict[str, Any]:
+        """What the signature covers, as JSON-safe values (also the exported anchor)."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "sequence": self.sequence,
+            "hash": self.hash,
+            "key_id": self.key_id,
+            "signed_at": self.signed_at.isoformat(timespec="microseconds"),
+        }
+
+    def signed_message(self) -> bytes:
+        """The exact bytes signed: the canonical JSON of :meth:`signed_content`."""
+        return json.dumps(self.signed_content(), sort_keys=True, separators=(",", ":")).encode(
+            "utf-8"
+        )
 
 
 class WorkerHeartbeat(models.Model):
