@@ -29,6 +29,7 @@ from ecitizen.accounts.selectors import remit_covers, user_acting_as
 from ecitizen.core.errors import DomainError
 from ecitizen.core.services import MASK, audit_record
 from ecitizen.documents import render, signing, storage
+from ecitizen.documents.inspect import Refusal, inspect_upload
 from ecitizen.documents.models import IssuedDocument, Remit, Upload
 from ecitizen.notifications.services import notification_send
 
@@ -117,6 +118,33 @@ def sanitise_filename(name: str, *, extension: str, accepted: Sequence[str] = ()
     return f"{stem}.{chosen}"
 
 
+def _refusal_message(refusal: Refusal) -> str:
+    """The GOV.UK error message for a file whose content was refused (see ``inspect``)."""
+    if refusal.code == "image_too_large":
+        return _(
+            "The selected image has too many pixels. Choose an image of %(megapixels)s "
+            "megapixels or fewer, such as a photo taken with a phone"
+        ) % {"megapixels": number_format(refusal.megapixels)}
+    if refusal.code == "image_unreadable":
+        return _(
+            "The selected image cannot be opened. Check it opens on your device, then try again"
+        )
+    if refusal.code == "pdf_active_content":
+        return _(
+            "The selected PDF contains scripts or attached files. Save it as a new PDF (for "
+            "example, choose Print and then Save as PDF), then upload that"
+        )
+    if refusal.code == "pdf_too_expanded":
+        return _(
+            "The selected PDF is too large once opened. Save it as a new PDF (for example, "
+            "choose Print and then Save as PDF), then upload that"
+        )
+    return _(
+        "The selected PDF cannot be checked. Save it as a new PDF (for example, choose Print "
+        "and then Save as PDF), then upload that"
+    )
+
+
 @transaction.atomic
 def upload_store(
     *,
@@ -133,7 +161,9 @@ def upload_store(
     GOV.UK error message) a file that is empty, larger than ``max_bytes``, or whose
     content, recognised by its magic bytes, is not one of ``allowed_types`` (MIME types
     among ``application/pdf``, ``image/jpeg`` and ``image/png``), whatever its name or the
-    browser's content type say.
+    browser's content type say. It also refuses images of more than
+    ``UPLOAD_IMAGE_MAX_MEGAPIXELS``, and PDFs with scripts or attached files or that
+    expand past ``UPLOAD_PDF_MAX_INFLATED_MB`` (:mod:`ecitizen.documents.inspect`).
 
     Side effects: the ciphertext in the default storage, the :class:`Upload` row, and an
     audit event ``documents.upload_stored`` (format and size; never the content or name).
@@ -162,6 +192,10 @@ def upload_store(
             % {"formats": _formats_label(allowed_types)},
             code="wrong_type",
         )
+    try:
+        inspect_upload(data, detected)
+    except Refusal as refusal:
+        raise UploadRejected(_refusal_message(refusal), code=refusal.code) from None
     extensions = FORMATS[detected][1]
     upload = storage.store_encrypted(
         owner=owner,

@@ -40,7 +40,16 @@ def png_bytes() -> bytes:
     )
 
 
-JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64
+def _jpeg_bytes() -> bytes:
+    """A real 2x2 JPEG (uploads are opened to read their size: a header alone is refused)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (2, 2), "white").save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+JPEG_BYTES = _jpeg_bytes()
 
 
 def uploaded(name: str, content: bytes, content_type: str = "application/pdf"):
