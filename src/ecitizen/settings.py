@@ -392,6 +392,9 @@ SIGNIN_THROTTLE_BASE_DELAY = _int("SIGNIN_THROTTLE_BASE_DELAY", 30, minimum=1)
 SIGNIN_THROTTLE_MAX_DELAY = _int(
     "SIGNIN_THROTTLE_MAX_DELAY", 15 * 60, minimum=SIGNIN_THROTTLE_BASE_DELAY
 )
+# A browser that completed a sign-in keeps a device cookie this long: its attempts are
+# throttled per device, not with the account's (accounts.devices, ADR 0006).
+SIGNIN_DEVICE_COOKIE_DAYS = _int("SIGNIN_DEVICE_COOKIE_DAYS", 180, minimum=1)
 if min(SESSION_IDLE_TIMEOUT_STAFF, SESSION_IDLE_TIMEOUT_RESIDENT) <= SESSION_TIMEOUT_WARNING:
     raise ImproperlyConfigured("SESSION_TIMEOUT_WARNING must be shorter than the idle timeouts")
 

@@ -12,11 +12,11 @@ from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django import forms
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import formats, timezone
 from django.utils.translation import ngettext
 
-from ecitizen.accounts import services
+from ecitizen.accounts import devices, services
 from ecitizen.accounts.models import User
 from ecitizen.core import crypto
 from ecitizen.core.http import client_ip
@@ -59,7 +59,11 @@ class AccountAdapter(DefaultAccountAdapter):
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         email = str(credentials.get("email") or credentials.get("username") or "")
         try:
-            services.signin_attempt_begin(email=email, ip_address=client_ip(request))
+            services.signin_attempt_begin(
+                email=email,
+                ip_address=client_ip(request),
+                device=devices.device_code(request, email),
+            )
         except services.SignInThrottled as throttled:
             raise forms.ValidationError(
                 throttle_message(throttled.wait_seconds), code="sign_in_throttled"
@@ -69,13 +73,30 @@ class AccountAdapter(DefaultAccountAdapter):
         user = super().authenticate(request, **credentials)
         if user is not None:
             email = str(credentials.get("email") or credentials.get("username") or "")
-            services.signin_password_accepted(email=email, ip_address=client_ip(request))
+            services.signin_password_accepted(
+                email=email,
+                ip_address=client_ip(request),
+                device=devices.device_code(request, email),
+            )
         return user
 
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         email = str(credentials.get("email") or credentials.get("username") or "")
         user = User.objects.filter(email__iexact=email).first() if email else None
-        services.signin_failure_record(email=email, ip_address=client_ip(request), user=user)
+        services.signin_failure_record(
+            email=email,
+            ip_address=client_ip(request),
+            user=user,
+            device=devices.device_code(request, email),
+        )
+
+    def post_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse:
+        """After a complete sign-in (password and, if enrolled, second factor), the
+        browser gets a new device cookie for this account (:mod:`accounts.devices`)."""
+        response: HttpResponse = super().post_login(request, user, **kwargs)
+        if devices.sign_in_complete(request, user):
+            devices.remember_device(request, response, user)
+        return response
 
     def get_client_ip(self, request: HttpRequest) -> str:
         return client_ip(request) or "0.0.0.0"  # noqa: S104 - an unknown address, not a bind

@@ -240,15 +240,25 @@ def role_revoke(*, assignment: RoleAssignment, actor: Any, ip_address: str | Non
 # --- Sign-in throttling -----------------------------------------------------------------
 
 _ACCOUNT_KEY_CONTEXT = "accounts.signinthrottle.account"
+_DEVICE_KEY_CONTEXT = "accounts.signinthrottle.device"
 
 
-def _throttle_keys(*, email: str, ip_address: str | None) -> list[tuple[str, str, int]]:
+def _throttle_keys(
+    *, email: str, ip_address: str | None, device: str | None = None
+) -> list[tuple[str, str, int]]:
     # The account key is a blind index of the typed email, so the throttle table holds no
-    # email addresses (typed ones included, which may belong to nobody).
+    # email addresses (typed ones included, which may belong to nobody). An attempt from
+    # a device that completed a sign-in to this account before (its device code, see
+    # accounts.devices) is counted against that device instead, in a row of its own:
+    # someone else's failures on the account do not make the owner's browser wait.
+    if device:
+        account_key = crypto.blind_index(device, context=_DEVICE_KEY_CONTEXT)
+    else:
+        account_key = crypto.blind_index(email.strip().lower(), context=_ACCOUNT_KEY_CONTEXT)
     keys: list[tuple[str, str, int]] = [
         (
             SignInThrottle.Scope.ACCOUNT,
-            crypto.blind_index(email.strip().lower(), context=_ACCOUNT_KEY_CONTEXT),
+            account_key,
             settings.SIGNIN_THROTTLE_FREE_ATTEMPTS_ACCOUNT,
         )
     ]
@@ -269,11 +279,12 @@ class SignInThrottled(DomainError):
         self.wait_seconds = wait_seconds
 
 
-def signin_wait_seconds(*, email: str, ip_address: str | None) -> int:
-    """How long this account or address must wait before another attempt (0 = now)."""
+def signin_wait_seconds(*, email: str, ip_address: str | None, device: str | None = None) -> int:
+    """How long this account (or known ``device``) or address must wait before another
+    attempt (0 = now)."""
     now = timezone.now()
     wait = 0.0
-    for scope, key, _free in _throttle_keys(email=email, ip_address=ip_address):
+    for scope, key, _free in _throttle_keys(email=email, ip_address=ip_address, device=device):
         row = SignInThrottle.objects.filter(scope=scope, key=key).first()
         if row and row.blocked_until and row.blocked_until > now:
             wait = max(wait, (row.blocked_until - now).total_seconds())
@@ -298,18 +309,21 @@ def _recount(row: SignInThrottle, free_attempts: int, now: Any) -> None:
 
 
 @transaction.atomic
-def signin_attempt_begin(*, email: str, ip_address: str | None) -> None:
+def signin_attempt_begin(*, email: str, ip_address: str | None, device: str | None = None) -> None:
     """Admit one sign-in attempt, counted as a failure *before* the password is checked.
 
     Counting first, under a row lock, is what stops parallel requests from all slipping
     through while the first ones are still hashing; a successful sign-in takes the count
     back (:func:`signin_password_accepted`). Failures older than a day no longer count.
-    Raises :class:`SignInThrottled` when the account or the address must wait.
+    ``device``: the device code the browser holds for this account (the caller checked
+    the cookie is valid and names this account); the attempt is then counted against
+    the device instead of the account. Raises :class:`SignInThrottled` when the account
+    (or device) or the address must wait.
     """
     now = timezone.now()
     rows = []
     wait = 0.0
-    for scope, key, free in _throttle_keys(email=email, ip_address=ip_address):
+    for scope, key, free in _throttle_keys(email=email, ip_address=ip_address, device=device):
         row, _created = SignInThrottle.objects.select_for_update().get_or_create(
             scope=scope, key=key, defaults={"last_failure_at": now}
         )
@@ -327,10 +341,12 @@ def signin_attempt_begin(*, email: str, ip_address: str | None) -> None:
         row.save()
 
 
-def signin_failure_record(*, email: str, ip_address: str | None, user: User | None) -> int:
+def signin_failure_record(
+    *, email: str, ip_address: str | None, user: User | None, device: str | None = None
+) -> int:
     """Audit a failed sign-in (already counted by :func:`signin_attempt_begin`); returns
-    the seconds the account or address now has to wait."""
-    wait = signin_wait_seconds(email=email, ip_address=ip_address)
+    the seconds the account (or ``device``) or address now has to wait."""
+    wait = signin_wait_seconds(email=email, ip_address=ip_address, device=device)
     audit_record(
         action="auth.sign_in_failed",
         actor=None,
@@ -344,11 +360,14 @@ def signin_failure_record(*, email: str, ip_address: str | None, user: User | No
 
 
 @transaction.atomic
-def signin_password_accepted(*, email: str, ip_address: str | None) -> None:
+def signin_password_accepted(
+    *, email: str, ip_address: str | None, device: str | None = None
+) -> None:
     """Take back the attempt counted by :func:`signin_attempt_begin` once the password
-    proved right: the account starts afresh, the address keeps its other failures."""
+    proved right: the account (or, for a known ``device``, that device only) starts
+    afresh, the address keeps its other failures."""
     now = timezone.now()
-    for scope, key, free in _throttle_keys(email=email, ip_address=ip_address):
+    for scope, key, free in _throttle_keys(email=email, ip_address=ip_address, device=device):
         row = SignInThrottle.objects.select_for_update().filter(scope=scope, key=key).first()
         if row is None:
             continue
