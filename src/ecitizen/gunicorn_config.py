@@ -26,7 +26,7 @@ def _default_headers_without_server(self: Any) -> list[str]:
     return [line for line in _default_headers(self) if not line.lower().startswith("server:")]
 
 
-_gunicorn_wsgi.Response.default_headers = _default_headers_without_server  # type: ignore[method-assign]
+_gunicorn_wsgi.Response.default_headers = _default_headers_without_server
 
 # Requests with enormous header sections are refused by gunicorn before Django sees them
 # (these are gunicorn's defaults, stated so that a change of default is noticed).

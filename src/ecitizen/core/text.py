@@ -166,8 +166,8 @@ class NameField(forms.CharField):
         ),
     }
 
-    def to_python(self, value: Any) -> str:
-        text: str = super().to_python(value)
+    def to_python(self, value: Any) -> str | None:
+        text = super().to_python(value)
         if not text:
             return text
         try:
@@ -183,8 +183,8 @@ class FreeTextField(forms.CharField):
     normalised, with spoofing characters removed (:func:`clean_free_text`). Lengths and
     "required" are checked on the cleaned text."""
 
-    def to_python(self, value: Any) -> str:
-        text: str = super().to_python(value)
+    def to_python(self, value: Any) -> str | None:
+        text = super().to_python(value)
         if not text:
             return text
         cleaned = clean_free_text(text)
