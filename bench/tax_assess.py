@@ -38,6 +38,8 @@ BENCH_ENV = {
     "ALLOWED_HOSTS": "testserver",
     "FIELD_ENCRYPTION_KEYS": "b1:YmVuY2gtb25seS1rZXktZW5jcnlwdGlvbi1rZXktMDA=",
     "BLIND_INDEX_KEY": "YmVuY2gtb25seS1ibGluZC1pbmRleC1rZXktMDAwMDA=",
+    "SMS_BACKEND": "ecitizen.notifications.sms.OutboxSmsBackend",
+    "SMS_OUTBOX_IN_PRODUCTION": "true",
     "PAYMENTS_SANDBOX_WEBHOOK_SECRET": "bench-only-webhook-secret",
     "SECURE_SSL_REDIRECT": "false",
     "SESSION_COOKIE_SECURE": "false",

@@ -25,6 +25,12 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from ecitizen.core.sms_rules import (
+    NOTIFY_DEFAULT_BASE_URL,
+    SMS_OUTBOX_BACKEND,
+    sms_backend_problem,
+)
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 env = environ.Env()
@@ -307,6 +313,22 @@ WORKER_HEARTBEAT_SECONDS = _int("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
 WORKER_HEALTHY_WITHIN_SECONDS = _int(
     "WORKER_HEALTHY_WITHIN_SECONDS", 60, minimum=WORKER_HEARTBEAT_SECONDS + 1
 )
+# A running task whose worker has not beaten for this long is requeued by a live worker
+# (ecitizen.core.leases). At least two heartbeats, so that one missed beat loses nothing.
+TASK_LEASE_SECONDS = _int(
+    "TASK_LEASE_SECONDS",
+    max(120, 2 * WORKER_HEARTBEAT_SECONDS),
+    minimum=2 * WORKER_HEARTBEAT_SECONDS,
+)
+# A notification still queued this many minutes after its delivery was due is shown to
+# staff as stuck, and they may send it again. Longer than a task lease, so that a task
+# a live worker is about to requeue is not resent by hand as well.
+NOTIFICATION_STUCK_MINUTES = _int("NOTIFICATION_STUCK_MINUTES", 15, minimum=1)
+if NOTIFICATION_STUCK_MINUTES * 60 <= TASK_LEASE_SECONDS:
+    raise ImproperlyConfigured(
+        f"NOTIFICATION_STUCK_MINUTES ({NOTIFICATION_STUCK_MINUTES}) must be longer than "
+        f"TASK_LEASE_SECONDS ({TASK_LEASE_SECONDS} seconds)"
+    )
 
 # --- Field encryption -------------------------------------------------------------------
 
@@ -527,9 +549,29 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Text messages ----------------------------------------------------------------------
 
-# The provider class notifications send text messages through (a dotted path). The default
-# keeps them in a table shown to staff at /staff/sms-outbox/ instead of sending them.
-SMS_BACKEND = str(_value("SMS_BACKEND", default="ecitizen.notifications.sms.OutboxSmsBackend"))
+# The provider class notifications send text messages through (a dotted path). The outbox
+# (the default with DEBUG on) keeps them in a table shown to staff at /staff/sms-outbox/
+# instead of sending them: with DEBUG off it is refused unless SMS_OUTBOX_IN_PRODUCTION
+# allows it (a demonstration, training or test server), and `check --deploy` reports it.
+SMS_BACKEND = str(_value("SMS_BACKEND", default=SMS_OUTBOX_BACKEND if DEBUG else "")).strip()
+SMS_OUTBOX_IN_PRODUCTION = _bool("SMS_OUTBOX_IN_PRODUCTION", False)
+# GOV.UK Notify (SMS_BACKEND=ecitizen.notifications.sms.NotifySmsBackend): the API key, and
+# a text message template whose whole content is ((body)).
+NOTIFY_API_KEY = str(_value("NOTIFY_API_KEY", default="")).strip()
+NOTIFY_SMS_TEMPLATE_ID = str(_value("NOTIFY_SMS_TEMPLATE_ID", default="")).strip()
+NOTIFY_SMS_SENDER_ID = str(_value("NOTIFY_SMS_SENDER_ID", default="")).strip()
+NOTIFY_BASE_URL = str(_value("NOTIFY_BASE_URL", default=NOTIFY_DEFAULT_BASE_URL)).strip()
+_sms_problem = sms_backend_problem(
+    backend=SMS_BACKEND,
+    debug=DEBUG,
+    outbox_allowed=SMS_OUTBOX_IN_PRODUCTION,
+    notify_api_key=NOTIFY_API_KEY,
+    notify_template_id=NOTIFY_SMS_TEMPLATE_ID,
+    notify_sender_id=NOTIFY_SMS_SENDER_ID,
+    notify_base_url=NOTIFY_BASE_URL,
+)
+if _sms_problem:
+    raise ImproperlyConfigured(_sms_problem)
 
 # --- The deploying authority ------------------------------------------------------------
 

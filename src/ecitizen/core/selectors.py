@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from ecitizen.core.leases import task_leases_expired_count
 from ecitizen.core.models import GENESIS_HASH, AuditChainHead, AuditEvent, WorkerHeartbeat
 from ecitizen.core.services import event_hash
 
@@ -114,7 +115,15 @@ def platform_health() -> tuple[bool, dict[str, Any]]:
     else:
         worker["last_heartbeat"] = None
     report["worker"] = worker
-    return bool(alive), report
+    # Tasks left running by a worker that died: a live worker requeues them within a
+    # heartbeat, so any that remain mean no live worker is reclaiming (ecitizen.core.leases).
+    stuck = task_leases_expired_count()
+    report["tasks"] = {
+        "status": "error" if stuck else "ok",
+        "stuck": stuck,
+        "lease_seconds": settings.TASK_LEASE_SECONDS,
+    }
+    return bool(alive) and not stuck, report
 
 
 def audit_events(*, action: str | None = None) -> QuerySet[AuditEvent]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.core.mail.utils import DNS_NAME
 from django.utils import timezone
 from django_tasks import task
 
@@ -18,17 +21,35 @@ logger = logging.getLogger(__name__)
 EMAIL_RETRY_DELAYS = (60, 300, 1800, 7200)
 
 
+def stable_message_id(sealed_message: str, from_email: str) -> str:
+    """The Message-ID of a queued message, the same at every run of its task.
+
+    A task is run again when its worker died (``ecitizen.core.leases``) and a delivery is
+    retried after a failure; if the mail server had already accepted the message when the
+    worker died, the second copy carries the same Message-ID, which mail systems treat as
+    one message. The sealed text is unique per queued message (random nonce) and does not
+    change between runs.
+    """
+    digest = hashlib.sha256(sealed_message.encode()).hexdigest()[:40]
+    domain = parseaddr(from_email or settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
+    return f"<{digest}@{domain or DNS_NAME}>"
+
+
 @task()
 def send_email(sealed_message: str, attempt: int = 0) -> None:
     """Deliver one queued message with ``EMAIL_DELIVERY_BACKEND``.
 
     When delivery fails, a new attempt is queued after a growing delay; after the last one
     the failure is logged as an error (and this task ends failed, visible in the task
-    results) rather than the mail being lost silently.
+    results) rather than the mail being lost silently. Every run sends the message with
+    the same Message-ID (:func:`stable_message_id`), so a rerun after a worker died is
+    recognised as the same message.
     """
     connection = get_connection(settings.EMAIL_DELIVERY_BACKEND, fail_silently=False)
     email = message_from_dict(unseal(sealed_message))
     email.connection = connection
+    if "message-id" not in {name.lower() for name in email.extra_headers}:
+        email.extra_headers["Message-ID"] = stable_message_id(sealed_message, email.from_email)
     try:
         email.send(fail_silently=False)
     except Exception:

@@ -14,7 +14,7 @@ class DeliveryFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
-        choices=[("", _("Any status")), *Status.choices],
+        choices=[("", _("Any status")), *Status.choices, ("stuck", _("Stuck in the queue"))],
     )
     channel = forms.ChoiceField(
         label=_("Channel"),

@@ -7,17 +7,25 @@ from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from ecitizen.accounts.models import ContactPreference
 from ecitizen.accounts.selectors import user_acting_as
 from ecitizen.core.services import audit_record
-from ecitizen.notifications.models import Channel, Notification, SmsOutboxMessage, Status
+from ecitizen.notifications.models import (
+    Channel,
+    Notification,
+    SmsOutboxMessage,
+    Status,
+    stuck_before,
+)
 from ecitizen.notifications.templating import event_specs
 
 INBOX_PAGE_SIZE = 20
 STAFF_PAGE_SIZE = 50
+#: The delivery page's filter value for notifications stuck in the queue (not a status).
+STUCK = "stuck"
 
 
 # --- The template catalogue -------------------------------------------------------------
@@ -122,7 +130,8 @@ def inbox_unread_count(*, user: Any) -> int:
 def notifications_for_staff(
     *, status: str | None = None, channel: str | None = None
 ) -> QuerySet[Notification]:
-    """Notifications for the delivery page, newest first, optionally filtered.
+    """Notifications for the delivery page, newest first, optionally filtered by status
+    (or :data:`STUCK`: see :func:`notifications_stuck`) and channel.
 
     Only delivery facts are loaded (no text, no address): the page shows no personal data.
     """
@@ -135,8 +144,11 @@ def notifications_for_staff(
         "last_error",
         "created_at",
         "sent_at",
+        "due_at",
     )
-    if status:
+    if status == STUCK:
+        notifications = notifications.filter(_stuck_filter())
+    elif status:
         notifications = notifications.filter(status=status)
     if channel:
         notifications = notifications.filter(channel=channel)
@@ -153,6 +165,20 @@ def notification_get_for_staff(*, notification_id: int) -> Notification:
 
 def notification_failed_count() -> int:
     return Notification.objects.filter(status=Status.FAILED).count()
+
+
+def _stuck_filter() -> Q:
+    return Q(status=Status.QUEUED, due_at__lte=stuck_before()) & ~Q(channel=Channel.INBOX)
+
+
+def notifications_stuck() -> QuerySet[Notification]:
+    """Email and SMS notifications still ``queued`` ``NOTIFICATION_STUCK_MINUTES`` after
+    their delivery was due: their task was lost or no worker runs. Staff may resend them."""
+    return Notification.objects.filter(_stuck_filter())
+
+
+def notification_stuck_count() -> int:
+    return notifications_stuck().count()
 
 
 def sms_outbox_page_for_staff(

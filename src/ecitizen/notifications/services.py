@@ -29,15 +29,29 @@ email goes straight through ``EMAIL_DELIVERY_BACKEND`` (not the queueing
 ``EMAIL_BACKEND``), so the recorded status is the real outcome; SMS goes through the
 ``SMS_BACKEND`` provider. A failure is retried after 1 min, 5 min, 30 min and 2 h (as
 ``core.tasks.send_email``); after the last attempt (at once when the task backend cannot
-run a task later) the notification is ``failed``, an error is logged and the audit event
+run a task later, and at once for a permanent refusal such as an invalid phone number) the
+notification is ``failed``, an error is logged and the audit event
 ``notifications.delivery_failed`` is written. Staff can send it again
-(:func:`notification_retry`).
+(:func:`notification_retry`), and also one *stuck* in the queue (still ``queued``
+``NOTIFICATION_STUCK_MINUTES`` after it was due).
+
+**Exactly once, as far as we can.** A delivery task may run again: its worker died and the
+task was requeued (``ecitizen.core.leases``), or staff resent a stuck notification while
+the first task still ran. Before the hand-over an attempt *claims* the notification
+(``claimed_until``, under a row lock) and records the outcome afterwards; a run that finds
+it no longer ``queued`` does nothing, and one that finds it claimed looks again when the
+claim runs out. Only a worker that dies between the provider's acceptance and the
+recording (a few milliseconds) leaves a message that a rerun sends again: an email then
+carries the same Message-ID (kept on the notification from its first attempt), which mail
+systems treat as one message, and a text message the same ``reference``.
 """
 
 from __future__ import annotations
 
 import datetime
+import inspect
 import logging
+import math
 import smtplib
 from collections.abc import Mapping, Sequence
 from email.utils import parseaddr
@@ -57,12 +71,12 @@ from ecitizen.accounts.models import ResidentProfile, User
 from ecitizen.accounts.selectors import user_acting_as
 from ecitizen.core.errors import DomainError
 from ecitizen.core.services import audit_record
-from ecitizen.notifications.models import Channel, Notification, Status
+from ecitizen.notifications.models import Channel, Notification, Status, stuck_before
 from ecitizen.notifications.selectors import (
     notification_channels_for,
     notification_language,
 )
-from ecitizen.notifications.sms import get_sms_backend
+from ecitizen.notifications.sms import SmsDeliveryError, get_sms_backend
 from ecitizen.notifications.templating import CHANNELS, event_specs, render_event
 
 logger = logging.getLogger(__name__)
@@ -207,6 +221,7 @@ def notification_send(
             subject=rendered.subject,
             url=values["url"],
             created_at=now,
+            due_at=now,
         )
         if channel == Channel.EMAIL:
             notification.body = rendered.email
@@ -229,18 +244,27 @@ def notification_send(
 
 
 def _error_label(exc: BaseException) -> str:
-    """What went wrong, without personal data: the exception's class (and SMTP code).
-    Exception messages are not used: an SMTP refusal, for one, names the recipients."""
+    """What went wrong, without personal data: the exception's class (and SMTP code, or
+    the SMS provider's answer, which by contract names neither number nor text).
+    Other exception messages are not used: an SMTP refusal, for one, names the recipients."""
     label = type(exc).__name__
     code = getattr(exc, "smtp_code", None)
     if isinstance(exc, smtplib.SMTPResponseException) and isinstance(code, int):
         label = f"{label} (SMTP {code})"
+    elif isinstance(exc, SmsDeliveryError):
+        label = f"{label}: {exc}"
     return label[:200]
 
 
-def _send_email(notification: Notification) -> str:
+def _new_message_id() -> str:
     sender_domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
-    message_id = make_msgid(domain=sender_domain or str(DNS_NAME))
+    return make_msgid(domain=sender_domain or str(DNS_NAME))
+
+
+def _send_email(notification: Notification) -> str:
+    # Chosen at the first attempt and kept (see _claim): every attempt sends the same
+    # message as far as mail systems can tell.
+    message_id = notification.provider_message_id or _new_message_id()
     email = EmailMessage(
         subject=notification.subject,
         body=notification.body,
@@ -265,7 +289,15 @@ def _send(notification: Notification) -> tuple[str, str]:
     if notification.channel == Channel.EMAIL:
         return Status.SENT, _send_email(notification)
     if notification.channel == Channel.SMS:
-        provider_id = get_sms_backend().send(to=str(notification.address), body=notification.body)
+        backend = get_sms_backend()
+        extra = {}
+        # A backend written before ``reference`` existed takes ``to`` and ``body`` only.
+        parameters = inspect.signature(backend.send).parameters
+        if "reference" in parameters or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+        ):
+            extra["reference"] = f"notification-{notification.pk}"
+        provider_id = backend.send(to=str(notification.address), body=notification.body, **extra)
         return Status.SENT, str(provider_id)[:100]
     return Status.DELIVERED, ""
 
@@ -276,28 +308,85 @@ def _can_defer() -> bool:
     return bool(deliver_notification.get_backend().supports_defer)
 
 
+def _claim_window() -> datetime.timedelta:
+    """How long an attempt holds its claim: one heartbeat less than a task lease, so that
+    when the task of a worker that died is requeued, the claim of that worker has run out
+    (its last heartbeat came at most one interval before it claimed)."""
+    return datetime.timedelta(
+        seconds=max(
+            settings.TASK_LEASE_SECONDS - settings.WORKER_HEARTBEAT_SECONDS,
+            settings.WORKER_HEARTBEAT_SECONDS,
+        )
+    )
+
+
+@transaction.atomic
+def _claim(*, notification_id: int, attempt: int) -> tuple[Notification | None, bool]:
+    """Claim a queued notification for one delivery attempt; ``(notification, True)``
+    when this attempt may hand it over.
+
+    ``(…, False)``: it no longer exists or is no longer ``queued``, or another attempt
+    holds an unexpired claim; that one records the outcome, and this attempt is queued
+    again for when the claim runs out (in case its holder died without recording).
+    """
+    notification = Notification.objects.select_for_update().filter(pk=notification_id).first()
+    if notification is None or notification.status != Status.QUEUED:
+        return notification, False
+    now = timezone.now()
+    if notification.claimed_until is not None and notification.claimed_until > now:
+        if _can_defer():
+            notification.due_at = notification.claimed_until
+            notification.save(update_fields=["due_at"])
+            wait = (notification.claimed_until - now).total_seconds()
+            _enqueue_delivery(notification.pk, attempt, math.ceil(wait) + 1)
+        return notification, False
+    notification.claimed_until = now + _claim_window()
+    fields = ["claimed_until"]
+    if notification.channel == Channel.EMAIL and not notification.provider_message_id:
+        notification.provider_message_id = _new_message_id()
+        fields.append("provider_message_id")
+    notification.save(update_fields=fields)
+    return notification, True
+
+
 @transaction.atomic
 def _record_success(*, notification_id: int, status: str, provider_id: str) -> Notification:
     notification = Notification.objects.select_for_update().get(pk=notification_id)
+    if notification.status != Status.QUEUED:
+        return notification  # recorded by an attempt whose claim this one outlived
     notification.status = status
     notification.attempts += 1
     notification.sent_at = timezone.now()
     notification.provider_message_id = provider_id
     notification.last_error = ""
+    notification.claimed_until = None
     notification.save(
-        update_fields=["status", "attempts", "sent_at", "provider_message_id", "last_error"]
+        update_fields=[
+            "status",
+            "attempts",
+            "sent_at",
+            "provider_message_id",
+            "last_error",
+            "claimed_until",
+        ]
     )
     return notification
 
 
 @transaction.atomic
-def _record_failure(*, notification_id: int, attempt: int, error: str) -> Notification:
+def _record_failure(
+    *, notification_id: int, attempt: int, error: str, permanent: bool = False
+) -> Notification:
     notification = Notification.objects.select_for_update().get(pk=notification_id)
+    if notification.status != Status.QUEUED:
+        return notification  # recorded by an attempt whose claim this one outlived
     notification.attempts += 1
     notification.last_error = error
-    if attempt < len(DELIVERY_RETRY_DELAYS) and _can_defer():
+    notification.claimed_until = None
+    if not permanent and attempt < len(DELIVERY_RETRY_DELAYS) and _can_defer():
         delay = DELIVERY_RETRY_DELAYS[attempt]
-        notification.save(update_fields=["attempts", "last_error"])
+        notification.due_at = timezone.now() + datetime.timedelta(seconds=delay)
+        notification.save(update_fields=["attempts", "last_error", "claimed_until", "due_at"])
         logger.warning(
             "notification %d (%s) failed (attempt %d: %s); retrying in %ds",
             notification.pk,
@@ -309,7 +398,7 @@ def _record_failure(*, notification_id: int, attempt: int, error: str) -> Notifi
         _enqueue_delivery(notification.pk, attempt + 1, delay)
         return notification
     notification.status = Status.FAILED
-    notification.save(update_fields=["status", "attempts", "last_error"])
+    notification.save(update_fields=["status", "attempts", "last_error", "claimed_until"])
     logger.error(
         "notification %d (%s, %s) could not be delivered after %d attempts: %s",
         notification.pk,
@@ -335,24 +424,32 @@ def notification_deliver(*, notification_id: int, attempt: int = 0) -> Notificat
     """Attempt number ``attempt`` (from 0) to deliver a queued notification.
 
     Does nothing for a notification that is no longer ``queued`` (already delivered, or
-    failed) or no longer exists (its recipient was deleted). Not atomic as a whole: the
-    hand-over to the mail server or SMS provider happens outside any transaction, and the
-    outcome is recorded after it in a short one.
+    failed) or no longer exists (its recipient was deleted), and waits for another attempt
+    that is handing it over right now (see the module's documentation). Safe to run again
+    for the same notification. Not atomic as a whole: the claim is taken in a short
+    transaction, the hand-over to the mail server or SMS provider happens outside any
+    transaction, and the outcome is recorded after it in another short one.
 
     Side effects: on success, ``sent`` (email, SMS) with ``sent_at`` and the provider's
-    message id. On failure, ``attempts`` and ``last_error`` are updated and a new attempt is
-    queued after the next delay of :data:`DELIVERY_RETRY_DELAYS`; after the last one, or at
-    once when the task backend cannot run a task later, the notification is ``failed``, an
-    error is logged and ``notifications.delivery_failed`` is audited.
+    message id (an email's Message-ID). On failure, ``attempts`` and ``last_error`` are
+    updated and a new attempt is queued after the next delay of
+    :data:`DELIVERY_RETRY_DELAYS`; after the last one, at once when the task backend cannot
+    run a task later, and at once for a permanent refusal
+    (:class:`~ecitizen.notifications.sms.SmsDeliveryError` with ``permanent``), the
+    notification is ``failed``, an error is logged and ``notifications.delivery_failed`` is
+    audited.
     """
-    notification = Notification.objects.filter(pk=notification_id).first()
-    if notification is None or notification.status != Status.QUEUED:
+    notification, claimed = _claim(notification_id=notification_id, attempt=attempt)
+    if notification is None or not claimed:
         return notification
     try:
         status, provider_id = _send(notification)
     except Exception as exc:  # any failure of the backend: retried, then recorded
         return _record_failure(
-            notification_id=notification.pk, attempt=attempt, error=_error_label(exc)
+            notification_id=notification.pk,
+            attempt=attempt,
+            error=_error_label(exc),
+            permanent=bool(getattr(exc, "permanent", False)),
         )
     return _record_success(notification_id=notification.pk, status=status, provider_id=provider_id)
 
@@ -378,24 +475,47 @@ def notification_mark_read(*, notification: Notification, actor: Any) -> Notific
 def notification_retry(
     *, notification: Notification, actor: Any, ip_address: str | None = None
 ) -> Notification:
-    """Queue a failed notification for delivery again, with a fresh series of retries.
+    """Queue a failed or stuck notification for delivery again, with a fresh series of
+    retries.
 
-    Precondition: the caller has checked the official's role. Raises
-    :class:`NotificationNotRetryable` unless the notification is ``failed`` (so a double
-    click queues it once). Side effects: status back to ``queued``, the audit event
-    ``notifications.retried``, and the delivery task enqueued with the transaction.
+    *Stuck*: still ``queued`` ``NOTIFICATION_STUCK_MINUTES`` after its delivery was due
+    (its task was lost, or no worker runs). Precondition: the caller has checked the
+    official's role. Raises :class:`NotificationNotRetryable` unless the notification is
+    ``failed`` or stuck; a resend makes it due now, so a double click queues it once.
+    Resending a stuck notification whose first task does run after all sends it once: the
+    delivery claims the notification and does nothing once it is sent.
+
+    Side effects: status ``queued``, due now, the audit event ``notifications.retried``
+    (with the status before and, for a stuck one, when it was due), and the delivery task
+    enqueued with the transaction.
     """
     locked = Notification.objects.select_for_update().get(pk=notification.pk)
-    if locked.status != Status.FAILED:
-        raise NotificationNotRetryable(_("Only a notification that failed can be sent again."))
+    stuck = (
+        locked.status == Status.QUEUED
+        and locked.channel != Channel.INBOX
+        and locked.due_at <= stuck_before()
+    )
+    if locked.status != Status.FAILED and not stuck:
+        raise NotificationNotRetryable(
+            _(
+                "Only a notification that failed, or that has waited in the queue for more "
+                "than %(minutes)s minutes, can be sent again."
+            )
+            % {"minutes": settings.NOTIFICATION_STUCK_MINUTES}
+        )
+    now = timezone.now()
+    changes: dict[str, Any] = {"status": {"before": locked.status, "after": "queued"}}
+    if stuck:
+        changes["due_at"] = {"before": locked.due_at, "after": now}
     locked.status = Status.QUEUED
-    locked.save(update_fields=["status"])
+    locked.due_at = now
+    locked.save(update_fields=["status", "due_at"])
     audit_record(
         action="notifications.retried",
         actor=actor,
         actor_role=user_acting_as(actor),
         obj=locked,
-        changes={"status": {"before": "failed", "after": "queued"}},
+        changes=changes,
         ip_address=ip_address,
     )
     _enqueue_delivery(locked.pk)

@@ -15,6 +15,9 @@ BASE = {
     "FIELD_ENCRYPTION_KEYS": f"k1:{KEY}",
     "BLIND_INDEX_KEY": KEY,
     "DJANGO_SETTINGS_MODULE": "ecitizen.settings",
+    # Text messages kept in the outbox, which DEBUG off refuses unless allowed.
+    "SMS_BACKEND": "ecitizen.notifications.sms.OutboxSmsBackend",
+    "SMS_OUTBOX_IN_PRODUCTION": "true",
 }
 
 

@@ -134,6 +134,8 @@ def _start(extra: dict[str, str]) -> subprocess.CompletedProcess:
         "BLIND_INDEX_KEY": key,
         "DJANGO_SETTINGS_MODULE": "ecitizen.settings",
         "ECITIZEN_ENV_FILE": os.devnull,
+        "SMS_BACKEND": "ecitizen.notifications.sms.OutboxSmsBackend",
+        "SMS_OUTBOX_IN_PRODUCTION": "true",
         **extra,
     }
     code = (

@@ -212,7 +212,8 @@ def test_a_failing_sms_provider_ends_failed(resident, settings):
     )
     sms = Notification.objects.get(channel="sms")
     assert sms.status == Status.FAILED
-    assert sms.last_error == "SmsDeliveryError"
+    # The provider's reason is shown: by contract it names neither the number nor the text.
+    assert sms.last_error == "SmsDeliveryError: provider unreachable"
     assert SmsOutboxMessage.objects.count() == 0
 
 
