@@ -99,7 +99,7 @@ class ProfileForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
     )
-    postcode = forms.CharField(
+    postcode = FreeTextField(
         label=_("Postcode"),
         max_length=12,
         required=False,
