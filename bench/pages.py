@@ -24,6 +24,11 @@ BENCH_ENV = {
     "ALLOWED_HOSTS": "testserver",
     "FIELD_ENCRYPTION_KEYS": "b1:YmVuY2gtb25seS1rZXktZW5jcnlwdGlvbi1rZXktMDA=",
     "BLIND_INDEX_KEY": "YmVuY2gtb25seS1ibGluZC1pbmRleC1rZXktMDAwMDA=",
+    # DEBUG is off: the sandbox and the demo signing certificate must be allowed.
+    "PAYMENT_PROVIDER": "sandbox",
+    "PAYMENTS_SANDBOX_IN_PRODUCTION": "true",
+    "PAYMENTS_SANDBOX_WEBHOOK_SECRET": "bench-only-webhook-secret-not-for-any-deployment",
+    "DOCUMENT_SIGNING_DEMO_IN_PRODUCTION": "true",
     "SMS_BACKEND": "ecitizen.notifications.sms.OutboxSmsBackend",
     "SMS_OUTBOX_IN_PRODUCTION": "true",
     "SECURE_SSL_REDIRECT": "false",

@@ -25,6 +25,13 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+# The production rules shared with `check --deploy`: pure functions that need no settings.
+from ecitizen.core.checks import (
+    MIN_WEBHOOK_SECRET_LENGTH,
+    signing_certificate_problem,
+    stripe_key_is_test,
+    webhook_secret_problem,
+)
 from ecitizen.core.sms_rules import (
     NOTIFY_DEFAULT_BASE_URL,
     SMS_OUTBOX_BACKEND,
@@ -665,24 +672,70 @@ for _signing_name, _signing_file in (
 ):
     if _signing_file and not Path(_signing_file).is_file():
         raise ImproperlyConfigured(f"{_signing_name} {_signing_file} is not a file")
+# Documents signed with the demo certificate, or any self-signed one, look signed but
+# nobody outside can trust them. With DEBUG off that is refused unless this allows it (a
+# demonstration or training server); `check --deploy` reports it even then.
+DOCUMENT_SIGNING_DEMO_IN_PRODUCTION = _bool("DOCUMENT_SIGNING_DEMO_IN_PRODUCTION", False)
+if not DEBUG and not DOCUMENT_SIGNING_DEMO_IN_PRODUCTION:
+    _signing_problem = signing_certificate_problem(DOCUMENT_SIGNING_CERT_FILE)
+    if _signing_problem:
+        raise ImproperlyConfigured(
+            f"Issued documents cannot be trusted: {_signing_problem}. Set "
+            "DOCUMENT_SIGNING_KEY_FILE and DOCUMENT_SIGNING_CERT_FILE to the authority's key "
+            "and a certificate from a trusted certification authority (or, on a server whose "
+            "documents are not real, DOCUMENT_SIGNING_DEMO_IN_PRODUCTION=true)."
+        )
 
 # --- Payments -----------------------------------------------------------------------------
 
+# Payments that are not real (the built-in sandbox, Stripe in test mode) with DEBUG off:
+# refused unless this allows them (a demonstration or training server), because a site
+# taking them would mark bills paid and issue receipts and licences for money it never
+# received. When payers pay that way, every page says so (PAYMENTS_NOT_REAL below), and
+# `check --deploy` reports it.
+PAYMENTS_SANDBOX_IN_PRODUCTION = _bool("PAYMENTS_SANDBOX_IN_PRODUCTION", False)
+_PAYMENTS_NOT_REAL_ALLOWED = DEBUG or PAYMENTS_SANDBOX_IN_PRODUCTION
 # Providers by name (a dotted path to a class implementing
-# ecitizen.payments.providers.base.PaymentProvider) and the one payers use.
+# ecitizen.payments.providers.base.PaymentProvider) and the one payers use. The sandbox is
+# left out when it is not allowed, so that its card page and webhook endpoint answer 404.
 PAYMENT_PROVIDERS = {
     "sandbox": "ecitizen.payments.providers.sandbox.SandboxProvider",
     "stripe": "ecitizen.payments.providers.stripe.StripeProvider",
 }
-PAYMENT_PROVIDER = str(_value("PAYMENT_PROVIDER", default="sandbox"))
+if not _PAYMENTS_NOT_REAL_ALLOWED:
+    del PAYMENT_PROVIDERS["sandbox"]
+# No default with DEBUG off: a production site must say who takes its money.
+PAYMENT_PROVIDER = str(_value("PAYMENT_PROVIDER", default="sandbox" if DEBUG else "")).strip()
+if not PAYMENT_PROVIDER:
+    raise ImproperlyConfigured(
+        "PAYMENT_PROVIDER is required when DEBUG is off: stripe, or sandbox together with "
+        "PAYMENTS_SANDBOX_IN_PRODUCTION=true on a server whose payments are not real"
+    )
+if PAYMENT_PROVIDER == "sandbox" and not _PAYMENTS_NOT_REAL_ALLOWED:
+    raise ImproperlyConfigured(
+        "PAYMENT_PROVIDER=sandbox takes no real payments: with DEBUG off it needs "
+        "PAYMENTS_SANDBOX_IN_PRODUCTION=true (a server whose payments are not real)"
+    )
 if PAYMENT_PROVIDER not in PAYMENT_PROVIDERS:
     raise ImproperlyConfigured(
         f"PAYMENT_PROVIDER must be one of {', '.join(PAYMENT_PROVIDERS)}, not {PAYMENT_PROVIDER!r}"
     )
-# The secret the sandbox signs its webhooks with (HMAC-SHA256). Development default only.
+# The secret the sandbox signs its webhooks with (HMAC-SHA256). Development default only;
+# with DEBUG off it must be set, at least 32 characters, whenever the sandbox is enabled.
 PAYMENTS_SANDBOX_WEBHOOK_SECRET = str(
-    _value("PAYMENTS_SANDBOX_WEBHOOK_SECRET", default="sandbox-webhook-secret" if DEBUG else "")
+    _value(
+        "PAYMENTS_SANDBOX_WEBHOOK_SECRET",
+        default="sandbox-webhook-secret-for-development-only" if DEBUG else "",
+    )
 )
+if "sandbox" in PAYMENT_PROVIDERS and not DEBUG:
+    _secret_problem = webhook_secret_problem(PAYMENTS_SANDBOX_WEBHOOK_SECRET)
+    if _secret_problem:
+        raise ImproperlyConfigured(
+            f"PAYMENTS_SANDBOX_WEBHOOK_SECRET {_secret_problem}: with DEBUG off and the "
+            f"sandbox enabled it must be at least {MIN_WEBHOOK_SECRET_LENGTH} random "
+            "characters, or anyone could sign its webhooks"
+        )
 # Where the sandbox delivers webhooks; default: this platform's own endpoint.
 PAYMENTS_SANDBOX_WEBHOOK_URL = str(_value("PAYMENTS_SANDBOX_WEBHOOK_URL", default=""))
 STRIPE_SECRET_KEY = str(_value("STRIPE_SECRET_KEY", default=""))
@@ -691,6 +744,16 @@ if PAYMENT_PROVIDER == "stripe" and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SE
     raise ImproperlyConfigured(
         "PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"
     )
+_STRIPE_TEST_MODE = PAYMENT_PROVIDER == "stripe" and stripe_key_is_test(STRIPE_SECRET_KEY)
+if _STRIPE_TEST_MODE and not _PAYMENTS_NOT_REAL_ALLOWED:
+    raise ImproperlyConfigured(
+        "STRIPE_SECRET_KEY is a test-mode key, which takes no real payments: with DEBUG "
+        "off use the live key, or set PAYMENTS_SANDBOX_IN_PRODUCTION=true on a server "
+        "whose payments are not real"
+    )
+# True when payers pay through a provider that takes no real money: the layout then shows
+# a warning banner on every page. Derived, not an environment variable.
+PAYMENTS_NOT_REAL = PAYMENT_PROVIDER == "sandbox" or _STRIPE_TEST_MODE
 # Test switch for the sandbox's webhooks: normal, duplicate, delay, reorder or drop.
 PAYMENTS_SANDBOX_WEBHOOK_MODE = str(_value("PAYMENTS_SANDBOX_WEBHOOK_MODE", default="normal"))
 if PAYMENTS_SANDBOX_WEBHOOK_MODE not in {"normal", "duplicate", "delay", "reorder", "drop"}:
@@ -699,6 +762,12 @@ if PAYMENTS_SANDBOX_WEBHOOK_MODE not in {"normal", "duplicate", "delay", "reorde
     )
 # Unfinished payments older than this are asked about by `ecitizen payments reconcile`.
 PAYMENTS_RECONCILE_AFTER_MINUTES = _int("PAYMENTS_RECONCILE_AFTER_MINUTES", 5, minimum=1)
+# Paying by reference and postcode without an account (/pay/): wrong answers are throttled
+# per reference typed and per client address, as sign-in is (growing waits, no lockout).
+PAY_THROTTLE_FREE_ATTEMPTS_REFERENCE = _int("PAY_THROTTLE_FREE_ATTEMPTS_REFERENCE", 5, minimum=1)
+PAY_THROTTLE_FREE_ATTEMPTS_IP = _int("PAY_THROTTLE_FREE_ATTEMPTS_IP", 20, minimum=1)
+PAY_THROTTLE_BASE_DELAY = _int("PAY_THROTTLE_BASE_DELAY", 30, minimum=1)
+PAY_THROTTLE_MAX_DELAY = _int("PAY_THROTTLE_MAX_DELAY", 15 * 60, minimum=PAY_THROTTLE_BASE_DELAY)
 # `ecitizen tax remind` reminds owners this many days before a property-tax instalment
 # is due (an overdue notice follows the day after it, while it is unpaid).
 TAX_REMINDER_DAYS = _int("TAX_REMINDER_DAYS", 14, minimum=1)

@@ -45,6 +45,10 @@ def fine(db, signing_certificate, media_storage):  # noqa: F811 - fixtures
 def test_a_visitor_pays_a_fine_by_reference_by_keyboard(page: Page, fine):
     page.goto("/pay/")
     assert_accessible(page)
+    # The tests pay through the sandbox: every page says that payments are not real.
+    expect(page.locator("#payments-not-real")).to_contain_text(
+        "Payments on this site are not real."
+    )
     tab_to(page, "#id_reference")
     page.keyboard.type("pcn-2026-000042")
     tab_to(page, "#id_postcode")

@@ -313,8 +313,21 @@ def _case_along(
     return case
 
 
+#: Letters and digits that cannot be misread for one another (no 0/O, 1/I/L, 5/S...).
+FINE_CHECK_CHARACTERS = "2346789ABCDEFGHJKMNPQRTUVWXY"
+
+
+def demo_fine_reference(number: int) -> str:
+    """``PCN-2026-000001-XXXX``: the notice's serial number and four random characters
+    (about 600,000 possibilities), so that knowing one notice's reference gives no other
+    one. Fixed per number, so that the demo is the same on every machine."""
+    rng = random.Random(f"riverton-pcn-{number}")
+    check = "".join(rng.choice(FINE_CHECK_CHARACTERS) for _ in range(4))
+    return f"PCN-2026-{number:06d}-{check}"
+
+
 #: A parking fine visitors can pay without an account (printed by ``ecitizen demo``).
-DEMO_FINE_REFERENCE = "PCN-2026-000001"
+DEMO_FINE_REFERENCE = demo_fine_reference(1)
 DEMO_FINE_POSTCODE = "RV1 4AB"
 FINE_STREETS = ["Station Road", "Market Square", "Harbour View", "Church Street"]
 POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
@@ -327,7 +340,7 @@ def demo_fines_load(*, seed: int) -> int:
     from ecitizen.payments.models import Bill
     from ecitizen.payments.services import BillSpec, LineSpec, bill_create, payment_record_offline
 
-    if Bill.objects.filter(reference=DEMO_FINE_REFERENCE).exists():
+    if Bill.objects.filter(source_key="demo:pcn:1").exists():
         return 0
     rng = random.Random(seed + 29)
     department = Department.objects.get(slug="transport-licensing")
@@ -341,7 +354,7 @@ def demo_fines_load(*, seed: int) -> int:
         )
         bill = bill_create(
             spec=BillSpec(
-                reference=f"PCN-2026-{number:06d}",
+                reference=demo_fine_reference(number),
                 kind=Bill.Kind.FINE,
                 description="Parking penalty charge: parked in a restricted street "
                 f"({rng.choice(FINE_STREETS)})",

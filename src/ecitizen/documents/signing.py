@@ -4,7 +4,9 @@ The key and certificate come from ``DOCUMENT_SIGNING_KEY_FILE`` and
 ``DOCUMENT_SIGNING_CERT_FILE`` (PEM; the certificate file may hold the chain, signer's
 certificate first). When they are unset, a self-signed *demo* certificate is made on first
 use under ``VAR_DIR/signing`` (see ADR 0009): fine for trying the platform, not for real
-documents, since nobody outside trusts it.
+documents, since nobody outside trusts it. With ``DEBUG`` off it is refused (at start-up by
+the settings, here again at signing, and by ``check --deploy``) unless
+``DOCUMENT_SIGNING_DEMO_IN_PRODUCTION`` allows it.
 
 The loaded signer is cached per process and per file version (path and modification
 time), so signing costs one signature, not a key load, and a renewed certificate on disk is
@@ -149,11 +151,24 @@ def demo_identity_ensure() -> SigningIdentity:
 
 
 def signing_identity() -> SigningIdentity:
-    """The configured key and certificate, or the demo pair (made if needed)."""
+    """The configured key and certificate, or the demo pair (made if needed).
+
+    Raises ``ImproperlyConfigured`` instead of using the demo pair when ``DEBUG`` is off
+    and ``DOCUMENT_SIGNING_DEMO_IN_PRODUCTION`` does not allow it. The settings refuse to
+    start that way already; this keeps a production process that was configured some
+    other way (another settings module, settings changed at run time) from issuing
+    documents nobody can trust.
+    """
     key_file = str(settings.DOCUMENT_SIGNING_KEY_FILE or "")
     cert_file = str(settings.DOCUMENT_SIGNING_CERT_FILE or "")
     if key_file and cert_file:
         return SigningIdentity(key_path=Path(key_file), cert_path=Path(cert_file), demo=False)
+    if not settings.DEBUG and not getattr(settings, "DOCUMENT_SIGNING_DEMO_IN_PRODUCTION", False):
+        raise ImproperlyConfigured(
+            "No document signing certificate is configured, and the self-signed demo "
+            "certificate is refused when DEBUG is off: set DOCUMENT_SIGNING_KEY_FILE and "
+            "DOCUMENT_SIGNING_CERT_FILE"
+        )
     return demo_identity_ensure()
 
 

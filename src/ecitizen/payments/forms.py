@@ -15,7 +15,9 @@ from ecitizen.core.text import FreeTextField, NameField
 class PayByReferenceForm(forms.Form):
     reference = forms.CharField(
         label=_("Reference number"),
-        help_text=_("It is printed on your bill or penalty notice, for example PCN-2026-000123."),
+        help_text=_(
+            "It is printed on your bill or penalty notice, for example PCN-2026-000123-K7QM."
+        ),
         max_length=40,
         error_messages={"required": _("Enter the reference number")},
         widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),

@@ -225,6 +225,29 @@ class PaymentEvent(models.Model):
         return f"{self.payment_id} {self.source} {self.state}"
 
 
+class PaymentMismatch(models.Model):
+    """A provider reported a successful payment of another amount or currency than the
+    payment asked for (or did not say which). The payment was not settled: it finished
+    in state ``error`` and the bill owes what it owed. A finance officer resolves it with
+    the provider (a refund there, or a correction) and the payer."""
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="mismatch")
+    expected_amount_minor = models.BigIntegerField()
+    expected_currency = models.CharField(max_length=3)
+    # What the provider reported: None and "" when it did not say.
+    reported_amount_minor = models.BigIntegerField(null=True, blank=True)
+    reported_currency = models.CharField(max_length=10, blank=True)
+    source = models.CharField(max_length=10, choices=PaymentEvent.Source.choices)
+    provider_event_id = models.CharField(max_length=100, blank=True)
+    detected_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-detected_at"]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id}: {self.reported_amount_minor} {self.reported_currency}"
+
+
 class Refund(models.Model):
     class State(models.TextChoices):
         SUBMITTED = "submitted", _("Submitted")
@@ -321,3 +344,31 @@ class SandboxCharge(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+
+class PayByReferenceThrottle(models.Model):
+    """Wrong answers at ``/pay/`` (a reference and a postcode that match no bill), per
+    reference typed and per client address: growing waits, as for sign-in (ADR 0006).
+    The reference is kept as a blind index, like the email addresses of the sign-in
+    throttle, so the table holds no typed references; an unknown reference is counted
+    exactly like a known one, so the counts reveal nothing either."""
+
+    class Scope(models.TextChoices):
+        REFERENCE = "reference"
+        IP = "ip"
+
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    key = models.CharField(max_length=254)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField()
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "key"], name="pay_by_reference_throttle_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"

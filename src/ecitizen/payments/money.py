@@ -31,6 +31,21 @@ def format_minor(amount_minor: int, *, language: str | None = None) -> str:
     return format_money(Decimal(int(amount_minor)) / 100, language=language)
 
 
+def format_minor_in(amount_minor: int, currency: str, *, language: str | None = None) -> str:
+    """An amount in minor units of any ``currency`` (what a provider reported), with that
+    currency's own number of decimals: ``(7000, "EUR")`` → ``€70.00``. Something that is
+    not a currency code is not interpreted: the bare number and what was reported
+    (``7000 ??``)."""
+    from babel.numbers import get_currency_precision
+
+    code = currency.upper()
+    if not code.isascii() or not code.isalpha() or len(code) != 3:
+        return f"{int(amount_minor)} {currency}".strip()
+    precision = get_currency_precision(code)
+    amount = Decimal(int(amount_minor)).scaleb(-precision)
+    return format_currency(amount, code, locale=_locale(language))
+
+
 def to_minor(amount: Decimal) -> int:
     """A Decimal amount of the currency in minor units (exact; refuses fractions)."""
     value = amount * 100

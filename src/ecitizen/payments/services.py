@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -34,8 +35,10 @@ from ecitizen.payments.models import (
     FINISHED_STATES,
     Bill,
     LedgerTransaction,
+    PayByReferenceThrottle,
     Payment,
     PaymentEvent,
+    PaymentMismatch,
     PaymentState,
     Refund,
 )
@@ -555,6 +558,61 @@ def _after_settlement(payment_id: Any) -> None:
     payment_receipt_issue.enqueue(str(payment_id))
 
 
+#: ``failure_message`` of a payment the provider reported for another amount or currency.
+AMOUNT_MISMATCH = "amount_mismatch"
+
+
+def _reported_matches(payment: Payment, amount_minor: int | None, currency: str) -> bool:
+    return amount_minor == payment.amount_minor and currency.upper() == payment.currency.upper()
+
+
+def _record_mismatch(
+    payment: Payment,
+    *,
+    amount_minor: int | None,
+    currency: str,
+    source: str,
+    provider_event_id: str | None,
+) -> None:
+    """Finish ``payment`` (locked) in ``error`` without settling it, and keep what the
+    provider reported for finance: a :class:`PaymentMismatch` row, an audit event and an
+    error in the log."""
+    payment.state = PaymentState.ERROR
+    payment.finished = True
+    payment.failure_message = AMOUNT_MISMATCH
+    payment.save(update_fields=["state", "finished", "failure_message"])
+    PaymentMismatch.objects.create(
+        payment=payment,
+        expected_amount_minor=payment.amount_minor,
+        expected_currency=payment.currency,
+        reported_amount_minor=amount_minor,
+        reported_currency=currency[:10],
+        source=source,
+        provider_event_id=provider_event_id or "",
+    )
+    audit_record(
+        action="payments.amount_mismatch",
+        actor=None,
+        obj=payment,
+        subject_user_id=payment.bill.payer_id,
+        changes={
+            "expected": {"amount_minor": payment.amount_minor, "currency": payment.currency},
+            "reported": {"amount_minor": amount_minor, "currency": currency[:10]},
+            "bill": payment.reference,
+        },
+    )
+    logger.error(
+        "payment %s (%s) not settled: %s reported success for %s %s, but it was for %s %s",
+        payment.pk,
+        payment.reference,
+        payment.provider,
+        amount_minor,
+        currency or "(no currency)",
+        payment.amount_minor,
+        payment.currency,
+    )
+
+
 @transaction.atomic
 def payment_apply_provider_state(
     *,
@@ -564,13 +622,18 @@ def payment_apply_provider_state(
     provider_event_id: str | None = None,
     detail: dict[str, Any] | None = None,
     failure_message: str = "",
+    amount_minor: int | None = None,
+    currency: str = "",
 ) -> Payment:
     """What the provider said about the payment, from any source, applied once.
 
     The payment row is locked. A webhook already seen (same provider event id) changes
     nothing. A finished payment never changes state again, and unfinished states never
     move backwards, so duplicates, late and reordered events are harmless. Reaching
-    ``success`` settles the payment exactly once.
+    ``success`` settles the payment exactly once, and only when the provider reports
+    exactly the payment's ``amount_minor`` and ``currency``: otherwise (another amount,
+    another currency, or none reported) the payment finishes in ``error`` unsettled and
+    the mismatch is recorded for finance (see :func:`_record_mismatch`).
     """
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if (
@@ -580,6 +643,9 @@ def payment_apply_provider_state(
         ).exists()
     ):
         return payment
+    detail = dict(detail or {})
+    if amount_minor is not None or currency:
+        detail["reported"] = {"amount_minor": amount_minor, "currency": currency}
     try:
         with transaction.atomic():
             PaymentEvent.objects.create(
@@ -587,11 +653,20 @@ def payment_apply_provider_state(
                 source=source,
                 provider_event_id=provider_event_id,
                 state=state,
-                detail=detail or {},
+                detail=detail,
             )
     except IntegrityError:
         return payment  # the same webhook, delivered twice at once
     if payment.finished or state not in PaymentState.values:
+        return payment
+    if state == PaymentState.SUCCESS and not _reported_matches(payment, amount_minor, currency):
+        _record_mismatch(
+            payment,
+            amount_minor=amount_minor,
+            currency=currency,
+            source=source,
+            provider_event_id=provider_event_id,
+        )
         return payment
     if state in FINISHED_STATES:
         payment.state = state
@@ -622,7 +697,12 @@ def payment_refresh(*, payment: Payment, source: str = PaymentEvent.Source.RETUR
         )
         return payment
     return payment_apply_provider_state(
-        payment=payment, state=view.state, source=source, failure_message=view.failure_message
+        payment=payment,
+        state=view.state,
+        source=source,
+        failure_message=view.failure_message,
+        amount_minor=view.amount_minor,
+        currency=view.currency,
     )
 
 
@@ -641,6 +721,8 @@ def webhook_receive(*, provider_name: str, body: bytes, headers: dict[str, str])
         source=PaymentEvent.Source.WEBHOOK,
         provider_event_id=event.event_id,
         detail=event.detail,
+        amount_minor=event.amount_minor,
+        currency=event.currency,
     )
 
 
@@ -690,8 +772,133 @@ def payment_record_offline(
         expires_at=now,
     )
     return payment_apply_provider_state(
-        payment=payment, state=PaymentState.SUCCESS, source=PaymentEvent.Source.RECONCILE
+        payment=payment,
+        state=PaymentState.SUCCESS,
+        source=PaymentEvent.Source.RECONCILE,
+        amount_minor=amount_minor,
+        currency=bill.currency,
     )
+
+
+# --- paying by reference without an account -----------------------------------------------
+
+_REFERENCE_KEY_CONTEXT = "payments.paybyreferencethrottle.reference"
+
+
+class PayByReferenceThrottled(PaymentError):
+    """The reference or the client address must wait before another attempt."""
+
+    code = "pay_by_reference_throttled"
+
+    def __init__(self, wait_seconds: int) -> None:
+        super().__init__(f"wait {wait_seconds} seconds", code=self.code)
+        self.wait_seconds = wait_seconds
+
+
+def _pay_throttle_keys(*, reference: str, ip_address: str | None) -> list[tuple[str, str, int]]:
+    # The reference as a blind index: the table holds no typed references (which may be
+    # anybody's, or nobody's).
+    keys: list[tuple[str, str, int]] = [
+        (
+            PayByReferenceThrottle.Scope.REFERENCE,
+            blind_index(reference, context=_REFERENCE_KEY_CONTEXT),
+            int(settings.PAY_THROTTLE_FREE_ATTEMPTS_REFERENCE),
+        )
+    ]
+    if ip_address:
+        keys.append(
+            (
+                PayByReferenceThrottle.Scope.IP,
+                ip_address,
+                int(settings.PAY_THROTTLE_FREE_ATTEMPTS_IP),
+            )
+        )
+    return keys
+
+
+def _pay_delay_after(failures: int, free_attempts: int) -> int:
+    """No wait within the free attempts, then doubling from the base delay, capped (so a
+    reference is never locked for good: its payer can always pay)."""
+    if failures < free_attempts:
+        return 0
+    exponent = min(failures - free_attempts, 20)
+    base, cap = int(settings.PAY_THROTTLE_BASE_DELAY), int(settings.PAY_THROTTLE_MAX_DELAY)
+    return min(base * (1 << exponent), cap)
+
+
+@transaction.atomic
+def bill_unlock_by_reference(
+    *, reference: str, postcode: str, ip_address: str | None
+) -> Bill | None:
+    """A visitor without an account proves a bill is theirs with its reference (as the
+    form cleans it: no spaces, capitals) and the postcode it was sent to. Returns the
+    bill, or ``None`` when the two do not match a bill.
+
+    Throttled like sign-in (ADR 0006): the throttle rows of the reference typed and of
+    the client address are locked first, so parallel attempts queue; during a wait the
+    attempt is refused with :class:`PayByReferenceThrottled` before anything is looked
+    up. A wrong answer counts one failure on both rows and writes a
+    ``payments.pay_by_reference_failed`` audit event (with the address, and the bill's
+    reference when the reference exists); a right one forgets the reference's count.
+
+    An unknown reference and a known one with the wrong postcode take the same steps
+    (the same query, the same writes) and give the same answer, so that the answer
+    never tells whether a reference exists.
+    """
+    now = timezone.now()
+    rows: list[tuple[PayByReferenceThrottle, int]] = []
+    wait = 0.0
+    for scope, key, free in _pay_throttle_keys(reference=reference, ip_address=ip_address):
+        row, _created = PayByReferenceThrottle.objects.select_for_update().get_or_create(
+            scope=scope, key=key, defaults={"last_failure_at": now}
+        )
+        if row.blocked_until and row.blocked_until > now:
+            wait = max(wait, (row.blocked_until - now).total_seconds())
+        rows.append((row, free))
+    if wait:
+        logger.warning("pay by reference refused for %ss from %s", math.ceil(wait), ip_address)
+        raise PayByReferenceThrottled(math.ceil(wait))
+    from ecitizen.payments.selectors import bill_for_reference_and_postcode
+
+    bill = bill_for_reference_and_postcode(reference=reference, postcode=postcode)
+    if bill is not None:
+        for row, _free in rows:
+            if row.scope == PayByReferenceThrottle.Scope.REFERENCE or not row.failures:
+                row.delete()
+        return bill
+    wait_now = 0
+    for row, free in rows:
+        if now - row.last_failure_at > timedelta(days=1):
+            row.failures = 0
+        row.failures += 1
+        row.last_failure_at = now
+        delay = _pay_delay_after(row.failures, free)
+        row.blocked_until = now + timedelta(seconds=delay) if delay else None
+        row.save()
+        wait_now = max(wait_now, delay)
+    # Whether the reference exists is for the audit trail only, looked up in both cases.
+    known = Bill.objects.filter(reference=reference).values_list("reference", flat=True).first()
+    audit_record(
+        action="payments.pay_by_reference_failed",
+        actor=None,
+        object_type="payments.bill" if known else "",
+        object_id=known or "",
+        changes={"wait_seconds": {"before": None, "after": wait_now}},
+        ip_address=ip_address,
+    )
+    return None
+
+
+def pay_throttle_prune() -> int:
+    """Forget failure counts at ``/pay/`` that no longer matter (older than a day, not
+    imposing a wait). Returns how many were deleted."""
+    now = timezone.now()
+    deleted, _by_model = (
+        PayByReferenceThrottle.objects.filter(last_failure_at__lt=now - timedelta(days=1))
+        .exclude(blocked_until__gt=now)
+        .delete()
+    )
+    return deleted
 
 
 # --- refunds -----------------------------------------------------------------------------------
@@ -818,6 +1025,8 @@ def payment_receipt_issue(*, payment: Payment) -> Any:
         document = document_issue(
             owner=owner,
             template="receipt",
+            department=bill.department,
+            remit="finance",
             title=_("Payment receipt"),
             reference=f"{bill.reference}/{payment.pk.hex[:8].upper()}",
             holder_name=(

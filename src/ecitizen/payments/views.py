@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from ecitizen.accounts.models import Role
 from ecitizen.core.access import public, signed_in, staff_only
 from ecitizen.core.errors import DomainError
+from ecitizen.core.http import client_ip
 from ecitizen.payments import selectors, services
 from ecitizen.payments.forms import (
     CardForm,
@@ -136,22 +137,61 @@ def pay_by_reference(request: HttpRequest) -> HttpResponse:
     """Pay a fine or an invoice without an account: the reference and the postcode it
     was sent to prove it is the right bill; nothing else of the bill is shown."""
     form = PayByReferenceForm(request.POST if request.method == "POST" else None)
+    retry_after = 0
     if request.method == "POST" and form.is_valid():
-        bill = selectors.bill_for_reference_and_postcode(
-            reference=form.cleaned_data["reference"], postcode=form.cleaned_data["postcode"]
-        )
-        if bill is None:
-            form.add_error(
-                None,
-                _(
-                    "We could not find a bill with this reference and postcode. "
-                    "Check them and try again."
-                ),
+        try:
+            bill = services.bill_unlock_by_reference(
+                reference=form.cleaned_data["reference"],
+                postcode=form.cleaned_data["postcode"],
+                ip_address=client_ip(request),
             )
+        except services.PayByReferenceThrottled as throttled:
+            form.add_error(None, _pay_throttle_message(throttled.wait_seconds))
+            retry_after = throttled.wait_seconds
         else:
-            _remember(request, SESSION_BILLS, bill.reference)
-            return redirect("payments:pay", bill.reference)
-    return render(request, "payments/pay_by_reference.html", {"form": form})
+            if bill is None:
+                # The same words for an unknown reference and a wrong postcode: the
+                # answer must not tell which references exist.
+                form.add_error(
+                    None,
+                    _(
+                        "We could not find a bill with this reference and postcode. "
+                        "Check them and try again."
+                    ),
+                )
+            else:
+                _remember(request, SESSION_BILLS, bill.reference)
+                return redirect("payments:pay", bill.reference)
+    # Too Many Requests while throttled, with the wait in Retry-After (RFC 9110).
+    response = render(
+        request,
+        "payments/pay_by_reference.html",
+        {"form": form},
+        status=429 if retry_after else 200,
+    )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _pay_throttle_message(wait_seconds: int) -> str:
+    """What happened and when the visitor can try again, in plain words."""
+    from datetime import timedelta
+
+    from django.utils import formats
+    from django.utils.translation import ngettext
+
+    minutes = max(1, -(-wait_seconds // 60))
+    until = timezone.localtime(timezone.now() + timedelta(seconds=wait_seconds))
+    return ngettext(
+        "There have been too many attempts with a reference and postcode that do not "
+        "match. Wait %(minutes)d minute before trying again (you can try again at "
+        "%(time)s).",
+        "There have been too many attempts with a reference and postcode that do not "
+        "match. Wait %(minutes)d minutes before trying again (you can try again at "
+        "%(time)s).",
+        minutes,
+    ) % {"minutes": minutes, "time": formats.time_format(until, "H:i")}
 
 
 @public
@@ -208,8 +248,12 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
 
 
 def _charge(charge_id: str) -> Any:
+    from django.conf import settings
+
     from ecitizen.payments.models import SandboxCharge
 
+    if "sandbox" not in settings.PAYMENT_PROVIDERS:  # not enabled (production): no pages
+        raise Http404
     charge = SandboxCharge.objects.filter(pk=charge_id).first()
     if charge is None:
         raise Http404
@@ -280,6 +324,7 @@ def staff_payments(request: HttpRequest) -> HttpResponse:
     form = PaymentSearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     payments = selectors.payments_search(
+        user=request.user,
         query=filters.get("query", ""),
         state=filters.get("state", ""),
         provider=filters.get("provider", ""),
@@ -298,7 +343,7 @@ def staff_payments(request: HttpRequest) -> HttpResponse:
 
 @staff_only(FINANCE_ROLES)
 def staff_payment(request: HttpRequest, payment_id: Any) -> HttpResponse:
-    payment = selectors.payment_for_staff(payment_id=payment_id)
+    payment = selectors.payment_for_staff(payment_id=payment_id, user=request.user)
     form = RefundForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -320,14 +365,20 @@ def staff_payment(request: HttpRequest, payment_id: Any) -> HttpResponse:
     return render(
         request,
         "payments/staff/payment.html",
-        {"payment": payment, "form": form, "refundable": services.refundable_minor(payment)},
+        {
+            "payment": payment,
+            "form": form,
+            "refundable": services.refundable_minor(payment),
+            # RelatedObjectDoesNotExist is an AttributeError: None when there is none.
+            "mismatch": getattr(payment, "mismatch", None),
+        },
     )
 
 
 @staff_only(FINANCE_ROLES)
 def staff_report(request: HttpRequest) -> HttpResponse:
     day = _day(request.GET.get("day"))
-    rows = selectors.settlement_report(day=day)
+    rows = selectors.settlement_report(day=day, user=request.user)
     if request.GET.get("format") == "csv":
         import csv
         import io
@@ -360,6 +411,7 @@ def staff_report(request: HttpRequest) -> HttpResponse:
             "day": day,
             "rows": rows,
             "mismatches": selectors.ledger_mismatches(day=day),
+            "amount_mismatches": selectors.amount_mismatches(day=day, user=request.user),
             "previous": day - datetime.timedelta(days=1),
             "next": day + datetime.timedelta(days=1),
         },
@@ -371,5 +423,5 @@ def staff_arrears(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "payments/staff/arrears.html",
-        {"bands": selectors.arrears(today=timezone.localdate())},
+        {"bands": selectors.arrears(today=timezone.localdate(), user=request.user)},
     )

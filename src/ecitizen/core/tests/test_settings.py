@@ -15,10 +15,22 @@ BASE = {
     "FIELD_ENCRYPTION_KEYS": f"k1:{KEY}",
     "BLIND_INDEX_KEY": KEY,
     "DJANGO_SETTINGS_MODULE": "ecitizen.settings",
+    # DEBUG is off: the sandbox and the demo signing certificate must be allowed
+    # explicitly (test_deploy_checks.py tests that production refuses them otherwise).
+    "PAYMENT_PROVIDER": "sandbox",
+    "PAYMENTS_SANDBOX_IN_PRODUCTION": "true",
+    "PAYMENTS_SANDBOX_WEBHOOK_SECRET": "test-only-webhook-secret-not-for-any-deployment",
+    "DOCUMENT_SIGNING_DEMO_IN_PRODUCTION": "true",
     # Text messages kept in the outbox, which DEBUG off refuses unless allowed.
     "SMS_BACKEND": "ecitizen.notifications.sms.OutboxSmsBackend",
     "SMS_OUTBOX_IN_PRODUCTION": "true",
 }
+#: The explicit allowances above, which a real production configuration leaves out.
+NOT_REAL_ALLOWED = (
+    "PAYMENTS_SANDBOX_IN_PRODUCTION",
+    "DOCUMENT_SIGNING_DEMO_IN_PRODUCTION",
+    "SMS_OUTBOX_IN_PRODUCTION",
+)
 
 
 PRINT_SECRET_KEY = (
@@ -93,7 +105,10 @@ def test_an_unreadable_secret_file_is_reported(tmp_path):
     assert "SECRET_KEY_FILE: cannot read" in result.stderr
 
 
-def test_check_deploy_reports_nothing_with_production_settings():
+def test_check_deploy_reports_nothing_with_production_settings(tmp_path):
+    from ecitizen.documents.tests.signing_fixtures import make_ca_issued_signing_pair
+
+    signing_key, signing_cert = make_ca_issued_signing_pair(tmp_path)
     result = _run(
         {
             "DEBUG": "false",
@@ -101,9 +116,22 @@ def test_check_deploy_reports_nothing_with_production_settings():
             "ALLOWED_HOSTS": "services.riverton.example",
             "CSRF_TRUSTED_ORIGINS": "https://services.riverton.example",
             "DATABASE_URL": "sqlite:///" + os.devnull,
+            # A real payment provider and a signing certificate a CA issued: production
+            # refuses the sandbox and the self-signed demo certificate.
+            "PAYMENT_PROVIDER": "stripe",
+            "STRIPE_SECRET_KEY": "sk_live_production-only-" + "s" * 40,
+            "STRIPE_WEBHOOK_SECRET": "whsec_production-only-" + "w" * 40,
+            "DOCUMENT_SIGNING_KEY_FILE": str(signing_key),
+            "DOCUMENT_SIGNING_CERT_FILE": str(signing_cert),
+            # Text messages sent through GOV.UK Notify, not kept in the outbox.
+            "SMS_BACKEND": "ecitizen.notifications.sms.NotifySmsBackend",
+            "NOTIFY_API_KEY": "riverton_live-26785a09-ab16-4eb0-8407-a37497a57506-"
+            "3d844edf-8d35-48ac-975b-e847b4f122b0",
+            "NOTIFY_SMS_TEMPLATE_ID": "f33517ff-2a88-4f6e-b855-c550268ce08a",
         },
         "from django.core.management import execute_from_command_line; "
         "execute_from_command_line(['ecitizen', 'check', '--deploy', '--fail-level', 'WARNING'])",
+        drop=NOT_REAL_ALLOWED,
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "System check identified no issues" in result.stdout

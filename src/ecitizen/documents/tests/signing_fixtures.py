@@ -58,6 +58,51 @@ def make_signing_pair(directory: Path, *, common_name: str = "Test signing autho
     return key_path, cert_path
 
 
+def make_ca_issued_signing_pair(directory: Path, *, common_name: str = "Test signing authority"):
+    """Write ``key.pem`` and ``cert.pem`` into ``directory``: a signing key and its
+    certificate issued by a throwaway certification authority (so, unlike
+    :func:`make_signing_pair`, not self-signed), the chain in the certificate file."""
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test certification authority")])
+    now = datetime.datetime.now(datetime.UTC)
+    ca_certificate = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key_path, cert_path = directory / "key.pem", directory / "cert.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(
+        certificate.public_bytes(serialization.Encoding.PEM)
+        + ca_certificate.public_bytes(serialization.Encoding.PEM)
+    )
+    return key_path, cert_path
+
+
 def in_fresh_thread(function):
     """Call ``function`` in a new thread and return its result.
 

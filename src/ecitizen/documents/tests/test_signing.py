@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime
-import os
 import stat
 import subprocess
-import sys
 from io import BytesIO, StringIO
 
 import pytest
@@ -124,31 +122,14 @@ def test_command_describes_a_configured_certificate(signing_certificate):
 
 
 def _start(extra: dict[str, str]) -> subprocess.CompletedProcess:
-    import base64
+    """A fresh interpreter with the settings tests' base configuration plus ``extra``,
+    printing PUBLIC_BASE_URL."""
+    from ecitizen.core.tests.test_settings import _run
 
-    key = base64.b64encode(b"k" * 32).decode()
-    env = {
-        **{k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "VIRTUAL_ENV"}},
-        "SECRET_KEY": "a-long-random-looking-secret-" + "x" * 40,
-        "FIELD_ENCRYPTION_KEYS": f"k1:{key}",
-        "BLIND_INDEX_KEY": key,
-        "DJANGO_SETTINGS_MODULE": "ecitizen.settings",
-        "ECITIZEN_ENV_FILE": os.devnull,
-        "SMS_BACKEND": "ecitizen.notifications.sms.OutboxSmsBackend",
-        "SMS_OUTBOX_IN_PRODUCTION": "true",
-        **extra,
-    }
-    code = (
+    return _run(
+        extra,
         "import django; django.setup(); from django.conf import settings; "
-        "print(settings.PUBLIC_BASE_URL)"
-    )
-    return subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        "print(settings.PUBLIC_BASE_URL)",
     )
 
 

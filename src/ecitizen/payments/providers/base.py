@@ -25,11 +25,16 @@ class WebhookRejected(Exception):
 
 @dataclass(frozen=True)
 class ProviderPayment:
+    """The provider's view of a payment. ``amount_minor`` and ``currency`` (ISO 4217,
+    upper case) are what the provider says it charged: a payment is settled only when
+    they are exactly what was asked for, so a provider must always fill both."""
+
     provider_id: str
     state: str
     amount_minor: int
     next_url: str = ""
     failure_message: str = ""
+    currency: str = ""
 
     @property
     def finished(self) -> bool:
@@ -44,10 +49,16 @@ class ProviderRefund:
 
 @dataclass(frozen=True)
 class WebhookEvent:
+    """A checked webhook. ``amount_minor`` and ``currency`` are what the event says was
+    charged (``None`` and ``""`` when it does not say); a ``success`` event settles the
+    payment only when they match it."""
+
     event_id: str
     provider_id: str
     state: str
     detail: dict[str, Any] = field(default_factory=dict)
+    amount_minor: int | None = None
+    currency: str = ""
 
 
 class PaymentProvider(Protocol):

@@ -60,11 +60,21 @@ OUTCOMES = {
 }
 
 
+def _secret() -> bytes:
+    """The webhook signing key. An empty key is refused in every mode: an HMAC under
+    the empty key is one anybody can compute, so it proves nothing."""
+    secret = str(settings.PAYMENTS_SANDBOX_WEBHOOK_SECRET or "")
+    if not secret:
+        raise WebhookRejected("PAYMENTS_SANDBOX_WEBHOOK_SECRET is not set")
+    return secret.encode()
+
+
 def sign(body: bytes, timestamp: int | None = None) -> str:
-    """The signature header value for ``body``."""
+    """The signature header value for ``body``. Raises :class:`WebhookRejected` when
+    no secret is set (nothing signed with the empty key is ever sent or accepted)."""
     timestamp = int(time.time()) if timestamp is None else timestamp
     digest = hmac.new(
-        settings.PAYMENTS_SANDBOX_WEBHOOK_SECRET.encode(),
+        _secret(),
         f"{timestamp}.".encode() + body,
         hashlib.sha256,
     ).hexdigest()
@@ -86,6 +96,7 @@ def _event_body(charge: SandboxCharge) -> bytes:
             "payment_id": charge.id,
             "state": charge.state,
             "amount": charge.amount_minor,
+            "currency": charge.currency,
             "sequence": charge.event_sequence,
         },
         separators=(",", ":"),
@@ -155,6 +166,7 @@ class SandboxProvider:
             amount_minor=charge.amount_minor,
             next_url=reverse("payments:sandbox_card", args=[charge.id]),
             failure_message=charge.failure_code,
+            currency=charge.currency.upper(),
         )
 
     def get_payment(self, provider_id: str) -> ProviderPayment:
@@ -181,6 +193,10 @@ class SandboxProvider:
         return ProviderRefund(provider_refund_id=f"rfd_{idempotency_key}", state="success")
 
     def parse_webhook(self, *, body: bytes, headers: dict[str, str]) -> WebhookEvent:
+        """Check the signature and read the event; raises :class:`WebhookRejected` for
+        a missing, old or wrong signature, a body that is not a sandbox event, and for
+        every webhook while no secret is set."""
+        _secret()
         header = headers.get(SIGNATURE_HEADER) or headers.get(SIGNATURE_HEADER.lower(), "")
         parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
         try:
@@ -194,13 +210,16 @@ class SandboxProvider:
             raise WebhookRejected("the signature does not match")
         try:
             data = json.loads(body)
+            amount = data.get("amount")
             return WebhookEvent(
                 event_id=str(data["id"]),
                 provider_id=str(data["payment_id"]),
                 state=str(data["state"]),
                 detail={"sequence": data.get("sequence")},
+                amount_minor=amount if isinstance(amount, int) else None,
+                currency=str(data.get("currency") or "").upper(),
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise WebhookRejected("the body is not a sandbox event") from None
 
 

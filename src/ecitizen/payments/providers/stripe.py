@@ -46,6 +46,9 @@ anything else                                                                   
 
 A freshly created session is reported as ``created`` by :meth:`create_payment`; Stripe
 does not say whether the payer has opened the page, so a later read says ``started``.
+Every read and every Checkout Session event also reports the session's ``amount_total``
+and ``currency`` (upper-cased): the platform settles a payment only when they are
+exactly what it asked for.
 
 [1] After a decline Stripe keeps the session open and lets the payer try another card,
 so "failed" would not be final on Stripe's side: a payment we consider finished could
@@ -351,6 +354,7 @@ class StripeProvider:
             amount_minor=int(session.get("amount_total") or 0),
             next_url=str(session.get("url") or "") if session.get("status") == "open" else "",
             failure_message=message,
+            currency=str(session.get("currency") or "").upper(),
         )
 
     def get_payment(self, provider_id: str) -> ProviderPayment:
@@ -446,9 +450,12 @@ class StripeProvider:
         session_id = obj.get("id") if is_session else None
         if state and not (is_session and isinstance(session_id, str) and session_id):
             raise WebhookRejected(f"the {event_type} event carries no Checkout Session")
+        amount = obj.get("amount_total") if is_session else None
         return WebhookEvent(
             event_id=event_id,
             provider_id=session_id if isinstance(session_id, str) else "",
             state=state,
             detail=detail,
+            amount_minor=amount if isinstance(amount, int) else None,
+            currency=str(obj.get("currency") or "").upper() if is_session else "",
         )

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import template
 
-from ecitizen.payments.money import format_minor, format_money
+from ecitizen.payments.money import format_minor, format_minor_in, format_money
 
 register = template.Library()
 
@@ -13,6 +13,13 @@ register = template.Library()
 def money(amount_minor: int | None) -> str:
     """``{{ bill.total_minor|money }}`` → ``£1,234.50`` (minor units)."""
     return "" if amount_minor is None else format_minor(amount_minor)
+
+
+@register.filter
+def money_in(amount_minor: int | None, currency: str) -> str:
+    """``{{ mismatch.reported_amount_minor|money_in:mismatch.reported_currency }}``: an
+    amount in minor units of another currency than the platform's."""
+    return "" if amount_minor is None else format_minor_in(amount_minor, currency or "")
 
 
 @register.filter

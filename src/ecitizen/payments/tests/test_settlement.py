@@ -37,6 +37,7 @@ def _webhook_for(charge: SandboxCharge, state: str, sequence: int) -> tuple[byte
             "payment_id": charge.pk,
             "state": state,
             "amount": charge.amount_minor,
+            "currency": charge.currency,
             "sequence": sequence,
         },
         separators=(",", ":"),

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from ecitizen.accounts.services import signin_throttle_prune
+from ecitizen.payments.services import pay_throttle_prune
 
 
 class Command(BaseCommand):
@@ -26,6 +27,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         pruned = signin_throttle_prune()
         self.stdout.write(f"Forgot {pruned} stale sign-in failure counts.")
+        pruned = pay_throttle_prune()
+        self.stdout.write(f"Forgot {pruned} stale pay-by-reference failure counts.")
         if settings.TASKS_BACKEND != "database":
             return  # no task results are stored
         call_command(
