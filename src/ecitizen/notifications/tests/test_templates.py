@@ -42,6 +42,7 @@ SHIPPED_EVENTS = {
     "payment_refunded",
     "tax_instalment_due",
     "tax_instalment_overdue",
+    "assist_consent_code",
 }
 
 #: The documented placeholders of each event (besides name and url, which all have).
@@ -62,6 +63,7 @@ DOCUMENTED = {
     "payment_refunded": {"reference", "amount", "reason"},
     "tax_instalment_due": {"reference", "address", "amount", "due_date"},
     "tax_instalment_overdue": {"reference", "address", "amount", "due_date"},
+    "assist_consent_code": {"code", "helper", "service", "minutes"},
 }
 
 #: Long but realistic values: what a text message must still fit with.
@@ -79,6 +81,9 @@ SAMPLE_VALUES = {
     "title": "Street trading licence for a market stall",
     "message": "Please upload a recent photograph of the site and a plan. " * 10,
     "reason": "The site is within a conservation area and the plan does not fit. " * 10,
+    "code": "042917",
+    "helper": "Riverton Central Library — Assisted-digital helper",
+    "minutes": "15",
     "url": "https://services.riverton.example/cases/RIVER-PLAN-2026-000123/",
     "verify_url": "https://services.riverton.example/verify/7c9e6679-7425-40de-944b-e07fc1f90ae7/",
 }
