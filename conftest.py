@@ -11,20 +11,27 @@ from django.db import connection
 pytest_plugins = ["tests.personas"]
 
 
-_TRIGGERS = importlib.import_module("ecitizen.core.migrations.0002_audit_append_only")
+# The append-only tables: the audit events and their signed checkpoints.
+_TRIGGERS = [
+    importlib.import_module("ecitizen.core.migrations.0002_audit_append_only"),
+    importlib.import_module("ecitizen.core.migrations.0005_audit_checkpoints"),
+]
 
 
 def _set_audit_triggers(*, enabled: bool) -> None:
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            state = "ENABLE" if enabled else "DISABLE"
-            cursor.execute(f"ALTER TABLE core_auditevent {state} TRIGGER USER")
-        elif enabled:
-            for statement in _TRIGGERS.SQLITE_CREATE:
-                cursor.execute(statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS"))
-        else:
-            for statement in _TRIGGERS.SQLITE_DROP:
-                cursor.execute(statement)
+        for triggers in _TRIGGERS:
+            if connection.vendor == "postgresql":
+                state = "ENABLE" if enabled else "DISABLE"
+                cursor.execute(f"ALTER TABLE {triggers.TABLE} {state} TRIGGER USER")
+            elif enabled:
+                for statement in triggers.SQLITE_CREATE:
+                    cursor.execute(
+                        statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS")
+                    )
+            else:
+                for statement in triggers.SQLITE_DROP:
+                    cursor.execute(statement)
 
 
 @pytest.fixture(autouse=True)

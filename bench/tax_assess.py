@@ -38,6 +38,7 @@ BENCH_ENV = {
     "ALLOWED_HOSTS": "testserver",
     "FIELD_ENCRYPTION_KEYS": "b1:YmVuY2gtb25seS1rZXktZW5jcnlwdGlvbi1rZXktMDA=",
     "BLIND_INDEX_KEY": "YmVuY2gtb25seS1ibGluZC1pbmRleC1rZXktMDAwMDA=",
+    "AUDIT_SIGNING_KEYS": "ba1:YmVuY2gtb25seS1hdWRpdC1zaWduaW5nLWtleS0wMDA=",
     # DEBUG is off: the sandbox and the demo signing certificate must be allowed.
     "PAYMENT_PROVIDER": "sandbox",
     "PAYMENTS_SANDBOX_IN_PRODUCTION": "true",

@@ -12,11 +12,11 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    if args == ["keys", "generate"]:
+    if args in (["keys", "generate"], ["keys", "generate", "--audit-signing"]):
         # Needs no settings: it makes the keys that a first configuration requires.
-        from ecitizen.core.crypto import generate_key
+        from ecitizen.core.crypto import generate_key, generate_signing_key
 
-        print(generate_key())  # noqa: T201 - the command's output
+        print(generate_signing_key() if args[2:] else generate_key())  # noqa: T201 - the output
         return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecitizen.settings")
     from django.core.management import execute_from_command_line

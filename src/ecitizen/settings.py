@@ -353,6 +353,47 @@ if not _blind_index_raw:
     raise ImproperlyConfigured("BLIND_INDEX_KEY is required (see docs/configuration.md)")
 BLIND_INDEX_KEY = _key_bytes("BLIND_INDEX_KEY", str(_blind_index_raw))
 
+# --- Audit trail signing ----------------------------------------------------------------
+
+# Ed25519 private keys (`kid:base64` of 32 bytes, like the KEK ring) that sign checkpoints
+# of the audit chain head (ADR 0013). They live outside the database, so that someone who
+# can write the database cannot re-sign a rewritten chain. Required with DEBUG off; in
+# development without one, no checkpoints are written and `audit verify` says so.
+_audit_signing_raw = _value("AUDIT_SIGNING_KEYS", default="")
+if not _audit_signing_raw and not DEBUG:
+    raise ImproperlyConfigured(
+        "AUDIT_SIGNING_KEYS is required when DEBUG is off: generate a key with "
+        "`ecitizen keys generate --audit-signing` (see docs/configuration.md)"
+    )
+AUDIT_SIGNING_KEYS = _keyring("AUDIT_SIGNING_KEYS") if _audit_signing_raw else {}
+AUDIT_SIGNING_ACTIVE_KEY = str(
+    _value("AUDIT_SIGNING_ACTIVE_KEY", default=next(reversed(AUDIT_SIGNING_KEYS), ""))
+)
+# An empty value is refused too: it would silently stop the signing.
+if (AUDIT_SIGNING_KEYS or AUDIT_SIGNING_ACTIVE_KEY) and (
+    AUDIT_SIGNING_ACTIVE_KEY not in AUDIT_SIGNING_KEYS
+):
+    raise ImproperlyConfigured(
+        f"AUDIT_SIGNING_ACTIVE_KEY {AUDIT_SIGNING_ACTIVE_KEY!r} is not one of the key ids in "
+        f"AUDIT_SIGNING_KEYS ({', '.join(AUDIT_SIGNING_KEYS) or 'empty'})"
+    )
+# One secret, one purpose: a signing key that is also a KEK or the blind-index key would
+# tie the audit trail's trust to the data keys' (and the other way round).
+if set(AUDIT_SIGNING_KEYS.values()) & {*FIELD_ENCRYPTION_KEYS.values(), BLIND_INDEX_KEY}:
+    raise ImproperlyConfigured(
+        "AUDIT_SIGNING_KEYS must not reuse a key of FIELD_ENCRYPTION_KEYS or BLIND_INDEX_KEY"
+    )
+# Public keys (`kid:base64` of 32 bytes) of retired signing keys: checkpoints signed with
+# them still verify, without keeping their private keys.
+AUDIT_VERIFY_KEYS = _keyring("AUDIT_VERIFY_KEYS") if _value("AUDIT_VERIFY_KEYS", "") else {}
+if _both := sorted(set(AUDIT_VERIFY_KEYS) & set(AUDIT_SIGNING_KEYS)):
+    raise ImproperlyConfigured(
+        f"AUDIT_VERIFY_KEYS and AUDIT_SIGNING_KEYS both have key id {_both[0]!r}"
+    )
+# Sign the chain head every this many events (1: at every append, see ADR 0013 for the
+# measured cost). The events after the last checkpoint are not yet covered by a signature.
+AUDIT_CHECKPOINT_INTERVAL = _int("AUDIT_CHECKPOINT_INTERVAL", 1, minimum=1)
+
 # --- Identity ---------------------------------------------------------------------------
 
 # allauth's backend alone: Django's ModelBackend would check every failed password a

@@ -19,11 +19,15 @@ while the index alone reveals nothing without the key.
 from __future__ import annotations
 
 import base64
+import binascii
+import functools
 import hashlib
 import hmac
 import os
+import re
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
@@ -167,3 +171,108 @@ def blind_index(value: str, *, context: str) -> str:
 def generate_key() -> str:
     """A new random 256-bit key, base64-encoded as the settings expect it."""
     return base64.b64encode(os.urandom(32)).decode("ascii")
+
+
+# --- Signing the audit chain (Ed25519) ------------------------------------------------------
+#
+# Checkpoints of the audit chain head are signed with an Ed25519 key from
+# ``AUDIT_SIGNING_KEYS`` (``kid:base64`` of the 32-byte private key), never stored in the
+# database. The public keys, derived from the private ones, can be published so that anyone
+# can check a checkpoint (ADR 0013).
+
+
+class SigningKeyError(Exception):
+    """A signing or verifying key is not configured, or a key text is malformed."""
+
+    code = "signing_key_error"
+
+
+def generate_signing_key() -> str:
+    """A new Ed25519 private key: standard base64 of its 32 raw bytes, as
+    ``AUDIT_SIGNING_KEYS`` expects it."""
+    return base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode("ascii")
+
+
+@functools.lru_cache(maxsize=16)
+def _ed25519_private(raw: bytes) -> Ed25519PrivateKey:
+    # Loading a key costs about as much as a signature: load each configured key once.
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def audit_signing_key_id() -> str | None:
+    """The id of the key new audit checkpoints are signed with, or ``None`` when no audit
+    signing key is configured (development only: production refuses to start)."""
+    return str(settings.AUDIT_SIGNING_ACTIVE_KEY) or None
+
+
+def audit_sign(message: bytes, *, key_id: str) -> str:
+    """The Ed25519 signature of ``message`` with audit signing key ``key_id``, in standard
+    base64. Raises :class:`SigningKeyError` if that key is not configured."""
+    keys: dict[str, bytes] = settings.AUDIT_SIGNING_KEYS
+    try:
+        raw = keys[key_id]
+    except KeyError:
+        raise SigningKeyError(
+            f"key id {key_id!r} is not configured in AUDIT_SIGNING_KEYS"
+        ) from None
+    return base64.b64encode(_ed25519_private(raw).sign(message)).decode("ascii")
+
+
+def audit_public_keys() -> dict[str, bytes]:
+    """The trusted raw 32-byte public keys by key id: those of the configured audit signing
+    keys (``AUDIT_SIGNING_KEYS``), then the retired ones (``AUDIT_VERIFY_KEYS``)."""
+    keys: dict[str, bytes] = settings.AUDIT_SIGNING_KEYS
+    retired: dict[str, bytes] = settings.AUDIT_VERIFY_KEYS
+    derived = {
+        key_id: _ed25519_private(raw).public_key().public_bytes_raw()
+        for key_id, raw in keys.items()
+    }
+    return {**derived, **{k: v for k, v in retired.items() if k not in derived}}
+
+
+def public_key_text(public_key: bytes) -> str:
+    """A raw public key as standard base64 (how it is published and read back)."""
+    return base64.b64encode(public_key).decode("ascii")
+
+
+def parse_public_key(text: str) -> bytes:
+    """The raw public key from its base64 text; :class:`SigningKeyError` if malformed."""
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SigningKeyError("a public key is not valid base64") from exc
+    if len(raw) != 32:
+        raise SigningKeyError(f"a public key must be 32 bytes once decoded, not {len(raw)}")
+    return raw
+
+
+def parse_public_keys(text: str) -> dict[str, bytes]:
+    """Public keys from lines of ``kid:base64`` (as ``ecitizen keys public`` prints them);
+    blank lines and lines starting with ``#`` are skipped. :class:`SigningKeyError` on a
+    malformed line or a key id given twice."""
+    found: dict[str, bytes] = {}
+    for number, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key_id, sep, material = line.partition(":")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", key_id):
+            raise SigningKeyError(f"line {number}: expected 'keyid:base64 public key'")
+        if key_id in found:
+            raise SigningKeyError(f"line {number}: key id {key_id!r} appears twice")
+        try:
+            found[key_id] = parse_public_key(material)
+        except SigningKeyError as exc:
+            raise SigningKeyError(f"line {number}: {exc}") from None
+    return found
+
+
+def signature_valid(message: bytes, signature: str, *, public_key: bytes) -> bool:
+    """Whether ``signature`` (standard base64) is an Ed25519 signature of ``message`` by
+    the holder of ``public_key``. Malformed input is simply not valid."""
+    try:
+        raw_signature = base64.b64decode(signature, validate=True)
+        Ed25519PublicKey.from_public_bytes(public_key).verify(raw_signature, message)
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True

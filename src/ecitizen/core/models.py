@@ -167,10 +167,15 @@ class AuditCheckpoint(models.Model):
         }
 
     def signed_message(self) -> bytes:
-        """The exact bytes signed: the canonical JSON of :meth:`signed_content`."""
-        return json.dumps(self.signed_content(), sort_keys=True, separators=(",", ":")).encode(
-            "utf-8"
-        )
+        """The exact bytes signed: see :func:`checkpoint_message`."""
+        return checkpoint_message(self.signed_content())
+
+
+def checkpoint_message(content: dict[str, Any]) -> bytes:
+    """The bytes a checkpoint's signature covers: the canonical JSON (sorted keys, compact)
+    of its signed content, as :meth:`AuditCheckpoint.signed_content` gives it or as an
+    exported checkpoint holds it."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 class WorkerHeartbeat(models.Model):

@@ -10,11 +10,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from ecitizen.core import crypto
+from ecitizen.core.errors import DomainError
 from ecitizen.core.http import normalise_ip
-from ecitizen.core.models import AuditChainHead, AuditEvent, WorkerHeartbeat
+from ecitizen.core.models import AuditChainHead, AuditCheckpoint, AuditEvent, WorkerHeartbeat
 
 MASK = "[redacted]"
 
@@ -83,7 +86,9 @@ def audit_record(
 
     Side effects: locks the chain head row until the caller's transaction ends, so appends
     are serialised; if that transaction rolls back, the event disappears with the change it
-    recorded.
+    recorded. When a checkpoint is due (``AUDIT_CHECKPOINT_INTERVAL``) and an audit
+    signing key is configured, also writes a signed checkpoint of the new head, in the same
+    transaction (:func:`audit_checkpoint_sign`).
     """
     # The migration creates the head row; get_or_create covers a database emptied since
     # (a test flush), and its IntegrityError retry covers two processes creating it at once.
@@ -112,7 +117,57 @@ def audit_record(
     head.sequence = event.sequence
     head.hash = event.hash
     head.save(update_fields=["sequence", "hash"])
+    key_id = crypto.audit_signing_key_id()
+    if key_id is not None and _checkpoint_due(event.sequence):
+        _checkpoint_write(sequence=event.sequence, chain_hash=event.hash, key_id=key_id)
     return event
+
+
+class AuditSigningKeyMissing(DomainError):
+    code = "audit_signing_key_missing"
+
+
+def _checkpoint_due(sequence: int) -> bool:
+    """Whether the event at ``sequence`` (just appended) should be signed: every
+    ``AUDIT_CHECKPOINT_INTERVAL``-th event. Arithmetic rather than a look-up of the last
+    checkpoint, which measured as costly as the signature itself (ADR 0013)."""
+    interval: int = settings.AUDIT_CHECKPOINT_INTERVAL
+    return sequence % interval == 0
+
+
+def _checkpoint_write(*, sequence: int, chain_hash: str, key_id: str) -> AuditCheckpoint:
+    checkpoint = AuditCheckpoint(
+        sequence=sequence, hash=chain_hash, key_id=key_id, signed_at=timezone.now()
+    )
+    checkpoint.signature = crypto.audit_sign(checkpoint.signed_message(), key_id=key_id)
+    checkpoint.save()
+    return checkpoint
+
+
+@transaction.atomic
+def audit_checkpoint_sign() -> AuditCheckpoint | None:
+    """Sign the chain head now, unless a checkpoint already covers it.
+
+    For ``ecitizen audit anchor`` (with ``AUDIT_CHECKPOINT_INTERVAL`` above 1, the newest
+    events wait for the next due append otherwise). Returns the checkpoint at the head's
+    sequence, new or existing, or ``None`` while the trail is empty. Raises
+    :class:`AuditSigningKeyMissing` when no audit signing key is configured.
+
+    Side effects: locks the chain head row (appends wait) and writes one checkpoint row.
+    """
+    key_id = crypto.audit_signing_key_id()
+    if key_id is None:
+        raise AuditSigningKeyMissing(
+            "No audit signing key is configured: set AUDIT_SIGNING_KEYS "
+            "(see docs/configuration.md)."
+        )
+    head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    if head.sequence == 0:
+        return None
+    existing = AuditCheckpoint.objects.filter(sequence=head.sequence).first()
+    if existing is not None:
+        return existing
+    return _checkpoint_write(sequence=head.sequence, chain_hash=head.hash, key_id=key_id)
 
 
 def worker_heartbeat(*, worker_id: str, started_at: datetime, pid: int) -> None:

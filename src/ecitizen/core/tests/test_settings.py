@@ -14,6 +14,7 @@ BASE = {
     "SECRET_KEY": "a-long-random-looking-secret-" + "x" * 40,
     "FIELD_ENCRYPTION_KEYS": f"k1:{KEY}",
     "BLIND_INDEX_KEY": KEY,
+    "AUDIT_SIGNING_KEYS": f"a1:{base64.b64encode(b'a' * 32).decode()}",
     "DJANGO_SETTINGS_MODULE": "ecitizen.settings",
     # DEBUG is off: the sandbox and the demo signing certificate must be allowed
     # explicitly (test_deploy_checks.py tests that production refuses them otherwise).
@@ -147,7 +148,7 @@ def test_keys_generate_needs_no_configuration():
     result = _run(
         {},
         "from ecitizen.cli import main; main(['keys', 'generate'])",
-        drop=("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY"),
+        drop=("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "AUDIT_SIGNING_KEYS"),
     )
     assert result.returncode == 0, result.stderr
     assert len(base64.b64decode(result.stdout.strip())) == 32
