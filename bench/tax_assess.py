@@ -194,7 +194,7 @@ def _floor(count: int) -> float:
                     f"FLOOR-2026-{n:07d}",
                     "property_tax",
                     users[n % len(users)] if n % 5 == 0 else None,
-                    f"Property tax 2026: {n % 400 + 1} Street {n % 997}, Riverton RV1 0AB",
+                    f"Property tax 2026, parcel BP{n:08d}",
                     department,
                     "GBP",
                     139_500,

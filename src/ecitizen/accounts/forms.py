@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ecitizen.accounts.identity import validate_national_id
 from ecitizen.accounts.models import ContactPreference, Department, Jurisdiction, Role, User
-from ecitizen.accounts.selectors import SEARCH_MIN_LENGTH
+from ecitizen.accounts.selectors import SEARCH_MIN_LENGTH, name_query_searchable
 from ecitizen.accounts.services import date_of_birth_valid
 from ecitizen.accounts.validators import PersonalInformationValidator
 from ecitizen.core.forms import GovukDateField
@@ -164,7 +164,8 @@ class ResidentLookupForm(forms.Form):
 
     def clean_query(self) -> str:
         value: str = self.cleaned_data.get("query", "").strip()
-        if value and len(value) < SEARCH_MIN_LENGTH:
+        # Names are found by the start of their words: one word must be long enough.
+        if value and (len(value) < SEARCH_MIN_LENGTH or not name_query_searchable(value)):
             raise ValidationError(
                 _("Enter at least %(count)d characters of the name") % {"count": SEARCH_MIN_LENGTH},
                 code="too_short",

@@ -61,7 +61,8 @@ class User(AbstractBaseUser):
     """
 
     email = models.EmailField(_("email address"), unique=True)
-    full_name = models.CharField(_("full name"), max_length=200)
+    # Encrypted: lists of people are sorted by it in Python, never in SQL.
+    full_name = EncryptedTextField(_("full name"), max_length=200)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     language = models.CharField(_("preferred language"), max_length=10, blank=True)
@@ -197,22 +198,36 @@ class ContactPreference(models.TextChoices):
 class ResidentProfile(models.Model):
     """What the authority knows about a resident, reused so nobody is asked twice.
 
-    National identity number, date of birth and phone are encrypted at rest;
-    ``national_id_index`` is their blind index, for exact lookups.
+    Every personal value is encrypted at rest: names, date of birth, national identity
+    number, address and phone. ``national_id_index`` is the national identity number's
+    blind index, for exact lookups; :class:`ResidentNameIndex` rows let staff find a
+    resident by the start of a word of their legal name.
     """
 
+    #: Encrypted fields that hold ``None`` when empty.
     PERSONAL_FIELDS = frozenset({"national_id", "date_of_birth", "phone"})
+    #: Fields whose values the audit trail never records (it records that they changed).
+    AUDIT_MASKED_FIELDS = PERSONAL_FIELDS | {
+        "legal_name",
+        "preferred_name",
+        "address_line_1",
+        "address_line_2",
+        "town",
+        "postcode",
+    }
+    #: Context of the blind indexes of the legal name's word prefixes.
+    NAME_INDEX_CONTEXT = "accounts.residentprofile.legal_name.words"
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
-    legal_name = models.CharField(_("full legal name"), max_length=200)
-    preferred_name = models.CharField(_("preferred name"), max_length=100, blank=True)
+    legal_name = EncryptedTextField(_("full legal name"), max_length=200)
+    preferred_name = EncryptedTextField(_("preferred name"), max_length=100, blank=True)
     date_of_birth = EncryptedDateField(_("date of birth"), null=True, blank=True)
     national_id = EncryptedTextField(_("national identity number"), null=True, blank=True)
     national_id_index = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    address_line_1 = models.CharField(_("address line 1"), max_length=200, blank=True)
-    address_line_2 = models.CharField(_("address line 2"), max_length=200, blank=True)
-    town = models.CharField(_("town or city"), max_length=100, blank=True)
-    postcode = models.CharField(_("postcode"), max_length=12, blank=True)
+    address_line_1 = EncryptedTextField(_("address line 1"), max_length=200, blank=True)
+    address_line_2 = EncryptedTextField(_("address line 2"), max_length=200, blank=True)
+    town = EncryptedTextField(_("town or city"), max_length=100, blank=True)
+    postcode = EncryptedTextField(_("postcode"), max_length=12, blank=True)
     phone = EncryptedTextField(_("phone number"), null=True, blank=True)
     contact_preference = models.CharField(
         _("how we contact you"),
@@ -231,6 +246,26 @@ class ResidentProfile(models.Model):
     @property
     def display_name(self) -> str:
         return self.preferred_name or self.legal_name
+
+
+class ResidentNameIndex(models.Model):
+    """The blind index of one prefix of one word of a resident's legal name
+    (:func:`ecitizen.core.crypto.prefix_indexes`): how staff find "Maria Lopez" by
+    typing "mar" although the name is encrypted. Kept in step with the name by
+    :func:`ecitizen.accounts.services.profile_update`; holds no plaintext.
+    """
+
+    profile = models.ForeignKey(ResidentProfile, on_delete=models.CASCADE, related_name="+")
+    index = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            # Also the index that a search by prefix uses.
+            models.UniqueConstraint(fields=["index", "profile"], name="resident_name_index_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id}:{self.index[:8]}"
 
 
 class SignInThrottle(models.Model):

@@ -17,6 +17,7 @@ from ecitizen.accounts.models import (
     AUTHORITY_WIDE_ROLES,
     Department,
     Jurisdiction,
+    ResidentNameIndex,
     ResidentProfile,
     Role,
     RoleAssignment,
@@ -72,7 +73,8 @@ def user_register(*, user: User, actor: Any = None, ip_address: str | None = Non
     and audit the creation."""
     user.email = user.email.lower()
     user.save()
-    ResidentProfile.objects.create(user=user, legal_name=user.full_name)
+    profile = ResidentProfile.objects.create(user=user, legal_name=user.full_name)
+    _name_index_refresh(profile)
     audit_record(
         action="account.created",
         actor=actor or user,
@@ -87,15 +89,29 @@ def _profile_snapshot(profile: ResidentProfile) -> dict[str, Any]:
     return {field: getattr(profile, field) for field in PROFILE_FIELDS}
 
 
+def _name_index_refresh(profile: ResidentProfile) -> None:
+    """Replace the blind indexes of the profile's legal name (a name search finds the
+    resident by the start of any word of it; see ``ResidentNameIndex``)."""
+    wanted = crypto.prefix_indexes(profile.legal_name, context=ResidentProfile.NAME_INDEX_CONTEXT)
+    ResidentNameIndex.objects.filter(profile=profile).exclude(index__in=wanted).delete()
+    have = set(
+        ResidentNameIndex.objects.filter(profile=profile).values_list("index", flat=True)
+    )
+    ResidentNameIndex.objects.bulk_create(
+        [ResidentNameIndex(profile=profile, index=index) for index in sorted(wanted - have)]
+    )
+
+
 @transaction.atomic
 def profile_update(
     *, user: User, data: Mapping[str, Any], actor: Any, ip_address: str | None = None
 ) -> ResidentProfile:
     """Change a resident's profile fields (only those in ``data``) and audit what changed.
 
-    The national identity number is normalised and its blind index kept in step. Raises
-    :class:`NationalIdInUse` when another resident already has that number. Personal values
-    never reach the audit trail: they are masked.
+    The national identity number is normalised and its blind index kept in step, and so
+    are the legal name's word indexes (for staff name searches). Raises
+    :class:`NationalIdInUse` when another resident already has that number. Personal
+    values (names and address included) never reach the audit trail: they are masked.
     """
     profile = ResidentProfile.objects.select_for_update().get(user=user)
     before = _profile_snapshot(profile)
@@ -110,7 +126,7 @@ def profile_update(
             value = None
         setattr(profile, field, value)
     changes = audit_changes(
-        before, _profile_snapshot(profile), personal=ResidentProfile.PERSONAL_FIELDS
+        before, _profile_snapshot(profile), personal=ResidentProfile.AUDIT_MASKED_FIELDS
     )
     if not changes:
         return profile
@@ -124,6 +140,8 @@ def profile_update(
                 "Contact us if you think this is a mistake."
             )
         ) from exc
+    if "legal_name" in changes:
+        _name_index_refresh(profile)
     audit_record(
         action="profile.updated",
         actor=actor,

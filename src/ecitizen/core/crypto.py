@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import os
 import re
+import unicodedata
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -166,6 +167,72 @@ def blind_index(value: str, *, context: str) -> str:
     message = context.encode("utf-8") + b"\x00" + value.encode("utf-8")
     key: bytes = settings.BLIND_INDEX_KEY
     return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+# --- Searching encrypted text by word prefixes -------------------------------------------
+#
+# An encrypted name cannot be searched with LIKE. Instead, each word of the value, once
+# normalised, gives the blind indexes of its prefixes ("maria" gives "mar", "mari" and
+# "maria"), kept in a side table next to the row (the CipherSweet approach). A search
+# for "mar" computes the index of "mar" and finds the rows that have it.
+
+#: Shortest prefix that is indexed: shorter ones would match a large part of the table
+#: and tell a reader of the index table more about the names.
+PREFIX_MIN_LENGTH = 3
+#: Longest prefix that is indexed; longer words are indexed (and searched) up to this
+#: length, and the caller confirms the match on the decrypted value.
+PREFIX_MAX_LENGTH = 24
+#: Characters that join the parts of a word rather than separate words ("O'Brien").
+_WORD_JOINERS = {"'", "\u2019", "\u02bc"}
+
+
+def search_words(text: str) -> list[str]:
+    """The words of ``text`` as searches compare them: compatibility-normalised, accents
+    and other combining marks removed, case folded, apostrophes dropped, split at every
+    other character that is not a letter or a digit. Arabic and other scripts keep their
+    letters (only their combining marks, such as short vowels, go)."""
+    decomposed = unicodedata.normalize("NFKD", str(text or ""))
+    kept = "".join(
+        ch
+        for ch in decomposed
+        if ch not in _WORD_JOINERS and unicodedata.category(ch) not in {"Mn", "Me", "Cf"}
+    ).casefold()
+    return [word for word in re.split(r"[^\w]+|_", kept) if word]
+
+
+def collation_key(text: str) -> tuple[str, str]:
+    """A key that sorts decrypted values (names) the way people expect, whatever their
+    accents and case: "Chloé" between "Chloe" and "Chloë", all after "Charles"."""
+    return (" ".join(search_words(text)), str(text or ""))
+
+
+def prefix_indexes(text: str, *, context: str) -> set[str]:
+    """The blind indexes of the prefixes (from :data:`PREFIX_MIN_LENGTH` to
+    :data:`PREFIX_MAX_LENGTH` characters) of every word of ``text``."""
+    indexes = set()
+    for word in search_words(text):
+        for length in range(PREFIX_MIN_LENGTH, min(len(word), PREFIX_MAX_LENGTH) + 1):
+            indexes.add(blind_index(word[:length], context=context))
+    return indexes
+
+
+def query_indexes(query: str, *, context: str) -> set[str]:
+    """The blind indexes a search for ``query`` must all find: one per word of at least
+    :data:`PREFIX_MIN_LENGTH` characters (cut to :data:`PREFIX_MAX_LENGTH`). Empty when
+    no word is long enough."""
+    return {
+        blind_index(word[:PREFIX_MAX_LENGTH], context=context)
+        for word in search_words(query)
+        if len(word) >= PREFIX_MIN_LENGTH
+    }
+
+
+def words_match(query: str, text: str) -> bool:
+    """Whether every word of ``query`` starts a word of ``text`` (the check made on the
+    decrypted value after an index search, which covers words longer than the indexed
+    prefixes and words too short to be indexed)."""
+    words = search_words(text)
+    return all(any(word.startswith(part) for word in words) for part in search_words(query))
 
 
 def generate_key() -> str:

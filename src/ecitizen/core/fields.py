@@ -10,6 +10,7 @@ wrapped with a given key id), which the key-rotation command uses.
 from __future__ import annotations
 
 import datetime
+import json
 from typing import Any
 
 from django.db import models
@@ -82,3 +83,20 @@ class EncryptedDateField(EncryptedTextField):
         if value is None or isinstance(value, datetime.date):
             return value
         return datetime.date.fromisoformat(str(value))
+
+
+class EncryptedJSONField(EncryptedTextField):
+    """A JSON value (lists, dicts, strings, numbers) stored encrypted as its JSON text.
+
+    ``None`` and an empty string are stored as they are (no ciphertext); an empty list or
+    dict is encrypted like any other value, so the column never tells whether it is empty.
+    """
+
+    def to_plaintext(self, value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    def from_plaintext(self, text: str) -> Any:
+        return json.loads(text)
+
+    def to_python(self, value: Any) -> Any:
+        return value

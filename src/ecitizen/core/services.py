@@ -20,6 +20,46 @@ from ecitizen.core.http import normalise_ip
 from ecitizen.core.models import AuditChainHead, AuditCheckpoint, AuditEvent, WorkerHeartbeat
 
 MASK = "[redacted]"
+#: Change keys whose values never reach the trail, whoever records them: the names of
+#: the personal fields of every app (names, addresses, identifiers, contact details,
+#: what is printed on documents). :func:`audit_record` masks them as a safety net for a
+#: caller that forgot ``audit_changes(personal=...)``.
+AUDIT_MASKED_KEYS = frozenset(
+    {
+        "full_name",
+        "legal_name",
+        "preferred_name",
+        "holder_name",
+        "owner_name",
+        "address",
+        "address_line_1",
+        "address_line_2",
+        "town",
+        "postcode",
+        "national_id",
+        "date_of_birth",
+        "phone",
+        "printed",
+    }
+)
+
+
+def _masked(value: Any) -> Any:
+    return MASK if value not in (None, "") else value
+
+
+def _mask_personal_keys(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``changes`` with the values of :data:`AUDIT_MASKED_KEYS` masked (both sides of a
+    ``{"before", "after"}`` pair)."""
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in AUDIT_MASKED_KEYS:
+            out[key] = value
+        elif isinstance(value, Mapping) and set(value) <= {"before", "after"}:
+            out[key] = {side: _masked(item) for side, item in value.items()}
+        else:
+            out[key] = _masked(value)
+    return out
 
 
 def _json_safe(value: Any) -> Any:  # noqa: PLR0911 - one return per JSON type
@@ -49,18 +89,17 @@ def audit_changes(
 ) -> dict[str, dict[str, Any]]:
     """The fields whose values differ, as ``{field: {"before": .., "after": ..}}``.
 
-    Values of fields named in ``personal`` are replaced by a mask: the trail records *that*
-    a date of birth changed, never the date itself.
+    Values of fields named in ``personal`` (and of :data:`AUDIT_MASKED_KEYS`) are replaced
+    by a mask: the trail records *that* a date of birth changed, never the date itself.
     """
-    personal_fields = set(personal)
+    personal_fields = set(personal) | AUDIT_MASKED_KEYS
     changes: dict[str, dict[str, Any]] = {}
     for field in sorted(set(before) | set(after)):
         old, new = before.get(field), after.get(field)
         if old == new:
             continue
         if field in personal_fields:
-            old = MASK if old not in (None, "") else old
-            new = MASK if new not in (None, "") else new
+            old, new = _masked(old), _masked(new)
         changes[field] = {"before": _json_safe(old), "after": _json_safe(new)}
     return changes
 
@@ -82,7 +121,8 @@ def audit_record(
 
     ``actor`` is a user or ``None`` for the system; ``obj`` (or ``object_type`` and
     ``object_id``) names what was acted on; ``subject_user_id`` is the resident whose data
-    the event concerns. ``changes`` must already be masked (see :func:`audit_changes`).
+    the event concerns. ``changes`` must already be masked (see :func:`audit_changes`);
+    values under the keys of :data:`AUDIT_MASKED_KEYS` are masked here in any case.
 
     Side effects: locks the chain head row until the caller's transaction ends, so appends
     are serialised; if that transaction rolls back, the event disappears with the change it
@@ -108,7 +148,7 @@ def audit_record(
         object_type=object_type,
         object_id=str(object_id),
         subject_user_id=subject_user_id,
-        changes=_json_safe(dict(changes or {})),
+        changes=_json_safe(_mask_personal_keys(changes or {})),
         ip_address=normalise_ip(ip_address),
         prev_hash=head.hash,
     )

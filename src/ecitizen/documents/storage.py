@@ -7,14 +7,18 @@ Internal to the documents app: other apps call :mod:`ecitizen.documents.services
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
 
 from ecitizen.core import crypto
 from ecitizen.documents.models import Upload
+
+logger = logging.getLogger(__name__)
 
 
 def store_encrypted(
@@ -68,3 +72,19 @@ def discard(upload: Upload) -> None:
     name = upload.storage_name
     upload.delete()
     default_storage.delete(name)
+
+
+def delete_on_commit(storage_name: str) -> None:
+    """Remove a stored ciphertext once the current transaction commits (at once outside
+    one). The row that named it must be deleted in that transaction: if the transaction
+    rolls back, the row comes back and still needs its file, which is then left alone.
+    A failure to delete is logged with the name and does not undo the committed work
+    (without its row the ciphertext cannot be decrypted)."""
+    transaction.on_commit(lambda: _delete_logged(storage_name))
+
+
+def _delete_logged(storage_name: str) -> None:
+    try:
+        default_storage.delete(storage_name)
+    except Exception:  # storage errors of any backend: the deletion is already committed
+        logger.exception("could not delete the stored upload %s", storage_name)

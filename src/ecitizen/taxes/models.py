@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.accounts.models import Department, Jurisdiction
+from ecitizen.core.fields import EncryptedTextField
 
 
 class UseClass(models.TextChoices):
@@ -42,13 +43,16 @@ class Exemption(models.TextChoices):
 
 
 class Property(models.Model):
-    """A parcel on the tax roll: where it is, what it is used for and what it is worth."""
+    """A parcel on the tax roll: where it is, what it is used for and what it is worth.
+
+    The address is encrypted at rest: with the ownerships it says where a person lives.
+    The roll is found and sorted by parcel number and ward, never by address."""
 
     parcel = models.CharField(_("parcel number"), max_length=30, unique=True)
-    address_line_1 = models.CharField(_("address line 1"), max_length=200)
-    address_line_2 = models.CharField(_("address line 2"), max_length=200, blank=True)
-    town = models.CharField(_("town or city"), max_length=100)
-    postcode = models.CharField(_("postcode"), max_length=12)
+    address_line_1 = EncryptedTextField(_("address line 1"), max_length=200)
+    address_line_2 = EncryptedTextField(_("address line 2"), max_length=200, blank=True)
+    town = EncryptedTextField(_("town or city"), max_length=100)
+    postcode = EncryptedTextField(_("postcode"), max_length=12)
     ward = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="properties")
     use_class = models.CharField(max_length=20, choices=UseClass.choices)
     # The assessed (taxable) value in minor units; changed by a reassessment.
@@ -73,7 +77,8 @@ class Property(models.Model):
 
 class Ownership(models.Model):
     """Who owns (a share of) a property, from ``start`` to ``end`` (``None``: still).
-    Owners need not have an account: ``owner`` is then empty and ``owner_name`` says who."""
+    Owners need not have an account: ``owner`` is then empty and ``owner_name`` (encrypted
+    at rest) says who."""
 
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="ownerships")
     owner = models.ForeignKey(
@@ -83,7 +88,7 @@ class Ownership(models.Model):
         on_delete=models.PROTECT,
         related_name="property_ownerships",
     )
-    owner_name = models.CharField(max_length=200)
+    owner_name = EncryptedTextField(max_length=200)
     # The owner's share as a fraction, e.g. "0.5" for joint owners.
     share = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal(1))
     owner_occupier = models.BooleanField(default=False)

@@ -399,7 +399,9 @@ class _Year:
     def load(cls, tax_year: TaxYear) -> _Year:
         rules = selectors.year_rules(tax_year=tax_year)
         with translation.override(settings.LANGUAGE_CODE):
-            description = _("Property tax %(year)s: %(address)s")
+            # The parcel, not the address: bills are not encrypted, and an address
+            # beside the payer says where a person lives.
+            description = _("Property tax %(year)s, parcel %(parcel)s")
             tax_line = {
                 rate.use_class: _(
                     "Property tax %(year)s, %(use_class)s, at %(rate)s%% of the assessed value"
@@ -421,14 +423,14 @@ class _Year:
             }
         return cls(tax_year, rules, description, tax_line, relief_line)
 
-    def bill_description(self, line_1: str, town: str, postcode: str) -> str:
+    def bill_description(self, parcel: str) -> str:
         head, tail = self.description_parts()
-        return f"{head}{line_1}, {town} {postcode}{tail}"[:300]
+        return f"{head}{parcel}{tail}"[:300]
 
     def description_parts(self) -> tuple[str, str]:
-        """The bill description around its address: built once, not per bill."""
-        marker = "\x00address\x00"
-        text = self.description % {"year": self.tax_year.year, "address": marker}
+        """The bill description around its parcel number: built once, not per bill."""
+        marker = "\x00parcel\x00"
+        text = self.description % {"year": self.tax_year.year, "parcel": marker}
         head, _marker, tail = text.partition(marker)
         return head, tail
 
@@ -477,10 +479,8 @@ PROPERTY_COLUMNS = (
     "assessed_value_minor",
     "exemption",
     "postcode",
-    "address_line_1",
-    "town",
 )
-PropertyRow = tuple[int, str, str, int, str, str, str, str]
+PropertyRow = tuple[int, str, str, int, str, str]
 
 
 def _batch_specs(
@@ -504,7 +504,7 @@ def _batch_specs(
     count = len(due_dates)
     early = due_dates[:-1]
     first_due = due_dates[0]
-    for pk, parcel, use_class, value, exemption, postcode, line_1, town in rows:
+    for pk, parcel, use_class, value, exemption, postcode in rows:
         occupied, payer_id = owners.get(pk, (False, None))
         gross, relief_kind, relief = tax(use_class, value, bool(exemption), occupied)
         net = gross - relief
@@ -525,7 +525,7 @@ def _batch_specs(
             BillSpec(
                 reference=f"{prefix}{pk:07d}",
                 kind=kind,
-                description=f"{head}{line_1}, {town} {postcode}{tail}"[:300],
+                description=f"{head}{parcel}{tail}"[:300],
                 department_id=department_id,
                 due_date=final_due,
                 lines=lines,
@@ -834,7 +834,7 @@ def property_reassess(
             spec=BillSpec(
                 reference=bill_reference(year, prop.pk),
                 kind=Bill.Kind.PROPERTY_TAX,
-                description=context.bill_description(prop.address_line_1, prop.town, prop.postcode),
+                description=context.bill_description(prop.parcel),
                 department_id=tax_year.department_id,
                 due_date=dates[-1],
                 lines=context.lines(assessment, prop.use_class),
@@ -890,9 +890,9 @@ def _adjustment_issue(
         if relief_difference:
             text = _("Change in relief after reassessment")
             lines.append(LineSpec(text, relief_difference, REVENUE_RELIEF))
-        description = _("Property tax %(year)s adjustment: %(address)s") % {
+        description = _("Property tax %(year)s adjustment, parcel %(parcel)s") % {
             "year": year,
-            "address": f"{prop.address_line_1}, {prop.town} {prop.postcode}",
+            "parcel": prop.parcel,
         }
     number = len(adjustments) + 1
     instalments: list[tuple[date, int]] = []

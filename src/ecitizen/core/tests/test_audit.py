@@ -92,13 +92,15 @@ def test_verify_command_succeeds_on_an_intact_chain(events, capsys):
 
 def test_personal_values_are_masked_in_changes():
     changes = audit_changes(
-        {"national_id": "RV1", "town": "Old"},
-        {"national_id": "RV2", "town": "New"},
+        {"national_id": "RV1", "contact_preference": "email", "town": "Old"},
+        {"national_id": "RV2", "contact_preference": "sms", "town": "New"},
         personal={"national_id"},
     )
     assert changes == {
         "national_id": {"before": MASK, "after": MASK},
-        "town": {"before": "Old", "after": "New"},
+        "contact_preference": {"before": "email", "after": "sms"},
+        # An address field is masked even when the caller does not say it is personal.
+        "town": {"before": MASK, "after": MASK},
     }
 
 

@@ -75,7 +75,10 @@ def test_the_bill_carries_the_tax_the_relief_and_the_payer(year_2026, wards, res
     assert bill.lines[1]["account"] == "revenue:property_tax_relief:revenue"
     assert "Owner-occupier relief (10%)" in bill.lines[1]["description"]
     assert [item["amount_minor"] for item in bill.instalments] == [34_875] * 4
-    assert "RV1 2AB" in bill.description
+    # The bill names the parcel: bills are not encrypted, and the address with the payer
+    # would say where the resident lives.
+    assert bill.description == "Property tax 2026, parcel RV000101"
+    assert "RV1 2AB" not in bill.description
     assert bill.verification_index  # payable by reference with the property's postcode
     other = Bill.objects.get(source_key="tax:2026:RV000102")
     assert other.payer is None

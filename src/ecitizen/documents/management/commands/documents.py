@@ -1,7 +1,8 @@
 """``ecitizen documents signing-cert [--show]``: the certificate issued documents are
-signed with.
+signed with. ``ecitizen documents sweep [--older-than-days N]``: delete the uploads that
+nothing refers to any more (rows and stored files).
 
-Creates the self-signed demo certificate under ``VAR_DIR/signing`` when no key and
+``signing-cert`` creates the self-signed demo certificate under ``VAR_DIR/signing`` when no key and
 certificate are configured and it does not exist yet, then prints the certificate's
 subject, SHA-256 fingerprint and validity. ``--show`` also prints the certificate itself
 (PEM), for people who want to add it to the trusted certificates of their PDF reader.
@@ -9,25 +10,39 @@ subject, SHA-256 fingerprint and validity. ``--show`` also prints the certificat
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from ecitizen.documents import signing
+from ecitizen.documents.services import uploads_sweep
 
 
 class Command(BaseCommand):
     help = (
-        "Issued documents: 'signing-cert' makes (if needed) and describes the signing certificate."
+        "Documents: 'signing-cert' makes (if needed) and describes the signing certificate; "
+        "'sweep' deletes uploads that nothing refers to."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["signing-cert"])
+        parser.add_argument("action", choices=["signing-cert", "sweep"])
         parser.add_argument(
             "--show", action="store_true", help="Also print the certificate in PEM form."
         )
+        parser.add_argument(
+            "--older-than-days",
+            type=int,
+            default=1,
+            help="sweep: only uploads at least this many days old (default 1).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "sweep":
+            days = max(0, options["older_than_days"])
+            deleted = uploads_sweep(older_than=timedelta(days=days))
+            self.stdout.write(f"Deleted {deleted} uploads that nothing referred to.")
+            return
         identity = signing.signing_identity()
         signing.signer_for(identity)  # refuses a key that does not match the certificate
         summary = signing.certificate_summary(identity)

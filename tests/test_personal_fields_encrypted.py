@@ -1,0 +1,134 @@
+"""Every personal field of every app is encrypted, masked in the audit trail whoever
+records it, and moved to a new key by ``ecitizen keys rotate``."""
+
+from __future__ import annotations
+
+import os
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from ecitizen.accounts import services as accounts
+from ecitizen.core.services import audit_record, encrypted_fields
+from ecitizen.documents.tests.factories import issue
+from ecitizen.taxes.services import OwnerSpec, PropertySpec, property_register
+from tests.factories import JurisdictionFactory, UserFactory
+
+#: (table, column) of the names, addresses and printed facts that must be ciphertext.
+PERSONAL_COLUMNS = {
+    ("accounts_user", "full_name"),
+    ("accounts_residentprofile", "legal_name"),
+    ("accounts_residentprofile", "preferred_name"),
+    ("accounts_residentprofile", "address_line_1"),
+    ("accounts_residentprofile", "address_line_2"),
+    ("accounts_residentprofile", "town"),
+    ("accounts_residentprofile", "postcode"),
+    ("documents_issueddocument", "holder_name"),
+    ("documents_issueddocument", "printed"),
+    ("documents_issueddocument", "revoked_reason"),
+    ("taxes_property", "address_line_1"),
+    ("taxes_property", "address_line_2"),
+    ("taxes_property", "town"),
+    ("taxes_property", "postcode"),
+    ("taxes_ownership", "owner_name"),
+}
+
+
+def test_the_personal_columns_are_encrypted_fields():
+    found = {
+        (model._meta.db_table, model._meta.get_field(name).column)
+        for model, names in encrypted_fields()
+        for name in names
+    }
+    assert found >= PERSONAL_COLUMNS
+
+
+@pytest.mark.django_db
+def test_audit_record_masks_personal_keys_whoever_forgets_to():
+    event = audit_record(
+        action="test.recorded",
+        changes={
+            "postcode": {"before": "RV1 2AB", "after": "RV2 3CD"},
+            "legal_name": "Maria Lopez",
+            "town": {"before": "", "after": "Riverton"},
+            "status": {"before": "open", "after": "closed"},
+        },
+    )
+    assert event.changes == {
+        "postcode": {"before": "[redacted]", "after": "[redacted]"},
+        "legal_name": "[redacted]",
+        "town": {"before": "", "after": "[redacted]"},
+        "status": {"before": "open", "after": "closed"},
+    }
+
+
+def _stored(table: str, column: str) -> list[str]:
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {quote(column)} FROM {quote(table)}")  # noqa: S608 - fixed names
+        return [str(value) for (value,) in cursor.fetchall() if value not in (None, "")]
+
+
+@pytest.mark.django_db
+def test_keys_rotate_moves_names_addresses_and_printed_facts_to_the_new_key(settings):
+    ward = JurisdictionFactory(code="northgate")
+    user = UserFactory(email="owner@example.test", full_name="Ada Owner")
+    accounts.profile_update(
+        user=user,
+        data={
+            "preferred_name": "Ada",
+            "address_line_1": "3 Mill Lane",
+            "address_line_2": "Back door",
+            "town": "Riverton",
+            "postcode": "RV1 1AA",
+        },
+        actor=user,
+    )
+    property_register(
+        spec=PropertySpec(
+            parcel="RV000001",
+            address_line_1="3 Mill Lane",
+            address_line_2="Back door",
+            town="Riverton",
+            postcode="RV1 1AA",
+            ward_id=ward.pk,
+            use_class="residential",
+            assessed_value_minor=100_000_00,
+            owners=(OwnerSpec(name="Ada Owner", owner_id=user.pk),),
+        ),
+        actor=None,
+    )
+    from ecitizen.documents.services import document_revoke
+
+    document_revoke(document=issue(user), reason="Issued in error", actor=None)
+    for table, column in PERSONAL_COLUMNS:
+        values = _stored(table, column)
+        assert values, (table, column)
+        assert all(value.startswith("enc1:t1:") for value in values), (table, column)
+
+    settings.FIELD_ENCRYPTION_KEYS = {**settings.FIELD_ENCRYPTION_KEYS, "k2": os.urandom(32)}
+    settings.FIELD_ENCRYPTION_ACTIVE_KEY = "k2"
+    out = StringIO()
+    call_command("keys", "status", stdout=out)
+    before = int(out.getvalue().split(":")[1].split()[0])
+    assert before >= 6  # user, profile, property, ownership, document... at least
+    call_command("keys", "rotate", stdout=StringIO(), stderr=StringIO())
+    for table, column in PERSONAL_COLUMNS:
+        assert all(value.startswith("enc1:k2:") for value in _stored(table, column)), (
+            table,
+            column,
+        )
+    out = StringIO()
+    call_command("keys", "status", stdout=out)
+    assert "Active key k2: 0 rows" in out.getvalue()
+    # Only the new key is needed now.
+    settings.FIELD_ENCRYPTION_KEYS = {"k2": settings.FIELD_ENCRYPTION_KEYS["k2"]}
+    from ecitizen.taxes.models import Ownership, Property
+
+    assert Property.objects.get().address_line_2 == "Back door"
+    assert Ownership.objects.get().owner_name == "Ada Owner"
+    user.refresh_from_db()
+    assert user.full_name == "Ada Owner"
+    assert user.profile.postcode == "RV1 1AA"
