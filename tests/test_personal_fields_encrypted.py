@@ -132,3 +132,122 @@ def test_keys_rotate_moves_names_addresses_and_printed_facts_to_the_new_key(sett
     user.refresh_from_db()
     assert user.full_name == "Ada Owner"
     assert user.profile.postcode == "RV1 1AA"
+
+
+#: The migrations before and after the one of each app that encrypts its columns.
+PLAIN_STATE = [
+    ("accounts", "0002_role_assignment_unique_everywhere"),
+    ("documents", "0003_issued_document_remit"),
+    ("taxes", "0001_initial"),
+]
+ENCRYPTED_STATE = [
+    ("accounts", "0003_names_and_addresses_encrypted"),
+    ("documents", "0004_printed_fields_encrypted"),
+    ("taxes", "0002_roll_addresses_and_owners_encrypted"),
+]
+
+
+def _plain_rows(apps) -> None:
+    """Rows as a deployment holds them before the migrations: plain text."""
+    user = apps.get_model("accounts", "User").objects.create(
+        email="plain@example.test", full_name="Pat Plainsworth", password="!"
+    )
+    apps.get_model("accounts", "ResidentProfile").objects.create(
+        user=user,
+        legal_name="Patricia Plainsworth",
+        preferred_name="Pat",
+        address_line_1="8 Tannery Yard",
+        town="Riverton",
+        postcode="RV8 8PP",
+    )
+    ward = apps.get_model("accounts", "Jurisdiction").objects.create(code="w", name="W")
+    prop = apps.get_model("taxes", "Property").objects.create(
+        parcel="RV123456",
+        address_line_1="8 Tannery Yard",
+        town="Riverton",
+        postcode="RV8 8PP",
+        ward=ward,
+        use_class="residential",
+        assessed_value_minor=1,
+    )
+    apps.get_model("taxes", "Ownership").objects.create(
+        property=prop, owner=user, owner_name="Patricia Plainsworth", start="2020-01-01"
+    )
+    upload = apps.get_model("documents", "Upload").objects.create(
+        filename="x.pdf",
+        content_type="application/pdf",
+        size=1,
+        sha256="0",
+        key_id="t1",
+        storage_name="documents/plain.bin",
+    )
+    apps.get_model("documents", "IssuedDocument").objects.create(
+        code="PLAIN",
+        owner=user,
+        title="Permit",
+        template="permit",
+        reference="R-1",
+        holder_name="Patricia Plainsworth",
+        printed=[["Licence number", "RV55501234"]],
+        language="en",
+        issued_at="2026-01-01T00:00:00Z",
+        pdf=upload,
+        pdf_sha256="0",
+    )
+
+
+PLAIN_VALUES = [
+    "Pat Plainsworth",
+    "Patricia Plainsworth",
+    "8 Tannery Yard",
+    "RV8 8PP",
+    "RV55501234",
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migrations_encrypt_existing_rows_and_decrypt_them_backwards(platform_admin):
+    from django.db.migrations.executor import MigrationExecutor
+
+    from ecitizen.accounts.models import ResidentProfile
+    from ecitizen.accounts.selectors import resident_search
+    from ecitizen.documents.models import IssuedDocument
+    from ecitizen.taxes.models import Ownership
+
+    def migrate(targets):
+        executor = MigrationExecutor(connection)
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    try:
+        _plain_rows(migrate(PLAIN_STATE))
+        text = str(_every_table())
+        assert all(value in text for value in PLAIN_VALUES)
+
+        migrate(ENCRYPTED_STATE)
+        text = str(_every_table())
+        assert not [value for value in PLAIN_VALUES if value in text]
+        profile = ResidentProfile.objects.get(user__email="plain@example.test")
+        assert profile.legal_name == "Patricia Plainsworth"
+        assert profile.postcode == "RV8 8PP"
+        assert Ownership.objects.get().owner_name == "Patricia Plainsworth"
+        document = IssuedDocument.objects.get(code="PLAIN")
+        assert document.printed_pairs() == [("Licence number", "RV55501234")]
+        # The name indexes were built for the existing residents.
+        found = resident_search(query="plains", actor=platform_admin, ip_address=None)
+        assert [p.legal_name for p in found] == ["Patricia Plainsworth"]
+
+        migrate(PLAIN_STATE)
+        text = str(_every_table())
+        assert all(value in text for value in PLAIN_VALUES)
+    finally:  # the whole schema back to its latest state, for the tests that follow
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+def _every_table() -> list[tuple]:
+    rows = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            rows.extend(cursor.fetchall())
+    return rows

@@ -74,6 +74,13 @@ def _rewrite(
                         updates,
                     )
                     changed += len(updates)
+    if connection.vendor == "postgresql":
+        # The updates queued the checks of the tables' deferred foreign keys; PostgreSQL
+        # refuses to ALTER a table with pending checks, and the migration alters these
+        # tables next (or creates a foreign key to them). Run the checks now.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     return changed
 
 

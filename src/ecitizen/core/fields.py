@@ -92,6 +92,10 @@ class EncryptedJSONField(EncryptedTextField):
     dict is encrypted like any other value, so the column never tells whether it is empty.
     """
 
+    # What django-stubs types the attribute as (a JSON value, not the TextField's str).
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     def to_plaintext(self, value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 

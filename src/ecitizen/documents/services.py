@@ -12,13 +12,13 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import filetype
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, QuerySet
+from django.db.models import Model, ProtectedError, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import number_format
@@ -261,7 +261,8 @@ def uploads_unreferenced(*, older_than: datetime.timedelta) -> QuerySet[Upload]:
     transaction, which may not have committed yet."""
     unreferenced = Upload.objects.filter(created_at__lt=timezone.now() - older_than)
     for relation in Upload._meta.related_objects:
-        referring = relation.related_model._base_manager.values(relation.field.attname)
+        model = cast("type[Model]", relation.related_model)
+        referring = model._base_manager.values(relation.field.attname)
         unreferenced = unreferenced.exclude(pk__in=referring)
     return unreferenced
 
