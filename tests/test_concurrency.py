@@ -26,6 +26,8 @@ def test_parallel_appends_keep_one_unbroken_chain():
     report = audit_chain_verify()
     assert report.ok, report.reason
     assert report.events_checked == 12
+    # Each append signed its own head, under the same lock (ADR 0013).
+    assert report.checkpoints_checked == 12
 
 
 def test_parallel_guesses_are_all_counted(settings):

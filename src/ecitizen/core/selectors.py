@@ -133,7 +133,7 @@ def _anchor_problem(
     return problem
 
 
-def audit_chain_verify(  # noqa: PLR0911, PLR0912, PLR0915 - one check after another, each its own return
+def audit_chain_verify(  # noqa: PLR0911, PLR0912 - one check after another, each may fail
     *,
     chunk_size: int = 2000,
     public_keys: Mapping[str, bytes] | None = None,
@@ -154,37 +154,45 @@ def audit_chain_verify(  # noqa: PLR0911, PLR0912, PLR0915 - one check after ano
     ``AUDIT_CHECKPOINT_INTERVAL`` allows means checkpoints were removed.
 
     ``public_keys`` are the trusted keys by id (raw Ed25519 public keys); by default those
-    of the configured ``AUDIT_SIGNING_KEYS``. With no trusted key at all (development
-    without a signing key) checkpoints cannot be checked: any is reported as untrusted.
-    ``anchors`` are checkpoints exported earlier (held outside the database): each must be
-    validly signed, and the chain must still have its hash at its sequence, which also
-    catches the newest events being cut off together with their checkpoints.
+    of the configured ``AUDIT_SIGNING_KEYS`` and ``AUDIT_VERIFY_KEYS``. With no trusted key
+    at all (development without a signing key) checkpoints cannot be checked: any is
+    reported as untrusted. ``anchors`` are checkpoints exported earlier (held outside the
+    database): each must be validly signed, and the chain must still have its hash at its
+    sequence, which also catches the newest events being cut off together with their
+    checkpoints.
     """
     trusted = crypto.audit_public_keys() if public_keys is None else dict(public_keys)
-    signed = bool(trusted)
+    previous_hash = GENESIS_HASH
+    checked = 0
+    checkpoints_checked = 0
+    last_checkpoint: int | None = None
+
+    def broken(sequence: int, row_id: int | None, reason: str) -> ChainReport:
+        return ChainReport(
+            False,
+            checked,
+            previous_hash,
+            sequence,
+            row_id,
+            reason,
+            signed=bool(trusted),
+            checkpoints_checked=checkpoints_checked,
+            last_checkpoint=last_checkpoint,
+        )
+
     # The head is read first: events appended while the check runs lie beyond it and are
     # left for the next run, instead of looking like a mismatch.
     head = AuditChainHead.objects.filter(pk=1).first() or AuditChainHead(pk=1)
     for anchor in anchors:
-        problem = _anchor_problem(anchor, trusted, head.sequence)
-        if problem:
-            return ChainReport(
-                False,
-                0,
-                GENESIS_HASH,
+        if problem := _anchor_problem(anchor, trusted, head.sequence):
+            return broken(
                 anchor.sequence,
                 None,
                 f"the exported checkpoint #{anchor.sequence} fails: {problem}",
-                signed=signed,
             )
     anchor_hashes = {anchor.sequence: anchor.hash for anchor in anchors}
-    previous_hash = GENESIS_HASH
-    expected_sequence = 1
-    checked = 0
-    checkpoints_checked = 0
-    last_checkpoint: int | None = None
     events = AuditEvent.objects.filter(sequence__lte=head.sequence).order_by("sequence")
-    checkpoints = iter(
+    checkpoints = (
         AuditCheckpoint.objects.filter(sequence__lte=head.sequence)
         .order_by("sequence")
         .iterator(chunk_size=chunk_size)
@@ -192,8 +200,8 @@ def audit_chain_verify(  # noqa: PLR0911, PLR0912, PLR0915 - one check after ano
     checkpoint = next(checkpoints, None)
     for event in events.iterator(chunk_size=chunk_size):
         reason = ""
-        if event.sequence != expected_sequence:
-            reason = f"expected sequence {expected_sequence}, found {event.sequence}"
+        if event.sequence != checked + 1:
+            reason = f"expected sequence {checked + 1}, found {event.sequence}"
         elif event.prev_hash != previous_hash:
             reason = "its previous-hash does not match the event before it"
         elif event_hash(event.canonical_content()) != event.hash:
@@ -204,17 +212,7 @@ def audit_chain_verify(  # noqa: PLR0911, PLR0912, PLR0915 - one check after ano
                 " (events up to it were rewritten and the chain re-hashed)"
             )
         if reason:
-            return ChainReport(
-                False,
-                checked,
-                previous_hash,
-                event.sequence,
-                event.pk,
-                reason,
-                signed=signed,
-                checkpoints_checked=checkpoints_checked,
-                last_checkpoint=last_checkpoint,
-            )
+            return broken(event.sequence, event.pk, reason)
         while checkpoint is not None and checkpoint.sequence <= event.sequence:
             # Sequences are unique and events have no gaps, so a checkpoint below the
             # current event would be one with no event at all (sequence 0).
@@ -231,28 +229,16 @@ def audit_chain_verify(  # noqa: PLR0911, PLR0912, PLR0915 - one check after ano
                     f"{span} was rewritten and the chain re-hashed after it was signed"
                 )
             if problem:
-                return ChainReport(
-                    False,
-                    checked,
-                    previous_hash,
+                return broken(
                     checkpoint.sequence,
                     None,
                     f"signed checkpoint #{checkpoint.sequence} fails: {problem}",
-                    signed=signed,
-                    checkpoints_checked=checkpoints_checked,
-                    last_checkpoint=last_checkpoint,
                 )
             checkpoints_checked += 1
             last_checkpoint = checkpoint.sequence
             checkpoint = next(checkpoints, None)
         previous_hash = event.hash
-        expected_sequence += 1
         checked += 1
-    progress = {
-        "signed": signed,
-        "checkpoints_checked": checkpoints_checked,
-        "last_checkpoint": last_checkpoint,
-    }
     # Every committed event moves the head in the same transaction. So the rows beyond the
     # first head are read first, the head again after: a row still beyond it was not
     # written by the application (one appended meanwhile is covered by the new head).
@@ -269,53 +255,44 @@ def audit_chain_verify(  # noqa: PLR0911, PLR0912, PLR0915 - one check after ano
     current_head = AuditChainHead.objects.filter(pk=1).first() or AuditChainHead(pk=1)
     forged = next((event for event in later if event.sequence > current_head.sequence), None)
     if forged is not None:
-        return ChainReport(
-            False,
-            checked,
-            previous_hash,
+        return broken(
             forged.sequence,
             forged.pk,
             "it lies beyond the chain head (inserted behind the application's back)",
-            **progress,
         )
     orphan = next((seq for seq in later_checkpoints if seq > current_head.sequence), None)
     if orphan is not None:
-        return ChainReport(
-            False,
-            checked,
-            previous_hash,
+        return broken(
             orphan,
             None,
             f"signed checkpoint #{orphan} lies beyond the chain head #{current_head.sequence}: "
             "events it covered were removed (the newest events cut off)",
-            **progress,
         )
     if head.sequence != checked or head.hash != previous_hash:
-        return ChainReport(
-            False,
-            checked,
-            previous_hash,
+        return broken(
             head.sequence,
             None,
             f"the chain head says #{head.sequence} but the last event is #{checked}",
-            **progress,
         )
-    unsigned = checked - (last_checkpoint or 0)
     interval: int = settings.AUDIT_CHECKPOINT_INTERVAL
-    if signed and unsigned >= interval:
+    if trusted and checked - (last_checkpoint or 0) >= interval:
         first = (last_checkpoint or 0) + 1
-        return ChainReport(
-            False,
-            checked,
-            previous_hash,
+        return broken(
             first,
             None,
             f"events #{first} to #{checked} are covered by no signed checkpoint, more than "
             f"AUDIT_CHECKPOINT_INTERVAL ({interval}) allows: checkpoints were removed "
             "(if the key or the interval just changed, `ecitizen audit anchor` signs the head)",
-            **progress,
         )
-    return ChainReport(True, checked, previous_hash, anchors_checked=len(anchors), **progress)
+    return ChainReport(
+        True,
+        checked,
+        previous_hash,
+        signed=bool(trusted),
+        checkpoints_checked=checkpoints_checked,
+        last_checkpoint=last_checkpoint,
+        anchors_checked=len(anchors),
+    )
 
 
 def platform_health() -> tuple[bool, dict[str, Any]]:
