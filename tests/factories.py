@@ -47,3 +47,30 @@ class UserFactory(factory.Factory):
         )
         EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
         return user
+
+
+def business_with(user, department, *, number: int | None = None):
+    """Give a resident business with a department (a bill of it), which is what lets
+    that department's officials see the resident (need to know; see
+    ``accounts.selectors._profiles_for_staff``)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ecitizen.payments.models import Bill
+    from ecitizen.payments.services import BillSpec, LineSpec, bill_create
+
+    key = f"{department.slug}:{user.pk}" if number is None else f"{department.slug}:{number}"
+    return bill_create(
+        spec=BillSpec(
+            reference=f"BIZ-{abs(hash(key)) % 10**9:09d}",
+            kind=Bill.Kind.FEE,
+            description="Test fee",
+            department_id=department.pk,
+            due_date=timezone.localdate() + timedelta(days=30),
+            lines=[LineSpec("Test fee", 1_000, "fee")],
+            payer_id=user.pk,
+            source_key=f"business:{key}",
+        ),
+        actor=None,
+    )

@@ -88,7 +88,8 @@ def _assignment_department_covers(assignment: RoleAssignment, department: Any) -
         return False
     if isinstance(department, str):  # a department's slug, as service definitions name it
         return assignment.department is not None and assignment.department.slug == department
-    return assignment.department_id == getattr(department, "pk", department)
+    department_id: object = getattr(department, "pk", department)
+    return assignment.department_id == department_id
 
 
 def remit_covers(
@@ -105,9 +106,11 @@ def remit_covers(
     A ward-limited assignment covers only objects in its ward (an object with no ward is
     outside every ward limit). Reads the assignments cached on the user: no query.
     """
-    wanted = list(departments) if isinstance(departments, list | set | frozenset | tuple) else [
-        departments
-    ]
+    wanted = (
+        list(departments)
+        if isinstance(departments, list | set | frozenset | tuple)
+        else [departments]
+    )
     for assignment in remit_assignments(user, roles):
         if assignment.jurisdiction_id is not None and assignment.jurisdiction_id != ward_id:
             continue

@@ -94,9 +94,7 @@ def _name_index_refresh(profile: ResidentProfile) -> None:
     resident by the start of any word of it; see ``ResidentNameIndex``)."""
     wanted = crypto.prefix_indexes(profile.legal_name, context=ResidentProfile.NAME_INDEX_CONTEXT)
     ResidentNameIndex.objects.filter(profile=profile).exclude(index__in=wanted).delete()
-    have = set(
-        ResidentNameIndex.objects.filter(profile=profile).values_list("index", flat=True)
-    )
+    have = set(ResidentNameIndex.objects.filter(profile=profile).values_list("index", flat=True))
     ResidentNameIndex.objects.bulk_create(
         [ResidentNameIndex(profile=profile, index=index) for index in sorted(wanted - have)]
     )

@@ -139,9 +139,7 @@ _ALLOWED_METHODS = ["GET", "HEAD", "POST", "OPTIONS"]
 
 def permissions_policy_header(policy: dict[str, list[str]]) -> str:
     """``{"camera": [], "geolocation": ["self"]}`` as ``camera=(), geolocation=(self)``."""
-    return ", ".join(
-        f"{feature}=({' '.join(allowlist)})" for feature, allowlist in policy.items()
-    )
+    return ", ".join(f"{feature}=({' '.join(allowlist)})" for feature, allowlist in policy.items())
 
 
 def _is_personal(request: HttpRequest) -> bool:

@@ -56,9 +56,7 @@ DOCUMENT_REVOKE_ROLES = frozenset({Role.SUPERVISOR})
 def document_in_remit(*, user: Any, document: IssuedDocument, roles: frozenset[str]) -> bool:
     """Whether one role assignment of ``user`` holding one of ``roles`` covers the
     document's department and ward."""
-    return remit_covers(
-        user, roles, departments=document.department_id, ward_id=document.ward_id
-    )
+    return remit_covers(user, roles, departments=document.department_id, ward_id=document.ward_id)
 
 
 def document_may_revoke(*, user: Any, document: IssuedDocument) -> bool:

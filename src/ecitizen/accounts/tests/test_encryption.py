@@ -71,8 +71,11 @@ def test_the_audit_trail_masks_personal_values(residents):
 
 
 def test_lookup_by_national_id_uses_the_blind_index(
-    residents, case_officer, django_assert_max_num_queries
+    residents, case_officer, department, django_assert_max_num_queries
 ):
+    from tests.factories import business_with
+
+    business_with(residents[6], department)
     # One indexed lookup plus the roles and the audit event (with its signed checkpoint),
     # however many residents.
     with django_assert_max_num_queries(8):

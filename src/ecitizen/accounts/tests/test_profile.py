@@ -62,8 +62,11 @@ def test_bad_input_is_explained_and_nothing_is_lost(signed_in, resident):
 
 
 def test_staff_views_are_recorded_and_shown_in_the_residents_data_tracker(
-    client, resident, case_officer
+    client, resident, case_officer, department
 ):
+    from tests.factories import business_with
+
+    business_with(resident, department)
     sign_in_official(client, case_officer)
     response = client.get(reverse("staff:resident_detail", args=[resident.profile.pk]))
     assert response.status_code == 200
@@ -75,9 +78,11 @@ def test_staff_views_are_recorded_and_shown_in_the_residents_data_tracker(
     assert case_officer.full_name not in page  # the office, not the official
 
 
-def test_officials_find_a_resident_by_national_id(client, resident, case_officer):
+def test_officials_find_a_resident_by_national_id(client, resident, case_officer, department):
     from ecitizen.accounts import services
+    from tests.factories import business_with
 
+    business_with(resident, department)
     services.profile_update(user=resident, data={"national_id": "RV87654321"}, actor=resident)
     sign_in_official(client, case_officer)
     response = client.post(reverse("staff:residents"), {"national_id": "rv87654321"})
@@ -93,11 +98,12 @@ def test_officials_find_a_resident_by_national_id(client, resident, case_officer
     assert "Found you by your national identity number" in page
 
 
-def test_name_search_is_bounded_and_audited(client, case_officer, settings):
-    from tests.factories import UserFactory
+def test_name_search_is_bounded_and_audited(client, case_officer, department, settings):
+    from tests.factories import UserFactory, business_with
 
     for number in range(30):
-        UserFactory(email=f"smith{number}@example.test", full_name=f"Jo Smith {number}")
+        smith = UserFactory(email=f"smith{number}@example.test", full_name=f"Jo Smith {number}")
+        business_with(smith, department)
     sign_in_official(client, case_officer)
     short = client.post(reverse("staff:residents"), {"query": "s"})
     assert "Enter at least 3 characters" in short.content.decode()
@@ -115,11 +121,13 @@ def test_a_ward_limited_officer_sees_only_residents_of_their_wards(
 ):
     from ecitizen.accounts import services
     from ecitizen.accounts.models import Role
-    from tests.factories import JurisdictionFactory, UserFactory
+    from tests.factories import JurisdictionFactory, UserFactory, business_with
 
     northgate, harbour = JurisdictionFactory(code="northgate"), JurisdictionFactory(code="harbour")
     services.profile_update(user=resident, data={"ward": northgate}, actor=resident)
     services.profile_update(user=second_resident, data={"ward": harbour}, actor=second_resident)
+    for someone in (resident, second_resident):
+        business_with(someone, department)
     officer = UserFactory(email="ward.officer@example.test")
     services.role_assign(
         user=officer,
@@ -154,3 +162,27 @@ def test_absurd_dates_are_refused_not_crashed(signed_in, day):
     response = signed_in.post(reverse("accounts:profile_edit"), {**VALID, "date_of_birth_day": day})
     assert response.status_code == 200
     assert "Enter a real date" in response.content.decode()
+
+
+def test_officials_see_only_residents_with_business_in_their_department(
+    client, resident, second_resident, case_officer, department, other_department
+):
+    """Need to know: a department's official finds and opens only residents who have
+    business with that department (an application or a bill); an authority-wide role
+    (platform administrator) sees every resident."""
+    from ecitizen.accounts import services
+    from tests.factories import business_with
+
+    services.profile_update(user=resident, data={"national_id": "RV11111111"}, actor=resident)
+    business_with(second_resident, other_department)
+    sign_in_official(client, case_officer)
+    for someone in (resident, second_resident):
+        url = reverse("staff:resident_detail", args=[someone.profile.pk])
+        assert client.get(url).status_code == 404
+    found = client.post(reverse("staff:residents"), {"national_id": "RV11111111"})
+    assert reverse("staff:resident_detail", args=[resident.profile.pk]) not in (
+        found.content.decode()
+    )
+    business_with(resident, department)
+    url = reverse("staff:resident_detail", args=[resident.profile.pk])
+    assert client.get(url).status_code == 200
