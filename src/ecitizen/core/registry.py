@@ -1,0 +1,232 @@
+"""The registry that apps plug themselves into, from their ``AppConfig.ready()``.
+
+``core`` names no app: each app registers what it brings — roles and the capabilities they
+hold, navigation items, notification templates, periodic jobs, subscriptions to domain
+events and its part of the demo — and ``core`` (and every other app) reads them back from
+here. See ``docs/extending.md``.
+
+Registration happens once per process, while Django populates its apps. Registering the
+same name twice with the same definition is allowed (``ready()`` may run twice in tests);
+with a different one it raises :class:`RegistryError`, so two apps cannot silently claim
+one name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+
+class RegistryError(Exception):
+    """A registration that contradicts an earlier one, or names something unknown."""
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """A staff or helper role that an administrator can give.
+
+    ``authority_wide``: held without a department (platform administrator, auditor,
+    assisted-digital helper); it covers every department. ``staff``: an official (staff
+    pages, mandatory second factor); helpers are not officials. ``label`` is a lazy
+    translation. ``order`` sorts roles in forms and lists.
+    """
+
+    code: str
+    label: Any
+    authority_wide: bool = False
+    staff: bool = True
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Capability:
+    """Something an official may do, e.g. ``cases.work`` or ``opendata.publish``, and
+    the roles that hold it. Access rules and remit checks name capabilities, never role
+    sets, so a new role is one registration."""
+
+    name: str
+    label: Any
+    roles: frozenset[str]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the resident (``audience="resident"``) or staff navigation.
+
+    ``capability``: who sees it (``None``: every signed-in person of that audience).
+    ``order``: smaller first. ``section``: URL path prefixes that make it the current
+    section (by default the item's own address).
+    """
+
+    key: str
+    label: Any
+    url_name: str
+    audience: str
+    capability: str | None = None
+    order: int = 100
+    section: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """An idempotent job run by ``ecitizen scheduler`` every ``every``.
+
+    ``command`` is a management command and its arguments (``("cases", "tick")``): a
+    job is what an operator could run by hand. A missed run is caught up once.
+    """
+
+    name: str
+    command: tuple[str, ...]
+    every: timedelta
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DemoLoader:
+    """An app's part of the Riverton demo. ``load(context)`` must be idempotent and use
+    the app's services; ``after`` names the loaders that must run first."""
+
+    name: str
+    load: Callable[[Any], Any]
+    after: tuple[str, ...] = ()
+
+
+@dataclass
+class Registry:
+    roles: dict[str, RoleSpec] = field(default_factory=dict)
+    capabilities: dict[str, Capability] = field(default_factory=dict)
+    nav_items: dict[str, NavItem] = field(default_factory=dict)
+    message_dirs: list[Path] = field(default_factory=list)
+    jobs: dict[str, PeriodicJob] = field(default_factory=dict)
+    demo_loaders: dict[str, DemoLoader] = field(default_factory=dict)
+    # event type (a class) -> subscribers, in registration order
+    subscribers: dict[type, list[Callable[[Any], None]]] = field(default_factory=dict)
+
+    # --- writing (from AppConfig.ready) ---------------------------------------------------
+
+    @staticmethod
+    def _put(table: dict[str, Any], key: str, value: Any, kind: str) -> None:
+        existing = table.get(key)
+        if existing is not None and existing != value:
+            raise RegistryError(f"{kind} {key!r} is already registered differently")
+        table[key] = value
+
+    def register_role(self, role: RoleSpec) -> None:
+        self._put(self.roles, role.code, role, "role")
+
+    def register_capability(self, name: str, *, label: Any, roles: Iterable[str]) -> Capability:
+        """Declare a capability and the roles that hold it. Another app may grant it to
+        more roles with :meth:`grant`."""
+        capability = Capability(name, label, frozenset(roles))
+        existing = self.capabilities.get(name)
+        if existing is not None and existing.roles <= capability.roles:
+            # ready() running again, or a definition that includes later grants
+            capability = Capability(name, label, existing.roles | capability.roles)
+            self.capabilities[name] = capability
+            return capability
+        self._put(self.capabilities, name, capability, "capability")
+        return capability
+
+    def grant(self, name: str, *roles: str) -> None:
+        """Give an existing capability to more roles (a new role's app does this)."""
+        capability = self.capability(name)
+        self.capabilities[name] = Capability(
+            name, capability.label, capability.roles | frozenset(roles)
+        )
+
+    def register_nav(self, item: NavItem) -> None:
+        if item.audience not in {"resident", "staff"}:
+            raise RegistryError(f"navigation item {item.key!r}: audience must be resident or staff")
+        self._put(self.nav_items, item.key, item, "navigation item")
+
+    def register_message_dir(self, path: Path) -> None:
+        """A folder of notification templates (one sub-folder per event) shipped next to
+        an app's code."""
+        path = Path(path)
+        if path not in self.message_dirs:
+            self.message_dirs.append(path)
+
+    def register_job(self, job: PeriodicJob) -> None:
+        if job.every <= timedelta(0):
+            raise RegistryError(f"job {job.name!r}: its period must be positive")
+        self._put(self.jobs, job.name, job, "job")
+
+    def register_demo_loader(self, loader: DemoLoader) -> None:
+        self._put(self.demo_loaders, loader.name, loader, "demo loader")
+
+    def subscribe(self, event_type: type, subscriber: Callable[[Any], None]) -> None:
+        """Run ``subscriber(event)`` for every ``event_type`` published (once the
+        publishing transaction commits; see ``core.events``)."""
+        handlers = self.subscribers.setdefault(event_type, [])
+        if subscriber not in handlers:
+            handlers.append(subscriber)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def role(self, code: str) -> RoleSpec:
+        try:
+            return self.roles[code]
+        except KeyError:
+            raise RegistryError(f"unknown role {code!r}") from None
+
+    def capability(self, name: str) -> Capability:
+        try:
+            return self.capabilities[name]
+        except KeyError:
+            raise RegistryError(f"unknown capability {name!r}") from None
+
+    def roles_with(self, capability: str) -> frozenset[str]:
+        """The roles that hold ``capability``."""
+        return self.capability(capability).roles
+
+    def capabilities_of(self, role: str) -> frozenset[str]:
+        return frozenset(c.name for c in self.capabilities.values() if role in c.roles)
+
+    def staff_roles(self) -> frozenset[str]:
+        return frozenset(code for code, spec in self.roles.items() if spec.staff)
+
+    def authority_wide_roles(self) -> frozenset[str]:
+        return frozenset(code for code, spec in self.roles.items() if spec.authority_wide)
+
+    def role_choices(self) -> list[tuple[str, Any]]:
+        """(code, label) of every role, in their order, for forms."""
+        ordered = sorted(self.roles.values(), key=lambda r: (r.order, r.code))
+        return [(role.code, role.label) for role in ordered]
+
+    def navigation(self, audience: str) -> list[NavItem]:
+        items = [item for item in self.nav_items.values() if item.audience == audience]
+        return sorted(items, key=lambda item: (item.order, item.key))
+
+    def demo_loaders_in_order(self) -> list[DemoLoader]:
+        """The demo loaders, each after those it names (a stable topological order)."""
+        ordered: list[DemoLoader] = []
+        visiting: set[str] = set()
+        done: set[str] = set()
+
+        def visit(name: str) -> None:
+            if name in done:
+                return
+            if name in visiting:
+                raise RegistryError(f"demo loaders depend on each other in a cycle at {name!r}")
+            if name not in self.demo_loaders:
+                raise RegistryError(f"a demo loader runs after {name!r}, which is not registered")
+            visiting.add(name)
+            for before in self.demo_loaders[name].after:
+                visit(before)
+            visiting.discard(name)
+            done.add(name)
+            ordered.append(self.demo_loaders[name])
+
+        for name in sorted(self.demo_loaders):
+            visit(name)
+        return ordered
+
+    def subscribers_of(self, event_type: type) -> list[Callable[[Any], None]]:
+        return list(self.subscribers.get(event_type, []))
+
+
+#: The one registry of the process.
+registry = Registry()
