@@ -11,7 +11,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from ecitizen.cases.services import MESSAGE_MAX_LENGTH
+from ecitizen.cases.services import IDENTITY_DOCUMENTS, MESSAGE_MAX_LENGTH
 from ecitizen.catalogue.spec import localised
 from ecitizen.core.forms import GovukDateField
 from ecitizen.core.text import FreeTextField
@@ -341,15 +341,9 @@ class ConsentCodeForm(forms.Form):
 class InPersonCheckForm(forms.Form):
     """An official at the counter records the identity document they checked."""
 
-    DOCUMENTS = (
-        ("passport", _("Passport")),
-        ("national_id_card", _("National identity card")),
-        ("driving_licence", _("Driving licence")),
-        ("residence_permit", _("Residence permit")),
-    )
     identity_document = forms.ChoiceField(
         label=_("Which identity document did you check?"),
-        choices=DOCUMENTS,
+        choices=list(IDENTITY_DOCUMENTS.items()),
         widget=forms.RadioSelect,
         error_messages={"required": _("Select the identity document you checked")},
     )

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 
 from ecitizen.accounts.models import Role, User
@@ -1051,6 +1052,13 @@ ASSIST_CODE_ATTEMPTS = 5
 #: Officials who may record an identity check made in person instead of a code (an
 #: assisted-digital helper cannot: they are not trained or accountable for ID checks).
 ASSIST_IN_PERSON_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR})
+#: The identity documents an official may record having checked in person.
+IDENTITY_DOCUMENTS = {
+    "passport": gettext_lazy("Passport"),
+    "national_id_card": gettext_lazy("National identity card"),
+    "driving_licence": gettext_lazy("Driving licence"),
+    "residence_permit": gettext_lazy("Residence permit"),
+}
 
 
 def _assist_code_hash(consent_id: Any, code: str) -> str:
@@ -1230,7 +1238,10 @@ def _assist_consent_try(
         statement = _(
             "The resident proved who they are in person (%(document)s) and agreed that "
             "%(helper)s applies for them."
-        ) % {"document": identity_document.strip(), "helper": helper_label}
+        ) % {
+            "document": IDENTITY_DOCUMENTS.get(identity_document.strip(), identity_document),
+            "helper": helper_label,
+        }
     else:
         statement = _(
             "The resident read out the one-time code we sent them and agreed that "

@@ -143,7 +143,7 @@ def test_an_official_may_record_an_identity_check_in_person(
     assert response.status_code == 302
     draft = Draft.objects.get()
     assert draft.channel == "counter"
-    assert "in person (passport)" in draft.consent_statement
+    assert "in person (Passport)" in draft.consent_statement
     event = AuditEvent.objects.get(action="cases.assist_consent_granted")
     assert event.changes["method"] == "in_person"
 
