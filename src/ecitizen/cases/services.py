@@ -20,8 +20,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from ecitizen.accounts.models import Role, User
 from ecitizen.accounts.selectors import user_acting_as, user_has_role
