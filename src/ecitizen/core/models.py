@@ -189,3 +189,45 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname}:{self.pid}"
+
+
+class ScheduledJob(models.Model):
+    """What ``ecitizen scheduler`` remembers of one registered periodic job (by its
+    name): when it is due next and how its last run went. Kept across restarts, so that a
+    job missed while no scheduler ran is run once, not once per missed period."""
+
+    class Result(models.TextChoices):
+        RUNNING = "running", "running"
+        OK = "ok", "ok"
+        FAILED = "failed", "failed"
+
+    name = models.CharField(max_length=100, unique=True)
+    # None: never run, so due now.
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.CharField(max_length=10, choices=Result.choices, blank=True)
+    # The error of the last failed run (its last line and the command's error output).
+    last_error = models.TextField(blank=True)
+    runs = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SchedulerLease(models.Model):
+    """The scheduler that runs the periodic jobs, one across all machines.
+
+    On SQLite (and any database without advisory locks) this row is the lock: a
+    scheduler holds it while ``expires_at`` is ahead and renews it; a standby takes it
+    once it has expired. On PostgreSQL the lock is a session advisory lock and this row
+    only says who holds it (for ``ecitizen scheduler --list``)."""
+
+    name = models.CharField(max_length=40, unique=True)
+    holder = models.CharField(max_length=200, blank=True)
+    acquired_at = models.DateTimeField()
+    renewed_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder or 'nobody'}"
