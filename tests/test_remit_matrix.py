@@ -23,7 +23,9 @@ from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from ecitizen.accounts import services as accounts
-from ecitizen.accounts.models import AUTHORITY_WIDE_ROLES, STAFF_ROLES, Role
+from ecitizen.accounts.models import Role
+from ecitizen.core.access import capability_roles
+from ecitizen.core.registry import registry
 from tests.factories import DepartmentFactory, JurisdictionFactory, UserFactory
 from tests.personas import TOTP_SECRET, sign_in_official
 from tests.test_url_access import _walk
@@ -56,7 +58,7 @@ def _official(role: str, department, ward=None, *, email: str):
     accounts.role_assign(
         user=user,
         role=role,
-        department=None if role in AUTHORITY_WIDE_ROLES else department,
+        department=None if role in registry.authority_wide_roles() else department,
         jurisdiction=ward,
         actor=None,
         system=True,
@@ -202,7 +204,7 @@ def staff_object_urls() -> list[tuple[str, tuple[str, ...], frozenset[str]]]:
         rule = getattr(pattern.callback, "access_rule", "")
         if not pattern.name or not rule.startswith("staff:") or not groups:
             continue
-        roles = frozenset(rule.removeprefix("staff:").split(","))
+        roles = capability_roles(rule.removeprefix("staff:") or None)
         found.append((namespace + pattern.name, tuple(sorted(groups)), roles))
     return found
 
@@ -239,9 +241,10 @@ def _status(client, user, url: str, method: str) -> int:
 @pytest.mark.parametrize(("name", "params", "roles"), URLS, ids=[u[0] for u in URLS])
 def test_officials_outside_the_object_s_remit_get_404(client, name, params, roles, tmp_path):
     world = _build_world()
-    department_roles = sorted(r for r in roles if r not in AUTHORITY_WIDE_ROLES)
+    authority_wide = registry.authority_wide_roles()
+    department_roles = sorted(r for r in roles if r not in authority_wide)
     other_roles = sorted(
-        r for r in STAFF_ROLES - roles if r not in AUTHORITY_WIDE_ROLES | {Role.AUDITOR}
+        r for r in registry.staff_roles() - roles if r not in authority_wide | {Role.AUDITOR}
     )
     serial = iter(range(10_000))
 

@@ -84,7 +84,9 @@ def test_a_resident_reads_a_message_in_the_inbox_by_keyboard(
     expect(page.locator("main tbody .govuk-tag")).to_have_count(1)
 
 
-def test_staff_see_failed_deliveries_and_send_one_again(page: Page, supervisor, resident, settings):
+def test_staff_see_failed_deliveries_and_send_one_again(
+    page: Page, platform_admin, resident, settings
+):
     settings.EMAIL_DELIVERY_BACKEND = FAILING_EMAIL
     notification_send(
         recipient=resident,
@@ -93,7 +95,7 @@ def test_staff_see_failed_deliveries_and_send_one_again(page: Page, supervisor, 
         channels=["email"],
     )
     failed = Notification.objects.get(status=Status.FAILED)
-    sign_in_by_keyboard(page, supervisor.email)
+    sign_in_by_keyboard(page, platform_admin.email)
     assert_accessible(page)
     enter_totp_code(page, TOTP_SECRET)
     assert_accessible(page)

@@ -66,9 +66,9 @@ def test_type_a_code_and_see_the_document_is_genuine(page: Page, live_server, re
     assert_accessible(page)
 
 
-def test_a_revoked_document_says_so(page: Page, resident, case_officer):
-    document = issue(resident)
-    services.document_revoke(document=document, reason="Issued in error", actor=case_officer)
+def test_a_revoked_document_says_so(page: Page, resident, supervisor, department):
+    document = issue(resident, department=department)
+    services.document_revoke(document=document, reason="Issued in error", actor=supervisor)
     page.goto(reverse("documents:verify_document", args=[document.code]))
     expect(page.locator("h1")).to_have_text("This document has been revoked")
     expect(page.locator("main")).to_contain_text("Revoked on")
@@ -87,11 +87,11 @@ def test_resident_finds_their_documents(page: Page, resident):
     assert_accessible(page)
 
 
-def test_an_officer_revokes_a_document_by_keyboard(page: Page, resident, case_officer):
+def test_a_supervisor_revokes_a_document_by_keyboard(page: Page, resident, supervisor, department):
     from tests.personas import TOTP_SECRET
 
-    document = issue(resident)
-    sign_in_by_keyboard(page, case_officer.email)
+    document = issue(resident, department=department)
+    sign_in_by_keyboard(page, supervisor.email)
     assert_accessible(page)  # the code page
     enter_totp_code(page, TOTP_SECRET)
     assert_accessible(page)

@@ -8,4 +8,96 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and organisation")
 
     def ready(self) -> None:
-        from ecitizen.accounts import signals  # noqa: F401 - connects the audit receivers
+        from ecitizen.accounts import (
+            selectors,
+            services,
+            signals,  # noqa: F401 - connects the audit receivers
+        )
+        from ecitizen.accounts.models import Role
+        from ecitizen.core.access import AUDIT_READ
+        from ecitizen.core.registry import Identity, NavItem, RoleSpec, SecretStore, registry
+
+        # The reviewed list of roles this app defines; other apps may register more.
+        for order, (role, authority_wide, staff) in enumerate(
+            [
+                (Role.CASE_OFFICER, False, True),
+                (Role.SUPERVISOR, False, True),
+                (Role.DEPARTMENT_ADMIN, False, True),
+                (Role.FINANCE_OFFICER, False, True),
+                (Role.AUDITOR, True, True),
+                (Role.PLATFORM_ADMIN, True, True),
+                (Role.INTERMEDIARY, True, False),
+            ]
+        ):
+            registry.register_role(
+                RoleSpec(
+                    role.value,
+                    role.label,
+                    authority_wide=authority_wide,
+                    staff=staff,
+                    order=order * 10,
+                )
+            )
+        registry.register_capability(
+            selectors.RESIDENTS_READ,
+            label=_("Read residents' personal details"),
+            roles=[Role.CASE_OFFICER, Role.SUPERVISOR, Role.PLATFORM_ADMIN],
+        )
+        registry.register_capability(
+            selectors.PEOPLE_MANAGE,
+            label=_("Give and remove staff roles"),
+            roles=[Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN],
+        )
+        registry.grant(AUDIT_READ, Role.AUDITOR, Role.PLATFORM_ADMIN)
+
+        registry.register_identity(
+            Identity(
+                holds=selectors.user_has_role,
+                has_second_factor=selectors.user_has_mfa,
+                session_used_second_factor=selectors.session_used_second_factor,
+                preferences_update=services.preferences_update,
+            )
+        )
+        registry.register_secret_store(
+            SecretStore(
+                "mfa",
+                pending=services.mfa_secrets_pending,
+                rotate=services.mfa_secrets_rotate,
+            )
+        )
+
+        for item in (
+            NavItem("account", _("Your account"), "accounts:home", "resident", order=90),
+            NavItem("staff", _("Staff"), "staff:home", "staff", order=0),
+            NavItem(
+                "residents",
+                _("Residents"),
+                "staff:residents",
+                "staff",
+                capability=selectors.RESIDENTS_READ,
+                order=20,
+            ),
+            NavItem(
+                "people",
+                _("People and roles"),
+                "staff:people",
+                "staff",
+                capability=selectors.PEOPLE_MANAGE,
+                order=30,
+            ),
+            NavItem(
+                "audit", _("Audit trail"), "staff:audit", "staff", capability=AUDIT_READ, order=90
+            ),
+        ):
+            registry.register_nav(item)
+
+        # Housekeeping (core.scheduler runs `ecitizen housekeeping` daily).
+        from ecitizen.core.registry import PruneHook
+
+        registry.register_prune_hook(
+            PruneHook(
+                "accounts.signin_throttle",
+                services.signin_throttle_prune,
+                "stale sign-in failure counts",
+            )
+        )

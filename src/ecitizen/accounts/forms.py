@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.accounts.identity import validate_national_id
-from ecitizen.accounts.models import ContactPreference, Department, Jurisdiction, Role, User
+from ecitizen.accounts.models import ContactPreference, Department, Jurisdiction, User
 from ecitizen.accounts.selectors import SEARCH_MIN_LENGTH, name_query_searchable
 from ecitizen.accounts.services import date_of_birth_valid
 from ecitizen.accounts.validators import PersonalInformationValidator
@@ -193,7 +193,7 @@ class RoleAssignForm(forms.Form):
     )
     role = forms.ChoiceField(
         label=_("Role"),
-        choices=Role.choices,
+        choices=(),  # the registered roles, set in __init__
         widget=forms.RadioSelect,
         error_messages={"required": _("Select a role")},
     )
@@ -214,10 +214,15 @@ class RoleAssignForm(forms.Form):
     )
 
     def __init__(self, *args: Any, departments: Any, **kwargs: Any) -> None:
+        from ecitizen.core.registry import registry
+
         super().__init__(*args, **kwargs)
         field = self.fields["department"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = departments
+        role = self.fields["role"]
+        assert isinstance(role, forms.ChoiceField)
+        role.choices = registry.role_choices()
 
     def clean_email(self) -> User:
         email = self.cleaned_data["email"].lower()

@@ -12,17 +12,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.core.fields import EncryptedDateField, EncryptedTextField
-
-
-class TextSize(models.TextChoices):
-    STANDARD = "standard", _("Standard")
-    LARGE = "large", _("Large")
-    LARGER = "larger", _("Larger")
-
-
-class Contrast(models.TextChoices):
-    STANDARD = "standard", _("Standard")
-    HIGH = "high", _("High contrast")
+from ecitizen.core.preferences import Contrast, TextSize
 
 
 class UserManager(BaseUserManager["User"]):
@@ -131,10 +121,9 @@ class Role(models.TextChoices):
     INTERMEDIARY = "intermediary", _("Assisted-digital helper")
 
 
-#: Roles that make a user an official (staff pages, mandatory MFA).
-STAFF_ROLES = frozenset(Role) - {Role.INTERMEDIARY}
-#: Roles that act across the whole authority rather than within one department.
-AUTHORITY_WIDE_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.AUDITOR, Role.INTERMEDIARY})
+#: The roles of ``accounts`` itself, registered (with whether they are officials and
+#: authority-wide) in ``AccountsConfig.ready``. Other apps may register more roles: a role
+#: is any code in ``core.registry.registry.roles``.
 
 
 class RoleAssignment(models.Model):
@@ -145,7 +134,8 @@ class RoleAssignment(models.Model):
     """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments")
-    role = models.CharField(max_length=30, choices=Role.choices)
+    # A registered role's code (``core.registry``): checked by ``role_assign``.
+    role = models.CharField(max_length=30)
     department = models.ForeignKey(
         Department, null=True, blank=True, on_delete=models.PROTECT, related_name="roles"
     )
@@ -183,7 +173,9 @@ class RoleAssignment(models.Model):
     def label(self) -> str:
         """What the role holder is acting as, e.g. "Revenue — Case officer"."""
         parts = [str(self.department)] if self.department_id else []
-        parts.append(str(Role(self.role).label))
+        from ecitizen.core.registry import registry
+
+        parts.append(str(registry.role(self.role).label))
         if self.jurisdiction_id:
             parts.append(str(self.jurisdiction))
         return " — ".join(parts)

@@ -11,8 +11,6 @@ from django.http import Http404
 
 from ecitizen.accounts.identity import national_id_index
 from ecitizen.accounts.models import (
-    AUTHORITY_WIDE_ROLES,
-    STAFF_ROLES,
     Department,
     ResidentNameIndex,
     ResidentProfile,
@@ -26,9 +24,32 @@ from ecitizen.core.services import audit_record
 
 _ROLE_CACHE_ATTR = "_ecitizen_role_assignments"
 
-#: Roles whose work needs residents' personal details. Department administrators manage
-#: staff, not residents; auditors read the trail, not profiles.
-RESIDENT_DATA_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR, Role.PLATFORM_ADMIN})
+#: Capabilities of this app (roles holding them: ``AccountsConfig.ready``).
+#: Reading residents' personal details. Department administrators manage staff, not
+#: residents; auditors read the trail, not profiles.
+RESIDENTS_READ = "residents.read"
+#: Giving and removing staff roles (in the departments one administers).
+PEOPLE_MANAGE = "people.manage"
+
+
+def roles_for(roles_or_capability: str | frozenset[str] | set[str] | None) -> frozenset[str]:
+    """Role codes from a capability's name (``"cases.work"``), a set of role codes, or
+    ``None`` (every official role)."""
+    from ecitizen.core.registry import registry
+
+    if roles_or_capability is None:
+        return registry.staff_roles()
+    if isinstance(roles_or_capability, str):
+        return registry.roles_with(roles_or_capability)
+    return frozenset(roles_or_capability)
+
+
+def _authority_wide() -> frozenset[str]:
+    from ecitizen.core.registry import registry
+
+    return registry.authority_wide_roles()
+
+
 #: Fewest characters a name search needs, so one letter cannot list every resident.
 SEARCH_MIN_LENGTH = 3
 #: Most residents a name search lists.
@@ -56,33 +77,40 @@ def user_role_assignments(user: Any) -> list[RoleAssignment]:
     return cached
 
 
-def user_has_role(user: Any, roles: frozenset[str] | set[str], department: Any = None) -> bool:
-    """Whether the user holds one of ``roles`` (in ``department``, when given).
+def user_has_role(
+    user: Any, roles: str | frozenset[str] | set[str] | None, department: Any = None
+) -> bool:
+    """Whether the user holds one of ``roles`` — role codes, or a capability's name, or
+    ``None`` for any official role — (in ``department``, when given).
 
     Authority-wide roles (platform administrator, auditor) count in every department.
     """
+    wanted = roles_for(roles)
     for assignment in user_role_assignments(user):
-        if assignment.role not in roles:
+        if assignment.role not in wanted:
             continue
         if (
             department is None
-            or assignment.role in AUTHORITY_WIDE_ROLES
+            or assignment.role in _authority_wide()
             or assignment.department_id == getattr(department, "pk", department)
         ):
             return True
     return False
 
 
-def remit_assignments(user: Any, roles: frozenset[str] | set[str]) -> list[RoleAssignment]:
+def remit_assignments(
+    user: Any, roles: str | frozenset[str] | set[str] | None
+) -> list[RoleAssignment]:
     """The user's role assignments that hold one of ``roles``: each is one remit, a
     department (every department for an authority-wide role) and a ward (every ward
     when it has none). Access is granted by one assignment at a time, never by mixing
     the department of one with the ward of another."""
-    return [a for a in user_role_assignments(user) if a.role in roles]
+    wanted = roles_for(roles)
+    return [a for a in user_role_assignments(user) if a.role in wanted]
 
 
 def _assignment_department_covers(assignment: RoleAssignment, department: Any) -> bool:
-    if assignment.role in AUTHORITY_WIDE_ROLES:
+    if assignment.role in _authority_wide():
         return True
     if department is None or assignment.department_id is None:
         return False
@@ -94,7 +122,7 @@ def _assignment_department_covers(assignment: RoleAssignment, department: Any) -
 
 def remit_covers(
     user: Any,
-    roles: frozenset[str] | set[str],
+    roles: str | frozenset[str] | set[str] | None,
     *,
     departments: Any,
     ward_id: int | None,
@@ -121,7 +149,7 @@ def remit_covers(
 
 def remit_filter(
     user: Any,
-    roles: frozenset[str] | set[str],
+    roles: str | frozenset[str] | set[str] | None,
     *,
     department_field: str | None = "department",
     ward_field: str | None = "ward",
@@ -136,7 +164,7 @@ def remit_filter(
     """
     condition = Q(pk__in=[])
     for assignment in remit_assignments(user, roles):
-        if assignment.role in AUTHORITY_WIDE_ROLES:
+        if assignment.role in _authority_wide():
             part = Q()
         elif department_field is None or assignment.department_id is None:
             continue
@@ -153,7 +181,7 @@ def remit_filter(
 
 
 def user_is_staff(user: Any) -> bool:
-    return user_has_role(user, STAFF_ROLES)
+    return user_has_role(user, None)
 
 
 def user_needs_mfa(user: Any) -> bool:
@@ -184,11 +212,13 @@ def session_used_second_factor(request: Any) -> bool:
     return any(record.get("method") == "mfa" for record in records)
 
 
-def user_acting_as(user: Any, roles: frozenset[str] | set[str] | None = None) -> str:
+def user_acting_as(user: Any, roles: str | frozenset[str] | set[str] | None = None) -> str:
     """A label for what the user acts as, e.g. "Revenue — Case officer"; used in the audit
     trail so a resident sees the office, not the official's name."""
     labels = [
-        a.audit_label() for a in user_role_assignments(user) if roles is None or a.role in roles
+        a.audit_label()
+        for a in user_role_assignments(user)
+        if roles is None or a.role in roles_for(roles)
     ]
     return "; ".join(labels)
 
@@ -259,11 +289,11 @@ def _profiles_for_staff(actor: Any) -> QuerySet[ResidentProfile]:
     when it has none) who have business with its department (every resident for an
     authority-wide role). One assignment at a time, never a mix of two."""
     condition = Q(pk__in=[])
-    for assignment in remit_assignments(actor, RESIDENT_DATA_ROLES):
+    for assignment in remit_assignments(actor, RESIDENTS_READ):
         part = Q()
         if assignment.jurisdiction_id is not None:
             part &= Q(ward_id=assignment.jurisdiction_id)
-        if assignment.role not in AUTHORITY_WIDE_ROLES:
+        if assignment.role not in _authority_wide():
             if assignment.department_id is None:
                 continue
             linked = Q(pk__in=[])
@@ -289,7 +319,7 @@ def resident_find_by_national_id(
     audit_record(
         action="personal_data.looked_up",
         actor=actor,
-        actor_role=user_acting_as(actor, RESIDENT_DATA_ROLES),
+        actor_role=user_acting_as(actor, RESIDENTS_READ),
         obj=profile,
         object_type="" if profile else "accounts.residentprofile",
         subject_user_id=profile.user_id if profile else None,
@@ -361,7 +391,7 @@ def resident_search(
     audit_record(
         action="personal_data.searched",
         actor=actor,
-        actor_role=user_acting_as(actor, RESIDENT_DATA_ROLES),
+        actor_role=user_acting_as(actor, RESIDENTS_READ),
         object_type="accounts.residentprofile",
         changes={"results": {"before": None, "after": len(found)}},
         ip_address=ip_address,
@@ -375,7 +405,7 @@ def resident_profile_view_for_staff(
     """A resident's full profile for an official, with the view written to the audit trail.
 
     Precondition: the caller has checked that ``actor`` holds one of
-    ``RESIDENT_DATA_ROLES``. A resident outside the official's wards is answered like an
+    ``RESIDENTS_READ``. A resident outside the official's wards is answered like an
     unknown one: ``Http404``. Side effect: an audit event ``personal_data.viewed`` that
     the resident sees in their data tracker.
     """
@@ -385,7 +415,7 @@ def resident_profile_view_for_staff(
     audit_record(
         action="personal_data.viewed",
         actor=actor,
-        actor_role=user_acting_as(actor, RESIDENT_DATA_ROLES),
+        actor_role=user_acting_as(actor, RESIDENTS_READ),
         obj=profile,
         subject_user_id=profile.user_id,
         ip_address=ip_address,

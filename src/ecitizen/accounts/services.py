@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 
 from ecitizen.accounts.identity import national_id_index, normalise_national_id
 from ecitizen.accounts.models import (
-    AUTHORITY_WIDE_ROLES,
     Department,
     Jurisdiction,
     ResidentNameIndex,
@@ -27,6 +26,7 @@ from ecitizen.accounts.models import (
 from ecitizen.accounts.selectors import user_acting_as, user_has_role
 from ecitizen.core import crypto
 from ecitizen.core.errors import DomainError, PermissionDenied
+from ecitizen.core.registry import registry
 from ecitizen.core.services import audit_changes, audit_record
 
 PROFILE_FIELDS = (
@@ -174,7 +174,7 @@ def preferences_update(
 def _check_may_grant(*, actor: Any, role: str, department: Department | None) -> None:
     if user_has_role(actor, {Role.PLATFORM_ADMIN}):
         return
-    if role in AUTHORITY_WIDE_ROLES:
+    if role in registry.authority_wide_roles():
         raise PermissionDenied(_("Only a platform administrator can give or remove this role."))
     if department is None or not user_has_role(actor, {Role.DEPARTMENT_ADMIN}, department):
         raise PermissionDenied(_("You can only manage roles in departments you administer."))
@@ -199,10 +199,11 @@ def role_assign(
     Raises :class:`PermissionDenied` when the actor may not grant it and
     :class:`DomainError` (``role_exists``) when the user already holds it.
     """
-    role = Role(role)
+    if role not in registry.roles:
+        raise DomainError(_("Choose one of the roles listed."), code="unknown_role")
     # Serialise changes to one person's roles (a double submit, two administrators).
     User.objects.select_for_update().filter(pk=user.pk).first()
-    if role in AUTHORITY_WIDE_ROLES:
+    if role in registry.authority_wide_roles():
         department = None
         jurisdiction = None
     elif department is None:

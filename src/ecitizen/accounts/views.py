@@ -17,8 +17,6 @@ from ecitizen.core.access import signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
 
-ADMIN_ROLES = {Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}
-
 
 @signed_in
 def account_home(request: HttpRequest) -> HttpResponse:
@@ -83,7 +81,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_only(selectors.RESIDENT_DATA_ROLES)
+@staff_only(selectors.RESIDENTS_READ)
 def resident_search(request: HttpRequest) -> HttpResponse:
     results = None
     # POST keeps national identity numbers out of addresses, logs and browser history.
@@ -107,7 +105,7 @@ def resident_search(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_only(selectors.RESIDENT_DATA_ROLES)
+@staff_only(selectors.RESIDENTS_READ)
 def resident_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
     profile = selectors.resident_profile_view_for_staff(
         profile_id=profile_id, actor=request.user, ip_address=client_ip(request)
@@ -115,7 +113,7 @@ def resident_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
     return render(request, "staff/resident_detail.html", {"profile": profile})
 
 
-@staff_only(ADMIN_ROLES)
+@staff_only(selectors.PEOPLE_MANAGE)
 def people(request: HttpRequest) -> HttpResponse:
     departments = selectors.staff_departments(request.user)
     is_platform_admin = selectors.user_has_role(request.user, {Role.PLATFORM_ADMIN})
@@ -145,7 +143,7 @@ def people(request: HttpRequest) -> HttpResponse:
     return render(request, "staff/people.html", {"form": form, "page": page})
 
 
-@staff_only(ADMIN_ROLES)
+@staff_only(selectors.PEOPLE_MANAGE)
 @require_POST
 def role_revoke(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = selectors.role_assignment_get(assignment_id=assignment_id, actor=request.user)

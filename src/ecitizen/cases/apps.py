@@ -10,8 +10,60 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from ecitizen.accounts.selectors import resident_links_register
         from ecitizen.cases.selectors import applicant_ids_in_department
-        from ecitizen.cases.services import case_fee_paid_listener
-        from ecitizen.payments.services import on_bill_paid
-
-        on_bill_paid(case_fee_paid_listener)
         resident_links_register(applicant_ids_in_department)
+
+        from ecitizen.accounts.models import Role
+        from ecitizen.cases import services as cases
+        from ecitizen.core.registry import NavItem, registry
+
+        registry.register_capability(
+            cases.CASES_WORK,
+            label=_("Work cases"),
+            roles=[Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN],
+        )
+        registry.register_capability(
+            cases.CASES_SUPERVISE,
+            label=_("Assign cases to officials"),
+            roles=[Role.SUPERVISOR, Role.DEPARTMENT_ADMIN],
+        )
+        registry.register_capability(
+            cases.CASES_APPLY_FOR_OTHERS,
+            label=_("Apply for a resident"),
+            roles=[Role.INTERMEDIARY, Role.CASE_OFFICER, Role.SUPERVISOR],
+        )
+        registry.register_capability(
+            cases.CASES_IDENTITY_CHECK,
+            label=_("Record an identity check made in person"),
+            roles=[Role.CASE_OFFICER, Role.SUPERVISOR],
+        )
+        registry.register_nav(
+            NavItem(
+                "applications", _("Your applications"), "cases:applications", "resident", order=10
+            )
+        )
+        registry.register_nav(
+            NavItem(
+                "cases",
+                _("Cases"),
+                "staff:case_queue",
+                "staff",
+                capability=cases.CASES_WORK,
+                order=10,
+            )
+        )
+
+        # Periodic job and event subscriptions (core.scheduler, core.events).
+        from datetime import timedelta
+
+        from ecitizen.core.events import BillPaid
+        from ecitizen.core.registry import PeriodicJob
+
+        registry.subscribe(BillPaid, cases.case_fee_paid_on_bill_paid)
+        registry.register_job(
+            PeriodicJob(
+                "cases.tick",
+                ("cases", "tick"),
+                timedelta(hours=1),
+                "Draft reminders and expiry, SLA escalation.",
+            )
+        )

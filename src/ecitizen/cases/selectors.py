@@ -4,17 +4,17 @@ permission-aware selector that answers 404 to anyone else."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from ecitizen.accounts.models import Role, User
 from ecitizen.accounts.selectors import remit_assignments, remit_filter
-from ecitizen.cases.models import Case, CaseFile, Channel, Draft
-from ecitizen.cases.services import CASEWORK_VIEW_ROLES, staff_may_work
+from ecitizen.cases.models import Case, CaseFile, Channel, Draft, ServiceUsage
+from ecitizen.cases.services import CASES_WORK, staff_may_work
 from ecitizen.core.crypto import collation_key
 
 
@@ -60,6 +60,37 @@ def case_get_for_user(*, user: Any, reference: str) -> Case:
 
 def cases_for_applicant(*, user: Any) -> QuerySet[Case]:
     return Case.objects.filter(applicant=user).select_related("service_version")
+
+
+def cases_waiting_for_applicant(*, user: Any) -> list[Case]:
+    """The person's open applications that wait for them: their state pauses the SLA
+    clock (the definition's way of saying "we need something from the applicant", e.g.
+    information asked for), the longest waiting first. One query."""
+    from ecitizen.catalogue.spec import ServiceSpec
+
+    open_cases = (
+        Case.objects.filter(applicant=user, outcome="")
+        .select_related("service_version")
+        .order_by("updated_at", "pk")
+    )
+    return [
+        case
+        for case in open_cases
+        if ServiceSpec(case.service_version.definition).sla_clock(case.state) == "paused"
+    ]
+
+
+def service_ids_most_started(*, since: datetime, limit: int) -> list[int]:
+    """The ids of the services whose applications were started most often since
+    ``since``, whatever the channel, most started first (ties by id), at most ``limit``.
+    One aggregate query over ``ServiceUsage`` (which holds no personal data)."""
+    rows = (
+        ServiceUsage.objects.filter(kind=ServiceUsage.Kind.STARTED, at__gte=since)
+        .values("service_id")
+        .annotate(starts=Count("pk"))
+        .order_by("-starts", "service_id")[:limit]
+    )
+    return [row["service_id"] for row in rows]
 
 
 def cases_submitted_by_helper(*, user: Any) -> QuerySet[Case]:
@@ -135,7 +166,7 @@ def _actionable_condition(user: User) -> Q:
     from ecitizen.catalogue.models import ServiceVersion
     from ecitizen.catalogue.spec import ServiceSpec
 
-    assignments = remit_assignments(user, CASEWORK_VIEW_ROLES)
+    assignments = remit_assignments(user, CASES_WORK)
     if not assignments:
         return Q(pk__in=[])
     condition = Q(pk__in=[])
@@ -170,7 +201,7 @@ def case_queue(*, user: User, filters: QueueFilters, today: date | None = None) 
     today = today or timezone.localdate()
     cases = Case.objects.select_related("service_version", "assigned_to", "ward", "applicant")
     # Each role assignment contributes its own department and ward, never a mix of two.
-    cases = cases.filter(remit_filter(user, CASEWORK_VIEW_ROLES))
+    cases = cases.filter(remit_filter(user, CASES_WORK))
     if not filters.include_closed:
         cases = cases.filter(outcome="")
     if filters.state:

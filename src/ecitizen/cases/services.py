@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from ecitizen.accounts.models import Role, User
 from ecitizen.accounts.selectors import user_acting_as, user_has_role
 from ecitizen.cases.calendar import add_business_days, business_days_between
+from ecitizen.cases.expected import decision_expected, decision_expected_sentence
 from ecitizen.cases.models import (
     AssistConsent,
     Case,
@@ -39,6 +40,13 @@ from ecitizen.cases.models import (
 from ecitizen.catalogue.models import Service
 from ecitizen.catalogue.spec import ServiceSpec, localised
 from ecitizen.core.errors import DomainError, PermissionDenied
+from ecitizen.core.events import (
+    BillPaid,
+    CaseDecided,
+    CaseStateChanged,
+    CaseSubmitted,
+    event_publish,
+)
 from ecitizen.core.services import audit_record
 from ecitizen.documents.services import upload_delete, upload_store
 from ecitizen.payments.money import format_money
@@ -46,9 +54,15 @@ from ecitizen.payments.money import format_money
 logger = logging.getLogger(__name__)
 
 #: Roles that work cases in a department.
-CASEWORK_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN})
-#: Roles that may open and work a case within their remit (department and ward).
-CASEWORK_VIEW_ROLES = CASEWORK_ROLES | {Role.PLATFORM_ADMIN}
+#: Capabilities of this app (roles holding them: ``CasesConfig.ready``).
+#: Opening and working cases within one's remit (department and ward).
+CASES_WORK = "cases.work"
+#: Assigning cases to officials.
+CASES_SUPERVISE = "cases.supervise"
+#: Applying for a resident with their consent.
+CASES_APPLY_FOR_OTHERS = "cases.apply_for_others"
+#: Recording an identity check made in person instead of a consent code.
+CASES_IDENTITY_CHECK = "cases.identity_check"
 MESSAGE_MAX_LENGTH = 5000
 
 
@@ -264,7 +278,8 @@ def draft_submit(*, draft: Draft, actor: User) -> Case:
     refresh, second tab) returns the case the first one created. Raises
     :class:`CaseError` when questions are unanswered or the applicant is not eligible.
     Side effects: reference allocated, files moved to the case, SLA clock started,
-    audit event, completion recorded, "submitted" notifications on commit.
+    audit event, completion recorded, "submitted" notifications on commit, and the
+    ``CaseSubmitted`` event.
     """
     locked = Draft.objects.select_for_update().get(pk=draft.pk)
     if locked.status == Draft.Status.SUBMITTED and locked.case_id:
@@ -329,6 +344,16 @@ def draft_submit(*, draft: Draft, actor: User) -> Case:
         changes={"state": {"before": None, "after": case.state}, "channel": case.channel},
     )
     _notify(case, spec, spec.definition["workflow"].get("on_submit_notify", []), extra={})
+    event_publish(
+        CaseSubmitted(
+            case_id=case.pk,
+            reference=case.reference,
+            service_slug=spec.slug,
+            department_id=case.department_id,
+            state=case.state,
+            channel=case.channel,
+        )
+    )
     return case
 
 
@@ -368,10 +393,12 @@ def _actor_label(case: Case, actor: User | None) -> str:
     if case.channel == Channel.ASSISTED and actor.pk == case.submitted_by_id:
         return ""
     with translation.override(settings.LANGUAGE_CODE):
-        return user_acting_as(actor, CASEWORK_ROLES) or user_acting_as(actor)
+        return user_acting_as(actor, CASES_WORK) or user_acting_as(actor)
 
 
-def _covers(user: User, roles: set[str] | frozenset[str], departments: Any, case: Case) -> bool:
+def _covers(
+    user: User, roles: str | set[str] | frozenset[str], departments: Any, case: Case
+) -> bool:
     """Whether one role assignment of the user holding one of ``roles`` covers the case:
     its department (or one of ``departments``) and its ward. Reads the role assignments
     cached on the user: no query per action or per case."""
@@ -435,7 +462,10 @@ def _notify(
             "service": spec.title(language),
             "status": spec.state_label(case.state, language),
             "url": _base_url() + reverse("cases:case_detail", args=[case.reference]),
-            "expected_date": case.due_date.isoformat() if case.due_date else "",
+            # A whole sentence, so that no message says "a decision by ." (no date yet).
+            "expected_decision": decision_expected_sentence(
+                decision_expected(case, spec, today=_today())
+            ),
             **extra,
         }
         _send_notification(
@@ -470,7 +500,8 @@ def case_transition(  # noqa: PLR0912 - the checks and effects of one transition
     Side effects: state, outcome, SLA clock, assignment; a history line (the text is shown
     to the applicant as the reason or message); files attached; an audit event; the
     action's notifications on commit; the issued document on commit when the new state
-    is the one the definition names.
+    is the one the definition names; the ``CaseStateChanged`` event (and ``CaseDecided``
+    on the first outcome).
     """
     case = (
         Case.objects.select_for_update()
@@ -507,7 +538,8 @@ def case_transition(  # noqa: PLR0912 - the checks and effects of one transition
     case.state = action["to"]
     case.outcome = spec.outcome(case.state)
     _clock_enter(case, spec, case.state, today)
-    if case.outcome and case.decided_at is None:
+    decided = bool(case.outcome and case.decided_at is None)
+    if decided:
         case.decided_at = timezone.now()
         ServiceUsage.objects.create(
             service_id=case.service_id,
@@ -554,7 +586,7 @@ def case_transition(  # noqa: PLR0912 - the checks and effects of one transition
     audit_record(
         action="cases.transition",
         actor=actor,
-        actor_role="applicant" if as_applicant else user_acting_as(actor, CASEWORK_ROLES),
+        actor_role="applicant" if as_applicant else user_acting_as(actor, CASES_WORK),
         obj=case,
         subject_user_id=case.applicant_id,
         changes={"state": {"before": before, "after": case.state}, "action": action_id},
@@ -563,7 +595,40 @@ def case_transition(  # noqa: PLR0912 - the checks and effects of one transition
     document = spec.definition.get("issued_document")
     if document and document["on_state"] == case.state and case.payment_status != "due":
         _issue_document_on_commit(case)
+    _publish_transition(
+        case, slug=spec.slug, action_id=action_id, before=before, actor=actor, decided=decided
+    )
     return case
+
+
+def _publish_transition(
+    case: Case, *, slug: str, action_id: str, before: str, actor: User, decided: bool
+) -> None:
+    """The domain events of a transition: ``CaseStateChanged``, and ``CaseDecided`` when
+    the case reached its first outcome."""
+    event_publish(
+        CaseStateChanged(
+            case_id=case.pk,
+            reference=case.reference,
+            service_slug=slug,
+            department_id=case.department_id,
+            action=action_id,
+            from_state=before,
+            to_state=case.state,
+            actor_id=actor.pk,
+        )
+    )
+    if decided:
+        event_publish(
+            CaseDecided(
+                case_id=case.pk,
+                reference=case.reference,
+                service_slug=slug,
+                department_id=case.department_id,
+                outcome=case.outcome,
+                state=case.state,
+            )
+        )
 
 
 def _issue_document_on_commit(case: Case) -> None:
@@ -603,12 +668,14 @@ def _fee_bill(case: Case, spec: ServiceSpec) -> None:
     case.save()
 
 
-def case_fee_paid_listener(bill: Any) -> None:
-    """Payments calls this when a bill is paid in full (inside the settling
-    transaction): a case waiting for its fee moves on by itself."""
-    if not bill.source_key or not bill.source_key.startswith("case:"):
+def case_fee_paid_on_bill_paid(event: BillPaid) -> None:
+    """Subscriber of ``BillPaid`` (run by a worker once the payment committed, retried if
+    it fails): a case waiting for its fee moves on by itself. Bills that are not a case's
+    fee are ignored; a bill paid again changes nothing (:func:`case_fee_paid` is
+    idempotent)."""
+    if not event.source_key.startswith("case:"):
         return
-    case = Case.objects.filter(reference=bill.source_reference).first()
+    case = Case.objects.filter(reference=event.source_reference).first()
     if case is not None:
         case_fee_paid(case=case)
 
@@ -726,7 +793,7 @@ def _lock_case(case: Case) -> Case:
 def staff_supervises(user: User, case: Case) -> bool:
     """Whether a supervisor or department administrator assignment of the user covers
     the case's department and ward (they may assign it to others)."""
-    return _covers(user, {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN}, case.department_id, case)
+    return _covers(user, CASES_SUPERVISE, case.department_id, case)
 
 
 def staff_may_work(user: User, case: Case) -> bool:
@@ -736,7 +803,7 @@ def staff_may_work(user: User, case: Case) -> bool:
     every case."""
     spec = spec_for(case.service_version)
     departments = {spec.department} | {spec.action_department(a) for a in spec.actions.values()}
-    return _covers(user, CASEWORK_VIEW_ROLES, departments, case)
+    return _covers(user, CASES_WORK, departments, case)
 
 
 @transaction.atomic
@@ -903,7 +970,7 @@ def cases_escalate(*, today: date | None = None) -> int:
                     "reference": case.reference,
                     "service": spec.title(),
                     "due_date": case.due_date.isoformat(),
-                    "state": spec.state_label(case.state),
+                    "state": spec.staff_state_label(case.state),
                     "url": _base_url() + reverse("staff:case_detail", args=[case.reference]),
                 },
                 channels=["email", "inbox"],
@@ -970,7 +1037,7 @@ def case_viewed(*, case: Case, actor: User) -> None:
     audit_record(
         action="personal_data.viewed",
         actor=actor,
-        actor_role=user_acting_as(actor, CASEWORK_ROLES),
+        actor_role=user_acting_as(actor, CASES_WORK),
         obj=case,
         subject_user_id=case.applicant_id,
     )
@@ -1050,7 +1117,6 @@ ASSIST_CODE_MINUTES = 15
 ASSIST_CODE_ATTEMPTS = 5
 #: Officials who may record an identity check made in person instead of a code (an
 #: assisted-digital helper cannot: they are not trained or accountable for ID checks).
-ASSIST_IN_PERSON_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR})
 #: The identity documents an official may record having checked in person.
 IDENTITY_DOCUMENTS = {
     "passport": gettext_lazy("Passport"),
@@ -1159,7 +1225,7 @@ def assist_consent_confirm(
     ip_address: str | None = None,
 ) -> Draft:
     """Grant the consent with the one-time code the resident read out, or, for an
-    official holding one of :data:`ASSIST_IN_PERSON_ROLES`, with the identity document
+    official holding one of :data:`CASES_IDENTITY_CHECK`, with the identity document
     they checked in person (``identity_document`` names its kind), then start the
     application for the resident (with their details prefilled from then on).
 
@@ -1201,7 +1267,7 @@ def _assist_consent_try(
     if consent.granted_at is not None and consent.draft_id is not None:
         return Draft.objects.get(pk=consent.draft_id)
     in_person = bool(identity_document.strip())
-    if in_person and not user_has_role(actor, ASSIST_IN_PERSON_ROLES):
+    if in_person and not user_has_role(actor, CASES_IDENTITY_CHECK):
         return AssistConsentError(
             _("Only a case officer or supervisor can record an identity check in person."),
             code="not_allowed",

@@ -33,6 +33,7 @@ from ecitizen.cases.forms import (
     NoteForm,
     QuestionPageForm,
 )
+from ecitizen.cases.home import home_page
 from ecitizen.cases.models import Case, Channel, Draft
 from ecitizen.cases.presentation import answer_rows, case_summary, prefill_values, timeline_rows
 from ecitizen.catalogue.models import Service
@@ -43,10 +44,6 @@ from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
 from ecitizen.documents.http import upload_response
 
-CASEWORK = frozenset(
-    {Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}
-)
-HELPER_ROLES = frozenset({Role.INTERMEDIARY, Role.CASE_OFFICER, Role.SUPERVISOR})
 QUEUE_PAGE_SIZE = 25
 
 
@@ -114,7 +111,7 @@ def apply_start(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect(_step_url(draft, services.spec_for(draft.service_version)))
 
 
-@staff_only(HELPER_ROLES)
+@staff_only(services.CASES_APPLY_FOR_OTHERS)
 def assisted_start(request: HttpRequest, slug: str) -> HttpResponse:
     """A helper (library, community centre) or an official at the counter names the
     resident they apply for; the resident is sent a one-time code. The page that follows
@@ -142,7 +139,7 @@ def assisted_start(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@staff_only(HELPER_ROLES)
+@staff_only(services.CASES_APPLY_FOR_OTHERS)
 def assisted_consent(request: HttpRequest, slug: str, consent_id: Any) -> HttpResponse:
     """The code the resident reads out (or, for an official, an identity check in
     person) grants the consent and starts the application."""
@@ -154,7 +151,7 @@ def assisted_consent(request: HttpRequest, slug: str, consent_id: Any) -> HttpRe
         raise Http404 from error
     if consent.service_id != service.pk:
         raise Http404
-    may_check_in_person = user_has_role(user, services.ASSIST_IN_PERSON_ROLES)
+    may_check_in_person = user_has_role(user, services.CASES_IDENTITY_CHECK)
     posted = request.POST if request.method == "POST" else None
     in_person_posted = posted is not None and posted.get("method") == "in_person"
     code_form = ConsentCodeForm(None if in_person_posted else posted, prefix="code")
@@ -515,6 +512,10 @@ def _action_page(request: HttpRequest, case: Case, action_id: str, *, staff: boo
             "action": action,
             "form": form,
             "staff": staff,
+            # Officials read the state in their words, the applicant in theirs.
+            "new_status": spec.staff_state_label(action["to"])
+            if staff
+            else spec.state_label(action["to"]),
             "detail_url": reverse(detail, args=[case.reference]),
         },
     )
@@ -545,7 +546,7 @@ def _queue_states(
             continue
         spec = services.spec_for(service.current_version)
         prefix = "" if filters.service else f"{service.slug}:"
-        options = [(f"{prefix}{code}", spec.state_label(code)) for code in spec.states]
+        options = [(f"{prefix}{code}", spec.staff_state_label(code)) for code in spec.states]
         groups.append((spec.title(), options))
         known.update(value for value, _label in options)
     if filters.state and filters.state not in known:
@@ -564,7 +565,7 @@ def _queue_state_filter(request: HttpRequest) -> tuple[str, str]:
     return service, state[:63]
 
 
-@staff_only(CASEWORK)
+@staff_only(services.CASES_WORK)
 def case_queue(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     service, state = _queue_state_filter(request)
@@ -593,7 +594,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         "cases/staff/queue.html",
         {
             "page": page,
-            "rows": [case_summary(c) for c in page.object_list],
+            "rows": [case_summary(c, for_staff=True) for c in page.object_list],
             "filters": filters,
             "services": published,
             "state_groups": _queue_states(published, filters),
@@ -604,7 +605,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_only(CASEWORK)
+@staff_only(services.CASES_WORK)
 def staff_case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = selectors.case_get_for_staff(user=request.user, reference=reference)
     return _staff_case_page(request, case)
@@ -636,7 +637,7 @@ def _staff_case_page(
         {
             "case": case,
             "spec": spec,
-            "summary": case_summary(case),
+            "summary": case_summary(case, for_staff=True),
             "timeline": timeline_rows(case, for_applicant=False),
             "sections": answer_rows(spec, case.answers, case=case, for_applicant=False),
             "actions": services.actions_for(user, case),
@@ -656,13 +657,13 @@ def _staff_case_page(
     )
 
 
-@staff_only(CASEWORK)
+@staff_only(services.CASES_WORK)
 def staff_case_action(request: HttpRequest, reference: str, action_id: str) -> HttpResponse:
     case = selectors.case_get_for_staff(user=request.user, reference=reference)
     return _action_page(request, case, action_id, staff=True)
 
 
-@staff_only(CASEWORK)
+@staff_only(services.CASES_WORK)
 @require_POST
 def staff_case_assign(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
@@ -713,7 +714,7 @@ def _case_text_post(
     return redirect("staff:case_detail", reference)
 
 
-@staff_only(CASEWORK)
+@staff_only(services.CASES_WORK)
 @require_POST
 def staff_case_note(request: HttpRequest, reference: str) -> HttpResponse:
     return _case_text_post(
@@ -726,7 +727,7 @@ def staff_case_note(request: HttpRequest, reference: str) -> HttpResponse:
     )
 
 
-@staff_only(CASEWORK)
+@staff_only(services.CASES_WORK)
 @require_POST
 def staff_case_message(request: HttpRequest, reference: str) -> HttpResponse:
     return _case_text_post(
@@ -739,7 +740,7 @@ def staff_case_message(request: HttpRequest, reference: str) -> HttpResponse:
     )
 
 
-@staff_only(CASEWORK)
+@staff_only(services.CASES_WORK)
 def staff_case_file(request: HttpRequest, reference: str, file_id: int) -> HttpResponse:
     case = selectors.case_get_for_staff(user=request.user, reference=reference)
     item = selectors.case_file_get(case, file_id=file_id, for_applicant=False)
@@ -790,3 +791,11 @@ def records_archive(request: HttpRequest) -> HttpResponse:
 def record_file(request: HttpRequest, file_id: int) -> HttpResponse:
     item = selectors.published_record_get(file_id=file_id)
     return upload_response(item.upload)
+
+
+@public
+def home(request: HttpRequest) -> HttpResponse:
+    """The home page (``core:home``): search, the popular services, paying by reference,
+    what the signed-in person has to do, and help for people who cannot use online
+    services."""
+    return render(request, "home/home.html", {"home": home_page(user=request.user)})

@@ -6,3 +6,8 @@ class CatalogueConfig(AppConfig):
     name = "ecitizen.catalogue"
     label = "catalogue"
     verbose_name = _("Service catalogue")
+
+    def ready(self) -> None:
+        from ecitizen.core.registry import NavItem, registry
+
+        registry.register_nav(NavItem("services", _("Services"), "catalogue:list", "everyone"))

@@ -6,7 +6,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 
-from ecitizen.accounts.models import Role
 from ecitizen.accounts.selectors import user_has_role
 from ecitizen.catalogue import selectors
 from ecitizen.core.access import public
@@ -14,7 +13,9 @@ from ecitizen.core.access import public
 SEARCH_MAX_LENGTH = 200
 #: Who may apply for someone else: helpers (assisted) and officials keying in a paper
 #: form (counter).
-APPLY_FOR_OTHERS_ROLES = frozenset({Role.INTERMEDIARY, Role.CASE_OFFICER, Role.SUPERVISOR})
+#: The cases app's capability of applying for a resident (named, not imported: the
+#: catalogue is below cases).
+APPLY_FOR_OTHERS = "cases.apply_for_others"
 
 
 @public
@@ -53,6 +54,6 @@ def service_start(request: HttpRequest, slug: str) -> HttpResponse:
             "spec": spec,
             "definition": spec.definition,
             "fee_text": spec.fee_text(),
-            "user_is_helper": user_has_role(request.user, APPLY_FOR_OTHERS_ROLES),
+            "user_is_helper": user_has_role(request.user, APPLY_FOR_OTHERS),
         },
     )

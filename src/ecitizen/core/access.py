@@ -5,14 +5,18 @@ test can prove no view was left without one.
 
 - :func:`public`: anyone, signed in or not.
 - :func:`signed_in`: any signed-in person.
-- :func:`staff_only`: an official holding one of the given roles, who has set up a second
-  factor and signed in with it. Officials without a second factor are sent to set one up;
-  residents get a 403 page.
+- :func:`staff_only`: an official holding the given capability (any official when none is
+  given), who has set up a second factor and signed in with it. Officials without a second
+  factor are sent to set one up; residents get a 403 page.
+
+Capabilities and the roles holding them are registered by the apps (``core.registry``);
+who holds which role is answered by the identity app through ``registry.identity``, so
+this module imports no app.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -25,14 +29,33 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from ecitizen.accounts.models import STAFF_ROLES
-from ecitizen.accounts.selectors import session_used_second_factor, user_has_mfa, user_has_role
+from ecitizen.core.registry import registry
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+#: Reading the audit trail (registered by core; the identity app says which roles hold it).
+AUDIT_READ = "audit.read"
 
 
 def _mark(view: Callable[..., Any], rule: str) -> None:
     view.access_rule = rule  # type: ignore[attr-defined]
+
+
+def capability_roles(capability: str | None) -> frozenset[str]:
+    """The roles holding ``capability``; every official role for ``None``."""
+    return registry.staff_roles() if capability is None else registry.roles_with(capability)
+
+
+def holds_capability(user: Any, capability: str | None) -> bool:
+    """Whether the user holds a role with ``capability`` in some department (whether an
+    object is within their remit is the object's own check). ``None``: any official."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return registry.identity.holds(user, capability_roles(capability))
+
+
+def is_official(user: Any) -> bool:
+    return holds_capability(user, None)
 
 
 def public(view: View) -> View:
@@ -57,13 +80,13 @@ def signed_in(view: View) -> View:
 def mfa_gate(request: HttpRequest) -> HttpResponse | None:
     """``None`` when the official's session used a second factor; otherwise where to go:
     set one up (none yet), or confirm it (this session signed in without it)."""
-    if not user_has_mfa(request.user):
+    if not registry.identity.has_second_factor(request.user):
         messages.warning(
             request,
             _("You must set up two-factor authentication before you can use staff pages."),
         )
         return redirect("mfa_activate_totp")
-    if session_used_second_factor(request):
+    if registry.identity.session_used_second_factor(request):
         return None
     messages.warning(request, _("Confirm it is you with your security code to use staff pages."))
     return redirect(
@@ -71,23 +94,23 @@ def mfa_gate(request: HttpRequest) -> HttpResponse | None:
     )
 
 
-def staff_only(roles: Iterable[str] = STAFF_ROLES) -> Callable[[View], View]:
-    """Only officials holding one of ``roles`` (in any department) may use the view."""
-    allowed = frozenset(roles)
+def staff_only(capability: str | None = None) -> Callable[[View], View]:
+    """Only officials holding ``capability`` (in some department; ``None``: any
+    official) may use the view; the rule is recorded as ``staff:<capability>``."""
 
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not user_has_role(request.user, allowed):
+            if not holds_capability(request.user, capability):
                 raise PermissionDenied
             gate = mfa_gate(request)
             if gate is not None:
                 return gate
             return view(request, *args, **kwargs)
 
-        _mark(wrapper, "staff:" + ",".join(sorted(allowed)))
+        _mark(wrapper, "staff:" + (capability or ""))
         return wrapper  # type: ignore[return-value]
 
     return decorator

@@ -11,7 +11,37 @@ class CoreConfig(AppConfig):
         from django.core.checks import Tags, register
 
         from ecitizen.core import checks
+        from ecitizen.core.access import AUDIT_READ
+        from ecitizen.core.registry import registry
+
+        registry.register_capability(AUDIT_READ, label=_("Read the audit trail"), roles=())
 
         register(checks.payments_check, Tags.security, deploy=True)
         register(checks.documents_check, Tags.security, deploy=True)
         register(checks.sms_check, Tags.security, deploy=True)
+
+        # The scheduler's jobs of the core, and the checks of what apps register.
+        from datetime import timedelta
+
+        from ecitizen.core.events import event_subscribers_check
+        from ecitizen.core.registry import PeriodicJob
+        from ecitizen.core.scheduler import scheduler_jobs_check
+
+        register(event_subscribers_check)
+        register(scheduler_jobs_check)
+        registry.register_job(
+            PeriodicJob(
+                "core.housekeeping",
+                ("housekeeping",),
+                timedelta(days=1),
+                "Forget stale failure counts; prune finished task results.",
+            )
+        )
+        registry.register_job(
+            PeriodicJob(
+                "core.audit_anchor",
+                ("audit", "anchor"),
+                timedelta(days=1),
+                "Sign the head of the audit chain.",
+            )
+        )

@@ -8,52 +8,48 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 
-from ecitizen.accounts.models import Role
-from ecitizen.accounts.selectors import RESIDENT_DATA_ROLES, user_has_role, user_is_staff
+from ecitizen.core.access import holds_capability, is_official
 from ecitizen.core.middleware import idle_limit_seconds
+from ecitizen.core.registry import NavItem, registry
 
 
-def _nav_item(label: Any, url_name: str) -> dict[str, Any]:
-    return {"label": label, "url": reverse(url_name), "active": False}
+def _nav_item(item: NavItem) -> dict[str, Any]:
+    return {
+        "label": item.label,
+        "url": reverse(item.url_name),
+        "section": item.section,
+        "active": False,
+    }
 
 
 def _mark_active(request: HttpRequest, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The current item is the one whose URL is the longest prefix of the current path
-    ("Residents" rather than "Staff" on /staff/residents/)."""
-    matches = [item for item in items if request.path.startswith(item["url"])]
-    if matches:
-        max(matches, key=lambda item: len(item["url"]))["active"] = True
+    """The current item is the one whose address (or one of its ``section`` prefixes) is
+    the longest prefix of the current path ("Residents" rather than "Staff" on
+    /staff/residents/)."""
+    best: tuple[int, dict[str, Any]] | None = None
+    for item in items:
+        for prefix in (item["url"], *item["section"]):
+            if request.path.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), item)
+    if best is not None:
+        best[1]["active"] = True
     return items
 
 
 def navigation(request: HttpRequest) -> list[dict[str, Any]]:
+    """The items the apps registered (``core.registry``) that this person may see, in
+    their order: everyone's, then a visitor's or a signed-in person's, then staff items
+    for the capabilities the official holds."""
     user = request.user
-    items = [_nav_item(_("Services"), "catalogue:list")]
-    if not user.is_authenticated:
-        items.append(_nav_item(_("Pay"), "payments:pay_by_reference"))
-        return _mark_active(request, items)
-    items.append(_nav_item(_("Your applications"), "cases:applications"))
-    items.append(_nav_item(_("Your bills"), "payments:bills"))
-    items.append(_nav_item(_("Your account"), "accounts:home"))
-    if user_is_staff(user):
-        items.append(_nav_item(_("Staff"), "staff:home"))
-        if user_has_role(
-            user, {Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}
-        ):
-            items.append(_nav_item(_("Cases"), "staff:case_queue"))
-        if user_has_role(user, RESIDENT_DATA_ROLES):
-            items.append(_nav_item(_("Residents"), "staff:residents"))
-        if user_has_role(user, {Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}):
-            items.append(_nav_item(_("People and roles"), "staff:people"))
-        if user_has_role(user, {Role.FINANCE_OFFICER, Role.PLATFORM_ADMIN}):
-            items.append(_nav_item(_("Payments"), "staff:payments"))
-        if user_has_role(user, {Role.PLATFORM_ADMIN}):
-            items.append(_nav_item(_("Notifications"), "staff:notifications"))
-        if user_has_role(user, {Role.AUDITOR, Role.PLATFORM_ADMIN}):
-            items.append(_nav_item(_("Audit trail"), "staff:audit"))
-    return _mark_active(request, items)
+    signed_in = user.is_authenticated
+    audiences = ["everyone", "resident" if signed_in else "visitor"]
+    items = [item for audience in audiences for item in registry.navigation(audience)]
+    if signed_in and is_official(user):
+        items += [
+            item for item in registry.navigation("staff") if holds_capability(user, item.capability)
+        ]
+    return _mark_active(request, [_nav_item(item) for item in items])
 
 
 def brand() -> dict[str, Any]:
@@ -66,6 +62,7 @@ def brand() -> dict[str, Any]:
         "colour": settings.AUTHORITY_BRAND_COLOUR,
         "phase": settings.PHASE_BANNER,
         "phase_label": settings.PHASE_LABELS.get(settings.PHASE_BANNER, ""),
+        "demo": settings.DEMO_BANNER,
         "contact_email": settings.AUTHORITY_CONTACT_EMAIL,
         "contact_phone": settings.AUTHORITY_CONTACT_PHONE,
         "source_code_url": settings.SOURCE_CODE_URL,

@@ -14,7 +14,7 @@ from django import forms
 from django.forms.renderers import TemplatesSetting
 from django.utils.translation import gettext_lazy as _
 
-from ecitizen.accounts.models import Contrast, TextSize
+from ecitizen.core.preferences import Contrast, TextSize
 
 
 class GovukFormRenderer(TemplatesSetting):

@@ -18,9 +18,9 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language, get_language_bidi, get_language_info, ngettext
 
-from ecitizen.accounts.models import Contrast, TextSize
-from ecitizen.accounts.selectors import user_is_staff
+from ecitizen.core.access import is_official
 from ecitizen.core.http import BODY_TOO_LARGE_ATTRIBUTE, from_trusted_proxy, request_max_bytes
+from ecitizen.core.preferences import Contrast, TextSize
 
 LAST_ACTIVITY_KEY = "ecitizen_last_activity"
 SIGNED_IN_AT_KEY = "ecitizen_signed_in_at"
@@ -30,7 +30,7 @@ DISPLAY_COOKIE = "ecitizen_display"
 def idle_limit_seconds(user: object) -> int:
     return int(
         settings.SESSION_IDLE_TIMEOUT_STAFF
-        if user_is_staff(user)
+        if is_official(user)
         else settings.SESSION_IDLE_TIMEOUT_RESIDENT
     )
 
@@ -40,7 +40,7 @@ def session_seconds_left(request: HttpRequest, now: float | None = None) -> int:
     now = time.time() if now is None else now
     last = float(request.session.get(LAST_ACTIVITY_KEY, now))
     left = idle_limit_seconds(request.user) - (now - last)
-    if user_is_staff(request.user):
+    if is_official(request.user):
         started = float(request.session.get(SIGNED_IN_AT_KEY, now))
         left = min(left, settings.SESSION_ABSOLUTE_TIMEOUT_STAFF - (now - started))
     return max(0, int(left))

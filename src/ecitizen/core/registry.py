@@ -52,11 +52,15 @@ class Capability:
     roles: frozenset[str]
 
 
+NAV_AUDIENCES = frozenset({"everyone", "visitor", "resident", "staff"})
+
+
 @dataclass(frozen=True)
 class NavItem:
-    """One entry of the resident (``audience="resident"``) or staff navigation.
+    """One entry of the navigation. ``audience``: ``"everyone"``, ``"visitor"`` (not
+    signed in), ``"resident"`` (anyone signed in) or ``"staff"`` (officials).
 
-    ``capability``: who sees it (``None``: every signed-in person of that audience).
+    ``capability``: which officials see a staff item (``None``: every official).
     ``order``: smaller first. ``section``: URL path prefixes that make it the current
     section (by default the item's own address).
     """
@@ -85,6 +89,30 @@ class PeriodicJob:
 
 
 @dataclass(frozen=True)
+class PruneHook:
+    """A clean-up that ``ecitizen housekeeping`` (a daily job) runs: ``prune()`` deletes
+    rows an app no longer needs (stale throttle counts, for instance) and returns how
+    many; ``label`` names them in its output ("stale sign-in failure counts")."""
+
+    name: str
+    prune: Callable[[], int]
+    label: str
+
+
+@dataclass
+class DemoContext:
+    """What the demo loaders share: the seed every random choice derives from, the
+    demo's residents (users) once the people are loaded, the accounts printed at the end
+    (anything with ``email``, ``name``, ``role`` and ``totp_secret``), and ``extra``
+    for what one loader hands to the next under a name of its own."""
+
+    seed: int
+    residents: list[Any] = field(default_factory=list)
+    accounts: list[Any] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DemoLoader:
     """An app's part of the Riverton demo. ``load(context)`` must be idempotent and use
     the app's services; ``after`` names the loaders that must run first."""
@@ -94,6 +122,34 @@ class DemoLoader:
     after: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Identity:
+    """What ``core`` needs to know about people, provided by the identity app
+    (``accounts``) so that ``core`` imports no app.
+
+    - ``holds(user, roles)``: the user holds one of ``roles`` (in any department);
+    - ``has_second_factor(user)``: they have set up a second factor;
+    - ``session_used_second_factor(request)``: this session signed in with it;
+    - ``preferences_update(user=, data=, actor=)``: save display and language choices.
+    """
+
+    holds: Callable[[Any, frozenset[str]], bool]
+    has_second_factor: Callable[[Any], bool]
+    session_used_second_factor: Callable[[Any], bool]
+    preferences_update: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class SecretStore:
+    """Encrypted values outside the encrypted model fields (e.g. MFA secrets) that
+    ``ecitizen keys rotate`` must re-encrypt: ``pending(key_id=)`` counts those not yet
+    under ``key_id``; ``rotate(progress=)`` re-encrypts them and returns how many."""
+
+    name: str
+    pending: Callable[..., int]
+    rotate: Callable[..., int]
+
+
 @dataclass
 class Registry:
     roles: dict[str, RoleSpec] = field(default_factory=dict)
@@ -101,9 +157,12 @@ class Registry:
     nav_items: dict[str, NavItem] = field(default_factory=dict)
     message_dirs: list[Path] = field(default_factory=list)
     jobs: dict[str, PeriodicJob] = field(default_factory=dict)
+    prune_hooks: dict[str, PruneHook] = field(default_factory=dict)
     demo_loaders: dict[str, DemoLoader] = field(default_factory=dict)
     # event type (a class) -> subscribers, in registration order
     subscribers: dict[type, list[Callable[[Any], None]]] = field(default_factory=dict)
+    secret_stores: dict[str, SecretStore] = field(default_factory=dict)
+    _identity: Identity | None = None
 
     # --- writing (from AppConfig.ready) ---------------------------------------------------
 
@@ -138,8 +197,10 @@ class Registry:
         )
 
     def register_nav(self, item: NavItem) -> None:
-        if item.audience not in {"resident", "staff"}:
-            raise RegistryError(f"navigation item {item.key!r}: audience must be resident or staff")
+        if item.audience not in NAV_AUDIENCES:
+            raise RegistryError(
+                f"navigation item {item.key!r}: audience must be one of {sorted(NAV_AUDIENCES)}"
+            )
         self._put(self.nav_items, item.key, item, "navigation item")
 
     def register_message_dir(self, path: Path) -> None:
@@ -154,6 +215,10 @@ class Registry:
             raise RegistryError(f"job {job.name!r}: its period must be positive")
         self._put(self.jobs, job.name, job, "job")
 
+    def register_prune_hook(self, hook: PruneHook) -> None:
+        """Run ``hook`` at each ``ecitizen housekeeping``, in registration order."""
+        self._put(self.prune_hooks, hook.name, hook, "prune hook")
+
     def register_demo_loader(self, loader: DemoLoader) -> None:
         self._put(self.demo_loaders, loader.name, loader, "demo loader")
 
@@ -164,7 +229,22 @@ class Registry:
         if subscriber not in handlers:
             handlers.append(subscriber)
 
+    def register_identity(self, identity: Identity) -> None:
+        """Called once, by the identity app."""
+        if self._identity is not None and self._identity != identity:
+            raise RegistryError("the identity provider is already registered")
+        self._identity = identity
+
+    def register_secret_store(self, store: SecretStore) -> None:
+        self._put(self.secret_stores, store.name, store, "secret store")
+
     # --- reading ----------------------------------------------------------------------------
+
+    @property
+    def identity(self) -> Identity:
+        if self._identity is None:
+            raise RegistryError("no identity provider is registered (is accounts installed?)")
+        return self._identity
 
     def role(self, code: str) -> RoleSpec:
         try:

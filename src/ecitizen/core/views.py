@@ -22,12 +22,11 @@ from django.utils.translation import (
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from ecitizen.accounts.models import Role
-from ecitizen.accounts.services import preferences_update
-from ecitizen.core.access import public, signed_in, staff_only
+from ecitizen.core.access import AUDIT_READ, public, signed_in, staff_only
 from ecitizen.core.context_processors import brand
 from ecitizen.core.forms import DisplayForm
 from ecitizen.core.middleware import DISPLAY_COOKIE, remember_in_cookie, session_seconds_left
+from ecitizen.core.registry import registry
 from ecitizen.core.selectors import audit_actions, audit_events, platform_health
 
 
@@ -38,11 +37,6 @@ def _safe_next(request: HttpRequest, fallback: str = "/") -> str:
     ):
         return target
     return fallback
-
-
-@public
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html")
 
 
 def _static_page(template: str) -> Any:
@@ -69,7 +63,9 @@ def display(request: HttpRequest) -> HttpResponse:
             size, contrast = form.cleaned_data["text_size"], form.cleaned_data["contrast"]
             response = redirect(_safe_next(request, request.path))
             if request.user.is_authenticated:
-                preferences_update(user=request.user, text_size=size, contrast=contrast)
+                registry.identity.preferences_update(
+                    user=request.user, text_size=size, contrast=contrast
+                )
             else:
                 remember_in_cookie(response, DISPLAY_COOKIE, f"{size}.{contrast}", httponly=True)
             messages.success(request, _("Your display settings have been saved."))
@@ -91,7 +87,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
     response = HttpResponseRedirect(translate_url(next_url, language))
     remember_in_cookie(response, settings.LANGUAGE_COOKIE_NAME, language)
     if request.user.is_authenticated:
-        preferences_update(user=request.user, language=language)
+        registry.identity.preferences_update(user=request.user, language=language)
     return response
 
 
@@ -167,7 +163,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return _error_response(500, request)
 
 
-@staff_only({Role.AUDITOR, Role.PLATFORM_ADMIN})
+@staff_only(AUDIT_READ)
 def audit_log(request: HttpRequest) -> HttpResponse:
     """The audit trail for auditors, newest first, filterable by action."""
     action = request.GET.get("action", "").strip()

@@ -14,9 +14,8 @@ from faker import Faker
 from ecitizen.accounts import services as accounts
 from ecitizen.accounts.models import Role, User
 from ecitizen.accounts.selectors import user_has_mfa
+from ecitizen.core.registry import DemoContext, registry
 from ecitizen.demo import riverton
-from ecitizen.demo.cases import demo_cases_load, demo_fines_load
-from ecitizen.demo.taxes import demo_tax_load
 
 
 @dataclass(frozen=True)
@@ -48,8 +47,19 @@ def _national_id(rng: random.Random) -> str:
 
 @transaction.atomic
 def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
-    """Create Riverton's departments, wards, staff (with TOTP for officials), and
-    residents with profiles. Running it again changes nothing that exists."""
+    """Load Riverton: every registered demo loader (``core.registry``) in dependency
+    order, each idempotent. Returns the accounts to print."""
+    context = DemoContext(seed=seed)
+    for loader in registry.demo_loaders_in_order():
+        loader.load(context)
+    return list(context.accounts)
+
+
+def demo_people_load(context: DemoContext) -> None:
+    """Departments, wards, staff with their roles and second factors, and residents
+    with profiles: the ``people`` loader that everything else runs after. Running it
+    again changes nothing that exists."""
+    seed = context.seed
     rng = random.Random(seed)
     fake = Faker("en_GB")
     fake.seed_instance(seed)
@@ -86,7 +96,7 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
         secret = demo_totp_secret(email, seed)
         if not user_has_mfa(user):
             accounts.mfa_totp_activate(user=user, secret=secret, actor=platform_admin)
-        accounts_out.append(DemoAccount(email, name, str(Role(role).label), secret))
+        accounts_out.append(DemoAccount(email, name, str(registry.role(role).label), secret))
 
     # An official who has not yet set up MFA, to show that staff pages require it.
     new_email = f"new.officer@{riverton.EMAIL_DOMAIN}"
@@ -140,7 +150,26 @@ def demo_load(*, seed: int = 2026) -> list[DemoAccount]:
         residents.append(user)
         if position < len(riverton.NAMED_RESIDENTS):
             accounts_out.append(DemoAccount(email, name, "Resident", None))
-    demo_cases_load(seed=seed, residents=residents)
-    demo_fines_load(seed=seed)
-    demo_tax_load(seed=seed, residents=residents)
-    return accounts_out
+    context.residents = residents
+    context.accounts.extend(accounts_out)
+
+
+def demo_cases_part(context: DemoContext) -> None:
+    """The ``cases`` loader: the six services and a hundred applications in every state."""
+    from ecitizen.demo.cases import demo_cases_load
+
+    demo_cases_load(seed=context.seed, residents=context.residents)
+
+
+def demo_fines_part(context: DemoContext) -> None:
+    """The ``fines`` loader: parking fines anyone can pay by reference."""
+    from ecitizen.demo.cases import demo_fines_load
+
+    demo_fines_load(seed=context.seed)
+
+
+def demo_property_tax_part(context: DemoContext) -> None:
+    """The ``property_tax`` loader: the roll, the year's assessment, payments, an appeal."""
+    from ecitizen.demo.taxes import demo_tax_load
+
+    demo_tax_load(seed=context.seed, residents=context.residents)

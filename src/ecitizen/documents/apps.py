@@ -6,3 +6,44 @@ class DocumentsConfig(AppConfig):
     name = "ecitizen.documents"
     label = "documents"
     verbose_name = _("Documents")
+
+    def ready(self) -> None:
+        from ecitizen.accounts.models import Role
+        from ecitizen.core.registry import registry
+        from ecitizen.documents import services
+
+        registry.register_capability(
+            services.DOCUMENTS_CASEWORK,
+            label=_("Open issued licences, permits and certificates"),
+            roles=[Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN],
+        )
+        registry.register_capability(
+            services.DOCUMENTS_RECEIPTS,
+            label=_("Open payment receipts"),
+            roles=[Role.FINANCE_OFFICER, Role.PLATFORM_ADMIN],
+        )
+        registry.register_capability(
+            services.DOCUMENTS_STAFF,
+            label=_("Open the staff pages of issued documents"),
+            roles=registry.roles_with(services.DOCUMENTS_CASEWORK)
+            | registry.roles_with(services.DOCUMENTS_RECEIPTS),
+        )
+        registry.register_capability(
+            services.DOCUMENTS_REVOKE,
+            label=_("Revoke issued documents"),
+            roles=[Role.SUPERVISOR],
+        )
+
+        # Periodic job (core.scheduler).
+        from datetime import timedelta
+
+        from ecitizen.core.registry import PeriodicJob
+
+        registry.register_job(
+            PeriodicJob(
+                "documents.sweep",
+                ("documents", "sweep"),
+                timedelta(days=1),
+                "Delete stored uploads that nothing refers to any more.",
+            )
+        )

@@ -17,7 +17,7 @@ from ecitizen.documents import storage
 from ecitizen.documents.models import IssuedDocument, Upload
 from ecitizen.documents.services import (
     CODE_PATTERN,
-    DOCUMENT_VIEW_ROLES,
+    DOCUMENT_VIEW_CAPABILITY,
     document_in_remit,
     normalise_code,
 )
@@ -76,7 +76,7 @@ def document_get_for_staff(*, code: str, user: Any) -> IssuedDocument:
         .first()
     )
     if document is None or not document_in_remit(
-        user=user, document=document, roles=DOCUMENT_VIEW_ROLES[document.remit]
+        user=user, document=document, capability=DOCUMENT_VIEW_CAPABILITY[document.remit]
     ):
         raise Http404
     return document
@@ -95,7 +95,7 @@ def document_view_for_staff(
     audit_record(
         action="personal_data.viewed",
         actor=actor,
-        actor_role=user_acting_as(actor, DOCUMENT_VIEW_ROLES[document.remit]),
+        actor_role=user_acting_as(actor, DOCUMENT_VIEW_CAPABILITY[document.remit]),
         obj=document,
         subject_user_id=document.owner_id,
         ip_address=ip_address,

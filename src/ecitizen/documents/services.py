@@ -24,9 +24,9 @@ from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from ecitizen.accounts.models import Role
 from ecitizen.accounts.selectors import remit_covers, user_acting_as
 from ecitizen.core.errors import DomainError
+from ecitizen.core.events import DocumentIssued, DocumentRevoked, event_publish
 from ecitizen.core.services import MASK, audit_record
 from ecitizen.documents import render, signing, storage
 from ecitizen.documents.inspect import Refusal, inspect_upload
@@ -40,27 +40,31 @@ FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
     "image/png": ("PNG", ("png",)),
 }
 #: Letters and digits that cannot be mistaken for one another when typed from paper.
-#: Who may open an issued document, by its remit; always within its department and ward.
-DOCUMENT_VIEW_ROLES: dict[str, frozenset[str]] = {
-    Remit.CASEWORK: frozenset(
-        {Role.CASE_OFFICER, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN}
-    ),
-    Remit.FINANCE: frozenset({Role.FINANCE_OFFICER, Role.PLATFORM_ADMIN}),
+#: Capabilities of this app (roles holding them: ``DocumentsConfig.ready``), always
+#: exercised within the document's department and ward.
+DOCUMENTS_CASEWORK = "documents.casework"  # licences, permits and certificates
+DOCUMENTS_RECEIPTS = "documents.receipts"  # payment receipts
+DOCUMENTS_REVOKE = "documents.revoke"  # a supervisor of the issuing department
+#: The staff document pages' first gate: held by every role that opens some document
+#: (give it too when granting one of the two above to a new role).
+DOCUMENTS_STAFF = "documents.staff"
+#: The capability that opens a document of each remit.
+DOCUMENT_VIEW_CAPABILITY: dict[str, str] = {
+    Remit.CASEWORK: DOCUMENTS_CASEWORK,
+    Remit.FINANCE: DOCUMENTS_RECEIPTS,
 }
-#: Every role that opens some issued document (the staff pages' first gate).
-DOCUMENT_STAFF_ROLES = frozenset().union(*DOCUMENT_VIEW_ROLES.values())
-#: Who may revoke: a supervisor of the issuing department (and ward, when limited).
-DOCUMENT_REVOKE_ROLES = frozenset({Role.SUPERVISOR})
 
 
-def document_in_remit(*, user: Any, document: IssuedDocument, roles: frozenset[str]) -> bool:
-    """Whether one role assignment of ``user`` holding one of ``roles`` covers the
+def document_in_remit(*, user: Any, document: IssuedDocument, capability: str) -> bool:
+    """Whether one role assignment of ``user`` holding ``capability`` covers the
     document's department and ward."""
-    return remit_covers(user, roles, departments=document.department_id, ward_id=document.ward_id)
+    return remit_covers(
+        user, capability, departments=document.department_id, ward_id=document.ward_id
+    )
 
 
 def document_may_revoke(*, user: Any, document: IssuedDocument) -> bool:
-    return document_in_remit(user=user, document=document, roles=DOCUMENT_REVOKE_ROLES)
+    return document_in_remit(user=user, document=document, capability=DOCUMENTS_REVOKE)
 
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -338,7 +342,8 @@ def document_issue(
     key. ``valid_for_days`` counts from today (local time); ``None``: no expiry.
 
     Raises :class:`DocumentError` for an unknown template. Side effects: the encrypted
-    PDF in storage, the rows, and an audit event ``documents.document_issued``.
+    PDF in storage, the rows, an audit event ``documents.document_issued`` and the
+    ``DocumentIssued`` event (not when the document already existed).
     """
     existing = _current(reference, template)
     if existing is not None:
@@ -418,6 +423,15 @@ def document_issue(
             "pdf_sha256": document.pdf_sha256,
         },
     )
+    event_publish(
+        DocumentIssued(
+            document_id=document.pk,
+            reference=reference,
+            template=template,
+            owner_id=document.owner_id,
+            department_id=document.department_id,
+        )
+    )
     return document
 
 
@@ -455,8 +469,8 @@ def document_revoke(
     ``reason`` is required (it is recorded, and sent to the holder; the public
     verification page shows only the date). Raises :class:`DocumentError` without a
     reason or when the document is already revoked. Side effects: an audit event
-    ``documents.document_revoked`` and, once committed, a ``document_revoked``
-    notification to the owner.
+    ``documents.document_revoked``, the ``DocumentRevoked`` event and, once committed, a
+    ``document_revoked`` notification to the owner.
     """
     reason = (reason or "").strip()
     if not reason:
@@ -492,4 +506,13 @@ def document_revoke(
     )
     document_id = document.pk
     transaction.on_commit(lambda: _notify_revoked(document_id, actor), robust=True)
+    event_publish(
+        DocumentRevoked(
+            document_id=document.pk,
+            reference=document.reference,
+            template=document.template,
+            owner_id=document.owner_id,
+            department_id=document.department_id,
+        )
+    )
     return document

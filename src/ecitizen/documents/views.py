@@ -17,8 +17,6 @@ from ecitizen.documents import selectors, services
 from ecitizen.documents.forms import RevokeForm, VerifyForm
 from ecitizen.documents.http import bytes_response, upload_response
 
-DOCUMENT_STAFF_ROLES = services.DOCUMENT_STAFF_ROLES
-
 
 def _private(response: HttpResponse) -> HttpResponse:
     """Keep a page about one document out of search engines and shared caches."""
@@ -75,7 +73,7 @@ def document_download(request: HttpRequest, code: str) -> HttpResponse:
     return upload_response(document.pdf)
 
 
-@staff_only(DOCUMENT_STAFF_ROLES)
+@staff_only(services.DOCUMENTS_STAFF)
 @require_http_methods(["GET", "POST"])
 def staff_document_detail(request: HttpRequest, code: str) -> HttpResponse:
     form = RevokeForm()
@@ -115,7 +113,7 @@ def staff_document_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@staff_only(DOCUMENT_STAFF_ROLES)
+@staff_only(services.DOCUMENTS_STAFF)
 @require_GET
 def staff_document_pdf(request: HttpRequest, code: str) -> HttpResponse:
     document = selectors.document_view_for_staff(

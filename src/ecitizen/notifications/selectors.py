@@ -22,6 +22,10 @@ from ecitizen.notifications.models import (
 )
 from ecitizen.notifications.templating import event_specs
 
+#: Seeing and resending notification deliveries (every department's, with recipients):
+#: an operator's capability (roles: ``NotificationsConfig.ready``).
+DELIVERIES = "notifications.deliveries"
+
 INBOX_PAGE_SIZE = 20
 STAFF_PAGE_SIZE = 50
 #: The delivery page's filter value for notifications stuck in the queue (not a status).

@@ -59,6 +59,15 @@ class EventSpec:
     placeholders: frozenset[str]
     channels: tuple[str, ...]
     languages: frozenset[str]
+    folder: Path
+
+
+def message_dirs() -> list[Path]:
+    """Where template sets are: this app's own folder and those the other apps ship next
+    to their code and register (``registry.register_message_dir``)."""
+    from ecitizen.core.registry import registry
+
+    return [MESSAGES_DIR, *(path for path in registry.message_dirs if path != MESSAGES_DIR)]
 
 
 @dataclass(frozen=True)
@@ -141,18 +150,23 @@ def _languages() -> list[str]:
 
 @functools.cache
 def event_specs() -> dict[str, EventSpec]:
-    """Every event with a template set, read once per process from :data:`MESSAGES_DIR`.
+    """Every event with a template set, read once per process from :func:`message_dirs`.
 
     A folder counts as an event when it has ``event.yaml`` and ``en.yaml``. Raises
-    :class:`TemplateError` for a malformed ``event.yaml``.
+    :class:`TemplateError` for a malformed ``event.yaml`` or an event that two apps ship.
     """
     specs: dict[str, EventSpec] = {}
-    for folder in sorted(MESSAGES_DIR.iterdir()):
+    folders = [f for root in message_dirs() if root.is_dir() for f in sorted(root.iterdir())]
+    for folder in folders:
         meta_path = folder / "event.yaml"
         if not folder.is_dir() or not meta_path.is_file() or not (folder / "en.yaml").is_file():
             continue
         if not _IDENTIFIER.match(folder.name):
             raise TemplateError(f"{folder}: event names are lower-case identifiers")
+        if folder.name in specs:
+            raise TemplateError(
+                f"{folder}: the event {folder.name} is also defined in {specs[folder.name].folder}"
+            )
         meta = _read_yaml(meta_path)
         placeholders = meta.get("placeholders")
         channels = meta.get("channels")
@@ -176,8 +190,9 @@ def event_specs() -> dict[str, EventSpec]:
             placeholders=frozenset(placeholders),
             channels=tuple(channels),
             languages=languages,
+            folder=folder,
         )
-    return specs
+    return dict(sorted(specs.items()))
 
 
 @functools.cache
@@ -190,7 +205,7 @@ def load_texts(event: str, language: str) -> dict[str, str]:
     spec = event_specs()[event]
     if language not in spec.languages:
         language = "en"
-    path = MESSAGES_DIR / event / f"{language}.yaml"
+    path = spec.folder / f"{language}.yaml"
     data = _read_yaml(path)
     texts: dict[str, str] = {}
     for key in TEXT_KEYS:

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ecitizen.accounts.models import Role
 from ecitizen.core.access import signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
@@ -21,9 +20,9 @@ from ecitizen.notifications.models import Status
 
 #: Who may see deliveries and send a failed one again, and read the SMS outbox.
 #: Notification delivery is the operators' concern: messages of every department and
-#: their recipients, so platform administrators only (a supervisor's remit is one
-#: department; notifications carry none).
-DELIVERY_ROLES = frozenset({Role.PLATFORM_ADMIN})
+#: their recipients (notifications carry no department), so it is held by platform
+#: administrators only.
+DELIVERIES = selectors.DELIVERIES
 
 
 @signed_in
@@ -44,7 +43,7 @@ def inbox_message(request: HttpRequest, notification_id: int) -> HttpResponse:
 # --- Staff ------------------------------------------------------------------------------
 
 
-@staff_only(DELIVERY_ROLES)
+@staff_only(DELIVERIES)
 def deliveries(request: HttpRequest) -> HttpResponse:
     """Notifications by status and channel; failed ones when no filter is chosen, with a
     link to those stuck in the queue."""
@@ -71,7 +70,7 @@ def deliveries(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_only(DELIVERY_ROLES)
+@staff_only(DELIVERIES)
 @require_POST
 def delivery_retry(request: HttpRequest, notification_id: int) -> HttpResponse:
     notification = selectors.notification_get_for_staff(notification_id=notification_id)
@@ -93,7 +92,7 @@ def delivery_retry(request: HttpRequest, notification_id: int) -> HttpResponse:
     return redirect(next_url if next_url.startswith(back + "?") else back)
 
 
-@staff_only(DELIVERY_ROLES)
+@staff_only(DELIVERIES)
 def sms_outbox(request: HttpRequest) -> HttpResponse:
     page = selectors.sms_outbox_page_for_staff(
         actor=request.user, page_number=request.GET.get("page"), ip_address=client_ip(request)

@@ -12,3 +12,52 @@ class PaymentsConfig(AppConfig):
         from ecitizen.payments.selectors import payer_ids_in_department
 
         resident_links_register(payer_ids_in_department)
+
+        from ecitizen.accounts.models import Role
+        from ecitizen.core.registry import NavItem, registry
+        from ecitizen.payments.selectors import FINANCE
+
+        registry.register_capability(
+            FINANCE,
+            label=_("Work with payments, refunds and finance reports"),
+            roles=[Role.FINANCE_OFFICER, Role.PLATFORM_ADMIN],
+        )
+        registry.register_nav(
+            NavItem("pay", _("Pay"), "payments:pay_by_reference", "visitor", order=10)
+        )
+        registry.register_nav(
+            NavItem("bills", _("Your bills"), "payments:bills", "resident", order=20)
+        )
+        registry.register_nav(
+            NavItem(
+                "payments", _("Payments"), "staff:payments", "staff", capability=FINANCE, order=40
+            )
+        )
+
+        # Periodic jobs and housekeeping (core.scheduler).
+        from datetime import timedelta
+
+        from ecitizen.core.registry import PeriodicJob, PruneHook
+        from ecitizen.payments.services import pay_throttle_prune
+
+        registry.register_prune_hook(
+            PruneHook(
+                "payments.pay_throttle", pay_throttle_prune, "stale pay-by-reference failure counts"
+            )
+        )
+        registry.register_job(
+            PeriodicJob(
+                "payments.reconcile",
+                ("payments", "reconcile"),
+                timedelta(minutes=5),
+                "Settle or expire unfinished payments with their provider.",
+            )
+        )
+        registry.register_job(
+            PeriodicJob(
+                "payments.ledger_check",
+                ("ledger", "check"),
+                timedelta(days=1),
+                "Every ledger transaction balances and each bill equals its postings.",
+            )
+        )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple, TypeAlias
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, QuerySet, Sum
 
-from ecitizen.accounts.models import Role
 from ecitizen.accounts.selectors import remit_filter
 from ecitizen.payments.models import Bill, Payment
 
@@ -35,6 +35,20 @@ def bills_for_payer(*, user: Any) -> QuerySet[Bill]:
     )
 
 
+def bills_due_for_payer(*, user: Any) -> QuerySet[Bill]:
+    """The person's bills with something still to pay (see ``Bill.balance_minor``), the
+    earliest due first."""
+    return (
+        Bill.objects.filter(payer=user)
+        .alias(
+            balance=F("total_minor") - F("paid_minor") + F("refunded_minor") - F("credited_minor")
+        )
+        .filter(balance__gt=0)
+        .select_related("department")
+        .order_by("due_date", "pk")
+    )
+
+
 def payment_get(*, payment_id: Any) -> Payment | None:
     try:
         return Payment.objects.select_related("bill").filter(pk=payment_id).first()
@@ -44,17 +58,15 @@ def payment_get(*, payment_id: Any) -> Payment | None:
 
 # --- finance officers ---------------------------------------------------------------------------
 
-#: Roles that work with payments, each within the departments of its assignments
-#: (the bill's department); platform administrators across the authority.
-FINANCE_REMIT_ROLES = frozenset({Role.FINANCE_OFFICER, Role.PLATFORM_ADMIN})
+#: Working with payments, refunds and the finance reports, each official within the
+#: departments of their assignments (the bill's department); roles: ``PaymentsConfig``.
+FINANCE = "payments.finance"
 
 
 def _finance_remit(user: Any, prefix: str = "bill__") -> Any:
     """The filter for the bills (``prefix=""``) or payments (``"bill__"``) within the
     finance officer's remit: their assignments' departments."""
-    return remit_filter(
-        user, FINANCE_REMIT_ROLES, department_field=f"{prefix}department", ward_field=None
-    )
+    return remit_filter(user, FINANCE, department_field=f"{prefix}department", ward_field=None)
 
 
 def payer_ids_in_department(department_id: int) -> QuerySet[Any]:
@@ -249,3 +261,79 @@ def arrears(*, today: Any, user: Any) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# --- bills for the apps that issue them -----------------------------------------------------
+# An app that issues bills (property tax) finds them again here, by the ``source_key``
+# prefix and ``source_reference`` it gave them. It reads the bills these return (their
+# amounts, lines, instalments), but never queries the payments app's tables itself.
+
+#: The type of the bills handed to other apps, for their annotations; and their kinds.
+BillRecord: TypeAlias = Bill
+BillKind = Bill.Kind
+
+
+def bills_exist(*, source_key_prefix: str) -> bool:
+    """Whether any bill's ``source_key`` starts with ``source_key_prefix`` (such as
+    ``"tax:2026:"``)."""
+    return Bill.objects.filter(source_key__startswith=source_key_prefix).exists()
+
+
+def bills_for_sources(
+    *, source_references: Sequence[str], source_key_prefix: str, kinds: Sequence[str]
+) -> list[Bill]:
+    """The bills of ``kinds`` issued for any of ``source_references`` whose
+    ``source_key`` starts with ``source_key_prefix``, in the order they were issued (id
+    order). One query."""
+    return list(
+        Bill.objects.filter(
+            source_reference__in=list(source_references),
+            source_key__startswith=source_key_prefix,
+            kind__in=list(kinds),
+        ).order_by("pk")
+    )
+
+
+def bill_ids_with_balance(
+    *, kinds: Sequence[str], source_key_prefix: str, payer_required: bool = False
+) -> list[int]:
+    """The ids, in id order, of the bills of ``kinds`` whose ``source_key`` starts with
+    ``source_key_prefix`` and that still have something to pay (``Bill.balance_minor``
+    above zero); with ``payer_required``, only those with an account holder (bills paid
+    by reference have none). For jobs that go through them in chunks
+    (:func:`bills_by_ids`)."""
+    bills = Bill.objects.filter(
+        kind__in=list(kinds),
+        source_key__startswith=source_key_prefix,
+        total_minor__gt=F("paid_minor") - F("refunded_minor") + F("credited_minor"),
+    )
+    if payer_required:
+        bills = bills.filter(payer__isnull=False)
+    return list(bills.order_by("pk").values_list("pk", flat=True))
+
+
+def bills_by_ids(*, ids: Sequence[int]) -> list[Bill]:
+    """The bills with these ids, in id order (an unknown id is left out). One query."""
+    return list(Bill.objects.filter(pk__in=list(ids)).order_by("pk"))
+
+
+class SourceTotal(NamedTuple):
+    """The bills issued for one ``source_reference``: how many, and their total."""
+
+    source_reference: str
+    count: int
+    amount_minor: int
+
+
+def bill_totals_by_source(*, kind: str, source_key_prefix: str) -> list[SourceTotal]:
+    """The bills of ``kind`` whose ``source_key`` starts with ``source_key_prefix``,
+    counted and summed per ``source_reference`` (their totals as issued: payments,
+    refunds and credits apart). One grouped query; the caller groups further by what the
+    references stand for (a parcel's use class and ward)."""
+    rows = (
+        Bill.objects.filter(kind=kind, source_key__startswith=source_key_prefix)
+        .order_by()
+        .values_list("source_reference")
+        .annotate(count=Count("pk"), amount=Sum("total_minor"))
+    )
+    return [SourceTotal(reference, count, int(amount or 0)) for reference, count, amount in rows]

@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from ecitizen.accounts.models import Role
 from ecitizen.core.access import public, signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
@@ -30,6 +29,7 @@ from ecitizen.payments.forms import (
     RefundForm,
 )
 from ecitizen.payments.models import Bill, Payment, PaymentState
+from ecitizen.payments.money import minor_to_text
 from ecitizen.payments.providers import sandbox
 from ecitizen.payments.providers.base import ProviderError, WebhookRejected
 
@@ -309,7 +309,7 @@ def sandbox_cancel(request: HttpRequest, charge_id: str) -> HttpResponse:
 
 # --- finance officers ------------------------------------------------------------------------
 
-FINANCE_ROLES = frozenset({Role.FINANCE_OFFICER, Role.PLATFORM_ADMIN})
+FINANCE = selectors.FINANCE
 
 
 def _day(value: str | None) -> datetime.date:
@@ -319,7 +319,7 @@ def _day(value: str | None) -> datetime.date:
         return timezone.localdate()
 
 
-@staff_only(FINANCE_ROLES)
+@staff_only(FINANCE)
 def staff_payments(request: HttpRequest) -> HttpResponse:
     form = PaymentSearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -341,7 +341,7 @@ def staff_payments(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_only(FINANCE_ROLES)
+@staff_only(FINANCE)
 def staff_payment(request: HttpRequest, payment_id: Any) -> HttpResponse:
     payment = selectors.payment_for_staff(payment_id=payment_id, user=request.user)
     form = RefundForm(request.POST if request.method == "POST" else None)
@@ -375,7 +375,7 @@ def staff_payment(request: HttpRequest, payment_id: Any) -> HttpResponse:
     )
 
 
-@staff_only(FINANCE_ROLES)
+@staff_only(FINANCE)
 def staff_report(request: HttpRequest) -> HttpResponse:
     day = _day(request.GET.get("day"))
     rows = selectors.settlement_report(day=day, user=request.user)
@@ -395,10 +395,10 @@ def staff_report(request: HttpRequest) -> HttpResponse:
                     row["provider"],
                     row["department"],
                     row["payments"],
-                    f"{row['paid_minor'] / 100:.2f}",
+                    minor_to_text(row["paid_minor"]),
                     row["refunds"],
-                    f"{row['refunded_minor'] / 100:.2f}",
-                    f"{row['net_minor'] / 100:.2f}",
+                    minor_to_text(row["refunded_minor"]),
+                    minor_to_text(row["net_minor"]),
                 ]
             )
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
@@ -413,12 +413,13 @@ def staff_report(request: HttpRequest) -> HttpResponse:
             "mismatches": selectors.ledger_mismatches(day=day),
             "amount_mismatches": selectors.amount_mismatches(day=day, user=request.user),
             "previous": day - datetime.timedelta(days=1),
-            "next": day + datetime.timedelta(days=1),
+            # Nothing is settled in the future: no "Next day" from today on.
+            "next": day + datetime.timedelta(days=1) if day < timezone.localdate() else None,
         },
     )
 
 
-@staff_only(FINANCE_ROLES)
+@staff_only(FINANCE)
 def staff_arrears(request: HttpRequest) -> HttpResponse:
     return render(
         request,

@@ -6,3 +6,38 @@ class TaxesConfig(AppConfig):
     name = "ecitizen.taxes"
     label = "taxes"
     verbose_name = _("Property tax")
+
+    def ready(self) -> None:
+        from ecitizen.accounts.models import Role
+        from ecitizen.core.registry import NavItem, registry
+        from ecitizen.taxes.selectors import TAX_ASSESSMENTS
+
+        registry.register_capability(
+            TAX_ASSESSMENTS,
+            label=_("See property tax assessments"),
+            roles=[Role.FINANCE_OFFICER, Role.AUDITOR, Role.PLATFORM_ADMIN],
+        )
+        registry.register_nav(
+            NavItem(
+                "property_tax",
+                _("Property tax"),
+                "staff:tax_runs",
+                "staff",
+                capability=TAX_ASSESSMENTS,
+                order=45,
+            )
+        )
+
+        # Periodic job (core.scheduler).
+        from datetime import timedelta
+
+        from ecitizen.core.registry import PeriodicJob
+
+        registry.register_job(
+            PeriodicJob(
+                "taxes.remind",
+                ("tax", "remind"),
+                timedelta(days=1),
+                "Instalment reminders and overdue notices.",
+            )
+        )

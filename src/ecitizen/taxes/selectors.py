@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -16,9 +15,21 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from ecitizen.accounts.models import Jurisdiction
-from ecitizen.payments.models import Bill
+from ecitizen.payments.selectors import (
+    BillKind,
+    bill_totals_by_source,
+    bills_exist,
+    bills_for_sources,
+)
 from ecitizen.taxes.arithmetic import YearRules
 from ecitizen.taxes.models import AssessmentRun, Ownership, Property, TaxYear, UseClass
+
+if TYPE_CHECKING:
+    # Bills are the payments app's: read here, queried only through its selectors.
+    from ecitizen.payments.selectors import BillRecord as Bill
+
+#: Seeing property tax assessment runs (roles: ``TaxesConfig.ready``).
+TAX_ASSESSMENTS = "taxes.assessments"
 
 REVENUE_RELIEF = "property_tax_relief"
 
@@ -50,7 +61,7 @@ def year_rules(*, tax_year: TaxYear) -> YearRules:
 
 
 def year_has_bills(*, year: int) -> bool:
-    return Bill.objects.filter(source_key__startswith=f"tax:{year}:").exists()
+    return bills_exist(source_key_prefix=f"tax:{year}:")
 
 
 def bill_year(bill: Bill) -> int | None:
@@ -215,7 +226,7 @@ def _bill_view(bill: Bill, today: date) -> BillView:
     return BillView(
         bill=bill,
         year=bill_year(bill),
-        is_adjustment=bill.kind == Bill.Kind.ADJUSTMENT,
+        is_adjustment=bill.kind == BillKind.ADJUSTMENT,
         lines=_line_views(bill),
         instalments=instalments,
         next_instalment=next_one if bill.balance_minor > 0 else None,
@@ -245,11 +256,11 @@ def property_statements(
     today = today or timezone.localdate()
     parcels = [o.property.parcel for o in ownerships]
     bills_by_parcel: dict[str, list[Bill]] = {parcel: [] for parcel in parcels}
-    for bill in Bill.objects.filter(
-        source_reference__in=parcels,
-        source_key__startswith="tax:",
-        kind__in=[Bill.Kind.PROPERTY_TAX, Bill.Kind.ADJUSTMENT],
-    ).order_by("pk"):
+    for bill in bills_for_sources(
+        source_references=parcels,
+        source_key_prefix="tax:",
+        kinds=[BillKind.PROPERTY_TAX, BillKind.ADJUSTMENT],
+    ):
         bills_by_parcel[bill.source_reference].append(bill)
     out = []
     for ownership in ownerships:
@@ -280,19 +291,30 @@ def property_get_for_owner(*, user: Any, parcel: str) -> Ownership:
 def assessment_totals(*, tax_year: TaxYear) -> dict[str, Any]:
     """The year's bills as issued (adjustments apart), counted and summed per use class
     and per ward: ``{"use_class": {code: {"count", "amount_minor"}}, "ward": {code:
-    {"name", "count", "amount_minor"}}, "total": {"count", "amount_minor"}}``. One
-    grouped query over the bills joined to the roll."""
-    bill_table = Bill._meta.db_table
-    property_table = Property._meta.db_table
-    sql = (
-        f"SELECT p.use_class, p.ward_id, COUNT(*), SUM(b.total_minor) "  # noqa: S608 - table names from the models
-        f"FROM {bill_table} b JOIN {property_table} p ON p.parcel = b.source_reference "
-        f"WHERE b.kind = %s AND b.source_key LIKE %s "
-        f"GROUP BY p.use_class, p.ward_id"
+    {"name", "count", "amount_minor"}}, "total": {"count", "amount_minor"}}``.
+
+    Two reads joined here by parcel: the bills' totals per parcel (one grouped query of
+    the payments app, whose tables this app does not query) and each parcel's use class
+    and ward (the roll). A bill whose parcel is not on the roll is left out."""
+    per_parcel = bill_totals_by_source(
+        kind=BillKind.PROPERTY_TAX, source_key_prefix=f"tax:{tax_year.year}:"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Bill.Kind.PROPERTY_TAX, f"tax:{tax_year.year}:%"])
-        rows = cursor.fetchall()
+    grouped: dict[tuple[str, int], list[int]] = {}
+    if per_parcel:
+        places = {
+            parcel: (use_class, ward_id)
+            for parcel, use_class, ward_id in Property.objects.order_by()
+            .values_list("parcel", "use_class", "ward_id")
+            .iterator(chunk_size=10_000)
+        }
+        for parcel, count, amount in per_parcel:
+            place = places.get(parcel)
+            if place is None:
+                continue
+            entry = grouped.setdefault(place, [0, 0])
+            entry[0] += count
+            entry[1] += amount
+    rows = [(use_class, ward_id, n, amount) for (use_class, ward_id), (n, amount) in grouped.items()]
     wards = dict(Jurisdiction.objects.values_list("pk", "code"))
     names = dict(Jurisdiction.objects.values_list("code", "name"))
     by_class: dict[str, dict[str, int]] = {

@@ -5,12 +5,11 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from ecitizen.accounts.models import Role
 from ecitizen.core.access import signed_in, staff_only
 from ecitizen.taxes import selectors
 from ecitizen.taxes.models import UseClass
 
-FINANCE_ROLES = (Role.FINANCE_OFFICER, Role.AUDITOR, Role.PLATFORM_ADMIN)
+TAX_ASSESSMENTS = selectors.TAX_ASSESSMENTS
 
 
 @signed_in
@@ -30,12 +29,12 @@ def property_detail(request: HttpRequest, parcel: str) -> HttpResponse:
     return render(request, "taxes/property.html", {"item": statement})
 
 
-@staff_only(FINANCE_ROLES)
+@staff_only(TAX_ASSESSMENTS)
 def staff_runs(request: HttpRequest) -> HttpResponse:
     return render(request, "taxes/staff/runs.html", {"runs": selectors.assessment_runs()[:100]})
 
 
-@staff_only(FINANCE_ROLES)
+@staff_only(TAX_ASSESSMENTS)
 def staff_run(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.assessment_run_get(pk=run_id)
     totals = run.totals or {}

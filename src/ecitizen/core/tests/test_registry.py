@@ -45,7 +45,7 @@ def test_navigation_is_ordered_per_audience():
     assert [item.key for item in registry.navigation("staff")] == ["a", "b"]
     assert [item.key for item in registry.navigation("resident")] == ["r"]
     with pytest.raises(RegistryError):
-        registry.register_nav(NavItem("x", "X", "core:home", "everyone"))
+        registry.register_nav(NavItem("x", "X", "core:home", "nobody"))
 
 
 def test_jobs_need_a_positive_period():

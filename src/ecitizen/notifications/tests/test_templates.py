@@ -47,7 +47,7 @@ SHIPPED_EVENTS = {
 
 #: The documented placeholders of each event (besides name and url, which all have).
 DOCUMENTED = {
-    "case_submitted": {"reference", "service", "expected_date"},
+    "case_submitted": {"reference", "service", "expected_decision"},
     "case_status_changed": {"reference", "service", "status"},
     "case_information_requested": {"reference", "service", "message"},
     "case_approved": {"reference", "service"},
@@ -71,7 +71,9 @@ SAMPLE_VALUES = {
     "name": "Alexandra Montgomery-Fitzgerald",
     "reference": "RIVER-PLAN-2026-000123",
     "service": "Apply for a licence to place a skip or scaffolding on the road",
-    "expected_date": "30 September 2026",
+    # The longest sentence cases.expected writes (a fee to pay first).
+    "expected_decision": "Pay the fee so that we can start working on your application. "
+    "We expect to make a decision within 15 working days of your payment.",
     "expires_on": "30 September 2026",
     "due_date": "30 September 2026",
     "amount": "£1,234.56",
@@ -192,7 +194,7 @@ def test_an_undeclared_placeholder_in_a_file_is_refused(tmp_path, monkeypatch):
         "subject: Hi {name}\nemail: Hi {name} {url}\nsms: Hi {url}\ninbox: Hi {password}\n",
         encoding="utf-8",
     )
-    monkeypatch.setattr(templating, "MESSAGES_DIR", tmp_path)
+    monkeypatch.setattr(templating, "message_dirs", lambda: [tmp_path])
     event_specs.cache_clear()
     load_texts.cache_clear()
     try:

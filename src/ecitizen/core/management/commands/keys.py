@@ -17,8 +17,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from ecitizen.accounts.services import mfa_secrets_pending, mfa_secrets_rotate
 from ecitizen.core import crypto
+from ecitizen.core.registry import registry
 from ecitizen.core.services import audit_record, encrypted_rows_pending, encrypted_rows_rotate
 
 
@@ -56,12 +56,16 @@ class Command(BaseCommand):
                 self.stdout.write(f"{key_id}:{crypto.public_key_text(public_key)}")
             return
         key_id = crypto.active_key_id()
+        stores = list(registry.secret_stores.values())
         pending_rows = encrypted_rows_pending(key_id=key_id)
-        pending_mfa = mfa_secrets_pending(key_id=key_id)
+        pending_secrets = {store.name: store.pending(key_id=key_id) for store in stores}
+        pending_mfa = sum(pending_secrets.values())
         if options["action"] == "status":
+            others = ", ".join(f"{count} {name}" for name, count in pending_secrets.items())
             self.stdout.write(
-                f"Active key {key_id}: {pending_rows} rows and {pending_mfa} MFA secrets "
-                "still under other keys."
+                f"Active key {key_id}: {pending_rows} rows"
+                + (f" and {others} secrets" if others else "")
+                + " still under other keys."
             )
             signing = crypto.audit_signing_key_id()
             self.stdout.write(
@@ -79,20 +83,27 @@ class Command(BaseCommand):
             rows = encrypted_rows_rotate(
                 batch_size=options["batch_size"], limit=options["limit"], progress=bar
             )
-            secrets = mfa_secrets_rotate(progress=bar) if options["limit"] is None else 0
+            secrets = (
+                sum(store.rotate(progress=bar) for store in stores)
+                if options["limit"] is None
+                else 0
+            )
         audit_record(
             action="keys.rotated",
             object_type="core.encryptionkey",
             object_id=key_id,
             changes={
                 "rows": {"before": None, "after": rows},
-                "mfa": {"before": None, "after": secrets},
+                "secrets": {"before": None, "after": secrets},
             },
         )
-        left = encrypted_rows_pending(key_id=key_id) + mfa_secrets_pending(key_id=key_id)
+        left = encrypted_rows_pending(key_id=key_id) + sum(
+            store.pending(key_id=key_id) for store in stores
+        )
+        names = " and ".join(store.name for store in stores) or "other"
         self.stdout.write(
             self.style.SUCCESS(
-                f"Re-encrypted {rows} rows and {secrets} MFA secrets under key {key_id}; "
+                f"Re-encrypted {rows} rows and {secrets} {names} secrets under key {key_id}; "
                 f"{left} left."
             )
         )
