@@ -19,7 +19,7 @@ from ecitizen.accounts.models import (
     User,
 )
 from ecitizen.core import crypto
-from ecitizen.core.models import AuditEvent
+from ecitizen.core.selectors import audit_events_about
 from ecitizen.core.services import audit_record
 
 _ROLE_CACHE_ATTR = "_ecitizen_role_assignments"
@@ -423,20 +423,19 @@ def resident_profile_view_for_staff(
     return profile
 
 
-def data_tracker_for_resident(*, user: Any, limit: int = 100) -> QuerySet[AuditEvent]:
+def data_tracker_for_resident(*, user: Any, limit: int = 100) -> QuerySet[Any]:
     """Who (as which office) looked at this resident's personal data, newest first."""
-    return (
-        AuditEvent.objects.filter(subject_user_id=user.pk, action__in=DATA_TRACKER_ACTIONS)
-        .exclude(actor_id=user.pk)
-        .only("created_at", "actor_role", "action")
-        .order_by("-sequence")[:limit]
+    return audit_events_about(
+        subject_user_id=user.pk,
+        actions=DATA_TRACKER_ACTIONS,
+        exclude_actor_id=user.pk,
+        limit=limit,
     )
 
 
-def account_activity_for_user(*, user: Any, limit: int = 50) -> QuerySet[AuditEvent]:
-    """Security events on the resident's own account (sign-ins, MFA changes, ...)."""
-    return (
-        AuditEvent.objects.filter(subject_user_id=user.pk)
-        .exclude(action__in=DATA_TRACKER_ACTIONS)  # shown, without staff details, there
-        .order_by("-sequence")[:limit]
+def account_activity_for_user(*, user: Any, limit: int = 50) -> QuerySet[Any]:
+    """Security events on the resident's own account (sign-ins, MFA changes, ...);
+    staff reads are shown, without staff details, in the data tracker instead."""
+    return audit_events_about(
+        subject_user_id=user.pk, exclude_actions=DATA_TRACKER_ACTIONS, limit=limit
     )

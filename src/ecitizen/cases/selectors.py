@@ -163,15 +163,15 @@ def _actionable_condition(user: User) -> Q:
     assignments allows in that case's ward, per definition version (one query over the
     versions, whatever the number of cases). Platform administrators count as able to
     act on every open state."""
-    from ecitizen.catalogue.models import ServiceVersion
+    from ecitizen.catalogue.selectors import service_version_definitions
     from ecitizen.catalogue.spec import ServiceSpec
 
     assignments = remit_assignments(user, CASES_WORK)
     if not assignments:
         return Q(pk__in=[])
     condition = Q(pk__in=[])
-    for version in ServiceVersion.objects.only("pk", "definition"):
-        spec = ServiceSpec(version.definition)
+    for version_id, definition in service_version_definitions():
+        spec = ServiceSpec(definition)
         # For each ward limit (None: any ward), the states some assignment may act in.
         states_by_ward: dict[int | None, set[str]] = {}
         for action in spec.actions.values():
@@ -188,7 +188,7 @@ def _actionable_condition(user: User) -> Q:
                         action["from"]
                     )
         for ward_id, states in states_by_ward.items():
-            part = Q(service_version_id=version.pk, state__in=sorted(states))
+            part = Q(service_version_id=version_id, state__in=sorted(states))
             if ward_id is not None:
                 part &= Q(ward_id=ward_id)
             condition |= part

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -37,7 +37,6 @@ from ecitizen.cases.models import (
     ReferenceCounter,
     ServiceUsage,
 )
-from ecitizen.catalogue.models import Service
 from ecitizen.catalogue.spec import ServiceSpec, localised
 from ecitizen.core.errors import DomainError, PermissionDenied
 from ecitizen.core.events import (
@@ -50,6 +49,9 @@ from ecitizen.core.events import (
 from ecitizen.core.services import audit_record
 from ecitizen.documents.services import upload_delete, upload_store
 from ecitizen.payments.money import format_money
+
+if TYPE_CHECKING:  # types only: other apps' models are theirs to query
+    from ecitizen.catalogue.models import Service
 
 logger = logging.getLogger(__name__)
 
@@ -641,16 +643,15 @@ def _issue_document_on_commit(case: Case) -> None:
 def _fee_bill(case: Case, spec: ServiceSpec) -> None:
     """The bill of the case's fee. A fee due before submission holds the case: its SLA
     clock starts once paid. Side effect: the bill and its ledger charge."""
-    from ecitizen.payments.models import Bill
     from ecitizen.payments.money import to_minor
-    from ecitizen.payments.services import BillSpec, LineSpec, bill_create
+    from ecitizen.payments.services import BILL_KIND_FEE, BillSpec, LineSpec, bill_create
 
     assert case.fee_amount is not None
     title = spec.title(settings.LANGUAGE_CODE)
     bill = bill_create(
         spec=BillSpec(
             reference=f"{case.reference}-F",
-            kind=Bill.Kind.FEE,
+            kind=BILL_KIND_FEE,
             description=f"{title} ({case.reference})",
             department_id=case.department_id,
             due_date=_today() + timedelta(days=30),

@@ -7,7 +7,7 @@ the draft; going back after submitting leads to the confirmation, never to the f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -36,13 +36,15 @@ from ecitizen.cases.forms import (
 from ecitizen.cases.home import home_page
 from ecitizen.cases.models import Case, Channel, Draft
 from ecitizen.cases.presentation import answer_rows, case_summary, prefill_values, timeline_rows
-from ecitizen.catalogue.models import Service
 from ecitizen.catalogue.selectors import service_get_published, services_published
 from ecitizen.catalogue.spec import ServiceSpec, localised
 from ecitizen.core.access import public, signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
 from ecitizen.documents.http import upload_response
+
+if TYPE_CHECKING:  # types only: other apps' models are theirs to query
+    from ecitizen.catalogue.models import Service
 
 QUEUE_PAGE_SIZE = 25
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -84,3 +85,27 @@ def services_by_topic() -> list[tuple[str, list[Service]]]:
         for label in labels or {str(_("Other services"))}:
             grouped[label].append(service)
     return sorted(grouped.items())
+
+
+def services_published_among(
+    *, ids: Iterable[int] = (), slugs: Iterable[str] = ()
+) -> list[Service]:
+    """The published services among those ``ids`` or ``slugs`` (one query, in no
+    particular order); unknown and unpublished ones are left out."""
+    ids, slugs = list(ids), list(slugs)
+    if not ids and not slugs:
+        return []
+    return list(services_published().filter(Q(pk__in=ids) | Q(slug__in=slugs)))
+
+
+def service_version_definitions(
+    *, department_ids: Iterable[int] | None = None
+) -> list[tuple[int, Any]]:
+    """(version id, definition) of every published service version (of the given
+    departments), for readers that work out what each version allows."""
+    from ecitizen.catalogue.models import ServiceVersion
+
+    versions = ServiceVersion.objects.all()
+    if department_ids is not None:
+        versions = versions.filter(service__department_id__in=list(department_ids))
+    return list(versions.values_list("pk", "definition"))

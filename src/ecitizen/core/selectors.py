@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -344,3 +344,24 @@ def audit_events(*, action: str | None = None) -> QuerySet[AuditEvent]:
 def audit_actions() -> list[str]:
     """The distinct actions recorded so far, for the filter."""
     return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
+def audit_events_about(
+    *,
+    subject_user_id: int,
+    actions: Iterable[str] | None = None,
+    exclude_actions: Iterable[str] = (),
+    exclude_actor_id: int | None = None,
+    limit: int = 100,
+) -> QuerySet[AuditEvent]:
+    """Audit events recorded against one person, newest first: only ``actions`` when
+    given, without ``exclude_actions`` and without their own acts when
+    ``exclude_actor_id`` is given."""
+    events = AuditEvent.objects.filter(subject_user_id=subject_user_id)
+    if actions is not None:
+        events = events.filter(action__in=list(actions))
+    if exclude_actions:
+        events = events.exclude(action__in=list(exclude_actions))
+    if exclude_actor_id is not None:
+        events = events.exclude(actor_id=exclude_actor_id)
+    return events.order_by("-sequence")[:limit]

@@ -14,7 +14,7 @@ import logging
 import math
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from ecitizen.accounts.models import Department, User
 from ecitizen.core.crypto import blind_index
 from ecitizen.core.errors import DomainError
+from ecitizen.core.events import BillPaid, PaymentSettled, event_publish
 from ecitizen.core.services import audit_record
 from ecitizen.payments import bulk, ledger
 from ecitizen.payments.models import (
@@ -77,6 +78,10 @@ class LineSpec:
     description: str
     amount_minor: int
     revenue_kind: str  # fee type: "fee", "property_tax", "fine"...
+
+
+#: The kind of a bill for a service's fee (``Bill.Kind.FEE``), for the apps that charge.
+BILL_KIND_FEE = Bill.Kind.FEE.value
 
 
 @dataclass(frozen=True)
@@ -311,7 +316,7 @@ def bill_credits_apply(*, bill: Bill, actor: Any) -> int:
     not used up. An overpayment is not a credit: it is refunded to the card it came from.
     The family's rows are locked in id order. Side effects: one ledger transaction moving
     the amounts between the bills' receivables, ``credited_minor`` on each bill touched,
-    one audit event, and the bill-paid listeners for each bill it pays off.
+    one audit event, and the ``BillPaid`` event for each bill it pays off.
     """
     root_id = bill.adjusts_id or bill.pk
     family = list(
@@ -370,21 +375,86 @@ def bill_credits_apply(*, bill: Bill, actor: Any) -> int:
     )
     for paid_off in {target.pk: target for _c, target, _a in moves}.values():
         if paid_off.balance_minor <= 0:
-            for listener in BILL_PAID_LISTENERS:
-                listener(paid_off)
+            _publish_bill_paid(paid_off)
     return sum(amount for _credit, _target, amount in moves)
 
 
-# --- settlement listeners -------------------------------------------------------------------
-
-#: Called inside the settling transaction with the bill once it is fully paid; other apps
-#: register here (the cases app moves a case out of "payment due").
-BILL_PAID_LISTENERS: list[Callable[[Bill], None]] = []
+# --- bill families, for the apps that issue bills ----------------------------------------
 
 
-def on_bill_paid(listener: Callable[[Bill], None]) -> Callable[[Bill], None]:
-    BILL_PAID_LISTENERS.append(listener)
-    return listener
+@dataclass(frozen=True)
+class BillFamily:
+    """A bill and the bills that adjust it (in id order), as :func:`bill_family_lock`
+    locked them."""
+
+    original: Bill
+    adjustments: list[Bill]
+
+
+def bill_family_lock(*, source_key: str) -> BillFamily | None:
+    """Lock the bill whose ``source_key`` is ``source_key``, then the bills that adjust
+    it, in id order (the order :func:`bill_credits_apply` locks them in), until the
+    caller's transaction ends; return them, or ``None`` when no bill has that key.
+
+    For an app that reissues part of a bill (a reassessment): concurrent callers for
+    the same bill queue here. Precondition: called inside the caller's
+    ``transaction.atomic`` (the locks are the caller's, so this opens no transaction of
+    its own; Django refuses a locking query outside one). Writes nothing.
+    """
+    original = Bill.objects.select_for_update().filter(source_key=source_key).first()
+    if original is None:
+        return None
+    adjustments = list(Bill.objects.select_for_update().filter(adjusts=original).order_by("pk"))
+    return BillFamily(original=original, adjustments=adjustments)
+
+
+@transaction.atomic
+def bill_adjustment_issue(*, spec: BillSpec, actor: Any) -> Bill:
+    """Issue an adjusting bill (``spec.kind`` ``adjustment``, ``spec.adjusts_id`` the
+    bill it adjusts; positive: more to pay, negative: a credit), then settle credit
+    within the family (:func:`bill_credits_apply`): a credit pays what the family still
+    owes, a new charge uses any credit left. Returns the adjusting bill as it stands
+    after that (its ``credited_minor``). Idempotent on ``spec.source_key``, like
+    :func:`bill_create`.
+
+    Raises :class:`PaymentError` when ``spec`` is not an adjustment of a bill. Side
+    effects: those of :func:`bill_create` and :func:`bill_credits_apply`.
+    """
+    if spec.kind != Bill.Kind.ADJUSTMENT or spec.adjusts_id is None:
+        raise PaymentError("an adjusting bill needs the adjustment kind and the bill it adjusts")
+    bill = bill_create(spec=spec, actor=actor)
+    if bill_credits_apply(bill=bill, actor=actor):
+        bill.refresh_from_db(fields=["credited_minor"])
+    return bill
+
+
+def bill_lock(*, bill_id: int) -> Bill:
+    """Lock the bill's row (not its payer's) until the caller's transaction ends, and
+    return it with its payer, as it stands once locked: a job that acts on what is
+    still owed (a reminder) re-reads it here so that a payment settling meanwhile is
+    seen. Precondition: inside the caller's ``transaction.atomic``. Raises
+    ``Bill.DoesNotExist`` for an unknown id (bills are never deleted). Writes nothing.
+    """
+    return Bill.objects.select_for_update(of=("self",)).select_related("payer").get(pk=bill_id)
+
+
+# --- settlement events ----------------------------------------------------------------------
+
+
+def _publish_bill_paid(bill: Bill) -> None:
+    """``BillPaid`` for a bill now paid in full: its subscribers (the cases app moves a
+    case out of "payment due") run once the settling transaction commits."""
+    event_publish(
+        BillPaid(
+            bill_id=bill.pk,
+            reference=bill.reference,
+            source_key=bill.source_key or "",
+            source_reference=bill.source_reference,
+            kind=bill.kind,
+            department_id=bill.department_id,
+            payer_id=bill.payer_id,
+        )
+    )
 
 
 # --- payments ----------------------------------------------------------------------------------
@@ -521,7 +591,9 @@ def payment_start(*, payment: Payment) -> Payment:
 
 
 def _settle(payment: Payment) -> None:
-    """Post the payment to the ledger and the bill, once (the ledger key is unique)."""
+    """Post the payment to the ledger and the bill, once (the ledger key is unique).
+    Side effects: the receipt on commit, the ``PaymentSettled`` event, and ``BillPaid``
+    when the bill is now paid in full."""
     bill = Bill.objects.select_for_update().get(pk=payment.bill_id)
     posted = ledger.post(
         key=f"settle:{payment.pk}",
@@ -547,9 +619,18 @@ def _settle(payment: Payment) -> None:
     )
     payment_id = payment.pk
     transaction.on_commit(lambda: _after_settlement(payment_id))
+    event_publish(
+        PaymentSettled(
+            payment_id=str(payment.pk),
+            bill_id=bill.pk,
+            bill_reference=bill.reference,
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
+            provider=payment.provider,
+        )
+    )
     if bill.balance_minor <= 0:
-        for listener in BILL_PAID_LISTENERS:
-            listener(bill)
+        _publish_bill_paid(bill)
 
 
 def _after_settlement(payment_id: Any) -> None:
