@@ -321,7 +321,7 @@ class SourceTotal(NamedTuple):
     """The bills issued for one ``source_reference``: how many, and their total."""
 
     source_reference: str
-    count: int
+    bills: int
     amount_minor: int
 
 

@@ -311,10 +311,12 @@ def assessment_totals(*, tax_year: TaxYear) -> dict[str, Any]:
             place = places.get(parcel)
             if place is None:
                 continue
-            entry = grouped.setdefault(place, [0, 0])
-            entry[0] += count
-            entry[1] += amount
-    rows = [(use_class, ward_id, n, amount) for (use_class, ward_id), (n, amount) in grouped.items()]
+            sums = grouped.setdefault(place, [0, 0])
+            sums[0] += count
+            sums[1] += amount
+    rows = [
+        (use_class, ward_id, n, amount) for (use_class, ward_id), (n, amount) in grouped.items()
+    ]
     wards = dict(Jurisdiction.objects.values_list("pk", "code"))
     names = dict(Jurisdiction.objects.values_list("code", "name"))
     by_class: dict[str, dict[str, int]] = {

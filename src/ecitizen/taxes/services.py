@@ -1,10 +1,12 @@
 """Writes of the taxes app: the year's configuration, the roll, the annual assessment,
 reassessment after an appeal, and reminders.
 
-Bills are issued through the payments app (:func:`~ecitizen.payments.services.bills_create_bulk`
-and :func:`~ecitizen.payments.services.bill_create`); each is keyed by ``source_key``
+Bills are issued through the payments app (:func:`~ecitizen.payments.services.bills_create_bulk`,
+:func:`~ecitizen.payments.services.bill_create` and
+:func:`~ecitizen.payments.services.bill_adjustment_issue`); each is keyed by ``source_key``
 (``tax:<year>:<parcel>``, adjustments ``tax:<year>:<parcel>:adj:<n>``) so that nothing is
-ever issued twice.
+ever issued twice. Bills are the payments app's: this module reads the ones its services
+and selectors return, and never queries the payments app's tables itself.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -31,14 +33,17 @@ from ecitizen.accounts.models import Department, User
 from ecitizen.core.errors import DomainError
 from ecitizen.core.services import audit_record
 from ecitizen.notifications.services import notification_send
-from ecitizen.payments.models import Bill
 from ecitizen.payments.money import format_minor
+from ecitizen.payments.selectors import BillKind, bill_ids_with_balance, bills_by_ids
 from ecitizen.payments.services import (
+    BillFamily,
     BillSpec,
     LineSpec,
     PreparedBills,
+    bill_adjustment_issue,
     bill_create,
-    bill_credits_apply,
+    bill_family_lock,
+    bill_lock,
     bills_create_bulk,
     bills_prepare,
 )
@@ -57,6 +62,9 @@ from ecitizen.taxes.models import (
     TaxYear,
     UseClass,
 )
+
+if TYPE_CHECKING:
+    from ecitizen.payments.selectors import BillRecord as Bill
 
 logger = logging.getLogger(__name__)
 
@@ -498,7 +506,7 @@ def _batch_specs(
     specs: list[BillSpec] = []
     zero = 0
     tax = rules.tax
-    kind = str(Bill.Kind.PROPERTY_TAX)
+    kind = str(BillKind.PROPERTY_TAX)
     tax_line, relief_line = year.tax_line, year.relief_line
     head, tail = year.description_parts()
     count = len(due_dates)
@@ -820,20 +828,17 @@ def property_reassess(
         exempt=bool(prop.exemption),
         owner_occupied=occupied,
     )
-    original = (
-        Bill.objects.select_for_update()
-        .filter(source_key=bill_source_key(year, prop.parcel))
-        .first()
-    )
+    # The year's bill and its adjustments, locked until this transaction ends.
+    family = bill_family_lock(source_key=bill_source_key(year, prop.parcel))
     dates = _payable_dates(context.rules, timezone.localdate())
-    if original is None:
+    if family is None:
         assessed = AssessmentRun.objects.filter(tax_year=tax_year).exists()
         if assessment.net_minor <= 0 or not assessed:
             return None
         return bill_create(
             spec=BillSpec(
                 reference=bill_reference(year, prop.pk),
-                kind=Bill.Kind.PROPERTY_TAX,
+                kind=BillKind.PROPERTY_TAX,
                 description=context.bill_description(prop.parcel),
                 department_id=tax_year.department_id,
                 due_date=dates[-1],
@@ -847,7 +852,7 @@ def property_reassess(
             actor=actor,
         )
     return _adjustment_issue(
-        original=original,
+        family=family,
         prop=prop,
         assessment=assessment,
         dates=dates,
@@ -860,7 +865,7 @@ def property_reassess(
 
 def _adjustment_issue(
     *,
-    original: Bill,
+    family: BillFamily,
     prop: Property,
     assessment: Assessment,
     dates: list[date],
@@ -869,7 +874,7 @@ def _adjustment_issue(
     year: int,
     actor: Any,
 ) -> Bill | None:
-    adjustments = list(original.adjustments.order_by("pk"))
+    original, adjustments = family.original, family.adjustments
     charged_tax, charged_relief = _charged([original, *adjustments])
     tax_difference = assessment.gross_minor - charged_tax
     relief_difference = -assessment.relief_minor - charged_relief
@@ -900,10 +905,11 @@ def _adjustment_issue(
     if difference > 0:
         instalments = instalments_split(difference, dates)
         due_date = instalments[-1][0]
-    bill = bill_create(
+    # A credit pays what the year's bills still owe; a new charge uses any credit left.
+    bill = bill_adjustment_issue(
         spec=BillSpec(
             reference=f"{original.reference}-A{number}",
-            kind=Bill.Kind.ADJUSTMENT,
+            kind=BillKind.ADJUSTMENT,
             description=description[:300],
             department_id=original.department_id,
             due_date=due_date,
@@ -917,9 +923,6 @@ def _adjustment_issue(
         ),
         actor=actor,
     )
-    # A credit pays what the year's bills still owe; a new charge uses any credit left.
-    if bill_credits_apply(bill=bill, actor=actor):
-        bill.refresh_from_db(fields=["credited_minor"])
     audit_record(
         action="taxes.adjustment_issued",
         actor=actor,
@@ -965,23 +968,17 @@ def tax_reminders_send(*, today: date | None = None) -> tuple[int, int]:
     today = today or timezone.localdate()
     horizon = today + timedelta(days=settings.TAX_REMINDER_DAYS)
     sent = {TaxNotice.Kind.DUE: 0, TaxNotice.Kind.OVERDUE: 0}
-    candidates = (
-        Bill.objects.filter(
-            kind__in=[Bill.Kind.PROPERTY_TAX, Bill.Kind.ADJUSTMENT],
-            source_key__startswith="tax:",
-            payer__isnull=False,
-            total_minor__gt=F("paid_minor") - F("refunded_minor") + F("credited_minor"),
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    ids = bill_ids_with_balance(
+        kinds=[BillKind.PROPERTY_TAX, BillKind.ADJUSTMENT],
+        source_key_prefix="tax:",
+        payer_required=True,
     )
-    ids = list(candidates)
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
         done = set(
             TaxNotice.objects.filter(bill_id__in=chunk).values_list("bill_id", "instalment", "kind")
         )
-        for bill in Bill.objects.filter(pk__in=chunk).order_by("pk"):
+        for bill in bills_by_ids(ids=chunk):
             for item in selectors.bill_instalments(bill=bill):
                 if item.outstanding_minor <= 0:
                     continue
@@ -999,9 +996,7 @@ def _notice_send(*, bill_id: int, number: int, kind: str, today: date) -> bool:
     """Send one notice, in its own transaction, if the instalment is still unpaid."""
     try:
         with transaction.atomic():
-            bill = (
-                Bill.objects.select_for_update(of=("self",)).select_related("payer").get(pk=bill_id)
-            )
+            bill = bill_lock(bill_id=bill_id)
             item = next(
                 (i for i in selectors.bill_instalments(bill=bill) if i.number == number), None
             )
