@@ -64,6 +64,46 @@ ecitizen_keygen() {
   python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'
 }
 
+# Write the demo's settings to $1 (scripts/run uses var/dev.env), or complete a file made
+# by an older version: each setting is added only when the file does not have it yet, so
+# the keys generated the first time are kept (the database is encrypted with them).
+# The demo runs with production's settings (DEBUG off, compressed static files, styled
+# error pages, the real Content Security Policy) plus what a demo on this machine needs:
+# plain http on 127.0.0.1 (no https redirect, no secure-only cookies), and the sandbox
+# payments, the demo signing certificate and the text-message outbox, which production
+# refuses unless they are allowed explicitly, as they are here; every page says it is a
+# demonstration (DEMO_BANNER) and that payments are not real.
+ecitizen_demo_env() {
+  local file="$1"
+  [ -f "$file" ] || { echo "Creating the demo's settings in $file"; : > "$file"; }
+  chmod 600 "$file"
+  # A file made when the demo ran in development mode: switch it to production's mode.
+  if ! grep -q '^DEMO_BANNER=' "$file"; then
+    sed -i.bak -e 's/^DEBUG=.*/DEBUG=false/' "$file" && rm -f "$file.bak"
+  fi
+  _demo_setting() { grep -q "^$1=" "$file" || printf '%s=%s\n' "$1" "$2" >> "$file"; }
+  _demo_setting DEBUG false
+  _demo_setting ALLOWED_HOSTS 127.0.0.1,localhost
+  _demo_setting SECRET_KEY "$(python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+  _demo_setting FIELD_ENCRYPTION_KEYS "dev1:$(ecitizen_keygen)"
+  _demo_setting BLIND_INDEX_KEY "$(ecitizen_keygen)"
+  # 32 random bytes are an Ed25519 private key: the audit trail's checkpoints are signed.
+  _demo_setting AUDIT_SIGNING_KEYS "dev1:$(ecitizen_keygen)"
+  _demo_setting SECURE_SSL_REDIRECT false
+  _demo_setting SESSION_COOKIE_SECURE false
+  _demo_setting CSRF_COOKIE_SECURE false
+  _demo_setting SECURE_HSTS_SECONDS 0
+  _demo_setting DEMO_BANNER true
+  _demo_setting PAYMENT_PROVIDER sandbox
+  _demo_setting PAYMENTS_SANDBOX_IN_PRODUCTION true
+  _demo_setting PAYMENTS_SANDBOX_WEBHOOK_SECRET "$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+  _demo_setting DOCUMENT_SIGNING_DEMO_IN_PRODUCTION true
+  _demo_setting SMS_BACKEND ecitizen.notifications.sms.OutboxSmsBackend
+  _demo_setting SMS_OUTBOX_IN_PRODUCTION true
+  # Emails (verification links, password resets) are printed by the worker.
+  _demo_setting EMAIL_DELIVERY_BACKEND django.core.mail.backends.console.EmailBackend
+}
+
 # Run a command with the same test-only settings pytest uses (pyproject's [tool.pytest]
 # env), for the steps outside pytest that import the settings (mypy's Django plugin).
 ecitizen_testenv() {

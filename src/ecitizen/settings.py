@@ -431,7 +431,6 @@ ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # Failed passwords are throttled by ecitizen.accounts.services (growing delays per account
 # and per address; our adapter replaces allauth's check). allauth applies this limit to the
 # second-factor step only: 5 wrong codes per account in 5 minutes, in the shared cache.
@@ -473,6 +472,10 @@ if min(SESSION_IDLE_TIMEOUT_STAFF, SESSION_IDLE_TIMEOUT_RESIDENT) <= SESSION_TIM
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", not DEBUG)
+# Links in account emails (verification, password reset): https wherever cookies are
+# https-only (nobody could sign in over plain http there); plain http only where the site
+# itself is served that way (development, the demo on 127.0.0.1).
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SESSION_COOKIE_SECURE else "http"
 SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", True)
@@ -641,6 +644,9 @@ if PHASE_BANNER not in {"", "alpha", "beta"}:
     raise ImproperlyConfigured(f"PHASE_BANNER must be alpha, beta or empty, not {PHASE_BANNER!r}")
 MFA_TOTP_ISSUER = AUTHORITY_NAME
 PHASE_LABELS = {"alpha": _("Alpha"), "beta": _("Beta")}
+# A banner on every page saying that the site is a demonstration and nothing done on it is
+# real (scripts/run's demo sets it; so may a training server).
+DEMO_BANNER = _bool("DEMO_BANNER", False)
 
 # --- Services and cases -----------------------------------------------------------------
 
@@ -657,6 +663,10 @@ DRAFT_EXPIRY_DAYS = _int("DRAFT_EXPIRY_DAYS", 30, minimum=1)
 DRAFT_REMINDER_DAYS = _int("DRAFT_REMINDER_DAYS", 7, minimum=0)
 if DRAFT_REMINDER_DAYS >= DRAFT_EXPIRY_DAYS:
     raise ImproperlyConfigured("DRAFT_REMINDER_DAYS must be less than DRAFT_EXPIRY_DAYS")
+# The home page's "popular services": the services most started in the last 90 days, then
+# these (comma-separated service slugs, in order) when there is not enough use to rank; when
+# unset, the rest of the catalogue in its order.
+HOME_TOP_TASKS = _list("HOME_TOP_TASKS", [])
 # Business days for SLA clocks: Monday to Friday, minus the public holidays of
 # HOLIDAY_COUNTRY (and HOLIDAY_SUBDIVISION) from the `holidays` package, minus the
 # authority's own closures in EXTRA_HOLIDAYS (comma-separated ISO dates).

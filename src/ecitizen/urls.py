@@ -2,7 +2,9 @@ from django.urls import include, path
 
 from ecitizen.accounts.urls import staff_urlpatterns as accounts_staff
 from ecitizen.cases.urls import staff_urlpatterns as cases_staff
+from ecitizen.cases.views import home
 from ecitizen.core import views as core_views
+from ecitizen.core.urls import urlpatterns as core_urlpatterns
 from ecitizen.documents.urls import staff_urlpatterns as documents_staff
 from ecitizen.notifications.urls import staff_urlpatterns as notifications_staff
 from ecitizen.payments.urls import staff_urlpatterns as payments_staff
@@ -19,7 +21,10 @@ staff_patterns = [
 ]
 
 urlpatterns = [
-    path("", include("ecitizen.core.urls")),
+    # The home page keeps its name core:home, but it gathers what the apps offer (search,
+    # popular services, what a resident has to do), so it is a view of cases, which may
+    # read catalogue and payments; core imports no app.
+    path("", include(([path("", home, name="home"), *core_urlpatterns], "core"))),
     path("account/", include("ecitizen.accounts.urls")),
     path("services/", include("ecitizen.catalogue.urls")),
     path("", include("ecitizen.cases.urls")),

@@ -4,8 +4,9 @@ from ecitizen.core import views
 
 app_name = "core"
 
+# The home page, core:home, is added by the root URL map (ecitizen/urls.py): it shows what
+# the apps offer, and core imports no app.
 urlpatterns = [
-    path("", views.home, name="home"),
     path("privacy/", views.privacy, name="privacy"),
     path("accessibility/", views.accessibility, name="accessibility"),
     path("cookies/", views.cookies, name="cookies"),

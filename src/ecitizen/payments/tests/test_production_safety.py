@@ -81,7 +81,7 @@ def test_a_webhook_signed_with_the_configured_key_is_accepted(started, settings)
 
 
 @pytest.mark.parametrize("path", ["/", "/pay/", "/accounts/login/", "/no-such-page/"])
-def test_every_page_says_payments_are_not_real(client, settings, path):
+def test_every_page_says_payments_are_not_real(client, settings, path, db):
     assert settings.PAYMENTS_NOT_REAL  # the test settings pay through the sandbox
     html = client.get(path).content.decode()
     assert 'id="payments-not-real"' in html
@@ -89,7 +89,7 @@ def test_every_page_says_payments_are_not_real(client, settings, path):
     assert "govuk-tag--red" in html
 
 
-def test_no_banner_when_payments_are_real(client, settings):
+def test_no_banner_when_payments_are_real(client, settings, db):
     settings.PAYMENTS_NOT_REAL = False
     html = client.get("/").content.decode()
     assert "payments-not-real" not in html
