@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import importlib
+import os
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 pytest_plugins = ["tests.personas"]
+
+# Property tests: HYPOTHESIS_PROFILE chooses how many examples each one tries (docs/testing.md).
+# "dev" is the default; CI sets "ci" (the settlement property test renders and signs a PDF
+# per example); "thorough" is for hunting a rare failure. A test that fixes max_examples
+# itself keeps it: only cheap, pure tests should.
+hypothesis_settings.register_profile("dev", max_examples=200)
+hypothesis_settings.register_profile("ci", max_examples=25, print_blob=True)
+hypothesis_settings.register_profile("thorough", max_examples=2000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 # The append-only tables: the audit events and their signed checkpoints.

@@ -14,6 +14,7 @@ from tests.concurrency import run_together
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
+    pytest.mark.db_specific,
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="needs concurrent writers (PostgreSQL)"
     ),

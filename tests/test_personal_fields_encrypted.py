@@ -71,6 +71,7 @@ def _stored(table: str, column: str) -> list[str]:
         return [str(value) for (value,) in cursor.fetchall() if value not in (None, "")]
 
 
+@pytest.mark.db_specific
 @pytest.mark.django_db
 def test_keys_rotate_moves_names_addresses_and_printed_facts_to_the_new_key(settings):
     ward = JurisdictionFactory(code="northgate")
@@ -205,6 +206,7 @@ PLAIN_VALUES = [
 ]
 
 
+@pytest.mark.db_specific
 @pytest.mark.django_db(transaction=True)
 def test_the_migrations_encrypt_existing_rows_and_decrypt_them_backwards(platform_admin):
     from django.db.migrations.executor import MigrationExecutor

@@ -106,6 +106,35 @@ def page(browser: Browser, live_server, request, javascript_enabled) -> Page:
         assert not console_errors, f"errors in the browser console: {console_errors}"
 
 
+class SharedClock:
+    """The server's clock (time-machine, in this process, so the live server's too) and the
+    page's clock (Playwright's fake timers), moved forward together: a journey about
+    minutes or hours of idleness takes no real time and does not depend on the machine's
+    speed. Both clocks also keep running on their own."""
+
+    def __init__(self, page: Page, traveller) -> None:
+        self.page = page
+        self.traveller = traveller
+
+    def advance(self, seconds: float) -> None:
+        """Move both clocks ``seconds`` ahead, firing the page's timers due meanwhile (a
+        request that one of them starts reaches a server already at the new time)."""
+        self.traveller.shift(seconds)
+        self.page.clock.run_for(round(seconds * 1000))
+
+
+@pytest.fixture
+def shared_clock(page: Page):
+    """Install before the first ``page.goto``: the page's fake timers are set up when a
+    document loads."""
+    import time_machine
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now(), tick=True) as traveller:
+        page.clock.install()
+        yield SharedClock(page, traveller)
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     report = yield

@@ -47,7 +47,7 @@ def _messages_for(resident):
         )
 
 
-@pytest.mark.parametrize("language", ["en", "ar"])
+@pytest.mark.parametrize("language", [pytest.param("en", marks=pytest.mark.smoke), "ar"])
 def test_a_resident_reads_a_message_in_the_inbox_by_keyboard(
     page: Page, live_server, resident, language
 ):

@@ -42,6 +42,7 @@ def fine(db, signing_certificate, media_storage):  # noqa: F811 - fixtures
     )
 
 
+@pytest.mark.smoke
 def test_a_visitor_pays_a_fine_by_reference_by_keyboard(page: Page, fine):
     page.goto("/pay/")
     assert_accessible(page)

@@ -54,7 +54,7 @@ def home(department, resident):
     return prop
 
 
-@pytest.mark.parametrize("language", ["en", "ar"])
+@pytest.mark.parametrize("language", [pytest.param("en", marks=pytest.mark.smoke), "ar"])
 def test_a_resident_reads_their_property_tax_by_keyboard(
     page: Page, live_server, resident, home, language
 ):

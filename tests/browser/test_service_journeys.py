@@ -195,7 +195,13 @@ def _sign_in_official(page: Page, official) -> None:
         pytest.param(
             "residents-parking-permit", False, False, id="parking-permit-without-javascript"
         ),
-        pytest.param("renew-driving-licence", True, True, id="driving-licence-by-keyboard"),
+        pytest.param(
+            "renew-driving-licence",
+            True,
+            True,
+            id="driving-licence-by-keyboard",
+            marks=pytest.mark.smoke,
+        ),
         pytest.param("birth-certificate-copy", False, True, id="birth-certificate"),
         pytest.param("freedom-of-information", False, True, id="freedom-of-information"),
         pytest.param("trading-licence", False, True, id="trading-licence"),

@@ -35,7 +35,7 @@ def _use_language(page: Page, live_server, language: str) -> None:
     )
 
 
-@pytest.mark.parametrize("language", ["en", "ar"])
+@pytest.mark.parametrize("language", [pytest.param("en", marks=pytest.mark.smoke), "ar"])
 def test_type_a_code_and_see_the_document_is_genuine(page: Page, live_server, resident, language):
     document = issue(resident)
     _use_language(page, live_server, language)

@@ -18,6 +18,7 @@ def javascript_enabled() -> bool:
     return False
 
 
+@pytest.mark.smoke
 def test_sign_in_change_details_and_display_settings_without_javascript(page: Page, resident):
     sign_in_by_keyboard(page, resident.email)
     assert_accessible(page)

@@ -48,6 +48,7 @@ def _all_database_text() -> str:
     return "\n".join(chunks)
 
 
+@pytest.mark.db_specific
 def test_the_database_holds_no_plaintext_personal_data(residents):
     dump = _all_database_text()
     for number, national_id in enumerate(NATIONAL_IDS):
@@ -103,6 +104,7 @@ def test_a_national_id_belongs_to_one_resident(residents):
         )
 
 
+@pytest.mark.db_specific
 def test_rotation_re_encrypts_every_row_and_old_values_decrypt_meanwhile(residents, settings):
     mfa_user = residents[0]
     services.mfa_totp_activate(user=mfa_user, secret="JBSWY3DPEHPK3PXP", actor=None)

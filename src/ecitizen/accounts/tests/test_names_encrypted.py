@@ -46,6 +46,7 @@ def maria(db):
     return user
 
 
+@pytest.mark.db_specific
 def test_names_and_addresses_are_encrypted_at_rest(maria):
     dump = _database_text()
     for value in ["Maria Lopez", "Lopez-Quintana", "Kingfisher", "Upper Flat", "Lowbridge"]:

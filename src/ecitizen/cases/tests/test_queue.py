@@ -11,9 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ecitizen.cases.models import Case
+from ecitizen.catalogue.models import Service
+from ecitizen.catalogue.services import service_definitions_publish
 from tests.factories import UserFactory
 from tests.personas import sign_in_official
 
+from .conftest import FIXTURES
 from .support import submit_shed
 
 
@@ -90,10 +93,28 @@ def test_filters_and_paging(client, shed, resident, second_resident, works_offic
     assert mine.reference in page
 
 
-def test_the_queue_shows_only_the_officials_department(client, shed, resident, case_officer):
-    case = submit_shed(shed, resident)
+def test_the_queue_shows_only_the_officials_department(
+    client, shed, resident, second_resident, case_officer, department, tmp_path
+):
+    # The same definition published again for Revenue (the case officer's department).
+    definition = (FIXTURES / "shed-permit.yaml").read_text(encoding="utf-8")
+    definition = definition.replace("slug: shed-permit", "slug: revenue-shed-permit")
+    definition = definition.replace("department: public-works", f"department: {department.slug}")
+    definition = definition.replace("reference_code: SP", "reference_code: RS")
+    (tmp_path / "revenue-shed-permit.yaml").write_text(definition, encoding="utf-8")
+    service_definitions_publish(directory=tmp_path, actor=None)
+    revenue_service = Service.objects.get(slug="revenue-shed-permit")
+    assert revenue_service.department == department
+    works_case = submit_shed(shed, resident)
+    revenue_case = submit_shed(revenue_service, second_resident)
     sign_in_official(client, case_officer)  # Revenue, not Public Works
-    assert case.reference not in client.get(reverse("staff:case_queue")).content.decode()
+
+    response = client.get(reverse("staff:case_queue"))
+
+    assert response.status_code == 200  # the queue itself, not a redirect to sign in
+    page = response.content.decode()
+    assert revenue_case.reference in page
+    assert works_case.reference not in page
 
 
 def test_waiting_for_my_role(

@@ -34,6 +34,7 @@ def riverton_services(db):
     ],
 )
 def test_search_finds_services_by_the_words_people_use(
+@pytest.mark.db_specific
     riverton_services, query, language, expected
 ):
     found = [service.slug for service in services_search(query=query, language=language)]
@@ -42,6 +43,7 @@ def test_search_finds_services_by_the_words_people_use(
 
 
 def test_search_page_lists_results_and_handles_nonsense(client, riverton_services):
+@pytest.mark.db_specific
     page = client.get(reverse("catalogue:search"), {"q": "drivers license"}).content.decode()
     assert "Renew your driving licence" in page
     page = client.get(reverse("catalogue:search"), {"q": 'zzqx" OR "1"="1 --'}).content.decode()

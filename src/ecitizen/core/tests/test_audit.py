@@ -47,6 +47,7 @@ def test_the_application_refuses_to_edit_or_delete(events):
         "DELETE FROM core_auditevent WHERE sequence = 3",
     ],
 )
+@pytest.mark.db_specific
 def test_the_database_refuses_to_edit_or_delete(events, statement):
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement)
@@ -63,6 +64,7 @@ def _disable_triggers():
             cursor.execute("DROP TRIGGER ecitizen_audit_no_delete")
 
 
+@pytest.mark.db_specific
 def test_verify_names_the_first_row_changed_behind_the_applications_back(events):
     _disable_triggers()
     with connection.cursor() as cursor:
@@ -75,6 +77,7 @@ def test_verify_names_the_first_row_changed_behind_the_applications_back(events)
         call_command("audit", "verify")
 
 
+@pytest.mark.db_specific
 def test_verify_reports_a_removed_row(events):
     _disable_triggers()
     with connection.cursor() as cursor:
@@ -113,6 +116,7 @@ def test_personal_values_are_masked_in_changes():
         ("198.51.100.3", "198.51.100.3"),
     ],
 )
+@pytest.mark.db_specific
 def test_addresses_are_stored_as_the_database_returns_them(given, stored):
     audit_record(action="test.ip", ip_address=given)
     assert AuditEvent.objects.get(action="test.ip").ip_address == stored

@@ -84,6 +84,7 @@ def test_every_append_is_signed(events):
     assert (report.signed, report.checkpoints_checked, report.last_checkpoint) == (True, 5, 5)
 
 
+@pytest.mark.db_specific
 def test_a_rolled_back_event_leaves_no_checkpoint(events):
     def audited_then_failed():
         with transaction.atomic():
@@ -96,6 +97,7 @@ def test_a_rolled_back_event_leaves_no_checkpoint(events):
     assert audit_chain_verify().ok
 
 
+@pytest.mark.db_specific
 def test_a_rewritten_and_rehashed_chain_fails_verification(events):
     _rewrite_and_rehash(3, object_id="999")
     report = audit_chain_verify()
@@ -108,6 +110,7 @@ def test_a_rewritten_and_rehashed_chain_fails_verification(events):
         call_command("audit", "verify")
 
 
+@pytest.mark.db_specific
 def test_rewritten_checkpoints_without_the_key_fail_verification(events):
     _rewrite_and_rehash(2, action="test.innocent")
     # The attacker also makes the checkpoints agree with the new hashes, but cannot sign.
@@ -129,6 +132,7 @@ def test_rewritten_checkpoints_without_the_key_fail_verification(events):
         ("evil", "signed with key 'evil', which is not a trusted key"),
     ],
 )
+@pytest.mark.db_specific
 def test_checkpoints_signed_with_another_key_fail_verification(events, settings, key_id, message):
     trusted = crypto.audit_public_keys()
     _rewrite_and_rehash(4, object_id="forged")
@@ -144,6 +148,7 @@ def test_checkpoints_signed_with_another_key_fail_verification(events, settings,
     assert message in report.reason
 
 
+@pytest.mark.db_specific
 def test_events_cut_off_behind_a_checkpoint_fail_verification(events):
     _drop_triggers()
     _raw("DELETE FROM core_auditevent WHERE sequence >= 4")
@@ -154,6 +159,7 @@ def test_events_cut_off_behind_a_checkpoint_fail_verification(events):
     assert "signed checkpoint #4 lies beyond the chain head #3" in report.reason
 
 
+@pytest.mark.db_specific
 def test_removed_checkpoints_fail_verification(events):
     _drop_triggers()
     _raw("DELETE FROM core_auditcheckpoint WHERE sequence = 5")
@@ -169,6 +175,7 @@ def test_removed_checkpoints_fail_verification(events):
     assert "events #1 to #5 are covered by no signed checkpoint" in report.reason
 
 
+@pytest.mark.db_specific
 def test_an_exported_checkpoint_catches_the_newest_events_cut_off(events, tmp_path, capsys):
     call_command("audit", "anchor", "--export")
     exported = json.loads(capsys.readouterr().out)
@@ -190,6 +197,7 @@ def test_an_exported_checkpoint_catches_the_newest_events_cut_off(events, tmp_pa
         call_command("audit", "verify", "--anchor", str(anchor_file))
 
 
+@pytest.mark.db_specific
 def test_an_exported_checkpoint_catches_a_rewrite_even_with_all_checkpoints_gone(events):
     anchor = audit_anchor_parse(
         json.loads(json.dumps(_export(AuditCheckpoint.objects.get(sequence=4))))
@@ -258,6 +266,7 @@ def test_a_retired_key_verifies_by_its_public_key(events, settings):
     assert report.checkpoints_checked == 6
 
 
+@pytest.mark.db_specific
 def test_signing_every_n_events(db, settings):
     settings.AUDIT_CHECKPOINT_INTERVAL = 3
     for i in range(8):
@@ -344,12 +353,14 @@ def test_the_application_refuses_to_edit_or_delete_checkpoints(events):
         "DELETE FROM core_auditcheckpoint",
     ],
 )
+@pytest.mark.db_specific
 def test_the_database_refuses_to_edit_or_delete_checkpoints(events, statement):
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement)
     assert AuditCheckpoint.objects.count() == 5
 
 
+@pytest.mark.db_specific
 def test_postgresql_refuses_to_truncate_checkpoints(events):
     if connection.vendor != "postgresql":
         pytest.skip("TRUNCATE is PostgreSQL's")
@@ -364,6 +375,7 @@ def test_the_head_row_is_consistent_with_the_last_checkpoint(events):
     assert (last.sequence, last.hash) == (head.sequence, head.hash)
 
 
+@pytest.mark.db_specific
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("run", [1, 2])
 def test_the_flush_after_a_transactional_test_empties_the_checkpoints(run):

@@ -20,6 +20,7 @@ def _message():
     return message
 
 
+@pytest.mark.db_specific
 @pytest.mark.django_db(transaction=True)
 def test_mail_is_sent_only_when_the_transaction_commits(queued):
     assert isinstance(queued, QueuedEmailBackend)
@@ -30,6 +31,7 @@ def test_mail_is_sent_only_when_the_transaction_commits(queued):
     assert mail.outbox[0].alternatives[0].content == "<p>Body</p>"
 
 
+@pytest.mark.db_specific
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_transaction_sends_nothing(queued):
     def failing_change():
@@ -42,6 +44,7 @@ def test_a_rolled_back_transaction_sends_nothing(queued):
     assert mail.outbox == []
 
 
+@pytest.mark.db_specific
 @pytest.mark.django_db(transaction=True)
 def test_the_database_queue_holds_the_mail_until_a_worker_runs(queued, settings):
     from django.core.management import call_command
@@ -60,6 +63,7 @@ def test_the_database_queue_holds_the_mail_until_a_worker_runs(queued, settings)
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
 
 
+@pytest.mark.db_specific
 @pytest.mark.django_db(transaction=True)
 def test_failed_delivery_is_retried_later(settings, caplog):
     from django_tasks_db.models import DBTaskResult

@@ -20,6 +20,8 @@ from ecitizen.core.services import worker_heartbeat
 from ecitizen.notifications.models import Status
 from ecitizen.notifications.services import notification_send
 
+pytestmark = pytest.mark.db_specific
+
 LEASE = 120
 
 

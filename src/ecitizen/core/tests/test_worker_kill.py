@@ -31,7 +31,7 @@ from ecitizen.core.models import AuditEvent
 from ecitizen.notifications.models import Notification, Status
 from ecitizen.notifications.services import notification_send
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_specific]
 
 #: Worker settings of this test: a heartbeat every second, leases of two seconds.
 WORKER_ENV = {

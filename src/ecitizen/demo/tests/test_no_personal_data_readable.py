@@ -41,6 +41,8 @@ from ecitizen.documents import render
 from ecitizen.documents.models import IssuedDocument
 from ecitizen.taxes.models import Ownership, Property
 
+pytestmark = pytest.mark.db_specific
+
 #: The authority's town, printed on every letter: not personal.
 NOT_PERSONAL = {"Riverton"}
 #: Answers that are personal data, by question type.

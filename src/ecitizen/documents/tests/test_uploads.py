@@ -84,6 +84,7 @@ def test_stored_file_is_ciphertext_and_reads_back(resident):
     assert len(upload.sha256) == 64
 
 
+@pytest.mark.db_specific
 def test_file_name_is_stored_encrypted(resident):
     from django.db import connection
 

@@ -100,6 +100,7 @@ def test_without_a_deferring_queue_a_failure_is_final_at_once(resident, settings
     assert any("could not be delivered" in r.getMessage() for r in errors)
 
 
+@pytest.mark.db_specific
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_email_is_retried_with_backoff_then_fails(resident, settings, caplog):
     import time_machine
@@ -144,6 +145,7 @@ def test_a_failing_email_is_retried_with_backoff_then_fails(resident, settings, 
     assert mail.outbox == []
 
 
+@pytest.mark.db_specific
 @pytest.mark.django_db(transaction=True)
 def test_the_database_queue_delivers_when_a_worker_runs(resident, settings):
     from django_tasks_db.models import DBTaskResult
@@ -176,6 +178,7 @@ def test_errors_recorded_carry_no_personal_data(resident, settings):
     assert resident.email not in str(event.changes)
 
 
+@pytest.mark.db_specific
 @pytest.mark.django_db(transaction=True)
 def test_sms_goes_to_the_outbox(resident):
     prefer(resident, ContactPreference.SMS, "07700 900123")

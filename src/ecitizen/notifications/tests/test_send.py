@@ -123,6 +123,7 @@ def test_a_rolled_back_change_sends_nothing(resident):
     assert mail.outbox == []
 
 
+@pytest.mark.db_specific
 @pytest.mark.django_db
 def test_the_text_and_address_are_encrypted_at_rest(resident):
     (email, _inbox) = notification_send(

@@ -152,8 +152,7 @@ EVENTS = st.lists(
 
 
 @pytest.mark.django_db
-@hypothesis_settings(
-    max_examples=200,
+@hypothesis_settings(  # as many examples as the profile says (conftest.py): each is slow
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -219,6 +218,7 @@ def test_refunds_never_exceed_the_payment(make_bill, supervisor):
     assert Notification.objects.filter(recipient=bill.payer, event="payment_refunded").count() == 4
 
 
+@pytest.mark.db_specific
 def test_the_ledger_refuses_changes(make_bill):
     from django.db import DatabaseError, transaction
 
@@ -232,6 +232,7 @@ def test_the_ledger_refuses_changes(make_bill):
             LedgerEntry.objects.all().delete()
 
 
+@pytest.mark.db_specific
 @pytest.mark.django_db
 def test_ledger_entries_are_indexed_by_bill_through_one_index():
     with connection.cursor() as cursor:

@@ -16,6 +16,8 @@ from ecitizen.taxes import services
 from ecitizen.taxes.models import AssessmentRun, Property
 from ecitizen.taxes.tests.support import POUND, make_property, make_roll, owner, taxable
 
+pytestmark = pytest.mark.db_specific
+
 ROLL = 23  # with batches of 5: five batches, the last one short
 
 
