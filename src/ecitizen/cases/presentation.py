@@ -8,9 +8,11 @@ from datetime import date
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ecitizen.cases.expected import DecisionExpected, decision_expected
 from ecitizen.cases.models import Case, CaseEvent, Draft
 from ecitizen.cases.services import format_answer, spec_for
 from ecitizen.catalogue.spec import ServiceSpec, localised
@@ -66,6 +68,9 @@ class AnswerRow:
 
 @dataclass
 class AnswerSection:
+    """Answers shown under one heading: a titled page's, or (``title`` empty) those of
+    consecutive pages with no title of their own, whose questions are their rows' keys."""
+
     title: str
     rows: list[AnswerRow]
 
@@ -79,7 +84,11 @@ def answer_rows(
     for_applicant: bool = True,
 ) -> list[AnswerSection]:
     """The answers, page by page, as summary-list rows. With a draft, each row links
-    back to its page ("Change"); with a case, file rows list the case's files."""
+    back to its page ("Change"); with a case, file rows list the case's files.
+
+    A page with a title is a section under that heading. Pages without one (a single
+    question, its label the page's heading) share a section with no heading: a heading
+    there would only repeat the one row's key."""
     files_by_question: dict[str, list[Any]] = {}
     if case is not None:
         for item in case.files.filter(question__gt="").select_related("upload"):
@@ -119,8 +128,12 @@ def answer_rows(
                     files_by_question.get(question["id"], []) if question["type"] == "file" else [],
                 )
             )
-        if rows:
-            title = localised(page.get("title")) or rows[0].label
+        if not rows:
+            continue
+        title = localised(page.get("title"))
+        if not title and sections and not sections[-1].title:
+            sections[-1].rows.extend(rows)
+        else:
             sections.append(AnswerSection(title, rows))
     return sections
 
@@ -135,9 +148,12 @@ class CaseSummary:
     closed: bool
     waiting_for_applicant: bool
     payment_due: bool = False
+    expected: DecisionExpected | None = None
 
 
-def case_summary(case: Case) -> CaseSummary:
+def case_summary(case: Case, *, for_staff: bool = False, today: date | None = None) -> CaseSummary:
+    """The status line of a case: in the resident's words, or (``for_staff``) in the
+    officials' (each state's ``staff_label``), and when a decision can be expected."""
     spec = spec_for(case.service_version)
     outcome = case.outcome
     colour = {
@@ -151,7 +167,7 @@ def case_summary(case: Case) -> CaseSummary:
     if paused:
         colour = "yellow"
     payment_due = case.payment_status == "due"
-    status = spec.state_label(case.state)
+    status = spec.staff_state_label(case.state) if for_staff else spec.state_label(case.state)
     if payment_due and spec.fee_due == "before_submission":
         status, colour = _("Waiting for the fee to be paid"), "orange"
     return CaseSummary(
@@ -163,6 +179,7 @@ def case_summary(case: Case) -> CaseSummary:
         due_date=case.due_date,
         closed=bool(outcome),
         waiting_for_applicant=paused and not outcome,
+        expected=decision_expected(case, spec, today=today or timezone.localdate()),
     )
 
 
@@ -205,7 +222,9 @@ def timeline_rows(case: Case, *, for_applicant: bool) -> list[TimelineRow]:
             action = spec.actions.get(event.action)
             title = _("%(action)s — now: %(status)s") % {
                 "action": localised(action["label"]) if action else event.action,
-                "status": spec.state_label(event.to_state),
+                "status": spec.state_label(event.to_state)
+                if for_applicant
+                else spec.staff_state_label(event.to_state),
             }
         elif event.kind == CaseEvent.Kind.DOCUMENT:
             title = _("Document issued")

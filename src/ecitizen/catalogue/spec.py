@@ -203,8 +203,19 @@ class ServiceSpec:
 
     # --- the workflow ------------------------------------------------------------------
     def state_label(self, state: str, language: str | None = None) -> str:
+        """What the resident reads about a state ("We need more information from you")."""
         found = self.states.get(state)
         return localised(found["label"], language) if found else state
+
+    def staff_state_label(self, state: str, language: str | None = None) -> str:
+        """What officials read about a state ("Waiting for the applicant's reply"): its
+        ``staff_label``, in ``language`` or else English. Versions published before staff
+        labels were required have none; they show the resident's label rather than the
+        state's code."""
+        found = self.states.get(state)
+        if not found:
+            return state
+        return localised(found.get("staff_label") or found["label"], language)
 
     def outcome(self, state: str) -> str:
         return str(self.states.get(state, {}).get("outcome", ""))

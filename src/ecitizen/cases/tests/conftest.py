@@ -14,6 +14,8 @@ from tests.factories import DepartmentFactory, JurisdictionFactory
 from tests.personas import _official
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+#: Riverton's own service definitions (the demo's).
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "definitions"
 
 
 @pytest.fixture
@@ -24,6 +26,24 @@ def works(db):
 @pytest.fixture
 def published(works):
     service_definitions_publish(directory=FIXTURES, actor=None)
+    return {service.slug: service for service in Service.objects.all()}
+
+
+@pytest.fixture
+def riverton(tmp_path, db):
+    """The parking permit, the trading licence and the birth certificate copy, published
+    from the demo's own files."""
+    import shutil
+
+    DepartmentFactory(slug="transport-licensing", name="Transport & Licensing")
+    DepartmentFactory(slug="civil-registry", name="Civil Registry")
+    for name in (
+        "residents-parking-permit.yaml",
+        "trading-licence.yaml",
+        "birth-certificate-copy.yaml",
+    ):
+        shutil.copy(DEMO / name, tmp_path / name)
+    service_definitions_publish(directory=tmp_path, actor=None)
     return {service.slug: service for service in Service.objects.all()}
 
 

@@ -30,6 +30,22 @@ SHED_ANSWERS: dict[str, Any] = {
 }
 
 
+#: A complete residents' parking permit application, but for the proof of address.
+PARKING_ANSWERS: dict[str, Any] = {
+    "zone": "B",
+    "home_address": "12 Mill Lane\nRiverton",
+    "vehicle_registration": "AB12 CDE",
+    "vehicle_make": "Ford Fiesta",
+    "keeper": "me",
+}
+
+
+def draft_with(service, applicant, answers):
+    """An application started online and saved with ``answers``."""
+    draft = services.draft_start(service=service, applicant=applicant, actor=applicant)
+    return services.draft_save_answers(draft=draft, values=answers, actor=applicant)
+
+
 def submit_shed(service, applicant, *, actor=None, answers=None) -> Case:
     """A complete shed-permit application, sent."""
     actor = actor or applicant

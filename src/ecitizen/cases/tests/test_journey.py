@@ -23,12 +23,12 @@ def test_apply_check_answers_and_send(client, shed, resident):
     assert "/eligibility/owns_property/" in url
     # No answer: a clear error, nothing lost.
     page = client.post(url, {})
-    assert "Select an answer" in page.content.decode()
+    assert "Select yes if you own the property" in page.content.decode()
     url = _follow(client, client.post(url, {"answer": "yes"}))
     assert url.endswith("/page/shed/")
     page = client.post(url, {"shed_value": "12x", "material": "wood"})
     body = page.content.decode()
-    assert "Enter an amount" in body
+    assert "The cost of the shed must be an amount, like 1250 or 1250.50" in body
     assert 'value="wood"' in body
     url = _follow(client, client.post(url, {"shed_value": "800", "material": "wood"}))
     assert url.endswith("/page/treatment/")

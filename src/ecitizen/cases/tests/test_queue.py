@@ -81,15 +81,15 @@ def test_filters_and_paging(client, shed, resident, second_resident, works_offic
     # The status filter offers each service's statuses in its words; one chosen among
     # all services' also chooses its service.
     everything = client.get(reverse("staff:case_queue")).content.decode()
-    assert '<option value="shed-permit:first_review">Being checked</option>' in everything
+    assert '<option value="shed-permit:first_review">First check</option>' in everything
     # Latest due first: the bulk cases fall due within 17 days, the real ones later.
     chosen = client.get(
         reverse("staff:case_queue"), {"state": "shed-permit:submitted", "sort": "-due_date"}
     )
     page = chosen.content.decode()
     assert '<option value="shed-permit" selected>' in page
-    assert '<option value="submitted" selected>Received</option>' in page
-    assert '<option value="first_review">Being checked</option>' in page
+    assert '<option value="submitted" selected>New, not checked yet</option>' in page
+    assert '<option value="first_review">First check</option>' in page
     assert mine.reference in page
 
 

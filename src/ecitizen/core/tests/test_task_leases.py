@@ -42,7 +42,7 @@ def _email(resident):
         context={
             "reference": "RIV-BP-2026-000123",
             "service": "Garden waste collection",
-            "expected_date": "12 March 2026",
+            "expected_decision": "We expect to make a decision by 12 March 2026.",
             "url": "/cases/RIV-BP-2026-000123/",
         },
         channels=["email"],

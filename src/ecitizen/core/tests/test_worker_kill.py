@@ -164,7 +164,7 @@ def test_a_task_of_a_killed_worker_is_run_again_and_delivers_once(
         context={
             "reference": "RIV-BP-2026-000123",
             "service": "Garden waste collection",
-            "expected_date": "12 March 2026",
+            "expected_decision": "We expect to make a decision by 12 March 2026.",
             "url": "/cases/RIV-BP-2026-000123/",
         },
         channels=["email"],

@@ -21,7 +21,7 @@ def case_context(**overrides):
     context = {
         "reference": "RIV-BP-2026-000123",
         "service": "Garden waste collection",
-        "expected_date": "12 March 2026",
+        "expected_decision": "We expect to make a decision by 12 March 2026.",
         "url": "/cases/RIV-BP-2026-000123/",
     }
     context.update(overrides)

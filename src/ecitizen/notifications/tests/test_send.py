@@ -180,10 +180,12 @@ def test_dates_and_lazy_translations_are_written_in_the_recipients_language(resi
     resident.refresh_from_db()
     (email, _inbox) = notification_send(
         recipient=resident,
-        event="case_submitted",
-        context=case_context(
-            expected_date=datetime.date(2026, 3, 5), service=gettext_lazy("Email")
-        ),
+        event="draft_expiring",
+        context={
+            "service": gettext_lazy("Email"),
+            "expires_on": datetime.date(2026, 3, 5),
+            "url": "/applications/",
+        },
     )
     assert "5 mars 2026" in email.body
     with translation.override("fr"):
