@@ -33,8 +33,8 @@ def riverton_services(db):
         ("رخصة القيادة", "ar", "renew-driving-licence"),
     ],
 )
-def test_search_finds_services_by_the_words_people_use(
 @pytest.mark.db_specific
+def test_search_finds_services_by_the_words_people_use(
     riverton_services, query, language, expected
 ):
     found = [service.slug for service in services_search(query=query, language=language)]
@@ -42,8 +42,8 @@ def test_search_finds_services_by_the_words_people_use(
     assert found[0] == expected, found
 
 
-def test_search_page_lists_results_and_handles_nonsense(client, riverton_services):
 @pytest.mark.db_specific
+def test_search_page_lists_results_and_handles_nonsense(client, riverton_services):
     page = client.get(reverse("catalogue:search"), {"q": "drivers license"}).content.decode()
     assert "Renew your driving licence" in page
     page = client.get(reverse("catalogue:search"), {"q": 'zzqx" OR "1"="1 --'}).content.decode()
