@@ -17,7 +17,9 @@ from ecitizen.notifications.models import Notification
 from .support import SHED_ANSWERS, pay_fee, submit_shed
 
 
-def test_a_service_defined_only_by_a_file_goes_end_to_end(garden, resident, works_officer):
+def test_a_service_defined_only_by_a_file_goes_end_to_end(
+    garden, resident, works_officer, django_capture_on_commit_callbacks
+):
     draft = services.draft_start(service=garden, applicant=resident, actor=resident)
     draft = services.draft_save_answers(
         draft=draft,
@@ -34,7 +36,11 @@ def test_a_service_defined_only_by_a_file_goes_end_to_end(garden, resident, work
     assert services.actions_for(works_officer, case) == []
     with pytest.raises(services.CaseError, match="not paid the fee"):
         services.case_transition(case=case, action_id="approve", actor=works_officer)
-    case = pay_fee(case)
+    # Once the payment commits, its BillPaid event moves the case on (a worker's task).
+    with django_capture_on_commit_callbacks(execute=True):
+        case = pay_fee(case)
+    assert case.payment_status == "due"
+    case.refresh_from_db()
     assert case.payment_status == "paid"
     assert case.due_date is not None
     case = services.case_transition(case=case, action_id="approve", actor=works_officer)

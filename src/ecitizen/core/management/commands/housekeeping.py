@@ -1,5 +1,10 @@
-"""``ecitizen housekeeping``: periodic clean-up, safe to run as often as wanted (cron, a
-systemd timer or a Kubernetes CronJob; daily is enough)."""
+"""``ecitizen housekeeping``: periodic clean-up, safe to run as often as wanted (the
+scheduler runs it daily as the job ``core.housekeeping``).
+
+Runs each prune hook the apps registered (``registry.register_prune_hook``: stale sign-in
+and pay-by-reference failure counts, for instance), then prunes finished background-task
+results.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from ecitizen.accounts.services import signin_throttle_prune
-from ecitizen.payments.services import pay_throttle_prune
+from ecitizen.core.registry import registry
 
 
 class Command(BaseCommand):
-    help = "Forget stale sign-in failure counts and prune finished background-task results."
+    help = "Run the apps' clean-ups (stale failure counts...) and prune finished task results."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -25,10 +29,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        pruned = signin_throttle_prune()
-        self.stdout.write(f"Forgot {pruned} stale sign-in failure counts.")
-        pruned = pay_throttle_prune()
-        self.stdout.write(f"Forgot {pruned} stale pay-by-reference failure counts.")
+        for hook in registry.prune_hooks.values():
+            pruned = hook.prune()
+            self.stdout.write(f"Forgot {pruned} {hook.label}.")
         if settings.TASKS_BACKEND != "database":
             return  # no task results are stored
         call_command(
