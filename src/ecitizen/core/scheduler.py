@@ -129,13 +129,11 @@ def jobs_due(*, jobs: Iterable[PeriodicJob], now: datetime) -> list[PeriodicJob]
     """The jobs due at ``now``, the longest overdue first (never run: first of all)."""
     jobs = list(jobs)
     states = scheduled_jobs_ensure(jobs)
-    due = [
-        job
-        for job in jobs
-        if states[job.name].next_due_at is None or states[job.name].next_due_at <= now
-    ]
+    # Never run: due since the beginning of time.
     floor = datetime.min.replace(tzinfo=now.tzinfo)
-    return sorted(due, key=lambda job: (states[job.name].next_due_at or floor, job.name))
+    due_at = {job.name: states[job.name].next_due_at or floor for job in jobs}
+    due = [job for job in jobs if due_at[job.name] <= now]
+    return sorted(due, key=lambda job: (due_at[job.name], job.name))
 
 
 @dataclass(frozen=True)
