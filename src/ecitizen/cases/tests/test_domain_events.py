@@ -1,0 +1,128 @@
+"""The services publish their domain events once their change commits: an application
+submitted, moved on, decided, its fee paid and settled, its permit issued and revoked
+(``core.events``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecitizen.cases import services
+from ecitizen.core import events
+from ecitizen.core.registry import registry
+from ecitizen.documents.models import IssuedDocument
+from ecitizen.documents.services import document_revoke
+
+from .support import pay_fee, submit_shed
+
+EVENT_TYPES = (
+    events.CaseSubmitted,
+    events.CaseStateChanged,
+    events.CaseDecided,
+    events.BillPaid,
+    events.PaymentSettled,
+    events.DocumentIssued,
+    events.DocumentRevoked,
+)
+
+SEEN: list[events.DomainEvent] = []
+
+
+def record(event: events.DomainEvent) -> None:
+    SEEN.append(event)
+
+
+@pytest.fixture
+def recorded():
+    SEEN.clear()
+    for event_type in EVENT_TYPES:
+        registry.subscribe(event_type, record)
+    yield SEEN
+    for event_type in EVENT_TYPES:
+        registry.subscribers[event_type].remove(record)
+
+
+def test_an_application_publishes_its_story(
+    shed, resident, works_officer, works_supervisor, recorded, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        case = submit_shed(shed, resident)
+    assert recorded == [
+        events.CaseSubmitted(
+            case_id=case.pk,
+            reference=case.reference,
+            service_slug="shed-permit",
+            department_id=case.department_id,
+            state="submitted",
+            channel="online",
+        )
+    ]
+    recorded.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        case = services.case_transition(case=case, action_id="start_review", actor=works_officer)
+        case = services.case_transition(case=case, action_id="pass_first", actor=works_officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        case = services.case_transition(case=case, action_id="approve", actor=works_supervisor)
+    common = {
+        "case_id": case.pk,
+        "reference": case.reference,
+        "service_slug": "shed-permit",
+        "department_id": case.department_id,
+    }
+    assert recorded == [
+        events.CaseStateChanged(
+            **common,
+            action="start_review",
+            from_state="submitted",
+            to_state="first_review",
+            actor_id=works_officer.pk,
+        ),
+        events.CaseStateChanged(
+            **common,
+            action="pass_first",
+            from_state="first_review",
+            to_state="second_review",
+            actor_id=works_officer.pk,
+        ),
+        events.CaseStateChanged(
+            **common,
+            action="approve",
+            from_state="second_review",
+            to_state="approved",
+            actor_id=works_supervisor.pk,
+        ),
+        events.CaseDecided(**common, outcome="approved", state="approved"),
+    ]
+
+    # The fee, due once approved, is paid: the payment settles, the bill is paid, the
+    # BillPaid subscriber moves the case on, and the permit is issued.
+    recorded.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        pay_fee(case)
+    case.refresh_from_db()
+    assert case.payment_status == "paid"
+    settled, paid = recorded[:2]
+    assert isinstance(settled, events.PaymentSettled)
+    assert (settled.bill_reference, settled.provider) == (case.bill_reference, "counter")
+    assert paid == events.BillPaid(
+        bill_id=settled.bill_id,
+        reference=case.bill_reference,
+        source_key=f"case:{case.reference}:fee",
+        source_reference=case.reference,
+        kind="fee",
+        department_id=case.department_id,
+        payer_id=resident.pk,
+    )
+    document = IssuedDocument.objects.get(reference=case.reference)
+    issued = events.DocumentIssued(
+        document_id=document.pk,
+        reference=case.reference,
+        template="permit",
+        owner_id=resident.pk,
+        department_id=case.department_id,
+    )
+    assert issued in recorded[2:]
+
+    recorded.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        document_revoke(document=document, reason="Issued in error", actor=None)
+    assert recorded == [events.DocumentRevoked(**{**issued.__dict__})]
