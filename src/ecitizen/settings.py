@@ -20,6 +20,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
+import babel.numbers as _babel_numbers
 import csp.constants as csp
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -550,6 +551,8 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français"), ("ar", "العربية")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Dates are written one way in every language: "7 November 2026" (ecitizen/formats).
+FORMAT_MODULE_PATH = ["ecitizen.formats"]
 USE_I18N = True
 TIME_ZONE = str(_value("TIME_ZONE", default="Europe/London"))
 try:
@@ -628,6 +631,34 @@ if _sms_problem:
 
 AUTHORITY_NAME = str(_value("AUTHORITY_NAME", default="City of Riverton"))
 AUTHORITY_SERVICE_NAME = str(_value("AUTHORITY_SERVICE_NAME", default="Riverton online services"))
+
+
+def _in_each_language(name: str, value: str, riverton: dict[str, str]) -> dict[str, str]:
+    """``{language: text}`` of an authority-configured name, for every language of
+    LANGUAGES: ``<NAME>_<LANGUAGE>`` (``AUTHORITY_NAME_FR``, ``AUTHORITY_NAME_AR``), else
+    the name itself. The demo's own names (``riverton``) are the defaults only while the
+    name itself is the demo's, so that a deployment that renames itself is never called
+    Riverton in another language."""
+    named = name in os.environ or bool(os.environ.get(f"{name}_FILE"))
+    names = {LANGUAGE_CODE: value}
+    for code, _label in LANGUAGES:
+        if code != LANGUAGE_CODE:
+            default = value if named else riverton.get(code, value)
+            suffix = code.upper().replace("-", "_")
+            names[code] = str(_value(f"{name}_{suffix}", default=default)).strip() or value
+    return names
+
+
+# The names in each language: AUTHORITY_NAME_FR, AUTHORITY_SERVICE_NAME_AR... (pages use
+# the reader's, ecitizen.core.authority).
+AUTHORITY_NAMES = _in_each_language(
+    "AUTHORITY_NAME", AUTHORITY_NAME, {"fr": "Ville de Riverton", "ar": "مدينة ريفرتون"}
+)
+AUTHORITY_SERVICE_NAMES = _in_each_language(
+    "AUTHORITY_SERVICE_NAME",
+    AUTHORITY_SERVICE_NAME,
+    {"fr": "Services en ligne de Riverton", "ar": "خدمات ريفرتون الإلكترونية"},
+)
 AUTHORITY_LOGO = str(_value("AUTHORITY_LOGO", default="ecitizen/brand/riverton-logo.svg"))
 AUTHORITY_BRAND_COLOUR = _hex_colour("AUTHORITY_BRAND_COLOUR", "#0b4f6c")
 AUTHORITY_CONTACT_EMAIL = str(_value("AUTHORITY_CONTACT_EMAIL", default="help@riverton.example"))
@@ -655,8 +686,12 @@ CASE_REFERENCE_PREFIX = str(_value("CASE_REFERENCE_PREFIX", default="RIV"))
 if not re.fullmatch(r"[A-Z]{2,5}", CASE_REFERENCE_PREFIX):
     raise ImproperlyConfigured("CASE_REFERENCE_PREFIX must be 2 to 5 capital letters")
 CURRENCY = str(_value("CURRENCY", default="GBP"))
-if not re.fullmatch(r"[A-Z]{3}", CURRENCY):
+if not re.fullmatch(r"[A-Z]{3}", CURRENCY) or not _babel_numbers.is_currency(CURRENCY):
     raise ImproperlyConfigured("CURRENCY must be an ISO 4217 code such as GBP or EUR")
+# The symbol written before or after amounts, in every language; empty: the one the
+# authority's own language (LANGUAGE_CODE) writes for CURRENCY ("£" for GBP in English).
+# Amounts have the currency's own decimals (none for JPY, three for KWD).
+CURRENCY_SYMBOL = str(_value("CURRENCY_SYMBOL", default="")).strip()
 # An unfinished application is kept this many days after its last change, and the
 # resident is reminded this many days before it is deleted.
 DRAFT_EXPIRY_DAYS = _int("DRAFT_EXPIRY_DAYS", 30, minimum=1)

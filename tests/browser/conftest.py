@@ -24,6 +24,33 @@ AXE_RUN = (
     "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})"
 )
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+#: No page may be wider than a small phone's screen (375 CSS pixels): people would have
+#: to scroll sideways to read it (WCAG 1.4.10, reflow).
+NARROW_WIDTH = 375
+#: ``null`` when the page is no wider than the window, else its width and the elements
+#: that stick out (those not inside a scrolling or clipping box).
+WIDER_THAN_THE_SCREEN = """() => {
+  const root = document.documentElement;
+  const width = root.clientWidth;
+  if (root.scrollWidth <= width) return null;
+  const clipped = (element) => {
+    for (let box = element.parentElement; box && box !== document.body; box = box.parentElement) {
+      if (getComputedStyle(box).overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  const out = [];
+  for (const element of document.body.querySelectorAll("*")) {
+    const box = element.getBoundingClientRect();
+    if (box.right > width + 1 && !clipped(element)) {
+      const classes = typeof element.className === "string" ? element.className.trim() : "";
+      const dotted = classes ? "." + classes.replace(/ +/g, ".") : "";
+      const name = element.tagName.toLowerCase() + dotted;
+      out.push(`${name} (${Math.round(box.left)} to ${Math.round(box.right)})`);
+    }
+  }
+  return {page_width: root.scrollWidth, screen_width: width, sticking_out: out.slice(0, 8)};
+}"""
 # Chromium must not try to reach Google's services from this sandbox.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -150,9 +177,21 @@ def _axe_violations(page: Page) -> list[dict]:
     return page.evaluate(AXE_RUN, AXE_TAGS)["violations"]
 
 
-def _axe_violations_without_javascript(page: Page) -> list[dict]:
+def _too_wide(page: Page, width: int = NARROW_WIDTH) -> dict | None:
+    """Lay the page out ``width`` pixels wide (then back to its size): ``None`` when it
+    fits, else how wide it is and the elements that stick out."""
+    size = page.viewport_size or {"width": 1280, "height": 720}
+    page.set_viewport_size({"width": width, "height": size["height"]})
+    try:
+        return page.evaluate(WIDER_THAN_THE_SCREEN)
+    finally:
+        page.set_viewport_size(size)
+
+
+def _checks_without_javascript(page: Page) -> tuple[list[dict], dict | None]:
     """axe needs JavaScript; a page opened without it is checked as it stands: its DOM,
-    scripts removed, served at the same address to a second page that runs axe."""
+    scripts removed, served at the same address to a second page that runs axe (and
+    measures its width)."""
     html = re.sub(r"<script\b.*?</script>", "", page.content(), flags=re.DOTALL | re.IGNORECASE)
     browser: Browser = page.ecitizen_browser  # type: ignore[attr-defined]
     context = browser.new_context(locale="en-GB")
@@ -163,18 +202,21 @@ def _axe_violations_without_javascript(page: Page) -> list[dict]:
             lambda route: route.fulfill(status=200, content_type="text/html", body=html),
         )
         checker.goto(page.url)
-        return _axe_violations(checker)
+        return _axe_violations(checker), _too_wide(checker)
     finally:
         context.close()
 
 
 def assert_accessible(page: Page) -> None:
-    """Run axe-core (WCAG 2.0/2.1/2.2 A and AA) on the current page; fail on any violation."""
+    """Run axe-core (WCAG 2.0/2.1/2.2 A and AA) on the current page; fail on any violation.
+    Also fail when the page, laid out on a small phone's screen (``NARROW_WIDTH``), is
+    wider than that screen: people would have to scroll sideways to read it."""
     page.wait_for_load_state("load")
     if page.ecitizen_javascript:  # type: ignore[attr-defined]
         found = _axe_violations(page)
+        too_wide = _too_wide(page)
     else:
-        found = _axe_violations_without_javascript(page)
+        found, too_wide = _checks_without_javascript(page)
     violations = [
         {
             "id": v["id"],
@@ -185,5 +227,8 @@ def assert_accessible(page: Page) -> None:
         for v in found
     ]
     assert not violations, f"axe violations on {page.url}:\n{json.dumps(violations, indent=2)}"
+    assert too_wide is None, (
+        f"{page.url} is wider than a {NARROW_WIDTH} px screen:\n{json.dumps(too_wide, indent=2)}"
+    )
     ledger: AccessibilityLedger = page.ecitizen_ledger  # type: ignore[attr-defined]
     ledger.checked.update(index for index, url in enumerate(ledger.loaded) if url == page.url)

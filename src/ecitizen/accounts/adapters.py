@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from ecitizen.accounts import devices, services
 from ecitizen.accounts.models import User
 from ecitizen.core import crypto
+from ecitizen.core.authority import authority_name, service_name
 from ecitizen.core.http import client_ip
 from ecitizen.core.middleware import SIGNED_IN_AT_KEY
 
@@ -50,8 +51,9 @@ class AccountAdapter(DefaultAccountAdapter):
         """Every account email is signed by the authority, not by a host name."""
         context = {
             **context,
-            "authority_name": settings.AUTHORITY_NAME,
-            "service_name": settings.AUTHORITY_SERVICE_NAME,
+            # In the language the email is written in (the active one).
+            "authority_name": authority_name(),
+            "service_name": service_name(),
             "contact_email": settings.AUTHORITY_CONTACT_EMAIL,
         }
         super().send_mail(template_prefix, email, context)

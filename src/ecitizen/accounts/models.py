@@ -6,11 +6,13 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from ecitizen.core.authority import localised_name
 from ecitizen.core.fields import EncryptedDateField, EncryptedTextField
 from ecitizen.core.preferences import Contrast, TextSize
 
@@ -79,21 +81,52 @@ class User(AbstractBaseUser):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
-class Department(models.Model):
+class LocalisedNameMixin:
+    """``names``: the name in other languages than the authority's own (``{"fr": ...,
+    "ar": ...}``), configured with the department or ward; ``localised_name`` is the name
+    in the active language, else ``name``. ``str()`` gives it, so forms, lists and
+    captions show the reader's."""
+
+    name: str
+    names: Any
+
+    @property
+    def localised_name(self) -> str:
+        return localised_name(self.name, self.names)
+
+    def __str__(self) -> str:
+        return self.localised_name
+
+
+def localised_names_valid(value: Any) -> None:
+    """A ``names`` value: languages of ``LANGUAGES`` to non-empty text."""
+    languages = {code for code, _label in settings.LANGUAGES}
+    if not isinstance(value, dict) or not all(
+        key in languages and isinstance(text, str) and text.strip() for key, text in value.items()
+    ):
+        raise ValidationError(
+            _("Give each name as text in one of the site's languages."), code="invalid_names"
+        )
+
+
+class Department(LocalisedNameMixin, models.Model):
     """A part of the authority that owns services and employs staff."""
 
     slug = models.SlugField(unique=True)
     name = models.CharField(_("name"), max_length=120)
+    names = models.JSONField(
+        _("name in other languages"),
+        default=dict,
+        blank=True,
+        validators=[localised_names_valid],
+    )
     email = models.EmailField(blank=True)
 
     class Meta:
         ordering = ["name"]
 
-    def __str__(self) -> str:
-        return self.name
 
-
-class Jurisdiction(models.Model):
+class Jurisdiction(LocalisedNameMixin, models.Model):
     """A ward or district: an area some staff roles are limited to."""
 
     class Kind(models.TextChoices):
@@ -102,13 +135,16 @@ class Jurisdiction(models.Model):
 
     code = models.SlugField(unique=True)
     name = models.CharField(_("name"), max_length=120)
+    names = models.JSONField(
+        _("name in other languages"),
+        default=dict,
+        blank=True,
+        validators=[localised_names_valid],
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.WARD)
 
     class Meta:
         ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Role(models.TextChoices):

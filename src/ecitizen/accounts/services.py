@@ -22,6 +22,7 @@ from ecitizen.accounts.models import (
     RoleAssignment,
     SignInThrottle,
     User,
+    localised_names_valid,
 )
 from ecitizen.accounts.selectors import user_acting_as, user_has_role
 from ecitizen.core import crypto
@@ -477,10 +478,15 @@ def mfa_totp_activate(*, user: User, secret: str, actor: Any) -> None:
 
 
 @transaction.atomic
-def department_ensure(*, slug: str, name: str, email: str = "", actor: Any) -> Department:
-    """The department with ``slug``, created (and audited) if it does not exist yet."""
+def department_ensure(
+    *, slug: str, name: str, email: str = "", names: dict[str, str] | None = None, actor: Any
+) -> Department:
+    """The department with ``slug``, created (and audited) if it does not exist yet.
+    ``names``: its name in other languages (``{"fr": ..., "ar": ...}``), also given to
+    an existing department that has none yet (a deployment upgraded from before names
+    were translated); names already set are kept."""
     department, created = Department.objects.get_or_create(
-        slug=slug, defaults={"name": name, "email": email}
+        slug=slug, defaults={"name": name, "email": email, "names": names or {}}
     )
     if created:
         audit_record(
@@ -489,13 +495,31 @@ def department_ensure(*, slug: str, name: str, email: str = "", actor: Any) -> D
             obj=department,
             changes={"name": {"before": None, "after": name}},
         )
+    else:
+        _names_fill(department, names, actor=actor, action="organisation.department_renamed")
     return department
 
 
+def _names_fill(obj: Department | Jurisdiction, names: dict[str, str] | None, **audit: Any) -> None:
+    """Give ``obj`` its ``names`` in other languages when it has none (audited)."""
+    if not names or obj.names:
+        return
+    obj.names = dict(names)
+    obj.save(update_fields=["names"])
+    audit_record(obj=obj, changes={"names": {"before": {}, "after": obj.names}}, **audit)
+
+
 @transaction.atomic
-def jurisdiction_ensure(*, code: str, name: str, actor: Any) -> Jurisdiction:
-    """The ward or district with ``code``, created (and audited) if it does not exist yet."""
-    jurisdiction, created = Jurisdiction.objects.get_or_create(code=code, defaults={"name": name})
+def jurisdiction_ensure(
+    *, code: str, name: str, names: dict[str, str] | None = None, actor: Any
+) -> Jurisdiction:
+    """The ward or district with ``code``, created (and audited) if it does not exist yet;
+    ``names`` as for :func:`department_ensure`."""
+    if names:
+        localised_names_valid(names)
+    jurisdiction, created = Jurisdiction.objects.get_or_create(
+        code=code, defaults={"name": name, "names": names or {}}
+    )
     if created:
         audit_record(
             action="organisation.jurisdiction_created",
@@ -503,6 +527,8 @@ def jurisdiction_ensure(*, code: str, name: str, actor: Any) -> Jurisdiction:
             obj=jurisdiction,
             changes={"name": {"before": None, "after": name}},
         )
+    else:
+        _names_fill(jurisdiction, names, actor=actor, action="organisation.jurisdiction_renamed")
     return jurisdiction
 
 

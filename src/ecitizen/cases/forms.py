@@ -18,6 +18,7 @@ from ecitizen.cases.services import IDENTITY_DOCUMENTS, MESSAGE_MAX_LENGTH
 from ecitizen.catalogue.spec import localised
 from ecitizen.core.forms import GovukDateField
 from ecitizen.core.text import FreeTextField
+from ecitizen.payments.money import currency_precision, minor_quantum
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 PHONE_PATTERN = r"^\+?[0-9 ()-]{7,20}$"
@@ -329,7 +330,7 @@ def _field_for(question: dict[str, Any], *, has_files: bool) -> forms.Field:  # 
                 "Enter an email address in the correct format, like name@example.com"
             )
     elif kind in {"number", "money"}:
-        places = 0 if kind == "number" else 2
+        places = 0 if kind == "number" else currency_precision()
         field = AmountField(
             max_digits=14,
             decimal_places=places,
@@ -447,7 +448,7 @@ class QuestionPageForm(forms.Form):
                 values[question_id] = int(value) if value is not None else ""
             elif kind == "money":
                 values[question_id] = (
-                    str(value.quantize(Decimal("0.01"))) if value is not None else ""
+                    str(value.quantize(minor_quantum())) if value is not None else ""
                 )
             elif kind == "date":
                 values[question_id] = value.isoformat() if value else ""

@@ -59,13 +59,6 @@ def service_spec(service: Service) -> ServiceSpec:
     return ServiceSpec(service.current_version.definition)
 
 
-def services_by_department() -> list[tuple[Any, list[Service]]]:
-    grouped: dict[Any, list[Service]] = defaultdict(list)
-    for service in services_published():
-        grouped[service.department].append(service)
-    return sorted(grouped.items(), key=lambda item: item[0].name)
-
-
 def services_search(*, query: str, language: str) -> list[Service]:
     ids = search_service_ids(query, language)
     if not ids:
@@ -78,12 +71,14 @@ def topic_label(topic: str) -> str:
 
 
 def services_by_topic() -> list[tuple[str, list[Service]]]:
-    """Published services grouped by topic label (a service may be in several)."""
+    """Published services grouped by topic label, in the active language: each service
+    once, under the first topic of its definition (listed under every topic, a service
+    appeared two to four times on one page), else under "Other services"."""
     grouped: dict[str, list[Service]] = defaultdict(list)
     for service in services_published():
-        labels = {topic_label(t) for t in service.current_version.definition.get("topics", [])}  # type: ignore[union-attr]
-        for label in labels or {str(_("Other services"))}:
-            grouped[label].append(service)
+        topics = service.current_version.definition.get("topics") or []  # type: ignore[union-attr]
+        label = topic_label(topics[0]) if topics else str(_("Other services"))
+        grouped[label].append(service)
     return sorted(grouped.items())
 
 

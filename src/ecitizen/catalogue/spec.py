@@ -19,8 +19,6 @@ from typing import Any
 
 from django.utils import translation
 
-CENT = Decimal("0.01")
-
 Answers = Mapping[str, Any]
 
 
@@ -155,23 +153,27 @@ class ServiceSpec:
         return str(self.definition.get("fee", {}).get("due", "before_submission"))
 
     def fee(self, answers: Answers) -> Decimal | None:
-        """The fee for these answers, in Decimal rounded to cents; ``None`` when the
-        service is free or the answer the fee depends on is not given yet."""
+        """The fee for these answers, in Decimal rounded to the currency's minor unit
+        (cents, whole yen, fils); ``None`` when the service is free or the answer the fee
+        depends on is not given yet."""
+        from ecitizen.payments.money import minor_quantum
+
+        unit = minor_quantum()
         fee = self.definition.get("fee", {})
         kind = fee.get("kind", "none")
         if kind == "none":
             return None
         if kind == "fixed":
-            return Decimal(fee["amount"]).quantize(CENT)
+            return Decimal(fee["amount"]).quantize(unit, rounding=ROUND_HALF_UP)
         raw = answers.get(fee["question"])
         if raw is None or raw == "":
             return None
         basis = Decimal(str(raw))
         if kind == "per_unit":
-            return (Decimal(fee["amount"]) * basis).quantize(CENT, rounding=ROUND_HALF_UP)
+            return (Decimal(fee["amount"]) * basis).quantize(unit, rounding=ROUND_HALF_UP)
         for band in fee["bands"]:
             if "up_to" not in band or basis <= Decimal(band["up_to"]):
-                return Decimal(band["amount"]).quantize(CENT)
+                return Decimal(band["amount"]).quantize(unit, rounding=ROUND_HALF_UP)
         return None  # unreachable: the last band has no upper bound
 
     def fee_text(self, language: str | None = None) -> str:

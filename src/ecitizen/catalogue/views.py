@@ -23,10 +23,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "catalogue/list.html",
-        {
-            "by_topic": selectors.services_by_topic(),
-            "by_department": selectors.services_by_department(),
-        },
+        {"by_topic": selectors.services_by_topic()},
     )
 
 

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from ecitizen.core.access import holds_capability, is_official
+from ecitizen.core.authority import authority_name, service_name
 from ecitizen.core.middleware import idle_limit_seconds
 from ecitizen.core.registry import NavItem, registry
 
@@ -45,19 +46,37 @@ def navigation(request: HttpRequest) -> list[dict[str, Any]]:
     signed_in = user.is_authenticated
     audiences = ["everyone", "resident" if signed_in else "visitor"]
     items = [item for audience in audiences for item in registry.navigation(audience)]
+    staff: list[NavItem] = []
     if signed_in and is_official(user):
-        items += [
+        staff = [
             item for item in registry.navigation("staff") if holds_capability(user, item.capability)
         ]
-    return _mark_active(request, [_nav_item(item) for item in items])
+    marked = _mark_active(request, [_nav_item(item) for item in [*items, *staff]])
+    return _staff_sections_under_home(marked[: len(items)], marked[len(items) :])
+
+
+def _staff_sections_under_home(
+    items: list[dict[str, Any]], staff: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One row of navigation however many staff sections an official may use (it wrapped
+    onto two rows at 1280 px): the first staff item (the staff home) stands for them all,
+    current on every staff page, and carries the others as ``children``, which base.html
+    lists under the navigation on staff pages."""
+    if not staff:
+        return items
+    home, *sections = staff
+    home["children"] = sections
+    home["active"] = any(item["active"] for item in staff)
+    return [*items, home]
 
 
 def brand() -> dict[str, Any]:
     """The deploying authority's identity, from settings alone (no database: the error
     pages use it too)."""
     return {
-        "name": settings.AUTHORITY_NAME,
-        "service_name": settings.AUTHORITY_SERVICE_NAME,
+        # In the reader's language (AUTHORITY_NAME_FR and the like).
+        "name": authority_name(),
+        "service_name": service_name(),
         "logo": settings.AUTHORITY_LOGO,
         "colour": settings.AUTHORITY_BRAND_COLOUR,
         "phase": settings.PHASE_BANNER,

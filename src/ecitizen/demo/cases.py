@@ -26,6 +26,8 @@ from ecitizen.cases.models import Case
 from ecitizen.catalogue.models import Service
 from ecitizen.catalogue.services import service_definitions_publish
 from ecitizen.catalogue.spec import ServiceSpec
+from ecitizen.demo import riverton
+from ecitizen.payments.money import minor_quantum
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 
@@ -116,11 +118,10 @@ def _answer(question: dict[str, Any], applicant: User, rng: random.Random, fake:
         source = question.get("prefill", "")
         if source == "profile.legal_name" and profile:
             return profile.legal_name
-        text = (
-            fake.sentence(nb_words=4).rstrip(".")
-            if kind == "text"
-            else fake.paragraph(nb_sentences=3)
-        )
+        if question["id"].endswith("_name") or question["id"] == "full_name":
+            return fake.name()
+        # Fixed, realistic answers: never Faker's placeholder words ("Error sit labore").
+        text = rng.choice(riverton.TEXT_ANSWERS.get(question["id"], riverton.GENERIC_TEXTS))
         return text[: rules.get("max_length", 500)]
     if kind == "address":
         return (
@@ -143,7 +144,7 @@ def _answer(question: dict[str, Any], applicant: User, rng: random.Random, fake:
         value = max(value, Decimal(str(rules.get("min", 0))))
         if "max" in rules:
             value = min(value, Decimal(str(rules["max"])))
-        return f"{value:.2f}"
+        return str(value.quantize(minor_quantum()))
     if kind == "date":
         today = timezone.localdate()
         when = rules.get("date", "any")

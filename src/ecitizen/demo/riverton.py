@@ -25,6 +25,26 @@ WARDS = [
     ("southmead", "Southmead"),
 ]
 
+# The names in the other languages of the site (Department.names, Jurisdiction.names).
+DEPARTMENT_NAMES = {
+    "revenue": {"fr": "Recettes", "ar": "الإيرادات"},
+    "transport-licensing": {"fr": "Transports et licences", "ar": "النقل والتراخيص"},
+    "planning-building": {"fr": "Urbanisme et construction", "ar": "التخطيط والبناء"},
+    "civil-registry": {"fr": "État civil", "ar": "السجل المدني"},
+    "public-works": {"fr": "Travaux publics", "ar": "الأشغال العامة"},
+    "communications": {"fr": "Communication", "ar": "الاتصالات"},
+}
+WARD_NAMES = {
+    "northgate": {"fr": "Northgate", "ar": "نورثغيت"},
+    "riverside": {"fr": "Riverside", "ar": "ريفرسايد"},
+    "old-town": {"fr": "Vieille-Ville", "ar": "البلدة القديمة"},
+    "eastfield": {"fr": "Eastfield", "ar": "إيستفيلد"},
+    "millbrook": {"fr": "Millbrook", "ar": "ميلبروك"},
+    "harbour": {"fr": "Le Port", "ar": "الميناء"},
+    "westhill": {"fr": "Westhill", "ar": "ويستهيل"},
+    "southmead": {"fr": "Southmead", "ar": "ساوثميد"},
+}
+
 STREETS = [
     "Mill Lane",
     "River Walk",
@@ -87,3 +107,63 @@ NAMED_RESIDENTS = [
     ("resident2", "Yasmin Farouk"),
 ]
 GENERATED_RESIDENTS = 58
+
+# --- Answers the demo's residents give, by question -------------------------------------
+# Realistic text from fixed lists (never generated placeholder words): the demo is what
+# people judge the platform by. A text question not listed here gets GENERIC_TEXTS.
+
+TEXT_ANSWERS: dict[str, list[str]] = {
+    "relationship": ["It is my own certificate", "My mother", "My son", "My late father"],
+    "request_reason": [
+        "I need it to apply for a passport.",
+        "My bank has asked for it to open an account in my name.",
+        "I am sorting out my late father's estate and the solicitor needs a copy.",
+        "I have lost the original and need it for my marriage notice.",
+    ],
+    "place_of_birth": [
+        "Riverton General Hospital, Riverton",
+        "St Anne's Maternity Unit, Riverton",
+        "At home, 12 Mill Lane, Riverton",
+        "Eastfield Birth Centre, Riverton",
+    ],
+    "description": [
+        "Single-storey rear extension of 4 metres to enlarge the kitchen, with a flat roof "
+        "and two roof lights.",
+        "Loft conversion with a dormer window at the back of the house and a new staircase.",
+        "Detached garage at the side of the house, 3 by 6 metres, brick walls and a pitched "
+        "tiled roof.",
+        "Replace the front porch with a larger one of the same style and materials.",
+    ],
+    "information": [
+        "The number of potholes reported in Northgate ward each month in 2025, and how "
+        "many were repaired within 28 days.",
+        "The contract for the new street lighting, and the amounts paid under it so far.",
+        "The council's spending on agency staff in each department for the last three years.",
+        "Minutes of the meetings where the Riverside parking zone was discussed.",
+    ],
+    "medical_condition_details": [
+        "I have type 2 diabetes, treated with tablets. My GP checks it every six months.",
+        "I had a minor stroke in 2023 and have made a full recovery; my consultant has "
+        "discharged me.",
+        "I have epilepsy and have had no seizure for three years on my current medication.",
+    ],
+    "vehicle_make": ["Vauxhall Corsa", "Volkswagen Golf", "Toyota Yaris", "Nissan Leaf", "Kia Ceed"],
+    "business_name": [
+        "The Riverside Bakery",
+        "Mill Lane Motors",
+        "Harbour View Café",
+        "Old Town Bookshop",
+        "Northgate Florist",
+    ],
+    "opening_hours": [
+        "Monday to Saturday, 8am to 6pm. Closed on Sundays.",
+        "Every day from 7am to 3pm.",
+        "Tuesday to Sunday, 10am to 10pm.",
+    ],
+}
+
+GENERIC_TEXTS = [
+    "Please see the documents I have attached.",
+    "I can give more details by phone if that helps.",
+    "Nothing else to add.",
+]

@@ -66,12 +66,18 @@ def demo_people_load(context: DemoContext) -> None:
 
     departments = {
         slug: accounts.department_ensure(
-            slug=slug, name=name, email=f"{slug}@{riverton.EMAIL_DOMAIN}", actor=None
+            slug=slug,
+            name=name,
+            email=f"{slug}@{riverton.EMAIL_DOMAIN}",
+            names=riverton.DEPARTMENT_NAMES.get(slug),
+            actor=None,
         )
         for slug, name in riverton.DEPARTMENTS
     }
     wards = {
-        code: accounts.jurisdiction_ensure(code=code, name=name, actor=None)
+        code: accounts.jurisdiction_ensure(
+            code=code, name=name, names=riverton.WARD_NAMES.get(code), actor=None
+        )
         for code, name in riverton.WARDS
     }
 

@@ -12,7 +12,7 @@ import math
 import random
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.utils import timezone
 from faker import Faker
@@ -20,6 +20,7 @@ from faker import Faker
 from ecitizen.accounts.models import Jurisdiction, User
 from ecitizen.demo import riverton
 from ecitizen.payments.models import Bill, Payment
+from ecitizen.payments.money import from_minor, to_minor
 from ecitizen.payments.services import payment_record_offline
 from ecitizen.taxes import services
 from ecitizen.taxes.config import CONFIG_DIR
@@ -80,10 +81,11 @@ def demo_tax_load(*, seed: int, residents: list[User]) -> None:
 
 
 def _value(rng: random.Random, median: int, spread: float, low: int, high: int) -> int:
-    """A value in minor units, log-normally spread around the median, to £500."""
-    pounds = median * math.exp(rng.gauss(0, spread))
-    pounds = min(max(pounds, low), high)
-    return int(round(pounds / 500) * 500) * 100
+    """A value in minor units, log-normally spread around the median (in major units),
+    to 500 of the currency."""
+    major = median * math.exp(rng.gauss(0, spread))
+    major = min(max(major, low), high)
+    return to_minor(Decimal(int(round(major / 500) * 500)))
 
 
 def _postcode(rng: random.Random, ward_number: int, street_index: int) -> str:
@@ -252,7 +254,10 @@ def _appeal_record() -> None:
         return
     services.property_reassess(
         property=home,
-        new_value=home.assessed_value_minor * 9 // 10 // 100 * 100,
+        # 10 % less, in whole units of the currency.
+        new_value=to_minor(
+            from_minor(home.assessed_value_minor * 9 // 10).to_integral_value(ROUND_DOWN)
+        ),
         year=DEMO_TAX_YEAR,
         reason="Appeal upheld: comparable sales in the street",
         actor=None,

@@ -95,7 +95,7 @@ def inbox_messages(*, user: Any) -> QuerySet[Notification]:
     """The person's inbox, newest first (deferring what the list does not show)."""
     return (
         Notification.objects.filter(recipient=user, channel=Channel.INBOX)
-        .only("pk", "subject", "created_at", "read_at", "recipient_id", "channel")
+        .only("pk", "subject", "language", "created_at", "read_at", "recipient_id", "channel")
         .order_by("-created_at", "-pk")
     )
 

@@ -6,9 +6,12 @@ import re
 from typing import Any
 
 from django import forms
+from django.core.validators import DecimalValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from ecitizen.core.forms import GovukDateField
 from ecitizen.core.text import FreeTextField, NameField
 
 
@@ -121,14 +124,14 @@ def _luhn(number: str) -> bool:
 
 
 class RefundForm(forms.Form):
+    # Decimals: those of the currency (set in __init__: none for JPY, three for KWD).
     amount = forms.DecimalField(
         label=_("Amount to refund"),
         min_value=0,
-        decimal_places=2,
-        max_digits=12,
+        max_digits=15,
         error_messages={
             "required": _("Enter the amount to refund"),
-            "invalid": _("Enter an amount, like 12.50"),
+            "invalid": _("Enter an amount, like %(example)s"),
         },
         widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "govuk-input--width-10"}),
     )
@@ -140,9 +143,36 @@ class RefundForm(forms.Form):
         error_messages={"required": _("Enter the reason for the refund")},
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from ecitizen.payments.money import currency_precision, from_minor
+
+        super().__init__(*args, **kwargs)
+        precision = currency_precision()
+        field: Any = self.fields["amount"]
+        field.decimal_places = precision
+        # The validator was built with the class's decimal_places (None): rebuild it.
+        kept = [v for v in field.validators if not isinstance(v, DecimalValidator)]
+        field.validators = [*kept, DecimalValidator(field.max_digits, precision)]
+        example = from_minor(1250 * 10**precision // 100)
+        field.error_messages["invalid"] = field.error_messages["invalid"] % {
+            "example": f"{example:f}"
+        }
+        too_precise: Any
+        if precision:
+            too_precise = ngettext(
+                "Enter the amount with no more than %(max)s decimal place",
+                "Enter the amount with no more than %(max)s decimal places",
+                precision,
+            ) % {"max": precision}
+        else:
+            too_precise = _("Enter the amount as a whole number")
+        field.error_messages["max_decimal_places"] = too_precise
+
     def amount_minor(self) -> int:
+        from ecitizen.payments.money import to_minor
+
         value: Any = self.cleaned_data["amount"]
-        return int(value * 100)
+        return to_minor(value)
 
 
 class PaymentSearchForm(forms.Form):
@@ -151,22 +181,28 @@ class PaymentSearchForm(forms.Form):
     )
     state = forms.ChoiceField(label=_("Status"), required=False)
     provider = forms.ChoiceField(label=_("Provider"), required=False)
-    date_from = forms.DateField(
-        label=_("From (YYYY-MM-DD)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    # GOV.UK date inputs: the hint and the boxes say the same thing in every browser and
+    # language (a browser's own date control shows a format of its own choosing).
+    date_from = GovukDateField(
+        label=_("Created on or after"),
+        help_text=_("For example, 27 3 2026"),
+        required=False,
     )
-    date_to = forms.DateField(
-        label=_("To (YYYY-MM-DD)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    date_to = GovukDateField(
+        label=_("Created on or before"),
+        help_text=_("For example, 27 3 2026"),
+        required=False,
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from django.conf import settings
 
         from ecitizen.payments.models import PaymentState
+        from ecitizen.payments.providers import COUNTER, provider_label
 
         super().__init__(*args, **kwargs)
         self.fields["state"].choices = [("", _("Any")), *PaymentState.choices]  # type: ignore[attr-defined]
         self.fields["provider"].choices = [  # type: ignore[attr-defined]
             ("", _("Any")),
-            *((name, name) for name in settings.PAYMENT_PROVIDERS),
-            ("counter", _("Cash desk")),
+            *((name, provider_label(name)) for name in [*settings.PAYMENT_PROVIDERS, COUNTER]),
         ]

@@ -1,12 +1,18 @@
 """Amounts in the platform's currency (``settings.CURRENCY``): minor units in storage and
-arithmetic, written the reader's way on the page (Unicode CLDR conventions, by Babel)."""
+arithmetic, written the reader's way on the page (Unicode CLDR conventions, by Babel).
+
+A currency's minor unit is its own (ISO 4217, as Babel knows it): pence and cents are
+hundredths, but a yen has none and a Kuwaiti dinar has a thousand fils. Nothing in the
+platform assumes 100: convert with :func:`to_minor` and :func:`from_minor`, and ask
+:func:`currency_precision` for the number of decimals.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency
+from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
 from django.conf import settings
 from django.utils import translation
 
@@ -19,36 +25,84 @@ def _locale(language: str | None) -> Locale:
         return Locale.parse("en")
 
 
+def currency_precision(currency: str | None = None) -> int:
+    """How many decimals ``currency`` (default: ``settings.CURRENCY``) has: GBP 2,
+    JPY 0, KWD 3."""
+    return int(get_currency_precision(currency or settings.CURRENCY))
+
+
+def minor_quantum(currency: str | None = None) -> Decimal:
+    """The smallest amount of ``currency`` in major units, to round to:
+    ``Decimal("0.01")`` for GBP, ``Decimal("1")`` for JPY, ``Decimal("0.001")`` for KWD."""
+    return Decimal(1).scaleb(-currency_precision(currency))
+
+
+def from_minor(amount_minor: int, currency: str | None = None) -> Decimal:
+    """``123450`` → ``Decimal("1234.50")`` for GBP; ``1234`` → ``Decimal("1234")`` for
+    JPY (exact: no rounding, no float)."""
+    return Decimal(int(amount_minor)).scaleb(-currency_precision(currency))
+
+
+def to_minor(amount: Decimal, currency: str | None = None) -> int:
+    """An amount of ``currency`` (default: the platform's) in minor units: exact, it
+    refuses a fraction of the minor unit (``Decimal("0.005")`` of a pound)."""
+    precision = currency_precision(currency)
+    value = Decimal(amount).scaleb(precision)
+    if value != value.to_integral_value():
+        raise ValueError(f"{amount} has more than {precision} decimal places")
+    return int(value)
+
+
+def currency_symbol() -> str:
+    """The symbol the site writes for its currency, in every language:
+    ``CURRENCY_SYMBOL`` when set, else the one of the authority's own language
+    (``LANGUAGE_CODE``): ``£`` for GBP in English.
+
+    Why one symbol: a locale's own symbol tells currencies of the same name apart for
+    readers abroad (Arabic writes the pound sterling ``UK£``, French ``£GB``), which
+    on a site that charges in a single currency only adds letters of another script to
+    an Arabic page. The digits, separators and the place of the symbol stay the
+    reader's."""
+    configured = str(getattr(settings, "CURRENCY_SYMBOL", "") or "")
+    if configured:
+        return configured
+    return str(get_currency_symbol(settings.CURRENCY, locale=_locale(settings.LANGUAGE_CODE)))
+
+
 def format_money(amount: Decimal | int | str, *, language: str | None = None) -> str:
-    """An amount in major units, in ``language`` (default: the active one): for GBP,
-    ``1234.5`` → en ``£1,234.50``, fr ``1 234,50 £GB``, ar ``1,234.50 UK£`` (after a
-    right-to-left mark); negative amounts keep their sign (``-£1,234.50``)."""
-    return format_currency(Decimal(amount), settings.CURRENCY, locale=_locale(language))
+    """An amount in major units, in ``language`` (default: the active one), with the
+    currency's own number of decimals: for GBP, ``1234.5`` → en ``£1,234.50``,
+    fr ``1 234,50 £``, ar ``1,234.50 £`` (after a right-to-left mark); JPY ``¥1,235``;
+    KWD ``KWD 1,234.500``. Negative amounts keep their sign (``-£1,234.50``)."""
+    locale = _locale(language)
+    text = str(
+        format_currency(Decimal(amount), settings.CURRENCY, locale=locale, currency_digits=True)
+    )
+    own = str(get_currency_symbol(settings.CURRENCY, locale=locale))
+    symbol = currency_symbol()
+    return text.replace(own, symbol, 1) if own != symbol else text
 
 
 def format_minor(amount_minor: int, *, language: str | None = None) -> str:
-    """``123450`` → ``£1,234.50`` (see :func:`format_money`)."""
-    return format_money(Decimal(int(amount_minor)) / 100, language=language)
+    """``123450`` → ``£1,234.50`` for GBP, ``123450`` → ``¥123,450`` for JPY (see
+    :func:`format_money`)."""
+    return format_money(from_minor(amount_minor), language=language)
 
 
 def format_minor_in(amount_minor: int, currency: str, *, language: str | None = None) -> str:
     """An amount in minor units of any ``currency`` (what a provider reported), with that
-    currency's own number of decimals: ``(7000, "EUR")`` → ``€70.00``. Something that is
-    not a currency code is not interpreted: the bare number and what was reported
-    (``7000 ??``)."""
-    from babel.numbers import get_currency_precision
-
+    currency's own number of decimals and the reader's symbol for it (it may not be the
+    site's currency): ``(7000, "EUR")`` → ``€70.00``. Something that is not a currency
+    code is not interpreted: the bare number and what was reported (``7000 ??``)."""
     code = currency.upper()
     if not code.isascii() or not code.isalpha() or len(code) != 3:
         return f"{int(amount_minor)} {currency}".strip()
-    precision = get_currency_precision(code)
-    amount = Decimal(int(amount_minor)).scaleb(-precision)
-    return format_currency(amount, code, locale=_locale(language))
+    amount = from_minor(amount_minor, code)
+    return str(format_currency(amount, code, locale=_locale(language), currency_digits=True))
 
 
-def to_minor(amount: Decimal) -> int:
-    """A Decimal amount of the currency in minor units (exact; refuses fractions)."""
-    value = amount * 100
-    if value != value.to_integral_value():
-        raise ValueError(f"{amount} has more than 2 decimal places")
-    return int(value)
+def minor_to_text(amount_minor: int, currency: str | None = None) -> str:
+    """An amount in minor units as plain decimal text with the currency's decimals, for
+    machines (CSV files): ``123450`` → ``"1234.50"`` (GBP), ``"123450"`` (JPY),
+    ``"123.450"`` (KWD)."""
+    return f"{from_minor(amount_minor, currency):f}"

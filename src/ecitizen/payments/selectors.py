@@ -8,6 +8,7 @@ from typing import Any, NamedTuple, TypeAlias
 from django.db.models import Count, F, QuerySet, Sum
 
 from ecitizen.accounts.selectors import remit_filter
+from ecitizen.core.authority import localised_name
 from ecitizen.payments.models import Bill, Payment
 
 
@@ -149,7 +150,7 @@ def settlement_report(*, day: Any, user: Any) -> list[dict[str, Any]]:
 
     settled = (
         Payment.objects.filter(_finance_remit(user), settled_at__date=day)
-        .values("provider", "bill__department__name")
+        .values("provider", "bill__department__name", "bill__department__names")
         .annotate(count=Count("pk"), amount=Sum("amount_minor"))
     )
     refunds = (
@@ -158,12 +159,20 @@ def settlement_report(*, day: Any, user: Any) -> list[dict[str, Any]]:
             created_at__date=day,
             state=Refund.State.SUCCESS,
         )
-        .values("payment__provider", "payment__bill__department__name")
+        .values(
+            "payment__provider",
+            "payment__bill__department__name",
+            "payment__bill__department__names",
+        )
         .annotate(count=Count("pk"), amount=Sum("amount_minor"))
     )
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for row in settled:
-        key = (row["provider"], row["bill__department__name"])
+        # The department's name in the reader's language.
+        key = (
+            row["provider"],
+            localised_name(row["bill__department__name"], row["bill__department__names"]),
+        )
         rows[key] = {
             "provider": key[0],
             "department": key[1],
@@ -173,7 +182,12 @@ def settlement_report(*, day: Any, user: Any) -> list[dict[str, Any]]:
             "refunded_minor": 0,
         }
     for row in refunds:
-        key = (row["payment__provider"], row["payment__bill__department__name"])
+        key = (
+            row["payment__provider"],
+            localised_name(
+                row["payment__bill__department__name"], row["payment__bill__department__names"]
+            ),
+        )
         entry = rows.setdefault(
             key,
             {

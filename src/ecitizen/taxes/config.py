@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from ecitizen.core.errors import DomainError
+from ecitizen.payments.money import currency_precision, to_minor
 from ecitizen.taxes.models import Relief, UseClass
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
@@ -142,10 +143,12 @@ def _reliefs(items: Any) -> tuple[ReliefConfig, ...]:
             raise TaxConfigError(f"{where}.owner_occupier_only must be true or false.")
         max_value_minor = None
         if item.get("max_value") is not None:
-            max_value = _decimal(item["max_value"], f"{where}.max_value") * 100
-            if max_value != max_value.to_integral_value():
-                raise TaxConfigError(f"{where}.max_value has more than 2 decimal places.")
-            max_value_minor = int(max_value)
+            try:
+                max_value_minor = to_minor(_decimal(item["max_value"], f"{where}.max_value"))
+            except ValueError:
+                raise TaxConfigError(
+                    f"{where}.max_value has more than {currency_precision()} decimal places."
+                ) from None
         out.append(
             ReliefConfig(
                 kind=kind,

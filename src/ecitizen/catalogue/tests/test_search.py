@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from ecitizen.accounts.services import department_ensure
+from ecitizen.catalogue import selectors
 from ecitizen.catalogue.selectors import services_search
 from ecitizen.demo import riverton
 from ecitizen.demo.cases import demo_services_publish
@@ -50,13 +51,23 @@ def test_search_page_lists_results_and_handles_nonsense(client, riverton_service
     assert "0 results" in page
 
 
-def test_catalogue_lists_services_by_topic_and_department(client, riverton_services):
-    with translation.override("en"):
-        page = client.get(reverse("catalogue:list")).content.decode()
-    assert "Services by topic" in page
-    assert "Transport &amp; Licensing" in page
+@pytest.mark.parametrize("language", ["en", "fr", "ar"])
+def test_catalogue_lists_each_service_once_under_its_first_topic(
+    client, riverton_services, language
+):
+    """A service in several topics (the building permit: planning, building, housing) was
+    listed under each of them and again under its department: up to four times on a
+    page."""
+    page = client.get(reverse("catalogue:list"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f'lang="{language}"' in page
+    with translation.override(language):
+        planning = str(selectors.topic_label("planning"))
     for service in riverton_services:
-        assert reverse("catalogue:start", args=[service.slug]) in page
+        link = f'href="{reverse("catalogue:start", args=[service.slug])}"'
+        assert page.count(link) == 1, (service.slug, page.count(link))
+    # under the first topic of its definition
+    section = page.split(f">{planning}</h3>", 1)[1].split("</ul>", 1)[0]
+    assert reverse("catalogue:start", args=["building-permit"]) in section
 
 
 def test_start_page_says_what_you_need_how_long_and_what_it_costs(client, riverton_services):

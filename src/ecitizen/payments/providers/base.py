@@ -63,6 +63,8 @@ class WebhookEvent:
 
 class PaymentProvider(Protocol):
     name: str
+    #: What staff read for it ("Stripe"): text or a lazy translation.
+    label: Any
 
     def create_payment(
         self,

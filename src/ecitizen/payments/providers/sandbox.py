@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ecitizen.payments.models import FINISHED_STATES, PaymentState, SandboxCharge
 from ecitizen.payments.providers.base import (
@@ -134,6 +135,7 @@ class SandboxProvider:
     """The sandbox as a :class:`~ecitizen.payments.providers.base.PaymentProvider`."""
 
     name = "sandbox"
+    label = _("Sandbox (test payments)")
 
     @transaction.atomic
     def create_payment(

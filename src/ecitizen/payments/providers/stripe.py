@@ -251,6 +251,8 @@ class StripeProvider:
     """
 
     name = "stripe"
+    # A brand name: the same in every language.
+    label = "Stripe"
 
     def __init__(
         self,

@@ -18,14 +18,23 @@ NARROW_NBSP, NBSP, RLM = "\u202f", "\u00a0", "\u200f"
     ("language", "expected"),
     [
         ("en", "£1,234.50"),
-        ("fr", f"1{NARROW_NBSP}234,50{NBSP}£GB"),
-        ("ar", f"{RLM}1,234.50{NBSP}UK£"),
+        ("fr", f"1{NARROW_NBSP}234,50{NBSP}£"),
+        ("ar", f"{RLM}1,234.50{NBSP}£"),
     ],
 )
 def test_amounts_are_written_the_way_of_the_active_language(language, expected):
+    """Digits, separators and the symbol's place are the reader's; the symbol is the one
+    the authority writes (not Arabic's "UK£" nor French's "£GB", which tell pounds apart
+    for readers abroad, on a site that only charges in pounds)."""
     with translation.override(language):
         assert format_minor(123450) == expected
         assert format_money(Decimal("1234.5")) == expected
+
+
+@override_settings(CURRENCY_SYMBOL="GBP")
+def test_the_symbol_can_be_configured():
+    assert format_minor(6000, language="en") == "GBP60.00"
+    assert format_minor(6000, language="ar") == f"{RLM}60.00{NBSP}GBP"
 
 
 def test_negative_amounts_keep_their_sign_and_an_explicit_language_wins():

@@ -1,0 +1,1 @@
+"""See ecitizen.formats."""
