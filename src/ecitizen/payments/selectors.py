@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, NamedTuple, TypeAlias
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeAlias
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import F, QuerySet
 
 from ecitizen.accounts.selectors import remit_filter
 from ecitizen.core.authority import localised_name
@@ -331,23 +331,15 @@ def bills_by_ids(*, ids: Sequence[int]) -> list[Bill]:
     return list(Bill.objects.filter(pk__in=list(ids)).order_by("pk"))
 
 
-class SourceTotal(NamedTuple):
-    """The bills issued for one ``source_reference``: how many, and their total."""
-
-    source_reference: str
-    bills: int
-    amount_minor: int
-
-
-def bill_totals_by_source(*, kind: str, source_key_prefix: str) -> list[SourceTotal]:
-    """The bills of ``kind`` whose ``source_key`` starts with ``source_key_prefix``,
-    counted and summed per ``source_reference`` (their totals as issued: payments,
-    refunds and credits apart). One grouped query; the caller groups further by what the
-    references stand for (a parcel's use class and ward)."""
-    rows = (
+def bill_totals(*, kind: str, source_key_prefix: str) -> Iterator[tuple[str, int]]:
+    """Each bill of ``kind`` whose ``source_key`` starts with ``source_key_prefix``, as
+    ``(source_reference, total_minor)`` (its total as issued: payments, refunds and
+    credits apart), in no particular order, for the caller to add up by what the
+    references stand for (a parcel's use class and ward). One query, read in chunks:
+    a caller that adds them up as they come holds few rows at a time."""
+    return (
         Bill.objects.filter(kind=kind, source_key__startswith=source_key_prefix)
         .order_by()
-        .values_list("source_reference")
-        .annotate(count=Count("pk"), amount=Sum("total_minor"))
+        .values_list("source_reference", "total_minor")
+        .iterator(chunk_size=10_000)
     )
-    return [SourceTotal(reference, count, int(amount or 0)) for reference, count, amount in rows]

@@ -17,7 +17,7 @@ from django.utils.translation import pgettext_lazy
 from ecitizen.accounts.models import Jurisdiction
 from ecitizen.payments.selectors import (
     BillKind,
-    bill_totals_by_source,
+    bill_totals,
     bills_exist,
     bills_for_sources,
 )
@@ -293,29 +293,31 @@ def assessment_totals(*, tax_year: TaxYear) -> dict[str, Any]:
     and per ward: ``{"use_class": {code: {"count", "amount_minor"}}, "ward": {code:
     {"name", "count", "amount_minor"}}, "total": {"count", "amount_minor"}}``.
 
-    Two reads joined here by parcel: the bills' totals per parcel (one grouped query of
-    the payments app, whose tables this app does not query) and each parcel's use class
-    and ward (the roll). A bill whose parcel is not on the roll is left out."""
-    per_parcel = bill_totals_by_source(
-        kind=BillKind.PROPERTY_TAX, source_key_prefix=f"tax:{tax_year.year}:"
-    )
+    Two reads joined here by parcel: each parcel's use class and ward (the roll), and
+    each bill's parcel and total (the payments app's, whose tables this app does not
+    query), added up as they come. A bill whose parcel is not on the roll is left out.
+    """
+    places = {
+        parcel: (use_class, ward_id)
+        for parcel, use_class, ward_id in Property.objects.order_by()
+        .values_list("parcel", "use_class", "ward_id")
+        .iterator(chunk_size=10_000)
+    }
     grouped: dict[tuple[str, int], list[int]] = {}
-    if per_parcel:
-        places = {
-            parcel: (use_class, ward_id)
-            for parcel, use_class, ward_id in Property.objects.order_by()
-            .values_list("parcel", "use_class", "ward_id")
-            .iterator(chunk_size=10_000)
-        }
-        for parcel, count, amount in per_parcel:
-            place = places.get(parcel)
-            if place is None:
-                continue
-            sums = grouped.setdefault(place, [0, 0])
-            sums[0] += count
-            sums[1] += amount
+    for parcel, amount in bill_totals(
+        kind=BillKind.PROPERTY_TAX, source_key_prefix=f"tax:{tax_year.year}:"
+    ):
+        place = places.get(parcel)
+        if place is None:
+            continue
+        sums = grouped.get(place)
+        if sums is None:
+            sums = grouped[place] = [0, 0]
+        sums[0] += 1
+        sums[1] += amount
     rows = [
-        (use_class, ward_id, n, amount) for (use_class, ward_id), (n, amount) in grouped.items()
+        (use_class, ward_id, count, amount)
+        for (use_class, ward_id), (count, amount) in grouped.items()
     ]
     wards = dict(Jurisdiction.objects.values_list("pk", "code"))
     names = dict(Jurisdiction.objects.values_list("code", "name"))
