@@ -10,6 +10,7 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from ecitizen.accounts.selectors import resident_links_register
         from ecitizen.cases.selectors import applicant_ids_in_department
+
         resident_links_register(applicant_ids_in_department)
 
         from ecitizen.accounts.models import Role

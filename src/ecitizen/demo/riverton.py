@@ -147,7 +147,13 @@ TEXT_ANSWERS: dict[str, list[str]] = {
         "discharged me.",
         "I have epilepsy and have had no seizure for three years on my current medication.",
     ],
-    "vehicle_make": ["Vauxhall Corsa", "Volkswagen Golf", "Toyota Yaris", "Nissan Leaf", "Kia Ceed"],
+    "vehicle_make": [
+        "Vauxhall Corsa",
+        "Volkswagen Golf",
+        "Toyota Yaris",
+        "Nissan Leaf",
+        "Kia Ceed",
+    ],
     "business_name": [
         "The Riverside Bakery",
         "Mill Lane Motors",
