@@ -42,11 +42,13 @@ WIDER_THAN_THE_SCREEN = """() => {
   const out = [];
   for (const element of document.body.querySelectorAll("*")) {
     const box = element.getBoundingClientRect();
-    if (box.right > width + 1 && !clipped(element)) {
+    // Its box, or its content (a long word overflows the box of its paragraph).
+    const right = Math.max(box.right, box.left + element.scrollWidth);
+    if (right > width + 1 && !clipped(element)) {
       const classes = typeof element.className === "string" ? element.className.trim() : "";
       const dotted = classes ? "." + classes.replace(/ +/g, ".") : "";
       const name = element.tagName.toLowerCase() + dotted;
-      out.push(`${name} (${Math.round(box.left)} to ${Math.round(box.right)})`);
+      out.push(`${name} (${Math.round(box.left)} to ${Math.round(right)})`);
     }
   }
   return {page_width: root.scrollWidth, screen_width: width, sticking_out: out.slice(0, 8)};

@@ -160,10 +160,10 @@ class RefundForm(forms.Form):
         too_precise: Any
         if precision:
             too_precise = ngettext(
-                "Enter the amount with no more than %(max)s decimal place",
-                "Enter the amount with no more than %(max)s decimal places",
+                "Enter the amount with no more than %(count)s decimal place",
+                "Enter the amount with no more than %(count)s decimal places",
                 precision,
-            ) % {"max": precision}
+            ) % {"count": precision}
         else:
             too_precise = _("Enter the amount as a whole number")
         field.error_messages["max_decimal_places"] = too_precise
