@@ -31,7 +31,11 @@ def _mail_stays_local(settings):
 
 def _messages_for(resident):
     for reference, event, extra in [
-        ("RIV-GW-2026-000101", "case_submitted", {"expected_date": "12 March 2026"}),
+        (
+            "RIV-GW-2026-000101",
+            "case_submitted",
+            {"expected_decision": "We expect to make a decision by 12 March 2026."},
+        ),
         ("RIV-GW-2026-000101", "case_approved", {}),
     ]:
         notification_send(
