@@ -8,6 +8,7 @@ import os
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
 from hypothesis import settings as hypothesis_settings
 
 pytest_plugins = ["tests.personas"]
@@ -99,6 +100,17 @@ def _empty_cache(request):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language. A request in French or Arabic leaves that
+    language active in the thread (LocaleMiddleware activates it and nothing deactivates
+    it), so without this a test would see the language of whichever test ran before it on
+    the same process: a different one under pytest-xdist than in a serial run."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
