@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 
+import factory.random
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -111,6 +112,15 @@ def _default_language():
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _reproducible_fake_data(request):
+    """Faker's names and factory-boy's fuzzy values come from a seed made of the test's id:
+    a test gets the same people on every run and whatever ran before it on its process
+    (pytest-xdist changes that order), so a failure can be repeated. Random names otherwise
+    made, say, a persona called "Mark ..." show up in a search for "mar" now and then."""
+    factory.random.reseed_random(request.node.nodeid)
 
 
 @pytest.fixture(autouse=True)
