@@ -68,3 +68,8 @@ class CasesConfig(AppConfig):
                 "Draft reminders and expiry, SLA escalation.",
             )
         )
+
+        from pathlib import Path
+
+        # This app's notification templates, next to its code.
+        registry.register_message_dir(Path(__file__).resolve().parent / "messages")

@@ -47,3 +47,8 @@ class DocumentsConfig(AppConfig):
                 "Delete stored uploads that nothing refers to any more.",
             )
         )
+
+        from pathlib import Path
+
+        # This app's notification templates, next to its code.
+        registry.register_message_dir(Path(__file__).resolve().parent / "messages")

@@ -1,7 +1,7 @@
 """Writes about notifications: sending a message to a person, delivering it, retrying it.
 
 **How a message reaches a person.** Other apps call :func:`notification_send` with an
-event (a template set in ``notifications/messages/<event>/``), the values of its
+event (a template set in ``<app>/messages/<event>/``, registered by the app), the values of its
 placeholders and the channels the service allows. The channels actually used follow the
 recipient's ``ResidentProfile.contact_preference``
 (:func:`ecitizen.notifications.selectors.notification_channels_for`):

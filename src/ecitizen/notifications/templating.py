@@ -2,8 +2,8 @@
 
 Layout::
 
-    notifications/messages/<event>/event.yaml   # placeholders and default channels
-    notifications/messages/<event>/<lang>.yaml  # subject, email, sms, inbox texts
+    <app>/messages/<event>/event.yaml   # placeholders and default channels
+    <app>/messages/<event>/<lang>.yaml  # subject, email, sms, inbox texts
 
 ``event.yaml`` holds ``description`` (for developers), ``placeholders`` (every name its
 texts may use; ``name`` and ``url`` are part of every event) and ``channels`` (the default

@@ -61,3 +61,8 @@ class PaymentsConfig(AppConfig):
                 "Every ledger transaction balances and each bill equals its postings.",
             )
         )
+
+        from pathlib import Path
+
+        # This app's notification templates, next to its code.
+        registry.register_message_dir(Path(__file__).resolve().parent / "messages")

@@ -41,3 +41,8 @@ class TaxesConfig(AppConfig):
                 "Instalment reminders and overdue notices.",
             )
         )
+
+        from pathlib import Path
+
+        # This app's notification templates, next to its code.
+        registry.register_message_dir(Path(__file__).resolve().parent / "messages")
