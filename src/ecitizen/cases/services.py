@@ -1148,7 +1148,7 @@ def assist_consent_request(
     import secrets
     import uuid
 
-    from ecitizen.accounts.selectors import user_has_role as holds
+    from ecitizen.notifications.selectors import notification_language
 
     resident = (
         User.objects.filter(email__iexact=resident_email.strip(), is_active=True)
@@ -1163,7 +1163,7 @@ def assist_consent_request(
         service=service,
         helper=actor,
         resident=resident,
-        channel=Channel.ASSISTED if holds(actor, {Role.INTERMEDIARY}) else Channel.COUNTER,
+        channel=Channel.ASSISTED if user_has_role(actor, {Role.INTERMEDIARY}) else Channel.COUNTER,
         code_hash=_assist_code_hash(consent_id, code),
         created_at=now,
         expires_at=now + timedelta(minutes=ASSIST_CODE_MINUTES),
@@ -1177,7 +1177,7 @@ def assist_consent_request(
         ip_address=ip_address,
     )
     if resident is not None:
-        language = notification_language_for(resident)
+        language = notification_language(resident)
         with translation.override(language):
             _send_notification(
                 recipient=resident,
@@ -1194,12 +1194,6 @@ def assist_consent_request(
                 actor=actor,
             )
     return consent
-
-
-def notification_language_for(user: User) -> str:
-    from ecitizen.notifications.selectors import notification_language
-
-    return notification_language(user)
 
 
 class AssistConsentError(CaseError):
