@@ -18,7 +18,7 @@ dead tuples, write-ahead logs) until it is compacted: run ``VACUUM`` on SQLite a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,27 @@ class Column:
     pk: str = "id"
 
 
+def _batches(connection: Any, spec: Column) -> Iterator[list[tuple[Any, Any]]]:
+    """``(primary key, value)`` rows of one column in primary-key order, a batch at a
+    time (keyset paging: each batch starts after the last key of the one before)."""
+    quote = connection.ops.quote_name
+    table, column, pk = quote(spec.table), quote(spec.column), quote(spec.pk)
+    last: Any = None
+    while True:
+        with connection.cursor() as cursor:
+            where = "" if last is None else f"WHERE {pk} > %s "
+            cursor.execute(
+                f"SELECT {pk}, {column} FROM {table} {where}"  # noqa: S608 - quoted names
+                f"ORDER BY {pk} LIMIT {BATCH_SIZE}",
+                [] if last is None else [last],
+            )
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield rows
+
+
 def _rewrite(
     schema_editor: Any,
     columns: Iterable[Column],
@@ -50,30 +71,19 @@ def _rewrite(
     changed = 0
     for spec in columns:
         table, column, pk = quote(spec.table), quote(spec.column), quote(spec.pk)
-        last: Any = None
-        while True:
-            with connection.cursor() as cursor:
-                where = "" if last is None else f"WHERE {pk} > %s "
-                cursor.execute(
-                    f"SELECT {pk}, {column} FROM {table} {where}"  # noqa: S608 - quoted names
-                    f"ORDER BY {pk} LIMIT {BATCH_SIZE}",
-                    [] if last is None else [last],
-                )
-                rows = cursor.fetchall()
-                if not rows:
-                    break
-                last = rows[-1][0]
-                updates = [
-                    (change(str(value), spec.context), key)
-                    for key, value in rows
-                    if value is not None and str(value) != "" and wanted(str(value))
-                ]
-                if updates:
+        for rows in _batches(connection, spec):
+            updates = [
+                (change(str(value), spec.context), key)
+                for key, value in rows
+                if value is not None and str(value) != "" and wanted(str(value))
+            ]
+            if updates:
+                with connection.cursor() as cursor:
                     cursor.executemany(
                         f"UPDATE {table} SET {column} = %s WHERE {pk} = %s",  # noqa: S608
                         updates,
                     )
-                    changed += len(updates)
+                changed += len(updates)
     if connection.vendor == "postgresql":
         # The updates queued the checks of the tables' deferred foreign keys; PostgreSQL
         # refuses to ALTER a table with pending checks, and the migration alters these
@@ -111,22 +121,7 @@ def decrypt_columns(schema_editor: Any, columns: Iterable[Column]) -> int:
 def column_values(schema_editor: Any, spec: Column) -> Iterable[tuple[Any, str]]:
     """``(primary key, plain value)`` of every non-empty value of a column, decrypting
     tokens, in primary-key order (in batches)."""
-    connection = schema_editor.connection
-    quote = connection.ops.quote_name
-    table, column, pk = quote(spec.table), quote(spec.column), quote(spec.pk)
-    last: Any = None
-    while True:
-        with connection.cursor() as cursor:
-            where = "" if last is None else f"WHERE {pk} > %s "
-            cursor.execute(
-                f"SELECT {pk}, {column} FROM {table} {where}"  # noqa: S608 - quoted names
-                f"ORDER BY {pk} LIMIT {BATCH_SIZE}",
-                [] if last is None else [last],
-            )
-            rows = cursor.fetchall()
-        if not rows:
-            return
-        last = rows[-1][0]
+    for rows in _batches(schema_editor.connection, spec):
         for key, value in rows:
             if value is None or str(value) == "":
                 continue
