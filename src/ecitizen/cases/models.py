@@ -133,7 +133,9 @@ class Case(EncryptedJSONMixin, models.Model):
     answers_json = EncryptedTextField(null=True, blank=True)
     state = models.CharField(max_length=63)
     outcome = models.CharField(max_length=20, blank=True)
-    fee_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    #: In major units, to the currency's own precision (0 for JPY, 2 for GBP, 3 for KWD;
+    #: four places hold every ISO 4217 currency, CLF included).
+    fee_amount = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
     fee_currency = models.CharField(max_length=3, blank=True)
     # The fee's bill: "due" while unpaid (a fee due before submission holds the case:
     # officials cannot act and the SLA clock waits), then "paid".

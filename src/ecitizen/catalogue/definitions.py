@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+from django.conf import settings
 from jsonschema import Draft202012Validator
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "service-definition.schema.json"
@@ -117,11 +119,31 @@ def _fee_problems(fee: dict[str, Any], asked: dict[str, dict[str, Any]], found: 
         elif target.get("type") not in NUMERIC_TYPES:
             found.add("fee.question", f"{fee['question']!r} must be a number or money question")
     bands = fee.get("bands", [])
+    # A fixed fee or a band's fee is what the resident pays: it must be an amount of the
+    # currency, not rounded silently on the way to the bill.
+    charged = [("fee.amount", fee["amount"])] if fee.get("kind") == "fixed" else []
+    charged += [(f"fee.bands[{index}].amount", band["amount"]) for index, band in enumerate(bands)]
+    for path, amount in charged:
+        _amount_problem(path, amount, found)
     for index, band in enumerate(bands[:-1]):
         if "up_to" not in band:
             found.add(f"fee.bands[{index}].up_to", "every band but the last needs an upper bound")
     if bands and "up_to" in bands[-1]:
         found.add(f"fee.bands[{len(bands) - 1}]", "the last band must have no upper bound")
+
+
+def _amount_problem(path: str, amount: str, found: _Problems) -> None:
+    """Add a problem when ``amount`` is finer than the currency's minor unit (trailing
+    zeros are fine: ``"60.00"`` is sixty yen)."""
+    from ecitizen.payments.money import currency_precision, to_minor
+
+    try:
+        to_minor(Decimal(amount))
+    except ValueError:
+        places = currency_precision()
+        found.add(
+            path, f"{amount!r} is not an amount of {settings.CURRENCY} ({places} decimal places)"
+        )
 
 
 def _action_problems(

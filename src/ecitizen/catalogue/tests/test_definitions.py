@@ -116,6 +116,44 @@ def test_invalid_definitions_say_where_and_what(old, new, expected):
     assert any(problem.startswith(expected) for problem in problems), problems
 
 
+FIXED_FEE = 'fee:\n  kind: fixed\n  amount: "45.00"\n'
+
+
+@pytest.mark.parametrize(
+    ("currency", "amount", "expected"),
+    [
+        (
+            "GBP",
+            "45.125",
+            "broken.yaml: at fee.amount: '45.125' is not an amount of GBP (2 decimal places)",
+        ),
+        (
+            "JPY",
+            "450.5",
+            "broken.yaml: at fee.amount: '450.5' is not an amount of JPY (0 decimal places)",
+        ),
+        ("KWD", "45.125", None),
+        ("JPY", "450.00", None),  # trailing zeros are still whole yen
+    ],
+)
+def test_a_fixed_fee_has_the_decimal_places_of_the_currency(settings, currency, amount, expected):
+    settings.CURRENCY = currency
+    text = _fixture_with(
+        'fee:\n  kind: per_unit\n  question: bin_count\n  amount: "45.00"\n',
+        FIXED_FEE.replace("45.00", amount),
+    )
+    if expected is None:
+        assert parse_definition("broken.yaml", text)["fee"]["amount"] == amount
+    else:
+        assert _problems(text) == [expected]
+
+
+def test_a_per_unit_price_may_be_finer_than_the_currency(settings):
+    settings.CURRENCY = "GBP"
+    text = _fixture_with('amount: "45.00"', 'amount: "0.1255"')
+    assert parse_definition("broken.yaml", text)["fee"]["amount"] == "0.1255"
+
+
 def test_broken_yaml_names_the_line():
     assert _problems("slug: x\npages: [unclosed\n") == [
         "broken.yaml: at line 3: not valid YAML: expected ',' or ']', but got '<stream end>'"
