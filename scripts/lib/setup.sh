@@ -84,6 +84,9 @@ ecitizen_demo_env() {
   _demo_setting() { grep -q "^$1=" "$file" || printf '%s=%s\n' "$1" "$2" >> "$file"; }
   _demo_setting DEBUG false
   _demo_setting ALLOWED_HOSTS 127.0.0.1,localhost
+  # localhost, not 127.0.0.1: browsers allow passkeys (WebAuthn) on plain http only for
+  # localhost, and an IP address cannot be a passkey's relying party.
+  _demo_setting PUBLIC_BASE_URL http://localhost:8000
   _demo_setting SECRET_KEY "$(python -c 'import secrets; print(secrets.token_urlsafe(50))')"
   _demo_setting FIELD_ENCRYPTION_KEYS "dev1:$(ecitizen_keygen)"
   _demo_setting BLIND_INDEX_KEY "$(ecitizen_keygen)"

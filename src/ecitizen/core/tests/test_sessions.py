@@ -76,3 +76,17 @@ def test_asking_for_the_time_left_is_not_activity(client, resident):
         assert response.json() == {"seconds_left": 3600}
     with time_machine.travel(start + timedelta(minutes=100), tick=False):
         assert client.get(reverse("accounts:home")).status_code == 200
+
+
+def test_housekeeping_removes_expired_sessions_only(client, resident, capsys):
+    from django.contrib.sessions.models import Session
+    from django.core.management import call_command
+
+    _sign_in(client, resident)
+    live = client.session.session_key
+    Session.objects.create(
+        session_key="expired" * 4, session_data="", expire_date=timezone.now() - timedelta(1)
+    )
+    call_command("housekeeping")
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live]
+    assert "Removed the expired sessions." in capsys.readouterr().out

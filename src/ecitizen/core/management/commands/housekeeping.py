@@ -2,12 +2,13 @@
 scheduler runs it daily as the job ``core.housekeeping``).
 
 Runs each prune hook the apps registered (``registry.register_prune_hook``: stale sign-in
-and pay-by-reference failure counts, for instance), then prunes finished background-task
-results.
+and pay-by-reference failure counts, for instance), removes expired sessions (what Django's
+``clearsessions`` does), then prunes finished background-task results.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +19,10 @@ from ecitizen.core.registry import registry
 
 
 class Command(BaseCommand):
-    help = "Run the apps' clean-ups (stale failure counts...) and prune finished task results."
+    help = (
+        "Run the apps' clean-ups (stale failure counts...), remove expired sessions and prune "
+        "finished task results."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -32,6 +36,10 @@ class Command(BaseCommand):
         for hook in registry.prune_hooks.values():
             pruned = hook.prune()
             self.stdout.write(f"Forgot {pruned} {hook.label}.")
+        # A session past its expiry can no longer be used, but it still holds who was signed
+        # in and from where: removed here rather than by a separate cron line.
+        import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+        self.stdout.write("Removed the expired sessions.")
         if settings.TASKS_BACKEND != "database":
             return  # no task results are stored
         call_command(
