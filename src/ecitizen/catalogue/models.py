@@ -17,6 +17,9 @@ class Service(models.Model):
     current_version = models.ForeignKey(
         "ServiceVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    #: The current version's ``listed``: in the catalogue and its apply journey, or used
+    #: only through an app's own journey (a street-report category).
+    listed = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

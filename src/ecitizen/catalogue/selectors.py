@@ -36,16 +36,28 @@ TOPIC_LABELS = {
 }
 
 
-def services_published() -> QuerySet[Service]:
-    """Services with a published version, with what the lists show."""
-    return (
-        Service.objects.filter(current_version__isnull=False)
-        .select_related("department", "current_version")
-        .order_by("slug")
-    )
+def services_published(*, listed: bool | None = True) -> QuerySet[Service]:
+    """Services with a published version, with what the lists show: those listed in the
+    catalogue (``listed=True``, the default), the others (``False``: used through an
+    app's own journey) or all (``None``)."""
+    services = Service.objects.filter(current_version__isnull=False)
+    if listed is not None:
+        services = services.filter(listed=listed)
+    return services.select_related("department", "current_version").order_by("slug")
+
+
+def services_with_extension(name: str) -> list[Service]:
+    """Published services whose definition has ``extensions.<name>`` (the street-report
+    categories for ``"report"``), in slug order."""
+    return [
+        service
+        for service in services_published(listed=None)
+        if name in (service.current_version.definition.get("extensions") or {})  # type: ignore[union-attr]
+    ]
 
 
 def service_get_published(*, slug: str) -> Service:
+    """A service of the catalogue (listed), or 404."""
     service = services_published().filter(slug=slug).first()
     if service is None:
         raise Http404

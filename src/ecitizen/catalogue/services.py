@@ -90,7 +90,8 @@ def service_definitions_publish(*, directory: Path, actor: Any) -> list[PublishR
         )
         service.current_version = version
         service.department = departments[data["department"]]
-        service.save(update_fields=["current_version", "department"])
+        service.listed = bool(data.get("listed", True))
+        service.save(update_fields=["current_version", "department", "listed"])
         search_entries_rebuild(service)
         audit_record(
             action="catalogue.service_published",

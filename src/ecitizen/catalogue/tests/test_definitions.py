@@ -193,3 +193,26 @@ def test_templates_must_exist(folder):
         "template (templates: " in message
     )
     assert " case_approved," in message  # the list of templates names the one meant
+
+
+def test_an_unlisted_service_is_only_used_through_its_app(folder, client):
+    path = folder / FIXTURE.name
+    path.write_text(
+        path.read_text().replace(
+            "summary:", "listed: false\nextensions:\n  report: {group: {en: Bins}}\nsummary:", 1
+        )
+    )
+    _load(folder)
+    from django.urls import reverse
+
+    from ecitizen.catalogue.selectors import services_published, services_with_extension
+
+    service = Service.objects.get(slug="garden-waste-collection")
+    assert service.listed is False
+    assert list(services_published()) == []
+    assert services_with_extension("report") == [service]
+    assert services_with_extension("other") == []
+    assert "garden waste" not in client.get(reverse("catalogue:list")).content.decode().lower()
+    assert client.get(reverse("catalogue:start", args=[service.slug])).status_code == 404
+    search = client.get(reverse("catalogue:search"), {"q": "garden waste"}).content.decode()
+    assert reverse("catalogue:start", args=[service.slug]) not in search
