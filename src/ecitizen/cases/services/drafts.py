@@ -1,0 +1,307 @@
+"""Applications in progress and their submission: start (or resume) a draft, save its
+answers and files, remove a file, discard it, and turn it into a case exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from ecitizen.accounts.models import User
+from ecitizen.cases.models import (
+    Case,
+    CaseEvent,
+    CaseFile,
+    Channel,
+    Draft,
+    DraftFile,
+    ReferenceCounter,
+    ServiceUsage,
+)
+from ecitizen.cases.services.common import CaseError, _actor_label, _notify, _today, spec_for
+from ecitizen.cases.services.workflow import _clock_enter, _fee_bill
+from ecitizen.core.events import CaseSubmitted, event_publish
+from ecitizen.core.services import audit_record
+from ecitizen.documents.services import upload_delete, upload_store
+
+if TYPE_CHECKING:  # types only: other apps' models are theirs to query
+    from ecitizen.catalogue.models import Service
+
+
+def _draft_expiry() -> Any:
+    return timezone.now() + timedelta(days=settings.DRAFT_EXPIRY_DAYS)
+
+
+@transaction.atomic
+def draft_start(
+    *,
+    service: Service,
+    applicant: User,
+    actor: User,
+    channel: str = Channel.ONLINE,
+    consent_statement: str = "",
+) -> Draft:
+    """An application in progress for ``applicant``: the open one this person already
+    has for the service (so a second "Start now" resumes it), or a new one under the
+    service's current version. Records a start for the service's statistics.
+
+    ``actor`` fills it in: the applicant online, or an intermediary (``assisted``, with
+    ``consent_statement`` recording what the resident agreed to) or a clerk (``counter``).
+    """
+    if service.current_version is None:
+        raise CaseError(_("This service is not available at the moment."))
+    if channel != Channel.ONLINE and not consent_statement.strip():
+        raise CaseError(_("Record the resident's consent before applying for them."))
+    existing = (
+        Draft.objects.select_for_update()
+        .filter(
+            applicant=applicant,
+            entered_by=actor,
+            service_version__service=service,
+            status=Draft.Status.OPEN,
+        )
+        .first()
+    )
+    if existing is not None:
+        return existing
+    draft = Draft(
+        service_version=service.current_version,
+        applicant=applicant,
+        entered_by=actor,
+        channel=channel,
+        consent_statement=consent_statement.strip(),
+        expires_at=_draft_expiry(),
+    )
+    draft.answers = {}
+    draft.save()
+    ServiceUsage.objects.create(
+        service=service, kind=ServiceUsage.Kind.STARTED, channel=channel, draft_id=draft.id
+    )
+    return draft
+
+
+def _lock_open_draft(draft: Draft) -> Draft:
+    locked = Draft.objects.select_for_update().get(pk=draft.pk)
+    if locked.status != Draft.Status.OPEN:
+        raise CaseError(_("This application has already been sent or is closed."), code="closed")
+    return locked
+
+
+@transaction.atomic
+def draft_save_answers(
+    *,
+    draft: Draft,
+    values: Mapping[str, Any],
+    files: Mapping[str, Sequence[UploadedFile]] | None = None,
+    actor: User,
+) -> Draft:
+    """Store answers (already validated by the page form) and upload new files for file
+    questions. Extends the draft's life. Files are refused with ``UploadRejected`` (a
+    DomainError) before anything is saved when one of them is not acceptable."""
+    draft = _lock_open_draft(draft)
+    spec = spec_for(draft.service_version)
+    answers = draft.answers
+    for question_id, uploaded in (files or {}).items():
+        question = spec.questions[question_id]
+        rules = question["file"]
+        existing = list(draft.files.filter(question=question_id).values_list("upload", flat=True))
+        if len(existing) + len(uploaded) > rules.get("max_count", 1):
+            limit = rules.get("max_count", 1)
+            raise CaseError(
+                ngettext(
+                    "You can upload only %(count)s file here.",
+                    "You can upload at most %(count)s files here.",
+                    limit,
+                )
+                % {"count": limit},
+                code="too_many_files",
+            )
+        for item in uploaded:
+            upload = upload_store(
+                owner=draft.applicant,
+                file=item,
+                allowed_types=rules["formats"],
+                max_bytes=int(min(rules["max_size_mb"], settings.UPLOAD_MAX_MB) * 1024 * 1024),
+                actor=actor,
+            )
+            DraftFile.objects.create(draft=draft, question=question_id, upload=upload)
+            existing.append(upload.pk)
+        answers[question_id] = [str(pk) for pk in existing]
+    answers.update(values)
+    draft.answers = answers
+    draft.expires_at = _draft_expiry()
+    draft.reminded_at = None
+    draft.save()
+    return draft
+
+
+@transaction.atomic
+def draft_remove_file(*, draft: Draft, draft_file_id: int, actor: User) -> Draft:
+    """Take a file off a draft and delete it: the upload's row now, its stored file once
+    the transaction commits (``documents.upload_delete``)."""
+    draft = _lock_open_draft(draft)
+    item = draft.files.select_related("upload").filter(pk=draft_file_id).first()
+    if item is None:
+        raise CaseError(_("That file is not part of this application."), code="no_file")
+    item.delete()
+    upload_delete(upload=item.upload, actor=actor)
+    answers = draft.answers
+    remaining = [
+        str(pk)
+        for pk in draft.files.filter(question=item.question).values_list("upload", flat=True)
+    ]
+    if remaining:
+        answers[item.question] = remaining
+    else:
+        answers.pop(item.question, None)
+    draft.answers = answers
+    draft.save()
+    return draft
+
+
+@transaction.atomic
+def draft_discard(*, draft: Draft, actor: User) -> None:
+    """The resident deletes an application in progress (counted as abandoned): its
+    answers and files are deleted (the stored files once the transaction commits)."""
+    draft = _lock_open_draft(draft)
+    draft.status = Draft.Status.DISCARDED
+    draft.answers = {}
+    draft.save()
+    _draft_files_delete(draft, actor=actor)
+    ServiceUsage.objects.create(
+        service_id=draft.service_version.service_id,
+        kind=ServiceUsage.Kind.ABANDONED,
+        channel=draft.channel,
+        draft_id=draft.id,
+    )
+
+
+def _draft_files_delete(draft: Draft, *, actor: User | None) -> None:
+    """Delete a closed draft's files: the links, the uploads' rows and (on commit) the
+    stored files."""
+    items = list(draft.files.select_related("upload"))
+    DraftFile.objects.filter(pk__in=[item.pk for item in items]).delete()
+    for item in items:
+        upload_delete(upload=item.upload, actor=actor)
+
+
+def draft_problems(draft: Draft) -> list[str]:
+    """Why the draft cannot be submitted yet (empty when it can)."""
+    spec = spec_for(draft.service_version)
+    answers = draft.answers
+    problems = []
+    for question in spec.eligibility:
+        if answers.get(question["id"]) not in question["eligible_answers"]:
+            problems.append(_("Answer the questions about whether you can use this service."))
+            break
+    if spec.first_unanswered_page(answers) is not None:
+        problems.append(_("Answer all the questions before sending your application."))
+    return problems
+
+
+def _next_reference(code: str, year: int) -> str:
+    counter, _created = ReferenceCounter.objects.select_for_update().get_or_create(
+        code=code, year=year
+    )
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{settings.CASE_REFERENCE_PREFIX}-{code}-{year}-{counter.last:06d}"
+
+
+def _applicant_ward_id(applicant: User) -> int | None:
+    profile = getattr(applicant, "profile", None)
+    return getattr(profile, "ward_id", None)
+
+
+@transaction.atomic
+def draft_submit(*, draft: Draft, actor: User) -> Case:
+    """Turn the draft into a case, exactly once.
+
+    The draft row is locked; a second submission of the same draft (double click,
+    refresh, second tab) returns the case the first one created. Raises
+    :class:`CaseError` when questions are unanswered or the applicant is not eligible.
+    Side effects: reference allocated, files moved to the case, SLA clock started,
+    audit event, completion recorded, "submitted" notifications on commit, and the
+    ``CaseSubmitted`` event.
+    """
+    locked = Draft.objects.select_for_update().get(pk=draft.pk)
+    if locked.status == Draft.Status.SUBMITTED and locked.case_id:
+        return Case.objects.get(pk=locked.case_id)
+    if locked.status != Draft.Status.OPEN:
+        raise CaseError(_("This application has expired or was deleted."), code="closed")
+    problems = draft_problems(locked)
+    if problems:
+        raise CaseError(problems[0], code="incomplete")
+    spec = spec_for(locked.service_version)
+    answers = spec.relevant_answers(locked.answers)
+    service = locked.service_version.service
+    now = timezone.now()
+    fee = spec.fee(answers)
+    case = Case(
+        reference=_next_reference(spec.reference_code, timezone.localdate(now).year),
+        service=service,
+        service_version=locked.service_version,
+        department_id=service.department_id,
+        ward_id=_applicant_ward_id(locked.applicant),
+        applicant=locked.applicant,
+        submitted_by=actor,
+        channel=locked.channel,
+        consent_statement=locked.consent_statement,
+        state=spec.initial_state,
+        fee_amount=fee,
+        fee_currency=settings.CURRENCY if fee is not None else "",
+        submitted_at=now,
+    )
+    case.answers = answers
+    _clock_enter(case, spec, spec.initial_state, _today())
+    case.save()
+    if fee and spec.fee_due == "before_submission":
+        _fee_bill(case, spec)
+    kept_uploads = {
+        str(pk) for value in answers.values() if isinstance(value, list) for pk in value
+    }
+    for item in locked.files.all():
+        if str(item.upload_id) in kept_uploads:
+            CaseFile.objects.create(case=case, question=item.question, upload_id=item.upload_id)
+    CaseEvent.objects.create(
+        case=case,
+        kind=CaseEvent.Kind.SUBMITTED,
+        to_state=case.state,
+        actor=actor,
+        actor_label=_actor_label(case, actor),
+    )
+    locked.status = Draft.Status.SUBMITTED
+    locked.case = case
+    locked.save(update_fields=["status", "case", "updated_at"])
+    ServiceUsage.objects.create(
+        service=service,
+        kind=ServiceUsage.Kind.COMPLETED,
+        channel=locked.channel,
+        draft_id=locked.id,
+    )
+    audit_record(
+        action="cases.submitted",
+        actor=actor,
+        obj=case,
+        subject_user_id=case.applicant_id,
+        changes={"state": {"before": None, "after": case.state}, "channel": case.channel},
+    )
+    _notify(case, spec, spec.definition["workflow"].get("on_submit_notify", []), extra={})
+    event_publish(
+        CaseSubmitted(
+            case_id=case.pk,
+            reference=case.reference,
+            service_slug=spec.slug,
+            department_id=case.department_id,
+            state=case.state,
+            channel=case.channel,
+        )
+    )
+    return case
