@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ecitizen.accounts.models import Role, User
 from ecitizen.accounts.selectors import remit_assignments, remit_filter
-from ecitizen.cases.models import Case, CaseFile, Channel, Draft, ServiceUsage
+from ecitizen.cases.models import Case, CaseEvent, CaseFile, Channel, Draft, ServiceUsage
 from ecitizen.cases.services import CASES_WORK, staff_may_work
 from ecitizen.core.crypto import collation_key
 
@@ -268,3 +268,28 @@ def published_record_get(*, file_id: int) -> CaseFile:
     if found is None:
         raise Http404
     return found
+
+
+@dataclass(frozen=True)
+class PublicActionText:
+    """What an action's history line says to the applicant: ``text`` empty when the
+    official wrote nothing for them."""
+
+    event_id: int | None
+    text: str
+    by_label: str
+
+
+def case_action_public_text(*, case_id: int, action: str) -> PublicActionText:
+    """The latest history line of ``action`` on the case, as the applicant sees it (the
+    reason or message they were sent; never an internal note). For an app that shows a
+    case's progress in public (street reports)."""
+    event = (
+        CaseEvent.objects.filter(case_id=case_id, kind=CaseEvent.Kind.ACTION, action=action)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if event is None:
+        return PublicActionText(None, "", "")
+    text = (event.text or "") if event.visible_to_applicant else ""
+    return PublicActionText(event.pk, text, event.actor_label)

@@ -221,8 +221,11 @@ def _applicant_ward_id(applicant: User) -> int | None:
 
 
 @transaction.atomic
-def draft_submit(*, draft: Draft, actor: User) -> Case:
+def draft_submit(*, draft: Draft, actor: User, ward_id: int | None = None) -> Case:
     """Turn the draft into a case, exactly once.
+
+    The case's ward is ``ward_id`` when the application is about a place (a street
+    report: the ward the point lies in), else the applicant's home ward.
 
     The draft row is locked; a second submission of the same draft (double click,
     refresh, second tab) returns the case the first one created. Raises
@@ -249,7 +252,7 @@ def draft_submit(*, draft: Draft, actor: User) -> Case:
         service=service,
         service_version=locked.service_version,
         department_id=service.department_id,
-        ward_id=_applicant_ward_id(locked.applicant),
+        ward_id=ward_id if ward_id is not None else _applicant_ward_id(locked.applicant),
         applicant=locked.applicant,
         submitted_by=actor,
         channel=locked.channel,
