@@ -101,3 +101,9 @@ class AccountsConfig(AppConfig):
                 "stale sign-in failure counts",
             )
         )
+
+        # Its part of the demo, which every other part runs after (docs/extending.md).
+        from ecitizen.accounts.demo import demo_people_load
+        from ecitizen.core.registry import DemoLoader
+
+        registry.register_demo_loader(DemoLoader("people", demo_people_load))

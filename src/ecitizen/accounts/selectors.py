@@ -12,6 +12,7 @@ from django.http import Http404
 from ecitizen.accounts.identity import national_id_index
 from ecitizen.accounts.models import (
     Department,
+    Jurisdiction,
     ResidentNameIndex,
     ResidentProfile,
     Role,
@@ -439,3 +440,22 @@ def account_activity_for_user(*, user: Any, limit: int = 50) -> QuerySet[Any]:
     return audit_events_about(
         subject_user_id=user.pk, exclude_actions=DATA_TRACKER_ACTIONS, limit=limit
     )
+
+
+# --- the organisation, for the apps that load the demo ------------------------------------
+
+
+def department_by_slug(*, slug: str) -> Department | None:
+    """The department with ``slug``, or ``None``."""
+    return Department.objects.filter(slug=slug).first()
+
+
+def jurisdictions_by_code() -> dict[str, Jurisdiction]:
+    """Every ward or district by its code, in the order of their names."""
+    return {ward.code: ward for ward in Jurisdiction.objects.order_by("name", "pk")}
+
+
+def users_with_profiles(*, ids: list[int]) -> list[User]:
+    """The users with these ids, in id order, each with their profile read in the same
+    query (an unknown id is left out)."""
+    return list(User.objects.filter(pk__in=ids).select_related("profile").order_by("pk"))

@@ -73,3 +73,9 @@ class CasesConfig(AppConfig):
 
         # This app's notification templates, next to its code.
         registry.register_message_dir(Path(__file__).resolve().parent / "messages")
+
+        # Its part of the demo: the services and their cases (docs/extending.md).
+        from ecitizen.cases.demo import demo_cases_load
+        from ecitizen.core.registry import DemoLoader
+
+        registry.register_demo_loader(DemoLoader("cases", demo_cases_load, after=("people",)))

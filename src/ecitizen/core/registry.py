@@ -13,7 +13,7 @@ one name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -99,16 +99,82 @@ class PruneHook:
     label: str
 
 
+@dataclass(frozen=True)
+class DemoPlace:
+    """A department (``code``: its slug) or a ward (``code``: its code) of the demo
+    authority, with its name in the site's other languages (``names``: language code to
+    name)."""
+
+    code: str
+    name: str
+    names: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    """One of the demo authority's people; ``local`` is their email address before the
+    ``@``. An official has a ``role`` (a role code), the ``departments`` it is held in
+    (slugs; none for an authority-wide role), a ``ward`` that confines it (a ward code)
+    and the ``totp_secret`` their authenticator is enrolled with (``None``: no second
+    factor yet). A resident has none of these."""
+
+    local: str
+    name: str
+    role: str = ""
+    departments: tuple[str, ...] = ()
+    ward: str | None = None
+    totp_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class DemoCity:
+    """The fictional authority the demo loads, described by the ``demo`` app and handed
+    to every loader on the :class:`DemoContext`, so that no app imports the demo app.
+
+    ``name`` is also the town of every address; ``password`` is every demo account's
+    (printed, never a real secret); ``staff`` are the officials in the order they are
+    printed (the platform administrator first: they give the others their roles);
+    ``residents`` the named residents, before ``generated_residents`` more made up from
+    the seed; ``service_definitions`` the folder of service definitions to publish;
+    ``answers`` realistic text answers by question id and ``generic_answers`` those for
+    any other text question; ``parking_department`` (a slug) issues the parking fines,
+    for parking in ``parking_streets``.
+    """
+
+    name: str
+    email_domain: str
+    password: str
+    departments: tuple[DemoPlace, ...]
+    wards: tuple[DemoPlace, ...]
+    streets: tuple[str, ...]
+    staff: tuple[DemoPerson, ...]
+    residents: tuple[DemoPerson, ...]
+    generated_residents: int
+    service_definitions: Path
+    answers: Mapping[str, Sequence[str]]
+    generic_answers: tuple[str, ...]
+    parking_department: str
+    parking_streets: tuple[str, ...]
+
+    def email(self, local: str) -> str:
+        """The demo address whose part before the ``@`` is ``local``."""
+        return f"{local}@{self.email_domain}"
+
+
 @dataclass
 class DemoContext:
     """What the demo loaders share: the seed every random choice derives from, the
-    demo's residents (users) once the people are loaded, the accounts printed at the end
-    (anything with ``email``, ``name``, ``role`` and ``totp_secret``), and ``extra``
-    for what one loader hands to the next under a name of its own."""
+    ``city`` they load, the demo's residents (users) once the people are loaded (the
+    named ones first), the accounts printed at the end (anything with ``email``,
+    ``name``, ``role`` and ``totp_secret``), ``notes``: paragraphs printed after them
+    (how to try what a loader made), and ``extra`` for what one loader hands to the next
+    under a name of its own."""
 
     seed: int
+    city: DemoCity
     residents: list[Any] = field(default_factory=list)
     accounts: list[Any] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,377 +1,47 @@
-"""Riverton's services and a few months of applications in every state.
+"""Riverton's services and parking fines on their own, without the rest of the demo: for
+the tests (of other apps, and in ``tests/``) that need one of these parts.
 
-Every case is made by the real services (draft, answers, submission, workflow actions by
-officials allowed to take them), then its history is spread over the past months with
-:func:`ecitizen.cases.services.case_history_backdate`.
+The loaders themselves are the apps' (``cases/demo.py``, ``payments/demo.py``); these
+functions give them Riverton as the city.
 """
 
 from __future__ import annotations
 
-import random
-import struct
-import zlib
-from collections import deque
-from datetime import date, timedelta
-from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
-from faker import Faker
+from ecitizen.cases.demo import demo_services_publish as _services_publish
+from ecitizen.cases.demo import minimal_pdf, minimal_png
+from ecitizen.demo.riverton import DEFINITIONS_DIR
+from ecitizen.demo.services import riverton_context
+from ecitizen.payments.demo import DEMO_FINE_POSTCODE, DEMO_FINE_REFERENCE, demo_fine_reference
+from ecitizen.payments.demo import demo_fines_load as _fines_load
 
-from ecitizen.accounts.models import RoleAssignment, User
-from ecitizen.cases import services as cases
-from ecitizen.cases.models import Case
-from ecitizen.catalogue.models import Service
-from ecitizen.catalogue.services import service_definitions_publish
-from ecitizen.catalogue.spec import ServiceSpec
-from ecitizen.demo import riverton
-from ecitizen.payments.money import minor_quantum
+if TYPE_CHECKING:
+    from ecitizen.catalogue.models import Service
 
-DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
-
-PLATE_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
-#: Answers to questions whose format a definition fixes with a pattern.
-PATTERNED_ANSWERS = {
-    "licence_number": lambda rng: f"RV{rng.randint(10_000_000, 99_999_999)}",
-    "vehicle_registration": lambda rng: (
-        f"RV{rng.randint(10, 29)} {''.join(rng.choice(PLATE_LETTERS) for _ in range(3))}"
-    ),
-    "company_number": lambda rng: f"RC{rng.randint(100_000, 999_999)}",
-}
-#: How many cases to leave in each state of each service.
-CASES_PER_STATE = 2
-CASES_PER_OUTCOME = 3
-HISTORY_DAYS = 120
-
-OFFICIAL_TEXTS = [
-    "Please send a clearer copy of the document; the one we have cannot be read.",
-    "The plans do not show the distance to the boundary. Please add it.",
-    "We could not match the details you gave with our records.",
-    "The application does not meet the published criteria.",
+# The names these tests import: the folder of Riverton's services, the fine that
+# ``ecitizen demo`` prints, and stand-ins for a resident's documents.
+__all__ = [
+    "DEFINITIONS_DIR",
+    "DEMO_FINE_POSTCODE",
+    "DEMO_FINE_REFERENCE",
+    "_minimal_pdf",
+    "_minimal_png",
+    "demo_fine_reference",
+    "demo_fines_load",
+    "demo_services_publish",
 ]
-RESIDENT_TEXTS = [
-    "Thank you. Here is what you asked for.",
-    "I have attached a clearer copy.",
-]
-
-
-def _minimal_pdf(title: str) -> bytes:
-    body = f"BT /F1 18 Tf 72 720 Td ({title}) Tj ET".encode()
-    objects = [
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R"
-        b"/Resources<</Font<</F1 5 0 R>>>>>>",
-        b"<</Length %d>>stream\n" % len(body) + body + b"\nendstream",
-        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return out
-
-
-def _minimal_png(rng: random.Random, size: int = 48) -> bytes:
-    """A plain-coloured square PNG (a stand-in for a passport photo)."""
-    colour = bytes(rng.randrange(120, 230) for _ in range(3))
-    raw = b"".join(b"\0" + colour * size for _ in range(size))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _file_for(question: dict[str, Any], rng: random.Random) -> SimpleUploadedFile:
-    formats = question["file"]["formats"]
-    if "application/pdf" in formats:
-        name = f"{question['id'].replace('_', '-')}.pdf"
-        return SimpleUploadedFile(
-            name, _minimal_pdf("Riverton demo document"), content_type="application/pdf"
-        )
-    return SimpleUploadedFile("photo.png", _minimal_png(rng), content_type="image/png")
-
-
-def _answer(question: dict[str, Any], applicant: User, rng: random.Random, fake: Faker) -> Any:  # noqa: PLR0911, PLR0912 - one branch per question type
-    kind = question["type"]
-    rules = question.get("validation", {})
-    profile = getattr(applicant, "profile", None)
-    if question["id"] in PATTERNED_ANSWERS:
-        return PATTERNED_ANSWERS[question["id"]](rng)
-    if kind in {"text", "long_text"}:
-        source = question.get("prefill", "")
-        if source == "profile.legal_name" and profile:
-            return profile.legal_name
-        if question["id"].endswith("_name") or question["id"] == "full_name":
-            return fake.name()
-        # Fixed, realistic answers: never Faker's placeholder words ("Error sit labore").
-        text = rng.choice(riverton.TEXT_ANSWERS.get(question["id"], riverton.GENERIC_TEXTS))
-        return text[: rules.get("max_length", 500)]
-    if kind == "address":
-        return (
-            "\n".join(p for p in (profile.address_line_1, profile.town, profile.postcode) if p)
-            if profile
-            else "1 Mill Lane\nRiverton"
-        )
-    if kind == "email":
-        return applicant.email
-    if kind == "phone":
-        return (profile.phone if profile else "") or "07700 900123"
-    if kind == "national_id":
-        return (profile.national_id if profile else "") or "RV12345678"
-    if kind == "number":
-        low = int(rules.get("min", 1))
-        high = int(rules.get("max", low + 4))
-        return rng.randint(low, min(high, low + 4))
-    if kind == "money":
-        value = Decimal(rng.choice([3500, 18_000, 42_000, 120_000, 380_000]))
-        value = max(value, Decimal(str(rules.get("min", 0))))
-        if "max" in rules:
-            value = min(value, Decimal(str(rules["max"])))
-        return str(value.quantize(minor_quantum()))
-    if kind == "date":
-        today = timezone.localdate()
-        when = rules.get("date", "any")
-        if when == "future":
-            return (today + timedelta(days=rng.randint(20, 90))).isoformat()
-        if question.get("prefill") == "profile.date_of_birth" and profile and profile.date_of_birth:
-            return profile.date_of_birth.isoformat()
-        return date(rng.randint(1950, 2015), rng.randint(1, 12), rng.randint(1, 28)).isoformat()
-    if kind == "yes_no":
-        return rng.random() < 0.2
-    if kind == "single_choice":
-        return rng.choice(question["choices"])["value"]
-    if kind == "multiple_choice":
-        values = [c["value"] for c in question["choices"]]
-        return sorted(rng.sample(values, k=min(len(values), rng.randint(1, 2))))
-    return ""
-
-
-def _fill(
-    spec: ServiceSpec, applicant: User, rng: random.Random, fake: Faker
-) -> tuple[dict[str, Any], dict[str, list[Any]]]:
-    answers: dict[str, Any] = {q["id"]: q["eligible_answers"][0] for q in spec.eligibility}
-    files: dict[str, list[Any]] = {}
-    for page in spec.pages:
-        for question in page["questions"]:
-            if question["type"] == "file":
-                files[question["id"]] = [_file_for(question, rng)]
-            else:
-                answers[question["id"]] = _answer(question, applicant, rng, fake)
-    return spec.relevant_answers(answers), files
-
-
-def _paths(spec: ServiceSpec) -> dict[str, list[dict[str, Any]]]:
-    """A shortest sequence of actions from the initial state to each state (withdrawals
-    only to reach the withdrawn state itself)."""
-    paths: dict[str, list[dict[str, Any]]] = {spec.initial_state: []}
-    queue = deque([spec.initial_state])
-    while queue:
-        state = queue.popleft()
-        if spec.is_terminal(state):
-            continue
-        for action in spec.actions_from(state):
-            target = action["to"]
-            if target not in paths:
-                paths[target] = [*paths[state], action]
-                queue.append(target)
-    return paths
-
-
-def _official_for(case: Case, action: dict[str, Any], staff: list[User]) -> User | None:
-    spec = cases.spec_for(case.service_version)
-    return next((user for user in staff if cases.staff_may_act(user, case, spec, action)), None)
+_minimal_pdf = minimal_pdf
+_minimal_png = minimal_png
 
 
 def demo_services_publish() -> list[Service]:
-    service_definitions_publish(directory=DEFINITIONS_DIR, actor=None)
-    return list(Service.objects.filter(current_version__isnull=False))
-
-
-def demo_cases_load(*, seed: int, residents: list[User]) -> int:
-    """Cases of Riverton's services in every state, unless the demo already has some.
-    Returns how many were created."""
-    if Case.objects.exists():
-        return 0
-    # Fresh from the database: the profiles were filled in after these objects were made.
-    residents = list(
-        User.objects.filter(pk__in=[r.pk for r in residents])
-        .select_related("profile")
-        .order_by("pk")
-    )
-    rng = random.Random(seed + 17)
-    fake = Faker("en_GB")
-    fake.seed_instance(seed + 17)
-    staff = list(
-        User.objects.filter(pk__in=RoleAssignment.objects.values("user_id")).order_by("email")
-    )
-    created = 0
-    for service in demo_services_publish():
-        spec = ServiceSpec(service.current_version.definition)  # type: ignore[union-attr]
-        for state, path in sorted(_paths(spec).items()):
-            count = CASES_PER_OUTCOME if spec.outcome(state) == "approved" else CASES_PER_STATE
-            for _ in range(count):
-                applicant = rng.choice(residents)
-                case = _case_along(
-                    service=service,
-                    spec=spec,
-                    applicant=applicant,
-                    path=path,
-                    staff=staff,
-                    rng=rng,
-                    fake=fake,
-                )
-                if case is None:
-                    continue
-                open_case = not spec.is_terminal(case.state)
-                days_ago = rng.randint(2, 25) if open_case else rng.randint(10, HISTORY_DAYS)
-                submitted = timezone.now() - timedelta(days=days_ago, hours=rng.randint(0, 8))
-                cases.case_history_backdate(case=case, submitted_at=submitted)
-                created += 1
-    return created
-
-
-def _pay_by_card(case: Case, applicant: User) -> None:
-    """Pay the case's fee through the sandbox provider, as the resident would."""
-    from ecitizen.payments.providers import sandbox
-    from ecitizen.payments.selectors import bill_by_reference
-    from ecitizen.payments.services import payment_create, payment_refresh, payment_start
-
-    bill = bill_by_reference(reference=case.bill_reference)
-    assert bill is not None
-    payment = payment_create(
-        bill=bill,
-        idempotency_key=f"demo:{bill.reference}",
-        return_url="/payments/{payment_id}/return/",
-        payer=applicant,
-    )
-    payment = payment_start(payment=payment)
-    sandbox.sandbox_pay(payment.provider_id or "", card_number=sandbox.SUCCESS_CARD)
-    payment_refresh(payment=payment)
-    # A worker moves the case on when it delivers the payment's BillPaid event, after the
-    # demo has committed; the demo's next actions need it now (the delivery then finds
-    # nothing left to do).
-    cases.case_fee_paid(case=case)
-
-
-def _case_along(
-    *,
-    service: Service,
-    spec: ServiceSpec,
-    applicant: User,
-    path: list[dict[str, Any]],
-    staff: list[User],
-    rng: random.Random,
-    fake: Faker,
-) -> Case | None:
-    draft = cases.draft_start(service=service, applicant=applicant, actor=applicant)
-    answers, files = _fill(spec, applicant, rng, fake)
-    draft = cases.draft_save_answers(draft=draft, values=answers, files=files, actor=applicant)
-    case = cases.draft_submit(draft=draft, actor=applicant)
-    if case.payment_status == "due" and rng.random() < 0.9:
-        _pay_by_card(case, applicant)
-        case.refresh_from_db()
-    for action in path:
-        if action["by"].get("resident"):
-            actor: User | None = applicant
-        else:
-            actor = _official_for(case, action, staff)
-        if actor is None or (case.payment_status == "due" and not action["by"].get("resident")):
-            return case
-        texts = RESIDENT_TEXTS if action["by"].get("resident") else OFFICIAL_TEXTS
-        text = rng.choice(texts) if action.get("reason_required") else ""
-        attached = []
-        if action.get("attachments"):
-            released = SimpleUploadedFile(
-                "released-information.pdf" if action.get("publish_records") else "reply.pdf",
-                _minimal_pdf("Riverton City Council"),
-                content_type="application/pdf",
-            )
-            attached.append(released)
-        case = cases.case_transition(
-            case=case,
-            action_id=action["id"],
-            actor=actor,
-            given=cases.ActionInput(
-                text=text, files=attached, publish=bool(action.get("publish_records"))
-            ),
-        )
-    if case.payment_status == "due" and case.outcome == "approved" and rng.random() < 0.7:
-        _pay_by_card(case, applicant)  # a fee due once approved
-        case.refresh_from_db()
-    return case
-
-
-#: Letters and digits that cannot be misread for one another (no 0/O, 1/I/L, 5/S...).
-FINE_CHECK_CHARACTERS = "2346789ABCDEFGHJKMNPQRTUVWXY"
-
-
-def demo_fine_reference(number: int) -> str:
-    """``PCN-2026-000001-XXXX``: the notice's serial number and four random characters
-    (about 600,000 possibilities), so that knowing one notice's reference gives no other
-    one. Fixed per number, so that the demo is the same on every machine."""
-    rng = random.Random(f"riverton-pcn-{number}")
-    check = "".join(rng.choice(FINE_CHECK_CHARACTERS) for _ in range(4))
-    return f"PCN-2026-{number:06d}-{check}"
-
-
-#: A parking fine visitors can pay without an account (printed by ``ecitizen demo``).
-DEMO_FINE_REFERENCE = demo_fine_reference(1)
-DEMO_FINE_POSTCODE = "RV1 4AB"
-FINE_STREETS = ["Station Road", "Market Square", "Harbour View", "Church Street"]
-POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+    """Publish Riverton's six services (each unchanged one publishes nothing) and return
+    every published service. Precondition: Riverton's departments exist."""
+    return _services_publish(directory=DEFINITIONS_DIR)
 
 
 def demo_fines_load(*, seed: int) -> int:
-    """Parking fines (penalty charge notices) payable by reference and postcode, some
-    already paid. Idempotent: returns how many were created."""
-    from ecitizen.accounts.models import Department
-    from ecitizen.payments.models import Bill
-    from ecitizen.payments.services import BillSpec, LineSpec, bill_create, payment_record_offline
-
-    if Bill.objects.filter(source_key="demo:pcn:1").exists():
-        return 0
-    rng = random.Random(seed + 29)
-    department = Department.objects.get(slug="transport-licensing")
-    today = timezone.localdate()
-    for number in range(1, 41):
-        letters = "".join(rng.choice(POSTCODE_LETTERS) for _ in range(2))
-        postcode = (
-            DEMO_FINE_POSTCODE
-            if number == 1
-            else f"RV{rng.randint(1, 9)} {rng.randint(1, 9)}{letters}"
-        )
-        bill = bill_create(
-            spec=BillSpec(
-                reference=demo_fine_reference(number),
-                kind=Bill.Kind.FINE,
-                description="Parking penalty charge: parked in a restricted street "
-                f"({rng.choice(FINE_STREETS)})",
-                department_id=department.pk,
-                due_date=today + timedelta(days=rng.randint(-20, 28)),
-                lines=[LineSpec("Penalty charge", 7_000, "fine")],
-                verification_postcode=postcode,
-                source_key=f"demo:pcn:{number}",
-                issued_on=today - timedelta(days=rng.randint(1, 40)),
-            ),
-            actor=None,
-        )
-        if number > 1 and rng.random() < 0.4:
-            payment_record_offline(bill=bill, amount_minor=bill.balance_minor)
-    return 40
+    """Riverton's parking fines, unless they exist; returns how many were created.
+    Precondition: the Transport & Licensing department exists."""
+    return _fines_load(riverton_context(seed=seed))

@@ -1,7 +1,21 @@
-"""Riverton, the fictional city of the demo: its departments, wards and people."""
+"""Riverton, the fictional city of the demo: its departments, wards, streets and people,
+the services it offers and the answers its residents give.
+
+:func:`riverton_city` describes it as a :class:`~ecitizen.core.registry.DemoCity`, which
+``ecitizen demo`` hands to every app's demo loader on the context: the apps never import
+this module (the demo app is the top layer).
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from pathlib import Path
+
+from ecitizen.core.registry import DemoCity, DemoPerson, DemoPlace
+
+#: Riverton's six services (``docs/services.md``).
+DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 DEMO_PASSWORD = "Riverton-demo-2026"  # noqa: S105 - printed for the demo, never a real secret
 EMAIL_DOMAIN = "riverton.example"
 
@@ -67,7 +81,8 @@ STREETS = [
 # (email local part, full name, role, department slug(s) or None, ward code or None).
 # Every role is confined to its department(s) and ward: the finance officer works the
 # bills of every department that charges, so she holds the role in each.
-STAFF = [
+Official = tuple[str, str, str, str | tuple[str, ...] | None, str | None]
+STAFF: list[Official] = [
     ("admin", "Priya Natarajan", "platform_admin", None, None),
     ("auditor", "Tomasz Wierzbicki", "auditor", None, None),
     ("revenue.officer", "Grace Okafor", "case_officer", "revenue", None),
@@ -101,12 +116,20 @@ STAFF = [
     ("library.helper", "Samuel Adeyemi", "intermediary", None, None),
 ]
 
+# An official who has not set up a second factor yet: signing in shows how staff pages
+# make them set one up.
+NEW_OFFICER: Official = ("new.officer", "Noah Fischer", "case_officer", "civil-registry", None)
+
 # Named residents the README points to; the rest are generated from the seed.
 NAMED_RESIDENTS = [
     ("resident", "Alex Morgan"),
     ("resident2", "Yasmin Farouk"),
 ]
 GENERATED_RESIDENTS = 58
+
+# Parking fines are issued by Transport & Licensing, for these streets.
+PARKING_DEPARTMENT = "transport-licensing"
+PARKING_STREETS = ["Station Road", "Market Square", "Harbour View", "Church Street"]
 
 # --- Answers the demo's residents give, by question -------------------------------------
 # Realistic text from fixed lists (never generated placeholder words): the demo is what
@@ -173,3 +196,48 @@ GENERIC_TEXTS = [
     "I can give more details by phone if that helps.",
     "Nothing else to add.",
 ]
+
+
+def demo_totp_secret(email: str, seed: int) -> str:
+    """A stable base32 TOTP secret per demo account, so the printed instructions hold
+    across runs. Demo only: real people enrol their own authenticator."""
+    digest = hashlib.sha256(f"riverton-demo:{seed}:{email}".encode()).digest()
+    return base64.b32encode(digest[:20]).decode("ascii")
+
+
+def _official(row: Official, *, seed: int, mfa: bool) -> DemoPerson:
+    local, name, role, departments, ward = row
+    return DemoPerson(
+        local=local,
+        name=name,
+        role=role,
+        departments=(departments,) if isinstance(departments, str) else departments or (),
+        ward=ward,
+        totp_secret=demo_totp_secret(f"{local}@{EMAIL_DOMAIN}", seed) if mfa else None,
+    )
+
+
+def riverton_city(*, seed: int) -> DemoCity:
+    """Riverton as the demo loaders read it; the officials' authenticator secrets derive
+    from ``seed`` (:func:`demo_totp_secret`)."""
+    return DemoCity(
+        name="Riverton",
+        email_domain=EMAIL_DOMAIN,
+        password=DEMO_PASSWORD,
+        departments=tuple(
+            DemoPlace(slug, name, DEPARTMENT_NAMES.get(slug, {})) for slug, name in DEPARTMENTS
+        ),
+        wards=tuple(DemoPlace(code, name, WARD_NAMES.get(code, {})) for code, name in WARDS),
+        streets=tuple(STREETS),
+        staff=(
+            *(_official(row, seed=seed, mfa=True) for row in STAFF),
+            _official(NEW_OFFICER, seed=seed, mfa=False),
+        ),
+        residents=tuple(DemoPerson(local, name) for local, name in NAMED_RESIDENTS),
+        generated_residents=GENERATED_RESIDENTS,
+        service_definitions=DEFINITIONS_DIR,
+        answers=TEXT_ANSWERS,
+        generic_answers=tuple(GENERIC_TEXTS),
+        parking_department=PARKING_DEPARTMENT,
+        parking_streets=tuple(PARKING_STREETS),
+    )

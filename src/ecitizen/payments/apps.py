@@ -66,3 +66,9 @@ class PaymentsConfig(AppConfig):
 
         # This app's notification templates, next to its code.
         registry.register_message_dir(Path(__file__).resolve().parent / "messages")
+
+        # Its part of the demo: parking fines to pay by reference (docs/extending.md).
+        from ecitizen.core.registry import DemoLoader
+        from ecitizen.payments.demo import demo_fines_load
+
+        registry.register_demo_loader(DemoLoader("fines", demo_fines_load, after=("people",)))

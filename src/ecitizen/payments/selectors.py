@@ -343,3 +343,24 @@ def bill_totals(*, kind: str, source_key_prefix: str) -> Iterator[tuple[str, int
         .values_list("source_reference", "total_minor")
         .iterator(chunk_size=10_000)
     )
+
+
+def bills_of_kind_exist(*, kind: str, source_key_prefix: str) -> bool:
+    """Whether any bill of ``kind`` has a ``source_key`` that starts with
+    ``source_key_prefix``."""
+    return Bill.objects.filter(kind=kind, source_key__startswith=source_key_prefix).exists()
+
+
+def bills_issued(*, kind: str, source_key_prefix: str) -> list[Bill]:
+    """Every bill of ``kind`` whose ``source_key`` starts with ``source_key_prefix``, in
+    the order they were issued (id order). One query, every row at once: for a few
+    thousand bills, not a whole year's roll of a large authority."""
+    return list(
+        Bill.objects.filter(kind=kind, source_key__startswith=source_key_prefix).order_by("pk")
+    )
+
+
+def payments_exist(*, source_key_prefix: str) -> bool:
+    """Whether any payment (in any state) was made for a bill whose ``source_key``
+    starts with ``source_key_prefix``."""
+    return Payment.objects.filter(bill__source_key__startswith=source_key_prefix).exists()

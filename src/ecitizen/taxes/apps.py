@@ -46,3 +46,11 @@ class TaxesConfig(AppConfig):
 
         # This app's notification templates, next to its code.
         registry.register_message_dir(Path(__file__).resolve().parent / "messages")
+
+        # Its part of the demo: the tax roll, assessed and partly paid (docs/extending.md).
+        from ecitizen.core.registry import DemoLoader
+        from ecitizen.taxes.demo import demo_property_tax_load
+
+        registry.register_demo_loader(
+            DemoLoader("property_tax", demo_property_tax_load, after=("people",))
+        )

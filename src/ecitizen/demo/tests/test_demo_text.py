@@ -11,8 +11,9 @@ import yaml
 from faker import Faker
 from faker.providers.lorem.la import Provider as LatinLorem
 
+from ecitizen.cases.demo import demo_answer
 from ecitizen.demo import riverton
-from ecitizen.demo.cases import DEFINITIONS_DIR, _answer
+from ecitizen.demo.riverton import DEFINITIONS_DIR
 
 LOREM = {word.lower() for word in LatinLorem.word_list}
 # Latin words that are also English ones, as written in real sentences.
@@ -42,7 +43,18 @@ def test_every_text_answer_of_the_demo_is_in_real_words(service, question):
     rng = random.Random(2026)
     fake = Faker("en_GB")
     fake.seed_instance(2026)
-    answers = {_answer(question, applicant=None, rng=rng, fake=fake) for _ in range(20)}
+    answers = {
+        demo_answer(
+            question,
+            applicant=None,
+            rng=rng,
+            fake=fake,
+            texts=riverton.TEXT_ANSWERS,
+            generic_texts=riverton.GENERIC_TEXTS,
+            town="Riverton",
+        )
+        for _ in range(20)
+    }
     for answer in answers:
         assert isinstance(answer, str)
         assert answer.strip()

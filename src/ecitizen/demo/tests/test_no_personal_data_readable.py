@@ -34,9 +34,9 @@ from django.db import connection, models
 from django.utils.formats import date_format
 
 from ecitizen.accounts.models import ResidentProfile, User
+from ecitizen.cases.demo import minimal_pdf
 from ecitizen.cases.models import Case
 from ecitizen.cases.services import spec_for
-from ecitizen.demo.cases import _minimal_pdf
 from ecitizen.documents import render
 from ecitizen.documents.models import IssuedDocument
 from ecitizen.taxes.models import Ownership, Property
@@ -51,7 +51,7 @@ PERSONAL_ANSWER_TYPES = {"text", "long_text", "address", "phone", "national_id",
 
 def _plain_pdf(*, holder_name: str, printed, **_context) -> bytes:
     lines = [holder_name, *(f"{label}: {value}" for label, value in printed)]
-    return _minimal_pdf(" | ".join(lines).replace("(", "[").replace(")", "]"))
+    return minimal_pdf(" | ".join(lines).replace("(", "[").replace(")", "]"))
 
 
 def _database_dump(folder: Path) -> Path:

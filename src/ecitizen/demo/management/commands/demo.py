@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ecitizen.demo import riverton
-from ecitizen.demo.cases import DEMO_FINE_POSTCODE, DEMO_FINE_REFERENCE
-from ecitizen.demo.services import demo_load, demo_totp_secret
+from ecitizen.demo.riverton import demo_totp_secret
+from ecitizen.demo.services import demo_load
 
 
 def totp_now(secret: str) -> str:
@@ -60,7 +60,8 @@ class Command(BaseCommand):
                 "The demo creates a platform administrator whose password and sign-in codes "
                 "are public. It only runs with DEBUG=true (or --allow-production)."
             )
-        accounts = demo_load(seed=options["seed"])
+        context = demo_load(seed=options["seed"])
+        accounts = context.accounts
         self.stdout.write(self.style.SUCCESS("Riverton demo authority is ready.\n"))
         self.stdout.write(f"Every demo account's password: {riverton.DEMO_PASSWORD}\n")
         width = max(len(a.email) for a in accounts)
@@ -76,11 +77,9 @@ class Command(BaseCommand):
         for account in accounts:
             if account.totp_secret:
                 self.stdout.write(f"  {account.email:<{width}}  {account.totp_secret}")
-        self.stdout.write(
-            "\nPay a parking fine without an account at /pay/ with the reference "
-            f"{DEMO_FINE_REFERENCE} and the postcode {DEMO_FINE_POSTCODE}; the sandbox "
-            "payment page lists its test cards (4242 4242 4242 4242 succeeds)."
-        )
+        # What the loaders say about trying what they made (the parking fine to pay).
+        for note in context.notes:
+            self.stdout.write(f"\n{note}")
         self.stdout.write(
             "\nnew.officer@ has no second factor yet: signing in shows how staff are made "
             "to set one up.\nEmails (verification, password reset) are printed by the "
