@@ -459,3 +459,8 @@ def users_with_profiles(*, ids: list[int]) -> list[User]:
     """The users with these ids, in id order, each with their profile read in the same
     query (an unknown id is left out)."""
     return list(User.objects.filter(pk__in=ids).select_related("profile").order_by("pk"))
+
+
+def user_by_email(*, email: str) -> User | None:
+    """The account with this email address (compared as stored: lower case), or ``None``."""
+    return User.objects.filter(email=User.objects.normalize_email(email).strip().lower()).first()
