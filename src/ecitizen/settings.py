@@ -858,6 +858,74 @@ PAY_THROTTLE_MAX_DELAY = _int("PAY_THROTTLE_MAX_DELAY", 15 * 60, minimum=PAY_THR
 # is due (an overdue notice follows the day after it, while it is unpaid).
 TAX_REMINDER_DAYS = _int("TAX_REMINDER_DAYS", 14, minimum=1)
 
+# --- Street reports -----------------------------------------------------------------------
+
+# Where problems can be reported (ecitizen.reports.geo): the authority's wards as GeoJSON,
+# and its own street and postcode list as CSV. Default: Riverton's, shipped in the package.
+# The files' content is checked when first read; a path that is not a file stops here.
+_RIVERTON_GEO_DIR = PACKAGE_DIR / "reports" / "riverton"
+REPORTS_AREA_FILE = str(
+    _value("REPORTS_AREA_FILE", default=str(_RIVERTON_GEO_DIR / "wards.geojson"))
+).strip()
+REPORTS_GAZETTEER_FILE = str(
+    _value("REPORTS_GAZETTEER_FILE", default=str(_RIVERTON_GEO_DIR / "gazetteer.csv"))
+).strip()
+for _geo_name, _geo_file in (
+    ("REPORTS_AREA_FILE", REPORTS_AREA_FILE),
+    ("REPORTS_GAZETTEER_FILE", REPORTS_GAZETTEER_FILE),
+):
+    if not Path(_geo_file).is_file():
+        raise ImproperlyConfigured(f"{_geo_name} {_geo_file} is not a file")
+# The area's name in messages ("This place is outside Riverton"), in each language of the
+# site: REPORTS_AREA_NAME_FR, REPORTS_AREA_NAME_AR... (as AUTHORITY_NAME's).
+REPORTS_AREA_NAME = str(_value("REPORTS_AREA_NAME", default="Riverton")).strip()
+if not REPORTS_AREA_NAME:
+    raise ImproperlyConfigured("REPORTS_AREA_NAME must not be empty")
+REPORTS_AREA_NAMES = _in_each_language("REPORTS_AREA_NAME", REPORTS_AREA_NAME, {"ar": "ريفرتون"})
+# The largest photo a report accepts (megabytes; read as REPORTS_PHOTO_MAX_BYTES). Files
+# past UPLOAD_MAX_MB are cut off while they arrive, so it cannot be larger.
+REPORTS_PHOTO_MAX_MB = _int("REPORTS_PHOTO_MAX_MB", min(10, UPLOAD_MAX_MB), minimum=1)
+if REPORTS_PHOTO_MAX_MB > UPLOAD_MAX_MB:
+    raise ImproperlyConfigured(
+        f"REPORTS_PHOTO_MAX_MB ({REPORTS_PHOTO_MAX_MB}) cannot be more than UPLOAD_MAX_MB "
+        f"({UPLOAD_MAX_MB})"
+    )
+REPORTS_PHOTO_MAX_BYTES = REPORTS_PHOTO_MAX_MB * 1024 * 1024
+# Map tiles behind the report map (Leaflet's URL template) and the attribution their
+# licence asks for (HTML, shown on the map). The tiles' origin is added to the Content
+# Security Policy's img-src; an empty MAP_TILE_URL means no map (street search only).
+MAP_TILE_URL = str(
+    _value("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+).strip()
+MAP_TILE_ATTRIBUTION = str(
+    _value(
+        "MAP_TILE_ATTRIBUTION",
+        default='© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+        "contributors",
+    )
+).strip()
+if MAP_TILE_URL:
+    _tiles = re.fullmatch(r"(https?)://([^/?#\s]+)/\S*", MAP_TILE_URL)
+    if not _tiles or not all(part in MAP_TILE_URL for part in ("{z}", "{x}", "{y}")):
+        raise ImproperlyConfigured(
+            "MAP_TILE_URL must be an http(s) address with {z}, {x} and {y}, like "
+            f"https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png (or empty), not {MAP_TILE_URL!r}"
+        )
+    # Leaflet's {s} (a subdomain, a.tile..., b.tile...) is allowed as the first label only,
+    # where the CSP's own wildcard can stand for it.
+    _tile_host = re.sub(r"^\{s\}\.", "*.", _tiles.group(2))
+    if "{" in _tile_host or "}" in _tile_host:
+        raise ImproperlyConfigured(
+            "MAP_TILE_URL may have a placeholder in its host name only as {s}. at its start, "
+            f"not {_tiles.group(2)!r}"
+        )
+    if not MAP_TILE_ATTRIBUTION:
+        raise ImproperlyConfigured(
+            "MAP_TILE_ATTRIBUTION is required with MAP_TILE_URL: tile services' licences "
+            "ask maps to credit them"
+        )
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(f"{_tiles.group(1)}://{_tile_host}")
+
 # --- Logging ----------------------------------------------------------------------------
 
 LOG_LEVEL = str(_value("LOG_LEVEL", default="INFO")).upper()
