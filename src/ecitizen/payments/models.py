@@ -11,6 +11,7 @@ Written only by :mod:`ecitizen.payments.services` (and the sandbox provider's ow
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -18,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.accounts.models import Department
+from ecitizen.payments.texts import text_in
 
 
 class LedgerAccount(models.Model):
@@ -65,7 +67,13 @@ class Bill(models.Model):
         on_delete=models.PROTECT,
         related_name="bills",
     )
+    # In the authority's own language (LANGUAGE_CODE): search, the ledger's memos and
+    # the audit trail use it, and a reader whose language ``descriptions`` lacks reads it.
     description = models.CharField(max_length=300)
+    # The description in each language of the site, {language: text} (see
+    # payments.texts); empty for bills issued before it was kept. The database default
+    # lets bulk COPY leave the column out.
+    descriptions = models.JSONField(default=dict, db_default={}, blank=True)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="bills")
     currency = models.CharField(max_length=3)
     total_minor = models.BigIntegerField()
@@ -89,8 +97,10 @@ class Bill(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="adjustments"
     )
     # What the bill is for: [{"description", "amount_minor", "account"}], the account
-    # being the code of the revenue account the line is credited to. Kept on the bill
-    # (not in rows of their own) so that a tax assessment writes one row per property.
+    # being the code of the revenue account the line is credited to, and, when the issuer
+    # gave them, "descriptions": the description per language, like the bill's. Kept on
+    # the bill (not in rows of their own) so that a tax assessment writes one row per
+    # property.
     lines = models.JSONField(default=list)
     # Instalments, when the bill may be paid in parts: [{"due_date", "amount_minor"}].
     # Payments are applied to the earliest instalments first.
@@ -106,6 +116,26 @@ class Bill(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def localised_description(self) -> str:
+        """The description in the active language, else :attr:`description`."""
+        return text_in(self.descriptions, self.description).text
+
+    @property
+    def description_lang(self) -> str:
+        """The language of :attr:`localised_description` when it is not the active
+        language's (a fallback), else ``""``: for a ``lang`` attribute on the page."""
+        return text_in(self.descriptions, self.description).lang
+
+    def localised_lines(self) -> list[dict[str, Any]]:
+        """The lines, each with its ``description`` in the active language (else the
+        stored one) and ``lang``, as for :attr:`description_lang`."""
+        out = []
+        for line in self.lines:
+            text, lang = text_in(line.get("descriptions"), str(line.get("description", "")))
+            out.append({**line, "description": text, "lang": lang})
+        return out
 
     @property
     def balance_minor(self) -> int:

@@ -12,7 +12,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    get_currency_symbol,
+)
 from django.conf import settings
 from django.utils import translation
 
@@ -99,6 +104,13 @@ def format_minor_in(amount_minor: int, currency: str, *, language: str | None = 
         return f"{int(amount_minor)} {currency}".strip()
     amount = from_minor(amount_minor, code)
     return str(format_currency(amount, code, locale=_locale(language), currency_digits=True))
+
+
+def format_number(value: Decimal | int, *, language: str | None = None) -> str:
+    """A number that is not an amount (a tax rate, a percentage) in ``language``
+    (default: the active one), written the way the amounts are: ``0.62`` in English,
+    ``0,62`` in French. Every digit is kept (``0.012345``)."""
+    return str(format_decimal(Decimal(value), locale=_locale(language), decimal_quantization=False))
 
 
 def minor_to_text(amount_minor: int, currency: str | None = None) -> str:

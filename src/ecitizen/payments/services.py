@@ -44,6 +44,7 @@ from ecitizen.payments.models import (
     Refund,
 )
 from ecitizen.payments.providers import get_provider
+from ecitizen.payments.texts import Texts, site_languages
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +76,16 @@ def postcode_index(postcode: str) -> str:
 
 @dataclass(frozen=True)
 class LineSpec:
+    """A line of a bill. ``description`` is in the authority's own language
+    (``LANGUAGE_CODE``); ``descriptions``, when given, the description in each site
+    language (:func:`ecitizen.payments.texts.in_every_language`), which readers see in
+    theirs. A batch may share one ``descriptions`` mapping between many lines: it is
+    stored once per bill, encoded once per batch."""
+
     description: str
     amount_minor: int
     revenue_kind: str  # fee type: "fee", "property_tax", "fine"...
+    descriptions: Texts | None = None
 
 
 #: The kind of a bill for a service's fee (``Bill.Kind.FEE``), for the apps that charge.
@@ -86,7 +94,13 @@ BILL_KIND_FEE = Bill.Kind.FEE.value
 
 @dataclass(frozen=True)
 class BillSpec:
-    """What a bill is made of. ``source_key`` makes creation idempotent."""
+    """What a bill is made of. ``source_key`` makes creation idempotent.
+
+    ``description`` is in the authority's own language (``LANGUAGE_CODE``): search,
+    the ledger and the audit trail use it. ``descriptions``, optional, holds the
+    description in each site language (``{"en": ..., "fr": ..., "ar": ...}``, see
+    :func:`ecitizen.payments.texts.in_every_language`); without it every reader sees
+    ``description``."""
 
     reference: str
     kind: str
@@ -102,6 +116,7 @@ class BillSpec:
     adjusts_id: int | None = None
     issued_on: date | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    descriptions: Texts | None = None
 
 
 def _check_spec(spec: BillSpec) -> int:
@@ -111,15 +126,27 @@ def _check_spec(spec: BillSpec) -> int:
     return total
 
 
+def _check_texts(texts: Texts | None, languages: frozenset[str]) -> None:
+    """Refuse texts in a language the site does not have: nobody would ever read them
+    (a typo such as ``fr-FR`` for ``fr``) while the reader of ``fr`` got the fallback."""
+    if texts and not texts.keys() <= languages:
+        raise PaymentError(
+            f"texts in languages the site does not have: {sorted(set(texts) - languages)}"
+        )
+
+
 def _lines_json(spec: BillSpec, department: Department) -> list[dict[str, Any]]:
-    return [
-        {
+    lines = []
+    for line in spec.lines:
+        item: dict[str, Any] = {
             "description": line.description,
             "amount_minor": line.amount_minor,
             "account": ledger.revenue_code(line.revenue_kind, department),
         }
-        for line in spec.lines
-    ]
+        if line.descriptions:
+            item["descriptions"] = dict(line.descriptions)
+        lines.append(item)
+    return lines
 
 
 def _instalments_json(spec: BillSpec) -> list[dict[str, Any]]:
@@ -148,12 +175,16 @@ def bill_create(*, spec: BillSpec, actor: Any) -> Bill:
         if existing is not None:
             return existing
     total = _check_spec(spec)
+    languages = frozenset(site_languages())
+    for texts in (spec.descriptions, *(line.descriptions for line in spec.lines)):
+        _check_texts(texts, languages)
     department = Department.objects.get(pk=spec.department_id)
     bill = Bill.objects.create(
         reference=spec.reference,
         kind=spec.kind,
         payer_id=spec.payer_id,
         description=spec.description,
+        descriptions=dict(spec.descriptions or {}),
         department=department,
         currency=settings.CURRENCY,
         total_minor=total,
@@ -206,7 +237,8 @@ def bills_prepare(specs: Sequence[BillSpec]) -> PreparedBills:
     """Check ``specs`` and turn them into rows for :func:`bills_create_bulk`. Writes
     nothing (it reads the departments), so it may run ahead of the issuing transaction,
     on another connection. Raises :class:`PaymentError` for instalments that do not add
-    up to a bill's total."""
+    up to a bill's total, or texts in a language the site does not have. A line's
+    ``descriptions`` mapping shared by many lines is checked once."""
     departments = {
         d.pk: d for d in Department.objects.filter(pk__in={s.department_id for s in specs})
     }
@@ -215,6 +247,9 @@ def bills_prepare(specs: Sequence[BillSpec]) -> PreparedBills:
     currency = settings.CURRENCY
     index_cache: dict[str, str] = {}
     revenue_departments: dict[str, tuple[str, Department]] = {}
+    languages = frozenset(site_languages())
+    # Line texts checked already, by identity (kept here, so no id is reused meanwhile).
+    checked: dict[int, Texts] = {}
 
     def verification(postcode: str) -> str:
         if not postcode:
@@ -224,11 +259,19 @@ def bills_prepare(specs: Sequence[BillSpec]) -> PreparedBills:
             index_cache[normal] = postcode_index(normal)
         return index_cache[normal]
 
-    def line_row(line: LineSpec, department: Department) -> tuple[str, int, str]:
+    def line_row(line: LineSpec, department: Department) -> bulk.LineRow:
         code = ledger.revenue_code(line.revenue_kind, department)
         if code not in revenue_departments:
             revenue_departments[code] = (line.revenue_kind, department)
-        return (line.description, line.amount_minor, code)
+        texts = line.descriptions
+        if texts and id(texts) not in checked:
+            _check_texts(texts, languages)
+            checked[id(texts)] = texts
+        return (line.description, line.amount_minor, code, texts)
+
+    def bill_texts(spec: BillSpec) -> Texts | None:
+        _check_texts(spec.descriptions, languages)
+        return spec.descriptions
 
     rows = [
         (
@@ -250,6 +293,7 @@ def bills_prepare(specs: Sequence[BillSpec]) -> PreparedBills:
             [line_row(line, departments[spec.department_id]) for line in spec.lines],
             spec.instalments,
             now,
+            bill_texts(spec),
         )
         for spec in specs
     ]
@@ -275,7 +319,7 @@ def bills_create_bulk(*, bills: PreparedBills, actor: Any, memo: str) -> int:
     ids = bulk.insert_bills(rows)
     revenue: dict[str, int] = {}
     for row in rows:
-        for _description, amount, code in row[bulk.LINES]:
+        for _description, amount, code, _texts in row[bulk.LINES]:
             revenue[code] = revenue.get(code, 0) - amount
     totals = [row[bulk.TOTAL] for row in rows]
     total = sum(totals)
@@ -498,7 +542,8 @@ def payment_create(
 ) -> Payment:
     """A payment of what is owed on the bill (or one instalment): the amount is always
     worked out here, never taken from the payer's browser. ``return_url`` may contain
-    ``{payment_id}``, filled in with the new payment's id.
+    ``{payment_id}``, filled in with the new payment's id. The payment's description,
+    which the provider shows the payer, is the bill's in the active language.
 
     The same ``idempotency_key`` with the same request returns the same payment (a double
     click, a refresh); with a different request it raises :class:`IdempotencyConflict`.
@@ -535,7 +580,8 @@ def payment_create(
         instalment_number=instalment_number,
         amount_minor=amount,
         currency=bill.currency,
-        description=bill.description[:300],
+        # What the provider shows the payer on its page: in the payer's language.
+        description=bill.localised_description[:300],
         reference=bill.reference,
         provider=provider.name,
         idempotency_key=idempotency_key,
@@ -1117,7 +1163,7 @@ def payment_receipt_issue(*, payment: Payment) -> Any:
             ),
             printed=[
                 (_("Bill"), bill.reference),
-                (_("For"), bill.description),
+                (_("For"), bill.localised_description),
                 (_("Amount paid"), format_minor(payment.amount_minor)),
                 (
                     _("Paid on"),

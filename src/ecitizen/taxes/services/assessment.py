@@ -11,7 +11,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from ecitizen.accounts.models import User
 from ecitizen.core.services import audit_record
+from ecitizen.payments.money import format_number
 from ecitizen.payments.selectors import BillKind
 from ecitizen.payments.services import (
     BillSpec,
@@ -29,6 +31,7 @@ from ecitizen.payments.services import (
     bills_create_bulk,
     bills_prepare,
 )
+from ecitizen.payments.texts import in_every_language
 from ecitizen.taxes import selectors
 from ecitizen.taxes.arithmetic import Assessment, YearRules
 from ecitizen.taxes.models import AssessmentRun, Ownership, Property, Relief, TaxYear, UseClass
@@ -50,56 +53,71 @@ def _tax_year(year: int) -> TaxYear:
     return tax_year
 
 
+class _Text(NamedTuple):
+    """A bill's text: in the authority's own language (``LANGUAGE_CODE``), and in each
+    site language (``{language: text}``)."""
+
+    text: str
+    texts: dict[str, str]
+
+
+#: Stands for the parcel number in a description while it is cut around it.
+_PARCEL = "\x00parcel\x00"
+
+
 @dataclass(frozen=True)
 class _Year:
-    """A year's rules and bill texts, computed once per run. The texts are in the
-    platform's language: bills are written once and read by everyone (the resident's
-    page labels their lines in the reader's language itself)."""
+    """A year's rules and bill texts, computed once per run. Bills are written once and
+    read by everyone, so each text is kept in every site language (the reader sees
+    theirs) and in the authority's own, which search, the ledger and the audit trail
+    use. A bill's description differs from the next one's by its parcel number only:
+    it is kept cut around it (:meth:`description_parts`), so that a bill's texts cost
+    string concatenation only."""
 
     tax_year: TaxYear
     rules: YearRules
-    description: str
-    tax_line: dict[str, str]
-    relief_line: dict[str, str]
+    #: The description in the authority's own language: (head, tail).
+    description: tuple[str, str]
+    #: The description in each site language: (language, head, tail).
+    description_frames: tuple[tuple[str, str, str], ...]
+    tax_line: dict[str, _Text]
+    relief_line: dict[str, _Text]
 
     @classmethod
     def load(cls, tax_year: TaxYear) -> _Year:
         rules = selectors.year_rules(tax_year=tax_year)
-        with translation.override(settings.LANGUAGE_CODE):
-            # The parcel, not the address: bills are not encrypted, and an address
-            # beside the payer says where a person lives.
-            description = _("Property tax %(year)s, parcel %(parcel)s")
-            tax_line = {
-                rate.use_class: _(
-                    "Property tax %(year)s, %(use_class)s, at %(rate)s%% of the assessed value"
-                )
-                % {
-                    "year": tax_year.year,
-                    "use_class": str(UseClass(rate.use_class).label).lower(),
-                    "rate": _decimal_text(rate.rate_decimal * 100),
-                }
-                for rate in tax_year.rates.all()
-            }
-            relief_line = {
-                relief.kind: _("%(relief)s (%(percent)s%%)")
-                % {
-                    "relief": str(Relief.Kind(relief.kind).label),
-                    "percent": _decimal_text(Decimal(relief.percent)),
-                }
-                for relief in tax_year.reliefs.all()
-            }
-        return cls(tax_year, rules, description, tax_line, relief_line)
+        year = tax_year.year
+        # The parcel, not the address: bills are not encrypted, and an address beside
+        # the payer says where a person lives.
+        description = _texts(
+            lambda: (
+                _("Property tax %(year)s, parcel %(parcel)s") % {"year": year, "parcel": _PARCEL}
+            )
+        )
+        frames = tuple(
+            (language, *_around_parcel(text)) for language, text in description.texts.items()
+        )
+        tax_line = {
+            rate.use_class: _texts(partial(_tax_line_text, year, rate.use_class, rate.rate_decimal))
+            for rate in tax_year.rates.all()
+        }
+        relief_line = {
+            relief.kind: _texts(partial(_relief_line_text, relief.kind, Decimal(relief.percent)))
+            for relief in tax_year.reliefs.all()
+        }
+        return cls(tax_year, rules, _around_parcel(description.text), frames, tax_line, relief_line)
+
+    def description_parts(self) -> tuple[str, str]:
+        """The description in the authority's own language around its parcel number."""
+        return self.description
 
     def bill_description(self, parcel: str) -> str:
         head, tail = self.description_parts()
         return f"{head}{parcel}{tail}"[:300]
 
-    def description_parts(self) -> tuple[str, str]:
-        """The bill description around its parcel number: built once, not per bill."""
-        marker = "\x00parcel\x00"
-        text = self.description % {"year": self.tax_year.year, "parcel": marker}
-        head, _marker, tail = text.partition(marker)
-        return head, tail
+    def bill_descriptions(self, parcel: str) -> dict[str, str]:
+        """The description of ``parcel``'s bill in each site language."""
+        return {code: f"{head}{parcel}{tail}" for code, head, tail in self.description_frames}
 
     def lines(self, assessment: Assessment, use_class: str) -> list[LineSpec]:
         return self.lines_of(
@@ -107,14 +125,47 @@ class _Year:
         )
 
     def lines_of(self, use_class: str, gross: int, relief_kind: str, relief: int) -> list[LineSpec]:
-        lines = [LineSpec(self.tax_line[use_class], gross, REVENUE_TAX)]
+        tax = self.tax_line[use_class]
+        lines = [LineSpec(tax.text, gross, REVENUE_TAX, tax.texts)]
         if relief:
-            lines.append(LineSpec(self.relief_line[relief_kind], -relief, REVENUE_RELIEF))
+            relieved = self.relief_line[relief_kind]
+            lines.append(LineSpec(relieved.text, -relief, REVENUE_RELIEF, relieved.texts))
         return lines
 
 
+def _texts(text: Callable[[], str]) -> _Text:
+    """``text()`` in the authority's own language and in every site language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        default = text()
+    return _Text(default, in_every_language(text))
+
+
+def _tax_line_text(year: int, use_class: str, rate: Decimal) -> str:
+    """The tax line's text in the active language."""
+    return _("Property tax %(year)s, %(use_class)s, at %(rate)s%% of the assessed value") % {
+        "year": year,
+        "use_class": str(UseClass(use_class).label).lower(),
+        "rate": _decimal_text(rate * 100),
+    }
+
+
+def _relief_line_text(kind: str, percent: Decimal) -> str:
+    """The relief line's text in the active language."""
+    return _("%(relief)s (%(percent)s%%)") % {
+        "relief": str(Relief.Kind(kind).label),
+        "percent": _decimal_text(percent),
+    }
+
+
+def _around_parcel(text: str) -> tuple[str, str]:
+    head, _marker, tail = text.partition(_PARCEL)
+    return head, tail
+
+
 def _decimal_text(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+    """A rate or a percentage the active language's way (``0.62``, ``0,62``), without
+    trailing zeros."""
+    return format_number(value.normalize())
 
 
 def _liability_date(tax_year: TaxYear) -> date:
@@ -167,7 +218,9 @@ def _batch_specs(
     tax = rules.tax
     kind = str(BillKind.PROPERTY_TAX)
     tax_line, relief_line = year.tax_line, year.relief_line
-    head, tail = year.description_parts()
+    # The texts around the parcel number: a bill's own texts are concatenations.
+    frames = year.description_frames
+    head, tail = year.description
     count = len(due_dates)
     early = due_dates[:-1]
     first_due = due_dates[0]
@@ -178,9 +231,11 @@ def _batch_specs(
         if net <= 0:
             zero += 1
             continue
-        lines = [LineSpec(tax_line[use_class], gross, REVENUE_TAX)]
+        tax_text = tax_line[use_class]
+        lines = [LineSpec(tax_text.text, gross, REVENUE_TAX, tax_text.texts)]
         if relief:
-            lines.append(LineSpec(relief_line[relief_kind], -relief, REVENUE_RELIEF))
+            relief_text = relief_line[relief_kind]
+            lines.append(LineSpec(relief_text.text, -relief, REVENUE_RELIEF, relief_text.texts))
         # instalments_split, inlined: equal shares, the last absorbing the rounding.
         share = net // count
         if share:
@@ -193,6 +248,7 @@ def _batch_specs(
                 reference=f"{prefix}{pk:07d}",
                 kind=kind,
                 description=f"{head}{parcel}{tail}"[:300],
+                descriptions={code: f"{h}{parcel}{t}" for code, h, t in frames},
                 department_id=department_id,
                 due_date=final_due,
                 lines=lines,

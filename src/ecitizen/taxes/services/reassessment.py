@@ -8,10 +8,9 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ecitizen.core.services import audit_record
@@ -27,7 +26,13 @@ from ecitizen.payments.services import (
 )
 from ecitizen.taxes.arithmetic import Assessment, YearRules, instalments_split
 from ecitizen.taxes.models import AssessmentRun, Property
-from ecitizen.taxes.services.assessment import _liability_date, _owners_of, _tax_year, _Year
+from ecitizen.taxes.services.assessment import (
+    _liability_date,
+    _owners_of,
+    _tax_year,
+    _texts,
+    _Year,
+)
 from ecitizen.taxes.services.common import (
     REVENUE_RELIEF,
     REVENUE_TAX,
@@ -136,6 +141,7 @@ def property_reassess(
                 reference=bill_reference(year, prop.pk),
                 kind=BillKind.PROPERTY_TAX,
                 description=context.bill_description(prop.parcel),
+                descriptions=context.bill_descriptions(prop.parcel),
                 department_id=tax_year.department_id,
                 due_date=dates[-1],
                 lines=context.lines(assessment, prop.use_class),
@@ -177,24 +183,27 @@ def _adjustment_issue(
     difference = tax_difference + relief_difference
     if difference == 0:
         return None
-    with translation.override(settings.LANGUAGE_CODE):
-        lines = []
-        if tax_difference:
-            text = _(
-                "Property tax %(year)s reassessed: assessed value %(before)s, now %(after)s"
-            ) % {
-                "year": year,
-                "before": format_minor(before),
-                "after": format_minor(prop.assessed_value_minor),
-            }
-            lines.append(LineSpec(text, tax_difference, REVENUE_TAX))
-        if relief_difference:
-            text = _("Change in relief after reassessment")
-            lines.append(LineSpec(text, relief_difference, REVENUE_RELIEF))
-        description = _("Property tax %(year)s adjustment, parcel %(parcel)s") % {
-            "year": year,
-            "parcel": prop.parcel,
-        }
+    # Each text in the authority's own language (the bill's record) and in every site
+    # language (what each reader sees), the amounts written each language's way.
+    lines = []
+    if tax_difference:
+        after = prop.assessed_value_minor
+        text = _texts(
+            lambda: (
+                _("Property tax %(year)s reassessed: assessed value %(before)s, now %(after)s")
+                % {"year": year, "before": format_minor(before), "after": format_minor(after)}
+            )
+        )
+        lines.append(LineSpec(text.text, tax_difference, REVENUE_TAX, text.texts))
+    if relief_difference:
+        text = _texts(lambda: _("Change in relief after reassessment"))
+        lines.append(LineSpec(text.text, relief_difference, REVENUE_RELIEF, text.texts))
+    description = _texts(
+        lambda: (
+            _("Property tax %(year)s adjustment, parcel %(parcel)s")
+            % {"year": year, "parcel": prop.parcel}
+        )
+    )
     number = len(adjustments) + 1
     instalments: list[tuple[date, int]] = []
     due_date = timezone.localdate()
@@ -206,7 +215,8 @@ def _adjustment_issue(
         spec=BillSpec(
             reference=f"{original.reference}-A{number}",
             kind=BillKind.ADJUSTMENT,
-            description=description[:300],
+            description=description.text[:300],
+            descriptions=description.texts,
             department_id=original.department_id,
             due_date=due_date,
             lines=lines,
