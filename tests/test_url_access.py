@@ -50,6 +50,28 @@ PUBLIC_URL_NAMES = {
     # Anyone shown a document may check it is genuine (it shows only what is printed on it).
     "documents:verify",
     "documents:verify_document",
+    # Street reports: anyone may report a problem (an email link confirms it) and read the
+    # public reports, their photos, the wards' outline and the feeds. A held photo is shown
+    # only to the session that added it.
+    "reports:list",
+    "reports:start",
+    "reports:where",
+    "reports:nearby",
+    "reports:describe",
+    "reports:questions",
+    "reports:photos",
+    "reports:held_photo",
+    "reports:about",
+    "reports:check",
+    "reports:sent",
+    "reports:confirm",
+    "reports:detail",
+    "reports:photo",
+    "reports:wards",
+    "reports:feed_ward",
+    "reports:feed_ward_atom",
+    "reports:feed_category",
+    "reports:feed_category_atom",
 }
 
 #: Non-public views that send an anonymous visitor somewhere other than sign-in, and where.
