@@ -2,8 +2,8 @@
 
 ``core`` names no app: each app registers what it brings — roles and the capabilities they
 hold, navigation items, notification templates, periodic jobs, subscriptions to domain
-events and its part of the demo — and ``core`` (and every other app) reads them back from
-here. See ``docs/extending.md``.
+events, panels on other apps' pages and its part of the demo — and ``core`` (and every
+other app) reads them back from here. See ``docs/extending.md``.
 
 Registration happens once per process, while Django populates its apps. Registering the
 same name twice with the same definition is allowed (``ready()`` may run twice in tests);
@@ -189,6 +189,22 @@ class DemoLoader:
 
 
 @dataclass(frozen=True)
+class Panel:
+    """A template an app adds to a page of another app, at a ``slot`` that page names
+    (``{% panels "cases.staff_case" %}``), without the page's app knowing it.
+
+    The template is rendered with the page's context; ``context(page_context)``, when
+    given, returns more variables for it (the panel's own reads), so that the page's view
+    need not know what the panel shows. ``order``: smaller first. A panel decides itself
+    whether it has anything to show (it renders nothing otherwise)."""
+
+    slot: str
+    template: str
+    order: int = 0
+    context: Callable[[Any], Mapping[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
 class Identity:
     """What ``core`` needs to know about people, provided by the identity app
     (``accounts``) so that ``core`` imports no app.
@@ -228,6 +244,8 @@ class Registry:
     # event type (a class) -> subscribers, in registration order
     subscribers: dict[type, list[Callable[[Any], None]]] = field(default_factory=dict)
     secret_stores: dict[str, SecretStore] = field(default_factory=dict)
+    # slot -> panels shown there, in registration order (see :meth:`panels_for`)
+    panels: dict[str, list[Panel]] = field(default_factory=dict)
     _identity: Identity | None = None
 
     # --- writing (from AppConfig.ready) ---------------------------------------------------
@@ -294,6 +312,27 @@ class Registry:
         handlers = self.subscribers.setdefault(event_type, [])
         if subscriber not in handlers:
             handlers.append(subscriber)
+
+    def register_panel(
+        self,
+        slot: str,
+        template: str,
+        order: int = 0,
+        *,
+        context: Callable[[Any], Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Show ``template`` on the page that names ``slot`` (see :class:`Panel`). The
+        same template registered again at the same slot must be registered the same way."""
+        panel = Panel(slot, template, order, context)
+        shown = self.panels.setdefault(slot, [])
+        for existing in shown:
+            if existing.template == template:
+                if existing != panel:
+                    raise RegistryError(
+                        f"panel {template!r} at {slot!r} is already registered differently"
+                    )
+                return
+        shown.append(panel)
 
     def register_identity(self, identity: Identity) -> None:
         """Called once, by the identity app."""
@@ -369,6 +408,10 @@ class Registry:
         for name in sorted(self.demo_loaders):
             visit(name)
         return ordered
+
+    def panels_for(self, slot: str) -> list[Panel]:
+        """The panels of ``slot``, by ``order`` then in registration order."""
+        return sorted(self.panels.get(slot, []), key=lambda panel: panel.order)
 
     def subscribers_of(self, event_type: type) -> list[Callable[[Any], None]]:
         return list(self.subscribers.get(event_type, []))
