@@ -167,15 +167,31 @@ def _floor(count: int) -> float:
         [
             {
                 "description": "Property tax 2026, residential, at 0.62% of the assessed value",
+                "descriptions": {
+                    "en": "Property tax 2026, residential, at 0.62% of the assessed value",
+                    "fr": "Taxe foncière 2026, résidentiel, à 0,62 % de la valeur estimée",
+                    "ar": "ضريبة العقارات لعام 2026، سكني، بنسبة 0.62% من القيمة المقدّرة",
+                },
                 "amount_minor": 155_000,
                 "account": "revenue:property_tax:revenue",
             },
             {
                 "description": "Owner-occupier relief (10%)",
+                "descriptions": {
+                    "en": "Owner-occupier relief (10%)",
+                    "fr": "Abattement propriétaire occupant (10 %)",
+                    "ar": "إعفاء المالك الساكن (10%)",
+                },
                 "amount_minor": -15_500,
                 "account": "revenue:property_tax_relief:revenue",
             },
-        ]
+        ],
+        ensure_ascii=False,
+    )
+    # The bill's description in each site language, as the assessment writes it.
+    descriptions = (
+        '{"en": "Property tax 2026, parcel BP%08d", "fr": "Taxe foncière 2026, parcelle BP%08d",'
+        ' "ar": "ضريبة العقارات لعام 2026، القطعة BP%08d"}'
     )
     instalments = json.dumps(
         [
@@ -209,6 +225,7 @@ def _floor(count: int) -> float:
                     lines,
                     instalments,
                     now,
+                    descriptions % (n, n, n),
                 )
             )
     elapsed = time.perf_counter() - began
