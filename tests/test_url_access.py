@@ -72,12 +72,21 @@ PUBLIC_URL_NAMES = {
     "reports:feed_ward_atom",
     "reports:feed_category",
     "reports:feed_category_atom",
+    # Open311 GeoReport v2 for apps: reading is public; posting a request or an update
+    # checks the app's api_key itself (a 403 error document without one).
+    "open311:discovery",
+    "open311:services",
+    "open311:service",
+    "open311:requests",
+    "open311:request",
+    "open311:token",
+    "open311:updates",
 }
 
 #: Non-public views that send an anonymous visitor somewhere other than sign-in, and where.
 ANONYMOUS_REDIRECTS = {"account_logout": "/"}
 
-_SAMPLE_BY_NAME = {"uidb36": "1", "key": "1-set-password", "pk": "1"}
+_SAMPLE_BY_NAME = {"uidb36": "1", "key": "1-set-password", "pk": "1", "fmt": "json"}
 _SAMPLE_BY_CONVERTER = {"IntConverter": 1, "UUIDConverter": uuid.UUID(int=1)}
 
 

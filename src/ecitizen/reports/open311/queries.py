@@ -1,0 +1,152 @@
+"""Reads of the Open311 server: public reports as GeoReport v2 asks for them, their
+public updates, a report by its token, and how long an app waits for its rate limit.
+
+Everything starts from :func:`ecitizen.reports.selectors.reports_public` (confirmed and
+not hidden): Open311 serves nothing the public pages do not show.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime, timedelta
+
+from django.db.models import F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Cos, Power, Radians, Sin
+from django.utils import timezone
+
+from ecitizen.reports import geo
+from ecitizen.reports.models import ApiClient, Report, ReportPhoto, ReportUpdate
+from ecitizen.reports.open311.params import Circle, RequestsQuery, UpdatesQuery
+from ecitizen.reports.selectors import ReportFilters, reports_filtered, reports_public
+
+
+def _within(reports: QuerySet[Report], circle: Circle) -> QuerySet[Report]:
+    """Reports within the circle, by the haversine distance :func:`geo.distance_m`
+    computes, in SQL so that paging counts the right rows. ``distance <= r`` is written
+    ``hav <= sin²(r / 2R)`` (the same inequality, without ``asin`` and ``sqrt``), with
+    the functions Django provides on SQLite and PostgreSQL alike."""
+    half_dlat = Radians(F("latitude") - Value(circle.latitude)) / Value(2.0)
+    half_dlon = Radians(F("longitude") - Value(circle.longitude)) / Value(2.0)
+    haversine = Power(Sin(half_dlat), Value(2.0)) + Value(
+        math.cos(math.radians(circle.latitude))
+    ) * Cos(Radians(F("latitude"))) * Power(Sin(half_dlon), Value(2.0))
+    limit = math.sin(circle.radius_m / (2 * geo.EARTH_RADIUS_M)) ** 2
+    return reports.alias(open311_haversine=haversine).filter(open311_haversine__lte=limit)
+
+
+def _intersection(
+    first: tuple[float, float, float, float] | None,
+    second: tuple[float, float, float, float] | None,
+) -> tuple[float, float, float, float] | None:
+    if first is None or second is None:
+        return first or second
+    return (
+        max(first[0], second[0]),
+        max(first[1], second[1]),
+        min(first[2], second[2]),
+        min(first[3], second[3]),
+    )
+
+
+def _status_notes() -> Subquery:
+    """The text an official last wrote for the public about the report's current state
+    (comments added through ``servicerequestupdates`` are not an official's)."""
+    return Subquery(
+        ReportUpdate.objects.filter(
+            report=OuterRef("pk"), state=OuterRef("state"), case_event_id__isnull=False
+        )
+        .exclude(text="")
+        .order_by("-created_at", "-pk")
+        .values("text")[:1]
+    )
+
+
+def requests_matching(query: RequestsQuery) -> list[Report]:
+    """One page of public reports matching ``query``, newest first, each annotated with
+    ``status_notes``."""
+    if query.ids:
+        reports = reports_filtered(ReportFilters(references=query.ids))
+    else:
+        circle_box = (
+            geo.bbox_around(query.circle.latitude, query.circle.longitude, query.circle.radius_m)
+            if query.circle is not None
+            else None
+        )
+        bbox = _intersection(query.bbox, circle_box)
+        if bbox is not None and (bbox[0] > bbox[2] or bbox[1] > bbox[3]):
+            return []  # the box and the circle do not meet
+        reports = reports_filtered(
+            ReportFilters(
+                categories=query.categories,
+                is_open=query.is_open,
+                bbox=bbox,
+                requested_from=query.requested_from,
+                requested_to=query.requested_to,
+                updated_after=query.updated_after,
+            )
+        )
+        if query.updated_before is not None:
+            reports = reports.filter(updated_at__lte=query.updated_before)
+        if query.circle is not None:
+            reports = _within(reports, query.circle)
+    offset = (query.page - 1) * query.page_size
+    return list(reports.annotate(status_notes=_status_notes())[offset : offset + query.page_size])
+
+
+def report_public_by_reference(reference: str) -> Report | None:
+    """The public report with this ``service_request_id``, annotated like
+    :func:`requests_matching`'s."""
+    return (
+        reports_public().filter(reference=reference).annotate(status_notes=_status_notes()).first()
+    )
+
+
+def report_public_by_token(token: str) -> Report | None:
+    """The public report whose Open311 token this is (``None`` for a malformed token)."""
+    try:
+        value = uuid.UUID(token)
+    except ValueError:
+        return None
+    return reports_public().filter(token=value).first()
+
+
+def first_photos(reports: list[Report]) -> dict[int, ReportPhoto]:
+    """The first photo the public may see of each report that has one, by report id."""
+    photos: dict[int, ReportPhoto] = {}
+    for photo in ReportPhoto.objects.filter(
+        report_id__in=[report.pk for report in reports], hidden_at__isnull=True
+    ).order_by("report_id", "position", "pk"):
+        photos.setdefault(photo.report_id, photo)
+    return photos
+
+
+def updates_matching(query: UpdatesQuery) -> list[ReportUpdate]:
+    """One page of the public updates of public reports made in the query's window,
+    oldest first (the order a client replays them in), with their report."""
+    public = reports_public().filter(reference__isnull=False)
+    updates = ReportUpdate.objects.filter(report__in=public).select_related("report")
+    if query.since is not None:
+        updates = updates.filter(created_at__gte=query.since)
+    if query.until is not None:
+        updates = updates.filter(created_at__lte=query.until)
+    if query.after is not None:
+        updates = updates.filter(created_at__gt=query.after)
+    offset = (query.page - 1) * query.page_size
+    return list(updates.order_by("created_at", "pk")[offset : offset + query.page_size])
+
+
+def seconds_until_allowed(client: ApiClient, *, now: datetime | None = None) -> int:
+    """How long (seconds, at least 1) until an app over its hourly limit may post again:
+    until its oldest report of the last hour is an hour old."""
+    now = now or timezone.now()
+    window_start = now - timedelta(hours=1)
+    oldest = (
+        client.reports.filter(requested_at__gte=window_start)
+        .order_by("requested_at")
+        .values_list("requested_at", flat=True)
+        .first()
+    )
+    if oldest is None:
+        return 1
+    return max(1, math.ceil((oldest + timedelta(hours=1) - now).total_seconds()))

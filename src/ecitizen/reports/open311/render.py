@@ -1,0 +1,162 @@
+"""Open311 GeoReport v2 documents written as XML or JSON, the way the specification does.
+
+A document is built once, without a format: a root element name, the name of each item
+(``services`` holds ``service`` items) and the items as dicts whose insertion order is the
+elements' order. Values are ``str``, ``bool``, ``int``, ``float``, ``None`` (an empty
+element in XML, ``null`` in JSON), an aware ``datetime`` (a W3C timestamp with its
+offset) or :class:`Many` (a nested list: ``<attributes><attribute>…`` in XML, an array in
+JSON).
+
+XML: UTF-8 with the declaration the specification asks for, no namespace, every value as
+text (``true``/``false`` for booleans). JSON, the specification's "Spark convention": the
+root and the plural wrapper are dropped, so a list is a bare array and a single object
+(``service_definition``, ``discovery``) a bare object; numbers and booleans keep their
+type.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+from django.http import HttpResponse
+from django.utils import timezone
+
+XML = "xml"
+JSON = "json"
+CONTENT_TYPES = {
+    XML: "text/xml; charset=utf-8",
+    JSON: "application/json; charset=utf-8",
+}
+# Characters XML 1.0 cannot hold at all (control characters but tab and line breaks,
+# lone surrogates, U+FFFE/U+FFFF): a resident's text may carry them, a parser would
+# refuse the whole document.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class Many:
+    """A nested list: ``tag`` names each entry in XML (``attribute`` in ``attributes``)."""
+
+    tag: str
+    items: Sequence[Any]
+
+
+@dataclass(frozen=True)
+class Document:
+    """What one endpoint answers. ``item`` is ``None`` when the root holds a single
+    object (``body`` is then a dict), else the name of each entry of ``body``."""
+
+    root: str
+    item: str | None
+    body: Sequence[Mapping[str, Any]] | Mapping[str, Any]
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def w3c(value: datetime) -> str:
+    """A W3C (ISO 8601) timestamp to the second, in the server's time zone, with its
+    offset: ``2026-03-01T09:30:00+00:00``."""
+    return timezone.localtime(value).isoformat(timespec="seconds")
+
+
+def _number(value: float) -> str:
+    """A decimal number as text without an exponent (``0.00001``, not ``1e-05``)."""
+    text = repr(value)
+    if "e" in text or "E" in text:
+        text = f"{value:.12f}".rstrip("0").rstrip(".")
+    return text
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return w3c(value)
+    if isinstance(value, float):
+        return _number(value)
+    return _NOT_XML.sub("", str(value))
+
+
+def _xml_element(tag: str, value: Any, depth: int, out: list[str]) -> None:
+    pad = "  " * depth
+    if value is None or (isinstance(value, Many) and not value.items):
+        out.append(f"{pad}<{tag}/>")
+    elif isinstance(value, Mapping):
+        out.append(f"{pad}<{tag}>")
+        for key, inner in value.items():
+            _xml_element(key, inner, depth + 1, out)
+        out.append(f"{pad}</{tag}>")
+    elif isinstance(value, Many):
+        out.append(f"{pad}<{tag}>")
+        for inner in value.items:
+            _xml_element(value.tag, inner, depth + 1, out)
+        out.append(f"{pad}</{tag}>")
+    else:
+        out.append(f"{pad}<{tag}>{escape(_text(value))}</{tag}>")
+
+
+def to_xml(document: Document) -> bytes:
+    """The document as UTF-8 XML, with its declaration, indented for people reading it
+    with curl (whitespace between elements means nothing to a parser)."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>']
+    if document.item is None:
+        _xml_element(document.root, document.body, 0, out)
+    elif not document.body:
+        out.append(f"<{document.root}/>")
+    else:
+        out.append(f"<{document.root}>")
+        for entry in document.body:
+            _xml_element(document.item, entry, 1, out)
+        out.append(f"</{document.root}>")
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _json_value(inner) for key, inner in value.items()}
+    if isinstance(value, Many):
+        return [_json_value(inner) for inner in value.items]
+    if isinstance(value, datetime):
+        return w3c(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN; never stored, but never written either
+    return value
+
+
+def to_json(document: Document) -> bytes:
+    """The document in the Spark convention: a bare array, or a bare object."""
+    if document.item is None:
+        body: Any = _json_value(document.body)
+    else:
+        body = [_json_value(entry) for entry in document.body]
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def respond(document: Document, fmt: str) -> HttpResponse:
+    """The HTTP response carrying ``document`` in ``fmt`` (``xml`` or ``json``)."""
+    content = to_xml(document) if fmt == XML else to_json(document)
+    response = HttpResponse(content, status=document.status, content_type=CONTENT_TYPES[fmt])
+    for name, value in document.headers.items():
+        response[name] = value
+    return response
+
+
+def errors_document(
+    errors: Sequence[tuple[int, str]], *, status: int, headers: Mapping[str, str] | None = None
+) -> Document:
+    """The specification's error document: ``errors`` of ``error`` with ``code`` and
+    ``description``, one per problem found."""
+    return Document(
+        root="errors",
+        item="error",
+        body=[{"code": code, "description": description} for code, description in errors],
+        status=status,
+        headers=dict(headers or {}),
+    )
