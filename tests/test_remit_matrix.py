@@ -193,6 +193,36 @@ def _build_world() -> World:
         "slug": [Target({"slug": shed.slug}, remit=False, label="service")],
     }
     world.targets["run_id"] = [Target({"run_id": run.pk}, remit=False, label="tax run")]
+
+    # A street report (a case of Public Works in Riverside) with a photo, and an app's key.
+    from ecitizen.reports import services as reports
+    from ecitizen.reports.tests.conftest import FIXTURES as REPORT_CATEGORIES
+    from ecitizen.reports.tests.conftest import RIVERSIDE, jpeg_with_gps
+
+    service_definitions_publish(directory=REPORT_CATEGORIES, actor=None)
+    report = reports.report_submit(
+        data=reports.ReportInput(
+            category="pothole",
+            latitude=RIVERSIDE[0],
+            longitude=RIVERSIDE[1],
+            title="Matrix pothole",
+            description="A deep one.",
+            answers={"hazard": True},
+            photos=[jpeg_with_gps()],
+        ),
+        reporter=resident,
+        actor=resident,
+    )
+    assert report.ward_id == ward.pk
+    photo = report.photos.get()
+    app, _key = reports.api_client_issue(
+        name="Matrix app", contact_email="app@example.test", hourly_limit=10, actor=None
+    )
+    world.targets["report"] = [
+        Target({"report": report.reference}, **on_case, label="street report"),
+        Target({"report": report.reference, "photo_id": photo.pk}, **on_case, label="photo"),
+    ]
+    world.targets["client_id"] = [Target({"client_id": app.pk}, remit=False, label="app")]
     return world
 
 

@@ -185,6 +185,7 @@ INSTALLED_APPS = [
     "ecitizen.notifications",
     "ecitizen.payments",
     "ecitizen.taxes",
+    "ecitizen.reports",
     "ecitizen.demo",
     "django.contrib.auth",
     "django.contrib.contenttypes",

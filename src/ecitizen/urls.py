@@ -8,6 +8,7 @@ from ecitizen.core.urls import urlpatterns as core_urlpatterns
 from ecitizen.documents.urls import staff_urlpatterns as documents_staff
 from ecitizen.notifications.urls import staff_urlpatterns as notifications_staff
 from ecitizen.payments.urls import staff_urlpatterns as payments_staff
+from ecitizen.reports.staff_urls import staff_urlpatterns as reports_staff
 from ecitizen.taxes.urls import staff_urlpatterns as taxes_staff
 
 staff_patterns = [
@@ -16,6 +17,7 @@ staff_patterns = [
     *documents_staff,
     *notifications_staff,
     *payments_staff,
+    *reports_staff,
     *taxes_staff,
     path("audit/", core_views.audit_log, name="audit"),
 ]
@@ -32,6 +34,8 @@ urlpatterns = [
     path("", include("ecitizen.notifications.urls")),
     path("", include("ecitizen.payments.urls")),
     path("", include("ecitizen.taxes.urls")),
+    path("", include("ecitizen.reports.urls")),
+    path("open311/v2/", include("ecitizen.reports.open311.urls")),
     path("staff/", include((staff_patterns, "staff"))),
     path("accounts/", include("allauth.urls")),
 ]

@@ -1,0 +1,72 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportsConfig(AppConfig):
+    name = "ecitizen.reports"
+    label = "reports"
+    verbose_name = _("Street reports")
+
+    def ready(self) -> None:
+        from ecitizen.accounts.models import Role
+        from ecitizen.core.events import CaseStateChanged
+        from ecitizen.core.registry import NavItem, registry
+        from ecitizen.reports import services
+
+        # Reports are cases: officials work them in the case queue with ``cases.work``.
+        # Hiding a report or a photo from the public is a supervisor's decision.
+        registry.register_capability(
+            services.REPORTS_MODERATE,
+            label=_("Hide street reports and photos from the public"),
+            roles=[Role.SUPERVISOR, Role.DEPARTMENT_ADMIN],
+        )
+        # Apps' Open311 keys are the platform's: issued and revoked by its administrators.
+        registry.register_capability(
+            services.REPORTS_API_CLIENTS,
+            label=_("Issue and revoke the Open311 keys of apps"),
+            roles=[Role.PLATFORM_ADMIN],
+        )
+        registry.register_nav(
+            NavItem("report", _("Report a problem"), "reports:start", "everyone", order=5)
+        )
+        registry.register_nav(
+            NavItem(
+                "open311_clients",
+                _("Open311 apps"),
+                "staff:reports_api_clients",
+                "staff",
+                capability=services.REPORTS_API_CLIENTS,
+                order=80,
+            )
+        )
+        registry.subscribe(CaseStateChanged, services.report_follow_case)
+
+        from ecitizen.reports import staff_views
+
+        # The street report's panel on the staff case page (core's panels slot).
+        registry.register_panel(
+            "cases.staff_case",
+            "reports/staff/_case_panel.html",
+            order=10,
+            context=staff_views.case_panel_context,
+        )
+        registry.register_nav(
+            NavItem(
+                "street_reports",
+                _("Street reports"),
+                "staff:reports",
+                "staff",
+                capability="cases.work",
+                order=15,
+            )
+        )
+
+        from ecitizen.core.registry import DemoLoader
+        from ecitizen.reports.demo import demo_reports_load
+
+        registry.register_demo_loader(DemoLoader("reports", demo_reports_load, after=("people",)))
+
+        from pathlib import Path
+
+        # This app's notification templates, next to its code.
+        registry.register_message_dir(Path(__file__).resolve().parent / "messages")

@@ -1,0 +1,136 @@
+"""Reads of the reports app: public reports around a place, one public report, its
+photos, and the open reports near a point (before a duplicate is made).
+
+Public means confirmed and not hidden (:attr:`Report.is_public`); nothing here returns
+the reporter's identity except the display name they chose to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from ecitizen.reports import geo
+from ecitizen.reports.models import ApiClient, Report, ReportPhoto
+
+
+def reports_public() -> QuerySet[Report]:
+    """Every public report (merged ones included: they point to the surviving one)."""
+    return Report.objects.filter(confirmed_at__isnull=False, hidden_at__isnull=True)
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """What a public list or an Open311 query asks for; every part optional."""
+
+    categories: Sequence[str] = ()
+    is_open: bool | None = None
+    states: Sequence[str] = ()
+    ward_id: int | None = None
+    #: (south, west, north, east) in degrees.
+    bbox: tuple[float, float, float, float] | None = None
+    references: Sequence[str] = ()
+    requested_from: datetime | None = None
+    requested_to: datetime | None = None
+    updated_after: datetime | None = None
+
+
+def reports_filtered(filters: ReportFilters) -> QuerySet[Report]:
+    """Public reports matching ``filters``, newest first. The bounding box is a range on
+    the (latitude, longitude) index; callers wanting a circle filter what it returns."""
+    reports = reports_public()
+    if filters.categories:
+        reports = reports.filter(category__in=list(filters.categories))
+    if filters.is_open is not None:
+        reports = reports.filter(is_open=filters.is_open)
+    if filters.states:
+        reports = reports.filter(state__in=list(filters.states))
+    if filters.ward_id is not None:
+        reports = reports.filter(ward_id=filters.ward_id)
+    if filters.bbox is not None:
+        south, west, north, east = filters.bbox
+        reports = reports.filter(
+            latitude__gte=south, latitude__lte=north, longitude__gte=west, longitude__lte=east
+        )
+    if filters.references:
+        reports = reports.filter(reference__in=list(filters.references))
+    if filters.requested_from is not None:
+        reports = reports.filter(requested_at__gte=filters.requested_from)
+    if filters.requested_to is not None:
+        reports = reports.filter(requested_at__lte=filters.requested_to)
+    if filters.updated_after is not None:
+        reports = reports.filter(updated_at__gt=filters.updated_after)
+    return reports.order_by("-requested_at", "-pk")
+
+
+def report_get_public(*, reference: str) -> Report:
+    """A public report by its reference, or 404."""
+    report = (
+        reports_public()
+        .select_related("ward", "merged_into", "reporter")
+        .filter(reference=reference)
+        .first()
+    )
+    if report is None:
+        raise Http404
+    return report
+
+
+def report_photos_public(report: Report) -> list[ReportPhoto]:
+    """The photos the public may see, in order."""
+    return list(report.photos.filter(hidden_at__isnull=True).select_related("display"))
+
+
+def report_photo_get_public(*, public_id: Any) -> ReportPhoto:
+    """A photo shown on a public report, or 404 (hidden photo, hidden report)."""
+    photo = (
+        ReportPhoto.objects.select_related("display", "report")
+        .filter(public_id=public_id, hidden_at__isnull=True)
+        .first()
+    )
+    if photo is None or not photo.report.is_public:
+        raise Http404
+    return photo
+
+
+def reports_nearby_open(
+    *, category: str, latitude: float, longitude: float, radius_m: float, limit: int = 5
+) -> list[tuple[Report, float]]:
+    """Open public reports of ``category`` within ``radius_m`` of the point, nearest
+    first, with their distance in metres: "is it one of these?"."""
+    south, west, north, east = geo.bbox_around(latitude, longitude, radius_m)
+    candidates = reports_filtered(
+        ReportFilters(categories=[category], is_open=True, bbox=(south, west, north, east))
+    ).filter(merged_into__isnull=True)[:200]
+    near = [
+        (report, geo.distance_m(latitude, longitude, report.latitude, report.longitude))
+        for report in candidates
+    ]
+    near = [(report, metres) for report, metres in near if metres <= radius_m]
+    near.sort(key=lambda pair: pair[1])
+    return near[:limit]
+
+
+def reporter_display_name(report: Report) -> str:
+    """The name shown on a public report: the reporter's, only if they chose to show it."""
+    if not report.show_name:
+        return ""
+    return str(report.reporter.get_full_name())
+
+
+def reports_for_reporter(*, user: Any) -> QuerySet[Report]:
+    """A resident's own reports, and those they support, newest first."""
+    return (
+        Report.objects.filter(Q(reporter=user) | Q(supporters__user=user))
+        .distinct()
+        .order_by("-requested_at", "-pk")
+    )
+
+
+def api_clients() -> QuerySet[ApiClient]:
+    return ApiClient.objects.all()
