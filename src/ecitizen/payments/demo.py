@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from functools import partial
 
+from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ecitizen.accounts.selectors import department_by_slug
 from ecitizen.core.registry import DemoContext
 from ecitizen.payments.models import Bill
 from ecitizen.payments.services import BillSpec, LineSpec, bill_create, payment_record_offline
+from ecitizen.payments.texts import in_every_language
 
 #: Letters and digits that cannot be misread for one another (no 0/O, 1/I/L, 5/S...).
 FINE_CHECK_CHARACTERS = "2346789ABCDEFGHJKMNPQRTUVWXY"
@@ -61,6 +65,7 @@ def demo_fines_load(context: DemoContext) -> int:
         raise LookupError(f"the demo's parking department {city.parking_department!r} is missing")
     rng = random.Random(context.seed + 29)  # noqa: S311 - seeded demo data, not a secret
     today = timezone.localdate()
+    charge = in_every_language(lambda: _("Penalty charge"))
     for number in range(1, FINES + 1):
         letters = "".join(rng.choice(POSTCODE_LETTERS) for _ in range(2))
         postcode = (
@@ -68,15 +73,17 @@ def demo_fines_load(context: DemoContext) -> int:
             if number == 1
             else f"RV{rng.randint(1, 9)} {rng.randint(1, 9)}{letters}"
         )
+        street = rng.choice(city.parking_streets)
+        texts = in_every_language(partial(_fine_text, street))
         bill = bill_create(
             spec=BillSpec(
                 reference=demo_fine_reference(number),
                 kind=Bill.Kind.FINE,
-                description="Parking penalty charge: parked in a restricted street "
-                f"({rng.choice(city.parking_streets)})",
+                description=texts[settings.LANGUAGE_CODE],
+                descriptions=texts,
                 department_id=department.pk,
                 due_date=today + timedelta(days=rng.randint(-20, 28)),
-                lines=[LineSpec("Penalty charge", FINE_AMOUNT_MINOR, "fine")],
+                lines=[LineSpec(charge[settings.LANGUAGE_CODE], FINE_AMOUNT_MINOR, "fine", charge)],
                 verification_postcode=postcode,
                 source_key=f"demo:pcn:{number}",
                 issued_on=today - timedelta(days=rng.randint(1, 40)),
@@ -86,3 +93,9 @@ def demo_fines_load(context: DemoContext) -> int:
         if number > 1 and rng.random() < 0.4:
             payment_record_offline(bill=bill, amount_minor=bill.balance_minor)
     return FINES
+
+
+def _fine_text(street: str) -> str:
+    return _("Parking penalty charge: parked in a restricted street (%(street)s)") % {
+        "street": street
+    }

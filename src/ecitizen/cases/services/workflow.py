@@ -257,17 +257,24 @@ def _fee_bill(case: Case, spec: ServiceSpec) -> None:
     clock starts once paid. Side effect: the bill and its ledger charge."""
     from ecitizen.payments.money import to_minor
     from ecitizen.payments.services import BILL_KIND_FEE, BillSpec, LineSpec, bill_create
+    from ecitizen.payments.texts import site_languages
 
     assert case.fee_amount is not None
     title = spec.title(settings.LANGUAGE_CODE)
+    # The service's title in each language its definition gives (not the English
+    # fallback: a reader of another language then sees the authority's text, marked so).
+    titles = {
+        code: spec.title(code) for code in site_languages() if spec.definition["title"].get(code)
+    }
     bill = bill_create(
         spec=BillSpec(
             reference=f"{case.reference}-F",
             kind=BILL_KIND_FEE,
             description=f"{title} ({case.reference})",
+            descriptions={code: f"{text} ({case.reference})" for code, text in titles.items()},
             department_id=case.department_id,
             due_date=_today() + timedelta(days=30),
-            lines=[LineSpec(title, to_minor(case.fee_amount), "fee")],
+            lines=[LineSpec(title, to_minor(case.fee_amount), "fee", titles)],
             payer_id=case.applicant_id,
             source_reference=case.reference,
             source_key=f"case:{case.reference}:fee",
