@@ -172,6 +172,24 @@ def _open(data: bytes) -> Image.Image:
     return image
 
 
+def _cut_short(data: bytes, fmt: str) -> bool:
+    """Whether the file stops before its image data ends. Pillow would tell when it
+    decodes, unless ``ImageFile.LOAD_TRUNCATED_IMAGES`` is on, and WeasyPrint switches it
+    on for the whole process when it is imported: so the file's own structure is read.
+
+    - JPEG: an end-of-image marker after the first start-of-scan (inside scan data a
+      0xFF byte is always followed by 0x00, so the marker cannot occur by chance; an
+      EXIF thumbnail's own markers come before the scan);
+    - PNG: the IEND chunk after the last IDAT chunk;
+    - WebP: at least as many bytes as the RIFF header announces.
+    """
+    if fmt == "JPEG":
+        return data.rfind(b"\xff\xd9") < data.find(b"\xff\xda")
+    if fmt == "PNG":
+        return data.rfind(b"IEND") < data.rfind(b"IDAT")
+    return len(data) < int.from_bytes(data[4:8], "little") + 8
+
+
 def _eight_bit(image: Image.Image) -> Image.Image:
     """A 16-bit greyscale PNG as 8-bit greyscale, scaled (Pillow's own conversion would
     clip every value above 255 to white); any other image as it is."""
@@ -227,6 +245,8 @@ def photo_prepare(upload: Readable) -> PreparedPhoto:
     data = _read(upload, max_bytes)
     with _open(data) as image:
         fmt, content_type, extension = _FORMATS[str(image.format)]
+        if _cut_short(data, fmt):
+            raise _unreadable()
         try:
             image.load()
             # Corrupt EXIF must not cost the photo: it is dropped anyway, unrotated.

@@ -277,13 +277,30 @@ def test_other_formats_are_refused_whatever_their_name(fmt):
     assert (refusal.code, str(refusal)) == ("wrong_type", WRONG_TYPE)
 
 
-def test_a_truncated_jpeg_is_refused():
+@pytest.mark.parametrize("weasyprint_imported", [False, True])
+def test_a_truncated_jpeg_is_refused(monkeypatch, weasyprint_imported):
+    from PIL import ImageFile
+
+    # WeasyPrint switches Pillow's LOAD_TRUNCATED_IMAGES on for the whole process.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", weasyprint_imported)
     data = _jpeg_from_a_phone(size=(800, 600))
     refusal = _refusal(data[: len(data) // 2])
     assert refusal.code == "image_unreadable"
     assert str(refusal) == (
         "The selected image cannot be opened. Check it opens on your device, then try again"
     )
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_a_truncated_png_or_webp_is_refused_whatever_pillow_is_told(monkeypatch, fmt):
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    image = Image.effect_noise((400, 300), 60).convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    data = buffer.getvalue()
+    assert _refusal(data[: len(data) * 2 // 3], f"photo.{fmt.lower()}").code == "image_unreadable"
 
 
 def test_a_jpeg_with_only_its_first_bytes_is_refused():

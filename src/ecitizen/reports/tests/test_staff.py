@@ -232,7 +232,7 @@ def test_a_case_that_is_not_a_report_has_no_panel(client, works, resident, works
     case = submit_shed(Service.objects.get(slug="shed-permit"), resident)
     page = _get(client, works_officer, reverse("staff:case_detail", args=[case.reference]))
     assert page.status_code == 200
-    assert "Street report" not in page.content.decode()
+    assert "street-report-heading" not in page.content.decode()
 
 
 def test_the_original_photo_is_streamed_to_officials_only(client, report, works_officer, resident):
