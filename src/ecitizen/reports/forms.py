@@ -209,9 +209,16 @@ class ListFilterForm(forms.Form):
         *args: Any,
         categories: list[tuple[str, str]],
         wards: list[tuple[str, str]],
+        for_display: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if for_display:
+            # Shown, never validated: filters are optional by nature, so their labels do
+            # not say "(optional)" (GOV.UK's filter pattern), and no field is "required".
+            self.use_required_attribute = False
+            for field in self.fields.values():
+                field.required = True
         self.fields["category"].choices = [  # type: ignore[attr-defined]
             ("", _("All problems")),
             *categories,

@@ -87,6 +87,10 @@ _ERROR_STEPS = {
     "description_too_long": "describe",
     "too_many_photos": "photos",
     "bad_photo": "photos",
+    # The documents app's refusals of a photo's file, as report_submit passes them on.
+    "wrong_type": "photos",
+    "too_big": "photos",
+    "empty": "photos",
 }
 
 
@@ -209,7 +213,11 @@ def start(request: HttpRequest) -> HttpResponse:
         journey.save()
         return redirect(journey.next_url("category", returning=returning))
     options = {option.data["value"]: option for option in form["category"]}
-    grouped = [(group, [options[code] for code, _title in choices]) for group, choices in groups]
+    summaries = {category.code: category.spec.summary() for category in services.categories()}
+    grouped = [
+        (group, [(options[code], summaries.get(code, "")) for code, _title in choices])
+        for group, choices in groups
+    ]
     return render(
         request,
         "reports/start.html",
@@ -356,11 +364,19 @@ def nearby(request: HttpRequest) -> HttpResponse:
         journey.data["nearby_count"] = len(found)
         journey.save()
         return redirect(journey.next_url("nearby", returning=returning))
+    supported: set[int] = set()
+    if request.user.is_authenticated:
+        supported = set(
+            selectors.reports_for_reporter(user=request.user)
+            .filter(pk__in=[report.pk for report, _metres in found])
+            .values_list("pk", flat=True)
+        )
     rows = [
         {
             "report": report,
             "distance": _distance_text(metres),
             "status": _status_label(category, report.state),
+            "supporting": report.pk in supported,
         }
         for report, metres in found
     ]
@@ -903,6 +919,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
         initial={"q": query, "category": category_code, "status": status, "ward": ward_code},
         categories=category_choices,
         wards=ward_choices,
+        for_display=True,
     )
     return render(
         request,

@@ -304,6 +304,16 @@ def test_too_many_photos_are_refused_and_none_is_added(client, pothole):
     assert journey.photo_held(key) is None
 
 
+def test_an_oversized_photo_is_refused_with_the_limit(client, pothole, settings):
+    settings.REPORTS_PHOTO_MAX_BYTES = 1024
+    _to_photos(client)
+    response = client.post(reverse("reports:photos"), {"photos": [jpeg_with_gps("big.jpg")]})
+    assert _errors(response) == [
+        ("big.jpg: The selected file must be smaller than 1 KB", "#id_photos")
+    ]
+    assert not client.session[journey.SESSION_KEY].get("photos")
+
+
 def test_a_photo_the_cache_lost_is_asked_for_again(client, pothole, resident):
     client.force_login(resident)
     _to_check(client, photos=[_png()])
@@ -488,10 +498,13 @@ def test_me_too_needs_signing_in_and_asks_again_after(client, pothole, resident,
 # --- public pages --------------------------------------------------------------------------------
 
 
-def test_a_report_page_shows_what_the_public_may_see(client, pothole, resident, second_resident):
+def test_a_report_page_shows_what_the_public_may_see(
+    client, pothole, resident, second_resident, django_assert_max_num_queries
+):
     report = _report(resident, photos=[jpeg_with_gps()])
     services.report_support(report=report, user=second_resident)
-    page = client.get(reverse("reports:detail", args=[report.reference]))
+    with django_assert_max_num_queries(8):
+        page = client.get(reverse("reports:detail", args=[report.reference]))
     text = _text(page)
     for expected in (report.title, "Pothole", "Towpath Road", "Riverside ward", "Reported"):
         assert expected in text
