@@ -8,11 +8,12 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.cases.forms import MultipleFileField
 from ecitizen.core.text import FreeTextField, NameField
-from ecitizen.reports.services import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+from ecitizen.reports.services import DESCRIPTION_MAX_LENGTH, MAX_PHOTOS, TITLE_MAX_LENGTH
 
 #: What the photo input offers to choose (the content is checked anyway).
 PHOTO_TYPES = "image/jpeg,image/png,image/webp"
@@ -114,20 +115,17 @@ class DescribeForm(forms.Form):
 
 
 class PhotosForm(forms.Form):
-    photos = MultipleFileField(
-        label=_("Add photos"),
-        help_text=_(
-            "Up to 3 photos, JPG, PNG or WebP. We remove the location and camera details "
-            "from them before anyone sees them."
-        ),
-        required=False,
-    )
+    photos = MultipleFileField(label=_("Add photos"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        widget = self.fields["photos"].widget
-        widget.attrs["accept"] = PHOTO_TYPES
-        self.fields["photos"].label_size = "s"  # type: ignore[attr-defined]
+        field = self.fields["photos"]
+        field.widget.attrs["accept"] = PHOTO_TYPES
+        field.label_size = "s"  # type: ignore[attr-defined]
+        field.help_text = gettext(
+            "Up to %(count)s photos, JPG, PNG or WebP. We remove the location and camera "
+            "details from them before anyone sees them."
+        ) % {"count": MAX_PHOTOS}
 
 
 class ShowNameForm(forms.Form):

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -136,7 +137,7 @@ def _distance_text(metres: float) -> str:
         return ngettext("%(count)s metre away", "%(count)s metres away", rounded) % {
             "count": rounded
         }
-    return _("%(count)s km away") % {"count": f"{metres / 1000:.1f}"}
+    return _("%(count)s km away") % {"count": number_format(metres / 1000, decimal_pos=1)}
 
 
 def _map_context() -> dict[str, Any]:
@@ -157,6 +158,18 @@ def _map_context() -> dict[str, Any]:
     }
 
 
+def _search_hint() -> str:
+    """The hint of a street search, with a street and a postcode of the authority's own
+    gazetteer (its first row) as examples."""
+    places = geo.gazetteer()
+    if not places:
+        return _("Enter a street name or a postcode")
+    return _("For example, %(street)s or %(postcode)s") % {
+        "street": places[0].street,
+        "postcode": places[0].postcode,
+    }
+
+
 def _file_label(name: str) -> str:
     """A file's name as the person chose it, safe to show (its own extension kept)."""
     suffix = re.sub(r"[^a-z0-9]", "", name.rpartition(".")[2].lower())[:10] if "." in name else ""
@@ -174,11 +187,13 @@ def _not_ready(journey: Journey) -> HttpResponse:
 # --- the journey: what -------------------------------------------------------------------------
 
 
-def _category_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+def _category_groups(
+    categories: list[services.Category],
+) -> list[tuple[str, list[tuple[str, str]]]]:
     """The categories under their group's title (active language), groups and categories
     in alphabetical order."""
     groups: dict[str, list[tuple[str, str]]] = {}
-    for category in services.categories():
+    for category in categories:
         groups.setdefault(category.group() or _("Other problems"), []).append(
             (category.code, category.title())
         )
@@ -193,7 +208,8 @@ def start(request: HttpRequest) -> HttpResponse:
     """The first question: what kind of problem (``reports:start``, the nav item)."""
     journey = Journey(request)
     returning = _returning(request)
-    groups = _category_groups()
+    categories = services.categories()
+    groups = _category_groups(categories)
     form = CategoryForm(
         _posted(request), groups=groups, initial={"category": journey.data.get("category")}
     )
@@ -213,7 +229,7 @@ def start(request: HttpRequest) -> HttpResponse:
         journey.save()
         return redirect(journey.next_url("category", returning=returning))
     options = {option.data["value"]: option for option in form["category"]}
-    summaries = {category.code: category.spec.summary() for category in services.categories()}
+    summaries = {category.code: category.spec.summary() for category in categories}
     grouped = [
         (group, [(options[code], summaries.get(code, "")) for code, _title in choices])
         for group, choices in groups
@@ -327,6 +343,7 @@ def where(request: HttpRequest) -> HttpResponse:
             "search": search,
             "query": query,
             "searched": bool(query),
+            "search_hint": _search_hint(),
             "errors": errors,
             "location_error": location_error,
             "chosen": chosen,
