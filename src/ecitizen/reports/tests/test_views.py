@@ -529,6 +529,29 @@ def test_a_report_page_shows_what_the_public_may_see(
     assert client.get(reverse("reports:detail", args=[report.reference])).status_code == 404
 
 
+def test_a_fixed_report_says_how_long_the_fix_took(client, pothole, resident):
+    from datetime import timedelta
+
+    from ecitizen.reports.models import ReportUpdate
+
+    report = _report(resident)
+    # As report_follow_case leaves a report its case closed as fixed.
+    Report.objects.filter(pk=report.pk).update(state="fixed", is_open=False)
+    ReportUpdate.objects.create(
+        report=report,
+        state="fixed",
+        is_open=False,
+        text="Filled and resurfaced.",
+        by_label="Public Works",
+        created_at=report.requested_at + timedelta(days=3, hours=2),
+    )
+    text = _text(client.get(reverse("reports:detail", args=[report.reference])))
+    assert "Fixed 3 days after it was reported" in text
+    assert "Filled and resurfaced. " in text
+    assert text.index("Reported \u2013") < text.index("Fixed \u2013")
+    assert "Me too" not in text  # a closed report takes no "me too"
+
+
 def test_a_merged_report_links_the_surviving_one(client, pothole, resident, second_resident):
     survivor = _report(resident)
     duplicate = _report(second_resident, RIVERSIDE_20M)
