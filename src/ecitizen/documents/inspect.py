@@ -88,7 +88,7 @@ class Refusal(Exception):
 def inspect_upload(data: bytes, content_type: str) -> None:
     """Raise :class:`Refusal` if ``data`` (already recognised as ``content_type``) must
     not be kept. No side effects; memory use is bounded (see the module)."""
-    if content_type in {"image/png", "image/jpeg"}:
+    if content_type in {"image/png", "image/jpeg", "image/webp"}:
         _inspect_image(data)
     elif content_type == "application/pdf":
         _inspect_pdf(data)

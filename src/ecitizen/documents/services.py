@@ -38,6 +38,8 @@ FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
     "application/pdf": ("PDF", ("pdf",)),
     "image/jpeg": ("JPG", ("jpg", "jpeg")),
     "image/png": ("PNG", ("png",)),
+    # Street-report photos (phones' own format); service definitions name their formats.
+    "image/webp": ("WebP", ("webp",)),
 }
 #: Letters and digits that cannot be mistaken for one another when typed from paper.
 #: Capabilities of this app (roles holding them: ``DocumentsConfig.ready``), always

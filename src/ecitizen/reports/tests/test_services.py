@@ -103,6 +103,21 @@ def test_photos_are_kept_without_their_location(pothole, resident):
         assert not image.getexif(), "EXIF (with GPS) must be gone"
 
 
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_png_and_webp_photos_are_kept_in_their_format(pothole, resident, fmt):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), (90, 90, 90)).save(buffer, format=fmt)
+    upload = SimpleUploadedFile(f"photo.{fmt.lower()}", buffer.getvalue())
+    report = services.report_submit(data=_input(photos=[upload]), reporter=resident, actor=resident)
+    (photo,) = selectors.report_photos_public(report)
+    assert photo.display.content_type == f"image/{fmt.lower()}"
+
+
 def test_an_anonymous_report_waits_for_its_email_link(pothole, django_capture_on_commit_callbacks):
     reporter = services.reporter_for_email(email="walker@example.test", name="Sam Walker")
     assert not reporter.has_usable_password()
