@@ -72,6 +72,12 @@ PUBLIC_URL_NAMES = {
     "reports:feed_ward_atom",
     "reports:feed_category",
     "reports:feed_category_atom",
+    # Email alerts of new reports: anyone sets one up (an email link confirms it when not
+    # signed in), and anyone holding an alert email's signed link stops that alert.
+    "reports:alert_new",
+    "reports:alert_sent",
+    "reports:alert_confirm",
+    "reports:alert_unsubscribe",
     # Open311 GeoReport v2 for apps: reading is public; posting a request or an update
     # checks the app's api_key itself (a 403 error document without one).
     "open311:discovery",

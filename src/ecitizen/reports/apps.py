@@ -70,3 +70,26 @@ class ReportsConfig(AppConfig):
 
         # This app's notification templates, next to its code.
         registry.register_message_dir(Path(__file__).resolve().parent / "messages")
+
+        # Email alerts of new reports: the job that sends them, the clean-up of alerts never
+        # confirmed, and a resident's own reports in the navigation.
+        from ecitizen.core.registry import PeriodicJob, PruneHook
+
+        registry.register_job(
+            PeriodicJob(
+                "reports.alerts",
+                ("reports", "alerts"),
+                services.ALERT_EVERY,
+                "Email new street reports to the alerts that watch where they are.",
+            )
+        )
+        registry.register_prune_hook(
+            PruneHook(
+                "reports.alerts_unconfirmed",
+                services.report_alerts_prune,
+                "street-report alerts never confirmed",
+            )
+        )
+        registry.register_nav(
+            NavItem("my_reports", _("Your reports"), "reports:mine", "resident", order=30)
+        )

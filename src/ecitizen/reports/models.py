@@ -200,3 +200,68 @@ class ApiClient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key_prefix}…)"
+
+
+class ReportAlert(models.Model):
+    """An email alert of new public reports in a ward, or within a distance of a place,
+    optionally of one category: one email per run of the ``reports alerts`` job listing
+    what became public since the last one.
+
+    Whose it is: ``user``, a resident's account, or, for a subscriber who is not signed
+    in, the account (without a password) of the address they gave, made when the
+    confirmation link is sent (notifications go to an account). The address itself is
+    never copied here. An alert counts only once ``confirmed_at`` is set: at once for a
+    resident with a verified address, else when the emailed link is followed.
+    """
+
+    class Kind(models.TextChoices):
+        WARD = "ward", _("A ward")
+        AREA = "area", _("Near a place")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_alerts"
+    )
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    ward = models.ForeignKey(
+        Jurisdiction, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    #: An area alert's centre and the words that name it (``{"lat", "lon", "label"}``),
+    #: encrypted: the place someone watches is often where they live. Matched in Python.
+    place = EncryptedJSONField(null=True, blank=True)
+    radius_m = models.PositiveIntegerField(null=True, blank=True)
+    #: One category's code, or "" for every category.
+    category = models.CharField(max_length=63, blank=True)
+    #: The random id that unsubscribe links sign and "Your alerts" addresses.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    #: The confirmation link's token, as a SHA-256 hash (the link is in the email only).
+    confirm_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    confirm_sent_at = models.DateTimeField(null=True, blank=True)
+    confirm_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    #: Reports that became public up to this time have been sent (or predate the alert):
+    #: a rerun, or the run after a missed one, sends each new report once.
+    sent_up_to = models.DateTimeField(null=True, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["confirmed_at", "sent_up_to"], name="report_alert_due_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="ward", ward__isnull=False)
+                    | models.Q(kind="area", place__isnull=False, radius_m__isnull=False)
+                ),
+                name="report_alert_where",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"alert {self.public_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.confirmed_at is not None

@@ -134,3 +134,42 @@ def reports_for_reporter(*, user: Any) -> QuerySet[Report]:
 
 def api_clients() -> QuerySet[ApiClient]:
     return ApiClient.objects.all()
+
+
+# --- public updates and email alerts ------------------------------------------------------------
+
+# This section's own imports, kept with it (the module's top belongs to the sections above).
+from ecitizen.reports.models import ReportAlert, ReportUpdate  # noqa: E402
+
+
+def report_updates_public(report: Report) -> list[ReportUpdate]:
+    """A public report's updates, oldest first: the changes of state with the text the
+    team wrote for the public, and comments (internal notes stay on the case)."""
+    return list(report.updates.order_by("created_at", "pk"))
+
+
+def user_email_verified(user: Any) -> bool:
+    """Whether the account's address has been confirmed (a link followed at sign-up, or
+    provisioned by the authority): an alert for it may start without another link."""
+    # allauth keeps the verification; accounts offers no selector for it.
+    from allauth.account.models import EmailAddress
+
+    return bool(
+        getattr(user, "email", "")
+        and EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+    )
+
+
+def report_alerts_for_user(*, user: Any) -> QuerySet[ReportAlert]:
+    """A resident's own email alerts, newest first ("Your alerts")."""
+    return (
+        ReportAlert.objects.filter(user=user).select_related("ward").order_by("-created_at", "-pk")
+    )
+
+
+def report_alert_get_for_user(*, user: Any, public_id: Any) -> ReportAlert:
+    """One of the resident's own alerts by its public id, or 404 (anyone else's too)."""
+    alert = report_alerts_for_user(user=user).filter(public_id=public_id).first()
+    if alert is None:
+        raise Http404
+    return alert

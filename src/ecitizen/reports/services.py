@@ -641,3 +641,509 @@ def report_comment_add(*, report: Report, text: str, actor: Any) -> ReportUpdate
         changes={"update": update.pk},
     )
     return update
+
+
+# --- email alerts ------------------------------------------------------------------------------
+#
+# "Tell me about new reports near me": an email when new reports become public in a ward,
+# or within a distance of a place, optionally of one category. The ``reports alerts`` job
+# (every 15 minutes) sends each active alert one message listing what became public since
+# its last run. Alerts belong to an account: a resident's, or, for someone who is not
+# signed in, the password-less account of the address they gave (as an anonymous
+# reporter's), made when the confirmation link is sent, since messages go to accounts.
+# The alert stores no address; the place an area alert watches is encrypted.
+
+# This section's own imports, kept with it (the module's top belongs to the sections above).
+import uuid  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
+
+from django.core import signing  # noqa: E402
+from django.db import IntegrityError  # noqa: E402
+from django.utils import translation  # noqa: E402
+from django.utils.translation import ngettext  # noqa: E402
+
+from ecitizen.accounts.services import preferences_update  # noqa: E402
+from ecitizen.notifications.selectors import notification_language  # noqa: E402
+from ecitizen.reports.models import ReportAlert  # noqa: E402
+from ecitizen.reports.selectors import reports_public, user_email_verified  # noqa: E402
+
+#: The distances an area alert may watch around its place.
+ALERT_RADII_M = (250, 500, 1000, 2000)
+#: The most reports one alert email lists (the newest); it says how many there were.
+ALERT_DIGEST_SIZE = 20
+#: How often the job runs (its ``PeriodicJob``), said on the pages.
+ALERT_EVERY = timedelta(minutes=15)
+#: A report made public less than this long before a run waits for the next one: the
+#: transaction that made it public may not have committed yet, and a run that moved past
+#: its time without seeing it would never send it.
+ALERT_SETTLE = timedelta(minutes=2)
+#: Alerts one account may have (active or waiting for confirmation).
+ALERT_MAX = 20
+#: Alerts waiting for confirmation one address may have: a visitor cannot make us send
+#: more links than this to someone else's address.
+ALERT_MAX_PENDING = 5
+#: A second identical request sooner than this (a double submit) sends no second link.
+ALERT_RESEND_AFTER = timedelta(minutes=5)
+#: Unconfirmed alerts are deleted this long after their link expired (until then the
+#: link says it has expired rather than that it is unknown).
+ALERT_PENDING_KEPT = timedelta(days=7)
+_ALERT_UNSUBSCRIBE_SALT = "ecitizen.reports.alert.unsubscribe"
+#: Two area alerts whose centres are this close watch the same place.
+_ALERT_SAME_PLACE_M = 5.0
+
+
+@dataclass(frozen=True)
+class AlertSpec:
+    """What an alert watches: a ward (``ward_code``), or the point ``latitude``,
+    ``longitude`` named ``label`` with ``radius_m`` (one of :data:`ALERT_RADII_M`);
+    ``category`` ("" for every category)."""
+
+    ward_code: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    label: str = ""
+    radius_m: int | None = None
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class AlertsRun:
+    """What one run of :func:`report_alerts_send` did."""
+
+    alerts: int
+    emails: int
+    reports: int
+
+
+def alert_radius_text(metres: int) -> str:
+    """A radius in words, in the active language: "250 metres", "1 kilometre"."""
+    if metres < 1000 or metres % 1000:
+        return ngettext("%(count)s metre", "%(count)s metres", metres) % {"count": metres}
+    kilometres = metres // 1000
+    return ngettext("%(count)s kilometre", "%(count)s kilometres", kilometres) % {
+        "count": kilometres
+    }
+
+
+def alert_area_text(alert: ReportAlert) -> str:
+    """Where the alert looks, in the active language, to follow "new problems reported":
+    "in Riverside ward", "within 500 metres of Towpath Road, RV2 2EB"."""
+    if alert.kind == ReportAlert.Kind.WARD:
+        return _("in %(ward)s ward") % {"ward": str(alert.ward)}
+    place = alert.place or {}
+    return _("within %(distance)s of %(place)s") % {
+        "distance": alert_radius_text(alert.radius_m or 0),
+        "place": place.get("label") or _("the place you chose"),
+    }
+
+
+def alert_problems_text(alert: ReportAlert) -> str:
+    """Which problems the alert is about, in the active language."""
+    if not alert.category:
+        return _("all problems")
+    try:
+        return category_get(alert.category).title()
+    except ReportError:
+        return alert.category  # a category no longer published: its code
+
+
+def alert_title(alert: ReportAlert) -> str:
+    """The alert in one line, for its pages: "Problems reported in Riverside ward"."""
+    return _("Problems reported %(area)s") % {"area": alert_area_text(alert)}
+
+
+def _alert_checked(spec: AlertSpec) -> dict[str, Any]:
+    """The alert's fields for ``spec``; :class:`ReportError` for an unknown category or
+    ward, a place outside the area or a radius not offered."""
+    fields: dict[str, Any] = {"category": ""}
+    if spec.category:
+        fields["category"] = category_get(spec.category).code
+    if spec.ward_code:
+        ward = (
+            jurisdictions_by_code().get(spec.ward_code)
+            if spec.ward_code in geo.area().ward_codes
+            else None
+        )
+        if ward is None:
+            raise ReportError(_("Select a ward"), code="ward_unknown")
+        return {**fields, "kind": ReportAlert.Kind.WARD, "ward": ward}
+    if spec.latitude is None or spec.longitude is None:
+        raise ReportError(_("Select a ward or a place"), code="where_missing")
+    if not geo.area().contains(spec.latitude, spec.longitude):
+        raise ReportError(geo.outside_message(), code="outside_area")
+    if spec.radius_m not in ALERT_RADII_M:
+        raise ReportError(_("Select how far from the place"), code="radius_missing")
+    place = {"lat": spec.latitude, "lon": spec.longitude, "label": spec.label.strip()[:300]}
+    return {**fields, "kind": ReportAlert.Kind.AREA, "place": place, "radius_m": spec.radius_m}
+
+
+def _alert_same(
+    user: Any, fields: dict[str, Any], *, active_only: bool = False, exclude: int | None = None
+) -> ReportAlert | None:
+    """The user's alert watching exactly what ``fields`` describe, if they have one, an
+    active one first (an area alert's place is encrypted: compared here, among the user's
+    few alerts)."""
+    candidates = ReportAlert.objects.filter(
+        user=user,
+        kind=fields["kind"],
+        ward=fields.get("ward"),
+        radius_m=fields.get("radius_m"),
+        category=fields["category"],
+    ).order_by(F("confirmed_at").desc(nulls_last=True), "pk")
+    if active_only:
+        candidates = candidates.filter(confirmed_at__isnull=False)
+    if exclude is not None:
+        candidates = candidates.exclude(pk=exclude)
+    for alert in candidates:
+        if alert.kind == ReportAlert.Kind.WARD:
+            return alert
+        mine, theirs = fields["place"], alert.place or {}
+        if "lat" in theirs and (
+            geo.distance_m(mine["lat"], mine["lon"], theirs["lat"], theirs["lon"])
+            <= _ALERT_SAME_PLACE_M
+        ):
+            return alert
+    return None
+
+
+def _alert_subscriber(email: str) -> Any:
+    """The account of ``email`` (:func:`reporter_for_email`); a new one keeps the
+    language of the page, so that the alerts are written in it."""
+    existing = user_by_email(email=email)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            user = reporter_for_email(email=email, name="")
+    except IntegrityError:  # the same address, sent twice at once
+        found = user_by_email(email=email)
+        assert found is not None
+        return found
+    language = translation.get_language() or ""
+    if language in {code for code, _name in settings.LANGUAGES}:
+        preferences_update(user=user, language=language)
+    return user
+
+
+def _alert_confirmation_send(alert: ReportAlert) -> None:
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    alert.confirm_token_hash = _token_hash(token)
+    alert.confirm_sent_at = now
+    alert.confirm_expires_at = now + timedelta(hours=CONFIRMATION_HOURS)
+    alert.save(update_fields=["confirm_token_hash", "confirm_sent_at", "confirm_expires_at"])
+    with translation.override(notification_language(alert.user)):
+        area, problems = alert_area_text(alert), alert_problems_text(alert)
+    notification_send(
+        recipient=alert.user,
+        event="report_alert_confirm",
+        context={
+            "area": area,
+            "problems": problems,
+            "hours": CONFIRMATION_HOURS,
+            # The link is only in the (encrypted) message; ``url`` is kept in clear.
+            "confirm_url": reverse("reports:alert_confirm", args=[token]),
+            "url": reverse("reports:list"),
+        },
+        channels=["email"],
+    )
+
+
+@transaction.atomic
+def report_alert_subscribe(
+    *, spec: AlertSpec, user: Any | None = None, email: str = ""
+) -> ReportAlert:
+    """Set up an email alert for ``spec``, for the signed-in ``user`` or else for the
+    owner of ``email``.
+
+    A signed-in resident whose address is verified gets an active alert at once; anyone
+    else an alert that waits for them to follow the emailed link
+    (:func:`report_alert_confirm`; the account of ``email`` is found or made without a
+    password). Asking again for an alert one has returns that alert (an unconfirmed one
+    gets a new link, unless one was sent minutes ago: a double submit sends one).
+
+    Raises :class:`ReportError` for what :func:`_alert_checked` refuses, a missing
+    address, a resident who already has this alert (``already_subscribed``) or
+    :data:`ALERT_MAX` alerts, and an address with :data:`ALERT_MAX_PENDING` unconfirmed
+    ones (nothing is stored or sent then). Audited.
+    """
+    fields = _alert_checked(spec)
+    if user is not None:
+        subscriber, verified = user, user_email_verified(user)
+    else:
+        email = email.strip()
+        if not email:
+            raise ReportError(_("Enter your email address"), code="email_missing")
+        subscriber, verified = _alert_subscriber(email), False
+    now = timezone.now()
+    same = _alert_same(subscriber, fields)
+    if same is not None:
+        if same.is_active:
+            if user is not None:
+                raise ReportError(_("You already get these alerts"), code="already_subscribed")
+            return same  # a visitor is not told what alerts an address has
+        if verified:
+            return _alert_activate(same, actor=user)
+        if same.confirm_sent_at is None or now - same.confirm_sent_at >= ALERT_RESEND_AFTER:
+            _alert_confirmation_send(same)
+        return same
+    mine = ReportAlert.objects.filter(user=subscriber)
+    if user is not None and mine.count() >= ALERT_MAX:
+        raise ReportError(
+            _("You have %(count)s alerts, the most you can have. Stop one to set up another.")
+            % {"count": ALERT_MAX},
+            code="too_many_alerts",
+        )
+    if not verified and mine.filter(confirmed_at__isnull=True).count() >= ALERT_MAX_PENDING:
+        raise ReportError(
+            _(
+                "We have already sent several links to this email address. Follow one of "
+                "them, or try again in a few days."
+            ),
+            code="too_many_pending",
+        )
+    alert = ReportAlert.objects.create(
+        user=subscriber,
+        confirmed_at=now if verified else None,
+        sent_up_to=now if verified else None,
+        **fields,
+    )
+    if not verified:
+        _alert_confirmation_send(alert)
+    audit_record(
+        action="reports.alert_created",
+        actor=user,
+        obj=alert,
+        subject_user_id=subscriber.pk,
+        changes={"kind": alert.kind, "category": alert.category, "active": verified},
+    )
+    return alert
+
+
+def _alert_activate(alert: ReportAlert, *, actor: Any) -> ReportAlert:
+    """Start ``alert`` now: reports made public from now on are sent."""
+    now = timezone.now()
+    alert.confirmed_at = now
+    alert.sent_up_to = now
+    alert.save(update_fields=["confirmed_at", "sent_up_to"])
+    audit_record(
+        action="reports.alert_confirmed", actor=actor, obj=alert, subject_user_id=alert.user_id
+    )
+    return alert
+
+
+@transaction.atomic
+def report_alert_confirm(*, token: str) -> ReportAlert:
+    """Start the alert whose emailed link this is (once: a second click returns the same
+    alert; when its owner already has the same alert, that one, and this copy goes).
+
+    Raises :class:`ReportError` for an unknown link (``bad_link``), an expired one
+    (``expired_link``), and an owner who has :data:`ALERT_MAX` active alerts."""
+    alert = (
+        ReportAlert.objects.select_for_update()
+        .filter(confirm_token_hash=_token_hash(token))
+        .first()
+    )
+    if alert is None:
+        raise ReportError(_("This link is not valid. Set up the alert again."), code="bad_link")
+    if alert.is_active:
+        return alert
+    if alert.confirm_expires_at is None or alert.confirm_expires_at < timezone.now():
+        raise ReportError(_("This link has expired. Set up the alert again."), code="expired_link")
+    active = ReportAlert.objects.filter(user_id=alert.user_id, confirmed_at__isnull=False)
+    fields = {
+        "kind": alert.kind,
+        "ward": alert.ward,
+        "place": alert.place,
+        "radius_m": alert.radius_m,
+        "category": alert.category,
+    }
+    twin = _alert_same(alert.user, fields, active_only=True, exclude=alert.pk)
+    if twin is not None:
+        alert.delete()
+        return twin
+    if active.count() >= ALERT_MAX:
+        raise ReportError(
+            _("You have %(count)s alerts, the most you can have. Stop one to set up another.")
+            % {"count": ALERT_MAX},
+            code="too_many_alerts",
+        )
+    return _alert_activate(alert, actor=alert.user)
+
+
+def alert_unsubscribe_path(alert: ReportAlert) -> str:
+    """The address of the one-click link that stops ``alert``: its random id, signed
+    (HMAC with the site's secret key), so nothing secret is stored and a link cannot be
+    made up for another alert."""
+    token = signing.Signer(salt=_ALERT_UNSUBSCRIBE_SALT).sign(alert.public_id.hex)
+    return reverse("reports:alert_unsubscribe", args=[token])
+
+
+def report_alert_from_link(token: str) -> ReportAlert | None:
+    """The alert an unsubscribe link stops, or ``None`` when it has been stopped already.
+    Raises :class:`ReportError` (``bad_link``) for a link this site did not make."""
+    try:
+        public_id = uuid.UUID(hex=signing.Signer(salt=_ALERT_UNSUBSCRIBE_SALT).unsign(token))
+    except (signing.BadSignature, ValueError):
+        raise ReportError(_("This link is not valid."), code="bad_link") from None
+    return ReportAlert.objects.select_related("ward").filter(public_id=public_id).first()
+
+
+def _alert_delete(alert: ReportAlert, *, actor: Any, how: str) -> None:
+    ReportAlert.objects.filter(pk=alert.pk).delete()
+    audit_record(
+        action="reports.alert_stopped",
+        actor=actor,
+        object_type=ReportAlert._meta.label_lower,
+        object_id=str(alert.pk),
+        subject_user_id=alert.user_id,
+        changes={"how": how},
+    )
+
+
+@transaction.atomic
+def report_alert_unsubscribe(*, token: str) -> bool:
+    """Stop the alert an emailed link names (deleted: nothing is kept). Returns whether it
+    was still there (a second click changes nothing). Raises :class:`ReportError` for a
+    link this site did not make."""
+    alert = report_alert_from_link(token)
+    if alert is None:
+        return False
+    _alert_delete(alert, actor=None, how="link")
+    return True
+
+
+@transaction.atomic
+def report_alert_delete(*, alert: ReportAlert, actor: Any) -> None:
+    """Stop one of ``actor``'s own alerts ("Your alerts"). Raises :class:`ReportError`
+    for someone else's (the selector gives them a 404 before this)."""
+    if alert.user_id != actor.pk:
+        raise ReportError(_("This alert is not yours."), code="not_yours")
+    _alert_delete(alert, actor=actor, how="your_alerts")
+
+
+def _alert_matches(alert: ReportAlert, *, since: Any, until: Any) -> list[Report]:
+    """Public reports made public after ``since`` and up to ``until`` that ``alert``
+    watches, newest first: in its ward, or within its radius of its place (a bounding box
+    on the location index first, then the exact distance); of its category if it has one.
+    Merged reports and the subscriber's own are left out."""
+    reports = (
+        reports_public()
+        .filter(confirmed_at__gt=since, confirmed_at__lte=until, merged_into__isnull=True)
+        .exclude(reporter_id=alert.user_id)
+        .select_related("ward")
+        .order_by("-confirmed_at", "-pk")
+    )
+    if alert.category:
+        reports = reports.filter(category=alert.category)
+    if alert.kind == ReportAlert.Kind.WARD:
+        return list(reports.filter(ward_id=alert.ward_id))
+    place = alert.place or {}
+    lat, lon, radius = float(place["lat"]), float(place["lon"]), float(alert.radius_m or 0)
+    south, west, north, east = geo.bbox_around(lat, lon, radius)
+    boxed = reports.filter(latitude__range=(south, north), longitude__range=(west, east))
+    return [r for r in boxed if geo.distance_m(lat, lon, r.latitude, r.longitude) <= radius]
+
+
+def _alert_list_path(alert: ReportAlert) -> str:
+    """The public list of reports the alert is about: its ward's (an area alert: the ward
+    of its place), of its category."""
+    ward_code = alert.ward.code if alert.ward is not None else ""
+    if alert.kind == ReportAlert.Kind.AREA and alert.place:
+        ward_code = geo.area().ward_at(alert.place["lat"], alert.place["lon"]) or ""
+    query = {
+        key: value for key, value in (("ward", ward_code), ("category", alert.category)) if value
+    }
+    return reverse("reports:list") + (f"?{urlencode(query)}" if query else "")
+
+
+def _alert_digest_send(
+    alert: ReportAlert, reports: list[Report], by_code: Mapping[str, Category]
+) -> None:
+    """One email to the alert's owner, in their language: how many reports are new, the
+    newest :data:`ALERT_DIGEST_SIZE` with their links, and the one-click unsubscribe."""
+    base = str(settings.PUBLIC_BASE_URL).rstrip("/")
+    shown = reports[:ALERT_DIGEST_SIZE]
+    with translation.override(notification_language(alert.user)):
+        entries = []
+        for report in shown:
+            category = by_code.get(report.category)
+            kind = category.title() if category is not None else report.category
+            ward = _("%(ward)s ward") % {"ward": str(report.ward)} if report.ward else ""
+            where = ", ".join(part for part in (report.address, ward) if part)
+            link = base + reverse("reports:detail", args=[report.reference])
+            entries.append(
+                "\n".join(line for line in (f"- {report.title} ({kind})", where, link) if line)
+            )
+        summary = ngettext(
+            "%(count)s new problem has been reported.",
+            "%(count)s new problems have been reported.",
+            len(reports),
+        ) % {"count": len(reports)}
+        if len(reports) > len(shown):
+            summary += " " + _("Here are the %(count)s most recent.") % {"count": len(shown)}
+        area, problems = alert_area_text(alert), alert_problems_text(alert)
+    notification_send(
+        recipient=alert.user,
+        event="report_alert",
+        context={
+            "area": area,
+            "problems": problems,
+            "summary": summary,
+            "reports": "\n\n".join(entries),
+            "url": _alert_list_path(alert),
+            "unsubscribe_url": alert_unsubscribe_path(alert),
+        },
+        channels=["email"],
+    )
+
+
+def report_alerts_send(*, now: Any = None) -> AlertsRun:
+    """The ``reports alerts`` job: email every active alert the reports that became
+    public since its last run and that it watches, in one message per alert (none when
+    nothing is new), then move its ``sent_up_to`` on.
+
+    Idempotent and catching up: each alert is handled in its own transaction under a
+    row lock, its message written with the move of ``sent_up_to`` (a rollback sends
+    nothing, a rerun finds nothing new, the run after a missed one covers the whole gap).
+    The window ends :data:`ALERT_SETTLE` before ``now`` (see there).
+    """
+    now = now or timezone.now()
+    cutoff = now - ALERT_SETTLE
+    due = list(
+        ReportAlert.objects.filter(confirmed_at__isnull=False, sent_up_to__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    by_code: dict[str, Category] = {}
+    emails = sent = 0
+    for pk in due:
+        with transaction.atomic():
+            alert = (
+                ReportAlert.objects.select_for_update(of=("self",))
+                .select_related("user", "ward")
+                .filter(pk=pk, confirmed_at__isnull=False)
+                .first()
+            )
+            if alert is None or alert.sent_up_to is None or alert.sent_up_to >= cutoff:
+                continue  # stopped meanwhile, or a concurrent run did it
+            found = _alert_matches(alert, since=alert.sent_up_to, until=cutoff)
+            if found:
+                by_code = by_code or {category.code: category for category in categories()}
+                _alert_digest_send(alert, found, by_code)
+                alert.last_sent_at = now
+                emails += 1
+                sent += len(found)
+            alert.sent_up_to = cutoff
+            alert.save(update_fields=["sent_up_to", "last_sent_at"])
+    return AlertsRun(alerts=len(due), emails=emails, reports=sent)
+
+
+def report_alerts_prune() -> int:
+    """Delete alerts never confirmed whose link expired :data:`ALERT_PENDING_KEPT` ago
+    (``ecitizen housekeeping``); returns how many."""
+    cutoff = timezone.now() - ALERT_PENDING_KEPT
+    deleted, _by_model = ReportAlert.objects.filter(
+        confirmed_at__isnull=True, confirm_expires_at__lt=cutoff
+    ).delete()
+    return deleted

@@ -3,7 +3,7 @@ mounted at the site's root). Fixed paths come before ``reports/<reference>/``.""
 
 from django.urls import path
 
-from ecitizen.reports import feeds, views
+from ecitizen.reports import alert_views, feeds, views
 
 app_name = "reports"
 
@@ -28,6 +28,15 @@ urlpatterns = [
     path("reports/feeds/ward/<str:code>/atom/", feeds.ward_atom, name="feed_ward_atom"),
     path("reports/feeds/problem/<str:code>/rss/", feeds.category_rss, name="feed_category"),
     path("reports/feeds/problem/<str:code>/atom/", feeds.category_atom, name="feed_category_atom"),
+    # Email alerts of new reports in a ward or near a place.
+    path("reports/alerts/", alert_views.alerts, name="alerts"),
+    path("reports/alerts/new/", alert_views.alert_new, name="alert_new"),
+    path("reports/alerts/sent/", alert_views.alert_sent, name="alert_sent"),
+    path("reports/alerts/confirm/<str:token>/", alert_views.alert_confirm, name="alert_confirm"),
+    path(
+        "reports/alerts/stop/<str:token>/", alert_views.alert_unsubscribe, name="alert_unsubscribe"
+    ),
+    path("reports/alerts/<uuid:public_id>/stop/", alert_views.alert_delete, name="alert_delete"),
     path("reports/<str:reference>/", views.detail, name="detail"),
     path("reports/<str:reference>/me-too/", views.support, name="support"),
 ]

@@ -979,7 +979,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     updates in order, supporters, "me too"; the reporter's name only if they chose."""
     report = selectors.report_get_public(reference=reference)
     category = _category_or_none(report.category)
-    updates = list(report.updates.all())
+    updates = selectors.report_updates_public(report)
     user = request.user
     supporting = bool(
         user.is_authenticated
