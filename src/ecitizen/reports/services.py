@@ -359,7 +359,9 @@ def _confirmation_send(report: Report, reporter: Any) -> None:
         context={
             "category": category.title(reporter.language or settings.LANGUAGE_CODE),
             "hours": CONFIRMATION_HOURS,
-            "url": reverse("reports:confirm", args=[token]),
+            # The link's secret only in the (encrypted) message, never in ``url``.
+            "confirm_url": reverse("reports:confirm", args=[token]),
+            "url": reverse("reports:list"),
         },
         channels=["email"],
     )

@@ -130,6 +130,8 @@ def test_an_anonymous_report_waits_for_its_email_link(pothole, django_capture_on
     assert not Case.objects.exists()
     message = Notification.objects.get(event="report_confirm", recipient=reporter)
     token = message.body.split("/reports/confirm/")[1].split("/")[0]
+    # The link's secret is only in the encrypted text, not in the clear url column.
+    assert token not in message.url
 
     with django_capture_on_commit_callbacks(execute=True):
         confirmed = services.report_confirm(token=token)
