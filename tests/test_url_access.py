@@ -50,6 +50,19 @@ PUBLIC_URL_NAMES = {
     # Anyone shown a document may check it is genuine (it shows only what is printed on it).
     "documents:verify",
     "documents:verify_document",
+    # Feedback: anyone sends a compliment, a suggestion or a complaint (confirming an email
+    # address by a link if not signed in), rates what they just did (the form carries the
+    # transaction, signed), follows their complaint at its signed address, and reads
+    # "You said, we did".
+    "feedback:start",
+    "feedback:send",
+    "feedback:check_email",
+    "feedback:thanks",
+    "feedback:confirm",
+    "feedback:complaint",
+    "feedback:rate",
+    "feedback:changes",
+    "feedback:service_changes",
     # Street reports: anyone may report a problem (an email link confirms it) and read the
     # public reports, their photos, the wards' outline and the feeds. A held photo is shown
     # only to the session that added it.

@@ -186,6 +186,7 @@ INSTALLED_APPS = [
     "ecitizen.payments",
     "ecitizen.taxes",
     "ecitizen.reports",
+    "ecitizen.feedback",
     "ecitizen.demo",
     "django.contrib.auth",
     "django.contrib.contenttypes",

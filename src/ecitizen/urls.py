@@ -6,6 +6,7 @@ from ecitizen.cases.views import home
 from ecitizen.core import views as core_views
 from ecitizen.core.urls import urlpatterns as core_urlpatterns
 from ecitizen.documents.urls import staff_urlpatterns as documents_staff
+from ecitizen.feedback.urls import staff_urlpatterns as feedback_staff
 from ecitizen.notifications.urls import staff_urlpatterns as notifications_staff
 from ecitizen.payments.urls import staff_urlpatterns as payments_staff
 from ecitizen.reports.staff_urls import staff_urlpatterns as reports_staff
@@ -15,6 +16,7 @@ staff_patterns = [
     *accounts_staff,
     *cases_staff,
     *documents_staff,
+    *feedback_staff,
     *notifications_staff,
     *payments_staff,
     *reports_staff,
@@ -34,6 +36,7 @@ urlpatterns = [
     path("", include("ecitizen.notifications.urls")),
     path("", include("ecitizen.payments.urls")),
     path("", include("ecitizen.taxes.urls")),
+    path("feedback/", include("ecitizen.feedback.urls")),
     path("", include("ecitizen.reports.urls")),
     path("open311/v2/", include("ecitizen.reports.open311.urls")),
     path("staff/", include((staff_patterns, "staff"))),
