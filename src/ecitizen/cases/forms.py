@@ -627,26 +627,3 @@ class AssignForm(forms.Form):
             *[(str(u.pk), u.full_name or u.email) for u in officials],
         ]
         self.fields["assignee"].required = False
-
-
-class RatingForm(forms.Form):
-    score = forms.TypedChoiceField(
-        label=_("Overall, how did you feel about applying online?"),
-        coerce=int,
-        choices=[
-            (5, _("Very satisfied")),
-            (4, _("Satisfied")),
-            (3, _("Neither satisfied nor dissatisfied")),
-            (2, _("Dissatisfied")),
-            (1, _("Very dissatisfied")),
-        ],
-        widget=forms.RadioSelect,
-        error_messages={"required": _("Select how you felt about the service")},
-    )
-    comment = FreeTextField(
-        label=_("How could we improve this service?"),
-        help_text=_("Do not include personal or financial information."),
-        required=False,
-        max_length=1200,
-        widget=forms.Textarea,
-    )

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from ecitizen.accounts.models import Role, User
 from ecitizen.accounts.selectors import user_has_role
@@ -750,35 +750,18 @@ def staff_case_file(request: HttpRequest, reference: str, file_id: int) -> HttpR
 
 
 @signed_in
+@require_GET
 def rate(request: HttpRequest, reference: str) -> HttpResponse:
-    """ "What did you think of this service?" after applying (the applicant only)."""
-    from ecitizen.cases.forms import RatingForm
-
+    """ "What did you think of this service?" after applying (the applicant only). The
+    question itself is a panel another app fills (``{% panels "cases.submitted" %}``):
+    this page only shows it for the case."""
     case = selectors.case_get_for_user(user=request.user, reference=reference)
     if case.applicant_id != request.user.pk:
         raise Http404
-    form = RatingForm(*_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.case_rate(
-                case=case,
-                score=form.cleaned_data["score"],
-                comment=form.cleaned_data["comment"],
-                actor=_user(request),
-            )
-        except DomainError as error:
-            messages.info(request, str(error.message))
-        else:
-            messages.success(request, _("Thank you for your feedback."))
-        return redirect("cases:case_detail", reference)
     return render(
         request,
         "cases/rate.html",
-        {
-            "form": form,
-            "case": case,
-            "service_title": services.spec_for(case.service_version).title(),
-        },
+        {"case": case, "service_title": services.spec_for(case.service_version).title()},
     )
 
 

@@ -4,8 +4,6 @@ rating of the service."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -160,24 +158,4 @@ def case_viewed(*, case: Case, actor: User) -> None:
         actor_role=user_acting_as(actor, CASES_WORK),
         obj=case,
         subject_user_id=case.applicant_id,
-    )
-
-
-@transaction.atomic
-def case_rate(*, case: Case, score: int, comment: str, actor: User) -> Any:
-    """The applicant rates the service once per case (a second rating replaces nothing:
-    it raises :class:`CaseError`)."""
-    from ecitizen.cases.models import ServiceRating
-
-    case = _lock_case(case)
-    if actor.pk != case.applicant_id:
-        raise PermissionDenied(_("Only the applicant can rate this application."))
-    if ServiceRating.objects.filter(case=case).exists():
-        raise CaseError(
-            _("You have already given feedback on this application. Thank you."), code="rated"
-        )
-    if score not in range(1, 6):
-        raise CaseError(_("Select how you felt about the service"), code="score")
-    return ServiceRating.objects.create(
-        case=case, service_id=case.service_id, score=score, comment=comment.strip() or None
     )

@@ -129,7 +129,24 @@ def _personal_values() -> set[str]:
         values |= {prop.address_line_1, prop.address_line_2, prop.postcode}
     # An address is searched line by line (as it may be stored), without the town.
     lines = {line.strip() for value in values for line in str(value or "").splitlines()}
-    return {line for line in lines if line and line not in NOT_PERSONAL}
+    return {line for line in lines if line and line not in NOT_PERSONAL | _organisation()}
+
+
+def _organisation() -> set[str]:
+    """What the authority itself publishes: its departments and wards by name and code (an
+    answer naming one, like what a complaint is about, is not about a person), and the
+    streets and postcodes of its gazetteer (a street report gives its place in those
+    words; a resident living at a published postcode is not revealed by it)."""
+    from ecitizen.accounts.models import Department, Jurisdiction
+    from ecitizen.reports.geo import gazetteer
+
+    names: set[str] = set()
+    for model, code in ((Department, "slug"), (Jurisdiction, "code")):
+        for row in model.objects.values("name", code):
+            names |= {row["name"], row[code]}
+    for place in gazetteer():
+        names |= {place.street, place.postcode}
+    return names
 
 
 def _plain_dates() -> set[str]:
