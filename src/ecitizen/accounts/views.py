@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,6 +17,7 @@ from ecitizen.accounts.models import Role
 from ecitizen.core.access import signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
+from ecitizen.core.registry import registry
 
 
 @signed_in
@@ -28,6 +30,10 @@ def account_home(request: HttpRequest) -> HttpResponse:
             "has_mfa": selectors.user_has_mfa(request.user),
             "needs_mfa": selectors.user_needs_mfa(request.user),
             "roles": selectors.user_role_assignments(request.user),
+            # What the apps list on this page (``NavItem(..., "account")``).
+            "account_links": [
+                (item.label, reverse(item.url_name)) for item in registry.navigation("account")
+            ],
         },
     )
 

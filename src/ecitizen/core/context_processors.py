@@ -65,9 +65,33 @@ def _staff_sections_under_home(
     if not staff:
         return items
     home, *sections = staff
-    home["children"] = sections
+    home["children"], home["more"] = _sections_in_a_row(sections)
     home["active"] = any(item["active"] for item in staff)
     return [*items, home]
+
+
+#: How many staff sections the row shows before "More" (the others, in a disclosure):
+#: a row of six keeps to 1,280 px in the longest of the site's languages (French).
+STAFF_SECTIONS_IN_ROW = 6
+
+
+def _sections_in_a_row(
+    sections: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The sections shown in the row and those under "More", in their order; the current
+    section is always in the row (it takes the row's last place when it would be under
+    "More")."""
+    if len(sections) <= STAFF_SECTIONS_IN_ROW:
+        return sections, []
+    row = sections[: STAFF_SECTIONS_IN_ROW - 1]
+    more = sections[STAFF_SECTIONS_IN_ROW - 1 :]
+    current = next((item for item in more if item["active"]), None)
+    if current is not None:
+        more.remove(current)
+        row.append(current)
+    else:
+        row.append(more.pop(0))
+    return row, more
 
 
 def brand() -> dict[str, Any]:

@@ -52,13 +52,15 @@ class Capability:
     roles: frozenset[str]
 
 
-NAV_AUDIENCES = frozenset({"everyone", "visitor", "resident", "staff"})
+NAV_AUDIENCES = frozenset({"everyone", "visitor", "resident", "staff", "account"})
 
 
 @dataclass(frozen=True)
 class NavItem:
     """One entry of the navigation. ``audience``: ``"everyone"``, ``"visitor"`` (not
-    signed in), ``"resident"`` (anyone signed in) or ``"staff"`` (officials).
+    signed in), ``"resident"`` (anyone signed in) or ``"staff"`` (officials) in the
+    header; ``"account"``: a link on the resident's account page ("Your business with
+    us"), for what is theirs but need not take a place in the header's one row.
 
     ``capability``: which officials see a staff item (``None``: every official).
     ``order``: smaller first. ``section``: URL path prefixes that make it the current

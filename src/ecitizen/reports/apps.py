@@ -91,5 +91,8 @@ class ReportsConfig(AppConfig):
             )
         )
         registry.register_nav(
-            NavItem("my_reports", _("Your reports"), "reports:mine", "resident", order=30)
+            NavItem("my_reports", _("Your reports"), "reports:mine", "account", order=30)
+        )
+        registry.register_nav(
+            NavItem("my_alerts", _("Your alerts"), "reports:alerts", "account", order=31)
         )

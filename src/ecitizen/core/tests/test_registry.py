@@ -86,3 +86,16 @@ def test_subscribers_in_registration_order():
     registry.subscribe(Happened, first)
     assert registry.subscribers_of(Happened) == [first, second]
     assert registry.subscribers_of(object) == []
+
+
+def test_account_links_are_on_the_account_page_not_in_the_header(client, resident):
+    """An app's "account" item (street reports' "Your reports") is listed on the account
+    page, and the header keeps its one row."""
+    from django.urls import reverse
+
+    client.force_login(resident)
+    page = client.get(reverse("accounts:home")).content.decode()
+    body = page.split('id="main-content"', 1)[1]
+    header = page.split('id="main-content"', 1)[0]
+    assert reverse("reports:mine") in body
+    assert reverse("reports:mine") not in header
