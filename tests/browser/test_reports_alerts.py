@@ -87,7 +87,6 @@ def _new_report(reporter, title: str):
     )
 
 
-@pytest.mark.smoke
 def test_a_visitor_subscribes_to_a_ward_confirms_gets_an_alert_and_stops_it(
     page: Page, second_resident, riverton, tiles
 ):

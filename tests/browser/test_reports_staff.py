@@ -66,7 +66,6 @@ def pothole_category(tmp_path, monkeypatch):
     service_definitions_publish(directory=folder, actor=None)
 
 
-@pytest.mark.smoke
 def test_an_officer_fixes_a_report_and_the_public_page_says_so(page: Page, pothole_category):
     resident = UserFactory(email="reporter@example.test", full_name="Rita Porter")
     report = services.report_submit(
