@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.cases.forms import MultipleFileField
@@ -198,7 +198,11 @@ class ListFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
-        choices=[("", _("Open and closed")), ("open", _("Open")), ("closed", _("Closed"))],
+        choices=[
+            ("", _("Open and closed")),
+            ("open", pgettext_lazy("report status", "Open")),
+            ("closed", pgettext_lazy("report status", "Closed")),
+        ],
     )
     ward = forms.ChoiceField(label=_("Ward"), required=False)
 
