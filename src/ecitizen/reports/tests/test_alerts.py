@@ -592,7 +592,7 @@ def test_no_address_and_no_watched_place_are_stored_in_clear(client, riverton):
 # --- the small extras ---------------------------------------------------------------------------
 
 
-def test_public_updates_are_read_oldest_first_and_your_reports_is_in_the_navigation(
+def test_public_updates_are_read_oldest_first_and_your_reports_is_on_the_account_page(
     second_resident, riverton
 ):
     report = _report(second_resident)
@@ -600,5 +600,6 @@ def test_public_updates_are_read_oldest_first_and_your_reports_is_in_the_navigat
         report=report, state="investigating", is_open=True, text="Looking at it."
     )
     assert selectors.report_updates_public(report)[-1] == later
-    items = {item.key: item for item in registry.navigation("resident")}
+    items = {item.key: item for item in registry.navigation("account")}
     assert items["my_reports"].url_name == "reports:mine"
+    assert items["my_alerts"].url_name == "reports:alerts"
