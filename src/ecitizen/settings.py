@@ -486,12 +486,14 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Content Security Policy: our own origin only; the two inline bits of the layout (the
 # js-enabled switch and the brand colour) carry the per-response nonce.
+# The image sources, named: the map tiles' origin is added below (MAP_TILE_URL).
+_CSP_IMAGES: list[str] = [csp.SELF, "data:"]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [csp.SELF],
         "script-src": [csp.SELF, csp.NONCE],
         "style-src": [csp.SELF, csp.NONCE],
-        "img-src": [csp.SELF, "data:"],
+        "img-src": _CSP_IMAGES,
         "font-src": [csp.SELF],
         "connect-src": [csp.SELF],
         "form-action": [csp.SELF],
@@ -926,7 +928,7 @@ if MAP_TILE_URL:
             "MAP_TILE_ATTRIBUTION is required with MAP_TILE_URL: tile services' licences "
             "ask maps to credit them"
         )
-    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(f"{_tiles.group(1)}://{_tile_host}")
+    _CSP_IMAGES.append(f"{_tiles.group(1)}://{_tile_host}")
 
 # --- Logging ----------------------------------------------------------------------------
 
