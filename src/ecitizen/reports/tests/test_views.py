@@ -666,3 +666,11 @@ def test_the_map_is_left_out_without_tiles(client, pothole, settings):
     assert "data-report-map" not in html
     assert "leaflet.js" not in html
     assert 'id="id_q"' in html
+
+
+def test_the_map_tiles_origin_is_allowed_by_the_content_security_policy(client, db):
+    """The tiles come from MAP_TILE_URL's origin (OpenStreetMap by default): the CSP's
+    img-src names it, and nothing else is added."""
+    policy = client.get(reverse("reports:list"))["Content-Security-Policy"]
+    images = next(part for part in policy.split(";") if part.strip().startswith("img-src"))
+    assert images.split() == ["img-src", "'self'", "data:", "https://tile.openstreetmap.org"]
