@@ -93,6 +93,20 @@ class Report(models.Model):
             models.Index(fields=["category", "-requested_at"], name="report_category_idx"),
             models.Index(fields=["is_open", "-requested_at"], name="report_status_idx"),
             models.Index(fields=["updated_at"], name="report_updated_idx"),
+            # Open311's GET requests: a time window and a box, newest first, with a
+            # status or without (bench/open311.py). The window is read in order and the
+            # box checked within the index, so only the matching reports are read from
+            # the table. Public reports only: every public read asks for those.
+            models.Index(
+                fields=["is_open", "-requested_at", "latitude", "longitude"],
+                name="report_public_status_idx",
+                condition=models.Q(confirmed_at__isnull=False, hidden_at__isnull=True),
+            ),
+            models.Index(
+                fields=["-requested_at", "latitude", "longitude"],
+                name="report_public_time_idx",
+                condition=models.Q(confirmed_at__isnull=False, hidden_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

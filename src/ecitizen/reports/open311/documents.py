@@ -9,6 +9,7 @@ language (the client's ``Accept-Language``), as on the website.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -19,7 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ecitizen.catalogue.spec import ServiceSpec, localised
-from ecitizen.reports.models import Report, ReportPhoto, ReportUpdate
+from ecitizen.reports.models import Report, ReportUpdate
+from ecitizen.reports.open311.queries import PublicRequest
 from ecitizen.reports.open311.render import Document, Many, w3c
 from ecitizen.reports.services import Category
 
@@ -201,7 +203,7 @@ def service_definition(category: Category) -> Document:
     )
 
 
-def _description(report: Report) -> str:
+def _description(report: PublicRequest) -> str:
     """The report's text with its summary: the summary leads unless the text's first
     line already holds it (a report posted by an app, whose summary came from there)."""
     first_line = report.description.strip().split("\n", 1)[0]
@@ -210,35 +212,44 @@ def _description(report: Report) -> str:
     return report.description
 
 
-def photo_url(photo: ReportPhoto) -> str:
-    """The public address of a report's photo (the copy without metadata)."""
-    return settings.PUBLIC_BASE_URL + reverse(
-        "reports:photo", kwargs={"public_id": photo.public_id}
-    )
+def photo_url(public_id: uuid.UUID) -> str:
+    """The public address of a report's photo (the copy without metadata), by the
+    photo's public id."""
+    return settings.PUBLIC_BASE_URL + reverse("reports:photo", kwargs={"public_id": public_id})
 
 
-def requests(
-    reports: Sequence[Report],
-    categories: Mapping[str, Category],
-    photos: Mapping[int, ReportPhoto],
-) -> Document:
-    """Service requests: each report as the specification lists its fields. Reports
-    carry ``status_notes`` (:mod:`.queries`)."""
+def requests(reports: Sequence[PublicRequest], categories: Mapping[str, Category]) -> Document:
+    """Service requests: each report as the specification lists its fields."""
+    # A category's name and department, in the active language, once per category (a
+    # page holds up to a thousand reports of eight categories).
+    labels: dict[str, tuple[str, str | None]] = {}
+    # Photos' addresses differ by their id alone: one reverse() per page, not per photo.
+    sample = uuid.UUID(int=0)
+    photo_address = photo_url(sample)
     body = []
     for report in reports:
-        category = categories.get(report.category)
-        photo = photos.get(report.pk)
-        media_url = report.media_url or (photo_url(photo) if photo is not None else "")
-        department = category.service.department if category is not None else None
+        label = labels.get(report.category)
+        if label is None:
+            category = categories.get(report.category)
+            department = category.service.department if category is not None else None
+            label = labels[report.category] = (
+                category.title() if category is not None else report.category,
+                str(department) if department is not None else None,
+            )
+        media_url = report.media_url or (
+            photo_address.replace(str(sample), str(report.photo_id))
+            if report.photo_id is not None
+            else ""
+        )
         body.append(
             {
                 "service_request_id": report.reference,
                 "status": "open" if report.is_open else "closed",
-                "status_notes": getattr(report, "status_notes", None) or None,
-                "service_name": category.title() if category is not None else report.category,
+                "status_notes": report.status_notes or None,
+                "service_name": label[0],
                 "service_code": report.category,
                 "description": _description(report),
-                "agency_responsible": str(department) if department is not None else None,
+                "agency_responsible": label[1],
                 "service_notice": None,
                 "requested_datetime": report.requested_at,
                 "updated_datetime": report.updated_at,

@@ -8,7 +8,7 @@ apps send no cookies, the key is the credential).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any
 
@@ -20,7 +20,12 @@ from django.views.decorators.csrf import csrf_exempt
 from ecitizen.core.access import public
 from ecitizen.reports import services
 from ecitizen.reports.open311 import documents, queries, render, submit
-from ecitizen.reports.open311.params import Open311Error, requests_query, updates_query
+from ecitizen.reports.open311.params import (
+    Open311Error,
+    RequestsQuery,
+    requests_query,
+    updates_query,
+)
 
 Endpoint = Callable[..., HttpResponse]
 
@@ -86,10 +91,9 @@ def service_definition(request: HttpRequest, fmt: str, code: str) -> HttpRespons
     return render.respond(documents.service_definition(category), fmt)
 
 
-def _requests_answer(reports: list[Any], fmt: str) -> HttpResponse:
+def _requests_answer(reports: Sequence[queries.PublicRequest], fmt: str) -> HttpResponse:
     categories = {category.code: category for category in services.categories()}
-    photos = queries.first_photos(reports)
-    return render.respond(documents.requests(reports, categories, photos), fmt)
+    return render.respond(documents.requests(reports, categories), fmt)
 
 
 @public
@@ -114,10 +118,10 @@ def service_requests(request: HttpRequest, fmt: str) -> HttpResponse:
 @_endpoint("GET")
 def service_request(request: HttpRequest, fmt: str, request_id: str) -> HttpResponse:
     """One public report, as a list of one; 404 when there is no such public report."""
-    report = queries.report_public_by_reference(request_id)
-    if report is None:
+    reports = queries.requests_matching(RequestsQuery(ids=(request_id,), page_size=1))
+    if not reports:
         raise Open311Error(404, _("service_request_id %(id)s was not found") % {"id": request_id})
-    return _requests_answer([report], fmt)
+    return _requests_answer(reports, fmt)
 
 
 @public
