@@ -47,7 +47,9 @@ def reports_filtered(filters: ReportFilters) -> QuerySet[Report]:
     if filters.categories:
         reports = reports.filter(category__in=list(filters.categories))
     if filters.is_open is not None:
-        reports = reports.filter(is_open=filters.is_open)
+        # Written as IN: SQLite matches "is_open IN (1)" to the partial indexes, not the
+        # bare "is_open" Django writes for is_open=True (docs/performance.md).
+        reports = reports.filter(is_open__in=[filters.is_open])
     if filters.states:
         reports = reports.filter(state__in=list(filters.states))
     if filters.ward_id is not None:
