@@ -12,9 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 #: Every app the contracts name (a new app's contracts need no edit here).
-APPS = sorted(
-    set(re.findall(r"\becitizen\.([a-z0-9_]+)", (ROOT / ".importlinter").read_text()))
-)
+APPS = sorted(set(re.findall(r"\becitizen\.([a-z0-9_]+)", (ROOT / ".importlinter").read_text())))
 
 
 def _lint(config: Path, pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
