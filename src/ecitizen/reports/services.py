@@ -522,6 +522,12 @@ def report_merge(*, duplicate: Report, into: Report, actor: Any) -> Report:
     first, second = sorted([duplicate.pk, into.pk])
     locked = {r.pk: r for r in Report.objects.select_for_update().filter(pk__in=[first, second])}
     duplicate, into = locked[duplicate.pk], locked[into.pk]
+    if duplicate.merged_into_id is not None:
+        raise ReportError(
+            _("This report is already merged into %(reference)s")
+            % {"reference": duplicate.merged_into.reference},  # type: ignore[union-attr]
+            code="already_merged",
+        )
     if into.merged_into_id is not None:
         raise ReportError(
             _("That report was itself merged into %(reference)s")

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
@@ -37,7 +36,8 @@ from ecitizen.catalogue.spec import localised
 from ecitizen.core.access import staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.documents.http import upload_response
-from ecitizen.reports import geo, selectors, services
+from ecitizen.reports import selectors, services
+from ecitizen.reports.maps import map_settings
 from ecitizen.reports.models import ApiClient, Report, ReportPhoto
 from ecitizen.reports.staff_forms import (
     ApiClientForm,
@@ -130,23 +130,6 @@ def _public_url(report: Report) -> str:
         return ""
 
 
-def _map() -> dict[str, str] | None:
-    """What ``reports/_map.html`` (drawn by the public pages' reports-map.js) needs: the
-    tiles, the area and the wards' address. ``None`` without tiles (an empty
-    ``MAP_TILE_URL``): the pages then say in words where each report is."""
-    if not settings.MAP_TILE_URL:
-        return None
-    area = geo.area()
-    south, west, north, east = area.bounds
-    return {
-        "tile_url": settings.MAP_TILE_URL,
-        "attribution": settings.MAP_TILE_ATTRIBUTION,
-        "bounds": f"{south},{west},{north},{east}",
-        "centre": "{},{}".format(*area.centre),
-        "wards_url": reverse("reports:wards"),
-    }
-
-
 def _osm_url(report: Report) -> str:
     lat, lon = f"{report.latitude:.6f}", f"{report.longitude:.6f}"
     return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"
@@ -203,7 +186,7 @@ def case_panel_context(context: Any) -> dict[str, Any]:
         "report_public_url": _public_url(report),
         "report_osm_url": _osm_url(report),
         "report_pin": f"{report.latitude},{report.longitude}",
-        "map": _map(),
+        "map": map_settings(),
         "report_may_moderate": _may_moderate(user, report),
         "report_hide_form": HideForm(prefix="hide"),
         "report_merge_form": MergeForm(prefix="merge"),
@@ -469,7 +452,7 @@ def _list_page(
                 if ward.kind == Jurisdiction.Kind.WARD
             ],
             "filter_query": filter_query.urlencode(),
-            "map": _map(),
+            "map": map_settings(),
             "pins": pins,
             "form": form,
             # The reports ticked before a form with an error came back: still ticked.

@@ -19,7 +19,6 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -65,6 +64,7 @@ from ecitizen.reports.journey import (
     place_value,
     ward_name,
 )
+from ecitizen.reports.maps import map_settings
 from ecitizen.reports.models import Report
 from ecitizen.reports.photos import PhotoError, photo_prepare
 
@@ -138,24 +138,6 @@ def _distance_text(metres: float) -> str:
             "count": rounded
         }
     return _("%(count)s km away") % {"count": number_format(metres / 1000, decimal_pos=1)}
-
-
-def _map_context() -> dict[str, Any]:
-    """What a page with a map hands its script: tiles, the area, and the wards' address.
-    An empty ``MAP_TILE_URL`` means no map at all (street search only)."""
-    if not settings.MAP_TILE_URL:
-        return {"map": None}
-    area = geo.area()
-    south, west, north, east = area.bounds
-    return {
-        "map": {
-            "tile_url": settings.MAP_TILE_URL,
-            "attribution": settings.MAP_TILE_ATTRIBUTION,
-            "bounds": f"{south},{west},{north},{east}",
-            "centre": "{},{}".format(*area.centre),
-            "wards_url": reverse("reports:wards"),
-        }
-    }
 
 
 def _search_hint() -> str:
@@ -351,7 +333,7 @@ def where(request: HttpRequest) -> HttpResponse:
             "returning": returning,
             "back_url": journey.previous_url("where", returning=returning),
             "pin": f"{journey.data['lat']},{journey.data['lon']}" if "lat" in journey.data else "",
-            **_map_context(),
+            "map": map_settings(),
         },
     )
 
@@ -769,7 +751,7 @@ def check(request: HttpRequest) -> HttpResponse:
             "back_url": journey.previous_url("check"),
             "signed_in": request.user.is_authenticated,
             "name": request.user.get_full_name() if request.user.is_authenticated else "",
-            **_map_context(),
+            "map": map_settings(),
         },
     )
 
@@ -958,7 +940,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
             "filtered": bool(kept),
             "feeds": feeds,
             "centre": f"{place.lat},{place.lon}" if place else "",
-            **_map_context(),
+            "map": map_settings(),
         },
     )
 
@@ -1010,7 +992,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             else None,
             "may_support": report.is_open and merged_into is None,
             "pin": f"{report.latitude},{report.longitude}",
-            **_map_context(),
+            "map": map_settings(),
         },
     )
 

@@ -222,6 +222,10 @@ def test_merging_moves_the_reporter_and_supporters(
     assert duplicate.merged_into == kept
     with pytest.raises(services.ReportError):
         services.report_merge(duplicate=kept, into=kept, actor=works_supervisor)
+    # Once merged, a report is not merged again (into another, or back).
+    third = services.report_submit(data=_input(RIVERSIDE_200M), reporter=resident, actor=resident)
+    with pytest.raises(services.ReportError, match="already merged"):
+        services.report_merge(duplicate=duplicate, into=third, actor=works_supervisor)
 
 
 def test_a_hidden_report_leaves_the_public_pages(pothole, resident, works_supervisor):
