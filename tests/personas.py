@@ -76,6 +76,18 @@ def platform_admin(db):
 
 
 @pytest.fixture
+def publisher(department):
+    """A data publisher of the department (open data)."""
+    return _official("publisher", department, email="publisher@example.test")
+
+
+@pytest.fixture
+def other_publisher(other_department):
+    """A data publisher of another department."""
+    return _official("publisher", other_department, email="other.publisher@example.test")
+
+
+@pytest.fixture
 def official_without_mfa(department):
     return _official(Role.CASE_OFFICER, department, mfa=False, email="new.officer@example.test")
 

@@ -187,6 +187,7 @@ INSTALLED_APPS = [
     "ecitizen.taxes",
     "ecitizen.reports",
     "ecitizen.feedback",
+    "ecitizen.opendata",
     "ecitizen.demo",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -943,3 +944,25 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Open data --------------------------------------------------------------------------
+
+# The largest file a publisher may upload (megabytes; below REQUEST_MAX_MB, which cuts off
+# any larger request). Larger tables are loaded through datastore_create / upsert.
+OPENDATA_UPLOAD_MAX_MB = _int("OPENDATA_UPLOAD_MAX_MB", REQUEST_MAX_MB - 1, minimum=1)
+if OPENDATA_UPLOAD_MAX_MB >= REQUEST_MAX_MB:
+    raise ImproperlyConfigured(
+        f"OPENDATA_UPLOAD_MAX_MB ({OPENDATA_UPLOAD_MAX_MB}) must be less than REQUEST_MAX_MB "
+        f"({REQUEST_MAX_MB})"
+    )
+# Where the DataStore keeps its tables (DuckDB files and their Parquet copies, ADR 0016).
+# Every web and worker process must see the same folder (a shared volume when several
+# machines serve the site).
+DATASTORE_DIR = Path(_value("DATASTORE_DIR", default=str(VAR_DIR / "datastore"))).resolve()
+# CKAN's datastore_search_sql: off unless enabled; then read-only, over DataStore tables
+# only, stopped after DATASTORE_SQL_TIMEOUT_MS.
+DATASTORE_SQL_ENABLED = _bool("DATASTORE_SQL_ENABLED", False)
+DATASTORE_SQL_TIMEOUT_MS = _int("DATASTORE_SQL_TIMEOUT_MS", 5000, minimum=100)
+# The platform's own statistics hide any count below this (shown as "<N"), and totals
+# that would give one away.
+OPENDATA_SMALL_COUNT_THRESHOLD = _int("OPENDATA_SMALL_COUNT_THRESHOLD", 10, minimum=1)

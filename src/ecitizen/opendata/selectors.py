@@ -1,0 +1,307 @@
+"""Reads of the open-data catalogue.
+
+A reader sees public datasets (published or withdrawn, not private); a publisher also sees
+the drafts and private datasets of their remit (capability ``opendata.publish``).
+Anything else is "not found", never "forbidden", so that names do not leak.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from ecitizen.accounts.models import Department
+from ecitizen.accounts.selectors import remit_filter
+from ecitizen.opendata.models import ApiToken, Dataset, DatasetRevision, DatasetTerm, Resource
+
+OPENDATA_PUBLISH = "opendata.publish"
+
+#: The facet fields a search may count, as CKAN names them.
+FACET_FIELDS = ("organization", "groups", "tags", "res_format", "license_id")
+
+
+class DatasetNotFound(Exception):
+    """No dataset of that name or id that the reader may see."""
+
+
+def _publisher_remit(user: Any) -> Q | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    condition = remit_filter(user, OPENDATA_PUBLISH)
+    return condition
+
+
+def datasets_visible(user: Any, *, include_private: bool = True) -> QuerySet[Dataset]:
+    """Every dataset ``user`` may read: public ones, and (with ``include_private``) the
+    drafts and private ones of the user's publishing remit."""
+    public = Q(private=False) & ~Q(state=Dataset.State.DRAFT)
+    remit = _publisher_remit(user) if include_private else None
+    condition = public | remit if remit is not None else public
+    return Dataset.objects.filter(condition)
+
+
+def _with_related(queryset: QuerySet[Dataset]) -> QuerySet[Dataset]:
+    return queryset.select_related("department", "ward").prefetch_related(
+        Prefetch("resources", queryset=Resource.objects.order_by("position", "created"))
+    )
+
+
+def dataset_for_reader(*, user: Any, name_or_id: str) -> Dataset:
+    """The dataset named (or with the id) ``name_or_id`` if ``user`` may read it, with its
+    department, ward and resources; else :class:`DatasetNotFound`."""
+    import uuid
+
+    lookup = Q(name=name_or_id)
+    with contextlib.suppress(ValueError):
+        lookup |= Q(pk=uuid.UUID(str(name_or_id)))
+    dataset = _with_related(datasets_visible(user).filter(lookup)).first()
+    if dataset is None:
+        raise DatasetNotFound(name_or_id)
+    return dataset
+
+
+def dataset_for_publisher(*, user: Any, name: str) -> Dataset:
+    """A dataset in ``user``'s publishing remit, else :class:`DatasetNotFound`."""
+    remit = _publisher_remit(user)
+    if remit is None:
+        raise DatasetNotFound(name)
+    dataset = _with_related(Dataset.objects.filter(remit, name=name)).first()
+    if dataset is None:
+        raise DatasetNotFound(name)
+    return dataset
+
+
+def datasets_for_publisher(*, user: Any) -> QuerySet[Dataset]:
+    """The datasets of ``user``'s publishing remit, last changed first."""
+    remit = _publisher_remit(user)
+    if remit is None:
+        return Dataset.objects.none()
+    return Dataset.objects.filter(remit).select_related("department", "ward").order_by("-modified")
+
+
+def publisher_departments(*, user: Any) -> list[Department]:
+    """The departments ``user`` may create datasets in (every one for an authority-wide
+    role holding ``opendata.publish``)."""
+    from ecitizen.accounts.selectors import remit_assignments
+    from ecitizen.core.registry import registry
+
+    assignments = remit_assignments(user, OPENDATA_PUBLISH)
+    if any(a.role in registry.authority_wide_roles() for a in assignments):
+        return list(Department.objects.order_by("name"))
+    ids = {a.department_id for a in assignments if a.department_id is not None}
+    return list(Department.objects.filter(pk__in=ids).order_by("name"))
+
+
+def resource_for_reader(*, user: Any, dataset_name: str, resource_id: str) -> Resource:
+    """A resource of a dataset the reader may read, else :class:`DatasetNotFound`."""
+    dataset = dataset_for_reader(user=user, name_or_id=dataset_name)
+    for resource in dataset.resources.all():
+        if str(resource.id) == str(resource_id):
+            return resource
+    raise DatasetNotFound(resource_id)
+
+
+def resource_by_id_for_reader(*, user: Any, resource_id: str) -> Resource:
+    """A resource by its id alone (CKAN's ``resource_show``, ``datastore_search``)."""
+    import uuid
+
+    try:
+        key = uuid.UUID(str(resource_id))
+    except ValueError as error:
+        raise DatasetNotFound(resource_id) from error
+    resource = (
+        Resource.objects.select_related("dataset", "dataset__department", "dataset__ward")
+        .filter(pk=key, dataset__in=datasets_visible(user))
+        .first()
+    )
+    if resource is None:
+        raise DatasetNotFound(resource_id)
+    return resource
+
+
+def dataset_revisions(*, dataset: Dataset) -> QuerySet[DatasetRevision]:
+    """The dataset's public history, newest first (the publisher is not part of it)."""
+    return DatasetRevision.objects.filter(dataset=dataset).order_by("-number")
+
+
+def api_tokens_of(*, user: Any) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user).order_by("-created")
+
+
+# --- search ----------------------------------------------------------------------------
+
+
+@dataclass
+class SearchQuery:
+    """A catalogue search, in CKAN's terms.
+
+    ``terms`` are facet filters: every (field, value) pair must hold (CKAN's ``fq`` with
+    ``organization:``, ``groups:``, ``tags:``, ``res_format:``, ``license_id:``).
+    ``modified_from``/``modified_to`` bound ``metadata_modified``.
+    """
+
+    q: str = ""
+    terms: Sequence[tuple[str, str]] = ()
+    modified_from: datetime | None = None
+    modified_to: datetime | None = None
+    sort: str = ""
+    start: int = 0
+    rows: int = 10
+    facet_fields: Sequence[str] = ()
+    facet_limit: int = 50
+    facet_mincount: int = 1
+    include_private: bool = False
+    include_drafts: bool = False
+    include_withdrawn: bool = False
+
+
+@dataclass
+class SearchResult:
+    count: int
+    datasets: list[Dataset]
+    #: field -> [(value, count)], most frequent first.
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+#: CKAN sort fields and ours.
+SORTS = {
+    "metadata_modified": "modified",
+    "metadata_created": "created",
+    "name": "name",
+    "title_string": "sort_title",
+    "score": None,
+}
+
+
+class SearchInvalid(ValueError):
+    """A sort the catalogue does not know (the message names it)."""
+
+
+def _ordering(sort: str, has_query: bool) -> list[str]:
+    if not sort.strip():
+        return ["-modified", "name"]
+    ordering: list[str] = []
+    for part in sort.split(","):
+        words = part.split()
+        if not words:
+            continue
+        key = words[0]
+        direction = words[1].lower() if len(words) > 1 else "asc"
+        if key not in SORTS or direction not in {"asc", "desc"} or len(words) > 2:
+            raise SearchInvalid(part.strip())
+        column = SORTS[key]
+        if column is None:  # relevance: all matches are equal here; newest first
+            column, direction = "modified", "desc"
+        ordering.append(("-" if direction == "desc" else "") + column)
+    return [*ordering, "name"] if ordering else ["-modified", "name"]
+
+
+def dataset_search(*, user: Any, query: SearchQuery) -> SearchResult:
+    """The datasets matching ``query`` that ``user`` may see, one page of them, and the
+    counts of the requested facets over all matches.
+
+    ``q`` matches every word (case-insensitively) in the name, titles, descriptions,
+    keywords or resource names, in any language. Drafts and private datasets appear only
+    when asked for and within the user's publishing remit; withdrawn ones only when asked.
+    """
+    base = datasets_visible(user, include_private=query.include_private or query.include_drafts)
+    if not query.include_drafts:
+        base = base.exclude(state=Dataset.State.DRAFT)
+    if not query.include_private:
+        base = base.filter(private=False)
+    if not query.include_withdrawn:
+        base = base.exclude(state=Dataset.State.WITHDRAWN)
+    for word in query.q.lower().split():
+        base = base.filter(search_text__contains=word)
+    for term_field, value in query.terms:
+        base = base.filter(
+            Exists(
+                DatasetTerm.objects.filter(dataset=OuterRef("pk"), field=term_field, value=value)
+            )
+        )
+    if query.modified_from is not None:
+        base = base.filter(modified__gte=query.modified_from)
+    if query.modified_to is not None:
+        base = base.filter(modified__lte=query.modified_to)
+    ordering = _ordering(query.sort, bool(query.q))
+    count = base.count()
+    page = (
+        list(_with_related(base.order_by(*ordering))[query.start : query.start + query.rows])
+        if query.rows
+        else []
+    )
+    facets: dict[str, list[tuple[str, int]]] = {}
+    wanted = [f for f in query.facet_fields if f in FACET_FIELDS]
+    if wanted and count:
+        counted = (
+            DatasetTerm.objects.filter(field__in=wanted, dataset__in=base.values("pk"))
+            .values("field", "value")
+            .annotate(n=Count("dataset", distinct=True))
+            .filter(n__gte=max(query.facet_mincount, 1))
+            .order_by("field", "-n", "value")
+        )
+        for row in counted:
+            bucket = facets.setdefault(row["field"], [])
+            if query.facet_limit < 0 or len(bucket) < query.facet_limit:
+                bucket.append((row["value"], row["n"]))
+    for name in wanted:
+        facets.setdefault(name, [])
+    return SearchResult(count=count, datasets=page, facets=facets)
+
+
+def organizations_with_counts(*, user: Any) -> list[tuple[Department, int]]:
+    """Every department with how many public datasets it has (organisations)."""
+    public = datasets_visible(None).exclude(state=Dataset.State.WITHDRAWN)
+    counts = dict(
+        public.values("department").annotate(n=Count("pk")).values_list("department", "n")
+    )
+    return [(d, counts.get(d.pk, 0)) for d in Department.objects.order_by("name")]
+
+
+def keywords_in_use(*, query: str = "") -> list[str]:
+    """Every keyword of a public dataset (CKAN ``tag_list``), optionally containing ``query``."""
+    terms = DatasetTerm.objects.filter(
+        field="tags",
+        dataset__in=datasets_visible(None).exclude(state=Dataset.State.WITHDRAWN).values("pk"),
+    )
+    if query:
+        terms = terms.filter(value__contains=query.lower())
+    return sorted(set(terms.values_list("value", flat=True)))
+
+
+def dataset_names(*, user: Any) -> list[str]:
+    """The names of every public dataset (CKAN ``package_list``)."""
+    return list(
+        datasets_visible(None)
+        .exclude(state=Dataset.State.WITHDRAWN)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+
+
+def datasets_by_source_key(*, prefix: str) -> dict[str, Dataset]:
+    """Datasets whose ``source_key`` starts with ``prefix`` (the platform's own)."""
+    return {
+        d.source_key: d
+        for d in Dataset.objects.filter(source_key__startswith=prefix).select_related("department")
+        if d.source_key
+    }
+
+
+def facet_labels() -> dict[str, dict[str, str]]:
+    """How each facet value is shown: departments' names, themes' and licences' titles."""
+    from ecitizen.catalogue.spec import localised
+    from ecitizen.opendata.vocabularies import LICENCES, THEMES
+
+    return {
+        "organization": {
+            d.slug: localised({"en": d.name, **d.names}) for d in Department.objects.all()
+        },
+        "groups": {code.lower(): str(label) for code, label in THEMES.items()},
+        "license_id": {code: licence.title for code, licence in LICENCES.items()},
+    }
