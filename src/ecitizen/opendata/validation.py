@@ -198,6 +198,17 @@ def _problem(error: Any, field_types: dict[str, str]) -> Problem:
     )
 
 
+def _one_per_cell(problems: list[Problem]) -> list[Problem]:
+    """One problem per cell: a missing cell is also "required" to Frictionless; the
+    structural problem says more, so the rule it breaks is dropped."""
+    structural = {(p.row, p.column) for p in problems if p.type in {"missing-cell", "extra-cell"}}
+    return [
+        p
+        for p in problems
+        if p.type in {"missing-cell", "extra-cell"} or (p.row, p.column) not in structural
+    ]
+
+
 def file_validate(path: Path, format_label: str, schema: dict[str, Any]) -> Outcome:
     """Every problem of the file against ``schema`` (at most :data:`MAX_ERRORS`), and how
     many data rows it has. A file that cannot be read at all is one problem without a row.
@@ -215,7 +226,7 @@ def file_validate(path: Path, format_label: str, schema: dict[str, Any]) -> Outc
             )
     task = report.tasks[0] if report.tasks else None
     errors = list(report.errors) + (list(task.errors) if task else [])
-    problems = [_problem(error, field_types) for error in errors]
+    problems = _one_per_cell([_problem(error, field_types) for error in errors])
     rows = int(task.stats.get("rows") or 0) if task else 0
     return Outcome(
         valid=report.valid,
