@@ -1,0 +1,121 @@
+"""The catalogue's public search form (a GET form: bookmarkable, every value optional,
+a value that is not valid is ignored rather than refused)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+#: The sort orders offered (value -> label); "" is the default (last updated first).
+SORT_CHOICES = [
+    ("", _("Last updated")),
+    ("title_string asc", _("Title (A to Z)")),
+    ("title_string desc", _("Title (Z to A)")),
+    ("metadata_created desc", _("Newest datasets")),
+]
+
+#: The facets shown as filters: CKAN's field name -> the filter's label.
+FACET_FILTERS = {
+    "organization": _("Organisation"),
+    "groups": _("Theme"),
+    "res_format": _("Format"),
+    "license_id": _("Licence"),
+    "tags": _("Keyword"),
+}
+
+#: Keywords are many: only the most used are offered (and any already chosen).
+KEYWORD_CHOICES = 15
+
+MAX_QUERY_LENGTH = 200
+
+
+class DatasetSearchForm(forms.Form):
+    """The words searched for, the facet values chosen (checkboxes with their counts) and
+    the order. Built twice by the view: bound to the request to read it, then with the
+    facet counts of the results to show it."""
+
+    q = forms.CharField(
+        label=_("Search datasets"),
+        required=False,
+        max_length=MAX_QUERY_LENGTH,
+        widget=forms.TextInput(attrs={"type": "search", "spellcheck": "false"}),
+    )
+    organization = forms.MultipleChoiceField(
+        label=FACET_FILTERS["organization"],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    groups = forms.MultipleChoiceField(
+        label=FACET_FILTERS["groups"], required=False, widget=forms.CheckboxSelectMultiple
+    )
+    res_format = forms.MultipleChoiceField(
+        label=FACET_FILTERS["res_format"], required=False, widget=forms.CheckboxSelectMultiple
+    )
+    license_id = forms.MultipleChoiceField(
+        label=FACET_FILTERS["license_id"], required=False, widget=forms.CheckboxSelectMultiple
+    )
+    tags = forms.MultipleChoiceField(
+        label=FACET_FILTERS["tags"], required=False, widget=forms.CheckboxSelectMultiple
+    )
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
+
+    def __init__(
+        self,
+        *args: Any,
+        facets: Mapping[str, Sequence[tuple[str, int]]] | None = None,
+        labels: Mapping[str, Mapping[str, str]] | None = None,
+        chosen: Mapping[str, Sequence[str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        # Filters are optional by nature: their labels do not say "(optional)" (GOV.UK's
+        # filter pattern) and nothing is marked required.
+        self.use_required_attribute = False
+        facets = facets or {}
+        labels = labels or {}
+        chosen = chosen or {}
+        for name in FACET_FILTERS:
+            field = self.fields[name]
+            counted = list(facets.get(name, ()))
+            if name == "tags":
+                counted = counted[:KEYWORD_CHOICES]
+            values = {value for value, _count in counted}
+            # A value chosen that no longer matches anything stays, so it can be unticked.
+            counted += [(value, 0) for value in chosen.get(name, ()) if value not in values]
+            shown = labels.get(name, {})
+            field.choices = [  # type: ignore[attr-defined]
+                (value, f"{shown.get(value, value)} ({count})") for value, count in counted
+            ]
+            field.required = True  # shown without "(optional)"
+            field.label_size = "s"  # type: ignore[attr-defined]
+        self.fields["q"].label_size = "m"  # type: ignore[attr-defined]
+        self.fields["sort"].label_size = "s"  # type: ignore[attr-defined]
+        self.fields["sort"].required = True
+
+    def facet_fields(self) -> list[forms.BoundField]:
+        """The facet filters that have something to choose from."""
+        return [
+            self[name]
+            for name in FACET_FILTERS
+            if self.fields[name].choices  # type: ignore[attr-defined]
+        ]
+
+
+def read_search(params: Mapping[str, Any]) -> dict[str, Any]:
+    """What a search asks for, from the query string, without refusing anything: the
+    words (trimmed to ``MAX_QUERY_LENGTH``), each facet's values (as given: an unknown
+    value simply matches nothing), and the sort as given (the view checks it)."""
+    getlist = getattr(params, "getlist", None)
+
+    def values(name: str) -> list[str]:
+        raw = getlist(name) if getlist else [params.get(name, "")]
+        return list(dict.fromkeys(str(v).strip()[:100] for v in raw if str(v).strip()))
+
+    return {
+        "q": str(params.get("q", "") or "").strip()[:MAX_QUERY_LENGTH],
+        "terms": {name: values(name) for name in FACET_FILTERS},
+        "sort": str(params.get("sort", "") or "").strip(),
+    }
