@@ -147,6 +147,8 @@ class SearchQuery:
 
     q: str = ""
     terms: Sequence[tuple[str, str]] = ()
+    #: Exact dataset names, all of which must match (CKAN ``fq=name:…``).
+    names: Sequence[str] = ()
     modified_from: datetime | None = None
     modified_to: datetime | None = None
     sort: str = ""
@@ -224,6 +226,8 @@ def dataset_search(*, user: Any, query: SearchQuery) -> SearchResult:
                 DatasetTerm.objects.filter(dataset=OuterRef("pk"), field=term_field, value=value)
             )
         )
+    for name in query.names:
+        base = base.filter(name=name)
     if query.modified_from is not None:
         base = base.filter(modified__gte=query.modified_from)
     if query.modified_to is not None:

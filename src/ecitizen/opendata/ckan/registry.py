@@ -88,7 +88,16 @@ class NotAuthorized(CkanError):
 
 
 class SearchError(CkanError):
-    """A search CKAN's Solr would refuse (``fq`` or ``sort`` that cannot be parsed)."""
+    """A search CKAN's Solr would refuse (an ``fq`` that cannot be parsed): CKAN answers
+    409 "Search Error"."""
 
     status = 409
+    type_name = "Search Error"
+
+
+class SearchQueryError(CkanError):
+    """Search parameters CKAN refuses before searching (an unknown parameter, a ``sort``
+    it cannot read): 400 "Search Query Error"."""
+
+    status = 400
     type_name = "Search Query Error"
