@@ -1,7 +1,1155 @@
-"""The DataStore: see ADR 0016. (Being written.)"""
+"""The DataStore: every tabular resource as a table anyone can query (ADR 0016).
+
+Each load of a resource writes its own DuckDB file under ``DATASTORE_DIR``
+(``<resource id>/<version>.duckdb``), built under a temporary name and renamed into place
+when complete, then never written again: ``Resource.datastore_table`` names the current
+file. Web processes attach files read-only, so any number of them query a table while a
+worker builds the next version of it (a DuckDB file open for writing locks out every other
+process). A change through the API (``datastore_upsert``) copies the current file, changes
+the copy and renames it into place the same way.
+
+A table file holds ``data`` (the resource's columns in file order, and ``_full_text``: the
+row's text in lower case, for ``q``) and ``_meta`` (the fields with their CKAN types, and
+the primary key). CKAN's ``_id`` is the row's position (DuckDB's ``rowid`` + 1): rows are
+only ever appended or changed in place, so it is stable.
+
+Every value a client sends is bound as a parameter; every field name is checked against
+the table's fields and quoted as an identifier. Nothing a client sends is interpolated.
+"""
+
+# SQL here is built from identifiers checked against the table's fields and quoted by
+# _quote(), literals quoted by _literal(), and integers; client values are bound (``?``).
+# ruff: noqa: S608
 
 from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+#: CKAN's default and largest ``limit`` of ``datastore_search``.
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 32_000
+
+#: Old table files are deleted on the next load once older than this: a reader that read
+#: ``datastore_table`` just before the switch still finds its file.
+GRACE_SECONDS = 15 * 60
+
+#: Frictionless type -> (DuckDB type, CKAN type).
+TYPES: dict[str, tuple[str, str]] = {
+    "string": ("VARCHAR", "text"),
+    "integer": ("BIGINT", "int"),
+    "number": ("DOUBLE", "numeric"),
+    "boolean": ("BOOLEAN", "bool"),
+    "date": ("DATE", "date"),
+    "datetime": ("TIMESTAMP", "timestamp"),
+    "year": ("INTEGER", "int"),
+    "yearmonth": ("VARCHAR", "text"),
+}
+
+#: CKAN (PostgreSQL) type names a client may give ``datastore_create`` -> Frictionless.
+CKAN_TYPES: dict[str, str] = {
+    "text": "string",
+    "varchar": "string",
+    "string": "string",
+    "int": "integer",
+    "int4": "integer",
+    "int8": "integer",
+    "integer": "integer",
+    "bigint": "integer",
+    "numeric": "number",
+    "float": "number",
+    "float8": "number",
+    "double precision": "number",
+    "number": "number",
+    "bool": "boolean",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp": "datetime",
+    "datetime": "datetime",
+}
+
+_DUCK_TO_CKAN = {
+    "VARCHAR": "text",
+    "BIGINT": "int",
+    "INTEGER": "int",
+    "SMALLINT": "int",
+    "TINYINT": "int",
+    "HUGEINT": "int",
+    "UBIGINT": "int",
+    "UINTEGER": "int",
+    "DOUBLE": "numeric",
+    "FLOAT": "numeric",
+    "BOOLEAN": "bool",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP WITH TIME ZONE": "timestamp",
+}
+
+_TABLE_NAME_RE = re.compile(r"^[0-9a-f-]{36}/[0-9TZ]+-[0-9a-f]{8}\.duckdb$")
+_UUID_RE = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+_SORT_RE = re.compile(
+    r'^\s*("(?:[^"]|"")+"|[^\s"]+)(?:\s+(asc|desc))?(?:\s+nulls\s+(first|last))?\s*$',
+    re.IGNORECASE,
+)
 
 
 class DatastoreError(Exception):
     """A table could not be loaded or queried."""
+
+
+class QueryInvalid(DatastoreError):
+    """A query parameter that cannot be answered; ``field`` names it ("filters", "sort",
+    "q", "fields", "limit", "offset", "records", "query", ...)."""
+
+    def __init__(self, message: object, *, field: str) -> None:
+        super().__init__(str(message))
+        self.field = field
+
+
+class TableMissing(DatastoreError):
+    """The resource has no DataStore table (not tabular, or not loaded yet)."""
+
+
+@dataclass
+class TableResult:
+    """``fields`` ([{"id", "type"}]), ``rows`` (lists of JSON-ready values in the order of
+    ``fields``), ``total`` (None unless asked for)."""
+
+    fields: list[dict[str, str]]
+    rows: list[list[Any]]
+    total: int | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    truncated: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        names = [f["id"] for f in self.fields]
+        return [dict(zip(names, row, strict=True)) for row in self.rows]
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def _root() -> Path:
+    return Path(settings.DATASTORE_DIR)
+
+
+def table_path(name: str) -> Path:
+    """The file of a table name (as stored in ``Resource.datastore_table``)."""
+    if not _TABLE_NAME_RE.match(name or ""):
+        raise TableMissing(_("This file has no table to query."))
+    return _root() / name
+
+
+def _new_version(resource_id: str) -> tuple[str, Path, Path]:
+    """(name, final path, temporary path) of a new version of a resource's table."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    name = f"{resource_id}/{stamp}-{secrets.token_hex(4)}.duckdb"
+    final = _root() / name
+    final.parent.mkdir(parents=True, exist_ok=True)
+    return name, final, final.with_name(".tmp-" + final.name)
+
+
+def _prune(resource_id: str, keep: str) -> None:
+    """Delete a resource's old table files (and their exports) once past the grace
+    period; never the current one."""
+    folder = _root() / resource_id
+    current = Path(keep).name.removesuffix(".duckdb")
+    now = time.time()
+    for path in folder.glob("*"):
+        if path.name.startswith(current):
+            continue
+        try:
+            if now - path.stat().st_mtime > GRACE_SECONDS:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _quote(name: str) -> str:
+    """``name`` as a DuckDB identifier (only ever a name checked against the table's
+    fields, or one of the schema's)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (standard SQL: no backslash escapes in DuckDB)."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _config(**extra: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "memory_limit": str(getattr(settings, "DATASTORE_MEMORY_LIMIT", "1GB")),
+        "threads": int(getattr(settings, "DATASTORE_THREADS", 0) or os.cpu_count() or 2),
+    }
+    config.update(extra)
+    return config
+
+
+# --- readers: one in-memory DuckDB per process, table files attached read-only ---------
+
+
+class _Readers:
+    """Attached table files, most recently used last. A DuckDB connection is not shared
+    between threads: each query runs on its own cursor of the process's connection."""
+
+    MAX_ATTACHED = 64
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pid = 0
+        self.connection: duckdb.DuckDBPyConnection | None = None
+        self.attached: OrderedDict[str, str] = OrderedDict()
+        self.meta: dict[str, dict[str, Any]] = {}
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self.connection is None or self.pid != os.getpid():  # first use, or forked
+            self.connection = duckdb.connect(":memory:", config=_config())
+            self.pid = os.getpid()
+            self.attached.clear()
+        return self.connection
+
+    def cursor(self, name: str) -> tuple[duckdb.DuckDBPyConnection, str, dict[str, Any]]:
+        """A cursor with the table ``name`` attached as the returned alias, and its meta."""
+        path = table_path(name)
+        with self.lock:
+            connection = self._connection()
+            alias = self.attached.get(name)
+            if alias is None:
+                if not path.exists():
+                    raise TableMissing(_("This file has no table to query."))
+                alias = "t_" + hashlib.sha1(name.encode()).hexdigest()[:16]  # noqa: S324
+                connection.execute(f"ATTACH {_literal(str(path))} AS {alias} (READ_ONLY)")
+                self.attached[name] = alias
+                while len(self.attached) > self.MAX_ATTACHED:
+                    old_name, old_alias = self.attached.popitem(last=False)
+                    self.meta.pop(old_name, None)
+                    with suppress(duckdb.Error):
+                        connection.execute(f"DETACH {old_alias}")
+            else:
+                self.attached.move_to_end(name)
+            cursor = connection.cursor()
+            meta = self.meta.get(name)
+            if meta is None:
+                raw = cursor.execute(f"SELECT value FROM {alias}._meta WHERE key = 'meta'")
+                row = raw.fetchone()
+                meta = json.loads(row[0]) if row else {"fields": [], "primary_key": []}
+                self.meta[name] = meta
+        return cursor, alias, meta
+
+
+_readers = _Readers()
+
+
+def _table_of(resource: Any) -> str:
+    from ecitizen.opendata.models import Resource
+
+    if resource.datastore_state != Resource.DatastoreState.LOADED or not resource.datastore_table:
+        raise TableMissing(_("This file is not in the DataStore yet."))
+    return str(resource.datastore_table)
+
+
+# --- loading ----------------------------------------------------------------------------
+
+
+def _schema_fields(schema: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    fields = list((schema or {}).get("fields") or [])
+    if not fields:
+        raise DatastoreError(_("The table has no columns."))
+    return fields
+
+
+def _cast(column: str, spec: Mapping[str, Any], missing: Sequence[str]) -> str:  # noqa: PLR0912
+    """The SQL that turns a text column into its schema type (NULL for a missing value)."""
+    col = _quote(column)
+    kind = spec.get("type", "string")
+    fmt = spec.get("format") or "default"
+    if kind == "integer":
+        expr = f"CAST(trim({col}) AS BIGINT)"
+    elif kind == "year":
+        expr = f"CAST(trim({col}) AS INTEGER)"
+    elif kind == "number":
+        inner = f"trim({col})"
+        if spec.get("groupChar"):
+            inner = f"replace({inner}, {_literal(spec['groupChar'])}, '')"
+        if spec.get("decimalChar") and spec["decimalChar"] != ".":
+            inner = f"replace({inner}, {_literal(spec['decimalChar'])}, '.')"
+        expr = f"CAST({inner} AS DOUBLE)"
+    elif kind == "boolean":
+        trues = spec.get("trueValues") or ["true", "True", "TRUE", "1"]
+        falses = spec.get("falseValues") or ["false", "False", "FALSE", "0"]
+        expr = (
+            f"CASE WHEN trim({col}) IN ({', '.join(map(_literal, trues))}) THEN TRUE "
+            f"WHEN trim({col}) IN ({', '.join(map(_literal, falses))}) THEN FALSE END"
+        )
+    elif kind == "date":
+        if fmt not in {"default", "any"}:
+            expr = f"CAST(strptime(trim({col}), {_literal(fmt)}) AS DATE)"
+        else:
+            expr = f"CAST(left(trim({col}), 10) AS DATE)"
+    elif kind == "datetime":
+        if fmt not in {"default", "any"}:
+            expr = f"CAST(strptime(trim({col}), {_literal(fmt)}) AS TIMESTAMP)"
+        else:
+            expr = f"CAST(CAST(trim({col}) AS TIMESTAMPTZ) AS TIMESTAMP)"
+    else:
+        expr = col
+    nulls = ", ".join(_literal(v) for v in missing) or "''"
+    return f"CASE WHEN {col} IS NULL OR {col} IN ({nulls}) THEN NULL ELSE {expr} END"
+
+
+def _xlsx_to_csv(path: Path, names: list[str], out: Path) -> None:
+    """An XLSX file's first sheet as a CSV of text (DuckDB's excel extension is not
+    available offline); dates and numbers written as Frictionless reads them."""
+    import csv
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = book.worksheets[0]
+        with out.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            rows = sheet.iter_rows(values_only=True)
+            next(rows, None)  # the header (already checked against the schema)
+            writer.writerow(names)
+            for row in rows:
+                if row is None or all(v is None for v in row):
+                    continue
+                writer.writerow([_xlsx_text(v) for v in list(row)[: len(names)]])
+    finally:
+        book.close()
+
+
+def _xlsx_text(value: Any) -> str:  # noqa: PLR0911
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _source(connection: duckdb.DuckDBPyConnection, path: Path, fmt: str, names: list[str]) -> str:
+    """A SQL table expression reading the file with every column as text, named as the
+    schema's fields (the file was checked against it)."""
+    columns = "{" + ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names) + "}"
+    location = _literal(str(path))
+    if fmt in {"CSV", "XLSX"}:
+        return (
+            f"read_csv({location}, header = true, all_varchar = true, columns = {columns}, "
+            "auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+            "null_padding = true, strict_mode = false)"
+        )
+    if fmt == "JSON":
+        return f"read_json({location}, format = 'array', columns = {columns})"
+    if fmt == "Parquet":
+        described = connection.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({location})"
+        ).fetchall()
+        present = {row[0] for row in described}
+        select = ", ".join(
+            f"CAST({_quote(n)} AS VARCHAR) AS {_quote(n)}"
+            if n in present
+            else f"NULL::VARCHAR AS {_quote(n)}"
+            for n in names
+        )
+        return f"(SELECT {select} FROM read_parquet({location}))"
+    raise DatastoreError(_("This format cannot be loaded into the DataStore."))
+
+
+def _meta_sql(fields: list[dict[str, str]], primary_key: list[str], rows: int) -> str:
+    meta = json.dumps({"fields": fields, "primary_key": primary_key, "rows": rows})
+    return f"INSERT INTO _meta VALUES ('meta', {_literal(meta)})"
+
+
+def _full_text(names: Iterable[str], *, cast: bool) -> str:
+    parts = [f"CAST({_quote(n)} AS VARCHAR)" if cast else _quote(n) for n in names]
+    return f"lower(concat_ws(' ', {', '.join(parts)}))"
+
+
+def table_load(*, resource: Any, path: Path) -> tuple[str, int]:
+    """Load a checked tabular file into a new table file for ``resource``; returns (table
+    name, rows). Updates ``resource.datastore_progress`` (rows so far, estimated from
+    DuckDB's progress and the row count of the check) about once a second."""
+    from ecitizen.opendata.models import Resource
+
+    schema = resource.schema or {}
+    specs = _schema_fields(schema)
+    names = [str(s["name"]) for s in specs]
+    missing = list(schema.get("missingValues") or [""])
+    fields = [{"id": n, "type": TYPES.get(s.get("type", "string"), TYPES["string"])[1]}
+              for n, s in zip(names, specs, strict=True)]  # fmt: skip
+    name, final, temporary = _new_version(str(resource.id))
+    expected = int((resource.validation or {}).get("rows") or 0)
+    scratch = tempfile.TemporaryDirectory(prefix="ecitizen-datastore-")
+    try:
+        source_path, fmt = path, resource.format
+        if fmt == "XLSX":
+            source_path = Path(scratch.name) / "sheet.csv"
+            _xlsx_to_csv(path, names, source_path)
+        connection = duckdb.connect(
+            str(temporary), config=_config(temp_directory=str(Path(scratch.name) / "spill"))
+        )
+        try:
+            source = _source(connection, source_path, fmt, names)
+            casts = ", ".join(
+                f"{_cast(n, s, missing)} AS {_quote(n)}" for n, s in zip(names, specs, strict=True)
+            )
+            connection.execute("CREATE TABLE _meta (key VARCHAR, value VARCHAR)")
+            statement = (
+                f"CREATE TABLE data AS SELECT {casts}, "
+                f"{_full_text(names, cast=False)} AS _full_text FROM {source}"
+            )
+            _run_with_progress(connection, statement, resource, expected)
+            rows = int(connection.execute("SELECT count(*) FROM data").fetchone()[0])  # type: ignore[index]
+            primary_key = list(_as_list(schema.get("primaryKey")))
+            connection.execute(_meta_sql(fields, primary_key, rows))
+            connection.execute("CHECKPOINT")
+        finally:
+            connection.close()
+        os.replace(temporary, final)
+    except duckdb.Error as error:
+        temporary.unlink(missing_ok=True)
+        raise DatastoreError(
+            _("The file could not be loaded into the DataStore: %(reason)s")
+            % {"reason": str(error).splitlines()[0][:300]}
+        ) from error
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    finally:
+        scratch.cleanup()
+    Resource.objects.filter(pk=resource.pk).update(datastore_progress=rows)
+    _prune(str(resource.id), keep=name)
+    return name, rows
+
+
+def _run_with_progress(
+    connection: duckdb.DuckDBPyConnection, statement: str, resource: Any, expected: int
+) -> None:
+    """Run ``statement`` on a thread of its own while this one records its progress (the
+    database writes stay on the caller's thread and connection)."""
+    from ecitizen.opendata.models import Resource
+
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            connection.execute(statement)
+        except BaseException as error:  # handed to the caller's thread
+            failure.append(error)
+
+    worker = threading.Thread(target=run, name="datastore-load", daemon=True)
+    worker.start()
+    last = -1
+    while worker.is_alive():
+        worker.join(timeout=1.0)
+        if not worker.is_alive():
+            break
+        try:
+            percent = connection.query_progress()
+        except duckdb.Error:
+            continue
+        if percent is not None and percent >= 0 and expected:
+            done = int(expected * min(percent, 100.0) / 100.0)
+            if done != last:
+                Resource.objects.filter(pk=resource.pk).update(datastore_progress=done)
+                last = done
+    if failure:
+        raise failure[0]
+
+
+# --- writes through the API (datastore_create, datastore_upsert) ------------------------
+
+
+def _as_list(value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    raise QueryInvalid(_("Give a list of field names."), field="primary_key")
+
+
+_FIELD_NAME_RE = re.compile(r"^[^\"\s_][^\"]{0,62}$|^[^\"\s_]$")
+
+
+def ckan_fields(fields: Any) -> list[dict[str, str]]:
+    """CKAN ``fields`` ([{"id", "type"}]) checked; types as the DataStore names them."""
+    if not isinstance(fields, list) or not fields:
+        raise QueryInvalid(_("Give the table's fields, each with an id."), field="fields")
+    checked: list[dict[str, str]] = []
+    for item in fields:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise QueryInvalid(_("Each field is an object with an id."), field="fields")
+        name = item["id"].strip()
+        if not _FIELD_NAME_RE.match(name):
+            raise QueryInvalid(
+                _("“%(name)s” is not a valid field name.") % {"name": name}, field="fields"
+            )
+        kind = str(item.get("type") or "text").lower()
+        if kind not in CKAN_TYPES:
+            raise QueryInvalid(
+                _("“%(type)s” is not a valid field type.") % {"type": kind}, field="fields"
+            )
+        checked.append({"id": name, "type": TYPES[CKAN_TYPES[kind]][1]})
+    if len({f["id"] for f in checked}) != len(checked):
+        raise QueryInvalid(_("Every field needs a different name."), field="fields")
+    return checked
+
+
+def schema_of(fields: list[dict[str, str]], primary_key: list[str]) -> dict[str, Any]:
+    """A Frictionless Table Schema for CKAN fields (the resource's ``schema``)."""
+    back = {"text": "string", "int": "integer", "numeric": "number", "bool": "boolean",
+            "date": "date", "timestamp": "datetime"}  # fmt: skip
+    schema: dict[str, Any] = {
+        "fields": [{"name": f["id"], "type": back[f["type"]]} for f in fields]
+    }
+    if primary_key:
+        schema["primaryKey"] = primary_key
+    return schema
+
+
+_DUCK_OF_CKAN = {"text": "VARCHAR", "int": "BIGINT", "numeric": "DOUBLE", "bool": "BOOLEAN",
+                 "date": "DATE", "timestamp": "TIMESTAMP"}  # fmt: skip
+
+
+def _coerce(value: Any, kind: str, *, field_name: str, where: str) -> Any:  # noqa: PLR0911, PLR0912
+    """A client's value as the column's Python type, or :class:`QueryInvalid`."""
+    if value is None:
+        return None
+    try:
+        if kind == "text":
+            if isinstance(value, (dict, list)):
+                return json.dumps(value)
+            return str(value)
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise ValueError
+                return int(value)
+            return int(str(value).strip())
+        if kind == "numeric":
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(str(value).strip()) if not isinstance(value, (int, float)) else value
+            if isinstance(number, float) and not math.isfinite(number):
+                raise ValueError
+            return float(number)
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in {"true", "1", "yes", "t"}:
+                return True
+            if text in {"false", "0", "no", "f"}:
+                return False
+            raise ValueError
+        if kind == "date":
+            return dt.date.fromisoformat(str(value).strip()[:10])
+        if kind == "timestamp":
+            stamp = dt.datetime.fromisoformat(str(value).strip())
+            if stamp.tzinfo is not None:
+                stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+            return stamp
+    except (TypeError, ValueError) as error:
+        raise QueryInvalid(
+            _("“%(value)s” is not a valid %(type)s for the field “%(field)s”.")
+            % {"value": str(value)[:100], "type": kind, "field": field_name},
+            field=where,
+        ) from error
+    return value
+
+
+def table_write(  # noqa: PLR0912, PLR0915 (one branch per type or rule)
+    *,
+    resource: Any,
+    fields: list[dict[str, str]] | None,
+    records: list[Any],
+    primary_key: list[str] | None,
+    method: str,
+) -> tuple[str, int, list[dict[str, str]], list[str]]:
+    """A new version of ``resource``'s table with ``records`` written (``method``
+    "insert", "update" or "upsert"), and ``fields`` added when given (a new table when the
+    resource has none). Returns (table name, rows, fields, primary key).
+
+    The current file is copied, changed and renamed into place: readers never see a half
+    written table. Raises :class:`QueryInvalid` for records that do not fit."""
+    current = None
+    from ecitizen.opendata.models import Resource
+
+    if resource.datastore_state == Resource.DatastoreState.LOADED and resource.datastore_table:
+        current = table_path(resource.datastore_table)
+        _cursor, _alias, meta = _readers.cursor(resource.datastore_table)
+        old_fields, old_key = list(meta["fields"]), list(meta.get("primary_key") or [])
+    else:
+        old_fields, old_key = [], []
+        if fields is None:
+            raise QueryInvalid(
+                _("This resource has no table yet: give its fields."), field="fields"
+            )
+    new_fields = list(old_fields)
+    known = {f["id"]: f["type"] for f in old_fields}
+    for item in fields or []:
+        if item["id"] in known:
+            if known[item["id"]] != item["type"]:
+                raise QueryInvalid(
+                    _("The field “%(name)s” already has the type %(type)s.")
+                    % {"name": item["id"], "type": known[item["id"]]},
+                    field="fields",
+                )
+        else:
+            new_fields.append(item)
+            known[item["id"]] = item["type"]
+    key = list(primary_key) if primary_key else old_key
+    for name in key:
+        if name not in known:
+            raise QueryInvalid(
+                _("“%(name)s” is not a field of this table.") % {"name": name}, field="primary_key"
+            )
+    if method not in {"insert", "update", "upsert"}:
+        raise QueryInvalid(_("The method is insert, update or upsert."), field="method")
+    if method != "insert" and not key:
+        raise QueryInvalid(
+            _("This table has no primary key: records can only be inserted."), field="method"
+        )
+    rows = _records(records, known, key, method)
+    name, final, temporary = _new_version(str(resource.id))
+    try:
+        if current is not None:
+            shutil.copyfile(current, temporary)
+        connection = duckdb.connect(str(temporary), config=_config())
+        try:
+            if current is None:
+                connection.execute("CREATE TABLE _meta (key VARCHAR, value VARCHAR)")
+                columns = ", ".join(
+                    f"{_quote(f['id'])} {_DUCK_OF_CKAN[f['type']]}" for f in new_fields
+                )
+                connection.execute(f"CREATE TABLE data ({columns}, _full_text VARCHAR)")
+            else:
+                for item in new_fields[len(old_fields) :]:
+                    connection.execute(
+                        f"ALTER TABLE data ADD COLUMN {_quote(item['id'])} "
+                        f"{_DUCK_OF_CKAN[item['type']]}"
+                    )
+            _apply(connection, new_fields, key, rows, method)
+            total = int(connection.execute("SELECT count(*) FROM data").fetchone()[0])  # type: ignore[index]
+            connection.execute("DELETE FROM _meta")
+            connection.execute(_meta_sql(new_fields, key, total))
+            connection.execute("CHECKPOINT")
+        finally:
+            connection.close()
+        os.replace(temporary, final)
+    except duckdb.Error as error:
+        temporary.unlink(missing_ok=True)
+        raise QueryInvalid(str(error).splitlines()[0][:300], field="records") from error
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _prune(str(resource.id), keep=name)
+    return name, total, new_fields, key
+
+
+def _records(
+    records: Any, known: Mapping[str, str], key: list[str], method: str
+) -> list[dict[str, Any]]:
+    if records is None:
+        return []
+    if not isinstance(records, list):
+        raise QueryInvalid(_("Records are a list of objects."), field="records")
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise QueryInvalid(
+                _("Row %(row)d is not an object.") % {"row": number}, field="records"
+            )
+        extra = sorted(set(record) - set(known))
+        if extra:
+            raise QueryInvalid(
+                _("Row %(row)d has fields the table does not: %(fields)s.")
+                % {"row": number, "fields": ", ".join(extra)},
+                field="records",
+            )
+        row = {
+            name: _coerce(value, known[name], field_name=name, where="records")
+            for name, value in record.items()
+        }
+        if key:
+            if any(row.get(name) is None for name in key) and method != "insert":
+                raise QueryInvalid(
+                    _("Row %(row)d has no value for the key %(key)s.")
+                    % {"row": number, "key": ", ".join(key)},
+                    field="records",
+                )
+            ident = tuple(row.get(name) for name in key)
+            if ident in seen:
+                raise QueryInvalid(
+                    _("Row %(row)d repeats the key of an earlier row.") % {"row": number},
+                    field="records",
+                )
+            seen.add(ident)
+        rows.append(row)
+    return rows
+
+
+def _apply(
+    connection: duckdb.DuckDBPyConnection,
+    fields: list[dict[str, str]],
+    key: list[str],
+    rows: list[dict[str, Any]],
+    method: str,
+) -> None:
+    names = [f["id"] for f in fields]
+    types = {f["id"]: _DUCK_OF_CKAN[f["type"]] for f in fields}
+    if key and rows:
+        key_cols = ", ".join(f"{_quote(k)} {types[k]}" for k in key)
+        connection.execute(f"CREATE TEMP TABLE keys ({key_cols})")
+        connection.executemany(
+            f"INSERT INTO keys VALUES ({', '.join('?' for _ in key)})",
+            [[row.get(k) for k in key] for row in rows],
+        )
+        match = " AND ".join(f"d.{_quote(k)} = k.{_quote(k)}" for k in key)
+        existing = {
+            tuple(r)
+            for r in connection.execute(
+                f"SELECT {', '.join('k.' + _quote(k) for k in key)} FROM keys k "
+                f"JOIN data d ON {match}"
+            ).fetchall()
+        }
+        connection.execute("DROP TABLE keys")
+    else:
+        existing = set()
+    inserts: list[dict[str, Any]] = []
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for number, row in enumerate(rows, start=1):
+        ident = tuple(row.get(k) for k in key)
+        if key and ident in existing:
+            if method == "insert":
+                raise QueryInvalid(
+                    _("Row %(row)d: a record with this key already exists.") % {"row": number},
+                    field="records",
+                )
+            columns = tuple(sorted(c for c in row if c not in key))
+            updates.setdefault(columns, []).append(row)
+        else:
+            if method == "update":
+                raise QueryInvalid(
+                    _("Row %(row)d: no record has this key.") % {"row": number}, field="records"
+                )
+            inserts.append(row)
+    if inserts:
+        connection.executemany(
+            f"INSERT INTO data ({', '.join(map(_quote, names))}) "
+            f"VALUES ({', '.join('?' for _ in names)})",
+            [[row.get(n) for n in names] for row in inserts],
+        )
+    for columns, group in updates.items():
+        if not columns:
+            continue
+        changed = ", ".join(_quote(c) + " = ?" for c in columns)
+        where = " AND ".join(_quote(k) + " = ?" for k in key)
+        connection.executemany(
+            f"UPDATE data SET {changed} WHERE {where}",
+            [[row[c] for c in columns] + [row[k] for k in key] for row in group],
+        )
+    if rows:
+        connection.execute(f"UPDATE data SET _full_text = {_full_text(names, cast=True)}")
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def _json_value(value: Any) -> Any:  # noqa: PLR0911
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    return value
+
+
+def table_fields(*, resource: Any) -> list[dict[str, str]]:
+    """The table's fields, in file order: [{"id": name, "type": CKAN type}] (without
+    CKAN's ``_id``)."""
+    _cursor, _alias, meta = _readers.cursor(_table_of(resource))
+    return [dict(f) for f in meta["fields"]]
+
+
+def _int_param(value: Any, name: str, *, default: int, maximum: int | None = None) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError as error:
+        raise QueryInvalid(_("Give a whole number of 0 or more."), field=name) from error
+    if isinstance(value, bool) or number < 0:
+        raise QueryInvalid(_("Give a whole number of 0 or more."), field=name)
+    return min(number, maximum) if maximum is not None else number
+
+
+def _field_list(value: Any, name: str) -> list[str]:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value]
+    raise QueryInvalid(_("Give a list of field names."), field=name)
+
+
+def _unknown(name: str, where: str) -> QueryInvalid:
+    return QueryInvalid(
+        _("“%(field)s” is not a field of this table.") % {"field": name}, field=where
+    )
+
+
+def _sort_clause(sort: Any, types: Mapping[str, str]) -> list[str]:
+    clauses = sort if isinstance(sort, (list, tuple)) else str(sort).split(",")
+    parsed: list[str] = []
+    for clause in clauses:
+        if not isinstance(clause, str):
+            raise QueryInvalid(_("Sort by field names, each optionally “desc”."), field="sort")
+        if not clause.strip():
+            continue
+        match = _SORT_RE.match(clause)
+        if not match:
+            raise QueryInvalid(
+                _("“%(sort)s” is not a field name optionally followed by asc or desc.")
+                % {"sort": clause.strip()[:100]},
+                field="sort",
+            )
+        column, direction, nulls = match.groups()
+        if column.startswith('"'):
+            column = column[1:-1].replace('""', '"')
+        if column == "_id":
+            expression = "rowid"
+        elif column in types:
+            expression = _quote(column)
+        else:
+            raise _unknown(column, "sort")
+        text = f"{expression} {(direction or 'asc').upper()}"
+        if nulls:
+            text += f" NULLS {nulls.upper()}"
+        parsed.append(text)
+    return parsed
+
+
+def _where(*, types: Mapping[str, str], filters: Any, q: Any) -> tuple[list[str], list[Any]]:  # noqa: PLR0912
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters not in (None, "", {}):
+        if isinstance(filters, str):
+            try:
+                filters = json.loads(filters)
+            except ValueError as error:
+                raise QueryInvalid(_("Filters are a JSON object."), field="filters") from error
+        if not isinstance(filters, dict):
+            raise QueryInvalid(_("Filters are a JSON object."), field="filters")
+        for name, value in filters.items():
+            if name == "_id":
+                column, kind = "(rowid + 1)", "int"
+            elif name in types:
+                column, kind = _quote(name), types[name]
+            else:
+                raise _unknown(str(name), "filters")
+            values = value if isinstance(value, list) else [value]
+            if isinstance(value, dict):
+                raise QueryInvalid(
+                    _("Filter “%(field)s” by a value or a list of values.") % {"field": name},
+                    field="filters",
+                )
+            coerced = [_coerce(v, kind, field_name=name, where="filters") for v in values]
+            present = [v for v in coerced if v is not None]
+            parts = []
+            if present:
+                parts.append(f"{column} IN ({', '.join('?' for _ in present)})")
+                params.extend(present)
+            if len(present) != len(coerced):
+                parts.append(f"{column} IS NULL")
+            clauses.append("(" + " OR ".join(parts) + ")" if parts else "FALSE")
+    if q not in (None, "", {}):
+        if isinstance(q, str) and q.strip().startswith("{"):
+            with suppress(ValueError):  # else plain text that starts with a brace
+                q = json.loads(q)
+        if isinstance(q, str):
+            for word in q.lower().split():
+                clauses.append("contains(_full_text, ?)")
+                params.append(word)
+        elif isinstance(q, dict):
+            for name, text in q.items():
+                if name not in types:
+                    raise _unknown(str(name), "q")
+                if not isinstance(text, str):
+                    raise QueryInvalid(_("Search for text."), field="q")
+                for word in text.lower().split():
+                    clauses.append(f"contains(lower(CAST({_quote(name)} AS VARCHAR)), ?)")
+                    params.append(word)
+        else:
+            raise QueryInvalid(_("Search for text, or an object of field and text."), field="q")
+    return clauses, params
+
+
+def table_search(
+    *,
+    resource: Any,
+    filters: Any = None,
+    q: Any = None,
+    fields: Any = None,
+    sort: Any = None,
+    limit: Any = DEFAULT_LIMIT,
+    offset: Any = 0,
+    include_total: bool = True,
+    distinct: bool = False,
+) -> TableResult:
+    """CKAN's ``datastore_search`` over the resource's table. ``fields`` of the result
+    start with ``_id`` (the row's position) unless ``fields`` chooses them."""
+    cursor, alias, meta = _readers.cursor(_table_of(resource))
+    types = {f["id"]: f["type"] for f in meta["fields"]}
+    limit = _int_param(limit, "limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
+    offset = _int_param(offset, "offset", default=0)
+    if fields not in (None, "", []):
+        chosen = _field_list(fields, "fields")
+        for name in chosen:
+            if name != "_id" and name not in types:
+                raise _unknown(name, "fields")
+        chosen = list(dict.fromkeys(chosen))
+    else:
+        chosen = ["_id", *types]
+    result_fields = [{"id": n, "type": "int" if n == "_id" else types[n]} for n in chosen]
+    select = ", ".join("rowid + 1 AS _id" if n == "_id" else _quote(n) for n in chosen)
+    clauses, params = _where(types=types, filters=filters, q=q)
+    order = _sort_clause(sort, types) if sort not in (None, "", []) else []
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    table = f"{alias}.data"
+    head = "SELECT DISTINCT" if distinct else "SELECT"
+    sql = f"{head} {select} FROM {table}{where}"
+    if order:
+        # ties keep file order (stable pages); DISTINCT can only sort by what it selects
+        order_sql = ", ".join(order)
+        if not distinct:
+            order_sql += ", rowid"
+        sql += f" ORDER BY {order_sql}"
+    # Without ORDER BY, DuckDB keeps insertion order (preserve_insertion_order): file order.
+    sql += f" LIMIT {limit} OFFSET {offset}"
+    try:
+        rows = cursor.execute(sql, params).fetchall()
+        total = None
+        if include_total:
+            if not clauses and not distinct:
+                total = int(meta.get("rows", 0)) or _count(cursor, f"SELECT count(*) FROM {table}")
+            else:
+                inner = f"{head} {select} FROM {table}{where}" if distinct else None
+                count_sql = (
+                    f"SELECT count(*) FROM ({inner})"
+                    if inner
+                    else f"SELECT count(*) FROM {table}{where}"
+                )
+                total = _count(cursor, count_sql, params)
+    except duckdb.BinderException as error:
+        # e.g. DISTINCT with a sort on a field it does not select
+        raise QueryInvalid(str(error).splitlines()[0][:300], field="sort") from error
+    except duckdb.Error as error:
+        raise DatastoreError(_("The table could not be searched.")) from error
+    finally:
+        cursor.close()
+    return TableResult(
+        fields=result_fields,
+        rows=[[_json_value(v) for v in row] for row in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def _count(cursor: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> int:
+    row = cursor.execute(sql, list(params)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def table_preview(*, resource: Any, limit: int = 20) -> TableResult:
+    """The first ``limit`` rows in file order, without ``_id``."""
+    cursor, alias, meta = _readers.cursor(_table_of(resource))
+    names = [f["id"] for f in meta["fields"]]
+    try:
+        rows = cursor.execute(
+            f"SELECT {', '.join(map(_quote, names))} FROM {alias}.data LIMIT {int(limit)}"
+        ).fetchall()
+    finally:
+        cursor.close()
+    return TableResult(
+        fields=[dict(f) for f in meta["fields"]],
+        rows=[[_json_value(v) for v in row] for row in rows],
+        total=int(meta.get("rows", 0)),
+        limit=int(limit),
+    )
+
+
+# --- exports ----------------------------------------------------------------------------
+
+EXPORTS: dict[str, tuple[str, str]] = {
+    "csv": ("text/csv; charset=utf-8", "(FORMAT csv, HEADER true)"),
+    "json": ("application/json", "(FORMAT json, ARRAY true)"),
+    "parquet": ("application/vnd.apache.parquet", "(FORMAT parquet, COMPRESSION zstd)"),
+}
+
+_export_lock = threading.Lock()
+
+
+def export_path(*, resource: Any, fmt: str) -> Path:
+    """The table as a file in ``fmt`` (csv, json, parquet), written once per table
+    version next to it (DuckDB's own writers) and reused: the table never changes."""
+    if fmt not in EXPORTS:
+        raise QueryInvalid(_("Choose csv, json or parquet."), field="format")
+    name = _table_of(resource)
+    source = table_path(name)
+    target = source.with_name(source.name.removesuffix(".duckdb") + f".export.{fmt}")
+    if target.exists():
+        return target
+    cursor, alias, meta = _readers.cursor(name)
+    names = [f["id"] for f in meta["fields"]]
+    temporary = target.with_name(f".tmp-{secrets.token_hex(4)}-{target.name}")
+    try:
+        with _export_lock:
+            if target.exists():
+                return target
+            cursor.execute(
+                f"COPY (SELECT {', '.join(map(_quote, names))} FROM {alias}.data) "
+                f"TO {_literal(str(temporary))} {EXPORTS[fmt][1]}"
+            )
+            os.replace(temporary, target)
+    except duckdb.Error as error:
+        temporary.unlink(missing_ok=True)
+        raise DatastoreError(_("The table could not be exported.")) from error
+    finally:
+        cursor.close()
+    return target
+
+
+def _chunks(path: Path, size: int = 256 * 1024) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(size):
+            yield chunk
+
+
+def table_export(*, resource: Any, fmt: str) -> tuple[Iterator[bytes], str]:
+    """The whole table in ``fmt`` as a stream of bytes, and its content type."""
+    path = export_path(resource=resource, fmt=fmt)
+    return _chunks(path), EXPORTS[fmt][0]
+
+
+# --- SQL (datastore_search_sql) ---------------------------------------------------------
+
+
+def referenced_ids(sql: str) -> list[str]:
+    """The resource ids a query names (CKAN: ``SELECT * FROM "<resource id>"``)."""
+    return list(dict.fromkeys(match.lower() for match in _UUID_RE.findall(sql or "")))
+
+
+def sql_search(
+    *, sql: str, tables: Mapping[str, str], timeout_ms: int, max_rows: int = MAX_LIMIT
+) -> TableResult:
+    """Run one read-only SELECT over the DataStore tables ``tables`` (resource id -> table
+    name), each visible as a view named by its resource id, in a DuckDB of its own with
+    every file and network function switched off, stopped after ``timeout_ms``."""
+    if not isinstance(sql, str) or not sql.strip():
+        raise QueryInvalid(_("Give a SQL query."), field="sql")
+    connection = duckdb.connect(":memory:", config=_config(memory_limit="512MB"))
+    try:
+        for number, (resource_id, name) in enumerate(tables.items()):
+            path = table_path(name)
+            if not path.exists():
+                raise TableMissing(_("This file has no table to query."))
+            connection.execute(f"ATTACH {_literal(str(path))} AS s{number} (READ_ONLY)")
+            meta_row = connection.execute(
+                f"SELECT value FROM s{number}._meta WHERE key = 'meta'"
+            ).fetchone()
+            names = [f["id"] for f in json.loads(meta_row[0])["fields"]] if meta_row else []
+            columns = ", ".join(["rowid + 1 AS _id", *map(_quote, names)])
+            connection.execute(
+                f"CREATE VIEW {_quote(resource_id)} AS SELECT {columns} FROM s{number}.data"
+            )
+        connection.execute("SET enable_external_access = false")
+        connection.execute("SET allow_community_extensions = false")
+        connection.execute("SET autoinstall_known_extensions = false")
+        connection.execute("SET autoload_known_extensions = false")
+        connection.execute("SET lock_configuration = true")
+        try:
+            statements = connection.extract_statements(sql)
+        except duckdb.Error as error:
+            raise QueryInvalid(str(error).splitlines()[0][:300], field="query") from error
+        if len(statements) != 1:
+            raise QueryInvalid(_("Send one statement only."), field="query")
+        if statements[0].type != duckdb.StatementType.SELECT:
+            raise QueryInvalid(_("Only SELECT queries are allowed."), field="query")
+        timer = threading.Timer(timeout_ms / 1000.0, connection.interrupt)
+        timer.start()
+        try:
+            cursor = connection.execute(sql)
+            description = cursor.description or []
+            rows = cursor.fetchmany(max_rows + 1)
+        except duckdb.InterruptException as error:
+            raise QueryInvalid(
+                _("The query took longer than %(ms)d ms.") % {"ms": timeout_ms}, field="query"
+            ) from error
+        except duckdb.Error as error:
+            if not timer.is_alive():
+                raise QueryInvalid(
+                    _("The query took longer than %(ms)d ms.") % {"ms": timeout_ms},
+                    field="query",
+                ) from error
+            raise QueryInvalid(str(error).splitlines()[0][:300], field="query") from error
+        finally:
+            timer.cancel()
+    finally:
+        connection.close()
+    fields = [
+        {"id": str(column[0]), "type": _DUCK_TO_CKAN.get(str(column[1]).upper(), "text")}
+        for column in description
+    ]
+    return TableResult(
+        fields=fields,
+        rows=[[_json_value(v) for v in row] for row in rows[:max_rows]],
+        truncated=len(rows) > max_rows,
+        limit=max_rows,
+    )
