@@ -764,3 +764,117 @@ def api_token_user(*, secret: str) -> Any | None:
 def content_file(data: bytes, name: str) -> ContentFile[bytes]:
     """Bytes as an uploaded file (for the platform's own datasets and the demo)."""
     return ContentFile(data, name=name)
+
+
+# --- DataStore writes (datastore_create, datastore_upsert) ------------------------------
+
+
+@transaction.atomic
+def resource_datastore_create(
+    *,
+    actor: Any,
+    dataset: Dataset,
+    names: Mapping[str, str] | str | None,
+    fields: Any,
+    records: Any,
+    primary_key: Any,
+) -> Resource:
+    """A new resource of ``dataset`` that is a DataStore table only (CKAN's
+    ``datastore_create`` with a ``resource``): its fields (CKAN types), first records and
+    primary key. Raises :class:`ecitizen.opendata.datastore.QueryInvalid` for fields or
+    records that do not fit; nothing is written then."""
+    from ecitizen.opendata import datastore
+
+    dataset = _locked(dataset)
+    _require_publisher(actor, dataset)
+    if dataset.state == Dataset.State.WITHDRAWN:
+        raise OpendataError(_("A withdrawn dataset cannot change."), code="withdrawn")
+    errors: dict[str, list[str]] = {}
+    resource_names = _texts(names or {}, "titles", errors, required=False)
+    if errors:
+        raise DatasetInvalid({"name": errors["titles"]})
+    checked = datastore.ckan_fields(fields)
+    key = datastore._as_list(primary_key)
+    resource = Resource(
+        dataset=dataset,
+        position=dataset.resources.count(),
+        names=resource_names or {settings.LANGUAGE_CODE: _("Table")},
+        format="CSV",
+        media_type=FORMATS["CSV"].media_type,
+    )
+    table, rows, table_fields, key = datastore.table_write(
+        resource=resource, fields=checked, records=records, primary_key=key, method="insert"
+    )
+    _datastore_written(resource, table, rows, table_fields, key)
+    resource.save()
+    _revise(
+        dataset,
+        actor=actor,
+        summary=_("Table added: %(name)s") % {"name": resource.name()},
+        changes={"resource": str(resource.id), "rows": rows},
+    )
+    return resource
+
+
+@transaction.atomic
+def resource_datastore_upsert(
+    *,
+    actor: Any,
+    resource: Resource,
+    records: Any,
+    method: str = "upsert",
+    fields: Any = None,
+    primary_key: Any = None,
+) -> Resource:
+    """Write ``records`` into a resource's DataStore table (``method`` insert, update or
+    upsert by its primary key; new ``fields`` are added). The table is a new version; the
+    dataset gets a revision. The uploaded file, if any, stays as it was."""
+    from ecitizen.opendata import datastore
+
+    dataset = _locked(resource.dataset)
+    _require_publisher(actor, dataset)
+    if dataset.state == Dataset.State.WITHDRAWN:
+        raise OpendataError(_("A withdrawn dataset cannot change."), code="withdrawn")
+    resource = Resource.objects.select_for_update().get(pk=resource.pk)
+    if resource.datastore_state in {
+        Resource.DatastoreState.PENDING,
+        Resource.DatastoreState.LOADING,
+    }:
+        raise OpendataError(
+            _("The file is still being loaded: try again when it is ready."), code="loading"
+        )
+    checked = datastore.ckan_fields(fields) if fields else None
+    key = datastore._as_list(primary_key) if primary_key else None
+    table, rows, table_fields, key = datastore.table_write(
+        resource=resource, fields=checked, records=records, primary_key=key, method=method
+    )
+    _datastore_written(resource, table, rows, table_fields, key)
+    resource.modified = timezone.now()
+    resource.save()
+    _revise(
+        dataset,
+        actor=actor,
+        summary=_("Table changed: %(name)s") % {"name": resource.name()},
+        changes={"resource": str(resource.id), "method": method, "rows": rows},
+    )
+    return resource
+
+
+def _datastore_written(
+    resource: Resource, table: str, rows: int, fields: list[dict[str, str]], key: list[str]
+) -> None:
+    from ecitizen.opendata import datastore
+
+    resource.schema = datastore.schema_of(fields, key)
+    resource.datastore_state = Resource.DatastoreState.LOADED
+    resource.datastore_table = table
+    resource.datastore_rows = rows
+    resource.datastore_progress = rows
+    resource.datastore_error = ""
+    resource.validation = {
+        "valid": True,
+        "rows": rows,
+        "errors": [],
+        "truncated": False,
+        "checked": timezone.now().isoformat(),
+    }
