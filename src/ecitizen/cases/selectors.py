@@ -293,3 +293,131 @@ def case_action_public_text(*, case_id: int, action: str) -> PublicActionText:
         return PublicActionText(None, "", "")
     text = (event.text or "") if event.visible_to_applicant else ""
     return PublicActionText(event.pk, text, event.actor_label)
+
+
+# --- open data: aggregate figures (no personal data) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageCount:
+    """How many applications of a service had ``kind`` (started, completed, decided,
+    abandoned) through ``channel`` in the calendar month starting ``month``."""
+
+    service_slug: str
+    month: date
+    kind: str
+    channel: str
+    count: int
+
+
+@dataclass(frozen=True)
+class DecisionDays:
+    """How many decisions of a service in the month starting ``month`` took
+    ``business_days`` working days from submission."""
+
+    service_slug: str
+    month: date
+    business_days: int
+    count: int
+
+
+def _month(value: Any) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def service_usage_monthly() -> list[UsageCount]:
+    """Starts, completions, decisions and abandonments of every service, counted per
+    service, local calendar month, kind and channel. One GROUP BY over ``ServiceUsage``
+    (which holds no personal data), for the platform's open data."""
+    from django.db.models.functions import TruncMonth
+
+    rows = (
+        ServiceUsage.objects.annotate(month=TruncMonth("at"))
+        .values("service__slug", "month", "kind", "channel")
+        .annotate(count=Count("pk"))
+        .order_by("service__slug", "month", "kind", "channel")
+    )
+    return [
+        UsageCount(r["service__slug"], _month(r["month"]), r["kind"], r["channel"], r["count"])
+        for r in rows
+    ]
+
+
+def service_decision_days_monthly() -> list[DecisionDays]:
+    """The distribution of the time to decision (working days from submission, as the
+    decision recorded it) per service and local calendar month of the decision: one
+    GROUP BY over the ``decided`` rows of ``ServiceUsage``, for medians and percentiles
+    without reading every row."""
+    from django.db.models.functions import TruncMonth
+
+    rows = (
+        ServiceUsage.objects.filter(kind=ServiceUsage.Kind.DECIDED, business_days__isnull=False)
+        .annotate(month=TruncMonth("at"))
+        .values("service__slug", "month", "business_days")
+        .annotate(count=Count("pk"))
+        .order_by("service__slug", "month", "business_days")
+    )
+    return [
+        DecisionDays(r["service__slug"], _month(r["month"]), r["business_days"], r["count"])
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class InformationRequest:
+    """A freedom-of-information request as the public may know it: its reference (shown
+    in the records archive), when it was received and answered, where it stands, and how
+    many records were published from it. Nothing about the requester or what they asked."""
+
+    reference: str
+    service_slug: str
+    received: date
+    decided: date | None
+    state: str
+    outcome: str
+    sla_days_used: int
+    records_published: int
+
+
+def information_requests() -> list[InformationRequest]:
+    """Every case of a service whose workflow publishes records (freedom of information:
+    an action with ``publish_records``), oldest first, with the number of records
+    published from it. One query (the published files counted in a GROUP BY), plus one
+    over the service versions' definitions."""
+    from ecitizen.catalogue.selectors import service_version_definitions
+
+    versions = [
+        version_id
+        for version_id, definition in service_version_definitions()
+        if any(
+            action.get("publish_records")
+            for action in (definition.get("workflow") or {}).get("actions", [])
+        )
+    ]
+    rows = (
+        Case.objects.filter(service_version_id__in=versions)
+        .values(
+            "reference",
+            "service__slug",
+            "submitted_at",
+            "decided_at",
+            "state",
+            "outcome",
+            "sla_days_used",
+        )
+        .annotate(records=Count("files", filter=Q(files__published=True)))
+        .order_by("submitted_at", "reference")
+    )
+    return [
+        InformationRequest(
+            reference=r["reference"],
+            service_slug=r["service__slug"],
+            received=timezone.localdate(r["submitted_at"]),
+            decided=timezone.localdate(r["decided_at"]) if r["decided_at"] else None,
+            state=r["state"],
+            outcome=r["outcome"],
+            sla_days_used=r["sla_days_used"],
+            records_published=r["records"],
+        )
+        for r in rows
+    ]

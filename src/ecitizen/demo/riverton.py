@@ -113,6 +113,8 @@ STAFF: list[Official] = [
     ("works.supervisor", "Eilidh MacLeod", "supervisor", "public-works", None),
     ("comms.admin", "Rosa Delgado", "department_admin", "communications", None),
     ("foi.officer", "Amara Nwosu", "case_officer", "communications", None),
+    # Publishes the city's open data for Communications (opendata/demo.py).
+    ("data.publisher", "Mei Tanaka", "publisher", "communications", None),
     ("library.helper", "Samuel Adeyemi", "intermediary", None, None),
 ]
 

@@ -32,3 +32,26 @@ class OpendataConfig(AppConfig):
                 order=70,
             )
         )
+
+        # The platform's own datasets, refreshed daily (opendata/platform.py).
+        from datetime import timedelta
+
+        from ecitizen.core.registry import DemoLoader, PeriodicJob
+        from ecitizen.opendata.demo import demo_opendata_load
+
+        registry.register_job(
+            PeriodicJob(
+                "opendata.publish",
+                ("opendata", "publish"),
+                timedelta(days=1),
+                "Publish the platform's own open datasets again (only what changed)",
+            )
+        )
+        # Its part of the demo: the platform's datasets and uploaded ones (opendata/demo.py).
+        registry.register_demo_loader(
+            DemoLoader(
+                "opendata",
+                demo_opendata_load,
+                after=("people", "reports", "feedback", "cases", "property_tax", "fines"),
+            )
+        )

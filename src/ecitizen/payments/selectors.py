@@ -364,3 +364,87 @@ def payments_exist(*, source_key_prefix: str) -> bool:
     """Whether any payment (in any state) was made for a bill whose ``source_key``
     starts with ``source_key_prefix``."""
     return Payment.objects.filter(bill__source_key__startswith=source_key_prefix).exists()
+
+
+# --- open data: aggregate figures (no personal data) ---------------------------------------
+
+# This section's own imports, kept with it (the module's top belongs to the sections above).
+from dataclasses import dataclass  # noqa: E402
+from datetime import date, datetime  # noqa: E402
+
+from ecitizen.payments.models import PaymentState, Refund  # noqa: E402
+
+
+@dataclass(frozen=True)
+class RevenueMonth:
+    """Money received (or refunded) for one department's bills of one kind, in one
+    currency, in the local calendar month starting ``month``: how many payments (or
+    refunds) and their sum in minor units."""
+
+    department_slug: str
+    kind: str
+    currency: str
+    month: date
+    count: int
+    amount_minor: int
+
+
+def _revenue_rows(rows: Any, prefix: str) -> list[RevenueMonth]:
+    return [
+        RevenueMonth(
+            department_slug=r[f"{prefix}department__slug"],
+            kind=r[f"{prefix}kind"],
+            currency=r["currency_code"],
+            month=r["month"].date() if isinstance(r["month"], datetime) else r["month"],
+            count=r["count"],
+            amount_minor=int(r["amount"] or 0),
+        )
+        for r in rows
+    ]
+
+
+def revenue_monthly() -> list[RevenueMonth]:
+    """Successful payments per bill department, bill kind, currency and month settled.
+    One GROUP BY over the payments (their payers are not read)."""
+    from django.db.models import Count, Sum
+    from django.db.models.functions import TruncMonth
+
+    rows = (
+        Payment.objects.filter(state=PaymentState.SUCCESS, settled_at__isnull=False)
+        .annotate(month=TruncMonth("settled_at"), currency_code=F("currency"))
+        .values("bill__department__slug", "bill__kind", "currency_code", "month")
+        .annotate(count=Count("pk"), amount=Sum("amount_minor"))
+        .order_by("bill__department__slug", "bill__kind", "currency_code", "month")
+    )
+    return _revenue_rows(rows, "bill__")
+
+
+def refunds_monthly() -> list[RevenueMonth]:
+    """Successful refunds per bill department, bill kind, currency and month refunded.
+    One GROUP BY over the refunds."""
+    from django.db.models import Count, Sum
+    from django.db.models.functions import TruncMonth
+
+    rows = (
+        Refund.objects.filter(state=Refund.State.SUCCESS)
+        .annotate(month=TruncMonth("created_at"), currency_code=F("payment__currency"))
+        .values("payment__bill__department__slug", "payment__bill__kind", "currency_code", "month")
+        .annotate(count=Count("pk"), amount=Sum("amount_minor"))
+        .order_by("payment__bill__department__slug", "payment__bill__kind", "month")
+    )
+    return _revenue_rows(rows, "payment__bill__")
+
+
+def bill_amounts(*, kinds: Sequence[str], source_key_prefix: str) -> Iterator[tuple[str, int, int]]:
+    """Each bill of ``kinds`` whose ``source_key`` starts with ``source_key_prefix``, as
+    ``(source_reference, total_minor, collected_minor)``: its total as issued (negative
+    for a credit) and the money received for it net of refunds (credits moved between a
+    family's bills are not money received). In no particular order, read in chunks, for
+    the caller to add up by what the references stand for. One query."""
+    return (
+        Bill.objects.filter(kind__in=list(kinds), source_key__startswith=source_key_prefix)
+        .order_by()
+        .annotate(collected=F("paid_minor") - F("refunded_minor"))
+        .values_list("source_reference", "total_minor", "collected")
+        .iterator(chunk_size=10_000)
+    )

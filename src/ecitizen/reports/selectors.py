@@ -175,3 +175,63 @@ def report_alert_get_for_user(*, user: Any, public_id: Any) -> ReportAlert:
     if alert is None:
         raise Http404
     return alert
+
+
+# --- open data ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportPublicRecord:
+    """The public facts of a street report, for the open-data file: no reporter, no
+    description, no address; the location as given (the caller rounds it)."""
+
+    reference: str
+    category: str
+    ward_code: str
+    latitude: float
+    longitude: float
+    reported_at: datetime
+    closed_at: datetime | None
+    state: str
+    is_open: bool
+    merged_into: str
+
+
+def reports_public_records() -> list[ReportPublicRecord]:
+    """Every public report (confirmed, not hidden; merged ones too, naming the one they
+    joined), oldest first, with when it was first closed (its first public update to a
+    closed state; none while open). One query: the updates joined and grouped."""
+    from django.db.models import Min
+
+    rows = (
+        reports_public()
+        .annotate(closed=Min("updates__created_at", filter=Q(updates__is_open=False)))
+        .values(
+            "reference",
+            "category",
+            "ward__code",
+            "latitude",
+            "longitude",
+            "requested_at",
+            "closed",
+            "state",
+            "is_open",
+            "merged_into__reference",
+        )
+        .order_by("requested_at", "pk")
+    )
+    return [
+        ReportPublicRecord(
+            reference=r["reference"] or "",
+            category=r["category"],
+            ward_code=r["ward__code"] or "",
+            latitude=r["latitude"],
+            longitude=r["longitude"],
+            reported_at=r["requested_at"],
+            closed_at=None if r["is_open"] else r["closed"],
+            state=r["state"],
+            is_open=r["is_open"],
+            merged_into=r["merged_into__reference"] or "",
+        )
+        for r in rows
+    ]

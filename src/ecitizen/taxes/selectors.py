@@ -355,3 +355,54 @@ def assessment_run_get(*, pk: int) -> AssessmentRun:
     if run is None:
         raise Http404
     return run
+
+
+# --- open data: billed and collected per ward and year -----------------------------------------
+
+
+@dataclass(frozen=True)
+class WardYearTax:
+    """Property tax of one tax year in one ward: how many properties were billed, the
+    amount billed (adjustments included) and the money collected for those bills, net of
+    refunds, in minor units of the platform's currency."""
+
+    year: int
+    ward_code: str
+    properties: int
+    billed_minor: int
+    collected_minor: int
+
+
+def property_tax_by_ward_year() -> list[WardYearTax]:
+    """Every tax year's bills (and their adjustments) added up per ward of the parcel they
+    were issued for, by year then ward code. One read of the roll (parcel to ward) and,
+    per year, one of the payments app's bill amounts (whose tables this app does not
+    query), added up as they come; a bill whose parcel is not on the roll is left out."""
+    from ecitizen.payments.selectors import bill_amounts
+
+    wards = dict(Jurisdiction.objects.values_list("pk", "code"))
+    places = {
+        parcel: wards.get(ward_id, str(ward_id))
+        for parcel, ward_id in Property.objects.order_by()
+        .values_list("parcel", "ward_id")
+        .iterator(chunk_size=10_000)
+    }
+    out: list[WardYearTax] = []
+    for tax_year in TaxYear.objects.order_by("year"):
+        grouped: dict[str, list[Any]] = {}
+        for parcel, total, collected in bill_amounts(
+            kinds=[BillKind.PROPERTY_TAX, BillKind.ADJUSTMENT],
+            source_key_prefix=f"tax:{tax_year.year}:",
+        ):
+            ward = places.get(parcel)
+            if ward is None:
+                continue
+            sums = grouped.setdefault(ward, [set(), 0, 0])
+            sums[0].add(parcel)
+            sums[1] += int(total or 0)
+            sums[2] += int(collected or 0)
+        out.extend(
+            WardYearTax(tax_year.year, ward, len(s[0]), s[1], s[2])
+            for ward, s in sorted(grouped.items())
+        )
+    return out
