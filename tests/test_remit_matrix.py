@@ -223,6 +223,32 @@ def _build_world() -> World:
         Target({"report": report.reference, "photo_id": photo.pk}, **on_case, label="photo"),
     ]
     world.targets["client_id"] = [Target({"client_id": app.pk}, remit=False, label="app")]
+
+    # A dataset of Public Works about Riverside with a file, and a publisher's API token.
+    from ecitizen.opendata import services as opendata
+
+    dataset = opendata.dataset_create(
+        actor=None,
+        department=works,
+        fields={
+            "name": "matrix-trees",
+            "titles": {"en": "Matrix trees"},
+            "licence_id": "OGL-UK-3.0",
+            "ward": ward,
+        },
+    )
+    table = opendata.resource_add(
+        actor=None, dataset=dataset, filename="trees.csv", content=b"id,name\n1,Oak\n"
+    )
+    publisher = _official("publisher", works, email="matrix.publisher@example.test")
+    token, _secret = opendata.api_token_create(actor=publisher, name="Matrix script")
+    world.targets["name"] = [
+        Target({"name": dataset.name}, ward=ward, label="dataset"),
+        Target({"name": dataset.name, "resource_id": table.pk}, ward=ward, label="dataset file"),
+    ]
+    world.targets["token_id"] = [
+        Target({"token_id": token.pk}, remit=False, owner=publisher, label="API token")
+    ]
     return world
 
 
@@ -247,6 +273,7 @@ def test_the_matrix_covers_every_staff_url_that_names_an_object():
     # The ones this platform has today; a new one is covered automatically.
     assert {"staff:case_detail", "staff:document_detail", "staff:payment"} <= names
     assert "staff:resident_detail" in names
+    assert {"staff:opendata_dataset", "staff:opendata_resource", "staff:opendata_token"} <= names
 
 
 def _target_for(world: World, params: tuple[str, ...]) -> list[Target]:
