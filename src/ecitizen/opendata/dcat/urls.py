@@ -1,3 +1,21 @@
-"""Filled in by the module that owns it."""
+"""DCAT-AP addresses (included first in ``opendata.urls``, so that ``/dataset/<name>.ttl``
+is not read as a dataset called ``<name>.ttl``)."""
 
-urlpatterns: list = []
+from django.urls import path, re_path
+
+from ecitizen.opendata.dcat import views
+
+urlpatterns = [
+    path("catalog", views.catalog_root, name="dcat_catalog_root"),
+    re_path(r"^catalog\.(?P<fmt>ttl|jsonld|rdf)$", views.catalog, name="dcat_catalog"),
+    re_path(
+        r"^dataset/(?P<name>[-a-zA-Z0-9_]+)\.(?P<fmt>ttl|jsonld|rdf)$",
+        views.dataset,
+        name="dcat_dataset",
+    ),
+    path(
+        "dataset/<slug:name>/resource/<uuid:resource_id>/schema.json",
+        views.resource_schema,
+        name="resource_schema",
+    ),
+]
