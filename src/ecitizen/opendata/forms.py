@@ -92,6 +92,7 @@ class DatasetSearchForm(forms.Form):
             field.required = True  # shown without "(optional)"
             field.label_size = "s"  # type: ignore[attr-defined]
         self.fields["q"].label_size = "m"  # type: ignore[attr-defined]
+        self.fields["q"].required = True  # shown without "(optional)"
         self.fields["sort"].label_size = "s"  # type: ignore[attr-defined]
         self.fields["sort"].required = True
 

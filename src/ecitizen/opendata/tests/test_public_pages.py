@@ -213,7 +213,7 @@ def test_the_dataset_page_shows_metadata_files_preview_chart_and_api(
     assert reverse("opendata:dataset_history", args=["street-trees"]) in html
     # Files: size, checksum, download and exports.
     resource = trees.resources.get()
-    assert resource.checksum in html
+    assert f"{resource.checksum[:12]}…" in html
     assert (
         reverse(
             "opendata:resource_export",
@@ -326,6 +326,7 @@ def test_the_resource_page_shows_the_data_dictionary_preview_and_downloads(clien
     assert "One of: north, south" in text
     assert "The first 4 rows" in text
     assert "Download the table as Parquet" in text
+    assert resource.checksum in text
     assert f"datastore_search?resource_id={resource.id}" in response.content.decode()
 
 
