@@ -21,7 +21,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
-from django.core.validators import validate_email
+from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -262,7 +262,7 @@ def _index(dataset: Dataset) -> None:
     terms = {("organization", dataset.department.slug), ("license_id", dataset.licence_id)}
     terms |= {("groups", code.lower()) for code in dataset.themes}
     terms |= {("tags", word[:100]) for word in dataset.keywords}
-    terms |= {("res_format", r.format) for r in resources}
+    terms |= {("res_format", r.format) for r in resources if r.format}
     dataset.terms.all().delete()
     DatasetTerm.objects.bulk_create(
         DatasetTerm(dataset=dataset, field=field, value=value) for field, value in terms
@@ -493,6 +493,13 @@ def resource_add(
         )
     if content is None and not url:
         raise ResourceInvalid(_("Choose a file to upload."))
+    if content is None:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError as error:
+            raise ResourceInvalid(
+                _("Enter a link that starts with https:// or http://."), field="url"
+            ) from error
     resource = Resource(
         dataset=dataset,
         position=dataset.resources.count(),
@@ -500,7 +507,9 @@ def resource_add(
         descriptions=resource_descriptions,
     )
     if content is None:
-        fmt = FORMATS.get(format_label or "")
+        from ecitizen.opendata.vocabularies import format_for_filename
+
+        fmt = FORMATS.get(format_label or "") or format_for_filename(url.split("?")[0])
         resource.url = url
         resource.format = fmt.label if fmt else (format_label or "")[:20]
         resource.media_type = fmt.media_type if fmt else ""

@@ -209,6 +209,9 @@ def test_an_upload_the_platform_cannot_read_is_refused_and_nothing_is_written(
             schema={"fields": [{"name": "id", "type": "geopoint"}]},
         )
     assert caught.value.field == "schema"
+    with pytest.raises(services.ResourceInvalid) as caught:
+        services.resource_add(actor=publisher, dataset=dataset, url="javascript:alert(1)")
+    assert caught.value.field == "url"
     assert not Resource.objects.exists()
     assert Dataset.objects.get().revision == 1
 
@@ -287,7 +290,7 @@ def test_search_matches_words_in_any_language_filters_by_facet_and_counts_facets
     assert everything.facets["tags"] == [("parks", 2), ("trees", 1)]
     assert everything.facets["groups"] == [("envi", 2), ("regi", 1)]
     assert dict(everything.facets["organization"]) == {"revenue": 1, "planning": 1}
-    assert everything.facets["res_format"] == [("CSV", 1)]
+    assert everything.facets["res_format"] == [("CSV", 1), ("PDF", 1)]
 
     filtered = selectors.dataset_search(
         user=None,
