@@ -22,6 +22,7 @@ URIs, absolute for the request's host (``base_url``):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -148,6 +149,16 @@ def _names(default: str, others: Mapping[str, str] | None) -> dict[str, str]:
     return {settings.LANGUAGE_CODE: default, **{k: v for k, v in (others or {}).items() if v}}
 
 
+#: Characters XML 1.0 cannot carry (RDF/XML would not parse): C0 controls but tab and
+#: newlines.
+_NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(value: str, lang: str | None = None) -> Literal:
+    """A text literal every serialisation can carry."""
+    return Literal(_NOT_IN_XML.sub("", value).strip(), lang=lang)
+
+
 def _datetime(value: datetime) -> Literal:
     return Literal(value.isoformat(), datatype=XSD.dateTime)
 
@@ -198,8 +209,9 @@ class DcatGraph:
     def texts(self, subject: URIRef, predicate: URIRef, texts: Mapping[str, str]) -> None:
         """One language-tagged literal per language with a text."""
         for language, text in texts.items():
-            if text and str(text).strip():
-                self.add(subject, predicate, Literal(str(text).strip(), lang=language))
+            literal = _text(str(text or ""), language)
+            if str(literal):
+                self.add(subject, predicate, literal)
 
     def _once(self, node: URIRef) -> bool:
         """Whether ``node`` is described for the first time (shared nodes are described
@@ -331,7 +343,7 @@ class DcatGraph:
             self.add(node, DCAT.contactPoint, self.authority_contact())
             self.add(node, DCAT.theme, self.theme("GOVE"))
             for keyword in ("ckan", "api", "open data"):
-                self.add(node, DCAT.keyword, Literal(keyword))
+                self.add(node, DCAT.keyword, _text(keyword))
         return node
 
     def authority_contact(self) -> URIRef:
@@ -368,7 +380,7 @@ class DcatGraph:
         for code in dataset.themes:
             self.add(node, DCAT.theme, self.theme(code))
         for keyword in dataset.keywords:
-            self.add(node, DCAT.keyword, Literal(keyword))
+            self.add(node, DCAT.keyword, _text(keyword))
         self.add(node, DCTERMS.spatial, self.location(dataset.ward))
         self._period(node, dataset)
         if dataset.frequency:
@@ -379,9 +391,9 @@ class DcatGraph:
         if dataset.issued:
             self.add(node, DCTERMS.issued, _datetime(dataset.issued))
         self.add(node, DCTERMS.modified, _datetime(dataset.modified))
-        self.add(node, OWL.versionInfo, Literal(dataset.version or str(dataset.revision)))
+        self.add(node, OWL.versionInfo, _text(dataset.version or str(dataset.revision)))
         if version_notes:
-            self.add(node, ADMS.versionNotes, Literal(version_notes, lang=settings.LANGUAGE_CODE))
+            self.add(node, ADMS.versionNotes, _text(version_notes, settings.LANGUAGE_CODE))
         for resource in dataset.resources.all():
             self.add(node, DCAT.distribution, self.distribution(dataset, resource))
         return node
@@ -394,7 +406,7 @@ class DcatGraph:
         self.add(node, DCAT.contactPoint, contact)
         self.add(contact, RDF.type, VCARD.Kind)
         if name:
-            self.add(contact, VCARD.fn, Literal(name))
+            self.add(contact, VCARD.fn, _text(name))
         else:
             self.texts(contact, VCARD.fn, _names(dataset.department.name, dataset.department.names))
         if dataset.contact_email:
@@ -442,7 +454,7 @@ class DcatGraph:
             if self._once(file_type):
                 self.add(file_type, RDF.type, DCTERMS.MediaTypeOrExtent)
         if resource.media_type:
-            media_type = self.url(IANA_MEDIA_TYPE + resource.media_type)
+            media_type = self.url(IANA_MEDIA_TYPE + resource.media_type.split(";")[0].strip())
             self.add(node, DCAT.mediaType, media_type)
             if self._once(media_type):
                 self.add(media_type, RDF.type, DCTERMS.MediaType)

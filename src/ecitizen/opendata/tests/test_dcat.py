@@ -292,6 +292,19 @@ def test_the_shapes_do_find_violations(client, catalogue):
         assert {DCTERMS.title, DCAT.accessURL, SPDX.checksumValue} <= paths, text
 
 
+def test_texts_that_xml_cannot_carry_are_cleaned(client, catalogue):
+    services.dataset_update(
+        actor=None,
+        dataset=catalogue["links"],
+        fields={"descriptions": {"en": "Stops\x0b and\x1f shelters"}},
+    )
+    graphs = {fmt: _fetch(client, "/dataset/bus-stops", fmt) for fmt in FORMATS}
+
+    dataset = next(graphs["rdf"].subjects(RDF.type, DCAT.Dataset))
+    assert str(graphs["rdf"].value(dataset, DCTERMS.description)) == "Stops and shelters"
+    assert isomorphic(graphs["ttl"], graphs["rdf"])
+
+
 def test_the_three_formats_give_the_same_graph(client, catalogue):
     graphs = {fmt: _fetch(client, "/dataset/street-trees", fmt) for fmt in FORMATS}
     assert isomorphic(graphs["ttl"], graphs["jsonld"])
