@@ -192,8 +192,8 @@ def line_chart(
     time), or ``None`` when there is nothing to draw (fewer than two points in time, a
     point in time repeated — several rows per date are not one series — or no numbers)."""
     labels = labels or {}
-    rows = [(time_value(r.get(time_field), time_kind), r) for r in records]
-    rows = [(x, r) for x, r in rows if x is not None]
+    timed = [(time_value(r.get(time_field), time_kind), r) for r in records]
+    rows = [(x, r) for x, r in timed if x is not None]
     xs = [x for x, _r in rows]
     if len(xs) < 2 or len(set(xs)) != len(xs):
         return None

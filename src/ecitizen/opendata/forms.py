@@ -111,12 +111,16 @@ def read_search(params: Mapping[str, Any]) -> dict[str, Any]:
     value simply matches nothing), and the sort as given (the view checks it)."""
     getlist = getattr(params, "getlist", None)
 
+    def clean(value: Any) -> str:
+        # A NUL cannot reach the database (PostgreSQL refuses it in text).
+        return str(value or "").replace("\x00", "").strip()
+
     def values(name: str) -> list[str]:
         raw = getlist(name) if getlist else [params.get(name, "")]
-        return list(dict.fromkeys(str(v).strip()[:100] for v in raw if str(v).strip()))
+        return list(dict.fromkeys(clean(v)[:100] for v in raw if clean(v)))
 
     return {
-        "q": str(params.get("q", "") or "").strip()[:MAX_QUERY_LENGTH],
+        "q": clean(params.get("q"))[:MAX_QUERY_LENGTH],
         "terms": {name: values(name) for name in FACET_FILTERS},
-        "sort": str(params.get("sort", "") or "").strip(),
+        "sort": clean(params.get("sort")),
     }

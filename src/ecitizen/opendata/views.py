@@ -36,6 +36,7 @@ from ecitizen.opendata.vocabularies import EU_FREQUENCY, FREQUENCIES, LICENCES, 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 20
+MAX_PAGE = 100_000
 HISTORY_PAGE_SIZE = 50
 PREVIEW_ROWS = 10
 CHART_ROWS = 500
@@ -150,8 +151,8 @@ def _preview(resource: Resource | None) -> tuple[Preview | None, str]:
         logger.warning("preview of %s failed: %s", resource.id, error)
         return None, _("The preview is not available at the moment.")
     numeric = {"int", "numeric", "integer", "number"}
-    columns = [
-        {"id": f["id"], "numeric": f.get("type") in numeric}
+    columns: list[dict[str, Any]] = [
+        {"id": str(f["id"]), "numeric": f.get("type") in numeric}
         for f in result.fields
         if not str(f["id"]).startswith("_")
     ]
@@ -318,6 +319,7 @@ def _page_number(raw: str | None, notices: list[str]) -> int:
         number = int(str(raw))
     except ValueError:
         number = 0
+    number = min(number, MAX_PAGE)  # past the end anyway; keeps the offset in range
     if number < 1:
         notices.append(
             _("“%(page)s” is not a page number: the first page is shown.") % {"page": str(raw)[:20]}

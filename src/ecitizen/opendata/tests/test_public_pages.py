@@ -167,6 +167,16 @@ def test_bad_search_parameters_get_a_message_not_an_error(client, department):
     assert "There is no page 99" in _text(past_the_end)
     assert "Bin collections" in _text(past_the_end)
 
+    huge = client.get(url, {"page": "9" * 40})
+    assert huge.status_code == 200
+    assert "the last page, 1, is shown" in _text(huge)
+
+    zero = client.get(url, {"page": "0"})
+    assert "“0” is not a page number" in _text(zero)
+
+    with_nul = client.get(url, {"q": "bin\x00", "organization": "rev\x00enue"})
+    assert with_nul.status_code == 200
+
     nothing = client.get(url, {"organization": "no-such-department", "q": "x" * 500})
     assert nothing.status_code == 200
     assert "No datasets match" in _text(nothing)
