@@ -136,8 +136,9 @@ def test_find_a_dataset_by_facet_preview_download_and_history(page: Page, catalo
     expect(page.locator("main")).to_contain_text("earlier version")
     assert_accessible(page)
 
-    # The file's page: its data dictionary.
-    page.goto("/dataset/street-trees/")
+    # Back to the current version, then the file's page: its data dictionary.
+    page.get_by_role("link", name="See the current version").click()
+    assert_accessible(page)
     page.get_by_role("link", name="Trees by month", exact=True).click()
     expect(page.get_by_role("table", name="What each column means")).to_contain_text("Whole number")
     assert_accessible(page)
