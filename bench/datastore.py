@@ -149,8 +149,7 @@ def _sqlite(path: Path, target: Path) -> float:
         next(reader)
         batch: list[list[Any]] = []
         for row in reader:
-            row[5] = 1 if row[5] == "true" else 0
-            batch.append(row)
+            batch.append([*row[:5], 1 if row[5] == "true" else 0, row[6]])
             if len(batch) == 100_000:
                 db.executemany("INSERT INTO trees VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
                 batch.clear()

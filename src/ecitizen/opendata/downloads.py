@@ -4,6 +4,8 @@ datasets answer 404 to everyone else."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import (
     FileResponse,
     Http404,
@@ -42,7 +44,7 @@ def _cached(response: HttpResponseBase, etag: str, *, public_data: bool) -> Http
 @public
 def resource_download(
     request: HttpRequest, name: str, resource_id: str, filename: str
-) -> HttpResponseBase:
+) -> Any:  # HttpResponse, FileResponse (streaming) or 304
     """The uploaded file as it is, streamed, with its checksum as ETag."""
     resource = _resource(request, name, resource_id)
     if not resource.file:
@@ -67,7 +69,7 @@ def resource_download(
 @public
 def resource_export(
     request: HttpRequest, name: str, resource_id: str, fmt: str
-) -> HttpResponseBase:
+) -> Any:  # FileResponse (streaming) or 304
     """The DataStore table as ``fmt`` (csv, json, parquet), streamed; 404 for another
     format or a table not loaded."""
     if fmt not in datastore.EXPORTS:
@@ -87,5 +89,5 @@ def resource_export(
         resource.dataset.name
     )
     response = FileResponse(path.open("rb"), content_type=datastore.EXPORTS[fmt][0])
-    response["Content-Disposition"] = content_disposition_header(True, f"{stem}.{fmt}")
+    response["Content-Disposition"] = content_disposition_header(True, f"{stem}.{fmt}") or ""
     return _cached(response, etag, public_data=public_data)
