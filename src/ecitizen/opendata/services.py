@@ -168,7 +168,11 @@ def _clean(  # noqa: PLR0912, PLR0915 (one branch per field keeps each rule by i
                     "(for example “street-trees”)."
                 )
             )
-        elif Dataset.objects.filter(name=name).exclude(pk=dataset.pk if dataset else None).exists():
+        elif (
+            Dataset.objects.filter(name=name)
+            .exclude(pk__in=[dataset.pk] if dataset else [])
+            .exists()
+        ):
             errors.setdefault("name", []).append(_("That URL is already in use."))
         cleaned["name"] = name
     if "titles" in fields or creating:
