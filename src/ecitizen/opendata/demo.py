@@ -473,7 +473,7 @@ def _planning(world: _World) -> DemoDataset:
                 weeks,
             ]
         )
-    rows.sort(key=lambda r: r[0])
+    rows.sort(key=lambda r: str(r[0]))
     return DemoDataset(
         name="planning-applications-decided",
         department="planning-building",

@@ -316,7 +316,7 @@ def services_table() -> Table:  # noqa: PLR0912 (one table, built in order)
                     within[(service, month)] += decision.count
     months = sorted({month for _service, month in keys})
     rows_keys = sorted(keys) + [(ALL_SERVICES, month) for month in months]
-    values = {
+    values: dict[Hashable, int] = {
         (service, month, column): counts.get((service, month, column), 0)
         for service, month in rows_keys
         for column in SERVICE_COUNTS
@@ -911,8 +911,8 @@ def dataset_refresh(definition: PlatformDataset) -> Outcome:
             dataset = services.dataset_update(
                 actor=None, dataset=dataset, fields=_changeable(definition)
             )
-            resource = dataset.resources.order_by("position", "created").first()
-            if resource is None:
+            first = dataset.resources.order_by("position", "created").first()
+            if first is None:
                 resource = services.resource_add(
                     actor=None,
                     dataset=dataset,
@@ -922,12 +922,12 @@ def dataset_refresh(definition: PlatformDataset) -> Outcome:
                     schema=table.schema,
                 )
                 action = "updated"
-            elif resource.checksum == checksum:
-                action = "unchanged"
+            elif first.checksum == checksum:
+                resource, action = first, "unchanged"
             else:
                 resource = services.resource_replace(
                     actor=None,
-                    resource=resource,
+                    resource=first,
                     filename=definition.filename,
                     content=content,
                     schema=table.schema,
