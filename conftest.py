@@ -71,7 +71,7 @@ _DATABASE_FIXTURES = {"db", "transactional_db", "live_server"}
 
 @pytest.fixture(scope="session", autouse=True)
 def _files_in_a_temporary_folder(tmp_path_factory):
-    """Uploads and issued documents go to a folder of this test run, signed with a
+    """Uploads, issued documents and DataStore tables go to a folder of this test run, signed with a
     throwaway certificate: no test writes into the project's ``var/``."""
     from django.test import override_settings
 
@@ -81,6 +81,7 @@ def _files_in_a_temporary_folder(tmp_path_factory):
     key_path, cert_path = make_signing_pair(folder)
     with override_settings(
         MEDIA_ROOT=str(folder / "media"),
+        DATASTORE_DIR=folder / "datastore",
         DOCUMENT_SIGNING_KEY_FILE=str(key_path),
         DOCUMENT_SIGNING_CERT_FILE=str(cert_path),
     ):
