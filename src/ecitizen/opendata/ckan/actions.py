@@ -263,11 +263,11 @@ def _search_facets(facets: Mapping[str, list[tuple[str, int]]]) -> dict[str, Any
     shaped: dict[str, Any] = {}
     for name, values in facets.items():
         names = labels.get(name, {})
-        items = [
+        items: list[dict[str, Any]] = [
             {"name": value, "display_name": names.get(value) or value, "count": count}
             for value, count in values
         ]
-        items.sort(key=lambda item: item["display_name"], reverse=True)
+        items.sort(key=lambda item: str(item["display_name"]), reverse=True)
         shaped[name] = {"title": name, "items": items}
     return shaped
 
