@@ -160,23 +160,24 @@ class DatasetForm(SubmissionForm):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        choice = self._choice_field
         if departments is None:
             del self.fields["department"]
         else:
-            self.fields["department"].choices = _select(
+            choice("department").choices = _select(
                 [(d.slug, str(d)) for d in departments], _("Choose a department")
             )
             if len(departments) == 1 and not self.is_bound:
                 self.initial.setdefault("department", departments[0].slug)
-        self.fields["licence_id"].choices = _select(
+        choice("licence_id").choices = _select(
             [(code, licence.title) for code, licence in LICENCES.items()], _("Choose a licence")
         )
-        self.fields["themes"].choices = [(code, label) for code, label in THEMES.items()]
-        self.fields["ward"].choices = [
+        choice("themes").choices = [(code, label) for code, label in THEMES.items()]
+        choice("ward").choices = [
             ("", _("The whole authority")),
             *[(code, str(ward)) for code, ward in (wards or {}).items()],
         ]
-        self.fields["frequency"].choices = _select(
+        choice("frequency").choices = _select(
             [(code, label) for code, label in FREQUENCIES.items()], _("Not said")
         )
         # Title and description in each site language: the main language's title first.
@@ -217,6 +218,27 @@ class DatasetForm(SubmissionForm):
         rest = [key for key in self.fields if key not in ordered]
         self.fields.update(titles)
         self.order_fields([*ordered, *rest])
+
+    def _choice_field(self, name: str) -> forms.ChoiceField:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        return field
+
+    def clean_name(self) -> str:
+        """The name's shape is checked here too, so that it is reported with the form's
+        other mistakes; whether it is in use is the service's check."""
+        from ecitizen.opendata.services import NAME_RE
+
+        name = str(self.cleaned_data["name"]).strip()
+        if not NAME_RE.match(name):
+            raise forms.ValidationError(
+                _(
+                    "Use 2 to 100 lower-case letters, digits, hyphens or underscores "
+                    "(for example “street-trees”)."
+                ),
+                code="invalid",
+            )
+        return name
 
     def sections(self) -> dict[str, list[forms.BoundField]]:
         """The visible fields in the groups the page shows them in."""
@@ -419,21 +441,30 @@ class SchemaForm(forms.Form):
                     ),
                 )
 
-    def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
-        """(the column's name, its inputs) for each field of the schema."""
+    def groups(self) -> list[dict[str, Any]]:
+        """For each field of the schema: the column's name, its inputs, and its smallest
+        and largest values (shown open for a number, else behind a disclosure)."""
         result = []
         for index, field in enumerate(self.schema.get("fields", [])):
-            prefix = f"f{index}-"
+            key = f"f{index}"
+            bounds = [self[f"{key}-minimum"], self[f"{key}-maximum"]]
+            field_type = self[f"{key}-type"].value()
             result.append(
-                (
-                    str(field.get("name", "")),
-                    [self[key] for key in self.fields if key.startswith(prefix)],
-                )
+                {
+                    "name": str(field.get("name", "")),
+                    "inputs": [
+                        self[f"{key}-{part}"]
+                        for part in ("type", "required", "unique", "description")
+                    ],
+                    "bounds": bounds,
+                    "numeric": field_type in NUMERIC_TYPES
+                    or any(b.errors or b.value() not in (None, "") for b in bounds),
+                }
             )
         return result
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         for index, _field in enumerate(self.schema.get("fields", [])):
             key = f"f{index}"
             field_type = data.get(f"{key}-type")

@@ -100,7 +100,7 @@ def _resource_url(resource: Resource) -> str:
 
 @dataclass
 class Check:
-    """How a file's check is going, for a tag and a sentence."""
+    """How a file's check and its load into the DataStore are going, in words."""
 
     label: str
     tag: str  # the GOV.UK tag colour modifier
@@ -109,10 +109,22 @@ class Check:
     rows: int = 0
     loaded: int = 0
     percent: int = 0
+    store: str = ""  # the DataStore's state, in words ("" for a document)
 
 
-def check_of(resource: Resource) -> Check:  # noqa: PLR0911 (one return per state)
+def check_of(resource: Resource) -> Check:
     """The state of a file's check and load, in words."""
+    check = _check(resource)
+    if resource.is_tabular:
+        check.store = (
+            _("Not loaded: the file has problems")
+            if check.problems
+            else str(resource.get_datastore_state_display())
+        )
+    return check
+
+
+def _check(resource: Resource) -> Check:  # noqa: PLR0911 (one return per state)
     report = resource.validation or {}
     state = resource.datastore_state
     if not resource.is_tabular:
@@ -127,7 +139,7 @@ def check_of(resource: Resource) -> Check:  # noqa: PLR0911 (one return per stat
         label = ngettext("%(count)d problem", "%(count)d problems", count) % {"count": count}
         if report.get("truncated"):
             label = _("%(count)d problems or more") % {"count": count}
-        return Check(label, "red", problems=count, rows=rows)
+        return Check(label, "red", problems=max(count, 1), rows=rows)
     if state in {Resource.DatastoreState.LOADING, Resource.DatastoreState.PENDING}:
         loaded = int(resource.datastore_progress or 0)
         percent = min(100, loaded * 100 // rows) if rows else 0
@@ -158,7 +170,7 @@ def problem_text(problem: dict[str, Any]) -> str:
 
 
 def _state_tags(dataset: Dataset) -> list[tuple[str, str]]:
-    tags = {
+    tags: dict[str, tuple[str, str]] = {
         Dataset.State.DRAFT: (_("Draft"), "grey"),
         Dataset.State.PUBLISHED: (_("Published"), "green"),
         Dataset.State.WITHDRAWN: (_("Withdrawn"), "red"),
@@ -307,7 +319,9 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     """A dataset as its publisher sees it: metadata, files and their checks, and what can
     be done next (add a file, publish, withdraw)."""
     dataset = _dataset(request, name)
-    resources = [{"resource": r, "check": check_of(r)} for r in dataset.resources.all()]
+    resources: list[dict[str, Any]] = [
+        {"resource": r, "check": check_of(r)} for r in dataset.resources.all()
+    ]
     # What stops publication: a table whose check has not passed (yet).
     blocking = [
         r for r in dataset.resources.all() if r.is_tabular and not (r.validation or {}).get("valid")

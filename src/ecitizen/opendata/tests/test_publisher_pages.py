@@ -208,6 +208,7 @@ def test_invalid_answers_are_kept_and_summarised(signed_in):
     assert 'href="#id_licence_id"' in summary
     assert "Choose a licence" in summary
     assert 'href="#id_contact_email"' in summary
+    assert 'href="#id_name"' in summary  # with the others, not after they are fixed
     assert 'href="#id_temporal_end_day"' in summary
     assert "Enter a real date" in summary
     # The answers stay.
@@ -333,6 +334,7 @@ def test_a_rule_of_the_fields_broken_is_reported_with_its_row_and_column(
     rows = _table_of_problems(html)
     assert ["3", "2", "name", "this column needs a value in every row"] in rows
     assert any(row[:3] == ["4", "4", "height_m"] for row in rows), rows
+    assert "Not loaded: the file has problems" in html
 
 
 def _bad_resource(publisher, dataset, capture):
