@@ -100,12 +100,36 @@ PUBLIC_URL_NAMES = {
     "open311:request",
     "open311:token",
     "open311:updates",
+    # Open data is public by nature: the catalogue's pages, downloads and DCAT-AP. Drafts
+    # and private datasets answer 404 to anyone outside their department (the selectors).
+    "opendata:search",
+    "opendata:dataset",
+    "opendata:dataset_history",
+    "opendata:dataset_revision",
+    "opendata:resource",
+    "opendata:resource_schema",
+    "opendata:organizations",
+    "opendata:organization",
+    "opendata:resource_download",
+    "opendata:resource_export",
+    "opendata:dcat_catalog_root",
+    "opendata:dcat_catalog",
+    "opendata:dcat_dataset",
+    # The CKAN Action API: reads are public; writes check the publisher's API token in the
+    # Authorization header themselves (CKAN's 403 without one), never a session cookie.
+    "opendata:ckan_action",
+    "opendata:ckan_action_unversioned",
+    "opendata:ckan_api",
+    "opendata:ckan_api_version",
 }
 
 #: Non-public views that send an anonymous visitor somewhere other than sign-in, and where.
 ANONYMOUS_REDIRECTS = {"account_logout": "/"}
 
 _SAMPLE_BY_NAME = {"uidb36": "1", "key": "1-set-password", "pk": "1", "fmt": "json"}
+#: Values tried next when a pattern's regex refuses the first sample (DCAT's formats, the
+#: CKAN API's version).
+_OTHER_SAMPLES_BY_NAME = {"fmt": ["ttl"], "ver": ["3"]}
 _SAMPLE_BY_CONVERTER = {"IntConverter": 1, "UUIDConverter": uuid.UUID(int=1)}
 
 
@@ -127,6 +151,20 @@ def _walk(resolver: URLResolver, namespace: str = "", groups=None):
             yield namespace, entry, inherited
 
 
+def _reverse_with_samples(name: str, kwargs: dict[str, object]) -> str | None:
+    """The URL of ``name`` with the first samples its pattern accepts, or ``None``."""
+    attempts = [kwargs]
+    for group, others in _OTHER_SAMPLES_BY_NAME.items():
+        if group in kwargs:
+            attempts += [{**attempt, group: other} for attempt in attempts for other in others]
+    for attempt in attempts:
+        try:
+            return reverse(name, kwargs=attempt)
+        except Exception:  # noqa: S112 (the next sample may fit)
+            continue
+    return None
+
+
 def all_urls() -> list[tuple[str, str, object]]:
     """(url name, a concrete URL, the view callback) for every named pattern."""
     found = []
@@ -140,9 +178,8 @@ def all_urls() -> list[tuple[str, str, object]]:
         for group, converter in groups.items():
             kind = type(converter).__name__ if converter else ""
             kwargs[group] = _SAMPLE_BY_CONVERTER.get(kind, _SAMPLE_BY_NAME.get(group, "sample"))
-        try:
-            url = reverse(name, kwargs=kwargs)
-        except Exception:
+        url = _reverse_with_samples(name, kwargs)
+        if url is None:
             unbuildable.append(name)
             continue
         found.append((name, url, pattern.callback))
