@@ -377,6 +377,11 @@ def test_replacing_the_file_with_a_fixed_one_makes_it_valid_and_publishable(
     html = signed_in.get(response["Location"]).content.decode()
     assert "govuk-error-summary" not in html
     assert "Valid" in html
+    # The first rows, from the DataStore.
+    assert resource.datastore_state == Resource.DatastoreState.LOADED
+    preview = html.split('aria-labelledby="preview-heading"', 1)[1].split("</table>", 1)[0]
+    assert "Elm" in preview
+    assert "2021-11-20" in preview
 
     published = signed_in.post(reverse("staff:opendata_dataset_publish", args=[dataset.name]))
     assert published.status_code == 302
