@@ -41,7 +41,8 @@ def datasets_visible(user: Any, *, include_private: bool = True) -> QuerySet[Dat
     drafts and private ones of the user's publishing remit."""
     public = Q(private=False) & ~Q(state=Dataset.State.DRAFT)
     remit = _publisher_remit(user) if include_private else None
-    condition = public | remit if remit is not None else public
+    # An authority-wide remit is Q(), which "public | Q()" would drop: it reads everything.
+    condition = (public | remit if remit else Q()) if remit is not None else public
     return Dataset.objects.filter(condition)
 
 
