@@ -8,10 +8,18 @@ worker builds the next version of it (a DuckDB file open for writing locks out e
 process). A change through the API (``datastore_upsert``) copies the current file, changes
 the copy and renames it into place the same way.
 
-A table file holds ``data`` (the resource's columns in file order, and ``_full_text``: the
-row's text in lower case, for ``q``) and ``_meta`` (the fields with their CKAN types, and
-the primary key). CKAN's ``_id`` is the row's position (DuckDB's ``rowid`` + 1): rows are
-only ever appended or changed in place, so it is stable.
+A table file holds ``data`` (CKAN's ``_id``, then the resource's columns), ``words``
+(the inverted word index for ``q``: one ``(word, _id)`` row per word of a row, sorted by
+word so that DuckDB's zone maps find a word's rows without scanning the table) and
+``_meta`` (the fields with their CKAN types, the primary key, the row count, the layout).
+``_id`` is the row's position in the loaded file (1, 2, ...), stored: rows are physically
+ordered by the table's low-cardinality text columns (so that equality filters on them
+skip most row groups), and results without a ``sort`` come in ``_id`` order. Rows are
+only ever appended (with the next ``_id``) or changed in place, so ``_id`` is stable.
+
+Tables written before the word index (layout 1: ``_id`` was ``rowid + 1`` and ``q`` a
+substring match over a ``_full_text`` column) are still read; the next load or write of
+the resource replaces them.
 
 Every value a client sends is bound as a parameter; every field name is checked against
 the table's fields and quoted as an identifier. Nothing a client sends is interpolated.
@@ -35,7 +43,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -389,25 +397,89 @@ def _source(connection: duckdb.DuckDBPyConnection, path: Path, fmt: str, names: 
     raise DatastoreError(_("This format cannot be loaded into the DataStore."))
 
 
-def _meta_sql(fields: list[dict[str, str]], primary_key: list[str], rows: int) -> str:
-    meta = json.dumps({"fields": fields, "primary_key": primary_key, "rows": rows})
+def _meta_sql(
+    fields: list[dict[str, str]], primary_key: list[str], rows: int, cluster: Sequence[str] = ()
+) -> str:
+    meta = json.dumps(
+        {
+            "fields": fields,
+            "primary_key": primary_key,
+            "rows": rows,
+            "layout": LAYOUT,
+            "cluster": list(cluster),
+        }
+    )
     return f"INSERT INTO _meta VALUES ('meta', {_literal(meta)})"
 
 
-def _full_text(names: Iterable[str], *, cast: bool) -> str:
-    parts = [f"CAST({_quote(n)} AS VARCHAR)" if cast else _quote(n) for n in names]
-    return f"lower(concat_ws(' ', {', '.join(parts)}))"
+#: The table layout this module writes (``_meta.layout``); see the module docstring.
+LAYOUT = 2
+#: Rows of a DuckDB row group: a table smaller than two is not worth ordering.
+ROW_GROUP = 122_880
+#: A text column with at most this many distinct values orders the table (up to three
+#: such columns, fewest values first), so that zone maps skip row groups for filters on it.
+CLUSTER_MAX_DISTINCT = 10_000
+#: Words are runs of letters, digits and combining marks, lower-cased (RE2 syntax; the
+#: query's words are split by DuckDB with the same expression, never by Python).
+WORD_SPLIT = r"[^\pL\pN\pM]+"
 
 
-def table_load(*, resource: Any, path: Path) -> tuple[str, int]:
+def _words_of(column: str, ckan_type: str) -> str:
+    """SQL: the list of words of a column's value (its text form for other types)."""
+    text = _quote(column) if ckan_type == "text" else f"CAST({_quote(column)} AS VARCHAR)"
+    return f"string_split_regex(lower({text}), {_literal(WORD_SPLIT)})"
+
+
+def _words_select(fields: Sequence[Mapping[str, str]], where: str = "") -> str:
+    """SQL: ``(word, _id)`` of every word of every row of ``data`` (``where`` limits the
+    rows)."""
+    parts = [
+        f"SELECT unnest({_words_of(f['id'], f['type'])}) AS word, _id FROM data{where}"
+        for f in fields
+    ]
+    return f"SELECT word, _id FROM ({' UNION ALL '.join(parts)}) WHERE word <> ''"
+
+
+def _cluster_keys(
+    connection: duckdb.DuckDBPyConnection, fields: Sequence[Mapping[str, str]], rows: int
+) -> list[str]:
+    """The text columns to order the table by (fewest distinct values first)."""
+    texts = [f["id"] for f in fields if f["type"] == "text"]
+    if rows < 2 * ROW_GROUP or not texts:
+        return []
+    counts = connection.execute(
+        "SELECT "
+        + ", ".join(f"approx_count_distinct({_quote(n)})" for n in texts)
+        + " FROM stage.staging"
+    ).fetchone()
+    assert counts is not None
+    ranked = sorted(
+        (int(count), index, name)
+        for index, (name, count) in enumerate(zip(texts, counts, strict=True))
+        if 1 < int(count) <= CLUSTER_MAX_DISTINCT
+    )
+    return [name for _count, _index, name in ranked[:3]]
+
+
+def _check_names(names: Sequence[str]) -> None:
+    if "_id" in names:
+        raise DatastoreError(_("A column cannot be called “_id”: CKAN gives every row its _id."))
+
+
+def table_load(*, resource: Any, path: Path) -> tuple[str, int]:  # noqa: PLR0915
     """Load a checked tabular file into a new table file for ``resource``; returns (table
     name, rows). Updates ``resource.datastore_progress`` (rows so far, estimated from
-    DuckDB's progress and the row count of the check) about once a second."""
+    DuckDB's progress and the row count of the check) about once a second.
+
+    Three statements: the file read with every column cast to its schema type into a
+    temporary table (file order gives ``_id``); ``data`` written from it ordered by the
+    low-cardinality text columns; ``words`` written from ``data`` ordered by word."""
     from ecitizen.opendata.models import Resource
 
     schema = resource.schema or {}
     specs = _schema_fields(schema)
     names = [str(s["name"]) for s in specs]
+    _check_names(names)
     missing = list(schema.get("missingValues") or [""])
     fields = [{"id": n, "type": TYPES.get(s.get("type", "string"), TYPES["string"])[1]}
               for n, s in zip(names, specs, strict=True)]  # fmt: skip
@@ -428,14 +500,49 @@ def table_load(*, resource: Any, path: Path) -> tuple[str, int]:
                 f"{_cast(n, s, missing)} AS {_quote(n)}" for n, s in zip(names, specs, strict=True)
             )
             connection.execute("CREATE TABLE _meta (key VARCHAR, value VARCHAR)")
-            statement = (
-                f"CREATE TABLE data AS SELECT {casts}, "
-                f"{_full_text(names, cast=False)} AS _full_text FROM {source}"
+            # the typed rows in file order, in a scratch file (not kept in memory)
+            stage = Path(scratch.name) / "stage.duckdb"
+            connection.execute(f"ATTACH {_literal(str(stage))} AS stage")
+            _run_with_progress(
+                connection,
+                f"CREATE TABLE stage.staging AS SELECT {casts} FROM {source}",
+                resource,
+                expected,
+                share=(0.0, 0.6),
             )
-            _run_with_progress(connection, statement, resource, expected)
-            rows = int(connection.execute("SELECT count(*) FROM data").fetchone()[0])  # type: ignore[index]
+            rows = int(connection.execute("SELECT count(*) FROM stage.staging").fetchone()[0])  # type: ignore[index]
+            keys = _cluster_keys(connection, fields, rows)
+            order = "".join(f"{_quote(k)}, " for k in keys) + "_id"
+            columns = ", ".join(map(_quote, names))
+            _run_with_progress(
+                connection,
+                f"CREATE TABLE data AS SELECT rowid + 1 AS _id, {columns} FROM stage.staging"
+                + (f" ORDER BY {order}" if keys else ""),
+                resource,
+                rows,
+                share=(0.6, 0.75),
+            )
+            # the order of the words among equal words does not matter (every reader sorts);
+            # the words are written unsorted to the scratch file first (sorting them as they
+            # are made runs out of memory), then sorted into the table
+            connection.execute("SET preserve_insertion_order = false")
+            _run_with_progress(
+                connection,
+                f"CREATE TABLE stage.words AS {_words_select(fields)}",
+                resource,
+                rows,
+                share=(0.75, 0.85),
+            )
+            _run_with_progress(
+                connection,
+                "CREATE TABLE words AS SELECT word, _id FROM stage.words ORDER BY word",
+                resource,
+                rows,
+                share=(0.85, 1.0),
+            )
+            connection.execute("DETACH stage")
             primary_key = list(_as_list(schema.get("primaryKey")))
-            connection.execute(_meta_sql(fields, primary_key, rows))
+            connection.execute(_meta_sql(fields, primary_key, rows, keys))
             connection.execute("CHECKPOINT")
         finally:
             connection.close()
@@ -457,7 +564,12 @@ def table_load(*, resource: Any, path: Path) -> tuple[str, int]:
 
 
 def _run_with_progress(
-    connection: duckdb.DuckDBPyConnection, statement: str, resource: Any, expected: int
+    connection: duckdb.DuckDBPyConnection,
+    statement: str,
+    resource: Any,
+    expected: int,
+    *,
+    share: tuple[float, float] = (0.0, 1.0),
 ) -> None:
     """Run ``statement`` on a thread of its own while this one records its progress (the
     database writes stay on the caller's thread and connection)."""
@@ -483,7 +595,8 @@ def _run_with_progress(
         except duckdb.Error:
             continue
         if percent is not None and percent >= 0 and expected:
-            done = int(expected * min(percent, 100.0) / 100.0)
+            start, end = share
+            done = int(expected * (start + (end - start) * min(percent, 100.0) / 100.0))
             if done != last:
                 Resource.objects.filter(pk=resource.pk).update(datastore_progress=done)
                 last = done
@@ -618,7 +731,7 @@ def table_write(  # noqa: PLR0912, PLR0915 (one branch per type or rule)
         _cursor, _alias, meta = _readers.cursor(resource.datastore_table)
         old_fields, old_key = list(meta["fields"]), list(meta.get("primary_key") or [])
     else:
-        old_fields, old_key = [], []
+        old_fields, old_key, meta = [], [], {}
         if fields is None:
             raise QueryInvalid(
                 _("This resource has no table yet: give its fields."), field="fields"
@@ -660,8 +773,11 @@ def table_write(  # noqa: PLR0912, PLR0915 (one branch per type or rule)
                 columns = ", ".join(
                     f"{_quote(f['id'])} {_DUCK_OF_CKAN[f['type']]}" for f in new_fields
                 )
-                connection.execute(f"CREATE TABLE data ({columns}, _full_text VARCHAR)")
+                connection.execute(f"CREATE TABLE data (_id BIGINT, {columns})")
+                connection.execute("CREATE TABLE words (word VARCHAR, _id BIGINT)")
             else:
+                if int(meta.get("layout") or 1) < LAYOUT:
+                    _upgrade(connection, old_fields)
                 for item in new_fields[len(old_fields) :]:
                     connection.execute(
                         f"ALTER TABLE data ADD COLUMN {_quote(item['id'])} "
@@ -670,7 +786,8 @@ def table_write(  # noqa: PLR0912, PLR0915 (one branch per type or rule)
             _apply(connection, new_fields, key, rows, method)
             total = int(connection.execute("SELECT count(*) FROM data").fetchone()[0])  # type: ignore[index]
             connection.execute("DELETE FROM _meta")
-            connection.execute(_meta_sql(new_fields, key, total))
+            cluster = list(meta.get("cluster") or []) if current is not None else []
+            connection.execute(_meta_sql(new_fields, key, total, cluster))
             connection.execute("CHECKPOINT")
         finally:
             connection.close()
@@ -728,6 +845,15 @@ def _records(
     return rows
 
 
+def _upgrade(connection: duckdb.DuckDBPyConnection, fields: list[dict[str, str]]) -> None:
+    """A layout-1 table (``_id`` = rowid + 1, ``_full_text``) in the current layout."""
+    names = ", ".join(_quote(f["id"]) for f in fields)
+    connection.execute(f"CREATE TABLE data2 AS SELECT rowid + 1 AS _id, {names} FROM data")
+    connection.execute("DROP TABLE data")
+    connection.execute("ALTER TABLE data2 RENAME TO data")
+    connection.execute(f"CREATE TABLE words AS {_words_select(fields)} ORDER BY word")
+
+
 def _apply(
     connection: duckdb.DuckDBPyConnection,
     fields: list[dict[str, str]],
@@ -737,6 +863,7 @@ def _apply(
 ) -> None:
     names = [f["id"] for f in fields]
     types = {f["id"]: _DUCK_OF_CKAN[f["type"]] for f in fields}
+    existing: dict[tuple[Any, ...], int] = {}
     if key and rows:
         key_cols = ", ".join(f"{_quote(k)} {types[k]}" for k in key)
         connection.execute(f"CREATE TEMP TABLE keys ({key_cols})")
@@ -746,17 +873,16 @@ def _apply(
         )
         match = " AND ".join(f"d.{_quote(k)} = k.{_quote(k)}" for k in key)
         existing = {
-            tuple(r)
+            tuple(r[:-1]): int(r[-1])
             for r in connection.execute(
-                f"SELECT {', '.join('k.' + _quote(k) for k in key)} FROM keys k "
+                f"SELECT {', '.join('k.' + _quote(k) for k in key)}, d._id FROM keys k "
                 f"JOIN data d ON {match}"
             ).fetchall()
         }
         connection.execute("DROP TABLE keys")
-    else:
-        existing = set()
     inserts: list[dict[str, Any]] = []
     updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    touched: list[int] = []
     for number, row in enumerate(rows, start=1):
         ident = tuple(row.get(k) for k in key)
         if key and ident in existing:
@@ -767,6 +893,8 @@ def _apply(
                 )
             columns = tuple(sorted(c for c in row if c not in key))
             updates.setdefault(columns, []).append(row)
+            if columns:
+                touched.append(existing[ident])
         else:
             if method == "update":
                 raise QueryInvalid(
@@ -774,11 +902,14 @@ def _apply(
                 )
             inserts.append(row)
     if inserts:
+        last = connection.execute("SELECT coalesce(max(_id), 0) FROM data").fetchone()
+        first = int(last[0]) + 1 if last else 1
         connection.executemany(
-            f"INSERT INTO data ({', '.join(map(_quote, names))}) "
-            f"VALUES ({', '.join('?' for _ in names)})",
-            [[row.get(n) for n in names] for row in inserts],
+            f"INSERT INTO data (_id, {', '.join(map(_quote, names))}) "
+            f"VALUES (?, {', '.join('?' for _ in names)})",
+            [[first + n, *(row.get(c) for c in names)] for n, row in enumerate(inserts)],
         )
+        touched.extend(range(first, first + len(inserts)))
     for columns, group in updates.items():
         if not columns:
             continue
@@ -788,8 +919,18 @@ def _apply(
             f"UPDATE data SET {changed} WHERE {where}",
             [[row[c] for c in columns] + [row[k] for k in key] for row in group],
         )
-    if rows:
-        connection.execute(f"UPDATE data SET _full_text = {_full_text(names, cast=True)}")
+    if touched:
+        # the words of the rows written: appended after the sorted ones (still found, by
+        # a scan of the row groups they are in)
+        connection.execute("CREATE TEMP TABLE touched (_id BIGINT)")
+        connection.executemany("INSERT INTO touched VALUES (?)", [[i] for i in touched])
+        connection.execute("DELETE FROM words WHERE _id IN (SELECT _id FROM touched)")
+        connection.execute(
+            "INSERT INTO words "
+            + _words_select(fields, " WHERE _id IN (SELECT _id FROM touched)")
+            + " ORDER BY word"
+        )
+        connection.execute("DROP TABLE touched")
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -844,7 +985,7 @@ def _unknown(name: str, where: str) -> QueryInvalid:
     )
 
 
-def _sort_clause(sort: Any, types: Mapping[str, str]) -> list[str]:
+def _sort_clause(sort: Any, types: Mapping[str, str], id_expr: str = "_id") -> list[str]:
     clauses = sort if isinstance(sort, (list, tuple)) else str(sort).split(",")
     parsed: list[str] = []
     for clause in clauses:
@@ -863,7 +1004,7 @@ def _sort_clause(sort: Any, types: Mapping[str, str]) -> list[str]:
         if column.startswith('"'):
             column = column[1:-1].replace('""', '"')
         if column == "_id":
-            expression = "rowid"
+            expression = id_expr
         elif column in types:
             expression = _quote(column)
         else:
@@ -875,9 +1016,37 @@ def _sort_clause(sort: Any, types: Mapping[str, str]) -> list[str]:
     return parsed
 
 
-def _where(*, types: Mapping[str, str], filters: Any, q: Any) -> tuple[list[str], list[Any]]:  # noqa: PLR0912
+def _query_words(cursor: duckdb.DuckDBPyConnection, text: str) -> list[str]:
+    """The words of a query, split by DuckDB exactly as the table's words were."""
+    row = cursor.execute(
+        f"SELECT string_split_regex(lower(?), {_literal(WORD_SPLIT)})", [text]
+    ).fetchone()
+    return list(dict.fromkeys(w for w in (row[0] if row else None) or [] if w))
+
+
+@dataclass
+class _Query:
+    """The parts of a search: WHERE clauses with their parameters, and the ``_id`` set of
+    a full-text ``q`` (SQL yielding ``_id``, with its parameters) when there is one."""
+
+    clauses: list[str]
+    params: list[Any]
+    matches: str | None = None
+    match_params: list[Any] = field(default_factory=list)
+
+
+def _where(  # noqa: PLR0912, PLR0915
+    *,
+    cursor: duckdb.DuckDBPyConnection,
+    types: Mapping[str, str],
+    filters: Any,
+    q: Any,
+    layout: int,
+) -> _Query:
     clauses: list[str] = []
     params: list[Any] = []
+    query = _Query(clauses, params)
+    id_expr = "_id" if layout >= LAYOUT else "(rowid + 1)"
     if filters not in (None, "", {}):
         if isinstance(filters, str):
             try:
@@ -888,7 +1057,7 @@ def _where(*, types: Mapping[str, str], filters: Any, q: Any) -> tuple[list[str]
             raise QueryInvalid(_("Filters are a JSON object."), field="filters")
         for name, value in filters.items():
             if name == "_id":
-                column, kind = "(rowid + 1)", "int"
+                column, kind = id_expr, "int"
             elif name in types:
                 column, kind = _quote(name), types[name]
             else:
@@ -900,34 +1069,50 @@ def _where(*, types: Mapping[str, str], filters: Any, q: Any) -> tuple[list[str]
                     field="filters",
                 )
             coerced = [_coerce(v, kind, field_name=name, where="filters") for v in values]
-            present = [v for v in coerced if v is not None]
+            present = list(dict.fromkeys(v for v in coerced if v is not None))
             parts = []
-            if present:
+            if len(present) == 1:  # an equality the scan can check against zone maps
+                parts.append(f"{column} = ?")
+                params.extend(present)
+            elif present:
                 parts.append(f"{column} IN ({', '.join('?' for _ in present)})")
                 params.extend(present)
             if len(present) != len(coerced):
                 parts.append(f"{column} IS NULL")
             clauses.append("(" + " OR ".join(parts) + ")" if parts else "FALSE")
-    if q not in (None, "", {}):
-        if isinstance(q, str) and q.strip().startswith("{"):
-            with suppress(ValueError):  # else plain text that starts with a brace
-                q = json.loads(q)
-        if isinstance(q, str):
-            for word in q.lower().split():
+    if q in (None, "", {}):
+        return query
+    if isinstance(q, str) and q.strip().startswith("{"):
+        with suppress(ValueError):  # else plain text that starts with a brace
+            q = json.loads(q)
+    if isinstance(q, str):
+        words = _query_words(cursor, q)
+        if not words:  # like PostgreSQL's empty tsquery: nothing matches
+            clauses.append("FALSE")
+        elif layout < LAYOUT:
+            for word in words:
                 clauses.append("contains(_full_text, ?)")
                 params.append(word)
-        elif isinstance(q, dict):
-            for name, text in q.items():
-                if name not in types:
-                    raise _unknown(str(name), "q")
-                if not isinstance(text, str):
-                    raise QueryInvalid(_("Search for text."), field="q")
-                for word in text.lower().split():
-                    clauses.append(f"contains(lower(CAST({_quote(name)} AS VARCHAR)), ?)")
-                    params.append(word)
         else:
-            raise QueryInvalid(_("Search for text, or an object of field and text."), field="q")
-    return clauses, params
+            query.matches = " INTERSECT ".join(
+                "SELECT _id FROM words WHERE word = ?" for _ in words
+            )
+            query.match_params = list(words)
+    elif isinstance(q, dict):
+        for name, text in q.items():
+            if name not in types:
+                raise _unknown(str(name), "q")
+            if not isinstance(text, str):
+                raise QueryInvalid(_("Search for text."), field="q")
+            words = _query_words(cursor, text)
+            if not words:
+                clauses.append("FALSE")
+            for word in words:
+                clauses.append(f"list_contains({_words_of(name, types[name])}, ?)")
+                params.append(word)
+    else:
+        raise QueryInvalid(_("Search for text, or an object of field and text."), field="q")
+    return query
 
 
 def table_search(
@@ -943,9 +1128,35 @@ def table_search(
     distinct: bool = False,
 ) -> TableResult:
     """CKAN's ``datastore_search`` over the resource's table. ``fields`` of the result
-    start with ``_id`` (the row's position) unless ``fields`` chooses them."""
+    start with ``_id`` unless ``fields`` chooses them. Without ``sort``, rows come in
+    ``_id`` order; with one, ``_id`` breaks ties (stable pages)."""
     cursor, alias, meta = _readers.cursor(_table_of(resource))
+    try:
+        return _search(
+            cursor, alias, meta, filters=filters, q=q, fields=fields, sort=sort, limit=limit,
+            offset=offset, include_total=include_total, distinct=distinct,
+        )  # fmt: skip
+    finally:
+        cursor.close()
+
+
+def _search(  # noqa: PLR0912, PLR0915
+    cursor: duckdb.DuckDBPyConnection,
+    alias: str,
+    meta: Mapping[str, Any],
+    *,
+    filters: Any,
+    q: Any,
+    fields: Any,
+    sort: Any,
+    limit: Any,
+    offset: Any,
+    include_total: bool,
+    distinct: bool,
+) -> TableResult:
     types = {f["id"]: f["type"] for f in meta["fields"]}
+    layout = int(meta.get("layout") or 1)
+    id_expr = "_id" if layout >= LAYOUT else "(rowid + 1)"
     limit = _int_param(limit, "limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
     offset = _int_param(offset, "offset", default=0)
     if fields not in (None, "", []):
@@ -957,42 +1168,65 @@ def table_search(
     else:
         chosen = ["_id", *types]
     result_fields = [{"id": n, "type": "int" if n == "_id" else types[n]} for n in chosen]
-    select = ", ".join("rowid + 1 AS _id" if n == "_id" else _quote(n) for n in chosen)
-    clauses, params = _where(types=types, filters=filters, q=q)
-    order = _sort_clause(sort, types) if sort not in (None, "", []) else []
-    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    select = ", ".join(f"{id_expr} AS _id" if n == "_id" else _quote(n) for n in chosen)
+    query = _where(cursor=cursor, types=types, filters=filters, q=q, layout=layout)
+    order = _sort_clause(sort, types, id_expr) if sort not in (None, "", []) else []
     table = f"{alias}.data"
+    words = f"{alias}.words"
+    rows_in_table = int(meta.get("rows", 0))
+    clauses, params = list(query.clauses), list(query.params)
+    matches = query.matches.replace(" FROM words ", f" FROM {words} ") if query.matches else None
+    if matches:
+        clauses.append(f"_id IN ({matches})")
+        params.extend(query.match_params)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     head = "SELECT DISTINCT" if distinct else "SELECT"
-    sql = f"{head} {select} FROM {table}{where}"
-    if order:
-        # ties keep file order (stable pages); DISTINCT can only sort by what it selects
-        order_sql = ", ".join(order)
-        if not distinct:
-            order_sql += ", rowid"
-        sql += f" ORDER BY {order_sql}"
-    # Without ORDER BY, DuckDB keeps insertion order (preserve_insertion_order): file order.
-    sql += f" LIMIT {limit} OFFSET {offset}"
+    plain_order = not order or order == [f"{id_expr} ASC"]
+    if layout >= LAYOUT and not clauses and not distinct and plain_order:
+        # _id is 1..rows without gaps (rows are never deleted): a page is a range of _id
+        sql = (
+            f"SELECT {select} FROM {table} WHERE _id > {offset} AND _id <= {offset + limit} "
+            "ORDER BY _id"
+        )
+        run_params: list[Any] = []
+    elif matches and not query.clauses and not distinct and plain_order:
+        # only q: the page's _ids from the word index, then those rows
+        sql = (
+            f"SELECT {select} FROM {table} WHERE _id IN (SELECT _id FROM ({matches}) "
+            f"ORDER BY _id LIMIT {limit} OFFSET {offset}) ORDER BY _id"
+        )
+        run_params = list(query.match_params)
+    else:
+        sql = f"{head} {select} FROM {table}{where}"
+        if order:
+            # ties keep _id order (stable pages); DISTINCT can only sort by what it selects
+            order_sql = ", ".join(order)
+            if not distinct and plain_order is False:
+                order_sql += f", {id_expr}"
+            sql += f" ORDER BY {order_sql}"
+        elif not distinct:
+            sql += f" ORDER BY {id_expr}"
+        sql += f" LIMIT {limit} OFFSET {offset}"
+        run_params = params
     try:
-        rows = cursor.execute(sql, params).fetchall()
+        rows = cursor.execute(sql, run_params).fetchall()
         total = None
         if include_total:
             if not clauses and not distinct:
-                total = int(meta.get("rows", 0)) or _count(cursor, f"SELECT count(*) FROM {table}")
-            else:
-                inner = f"{head} {select} FROM {table}{where}" if distinct else None
-                count_sql = (
-                    f"SELECT count(*) FROM ({inner})"
-                    if inner
-                    else f"SELECT count(*) FROM {table}{where}"
+                total = rows_in_table or _count(cursor, f"SELECT count(*) FROM {table}")
+            elif matches and not query.clauses and not distinct:
+                total = _count(cursor, f"SELECT count(*) FROM ({matches})", query.match_params)
+            elif distinct:
+                total = _count(
+                    cursor, f"SELECT count(*) FROM ({head} {select} FROM {table}{where})", params
                 )
-                total = _count(cursor, count_sql, params)
+            else:
+                total = _count(cursor, f"SELECT count(*) FROM {table}{where}", params)
     except duckdb.BinderException as error:
         # e.g. DISTINCT with a sort on a field it does not select
         raise QueryInvalid(str(error).splitlines()[0][:300], field="sort") from error
     except duckdb.Error as error:
         raise DatastoreError(_("The table could not be searched.")) from error
-    finally:
-        cursor.close()
     return TableResult(
         fields=result_fields,
         rows=[[_json_value(v) for v in row] for row in rows],
@@ -1011,9 +1245,12 @@ def table_preview(*, resource: Any, limit: int = 20) -> TableResult:
     """The first ``limit`` rows in file order, without ``_id``."""
     cursor, alias, meta = _readers.cursor(_table_of(resource))
     names = [f["id"] for f in meta["fields"]]
+    where = (
+        f" WHERE _id <= {int(limit)} ORDER BY _id" if int(meta.get("layout") or 1) >= LAYOUT else ""
+    )
     try:
         rows = cursor.execute(
-            f"SELECT {', '.join(map(_quote, names))} FROM {alias}.data LIMIT {int(limit)}"
+            f"SELECT {', '.join(map(_quote, names))} FROM {alias}.data{where} LIMIT {int(limit)}"
         ).fetchall()
     finally:
         cursor.close()
@@ -1048,13 +1285,14 @@ def export_path(*, resource: Any, fmt: str) -> Path:
         return target
     cursor, alias, meta = _readers.cursor(name)
     names = [f["id"] for f in meta["fields"]]
+    order = " ORDER BY _id" if int(meta.get("layout") or 1) >= LAYOUT else ""  # file order
     temporary = target.with_name(f".tmp-{secrets.token_hex(4)}-{target.name}")
     try:
         with _export_lock:
             if target.exists():
                 return target
             cursor.execute(
-                f"COPY (SELECT {', '.join(map(_quote, names))} FROM {alias}.data) "
+                f"COPY (SELECT {', '.join(map(_quote, names))} FROM {alias}.data{order}) "
                 f"TO {_literal(str(temporary))} {EXPORTS[fmt][1]}"
             )
             os.replace(temporary, target)
@@ -1086,6 +1324,74 @@ def referenced_ids(sql: str) -> list[str]:
     return list(dict.fromkeys(match.lower() for match in _UUID_RE.findall(sql or "")))
 
 
+#: Table functions a query may use (they read nothing but their arguments).
+SQL_TABLE_FUNCTIONS = frozenset({"unnest", "range", "generate_series"})
+#: Scalar functions a query may not use (they read the server's settings or environment).
+SQL_DENIED_FUNCTIONS = frozenset({"current_setting", "getenv", "current_database"})
+
+
+def _check_references(
+    connection: duckdb.DuckDBPyConnection, sql: str, *, allowed: set[str]
+) -> None:
+    """Refuse a query that names anything but the DataStore views it was given (and its
+    own common table expressions): no catalog functions (``duckdb_databases()`` would show
+    where the files are), no other schema or database, no settings."""
+    row = connection.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
+    tree = json.loads(row[0]) if row else {"error": True}
+    if tree.get("error"):
+        raise QueryInvalid(
+            str(tree.get("error_message") or _("The query could not be read."))[:300], field="query"
+        )
+    names = set(allowed)
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            cte_map = node.get("cte_map")
+            if isinstance(cte_map, dict):
+                names.update(str(e.get("key", "")).lower() for e in cte_map.get("map") or [])
+            if (
+                node.get("type") in {"BASE_TABLE", "TABLE_FUNCTION"}
+                or node.get("class") == "FUNCTION"
+            ):
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(tree.get("statements"))
+    for node in found:
+        if node.get("type") == "BASE_TABLE":
+            if (
+                node.get("schema_name")
+                or node.get("catalog_name")
+                or str(node.get("table_name", "")).lower() not in names
+            ):
+                raise QueryInvalid(
+                    _("Only the DataStore tables named by their resource id can be queried."),
+                    field="query",
+                )
+        elif node.get("type") == "TABLE_FUNCTION":
+            function = node.get("function") or {}
+            if str(function.get("function_name", "")).lower() not in SQL_TABLE_FUNCTIONS:
+                raise QueryInvalid(
+                    _("Only the DataStore tables named by their resource id can be queried."),
+                    field="query",
+                )
+        elif (
+            str(node.get("function_name", "")).lower() in SQL_DENIED_FUNCTIONS
+            or node.get("schema")
+            or node.get("catalog")
+        ):
+            raise QueryInvalid(
+                _("The function “%(name)s” cannot be used here.")
+                % {"name": str(node.get("function_name"))[:100]},
+                field="query",
+            )
+
+
 def sql_search(
     *, sql: str, tables: Mapping[str, str], timeout_ms: int, max_rows: int = MAX_LIMIT
 ) -> TableResult:
@@ -1104,8 +1410,10 @@ def sql_search(
             meta_row = connection.execute(
                 f"SELECT value FROM s{number}._meta WHERE key = 'meta'"
             ).fetchone()
-            names = [f["id"] for f in json.loads(meta_row[0])["fields"]] if meta_row else []
-            columns = ", ".join(["rowid + 1 AS _id", *map(_quote, names)])
+            meta = json.loads(meta_row[0]) if meta_row else {"fields": []}
+            names = [f["id"] for f in meta["fields"]]
+            id_expr = "_id" if int(meta.get("layout") or 1) >= LAYOUT else "rowid + 1 AS _id"
+            columns = ", ".join([id_expr, *map(_quote, names)])
             connection.execute(
                 f"CREATE VIEW {_quote(resource_id)} AS SELECT {columns} FROM s{number}.data"
             )
@@ -1122,6 +1430,7 @@ def sql_search(
             raise QueryInvalid(_("Send one statement only."), field="query")
         if statements[0].type != duckdb.StatementType.SELECT:
             raise QueryInvalid(_("Only SELECT queries are allowed."), field="query")
+        _check_references(connection, sql, allowed={k.lower() for k in tables})
         timer = threading.Timer(timeout_ms / 1000.0, connection.interrupt)
         timer.start()
         try:

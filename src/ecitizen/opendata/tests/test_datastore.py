@@ -444,3 +444,109 @@ def test_sql_is_stopped_after_the_time_limit(trees):
         )
 
     assert "longer than" in str(caught.value)
+
+
+# --- word search, _id order, physical order (layout 2) ----------------------------------
+
+
+def test_q_matches_whole_words_every_word_required(trees):
+    def ids(q):
+        return [r["id"] for r in datastore.table_search(resource=trees, q=q).records]
+
+    assert ids("beech") == [6]
+    assert ids("eech") == []  # a word, not a substring (CKAN's full text is by word)
+    assert ids("copper beech") == [6]
+    assert ids("COPPER, Beech!") == [6]  # case and punctuation are not part of words
+    assert ids("oak south") == []  # every word must match, in any column
+    assert ids("north oak") == [1]
+    assert ids("2020") == [1]  # a date's words: 2020, 03, 01
+    assert ids("...") == []
+    assert datastore.table_search(resource=trees, q="north").total == 3
+    assert datastore.table_search(resource=trees, q={"species": "copper"}).total == 1
+    assert datastore.table_search(resource=trees, q={"ward": "copper"}).total == 0
+
+
+def test_q_words_are_unicode_and_follow_writes(publisher, dataset):
+    resource = services.resource_datastore_create(
+        actor=publisher,
+        dataset=dataset,
+        names={"en": "Places"},
+        fields=[{"id": "code", "type": "text"}, {"id": "name", "type": "text"}],
+        records=[
+            {"code": "P1", "name": "Café Münster"},
+            {"code": "P2", "name": "Saint-Denis"},
+            {"code": "P3", "name": "محطة القطار"},
+        ],
+        primary_key=["code"],
+    )
+
+    def ids(q):
+        return [r["code"] for r in datastore.table_search(resource=resource, q=q).records]
+
+    assert ids("MÜNSTER café") == ["P1"]
+    assert ids("denis") == ["P2"]
+    assert ids("القطار") == ["P3"]
+
+    resource = services.resource_datastore_upsert(
+        actor=publisher,
+        resource=resource,
+        records=[{"code": "P2", "name": "Gare du Nord"}, {"code": "P4", "name": "Nord Park"}],
+        method="upsert",
+    )
+
+    assert ids("denis") == []  # the updated row's old words are gone
+    assert ids("nord") == ["P2", "P4"]
+    assert [r["_id"] for r in datastore.table_search(resource=resource).records] == [1, 2, 3, 4]
+
+
+def test_a_large_table_is_ordered_by_its_few_valued_columns_and_keeps_file_order_ids(
+    trees, publisher, dataset, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(datastore, "ROW_GROUP", 1)  # "large" from two rows
+    resource = _add(publisher, dataset, _csv(), django_capture_on_commit_callbacks)
+    _cursor, _alias, meta = datastore._readers.cursor(resource.datastore_table)
+    with duckdb.connect(str(datastore.table_path(resource.datastore_table)), read_only=True) as c:
+        physical = [row[0] for row in c.execute("SELECT _id FROM data").fetchall()]
+
+    assert meta["cluster"] == ["ward", "species"]  # 3 wards, then 5 species
+    assert physical == [4, 3, 6, 1, 2, 5]  # East; North: Ash, Copper beech, Oak; South
+    everything = datastore.table_search(resource=resource)
+    assert [r["_id"] for r in everything.records] == [1, 2, 3, 4, 5, 6]
+    assert [r["id"] for r in everything.records] == [1, 2, 3, 4, 5, 6]
+    north = datastore.table_search(resource=resource, filters={"ward": "North"})
+    assert [(r["_id"], r["id"]) for r in north.records] == [(1, 1), (3, 3), (6, 6)]
+    page = datastore.table_search(resource=resource, limit=2, offset=3, include_total=False)
+    assert [r["_id"] for r in page.records] == [4, 5]
+    protected = datastore.table_search(resource=resource, sort="protected desc", fields="_id")
+    assert protected.rows == [[1], [4], [6], [2], [3], [5]]  # ties in _id order
+    assert [r["id"] for r in datastore.table_preview(resource=resource, limit=3).records] == [
+        1,
+        2,
+        3,
+    ]
+    body, _type = datastore.table_export(resource=resource, fmt="csv")
+    assert [line[:2] for line in b"".join(body).decode().splitlines()[1:]] == [
+        "1,",
+        "2,",
+        "3,",
+        "4,",
+        "5,",
+        "6,",
+    ]
+
+
+def test_sql_sees_ids_and_cannot_reach_the_catalogue(trees):
+    ids = _sql(trees, f'WITH t AS (SELECT * FROM "{trees.id}") SELECT _id, id FROM t ORDER BY 1')  # noqa: S608
+    assert ids.rows[:2] == [[1, 1], [2, 2]]
+
+    for sql in [
+        "SELECT * FROM duckdb_databases()",
+        "SELECT path FROM pragma_database_list",
+        "SELECT * FROM information_schema.tables",
+        "SELECT * FROM s0.data",
+        "SELECT current_setting('temp_directory')",
+        f"SELECT * FROM \"{trees.id}\", query('SELECT 1')",  # noqa: S608
+    ]:
+        with pytest.raises(datastore.QueryInvalid) as caught:
+            _sql(trees, sql)
+        assert caught.value.field == "query"
