@@ -2,9 +2,9 @@
 
 On a throwaway database (PostgreSQL: created next to the one DATABASE_URL names, migrated,
 dropped at the end; or, with ``--sqlite``, a SQLite file in a temporary folder), loads N
-published datasets (bulk inserts written as the services write them: search text, sort
-title, facet terms) across a dozen departments, with one to three resources each, two to
-four keywords from a vocabulary of 300, one or two EU themes. Then, in-process through
+published datasets (bulk inserts of what the services write, ``services.index_values``)
+across a dozen departments, with one to three resources each, two to four keywords from
+a vocabulary of 300, one or two EU themes. Then, in-process through
 the full middleware stack (Django's test client, no network), it measures in the same run:
 
 - (a) ``q=<a word>`` with facets on (organization, groups, tags, res_format, license_id),
@@ -100,6 +100,7 @@ def _load(count: int, seed: int) -> None:
 
     from ecitizen.accounts.models import Department
     from ecitizen.opendata.models import Dataset, DatasetTerm, Resource
+    from ecitizen.opendata.services import index_values
     from ecitizen.opendata.vocabularies import FORMATS as KNOWN_FORMATS
     from ecitizen.opendata.vocabularies import LICENCES, THEMES
 
@@ -137,14 +138,12 @@ def _load(count: int, seed: int) -> None:
                 revision=1,
             )
             formats = [rng.choice(FORMATS) for _ in range(rng.randint(1, 3))]
-            names = []
             for position, label in enumerate(formats):
-                names.append(f"{words[0]} {label}")
                 resources.append(
                     Resource(
                         dataset=dataset,
                         position=position,
-                        names={"en": names[-1]},
+                        names={"en": f"{words[0]} {label}"},
                         format=label,
                         media_type=KNOWN_FORMATS[label].media_type,
                         url=f"https://files.example.org/{dataset.name}.{label.lower()}",
@@ -152,14 +151,12 @@ def _load(count: int, seed: int) -> None:
                         modified=modified,
                     )
                 )
-            texts = [dataset.name, title, *dataset.descriptions.values(), *keywords, *names]
-            dataset.search_text = " ".join(texts).lower()
-            dataset.sort_title = title.lower()
+            dataset_resources = resources[-len(formats) :]
+            dataset.search_text, dataset.sort_title, pairs = index_values(
+                dataset, dataset_resources
+            )
+            dataset.facet_terms = [f"{field}:{value}" for field, value in pairs]
             datasets.append(dataset)
-            pairs = {("organization", department.slug), ("license_id", dataset.licence_id)}
-            pairs |= {("groups", code.lower()) for code in codes}
-            pairs |= {("tags", word) for word in keywords}
-            pairs |= {("res_format", label) for label in formats}
             terms += [DatasetTerm(dataset=dataset, field=f, value=v) for f, v in pairs]
         with transaction.atomic():
             Dataset.objects.bulk_create(datasets)

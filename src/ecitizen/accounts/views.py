@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from ecitizen.accounts import selectors, services
 from ecitizen.accounts.forms import ProfileForm, ResidentLookupForm, RoleAssignForm
 from ecitizen.accounts.models import Role
-from ecitizen.core.access import signed_in, staff_only
+from ecitizen.core.access import holds_capability, signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
 from ecitizen.core.registry import registry
@@ -31,8 +31,11 @@ def account_home(request: HttpRequest) -> HttpResponse:
             "needs_mfa": selectors.user_needs_mfa(request.user),
             "roles": selectors.user_role_assignments(request.user),
             # What the apps list on this page (``NavItem(..., "account")``).
+            # An item that names a capability shows only to those who hold it.
             "account_links": [
-                (item.label, reverse(item.url_name)) for item in registry.navigation("account")
+                (item.label, reverse(item.url_name))
+                for item in registry.navigation("account")
+                if item.capability is None or holds_capability(request.user, item.capability)
             ],
         },
     )

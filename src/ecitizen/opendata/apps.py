@@ -32,6 +32,17 @@ class OpendataConfig(AppConfig):
                 order=70,
             )
         )
+        # Publishers' CKAN API tokens, linked from their account page.
+        registry.register_nav(
+            NavItem(
+                "opendata_tokens",
+                _("Your open data API tokens"),
+                "staff:opendata_tokens",
+                "account",
+                capability=services.OPENDATA_PUBLISH,
+                order=40,
+            )
+        )
 
         # The platform's own datasets, refreshed daily (opendata/platform.py).
         from datetime import timedelta

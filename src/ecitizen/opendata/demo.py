@@ -69,6 +69,23 @@ def _xlsx(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     book.properties.created = book.properties.modified = dt.datetime(2026, 1, 1)
     out = io.BytesIO()
     book.save(out)
+    return _zip_at_a_fixed_time(out.getvalue())
+
+
+def _zip_at_a_fixed_time(data: bytes) -> bytes:
+    """The ZIP archive (an XLSX file) again, each entry dated 2026-01-01: openpyxl dates
+    them with the clock, so two runs a second apart would make different files."""
+    import zipfile
+
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy,
+    ):
+        for entry in source.infolist():
+            fixed = zipfile.ZipInfo(entry.filename, date_time=(2026, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            copy.writestr(fixed, source.read(entry.filename))
     return out.getvalue()
 
 

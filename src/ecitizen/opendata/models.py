@@ -69,11 +69,15 @@ class Dataset(models.Model):
     #: Datasets the platform writes itself ("platform:services-monthly") and the demo's:
     #: the key that finds them again, so that refreshes and demo loads are idempotent.
     source_key = models.CharField(max_length=100, unique=True, null=True, blank=True)
-    #: Written by the services on every change, for search: the name, titles,
-    #: descriptions and keywords in every language, lower case; and the default
-    #: language's title to sort by (CKAN ``title_string``).
+    #: Written by the services on every change, for search (``services.index_values``):
+    #: every word of the name, titles, descriptions, keywords and file names, in every
+    #: language, lower case, between spaces; and the default language's title to sort by
+    #: (CKAN ``title_string``). PostgreSQL searches it through a full-text index.
     search_text = models.TextField(blank=True, editable=False)
     sort_title = models.CharField(max_length=200, blank=True, editable=False)
+    #: The dataset's facet values as "field:value" (the same as its ``DatasetTerm`` rows):
+    #: facets are counted from these in one pass over the matching datasets.
+    facet_terms = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -33,6 +33,7 @@ from ecitizen.core.services import audit_record
 from ecitizen.opendata import validation
 from ecitizen.opendata.models import ApiToken, Dataset, DatasetRevision, DatasetTerm, Resource
 from ecitizen.opendata.packages import package_dict
+from ecitizen.opendata.selectors import search_words
 from ecitizen.opendata.vocabularies import FORMATS, FREQUENCIES, LICENCES, THEMES, Format
 
 #: The capability of publishers (role ``publisher``, per department).
@@ -254,19 +255,32 @@ def _clean(  # noqa: PLR0912, PLR0915 (one branch per field keeps each rule by i
 # --- revisions and the search index ----------------------------------------------------
 
 
-def _index(dataset: Dataset) -> None:
-    """Rewrite the dataset's search text and facet terms (inside the caller's transaction)."""
-    resources = list(dataset.resources.all())
+def index_values(
+    dataset: Dataset, resources: Iterable[Resource]
+) -> tuple[str, str, list[tuple[str, str]]]:
+    """What search reads of a dataset: its search text (every word of its name, titles and
+    descriptions in every language, keywords and file names, lower case, one space
+    between words and around them, so that " word" finds a word by its start), its sort
+    title, and its facet terms (field, value). Pure: the bench writes rows with it too."""
+    names = [name for r in resources for name in r.names.values()]
     texts = [dataset.name, *dataset.titles.values(), *dataset.descriptions.values()]
-    texts += dataset.keywords
-    texts += [name for r in resources for name in r.names.values()]
-    dataset.search_text = " ".join(texts).lower()
-    dataset.sort_title = dataset.title(settings.LANGUAGE_CODE)[:200].lower()
-    dataset.save(update_fields=["search_text", "sort_title"])
+    words = search_words(" ".join([*texts, *dataset.keywords, *names]))
+    search_text = f" {' '.join(words)} "
+    sort_title = dataset.title(settings.LANGUAGE_CODE)[:200].lower()
     terms = {("organization", dataset.department.slug), ("license_id", dataset.licence_id)}
     terms |= {("groups", code.lower()) for code in dataset.themes}
     terms |= {("tags", word[:100]) for word in dataset.keywords}
     terms |= {("res_format", r.format) for r in resources if r.format}
+    return search_text, sort_title, sorted(terms)
+
+
+def _index(dataset: Dataset) -> None:
+    """Rewrite the dataset's search text and facet terms (inside the caller's transaction)."""
+    dataset.search_text, dataset.sort_title, terms = index_values(
+        dataset, list(dataset.resources.all())
+    )
+    dataset.facet_terms = [f"{field}:{value}" for field, value in terms]
+    dataset.save(update_fields=["search_text", "sort_title", "facet_terms"])
     dataset.terms.all().delete()
     DatasetTerm.objects.bulk_create(
         DatasetTerm(dataset=dataset, field=field, value=value) for field, value in terms
@@ -513,7 +527,7 @@ def resource_add(
     if content is None:
         from ecitizen.opendata.vocabularies import format_for_filename
 
-        fmt = FORMATS.get(format_label or "") or format_for_filename(url.split("?")[0])
+        fmt = FORMATS.get(format_label or "") or format_for_filename(url.split("?", 1)[0])
         resource.url = url
         resource.format = fmt.label if fmt else (format_label or "")[:20]
         resource.media_type = fmt.media_type if fmt else ""

@@ -320,3 +320,16 @@ def test_api_tokens_are_stored_hashed_shown_once_and_revocable(publisher, reside
     assert services.api_token_user(secret=secret) is None
     with pytest.raises(PermissionDenied):
         services.api_token_create(actor=resident, name="mine")
+
+
+def test_the_tokens_link_is_on_publishers_account_pages_only(client, publisher, resident):
+    from django.urls import reverse
+
+    from tests.personas import sign_in_official
+
+    tokens = reverse("staff:opendata_tokens")
+    client.force_login(resident)
+    assert tokens not in client.get(reverse("accounts:home")).content.decode()
+
+    sign_in_official(client, publisher)
+    assert tokens in client.get(reverse("accounts:home")).content.decode()
