@@ -8,7 +8,8 @@ On a throwaway SQLite database and DATASTORE_DIR (a temporary folder, removed at
    note;
 2. the floor: DuckDB's own ``CREATE TABLE AS SELECT * FROM read_csv(...)`` into a new
    file; then the DataStore's ``table_load`` of the same file with its Table Schema (typed
-   columns, the ``_full_text`` column, the versioned file), and the ratio;
+   columns, rows ordered by the few-valued text columns, the word index for ``q``, the
+   versioned file), and the ratio;
 3. builds Datasette's SQLite file from the same CSV: the table, an index on (ward,
    species, height_m) for the filter and sort, and an FTS5 index over the text columns
    (what ``sqlite-utils enable-fts`` makes, and Datasette's ``_search`` uses);
