@@ -312,7 +312,11 @@ def _revise(dataset: Dataset, *, actor: Any, summary: str, changes: Mapping[str,
 
 def _locked(dataset: Dataset) -> Dataset:
     return (
-        Dataset.objects.select_for_update().select_related("department", "ward").get(pk=dataset.pk)
+        # Only the dataset's row is locked: the ward is an outer join, which PostgreSQL
+        # cannot lock.
+        Dataset.objects.select_for_update(of=("self",))
+        .select_related("department", "ward")
+        .get(pk=dataset.pk)
     )
 
 
