@@ -2,7 +2,9 @@
 
 A tabular resource is a time series when its Table Schema has a date-like field (``date``,
 ``datetime``, ``year``, ``yearmonth``) and at least one number (``integer``, ``number``):
-:func:`time_series_fields`. :func:`line_chart` draws up to three series against time.
+:func:`time_series_fields`. :func:`line_chart` draws up to four series against time. A
+table with several rows per point in time (one per monitoring site, say) is one series
+per value of a text column when there are few (:func:`series_by_category`).
 
 The SVG is an image for assistive technology (``role="img"``, named by its ``<title>``,
 described by its ``<desc>``); the data table next to it is its text alternative. Every
@@ -36,9 +38,9 @@ from django.utils.translation import gettext as _
 #: Table Schema types that place a row in time, and those that can be plotted.
 TIME_TYPES = ("date", "datetime", "yearmonth", "year")
 NUMBER_TYPES = ("integer", "number")
-MAX_SERIES = 3
-#: Dash patterns of the series, in order (solid, dashed, dotted).
-DASHES = ("", "8 5", "2 5")
+MAX_SERIES = 4
+#: Dash patterns of the series, in order (solid, dashed, dotted, dash-dot).
+DASHES = ("", "8 5", "2 5", "12 4 2 4")
 
 WIDTH, HEIGHT = 640, 320
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 72, 24, 16, 44
@@ -55,6 +57,45 @@ def time_series_fields(schema: Mapping[str, Any] | None) -> tuple[str, str, list
     if time is None or not numbers:
         return None
     return str(time["name"]), str(time["type"]), numbers[:MAX_SERIES]
+
+
+def text_fields(schema: Mapping[str, Any] | None) -> list[str]:
+    """The names of the schema's text fields (candidates to split a table into series)."""
+    return [
+        str(f["name"])
+        for f in (schema or {}).get("fields", [])
+        if isinstance(f, Mapping) and f.get("name") and f.get("type", "string") == "string"
+    ]
+
+
+def series_by_category(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    time_field: str,
+    category_field: str,
+    value_field: str,
+) -> tuple[list[dict[str, Any]], list[str]] | None:
+    """Rows with several values per point in time as one row per point in time and one
+    column per value of ``category_field`` (``value_field``'s numbers): ``(rows, the
+    categories)``. ``None`` when that does not make series: more than :data:`MAX_SERIES`
+    categories, or one category twice at the same time. ``records`` are in time order."""
+    categories: list[str] = []
+    pivoted: dict[Any, dict[str, Any]] = {}
+    for record in records:
+        category = str(record.get(category_field) or "")
+        if not category:
+            return None
+        if category not in categories:
+            categories.append(category)
+            if len(categories) > MAX_SERIES:
+                return None
+        row = pivoted.setdefault(record.get(time_field), {time_field: record.get(time_field)})
+        if category in row:
+            return None
+        row[category] = record.get(value_field)
+    if len(categories) < 2:
+        return None
+    return list(pivoted.values()), categories
 
 
 def time_value(value: Any, kind: str) -> float | None:  # noqa: PLR0911 (one per kind)

@@ -169,19 +169,22 @@ def _preview(resource: Resource | None) -> tuple[Preview | None, str]:
 
 
 def _chart(resource: Resource | None, id_prefix: str) -> charts.Chart | None:
-    """A line chart when the table is a time series (its data from the DataStore)."""
+    """A line chart when the table is a time series (its data from the DataStore): its
+    numbers against time or, when each point in time has several rows, its first number
+    as one series per value of a text column that has few values (a site, a ward)."""
     if not _loaded(resource) or resource is None:
         return None
     found = charts.time_series_fields(resource.schema)
     if found is None:
         return None
     time_field, kind, numbers = found
+    texts = charts.text_fields(resource.schema)
     from ecitizen.opendata import datastore
 
     try:
         result = datastore.table_search(
             resource=resource,
-            fields=[time_field, *numbers],
+            fields=[time_field, *numbers, *texts],
             sort=f"{time_field} asc",
             limit=CHART_ROWS,
             include_total=False,
@@ -193,15 +196,41 @@ def _chart(resource: Resource | None, id_prefix: str) -> charts.Chart | None:
         str(f.get("name")): str(f.get("title") or f.get("name"))
         for f in (resource.schema or {}).get("fields", [])
     }
-    return charts.line_chart(
+    title = _("%(name)s over time") % {"name": resource.name()}
+    chart = charts.line_chart(
         records=result.records,
         time_field=time_field,
         time_kind=kind,
         value_fields=numbers,
-        title=_("%(name)s over time") % {"name": resource.name()},
+        title=title,
         id_prefix=id_prefix,
         labels=labels,
     )
+    for category in texts if chart is None else ():
+        split = charts.series_by_category(
+            result.records, time_field=time_field, category_field=category, value_field=numbers[0]
+        )
+        if split is not None:
+            rows, categories = split
+            return charts.line_chart(
+                records=rows,
+                time_field=time_field,
+                time_kind=kind,
+                value_fields=categories,
+                title=_("%(value)s by %(category)s over time")
+                % {"value": labels.get(numbers[0], numbers[0]), "category": labels[category]},
+                id_prefix=id_prefix,
+                labels={time_field: labels.get(time_field, time_field)},
+            )
+    return chart
+
+
+def _first_chart(resources: list[Resource], id_prefix: str) -> charts.Chart | None:
+    """The chart of the first of the dataset's tables that is a time series."""
+    for resource in resources:
+        if resource.is_tabular and (chart := _chart(resource, id_prefix)) is not None:
+            return chart
+    return None
 
 
 def _resource_row(resource: Resource) -> dict[str, Any]:
@@ -458,7 +487,7 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
             "tabular": tabular,
             "preview": preview,
             "preview_note": preview_note,
-            "chart": _chart(tabular, "chart-dataset"),
+            "chart": _first_chart(resources, "chart-dataset"),
             "api": _api_calls(request, dataset, tabular),
             "withdrawn": dataset.state == Dataset.State.WITHDRAWN,
             "draft": dataset.state == Dataset.State.DRAFT,

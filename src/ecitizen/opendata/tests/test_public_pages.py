@@ -451,3 +451,47 @@ def test_nice_ticks_cover_the_values():
     assert charts.nice_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1]
     assert charts.nice_ticks(0, 9) == [0, 2, 4, 6, 8, 10]
     assert charts.nice_ticks(5, 5)[0] <= 5 <= charts.nice_ticks(5, 5)[-1]
+
+
+def test_several_rows_per_point_in_time_make_one_series_per_category():
+    records = [
+        {"month": "2024-01-01", "site": "Station Road", "no2": 38.0},
+        {"month": "2024-01-01", "site": "Market Square", "no2": 24.8},
+        {"month": "2024-02-01", "site": "Station Road", "no2": 33.1},
+        {"month": "2024-02-01", "site": "Market Square", "no2": 21.0},
+    ]
+    rows, categories = charts.series_by_category(
+        records, time_field="month", category_field="site", value_field="no2"
+    )
+    assert categories == ["Station Road", "Market Square"]
+    assert rows == [
+        {"month": "2024-01-01", "Station Road": 38.0, "Market Square": 24.8},
+        {"month": "2024-02-01", "Station Road": 33.1, "Market Square": 21.0},
+    ]
+    chart = charts.line_chart(
+        records=rows,
+        time_field="month",
+        time_kind="date",
+        value_fields=categories,
+        title="NO2 by site",
+        id_prefix="t",
+    )
+    assert [s.label for s in chart.series] == ["Station Road", "Market Square"]
+
+    # Not series: a category twice at one time, or too many categories.
+    assert (
+        charts.series_by_category(
+            [*records, records[0]], time_field="month", category_field="site", value_field="no2"
+        )
+        is None
+    )
+    many = [
+        {"month": "2024-01-01", "site": f"site {n}", "no2": 1.0}
+        for n in range(charts.MAX_SERIES + 1)
+    ]
+    assert (
+        charts.series_by_category(
+            many, time_field="month", category_field="site", value_field="no2"
+        )
+        is None
+    )
