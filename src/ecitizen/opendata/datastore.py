@@ -398,7 +398,11 @@ def _source(connection: duckdb.DuckDBPyConnection, path: Path, fmt: str, names: 
 
 
 def _meta_sql(
-    fields: list[dict[str, str]], primary_key: list[str], rows: int, cluster: Sequence[str] = ()
+    fields: list[dict[str, str]],
+    primary_key: list[str],
+    rows: int,
+    cluster: Sequence[str] = (),
+    lookup: Sequence[str] = (),
 ) -> str:
     meta = json.dumps(
         {
@@ -407,6 +411,7 @@ def _meta_sql(
             "rows": rows,
             "layout": LAYOUT,
             "cluster": list(cluster),
+            "lookup": list(lookup),
         }
     )
     return f"INSERT INTO _meta VALUES ('meta', {_literal(meta)})"
@@ -419,6 +424,15 @@ ROW_GROUP = 122_880
 #: A text column with at most this many distinct values orders the table (up to three
 #: such columns, fewest values first), so that zone maps skip row groups for filters on it.
 CLUSTER_MAX_DISTINCT = 10_000
+#: A column with at most this many distinct values (and no more than a tenth as many as
+#: the table has rows) is left out of the word index: its distinct values and their words
+#: are kept in ``lookup`` (field, value, word), and ``q`` finds its rows through the
+#: column itself (an equality filter, which the row-group zone maps prune).
+LOOKUP_MAX_DISTINCT = 10_000
+LOOKUP_SHARE = 10
+#: Up to this many values of a ``lookup`` column holding a word of ``q`` are filtered on as
+#: constants (zone maps prune); more, through a semi-join with ``lookup``.
+LOOKUP_CONSTANTS = 64
 #: Words are runs of letters, digits and combining marks, lower-cased (RE2 syntax; the
 #: query's words are split by DuckDB with the same expression, never by Python).
 WORD_SPLIT = r"[^\pL\pN\pM]+"
@@ -437,28 +451,62 @@ def _words_select(fields: Sequence[Mapping[str, str]], where: str = "") -> str:
         f"SELECT unnest({_words_of(f['id'], f['type'])}) AS word, _id FROM data{where}"
         for f in fields
     ]
+    if not parts:
+        return "SELECT NULL::VARCHAR AS word, NULL::BIGINT AS _id WHERE false"
     return f"SELECT word, _id FROM ({' UNION ALL '.join(parts)}) WHERE word <> ''"
 
 
 def _cluster_keys(
     connection: duckdb.DuckDBPyConnection, fields: Sequence[Mapping[str, str]], rows: int
-) -> list[str]:
-    """The text columns to order the table by (fewest distinct values first)."""
-    texts = [f["id"] for f in fields if f["type"] == "text"]
-    if rows < 2 * ROW_GROUP or not texts:
-        return []
+) -> tuple[list[str], list[str]]:
+    """The text columns to order the table by (fewest distinct values first), and the
+    columns matched by ``q`` through ``lookup`` instead of the word index."""
+    if not fields or not rows:
+        return [], []
     counts = connection.execute(
         "SELECT "
-        + ", ".join(f"approx_count_distinct({_quote(n)})" for n in texts)
+        + ", ".join(f"approx_count_distinct({_quote(f['id'])})" for f in fields)
         + " FROM stage.staging"
     ).fetchone()
     assert counts is not None
+    distinct = {f["id"]: int(c) for f, c in zip(fields, counts, strict=True)}
+    lookup = [
+        f["id"]
+        for f in fields
+        if distinct[f["id"]] <= min(LOOKUP_MAX_DISTINCT, rows // LOOKUP_SHARE)
+    ]
+    if rows < 2 * ROW_GROUP:
+        return [], lookup
     ranked = sorted(
-        (int(count), index, name)
-        for index, (name, count) in enumerate(zip(texts, counts, strict=True))
-        if 1 < int(count) <= CLUSTER_MAX_DISTINCT
+        (distinct[f["id"]], index, f["id"])
+        for index, f in enumerate(fields)
+        if f["type"] == "text" and 1 < distinct[f["id"]] <= CLUSTER_MAX_DISTINCT
     )
-    return [name for _count, _index, name in ranked[:3]]
+    return [name for _count, _index, name in ranked[:3]], lookup
+
+
+def _lookup_select(
+    fields: Sequence[Mapping[str, str]], lookup: Sequence[str], where: str = ""
+) -> str:
+    """SQL: ``(field, value, word)`` of every distinct value of the ``lookup`` columns of
+    ``data`` (``where`` limits the rows), the value as text."""
+    parts = []
+    for f in fields:
+        if f["id"] not in lookup:
+            continue
+        text = _quote(f["id"]) if f["type"] == "text" else f"CAST({_quote(f['id'])} AS VARCHAR)"
+        parts.append(
+            f"SELECT {_literal(f['id'])} AS field, value, "
+            f"unnest(string_split_regex(lower(value), {_literal(WORD_SPLIT)})) AS word "
+            f"FROM (SELECT DISTINCT {text} AS value FROM data"
+            f"{where + ' AND' if where else ' WHERE'} {_quote(f['id'])} IS NOT NULL)"
+        )
+    if not parts:
+        return (
+            "SELECT NULL::VARCHAR AS field, NULL::VARCHAR AS value, NULL::VARCHAR AS word "
+            "WHERE false"
+        )
+    return f"SELECT field, value, word FROM ({' UNION ALL '.join(parts)}) WHERE word <> ''"
 
 
 def _check_names(names: Sequence[str]) -> None:
@@ -511,7 +559,8 @@ def table_load(*, resource: Any, path: Path) -> tuple[str, int]:  # noqa: PLR091
                 share=(0.0, 0.6),
             )
             rows = int(connection.execute("SELECT count(*) FROM stage.staging").fetchone()[0])  # type: ignore[index]
-            keys = _cluster_keys(connection, fields, rows)
+            keys, lookup = _cluster_keys(connection, fields, rows)
+            indexed = [f for f in fields if f["id"] not in lookup]
             order = "".join(f"{_quote(k)}, " for k in keys) + "_id"
             columns = ", ".join(map(_quote, names))
             _run_with_progress(
@@ -526,9 +575,12 @@ def table_load(*, resource: Any, path: Path) -> tuple[str, int]:  # noqa: PLR091
             # the words are written unsorted to the scratch file first (sorting them as they
             # are made runs out of memory), then sorted into the table
             connection.execute("SET preserve_insertion_order = false")
+            connection.execute(
+                f"CREATE TABLE lookup AS {_lookup_select(fields, lookup)} ORDER BY word"
+            )
             _run_with_progress(
                 connection,
-                f"CREATE TABLE stage.words AS {_words_select(fields)}",
+                f"CREATE TABLE stage.words AS {_words_select(indexed)}",
                 resource,
                 rows,
                 share=(0.75, 0.85),
@@ -542,7 +594,7 @@ def table_load(*, resource: Any, path: Path) -> tuple[str, int]:  # noqa: PLR091
             )
             connection.execute("DETACH stage")
             primary_key = list(_as_list(schema.get("primaryKey")))
-            connection.execute(_meta_sql(fields, primary_key, rows, keys))
+            connection.execute(_meta_sql(fields, primary_key, rows, keys, lookup))
             connection.execute("CHECKPOINT")
         finally:
             connection.close()
@@ -783,11 +835,12 @@ def table_write(  # noqa: PLR0912, PLR0915 (one branch per type or rule)
                         f"ALTER TABLE data ADD COLUMN {_quote(item['id'])} "
                         f"{_DUCK_OF_CKAN[item['type']]}"
                     )
-            _apply(connection, new_fields, key, rows, method)
+            lookup = list(meta.get("lookup") or []) if current is not None else []
+            _apply(connection, new_fields, key, rows, method, lookup=lookup)
             total = int(connection.execute("SELECT count(*) FROM data").fetchone()[0])  # type: ignore[index]
             connection.execute("DELETE FROM _meta")
             cluster = list(meta.get("cluster") or []) if current is not None else []
-            connection.execute(_meta_sql(new_fields, key, total, cluster))
+            connection.execute(_meta_sql(new_fields, key, total, cluster, lookup))
             connection.execute("CHECKPOINT")
         finally:
             connection.close()
@@ -860,6 +913,8 @@ def _apply(
     key: list[str],
     rows: list[dict[str, Any]],
     method: str,
+    *,
+    lookup: Sequence[str] = (),
 ) -> None:
     names = [f["id"] for f in fields]
     types = {f["id"]: _DUCK_OF_CKAN[f["type"]] for f in fields}
@@ -925,11 +980,17 @@ def _apply(
         connection.execute("CREATE TEMP TABLE touched (_id BIGINT)")
         connection.executemany("INSERT INTO touched VALUES (?)", [[i] for i in touched])
         connection.execute("DELETE FROM words WHERE _id IN (SELECT _id FROM touched)")
+        where = " WHERE _id IN (SELECT _id FROM touched)"
         connection.execute(
             "INSERT INTO words "
-            + _words_select(fields, " WHERE _id IN (SELECT _id FROM touched)")
+            + _words_select([f for f in fields if f["id"] not in lookup], where)
             + " ORDER BY word"
         )
+        if lookup:  # the values not seen before (values no longer used find no rows)
+            connection.execute(
+                f"INSERT INTO lookup SELECT * FROM ({_lookup_select(fields, lookup, where)}) "
+                "EXCEPT SELECT field, value, word FROM lookup"
+            )
         connection.execute("DROP TABLE touched")
 
 
@@ -1042,6 +1103,8 @@ def _where(  # noqa: PLR0912, PLR0915
     filters: Any,
     q: Any,
     layout: int,
+    alias: str = "",
+    lookup: Sequence[str] = (),
 ) -> _Query:
     clauses: list[str] = []
     params: list[Any] = []
@@ -1094,10 +1157,7 @@ def _where(  # noqa: PLR0912, PLR0915
                 clauses.append("contains(_full_text, ?)")
                 params.append(word)
         else:
-            query.matches = " INTERSECT ".join(
-                "SELECT _id FROM words WHERE word = ?" for _ in words
-            )
-            query.match_params = list(words)
+            _word_matches(query, cursor, alias=alias, types=types, words=words, lookup=lookup)
     elif isinstance(q, dict):
         for name, text in q.items():
             if name not in types:
@@ -1113,6 +1173,76 @@ def _where(  # noqa: PLR0912, PLR0915
     else:
         raise QueryInvalid(_("Search for text, or an object of field and text."), field="q")
     return query
+
+
+def _word_matches(
+    query: _Query,
+    cursor: duckdb.DuckDBPyConnection,
+    *,
+    alias: str,
+    types: Mapping[str, str],
+    words: Sequence[str],
+    lookup: Sequence[str],
+) -> None:
+    """The rows that have every word of ``q``. Words of indexed columns are found in
+    ``words``; words of ``lookup`` columns by the values that hold them (looked up first,
+    then filtered on as constants, which zone maps prune, or through a semi-join with
+    ``lookup`` for a word of many values).
+
+    When every word is found only in the index, ``query.matches`` is the intersection of
+    their ``_id`` sets (each set without repeats: a row can hold a word twice); otherwise
+    each word is a condition on the rows of ``data``."""
+    prefix = f"{alias}." if alias else ""
+    indexed = any(name not in lookup for name in types)
+    values: dict[str, dict[str, list[str]]] = {}
+    in_index = set(words) if indexed else set()
+    marks = ", ".join("?" for _ in words)
+    if lookup:
+        for word, name, value in cursor.execute(
+            f"SELECT word, field, value FROM {prefix}lookup WHERE word IN ({marks}) "
+            "ORDER BY field, value",
+            list(words),
+        ).fetchall():
+            if name in types:
+                values.setdefault(word, {}).setdefault(name, []).append(value)
+        if indexed and values:
+            in_index = {
+                row[0]
+                for row in cursor.execute(
+                    f"SELECT DISTINCT word FROM {prefix}words WHERE word IN ({marks})",
+                    list(words),
+                ).fetchall()
+            }
+    if not values:
+        if not indexed:
+            query.clauses.append("FALSE")
+            return
+        query.matches = " INTERSECT ".join(
+            f"SELECT DISTINCT _id FROM {prefix}words WHERE word = ?" for _ in words
+        )
+        query.match_params = list(words)
+        return
+    for word in words:
+        conditions = []
+        if word in in_index:
+            conditions.append(f"_id IN (SELECT _id FROM {prefix}words WHERE word = ?)")
+            query.params.append(word)
+        for name, texts in values.get(word, {}).items():
+            duck = _DUCK_OF_CKAN.get(types[name], "VARCHAR")
+            if len(texts) <= LOOKUP_CONSTANTS:
+                binds = ", ".join("?" if duck == "VARCHAR" else f"CAST(? AS {duck})" for _ in texts)
+                conditions.append(f"{_quote(name)} IN ({binds})")
+                query.params.extend(texts)
+            else:  # a common word: a semi-join with the values that hold it
+                conditions.append(
+                    f"{_quote(name)} IN (SELECT CAST(value AS {duck}) FROM {prefix}lookup "
+                    "WHERE field = ? AND word = ?)"
+                )
+                query.params.extend([name, word])
+        if not conditions:  # a word no row has
+            query.clauses.append("FALSE")
+            return
+        query.clauses.append("(" + " OR ".join(conditions) + ")")
 
 
 def table_search(
@@ -1169,13 +1299,15 @@ def _search(  # noqa: PLR0912, PLR0915
         chosen = ["_id", *types]
     result_fields = [{"id": n, "type": "int" if n == "_id" else types[n]} for n in chosen]
     select = ", ".join(f"{id_expr} AS _id" if n == "_id" else _quote(n) for n in chosen)
-    query = _where(cursor=cursor, types=types, filters=filters, q=q, layout=layout)
+    query = _where(
+        cursor=cursor, types=types, filters=filters, q=q, layout=layout, alias=alias,
+        lookup=list(meta.get("lookup") or []),
+    )  # fmt: skip
     order = _sort_clause(sort, types, id_expr) if sort not in (None, "", []) else []
     table = f"{alias}.data"
-    words = f"{alias}.words"
     rows_in_table = int(meta.get("rows", 0))
     clauses, params = list(query.clauses), list(query.params)
-    matches = query.matches.replace(" FROM words ", f" FROM {words} ") if query.matches else None
+    matches = query.matches
     if matches:
         clauses.append(f"_id IN ({matches})")
         params.extend(query.match_params)

@@ -449,7 +449,28 @@ def test_sql_is_stopped_after_the_time_limit(trees):
 # --- word search, _id order, physical order (layout 2) ----------------------------------
 
 
-def test_q_matches_whole_words_every_word_required(trees):
+@pytest.fixture(params=["index", "lookup", "lookup-semijoin", "mixed"])
+def q_trees(request, publisher, dataset, django_capture_on_commit_callbacks, monkeypatch):
+    """The trees loaded with every column's words in the word index, or every column (or
+    the few-valued ones: ward and protected) matched through its values in ``lookup``."""
+    if request.param != "index":
+        monkeypatch.setattr(datastore, "LOOKUP_SHARE", 1)
+        monkeypatch.setattr(datastore, "LOOKUP_MAX_DISTINCT", 3 if request.param == "mixed" else 10)
+    if request.param == "lookup-semijoin":
+        monkeypatch.setattr(datastore, "LOOKUP_CONSTANTS", 0)
+    resource = _add(publisher, dataset, _csv(), django_capture_on_commit_callbacks)
+    assert resource.datastore_state == Resource.DatastoreState.LOADED, resource.datastore_error
+    _cursor, _alias, meta = datastore._readers.cursor(resource.datastore_table)
+    assert meta["lookup"] == {
+        "index": [],
+        "mixed": ["ward", "protected"],
+    }.get(request.param, ["id", "species", "ward", "planted", "height_m", "protected"])
+    return resource
+
+
+def test_q_matches_whole_words_every_word_required(q_trees):
+    trees = q_trees
+
     def ids(q):
         return [r["id"] for r in datastore.table_search(resource=trees, q=q).records]
 
@@ -464,6 +485,33 @@ def test_q_matches_whole_words_every_word_required(trees):
     assert datastore.table_search(resource=trees, q="north").total == 3
     assert datastore.table_search(resource=trees, q={"species": "copper"}).total == 1
     assert datastore.table_search(resource=trees, q={"ward": "copper"}).total == 0
+    assert ids("true") == [1, 4, 6]
+    assert ids("5") == [1, 5, 6]  # 4.5, id 5, 5.5 (twice): a row once, however often
+    assert datastore.table_search(resource=trees, q="5").total == 3
+    assert ids("north 5 true") == [1, 6]
+    assert ids("north 5 true 01") == [1]
+    page = datastore.table_search(resource=trees, q="north", sort="height_m desc", limit=1)
+    assert ([r["id"] for r in page.records], page.total) == ([3], 3)
+
+
+def test_q_follows_writes_to_a_loaded_table(q_trees, publisher):
+    resource = services.resource_datastore_upsert(
+        actor=publisher,
+        resource=q_trees,
+        records=[
+            {"id": 2, "species": "Hornbeam", "ward": "West"},
+            {"id": 7, "species": "Rowan", "ward": "West", "height_m": 1.5},
+        ],
+        method="upsert",
+    )
+
+    def ids(q):
+        return [r["id"] for r in datastore.table_search(resource=resource, q=q).records]
+
+    assert ids("west") == [2, 7]
+    assert ids("elm") == []  # the updated row's old value no longer holds it
+    assert ids("rowan 1") == [7]
+    assert ids("south") == [5]
 
 
 def test_q_words_are_unicode_and_follow_writes(publisher, dataset):
