@@ -10,7 +10,9 @@ the copy and renames it into place the same way.
 
 A table file holds ``data`` (CKAN's ``_id``, then the resource's columns), ``words``
 (the inverted word index for ``q``: one ``(word, _id)`` row per word of a row, sorted by
-word so that DuckDB's zone maps find a word's rows without scanning the table) and
+word so that DuckDB's zone maps find a word's rows without scanning the table; the words
+of few-valued columns are left out), ``lookup`` (the distinct values of those columns with
+their words: ``q`` finds their rows through the columns themselves) and
 ``_meta`` (the fields with their CKAN types, the primary key, the row count, the layout).
 ``_id`` is the row's position in the loaded file (1, 2, ...), stored: rows are physically
 ordered by the table's low-cardinality text columns (so that equality filters on them
