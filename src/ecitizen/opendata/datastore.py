@@ -729,8 +729,12 @@ def _coerce(value: Any, kind: str, *, field_name: str, where: str) -> Any:  # no
             if isinstance(value, float):
                 if not value.is_integer():
                     raise ValueError
-                return int(value)
-            return int(str(value).strip())
+                number = int(value)
+            else:
+                number = int(str(value).strip())
+            if not -(2**63) <= number < 2**63:  # DuckDB's BIGINT
+                raise ValueError
+            return number
         if kind == "numeric":
             if isinstance(value, bool):
                 raise ValueError
@@ -748,13 +752,16 @@ def _coerce(value: Any, kind: str, *, field_name: str, where: str) -> Any:  # no
                 return False
             raise ValueError
         if kind == "date":
-            return dt.date.fromisoformat(str(value).strip()[:10])
+            text = str(value).strip()
+            if len(text) > 10:  # a date and time: its date, but nothing else after it
+                return dt.datetime.fromisoformat(text).date()
+            return dt.date.fromisoformat(text)
         if kind == "timestamp":
             stamp = dt.datetime.fromisoformat(str(value).strip())
             if stamp.tzinfo is not None:
                 stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
             return stamp
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise QueryInvalid(
             _("“%(value)s” is not a valid %(type)s for the field “%(field)s”.")
             % {"value": str(value)[:100], "type": kind, "field": field_name},
@@ -1022,6 +1029,10 @@ def table_fields(*, resource: Any) -> list[dict[str, str]]:
     return [dict(f) for f in meta["fields"]]
 
 
+#: The largest offset a search takes (larger ones would overflow the engine's integers).
+MAX_OFFSET = 2**62
+
+
 def _int_param(value: Any, name: str, *, default: int, maximum: int | None = None) -> int:
     if value in (None, ""):
         return default
@@ -1031,6 +1042,8 @@ def _int_param(value: Any, name: str, *, default: int, maximum: int | None = Non
         raise QueryInvalid(_("Give a whole number of 0 or more."), field=name) from error
     if isinstance(value, bool) or number < 0:
         raise QueryInvalid(_("Give a whole number of 0 or more."), field=name)
+    if maximum is None and number > MAX_OFFSET:
+        raise QueryInvalid(_("Give a whole number up to %(n)d.") % {"n": MAX_OFFSET}, field=name)
     return min(number, maximum) if maximum is not None else number
 
 
@@ -1570,7 +1583,7 @@ def sql_search(
         try:
             cursor = connection.execute(sql)
             description = cursor.description or []
-            rows = cursor.fetchmany(max_rows + 1)
+            rows, too_large = _rows_within(cursor, max_rows + 1, MAX_SQL_ANSWER_BYTES)
         except duckdb.InterruptException as error:
             raise QueryInvalid(
                 _("The query took longer than %(ms)d ms.") % {"ms": timeout_ms}, field="query"
@@ -1593,6 +1606,28 @@ def sql_search(
     return TableResult(
         fields=fields,
         rows=[[_json_value(v) for v in row] for row in rows[:max_rows]],
-        truncated=len(rows) > max_rows,
+        truncated=too_large or len(rows) > max_rows,
         limit=max_rows,
     )
+
+
+#: The most an answer of datastore_search_sql may hold (the values' text, roughly): a
+#: query can make huge values out of nothing (``repeat('a', 10^8)``).
+MAX_SQL_ANSWER_BYTES = 10 * 1024 * 1024
+
+
+def _rows_within(cursor: Any, max_rows: int, max_bytes: int) -> tuple[list[Any], bool]:
+    """Up to ``max_rows`` rows of ``cursor``, stopping before their values pass
+    ``max_bytes``: (rows, whether the size stopped it)."""
+    rows: list[Any] = []
+    size = 0
+    while len(rows) < max_rows:
+        chunk = cursor.fetchmany(min(1000, max_rows - len(rows)))
+        if not chunk:
+            return rows, False
+        for row in chunk:
+            size += sum(len(v) if isinstance(v, str | bytes) else 16 for v in row)
+            if size > max_bytes:
+                return rows, True
+            rows.append(row)
+    return rows, False

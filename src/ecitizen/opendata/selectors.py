@@ -137,9 +137,17 @@ def resource_by_id_for_reader(*, user: Any, resource_id: str) -> Resource:
     return resource
 
 
-def dataset_revisions(*, dataset: Dataset) -> QuerySet[DatasetRevision]:
-    """The dataset's public history, newest first (the publisher is not part of it)."""
-    return DatasetRevision.objects.filter(dataset=dataset).order_by("-number")
+def dataset_revisions(*, dataset: Dataset, user: Any) -> QuerySet[DatasetRevision]:
+    """The dataset's history as ``user`` may read it, newest first (the publisher is not
+    part of it): every revision for the dataset's own publishers; for everyone else, from
+    its first publication on (what a draft said before it was published stays private)."""
+    revisions = DatasetRevision.objects.filter(dataset=dataset).order_by("-number")
+    remit = _publisher_remit(user)
+    if remit is not None and Dataset.objects.filter(remit, pk=dataset.pk).exists():
+        return revisions
+    if dataset.issued is None:
+        return revisions.none()
+    return revisions.filter(at__gte=dataset.issued)
 
 
 def api_tokens_of(*, user: Any) -> QuerySet[ApiToken]:

@@ -386,6 +386,22 @@ def dataset_publish(*, actor: Any, dataset: Dataset) -> Dataset:
             _("Fix the problems in “%(name)s” before publishing.") % {"name": unchecked[0].name()},
             code="resource_invalid",
         )
+    # A table is published with its DataStore copy (preview, API, exports) or not at all.
+    not_loaded = [
+        r for r in resources if r.is_tabular and r.datastore_state != Resource.DatastoreState.LOADED
+    ]
+    if not_loaded:
+        resource = not_loaded[0]
+        if resource.datastore_state == Resource.DatastoreState.FAILED:
+            message = _("“%(name)s” could not be loaded: %(reason)s") % {
+                "name": resource.name(),
+                "reason": resource.datastore_error,
+            }
+        else:
+            message = _("“%(name)s” is still being checked and loaded: try again shortly.") % {
+                "name": resource.name()
+            }
+        raise OpendataError(message, code="resource_not_loaded")
     dataset.state = Dataset.State.PUBLISHED
     dataset.withdrawn_reason = ""
     dataset.withdrawn_at = None
@@ -407,6 +423,13 @@ def dataset_withdraw(*, actor: Any, dataset: Dataset, reason: str) -> Dataset:
     _require_publisher(actor, dataset)
     if dataset.state == Dataset.State.WITHDRAWN:
         return dataset
+    if dataset.state == Dataset.State.DRAFT:
+        # A withdrawn dataset stays readable by everyone: withdrawing a draft would
+        # publish what was never published.
+        raise OpendataError(
+            _("A draft has not been published, so there is nothing to withdraw."),
+            code="draft",
+        )
     dataset.state = Dataset.State.WITHDRAWN
     dataset.withdrawn_reason = reason
     dataset.withdrawn_at = timezone.now()
@@ -641,6 +664,8 @@ def resource_update(
     file again (and reloads it)."""
     dataset = _locked(resource.dataset)
     _require_publisher(actor, dataset)
+    if dataset.state == Dataset.State.WITHDRAWN:
+        raise OpendataError(_("A withdrawn dataset cannot change."), code="withdrawn")
     resource = Resource.objects.select_for_update().get(pk=resource.pk)
     errors: dict[str, list[str]] = {}
     changed: list[str] = []

@@ -93,13 +93,23 @@ def _duckdb_rows(path: Path, format_label: str) -> list[list[Any]]:
     (Frictionless reads neither without extra native packages; DuckDB reads both)."""
     import duckdb
 
-    with duckdb.connect() as connection:
-        if format_label == "Parquet":
-            relation = connection.read_parquet(str(path))
-        else:
-            relation = connection.read_json(str(path), format="array")
-        header = list(relation.columns)
-        return [header, *[list(row) for row in relation.fetchall()]]
+    try:
+        with duckdb.connect() as connection:
+            if format_label == "Parquet":
+                relation = connection.read_parquet(str(path))
+            else:
+                relation = connection.read_json(str(path), format="array")
+            header = list(relation.columns)
+            return [header, *[list(row) for row in relation.fetchall()]]
+    except duckdb.Error as error:
+        raise SchemaInvalid(
+            _(
+                "The file cannot be read as a table: a JSON file must be an array of "
+                "objects, one per row."
+            )
+            if format_label == "JSON"
+            else _("The file cannot be read as a table: it is not a Parquet file.")
+        ) from error
 
 
 def schema_check(schema: Any) -> dict[str, Any]:
@@ -209,11 +219,85 @@ def _one_per_cell(problems: list[Problem]) -> list[Problem]:
     ]
 
 
+#: The longest column name a table may have (the DataStore's, as PostgreSQL's in CKAN).
+MAX_NAME_LENGTH = 63
+
+
+def _first_line_not_utf8(path: Path) -> int | None:
+    """The line (1-based) where the file stops being UTF-8, or ``None`` when it is."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with path.open("rb") as source:
+        for chunk in iter(lambda: source.read(1024 * 1024), b""):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                return line + chunk[: error.start].count(b"\n")
+            line += chunk.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return line
+    return None
+
+
+def _file_problems(path: Path, format_label: str, names: list[str]) -> list[Problem]:
+    """What would stop the DataStore loading a file that Frictionless accepts: a CSV file
+    not in UTF-8 (Excel's "CSV" is often Windows-1252), a column called ``_id`` (CKAN's
+    row number) or with a name that is too long."""
+    problems: list[Problem] = []
+    if format_label == "CSV" and (line := _first_line_not_utf8(path)) is not None:
+        problems.append(
+            Problem(
+                line,
+                None,
+                "",
+                "encoding-error",
+                str(
+                    _(
+                        "the file is not in UTF-8 from this row on: save it as “CSV UTF-8” "
+                        "(in Excel: Save As, then CSV UTF-8)"
+                    )
+                ),
+            )
+        )
+    for column, name in enumerate(names, start=1):
+        if name == "_id":
+            problems.append(
+                Problem(
+                    1,
+                    column,
+                    name,
+                    "reserved-label",
+                    str(_("“_id” is reserved: CKAN numbers the rows with it; rename the column")),
+                )
+            )
+        elif len(name) > MAX_NAME_LENGTH:
+            problems.append(
+                Problem(
+                    1,
+                    column,
+                    name[:MAX_NAME_LENGTH],
+                    "long-label",
+                    str(
+                        _("a column name has at most %(count)d characters")
+                        % {"count": MAX_NAME_LENGTH}
+                    ),
+                )
+            )
+    return problems
+
+
 def file_validate(path: Path, format_label: str, schema: dict[str, Any]) -> Outcome:
     """Every problem of the file against ``schema`` (at most :data:`MAX_ERRORS`), and how
     many data rows it has. A file that cannot be read at all is one problem without a row.
     """
     field_types = {f["name"]: f.get("type", "string") for f in schema.get("fields", [])}
+    early = _file_problems(path, format_label, list(field_types))
+    if early:
+        return Outcome(valid=False, rows=0, problems=early)
     with _frictionless() as fl:
         try:
             resource = _resource(path, format_label, schema)
@@ -223,6 +307,10 @@ def file_validate(path: Path, format_label: str, schema: dict[str, Any]) -> Outc
                 valid=False,
                 rows=0,
                 problems=[Problem(None, None, "", "source-error", str(error.error.note or error))],
+            )
+        except SchemaInvalid as error:
+            return Outcome(
+                valid=False, rows=0, problems=[Problem(None, None, "", "source-error", str(error))]
             )
     task = report.tasks[0] if report.tasks else None
     errors = list(report.errors) + (list(task.errors) if task else [])

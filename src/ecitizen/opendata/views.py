@@ -29,7 +29,7 @@ from ecitizen.catalogue.spec import localised
 from ecitizen.core.access import public
 from ecitizen.opendata import charts, selectors
 from ecitizen.opendata.forms import FACET_FILTERS, SORT_CHOICES, DatasetSearchForm, read_search
-from ecitizen.opendata.models import Dataset, DatasetRevision, Resource
+from ecitizen.opendata.models import Dataset, Resource
 from ecitizen.opendata.packages import resource_download_path
 from ecitizen.opendata.vocabularies import EU_FREQUENCY, FREQUENCIES, LICENCES, THEMES
 
@@ -531,7 +531,9 @@ def resource_detail(request: HttpRequest, name: str, resource_id: Any) -> HttpRe
 def dataset_history(request: HttpRequest, name: str) -> HttpResponse:
     dataset = _dataset_or_404(request, name)
     page = Paginator(
-        selectors.dataset_revisions(dataset=dataset).only("number", "at", "summary"),
+        selectors.dataset_revisions(dataset=dataset, user=request.user).only(
+            "number", "at", "summary"
+        ),
         HISTORY_PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     return render(
@@ -609,7 +611,8 @@ def _snapshot_view(snapshot: dict[str, Any]) -> dict[str, Any]:
 def dataset_revision(request: HttpRequest, name: str, number: int) -> HttpResponse:
     dataset = _dataset_or_404(request, name)
     revision = (
-        DatasetRevision.objects.filter(dataset=dataset, number=number)
+        selectors.dataset_revisions(dataset=dataset, user=request.user)
+        .filter(number=number)
         .only("number", "at", "summary", "snapshot")
         .first()
     )

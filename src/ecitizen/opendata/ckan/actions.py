@@ -834,6 +834,10 @@ def package_patch(context: ActionContext, data: Mapping[str, Any]) -> dict[str, 
     actor = _require_token(context)
     name_or_id = params.required(data, "id")
     dataset = _dataset_for_reader(context, name_or_id)
+    # The caller's rights before anything about the request: another department's
+    # publisher learns nothing from which of their fields would be refused.
+    if not services.publisher_covers(actor, dataset):
+        raise NotAuthorized(_("You cannot change this dataset."))
     if "owner_org" in data and params.text(data, "owner_org") not in (
         dataset.department.slug,
         "",

@@ -98,16 +98,24 @@ def _round(moment: datetime, unit: str) -> datetime:
 
 
 def _shift(moment: datetime, amount: int, unit: str) -> datetime:
+    """``moment`` moved by ``amount`` units; :class:`FilterInvalid` past the years a date
+    can have (1 to 9999)."""
+    out_of_range = FilterInvalid(_("The date is outside the years 1 to 9999."))
     if unit in {"years", "months"}:
         months = moment.month - 1 + amount * (12 if unit == "years" else 1)
         year, month = moment.year + months // 12, months % 12 + 1
-        day = moment.day
-        while True:
+        if not 1 <= year <= 9999:
+            raise out_of_range
+        for day in range(moment.day, 27, -1):  # 31 January + 1 month = 28 or 29 February
             try:
                 return moment.replace(year=year, month=month, day=day)
             except ValueError:
-                day -= 1  # 31 January + 1 month = the last day of February
-    return moment + timedelta(**{unit: amount})
+                continue
+        return moment.replace(year=year, month=month, day=28)
+    try:
+        return moment + timedelta(**{unit: amount})
+    except OverflowError:
+        raise out_of_range from None
 
 
 def _unit(word: str, text: str) -> str:
@@ -167,6 +175,13 @@ def _range(text: str, filters: Filters) -> None:
             % {"text": text}
         )
     start, end = (parse_moment(part.strip()) for part in parts)
+    try:
+        _bound(text, start, end, filters)
+    except OverflowError:
+        raise FilterInvalid(_("The date is outside the years 1 to 9999.")) from None
+
+
+def _bound(text: str, start: datetime | None, end: datetime | None, filters: Filters) -> None:
     if start is not None:
         if text[0] == "{":
             start += timedelta(microseconds=1)

@@ -15,6 +15,9 @@ from django.utils.translation import gettext as _
 from ecitizen.opendata.ckan.registry import ValidationError
 
 TRUE = {"true", "1", "yes", "on", "t", "y"}
+#: The largest integer any parameter takes (offsets, pages, limits): larger numbers would
+#: only overflow the database's integers.
+MAX_INTEGER = 10**9
 FALSE = {"false", "0", "no", "off", "f", "n", ""}
 
 
@@ -30,7 +33,8 @@ def integer(
     minimum: int = 0,
     maximum: int | None = None,
 ) -> int | None:
-    """``data[key]`` as an integer in [minimum, maximum], else ``default`` when absent."""
+    """``data[key]`` as an integer in [minimum, maximum] (``maximum`` defaults to
+    :data:`MAX_INTEGER`), else ``default`` when absent."""
     value = data.get(key)
     if value is None or value == "":
         return default
@@ -47,7 +51,9 @@ def integer(
             if minimum == 0
             else _("Must be at least %(n)d") % {"n": minimum},
         )
-    if maximum is not None and number > maximum:
+    if maximum is None:
+        maximum = MAX_INTEGER
+    if number > maximum:
         raise invalid(key, _("Must be %(n)d or less") % {"n": maximum})
     return number
 

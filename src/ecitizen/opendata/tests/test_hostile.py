@@ -1,10 +1,8 @@
 """The open-data catalogue tried as an attacker, a careless API client and a confused
 resident would: malformed parameters (never a 500), drafts and private datasets leaking
 through any door, tokens and cookies, writes across departments, hostile uploads, the SQL
-endpoint, and HTML in everything a page shows.
-
-Tests marked ``xfail(strict=True)`` are defects found in review: each states the expected
-behaviour and fails until the defect is fixed (then the marker must go).
+endpoint, and HTML in everything a page shows. Each test states the expected behaviour;
+those named for a defect were found in review, failed, and were fixed.
 """
 
 from __future__ import annotations
@@ -152,11 +150,6 @@ def test_odd_catalogue_parameters_are_answered_not_crashed(client, world, action
     assert "success" in body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: 'start'/'offset'/'page' have no maximum, so 10**30 reaches the database "
-    "(SQLite 'datatype mismatch', PostgreSQL 'bigint out of range'): a 500",
-)
 @pytest.mark.parametrize(
     ("action", "params"),
     [
@@ -173,11 +166,6 @@ def test_a_huge_start_or_offset_is_a_validation_error_or_an_empty_page_not_a_500
     assert status in (200, 409), body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: fq dates at the edge of datetime's range raise OverflowError "
-    "(fq._range/_shift do not catch it): a 500 instead of CKAN's Search Error",
-)
 @pytest.mark.parametrize(
     "clause",
     [
@@ -194,12 +182,6 @@ def test_an_fq_date_out_of_range_is_a_search_error_not_a_500(client, world, clau
 
 
 @pytest.mark.timeout(10)
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect (denial of service): fq._shift loops for ever when NOW +/- years or "
-    "months leaves year 1..9999 (replace() fails, 'day -= 1' never helps); one GET of "
-    "package_search?fq=metadata_modified:[NOW+99999YEARS TO *] pins a worker",
-)
 def test_date_maths_past_year_9999_is_refused_at_once():
     with pytest.raises(fq.FilterInvalid):
         fq.parse("metadata_modified:[NOW+99999YEARS TO *]")
@@ -247,11 +229,6 @@ def test_datastore_search_quoted_identifiers_nul_bytes_and_enormous_limits_are_h
     assert body["result"]["limit"] == 32_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: datastore._coerce turns a huge integer into float(), which raises "
-    "OverflowError (not caught with TypeError/ValueError): a 500",
-)
 def test_a_huge_number_in_a_numeric_filter_is_a_validation_error(client, world):
     status, body = _get(
         client,
@@ -333,12 +310,6 @@ def test_search_lists_facets_and_counts_hide_the_departments_drafts_and_private_
     assert body["result"]["count"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: services.dataset_withdraw accepts a draft; a withdrawn dataset is public "
-    "(selectors.datasets_visible hides drafts only), so withdrawing a never-published draft "
-    "publishes its page, metadata and history to everyone",
-)
 def test_withdrawing_a_draft_does_not_make_it_public(client, world, token):
     _post(
         client,
@@ -351,12 +322,6 @@ def test_withdrawing_a_draft_does_not_make_it_public(client, world, token):
     assert client.get("/dataset/draft-trees/").status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: the public history shows every revision, also those recorded while the "
-    "dataset was a draft (department only): a title or description written before "
-    "publication becomes public with it",
-)
 def test_the_public_history_starts_at_publication(client, publisher, department):
     dataset = services.dataset_create(
         actor=publisher,
@@ -438,11 +403,6 @@ def test_sql_refuses_files_catalogs_settings_and_statements_other_than_one_selec
     assert "query" in body["error"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: datastore.sql_search bounds rows (32,000) but not bytes: one "
-    "SELECT repeat('a', N) answers N bytes of JSON, built in the web process's memory",
-)
 def test_sql_answers_are_bounded_in_size(client, world, settings):
     settings.DATASTORE_SQL_ENABLED = True
 
@@ -518,12 +478,6 @@ def test_another_departments_publisher_cannot_write(client, world, other_token, 
     assert not Dataset.objects.filter(name="n1").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: package_patch checks 'state' before the caller's rights, so another "
-    "department's token gets 409 'cannot become a draft' instead of 403 (CKAN authorises "
-    "first)",
-)
 def test_another_departments_publisher_is_refused_before_the_state_is_checked(
     client, world, other_token
 ):
@@ -534,12 +488,6 @@ def test_another_departments_publisher_is_refused_before_the_state_is_checked(
     assert status == 403
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: services.resource_update has no withdrawn check (resource_add, "
-    "resource_replace and the DataStore writes refuse 'A withdrawn dataset cannot change'): "
-    "a new schema even reloads the withdrawn table",
-)
 def test_a_withdrawn_datasets_files_cannot_change(world, publisher):
     resource = world["public"]
     services.dataset_withdraw(actor=publisher, dataset=resource.dataset, reason="Old")
@@ -599,12 +547,6 @@ def test_a_file_that_is_not_a_table_is_refused_clearly(
     assert body["error"]["upload"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: validation._duckdb_rows lets DuckDB's InvalidInputException out of "
-    "schema_infer (only FrictionlessException is caught): a JSON upload that is not an "
-    "array of objects, or a broken Parquet file, is a 500",
-)
 @pytest.mark.parametrize(
     ("filename", "content"),
     [("object.json", b'{"a": 1}'), ("number.json", b"42"), ("broken.parquet", b"PAR1garbage")],
@@ -618,12 +560,6 @@ def test_a_json_file_that_is_not_an_array_or_a_broken_parquet_is_refused_clearly
     assert body["error"]["upload"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: the check (Frictionless) and the DataStore load (DuckDB) disagree: a "
-    "Latin-1 CSV (as Excel saves it) or one with an '_id' column passes its checks, so the "
-    "dataset can be published, then fails to load (no preview, no API, no exports)",
-)
 @pytest.mark.parametrize(
     "content",
     [b"name,town\nZo\xe9,Paris\n", b"_id,name\n1,Oak\n"],

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from ecitizen.opendata import charts, services
 from ecitizen.opendata.models import Resource
+from tests.personas import sign_in_official
 
 pytestmark = pytest.mark.django_db
 
@@ -266,7 +267,9 @@ def test_a_withdrawn_dataset_shows_why_and_when_and_keeps_its_history(client, de
     assert "govuk-warning-text" in response.content.decode()
     history = _text(client.get(reverse("opendata:dataset_history", args=["old-bins"])))
     assert "Withdrawn" in history
-    assert "Created" in history
+    assert "Published" in history
+    # What the dataset was before its publication stays with its department.
+    assert "Created" not in history
     # Not among the search results.
     assert "Old bins" not in _text(client.get(reverse("opendata:search")))
 
@@ -353,23 +356,28 @@ def test_the_history_lists_revisions_without_the_publisher(client, department, p
 
     assert response.status_code == 200
     text = _text(response)
-    for number in (1, 2, 3, 4):
+    # From its publication on: revisions 1 (created) and 2 (file added) were drafts.
+    for number in (3, 4):
         assert f"Revision {number}" in text
+    assert "Revision 2" not in text
     assert "Changed: version" in text
     assert "Published" in text
     assert publisher.email not in text
     if publisher.full_name:
         assert publisher.full_name not in text
 
-    revision = client.get(reverse("opendata:dataset_revision", args=["bin-days", 2]))
+    revision = client.get(reverse("opendata:dataset_revision", args=["bin-days", 3]))
     assert revision.status_code == 200
     revision_text = _text(revision)
-    assert "Revision 2" in revision_text
-    assert "File added: days.pdf" in revision_text
+    assert "Revision 3" in revision_text
+    assert "Published" in revision_text
     assert "earlier version" in revision_text
     assert "days.pdf" in revision_text
     assert "PDF" in revision_text
     assert publisher.email not in revision_text
+    # Versions before the publication: the department's, not the public's.
+    assert client.get(reverse("opendata:dataset_revision", args=["bin-days", 2])).status_code == 404
+    sign_in_official(client, publisher)
     first = _text(client.get(reverse("opendata:dataset_revision", args=["bin-days", 1])))
     assert "This version had no files." in first
 

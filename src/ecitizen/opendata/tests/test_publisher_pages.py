@@ -111,6 +111,7 @@ def test_the_home_page_lists_the_department_s_datasets_with_their_state(
     private = _dataset(publisher, department, "private-one", private=True)
     Dataset.objects.filter(pk=private.pk).update(state=Dataset.State.PUBLISHED)
     withdrawn = _dataset(publisher, department, "gone-one")
+    Dataset.objects.filter(pk=withdrawn.pk).update(state=Dataset.State.PUBLISHED)
     services.dataset_withdraw(actor=publisher, dataset=withdrawn, reason="Replaced")
     _dataset(other_publisher, other_department, "planning-data")
 
@@ -544,6 +545,7 @@ def test_the_fields_form_refuses_bounds_that_make_no_sense(
 
 def test_a_publisher_withdraws_a_dataset_with_a_reason(signed_in, publisher, department):
     dataset = _dataset(publisher, department)
+    Dataset.objects.filter(pk=dataset.pk).update(state=Dataset.State.PUBLISHED)
     url = reverse("staff:opendata_dataset_withdraw", args=[dataset.name])
     assert signed_in.get(url).status_code == 200
 
