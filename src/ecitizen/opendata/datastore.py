@@ -738,10 +738,10 @@ def _coerce(value: Any, kind: str, *, field_name: str, where: str) -> Any:  # no
         if kind == "numeric":
             if isinstance(value, bool):
                 raise ValueError
-            number = float(str(value).strip()) if not isinstance(value, (int, float)) else value
-            if isinstance(number, float) and not math.isfinite(number):
+            real = float(str(value).strip()) if not isinstance(value, (int, float)) else value
+            if isinstance(real, float) and not math.isfinite(real):
                 raise ValueError
-            return float(number)
+            return float(real)
         if kind == "bool":
             if isinstance(value, bool):
                 return value

@@ -718,8 +718,14 @@ def resource_process(*, resource_id: str) -> None:
     ):
         return
     checksum = resource.checksum
+
+    def checked_so_far(rows: int) -> None:
+        Resource.objects.filter(pk=resource.pk, checksum=checksum).update(datastore_progress=rows)
+
     with _local_copy(resource) as path:
-        outcome = validation.file_validate(path, resource.format, resource.schema or {})
+        outcome = validation.file_validate(
+            path, resource.format, resource.schema or {}, progress=checked_so_far
+        )
         report = {
             "valid": outcome.valid,
             "rows": outcome.rows,
@@ -729,6 +735,7 @@ def resource_process(*, resource_id: str) -> None:
         }
         updated = Resource.objects.filter(pk=resource.pk, checksum=checksum).update(
             validation=report,
+            datastore_progress=0,  # from now on: rows loaded, not rows checked
             datastore_state=(
                 Resource.DatastoreState.LOADING if outcome.valid else Resource.DatastoreState.FAILED
             ),

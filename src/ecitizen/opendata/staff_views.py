@@ -109,6 +109,7 @@ class Check:
     rows: int = 0
     loaded: int = 0
     percent: int = 0
+    checked: int = 0  # rows checked so far, while the check runs
     store: str = ""  # the DataStore's state, in words ("" for a document)
 
 
@@ -131,7 +132,13 @@ def _check(resource: Resource) -> Check:  # noqa: PLR0911 (one return per state)
         return Check(_("Not a table"), "grey")
     if not report:
         if state in {Resource.DatastoreState.PENDING, Resource.DatastoreState.LOADING}:
-            return Check(_("Being checked"), "blue", checking=True)
+            # While the check runs, the progress counts the rows checked so far.
+            return Check(
+                _("Being checked"),
+                "blue",
+                checking=True,
+                checked=int(resource.datastore_progress or 0),
+            )
         return Check(_("Not checked"), "grey")
     rows = int(report.get("rows") or 0)
     if not report.get("valid"):

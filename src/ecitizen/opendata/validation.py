@@ -7,7 +7,7 @@ file is read through DuckDB and handed over as rows. Nothing here writes to the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,9 +290,41 @@ def _file_problems(path: Path, format_label: str, names: list[str]) -> list[Prob
     return problems
 
 
-def file_validate(path: Path, format_label: str, schema: dict[str, Any]) -> Outcome:
+#: How often (in rows) a long check reports how far it got.
+PROGRESS_EVERY = 50_000
+
+
+def _row_counter(progress: Callable[[int], None]) -> Any:
+    """A Frictionless check that finds nothing and calls ``progress(rows checked)`` every
+    :data:`PROGRESS_EVERY` rows: a check of millions of rows takes minutes."""
+    import frictionless
+
+    class RowCounter(frictionless.Check):
+        type = "ecitizen-row-counter"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows = 0
+
+        def validate_row(self, row: Any) -> Iterator[Any]:
+            self.rows += 1
+            if self.rows % PROGRESS_EVERY == 0:
+                progress(self.rows)
+            yield from ()
+
+    return RowCounter()
+
+
+def file_validate(
+    path: Path,
+    format_label: str,
+    schema: dict[str, Any],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> Outcome:
     """Every problem of the file against ``schema`` (at most :data:`MAX_ERRORS`), and how
     many data rows it has. A file that cannot be read at all is one problem without a row.
+    ``progress``, when given, is called with the rows checked so far as the check goes.
     """
     field_types = {f["name"]: f.get("type", "string") for f in schema.get("fields", [])}
     early = _file_problems(path, format_label, list(field_types))
@@ -301,7 +333,10 @@ def file_validate(path: Path, format_label: str, schema: dict[str, Any]) -> Outc
     with _frictionless() as fl:
         try:
             resource = _resource(path, format_label, schema)
-            report = fl.validate(resource, limit_errors=MAX_ERRORS)
+            checks = [_row_counter(progress)] if progress is not None else []
+            report = resource.validate(
+                checklist=fl.Checklist(checks=checks), limit_errors=MAX_ERRORS
+            )
         except fl.FrictionlessException as error:
             return Outcome(
                 valid=False,

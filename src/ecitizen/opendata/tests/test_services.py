@@ -337,3 +337,43 @@ def test_the_tokens_link_is_on_publishers_account_pages_only(client, publisher, 
 
     sign_in_official(client, publisher)
     assert tokens in client.get(reverse("accounts:home")).content.decode()
+
+
+def test_a_long_check_says_how_far_it_got(
+    publisher, department, client, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from ecitizen.opendata import validation
+    from tests.personas import sign_in_official
+
+    monkeypatch.setattr(validation, "PROGRESS_EVERY", 2)
+    seen = []
+    rows = b"".join(f"{n},Oak,2020-01-01,1\n".encode() for n in range(1, 8))
+    content = b"id,species,planted,height_m\n" + rows
+    dataset = _dataset(publisher, department)
+    resource = _add(publisher, dataset, content, django_capture_on_commit_callbacks)
+    outcome = validation.file_validate(
+        _write(content), "CSV", resource.schema, progress=seen.append
+    )
+    assert outcome.valid
+    assert seen == [2, 4, 6]
+    # Loaded: the progress counts rows loaded again.
+    assert resource.datastore_progress == 7
+
+    # While a check runs, the publisher's page says how many rows it checked.
+    Resource.objects.filter(pk=resource.pk).update(
+        validation=None, datastore_state=Resource.DatastoreState.LOADING, datastore_progress=150000
+    )
+    sign_in_official(client, publisher)
+    page = client.get(reverse("staff:opendata_resource", args=[dataset.name, resource.id]))
+    assert "150,000 rows checked so far" in page.content.decode()
+
+
+def _write(content: bytes):
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp()) / "data.csv"
+    path.write_bytes(content)
+    return path
