@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import json
 import random
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -73,8 +74,9 @@ def _xlsx(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
 
 
 def _zip_at_a_fixed_time(data: bytes) -> bytes:
-    """The ZIP archive (an XLSX file) again, each entry dated 2026-01-01: openpyxl dates
-    them with the clock, so two runs a second apart would make different files."""
+    """The ZIP archive (an XLSX file) again, each entry and the document's "modified"
+    property dated 2026-01-01: openpyxl dates them with the clock, so two runs a second
+    apart would make different files."""
     import zipfile
 
     out = io.BytesIO()
@@ -85,7 +87,15 @@ def _zip_at_a_fixed_time(data: bytes) -> bytes:
         for entry in source.infolist():
             fixed = zipfile.ZipInfo(entry.filename, date_time=(2026, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            copy.writestr(fixed, source.read(entry.filename))
+            data = source.read(entry.filename)
+            if entry.filename == "docProps/core.xml":
+                # openpyxl writes the time of saving as the document's "modified" date.
+                data = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>2026-01-01T00:00:00Z\g<2>",
+                    data,
+                )
+            copy.writestr(fixed, data)
     return out.getvalue()
 
 
