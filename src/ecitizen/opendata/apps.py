@@ -20,7 +20,18 @@ class OpendataConfig(AppConfig):
             roles=["publisher", Role.PLATFORM_ADMIN],
         )
         registry.register_nav(
-            NavItem("opendata", _("Open data"), "opendata:search", "everyone", order=60)
+            # In the header for visitors; a signed-in person's header is full of their own
+            # business (it must fit one row in French), so theirs is on the account page.
+            NavItem(
+                "opendata",
+                _("Open data"),
+                "opendata:search",
+                "visitor",
+                order=60,
+            )
+        )
+        registry.register_nav(
+            NavItem("opendata_account", _("Open data"), "opendata:search", "account", order=50)
         )
         registry.register_nav(
             NavItem(

@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import logging
 import re
@@ -28,12 +26,11 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ecitizen.core.access import public
 from ecitizen.opendata import services
-from ecitizen.opendata.ckan import actions  # noqa: F401 (registers the actions)
-from ecitizen.opendata.ckan.registry import ACTIONS, ActionContext, CkanError
-
-# The DataStore's actions (datastore_search…) register themselves when imported.
-if importlib.util.find_spec("ecitizen.opendata.ckan.datastore_actions") is not None:
-    importlib.import_module("ecitizen.opendata.ckan.datastore_actions")
+from ecitizen.opendata.ckan import (
+    actions,  # noqa: F401 (registers the actions)
+    datastore_actions,  # noqa: F401 (registers its actions)
+)
+from ecitizen.opendata.ckan.registry import ACTIONS, ActionContext, CkanError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +101,25 @@ def _request_data(request: HttpRequest, *, side_effect_free: bool) -> dict[str, 
     return data
 
 
+def _field_with_nul(value: Any, name: str = "") -> str | None:
+    """The first parameter with a NUL character anywhere in it (PostgreSQL's text cannot
+    hold one, and no real value has one), or ``None``."""
+    if isinstance(value, str):
+        return name if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _field_with_nul(item, name or str(key)) or (
+                name or str(key) if "\x00" in str(key) else None
+            )
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for item in value:
+            if (found := _field_with_nul(item, name)) is not None:
+                return found
+    return None
+
+
 def _credentials(request: HttpRequest) -> str | None:
     header = request.headers.get("Authorization") or request.headers.get("X-CKAN-API-Key")
     if not header or header.strip().lower().startswith("basic "):
@@ -152,6 +168,13 @@ def action_view(  # noqa: PLR0911 (one answer per CKAN outcome)
     except _RequestDataError as error:
         return _bad_request(_("JSON Error: %(error)s") % {"error": error})
 
+    with_nul = _field_with_nul(data)
+    if with_nul is not None:
+        error = ValidationError(
+            fields={with_nul: [_("Remove the NUL character (\\u0000): no text may contain it.")]}
+        )
+        envelope.update(success=False, error=_error_body(error))
+        return _json(error.status, envelope)
     callback = data.pop("callback", None)
     secret = _credentials(request)
     user: Any = None
