@@ -170,11 +170,11 @@ def action_view(  # noqa: PLR0911 (one answer per CKAN outcome)
 
     with_nul = _field_with_nul(data)
     if with_nul is not None:
-        error = ValidationError(
+        refusal = ValidationError(
             fields={with_nul: [_("Remove the NUL character (\\u0000): no text may contain it.")]}
         )
-        envelope.update(success=False, error=_error_body(error))
-        return _json(error.status, envelope)
+        envelope.update(success=False, error=_error_body(refusal))
+        return _json(refusal.status, envelope)
     callback = data.pop("callback", None)
     secret = _credentials(request)
     user: Any = None
