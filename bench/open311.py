@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -642,24 +642,29 @@ def main() -> None:
         sys.exit(
             "Set DATABASE_URL to a PostgreSQL server (postgres://user@host:5432/db), or --sqlite"
         )
+    run_in_throwaway_database(lambda: _run(options), sqlite=options.sqlite)
+
+
+def run_in_throwaway_database(run: Callable[[], None], *, sqlite: bool) -> None:
+    """``run()`` with the benchmark settings, in a temporary VAR_DIR and on a throwaway
+    database: a SQLite file there, or (``sqlite`` false) a PostgreSQL database created
+    beside DATABASE_URL's. The folder and the database go at the end, whatever happens."""
     os.environ.update(BENCH_ENV)
-    # The run's files (the SQLite database, the stored photo) go, like the database, at
-    # the end.
     workdir = tempfile.mkdtemp(prefix="ecitizen-bench-")
     os.environ["VAR_DIR"] = workdir
     (Path(workdir) / "static").mkdir()  # no static files are served here
     try:
-        if options.sqlite:
+        if sqlite:
             os.environ["DATABASE_URL"] = f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
-            _run(options)
+            run()
         else:
-            _run_on_postgresql(options)
+            _run_on_postgresql(run)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run_on_postgresql(options: argparse.Namespace) -> None:
-    """:func:`_run` on a database created beside DATABASE_URL's, dropped at the end."""
+def _run_on_postgresql(run: Callable[[], None]) -> None:
+    """``run()`` on a database created beside DATABASE_URL's, dropped at the end."""
     maintenance, throwaway, name = _database_urls(os.environ["DATABASE_URL"])
 
     import psycopg
@@ -668,7 +673,7 @@ def _run_on_postgresql(options: argparse.Namespace) -> None:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         os.environ["DATABASE_URL"] = throwaway
-        _run(options)
+        run()
     finally:
         from django.db import connections
 

@@ -28,9 +28,7 @@ import argparse
 import json
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from datetime import timedelta
@@ -39,12 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.open311 import (
-    BENCH_ENV,
-    _conninfo,
-    _database_urls,
-    _percentiles,
-)
+from bench.open311 import _percentiles, run_in_throwaway_database
 
 DEPARTMENTS = 12
 KEYWORDS = 300
@@ -303,37 +296,7 @@ def main() -> None:
         sys.exit("--datasets must be at least 1 and --requests at least 2")
     if not options.sqlite and "DATABASE_URL" not in os.environ:
         sys.exit("Set DATABASE_URL to a PostgreSQL server (postgres://user@host/db), or --sqlite")
-    os.environ.update(BENCH_ENV)
-    workdir = tempfile.mkdtemp(prefix="ecitizen-bench-")
-    os.environ["VAR_DIR"] = workdir
-    (Path(workdir) / "static").mkdir()
-    try:
-        if options.sqlite:
-            os.environ["DATABASE_URL"] = f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
-            _run(options)
-        else:
-            _run_on_postgresql(options)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _run_on_postgresql(options: argparse.Namespace) -> None:
-    """:func:`_run` on a database created beside DATABASE_URL's, dropped at the end."""
-    maintenance, throwaway, name = _database_urls(os.environ["DATABASE_URL"])
-
-    import psycopg
-
-    with psycopg.connect(_conninfo(maintenance), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        os.environ["DATABASE_URL"] = throwaway
-        _run(options)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(_conninfo(maintenance), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    run_in_throwaway_database(lambda: _run(options), sqlite=options.sqlite)
 
 
 if __name__ == "__main__":
