@@ -82,6 +82,7 @@ def _files_in_a_temporary_folder(tmp_path_factory):
     with override_settings(
         MEDIA_ROOT=str(folder / "media"),
         DATASTORE_DIR=folder / "datastore",
+        INSIGHTS_DIR=folder / "insights",
         DOCUMENT_SIGNING_KEY_FILE=str(key_path),
         DOCUMENT_SIGNING_CERT_FILE=str(cert_path),
     ):

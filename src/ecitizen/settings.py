@@ -187,6 +187,7 @@ INSTALLED_APPS = [
     "ecitizen.taxes",
     "ecitizen.reports",
     "ecitizen.feedback",
+    "ecitizen.insights",
     "ecitizen.opendata",
     "ecitizen.demo",
     "django.contrib.auth",
@@ -966,3 +967,14 @@ DATASTORE_SQL_TIMEOUT_MS = _int("DATASTORE_SQL_TIMEOUT_MS", 5000, minimum=100)
 # The platform's own statistics hide any count below this (shown as "<N"), and totals
 # that would give one away.
 OPENDATA_SMALL_COUNT_THRESHOLD = _int("OPENDATA_SMALL_COUNT_THRESHOLD", 10, minimum=1)
+
+# --- Insights ---------------------------------------------------------------------------
+
+# Where the analytical store lives (a DuckDB file, ADR 0018): a cache of the events the
+# performance figures and forecasts are computed from, rebuilt from the database when
+# missing. Only the process running the refresh opens it; pages read computed figures from
+# the database, so it need not be shared between machines.
+INSIGHTS_DIR = Path(_value("INSIGHTS_DIR", default=str(VAR_DIR / "insights"))).resolve()
+# Figures built from personal data hide any count below this where it could single out
+# a person: per ward, per case officer, and everywhere on the public performance page.
+INSIGHTS_SMALL_COUNT_THRESHOLD = _int("INSIGHTS_SMALL_COUNT_THRESHOLD", 5, minimum=1)

@@ -7,6 +7,7 @@ from ecitizen.core import views as core_views
 from ecitizen.core.urls import urlpatterns as core_urlpatterns
 from ecitizen.documents.urls import staff_urlpatterns as documents_staff
 from ecitizen.feedback.urls import staff_urlpatterns as feedback_staff
+from ecitizen.insights.urls import staff_urlpatterns as insights_staff
 from ecitizen.notifications.urls import staff_urlpatterns as notifications_staff
 from ecitizen.opendata.urls import staff_urlpatterns as opendata_staff
 from ecitizen.payments.urls import staff_urlpatterns as payments_staff
@@ -18,6 +19,7 @@ staff_patterns = [
     *cases_staff,
     *documents_staff,
     *feedback_staff,
+    *insights_staff,
     *notifications_staff,
     *opendata_staff,
     *payments_staff,
@@ -41,6 +43,7 @@ urlpatterns = [
     path("feedback/", include("ecitizen.feedback.urls")),
     path("", include("ecitizen.reports.urls")),
     path("open311/v2/", include("ecitizen.reports.open311.urls")),
+    path("", include("ecitizen.insights.urls")),
     path("", include("ecitizen.opendata.urls")),
     path("staff/", include((staff_patterns, "staff"))),
     path("accounts/", include("allauth.urls")),

@@ -450,6 +450,11 @@ def department_by_slug(*, slug: str) -> Department | None:
     return Department.objects.filter(slug=slug).first()
 
 
+def departments_all() -> QuerySet[Department]:
+    """Every department, in the order of their names."""
+    return Department.objects.order_by("name", "pk")
+
+
 def jurisdictions_by_code() -> dict[str, Jurisdiction]:
     """Every ward or district by its code, in the order of their names."""
     return {ward.code: ward for ward in Jurisdiction.objects.order_by("name", "pk")}

@@ -421,3 +421,194 @@ def information_requests() -> list[InformationRequest]:
         )
         for r in rows
     ]
+
+
+# --- Analytics feeds ------------------------------------------------------------------------
+# The insights app copies these rows into its analytical store (DuckDB), incrementally: each
+# feed is read in keyset order after a cursor the reader keeps. None of them holds personal
+# data: no applicant, no answers, no text, only services, places, channels, states and times.
+
+
+@dataclass(frozen=True)
+class UsageEventRow:
+    """One ``ServiceUsage`` row: a start, completion, abandonment or decision."""
+
+    id: int
+    service_id: int
+    kind: str
+    channel: str
+    #: The application (draft) it belongs to, so that a journey counts once.
+    draft_id: str
+    outcome: str
+    business_days: int | None
+    at: datetime
+
+
+def usage_events_after(*, after_id: int, limit: int) -> list[UsageEventRow]:
+    """Usage rows with an id above ``after_id``, in id order, at most ``limit``. The rows
+    are only ever added, so the last id read is a complete cursor. One query."""
+    rows = (
+        ServiceUsage.objects.filter(pk__gt=after_id)
+        .order_by("pk")
+        .values_list(
+            "pk", "service_id", "kind", "channel", "draft_id", "outcome", "business_days", "at"
+        )[:limit]
+    )
+    return [
+        UsageEventRow(pk, service, kind, channel, str(draft or ""), outcome, days, at)
+        for pk, service, kind, channel, draft, outcome, days, at in rows
+    ]
+
+
+def usage_events_last_id() -> int:
+    """The highest usage id there is (0 when none): a reader whose cursor is beyond it
+    reads a database that was restored or reset, and must start again."""
+    last = ServiceUsage.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return int(last or 0)
+
+
+@dataclass(frozen=True)
+class CaseFactsRow:
+    """What the performance figures need of one case, as it stands now."""
+
+    id: int
+    service_id: int
+    department_id: int
+    ward_id: int | None
+    channel: str
+    state: str
+    #: ``""`` while open; ``approved``, ``refused``, ``withdrawn``... once decided.
+    outcome: str
+    submitted_at: datetime
+    decided_at: datetime | None
+    due_date: date | None
+    sla_days_used: int
+    #: The service's target in working days (``None`` when it has none).
+    sla_target_days: int | None
+    #: Times the case was sent back to the applicant (entered a state whose SLA clock
+    #: pauses: "more information needed").
+    more_info_rounds: int
+    fee_amount: Any
+    fee_currency: str
+    payment_status: str
+    #: When the fee was paid (``None`` when it was not).
+    paid_at: datetime | None
+    assigned_to_id: int | None
+    updated_at: datetime
+
+
+def case_facts_changed_after(
+    *, after: tuple[datetime, int] | None, limit: int
+) -> list[CaseFactsRow]:
+    """Cases changed after the keyset ``(updated_at, id)`` (every case when ``None``), in
+    that order, at most ``limit``. A case changes its ``updated_at`` on every transition,
+    so a reader that keeps the last pair it read sees every change. Two queries: the
+    cases, and their history's state changes and payments."""
+    from ecitizen.catalogue.spec import ServiceSpec
+
+    cases = Case.objects.order_by("updated_at", "pk")
+    if after is not None:
+        moment, pk = after
+        cases = cases.filter(Q(updated_at__gt=moment) | Q(updated_at=moment, pk__gt=pk))
+    rows = list(
+        cases.values(
+            "pk",
+            "service_id",
+            "service_version_id",
+            "department_id",
+            "ward_id",
+            "channel",
+            "state",
+            "outcome",
+            "submitted_at",
+            "decided_at",
+            "due_date",
+            "sla_days_used",
+            "fee_amount",
+            "fee_currency",
+            "payment_status",
+            "assigned_to_id",
+            "updated_at",
+        )[:limit]
+    )
+    if not rows:
+        return []
+    specs: dict[int, ServiceSpec] = {}
+    from ecitizen.catalogue.selectors import service_version_definitions
+
+    wanted = {r["service_version_id"] for r in rows}
+    for version_id, definition in service_version_definitions():
+        if version_id in wanted:
+            specs[version_id] = ServiceSpec(definition)
+    rounds: dict[int, int] = {}
+    paid: dict[int, datetime] = {}
+    version_of = {r["pk"]: r["service_version_id"] for r in rows}
+    history = CaseEvent.objects.filter(
+        case_id__in=list(version_of), kind__in=[CaseEvent.Kind.ACTION, CaseEvent.Kind.PAID]
+    ).values_list("case_id", "kind", "to_state", "created_at")
+    for case_id, kind, to_state, created_at in history:
+        if kind == CaseEvent.Kind.PAID:
+            paid[case_id] = max(created_at, paid.get(case_id, created_at))
+            continue
+        spec = specs.get(version_of[case_id])
+        if spec is not None and to_state and spec.sla_clock(to_state) == "paused":
+            rounds[case_id] = rounds.get(case_id, 0) + 1
+    return [
+        CaseFactsRow(
+            id=r["pk"],
+            service_id=r["service_id"],
+            department_id=r["department_id"],
+            ward_id=r["ward_id"],
+            channel=r["channel"],
+            state=r["state"],
+            outcome=r["outcome"],
+            submitted_at=r["submitted_at"],
+            decided_at=r["decided_at"],
+            due_date=r["due_date"],
+            sla_days_used=r["sla_days_used"],
+            sla_target_days=(
+                specs[r["service_version_id"]].sla_business_days
+                if r["service_version_id"] in specs
+                else None
+            ),
+            more_info_rounds=rounds.get(r["pk"], 0),
+            fee_amount=r["fee_amount"],
+            fee_currency=r["fee_currency"],
+            payment_status=r["payment_status"],
+            paid_at=paid.get(r["pk"]),
+            assigned_to_id=r["assigned_to_id"],
+            updated_at=r["updated_at"],
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class CaseActionRow:
+    """One workflow action taken on a case: what the cost of staff time is built from."""
+
+    id: int
+    case_id: int
+    service_id: int
+    action: str
+    actor_id: int | None
+    at: datetime
+
+
+def case_actions_after(*, after_id: int, limit: int) -> list[CaseActionRow]:
+    """Workflow actions (history lines of kind ``action``) with an id above ``after_id``,
+    in id order, at most ``limit``. History lines are only ever added. One query."""
+    rows = (
+        CaseEvent.objects.filter(pk__gt=after_id, kind=CaseEvent.Kind.ACTION)
+        .order_by("pk")
+        .values_list("pk", "case_id", "case__service_id", "action", "actor_id", "created_at")[
+            :limit
+        ]
+    )
+    return [CaseActionRow(*row) for row in rows]
+
+
+def case_events_last_id() -> int:
+    """The highest case history id there is (0 when none)."""
+    last = CaseEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return int(last or 0)

@@ -550,3 +550,35 @@ def submission_pending(*, token: str) -> Submission | None:
 def changes_for_staff(*, service: Any) -> QuerySet[ServiceChange]:
     """Every change of the service, withdrawn ones included, newest first."""
     return ServiceChange.objects.filter(service=service)
+
+
+@dataclass(frozen=True)
+class RatingRow:
+    """One satisfaction rating, for the insights app's analytical store: no comment, no
+    reference, only what the figure is built from."""
+
+    id: int
+    service_id: int | None
+    service_key: str
+    department_id: int | None
+    level: int
+    created_at: datetime
+
+
+def ratings_after(*, after_id: int, limit: int) -> list[RatingRow]:
+    """Ratings with an id above ``after_id``, in id order, at most ``limit``. Ratings are
+    only ever added, so the last id read is a complete cursor. One query."""
+    rows = (
+        Rating.objects.filter(pk__gt=after_id)
+        .order_by("pk")
+        .values_list("pk", "service_id", "service_key", "department_id", "level", "created_at")[
+            :limit
+        ]
+    )
+    return [RatingRow(*row) for row in rows]
+
+
+def ratings_last_id() -> int:
+    """The highest rating id there is (0 when none)."""
+    last = Rating.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return int(last or 0)

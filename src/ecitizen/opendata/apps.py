@@ -74,6 +74,14 @@ class OpendataConfig(AppConfig):
             DemoLoader(
                 "opendata",
                 demo_opendata_load,
-                after=("people", "reports", "feedback", "cases", "property_tax", "fines"),
+                after=(
+                    "people",
+                    "reports",
+                    "feedback",
+                    "cases",
+                    "property_tax",
+                    "fines",
+                    "insights",
+                ),
             )
         )
