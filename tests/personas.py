@@ -88,6 +88,24 @@ def other_publisher(other_department):
 
 
 @pytest.fixture
+def service_manager(department):
+    """A head of service of the department (insights: its dashboards and forecasts)."""
+    return _official("service_manager", department, email="manager@example.test")
+
+
+@pytest.fixture
+def other_service_manager(other_department):
+    """A head of service of another department."""
+    return _official("service_manager", other_department, email="other.manager@example.test")
+
+
+@pytest.fixture
+def performance_officer(db):
+    """The authority's performance officer: every department's figures."""
+    return _official("performance_officer", email="performance@example.test")
+
+
+@pytest.fixture
 def official_without_mfa(department):
     return _official(Role.CASE_OFFICER, department, mfa=False, email="new.officer@example.test")
 
