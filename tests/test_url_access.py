@@ -121,6 +121,10 @@ PUBLIC_URL_NAMES = {
     "opendata:ckan_action_unversioned",
     "opendata:ckan_api",
     "opendata:ckan_api_version",
+    # The public performance page: the four KPIs of every service, small counts suppressed
+    # (aggregates of no one in particular), and the same figures as CSV.
+    "insights:performance",
+    "insights:performance_csv",
 }
 
 #: Non-public views that send an anonymous visitor somewhere other than sign-in, and where.
