@@ -1,0 +1,303 @@
+"""The shared SVG charts: bars, bands, lines, and the trend sentence, with known answers."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from django.utils import translation
+
+from ecitizen.core import charts
+
+
+def _count(svg: str, tag: str) -> int:
+    return len(re.findall(rf"<{tag}\b", svg))
+
+
+# --- bars ------------------------------------------------------------------------------------
+
+
+def test_bars_are_drawn_to_scale_with_their_values_written_and_a_suppressed_one_left_out():
+    chart = charts.bar_chart(
+        categories=["North <ward>", "South"],
+        series=[("Decided within the target", [0.9, None])],
+        texts=[[None, "fewer than 5"]],
+        title="Within target by ward",
+        id_prefix="sla",
+        category_label="Ward",
+        value_format=charts.percent_label,
+        max_value=1,
+    )
+    assert chart is not None
+    svg = str(chart.svg)
+    # Plot: 16 px in, 640 - 16 - 112 = 512 px wide; 0.9 of it is 460.8 px.
+    assert _count(svg, "rect") == 1
+    assert 'width="460.8"' in svg
+    # Two categories of one bar: 16 + 2 * (22 + 18 + 14) + 36 = 160 px high.
+    assert 'height="160"' in svg
+    assert "<text" in svg
+    assert "90%" in svg
+    assert "fewer than 5" in svg
+    assert "North &lt;ward&gt;" in svg  # escaped
+    # The axis runs to 100% in steps of 20%.
+    assert [f"{n}%" for n in (0, 20, 40, 60, 80, 100)] == re.findall(r">(\d+%)</text>", svg)[:6]
+    assert 'role="img"' in svg
+    assert 'aria-labelledby="sla-title"' in svg
+    assert 'dir="ltr"' in svg
+    assert 'direction="ltr"' in svg
+    assert "style" not in svg  # presentation attributes only: nothing CSP governs
+    assert chart.rows == [("North <ward>", ["90%"]), ("South", ["fewer than 5"])]
+    assert chart.columns == ["Decided within the target"]
+    assert chart.time_label == "Ward"
+    assert "Highest: North <ward>, 90%." in svg.replace("&lt;", "<").replace("&gt;", ">")
+
+
+def test_bar_series_differ_by_fill_not_colour():
+    chart = charts.bar_chart(
+        categories=["0-5", "6-10", "21+"],
+        series=[("Open", [12, 7, 0]), ("Overdue", [1, 3, 0])],
+        title="Backlog by age",
+        id_prefix="age",
+        category_label="Working days",
+    )
+    svg = str(chart.svg)
+    # Six bars (a zero is a bar of no width), solid then hatched.
+    assert _count(svg, "rect") == 6
+    assert svg.count('fill-opacity="0.85"') == 3
+    assert svg.count('fill="url(#age-hatch)"') == 3
+    assert '<pattern id="age-hatch"' in svg
+    # Axis: 0 to 12.5 in steps of 2.5 over 512 px: 12 is 491.5 px long.
+    assert 'width="491.5"' in svg
+    assert ">12.5</text>" in svg
+    assert chart.rows == [("0-5", ["12", "1"]), ("6-10", ["7", "3"]), ("21+", ["0", "0"])]
+    assert [s.kind for s in chart.series] == ["bar", "bar"]
+    assert "fill-opacity" in str(chart.series[0].swatch)
+    assert "<line" in str(chart.series[1].swatch)  # hatching drawn as lines: no id
+    assert "id=" not in str(chart.series[1].swatch)
+
+
+def test_no_bars_without_a_known_value():
+    assert (
+        charts.bar_chart(
+            categories=["North"],
+            series=[("Decided", [None])],
+            title="t",
+            id_prefix="x",
+            category_label="Ward",
+        )
+        is None
+    )
+    assert (
+        charts.bar_chart(categories=[], series=[], title="t", id_prefix="x", category_label="")
+        is None
+    )
+
+
+# --- bands -------------------------------------------------------------------------------------
+
+
+FORECAST = [
+    {"week": "2025-01-06", "actual": 40, "mean": None},
+    {"week": "2025-01-13", "actual": 44, "mean": None},
+    {
+        "week": "2025-01-20",
+        "actual": None,
+        "mean": 42,
+        "lo80": 38,
+        "hi80": 46,
+        "lo95": 35,
+        "hi95": 50,
+    },
+    {
+        "week": "2025-01-27",
+        "actual": None,
+        "mean": 43,
+        "lo80": 38,
+        "hi80": 48,
+        "lo95": 34,
+        "hi95": 52,
+    },
+]
+
+
+def test_a_forecast_band_chart_has_its_lines_its_two_bands_and_a_table_of_every_value():
+    chart = charts.band_chart(
+        records=FORECAST,
+        time_field="week",
+        time_kind="date",
+        lines=["actual", "mean"],
+        bands=[
+            charts.Band("95% interval", "lo95", "hi95"),
+            charts.Band("80% interval", "lo80", "hi80"),
+        ],
+        title="Applications a week",
+        id_prefix="fc",
+        labels={"week": "Week", "actual": "Applications", "mean": "Forecast"},
+        marker="2025-01-20",
+        marker_label="Forecast",
+    )
+    assert chart is not None
+    svg = str(chart.svg)
+    # Each band is shaded once; the inner one is hatched over its shade; the outer has
+    # two dotted edges.
+    assert svg.count('fill-opacity="0.15"') == 2
+    assert svg.count('fill="url(#fc-hatch)"') == 1
+    assert svg.count('stroke-dasharray="2 3"') == 2
+    # The actuals solid, the forecast dashed; the marker line dashed "6 3".
+    assert svg.count('stroke-dasharray="8 5"') == 1
+    assert 'stroke-dasharray="6 3"' in svg
+    assert _count(svg, "polyline") == 2 + 2  # two edges, two lines
+    assert "style" not in svg
+    assert chart.columns == [
+        "Applications",
+        "Forecast",
+        "95% interval: low",
+        "95% interval: high",
+        "80% interval: low",
+        "80% interval: high",
+    ]
+    assert chart.rows[0] == ("6 Jan 2025", ["40", "", "", "", "", ""])
+    assert chart.rows[3] == ("27 Jan 2025", ["", "43", "34", "52", "38", "48"])
+    assert [(s.label, s.kind, s.fill) for s in chart.series] == [
+        ("Applications", "line", 0),
+        ("Forecast", "line", 0),
+        ("95% interval", "band", 0),
+        ("80% interval", "band", 1),
+    ]
+    assert chart.series[1].dash == "8 5"
+    assert "4 points in time" in svg
+    assert "Lowest value 34, highest 52" in svg
+
+
+def test_the_band_chart_scales_to_the_widest_band():
+    chart = charts.band_chart(
+        records=[
+            {"d": "2025-01-01", "m": 10, "lo": 0, "hi": 20},
+            {"d": "2025-01-02", "m": 10, "lo": 5, "hi": 44},
+        ],
+        time_field="d",
+        time_kind="date",
+        lines=["m"],
+        bands=[charts.Band("95%", "lo", "hi")],
+        title="t",
+        id_prefix="b",
+    )
+    # 0..44 → ticks 0..50; the plot is 320 - 16 - 44 = 260 px high; 44 is at 16 + 260 -
+    # 44/50 * 260 = 47.2.
+    assert ",47.2" in str(chart.svg)
+    assert ">50</text>" in str(chart.svg)
+
+
+# --- lines -------------------------------------------------------------------------------------
+
+
+def test_a_line_of_shares_is_written_as_percentages():
+    chart = charts.line_chart(
+        records=[
+            {"month": date(2025, 1, 1), "rate": 0.5},
+            {"month": date(2025, 2, 1), "rate": 0.825},
+        ],
+        time_field="month",
+        time_kind="yearmonth",
+        value_fields=["rate"],
+        title="Completion rate",
+        id_prefix="r",
+        labels={"rate": "Completion rate", "month": "Month"},
+        value_format=charts.percent_label,
+    )
+    assert chart.rows == [("Jan 2025", ["50%"]), ("Feb 2025", ["82%"])]
+    assert ">100%</text>" in str(chart.svg)
+    assert chart.columns == ["Completion rate"]
+    assert chart.time_label == "Month"
+
+
+def test_percent_label():
+    assert charts.percent_label(0.823) == "82%"
+    assert charts.percent_label(0.8236, 1) == "82.4%"
+    assert charts.percent_label(1) == "100%"
+    with translation.override("fr"):
+        assert charts.percent_label(0.8236, 1) == "82,4%"
+
+
+# --- the trend sentence ------------------------------------------------------------------------
+
+
+def test_a_count_rose_or_fell_by_a_percentage_of_last_month():
+    assert (
+        charts.trend_sentence(what="Applications", current=168, previous=150)
+        == "Applications rose 12% on last month, from 150 to 168."
+    )
+    assert (
+        charts.trend_sentence(what="Applications", current=132, previous=150)
+        == "Applications fell 12% on last month, from 150 to 132."
+    )
+    # Under 10%, one decimal.
+    assert (
+        charts.trend_sentence(what="Applications", current=1035, previous=1000)
+        == "Applications rose 3.5% on last month, from 1,000 to 1,035."
+    )
+    assert (
+        charts.trend_sentence(what="Applications", current=1001, previous=1000)
+        == "Applications was about the same as last month: 1,001."
+    )
+
+
+def test_against_the_same_month_last_year():
+    assert (
+        charts.trend_sentence(what="Applications", current=90, previous=120, against="year")
+        == "Applications fell 25% on the same month last year, from 120 to 90."
+    )
+
+
+def test_a_rate_moves_in_percentage_points_with_the_plural_chosen_by_the_number():
+    assert (
+        charts.trend_sentence(what="Completion rate", current=0.83, previous=0.80, kind="rate")
+        == "Completion rate rose 3 percentage points on last month, from 80% to 83%."
+    )
+    assert (
+        charts.trend_sentence(what="Completion rate", current=0.79, previous=0.80, kind="rate")
+        == "Completion rate fell 1 percentage point on last month, from 80% to 79%."
+    )
+    assert (
+        charts.trend_sentence(what="Satisfaction", current=0.802, previous=0.80, kind="rate")
+        == "Satisfaction was about the same as last month: 80%."
+    )
+
+
+def test_zero_and_missing_figures_read_as_words():
+    assert (
+        charts.trend_sentence(what="Appeals", current=5, previous=0)
+        == "Appeals rose from none last month to 5."
+    )
+    assert (
+        charts.trend_sentence(what="Appeals", current=0, previous=0)
+        == "Appeals: none this month, and none last month."
+    )
+    assert (
+        charts.trend_sentence(what="Appeals", current=None, previous=4)
+        == "Appeals: there is no figure for this month yet."
+    )
+    assert (
+        charts.trend_sentence(what="Appeals", current=3, previous=None)
+        == "Appeals: 3; there is no figure for last month to compare with."
+    )
+    assert (
+        charts.trend_sentence(what="Appeals", current=0, previous=4)
+        == "Appeals fell 100% on last month, from 4 to 0."
+    )
+
+
+def test_amounts_are_written_by_the_caller_s_format():
+    def pounds(value: float) -> str:
+        return f"£{value:,.2f}"
+
+    assert (
+        charts.trend_sentence(
+            what="Cost per transaction",
+            current="11.00",
+            previous="12.50",
+            kind="amount",
+            value_format=pounds,
+        )
+        == "Cost per transaction fell 12% on last month, from £12.50 to £11.00."
+    )
