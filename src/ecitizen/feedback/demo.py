@@ -10,6 +10,7 @@ choices derive from its seed.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -233,6 +234,64 @@ def _ratings_load(rng: random.Random, services: list[Any], parking_department: A
             )
             created += 1
     return created
+
+
+@dataclass(frozen=True)
+class RatingHistoryRow:
+    """One rating of a made-up history (the insights demo's two years of satisfaction):
+    the transaction's ``step`` and ``reference`` (unique together), the service rated,
+    the level and when (an aware time)."""
+
+    step: str
+    reference: str
+    service_id: int | None
+    service_key: str
+    department_id: int | None
+    level: int
+    at: datetime
+
+
+def ratings_history_insert(*, rows: Iterable[RatingHistoryRow]) -> int:
+    """Insert made-up ratings without comments, in bulk, for demo data only (one
+    :func:`rating_record` per rating would take too long for two years of them).
+    Returns how many were inserted. Idempotent: a rating whose step and reference are
+    already there is skipped. Ratings hold nothing personal and are not audited, as
+    :func:`rating_record` does not audit them either.
+
+    Raises ``ValueError`` for a level off the scale, an unknown step or a naive time
+    (nothing is inserted then)."""
+    wanted = list(rows)
+    for row in wanted:
+        if row.level not in Level.values:
+            raise ValueError(f"rating level {row.level!r} is off the scale")
+        if row.step not in Step.values:
+            raise ValueError(f"unknown step {row.step!r}")
+        if timezone.is_naive(row.at):
+            raise ValueError("rating times must be aware")
+    references = sorted({row.reference for row in wanted})
+    existing: set[tuple[str, str]] = set()
+    for start in range(0, len(references), 1000):  # within every database's parameter limit
+        existing.update(
+            Rating.objects.filter(reference__in=references[start : start + 1000]).values_list(
+                "step", "reference"
+            )
+        )
+    new = [
+        Rating(
+            step=row.step,
+            reference=row.reference,
+            service_id=row.service_id,
+            service_key=row.service_key,
+            department_id=row.department_id,
+            level=row.level,
+            source=Rating.Source.DEMO,
+            created_at=row.at,
+        )
+        for row in wanted
+        if (row.step, row.reference) not in existing
+    ]
+    Rating.objects.bulk_create(new, batch_size=2000)
+    return len(new)
 
 
 def _about(slug: str, services: dict[str, Any]) -> About | None:
