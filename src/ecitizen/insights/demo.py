@@ -859,15 +859,29 @@ def insights_demo_load(
     return result
 
 
+def demo_note(context: DemoContext) -> str:
+    """What ``ecitizen demo`` prints about the performance pages, naming the city's
+    service managers and performance officers (when it has them)."""
+    names = {place.code: place.name for place in context.city.departments}
+    who = []
+    for person in context.city.staff:
+        if person.role == "service_manager":
+            where = ", ".join(names.get(slug, slug) for slug in person.departments)
+            who.append(f"{context.city.email(person.local)} reads {where}'s figures")
+        elif person.role == "performance_officer":
+            who.append(f"{context.city.email(person.local)} reads every department's")
+    return (
+        "Performance: two years of demand for every service (made-up usage events, see "
+        "src/ecitizen/insights/demo.py) with their costs and staffing, at /staff/insights/"
+        + (f" ({'; '.join(who)})" if who else "")
+        + ". Anyone reads /performance/. The residents' parking permit had a campaign spike "
+        "when the Riverside parking zone was announced."
+    )
+
+
 def demo_insights_load(context: DemoContext) -> InsightsDemoResult:
     """The ``insights`` loader: 24 months of history for every published service, then
     its costs and staffing (see :func:`insights_demo_load`)."""
     result = insights_demo_load(context)
-    context.notes.append(
-        "Performance: two years of demand for every service (made-up usage events, see "
-        "ecitizen/insights/demo.py) with its costs and staffing. Staff read the figures "
-        "at /staff/insights/ (service managers their department's, the performance "
-        "officer everything); anyone reads /performance/. The Residents' parking permit "
-        "had a campaign spike when the Riverside parking zone was announced."
-    )
+    context.notes.append(demo_note(context))
     return result

@@ -113,8 +113,11 @@ def test_the_loader_writes_the_history_once_with_costs_and_staffing(riverton):
     assert result.ratings == Rating.objects.count() > 100
     assert set(Rating.objects.values_list("service_key", flat=True)) == SLUGS
     assert set(Rating.objects.values_list("step", flat=True)) == {"application"}
-    # Costs and staffing entered through the insights services by the administrator.
-    assert result.actor == riverton.city.email("admin")
+    # Costs and staffing entered through the insights services by the performance officer
+    # (or the administrator while the city has none).
+    roles = {person.role: person.local for person in reversed(riverton.city.staff)}
+    actor = roles.get("performance_officer", roles["platform_admin"])
+    assert result.actor == riverton.city.email(actor)
     assert result.role_costs == RoleHourlyCost.objects.count() >= 3
     assert RoleHourlyCost.objects.get(role="case_officer").hourly_cost == Decimal("31.80")
     assert result.month_costs == ServiceMonthCost.objects.count() == 3 * 3
@@ -215,3 +218,21 @@ def test_the_history_has_the_shape_the_demo_claims(riverton):
     campaign = [weeks[dt.date(2025, 5, 12)], weeks[dt.date(2025, 5, 19)]]
     usual = [n for monday, n in weeks.items() if monday < dt.date(2025, 5, 5)]
     assert min(campaign) > 2 * statistics.median(usual)
+
+
+def test_the_note_names_the_performance_staff():
+    from dataclasses import replace
+
+    from ecitizen.core.registry import DemoPerson
+    from ecitizen.insights.demo import demo_note
+
+    riverton = riverton_context(seed=2026)
+    staff = (
+        DemoPerson("service.manager", "Ana Lima", "service_manager", ("planning-building",)),
+        DemoPerson("performance", "Kofi Boateng", "performance_officer"),
+    )
+    note = demo_note(replace(riverton, city=replace(riverton.city, staff=staff)))
+    assert "/staff/insights/" in note
+    assert "/performance/" in note
+    assert "service.manager@riverton.example reads Planning & Building's figures" in note
+    assert "performance@riverton.example reads every department's" in note
