@@ -612,3 +612,97 @@ def case_events_last_id() -> int:
     """The highest case history id there is (0 when none)."""
     last = CaseEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
     return int(last or 0)
+
+
+# --- a case officer's own workload -----------------------------------------------------------
+
+#: "Due soon" on an officer's workload: due within this many working days from today.
+WORKLOAD_DUE_SOON_WORKING_DAYS = 5
+
+
+@dataclass(frozen=True)
+class OfficerWorkload:
+    """Aggregates of the cases assigned to one official (no resident, no reference):
+    what they have open, what is late or nearly due, and what they decided lately.
+
+    ``median_days_to_decision`` is over the cases counted in ``decided_this_month`` and
+    ``decided_last_month`` (working days from submission to decision, as the service's
+    figures count them), ``None`` when there are none."""
+
+    open: int
+    overdue: int
+    due_soon: int
+    #: The last day counted as "due soon" (today plus the working days).
+    due_soon_until: date
+    decided_this_month: int
+    decided_last_month: int
+    median_days_to_decision: float | None
+    #: The first days of this month and last month.
+    this_month: date
+    last_month: date
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+def officer_workload(*, user: User, today: date | None = None) -> OfficerWorkload:
+    """The workload of ``user``: the cases assigned to them (``Case.assigned_to``),
+    whatever department they are in — an assignment is the official's own work, and
+    only counts leave this function.
+
+    - open: cases without an outcome; overdue: open ones whose due date is before
+      ``today``; due soon: open ones due from ``today`` to
+      ``WORKLOAD_DUE_SOON_WORKING_DAYS`` working days after it (a paused clock has no
+      due date and is neither);
+    - decided this month and last: cases whose decision (``decided_at``, local time)
+      falls in the calendar month of ``today`` or the one before;
+    - the median working days from submission to decision of those decided cases.
+
+    Two queries: the counts (one aggregate), and the submission and decision times of
+    the cases decided in the two months (for working days, which need the calendar)."""
+    from statistics import median
+
+    from ecitizen.cases.calendar import add_business_days, business_days_between
+
+    today = today or timezone.localdate()
+    this_month = today.replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    next_month = (this_month + timedelta(days=32)).replace(day=1)
+    due_soon_until = add_business_days(today, WORKLOAD_DUE_SOON_WORKING_DAYS)
+    start_last, start_this, start_next = (
+        _local_midnight(last_month),
+        _local_midnight(this_month),
+        _local_midnight(next_month),
+    )
+    assigned = Case.objects.filter(assigned_to=user)
+    is_open = Q(outcome="")
+    counts = assigned.aggregate(
+        open=Count("pk", filter=is_open),
+        overdue=Count("pk", filter=is_open & Q(due_date__lt=today)),
+        due_soon=Count("pk", filter=is_open & Q(due_date__gte=today, due_date__lte=due_soon_until)),
+        decided_this_month=Count(
+            "pk", filter=Q(decided_at__gte=start_this, decided_at__lt=start_next)
+        ),
+        decided_last_month=Count(
+            "pk", filter=Q(decided_at__gte=start_last, decided_at__lt=start_this)
+        ),
+    )
+    decided = assigned.filter(decided_at__gte=start_last, decided_at__lt=start_next).values_list(
+        "submitted_at", "decided_at"
+    )
+    days = [
+        business_days_between(timezone.localdate(submitted), timezone.localdate(decided_at))
+        for submitted, decided_at in decided
+    ]
+    return OfficerWorkload(
+        open=counts["open"],
+        overdue=counts["overdue"],
+        due_soon=counts["due_soon"],
+        due_soon_until=due_soon_until,
+        decided_this_month=counts["decided_this_month"],
+        decided_last_month=counts["decided_last_month"],
+        median_days_to_decision=float(median(days)) if days else None,
+        this_month=this_month,
+        last_month=last_month,
+    )

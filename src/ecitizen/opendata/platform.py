@@ -25,6 +25,11 @@ Small counts are suppressed (statistical disclosure control):
   (repeated until no total has a single suppressed part), written ``[c]`` (it is not
   below the threshold). The money datasets publish no totals: nothing else is needed
   there.
+
+The service performance indicators (``service-kpis``) are the public performance page's
+figures (``insights.performance``), suppressed as that page is, by
+``settings.INSIGHTS_SMALL_COUNT_THRESHOLD``: a count below it reads ``<5``, a rate or a
+cost built from one ``[c]``, a figure not measured ``[x]`` (the schema's missing values).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 PREFIX = "platform:"
@@ -196,10 +202,12 @@ class Table:
     fields: list[dict[str, Any]]
     rows: list[dict[str, Any]]
     primary_key: list[str] = field(default_factory=list)
+    #: What an empty cell may read besides "" (marks of figures not published).
+    missing_values: tuple[str, ...] = ("",)
 
     @property
     def schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"fields": self.fields, "missingValues": [""]}
+        schema: dict[str, Any] = {"fields": self.fields, "missingValues": list(self.missing_values)}
         if self.primary_key:
             schema["primaryKey"] = self.primary_key
         return schema
@@ -749,10 +757,70 @@ def property_tax_table() -> Table:
     return Table(fields, rows, primary_key=["year", "ward"])
 
 
+def service_kpis_table() -> Table:
+    """The public performance page's figures for every month that has ended: per
+    published, listed service and month, the transactions and the four KPIs (cost per
+    transaction, user satisfaction, completion rate, digital take-up), read from
+    ``insights.performance`` — the same figures, suppressed by the same rule
+    (``settings.INSIGHTS_SMALL_COUNT_THRESHOLD``: a count below it reads ``<5``, a rate
+    with its numerator or denominator below it ``[c]``, a figure not measured ``[x]``;
+    those marks are the schema's missing values)."""
+    from ecitizen.insights import performance
+
+    with translation.override(settings.LANGUAGE_CODE):
+        rows = [performance.record(row) for row in performance.performance_rows()]
+    limit = performance.small_count_threshold()
+    marks = _text(performance.marks_explanation())
+    fields = []
+    for column in performance.COLUMNS:
+        if column.count:
+            found: dict[str, Any] = {
+                "name": column.name,
+                "type": "string",
+                "title": _text(column.title),
+                "description": _text(column.description)
+                + " "
+                + _text(_("Counts below %(limit)d are shown as “%(mark)s”."))
+                % {"limit": limit, "mark": performance.suppressed_count_label()},
+                "constraints": {"required": True, "pattern": rf"^([0-9]+|<{limit})$"},
+            }
+        else:
+            found = plain_field(
+                column.name,
+                column.type,
+                column.title,
+                column.description,
+                required=column.required,
+            )
+            if column.type == "number":
+                found["description"] += " " + marks
+        fields.append(found)
+    return Table(
+        fields,
+        rows,
+        primary_key=["month", "service"],
+        missing_values=("", performance.SUPPRESSED_MARK, performance.UNAVAILABLE_MARK),
+    )
+
+
 def _ward_names() -> dict[str, str]:
     from ecitizen.accounts.selectors import jurisdictions_by_code
 
     return {code: ward.name for code, ward in jurisdictions_by_code().items()}
+
+
+def _service_kpis_description() -> str:
+    from ecitizen.insights.performance import small_count_threshold
+
+    return _(
+        "For each of the city's services and each month that has ended: the number of "
+        "transactions, the cost per transaction, user satisfaction, the completion rate "
+        "and digital take-up — the figures of the public performance page. A figure "
+        "built from fewer than %(limit)d people is not published: a count reads "
+        "“<%(limit)d”, a rate or a cost “[c]”; a figure not measured that month (no "
+        "costs entered, no ratings) reads “[x]”. Published automatically by the platform "
+        "every day."
+    ) % {"limit": small_count_threshold()}
 
 
 DATASETS: tuple[PlatformDataset, ...] = (
@@ -844,6 +912,26 @@ DATASETS: tuple[PlatformDataset, ...] = (
         keywords=("property tax", "council tax", "collection", "wards"),
         frequency="ANNUAL",
         build=property_tax_table,
+    ),
+    PlatformDataset(
+        slug="service-kpis",
+        department="communications",
+        title=_("Service performance indicators (KPIs)"),
+        description=lazy(_service_kpis_description, str)(),
+        resource_title=_("Service performance indicators by month (CSV)"),
+        licence_id="OGL-UK-3.0",
+        themes=("GOVE",),
+        keywords=(
+            "services",
+            "performance",
+            "kpi",
+            "cost per transaction",
+            "user satisfaction",
+            "completion rate",
+            "digital take-up",
+        ),
+        frequency="MONTHLY",
+        build=service_kpis_table,
     ),
 )
 
