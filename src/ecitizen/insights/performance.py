@@ -133,14 +133,16 @@ def count_figure(value: Any) -> Figure:
 
 
 def rate_figure(numerator: Any, denominator: Any) -> Figure:
-    """``numerator / denominator`` rounded to :data:`RATE_DECIMALS`: suppressed when
-    either count is below the threshold (a zero denominator included), unavailable when
-    either is missing from the month's figures."""
+    """``numerator / denominator`` rounded to :data:`RATE_DECIMALS`: suppressed when the
+    denominator is below the threshold (a zero one included), or when the numerator or
+    its complement (``denominator - numerator``: 29 online of 30 tells that one person did
+    not apply online) is a small count, from 1 to the threshold; unavailable when either
+    is missing from the month's figures. None at all (0%) or all (100%) points at no one."""
     top, bottom = _count(numerator), _count(denominator)
     if top is None or bottom is None:
         return Figure(UNAVAILABLE)
     limit = small_count_threshold()
-    if top < limit or bottom < limit:
+    if bottom < limit or 0 < top < limit or 0 < bottom - top < limit:
         return Figure(SUPPRESSED)
     return Figure(PUBLISHED, round(top / bottom, RATE_DECIMALS))
 

@@ -27,16 +27,16 @@ pytestmark = pytest.mark.django_db
 CASES_FIXTURES = Path(__file__).resolve().parents[2] / "cases" / "tests" / "fixtures"
 NOW = "2026-03-15 12:00 +00:00"
 
-#: A month with enough of everything: 30 of 40 completed (75%), 24 online (80%), 16 of
-#: 20 satisfied (80%), costs entered in full.
+#: A month with enough of everything: 30 of 40 completed (75%), 24 online (80%), 20 of
+#: 25 satisfied (80%), costs entered in full; no count or complement below 5.
 FULL = {
     "started": 40,
     "completed": 30,
     "completed_online": 24,
     "completed_assisted": 4,
     "completed_counter": 2,
-    "ratings": {"1": 1, "2": 1, "3": 2, "4": 6, "5": 10},
-    "rated": 20,
+    "ratings": {"1": 2, "2": 1, "3": 2, "4": 10, "5": 10},
+    "rated": 25,
     "satisfaction": 0.8,
     "completion_rate": 0.75,
     "digital_take_up": 0.8,
@@ -131,8 +131,12 @@ def _csv(response) -> list[dict[str, str]]:
 
 
 def test_a_rate_is_withheld_when_its_numerator_or_denominator_is_small():
-    assert performance.rate_figure(16, 20) == performance.Figure("published", 0.8)
+    assert performance.rate_figure(20, 25) == performance.Figure("published", 0.8)
     assert performance.rate_figure(5, 5) == performance.Figure("published", 1.0)
+    assert performance.rate_figure(0, 30) == performance.Figure("published", 0.0)
+    # 29 of 30 tells that one person did not: the complement is a small count too.
+    assert performance.rate_figure(29, 30).status == "suppressed"
+    assert performance.rate_figure(16, 20).status == "suppressed"
     assert performance.rate_figure(2, 30).status == "suppressed"  # few in the numerator
     assert performance.rate_figure(4, 4).status == "suppressed"
     assert performance.rate_figure(0, 0).status == "suppressed"

@@ -29,8 +29,8 @@ FULL = {
     "started": 40,
     "completed": 30,
     "completed_online": 24,
-    "ratings": {"3": 4, "4": 6, "5": 10},
-    "rated": 20,
+    "ratings": {"3": 5, "4": 10, "5": 10},
+    "rated": 25,
     "currency": "GBP",
     "cost": {"total": "375.00", "per_transaction": "12.50", "missing": []},
 }
