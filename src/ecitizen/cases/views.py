@@ -233,6 +233,9 @@ def eligibility(request: HttpRequest, draft_id: Any, question_id: str) -> HttpRe
 
 @signed_in
 def ineligible(request: HttpRequest, draft_id: Any, question_id: str) -> HttpResponse:
+    """The "you cannot use this service" end page: reaching it completes the journey
+    (recorded once per application, for the completion rate). Someone whose answer does
+    not stop them is sent on to the next step instead."""
     draft, response = _open_draft(request, draft_id)
     if draft is None:
         return response  # type: ignore[return-value]
@@ -240,6 +243,10 @@ def ineligible(request: HttpRequest, draft_id: Any, question_id: str) -> HttpRes
     question = spec.eligibility_question(question_id)
     if question is None:
         raise Http404
+    try:
+        services.drafts.draft_reach_ineligible(draft=draft, question_id=question_id)
+    except DomainError:
+        return redirect(_step_url(draft, spec))
     return render(
         request,
         "cases/ineligible.html",

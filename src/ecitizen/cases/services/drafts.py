@@ -1,5 +1,6 @@
 """Applications in progress and their submission: start (or resume) a draft, save its
-answers and files, remove a file, discard it, and turn it into a case exactly once."""
+answers and files, remove a file, discard it, record that it reached a "you cannot use
+this service" end page, and turn it into a case exactly once."""
 
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ from ecitizen.documents.services import upload_delete, upload_store
 
 if TYPE_CHECKING:  # types only: other apps' models are theirs to query
     from ecitizen.catalogue.models import Service
+
+
+#: The outcome of a completion recorded on a "you cannot use this service" end page.
+NOT_ELIGIBLE = "not_eligible"
 
 
 def _draft_expiry() -> Any:
@@ -181,6 +186,47 @@ def draft_discard(*, draft: Draft, actor: User) -> None:
         channel=draft.channel,
         draft_id=draft.id,
     )
+
+
+@transaction.atomic
+def draft_reach_ineligible(*, draft: Draft, question_id: str) -> bool:
+    """The applicant reached the "you cannot use this service" end page of eligibility
+    question ``question_id``: record it for the service's statistics as a completed
+    journey with the outcome ``not_eligible`` (GOV.UK's completion rate counts an end
+    page as completed whatever its outcome). Once per draft: a reload, or the page of
+    another question later, adds nothing; if the applicant changes the answer and sends
+    the application after all, :func:`draft_submit` records its own completion and the
+    performance figures count the journey once, as sent. Returns whether a row was
+    added.
+
+    Raises :class:`CaseError`: ``closed`` when the draft is no longer open,
+    ``not_ineligible`` when ``question_id`` is not an eligibility question of the
+    service or the answer given to it does not make the applicant ineligible (the page
+    must not be reached then)."""
+    locked = _lock_open_draft(draft)
+    question = spec_for(locked.service_version).eligibility_question(question_id)
+    answers = locked.answers
+    if (
+        question is None
+        or question_id not in answers
+        or answers[question_id] in question["eligible_answers"]
+    ):
+        raise CaseError(
+            _("Your answers do not stop you from using this service."), code="not_ineligible"
+        )
+    already = ServiceUsage.objects.filter(
+        draft_id=locked.id, kind=ServiceUsage.Kind.COMPLETED, outcome=NOT_ELIGIBLE
+    ).exists()
+    if already:
+        return False
+    ServiceUsage.objects.create(
+        service_id=locked.service_version.service_id,
+        kind=ServiceUsage.Kind.COMPLETED,
+        channel=locked.channel,
+        draft_id=locked.id,
+        outcome=NOT_ELIGIBLE,
+    )
+    return True
 
 
 def _draft_files_delete(draft: Draft, *, actor: User | None) -> None:
