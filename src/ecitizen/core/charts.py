@@ -745,14 +745,19 @@ def bar_chart(
     hatch_id = f"{id_prefix}-hatch"
     parts = _svg_open(id_prefix=id_prefix, title=title, description=description, height=height)
     parts.append(_hatch_pattern(hatch_id, stroke_width=2, opacity=1))
-    # Vertical grid lines at round values, labelled under the bars.
+    # Vertical grid lines at round values beside each category's bars (not through its
+    # name above them), labelled under the last.
+    bars_height = len(series) * BAR_HEIGHT
     for tick in ticks:
         x = sx(tick)
-        parts.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{MARGIN_TOP}" y2="{base}" '
-            f'stroke="currentColor" stroke-opacity="{0.6 if tick == 0 else 0.2}" '
-            f'stroke-width="1"/>'
-        )
+        for position in range(len(categories)):
+            top = MARGIN_TOP + position * group + BAR_LABEL_HEIGHT - 2
+            bottom = base if position == len(categories) - 1 else top + bars_height + 4
+            parts.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{bottom}" '
+                f'stroke="currentColor" stroke-opacity="{0.6 if tick == 0 else 0.2}" '
+                f'stroke-width="1"/>'
+            )
         anchor = "start" if tick == ticks[0] else "middle"
         parts.append(
             f'<text x="{x:.1f}" y="{base + 22}" text-anchor="{anchor}">'

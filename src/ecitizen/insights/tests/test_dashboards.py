@@ -1,0 +1,619 @@
+"""The performance dashboards of the authority, a department and a service: built from
+``KpiMonth`` rows (their input, created here directly), within the reader's remit, with
+every chart's data as CSV, small ward counts hidden, and the month checked."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.contrib.staticfiles import finders
+from django.urls import reverse
+
+import ecitizen.cases.tests as cases_tests
+from ecitizen.accounts import services as account_services
+from ecitizen.catalogue.models import Service
+from ecitizen.catalogue.services import service_definitions_publish
+from ecitizen.insights import dashboards, selectors
+from ecitizen.insights.models import Anomaly, KpiMonth
+from tests.factories import JurisdictionFactory, UserFactory
+from tests.personas import TOTP_SECRET, sign_in_official
+
+FIXTURES = Path(cases_tests.__file__).resolve().parent / "fixtures"
+MONTH = date(2025, 3, 1)
+MONTHS = [dashboards.month_add(MONTH, -offset) for offset in range(23, -1, -1)]
+
+
+@pytest.fixture(autouse=True)
+def _mid_march_2025():
+    with time_machine.travel("2025-03-15 12:00 +00:00", tick=False):
+        yield
+
+
+@pytest.fixture
+def published(department, other_department, tmp_path):
+    """The shed permit in Revenue (``shed-permit``) and the garden waste service in
+    Planning (``garden-waste-collection``), from the cases tests' definitions."""
+    for name, slug in (("shed-permit.yaml", "revenue"), ("garden-waste.yaml", "planning")):
+        text = (FIXTURES / name).read_text()
+        text = re.sub(r"^department: .*$", f"department: {slug}", text, flags=re.MULTILINE)
+        (tmp_path / name).write_text(text)
+    service_definitions_publish(directory=tmp_path, actor=None)
+    return {
+        "revenue": Service.objects.get(slug="shed-permit"),
+        "planning": Service.objects.get(slug="garden-waste-collection"),
+    }
+
+
+@pytest.fixture
+def wards(db):
+    return {
+        "north": JurisdictionFactory(code="north", name="North"),
+        "south": JurisdictionFactory(code="south", name="South"),
+    }
+
+
+def _figures(index: int) -> dict:
+    """A month's figures: month ``index`` of 24 (23 is March 2025)."""
+    started = 100 + index * 2
+    completed = int(started * 0.8)
+    figures = {
+        "started": started,
+        "completed": completed,
+        "completed_online": completed - 20,
+        "completed_assisted": 12,
+        "completed_counter": 8,
+        "not_eligible": 4,
+        "abandoned": 10,
+        "completion_rate": completed / started,
+        "digital_take_up": (completed - 20) / completed,
+        "assisted_digital_share": 12 / completed,
+        "ratings": {"1": 2, "2": 3, "3": 5, "4": 20, "5": 30},
+        "rated": 60,
+        "satisfaction": 50 / 60,
+        "submitted": 90,
+        "decided": 80,
+        "decision_days_median": 6.5,
+        "decision_days_p90": 14.0,
+        "decided_with_sla": 80,
+        "within_sla": 64,
+        "within_sla_rate": 0.8,
+        "refused": 8,
+        "refusal_rate": 0.1,
+        "more_info_rounds": 5,
+        "backlog": 30,
+        "backlog_by_state": None,
+        "backlog_by_age": {"0-5": 12, "6-10": 9, "11-20": 6, "21+": 3},
+        "overdue": 4,
+        "sla_by_ward": {
+            "north": {"decided": 20, "within_sla": 15},
+            "south": {"decided": 3, "within_sla": 3},
+            "": {"decided": 6, "within_sla": 3},
+        },
+        "fees_collected": "1234.50",
+        "fees_outstanding": "80.00",
+        "currency": "GBP",
+        "reports_opened": None,
+        "reports_fixed": None,
+        "fix_days_median": None,
+        "cost": None,
+    }
+    if index == 22:  # February 2025
+        figures.update(
+            started=150,
+            completed=120,
+            completion_rate=0.80,
+            cost={
+                "staff": "880.00",
+                "fixed": "200.00",
+                "total": "1080.00",
+                "startup_excluded": "0.00",
+                "per_transaction": "9.00",
+                "per_digital_transaction": "8.00",
+                "lines": [],
+                "missing": [],
+            },
+        )
+    if index == 23:  # March 2025
+        figures.update(
+            started=168,
+            completed=139,
+            completion_rate=0.83,
+            backlog_by_state={"submitted": 18, "more_info": 12},
+            cost={
+                "staff": "900.00",
+                "fixed": "212.00",
+                "total": "1112.00",
+                "startup_excluded": "500.00",
+                "per_transaction": "8.00",
+                "per_digital_transaction": "7.10",
+                "lines": [],
+                "missing": [],
+            },
+        )
+    return figures
+
+
+@pytest.fixture
+def kpis(published, department, other_department):
+    """24 months of figures of both services, both departments and the authority."""
+    rows = []
+    for index, month in enumerate(MONTHS):
+        figures = _figures(index)
+        for scope, key, service, dept in (
+            ("service", "shed-permit", published["revenue"], department),
+            ("service", "garden-waste-collection", published["planning"], other_department),
+            ("department", "revenue", None, department),
+            ("department", "planning", None, other_department),
+            ("authority", "", None, None),
+        ):
+            rows.append(
+                KpiMonth(
+                    scope=scope,
+                    key=key,
+                    service=service,
+                    department=dept,
+                    month=month,
+                    figures=figures,
+                )
+            )
+    KpiMonth.objects.bulk_create(rows)
+
+
+def _get(client, user, url):
+    sign_in_official(client, user)
+    return client.get(url)
+
+
+def _text(response) -> str:
+    html = response.content.decode()
+    html = re.sub(r"<svg.*?</svg>", " ", html, flags=re.DOTALL)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def _csv(response) -> list[list[str]]:
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def _urls(published):
+    return {
+        "authority": reverse("staff:insights"),
+        "revenue": reverse("staff:insights_department", args=["revenue"]),
+        "planning": reverse("staff:insights_department", args=["planning"]),
+        "shed": reverse("staff:insights_service", args=["shed-permit"]),
+        "garden": reverse("staff:insights_service", args=["garden-waste-collection"]),
+    }
+
+
+# --- what each reader may see --------------------------------------------------------------
+
+
+def test_a_service_manager_sees_their_department_and_its_services_and_nothing_else(
+    client, service_manager, published, kpis
+):
+    urls = _urls(published)
+    assert _get(client, service_manager, urls["revenue"]).status_code == 200
+    assert client.get(urls["shed"]).status_code == 200
+    for url in (
+        urls["planning"],
+        urls["garden"],
+        reverse("staff:insights_department_csv", args=["planning", "volumes"]),
+        reverse("staff:insights_service_csv", args=["garden-waste-collection", "volumes"]),
+        reverse("staff:insights_csv", args=["departments"]),
+    ):
+        assert client.get(url).status_code == 404, url
+    # The authority's page takes them to their department's.
+    response = client.get(urls["authority"])
+    assert response.status_code == 302
+    assert response["Location"] == urls["revenue"]
+
+
+def test_a_performance_officer_sees_everything(client, performance_officer, published, kpis):
+    sign_in_official(client, performance_officer)
+    for name, url in _urls(published).items():
+        response = client.get(url)
+        assert response.status_code == 200, name
+    csv_response = client.get(reverse("staff:insights_csv", args=["departments"]))
+    rows = _csv(csv_response)
+    assert [row[0] for row in rows[1:]] == ["planning", "revenue"]
+    # Each department's page lists its own services (every one, for an authority-wide
+    # reader), and the authority's page its departments.
+    rows = _csv(client.get(reverse("staff:insights_department_csv", args=["planning", "services"])))
+    assert [row[0] for row in rows[1:]] == ["garden-waste-collection"]
+    html = client.get(_urls(published)["revenue"]).content.decode()
+    assert reverse("staff:insights_service", args=["shed-permit"]) + "?month=2025-03" in html
+    html = client.get(_urls(published)["authority"]).content.decode()
+    assert reverse("staff:insights_department", args=["planning"]) + "?month=2025-03" in html
+    assert selectors.services_for_insights(user=performance_officer) == [
+        published["planning"],
+        published["revenue"],
+    ]
+
+
+@pytest.mark.parametrize("persona", ["case_officer", "resident", "department_admin"])
+def test_officials_without_the_capability_and_residents_are_refused(
+    client, request, published, kpis, persona
+):
+    user = request.getfixturevalue(persona)
+    if persona == "resident":
+        client.force_login(user)
+    else:
+        sign_in_official(client, user)
+    for url in _urls(published).values():
+        assert client.get(url).status_code == 403, url
+    assert client.get(reverse("staff:insights_csv", args=["volumes"])).status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, published, kpis):
+    for url in _urls(published).values():
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_a_ward_limited_service_manager_sees_the_services_and_only_their_ward(
+    client, department, published, kpis, wards
+):
+    user = UserFactory(email="ward.manager@example.test")
+    account_services.role_assign(
+        user=user,
+        role="service_manager",
+        department=department,
+        jurisdiction=wards["north"],
+        actor=None,
+        system=True,
+    )
+    account_services.mfa_totp_activate(user=user, secret=TOTP_SECRET, actor=None)
+    urls = _urls(published)
+    # No department totals; the department's services, with their own ward's row only.
+    assert _get(client, user, urls["revenue"]).status_code == 404
+    assert client.get(urls["garden"]).status_code == 404
+    page = client.get(urls["shed"])
+    assert page.status_code == 200
+    text = _text(page)
+    assert "North" in text
+    assert "South" not in text
+    assert "No ward" not in text
+    rows = _csv(
+        client.get(reverse("staff:insights_service_csv", args=["shed-permit", "sla-by-ward"]))
+    )
+    assert [row[0] for row in rows[1:]] == ["north"]
+    # The authority's page lists what they may open.
+    listing = client.get(urls["authority"])
+    assert listing.status_code == 200
+    assert reverse("staff:insights_service", args=["shed-permit"]) in listing.content.decode()
+    assert selectors.departments_for_insights(user=user) == []
+    assert selectors.wards_for_insights(user=user, service=published["revenue"]) == {"north"}
+
+
+# --- what the pages show ----------------------------------------------------------------------
+
+
+def test_the_service_page_shows_the_four_kpis_against_last_month_and_last_year(
+    client, service_manager, published, kpis
+):
+    text = _text(_get(client, service_manager, _urls(published)["shed"]))
+    assert "Key performance indicators, March 2025" in text
+    assert "Completion rate rose 3 percentage points on last month, from 80% to 83%." in text
+    assert "Cost per transaction" in text
+    assert "£8.00" in text
+    assert "Per digital transaction: £7.10." in text
+    assert "Cost per transaction fell 11% on last month, from £9.00 to £8.00." in text
+    assert "Start-up costs of £500.00 are left out." in text
+    # February 2025 and March 2024 are the comparisons.
+    assert "February 2025" in text
+    assert "March 2024" in text
+    # Satisfaction: 50 of 60 ratings were 4 or 5.
+    assert "83%" in text
+    assert "Satisfied or very satisfied, of 60 ratings." in text
+    # The trend sentence of the volumes chart.
+    assert "Transactions started rose 12% on last month, from 150 to 168." in text
+    # The end pages and error pages of the service.
+    assert "End pages and error pages" in text
+    assert "Application sent" in text
+    assert "Page not found" in text
+    # The way to the forecast (the manager covers the whole department).
+    assert (
+        reverse("staff:insights_forecast", args=["shed-permit"])
+        in _get(client, service_manager, _urls(published)["shed"]).content.decode()
+    )
+
+
+def test_the_department_page_lists_its_services_with_their_kpis(
+    client, service_manager, published, kpis
+):
+    response = _get(client, service_manager, _urls(published)["revenue"])
+    html = response.content.decode()
+    assert reverse("staff:insights_service", args=["shed-permit"]) + "?month=2025-03" in html
+    assert "garden-waste-collection" not in html
+    rows = _csv(client.get(reverse("staff:insights_department_csv", args=["revenue", "services"])))
+    assert rows[0] == [
+        "key",
+        "name",
+        "completed",
+        "cost_per_transaction",
+        "satisfaction",
+        "completion_rate",
+        "digital_take_up",
+        "backlog",
+    ]
+    assert rows[1][:4] == ["shed-permit", "Apply for a garden shed permit", "139", "8.00"]
+    assert rows[1][5] == "0.83"
+
+
+def test_every_chart_is_an_accessible_svg_with_a_table_and_a_csv_link(
+    client, performance_officer, published, kpis
+):
+    response = _get(client, performance_officer, _urls(published)["shed"])
+    html = response.content.decode()
+    slugs = re.findall(r'<section class="[^"]*" id="chart-([a-z-]+)"', html)
+    assert slugs == [
+        "volumes",
+        "rates",
+        "cost",
+        "decision-days",
+        "backlog",
+        "sla-by-ward",
+        "backlog-by-age",
+        "backlog-by-state",
+        "ratings",
+    ]
+    assert html.count('role="img"') == len(slugs)
+    assert html.count('dir="ltr" direction="ltr"') == len(slugs)
+    for slug in slugs:
+        url = reverse("staff:insights_service_csv", args=["shed-permit", slug]) + "?month=2025-03"
+        assert url in html
+        assert f'aria-labelledby="chart-{slug}-svg-title"' in html
+    # No inline style anywhere in the charts (the CSP allows none).
+    for svg in re.findall(r"<svg.*?</svg>", html, flags=re.DOTALL):
+        assert "style=" not in svg
+        assert "<script" not in svg
+
+
+def test_a_chart_s_csv_holds_the_values_of_its_table(client, service_manager, published, kpis):
+    sign_in_official(client, service_manager)
+    page = dashboards.service_dashboard(
+        user=service_manager, service=published["revenue"], month=MONTH
+    )
+    panel = next(p for p in page.trends if p.slug == "volumes")
+    rows = _csv(
+        client.get(
+            reverse("staff:insights_service_csv", args=["shed-permit", "volumes"])
+            + "?month=2025-03"
+        )
+    )
+    assert rows[0] == ["month", "started", "completed", "submitted", "decided"]
+    assert len(rows) - 1 == len(panel.chart.rows) == 24
+    for (month_text, *values), (label, texts) in zip(rows[1:], panel.chart.rows, strict=True):
+        year, month = (int(part) for part in month_text.split("-"))
+        assert label == date(year, month, 1).strftime("%b %Y")
+        assert [f"{int(v):,}" for v in values] == texts
+    assert rows[-1] == ["2025-03", "168", "139", "90", "80"]
+    assert rows[-2] == ["2025-02", "150", "120", "90", "80"]
+
+    rates = _csv(client.get(reverse("staff:insights_service_csv", args=["shed-permit", "rates"])))
+    assert rates[-1][:2] == ["2025-03", "0.83"]
+    panel = next(p for p in page.trends if p.slug == "rates")
+    assert panel.chart.rows[-1][1][0] == "83%"
+    response = client.get(reverse("staff:insights_service_csv", args=["shed-permit", "rates"]))
+    assert (
+        response["Content-Disposition"]
+        == 'attachment; filename="performance-shed-permit-rates-2025-03.csv"'
+    )
+    # A chart the page does not have is not found.
+    assert (
+        client.get(
+            reverse("staff:insights_service_csv", args=["shed-permit", "nothing"])
+        ).status_code
+        == 404
+    )
+
+
+def test_wards_with_few_decided_cases_are_shown_as_fewer_than_the_threshold(
+    client, service_manager, published, kpis, wards, settings
+):
+    settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 5
+    page = dashboards.service_dashboard(
+        user=service_manager, service=published["revenue"], month=MONTH
+    )
+    panel = next(p for p in page.breakdowns if p.slug == "sla-by-ward")
+    assert panel.chart.rows == [
+        ("North", ["75% (15 of 20 decided)"]),
+        ("South", ["fewer than 5 decided"]),
+        ("No ward", ["50% (3 of 6 decided)"]),
+    ]
+    assert "1 ward had fewer than 5 decided cases" in panel.note
+    # South's counts (3 of 3) appear nowhere: not in the chart, not in the CSV.
+    assert "3 of 3" not in str(panel.chart.svg)
+    assert "Highest: North, 75%." in str(panel.chart.svg)
+    rows = _csv(
+        _get(
+            client,
+            service_manager,
+            reverse("staff:insights_service_csv", args=["shed-permit", "sla-by-ward"]),
+        )
+    )
+    assert rows == [
+        ["ward_code", "ward", "decided", "within_sla", "within_sla_rate"],
+        ["north", "North", "20", "15", "0.75"],
+        ["south", "South", "<5", "<5", ""],
+        ["", "No ward", "6", "3", "0.5"],
+    ]
+    # A higher threshold hides the ward without a name too.
+    settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 10
+    page = dashboards.service_dashboard(
+        user=service_manager, service=published["revenue"], month=MONTH
+    )
+    panel = next(p for p in page.breakdowns if p.slug == "sla-by-ward")
+    assert [texts for _label, texts in panel.chart.rows] == [
+        ["75% (15 of 20 decided)"],
+        ["fewer than 10 decided"],
+        ["fewer than 10 decided"],
+    ]
+
+
+def test_anomalies_of_the_services_in_view_are_flagged(client, service_manager, published, kpis):
+    Anomaly.objects.create(
+        service=published["revenue"],
+        series="applications",
+        week=date(2025, 3, 3),
+        observed=80,
+        expected=40,
+        low95=30,
+        high95=52,
+    )
+    Anomaly.objects.create(
+        service=published["planning"],
+        series="applications",
+        week=date(2025, 3, 3),
+        observed=5,
+        expected=40,
+        low95=30,
+        high95=52,
+    )
+    text = _text(_get(client, service_manager, _urls(published)["revenue"]))
+    assert "3 Mar 2025 Apply for a garden shed permit Applications 80 40 (30 to 52)" in text
+    assert "Higher than expected" in text
+    assert "Lower than expected" not in text  # Planning's is not Revenue's business
+
+
+# --- the month ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("month", "message"),
+    [
+        ("2025-13", "Enter a month as its year and number, for example 2025-03."),
+        ("March", "Enter a month as its year and number, for example 2025-03."),
+        ("2025-04", "The month must be this month or earlier: there are no figures for"),
+    ],
+)
+def test_a_bad_or_future_month_gets_a_clear_message(
+    client, service_manager, published, kpis, month, message
+):
+    response = _get(client, service_manager, _urls(published)["shed"] + f"?month={month}")
+    assert response.status_code == 200
+    text = _text(response)
+    assert "There is a problem" in text
+    assert message in text
+    assert 'href="#id_month"' in response.content.decode()
+    # The page shows the latest month instead.
+    assert "Key performance indicators, March 2025" in text
+    csv_response = client.get(
+        reverse("staff:insights_service_csv", args=["shed-permit", "volumes"]) + f"?month={month}"
+    )
+    assert csv_response.status_code == 400
+    assert message in csv_response.content.decode()
+
+
+def test_an_earlier_month_is_shown_and_a_month_without_figures_says_so(
+    client, service_manager, published, kpis
+):
+    text = _text(_get(client, service_manager, _urls(published)["shed"] + "?month=2024-06"))
+    assert "Key performance indicators, June 2024" in text
+    text = _text(client.get(_urls(published)["shed"] + "?month=2019-01"))
+    assert "There are no figures for January 2019 yet." in text
+    assert "There is a problem" not in text
+
+
+def test_month_parse():
+    today = date(2025, 3, 15)
+    assert dashboards.month_parse("2025-03", today=today) == date(2025, 3, 1)
+    assert dashboards.month_parse(" 2024-12 ", today=today) == date(2024, 12, 1)
+    for bad in ("2025-3", "2025-00", "25-03", "", "2025-03-01"):
+        with pytest.raises(Exception, match="Enter a month") as caught:
+            dashboards.month_parse(bad, today=today)
+        assert caught.value.code == "bad_month"
+    with pytest.raises(Exception, match="this month or earlier") as caught:
+        dashboards.month_parse("2025-04", today=today)
+    assert caught.value.code == "future_month"
+
+
+# --- CSV safety ----------------------------------------------------------------------------------
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised():
+    assert dashboards.csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert dashboards.csv_cell("+44") == "'+44"
+    assert dashboards.csv_cell("-x") == "'-x"
+    assert dashboards.csv_cell("@sum") == "'@sum"
+    assert dashboards.csv_cell("\tx") == "'\tx"
+    assert dashboards.csv_cell(-5) == "-5"  # a number stays a number
+    assert dashboards.csv_cell(None) == ""
+    assert dashboards.csv_cell("North") == "North"
+    assert (
+        dashboards.csv_filename(scope="service", key="a b/../c", slug="sla", month=MONTH)
+        == "performance-a-b-c-sla-2025-03.csv"
+    )
+
+
+def test_a_ward_named_like_a_formula_is_neutralised_in_the_csv(
+    client, performance_officer, published, kpis, wards
+):
+    wards["north"].name = "=cmd|' /C calc'!A0"
+    wards["north"].save()
+    rows = _csv(
+        _get(
+            client,
+            performance_officer,
+            reverse("staff:insights_service_csv", args=["shed-permit", "sla-by-ward"]),
+        )
+    )
+    assert ["north", "'=cmd|' /C calc'!A0", "20", "15", "0.75"] in rows
+
+
+# --- weight, queries, language -------------------------------------------------------------------
+
+
+def _gzip_size(data: bytes) -> int:
+    return len(gzip.compress(data, compresslevel=6))
+
+
+def test_the_dashboards_stay_within_the_page_weight_budget(
+    client, performance_officer, published, kpis, settings
+):
+    """The budget of tests/test_page_weight.py: 100 kB transferred (gzip of the HTML and
+    of the CSS and JavaScript it links)."""
+    sign_in_official(client, performance_officer)
+    for url in _urls(published).values():
+        response = client.get(url)
+        html = response.content.decode()
+        assets = re.findall(r'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', html)
+        assets += re.findall(r'<script[^>]+src="([^"]+)"', html)
+        total = _gzip_size(response.content)
+        for asset in set(assets):
+            path = finders.find(asset.removeprefix(settings.STATIC_URL).split("?")[0])
+            assert path, asset
+            total += _gzip_size(Path(path).read_bytes())
+        assert total <= 100 * 1024, f"{url}: {total / 1024:.1f} kB"
+
+
+def test_the_dashboards_read_a_bounded_number_of_queries(
+    client, performance_officer, service_manager, published, kpis, django_assert_max_num_queries
+):
+    sign_in_official(client, performance_officer)
+    client.get(_urls(published)["authority"])  # sessions and caches warmed
+    for url in _urls(published).values():
+        with django_assert_max_num_queries(16):
+            assert client.get(url).status_code == 200
+
+
+def test_the_pages_are_right_to_left_in_arabic_and_the_charts_stay_left_to_right(
+    client, service_manager, published, kpis
+):
+    sign_in_official(client, service_manager)
+    client.cookies["django_language"] = "ar"
+    response = client.get(_urls(published)["shed"], HTTP_ACCEPT_LANGUAGE="ar")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'lang="ar"' in html
+    assert 'dir="rtl"' in html
+    assert html.count('dir="ltr" direction="ltr"') >= 5
