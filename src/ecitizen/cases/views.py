@@ -244,7 +244,7 @@ def ineligible(request: HttpRequest, draft_id: Any, question_id: str) -> HttpRes
     if question is None:
         raise Http404
     try:
-        services.drafts.draft_reach_ineligible(draft=draft, question_id=question_id)
+        services.draft_reach_ineligible(draft=draft, question_id=question_id)
     except DomainError:
         return redirect(_step_url(draft, spec))
     return render(

@@ -80,6 +80,7 @@ from ecitizen.cases.services.demo_support import case_history_backdate
 from ecitizen.cases.services.drafts import (
     draft_discard,
     draft_problems,
+    draft_reach_ineligible,
     draft_remove_file,
     draft_save_answers,
     draft_start,
@@ -124,6 +125,7 @@ __all__ = [
     "cases_escalate",
     "draft_discard",
     "draft_problems",
+    "draft_reach_ineligible",
     "draft_remove_file",
     "draft_save_answers",
     "draft_start",
