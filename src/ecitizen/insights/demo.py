@@ -27,7 +27,8 @@ published service, their costs and staffing, then the monthly figures and the fo
   performance officer or else the platform administrator): the hourly cost of the staff
   roles, each service's fixed costs for the 24 full months before this one (start-up
   costs in the first three months of one service), and each service's staffing.
-- *Computed* by the nightly jobs' own functions, at the end.
+- *Computed* at the end by the nightly job's own function: the monthly figures of the
+  history's months (``kpis_refresh``).
 
 **The demand** of a service on a day is a Poisson draw around ``base`` (an ordinary
 weekday) times the day of the week (Monday busiest, weekends quiet; street reports less quiet
@@ -66,7 +67,7 @@ from ecitizen.core.registry import DemoContext, registry
 from ecitizen.feedback.demo import RatingHistoryRow, ratings_history_insert
 from ecitizen.feedback.services import EXTENSION as COMPLAINT_EXTENSION
 from ecitizen.insights.models import RoleHourlyCost, ServiceMonthCost, ServiceStaffing
-from ecitizen.insights.services import costs
+from ecitizen.insights.services import costs, kpis
 
 #: How long the demand history is: this many months before the current one, and the
 #: current month up to today.
@@ -408,6 +409,9 @@ class InsightsDemoResult:
     month_costs: int = 0
     staffing: int = 0
     actor: str = ""
+    #: The months whose figures were computed, and the rows written.
+    figure_months: int = 0
+    figure_rows: int = 0
 
 
 # --- the calendar ------------------------------------------------------------------------
@@ -832,15 +836,22 @@ def _services(only: Collection[str] | None) -> tuple[list[Any], dict[int, DemoSe
 
 
 def insights_demo_load(
-    context: DemoContext, *, months: int = HISTORY_MONTHS, only: Collection[str] | None = None
+    context: DemoContext,
+    *,
+    months: int = HISTORY_MONTHS,
+    only: Collection[str] | None = None,
+    refresh: bool = True,
 ) -> InsightsDemoResult:
     """Write the demand history, ratings, costs and staffing of the published services
     (``only``: of those with these slugs) over ``months`` months before this one and
-    this month up to now. See the module's docstring for what is made how.
+    this month up to now, then (``refresh``) compute the monthly figures of those months
+    (:func:`ecitizen.insights.services.kpis.kpis_refresh`). See the module's docstring
+    for what is made how.
 
     Preconditions: the services are published and the city's officials loaded. Side
     effects: usage events and ratings inserted in bulk (not audited: they stand for
-    residents' journeys), costs and staffing through the insights services (audited).
+    residents' journeys), costs and staffing through the insights services (audited),
+    the analytical store in ``INSIGHTS_DIR`` brought up to date, the figures written.
     """
     now = timezone.now()
     today = timezone.localdate(now)
@@ -856,6 +867,9 @@ def insights_demo_load(
         result.role_costs, result.month_costs, result.staffing = _costs_load(
             services, demo, first, today, actor
         )
+    if refresh:
+        figures = kpis.kpis_refresh(from_month=first)
+        result.figure_months, result.figure_rows = len(figures.months), figures.rows_written
     return result
 
 

@@ -34,7 +34,12 @@ from ecitizen.insights.demo import (
     history_first_day,
     insights_demo_load,
 )
-from ecitizen.insights.models import RoleHourlyCost, ServiceMonthCost, ServiceStaffing
+from ecitizen.insights.models import (
+    KpiMonth,
+    RoleHourlyCost,
+    ServiceMonthCost,
+    ServiceStaffing,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +51,11 @@ SLUGS = {CAMPAIGN_SERVICE, "building-permit", STARTUP_SERVICE}
 SPRING_BANK_HOLIDAY = dt.date(2025, 5, 26)
 
 
+@pytest.fixture(autouse=True)
+def _store_in_tmp(settings, tmp_path):
+    settings.INSIGHTS_DIR = tmp_path / "insights"
+
+
 @pytest.fixture
 def riverton():
     with time_machine.travel(NOW, tick=False):
@@ -55,9 +65,9 @@ def riverton():
         yield context
 
 
-def _load(context):
+def _load(context, *, refresh=False):
     with time_machine.travel(NOW, tick=False):
-        return insights_demo_load(context, months=3, only=SLUGS)
+        return insights_demo_load(context, months=3, only=SLUGS, refresh=refresh)
 
 
 def _started_by_day(slug: str | None = None) -> Counter:
@@ -103,8 +113,8 @@ def test_the_same_seed_gives_the_same_history_and_another_seed_another():
     assert max(row.at for row in first.usage) <= NOW
 
 
-def test_the_loader_writes_the_history_once_with_costs_and_staffing(riverton):
-    result = _load(riverton)
+def test_the_loader_writes_the_history_once_with_costs_staffing_and_figures(riverton):
+    result = _load(riverton, refresh=True)
 
     assert result.first_day == dt.date(2025, 3, 1)
     assert result.usage_events == ServiceUsage.objects.count() > 5000
@@ -134,8 +144,28 @@ def test_the_loader_writes_the_history_once_with_costs_and_staffing(riverton):
     assert result.staffing == ServiceStaffing.objects.count() == 3
     assert ServiceStaffing.objects.get(service=services["building-permit"]).officers == 2
     assert AuditEvent.objects.filter(action="insights.service_cost_set").count() == 9
+    # The figures of March to June, as counting the usage rows by hand gives them.
+    assert (result.figure_months, result.figure_rows) == (4, KpiMonth.objects.count())
+    april = KpiMonth.objects.get(scope="service", key="building-permit", month=dt.date(2025, 4, 1))
+    rows = ServiceUsage.objects.filter(
+        service=services["building-permit"],
+        at__gte=dt.datetime(2025, 4, 1, tzinfo=LONDON),
+        at__lt=dt.datetime(2025, 5, 1, tzinfo=LONDON),
+    )
+    assert april.figures["started"] == rows.filter(kind="started").count() > 100
+    assert april.figures["completed"] == rows.filter(kind="completed").count()
+    assert april.figures["not_eligible"] == rows.filter(outcome="not_eligible").count() > 0
+    assert (
+        april.figures["completed_counter"]
+        == rows.filter(kind="completed", channel="counter").count()
+    )
+    fixed = ServiceMonthCost.objects.get(
+        service=services["building-permit"], month=dt.date(2025, 4, 1)
+    ).fixed_costs
+    assert april.figures["cost"]["fixed"] == str(fixed)
 
     counts = (
+        KpiMonth.objects.count(),
         ServiceUsage.objects.count(),
         Rating.objects.count(),
         RoleHourlyCost.objects.count(),
@@ -143,10 +173,11 @@ def test_the_loader_writes_the_history_once_with_costs_and_staffing(riverton):
         ServiceStaffing.objects.count(),
         AuditEvent.objects.count(),
     )
-    again = _load(riverton)
+    again = _load(riverton, refresh=True)
     assert (again.usage_events, again.ratings, again.role_costs) == (0, 0, 0)
     assert (again.month_costs, again.staffing) == (0, 0)
     assert counts == (
+        KpiMonth.objects.count(),
         ServiceUsage.objects.count(),
         Rating.objects.count(),
         RoleHourlyCost.objects.count(),
