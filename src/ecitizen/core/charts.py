@@ -670,6 +670,46 @@ def _shortened(text: str, limit: int = BAR_LABEL_CHARACTERS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _bars_description(
+    *,
+    categories: Sequence[str],
+    labels: Sequence[str],
+    cleaned: Sequence[Sequence[float | None]],
+    category_label: str,
+    value_format: Format,
+) -> str:
+    """The ``<desc>`` of a bar chart: what it shows, how many rows, the highest value."""
+    values_known = [
+        (categories[p], v) for values in cleaned for p, v in enumerate(values) if v is not None
+    ]
+    description_values = {
+        "series": ", ".join(labels),
+        "category": category_label,
+        "count": len(categories),
+    }
+    if values_known:
+        top_item = max(values_known, key=lambda item: item[1])
+        description = ngettext(
+            "%(series)s by %(category)s, %(count)d row. Highest: %(top)s, %(value)s. "
+            "The table below gives every value.",
+            "%(series)s by %(category)s, %(count)d rows. Highest: %(top)s, %(value)s. "
+            "The table below gives every value.",
+            len(categories),
+        ) % {**description_values, "top": top_item[0], "value": value_format(top_item[1])}
+    else:
+        description = (
+            ngettext(
+                "%(series)s by %(category)s, %(count)d row, none with a value to draw. "
+                "The table below says why.",
+                "%(series)s by %(category)s, %(count)d rows, none with a value to draw. "
+                "The table below says why.",
+                len(categories),
+            )
+            % description_values
+        )
+    return description
+
+
 def bar_chart(
     *,
     categories: Sequence[str],
@@ -683,7 +723,7 @@ def bar_chart(
 ) -> Chart | None:
     """Horizontal bars: for each of ``categories`` (a ward, an age band), one bar per
     series (``(label, values)``, up to :data:`MAX_BAR_SERIES`, told apart by fill), its
-    value written at its end. ``None`` when no value is known.
+    value written at its end. ``None`` when no value is known and no ``texts`` say why.
 
     A value of ``None`` draws no bar; its text is ``texts[series][category]`` when given
     (``"fewer than 5"`` for a count too small to show), else a dash. ``texts`` also
@@ -699,7 +739,7 @@ def bar_chart(
         return None
     cleaned = [[number_value(v) for v in values] for _label, values in series]
     known = [v for values in cleaned for v in values if v is not None]
-    if not known:
+    if not known and texts is None:
         return None
 
     def text_of(index: int, position: int) -> str:
@@ -709,7 +749,7 @@ def bar_chart(
         value = cleaned[index][position]
         return "\N{EN DASH}" if value is None else value_format(value)
 
-    top = max_value if max_value is not None else max(*known, 0.0)
+    top = max_value if max_value is not None else max([*known, 0.0])
     ticks = nice_ticks(0.0, top or 1.0)
     if max_value is not None:
         ticks = [t for t in ticks if t <= max_value + 1e-9]
@@ -725,23 +765,13 @@ def bar_chart(
     def sx(value: float) -> float:
         return left + max(value, 0.0) / (scale_max or 1) * plot_w
 
-    top_item = max(
-        ((categories[p], v) for values in cleaned for p, v in enumerate(values) if v is not None),
-        key=lambda item: item[1],
+    description = _bars_description(
+        categories=categories,
+        labels=[label for label, _values in series],
+        cleaned=cleaned,
+        category_label=category_label,
+        value_format=value_format,
     )
-    description = ngettext(
-        "%(series)s by %(category)s, %(count)d row. Highest: %(top)s, %(value)s. "
-        "The table below gives every value.",
-        "%(series)s by %(category)s, %(count)d rows. Highest: %(top)s, %(value)s. "
-        "The table below gives every value.",
-        len(categories),
-    ) % {
-        "series": ", ".join(label for label, _v in series),
-        "category": category_label,
-        "count": len(categories),
-        "top": top_item[0],
-        "value": value_format(top_item[1]),
-    }
     hatch_id = f"{id_prefix}-hatch"
     parts = _svg_open(id_prefix=id_prefix, title=title, description=description, height=height)
     parts.append(_hatch_pattern(hatch_id, stroke_width=2, opacity=1))
@@ -751,6 +781,8 @@ def bar_chart(
     for tick in ticks:
         x = sx(tick)
         for position in range(len(categories)):
+            if tick != 0 and all(values[position] is None for values in cleaned):
+                continue  # no bar: its text ("fewer than 5") is not crossed out
             top = MARGIN_TOP + position * group + BAR_LABEL_HEIGHT - 2
             bottom = base if position == len(categories) - 1 else top + bars_height + 4
             parts.append(

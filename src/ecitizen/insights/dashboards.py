@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -286,6 +286,8 @@ class Dashboard:
     last_month_label: str
     last_year_label: str
     has_figures: bool
+    #: The month is this month: its figures are those up to today.
+    in_progress: bool = False
     kpis: list[Kpi] = field(default_factory=list)
     figures: Table | None = None
     trends: list[Panel] = field(default_factory=list)
@@ -1011,9 +1013,9 @@ def _children_table(
         caption=caption,
         header=[
             first_header,
-            _("Transactions completed"),
+            _("Completed"),
             _("Cost per transaction"),
-            _("User satisfaction"),
+            _("Satisfaction"),
             _("Completion rate"),
             _("Digital take-up"),
             _("Backlog"),
@@ -1061,6 +1063,7 @@ def _build(
         last_month_label=month_label(month_add(month, -1)),
         last_year_label=month_label(month_add(month, -12)),
         has_figures=this is not None,
+        in_progress=month == timezone.localdate().replace(day=1),
     )
     dashboard.anomalies = _anomalies(services, month)
     if this is None:
@@ -1216,10 +1219,17 @@ def csv_filename(*, scope: str, key: str, slug: str, month: date) -> str:
     return f"{name}.csv"
 
 
+def month_default(months: Sequence[date], *, today: date) -> date:
+    """The month a page opens on, among ``months`` (the latest first): the latest that is
+    over (this month's figures grow until it ends, and against a whole month they would
+    read as a fall), else the latest, else this month."""
+    current = today.replace(day=1)
+    return next((m for m in months if m < current), months[0] if months else current)
+
+
 def default_month(*, scope: str, key: str, today: date) -> date:
-    """The month a page opens on: the latest with figures (not after this month), else
-    this month."""
-    return months_offered(scope=scope, key=key, today=today)[0]
+    """The month a page of the scope opens on (:func:`month_default`)."""
+    return month_default(months_offered(scope=scope, key=key, today=today), today=today)
 
 
 __all__ = [
@@ -1238,6 +1248,7 @@ __all__ = [
     "default_month",
     "department_dashboard",
     "month_add",
+    "month_default",
     "month_label",
     "month_parse",
     "months_offered",

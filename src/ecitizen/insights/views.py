@@ -7,9 +7,9 @@ the official's remit the answer is 404, as for something that does not exist. Th
 authority's page is for authority-wide holders; anyone else who opens it is taken to their
 department's page, or shown the pages within their remit.
 
-The month is ``?month=YYYY-MM`` (default: the latest month with figures). A month that is
-not one, or is in the future, gets a clear message (the page then shows the default
-month; a CSV answers 400 with the message) — never an error page.
+The month is ``?month=YYYY-MM`` (default: the latest month with figures that is over). A
+month that is not one, or is in the future, gets a clear message (the page then shows the
+default month; a CSV answers 400 with the message), never an error page.
 """
 
 from __future__ import annotations
@@ -39,12 +39,13 @@ class MonthForm(forms.Form):
         error_messages={"required": _("Choose a month.")},
     )
 
-    def __init__(self, data: Any, *, months: list[date], today: date) -> None:
+    def __init__(self, data: Any, *, months: list[date], today: date, initial: date) -> None:
         super().__init__(data)
         self.today = today
-        choices = [(f"{m:%Y-%m}", dashboards.month_label(m)) for m in months]
-        self.fields["month"].widget.choices = choices
-        self.fields["month"].initial = choices[0][0] if choices else ""
+        self.fields["month"].widget.choices = [
+            (f"{m:%Y-%m}", dashboards.month_label(m)) for m in months
+        ]
+        self.fields["month"].initial = f"{initial:%Y-%m}"
         self.months = months
 
     def clean_month(self) -> date:
@@ -62,11 +63,13 @@ class MonthForm(forms.Form):
 
 def _month(request: HttpRequest, *, scope: str, key: str) -> tuple[MonthForm, date]:
     """The month picker and the month to show (the one asked for when it is valid, else
-    the latest with figures)."""
+    the latest that is over: :func:`~ecitizen.insights.dashboards.month_default`)."""
     today = timezone.localdate()
     offered = dashboards.months_offered(scope=scope, key=key, today=today)
-    form = MonthForm(request.GET if "month" in request.GET else None, months=offered, today=today)
-    month = offered[0]
+    month = dashboards.month_default(offered, today=today)
+    form = MonthForm(
+        request.GET if "month" in request.GET else None, months=offered, today=today, initial=month
+    )
     if form.is_bound and form.is_valid():
         month = form.cleaned_data["month"]
     return form, month

@@ -76,6 +76,24 @@ def test_bar_series_differ_by_fill_not_colour():
     assert "id=" not in str(chart.series[1].swatch)
 
 
+def test_bars_whose_every_value_is_withheld_still_say_why():
+    chart = charts.bar_chart(
+        categories=["North", "South"],
+        series=[("Within target", [None, None])],
+        texts=[["fewer than 5", "fewer than 5"]],
+        title="t",
+        id_prefix="w",
+        category_label="Ward",
+        value_format=charts.percent_label,
+        max_value=1,
+    )
+    svg = str(chart.svg)
+    assert _count(svg, "rect") == 0
+    assert svg.count(">fewer than 5</text>") == 2
+    assert "2 rows, none with a value to draw" in svg
+    assert chart.rows == [("North", ["fewer than 5"]), ("South", ["fewer than 5"])]
+
+
 def test_no_bars_without_a_known_value():
     assert (
         charts.bar_chart(

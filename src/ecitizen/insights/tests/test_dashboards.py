@@ -31,8 +31,9 @@ MONTHS = [dashboards.month_add(MONTH, -offset) for offset in range(23, -1, -1)]
 
 
 @pytest.fixture(autouse=True)
-def _mid_march_2025():
-    with time_machine.travel("2025-03-15 12:00 +00:00", tick=False):
+def _april_2025():
+    """March 2025 is the latest month that is over: the one the pages open on."""
+    with time_machine.travel("2025-04-10 12:00 +00:00", tick=False):
         yield
 
 
@@ -458,6 +459,15 @@ def test_wards_with_few_decided_cases_are_shown_as_fewer_than_the_threshold(
         ["fewer than 10 decided"],
         ["fewer than 10 decided"],
     ]
+    # Every ward under the threshold: the chart stays, saying so for each.
+    settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 50
+    page = dashboards.service_dashboard(
+        user=service_manager, service=published["revenue"], month=MONTH
+    )
+    panel = next(p for p in page.breakdowns if p.slug == "sla-by-ward")
+    assert [texts for _label, texts in panel.chart.rows] == [["fewer than 50 decided"]] * 3
+    assert panel.summary == "No ward had enough decided cases to show its share."
+    assert "3 wards had fewer than 50 decided cases" in panel.note
 
 
 def test_anomalies_of_the_services_in_view_are_flagged(client, service_manager, published, kpis):
@@ -493,7 +503,7 @@ def test_anomalies_of_the_services_in_view_are_flagged(client, service_manager, 
     [
         ("2025-13", "Enter a month as its year and number, for example 2025-03."),
         ("March", "Enter a month as its year and number, for example 2025-03."),
-        ("2025-04", "The month must be this month or earlier: there are no figures for"),
+        ("2025-05", "The month must be this month or earlier: there are no figures for"),
     ],
 )
 def test_a_bad_or_future_month_gets_a_clear_message(
@@ -522,6 +532,18 @@ def test_an_earlier_month_is_shown_and_a_month_without_figures_says_so(
     text = _text(client.get(_urls(published)["shed"] + "?month=2019-01"))
     assert "There are no figures for January 2019 yet." in text
     assert "There is a problem" not in text
+
+
+def test_the_pages_open_on_the_latest_month_that_is_over(client, service_manager, published, kpis):
+    with time_machine.travel("2025-03-20 12:00 +00:00", tick=False):
+        text = _text(_get(client, service_manager, _urls(published)["shed"]))
+        assert "Key performance indicators, February 2025" in text
+        assert "is not over" not in text
+        text = _text(client.get(_urls(published)["shed"] + "?month=2025-03"))
+        assert "Key performance indicators, March 2025" in text
+        assert "March 2025 is not over: its figures are those up to last night" in text
+    assert dashboards.month_default([], today=date(2025, 3, 20)) == date(2025, 3, 1)
+    assert dashboards.month_default([date(2025, 3, 1)], today=date(2025, 3, 20)) == date(2025, 3, 1)
 
 
 def test_month_parse():
