@@ -42,6 +42,9 @@ class Target:
     remit: bool = True
     owner: Any = None  # the one official who may use it (a consent request)
     label: str = ""
+    #: The roles that reach it when they are not the URL's department roles (the whole
+    #: authority's figures: authority-wide roles only).
+    insider_roles: tuple[str, ...] = ()
 
 
 @dataclass
@@ -249,6 +252,57 @@ def _build_world() -> World:
     world.targets["token_id"] = [
         Target({"token_id": token.pk}, remit=False, owner=publisher, label="API token")
     ]
+
+    # Insights: Public Works' dashboard and the shed permit's dashboard, forecast, staffing
+    # and costs, with a month of figures and a forecast (too short) to read. A department
+    # or a service has no ward: a ward-limited assignment does not cover its totals.
+    from ecitizen.insights.models import Forecast, KpiMonth
+
+    # Last month: the dashboards open on the latest month that has ended.
+    month = (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1)
+    KpiMonth.objects.create(
+        scope="service",
+        key=shed.slug,
+        service=shed,
+        department=works,
+        month=month,
+        figures={"started": 12, "completed": 10},
+    )
+    KpiMonth.objects.create(
+        scope="department",
+        key=works.slug,
+        department=works,
+        month=month,
+        figures={"started": 12, "completed": 10},
+    )
+    Forecast.objects.create(
+        service=shed,
+        series="applications",
+        frequency="week",
+        status="short",
+        history_points=3,
+        needed_points=32,
+    )
+    KpiMonth.objects.create(
+        scope="authority", key="", month=month, figures={"started": 12, "completed": 10}
+    )
+    world.targets["chart"] = [
+        Target(
+            {"chart": "figures"},
+            remit=False,
+            insider_roles=("performance_officer",),
+            label="the authority's chart",
+        )
+    ]
+    world.targets["department"] = [
+        Target({"department": works.slug}, label="department's dashboard"),
+        Target({"department": works.slug, "chart": "figures"}, label="department's chart"),
+    ]
+    world.targets["service"] = [
+        Target({"service": shed.slug}, label="service's performance page"),
+        Target({"service": shed.slug, "chart": "figures"}, label="service's chart"),
+        Target({"service": shed.slug, "series": "applications-week"}, label="forecast"),
+    ]
     return world
 
 
@@ -274,6 +328,7 @@ def test_the_matrix_covers_every_staff_url_that_names_an_object():
     assert {"staff:case_detail", "staff:document_detail", "staff:payment"} <= names
     assert "staff:resident_detail" in names
     assert {"staff:opendata_dataset", "staff:opendata_resource", "staff:opendata_token"} <= names
+    assert {"staff:insights_department", "staff:insights_service", "staff:insights_costs"} <= names
 
 
 def _target_for(world: World, params: tuple[str, ...]) -> list[Target]:
@@ -347,7 +402,7 @@ def test_officials_outside_the_object_s_remit_get_404(client, name, params, role
             if target.owner
             else [
                 person(role, world.department, target.ward if target.remit else None)
-                for role in (department_roles or sorted(roles))
+                for role in (target.insider_roles or department_roles or sorted(roles))
             ]
         )
         reached = [_status(client, insider, url, method) for insider in insiders]
