@@ -32,8 +32,8 @@ data (measured: about 10 s a series against 0.05 s), beyond the budget of foreca
 every series of the authority each night (and 1,000 series in under a minute on two
 cores, ``bench/insights.py``); nor is the full AutoETS search on daily data (several
 times the cost of one fixed form). A damped-trend seasonal ETS(A,Ad,A) was measured too:
-2.5 times the cost of ETS(A,N,A) for a median MASE better by 0.01 once Theta and MSTL are
-candidates, so left out.
+three to four times the cost of ETS(A,N,A), for a median MASE better by 0.01 once Theta
+and MSTL are candidates, so left out.
 
 **Backtest (rolling origin).** The last ``windows * horizon`` points are cut into
 ``windows`` (3, or 2 for a history that only allows 2) consecutive windows of one horizon
@@ -334,8 +334,11 @@ def _clean_holidays(series: pd.Series, calendar: _Calendar) -> tuple[pd.Series, 
 def _weekday_share(clean_daily: pd.Series) -> np.ndarray:
     """Each weekday's share of an ordinary week's demand (the last year of cleaned data)."""
     recent = clean_daily.iloc[-364:]
-    sums = recent.groupby(pd.DatetimeIndex(recent.index).dayofweek).sum()
-    sums = sums.reindex(range(7), fill_value=0.0).to_numpy(dtype="float64")
+    sums = np.bincount(
+        _weekdays(pd.DatetimeIndex(recent.index)),
+        weights=recent.to_numpy(dtype="float64"),
+        minlength=7,
+    )
     total = sums.sum()
     return sums / total if total > 0 else np.full(7, 1 / 7)
 
@@ -411,12 +414,36 @@ def _default_jobs(series_count: int) -> int:
 # --- Forecasting ------------------------------------------------------------------------
 
 
+def _weekdays(index: pd.DatetimeIndex) -> np.ndarray:
+    """Monday 0 .. Sunday 6 (1 January 1970 was a Thursday)."""
+    return (np.asarray(index.to_numpy(), dtype="datetime64[D]").astype(np.int64) + 3) % 7
+
+
+def _daily_parts(frame: pd.DataFrame) -> Iterable[tuple[Any, pd.Series]]:
+    """Each series of ``frame`` as a complete daily series (missing days zero, a day
+    given twice summed), in the order the ids first appear: one sort for the batch."""
+    if frame.empty:
+        return
+    days = np.asarray(pd.to_datetime(frame["ds"]).to_numpy(), dtype="datetime64[D]")
+    values = frame["y"].to_numpy(dtype="float64")
+    codes, uniques = pd.factorize(frame["unique_id"], sort=False)
+    order = np.lexsort((days, codes))
+    codes, days, values = codes[order], days[order], values[order]
+    bounds = np.flatnonzero(np.diff(codes)) + 1
+    for start, end in zip(np.r_[0, bounds], np.r_[bounds, len(codes)], strict=True):
+        first = days[start]
+        offsets = (days[start:end] - first).astype(np.int64)
+        filled = np.zeros(int(offsets[-1]) + 1)
+        np.add.at(filled, offsets, values[start:end])
+        index = pd.DatetimeIndex(np.arange(first, first + len(filled)).astype("datetime64[ns]"))
+        yield uniques[codes[start]], pd.Series(filled, index=index)
+
+
 def _prepare(
     frame: pd.DataFrame, frequency: Frequency, calendar: _Calendar
 ) -> dict[Any, _Prepared]:
     prepared: dict[Any, _Prepared] = {}
-    for uid, part in frame.groupby("unique_id", sort=False):
-        raw_daily = daily_series(pd.Series(part["y"].to_numpy(), index=part["ds"].to_numpy()))
+    for uid, raw_daily in _daily_parts(frame):
         clean_daily, ratio = _clean_holidays(raw_daily, calendar)
         if frequency == "day":
             raw, clean = raw_daily, clean_daily
