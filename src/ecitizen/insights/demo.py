@@ -27,8 +27,9 @@ published service, their costs and staffing, then the monthly figures and the fo
   performance officer or else the platform administrator): the hourly cost of the staff
   roles, each service's fixed costs for the 24 full months before this one (start-up
   costs in the first three months of one service), and each service's staffing.
-- *Computed* at the end by the nightly job's own function: the monthly figures of the
-  history's months (``kpis_refresh``).
+- *Computed* at the end by the nightly jobs' own functions: the monthly figures of the
+  history's months (``kpis_refresh``) and the forecasts (``forecasts_refresh``; no
+  anomaly on this first run: a week is judged against the forecast stored before it).
 
 **The demand** of a service on a day is a Poisson draw around ``base`` (an ordinary
 weekday) times the day of the week (Monday busiest, weekends quiet; street reports less quiet
@@ -67,7 +68,7 @@ from ecitizen.core.registry import DemoContext, registry
 from ecitizen.feedback.demo import RatingHistoryRow, ratings_history_insert
 from ecitizen.feedback.services import EXTENSION as COMPLAINT_EXTENSION
 from ecitizen.insights.models import RoleHourlyCost, ServiceMonthCost, ServiceStaffing
-from ecitizen.insights.services import costs, kpis
+from ecitizen.insights.services import costs, forecasts, kpis
 
 #: How long the demand history is: this many months before the current one, and the
 #: current month up to today.
@@ -412,6 +413,9 @@ class InsightsDemoResult:
     #: The months whose figures were computed, and the rows written.
     figure_months: int = 0
     figure_rows: int = 0
+    #: The series forecast (those with history enough; the others too short).
+    forecasts: int = 0
+    forecasts_short: int = 0
 
 
 # --- the calendar ------------------------------------------------------------------------
@@ -845,13 +849,15 @@ def insights_demo_load(
     """Write the demand history, ratings, costs and staffing of the published services
     (``only``: of those with these slugs) over ``months`` months before this one and
     this month up to now, then (``refresh``) compute the monthly figures of those months
-    (:func:`ecitizen.insights.services.kpis.kpis_refresh`). See the module's docstring
-    for what is made how.
+    (:func:`ecitizen.insights.services.kpis.kpis_refresh`) and the forecasts
+    (:func:`ecitizen.insights.services.forecasts.forecasts_refresh`). See the module's
+    docstring for what is made how.
 
     Preconditions: the services are published and the city's officials loaded. Side
     effects: usage events and ratings inserted in bulk (not audited: they stand for
     residents' journeys), costs and staffing through the insights services (audited),
-    the analytical store in ``INSIGHTS_DIR`` brought up to date, the figures written.
+    the analytical store in ``INSIGHTS_DIR`` brought up to date, the figures and the
+    forecasts written.
     """
     now = timezone.now()
     today = timezone.localdate(now)
@@ -870,6 +876,9 @@ def insights_demo_load(
     if refresh:
         figures = kpis.kpis_refresh(from_month=first)
         result.figure_months, result.figure_rows = len(figures.months), figures.rows_written
+        forecast = forecasts.forecasts_refresh()
+        result.forecasts = forecast.forecast
+        result.forecasts_short = len(forecast.series) - forecast.forecast
     return result
 
 

@@ -35,6 +35,7 @@ from ecitizen.insights.demo import (
     insights_demo_load,
 )
 from ecitizen.insights.models import (
+    Forecast,
     KpiMonth,
     RoleHourlyCost,
     ServiceMonthCost,
@@ -159,12 +160,16 @@ def test_the_loader_writes_the_history_once_with_costs_staffing_and_figures(rive
         april.figures["completed_counter"]
         == rows.filter(kind="completed", channel="counter").count()
     )
+    # Three months are too short to forecast: every series says so.
+    assert result.forecasts == 0
+    assert result.forecasts_short == Forecast.objects.filter(status="short").count() >= 6
     fixed = ServiceMonthCost.objects.get(
         service=services["building-permit"], month=dt.date(2025, 4, 1)
     ).fixed_costs
     assert april.figures["cost"]["fixed"] == str(fixed)
 
     counts = (
+        Forecast.objects.count(),
         KpiMonth.objects.count(),
         ServiceUsage.objects.count(),
         Rating.objects.count(),
@@ -177,6 +182,7 @@ def test_the_loader_writes_the_history_once_with_costs_staffing_and_figures(rive
     assert (again.usage_events, again.ratings, again.role_costs) == (0, 0, 0)
     assert (again.month_costs, again.staffing) == (0, 0)
     assert counts == (
+        Forecast.objects.count(),
         KpiMonth.objects.count(),
         ServiceUsage.objects.count(),
         Rating.objects.count(),
