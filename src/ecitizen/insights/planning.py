@@ -83,6 +83,7 @@ from typing import Any
 
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ecitizen.catalogue.spec import ServiceSpec
 from ecitizen.insights import staffing
@@ -403,10 +404,14 @@ def _counter(
         )
     peak_index = max(range(len(results)), key=lambda k: results[k][1].agents)
     peak = results[peak_index][1]
-    sentence = _(
+    sentence = ngettext(
+        "At the counter, staff %(agents)s desk in week %(week)s to see %(level)s%% of "
+        "visitors within %(minutes)s minutes. This is for an average opening hour: busy "
+        "hours need more.",
         "At the counter, staff %(agents)s desks in week %(week)s to see %(level)s%% of "
         "visitors within %(minutes)s minutes. This is for an average opening hour: busy "
-        "hours need more."
+        "hours need more.",
+        peak.agents,
     ) % {
         "agents": peak.agents,
         "week": peak_index + 1,
@@ -594,11 +599,16 @@ def _suggestions(
     if short:
         extra = max(week.gap for week in short if week.gap is not None)
         out.append(
-            _(
-                "Add %(extra)s officers (full-time equivalent) in weeks %(first)s to "
-                "%(last)s, or share the work with another team."
+            ngettext(
+                "Add %(extra)s officers (full-time equivalent) for week %(week)s, the "
+                "busiest; %(count)s of the next 12 weeks needs more officers than you have. "
+                "Or share the work with another team.",
+                "Add %(extra)s officers (full-time equivalent) for week %(week)s, the "
+                "busiest; %(count)s of the next 12 weeks need more officers than you have. "
+                "Or share the work with another team.",
+                len(short),
             )
-            % {"extra": _number(extra), "first": short[0].number, "last": short[-1].number}
+            % {"extra": _number(extra), "week": peak.number, "count": len(short)}
         )
         if officers > 0 and per_case > 0:
             target = per_case * officers / peak.officers_needed
@@ -624,9 +634,12 @@ def _suggestions(
         first = weeks[0]
         if backlog and first.backlog_hours > 0 and short[0].number <= spread:
             out.append(
-                _(
+                ngettext(
                     "Clearing the %(backlog)s open cases within the time limit adds "
-                    "%(officers)s officers in weeks 1 to %(weeks)s."
+                    "%(officers)s officers in week 1.",
+                    "Clearing the %(backlog)s open cases within the time limit adds "
+                    "%(officers)s officers in each of weeks 1 to %(weeks)s.",
+                    spread,
                 )
                 % {
                     "backlog": backlog,

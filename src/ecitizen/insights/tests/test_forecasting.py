@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import poisson
 
 from ecitizen.insights import forecasting
 from ecitizen.insights.forecasting import (
@@ -208,3 +209,21 @@ def test_interval_contains_includes_its_bounds():
     assert forecasting.interval_contains(point, 20.0)
     assert not forecasting.interval_contains(point, 20.5)
     assert not forecasting.interval_contains(point, 9.0)
+
+
+def test_intervals_of_small_counts_are_at_least_the_poisson_noise():
+    # Two visits a week on average, on weekdays: a model's Gaussian interval would call
+    # any day with two visits unusual; the Poisson interval of the mean does not.
+    rng = np.random.default_rng(8)
+    index = pd.date_range("2024-01-01", periods=300, freq="D")
+    rates = np.where(index.dayofweek < 5, 0.4, 0.0)
+    series = pd.Series(rng.poisson(rates).astype(float), index=index)
+    result = forecast_series(series, freq="day")
+    assert result.status == "ok"
+    _assert_ordered(result)
+    weekdays = [point for point in result.points if point.day.weekday() < 5]
+    for point in weekdays:
+        assert point.hi95 >= poisson.ppf(0.975, point.mean)
+        assert point.hi80 >= poisson.ppf(0.9, point.mean)
+    # About 0.4 a day: a weekday with 2 visits is within the 95% interval.
+    assert all(forecasting.interval_contains(p.as_dict(), 2.0) for p in weekdays)
