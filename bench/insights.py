@@ -32,15 +32,18 @@ fixed costs for every service and month:
 (b) **Forecasts.** M daily series (``--series``, default 1,000) of two years (730 days)
     with a level, a trend, weekly and yearly seasonality, public holidays as quiet days,
     a two-week campaign spike in one series in ten and Poisson noise; then, in the same
-    run, ``insights.forecasting.forecast_many`` over all of them (each series' candidate
-    models backtested on a rolling origin, the best by MASE against the seasonal naive
-    kept, 12 weeks forecast with 80 % and 95 % intervals) and the floor: statsforecast's
-    ``SeasonalNaive`` alone over the same series, forecast the same horizon with the
-    same intervals. Prints total seconds, seconds per series, the ratio, and the share of
-    series where the chosen model beats the seasonal naive (MASE < 1).
+    run, ``insights.forecasting.forecast_many`` over all of them, daily then weekly (each
+    series' candidate models backtested on a rolling origin, the best by MASE against the
+    seasonal naive kept, 12 weeks forecast with 80 % and 95 % intervals) and the floor:
+    statsforecast's ``SeasonalNaive`` alone over the same series, forecast the same
+    horizon with the same intervals. Prints total seconds, seconds per series, the
+    ratio, and the share of series where the chosen model beats the seasonal naive
+    (MASE < 1).
 
-Times are printed with their ratio to the floor: ratios compare between machines,
-seconds do not. Nothing here asserts.
+Times are printed with their ratio to the floor (ratios compare between machines, seconds
+do not), in wall-clock seconds and in CPU seconds (every thread of this process and every
+worker process: on a shared machine they move less than wall-clock time), with the load
+average. Nothing here asserts.
 
     python bench/insights.py [--events 10000000] [--series 1000] [--seed 13]
     python bench/insights.py --events 200000 --series 50
@@ -52,6 +55,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import statistics
 import sys
 import time
@@ -78,6 +82,32 @@ SERIES_DAYS = 730
 
 def _print(text: str = "") -> None:
     print(text, flush=True)  # noqa: T201
+
+
+def _cpu() -> float:
+    """CPU seconds used so far by this process (all its threads: DuckDB's) and by its
+    children that have ended (statsforecast's worker processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class _Clock:
+    """Wall-clock and CPU seconds of a block: ``with _Clock() as clock: ...``."""
+
+    wall = cpu = 0.0
+
+    def __enter__(self) -> _Clock:
+        self._wall, self._cpu = time.perf_counter(), _cpu()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.cpu = _cpu() - self._cpu
+
+
+def _load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
 
 
 # --- (a) the store -------------------------------------------------------------------
@@ -404,14 +434,14 @@ GROUP BY service_id, date_trunc('month', occurred_at), kind, channel
 """
 
 
-def _floor(connection: Any, runs: int = 5) -> float:
-    """Median of ``runs`` plain aggregates over the usage events, fetched."""
-    times = []
+def _floor(connection: Any, runs: int = 5) -> list[_Clock]:
+    """``runs`` plain aggregates over the usage events, fetched, each timed."""
+    clocks = []
     for _ in range(runs):
-        started = time.perf_counter()
-        connection.execute(FLOOR_SQL).fetchall()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        with _Clock() as clock:
+            connection.execute(FLOOR_SQL).fetchall()
+        clocks.append(clock)
+    return clocks
 
 
 def _timed_queries() -> tuple[dict[str, float], Callable[[], None]]:
@@ -453,7 +483,7 @@ def _kpis(options: argparse.Namespace) -> None:  # noqa: PLR0915
     _costs_enter(plans, first)
     _print(
         f"\n(a) KPI refresh: {len(plans)} published services, history {first:%Y-%m} to "
-        f"{this_month - timedelta(days=1):%Y-%m}; {os.cpu_count()} CPUs"
+        f"{this_month - timedelta(days=1):%Y-%m}; {_load()}"
     )
     started = time.perf_counter()
     with store_open() as connection:
@@ -482,14 +512,15 @@ def _kpis(options: argparse.Namespace) -> None:  # noqa: PLR0915
             months_done.append(time.perf_counter() - began)
 
     try:
-        result = kpis_refresh(from_month=first, progress=progress)
+        with _Clock() as clock:
+            result = kpis_refresh(from_month=first, progress=progress)
     finally:
         restore()
-    refresh = time.perf_counter() - began
+    refresh, refresh_cpu = clock.wall, clock.cpu
     queries = dict(totals)
-    began = time.perf_counter()
-    nightly = kpis_refresh()
-    nightly_time = time.perf_counter() - began
+    with _Clock() as clock:
+        nightly = kpis_refresh()
+    nightly_time = clock.wall
     with store_open() as connection:
         floor_after = _floor(connection)
         plain = {
@@ -501,19 +532,22 @@ def _kpis(options: argparse.Namespace) -> None:  # noqa: PLR0915
                    FROM usage GROUP BY 1"""
             ).fetchall()
         }
-    floor = statistics.median([floor_before, floor_after])
+    floor = statistics.median(c.wall for c in floor_before + floor_after)
+    floor_cpu = statistics.median(c.cpu for c in floor_before + floor_after)
     computed = (months_done[-1] - months_done[0]) if len(months_done) > 1 else 0.0
     _print(
         f"\nfloor: DuckDB's plain aggregate over the {counts['usage']:,} events "
-        f"(service x month x kind x channel): {floor * 1000:,.0f} ms "
-        f"(median of 5 before: {floor_before * 1000:,.0f} ms, after: "
-        f"{floor_after * 1000:,.0f} ms)"
+        f"(service x month x kind x channel): {floor * 1000:,.0f} ms, CPU "
+        f"{floor_cpu * 1000:,.0f} ms (median of 5 before and 5 after the refresh; medians "
+        f"{statistics.median(c.wall for c in floor_before) * 1000:,.0f} and "
+        f"{statistics.median(c.wall for c in floor_after) * 1000:,.0f} ms)"
     )
+    months = len(result.months)
     _print(
-        f"kpis_refresh of {len(result.months)} months ({result.rows_written:,} KpiMonth rows): "
-        f"{refresh:.1f} s, {refresh / floor:,.0f} x the floor; "
-        f"{refresh / len(result.months):.2f} s a month, {refresh / len(result.months) / floor:.1f}"
-        " x the floor"
+        f"kpis_refresh of {months} months ({result.rows_written:,} KpiMonth rows): "
+        f"{refresh:.1f} s, {refresh / floor:,.0f} x the floor (CPU {refresh_cpu:.1f} s, "
+        f"{refresh_cpu / floor_cpu:,.0f} x); {refresh / months:.2f} s a month, "
+        f"{refresh / months / floor:.1f} x the floor ({_load()})"
     )
     _print("  where the time went (s):")
     query_total = sum(queries.values())
@@ -624,37 +658,41 @@ def _forecasts(options: argparse.Namespace) -> None:
     frame = _series(options.series, end=end, seed=options.seed)
     _print(
         f"\n(b) forecasts: {options.series:,} daily series of {SERIES_DAYS} days to {end} "
-        f"({len(frame):,} points) made in {time.perf_counter() - started:.1f} s; "
-        f"{os.cpu_count()} CPUs"
+        f"({len(frame):,} points) made in {time.perf_counter() - started:.1f} s; {_load()}"
     )
 
-    def floor() -> float:
-        began = time.perf_counter()
-        StatsForecast(models=[SeasonalNaive(season_length=7)], freq="D", n_jobs=1).forecast(
-            df=frame, h=HORIZON_DAYS, level=[80, 95]
-        )
-        return time.perf_counter() - began
+    def floor() -> _Clock:
+        with _Clock() as clock:
+            StatsForecast(models=[SeasonalNaive(season_length=7)], freq="D", n_jobs=1).forecast(
+                df=frame, h=HORIZON_DAYS, level=[80, 95]
+            )
+        return clock
 
     floor()  # warm-up: imports
     floors = [floor(), floor(), floor()]
-    began = time.perf_counter()
-    daily = forecasting.forecast_many(frame, freq="day", holidays=holiday)
-    ours = time.perf_counter() - began
+    with _Clock() as clock:
+        daily = forecasting.forecast_many(frame, freq="day", holidays=holiday)
+    ours, ours_cpu = clock.wall, clock.cpu
     floors += [floor(), floor()]
-    naive = statistics.median(floors)
-    began = time.perf_counter()
-    weekly = forecasting.forecast_many(frame, freq="week", holidays=holiday)
-    weekly_time = time.perf_counter() - began
+    naive = statistics.median(c.wall for c in floors)
+    naive_cpu = statistics.median(c.cpu for c in floors)
+    with _Clock() as clock:
+        weekly = forecasting.forecast_many(frame, freq="week", holidays=holiday)
     _print(
         f"floor: SeasonalNaive (season 7) alone over the same series, {HORIZON_DAYS} days "
-        f"with 80/95 % intervals: {naive:.2f} s (median of 5, one process)"
+        f"with 80/95 % intervals: {naive:.2f} s, CPU {naive_cpu:.2f} s (median of 5, one "
+        "process)"
     )
     _print(
         f"forecast_many, daily: {ours:.1f} s, {ours / options.series:.3f} s a series, "
-        f"{ours / naive:,.0f} x the floor"
+        f"{ours / naive:,.0f} x the floor (CPU {ours_cpu:.1f} s in all processes, "
+        f"{ours_cpu / naive_cpu:,.0f} x; {_load()})"
     )
     share = _mase_report(daily)
-    _print(f"forecast_many, weekly (the same series summed to ISO weeks): {weekly_time:.1f} s")
+    _print(
+        f"forecast_many, weekly (the same series summed to ISO weeks): {clock.wall:.1f} s "
+        f"(CPU {clock.cpu:.1f} s)"
+    )
     _mase_report(weekly)
     options.summary.append(
         f"daily forecasts of {options.series:,} series {ours:.1f} s "
