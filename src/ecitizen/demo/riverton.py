@@ -115,6 +115,10 @@ STAFF: list[Official] = [
     ("foi.officer", "Amara Nwosu", "case_officer", "communications", None),
     # Publishes the city's open data for Communications (opendata/demo.py).
     ("data.publisher", "Mei Tanaka", "publisher", "communications", None),
+    # Reads Planning & Building's performance, forecasts and staffing (insights).
+    ("service.manager", "Ana Lima", "service_manager", "planning-building", None),
+    # Reads every department's performance and enters the services' costs (insights/demo.py).
+    ("performance", "Kofi Boateng", "performance_officer", None, None),
     ("library.helper", "Samuel Adeyemi", "intermediary", None, None),
 ]
 

@@ -152,11 +152,12 @@ Progress = Callable[[str, int], None]
 
 
 def _rows_frame(rows: list[Any], columns: list[str], times: tuple[str, ...]) -> pd.DataFrame:
-    records = [asdict(row) for row in rows]
-    for record in records:
-        for name in times:
-            record[name] = _local(record[name])
-    frame = pd.DataFrame.from_records(records, columns=columns)
+    """A frame of selector rows (dataclasses), times made local. Reads the attributes
+    column by column (``dataclasses.asdict`` deep-copies every value: three times slower)."""
+    data: dict[str, list[Any]] = {name: [getattr(row, name) for row in rows] for name in columns}
+    for name in times:
+        data[name] = [_local(value) for value in data[name]]
+    frame = pd.DataFrame(data, columns=columns)
     for name in times:
         frame[name] = pd.to_datetime(frame[name])
     return frame

@@ -30,8 +30,14 @@ def test_demo_creates_riverton_once_and_prints_how_to_sign_in():
         AuditEvent.objects.count(),
     )
     assert Department.objects.count() == 6
-    # Every role of accounts, and the roles other apps register (open data's publisher).
-    assert set(RoleAssignment.objects.values_list("role", flat=True)) == {*Role.values, "publisher"}
+    # Every role of accounts, and the roles other apps register (open data's publisher,
+    # insights' service manager and performance officer).
+    assert set(RoleAssignment.objects.values_list("role", flat=True)) == {
+        *Role.values,
+        "publisher",
+        "service_manager",
+        "performance_officer",
+    }
     assert ResidentProfile.objects.filter(national_id__isnull=False).count() >= 50
     admin = User.objects.get(email=f"admin@{riverton.EMAIL_DOMAIN}")
     assert user_has_mfa(admin)
