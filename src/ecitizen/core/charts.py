@@ -16,7 +16,10 @@ Why our own few hundred lines rather than pygal or Vega-Lite (ADR 0018 records t
   SVG is ``dir="ltr"`` and ``direction="ltr"`` (the property SVG text obeys; without it an
   Arabic page's direction flips every ``text-anchor``), as charts in right-to-left
   publications usually keep it. The title, the key, the summary and the data table are
-  HTML outside the SVG, so they follow the page's direction.
+  HTML outside the SVG, so they follow the page's direction. Inside the SVG, a label in
+  a right-to-left language is isolated in its own direction ("7 سبتمبر 2026" reads as
+  written), and the time axis writes only as many labels as fit apart by their estimated
+  widths (:func:`text_width`, generous, and wider for Arabic letters).
 - **High contrast and forced colours work by construction.** Every stroke, fill and label
   is ``currentColor``: the chart takes the text colour of the display settings'
   high-contrast theme and of the operating system's forced colours. Nothing is told apart
@@ -38,7 +41,9 @@ Every text written into the SVG is escaped here; callers pass plain text.
 
 from __future__ import annotations
 
+import itertools
 import math
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -47,8 +52,8 @@ from typing import Any
 from django.utils import formats
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language_bidi, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 #: Most lines one chart draws (each needs a dash pattern of its own).
 MAX_SERIES = 4
@@ -66,6 +71,14 @@ BAR_LABEL_HEIGHT, BAR_HEIGHT, BAR_GAP = 22, 18, 14
 BAR_VALUE_ROOM = 112
 #: Characters of a category's name written in the chart (the table has it whole).
 BAR_LABEL_CHARACTERS = 70
+#: The size of the charts' text, in pixels (the SVG's ``font-size``).
+FONT_SIZE = 14
+#: Most labels on the time axis, and the least room between two of them, in pixels.
+MAX_TIME_TICKS = 5
+TICK_LABEL_GAP = 12
+#: Unicode's isolates: a label takes the direction of its first letter (right to left
+#: for Arabic) within the left-to-right SVG.
+FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
 
 Format = Callable[[float], str]
 
@@ -146,22 +159,125 @@ def percent_label(value: float, places: int = 0) -> str:
     return _("%(number)s%%") % {"number": text}
 
 
-def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+def nice_ticks(low: float, high: float, count: int = 5, *, integer: bool = False) -> list[float]:
     """About ``count`` round values (1, 2, 2.5 or 5 times a power of ten apart) covering
-    ``low`` to ``high``."""
+    ``low`` to ``high``.
+
+    ``integer``: for counts, whole numbers only: no step below 1 and no step of 2.5 (nor
+    0.25…): steps of 1, 2, 5, 10, 20, 25, 50… (no 2.5 cases, no half a case)."""
     if high < low:
         low, high = high, low
     if high == low:
         high = low + (abs(low) or 1)
     raw = (high - low) / count
+    if integer:
+        raw = max(raw, 1.0)
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    step = next(
+        m * power
+        for m in (1, 2, 2.5, 5, 10)
+        if m * power >= raw and not (integer and not float(m * power).is_integer())
+    )
     value = math.floor(low / step) * step
     ticks = [round(value, 10)]
     while ticks[-1] < high - step * 1e-9:
         value += step
         ticks.append(round(value, 10))
     return ticks
+
+
+# --- text as the chart draws it --------------------------------------------------------------
+
+#: Widths of characters in ems, on the wide side of common sans-serif fonts (DejaVu Sans,
+#: Arial, Noto Sans and their Arabic companions), so that labels judged apart are apart.
+_NARROW_EM, _SPACE_EM, _LATIN_EM, _UPPER_EM, _ARABIC_EM, _WIDE_EM = 0.4, 0.36, 0.66, 0.78, 0.75, 1.0
+_NARROW = frozenset(".,:;'|!()[]il")
+_WIDE = frozenset("%@MWmw\u2014")
+
+
+def _is_arabic(character: str) -> bool:
+    code = ord(character)
+    return (
+        0x0600 <= code <= 0x08FF  # Arabic, Arabic Supplement, Arabic Extended-A
+        or 0xFB50 <= code <= 0xFDFF  # presentation forms A
+        or 0xFE70 <= code <= 0xFEFF  # presentation forms B
+    )
+
+
+def text_width(text: str, *, bold: bool = False, font_size: float = FONT_SIZE) -> float:
+    """A generous estimate of the width of ``text`` in pixels, written at ``font_size``:
+    what a browser draws is no wider with the usual fonts (Arabic letters are counted
+    wider than Latin ones; marks and invisible direction controls count nothing)."""
+    ems = 0.0
+    for character in text:
+        if unicodedata.combining(character) or unicodedata.category(character) == "Cf":
+            continue
+        if character == " ":
+            ems += _SPACE_EM
+        elif _is_arabic(character):
+            ems += _ARABIC_EM
+        elif character in _WIDE or unicodedata.east_asian_width(character) in ("W", "F"):
+            ems += _WIDE_EM
+        elif character in _NARROW:
+            ems += _NARROW_EM
+        elif character.isupper():
+            ems += _UPPER_EM
+        else:
+            ems += _LATIN_EM
+    return ems * font_size * (1.1 if bold else 1.0)
+
+
+def _directed(text: str) -> str:
+    """``text`` as the SVG writes it: in a right-to-left language, isolated to run in the
+    direction of its first letter (the SVG runs left to right, which would write
+    "7 سبتمبر 2026" in the wrong order; a name in Latin letters stays left to right),
+    else as it is."""
+    if text and get_language_bidi():
+        return f"{FIRST_STRONG_ISOLATE}{text}{POP_DIRECTIONAL_ISOLATE}"
+    return text
+
+
+def _time_date(value: Any, kind: str) -> date | None:
+    """The day (or the month's first day) of a point in time, else ``None``."""
+    if kind == "yearmonth":
+        number = time_value(value, kind)
+        if number is None:
+            return None
+        year, month = divmod(int(number), 12)
+        return date(year, month + 1, 1)
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def tick_label(value: Any, kind: str, *, with_year: bool = True) -> str:
+    """A point in time as the time axis writes it: a day as its day and month, with the
+    year when ``with_year`` (the first label, and where the year changes); a month with
+    its year; a year."""
+    if kind in ("year", "yearmonth") or with_year:
+        return time_label(value, kind)
+    day = _time_date(value, kind)
+    return str(value) if day is None else str(formats.date_format(day, "j M"))
+
+
+def _label_extent(x: float, width: float, anchor: str) -> tuple[float, float]:
+    if anchor == "start":
+        return x, x + width
+    if anchor == "end":
+        return x - width, x
+    return x - width / 2, x + width / 2
+
+
+def labels_apart(placed: Sequence[tuple[float, str, str]], gap: float = TICK_LABEL_GAP) -> bool:
+    """Whether labels (x, anchor, text), left to right, leave ``gap`` pixels between each
+    other by their estimated widths (:func:`text_width`)."""
+    extents = [_label_extent(x, text_width(text), anchor) for x, anchor, text in placed]
+    return all(before[1] + gap <= after[0] for before, after in itertools.pairwise(extents))
 
 
 # --- what a chart is ---------------------------------------------------------------------
@@ -298,7 +414,7 @@ def _svg_open(*, id_prefix: str, title: str, description: str, height: int = HEI
         f'<svg class="app-chart__svg" xmlns="http://www.w3.org/2000/svg" dir="ltr" direction="ltr" '
         f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
         f'role="img" aria-labelledby="{title_id}" aria-describedby="{desc_id}" '
-        f'font-size="14" fill="currentColor">',
+        f'font-size="{FONT_SIZE}" fill="currentColor">',
         f'<title id="{title_id}">{escape(title)}</title>',
         f'<desc id="{desc_id}">{escape(description)}</desc>',
     ]
@@ -307,13 +423,15 @@ def _svg_open(*, id_prefix: str, title: str, description: str, height: int = HEI
 class _TimeFrame:
     """The scales and axes of a chart of values against time."""
 
-    def __init__(self, xs: Sequence[float], values: Sequence[float]) -> None:
+    def __init__(
+        self, xs: Sequence[float], values: Sequence[float], *, integer: bool = False
+    ) -> None:
         low, high = min(values), max(values)
         if low >= 0:
             low = 0.0  # amounts and counts are read against zero
         elif high <= 0:
             high = 0.0
-        self.y_ticks = nice_ticks(low, high)
+        self.y_ticks = nice_ticks(low, high, integer=integer)
         self.y_min, self.y_max = self.y_ticks[0], self.y_ticks[-1]
         self.xs = list(xs)
         self.x_min, self.x_max = min(xs), max(xs)
@@ -347,31 +465,47 @@ class _TimeFrame:
             )
         return parts
 
-    def time_axis(self, labels: Sequence[str]) -> list[str]:
-        """The time axis: the first and last points in time and a few between, evenly
-        spaced (``labels`` are those of every point)."""
+    def time_ticks(self, times: Sequence[Any], kind: str) -> list[tuple[float, str, str]]:
+        """The labels of the time axis, (x, anchor, text) left to right: the first and the
+        last point in time and evenly spaced ones between, as many (up to
+        :data:`MAX_TIME_TICKS`) as leave :data:`TICK_LABEL_GAP` pixels between labels by
+        their estimated widths. Days are written without their year, but for the first
+        label and where the year changes ("3 Sep 2026", "17 Oct", … "11 Jan 2027")."""
         xs = self.xs
-        tick_count = min(len(xs), 5)
-        chosen = sorted(
-            {round(i * (len(xs) - 1) / max(tick_count - 1, 1)) for i in range(tick_count)}
-        )
+        placed: list[tuple[float, str, str]] = []
+        for count in range(min(len(xs), MAX_TIME_TICKS), 1, -1):
+            chosen = sorted({round(i * (len(xs) - 1) / (count - 1)) for i in range(count)})
+            placed = []
+            year = None
+            for position, index in enumerate(chosen):
+                day = _time_date(times[index], kind)
+                this_year = day.year if day is not None else None
+                text = tick_label(times[index], kind, with_year=this_year != year)
+                year = this_year
+                anchor = (
+                    "start" if position == 0 else "end" if position == len(chosen) - 1 else "middle"
+                )
+                placed.append((self.sx(xs[index]), anchor, text))
+            if labels_apart(placed):
+                break
+        return placed
+
+    def time_axis(self, times: Sequence[Any], kind: str) -> list[str]:
+        """The time axis under the plot (``times``: the point in time of every value, of
+        ``kind`` as :func:`time_value` reads them), labelled by :meth:`time_ticks`."""
         base = self.base
         parts = [
             f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{base}" y2="{base}" '
             f'stroke="currentColor" stroke-width="1"/>'
         ]
-        for position, index in enumerate(chosen):
-            x = self.sx(xs[index])
-            anchor = (
-                "start" if position == 0 else "end" if position == len(chosen) - 1 else "middle"
-            )
+        for x, anchor, text in self.time_ticks(times, kind):
             parts.append(
                 f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{base}" y2="{base + 5}" '
                 f'stroke="currentColor" stroke-width="1"/>'
             )
             parts.append(
                 f'<text x="{x:.1f}" y="{base + 22}" text-anchor="{anchor}">'
-                f"{escape(labels[index])}</text>"
+                f"{escape(_directed(text))}</text>"
             )
         return parts
 
@@ -411,7 +545,7 @@ class _TimeFrame:
         if label:
             parts.append(
                 f'<text x="{x + 4:.1f}" y="{MARGIN_TOP + 12}" text-anchor="start">'
-                f"{escape(label)}</text>"
+                f"{escape(_directed(label))}</text>"
             )
         return parts
 
@@ -454,6 +588,7 @@ def line_chart(
     id_prefix: str,
     labels: Mapping[str, str] | None = None,
     value_format: Format | None = None,
+    integer: bool = False,
 ) -> Chart | None:
     """A line chart of ``value_fields`` (up to :data:`MAX_SERIES`) against ``time_field``
     over ``records`` (sorted by time), or ``None`` when there is nothing to draw (fewer
@@ -461,7 +596,8 @@ def line_chart(
 
     ``time_kind``: ``date``, ``datetime``, ``yearmonth`` or ``year``. ``labels`` name the
     fields for people. ``value_format`` writes a value (the axis, the description and the
-    table): :func:`number_label` by default, :func:`percent_label` for shares."""
+    table): :func:`number_label` by default, :func:`percent_label` for shares.
+    ``integer``: the values are counts, read against whole numbers (:func:`nice_ticks`)."""
     labels = labels or {}
     value_format = value_format or number_label
     rows = _timed_rows(records, time_field, time_kind)
@@ -481,7 +617,7 @@ def line_chart(
     if not series:
         return None
     values = [v for s in series for v in s.values if v is not None]
-    frame = _TimeFrame(xs, values)
+    frame = _TimeFrame(xs, values, integer=integer)
     first, last = rows[0][1].get(time_field), rows[-1][1].get(time_field)
     description = _(
         "%(series)s from %(start)s to %(end)s, %(count)d points in time. "
@@ -496,7 +632,7 @@ def line_chart(
     }
     parts = _svg_open(id_prefix=id_prefix, title=title, description=description)
     parts += frame.value_axis(value_format)
-    parts += frame.time_axis([time_label(r.get(time_field), time_kind) for _x, r in rows])
+    parts += frame.time_axis([r.get(time_field) for _x, r in rows], time_kind)
     parts += frame.lines(series)
     parts.append("</svg>")
     table_rows = [
@@ -560,6 +696,7 @@ def band_chart(
     value_format: Format | None = None,
     marker: Any = None,
     marker_label: str = "",
+    integer: bool = False,
 ) -> Chart | None:
     """Lines (``lines``: fields of the records, up to :data:`MAX_SERIES`; the first solid,
     the next dashed) over shaded bands (``bands``, outermost first: the outer one light and
@@ -570,7 +707,7 @@ def band_chart(
     intervals as bands (``Band(_("95% interval"), "lo95", "hi95")`` first). ``marker``:
     a point in time marked by a vertical line labelled ``marker_label`` (where the
     forecast starts). The data table has a column per line and two per band (its low and
-    high end)."""
+    high end). ``integer``: as :func:`line_chart`'s."""
     labels = labels or {}
     value_format = value_format or number_label
     rows = _timed_rows(records, time_field, time_kind)
@@ -597,7 +734,7 @@ def band_chart(
     values += [v for _b, lows, highs in band_values for v in (*lows, *highs) if v is not None]
     if not values or (not line_series and not band_values):
         return None
-    frame = _TimeFrame(xs, values)
+    frame = _TimeFrame(xs, values, integer=integer)
     first, last = rows[0][1].get(time_field), rows[-1][1].get(time_field)
     described = [s.label for s in line_series] + [b.label for b, _l, _h in band_values]
     description = ngettext(
@@ -624,7 +761,7 @@ def band_chart(
         band_series.append(Series(label=band.label, values=[], kind="band", fill=index))
     if marker is not None and (marker_x := time_value(marker, time_kind)) is not None:
         parts += frame.marker(marker_x, marker_label)
-    parts += frame.time_axis([time_label(r.get(time_field), time_kind) for _x, r in rows])
+    parts += frame.time_axis([r.get(time_field) for _x, r in rows], time_kind)
     parts += frame.lines(line_series)
     parts.append("</svg>")
     columns = [s.label for s in line_series]
@@ -664,6 +801,42 @@ def _bar(x: float, y: float, width: float, fill: int, hatch_id: str) -> str:
         f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(width, 0.0):.1f}" height="{BAR_HEIGHT}" '
         f"{look}/>"
     )
+
+
+def _open_segments(
+    top: float, bottom: float, blocked: Sequence[tuple[float, float]], shortest: float = 6
+) -> list[tuple[float, float]]:
+    """The stretches of ``top``..``bottom`` outside the ``blocked`` ones, those shorter
+    than ``shortest`` left out (a stub of a grid line reads as a mark)."""
+    segments = []
+    start = top
+    for low, high in sorted(blocked):
+        if low > start:
+            segments.append((start, min(low, bottom)))
+        start = max(start, high)
+    if start < bottom:
+        segments.append((start, bottom))
+    return [(a, b) for a, b in segments if b - a >= shortest]
+
+
+def _grid_line(
+    x: float, top: float, bottom: float, *, taken: Sequence[float], axis: bool
+) -> list[str]:
+    """A bar chart's vertical grid line at ``x`` beside a category's bars (from ``top``,
+    2 pixels above the first bar, to ``bottom``), broken where a bar and its text reach
+    it (``taken``: how far right each bar's row is drawn). ``axis``: the zero line,
+    stronger and whole."""
+    blocked = []
+    if not axis:
+        for index, right in enumerate(taken):
+            bar_y = top + 2 + index * BAR_HEIGHT
+            if x <= right:
+                blocked.append((bar_y - 1, bar_y + BAR_HEIGHT + 1))
+    return [
+        f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y1:g}" y2="{y2:g}" '
+        f'stroke="currentColor" stroke-opacity="{0.6 if axis else 0.2}" stroke-width="1"/>'
+        for y1, y2 in _open_segments(top, bottom, blocked)
+    ]
 
 
 def _shortened(text: str, limit: int = BAR_LABEL_CHARACTERS) -> str:
@@ -720,6 +893,7 @@ def bar_chart(
     value_format: Format | None = None,
     texts: Sequence[Sequence[str | None]] | None = None,
     max_value: float | None = None,
+    integer: bool | None = None,
 ) -> Chart | None:
     """Horizontal bars: for each of ``categories`` (a ward, an age band), one bar per
     series (``(label, values)``, up to :data:`MAX_BAR_SERIES`, told apart by fill), its
@@ -729,10 +903,13 @@ def bar_chart(
     (``"fewer than 5"`` for a count too small to show), else a dash. ``texts`` also
     replaces the written value of known ones (``"83% (41 of 49)"``). The bars start at
     zero; the axis runs to ``max_value`` when given (``1`` for shares), else to a round
-    number above the largest value. Negative values count as zero.
+    number above the largest value. Negative values count as zero. ``integer``: the
+    axis is of whole numbers (counts: :func:`nice_ticks`); ``None``: when every value is
+    a whole number and no ``max_value`` is given.
 
     Each category's name is written above its bars (so a long name is not squeezed
-    beside them); the table has the same rows."""
+    beside them); the table has the same rows. The grid lines are drawn first and stop
+    short of the bars and of the text written after them."""
     value_format = value_format or number_label
     series = list(series)[:MAX_BAR_SERIES]
     if not categories or not series:
@@ -749,8 +926,10 @@ def bar_chart(
         value = cleaned[index][position]
         return "\N{EN DASH}" if value is None else value_format(value)
 
+    if integer is None:
+        integer = max_value is None and all(v.is_integer() for v in known)
     top = max_value if max_value is not None else max([*known, 0.0])
-    ticks = nice_ticks(0.0, top or 1.0)
+    ticks = nice_ticks(0.0, top or 1.0, integer=integer)
     if max_value is not None:
         ticks = [t for t in ticks if t <= max_value + 1e-9]
         if ticks[-1] < max_value:
@@ -765,6 +944,10 @@ def bar_chart(
     def sx(value: float) -> float:
         return left + max(value, 0.0) / (scale_max or 1) * plot_w
 
+    def bar_end(index: int, position: int) -> float:
+        value = cleaned[index][position]
+        return float(left) if value is None else sx(value)
+
     description = _bars_description(
         categories=categories,
         labels=[label for label, _values in series],
@@ -776,20 +959,20 @@ def bar_chart(
     parts = _svg_open(id_prefix=id_prefix, title=title, description=description, height=height)
     parts.append(_hatch_pattern(hatch_id, stroke_width=2, opacity=1))
     # Vertical grid lines at round values beside each category's bars (not through its
-    # name above them), labelled under the last.
+    # name above them), labelled under the last; drawn before the bars, and stopping
+    # short of each bar and of the text after it (a hatched or outlined bar would show a
+    # line through it, and a line through "fewer than 5" would cross it out).
     bars_height = len(series) * BAR_HEIGHT
     for tick in ticks:
         x = sx(tick)
         for position in range(len(categories)):
-            if tick != 0 and all(values[position] is None for values in cleaned):
-                continue  # no bar: its text ("fewer than 5") is not crossed out
             top = MARGIN_TOP + position * group + BAR_LABEL_HEIGHT - 2
             bottom = base if position == len(categories) - 1 else top + bars_height + 4
-            parts.append(
-                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{bottom}" '
-                f'stroke="currentColor" stroke-opacity="{0.6 if tick == 0 else 0.2}" '
-                f'stroke-width="1"/>'
-            )
+            taken = [
+                bar_end(index, position) + 6 + text_width(text_of(index, position)) + 4
+                for index in range(len(series))
+            ]
+            parts += _grid_line(x, top, bottom, taken=taken, axis=tick == 0)
         anchor = "start" if tick == ticks[0] else "middle"
         parts.append(
             f'<text x="{x:.1f}" y="{base + 22}" text-anchor="{anchor}">'
@@ -799,18 +982,17 @@ def bar_chart(
         y = MARGIN_TOP + position * group
         parts.append(
             f'<text x="{left}" y="{y + 15}" text-anchor="start" font-weight="bold">'
-            f"{escape(_shortened(category))}</text>"
+            f"{escape(_directed(_shortened(category)))}</text>"
         )
         for index in range(len(series)):
             bar_y = y + BAR_LABEL_HEIGHT + index * BAR_HEIGHT
             value = cleaned[index][position]
-            end = float(left)
             if value is not None:
                 parts.append(_bar(left, bar_y, sx(value) - left, index, hatch_id))
-                end = sx(value)
             parts.append(
-                f'<text x="{end + 6:.1f}" y="{bar_y + BAR_HEIGHT / 2:.1f}" text-anchor="start" '
-                f'dominant-baseline="middle">{escape(text_of(index, position))}</text>'
+                f'<text x="{bar_end(index, position) + 6:.1f}" y="{bar_y + BAR_HEIGHT / 2:.1f}" '
+                f'text-anchor="start" dominant-baseline="middle">'
+                f"{escape(_directed(text_of(index, position)))}</text>"
             )
     parts.append("</svg>")
     return Chart(

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -546,8 +547,10 @@ def _trend_panel(
     values: Callable[[Mapping[str, Any], str], Any] | None = None,
 ) -> Panel | None:
     """A line chart of ``fields`` ((key, label)) over ``window``, with its sentence (how
-    ``summary_of`` moved on the month before) and CSV; ``None`` when there is nothing to
-    draw (fewer than two months with a value)."""
+    ``summary_of`` moved on the month before) and CSV. With too few months to draw a line
+    (one month of figures), the panel is its table alone (:func:`_table_only`), so that
+    a page lists the same charts, and their CSVs download, from its first month on;
+    ``None`` when no month of the window has a value."""
     read = values or (lambda figures, key: figures.get(key))
     records = []
     for month in window:
@@ -570,7 +573,10 @@ def _trend_panel(
         id_prefix=f"chart-{slug}-svg",
         labels={"month": _("Month"), **dict(fields)},
         value_format=value_format,
+        integer=kind == "count",
     )
+    if chart is None:
+        chart = _table_only(records, fields=fields, title=title, value_format=value_format)
     if chart is None:
         return None
     labels = dict(fields)
@@ -594,6 +600,40 @@ def _trend_panel(
                 for r in records
             ],
         ),
+    )
+
+
+def _table_only(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    fields: Sequence[tuple[str, str]],
+    title: str,
+    value_format: charts.Format,
+) -> charts.Chart | None:
+    """A trend too short to draw (fewer than two months with a value): a chart without a
+    picture (its ``svg`` empty), whose table has the months with a value; ``None`` when
+    there is none."""
+    shown = [(key, label) for key, label in fields if any(r.get(key) is not None for r in records)]
+    if not shown:
+        return None
+    rows = []
+    for record in records:
+        values = [charts.number_value(record.get(key)) for key, _label in shown]
+        if any(v is not None for v in values):
+            rows.append(
+                (
+                    charts.time_label(record["month"], "yearmonth"),
+                    ["" if v is None else value_format(v) for v in values],
+                )
+            )
+    if not rows:
+        return None
+    return charts.Chart(
+        svg=SafeString(""),
+        title=title,
+        rows=rows,
+        time_label=_("Month"),
+        columns=[label for _key, label in shown],
     )
 
 
@@ -758,21 +798,16 @@ def sla_by_ward_panel(
     )
     if chart is None:
         return None
-    known = [(name, v) for name, v in zip(categories, values, strict=True) if v is not None]
-    if known:
-        best = max(known, key=lambda item: item[1])
-        worst = min(known, key=lambda item: item[1])
-        summary = _(
-            "Highest share decided within the target time: %(best)s (%(best_share)s); "
-            "lowest: %(worst)s (%(worst_share)s)."
-        ) % {
-            "best": best[0],
-            "best_share": charts.percent_label(best[1]),
-            "worst": worst[0],
-            "worst_share": charts.percent_label(worst[1]),
-        }
-    else:
-        summary = _("No ward had enough decided cases to show its share.")
+    summary = _sla_summary(
+        [
+            (code, name, value)
+            for (_blank, _key, code, name, _decided, _within), value in zip(
+                entries, values, strict=True
+            )
+        ],
+        suppressed=suppressed,
+        month=month,
+    )
     note = (
         ngettext(
             "%(count)s ward had fewer than %(threshold)s decided cases: its figures are not "
@@ -797,6 +832,61 @@ def sla_by_ward_panel(
     )
 
 
+def _sla_summary(  # noqa: PLR0911 (one sentence per case)
+    rows: Sequence[tuple[str, str, float | None]], *, suppressed: int, month: str
+) -> str:
+    """The sentence of the SLA-by-ward chart over ``rows`` (ward code, "" for cases
+    without a ward; name; share, ``None`` when not shown): the highest and the lowest
+    share; one ward's share when only one has a share to show; why there is none."""
+    known = [(code, name, share) for code, name, share in rows if share is not None]
+
+    def called(code: str, name: str) -> str:
+        return name if code else _("cases with no ward")
+
+    if not known:
+        if not suppressed:
+            return _("No case with a target time was decided in %(month)s.") % {"month": month}
+        if len(rows) == 1:
+            code, name, _share = rows[0]
+            if not code:
+                return _("Too few cases with no ward were decided to show their share.")
+            return _("Too few cases were decided in %(ward)s to show its share.") % {"ward": name}
+        return ngettext(
+            "None of the %(count)s ward had enough decided cases to show its share.",
+            "None of the %(count)s wards had enough decided cases to show their share.",
+            len(rows),
+        ) % {"count": len(rows)}
+    if len(known) == 1:
+        code, name, share = known[0]
+        if not code:
+            return _("Cases with no ward: %(share)s decided within the target time.") % {
+                "share": charts.percent_label(share)
+            }
+        return _("%(ward)s: %(share)s decided within the target time.") % {
+            "ward": name,
+            "share": charts.percent_label(share),
+        }
+    best = max(known, key=lambda item: item[2])
+    worst = min(known, key=lambda item: item[2])
+    if charts.percent_label(best[2]) == charts.percent_label(worst[2]):
+        return ngettext(
+            "Each of the %(count)s ward with a share shown decided %(share)s within the "
+            "target time.",
+            "Each of the %(count)s wards with a share shown decided %(share)s within the "
+            "target time.",
+            len(known),
+        ) % {"count": len(known), "share": charts.percent_label(best[2])}
+    return _(
+        "Highest share decided within the target time: %(best)s (%(best_share)s); "
+        "lowest: %(worst)s (%(worst_share)s)."
+    ) % {
+        "best": called(best[0], best[1]),
+        "best_share": charts.percent_label(best[2]),
+        "worst": called(worst[0], worst[1]),
+        "worst_share": charts.percent_label(worst[2]),
+    }
+
+
 def _bars_panel(
     *,
     slug: str,
@@ -813,6 +903,7 @@ def _bars_panel(
         title=title,
         id_prefix=f"chart-{slug}-svg",
         category_label=category_label,
+        integer=True,
     )
     if chart is None:
         return None

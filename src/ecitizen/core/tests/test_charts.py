@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date
 
@@ -12,6 +13,15 @@ from ecitizen.core import charts
 
 def _count(svg: str, tag: str) -> int:
     return len(re.findall(rf"<{tag}\b", svg))
+
+
+def _axis_labels(svg: str, *, base: int) -> list[str]:
+    """The labels under a chart's plot (written 22 px below its ``base``)."""
+    return re.findall(rf'<text x="[\d.]+" y="{base + 22}" text-anchor="\w+">([^<]*)</text>', svg)
+
+
+def _number(text: str) -> float:
+    return float(re.sub(r"[^\d.]", "", text))
 
 
 # --- bars ------------------------------------------------------------------------------------
@@ -66,9 +76,9 @@ def test_bar_series_differ_by_fill_not_colour():
     assert svg.count('fill-opacity="0.85"') == 3
     assert svg.count('fill="url(#age-hatch)"') == 3
     assert '<pattern id="age-hatch"' in svg
-    # Axis: 0 to 12.5 in steps of 2.5 over 512 px: 12 is 491.5 px long.
-    assert 'width="491.5"' in svg
-    assert ">12.5</text>" in svg
+    # Counts: a whole-number axis, 0 to 15 in steps of 5 over 512 px: 12 is 409.6 px long.
+    assert 'width="409.6"' in svg
+    assert _axis_labels(svg, base=268 - 36) == ["0", "5", "10", "15"]
     assert chart.rows == [("0-5", ["12", "1"]), ("6-10", ["7", "3"]), ("21+", ["0", "0"])]
     assert [s.kind for s in chart.series] == ["bar", "bar"]
     assert "fill-opacity" in str(chart.series[0].swatch)
@@ -109,6 +119,228 @@ def test_no_bars_without_a_known_value():
         charts.bar_chart(categories=[], series=[], title="t", id_prefix="x", category_label="")
         is None
     )
+
+
+def test_counts_are_read_against_whole_numbers():
+    # Integer mode: no step below 1, no step of 2.5 (25 is a whole number).
+    assert charts.nice_ticks(0, 12, integer=True) == [0, 5, 10, 15]
+    assert charts.nice_ticks(0, 3, integer=True) == [0, 1, 2, 3]
+    assert charts.nice_ticks(0, 1, integer=True) == [0, 1]
+    assert charts.nice_ticks(0, 0.4, integer=True) == [0, 1]
+    assert charts.nice_ticks(0, 102, integer=True) == [0, 25, 50, 75, 100, 125]
+    # Without it, shares and amounts keep their finer steps.
+    assert charts.nice_ticks(0, 12) == [0, 2.5, 5, 7.5, 10, 12.5]
+    assert charts.nice_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1]
+    # A bar chart of counts chooses whole numbers by itself; of three cases, 0 to 3.
+    chart = charts.bar_chart(
+        categories=["Submitted", "More information"],
+        series=[("Open cases", [3, 1])],
+        title="t",
+        id_prefix="s",
+        category_label="State",
+    )
+    # Two categories of one bar: 16 + 2 * 54 = 124, the labels at 146.
+    assert _axis_labels(str(chart.svg), base=124) == ["0", "1", "2", "3"]
+    # A line chart of counts says so.
+    chart = charts.line_chart(
+        records=[{"m": "2025-01", "n": 1}, {"m": "2025-02", "n": 3}],
+        time_field="m",
+        time_kind="yearmonth",
+        value_fields=["n"],
+        title="t",
+        id_prefix="n",
+        integer=True,
+    )
+    values = re.findall(
+        r'text-anchor="end" dominant-baseline="middle">([^<]*)</text>', str(chart.svg)
+    )
+    assert values == ["0", "1", "2", "3"]
+
+
+def _rows(svg: str, tag: str) -> list[dict[str, float]]:
+    found = []
+    for attributes in re.findall(rf"<{tag} ([^>]*)/>", svg):
+        values = dict(re.findall(r'([a-z0-9-]+)="([^"]*)"', attributes))
+        found.append(values)
+    return found
+
+
+def test_grid_lines_are_drawn_first_and_never_cross_a_bar_or_its_text():
+    chart = charts.bar_chart(
+        categories=["North", "South", "East"],
+        series=[("Within target", [0.9, 0.35, None])],
+        texts=[["90% (45 of 50 decided)", "35% (7 of 20 decided)", "fewer than 5 decided"]],
+        title="t",
+        id_prefix="g",
+        category_label="Ward",
+        value_format=charts.percent_label,
+        max_value=1,
+    )
+    svg = str(chart.svg)
+    # Every grid line comes before the first bar.
+    assert svg.rindex("<line") < svg.index("<rect")
+    bars = [
+        (float(r["x"]), float(r["x"]) + float(r["width"]), float(r["y"]))
+        for r in _rows(svg, "rect")
+        if "height" in r and r["height"] == "18"
+    ]
+    assert len(bars) == 2
+    texts = re.findall(
+        r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="start" dominant-baseline="middle">'
+        r"([^<]*)</text>",
+        svg,
+    )
+    assert [t[2] for t in texts] == [
+        "90% (45 of 50 decided)",
+        "35% (7 of 20 decided)",
+        "fewer than 5 decided",
+    ]
+    taken = [  # each row's bar and text: from x 16 to the text's estimated end, 18 px high
+        (float(x) + charts.text_width(text), float(y) - 9, float(y) + 9) for x, y, text in texts
+    ]
+    grid = [
+        r
+        for r in _rows(svg, "line")
+        if r.get("stroke-opacity") == "0.2" and r.get("x1") == r.get("x2")
+    ]
+    assert grid
+    for line in grid:
+        x, y1, y2 = float(line["x1"]), float(line["y1"]), float(line["y2"])
+        for right, top, bottom in taken:
+            crosses = x <= right and y1 < bottom and y2 > top
+            assert not crosses, (line, right, top, bottom)
+    # North's text runs past 100%: the 100% and 80% lines are drawn by South and East only.
+    assert sum(1 for line in grid if line["x1"] == "528.0") == 2
+    assert sum(1 for line in grid if line["x1"] == "425.6") == 2
+    # The 20% line meets a bar or a text in every row: left is its stretch under the last
+    # row (its bar would be at 146 to 164), down to the plot's foot at 178.
+    assert [(line["y1"], line["y2"]) for line in grid if line["x1"] == "118.4"] == [("165", "178")]
+
+
+# --- the time axis ---------------------------------------------------------------------------
+
+
+def _time_ticks(svg: str) -> list[tuple[float, str, str]]:
+    """The labels of a time axis (plot base 276): (x, anchor, text), isolates removed."""
+    return [
+        (float(x), anchor, text.strip("\u2068\u2069"))
+        for x, anchor, text in re.findall(
+            r'<text x="([\d.]+)" y="298" text-anchor="(\w+)">([^<]*)</text>', svg
+        )
+    ]
+
+
+def _days(count: int) -> list[dict]:
+    start = date(2026, 9, 3)
+    return [
+        {"day": date.fromordinal(start.toordinal() + i).isoformat(), "n": i % 7}
+        for i in range(count)
+    ]
+
+
+def _months(count: int) -> list[dict]:
+    return [
+        {"month": date(2024 + (11 + i) // 12, (11 + i) % 12 + 1, 1), "n": i} for i in range(count)
+    ]
+
+
+def _axis(records: list[dict], field: str, kind: str) -> list[tuple[float, str, str]]:
+    chart = charts.line_chart(
+        records=records,
+        time_field=field,
+        time_kind=kind,
+        value_fields=["n"],
+        title="t",
+        id_prefix="x",
+    )
+    return _time_ticks(str(chart.svg))
+
+
+def test_time_labels_never_overlap_in_english_or_arabic():
+    """84 days and 24 months, in English and in Arabic (whose letters are counted wider):
+    as many labels as leave 12 px between them by their estimated widths."""
+    with translation.override("en"):
+        daily = _axis(_days(84), "day", "date")
+        monthly = _axis(_months(24), "month", "yearmonth")
+    with translation.override("ar"):
+        daily_ar = _axis(_days(84), "day", "date")
+        monthly_ar = _axis(_months(24), "month", "yearmonth")
+        svg_ar = str(
+            charts.line_chart(
+                records=_days(84),
+                time_field="day",
+                time_kind="date",
+                value_fields=["n"],
+                title="t",
+                id_prefix="x",
+            ).svg
+        )
+    # The year is written on the first label and where it changes.
+    assert [text for _x, _a, text in daily] == [
+        "3 Sep 2026",
+        "24 Sep",
+        "15 Oct",
+        "4 Nov",
+        "25 Nov",
+    ]
+    assert [text for _x, _a, text in monthly] == [
+        "Dec 2024",
+        "Jun 2025",
+        "Dec 2025",
+        "May 2026",
+        "Nov 2026",
+    ]
+    # Arabic month names are long: fewer labels, still the first and the last.
+    assert [text for _x, _a, text in daily_ar] == [
+        "3 سبتمبر 2026",
+        "1 أكتوبر",
+        "28 أكتوبر",
+        "25 نوفمبر",
+    ]
+    assert len(monthly_ar) == 4
+    assert monthly_ar[0][2] == "ديسمبر 2024"
+    assert monthly_ar[-1][2] == "نوفمبر 2026"
+    for ticks in (daily, monthly, daily_ar, monthly_ar):
+        assert ticks[0][:2] == (72.0, "start")
+        assert ticks[-1][:2] == (616.0, "end")
+        assert charts.labels_apart(ticks)
+        extents = []
+        for x, anchor, text in ticks:
+            width = charts.text_width(text)
+            left = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
+            extents.append((left, left + width))
+        for (_l1, right), (left, _r2) in itertools.pairwise(extents):
+            assert left - right >= charts.TICK_LABEL_GAP
+    # Five Arabic labels would not fit: the second would run into the first.
+    assert not charts.labels_apart(
+        [(72.0, "start", "3 سبتمبر 2026"), (208.0, "middle", "24 سبتمبر")]
+    )
+    # Arabic labels are isolated, so that a date reads in its own direction in the
+    # left-to-right chart; English ones are written as they are.
+    assert ">\u20683 سبتمبر 2026\u2069</text>" in svg_ar
+    assert "\u2068" not in str(
+        charts.line_chart(
+            records=_days(3),
+            time_field="day",
+            time_kind="date",
+            value_fields=["n"],
+            title="t",
+            id_prefix="x",
+        ).svg
+    )
+
+
+def test_text_widths_are_estimated_generously_and_wider_for_arabic():
+    # 14 px text: a digit or a lower-case letter 0.66 em, a capital 0.78, a space 0.36,
+    # an Arabic letter 0.75; direction controls nothing.
+    assert round(charts.text_width("10"), 2) == round(2 * 0.66 * 14, 2)
+    assert round(charts.text_width("Sep 2026"), 2) == round((0.78 + 6 * 0.66 + 0.36) * 14, 2)
+    assert round(charts.text_width("سبتمبر"), 2) == round(6 * 0.75 * 14, 2)
+    assert charts.text_width("\u2068سبتمبر\u2069") == charts.text_width("سبتمبر")
+    assert charts.text_width("سبتمبر") > charts.text_width("abcdef")
+    # Chromium with DejaVu Sans draws "3 سبتمبر 2026" 93.7 px wide and "24 Feb 2027" 87.1.
+    assert charts.text_width("3 سبتمبر 2026") > 93.7
+    assert charts.text_width("24 Feb 2027") > 87.1
 
 
 # --- bands -------------------------------------------------------------------------------------

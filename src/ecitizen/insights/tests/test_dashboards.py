@@ -432,6 +432,10 @@ def test_wards_with_few_decided_cases_are_shown_as_fewer_than_the_threshold(
         ("No ward", ["50% (3 of 6 decided)"]),
     ]
     assert "1 ward had fewer than 5 decided cases" in panel.note
+    assert panel.summary == (
+        "Highest share decided within the target time: North (75%); "
+        "lowest: cases with no ward (50%)."
+    )
     # South's counts (3 of 3) appear nowhere: not in the chart, not in the CSV.
     assert "3 of 3" not in str(panel.chart.svg)
     assert "Highest: North, 75%." in str(panel.chart.svg)
@@ -466,8 +470,112 @@ def test_wards_with_few_decided_cases_are_shown_as_fewer_than_the_threshold(
     )
     panel = next(p for p in page.breakdowns if p.slug == "sla-by-ward")
     assert [texts for _label, texts in panel.chart.rows] == [["fewer than 50 decided"]] * 3
-    assert panel.summary == "No ward had enough decided cases to show its share."
+    assert panel.summary == "None of the 3 wards had enough decided cases to show their share."
     assert "3 wards had fewer than 50 decided cases" in panel.note
+
+
+def _sla_summary(by_ward: dict) -> str:
+    panel = dashboards.sla_by_ward_panel({"sla_by_ward": by_ward}, wards=None, month="March 2025")
+    assert panel is not None
+    return panel.summary
+
+
+def test_the_sla_sentence_of_one_ward_names_it_once(wards, settings):
+    settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 5
+    # One row: its share, not "highest … lowest" of the same ward.
+    assert (
+        _sla_summary({"": {"decided": 10, "within_sla": 8}})
+        == "Cases with no ward: 80% decided within the target time."
+    )
+    assert (
+        _sla_summary({"north": {"decided": 20, "within_sla": 15}})
+        == "North: 75% decided within the target time."
+    )
+    # One ward shown, another withheld (the note says why).
+    assert (
+        _sla_summary(
+            {"north": {"decided": 20, "within_sla": 15}, "south": {"decided": 3, "within_sla": 3}}
+        )
+        == "North: 75% decided within the target time."
+    )
+    # Every row withheld.
+    assert (
+        _sla_summary({"north": {"decided": 3, "within_sla": 3}})
+        == "Too few cases were decided in North to show its share."
+    )
+    assert (
+        _sla_summary({"": {"decided": 2, "within_sla": 1}})
+        == "Too few cases with no ward were decided to show their share."
+    )
+    assert (
+        _sla_summary(
+            {"north": {"decided": 3, "within_sla": 3}, "south": {"decided": 1, "within_sla": 0}}
+        )
+        == "None of the 2 wards had enough decided cases to show their share."
+    )
+    # Several wards with the same share.
+    assert (
+        _sla_summary(
+            {"north": {"decided": 20, "within_sla": 16}, "": {"decided": 10, "within_sla": 8}}
+        )
+        == "Each of the 2 wards with a share shown decided 80% within the target time."
+    )
+
+
+def test_one_month_of_figures_has_a_volumes_table_and_its_csv(
+    client, service_manager, published, settings
+):
+    """The first month of a service: no line to draw, yet the volumes panel is listed with
+    its table, and every chart listed downloads; a second month draws it, on a
+    whole-number axis."""
+    KpiMonth.objects.create(
+        scope="service",
+        key="shed-permit",
+        service=published["revenue"],
+        month=MONTH,
+        figures={"started": 12, "completed": 10},
+    )
+    url = _urls(published)["shed"] + "?month=2025-03"
+    response = _get(client, service_manager, url)
+    html = response.content.decode()
+    slugs = re.findall(r'<section class="[^"]*" id="chart-([a-z-]+)"', html)
+    assert slugs == ["volumes"]
+    text = _text(response)
+    assert "A trend needs figures for two months or more" in text
+    assert "Transactions started: 12; there is no figure for last month to compare with." in text
+    assert "Mar 2025 12 10" in text  # the table: the one month with figures
+    assert '<details class="govuk-details govuk-!-margin-bottom-2" open>' in html
+    assert 'role="img"' not in html
+    for slug in slugs:
+        csv_url = reverse("staff:insights_service_csv", args=["shed-permit", slug])
+        assert csv_url + "?month=2025-03" in html
+        rows = _csv(client.get(csv_url + "?month=2025-03"))
+        assert rows[0] == ["month", "started", "completed", "submitted", "decided"]
+        assert len(rows) == 1 + 24
+        assert rows[-1] == ["2025-03", "12", "10", "", ""]
+    page = dashboards.service_dashboard(
+        user=service_manager, service=published["revenue"], month=MONTH
+    )
+    panel = page.trends[0]
+    assert str(panel.chart.svg) == ""
+    assert panel.chart.rows == [("Mar 2025", ["12", "10"])]
+    assert panel.chart.columns == ["Transactions started", "Transactions completed"]
+    # A month before: a line, read against whole numbers (0, 5, 10, 15: no 2.5).
+    KpiMonth.objects.create(
+        scope="service",
+        key="shed-permit",
+        service=published["revenue"],
+        month=date(2025, 2, 1),
+        figures={"started": 3, "completed": 1},
+    )
+    page = dashboards.service_dashboard(
+        user=service_manager, service=published["revenue"], month=MONTH
+    )
+    svg = str(page.trends[0].chart.svg)
+    assert 'role="img"' in svg
+    axis = re.findall(r'text-anchor="end" dominant-baseline="middle">([^<]*)</text>', svg)
+    assert axis == ["0", "5", "10", "15"]
+    assert page.trends[0].summary == "Transactions started rose 300% on last month, from 3 to 12."
 
 
 def test_anomalies_of_the_services_in_view_are_flagged(client, service_manager, published, kpis):
