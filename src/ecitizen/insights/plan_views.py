@@ -631,8 +631,8 @@ def _panel(service: Any, item: Any) -> ForecastPanel:
             time_kind="date",
             lines=["actual", "mean"],
             bands=[
-                charts.Band(_("95% interval"), "lo95", "hi95"),
-                charts.Band(_("80% interval"), "lo80", "hi80"),
+                charts.Band(_("%(level)s%% interval") % {"level": 95}, "lo95", "hi95"),
+                charts.Band(_("%(level)s%% interval") % {"level": 80}, "lo80", "hi80"),
             ],
             title=_("%(heading)s: recorded and forecast") % {"heading": heading},
             id_prefix=f"chart-{slug}",
