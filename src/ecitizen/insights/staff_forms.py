@@ -506,7 +506,7 @@ class StaffingForm(SubmissionForm):
     )
     counter_service_percent = AmountField(
         label=_("Visitors to be seen within the target (%)"),
-        help_text=_("For example 80: 80% of visitors seen within the target."),
+        help_text=_("For example 80: four visitors in five are seen within the target."),
         places=0,
         min_value=Decimal("5"),
         max_value=Decimal("99"),
