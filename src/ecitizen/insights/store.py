@@ -7,7 +7,10 @@ ratings_after``), batch by batch after a cursor kept in the store itself, and ap
 to DuckDB tables. A nightly sync therefore reads only what is new: usage rows, history
 lines and ratings are only ever added (cursor: the last id), and a case that changed since
 the last sync is read again and replaced (cursor: its ``(updated_at, id)``). The small
-dimension tables (services, departments, wards) are read whole at every sync.
+dimension tables (services, departments, wards) are read whole at every sync. Rows that
+commit late (a slow transaction; see :data:`ID_OVERLAP` and :data:`CASE_OVERLAP`) are
+caught by reading a margin before each cursor again: rows are replaced by id, so reading
+one twice changes nothing.
 
 Times are stored as **local** wall-clock timestamps (``TIME_ZONE``), so that "the month of
 an event" is the authority's calendar month with no time-zone arithmetic in SQL.
@@ -41,7 +44,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,16 @@ from django.utils import timezone
 
 #: Rows read from a selector per query.
 BATCH = 20_000
+#: Ids read again at every sync. On PostgreSQL an id is taken when a row is inserted, not
+#: when its transaction commits: a slow transaction commits id 2 after a sync has read id 3,
+#: and a cursor of 3 would never read it. Reading the last 10,000 ids again (a range of the
+#: primary key, replaced in place) catches any such row committed before 10,000 later
+#: ones; ``ecitizen insights refresh --rebuild`` reads everything.
+ID_OVERLAP = 10_000
+#: How long before the cases cursor changed cases are read again: a case's ``updated_at``
+#: is stamped when its transaction writes it (a slow transaction commits later), and by
+#: the clock of the web server that wrote it (a few seconds apart between machines).
+CASE_OVERLAP = timedelta(minutes=15)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage (
@@ -173,48 +186,56 @@ def _sync_by_id(
     rename: dict[str, str],
     progress: Progress | None,
 ) -> int:
-    """Append a feed whose rows are only ever added, after the last id read."""
-    after = int(_cursor_get(connection, feed) or 0)
-    total = 0
+    """Append a feed whose rows are only ever added, after the last id read, reading the
+    last :data:`ID_OVERLAP` ids again (see there). Returns the rows that were new."""
+    cursor = int(_cursor_get(connection, feed) or 0)
+    after = max(0, cursor - ID_OVERLAP)
+    new = 0
     while True:
         rows = read(after_id=after, limit=BATCH)
         if not rows:
-            return total
+            return new
         frame = _rows_frame(rows, columns, times).rename(columns=rename)
         connection.execute("BEGIN")
         _append(connection, feed, frame)
         after = int(rows[-1].id)
-        _cursor_set(connection, feed, after)
+        _cursor_set(connection, feed, max(after, cursor))
         connection.execute("COMMIT")
-        total += len(rows)
-        if progress:
-            progress(feed, len(rows))
+        fresh = sum(1 for row in rows if int(row.id) > cursor)
+        new += fresh
+        if progress and fresh:
+            progress(feed, fresh)
 
 
 def _sync_cases(connection: duckdb.DuckDBPyConnection, progress: Progress | None) -> int:
-    """Replace the cases changed since the last ``(updated_at, id)`` read."""
+    """Replace the cases changed since the last ``(updated_at, id)`` read, reading those
+    changed in the :data:`CASE_OVERLAP` before it again (see there). Returns the changes
+    that were new."""
     from ecitizen.cases.selectors import CaseFactsRow, case_facts_changed_after
 
     position = _cursor_get(connection, "cases")
-    after = (datetime.fromisoformat(position[0]), int(position[1])) if position else None
+    cursor = (datetime.fromisoformat(position[0]), int(position[1])) if position else None
+    after = (cursor[0] - CASE_OVERLAP, 0) if cursor else None
     columns = list(CaseFactsRow.__dataclass_fields__)
     times = ("submitted_at", "decided_at", "paid_at", "updated_at")
-    total = 0
+    new = 0
     while True:
         rows = case_facts_changed_after(after=after, limit=BATCH)
         if not rows:
-            return total
+            return new
         frame = _rows_frame(rows, columns, times)
         frame["fee_amount"] = frame["fee_amount"].astype("float64")
         connection.execute("BEGIN")
         _append(connection, "cases", frame)
         last = rows[-1]
         after = (last.updated_at, last.id)
-        _cursor_set(connection, "cases", [last.updated_at.isoformat(), last.id])
+        if cursor is None or after > cursor:
+            _cursor_set(connection, "cases", [last.updated_at.isoformat(), last.id])
         connection.execute("COMMIT")
-        total += len(rows)
-        if progress:
-            progress("cases", len(rows))
+        fresh = sum(1 for row in rows if cursor is None or (row.updated_at, row.id) > cursor)
+        new += fresh
+        if progress and fresh:
+            progress("cases", fresh)
 
 
 def _sync_dimensions(connection: duckdb.DuckDBPyConnection) -> None:

@@ -1264,13 +1264,6 @@ def test_a_sync_cut_off_inside_a_batch_leaves_the_store_as_it_was(
         assert connection.execute("SELECT count(*) FROM usage").fetchall()[0][0] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "store: a usage row committed after a sync read a higher id is never read (id cursor,"
-        " no overlap): late commits on PostgreSQL are lost"
-    ),
-)
 def test_a_usage_row_committed_late_is_still_read(relief, settings, tmp_path):
     """Three starts take ids 1, 2, 3; the transaction of id 2 commits after a sync read 1
     and 3 (PostgreSQL hands out ids before commit). The next sync must still read it."""
@@ -1294,13 +1287,6 @@ def test_a_usage_row_committed_late_is_still_read(relief, settings, tmp_path):
     assert ids == [first.pk, values["id"], last.pk]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "store: a case change stamped before the cases cursor (a slow transaction, another "
-        "server's clock) is never read"
-    ),
-)
 def test_a_case_change_committed_late_is_still_read(relief, case_officer, settings, tmp_path):
     """Case B is reviewed at 10:00:00 in a transaction that commits at 10:00:06; case A is
     reviewed at 10:00:05 and commits at once; the sync at 10:00:05.5 reads A. B's change,
