@@ -3,6 +3,7 @@ permission-aware selector that answers 404 to anyone else."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -437,7 +438,9 @@ class UsageEventRow:
     service_id: int
     kind: str
     channel: str
-    #: The application (draft) it belongs to, so that a journey counts once.
+    #: The application (draft) it belongs to, so that a journey counts once: a digest of
+    #: the draft's id, not the id itself (which is in the application's address), so that
+    #: the copy in the analytical store leads back to no draft. Empty when it has none.
     draft_id: str
     outcome: str
     business_days: int | None
@@ -455,9 +458,16 @@ def usage_events_after(*, after_id: int, limit: int) -> list[UsageEventRow]:
         )[:limit]
     )
     return [
-        UsageEventRow(pk, service, kind, channel, str(draft or ""), outcome, days, at)
+        UsageEventRow(pk, service, kind, channel, _journey_key(draft), outcome, days, at)
         for pk, service, kind, channel, draft, outcome, days, at in rows
     ]
+
+
+def _journey_key(draft_id: Any) -> str:
+    """A stable digest of a draft's id (BLAKE2b, 16 bytes, hex), or ``""``."""
+    if not draft_id:
+        return ""
+    return hashlib.blake2b(str(draft_id).encode(), digest_size=16).hexdigest()
 
 
 def usage_events_last_id() -> int:
