@@ -37,11 +37,13 @@ the anomalies, and the staffing advice computed from them with
     ``series`` (the workload series: ``"applications"`` or ``"reports"``),
     ``series_label``, ``weeks`` (``tuple[StaffingWeek]``, 12 rows), ``headline`` ("You
     need 4.2 officers in week 12; you have 3."), ``suggestions`` (``tuple[str]``: what
-    to change), ``missing`` (``tuple[str]``: what is not entered, e.g. no handling
-    times), ``minutes_per_case`` (float), ``actions`` (``tuple[ActionMinutes]``),
-    ``officers`` (``float | None``: ``ServiceStaffing.officers``; ``None`` when not
-    entered), ``hours_per_week``, ``productive_share`` (floats, the entered ones or the
-    defaults), ``productive_hours`` (hours a week an officer gives to cases),
+    to change), ``missing`` (``tuple[str]``, warnings: what is not entered, e.g. no
+    handling times; a counter that cannot cope with the settings entered; a workload too
+    large to work out), ``minutes_per_case`` (float), ``actions``
+    (``tuple[ActionMinutes]``), ``officers`` (``float | None``:
+    ``ServiceStaffing.officers``; ``None`` when not entered), ``hours_per_week``,
+    ``productive_share`` (floats, the entered ones or the defaults), ``productive_hours``
+    (hours a week an officer gives to cases),
     ``backlog`` (``int | None``: cases open, from the latest monthly figures),
     ``backlog_weeks`` (weeks the backlog is spread over: the SLA in working weeks),
     ``sla_days`` (``int | None``), ``peak_week`` (the ``StaffingWeek`` needing most),
@@ -50,13 +52,16 @@ the anomalies, and the staffing advice computed from them with
 ``StaffingWeek`` (frozen dataclass)
     ``number`` (1..12: weeks ahead), ``week`` (its Monday), ``volume`` (forecast cases),
     ``volume_high`` (the 80% interval's upper bound), ``workload_hours``,
-    ``backlog_hours``, ``officers_needed`` (``float | None``, rounded **up** to one
-    decimal: 4.21 → 4.3; ``None`` without handling times), ``officers_needed_high`` (the
-    same for ``volume_high``), ``officers_available`` (``float | None``), ``gap``
-    (``float | None``: needed - available, one decimal; positive: officers short),
-    ``counter_visits`` (``float | None``), ``counter_agents`` (``int | None``: Erlang C),
-    ``counter_service_level`` (``float | None``: the share seen within the target with
-    that many agents).
+    ``backlog_hours`` (``float | None``: ``None`` when the workload is too large to work
+    out, :func:`ecitizen.insights.staffing.officers_needed`), ``officers_needed``
+    (``float | None``, rounded **up** to one decimal: 4.21 → 4.3; ``None`` without
+    handling times or when the workload is too large to work out),
+    ``officers_needed_high`` (the same for ``volume_high``), ``officers_available``
+    (``float | None``), ``gap`` (``float | None``: needed - available, one decimal;
+    positive: officers short),
+    ``counter_visits`` (``float | None``), ``counter_agents`` (``int | None``: Erlang C;
+    ``None`` too when the counter cannot cope that week), ``counter_service_level``
+    (``float | None``: the share seen within the target with that many agents).
 
 ``ActionMinutes`` (frozen dataclass)
     ``action``, ``role``, ``minutes`` (per occurrence, as entered or measured),
@@ -65,8 +70,12 @@ the anomalies, and the staffing advice computed from them with
 
 ``CounterAdvice`` (frozen dataclass)
     ``hours_per_week`` (opening hours), ``minutes_per_visit``, ``wait_target_seconds``,
-    ``service_level`` (the target share), ``peak_agents``, ``peak_week`` (number),
-    ``sentence``.
+    ``service_level`` (the target share), ``peak_agents``, ``peak_week`` (number; both
+    ``int | None``: ``None`` when no week could be staffed), ``sentence``,
+    ``overloaded`` (bool: in some week the counter cannot cope with the settings entered
+    — more than :data:`ecitizen.insights.staffing.MAX_AGENTS` desks, or opening hours or
+    minutes a visit that are not positive; then ``sentence`` says so and which settings to
+    check, and it is among the advice's ``missing`` rather than its ``suggestions``).
 
 Definitions: :mod:`ecitizen.insights.staffing` (officers: forecast volume * minutes per
 case, plus the open cases spread over the SLA, ÷ an officer's productive hours; Erlang C
@@ -151,8 +160,8 @@ class StaffingWeek:
     week: date
     volume: float
     volume_high: float
-    workload_hours: float
-    backlog_hours: float
+    workload_hours: float | None
+    backlog_hours: float | None
     officers_needed: float | None
     officers_needed_high: float | None
     officers_available: float | None
@@ -168,9 +177,10 @@ class CounterAdvice:
     minutes_per_visit: float
     wait_target_seconds: int
     service_level: float
-    peak_agents: int
-    peak_week: int
+    peak_agents: int | None
+    peak_week: int | None
     sentence: str
+    overloaded: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,7 +221,10 @@ def _date(value: date) -> str:
 
 
 def _up(value: float) -> float:
-    """Rounded up to one decimal (4.21 → 4.3; 4.2 stays 4.2)."""
+    """Rounded up to one decimal (4.21 → 4.3; 4.2 stays 4.2). A value beyond 10^15 has no
+    tenths a float can hold: it is returned as it is (and never overflows)."""
+    if abs(value) >= 1e15:
+        return value
     return math.ceil(round(value * 10, 6)) / 10
 
 
@@ -379,7 +392,11 @@ def _backlog(service: Any) -> int | None:
 
 def _counter(
     service: Any, entered: ServiceStaffing, weeks: int
-) -> tuple[list[tuple[float, staffing.ErlangResult]], CounterAdvice] | None:
+) -> tuple[list[tuple[float, staffing.ErlangResult | None]], CounterAdvice] | None:
+    """Erlang C desks for each week's forecast visits on the average opening hour. A week
+    whose load the counter cannot take with the settings entered (more than
+    ``staffing.MAX_AGENTS`` desks: say 1 hour open and 480 minutes a visit) has no
+    desks (``None``) and the advice's sentence says which settings to check."""
     row = Forecast.objects.filter(
         service=service, series="counter", frequency="week", status=Forecast.Status.OK
     ).first()
@@ -389,44 +406,90 @@ def _counter(
     minutes = float(entered.counter_minutes_per_visit)
     target = int(entered.counter_wait_target_seconds)
     level = float(entered.counter_service_level)
-    results = []
-    for point in _points(row)[:weeks]:
-        results.append(
-            (
-                point.mean,
-                staffing.erlang_c_agents(
-                    arrivals_per_hour=point.mean / hours,
-                    handling_minutes=minutes,
-                    target_wait_seconds=target,
-                    target_service_level=min(level, 0.999),
-                ),
+    results: list[tuple[float, staffing.ErlangResult | None]] = []
+    overloaded: list[tuple[int, float]] = []
+    for index, point in enumerate(_points(row)[:weeks]):
+        visits = max(0.0, point.mean)
+        try:
+            result: staffing.ErlangResult | None = staffing.erlang_c_agents(
+                arrivals_per_hour=visits / hours if hours > 0 else math.inf,
+                handling_minutes=minutes,
+                target_wait_seconds=target,
+                target_service_level=min(max(level, 0.001), 0.999),
             )
-        )
-    peak_index = max(range(len(results)), key=lambda k: results[k][1].agents)
-    peak = results[peak_index][1]
-    sentence = ngettext(
-        "At the counter, staff %(agents)s desk in week %(week)s to see %(level)s%% of "
-        "visitors within %(minutes)s minutes. This is for an average opening hour: busy "
-        "hours need more.",
-        "At the counter, staff %(agents)s desks in week %(week)s to see %(level)s%% of "
-        "visitors within %(minutes)s minutes. This is for an average opening hour: busy "
-        "hours need more.",
-        peak.agents,
-    ) % {
-        "agents": peak.agents,
-        "week": peak_index + 1,
-        "level": _number(level * 100, 0),
-        "minutes": _number(target / 60, 1),
-    }
+        except ValueError:
+            result = None
+            overloaded.append((index, visits))
+        results.append((point.mean, result))
+    staffed = [(index, result) for index, (_mean, result) in enumerate(results) if result]
+    peak_index, peak = max(staffed, key=lambda item: item[1].agents) if staffed else (None, None)
+    if overloaded:
+        index, visits = max(overloaded, key=lambda item: item[1])
+        sentence = _(
+            "The counter cannot cope with the visits forecast with the settings entered: "
+            "in week %(week)s, %(visits)s visits would need more than %(limit)s desks at "
+            "once. Check the hours the counter is open a week (now %(hours)s) and the "
+            "minutes a counter visit takes (now %(minutes)s) in the staffing settings."
+        ) % {
+            "visits": _number(visits, 0),
+            "week": index + 1,
+            "minutes": _number(minutes, 1),
+            "hours": _number(hours, 1),
+            "limit": _number(staffing.MAX_AGENTS, 0),
+        }
+    elif peak is not None and peak_index is not None:
+        sentence = ngettext(
+            "At the counter, staff %(agents)s desk in week %(week)s to see %(level)s%% of "
+            "visitors within %(minutes)s minutes. This is for an average opening hour: busy "
+            "hours need more.",
+            "At the counter, staff %(agents)s desks in week %(week)s to see %(level)s%% of "
+            "visitors within %(minutes)s minutes. This is for an average opening hour: busy "
+            "hours need more.",
+            peak.agents,
+        ) % {
+            "agents": peak.agents,
+            "week": peak_index + 1,
+            "level": _number(level * 100, 0),
+            "minutes": _number(target / 60, 1),
+        }
+    else:  # no week ahead to staff
+        return None
     return results, CounterAdvice(
         hours_per_week=hours,
         minutes_per_visit=minutes,
         wait_target_seconds=target,
         service_level=level,
-        peak_agents=peak.agents,
-        peak_week=peak_index + 1,
+        peak_agents=peak.agents if peak is not None else None,
+        peak_week=peak_index + 1 if peak_index is not None else None,
         sentence=sentence,
+        overloaded=bool(overloaded),
     )
+
+
+def _officers(
+    *,
+    volume: float,
+    per_case: float,
+    hours: float,
+    share: float,
+    backlog: int | None,
+    spread: int,
+    index: int,
+) -> staffing.OfficersNeeded | None:
+    """:func:`staffing.officers_needed` for one week, ``None`` when the workload cannot
+    be worked out (too large for a float, or settings out of their range)."""
+    try:
+        return staffing.officers_needed(
+            volume=max(0.0, volume),
+            minutes_per_case=per_case,
+            hours_per_week=hours,
+            productive_share=share,
+            backlog_cases=float(backlog or 0),
+            backlog_weeks=spread,
+            week_index=index,
+        )
+    except ValueError:
+        return None
 
 
 def staffing_advice(*, service: Any) -> StaffingAdvice | None:
@@ -454,26 +517,22 @@ def staffing_advice(*, service: Any) -> StaffingAdvice | None:
     counter = _counter(service, entered, len(points))
 
     weeks: list[StaffingWeek] = []
+    too_large = False
     for index, point in enumerate(points):
-        need = staffing.officers_needed(
-            volume=point.mean,
-            minutes_per_case=per_case,
-            hours_per_week=hours,
-            productive_share=share,
-            backlog_cases=float(backlog or 0),
-            backlog_weeks=spread,
-            week_index=index,
+        need, high = (
+            _officers(
+                volume=volume,
+                per_case=per_case,
+                hours=hours,
+                share=share,
+                backlog=backlog,
+                spread=spread,
+                index=index,
+            )
+            for volume in (point.mean, point.hi80)
         )
-        high = staffing.officers_needed(
-            volume=point.hi80,
-            minutes_per_case=per_case,
-            hours_per_week=hours,
-            productive_share=share,
-            backlog_cases=float(backlog or 0),
-            backlog_weeks=spread,
-            week_index=index,
-        )
-        needed = _up(need.officers) if actions else None
+        too_large = too_large or (bool(actions) and (need is None or high is None))
+        needed = _up(need.officers) if actions and need is not None else None
         visits, erlang = counter[0][index] if counter else (None, None)
         weeks.append(
             StaffingWeek(
@@ -481,10 +540,10 @@ def staffing_advice(*, service: Any) -> StaffingAdvice | None:
                 week=point.day,
                 volume=point.mean,
                 volume_high=point.hi80,
-                workload_hours=need.workload_hours,
-                backlog_hours=need.backlog_hours,
+                workload_hours=need.workload_hours if need is not None else None,
+                backlog_hours=need.backlog_hours if need is not None else None,
                 officers_needed=needed,
-                officers_needed_high=_up(high.officers) if actions else None,
+                officers_needed_high=_up(high.officers) if actions and high is not None else None,
                 officers_available=officers,
                 gap=(
                     round(needed - officers, 1)
@@ -502,6 +561,16 @@ def staffing_advice(*, service: Any) -> StaffingAdvice | None:
         missing.append(
             _("Enter the handling time of each action of the service to see the officers needed.")
         )
+    if too_large:
+        missing.append(
+            _(
+                "The officers needed cannot be worked out for some weeks: the forecast "
+                "times the handling time of a case is too large. Check the handling time "
+                "of each action."
+            )
+        )
+    if counter and counter[1].overloaded:
+        missing.append(counter[1].sentence)
     if entered_row is None:
         missing.append(
             _(
@@ -526,7 +595,7 @@ def staffing_advice(*, service: Any) -> StaffingAdvice | None:
                 productive=productive,
             )
         )
-        + ((counter[1].sentence,) if counter else ()),
+        + ((counter[1].sentence,) if counter and not counter[1].overloaded else ()),
         missing=tuple(missing),
         minutes_per_case=per_case,
         actions=actions,
@@ -632,7 +701,7 @@ def _suggestions(
                     }
                 )
         first = weeks[0]
-        if backlog and first.backlog_hours > 0 and short[0].number <= spread:
+        if backlog and first.backlog_hours and short[0].number <= spread:
             out.append(
                 ngettext(
                     "Clearing the %(backlog)s open cases within the time limit adds "

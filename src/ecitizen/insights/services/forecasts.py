@@ -27,7 +27,9 @@ the one-step-ahead forecast made before the week began, never rewritten by a lat
 Each run looks at the last complete week (the Monday before this week's): when the
 count recorded in it lies outside the 95% interval stored for it, an ``Anomaly`` row is
 written (once per service, series and week) and the managers of the service's department
-(role ``service_manager``) get the ``insights_anomaly`` message (email and inbox), once:
+(role ``service_manager`` in the department without a ward limit: the message links to
+the forecast page, which a ward-limited assignment cannot open) get the
+``insights_anomaly`` message (email and inbox), once:
 ``notified_at`` is set when it went to at least one manager. A week with no stored
 forecast (the first run, or a series that was too short) is not judged.
 
@@ -192,12 +194,18 @@ def _week_total(days: dict[date, float], monday: date) -> float | None:
 
 
 def _managers(department_id: int) -> list[Any]:
+    """The active service managers whose assignment covers the whole department: the
+    department's, **without a ward limit**. A ward-limited service manager is not told:
+    the notice links to the service's forecast page, which only a department-wide
+    assignment opens (a forecast is of the whole service, in no ward)."""
     return [
         user
         for user in staff_members(department_ids=[department_id])
         if user.is_active
         and any(
-            assignment.role == MANAGER_ROLE and assignment.department_id == department_id
+            assignment.role == MANAGER_ROLE
+            and assignment.department_id == department_id
+            and assignment.jurisdiction_id is None
             for assignment in user.role_assignments.all()
         )
     ]

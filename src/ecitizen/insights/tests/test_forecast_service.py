@@ -20,17 +20,18 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from ecitizen.accounts import services as account_services
 from ecitizen.accounts.models import Role
 from ecitizen.cases.services.demo_support import UsageHistoryRow, usage_history_insert
 from ecitizen.cases.tests.support import submit_shed
 from ecitizen.catalogue.models import Service
 from ecitizen.catalogue.services import service_definitions_publish
-from ecitizen.insights import planning
+from ecitizen.insights import planning, staffing
 from ecitizen.insights.forecasting import week_monday
 from ecitizen.insights.models import ActionTime, Anomaly, Forecast, KpiMonth, ServiceStaffing
 from ecitizen.insights.services.forecasts import forecasts_refresh
 from ecitizen.notifications.models import Notification
-from tests.factories import DepartmentFactory, UserFactory
+from tests.factories import DepartmentFactory, JurisdictionFactory, UserFactory
 from tests.personas import _official
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +65,19 @@ def published(db, tmp_path, settings):
 @pytest.fixture
 def people(published):
     works = published["shed"].department
+    # A service manager of Public Works limited to the East ward: the forecast page (of
+    # the whole service) is not theirs, so neither is the notice linking to it.
+    ward_manager = UserFactory(email="east.manager@example.test")
+    account_services.role_assign(
+        user=ward_manager,
+        role="service_manager",
+        department=works,
+        jurisdiction=JurisdictionFactory(code="east", name="East"),
+        actor=None,
+        system=True,
+    )
     return {
+        "ward_manager": ward_manager,
         "manager": _official("service_manager", works, email="manager@example.test"),
         "officer": _official(Role.CASE_OFFICER, works, email="officer@example.test"),
         "elsewhere": _official(
@@ -198,6 +211,8 @@ def test_forecasts_refresh_writes_every_series_once_and_flags_an_unusual_week(pu
     assert (counter.week, counter.observed) == (FIRST_RUN, 0)
     assert counter.low95 > 0
     notices = Notification.objects.filter(event="insights_anomaly")
+    # Only the department-wide manager: not the case officer, not Planning's manager, not
+    # East's ward-limited manager.
     assert {n.recipient for n in notices} == {people["manager"]}
     assert sorted(n.channel for n in notices) == ["email", "email", "inbox", "inbox"]
     email = next(n for n in notices if n.channel == "email" and f"{spike} recorded" in n.body)
@@ -302,3 +317,99 @@ def test_the_pages_read_the_forecasts_and_the_staffing_advice(published, people)
         assert week.counter_service_level is not None
         assert week.counter_service_level >= 0.8
     assert advice.counter.peak_agents == max(w.counter_agents or 0 for w in advice.weeks)
+
+
+def _weekly_forecast(service, series: str, means: list[float]) -> None:
+    Forecast.objects.create(
+        service=service,
+        series=series,
+        frequency="week",
+        status="ok",
+        history_points=40,
+        needed_points=32,
+        model="AutoETS",
+        mase=0.8,
+        backtest={"windows": 3, "horizon": 12, "candidates": []},
+        points=[
+            {
+                "date": (THIS_MONDAY + timedelta(weeks=k)).isoformat(),
+                "mean": mean,
+                "lo80": mean,
+                "hi80": mean,
+                "lo95": mean,
+                "hi95": mean,
+            }
+            for k, mean in enumerate(means)
+        ],
+        history=[],
+    )
+
+
+def test_a_counter_that_cannot_cope_is_said_not_raised(published):
+    """Counter open 1 hour a week, 480 minutes a visit (both accepted by the staffing
+    form): 10 visits a week are 80 erlangs, 1,500 visits 12,000 erlangs, beyond the
+    10,000 desks Erlang C tries. The weeks that fit are staffed; the advice says the
+    counter cannot cope in the busiest week and which settings to check."""
+    shed = published["shed"]
+    _weekly_forecast(shed, "applications", [60.0] * 12)
+    _weekly_forecast(shed, "counter", [10.0] * 11 + [1500.0])
+    ServiceStaffing.objects.create(
+        service=shed,
+        officers=Decimal("3"),
+        counter_hours_per_week=Decimal("1"),
+        counter_minutes_per_visit=Decimal("480"),
+    )
+    advice = planning.staffing_advice(service=shed)
+    assert advice is not None
+    assert advice.counter is not None
+    expected = staffing.erlang_c_agents(
+        arrivals_per_hour=10,
+        handling_minutes=480,
+        target_wait_seconds=300,
+        target_service_level=0.8,
+    )
+    assert [week.counter_agents for week in advice.weeks] == [expected.agents] * 11 + [None]
+    assert advice.weeks[-1].counter_visits == 1500
+    assert advice.counter.overloaded
+    assert (advice.counter.peak_agents, advice.counter.peak_week) == (expected.agents, 1)
+    assert advice.counter.sentence == (
+        "The counter cannot cope with the visits forecast with the settings entered: in "
+        "week 12, 1500 visits would need more than 10000 desks at once. Check the hours the "
+        "counter is open a week (now 1) and the minutes a counter visit takes (now 480) in "
+        "the staffing settings."
+    )
+    assert advice.counter.sentence in advice.missing
+    assert advice.counter.sentence not in advice.suggestions
+
+    # Every week beyond the counter: no desks anywhere, still an answer.
+    Forecast.objects.filter(service=shed, series="counter").delete()
+    _weekly_forecast(shed, "counter", [1500.0] * 12)
+    advice = planning.staffing_advice(service=shed)
+    assert advice is not None
+    assert advice.counter is not None
+    assert [week.counter_agents for week in advice.weeks] == [None] * 12
+    assert (advice.counter.peak_agents, advice.counter.peak_week) == (None, None)
+    assert "in week 1, 1500 visits" in advice.counter.sentence
+
+
+def test_a_workload_too_large_for_a_float_is_said_not_raised(published):
+    shed = published["shed"]
+    ActionTime.objects.create(
+        service=shed, action="approve", role="case_officer", minutes=Decimal("99999.9")
+    )
+    ServiceStaffing.objects.create(service=shed, officers=Decimal("3"))
+    # Week 1: beyond a float once multiplied by the minutes; week 2: huge but finite.
+    _weekly_forecast(shed, "applications", [1e306, 1e300] + [60.0] * 10)
+    advice = planning.staffing_advice(service=shed)
+    assert advice is not None
+    first, second, third = advice.weeks[:3]
+    assert (first.officers_needed, first.workload_hours, first.gap) == (None, None, None)
+    assert second.officers_needed == pytest.approx(1e300 * 99_999.9 / 60 / 27.75)
+    assert third.officers_needed == pytest.approx(
+        np.ceil(round(60 * 99_999.9 / 60 / 27.75 * 10, 6)) / 10
+    )
+    assert advice.peak_week.number == 2
+    assert (
+        "The officers needed cannot be worked out for some weeks: the forecast times the "
+        "handling time of a case is too large. Check the handling time of each action."
+    ) in advice.missing

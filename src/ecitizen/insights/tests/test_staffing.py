@@ -141,3 +141,104 @@ def test_minutes_per_case_and_backlog_weeks():
     assert staffing.backlog_weeks(12) == 3
     assert staffing.backlog_weeks(None) == 4
     assert math.isinf(staffing.average_wait_seconds(2, 2.0, handling_seconds=60))
+
+
+def _brute_force_agents(traffic: float, handling_seconds: float, target: float, level: float):
+    """The smallest N > A meeting the level, each N from the closed functions."""
+    agents = math.floor(traffic) + 1
+    while (
+        staffing.service_level(
+            agents, traffic, handling_seconds=handling_seconds, target_seconds=target
+        )
+        < level
+    ):
+        agents += 1
+    return agents
+
+
+@pytest.mark.parametrize(
+    ("arrivals", "minutes", "target", "level"),
+    [(120, 3, 20, 0.8), (30, 12, 300, 0.8), (6000, 5, 30, 0.9), (0.5, 480, 60, 0.99)],
+)
+def test_the_agents_search_carrying_erlang_b_along_matches_the_closed_functions(
+    arrivals, minutes, target, level
+):
+    result = staffing.erlang_c_agents(
+        arrivals_per_hour=arrivals,
+        handling_minutes=minutes,
+        target_wait_seconds=target,
+        target_service_level=level,
+    )
+    traffic = arrivals * minutes / 60
+    agents = _brute_force_agents(traffic, minutes * 60, target, level)
+    assert result.agents == agents
+    assert result.probability_wait == pytest.approx(staffing.erlang_c(agents, traffic))
+    assert result.average_wait_seconds == pytest.approx(
+        staffing.average_wait_seconds(agents, traffic, handling_seconds=minutes * 60)
+    )
+
+
+def test_a_load_beyond_the_most_agents_is_refused_at_once():
+    # 1,500 visits in a 1-hour week, 480 minutes each: 12,000 erlangs.
+    with pytest.raises(staffing.CounterOverloadError) as raised:
+        staffing.erlang_c_agents(
+            arrivals_per_hour=1500,
+            handling_minutes=480,
+            target_wait_seconds=300,
+            target_service_level=0.8,
+        )
+    assert raised.value.traffic_erlangs == pytest.approx(12_000)
+    assert isinstance(raised.value, ValueError)
+    # Just under the limit in traffic, but the agents needed pass it: refused too.
+    with pytest.raises(staffing.CounterOverloadError):
+        staffing.erlang_c_agents(
+            arrivals_per_hour=1249.9,
+            handling_minutes=480,
+            target_wait_seconds=60,
+            target_service_level=0.99,
+        )
+    for bad in (math.inf, math.nan):
+        with pytest.raises(ValueError, match="finite"):
+            staffing.erlang_c_agents(
+                arrivals_per_hour=bad,
+                handling_minutes=5,
+                target_wait_seconds=60,
+                target_service_level=0.8,
+            )
+
+
+def test_officers_needed_never_divides_by_zero_nor_answers_infinity():
+    # The staffing form's extremes: 1 hour a week at 5% on cases (0.05 productive hours),
+    # 99,999.9 minutes an action, the most officers: finite answers.
+    least = staffing.officers_needed(
+        volume=1_000_000,
+        minutes_per_case=99_999.9,
+        hours_per_week=1,
+        productive_share=0.05,
+        backlog_cases=9_999_999,
+        backlog_weeks=1,
+    )
+    assert least.productive_hours_per_officer == pytest.approx(0.05)
+    assert least.officers == pytest.approx((1_000_000 + 9_999_999) * 99_999.9 / 60 / 0.05)
+    assert math.isfinite(least.officers)
+    with pytest.raises(ValueError, match="one week or more"):
+        staffing.officers_needed(
+            volume=1,
+            minutes_per_case=1,
+            hours_per_week=37,
+            productive_share=0.75,
+            backlog_cases=5,
+            backlog_weeks=0,
+        )
+    with pytest.raises(ValueError, match="hours must be positive"):
+        staffing.officers_needed(volume=1, minutes_per_case=1, hours_per_week=0, productive_share=1)
+    for bad in (math.inf, math.nan):
+        with pytest.raises(ValueError, match="finite"):
+            staffing.officers_needed(
+                volume=bad, minutes_per_case=1, hours_per_week=37, productive_share=0.75
+            )
+    # A forecast beyond any real demand: the product overflows a float; refused.
+    with pytest.raises(ValueError, match="too large"):
+        staffing.officers_needed(
+            volume=1e306, minutes_per_case=99_999.9, hours_per_week=37, productive_share=0.75
+        )
