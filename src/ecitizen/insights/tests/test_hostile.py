@@ -1516,13 +1516,6 @@ def _forecast_rows(service, *, applications: float, counter: float) -> None:
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "forecast page is a 500 (planning._counter: erlang_c_agents ValueError over 10,000 "
-        "agents) after staffing the form accepts"
-    ),
-)
 def test_counter_staffing_the_form_accepts_never_breaks_the_forecast_page(
     client, service_manager, relief
 ):
@@ -1555,13 +1548,6 @@ def test_huge_forecast_values_never_print_nan_or_infinity(client, performance_of
     assert not re.search(r"nan|inf", csv_response.content.decode(), re.IGNORECASE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "forecasts._managers notifies ward-limited service managers of an anomaly, with a "
-        "link to a forecast page that is 404 for them"
-    ),
-)
 def test_everyone_notified_of_an_unusual_week_can_open_the_page_it_links_to(
     client, tmp_path, settings
 ):
