@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import date
 from typing import Any
 
@@ -29,8 +28,8 @@ from ecitizen.cases.selectors import WORKLOAD_DUE_SOON_WORKING_DAYS, officer_wor
 from ecitizen.cases.services import CASES_WORK
 from ecitizen.core.access import public, staff_only
 from ecitizen.insights import performance as figures
-
-MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
+from ecitizen.insights.dashboards import month_parse
+from ecitizen.insights.services import InsightsError
 
 #: A cell starting with one of these is a formula to a spreadsheet (CSV injection):
 #: such a cell is written after an apostrophe, which spreadsheets show as text.
@@ -67,16 +66,19 @@ class MonthForm(forms.Form):
         self.use_required_attribute = False
 
     def clean_month(self) -> date:
-        text = (self.cleaned_data.get("month") or "").strip()
-        match = MONTH_PATTERN.match(text)
-        if match is None or not 1 <= int(match.group(2)) <= 12:
+        """The month named, read as the dashboards read theirs
+        (:func:`ecitizen.insights.dashboards.month_parse`: ``YYYY-MM``, from 1900 on), then
+        refused when it is in the future, not ended or without public figures."""
+        text = str(self.cleaned_data.get("month") or "")
+        try:
+            month = month_parse(text, today=self.current)
+        except InsightsError as error:
+            if error.code == "future_month":
+                raise forms.ValidationError(_("The month must not be in the future")) from None
             raise forms.ValidationError(
                 _("Enter the month as a year and a month, for example %(example)s")
                 % {"example": (self.months[0] if self.months else self.current).strftime("%Y-%m")}
-            )
-        month = date(int(match.group(1)), int(match.group(2)), 1)
-        if month > self.current:
-            raise forms.ValidationError(_("The month must not be in the future"))
+            ) from None
         if month == self.current:
             raise forms.ValidationError(
                 _("The figures for %(month)s are published once the month has ended")

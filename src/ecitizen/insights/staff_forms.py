@@ -2,11 +2,12 @@
 month, handling times, staffing, and computing a month's figures again.
 
 Amounts are typed as text (GOV.UK: no number inputs) and read by :class:`AmountField`,
-which accepts thousands separators and the currency symbol and says precisely what is
-wrong ("Enter the fixed costs, or 0 if there were none", "The fixed costs must be 0 or
-more"). A month is the GOV.UK date input with a month and a year box
-(:class:`GovukMonthField`). The services check the same rules again; the views put their
-messages on these fields.
+which accepts thousands separators, a decimal comma or point (the rule:
+:func:`amount_text`) and the currency symbol, and says precisely what is wrong ("Enter
+the fixed costs, or 0 if there were none", "The fixed costs must be 0 or more"). A month
+is the GOV.UK date input with a month and a year box (:class:`GovukMonthField`, from 1900
+on). The services check the same rules again; the views put their messages on these
+fields.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_decimal, get_decimal_symbol
 from django import forms
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.core.forms import GovukDateWidget as CoreGovukDateWidget
 from ecitizen.core.text import FreeTextField
 from ecitizen.insights.services.costs import NOTE_MAX_LENGTH, month_start
+from ecitizen.insights.services.kpis import EARLIEST_MONTH
 from ecitizen.payments.money import currency_symbol
 
 
@@ -91,16 +95,30 @@ class GovukDateWidget(CoreGovukDateWidget):
         return context
 
 
+_MONTH_BOX = re.compile(r"[0-9]{1,2}")
+_YEAR_BOX = re.compile(r"[0-9]{4}")
+
+
 class GovukMonthField(forms.MultiValueField):
     """A month entered as a month number and a year (GOV.UK's date input without the
-    day), cleaned to the month's first day. ``past_only``: a month after this one is
-    refused ("The month must be this month or in the past")."""
+    day), cleaned to the month's first day.
+
+    The month is 1 or 2 digits from 1 to 12, the year 4 digits from 1900
+    (:data:`~ecitizen.insights.services.kpis.EARLIEST_MONTH`: no figures are older), both
+    in the digits 0 to 9 (``²`` or ``٢`` are refused, not read). ``past_only``: a month
+    after this one is refused ("The month must be this month or in the past"); without
+    it, the year is at most :data:`LATEST_YEAR`."""
 
     widget = GovukDateWidget
     default_error_messages = {
         "required": _("Enter the month and year"),
         "future": _("The month must be this month or in the past"),
+        "too_early": _("The year must be %(year)s or later"),
+        "too_late": _("The year must be %(year)s or earlier"),
     }
+
+    #: The latest year a month may be in when future months are allowed.
+    LATEST_YEAR = 2999
 
     def __init__(self, *, past_only: bool = True, **kwargs: Any) -> None:
         fields = (forms.CharField(required=False), forms.CharField(required=False))
@@ -116,16 +134,25 @@ class GovukMonthField(forms.MultiValueField):
             raise forms.ValidationError(_("The month must include a month"), code="incomplete")
         if not year:
             raise forms.ValidationError(_("The month must include a year"), code="incomplete")
-        if not (month.isdigit() and year.isdigit()):
+        if not (month.isascii() and month.isdigit() and year.isascii() and year.isdigit()):
             raise forms.ValidationError(
                 _("Enter the month as a number from 1 to 12 and the year, like 4 2025"),
                 code="invalid",
             )
-        if len(year) != 4:
+        if not _YEAR_BOX.fullmatch(year):
             raise forms.ValidationError(_("The year must include 4 numbers"), code="invalid_year")
-        if not 1 <= int(month) <= 12:
+        if not _MONTH_BOX.fullmatch(month) or not 1 <= int(month) <= 12:
             raise forms.ValidationError(
                 _("The month must be a number from 1 to 12"), code="invalid_month"
+            )
+        if int(year) < EARLIEST_MONTH.year:
+            raise forms.ValidationError(
+                self.error_messages["too_early"] % {"year": EARLIEST_MONTH.year},
+                code="too_early",
+            )
+        if not self.past_only and int(year) > self.LATEST_YEAR:
+            raise forms.ValidationError(
+                self.error_messages["too_late"] % {"year": self.LATEST_YEAR}, code="too_late"
             )
         first = datetime.date(int(year), int(month), 1)
         if self.past_only and first > month_start(timezone.localdate()):
@@ -134,27 +161,87 @@ class GovukMonthField(forms.MultiValueField):
 
 
 def month_from_text(value: str) -> datetime.date | None:
-    """``"2025-04"`` → 1 April 2025; ``None`` when it is not a month like that."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", value.strip())
-    if not match or not 1 <= int(match[2]) <= 12:
+    """``"2025-04"`` → 1 April 2025; ``None`` when it is not a month like that (in the
+    digits 0 to 9) or is before 1900."""
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", value.strip())
+    if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < EARLIEST_MONTH.year:
         return None
     return datetime.date(int(match[1]), int(match[2]), 1)
 
 
 # --- amounts -------------------------------------------------------------------------------
 
-_SEPARATORS = re.compile(r"[,\s\u00a0\u202f]")
+_SPACES = re.compile(r"[\s\u00a0\u202f]")
+#: A whole part with its thousands in groups of 3 digits (``1,250,000``), the first group
+#: not starting with 0; ``{sep}`` is the separator.
+_GROUPED = r"[+-]?[1-9]\d{{0,2}}(?:{sep}\d{{3}})+"
+
+
+def _locale() -> Locale:
+    try:
+        return Locale.parse(translation.to_locale(translation.get_language() or "en"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def decimal_point() -> str:
+    """The decimal separator of the active language as this site writes numbers (Babel's,
+    as :func:`ecitizen.payments.money.format_money` shows amounts): ``.`` in English and
+    Arabic, ``,`` in French."""
+    return str(get_decimal_symbol(_locale()))
+
+
+def amount_text(text: str, *, point: str) -> str | None:
+    """The number typed in ``text`` written for :class:`~decimal.Decimal` (a ``.`` for
+    the decimal separator, no thousands separators), or ``None`` when its separators do
+    not make sense. ``point`` is the decimal separator of the reader's language. The rule:
+
+    - spaces of any kind separate thousands and are ignored (``1 250,50``);
+    - the Arabic decimal separator (U+066B) is a decimal separator and the Arabic
+      thousands separator (U+066C) a thousands separator;
+    - with both a comma and a point, the last one is the decimal separator and the other
+      separates thousands, in groups of 3 digits (``1,250.50`` and ``1.250,50``: 1250.50);
+    - with several commas, they separate thousands, in groups of 3 (``1,250,000``);
+    - with one comma: a decimal comma (``12,50`` is 12.50), except in a language that
+      writes a decimal point where it is followed by exactly 3 digits after 1 to 3 digits
+      (``1,250`` is 1250 in English; 1.25 in French);
+    - with one point: the decimal point (``12.50``, in every language); with several, the
+      amount is refused (no language of the site groups thousands with points).
+
+    So a comma is never silently dropped: ``12,50`` is never read as 1250."""
+    text = _SPACES.sub("", text).replace("\u066c", "").replace("\u066b", ".")
+    if "," not in text:
+        return None if text.count(".") > 1 else text
+    if "." in text:
+        decimal, thousands = (".", ",") if text.rfind(".") > text.rfind(",") else (",", ".")
+        whole, _sep, fraction = text.rpartition(decimal)
+        if not re.fullmatch(_GROUPED.format(sep=re.escape(thousands)), whole):
+            return None
+        return f"{whole.replace(thousands, '')}.{fraction}"
+    if text.count(",") > 1:
+        return text.replace(",", "") if re.fullmatch(_GROUPED.format(sep=","), text) else None
+    if point != "," and re.fullmatch(_GROUPED.format(sep=","), text):
+        return text.replace(",", "")
+    return text.replace(",", ".")
 
 
 class AmountField(forms.CharField):
     """A number typed as text: at most ``places`` decimals, from ``min_value`` to
-    ``max_value``. Thousands separators and the currency symbol are ignored. Error
-    messages (``required``, ``invalid``, ``min_value``, ``max_value``, ``places``) should
-    name the value; ``%(limit)s`` is the bound, ``%(places)s`` the decimals."""
+    ``max_value``. The currency symbol (``money``) and spaces are ignored; commas and
+    points are read by :func:`amount_text` (``1,250.50``, ``1 250,50`` and ``12,50`` are
+    read; a comma is never dropped, so ``12,50`` is never 1250). Error messages
+    (``required``, ``invalid``, ``separators``, ``min_value``, ``max_value``, ``places``)
+    should name the value; ``%(limit)s`` is the bound, ``%(places)s`` the decimals,
+    ``%(grouped)s`` and ``%(plain)s`` a number written with and without thousands
+    separators in the reader's language."""
 
     default_error_messages = {
         "required": _("Enter a number"),
         "invalid": _("Enter a number, like 12.50"),
+        "separators": _(
+            "Separate the thousands in groups of 3 digits, like %(grouped)s, or do not "
+            "separate them, like %(plain)s"
+        ),
         "min_value": _("Enter a number of %(limit)s or more"),
         "max_value": _("Enter a number of %(limit)s or less"),
         "places": _("Enter a number with no more than %(places)s decimal places"),
@@ -194,11 +281,24 @@ class AmountField(forms.CharField):
         text = super().to_python(value)
         if text in self.empty_values:
             return None
-        text = _SEPARATORS.sub("", str(text))
+        text = str(text)
         if self.money:
-            text = text.replace(currency_symbol(), "")
+            symbol = currency_symbol()
+            text = text.replace(symbol, "").replace(_SPACES.sub("", symbol) or symbol, "")
+        number = amount_text(text, point=decimal_point())
+        if number is None:
+            example = Decimal("1250.50")
+            locale = _locale()
+            raise forms.ValidationError(
+                self.error_messages["separators"]
+                % {
+                    "grouped": format_decimal(example, format="#,##0.00", locale=locale),
+                    "plain": format_decimal(example, format="0.00", locale=locale),
+                },
+                code="separators",
+            )
         try:
-            amount = Decimal(text)
+            amount = Decimal(number)
         except (InvalidOperation, ValueError):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
         if not amount.is_finite():

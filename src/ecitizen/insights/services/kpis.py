@@ -12,8 +12,11 @@ that no longer have anything deleted. Computing a month again gives the same fig
 computing a past month after later events gives the same figures too (a month's figures
 depend only on events before its end).
 
-A month in the future cannot be computed (``InsightsError`` ``future_month``); a month
-before the first event can (its figures are zeros).
+A month in the future cannot be computed (``InsightsError`` ``future_month``), nor a
+month before :data:`EARLIEST_MONTH`, January 1900 (``month_too_early``: no event of the
+platform is that old, and the working-day calendar and the analytical store's timestamps
+do not reach centuries back); a month before the first event but from 1900 can (its
+figures are zeros).
 
 The **current month's backlog** is taken now; a past month's at its end. Its split by
 state exists for the current month only (a case's state at a past month's end is not
@@ -43,6 +46,10 @@ from ecitizen.insights.store import store_open, store_sync
 
 Progress = Callable[[str, int], None]
 
+#: The earliest month whose figures can be computed (and entered or asked for by the
+#: planning forms and the ``insights refresh --from`` option, which refuse earlier ones).
+EARLIEST_MONTH = date(1900, 1, 1)
+
 
 @dataclass
 class RefreshResult:
@@ -62,8 +69,17 @@ def _now(today: date | None) -> datetime:
     return datetime.combine(today + timedelta(days=1), time())
 
 
-def _not_in_future(month: date, today: date) -> date:
+def _month_checked(month: date, today: date) -> date:
+    """The first day of ``month`` when its figures can be computed ``today``: not a month
+    after today's (``future_month``), not one before :data:`EARLIEST_MONTH`
+    (``month_too_early``)."""
     first = month_start(month)
+    if first < EARLIEST_MONTH:
+        raise InsightsError(
+            _("There are no figures before %(month)s: choose %(month)s or a later month.")
+            % {"month": date_format(EARLIEST_MONTH, "F Y")},
+            code="month_too_early",
+        )
     if first > month_start(today):
         raise InsightsError(
             _("%(month)s has not started yet: choose this month or an earlier one.")
@@ -129,12 +145,13 @@ def kpis_refresh(
     after each batch of events read and each month computed.
 
     Raises :class:`InsightsError` ``future_month`` when ``from_month`` is after this month
-    (nothing is read or written then)."""
+    and ``month_too_early`` when it is before :data:`EARLIEST_MONTH` (nothing is read or
+    written then)."""
     now = _now(today)
     today = today or timezone.localdate()
     this_month = month_start(today)
     first = (
-        _not_in_future(from_month, today)
+        _month_checked(from_month, today)
         if from_month is not None
         else month_start(this_month - timedelta(days=1))
     )
@@ -151,11 +168,12 @@ def kpi_month_recompute(*, month: date, actor: Any) -> RefreshResult:
     reading the new events. ``actor`` must hold ``insights.plan``. Audited.
 
     Raises :class:`PermissionDenied` for an actor without the capability, and
-    :class:`InsightsError` ``future_month`` for a month after this one."""
+    :class:`InsightsError` ``future_month`` for a month after this one and
+    ``month_too_early`` for one before :data:`EARLIEST_MONTH`."""
     if not holds_capability(actor, INSIGHTS_PLAN):
         raise PermissionDenied(_("You cannot compute the performance figures again."))
     today = timezone.localdate()
-    first = _not_in_future(month, today)
+    first = _month_checked(month, today)
     result, computed = _compute(months=[first], rebuild=False, progress=None, now=_now(None))
     with transaction.atomic():
         result.rows_written = _months_write(computed)

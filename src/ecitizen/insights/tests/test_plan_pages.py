@@ -10,7 +10,7 @@ typed and changes nothing; the same form sent twice is done once.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -245,6 +245,110 @@ def test_bad_costs_are_explained_kept_and_change_nothing(
     assert _audits("insights.service_cost_set") == 0
 
 
+@pytest.mark.parametrize(
+    ("language", "typed", "saved"),
+    [
+        ("en", "1,250.50", Decimal("1250.50")),
+        ("en", "1,250", Decimal("1250.00")),  # a comma and 3 digits: thousands in English
+        ("en", "12,50", Decimal("12.50")),  # a comma and 2 digits: a decimal comma anywhere
+        ("en", "12,5", Decimal("12.50")),
+        ("en", "1.250,50", Decimal("1250.50")),
+        ("en", "1,250,000", Decimal("1250000.00")),
+        ("fr", "12,50", Decimal("12.50")),
+        ("fr", "1 250,50", Decimal("1250.50")),
+        ("fr", "1\u202f250,50", Decimal("1250.50")),
+        ("fr", "1,250", Decimal("1.25")),  # French writes a decimal comma
+        ("fr", "12.50", Decimal("12.50")),  # a single point is a decimal point everywhere
+        # The site writes an amount in Arabic as 1,250.50 (a decimal point): read so.
+        ("ar", "1,250.50", Decimal("1250.50")),
+        ("ar", "1,250", Decimal("1250.00")),
+        ("ar", "12,50", Decimal("12.50")),
+        ("ar", "\u0661\u0662\u066b\u0665", Decimal("12.50")),  # Arabic-Indic 12.5
+    ],
+)
+def test_an_amount_is_read_the_reader_s_way_and_a_comma_never_dropped(
+    client, department_admin, relief, language, typed, saved
+):
+    _as(client, department_admin)
+    url = reverse("staff:insights_costs", args=["relief"])
+    headers = {"HTTP_ACCEPT_LANGUAGE": language}
+    page = client.get(url, **headers)
+    assert f'lang="{language}"' in page.content.decode()
+    response = client.post(url, _cost_form(_key(page), fixed_costs=typed), **headers)
+    assert response.status_code == 302
+    assert ServiceMonthCost.objects.get().fixed_costs == saved
+
+
+@pytest.mark.parametrize("typed", ["1,25,0", "01,250.50", "1,2345.5", "1.250.000", "1,250.5,0"])
+def test_separators_that_make_no_sense_are_refused_with_an_example(
+    client, department_admin, relief, typed
+):
+    _as(client, department_admin)
+    url = reverse("staff:insights_costs", args=["relief"])
+    response = client.post(url, _cost_form(_key(client.get(url)), fixed_costs=typed))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert (
+        "Separate the thousands in groups of 3 digits, like 1,250.50, or do not separate "
+        "them, like 1250.50"
+    ) in page
+    assert not ServiceMonthCost.objects.exists()
+
+
+def test_three_decimals_after_a_french_comma_are_too_many_not_thousands(
+    client, department_admin, relief
+):
+    _as(client, department_admin)
+    url = reverse("staff:insights_costs", args=["relief"])
+    headers = {"HTTP_ACCEPT_LANGUAGE": "fr"}
+    response = client.post(
+        url, _cost_form(_key(client.get(url, **headers)), fixed_costs="1,255"), **headers
+    )
+    assert response.status_code == 400
+    assert not ServiceMonthCost.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("month", "year", "message"),
+    [
+        ("1", "1899", "The year must be 1900 or later"),
+        ("1", "0000", "The year must be 1900 or later"),
+        ("1", "\u0662\u0660\u0662\u0665", "Enter the month as a number from 1 to 12"),
+        ("\u00b2", "2025", "Enter the month as a number from 1 to 12"),
+        ("123", "2025", "The month must be a number from 1 to 12"),
+    ],
+)
+def test_a_month_before_1900_or_in_other_digits_is_refused_clearly(
+    client, department_admin, relief, month, year, message
+):
+    _as(client, department_admin)
+    url = reverse("staff:insights_costs", args=["relief"])
+    data = {**_cost_form(_key(client.get(url))), "month_month": month, "month_year": year}
+    response = client.post(url, data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not ServiceMonthCost.objects.exists()
+
+
+def test_the_first_month_accepted_is_january_1900(client, department_admin, relief):
+    _as(client, department_admin)
+    url = reverse("staff:insights_costs", args=["relief"])
+    data = {**_cost_form(_key(client.get(url))), "month_month": "1", "month_year": "1900"}
+    assert client.post(url, data).status_code == 302
+    assert ServiceMonthCost.objects.get().month == date(1900, 1, 1)
+
+
+@pytest.mark.parametrize("month", ["0000-01", "1899-12", "\u0662\u0660\u0662\u0665-01"])
+def test_a_month_in_the_address_that_is_not_one_opens_an_empty_form(
+    client, department_admin, relief, month
+):
+    _as(client, department_admin)
+    url = reverse("staff:insights_costs", args=["relief"])
+    response = client.get(url, {"month": month})
+    assert response.status_code == 200
+    assert 'name="month_year" value=' not in response.content.decode()
+
+
 def test_a_future_month_is_refused_with_a_clear_message(client, department_admin, relief):
     _as(client, department_admin)
     url = reverse("staff:insights_costs", args=["relief"])
@@ -432,6 +536,63 @@ def test_recompute_refuses_a_bad_month_clearly(client, service_manager, month, y
     assert message in response.content.decode()
     assert not KpiMonth.objects.exists()
     assert _audits("insights.month_recomputed") == 0
+
+
+@pytest.mark.parametrize("year", ["1899", "1000", "0001"])
+def test_recompute_refuses_a_month_before_1900(client, service_manager, year):
+    from ecitizen.insights.models import KpiMonth
+
+    _as(client, service_manager)
+    url = reverse("staff:insights_recompute")
+    response = client.post(
+        url, {"submission": _key(client.get(url)), "month_month": "1", "month_year": year}
+    )
+    assert response.status_code == 400
+    assert "The year must be 1900 or later" in response.content.decode()
+    assert not KpiMonth.objects.exists()
+
+
+@pytest.mark.parametrize("month", [date(1899, 12, 1), date(1600, 1, 1), date(1, 1, 1)])
+def test_the_service_refuses_a_month_before_1900_whoever_calls_it(
+    service_manager, settings, tmp_path, month
+):
+    from ecitizen.insights.models import KpiMonth
+    from ecitizen.insights.services import InsightsError
+    from ecitizen.insights.services.kpis import kpi_month_recompute, kpis_refresh
+
+    settings.INSIGHTS_DIR = tmp_path / "store"
+    with pytest.raises(InsightsError) as refused:
+        kpi_month_recompute(month=month, actor=service_manager)
+    assert refused.value.code == "month_too_early"
+    assert "There are no figures before January 1900" in str(refused.value.message)
+    with pytest.raises(InsightsError) as refused:
+        kpis_refresh(from_month=month)
+    assert refused.value.code == "month_too_early"
+    assert not KpiMonth.objects.exists()
+    assert _audits("insights.month_recomputed") == 0
+    assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1899-12", "--from must be 1900-01 or later"),
+        ("0000-01", "--from must be 1900-01 or later"),
+        ("\u0662\u0660\u0662\u0665-01", "--from must be a month written YYYY-MM"),
+        ("2025-01\n", "--from must be a month written YYYY-MM"),
+    ],
+)
+def test_the_refresh_command_refuses_a_month_before_1900_with_a_message(
+    settings, tmp_path, value, message
+):
+    from django.core.management import CommandError, call_command
+
+    from ecitizen.insights.models import KpiMonth
+
+    settings.INSIGHTS_DIR = tmp_path / "store"
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command("insights", "refresh", "--from", value)
+    assert not KpiMonth.objects.exists()
 
 
 def test_recompute_a_past_month(client, service_manager, relief, settings, tmp_path):

@@ -4,8 +4,9 @@ scheduler runs both daily; an operator may run them by hand).
 ``refresh [--from YYYY-MM] [--rebuild]`` reads the events that are new since the last run
 into the analytical store, then computes the monthly figures of every service, department
 and the authority: this month and last month by default, or every month from ``--from``
-to this one (a past month computed again gives the same figures). ``--rebuild`` reads
-every event again. A progress bar shows the events read and the months computed.
+(``1900-01`` or later) to this one (a past month computed again gives the same
+figures). ``--rebuild`` reads every event again. A progress bar shows the events read
+and the months computed.
 
 ``forecast`` forecasts every series (a service's applications, street reports and counter
 visits, daily and weekly) for the next 12 weeks and prints one line per series with the
@@ -23,14 +24,24 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 def _month(value: str) -> date:
-    match = MONTH.match(value)
+    """The first day of the ``--from`` month, written ``YYYY-MM`` in ASCII digits, from
+    January 1900 (the earliest month the figures are computed for) on."""
+    from ecitizen.insights.services.kpis import EARLIEST_MONTH
+
+    match = MONTH.fullmatch(value)
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise CommandError(f"--from must be a month written YYYY-MM, not {value!r}")
-    return date(int(match.group(1)), int(match.group(2)), 1)
+    year, month = int(match.group(1)), int(match.group(2))
+    if (year, month) < (EARLIEST_MONTH.year, EARLIEST_MONTH.month):
+        raise CommandError(
+            f"--from must be {EARLIEST_MONTH:%Y-%m} or later (there are no figures before "
+            f"then), not {value!r}"
+        )
+    return date(year, month, 1)
 
 
 class Command(BaseCommand):
