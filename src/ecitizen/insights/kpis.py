@@ -11,20 +11,39 @@ its own department (cases, ratings) and in the authority, but has no service row
 
 Times in the store are the authority's local wall-clock times, so "the month" of an
 event is the calendar month of ``TIME_ZONE``. A month's figures depend only on events
-before its end (the backlog and SLA clocks are replayed from the history): recomputing
-a past month after later events gives the same figures. Three inputs are read as they
-are now: the services' definitions (which workflow action pauses the SLA clock), the
-working-day calendar, and the costs officials enter (a corrected hourly cost applies to
-every month computed after it; each month's ``cost.lines`` record the rates used).
+before its end (the backlog and SLA clocks are replayed from the history), but for the
+completion rate's cohort, read until it settles (below): recomputing a past month after
+later events gives the same figures, its completion rate too once its cohort has settled.
+Three inputs are read as they are now: the services' definitions (which workflow action
+pauses the SLA clock), the working-day calendar, and the costs officials enter (a
+corrected hourly cost applies to every month computed after it; each month's
+``cost.lines`` record the rates used).
 
 **The figures** (``KpiMonth.figures``). Counts are ints; rates floats 0..1, ``None`` when
 the denominator is 0; money decimal strings in the currency's minor unit ("1234.50").
 
 - Journeys (GOV.UK's completion rate and digital take-up), query :data:`JOURNEYS_SQL`:
   ``started``, ``completed``, ``completed_online``, ``completed_assisted``,
-  ``completed_counter``, ``not_eligible``, ``abandoned``, ``completion_rate`` = completed
-  / started, ``digital_take_up`` = completed_online / completed (assisted digital is not
-  digital), ``assisted_digital_share`` = completed_assisted / completed.
+  ``completed_counter``, ``not_eligible``, ``abandoned`` (each journey counted in the
+  month the event happened: a transaction is counted when it is completed),
+  ``started_completed``, ``completion_rate`` = started_completed / started,
+  ``digital_take_up`` = completed_online / completed (assisted digital is not digital),
+  ``assisted_digital_share`` = completed_assisted / completed.
+
+  **The completion rate is a cohort rate**: of the journeys *started* in the month, the
+  share that reached an end page (sent, or "you cannot use this service"), whenever they
+  did (``started_completed``), so that it is never over 1 (completions in the month over
+  starts in the month mixes cohorts: ten started in February and sent in March, five
+  started in March, would make March 200%). A journey can still complete after its
+  month has ended, so a month's cohort is read with every completion up to the moment
+  of computation, until the cohort is **settled** (:func:`cohort_settled_at`:
+  ``DRAFT_EXPIRY_DAYS`` after the month's end, when an application not saved for that
+  long has expired); completions after that moment are not read, so that a settled
+  month never changes. A draft's expiry restarts at each save, so a journey kept alive by saving
+  and sent after its cohort settled counts in ``completed`` of the month it is sent,
+  not in its cohort's ``started_completed``. Computing the figures again must therefore
+  cover every month that ended less than ``DRAFT_EXPIRY_DAYS`` ago (the nightly
+  refresh), or those months' rates stay as they were computed, too low.
 - Satisfaction, :data:`SATISFACTION_SQL`: ``ratings`` {"1".."5": n}, ``rated``,
   ``satisfaction`` = (level 4 + level 5) / rated.
 - Intake, :data:`INTAKE_SQL`: ``submitted`` (cases), ``reports_opened``,
@@ -37,7 +56,9 @@ the denominator is 0; money decimal strings in the currency's minor unit ("1234.
   (the current month only, else ``None``), ``backlog_by_age`` {"0-5", "6-10", "11-20",
   "21+"}, ``overdue``, ``fees_outstanding``; and ``currency``.
 - SLA by ward, :data:`SLA_BY_WARD_SQL`: ``sla_by_ward`` {ward code or "": {"decided",
-  "within_sla"}}.
+  "within_sla"}}, of the cases of services **with a target** only: a ward's
+  ``"decided"`` is its share of the scope's ``decided_with_sla`` (the wards' ``"decided"``
+  add up to it), not of ``decided``.
 - Cost per transaction, :data:`ACTIONS_SQL` and Decimal arithmetic: ``cost`` (see
   :func:`_service_cost`), ``None`` when nothing is entered for the month; ``{"staff",
   "fixed", "total", "startup_excluded", "per_transaction", "per_digital_transaction"}``
@@ -92,7 +113,8 @@ AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
 JOURNEYS_SQL = """
 -- JOURNEYS: one per application (draft_id); a usage row without a draft is a journey of
 -- its own. Only journeys with a start, completion or abandonment in the month are read,
--- with their events before the month's end.
+-- with their events before the month's end ($end) for every count but
+-- started_completed, which also reads their completions up to $settled (below).
 -- A journey is
 --   started   in the month of its start;
 --   completed in the month of its FIRST completion: an end page, the confirmation of a
@@ -103,6 +125,14 @@ JOURNEYS_SQL = """
 --             was first completed, so that a past month never changes.)
 --   abandoned in the month it was abandoned (deleted, or expired), unless it reached an
 --             end page first. Error pages record nothing: they never complete a journey.
+-- started_completed, the numerator of the completion rate (a COHORT rate: of the
+--   journeys started in the month, the share that reached an end page, so never over 1):
+--   the journeys started in the month that completed (sent, or not eligible) at any time
+--   before $settled: the moment of computation, but no later than the cohort's settling,
+--   DRAFT_EXPIRY_DAYS after the month's end (an application left unsaved that long
+--   expires), and never before the month's end. A past month's rate therefore changes
+--   until its cohort settles, then never; completions (completed, its channels,
+--   not_eligible) stay counted in the month they happen, as transactions.
 WITH touched AS (
     SELECT DISTINCT COALESCE(NULLIF(draft_id, ''), 'usage:' || id) AS journey
     FROM usage
@@ -113,18 +143,22 @@ events AS (
     SELECT COALESCE(NULLIF(draft_id, ''), 'usage:' || id) AS journey,
            id, service_id, kind, channel, outcome, occurred_at
     FROM usage
-    WHERE occurred_at < $end AND kind IN ('started', 'completed', 'abandoned')
+    WHERE occurred_at < $settled AND kind IN ('started', 'completed', 'abandoned')
 ),
 journeys AS (
     SELECT e.journey,
            arg_min(e.service_id, e.id) AS service_id,
-           min(e.occurred_at) FILTER (WHERE e.kind = 'started') AS started_at,
-           min(e.occurred_at) FILTER (WHERE e.kind = 'completed') AS completed_at,
-           arg_max(e.outcome, (e.occurred_at, e.id)) FILTER (WHERE e.kind = 'completed')
-               AS outcome,
-           arg_max(e.channel, (e.occurred_at, e.id)) FILTER (WHERE e.kind = 'completed')
-               AS channel,
-           min(e.occurred_at) FILTER (WHERE e.kind = 'abandoned') AS abandoned_at
+           min(e.occurred_at) FILTER (WHERE e.kind = 'started' AND e.occurred_at < $end)
+               AS started_at,
+           min(e.occurred_at) FILTER (WHERE e.kind = 'completed' AND e.occurred_at < $end)
+               AS completed_at,
+           arg_max(e.outcome, (e.occurred_at, e.id))
+               FILTER (WHERE e.kind = 'completed' AND e.occurred_at < $end) AS outcome,
+           arg_max(e.channel, (e.occurred_at, e.id))
+               FILTER (WHERE e.kind = 'completed' AND e.occurred_at < $end) AS channel,
+           min(e.occurred_at) FILTER (WHERE e.kind = 'abandoned' AND e.occurred_at < $end)
+               AS abandoned_at,
+           bool_or(e.kind = 'completed') AS ever_completed
     FROM events AS e
     JOIN touched USING (journey)
     GROUP BY e.journey
@@ -137,6 +171,7 @@ scoped AS (
 SELECT GROUPING(department_id) AS all_departments, GROUPING(service_id) AS all_services,
        department_id, service_id,
        count(*) FILTER (WHERE started_at >= $start) AS started,
+       count(*) FILTER (WHERE started_at >= $start AND ever_completed) AS started_completed,
        count(*) FILTER (WHERE completed_at >= $start) AS completed,
        count(*) FILTER (WHERE completed_at >= $start AND channel = 'online')
            AS completed_online,
@@ -343,14 +378,17 @@ GROUP BY GROUPING SETS ((department_id, service_id), (department_id), ())
 
 SLA_BY_WARD_SQL = """
 -- SLA BY WARD: the cases decided in the month per ward of the case ('' without one),
--- decided and within the SLA (as in DECISIONS), for every scope.
+-- decided and within the SLA (as in DECISIONS), for every scope. Only the cases of
+-- services WITH a target are read: a ward's "decided" is its part of the scope's
+-- decided_with_sla (the denominator of within_sla_rate; the wards add up to it), so that
+-- a ward's share is the same measure as the scope's.
 WITH decided AS (
     SELECT c.service_id, COALESCE(s.department_id, c.department_id) AS department_id,
            COALESCE(w.code, '') AS ward, c.sla_days_used, c.sla_target_days
     FROM cases AS c
     LEFT JOIN services AS s ON s.id = c.service_id
     LEFT JOIN wards AS w ON w.id = c.ward_id
-    WHERE c.decided_at >= $start AND c.decided_at < $end
+    WHERE c.decided_at >= $start AND c.decided_at < $end AND c.sla_target_days IS NOT NULL
 )
 SELECT GROUPING(department_id) AS all_departments, GROUPING(service_id) AS all_services,
        department_id, service_id, ward,
@@ -398,6 +436,16 @@ def month_start(value: date) -> date:
 def month_next(month: date) -> date:
     """The first day of the month after ``month``'s."""
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def cohort_settled_at(month: date) -> datetime:
+    """When the journeys started in ``month`` (its first day) are settled for the
+    completion rate: ``DRAFT_EXPIRY_DAYS`` after the month's end (local wall-clock time),
+    when the last application started in it, unless saved since, has expired. The
+    figures of a month that ended before ``now - DRAFT_EXPIRY_DAYS`` no longer change."""
+    return datetime.combine(month_next(month), time()) + timedelta(
+        days=int(settings.DRAFT_EXPIRY_DAYS)
+    )
 
 
 def months_between(first: date, last: date) -> list[date]:
@@ -487,6 +535,7 @@ def figures_empty(*, current: bool, reports: bool) -> dict[str, Any]:
         "completed_counter": 0,
         "not_eligible": 0,
         "abandoned": 0,
+        "started_completed": 0,
         "completion_rate": None,
         "digital_take_up": None,
         "assisted_digital_share": None,
@@ -795,9 +844,10 @@ def _journeys(month: _Month, rows: list[dict[str, Any]]) -> None:
             "completed_counter",
             "not_eligible",
             "abandoned",
+            "started_completed",
         ):
             figures[name] = int(row[name])
-        figures["completion_rate"] = _rate(figures["completed"], figures["started"])
+        figures["completion_rate"] = _rate(figures["started_completed"], figures["started"])
         figures["digital_take_up"] = _rate(figures["completed_online"], figures["completed"])
         figures["assisted_digital_share"] = _rate(
             figures["completed_assisted"], figures["completed"]
@@ -940,7 +990,16 @@ def kpis_compute(
     store (synced by the caller). ``now``: the local wall-clock time the current month's
     backlog is taken at (a month after it is not computed). Every known service,
     department and the authority with something in the month has a row; the authority
-    always has one. ``progress("months", 1)`` after each month."""
+    always has one. ``progress("months", 1)`` after each month.
+
+    Every figure of a month reads only the events before its end, except
+    ``started_completed`` (the numerator of ``completion_rate``, a cohort rate: of the
+    journeys started in the month, those that reached an end page), which reads their
+    completions up to ``now`` but no later than :func:`cohort_settled_at` (the month's end
+    + ``DRAFT_EXPIRY_DAYS``). A month's completion rate therefore rises while its late
+    journeys complete and is final once its cohort has settled: whoever computes the
+    figures regularly must recompute every month that ended less than
+    ``DRAFT_EXPIRY_DAYS`` ago."""
     if not months:
         return {}
     dims = _dimensions(connection)
@@ -953,9 +1012,11 @@ def kpis_compute(
         end = datetime.combine(month_next(month_first), time())
         moment = min(end, now)
         parameters = {"start": datetime.combine(month_first, time()), "end": end}
+        settled = max(end, min(now, cohort_settled_at(month_first)))
+        journeys = _rows(connection, JOURNEYS_SQL, {**parameters, "settled": settled})
         month = _Month(dims, current=moment < end)
         month.figures((KpiMonth.Scope.AUTHORITY, None, None))
-        _journeys(month, _rows(connection, JOURNEYS_SQL, parameters))
+        _journeys(month, journeys)
         _satisfaction(month, _rows(connection, SATISFACTION_SQL, parameters))
         _intake(month, _rows(connection, INTAKE_SQL, parameters))
         _decisions(month, _rows(connection, DECISIONS_SQL, parameters))

@@ -15,6 +15,7 @@ Friday (3 April) and Easter Monday (6 April).
 from __future__ import annotations
 
 import shutil
+import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -289,6 +290,7 @@ def _figures(**changes: Any) -> dict[str, Any]:
         "completed_counter": 0,
         "not_eligible": 0,
         "abandoned": 0,
+        "started_completed": 0,
         "completion_rate": None,
         "digital_take_up": None,
         "assisted_digital_share": None,
@@ -389,6 +391,7 @@ JANUARY = {
         completed_online=2,
         completed_assisted=1,
         not_eligible=1,
+        started_completed=3,
         completion_rate=1.0,
         digital_take_up=2 / 3,
         assisted_digital_share=1 / 3,
@@ -411,11 +414,13 @@ JANUARY = {
         fees_outstanding="60.00",
         cost=SHED_COST_JANUARY,
     ),
-    # J4 started and deleted; J5 started (sent in February).
+    # J4 started and deleted; J5 started (sent on 2 February: completed in February, and
+    # of January's cohort, which settles on 3 March, 30 days after January's end).
     ("service", "garden-waste-collection"): _figures(
         started=2,
         abandoned=1,
-        completion_rate=0.0,
+        started_completed=1,
+        completion_rate=0.5,
         ratings={"1": 0, "2": 0, "3": 1, "4": 0, "5": 0},
         rated=1,
         satisfaction=0.0,
@@ -426,6 +431,7 @@ JANUARY = {
         started=2,
         completed=2,
         completed_online=2,
+        started_completed=2,
         completion_rate=1.0,
         digital_take_up=1.0,
         assisted_digital_share=0.0,
@@ -449,6 +455,7 @@ JANUARY = {
         started=1,
         completed=1,
         completed_counter=1,
+        started_completed=1,
         completion_rate=1.0,
         digital_take_up=0.0,
         assisted_digital_share=0.0,
@@ -458,8 +465,9 @@ JANUARY = {
         fees_collected="45.00",
     ),
 }
-# Public Works: its three services and a rated fine (level 5). Decisions: 7 and 3 working
-# days: median 5, 90th percentile 3 + 0.9 x (7 - 3) = 6.6.
+# Public Works: its three services and a rated fine (level 5). Completion rate: of the 7
+# journeys started, 6 completed (J4 abandoned). Decisions: 7 and 3 working days: median
+# 5, 90th percentile 3 + 0.9 x (7 - 3) = 6.6.
 JANUARY[("department", "public-works")] = _figures(
     started=7,
     completed=5,
@@ -467,7 +475,8 @@ JANUARY[("department", "public-works")] = _figures(
     completed_assisted=1,
     not_eligible=1,
     abandoned=1,
-    completion_rate=5 / 7,
+    started_completed=6,
+    completion_rate=6 / 7,
     digital_take_up=4 / 5,
     assisted_digital_share=1 / 5,
     ratings={"1": 0, "2": 1, "3": 1, "4": 1, "5": 2},
@@ -505,7 +514,8 @@ JANUARY[("authority", "")] = {
     "started": 8,
     "completed": 6,
     "completed_counter": 1,
-    "completion_rate": 6 / 8,
+    "started_completed": 7,
+    "completion_rate": 7 / 8,
     "digital_take_up": 4 / 6,
     "assisted_digital_share": 1 / 6,
     "submitted": 5,
@@ -520,6 +530,29 @@ JANUARY[("authority", "")] = {
             {"kind": "no_costs", "service": "pothole", "month": "2026-01"},
             {"kind": "no_costs", "service": "allotment-plot", "month": "2026-01"},
         ],
+    },
+}
+
+
+# January as computed on 1 February, before J5 (started in January) was sent on 2 February:
+# the completion rate is a cohort rate, read with the completions recorded so far.
+COHORT = ("started_completed", "completion_rate")
+JANUARY_BEFORE_J5 = {
+    **JANUARY,
+    ("service", "garden-waste-collection"): {
+        **JANUARY[("service", "garden-waste-collection")],
+        "started_completed": 0,
+        "completion_rate": 0.0,
+    },
+    ("department", "public-works"): {
+        **JANUARY[("department", "public-works")],
+        "started_completed": 5,
+        "completion_rate": 5 / 7,
+    },
+    ("authority", ""): {
+        **JANUARY[("authority", "")],
+        "started_completed": 6,
+        "completion_rate": 6 / 8,
     },
 }
 
@@ -558,7 +591,9 @@ def test_every_figure_of_every_scope_equals_the_hand_count(world):
     # 5 working days (3, 4, 5, 6, 9), its clock ran from the payment: 3 days. J2 refused
     # 10 Feb: 22 working days after 9 Jan, its clock too: 22 > 10. J1's 60.00 paid 3 Feb.
     # At the month's end (Saturday 28 Feb): P2 22 working days old, A1 21 (its clock: 20
-    # from the payment on 30 Jan), both overdue. J6 started 16 Feb. Costs: G's approve
+    # from the payment on 30 Jan), both overdue. J6 started 16 Feb, not sent: garden
+    # waste completed 1 (J5, January's cohort) of 1 started (J6): a completion rate of 0,
+    # not 1 (the rate is a cohort rate). Costs: G's approve
     # (5 min at 30.00 = 2.50, no fixed costs entered); S's refuse has no handling time and
     # S has no costs for February: no cost.
     garden_cost = {
@@ -602,7 +637,7 @@ def test_every_figure_of_every_scope_equals_the_hand_count(world):
             started=1,
             completed=1,
             completed_online=1,
-            completion_rate=1.0,
+            completion_rate=0.0,
             digital_take_up=1.0,
             assisted_digital_share=0.0,
             submitted=1,
@@ -634,7 +669,7 @@ def test_every_figure_of_every_scope_equals_the_hand_count(world):
         started=1,
         completed=1,
         completed_online=1,
-        completion_rate=1.0,
+        completion_rate=0.0,
         digital_take_up=1.0,
         assisted_digital_share=0.0,
         ratings={"1": 1, "2": 0, "3": 0, "4": 0, "5": 0},
@@ -726,6 +761,7 @@ def test_every_figure_of_every_scope_equals_the_hand_count(world):
             started=1,
             completed=1,
             completed_online=1,
+            started_completed=1,
             completion_rate=1.0,
             digital_take_up=1.0,
             assisted_digital_share=0.0,
@@ -828,13 +864,16 @@ def test_every_figure_of_every_scope_equals_the_hand_count(world):
         )
 
 
-def test_computing_again_gives_the_same_rows_and_a_past_month_never_changes(world):
+def test_computing_again_gives_the_same_rows_and_a_past_month_changes_only_its_cohort(world):
+    """A past month's figures are final, but for its completion rate (a cohort rate):
+    J5, started in January and sent on 2 February, raises January's rate computed again
+    in April (January's cohort settled on 3 March), and nothing else of January."""
     january(world)
     with at("2026-02-01 12:00"):
         first = kpis_refresh()  # last month (January) and this month
     assert first.months == [JAN, FEB]
     january_then = _rows(JAN)
-    _check_month(JAN, JANUARY)
+    _check_month(JAN, JANUARY_BEFORE_J5)
     february(world)
     march(world)
     # A row of a scope with nothing in March (written by an older computation) goes.
@@ -849,9 +888,117 @@ def test_computing_again_gives_the_same_rows_and_a_past_month_never_changes(worl
     assert again.events_read["ratings"] == 1
     assert twice.events_read == {"usage": 0, "actions": 0, "ratings": 0, "cases": 0}
     assert twice.rows_written == again.rows_written == KpiMonth.objects.count()
-    assert _rows(JAN) == january_then
+    _check_month(JAN, JANUARY)
+
+    def without_cohort(rows: dict[tuple[str, str], dict[str, Any]]) -> dict[Any, Any]:
+        return {
+            scope: {key: value for key, value in figures.items() if key not in COHORT}
+            for scope, figures in rows.items()
+        }
+
+    assert without_cohort(_rows(JAN)) == without_cohort(january_then)
     assert {month: _rows(month) for month in (JAN, FEB, MAR, APR)} == rows_once
     assert ("service", "garden-waste-collection") not in rows_once[MAR]
+
+
+def test_the_completion_rate_is_of_the_month_s_starts_until_the_cohort_settles(world, settings):
+    """Garden waste, made-up journeys (London is on UTC until 29 March 2026): A started 10
+    January and sent 12 January; B started 12 January, sent 2 March at 23:00; C started 13
+    January, sent 3 March at 00:30; D started 14 January, nothing since; E started 5
+    February, not eligible on 6 February. January's cohort settles on 3 March at 00:00
+    (January's end + 30 days), just after B and just before C.
+
+    Computed on 15 February: January started 4, A completed of them (1/4); completed in
+    January 1. February started 1 (E), completed 1 (E), 1/1.
+    Computed on 2 March (up to its end): January 2 of 4 (A, B).
+    Computed on 15 April: January still 2 of 4 (C completed after the cohort settled);
+    March completed 2 (B, C) of no start: no rate. Transactions stay where they happened.
+    With drafts that expire after 60 days, January's cohort settles on 2 April: 3 of 4."""
+    from ecitizen.cases.services.demo_support import UsageHistoryRow, usage_history_insert
+    from ecitizen.insights.kpis import cohort_settled_at
+
+    def local(*parts: int) -> datetime:
+        return timezone.make_aware(datetime(*parts))
+
+    def journey(*events: tuple[str, str, datetime]) -> list[UsageHistoryRow]:
+        draft = uuid.uuid4()
+        return [
+            UsageHistoryRow(world.garden.pk, kind, "online", draft, outcome, None, moment)
+            for kind, outcome, moment in events
+        ]
+
+    usage_history_insert(
+        rows=[
+            *journey(
+                ("started", "", local(2026, 1, 10, 9)), ("completed", "", local(2026, 1, 12, 9))
+            ),
+            *journey(
+                ("started", "", local(2026, 1, 12, 9)), ("completed", "", local(2026, 3, 2, 23))
+            ),
+            *journey(
+                ("started", "", local(2026, 1, 13, 9)), ("completed", "", local(2026, 3, 3, 0, 30))
+            ),
+            *journey(("started", "", local(2026, 1, 14, 9))),
+            *journey(
+                ("started", "", local(2026, 2, 5, 9)),
+                ("completed", "not_eligible", local(2026, 2, 6, 9)),
+            ),
+        ]
+    )
+    assert cohort_settled_at(JAN) == datetime(2026, 3, 3)
+
+    def garden(month: date) -> dict[str, Any]:
+        figures = _rows(month)[("service", "garden-waste-collection")]
+        return {
+            key: figures[key]
+            for key in (
+                "started",
+                "completed",
+                "not_eligible",
+                "started_completed",
+                "completion_rate",
+            )
+        }
+
+    kpis_refresh(from_month=JAN, today=date(2026, 2, 15))
+    assert garden(JAN) == {
+        "started": 4,
+        "completed": 1,
+        "not_eligible": 0,
+        "started_completed": 1,
+        "completion_rate": 0.25,
+    }
+    assert garden(FEB) == {
+        "started": 1,
+        "completed": 1,
+        "not_eligible": 1,
+        "started_completed": 1,
+        "completion_rate": 1.0,
+    }
+    kpis_refresh(from_month=JAN, today=date(2026, 3, 2))
+    assert garden(JAN)["started_completed"] == 2
+    assert garden(JAN)["completion_rate"] == 0.5
+    kpis_refresh(from_month=JAN, today=date(2026, 4, 15))
+    assert garden(JAN) == {
+        "started": 4,
+        "completed": 1,
+        "not_eligible": 0,
+        "started_completed": 2,
+        "completion_rate": 0.5,
+    }
+    assert garden(FEB)["completion_rate"] == 1.0
+    assert garden(MAR) == {
+        "started": 0,
+        "completed": 2,
+        "not_eligible": 0,
+        "started_completed": 0,
+        "completion_rate": None,
+    }
+    settings.DRAFT_EXPIRY_DAYS = 60
+    assert cohort_settled_at(JAN) == datetime(2026, 4, 2)
+    kpis_refresh(from_month=JAN, today=date(2026, 4, 15))
+    assert garden(JAN)["started_completed"] == 3
+    assert garden(JAN)["completion_rate"] == 0.75
 
 
 def test_departments_and_the_authority_add_up_to_their_services(world):
@@ -868,6 +1015,7 @@ def test_departments_and_the_authority_add_up_to_their_services(world):
         "completed_counter",
         "not_eligible",
         "abandoned",
+        "started_completed",
         "submitted",
         "decided",
         "decided_with_sla",
@@ -968,7 +1116,7 @@ def test_recomputing_a_month_on_demand_is_for_planners_and_audited(world, perfor
         assert not KpiMonth.objects.exists()
         result = kpi_month_recompute(month=date(2026, 1, 20), actor=performance_officer)
     assert result.months == [JAN]
-    _check_month(JAN, JANUARY)
+    _check_month(JAN, JANUARY_BEFORE_J5)
     event = AuditEvent.objects.get(action="insights.month_recomputed")
     assert (event.actor_id, event.object_id) == (performance_officer.pk, "2026-01")
     assert event.changes["rows"] == result.rows_written == len(JANUARY)
