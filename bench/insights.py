@@ -25,7 +25,8 @@ fixed costs for every service and month:
       new event in the database, the handling times measured from the actions, every
       month's figures for every service, department and the authority, the rows
       written), with the time of each query family (``kpis.QUERIES``) and of the rest;
-    - the nightly refresh (last month and this one, the job's default);
+    - the nightly refresh (the job's default: this month and the months whose
+      completion rate may still change);
 
     and checks the authority's journeys against a plain count of the same events.
 
@@ -563,7 +564,7 @@ def _kpis(options: argparse.Namespace) -> None:  # noqa: PLR0915
             f"{len(months_done) - 1} in {computed:.1f} s"
         )
     _print(
-        f"nightly refresh (last month and this one, {nightly.rows_written} rows): "
+        f"nightly refresh (the job's default months, {nightly.rows_written} rows): "
         f"{nightly_time:.1f} s, {nightly_time / floor:,.0f} x the floor"
     )
     authority = {

@@ -75,7 +75,7 @@ class InsightsConfig(AppConfig):
                 "insights.refresh",
                 ("insights", "refresh"),
                 timedelta(days=1),
-                "Read the new events and compute this month's and last month's figures",
+                "Read the new events and compute the figures of the months not yet settled",
             )
         )
         registry.register_job(

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -118,18 +119,41 @@ def _months_write(computed: dict[date, list[ScopeFigures]]) -> int:
     return written
 
 
-def _compute(
-    *, months: list[date], rebuild: bool, progress: Progress | None, now: datetime
-) -> tuple[RefreshResult, dict[date, list[ScopeFigures]]]:
-    """Sync the store, measure the handling times, compute ``months``: nothing is written
-    to the figures yet (the store is released before the database transaction)."""
+def _compute_and_write(
+    *,
+    months: list[date],
+    rebuild: bool,
+    progress: Progress | None,
+    now: datetime,
+    audit: Callable[[int], None] | None = None,
+) -> RefreshResult:
+    """Sync the store, measure the handling times, compute ``months`` and replace their
+    rows in one database transaction (``audit(rows_written)`` is called inside it).
+
+    The store's lock is held until that transaction has committed: a nightly refresh and
+    an official's "compute again" of the same month run one after the other, never
+    writing the same new rows at once (which would break the unique constraint)."""
     result = RefreshResult(months=months)
     with store_open() as connection:
         synced = store_sync(connection, rebuild=rebuild, progress=progress)
         result.events_read = dict(synced.rows)
         action_times_measure(connection=connection)
         computed = kpis_compute(connection, months=months, now=now, progress=progress)
-    return result, computed
+        with transaction.atomic():
+            result.rows_written = _months_write(computed)
+            if audit is not None:
+                audit(result.rows_written)
+    return result
+
+
+def nightly_first_month(today: date) -> date:
+    """The first month the nightly refresh computes: last month, or earlier while a
+    month's completion rate can still change (its cohort of journeys settles
+    ``DRAFT_EXPIRY_DAYS`` after it ends, :func:`ecitizen.insights.kpis.cohort_settled_at`;
+    the extra day makes sure each month is computed once after it has settled)."""
+    last_month = month_start(month_start(today) - timedelta(days=1))
+    unsettled = month_start(today - timedelta(days=settings.DRAFT_EXPIRY_DAYS + 1))
+    return min(last_month, unsettled)
 
 
 def kpis_refresh(
@@ -140,7 +164,8 @@ def kpis_refresh(
     today: date | None = None,
 ) -> RefreshResult:
     """Read the new events (every event when ``rebuild``) and compute the figures of
-    every month from ``from_month`` (default: last month) to this month. ``today``: the
+    every month from ``from_month`` (default: :func:`nightly_first_month`, last month or
+    the earliest whose completion rate may still change) to this month. ``today``: the
     day that counts as today (default: the local date). ``progress(stage, n)`` is called
     after each batch of events read and each month computed.
 
@@ -151,16 +176,11 @@ def kpis_refresh(
     today = today or timezone.localdate()
     this_month = month_start(today)
     first = (
-        _month_checked(from_month, today)
-        if from_month is not None
-        else month_start(this_month - timedelta(days=1))
+        _month_checked(from_month, today) if from_month is not None else nightly_first_month(today)
     )
-    result, computed = _compute(
+    return _compute_and_write(
         months=months_between(first, this_month), rebuild=rebuild, progress=progress, now=now
     )
-    with transaction.atomic():
-        result.rows_written = _months_write(computed)
-    return result
 
 
 def kpi_month_recompute(*, month: date, actor: Any) -> RefreshResult:
@@ -174,14 +194,16 @@ def kpi_month_recompute(*, month: date, actor: Any) -> RefreshResult:
         raise PermissionDenied(_("You cannot compute the performance figures again."))
     today = timezone.localdate()
     first = _month_checked(month, today)
-    result, computed = _compute(months=[first], rebuild=False, progress=None, now=_now(None))
-    with transaction.atomic():
-        result.rows_written = _months_write(computed)
+
+    def audit(rows_written: int) -> None:
         audit_record(
             action="insights.month_recomputed",
             actor=actor,
             object_type="insights.kpimonth",
             object_id=f"{first:%Y-%m}",
-            changes={"month": f"{first:%Y-%m}", "rows": result.rows_written},
+            changes={"month": f"{first:%Y-%m}", "rows": rows_written},
         )
-    return result
+
+    return _compute_and_write(
+        months=[first], rebuild=False, progress=None, now=_now(None), audit=audit
+    )

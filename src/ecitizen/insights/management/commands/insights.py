@@ -3,7 +3,8 @@ scheduler runs both daily; an operator may run them by hand).
 
 ``refresh [--from YYYY-MM] [--rebuild]`` reads the events that are new since the last run
 into the analytical store, then computes the monthly figures of every service, department
-and the authority: this month and last month by default, or every month from ``--from``
+and the authority: this month and every month whose completion rate may still change (at
+least last month) by default, or every month from ``--from``
 (``1900-01`` or later) to this one (a past month computed again gives the same
 figures). ``--rebuild`` reads every event again. A progress bar shows the events read
 and the months computed.
