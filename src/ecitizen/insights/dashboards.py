@@ -11,9 +11,8 @@ A dashboard (:class:`Dashboard`) of a month has:
 - trends over the 24 months to the month (line charts: volumes, the KPIs' rates, cost
   per transaction, time to decision, backlog, street reports);
 - the month's breakdowns (bar charts): the share decided within the target time by ward
-  (a ward with fewer than ``INSIGHTS_SMALL_COUNT_THRESHOLD`` decided cases shows "fewer
-  than N", never its counts; a ward-limited service manager sees only their ward),
-  the backlog by age and by state, and the ratings by level;
+  (a ward-limited service manager sees only their ward), the backlog by age and by
+  state, and the ratings by level;
 - the weeks flagged as unexpected (anomalies) in the 12 weeks to the month's end;
 - the services of a department, or the departments of the authority, with their KPIs;
 - on a service's page, its end pages and error pages (:mod:`ecitizen.insights.pages`).
@@ -21,8 +20,36 @@ A dashboard (:class:`Dashboard`) of a month has:
 Each chart (:class:`Panel`) and table has a stable **slug**, the name of its CSV
 (:func:`dashboard_csv`), built from the same values as the chart's data table: the
 months as ``YYYY-MM``, counts as integers, shares as fractions 0..1, amounts as decimal
-text, suppressed counts as ``<N``. Cells of text that a spreadsheet would read as a
+text, suppressed counts as ``<N`` (``[c]`` when hidden only so that a total cannot give
+a small one away; see below). Cells of text that a spreadsheet would read as a
 formula are neutralised (:func:`csv_cell`).
+
+Small counts on the staff pages (``settings.INSIGHTS_SMALL_COUNT_THRESHOLD``, N, 5 by
+default; the public figures have their own threshold,
+:func:`ecitizen.insights.performance.small_count_threshold`):
+
+- in the breakdowns by ward (decided cases) and by rating level, a count from 1 to N-1
+  is not shown: the chart writes "fewer than N", the CSV ``<N``; a zero is shown (it
+  points at no one);
+- secondary suppression (:func:`small_counts_hidden`): the page shows the totals the
+  cells add up to (the service's decided cases; the ratings in all, and, when the share
+  is shown, the ratings satisfied and not satisfied), so while a total has exactly one
+  hidden cell, or hidden cells adding up to 1 to N-1, its smallest cell shown with a
+  count is hidden too (its zeros when none is left): the chart writes "not shown", the
+  CSV ``[c]``. Wards are chosen among every ward of the service, whatever wards the
+  reader sees. A breakdown whose only counted cell is hidden gives away its total
+  alone, which the page shows anyway;
+- user satisfaction (the KPI, its trend, the services' and departments' tables, the
+  ratings chart's sentence) follows the public page's rule
+  (:func:`ecitizen.insights.performance.rate_withheld`) at N: it is not shown when there
+  are fewer than N ratings, or 1 to N-1 satisfied, or 1 to N-1 not satisfied
+  (:func:`satisfaction_value`);
+- other counts and rates are shown as they are: the readers hold ``insights.read`` and
+  the page is not published.
+
+Amounts are decimal text; one that is not a number or not finite (``NaN``,
+``Infinity``) is shown as missing: a dash on the page, an empty CSV cell
+(:func:`money_value`).
 
 Pure reads: the remit is checked by the caller (the views, through
 :mod:`ecitizen.insights.selectors`), which passes what the reader may see.
@@ -50,6 +77,7 @@ from ecitizen.core import charts
 from ecitizen.core.access import holds_capability
 from ecitizen.insights import selectors
 from ecitizen.insights.pages import ServicePages, service_pages
+from ecitizen.insights.performance import rate_withheld
 from ecitizen.insights.services import INSIGHTS_COSTS, InsightsError
 from ecitizen.payments.money import format_money
 
@@ -150,14 +178,24 @@ def _rate_text(value: Any) -> str:
     return "\N{EN DASH}" if number is None else charts.percent_label(number)
 
 
-def money_text(value: Any) -> str:
-    """An amount (decimal text or a number) in the platform's currency, the reader's way."""
-    if value is None or value == "":
-        return "\N{EN DASH}"
+def money_value(value: Any) -> Decimal | None:
+    """An amount (decimal text or a number) as a finite ``Decimal``, else ``None``: an
+    amount that is not a number, or is not finite (``NaN``, ``Infinity``: a JSON column
+    refuses them as numbers, not as text), is missing."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
     try:
-        return format_money(Decimal(str(value)))
+        amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        return "\N{EN DASH}"
+        return None
+    return amount if amount.is_finite() else None
+
+
+def money_text(value: Any) -> str:
+    """An amount (decimal text or a number) in the platform's currency, the reader's way;
+    a dash when it is missing, not a number or not finite (:func:`money_value`)."""
+    amount = money_value(value)
+    return "\N{EN DASH}" if amount is None else format_money(amount)
 
 
 def _money_format(value: float) -> str:
@@ -199,6 +237,66 @@ def csv_cell(value: Any) -> str:
         return str(value)
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+# --- small counts ----------------------------------------------------------------------------
+
+#: What a count hidden only so that a total cannot give a small one away reads in a CSV
+#: (the statistical offices' mark for "confidential", as in the open datasets).
+SECONDARY_MARK = "[c]"
+
+
+def small_count_threshold() -> int:
+    """The smallest count the staff pages show in a breakdown by ward or by rating
+    (``settings.INSIGHTS_SMALL_COUNT_THRESHOLD``)."""
+    return int(settings.INSIGHTS_SMALL_COUNT_THRESHOLD)
+
+
+def small_counts_hidden(
+    values: Mapping[str, int], groups: Sequence[Sequence[str]], *, limit: int
+) -> tuple[set[str], set[str]]:
+    """The cells of a breakdown to hide, as ``(small, secondary)``: ``small`` are the
+    counts from 1 to ``limit - 1`` (a zero points at no one and is shown); then, for each
+    of ``groups`` (cells whose total the page shows), while the group has exactly one
+    hidden cell, or hidden cells adding up to 1 to ``limit - 1``, the total less the cells
+    shown would give it away: its smallest cell shown with a count is hidden too
+    (``secondary``; its zero cells when none is left, ties to the first listed). Repeated
+    until nothing changes. A group whose only counted cell is hidden gives away only its
+    total, which the page shows anyway."""
+    small = {key for key, value in values.items() if 0 < value < limit}
+    hidden = set(small)
+    changed = True
+    while changed:
+        changed = False
+        for parts in groups:
+            inside = [p for p in parts if p in hidden]
+            total = sum(values.get(p, 0) for p in inside)
+            if not inside or (len(inside) > 1 and not 0 < total < limit):
+                continue
+            shown = [p for p in parts if p not in hidden]
+            candidates = [p for p in shown if values.get(p, 0) > 0] or shown
+            if candidates:
+                hidden.add(min(candidates, key=lambda p: values.get(p, 0)))
+                changed = True
+    return small, hidden - small
+
+
+def satisfaction_value(figures: Mapping[str, Any] | None) -> Any:
+    """The month's user satisfaction (``figures["satisfaction"]``) as the staff pages
+    show it: ``None`` when the public page's rule
+    (:func:`~ecitizen.insights.performance.rate_withheld`) withholds it at the staff
+    threshold (fewer ratings than the threshold, or a few satisfied, or a few not: 49 of
+    50 tells of the one who was not), or when the ratings it is built from are missing."""
+    share = (figures or {}).get("satisfaction")
+    ratings, rated = (figures or {}).get("ratings"), (figures or {}).get("rated")
+    if share is None or not isinstance(ratings, Mapping):
+        return None
+    if not isinstance(rated, int) or isinstance(rated, bool):
+        return None
+    satisfied = _count(ratings, "4") + _count(ratings, "5")
+    if rate_withheld(satisfied, rated, limit=small_count_threshold()):
+        return None
+    return share
 
 
 # --- what a dashboard is --------------------------------------------------------------------
@@ -376,16 +474,24 @@ def _kpi_cost(this: Mapping[str, Any], last: Mapping[str, Any], year: Mapping[st
 
 
 def _kpi_rate(
-    key: str, label: str, this: Mapping[str, Any], last: Mapping[str, Any], year: Mapping[str, Any]
+    key: str,
+    label: str,
+    this: Mapping[str, Any],
+    last: Mapping[str, Any],
+    year: Mapping[str, Any],
+    *,
+    read: Callable[[Mapping[str, Any]], Any] | None = None,
 ) -> Kpi:
+    """A rate KPI: ``figures[key]`` of each month, or what ``read`` gives of them."""
+    value = read or (lambda figures: figures.get(key))
     return Kpi(
         key=key,
         label=label,
-        value=_rate_text(this.get(key)),
-        last_month=_rate_text(last.get(key)),
-        last_year=_rate_text(year.get(key)),
+        value=_rate_text(value(this)),
+        last_month=_rate_text(value(last)),
+        last_year=_rate_text(value(year)),
         sentence=charts.trend_sentence(
-            what=label, current=this.get(key), previous=last.get(key), kind="rate"
+            what=label, current=value(this), previous=value(last), kind="rate"
         ),
     )
 
@@ -396,7 +502,9 @@ def _count(figures: Mapping[str, Any], key: str) -> int:
 
 
 def _kpis(this: Mapping[str, Any], last: Mapping[str, Any], year: Mapping[str, Any]) -> list[Kpi]:
-    satisfaction = _kpi_rate("satisfaction", _("User satisfaction"), this, last, year)
+    satisfaction = _kpi_rate(
+        "satisfaction", _("User satisfaction"), this, last, year, read=satisfaction_value
+    )
     rated = _count(this, "rated")
     satisfaction.details = [
         ngettext(
@@ -406,15 +514,23 @@ def _kpis(this: Mapping[str, Any], last: Mapping[str, Any], year: Mapping[str, A
         )
         % {"count": charts.number_label(rated)}
     ]
+    if this.get("satisfaction") is not None and satisfaction_value(this) is None:
+        satisfaction.sentence = _(
+            "Not shown for this month: with fewer than %(threshold)s ratings, or fewer than "
+            "%(threshold)s satisfied or not satisfied, the share could point at a person."
+        ) % {"threshold": small_count_threshold()}
     completion = _kpi_rate("completion_rate", _("Completion rate"), this, last, year)
     started, completed = _count(this, "started"), _count(this, "completed")
+    # The completion rate is a cohort rate: of the journeys started in the month, those
+    # completed (whenever); figures computed before it have the month's completions.
+    cohort = _count(this, "started_completed") if "started_completed" in this else completed
     completion.details = [
         ngettext(
             "%(completed)s of %(count)s journey started was completed.",
             "%(completed)s of %(count)s journeys started were completed.",
             started,
         )
-        % {"completed": charts.number_label(completed), "count": charts.number_label(started)},
+        % {"completed": charts.number_label(cohort), "count": charts.number_label(started)},
         ngettext(
             "%(count)s ended on a “not eligible” end page (counted as completed).",
             "%(count)s ended on a “not eligible” end page (counted as completed).",
@@ -489,7 +605,8 @@ def _csv_value(value: Any, kind: str) -> Any:
     if value is None:
         return None
     if kind == "money":
-        return str(value)
+        amount = money_value(value)
+        return None if amount is None else f"{amount:f}"
     number = _number(value)
     if number is None:
         return None
@@ -637,6 +754,11 @@ def _table_only(
     )
 
 
+def _rate_value(figures: Mapping[str, Any], key: str) -> Any:
+    """A rate of the month; user satisfaction as the staff pages show it."""
+    return satisfaction_value(figures) if key == "satisfaction" else figures.get(key)
+
+
 def _cost_value(figures: Mapping[str, Any], key: str) -> Any:
     cost = _cost(figures)
     return cost.get(key) if cost else None
@@ -671,6 +793,7 @@ def _trends(by_month: Mapping[date, Mapping[str, Any]], window: Sequence[date]) 
             ],
             kind="rate",
             summary_of="completion_rate",
+            values=_rate_value,
         ),
         _trend_panel(
             slug="cost",
@@ -739,12 +862,17 @@ def sla_by_ward_panel(
     """The share of cases decided within the target time in each ward (of ``wards``;
     ``None``: every ward). A ward with fewer decided cases than
     ``INSIGHTS_SMALL_COUNT_THRESHOLD`` (but some) shows "fewer than N" and no share: its
-    counts could point at a person."""
+    counts could point at a person. The page shows the service's total decided, so the
+    total less the wards shown must not give a hidden ward back: enough other wards are
+    hidden too ("not shown"; ``[c]`` in the CSV), chosen among every ward of the service
+    (:func:`small_counts_hidden`), whatever wards the reader sees."""
     by_ward = figures.get("sla_by_ward") or {}
     if not isinstance(by_ward, Mapping):
         return None
-    threshold = int(settings.INSIGHTS_SMALL_COUNT_THRESHOLD)
+    threshold = small_count_threshold()
     names = _ward_names()
+    every = {str(code): _count(counts or {}, "decided") for code, counts in by_ward.items()}
+    small, secondary = small_counts_hidden(every, [sorted(every)], limit=threshold)
     entries = []
     for code, counts in by_ward.items():
         if wards is not None and code not in wards:
@@ -752,7 +880,7 @@ def sla_by_ward_panel(
         decided = _count(counts or {}, "decided")
         within = _count(counts or {}, "within_sla")
         name = str(names.get(str(code), code)) if code else _("No ward")
-        entries.append((code == "", name.casefold(), code, name, decided, within))
+        entries.append((code == "", name.casefold(), str(code), name, decided, within))
     entries.sort()
     if not entries:
         return None
@@ -761,14 +889,20 @@ def sla_by_ward_panel(
     values: list[float | None] = []
     texts: list[str | None] = []
     csv_rows: list[list[Any]] = []
-    suppressed = 0
+    suppressed = withheld = 0
     for _blank, _key, code, name, decided, within in entries:
         categories.append(name)
-        if 0 < decided < threshold:
-            suppressed += 1
+        if code in small or code in secondary:
             values.append(None)
-            texts.append(fewer)
-            csv_rows.append([code, name, f"<{threshold}", f"<{threshold}", None])
+            if code in small:
+                suppressed += 1
+                texts.append(fewer)
+                mark = f"<{threshold}"
+            else:
+                withheld += 1
+                texts.append(_("not shown"))
+                mark = SECONDARY_MARK
+            csv_rows.append([code, name, mark, mark, None])
             continue
         rate = within / decided if decided else None
         values.append(rate)
@@ -806,25 +940,37 @@ def sla_by_ward_panel(
             )
         ],
         suppressed=suppressed,
+        withheld=withheld,
         month=month,
     )
-    note = (
-        ngettext(
-            "%(count)s ward had fewer than %(threshold)s decided cases: its figures are not "
-            "shown, so that nobody can be recognised from them.",
-            "%(count)s wards had fewer than %(threshold)s decided cases: their figures are "
-            "not shown, so that nobody can be recognised from them.",
-            suppressed,
+    notes = []
+    if suppressed:
+        notes.append(
+            ngettext(
+                "%(count)s ward had fewer than %(threshold)s decided cases: its figures are "
+                "not shown, so that nobody can be recognised from them.",
+                "%(count)s wards had fewer than %(threshold)s decided cases: their figures "
+                "are not shown, so that nobody can be recognised from them.",
+                suppressed,
+            )
+            % {"count": suppressed, "threshold": threshold}
         )
-        % {"count": suppressed, "threshold": threshold}
-        if suppressed
-        else ""
-    )
+    if withheld:
+        notes.append(
+            ngettext(
+                "%(count)s more ward is not shown, so that the service's total less the "
+                "wards shown cannot give a small count away.",
+                "%(count)s more wards are not shown, so that the service's total less the "
+                "wards shown cannot give a small count away.",
+                withheld,
+            )
+            % {"count": withheld}
+        )
     return Panel(
         slug="sla-by-ward",
         chart=chart,
         summary=summary,
-        note=note,
+        note=" ".join(notes),
         csv=Csv(
             header=["ward_code", "ward", "decided", "within_sla", "within_sla_rate"],
             rows=csv_rows,
@@ -833,17 +979,35 @@ def sla_by_ward_panel(
 
 
 def _sla_summary(  # noqa: PLR0911 (one sentence per case)
-    rows: Sequence[tuple[str, str, float | None]], *, suppressed: int, month: str
+    rows: Sequence[tuple[str, str, float | None]],
+    *,
+    suppressed: int,
+    month: str,
+    withheld: int = 0,
 ) -> str:
     """The sentence of the SLA-by-ward chart over ``rows`` (ward code, "" for cases
     without a ward; name; share, ``None`` when not shown): the highest and the lowest
-    share; one ward's share when only one has a share to show; why there is none."""
+    share; one ward's share when only one has a share to show; why there is none
+    (``suppressed`` rows have too few decided cases, ``withheld`` ones are hidden so that
+    the total does not give those away)."""
     known = [(code, name, share) for code, name, share in rows if share is not None]
 
     def called(code: str, name: str) -> str:
         return name if code else _("cases with no ward")
 
     if not known:
+        if withheld and len(rows) == 1:
+            code, name, _share = rows[0]
+            return _(
+                "The share of %(ward)s is not shown, so that the service's total cannot "
+                "give a smaller ward's count away."
+            ) % {"ward": called(code, name)}
+        if withheld:
+            return _(
+                "No ward's share can be shown: too few cases were decided in some wards, "
+                "and the others are not shown so that the service's total cannot give "
+                "those away."
+            )
         if not suppressed:
             return _("No case with a target time was decided in %(month)s.") % {"month": month}
         if len(rows) == 1:
@@ -895,11 +1059,23 @@ def _bars_panel(
     series_label: str,
     entries: Sequence[tuple[str, str, int]],
     summary: str,
+    hidden: Mapping[str, tuple[str, str]] | None = None,
+    note: str = "",
 ) -> Panel | None:
-    """Counts by category as bars: ``entries`` of (key, label, count)."""
+    """Counts by category as bars: ``entries`` of (key, label, count); ``hidden`` maps
+    the key of a count not shown to (what the chart writes, what the CSV holds)."""
+    hidden = hidden or {}
     chart = charts.bar_chart(
         categories=[label for _key, label, _count in entries],
-        series=[(series_label, [count for _key, _label, count in entries])],
+        series=[
+            (
+                series_label,
+                [None if key in hidden else count for key, _label, count in entries],
+            )
+        ],
+        texts=[[hidden[key][0] if key in hidden else None for key, _l, _c in entries]]
+        if hidden
+        else None,
         title=title,
         id_prefix=f"chart-{slug}-svg",
         category_label=category_label,
@@ -911,9 +1087,13 @@ def _bars_panel(
         slug=slug,
         chart=chart,
         summary=summary,
+        note=note,
         csv=Csv(
             header=["key", "label", "count"],
-            rows=[[key, label, count] for key, label, count in entries],
+            rows=[
+                [key, label, hidden[key][1] if key in hidden else count]
+                for key, label, count in entries
+            ],
         ),
     )
 
@@ -992,25 +1172,70 @@ def _breakdowns(
     ratings = figures.get("ratings") or {}
     rated = _count(figures, "rated")
     if isinstance(ratings, Mapping) and rated:
-        panels.append(
-            _bars_panel(
-                slug="ratings",
-                title=_("Satisfaction ratings by level, %(month)s") % {"month": month},
-                category_label=_("Rating"),
-                series_label=_("Ratings"),
-                entries=[(key, str(label), _count(ratings, key)) for key, label in RATING_LABELS],
-                summary=ngettext(
-                    "%(share)s of %(count)s rating was satisfied or very satisfied.",
-                    "%(share)s of %(count)s ratings were satisfied or very satisfied.",
-                    rated,
-                )
-                % {
-                    "share": _rate_text(figures.get("satisfaction")),
-                    "count": charts.number_label(rated),
-                },
-            )
-        )
+        panels.append(_ratings_panel(figures, ratings=ratings, rated=rated, month=month))
     return [panel for panel in panels if panel is not None], notes
+
+
+def _ratings_panel(
+    figures: Mapping[str, Any], *, ratings: Mapping[str, Any], rated: int, month: str
+) -> Panel | None:
+    """The month's ratings by level, small counts hidden (the module's rule): the page
+    shows the ratings in all, and the share satisfied when it is shown, so the levels
+    add up to three totals (all, satisfied, not satisfied)."""
+    threshold = small_count_threshold()
+    counts = {key: _count(ratings, key) for key, _label in RATING_LABELS}
+    groups: list[list[str]] = [[key for key, _label in RATING_LABELS]]
+    if satisfaction_value(figures) is not None:
+        groups += [["5", "4"], ["3", "2", "1"]]
+    small, secondary = small_counts_hidden(counts, groups, limit=threshold)
+    hidden = {
+        key: (_("fewer than %(count)s") % {"count": threshold}, f"<{threshold}") for key in small
+    } | {key: (_("not shown"), SECONDARY_MARK) for key in secondary}
+    notes = []
+    if small:
+        notes.append(
+            _(
+                "A level with fewer than %(threshold)s ratings shows “fewer than "
+                "%(threshold)s”, so that nobody can be recognised from it."
+            )
+            % {"threshold": threshold}
+        )
+    if secondary:
+        notes.append(
+            ngettext(
+                "%(count)s more level is not shown, so that the totals cannot give a small "
+                "count away.",
+                "%(count)s more levels are not shown, so that the totals cannot give a "
+                "small count away.",
+                len(secondary),
+            )
+            % {"count": len(secondary)}
+        )
+    share = satisfaction_value(figures)
+    if share is None:
+        summary = ngettext(
+            "%(count)s rating; the share satisfied or very satisfied is not shown, as it "
+            "could point at a person.",
+            "%(count)s ratings; the share satisfied or very satisfied is not shown, as it "
+            "could point at a person.",
+            rated,
+        ) % {"count": charts.number_label(rated)}
+    else:
+        summary = ngettext(
+            "%(share)s of %(count)s rating was satisfied or very satisfied.",
+            "%(share)s of %(count)s ratings were satisfied or very satisfied.",
+            rated,
+        ) % {"share": _rate_text(share), "count": charts.number_label(rated)}
+    return _bars_panel(
+        slug="ratings",
+        title=_("Satisfaction ratings by level, %(month)s") % {"month": month},
+        category_label=_("Rating"),
+        series_label=_("Ratings"),
+        entries=[(key, str(label), counts[key]) for key, label in RATING_LABELS],
+        summary=summary,
+        hidden=hidden,
+        note=" ".join(notes),
+    )
 
 
 # --- anomalies -------------------------------------------------------------------------------
@@ -1079,7 +1304,7 @@ def _children_table(
                     name,
                     _count_text(figures.get("completed")),
                     money_text(per),
-                    _rate_text(figures.get("satisfaction")),
+                    _rate_text(satisfaction_value(figures)),
                     _rate_text(figures.get("completion_rate")),
                     _rate_text(figures.get("digital_take_up")),
                     _count_text(figures.get("backlog")),
@@ -1093,7 +1318,7 @@ def _children_table(
                 name,
                 _csv_value(figures.get("completed"), "count"),
                 _csv_value(per, "money"),
-                _csv_value(figures.get("satisfaction"), "rate"),
+                _csv_value(satisfaction_value(figures), "rate"),
                 _csv_value(figures.get("completion_rate"), "rate"),
                 _csv_value(figures.get("digital_take_up"), "rate"),
                 _csv_value(figures.get("backlog"), "count"),
@@ -1326,6 +1551,7 @@ def default_month(*, scope: str, key: str, today: date) -> date:
 __all__ = [
     "AUTHORITY",
     "DEPARTMENT",
+    "SECONDARY_MARK",
     "SERVICE",
     "Csv",
     "Dashboard",
@@ -1338,12 +1564,17 @@ __all__ = [
     "csv_filename",
     "default_month",
     "department_dashboard",
+    "money_text",
+    "money_value",
     "month_add",
     "month_default",
     "month_label",
     "month_parse",
     "months_offered",
     "remit_list",
+    "satisfaction_value",
     "service_dashboard",
     "service_title",
+    "small_count_threshold",
+    "small_counts_hidden",
 ]

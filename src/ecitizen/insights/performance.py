@@ -13,19 +13,23 @@ What is published, per service and month:
   costs excluded, divided by the completed transactions);
 - **user satisfaction**: ratings 4 (satisfied) and 5 (very satisfied) divided by all
   ratings (``rated``);
-- **completion rate**: ``completed`` divided by ``started``;
+- **completion rate**: of the journeys started in the month, the share that reached an
+  end page (``started_completed`` divided by ``started``: :func:`completion_figure`);
 - **digital take-up**: ``completed_online`` divided by ``completed`` (assisted digital and
   counter applications are not digital).
 
-Statistical disclosure control (``settings.INSIGHTS_SMALL_COUNT_THRESHOLD``, 5 by
-default): a count below the threshold, zero included, is not published (written ``<5``);
-a rate is not published when its numerator or its denominator is below the threshold
-(3 satisfied of 40 would say something of 3 people), nor a cost per transaction when the
-transactions are. Such a figure has the status :data:`SUPPRESSED`, which the page shows
-as "not enough data to publish" and the CSV as :data:`SUPPRESSED_MARK`. A figure that was
-not measured (no ratings collected, no costs entered, or costs entered only in part) has
-the status :data:`UNAVAILABLE` (:data:`UNAVAILABLE_MARK`): an incomplete cost would be
-understated, so it is not published.
+Statistical disclosure control (:func:`small_count_threshold`: the larger of
+``settings.INSIGHTS_SMALL_COUNT_THRESHOLD`` and ``settings.OPENDATA_SMALL_COUNT_THRESHOLD``,
+10 by default, the one threshold of everything public): a count below the threshold,
+zero included, is not published (written ``<10``); a rate is not published when its
+denominator is below the threshold, or its numerator or its complement is from 1 to the
+threshold less one (3 satisfied of 40 would say something of 3 people, 29 online of 30
+of the one who was not), nor a cost per transaction when the transactions are. Such a
+figure has the status :data:`SUPPRESSED`, which the page shows as "not enough data to
+publish" and the CSV as :data:`SUPPRESSED_MARK`. A figure that was not measured (no
+ratings collected, no costs entered, or costs entered only in part) has the status
+:data:`UNAVAILABLE` (:data:`UNAVAILABLE_MARK`): an incomplete cost would be understated,
+so it is not published.
 
 Only months before the current one are public: a month's figures change every night
 until it ends.
@@ -54,7 +58,7 @@ SUPPRESSED = "suppressed"
 UNAVAILABLE = "unavailable"
 
 #: What a withheld rate or amount reads in the CSV (the statistical offices' mark for
-#: "confidential"); a withheld count reads ``<5`` (:func:`suppressed_count_label`).
+#: "confidential"); a withheld count reads ``<10`` (:func:`suppressed_count_label`).
 SUPPRESSED_MARK = "[c]"
 #: What a figure that was not measured reads in the CSV ("not available").
 UNAVAILABLE_MARK = "[x]"
@@ -64,12 +68,23 @@ RATE_DECIMALS = 3
 
 
 def small_count_threshold() -> int:
-    """The smallest count published (``settings.INSIGHTS_SMALL_COUNT_THRESHOLD``)."""
-    return int(getattr(settings, "INSIGHTS_SMALL_COUNT_THRESHOLD", 5))
+    """The smallest count published anywhere public: the larger of
+    ``settings.INSIGHTS_SMALL_COUNT_THRESHOLD`` (5 by default) and
+    ``settings.OPENDATA_SMALL_COUNT_THRESHOLD`` (10 by default), so 10 by default.
+
+    One threshold for everything public (this page and its CSV, the open datasets
+    ``service-kpis`` and ``service-performance`` and the platform's other datasets,
+    through ``opendata.platform.threshold``): with two, the same count would be ``<10``
+    in one dataset and ``7`` in another. The staff dashboards keep
+    ``INSIGHTS_SMALL_COUNT_THRESHOLD`` alone (their readers see the cases)."""
+    return max(
+        int(getattr(settings, "INSIGHTS_SMALL_COUNT_THRESHOLD", 5)),
+        int(getattr(settings, "OPENDATA_SMALL_COUNT_THRESHOLD", 10)),
+    )
 
 
 def suppressed_count_label() -> str:
-    """What a withheld count reads in the CSV: ``<5`` with the default threshold."""
+    """What a withheld count reads in the CSV: ``<10`` with the default thresholds."""
     return f"<{small_count_threshold()}"
 
 
@@ -141,10 +156,17 @@ def rate_figure(numerator: Any, denominator: Any) -> Figure:
     top, bottom = _count(numerator), _count(denominator)
     if top is None or bottom is None:
         return Figure(UNAVAILABLE)
-    limit = small_count_threshold()
-    if bottom < limit or 0 < top < limit or 0 < bottom - top < limit:
+    if rate_withheld(top, bottom, limit=small_count_threshold()):
         return Figure(SUPPRESSED)
     return Figure(PUBLISHED, round(top / bottom, RATE_DECIMALS))
+
+
+def rate_withheld(numerator: int, denominator: int, *, limit: int) -> bool:
+    """Whether ``numerator / denominator`` is withheld under the small-count ``limit``
+    (:func:`rate_figure`'s rule, which the staff dashboards follow with their own
+    threshold): the denominator is below it (zero included), or the numerator or its
+    complement is from 1 to ``limit - 1``."""
+    return denominator < limit or 0 < numerator < limit or 0 < denominator - numerator < limit
 
 
 def _satisfied(figures: Mapping[str, Any]) -> int | None:
@@ -181,6 +203,19 @@ def cost_figure(figures: Mapping[str, Any]) -> Figure:
     return Figure(PUBLISHED, amount)
 
 
+def completion_figure(figures: Mapping[str, Any]) -> Figure:
+    """The completion rate, a cohort rate: of the journeys started in the month, those
+    that reached an end page (``started_completed / started``, ``insights/kpis.py``).
+    Figures computed before the cohort rate have ``completed`` (completions in the month)
+    alone: it stands in, unless it is more than the starts (cohorts mixed, a rate over 1
+    is no rate: unavailable)."""
+    numerator = figures.get("started_completed", figures.get("completed"))
+    top, bottom = _count(numerator), _count(figures.get("started"))
+    if top is not None and bottom is not None and top > bottom:
+        return Figure(UNAVAILABLE)
+    return rate_figure(numerator, figures.get("started"))
+
+
 def service_figures(figures: Mapping[str, Any]) -> dict[str, Figure]:
     """The five published figures from one month's figures of a service (the
     ``KpiMonth.figures`` contract), each suppressed as the module says."""
@@ -188,7 +223,7 @@ def service_figures(figures: Mapping[str, Any]) -> dict[str, Figure]:
         "transactions": count_figure(figures.get("completed")),
         "cost_per_transaction": cost_figure(figures),
         "user_satisfaction": rate_figure(_satisfied(figures), figures.get("rated")),
-        "completion_rate": rate_figure(figures.get("completed"), figures.get("started")),
+        "completion_rate": completion_figure(figures),
         "digital_take_up": rate_figure(figures.get("completed_online"), figures.get("completed")),
     }
 
@@ -353,7 +388,7 @@ def _cell(figure: Figure, *, count: bool = False) -> str:
 
 def record(row: ServicePerformance) -> dict[str, str]:
     """One row of the table as text, by column name: figures as plain numbers (rates
-    from 0 to 1 with three decimals, amounts as decimals), withheld counts ``<5``, other
+    from 0 to 1 with three decimals, amounts as decimals), withheld counts ``<10``, other
     withheld figures :data:`SUPPRESSED_MARK`, figures not measured
     :data:`UNAVAILABLE_MARK`."""
     return {

@@ -12,13 +12,15 @@ their public facts (category, ward, a location rounded to about 100 metres, date
 never the reporter, the description, the address or the reference, which would lead back
 to the full public report).
 
-Small counts are suppressed (statistical disclosure control):
+Small counts are suppressed (statistical disclosure control), with one threshold for
+every dataset (:func:`threshold`: the larger of ``settings.OPENDATA_SMALL_COUNT_THRESHOLD``
+and ``settings.INSIGHTS_SMALL_COUNT_THRESHOLD``, 10 by default; the public performance
+page uses it too), so that no dataset publishes a count another withholds:
 
-- every count below ``settings.OPENDATA_SMALL_COUNT_THRESHOLD`` (default 10), zero
-  included, is written ``<10`` (``<`` and the threshold). Count columns are therefore
-  Table Schema *strings* whose values are a whole number or ``<10`` (a pattern
-  constraint says so); figures derived from a suppressed count (a median, a share, an
-  amount) are left empty;
+- every count below the threshold, zero included, is written ``<10`` (``<`` and the
+  threshold). Count columns are therefore Table Schema *strings* whose values are a
+  whole number or ``<10`` (a pattern constraint says so); figures derived from a
+  suppressed count (a median, a share, an amount) are left empty;
 - secondary suppression: where cells add up to a total that is published (the services'
   "all services" row of each month; a row's completions by channel), a total with exactly
   one suppressed part would give it away, so the next smallest part is suppressed too
@@ -27,9 +29,9 @@ Small counts are suppressed (statistical disclosure control):
   there.
 
 The service performance indicators (``service-kpis``) are the public performance page's
-figures (``insights.performance``), suppressed as that page is, by
-``settings.INSIGHTS_SMALL_COUNT_THRESHOLD``: a count below it reads ``<5``, a rate or a
-cost built from one ``[c]``, a figure not measured ``[x]`` (the schema's missing values).
+figures (``insights.performance``), suppressed as that page is, with the same threshold:
+a count below it reads ``<10``, a rate or a cost built from one ``[c]``, a figure not
+measured ``[x]`` (the schema's missing values).
 """
 
 from __future__ import annotations
@@ -56,7 +58,14 @@ ALL_SERVICES = "all"
 
 
 def threshold() -> int:
-    return int(getattr(settings, "OPENDATA_SMALL_COUNT_THRESHOLD", 10))
+    """The smallest count published: the one threshold of everything public,
+    ``insights.performance.small_count_threshold`` (the larger of
+    ``settings.OPENDATA_SMALL_COUNT_THRESHOLD`` and
+    ``settings.INSIGHTS_SMALL_COUNT_THRESHOLD``), so that no dataset publishes a count
+    that another withholds."""
+    from ecitizen.insights.performance import small_count_threshold
+
+    return small_count_threshold()
 
 
 def suppressed_label() -> str:
@@ -72,6 +81,7 @@ def suppress(
     totals: Iterable[tuple[Hashable, Sequence[Hashable]]] = (),
     *,
     limit: int | None = None,
+    keep: Iterable[Hashable] = (),
 ) -> set[Hashable]:
     """The cells of ``values`` to suppress: every count below ``limit`` (the threshold),
     then, for each ``(total, parts)`` of ``totals`` (the parts add up to the total),
@@ -79,24 +89,31 @@ def suppress(
     total has exactly one suppressed part, its smallest published part is suppressed too
     (the total itself when there is none); a suppressed total whose parts are all
     published is suppressed in one more part, since their sum would give it back.
-    Repeated until nothing changes. Deterministic: ties go to the first part listed."""
+    Repeated until nothing changes. Deterministic: ties go to the first part listed.
+
+    ``keep``: cells published elsewhere (another dataset gives them, or a figure they
+    can be worked back from): hiding one would protect nothing, so they are never chosen
+    for secondary suppression (the next candidate is, else the total)."""
     limit = threshold() if limit is None else limit
     hidden = {key for key, value in values.items() if value < limit}
+    kept = set(keep)
     groups = [(total, list(parts)) for total, parts in totals]
     changed = True
     while changed:
         changed = False
         for total, parts in groups:
             shown = [p for p in parts if p not in hidden]
+            movable = [p for p in shown if p not in kept]
             count_hidden = len(parts) - len(shown)
             if total not in hidden and count_hidden == 1:
-                if shown:
-                    hidden.add(min(shown, key=lambda p: values.get(p, 0)))
-                else:
+                if movable:
+                    hidden.add(min(movable, key=lambda p: values.get(p, 0)))
+                    changed = True
+                elif total not in kept:
                     hidden.add(total)
-                changed = True
-            elif total in hidden and parts and count_hidden == 0:
-                hidden.add(min(shown, key=lambda p: values.get(p, 0)))
+                    changed = True
+            elif total in hidden and parts and count_hidden == 0 and movable:
+                hidden.add(min(movable, key=lambda p: values.get(p, 0)))
                 changed = True
     return hidden
 
@@ -290,6 +307,29 @@ SERVICE_COUNTS = (
 )
 
 
+def _published_in_service_kpis() -> set[Hashable]:
+    """The cells of the services dataset (service, month, column) that the dataset
+    ``service-kpis`` publishes, or gives back through a rate it publishes: a service's
+    completions (its transactions), its starts (completions divided by the completion
+    rate) and its online completions (the digital take-up). Hiding one of them so that a
+    total cannot give a small count away would protect nothing."""
+    from ecitizen.insights import performance
+
+    published: set[Hashable] = set()
+    for row in performance.performance_rows():
+        month = row.month.isoformat()
+        for figure, column in (
+            (row.transactions, "completed"),
+            (row.completion_rate, "started"),
+            (row.digital_take_up, "completed_online"),
+        ):
+            if figure.published:
+                published.add((row.service, month, column))
+        if row.completion_rate.published or row.digital_take_up.published:
+            published.add((row.service, month, "completed"))
+    return published
+
+
 def services_table() -> Table:  # noqa: PLR0912 (one table, built in order)
     """Per service per month: applications started, completed (sent), decided; the median
     and 90th percentile of the working days to a decision; the share decided within the
@@ -341,7 +381,7 @@ def services_table() -> Table:  # noqa: PLR0912 (one table, built in order)
         services = [s for s, m in keys if m == month]
         for column in SERVICE_COUNTS:
             totals.append(((ALL_SERVICES, month, column), [(s, month, column) for s in services]))
-    hidden = suppress(values, totals)
+    hidden = suppress(values, totals, keep=_published_in_service_kpis())
     rows = []
     for service, month in sorted(rows_keys, key=lambda k: (k[1], k[0] == ALL_SERVICES, k[0])):
         title, department, _sla = labels.get(service, (service, "", None))
@@ -761,10 +801,10 @@ def service_kpis_table() -> Table:
     """The public performance page's figures for every month that has ended: per
     published, listed service and month, the transactions and the four KPIs (cost per
     transaction, user satisfaction, completion rate, digital take-up), read from
-    ``insights.performance`` — the same figures, suppressed by the same rule
-    (``settings.INSIGHTS_SMALL_COUNT_THRESHOLD``: a count below it reads ``<5``, a rate
-    with its numerator or denominator below it ``[c]``, a figure not measured ``[x]``;
-    those marks are the schema's missing values)."""
+    ``insights.performance`` — the same figures, suppressed by the same rule and the
+    same threshold as every dataset (:func:`threshold`: a count below it reads ``<10``,
+    a rate built from a small count ``[c]``, a figure not measured ``[x]``; those marks
+    are the schema's missing values)."""
     from ecitizen.insights import performance
 
     with translation.override(settings.LANGUAGE_CODE):

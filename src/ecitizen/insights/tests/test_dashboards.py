@@ -9,6 +9,7 @@ import gzip
 import io
 import re
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -421,6 +422,9 @@ def test_a_chart_s_csv_holds_the_values_of_its_table(client, service_manager, pu
 def test_wards_with_few_decided_cases_are_shown_as_fewer_than_the_threshold(
     client, service_manager, published, kpis, wards, settings
 ):
+    """North 20 decided (15 on time), South 3 (3), no ward 6 (3): 29 in all, which the
+    page shows. South is under the threshold; with it alone hidden, 29 - 20 - 6 would give
+    it back, so the next smallest (no ward, 6) is hidden too."""
     settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 5
     page = dashboards.service_dashboard(
         user=service_manager, service=published["revenue"], month=MONTH
@@ -429,16 +433,18 @@ def test_wards_with_few_decided_cases_are_shown_as_fewer_than_the_threshold(
     assert panel.chart.rows == [
         ("North", ["75% (15 of 20 decided)"]),
         ("South", ["fewer than 5 decided"]),
-        ("No ward", ["50% (3 of 6 decided)"]),
+        ("No ward", ["not shown"]),
     ]
-    assert "1 ward had fewer than 5 decided cases" in panel.note
-    assert panel.summary == (
-        "Highest share decided within the target time: North (75%); "
-        "lowest: cases with no ward (50%)."
+    assert panel.note == (
+        "1 ward had fewer than 5 decided cases: its figures are not shown, so that nobody "
+        "can be recognised from them. 1 more ward is not shown, so that the service's total "
+        "less the wards shown cannot give a small count away."
     )
-    # South's counts (3 of 3) appear nowhere: not in the chart, not in the CSV.
+    assert panel.summary == "North: 75% decided within the target time."
+    # South's counts (3 of 3) appear nowhere: not in the chart, not in the CSV, and the
+    # total less the wards shown is 9, South and no ward together.
     assert "3 of 3" not in str(panel.chart.svg)
-    assert "Highest: North, 75%." in str(panel.chart.svg)
+    assert "3 of 6" not in str(panel.chart.svg)
     rows = _csv(
         _get(
             client,
@@ -450,19 +456,24 @@ def test_wards_with_few_decided_cases_are_shown_as_fewer_than_the_threshold(
         ["ward_code", "ward", "decided", "within_sla", "within_sla_rate"],
         ["north", "North", "20", "15", "0.75"],
         ["south", "South", "<5", "<5", ""],
-        ["", "No ward", "6", "3", "0.5"],
+        ["", "No ward", "[c]", "[c]", ""],
     ]
-    # A higher threshold hides the ward without a name too.
+    # A higher threshold hides the ward without a name too; together they are 9 (under
+    # 10), which 29 - 20 would tell: North goes as well.
     settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 10
     page = dashboards.service_dashboard(
         user=service_manager, service=published["revenue"], month=MONTH
     )
     panel = next(p for p in page.breakdowns if p.slug == "sla-by-ward")
     assert [texts for _label, texts in panel.chart.rows] == [
-        ["75% (15 of 20 decided)"],
+        ["not shown"],
         ["fewer than 10 decided"],
         ["fewer than 10 decided"],
     ]
+    assert panel.summary == (
+        "No ward's share can be shown: too few cases were decided in some wards, and the "
+        "others are not shown so that the service's total cannot give those away."
+    )
     # Every ward under the threshold: the chart stays, saying so for each.
     settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 50
     page = dashboards.service_dashboard(
@@ -472,6 +483,59 @@ def test_wards_with_few_decided_cases_are_shown_as_fewer_than_the_threshold(
     assert [texts for _label, texts in panel.chart.rows] == [["fewer than 50 decided"]] * 3
     assert panel.summary == "None of the 3 wards had enough decided cases to show their share."
     assert "3 wards had fewer than 50 decided cases" in panel.note
+    assert "more ward" not in panel.note
+
+
+def test_a_ward_limited_reader_s_ward_is_hidden_when_it_would_give_another_away(
+    client, department, published, wards, settings
+):
+    """North 20 and South 3, 23 in all: a manager of North alone sees North's row "not
+    shown" (23 - 20 would tell South's 3), as everyone does."""
+    settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 5
+    figures = {
+        **_figures(23),
+        "sla_by_ward": {
+            "north": {"decided": 20, "within_sla": 15},
+            "south": {"decided": 3, "within_sla": 3},
+        },
+    }
+    panel = dashboards.sla_by_ward_panel(figures, wards=frozenset({"north"}), month="March 2025")
+    assert panel is not None
+    assert panel.chart.rows == [("North", ["not shown"])]
+    assert panel.csv.rows == [["north", "North", "[c]", "[c]", None]]
+    assert panel.summary == (
+        "The share of North is not shown, so that the service's total cannot give a "
+        "smaller ward's count away."
+    )
+    assert panel.note == (
+        "1 more ward is not shown, so that the service's total less the wards shown cannot "
+        "give a small count away."
+    )
+
+
+def test_small_counts_hidden_against_their_totals():
+    hide = dashboards.small_counts_hidden
+    # One small cell: the next smallest with a count goes too (not the zero).
+    assert hide({"a": 20, "b": 3, "c": 7, "d": 0}, [["a", "b", "c", "d"]], limit=5) == (
+        {"b"},
+        {"c"},
+    )
+    # Two small cells adding up to fewer than the threshold: one more.
+    assert hide({"a": 20, "b": 1, "c": 2, "d": 9}, [["a", "b", "c", "d"]], limit=5) == (
+        {"b", "c"},
+        {"d"},
+    )
+    # Two small cells adding up to the threshold or more: enough.
+    assert hide({"a": 20, "b": 2, "c": 3}, [["a", "b", "c"]], limit=5) == ({"b", "c"}, set())
+    # A cell hidden for one total, alone in another, takes one more there.
+    values = {"1": 1, "2": 0, "3": 9, "4": 6, "5": 30}
+    small, secondary = hide(values, [["1", "2", "3", "4", "5"], ["5", "4"]], limit=5)
+    assert (small, secondary) == ({"1"}, {"4", "5"})
+    # The only counted cell: nothing to hide with it but the zeros.
+    assert hide({"a": 3, "b": 0}, [["a", "b"]], limit=5) == ({"a"}, {"b"})
+    assert hide({"a": 3}, [["a"]], limit=5) == ({"a"}, set())
+    # Nothing small: nothing hidden, zeros shown.
+    assert hide({"a": 0, "b": 10}, [["a", "b"]], limit=5) == (set(), set())
 
 
 def _sla_summary(by_ward: dict) -> str:
@@ -491,12 +555,23 @@ def test_the_sla_sentence_of_one_ward_names_it_once(wards, settings):
         _sla_summary({"north": {"decided": 20, "within_sla": 15}})
         == "North: 75% decided within the target time."
     )
-    # One ward shown, another withheld (the note says why).
+    # One ward withheld, and the other with it: the total less it would tell the first.
+    assert _sla_summary(
+        {"north": {"decided": 20, "within_sla": 15}, "south": {"decided": 3, "within_sla": 3}}
+    ) == (
+        "No ward's share can be shown: too few cases were decided in some wards, and the "
+        "others are not shown so that the service's total cannot give those away."
+    )
+    # One ward withheld, another hidden with it, a third shown.
     assert (
         _sla_summary(
-            {"north": {"decided": 20, "within_sla": 15}, "south": {"decided": 3, "within_sla": 3}}
+            {
+                "north": {"decided": 20, "within_sla": 15},
+                "south": {"decided": 3, "within_sla": 3},
+                "": {"decided": 30, "within_sla": 24},
+            }
         )
-        == "North: 75% decided within the target time."
+        == "Cases with no ward: 80% decided within the target time."
     )
     # Every row withheld.
     assert (
@@ -520,6 +595,173 @@ def test_the_sla_sentence_of_one_ward_names_it_once(wards, settings):
         )
         == "Each of the 2 wards with a share shown decided 80% within the target time."
     )
+
+
+def _march(published, **changes) -> None:
+    """March 2025 of the shed permit with ``changes`` to its figures."""
+    row = KpiMonth.objects.get(scope="service", key="shed-permit", month=MONTH)
+    row.figures = {**row.figures, **changes}
+    row.save()
+
+
+def _ratings_csv(client, user) -> dict[str, str]:
+    rows = _csv(
+        _get(client, user, reverse("staff:insights_service_csv", args=["shed-permit", "ratings"]))
+    )
+    assert rows[0] == ["key", "label", "count"]
+    return {row[0]: row[2] for row in rows[1:]}
+
+
+def test_ratings_by_level_hide_small_counts_against_their_totals(
+    client, service_manager, published, kpis, settings
+):
+    """March: 2 very dissatisfied, 3 dissatisfied, 5 neither, 20 satisfied, 30 very
+    satisfied; 60 ratings, 50 satisfied (83%, shown: 10 were not). The 2 and the 3 are
+    hidden; together they are 5, which 60 - 55 or 10 - 5 tells, and not a small count."""
+    settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 5
+    assert _ratings_csv(client, service_manager) == {
+        "5": "30",
+        "4": "20",
+        "3": "5",
+        "2": "<5",
+        "1": "<5",
+    }
+    page = dashboards.service_dashboard(
+        user=service_manager, service=published["revenue"], month=MONTH
+    )
+    panel = next(p for p in page.breakdowns if p.slug == "ratings")
+    assert panel.chart.rows == [
+        ("Very satisfied", ["30"]),
+        ("Satisfied", ["20"]),
+        ("Neither satisfied nor dissatisfied", ["5"]),
+        ("Dissatisfied", ["fewer than 5"]),
+        ("Very dissatisfied", ["fewer than 5"]),
+    ]
+    assert panel.summary == "83% of 60 ratings were satisfied or very satisfied."
+    assert panel.note == (
+        "A level with fewer than 5 ratings shows “fewer than 5”, so that nobody can be "
+        "recognised from it."
+    )
+
+
+def test_one_very_dissatisfied_rating_is_not_shown_nor_the_share_that_gives_it_away(
+    client, service_manager, published, kpis, settings
+):
+    """1 very dissatisfied, 2 neither, 20 satisfied, 30 very satisfied: 53 ratings, 50
+    satisfied. The 1 and the 2 are hidden; they add up to 3, which 53 - 50 would tell, so
+    the next smallest (the 20 satisfied) goes too; and the share (50 of 53) is withheld,
+    as the public page does (3 not satisfied is a small count)."""
+    settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 5
+    _march(
+        published,
+        ratings={"1": 1, "2": 0, "3": 2, "4": 20, "5": 30},
+        rated=53,
+        satisfaction=50 / 53,
+    )
+    assert _ratings_csv(client, service_manager) == {
+        "5": "30",
+        "4": "[c]",
+        "3": "<5",
+        "2": "0",
+        "1": "<5",
+    }
+    page = dashboards.service_dashboard(
+        user=service_manager, service=published["revenue"], month=MONTH
+    )
+    panel = next(p for p in page.breakdowns if p.slug == "ratings")
+    assert [texts for _label, texts in panel.chart.rows] == [
+        ["30"],
+        ["not shown"],
+        ["fewer than 5"],
+        ["0"],
+        ["fewer than 5"],
+    ]
+    assert panel.summary == (
+        "53 ratings; the share satisfied or very satisfied is not shown, as it could point "
+        "at a person."
+    )
+    assert "1 more level is not shown, so that the totals cannot give a small count away." in (
+        panel.note
+    )
+    (kpi,) = [k for k in page.kpis if k.key == "satisfaction"]
+    assert kpi.value == "\N{EN DASH}"
+    assert kpi.last_month == "83%"  # February: 50 of 60
+    assert kpi.sentence.startswith("Not shown for this month: with fewer than 5 ratings")
+    text = _text(_get(client, service_manager, _urls(published)["shed"]))
+    assert "94%" not in text  # 50 of 53
+    rates = _csv(client.get(reverse("staff:insights_service_csv", args=["shed-permit", "rates"])))
+    march = rates[-1]
+    assert march[0] == "2025-03"
+    assert march[rates[0].index("satisfaction")] == ""
+    assert rates[-2][rates[0].index("satisfaction")] == str(round(50 / 60, 6))
+    # Likewise the department's table of its services.
+    sign_in_official(client, service_manager)
+    services = _csv(
+        client.get(reverse("staff:insights_department_csv", args=["revenue", "services"]))
+    )
+    (shed,) = [row for row in services[1:] if row[0] == "shed-permit"]
+    assert shed[services[0].index("satisfaction")] == ""
+
+
+def test_the_completion_kpi_counts_the_month_s_cohort(client, service_manager, published, kpis):
+    """March: 168 started, of whom 120 completed (whenever); 139 completions in March."""
+    _march(published, started_completed=120, completion_rate=120 / 168)
+    text = _text(_get(client, service_manager, _urls(published)["shed"]))
+    assert "120 of 168 journeys started were completed." in text
+    # Figures computed before the cohort rate have no cohort count: the month's
+    # completions stand in.
+    row = KpiMonth.objects.get(scope="service", key="shed-permit", month=MONTH)
+    del row.figures["started_completed"]
+    row.save()
+    text = _text(client.get(_urls(published)["shed"]))
+    assert "139 of 168 journeys started were completed." in text
+
+
+def test_non_finite_amounts_are_shown_as_missing(client, performance_officer, published, kpis):
+    """A JSON column refuses NaN and infinite numbers, but amounts are text: "NaN" and
+    "Infinity" read as missing, on the page and in every CSV."""
+    assert dashboards.money_text("NaN") == "\N{EN DASH}"
+    assert dashboards.money_text("-Infinity") == "\N{EN DASH}"
+    assert dashboards.money_text("inf") == "\N{EN DASH}"
+    assert dashboards.money_text("12.5") == "£12.50"
+    assert dashboards.money_value("sNaN") is None
+    assert dashboards.money_value(True) is None
+    assert dashboards.money_value("1234.50") == Decimal("1234.50")
+    _march(
+        published,
+        fees_collected="NaN",
+        fees_outstanding="Infinity",
+        cost={
+            "staff": "NaN",
+            "fixed": "Infinity",
+            "total": "NaN",
+            "startup_excluded": "0.00",
+            "per_transaction": "NaN",
+            "per_digital_transaction": "-Infinity",
+            "lines": [],
+            "missing": [],
+        },
+    )
+    non_finite = re.compile(r"\b(nan|-?inf|-?infinity)\b|∞", re.IGNORECASE)
+    text = _text(_get(client, performance_officer, _urls(published)["shed"]))
+    assert not non_finite.search(text)
+    dash = "\N{EN DASH}"
+    assert f"Staff time {dash} and fixed costs {dash}: {dash} in all." in text
+    for slug in ("figures", "cost", "rates", "volumes"):
+        body = client.get(
+            reverse("staff:insights_service_csv", args=["shed-permit", slug])
+        ).content.decode()
+        assert not non_finite.search(body), slug
+    figures = {
+        row[0]: row[1:]
+        for row in _csv(
+            client.get(reverse("staff:insights_service_csv", args=["shed-permit", "figures"]))
+        )
+    }
+    assert figures["fees_collected"] == ["", "1234.50", "1234.50"]
+    cost = _csv(client.get(reverse("staff:insights_service_csv", args=["shed-permit", "cost"])))
+    assert cost[-1] == ["2025-03", "", ""]
+    assert cost[-2] == ["2025-02", "9.00", "8.00"]
 
 
 def test_one_month_of_figures_has_a_volumes_table_and_its_csv(

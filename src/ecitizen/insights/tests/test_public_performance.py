@@ -71,7 +71,9 @@ FEW = {
 
 @pytest.fixture(autouse=True)
 def _threshold(settings):
+    """A threshold of 5 for everything public (it is the larger of the two settings)."""
     settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 5
+    settings.OPENDATA_SMALL_COUNT_THRESHOLD = 5
     settings.CURRENCY = "GBP"
 
 
@@ -161,6 +163,42 @@ def test_the_threshold_is_a_setting(settings):
     settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 25
     assert performance.rate_figure(24, 30).status == "suppressed"
     assert performance.count_figure(30).status == "published"
+
+
+def test_everything_public_has_one_threshold_the_larger_of_the_two_settings(settings):
+    from ecitizen.opendata import platform
+
+    settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 5
+    settings.OPENDATA_SMALL_COUNT_THRESHOLD = 10
+    assert performance.small_count_threshold() == 10 == platform.threshold()
+    assert performance.suppressed_count_label() == "<10" == platform.suppressed_label()
+    assert performance.count_figure(7).status == "suppressed"  # not 7 here, <10 there
+    assert performance.count_figure(10).status == "published"
+    assert performance.rate_figure(7, 7).status == "suppressed"
+    settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 12
+    assert performance.small_count_threshold() == 12 == platform.threshold()
+    assert platform.suppress({"a": 11, "b": 12}, limit=None) == {"a"}
+
+
+def test_the_completion_rate_is_the_cohort_s_never_over_one():
+    """Ten started in February and sent in March, twenty started in March of whom 15
+    were sent: March's completions are 25, its cohort's 15 of 20."""
+    march = {"started": 20, "completed": 25, "started_completed": 15}
+    assert performance.completion_figure(march) == performance.Figure("published", 0.75)
+    # Figures computed before the cohort rate: the month's completions stand in...
+    assert performance.completion_figure({"started": 40, "completed": 30}).value == 0.75
+    # ... unless they are more than the starts: no rate then.
+    assert performance.completion_figure({"started": 20, "completed": 25}).status == ("unavailable")
+    assert performance.service_figures(march)["completion_rate"].value == 0.75
+
+
+def test_the_rate_rule_withholds_a_small_numerator_denominator_or_complement():
+    assert not performance.rate_withheld(0, 5, limit=5)  # none of them
+    assert not performance.rate_withheld(5, 5, limit=5)  # all of them
+    assert performance.rate_withheld(4, 40, limit=5)  # four people
+    assert performance.rate_withheld(36, 40, limit=5)  # the four who did not
+    assert not performance.rate_withheld(35, 40, limit=5)
+    assert performance.rate_withheld(0, 4, limit=5)  # too few in all
 
 
 # --- the page ------------------------------------------------------------------------------

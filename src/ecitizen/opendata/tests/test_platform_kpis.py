@@ -58,7 +58,9 @@ FEW_SATISFIED = {
 @pytest.fixture(autouse=True)
 def _settings(settings, tmp_path):
     settings.DATASTORE_DIR = tmp_path / "datastore"
+    # One threshold for everything public, the larger of the two settings: 5 here.
     settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 5
+    settings.OPENDATA_SMALL_COUNT_THRESHOLD = 5
     settings.CURRENCY = "GBP"
 
 
@@ -239,3 +241,92 @@ def test_a_second_refresh_changes_nothing_and_an_ended_month_is_one_revision(
     assert april.rows == 4
     assert dataset.revision == revision + 1
     assert [row["month"] for row in _rows(dataset)][-1] == "2026-03-01"
+
+
+# --- one threshold, and no dataset hides what another publishes ------------------------------
+
+
+def test_the_datasets_share_the_larger_threshold(world, settings):
+    """With the settings apart (10 for the open data, 5 for insights), both datasets
+    withhold below 10: the shed's 30 transactions of February still read 30, and the
+    garden waste service's 2 satisfied of 30 ratings stay withheld."""
+    settings.OPENDATA_SMALL_COUNT_THRESHOLD = 10
+    with time_machine.travel("2026-03-15 12:00 +00:00", tick=False):
+        table = platform.service_kpis_table()
+    fields = {f["name"]: f for f in table.fields}
+    assert fields["transactions"]["constraints"]["pattern"] == "^([0-9]+|<10)$"
+    rows = {(row["month"], row["service"]): row for row in table.rows}
+    assert rows[("2026-01-01", "shed-permit")]["transactions"] == "<10"  # 4
+    assert rows[("2026-02-01", "shed-permit")]["transactions"] == "30"
+    # 5 of 25 not satisfied: under 10, so the share is withheld now.
+    assert rows[("2026-02-01", "shed-permit")]["user_satisfaction"] == "[c]"
+    settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 31
+    assert platform.threshold() == 31
+    assert platform.suppressed_label() == "<31"
+
+
+def test_a_cell_another_dataset_publishes_is_never_the_one_hidden_for_a_total():
+    values = {"total": 45, "a": 3, "b": 12, "c": 30}
+    groups = [("total", ["a", "b", "c"])]
+    assert platform.suppress(values, groups, limit=10) == {"a", "b"}
+    # b is published elsewhere: hiding it would protect nothing, c is hidden instead.
+    assert platform.suppress(values, groups, limit=10, keep={"b"}) == {"a", "c"}
+    # Every other part is published elsewhere: the total goes.
+    assert platform.suppress(values, groups, limit=10, keep={"b", "c"}) == {"a", "total"}
+    # Nothing left to hide (the total is published elsewhere too): the small part alone.
+    assert platform.suppress(values, groups, limit=10, keep={"b", "c", "total"}) == {"a"}
+
+
+def test_the_services_dataset_does_not_hide_what_service_kpis_publishes(world):
+    """February 2026, from the usage records: the shed 40 started and 30 completed (24
+    online, 6 with help), the garden waste service 3 started and completed online. The
+    service-kpis dataset publishes the shed's 30 transactions, its completion rate (so its
+    40 starts) and its digital take-up (so its 24 online): hiding those in the services
+    dataset so that the month's totals cannot give the garden's 3 away would protect
+    nothing (30 + 3 = 33 would still tell 3). The totals are hidden instead, and the
+    shed's help and counter completions between them."""
+    import uuid
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    from ecitizen.cases.services.demo_support import UsageHistoryRow, usage_history_insert
+
+    def at(day: int) -> datetime:
+        return timezone.make_aware(datetime(2026, 2, day, 10))
+
+    rows = []
+    shed, garden = world["shed"], world["garden"]
+    for k in range(40):
+        draft, channel = uuid.uuid4(), "online" if k < 24 else "assisted"
+        rows.append(UsageHistoryRow(shed.pk, "started", channel, draft, "", None, at(2)))
+        if k < 30:
+            rows.append(UsageHistoryRow(shed.pk, "completed", channel, draft, "", None, at(3)))
+    for _ in range(3):
+        draft = uuid.uuid4()
+        rows.append(UsageHistoryRow(garden.pk, "started", "online", draft, "", None, at(2)))
+        rows.append(UsageHistoryRow(garden.pk, "completed", "online", draft, "", None, at(3)))
+    usage_history_insert(rows=rows)
+    with time_machine.travel("2026-03-15 12:00 +00:00", tick=False):
+        kpis = {row["service"]: row for row in platform.service_kpis_table().rows}
+        table = {r["service"]: r for r in platform.services_table().rows}
+    assert kpis["shed-permit"]["month"] == "2026-02-01"  # the latest month of the rows
+    assert (kpis["shed-permit"]["transactions"], kpis["shed-permit"]["completion_rate"]) == (
+        "30",
+        "0.750",
+    )
+    assert kpis["shed-permit"]["digital_take_up"] == "0.800"
+    shed_row, garden_row, total = (
+        table["shed-permit"],
+        table["garden-waste-collection"],
+        table["all"],
+    )
+    assert [garden_row[c] for c in ("started", "completed", "completed_online")] == ["<5"] * 3
+    assert [shed_row[c] for c in ("started", "completed", "completed_online")] == [
+        "40",
+        "30",
+        "24",
+    ]
+    assert [total[c] for c in ("started", "completed", "completed_online")] == ["[c]"] * 3
+    # 30 - 24 = 6 with help or at the counter (0): neither can be told.
+    assert (shed_row["completed_assisted"], shed_row["completed_counter"]) == ("[c]", "<5")
