@@ -156,6 +156,7 @@ FEW = {
 @pytest.fixture(autouse=True)
 def _settings(settings, tmp_path):
     settings.INSIGHTS_SMALL_COUNT_THRESHOLD = 5
+    settings.OPENDATA_SMALL_COUNT_THRESHOLD = 5
     settings.CURRENCY = "GBP"
     settings.INSIGHTS_DIR = tmp_path / "insights"
 
