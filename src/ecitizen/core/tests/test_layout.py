@@ -115,7 +115,7 @@ PAGE_DATE_FORMATS = {"j F Y", "j F Y, H:i", "j F Y, H:i:s", "c"}
 def test_pages_write_dates_one_way():
     """A page wrote "2 January 2027" in one place and "7 Nov 2026" in another. Every
     date filter of the pages' templates (PDFs apart, laid out for print) uses one of the
-    formats of PAGE_DATE_FORMATS; 'Y-m-d' only in addresses (links), for machines."""
+    formats of PAGE_DATE_FORMATS; 'Y-m-d' and 'Y-m' only in addresses (links), for machines."""
     wrong = []
     for path in Path(settings.PACKAGE_DIR).rglob("templates/**/*.html"):
         if "/pdf/" in str(path):
@@ -123,9 +123,11 @@ def test_pages_write_dates_one_way():
         text = path.read_text(encoding="utf-8")
         for match in re.finditer(r"""\|date:(["'])([^"']*)\1""", text):
             fmt = match.group(2)
-            machine = fmt == "Y-m-d" and text[: match.start()].rstrip().endswith(
-                ("?day={{ previous", "?day={{ next", "?day={{ day")
-            )
+            before = text[: match.start()].rstrip()
+            machine = (
+                fmt == "Y-m-d"
+                and before.endswith(("?day={{ previous", "?day={{ next", "?day={{ day"))
+            ) or (fmt == "Y-m" and before.endswith("?month={{ dashboard.month"))
             if fmt not in PAGE_DATE_FORMATS and not machine:
                 wrong.append(f"{path.relative_to(settings.PACKAGE_DIR)}: {fmt}")
     assert not wrong, wrong
