@@ -840,7 +840,7 @@ def test_anomalies_of_the_services_in_view_are_flagged(client, service_manager, 
         high95=52,
     )
     text = _text(_get(client, service_manager, _urls(published)["revenue"]))
-    assert "3 Mar 2025 Apply for a garden shed permit Applications 80 40 (30 to 52)" in text
+    assert "3 March 2025 Apply for a garden shed permit Applications 80 40 (30 to 52)" in text
     assert "Higher than expected" in text
     assert "Lower than expected" not in text  # Planning's is not Revenue's business
 
