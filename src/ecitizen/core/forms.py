@@ -8,10 +8,13 @@ error summary at the top of the page (``{% govuk_error_summary form %}``).
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import Any
 
 from django import forms
 from django.forms.renderers import TemplatesSetting
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.core.preferences import Contrast, TextSize
@@ -131,3 +134,49 @@ class DisplayForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": _("Select the colours you want")},
     )
+
+
+class SubmissionForm(forms.Form):
+    """A form with a one-off key, so that the same submission sent twice (a double click,
+    a reload of the POST) is done once: the view remembers the keys it has acted on
+    (:func:`submission_remember`) and sends a repeat where the first led
+    (:func:`submission_already_done`)."""
+
+    submission = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("submission", uuid.uuid4().hex)
+
+    def submission_key(self) -> str:
+        """The key sent with the form (empty when it was tampered with)."""
+        value = str(self.data.get(self.add_prefix("submission"), "") or "")
+        return value if len(value) == 32 and value.isalnum() else ""
+
+
+#: Submissions remembered per session key (the oldest are forgotten first).
+SUBMISSIONS_KEPT = 20
+
+
+def submission_already_done(
+    request: HttpRequest, form: SubmissionForm, *, session_key: str
+) -> HttpResponse | None:
+    """A redirect to where the first of the same submission led, when this one was sent
+    again; ``None`` for a new one."""
+    key = form.submission_key()
+    url = (request.session.get(session_key) or {}).get(key) if key else None
+    return redirect(url) if url else None
+
+
+def submission_remember(
+    request: HttpRequest, form: SubmissionForm, url: str, *, session_key: str
+) -> None:
+    """Remember (in the session, under ``session_key``) that this submission led to
+    ``url``, keeping the last :data:`SUBMISSIONS_KEPT`."""
+    key = form.submission_key()
+    if not key:
+        return
+    done = dict(request.session.get(session_key) or {})
+    done[key] = url
+    request.session[session_key] = dict(list(done.items())[-SUBMISSIONS_KEPT:])

@@ -38,6 +38,7 @@ from ecitizen.catalogue.spec import localised
 from ecitizen.core import charts
 from ecitizen.core.access import holds_capability, staff_only
 from ecitizen.core.errors import DomainError
+from ecitizen.core.forms import submission_already_done, submission_remember
 from ecitizen.insights import planning
 from ecitizen.insights.models import ActionTime, RoleHourlyCost, ServiceMonthCost, ServiceStaffing
 from ecitizen.insights.services import (
@@ -60,7 +61,6 @@ from ecitizen.payments.money import format_money
 
 #: The session key of the submissions already acted on: one-off key -> where it led.
 SUBMITTED_SESSION = "insights.submitted"
-SUBMITTED_KEPT = 20
 #: Months of costs listed on a service's costs page.
 COST_MONTHS_SHOWN = 24
 
@@ -74,18 +74,11 @@ def _posted(request: HttpRequest) -> Any:
 
 def _already_done(request: HttpRequest, form: SubmissionForm) -> HttpResponse | None:
     """Where the first of the same submission led, when this one was sent again."""
-    key = form.submission_key()
-    url = (request.session.get(SUBMITTED_SESSION) or {}).get(key) if key else None
-    return redirect(url) if url else None
+    return submission_already_done(request, form, session_key=SUBMITTED_SESSION)
 
 
 def _remember(request: HttpRequest, form: SubmissionForm, url: str) -> None:
-    key = form.submission_key()
-    if not key:
-        return
-    done = dict(request.session.get(SUBMITTED_SESSION) or {})
-    done[key] = url
-    request.session[SUBMITTED_SESSION] = dict(list(done.items())[-SUBMITTED_KEPT:])
+    submission_remember(request, form, url, session_key=SUBMITTED_SESSION)
 
 
 def _done(request: HttpRequest, form: SubmissionForm, url: str, message: str) -> HttpResponse:

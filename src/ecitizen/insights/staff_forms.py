@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,28 +24,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.core.forms import GovukDateWidget as CoreGovukDateWidget
+from ecitizen.core.forms import SubmissionForm
 from ecitizen.core.text import FreeTextField
 from ecitizen.insights.services.costs import NOTE_MAX_LENGTH, month_start
 from ecitizen.insights.services.kpis import EARLIEST_MONTH
 from ecitizen.payments.money import currency_symbol
-
-
-class SubmissionForm(forms.Form):
-    """A form with a one-off key, so that the same submission sent twice (a double click,
-    a reload of the POST) is done once: the view remembers the keys it has acted on."""
-
-    submission = forms.CharField(widget=forms.HiddenInput, required=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("submission", uuid.uuid4().hex)
-
-    def submission_key(self) -> str:
-        """The key sent with the form (empty when it was tampered with)."""
-        value = str(self.data.get(self.add_prefix("submission"), "") or "")
-        return value if len(value) == 32 and value.isalnum() else ""
-
 
 # --- a month: the GOV.UK date input with a month and a year ------------------------------
 

@@ -8,7 +8,6 @@ before the start) are the services', whose messages the views put on the fields 
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +16,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from ecitizen.core.forms import GovukDateField
+from ecitizen.core.forms import GovukDateField, SubmissionForm
 from ecitizen.core.text import FreeTextField
 from ecitizen.opendata import validation
 from ecitizen.opendata.vocabularies import FORMATS, FREQUENCIES, LICENCES, THEMES
@@ -36,23 +35,6 @@ def language_name(code: str) -> str:
 
 def other_languages() -> list[str]:
     return [code for code, _label in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
-
-
-class SubmissionForm(forms.Form):
-    """A form with a one-off key, so that the same submission sent twice (a double click,
-    a reload of the POST) is done once: the view remembers the keys it has acted on."""
-
-    submission = forms.CharField(widget=forms.HiddenInput, required=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("submission", uuid.uuid4().hex)
-
-    def submission_key(self) -> str:
-        """The key sent with the form (empty when it was tampered with)."""
-        value = str(self.data.get(self.add_prefix("submission"), "") or "")
-        return value if len(value) == 32 and value.isalnum() else ""
 
 
 def _select(choices: list[tuple[str, Any]], empty: Any) -> list[tuple[str, Any]]:

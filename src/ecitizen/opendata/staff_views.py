@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from ecitizen.accounts.selectors import jurisdictions_by_code
 from ecitizen.core.access import staff_only
 from ecitizen.core.errors import DomainError
+from ecitizen.core.forms import submission_already_done, submission_remember
 from ecitizen.opendata import selectors, services, validation
 from ecitizen.opendata.models import ApiToken, Dataset, Resource
 from ecitizen.opendata.staff_forms import (
@@ -44,7 +45,6 @@ PUBLISH = services.OPENDATA_PUBLISH
 NEW_TOKEN_SESSION = "opendata.new_token"  # noqa: S105 (a session key, not a secret)
 #: The session key of the submissions already acted on: one-off key -> where it led.
 SUBMITTED_SESSION = "opendata.submitted"
-SUBMITTED_KEPT = 20
 #: Rows of a loaded table shown on the resource page.
 PREVIEW_ROWS = 20
 #: Problems listed in the error summary at the top (all are in the table below it).
@@ -76,18 +76,11 @@ def _resource(request: HttpRequest, name: str, resource_id: Any) -> Resource:
 
 def _already_done(request: HttpRequest, form: SubmissionForm) -> HttpResponse | None:
     """Where the first of the same submission led, when this one was sent again."""
-    key = form.submission_key()
-    url = (request.session.get(SUBMITTED_SESSION) or {}).get(key) if key else None
-    return redirect(url) if url else None
+    return submission_already_done(request, form, session_key=SUBMITTED_SESSION)
 
 
 def _remember(request: HttpRequest, form: SubmissionForm, url: str) -> None:
-    key = form.submission_key()
-    if not key:
-        return
-    done = dict(request.session.get(SUBMITTED_SESSION) or {})
-    done[key] = url
-    request.session[SUBMITTED_SESSION] = dict(list(done.items())[-SUBMITTED_KEPT:])
+    submission_remember(request, form, url, session_key=SUBMITTED_SESSION)
 
 
 def _dataset_url(dataset: Dataset) -> str:
