@@ -87,6 +87,7 @@ series the one-step-ahead 95% intervals flagged 8% of weeks without the widening
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -500,6 +501,25 @@ def _fit_frame(items: list[_Prepared]) -> pd.DataFrame:
     )
 
 
+def _statsforecast(**kwargs: Any) -> Any:
+    """A ``StatsForecast`` whose worker processes are started fresh ("spawn"), not forked.
+
+    statsforecast's pools fork by default; a fork copies only the calling thread, so a
+    lock another thread held at that instant (logging's, a database driver's, the test
+    runner's channel) stays locked forever in the child, and the pool then waits for it
+    without end. Web servers, workers and the test runner all run threads, so every
+    pool here starts its processes clean; they import only numpy, pandas and
+    statsforecast (this module imports no Django), about a second each.
+    """
+    from statsforecast import StatsForecast
+
+    class _SpawningStatsForecast(StatsForecast):  # type: ignore[misc]
+        def _get_pool(self) -> tuple[Any, dict[str, Any]]:
+            return multiprocessing.get_context("spawn").Pool, {}
+
+    return _SpawningStatsForecast(**kwargs)
+
+
 def _backtest(
     items: list[_Prepared],
     *,
@@ -511,9 +531,7 @@ def _backtest(
     n_jobs: int,
 ) -> dict[str, list[CandidateScore]]:
     """Every candidate's MAE and MASE per series (keyed by ``str(uid)``)."""
-    from statsforecast import StatsForecast
-
-    forecaster = StatsForecast(
+    forecaster = _statsforecast(
         models=models,
         freq=_PANDAS_FREQ[frequency],
         n_jobs=n_jobs,
@@ -580,10 +598,8 @@ def _final(
 ) -> dict[str, list[ForecastPoint]]:
     """The horizon's forecast of each series by ``model``, fitted on the whole history
     (``baseline`` stands in for a series the model cannot fit)."""
-    from statsforecast import StatsForecast
-
     name = _alias(model)
-    forecaster = StatsForecast(
+    forecaster = _statsforecast(
         models=[model],
         freq=_PANDAS_FREQ[frequency],
         n_jobs=n_jobs,
@@ -639,7 +655,9 @@ def forecast_many(
 
     The series are grouped by the candidates their length allows and each group is one
     ``statsforecast`` backtest and one forecast per chosen model, run in ``n_jobs``
-    processes (by default one for fewer than 20 series, else the machine's processors).
+    processes (by default one for fewer than 20 series, else the machine's processors),
+    started fresh rather than forked (:func:`_statsforecast`), so a caller's entry
+    script must guard its work with ``if __name__ == "__main__"``.
     Returns a :class:`SeriesResult` per ``unique_id`` (``short`` when the history is too
     short: see :func:`needed_points`)."""
     if freq not in HORIZON:

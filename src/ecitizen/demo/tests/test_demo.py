@@ -16,6 +16,10 @@ from ecitizen.core.models import AuditEvent
 from ecitizen.core.selectors import audit_chain_verify
 from ecitizen.demo import riverton
 
+#: These tests load the whole demo: minutes on a loaded two-core machine, beyond the
+#: suite's five-minute default.
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.mark.django_db
 def test_demo_creates_riverton_once_and_prints_how_to_sign_in():

@@ -41,7 +41,9 @@ from ecitizen.documents import render
 from ecitizen.documents.models import IssuedDocument
 from ecitizen.taxes.models import Ownership, Property
 
-pytestmark = pytest.mark.db_specific
+#: The whole demo loads here: minutes on a loaded two-core machine, beyond the suite's
+#: five-minute default.
+pytestmark = [pytest.mark.db_specific, pytest.mark.timeout(900)]
 
 #: The authority's town, printed on every letter: not personal.
 NOT_PERSONAL = {"Riverton"}
