@@ -125,6 +125,31 @@ PUBLIC_URL_NAMES = {
     # (aggregates of no one in particular), and the same figures as CSV.
     "insights:performance",
     "insights:performance_csv",
+    # Participation: processes, consultations, proposals, budgets and results are public;
+    # responding, supporting and voting are open to a census code without an account, so
+    # those pages check who takes part themselves (views/common.participant).
+    "participation:processes",
+    "participation:code_of_conduct",
+    "participation:process",
+    "participation:process_document",
+    "participation:census_claim",
+    "participation:consultation",
+    "participation:consultation_respond",
+    "participation:consultation_confirm",
+    "participation:consultation_done",
+    "participation:consultation_results",
+    "participation:consultation_outcome",
+    "participation:proposals",
+    "participation:proposal",
+    "participation:proposal_photo",
+    "participation:proposal_support",
+    "participation:budget",
+    "participation:ballot",
+    "participation:ballot_check",
+    "participation:ballot_done",
+    "participation:budget_results",
+    "participation:budget_pabulib",
+    "participation:project",
 }
 
 #: Non-public views that send an anonymous visitor somewhere other than sign-in, and where.

@@ -188,6 +188,7 @@ INSTALLED_APPS = [
     "ecitizen.reports",
     "ecitizen.feedback",
     "ecitizen.insights",
+    "ecitizen.participation",
     "ecitizen.opendata",
     "ecitizen.demo",
     "django.contrib.auth",

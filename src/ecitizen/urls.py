@@ -10,6 +10,7 @@ from ecitizen.feedback.urls import staff_urlpatterns as feedback_staff
 from ecitizen.insights.urls import staff_urlpatterns as insights_staff
 from ecitizen.notifications.urls import staff_urlpatterns as notifications_staff
 from ecitizen.opendata.urls import staff_urlpatterns as opendata_staff
+from ecitizen.participation.urls import staff_urlpatterns as participation_staff
 from ecitizen.payments.urls import staff_urlpatterns as payments_staff
 from ecitizen.reports.staff_urls import staff_urlpatterns as reports_staff
 from ecitizen.taxes.urls import staff_urlpatterns as taxes_staff
@@ -22,6 +23,7 @@ staff_patterns = [
     *insights_staff,
     *notifications_staff,
     *opendata_staff,
+    path("participation/", include(participation_staff)),
     *payments_staff,
     *reports_staff,
     *taxes_staff,
@@ -45,6 +47,7 @@ urlpatterns = [
     path("open311/v2/", include("ecitizen.reports.open311.urls")),
     path("", include("ecitizen.insights.urls")),
     path("", include("ecitizen.opendata.urls")),
+    path("participate/", include("ecitizen.participation.urls")),
     path("staff/", include((staff_patterns, "staff"))),
     path("accounts/", include("allauth.urls")),
 ]

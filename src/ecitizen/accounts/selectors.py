@@ -469,3 +469,10 @@ def users_with_profiles(*, ids: list[int]) -> list[User]:
 def user_by_email(*, email: str) -> User | None:
     """The account with this email address (compared as stored: lower case), or ``None``."""
     return User.objects.filter(email=User.objects.normalize_email(email).strip().lower()).first()
+
+
+def user_email_verified(user: Any) -> bool:
+    """Whether ``user`` has confirmed their primary email address (allauth's record)."""
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()

@@ -1,0 +1,83 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ParticipationConfig(AppConfig):
+    name = "ecitizen.participation"
+    label = "participation"
+    verbose_name = _("Participation")
+
+    def ready(self) -> None:
+        from datetime import timedelta
+        from pathlib import Path
+
+        from ecitizen.accounts.models import Role
+        from ecitizen.core.registry import NavItem, PeriodicJob, RoleSpec, registry
+        from ecitizen.participation.services import (
+            PARTICIPATION_ANSWER,
+            PARTICIPATION_MODERATE,
+            PARTICIPATION_ORGANISE,
+            PARTICIPATION_PAPER,
+        )
+
+        # A department's engagement team: runs its processes, consultations and budgets.
+        registry.register_role(RoleSpec("engagement_officer", _("Engagement officer"), order=37))
+        registry.register_capability(
+            PARTICIPATION_ORGANISE,
+            label=_("Run participatory processes, consultations and budgets"),
+            roles=["engagement_officer", Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN],
+        )
+        registry.register_capability(
+            PARTICIPATION_MODERATE,
+            label=_("Moderate comments and proposals"),
+            roles=["engagement_officer", Role.SUPERVISOR, Role.PLATFORM_ADMIN],
+        )
+        registry.register_capability(
+            PARTICIPATION_ANSWER,
+            label=_("Answer proposals, review projects and report their delivery"),
+            roles=[
+                "engagement_officer",
+                Role.CASE_OFFICER,
+                Role.SUPERVISOR,
+                Role.DEPARTMENT_ADMIN,
+                Role.PLATFORM_ADMIN,
+            ],
+        )
+        registry.register_capability(
+            PARTICIPATION_PAPER,
+            label=_("Enter paper responses, supports and ballots for residents"),
+            roles=["engagement_officer", Role.CASE_OFFICER, Role.INTERMEDIARY, Role.PLATFORM_ADMIN],
+        )
+        registry.register_nav(
+            NavItem(
+                "participate", _("Have your say"), "participation:processes", "everyone", order=7
+            )
+        )
+        registry.register_nav(
+            NavItem(
+                "participation_mine",
+                _("Processes you can take part in"),
+                "participation:mine",
+                "account",
+                order=48,
+            )
+        )
+        registry.register_nav(
+            NavItem(
+                "participation",
+                _("Participation"),
+                "staff:participation",
+                "staff",
+                capability=PARTICIPATION_ORGANISE,
+                order=78,
+            )
+        )
+        registry.register_message_dir(Path(__file__).parent / "messages")
+        registry.register_job(
+            PeriodicJob(
+                "participation.announce",
+                ("participation", "announce"),
+                timedelta(hours=1),
+                "Tell followers of the phases that began and of published results",
+            )
+        )

@@ -1,0 +1,6 @@
+"""Participation pages: budgets (being built)."""
+
+from django.urls import URLPattern
+
+urls: list[URLPattern] = []
+staff_urls: list[URLPattern] = []
