@@ -106,6 +106,24 @@ def performance_officer(db):
 
 
 @pytest.fixture
+def engagement_officer(department):
+    """The department's engagement officer: runs its participatory processes."""
+    return _official("engagement_officer", department, email="engagement@example.test")
+
+
+@pytest.fixture
+def other_engagement_officer(other_department):
+    """Another department's engagement officer (outside the first department's remit)."""
+    return _official("engagement_officer", other_department, email="other.engagement@example.test")
+
+
+@pytest.fixture
+def intermediary(db):
+    """An assisted-digital helper (a library's): enters paper participation for residents."""
+    return _official("intermediary", email="helper@example.test")
+
+
+@pytest.fixture
 def official_without_mfa(department):
     return _official(Role.CASE_OFFICER, department, mfa=False, email="new.officer@example.test")
 
