@@ -92,10 +92,10 @@ def open_actions(
         actions.append(Action.PROPOSE)
     if kinds & set(SUPPORT_PHASES):
         actions.append(Action.SUPPORT)
-    if actions or Phase.Kind.DEBATE in kinds:
-        actions.append(Action.COMMENT)
     if Phase.Kind.VOTE in kinds:
         actions.append(Action.VOTE)
+    if actions or Phase.Kind.DEBATE in kinds:
+        actions.append(Action.COMMENT)
     return [action for action in Action.values if action in actions]
 
 

@@ -90,8 +90,9 @@ def pdf_file(name: str = "plan.pdf") -> SimpleUploadedFile:
 
 
 def live_in(user, ward, **profile) -> None:
-    """Give ``user``'s profile a ward (and other profile fields)."""
+    """Give ``user``'s profile a ward (and other profile fields); ``user`` reads it again."""
     accounts.profile_update(user=user, data={"ward": ward, **profile}, actor=user)
+    user.refresh_from_db()
 
 
 def audit_actions(prefix: str = "participation.") -> list[str]:
