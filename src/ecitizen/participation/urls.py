@@ -10,7 +10,9 @@ from ecitizen.participation.views import budgets, comments, consultations, proce
 
 app_name = "participation"
 
-_AREAS = (processes, consultations, proposals, comments, budgets)
+# Processes last: their ``<slug>/`` would otherwise take the other areas' fixed addresses
+# (``moderation/``, ``answers/``) for a process's slug.
+_AREAS = (consultations, proposals, comments, budgets, processes)
 
 urlpatterns: list[URLPattern | URLResolver] = [pattern for area in _AREAS for pattern in area.urls]
 staff_urlpatterns: list[URLPattern | URLResolver] = [
