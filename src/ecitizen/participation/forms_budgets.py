@@ -110,7 +110,7 @@ class BudgetSettingsForm(SubmissionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["method"].choice_hints = {
+        self.fields["method"].choice_hints = {  # type: ignore[attr-defined]
             Budget.Method.GREEDY: _(
                 "The projects with the most votes, in order, as long as they fit the money left."
             ),
@@ -148,7 +148,7 @@ class HeadingForm(SubmissionForm):
     def __init__(self, *args: Any, wards: dict[str, Any], editing: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.wards = wards
-        self.fields["ward"].choices = [("", _("None: the whole authority"))] + [
+        self.fields["ward"].choices = [("", _("None: the whole authority"))] + [  # type: ignore[attr-defined]
             (code, str(ward)) for code, ward in wards.items()
         ]
         if editing:
@@ -190,17 +190,17 @@ class ProjectForm(SubmissionForm):
         self.headings = {h.slug: h for h in headings}
         self.proposals = {p.reference: p for p in proposals}
         self.departments = {str(d.pk): d for d in departments}
-        self.fields["heading"].choices = [(h.slug, h.tr("name")) for h in headings]
+        self.fields["heading"].choices = [(h.slug, h.tr("name")) for h in headings]  # type: ignore[attr-defined]
         if proposals:
-            self.fields["proposal"].choices = [("", _("None: a new project"))] + [
+            self.fields["proposal"].choices = [("", _("None: a new project"))] + [  # type: ignore[attr-defined]
                 (p.reference, f"{p.reference}: {p.tr('title')}") for p in proposals
             ]
         else:
             del self.fields["proposal"]
-        self.fields["department"].choices = [("", "")] + [(str(d.pk), str(d)) for d in departments]
+        self.fields["department"].choices = [("", "")] + [(str(d.pk), str(d)) for d in departments]  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         data["heading"] = self.headings.get(data.get("heading") or "")
         data["proposal"] = self.proposals.get(data.get("proposal") or "")
         data["department"] = self.departments.get(data.get("department") or "")
@@ -289,10 +289,10 @@ class BallotForm(forms.Form):
     def __init__(self, *args: Any, projects: list[Project], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["projects"]
-        field.choices = [(p.pk, p.tr("title")) for p in projects]
+        field.choices = [(p.pk, p.tr("title")) for p in projects]  # type: ignore[attr-defined]
         field.widget = ProjectCheckboxes(costs={p.pk: to_minor(p.cost) for p in projects})
-        field.widget.choices = field.choices
-        field.choice_hints = {p.pk: money(p.cost) for p in projects}
+        field.widget.choices = field.choices  # type: ignore[attr-defined]
+        field.choice_hints = {p.pk: money(p.cost) for p in projects}  # type: ignore[attr-defined]
 
 
 class CastForm(SubmissionForm):

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ecitizen.accounts.selectors import remit_covers, remit_filter
-from ecitizen.core import crypto
+from ecitizen.participation import counting
 from ecitizen.participation.models import (
     Ballot,
     Budget,
@@ -124,10 +124,6 @@ def money_sample() -> str:
 # --- budgets as the public sees them -----------------------------------------------------
 
 
-def _projects_prefetch() -> Prefetch[Project]:
-    return Prefetch("projects", queryset=Project.objects.order_by("number"))
-
-
 def budget_public_or_404(slug: str) -> Budget:
     """The budget of a published (or archived) process, with its process, phases and
     headings (each with its projects and ward)."""
@@ -142,7 +138,7 @@ def budget_public_or_404(slug: str) -> Budget:
             Prefetch(
                 "headings",
                 queryset=Heading.objects.select_related("ward").prefetch_related(
-                    _projects_prefetch()
+                    Prefetch("projects", queryset=Project.objects.order_by("number"))
                 ),
             ),
         )
@@ -427,7 +423,7 @@ def results_of(budget: Budget) -> list[HeadingResults]:
                     marks=[number in results[column.key].winners for column in columns],
                     selected=number in results[own].winners,
                     explanation=explanation_text(
-                        data, method=own, heading=heading, selected=number in results[own].winners
+                        data, method=own, selected=number in results[own].winners
                     ),
                 )
             )
@@ -452,7 +448,11 @@ def _votes(votes: int) -> str:
     return ngettext("%(count)s vote", "%(count)s votes", votes) % {"count": votes}
 
 
-def explanation_text(data: dict[str, Any], *, method: str, heading: Heading, selected: bool) -> str:
+def _supporters(votes: int) -> str:
+    return ngettext("%(count)s supporter", "%(count)s supporters", votes) % {"count": votes}
+
+
+def explanation_text(data: dict[str, Any], *, method: str, selected: bool) -> str:
     """Why a project won or lost under ``method``, in plain words, from its figures in a
     count (``counting.Outcome.as_dict()["projects"][number]``)."""
     votes = int(data.get("votes", 0))
@@ -475,21 +475,29 @@ def explanation_text(data: dict[str, Any], *, method: str, heading: Heading, sel
         return _("Not chosen: %(votes)s.") % {"votes": _votes(votes)}
     if selected and data.get("stage") == "completion":
         return _(
-            "Won in the completion: equal shares left %(money)s unspent, and with %(votes)s it "
-            "was the project with the most votes that still fit."
+            "Won in the completion: %(votes)s, the most of the projects that still fit the "
+            "%(money)s that equal shares had left unspent."
         ) % {"votes": _votes(votes), "money": _amount(greedy.get("money_left"))}
     if selected:
         return _(
-            "Won: its %(votes)s could pay its cost of %(cost)s from their equal shares, at "
+            "Won: its %(supporters)s paid its cost of %(cost)s from their equal shares, at "
             "most %(payment)s each."
-        ) % {"votes": _votes(votes), "cost": cost, "payment": _amount(shares.get("max_payment"))}
+        ) % {
+            "supporters": _supporters(votes),
+            "cost": cost,
+            "payment": _amount(shares.get("max_payment")),
+        }
     if votes == 0:
         reason = _("Not chosen: nobody voted for it.")
     else:
         reason = _(
-            "Not chosen: %(votes)s, but its supporters' equal shares came to %(money)s, less "
+            "Not chosen: the equal shares its %(supporters)s had left came to %(money)s, less "
             "than its cost of %(cost)s."
-        ) % {"votes": _votes(votes), "money": _amount(shares.get("supporters_money")), "cost": cost}
+        ) % {
+            "supporters": _supporters(votes),
+            "money": _amount(shares.get("supporters_money")),
+            "cost": cost,
+        }
     if greedy and not greedy.get("fitted"):
         reason += " " + _(
             "The money left over after equal shares, %(money)s, was less than its cost."
@@ -497,13 +505,37 @@ def explanation_text(data: dict[str, Any], *, method: str, heading: Heading, sel
     return reason
 
 
-# --- Pabulib -----------------------------------------------------------------------------
+# --- counting and Pabulib ----------------------------------------------------------------
 
-_PABULIB_RULES = {
-    "greedy": "greedy",
-    "equal_shares": "equalshares",
-    "equal_shares_add1": "equalshares/add1",
-}
+
+def heading_instance(heading: Heading) -> counting.Instance:
+    """``heading`` as the counting module counts it: the projects on its ballot (named by
+    their numbers, costs in the currency's units, as in the Pabulib file), its amount, and
+    its ballots (each the set of project numbers it chose), identical ballots counted
+    together."""
+    projects = {
+        p.pk: p
+        for p in Project.objects.filter(heading=heading, feasibility=Project.Feasibility.FEASIBLE)
+    }
+    ballots: Counter[frozenset[str]] = Counter(
+        frozenset(str(projects[pk].number) for pk in choices if pk in projects)
+        for choices in Ballot.objects.filter(heading=heading).values_list("choices", flat=True)
+    )
+    return counting.Instance(
+        projects={str(p.number): p.cost for p in projects.values()},
+        budget=heading.amount,
+        ballots=ballots,
+    )
+
+
+def heading_count(heading: Heading, key: str) -> counting.Outcome:
+    """``heading`` counted by the method ``key`` of :data:`METHODS`. Reads only."""
+    method, completion = next((m, c) for k, m, c in METHODS if k == key)
+    return counting.count(
+        heading_instance(heading),
+        counting.GREEDY if method == Budget.Method.GREEDY else counting.EQUAL_SHARES,
+        completion=completion,
+    )
 
 
 @dataclass(frozen=True)
@@ -513,26 +545,24 @@ class PabulibFile:
     projects: int
 
 
-def _pabulib_day(day: date | None) -> str:
-    return day.strftime("%d.%m.%Y") if day else ""
-
-
 def pabulib_text(*, budget: Budget, heading: Heading | None = None) -> PabulibFile:
     """The ballots of ``budget`` as a Pabulib file (https://pabulib.org/format): the
-    projects on the ballots (feasible ones: id = number, cost, votes, name, heading as
-    neighbourhood, ``selected`` when the results are counted), and every voter's
-    approvals. With ``heading``, that heading's instance (its amount the budget); without,
-    the whole budget as one instance (the total the budget), each person's choices across
-    the headings merged into one vote.
+    projects on the ballots (feasible ones: id = number, cost, votes, name; the heading
+    as ``neighborhood`` in a file of several; ``selected`` once the results are counted),
+    and every voter's approvals. With ``heading``, that heading's instance (its amount the
+    budget); without, the whole budget as one instance (the total the budget), each
+    person's choices across the headings merged into one vote.
 
-    Anonymised: voters are numbered 1, 2... in the order of their person keys hashed
-    again under a secret key of this file, so that neither the file nor the order of its
-    lines leads back to a person or to when they voted; no person key is written. Reads
-    only."""
-    from ecitizen.participation.pabulib import pabulib_dump
+    The ``rule`` is the one Pabulib names for the budget's counting method when its
+    tools count it exactly as we did (``pabulib.pabulib_rule``), else "unknown" with a
+    comment that says the rule; a file of several headings says each was counted on its
+    own. Anonymised by ``pabulib.pabulib_votes``: voters numbered in the order of what
+    they chose, no person key written. Reads only."""
+    from ecitizen.participation.pabulib import pabulib_dump, pabulib_rule, pabulib_votes
 
     process = budget.process
-    headings = [heading] if heading is not None else list(budget.headings.all())
+    everything = list(budget.headings.all())
+    headings = [heading] if heading is not None else everything
     projects = [
         p
         for h in headings
@@ -541,54 +571,59 @@ def pabulib_text(*, budget: Budget, heading: Heading | None = None) -> PabulibFi
         ).order_by("number")
     ]
     number_of = {p.pk: p.number for p in projects}
-    heading_of = {h.pk: h for h in headings}
     merged: dict[str, set[int]] = {}
-    for key, choices in (
-        Ballot.objects.filter(heading__in=headings)
-        .order_by("person_key", "heading_id")
-        .values_list("person_key", "choices")
+    channels: dict[str, str] = {}
+    for key, choices, channel in Ballot.objects.filter(heading__in=headings).values_list(
+        "person_key", "choices", "channel"
     ):
         merged.setdefault(key, set()).update(number_of[pk] for pk in choices if pk in number_of)
-    # The order of the lines: each person's key hashed again under a key of this file
-    # (secret, stable): a shuffle that neither the file nor the database's order of
-    # ballots (the order people voted in) can undo.
-    context = f"participation.pabulib:{budget.pk}:{heading.slug if heading else ''}"
-    people = [
-        numbers
-        for _order, numbers in sorted(
-            (crypto.blind_index(key, context=context), numbers) for key, numbers in merged.items()
-        )
-        if numbers
-    ]
-    votes = Counter(n for numbers in people for n in numbers)
+        channels[key] = "paper" if channel == Channel.PAPER else "internet"
+    people = [key for key, numbers in merged.items() if numbers]
+    votes = pabulib_votes(
+        [{str(number) for number in merged[key]} for key in people],
+        channels=[channels[key] for key in people] if heading is not None else None,
+    )
 
     own = method_key(budget)
-    winners: set[int] | None = None
     counted = {r.heading_id: r for r in Result.objects.filter(heading__in=headings, method=own)}
-    if len(counted) == len(headings):
-        winners = {n for r in counted.values() for n in r.winners}
-
+    winners = (
+        {n for r in counted.values() for n in r.winners} if len(counted) == len(headings) else None
+    )
+    if len(headings) == 1:
+        rule, comment = pabulib_rule(heading_count(headings[0], own))
+    else:
+        _rule, each = pabulib_rule(heading_count(headings[0], own)) if headings else ("", "")
+        rule = "unknown"
+        comment = (
+            "#1: Each heading (neighborhood) is counted on its own, with its own budget: "
+            + each.removeprefix("#1: ")
+        )
     phases = [p for p in process.phases.all() if p.kind == Phase.Kind.VOTE]
-    amount = heading.amount if heading is not None else budget.total_amount
-    ward_headings = [h for h in budget.headings.all() if h.ward_id is not None]
-    general = [h for h in budget.headings.all() if h.ward_id is None]
+    wards = [h for h in everything if h.ward_id is not None]
+    general = [h for h in everything if h.ward_id is None]
     meta: dict[str, Any] = {
         "description": f"{process.title}: {heading.name}" if heading else process.title,
         "country": _country_name(),
         "unit": settings.AUTHORITY_NAME,
-        "subunit": heading.name if heading else "",
-        "instance": str(min(p.starts_on for p in phases).year) if phases else "",
-        "num_projects": len(projects),
-        "num_votes": len(people),
-        "budget": amount,
+        "instance": str(min(p.starts_on for p in phases).year) if phases else "unknown",
+        "budget": heading.amount if heading is not None else budget.total_amount,
         "vote_type": "approval",
-        "rule": _PABULIB_RULES[own] if heading is not None or len(headings) == 1 else "unknown",
-        "date_begin": _pabulib_day(min((p.starts_on for p in phases), default=None)),
-        "date_end": _pabulib_day(max((p.ends_on for p in phases), default=None)),
+        "rule": rule,
+        "date_begin": min((p.starts_on for p in phases), default=None),
+        "date_end": max((p.ends_on for p in phases), default=None),
         "min_length": max(1, budget.min_projects),
+        "language": settings.LANGUAGE_CODE.split("-")[0],
+        "currency": settings.CURRENCY,
+        "comment": comment,
     }
+    if heading is not None:
+        meta["subunit"] = heading.name
+    elif len(headings) > 1:
+        meta["neighborhoods"] = [h.name.replace(",", " ") for h in headings]
     if budget.max_projects:
-        per_person = 1 if heading is not None else len(general) + (1 if ward_headings else 0)
+        # One heading: its most; the whole budget: a person votes in every heading of the
+        # whole authority and in one ward's.
+        per_person = 1 if heading is not None else len(general) + (1 if wards else 0)
         meta["max_length"] = budget.max_projects * per_person
     if budget.ballot_kind == Budget.BallotKind.KNAPSACK:
         if heading is not None:
@@ -597,39 +632,23 @@ def pabulib_text(*, budget: Budget, heading: Heading | None = None) -> PabulibFi
             meta["max_sum_cost"] = heading.amount
         else:
             meta["max_sum_cost"] = sum((h.amount for h in general), ZERO) + max(
-                (h.amount for h in ward_headings), default=ZERO
+                (h.amount for h in wards), default=ZERO
             )
-    if heading is None and len(headings) > 1:
-        meta["neighborhoods"] = ",".join(h.name.replace(",", " ") for h in headings)
-        meta["budget_per_neighborhood"] = [h.amount for h in headings]
-    meta["language"] = settings.LANGUAGE_CODE.split("-")[0]
-    meta["currency"] = settings.CURRENCY
-    if sum((p.cost for p in projects), ZERO) <= amount:
-        meta["fully_funded"] = 1
-    if heading is None and len(headings) > 1:
-        meta["comment"] = (
-            "#1: each heading (neighborhood) is counted on its own with "
-            f"{_PABULIB_RULES[own]}; selected gives those results."
-        )
+    names = {h.pk: h.name for h in headings}
     rows = [
         {
             "project_id": str(p.number),
             "cost": p.cost,
-            "votes": votes.get(p.number, 0),
             "name": p.title,
-            **({"selected": 1 if p.number in winners else 0} if winners is not None else {}),
-            **({"neighborhood": heading_of[p.heading_id].name} if heading is None else {}),
+            **({"selected": int(p.number in winners)} if winners is not None else {}),
+            **({"neighborhood": names[p.heading_id]} if heading is None else {}),
         }
         for p in projects
     ]
-    ballots = [
-        {"voter_id": str(index), "vote": [str(n) for n in sorted(numbers)]}
-        for index, numbers in enumerate(people, start=1)
-    ]
     text = pabulib_dump(
-        meta={k: v for k, v in meta.items() if v != ""}, projects=rows, votes=ballots
+        meta={k: v for k, v in meta.items() if v is not None}, projects=rows, votes=votes
     )
-    return PabulibFile(text=text, voters=len(people), projects=len(projects))
+    return PabulibFile(text=text, voters=len(votes), projects=len(projects))
 
 
 def _country_name() -> str:

@@ -22,7 +22,6 @@ budget's own method as selected and tells the followers.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -50,6 +49,7 @@ from ecitizen.participation.models import (
 )
 from ecitizen.participation.selectors.budgets import (
     METHODS,
+    heading_instance,
     method_key,
     min_spend,
     money,
@@ -287,6 +287,15 @@ def heading_update(*, heading: Heading, fields: HeadingFields, actor: Any) -> He
             code="ballots_exist",
         )
     _heading_amount_check(budget, fields.amount, without=heading)
+    dearest = heading.projects.exclude(feasibility=Project.Feasibility.NOT_FEASIBLE).aggregate(
+        cost=Max("cost")
+    )["cost"]
+    if dearest is not None and dearest > fields.amount:
+        raise ParticipationError(
+            _("A project of this heading costs %(cost)s, more than the amount.")
+            % {"cost": money(dearest)},
+            code="cost_over_heading",
+        )
     before = {"name": heading.name, "amount": str(heading.amount), "ward": heading.ward_id}
     heading.name = fields.name
     heading.amount = fields.amount
@@ -709,25 +718,6 @@ def ballot_cast(
 
 
 # --- results -----------------------------------------------------------------------------
-
-
-def heading_instance(heading: Heading) -> counting.Instance:
-    """``heading`` as the counting module counts it: the projects on its ballot (named by
-    their numbers, costs in the currency's units), its amount, and its ballots (each the
-    set of project numbers it chose), identical ballots counted together."""
-    projects = {
-        p.pk: p
-        for p in Project.objects.filter(heading=heading, feasibility=Project.Feasibility.FEASIBLE)
-    }
-    ballots: Counter[frozenset[str]] = Counter(
-        frozenset(str(projects[pk].number) for pk in choices if pk in projects)
-        for choices in Ballot.objects.filter(heading=heading).values_list("choices", flat=True)
-    )
-    return counting.Instance(
-        projects={str(p.number): p.cost for p in projects.values()},
-        budget=heading.amount,
-        ballots=ballots,
-    )
 
 
 @transaction.atomic

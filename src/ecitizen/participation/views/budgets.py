@@ -343,8 +343,8 @@ def budget_pabulib(request: HttpRequest, slug: str, heading: str) -> HttpRespons
     if found.results_published_at is None:
         raise Http404
     place = selectors.heading_of_or_404(found, heading)
-    text = selectors.pabulib_text(budget=found, heading=place)
-    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    written = selectors.pabulib_text(budget=found, heading=place)
+    response = HttpResponse(written.text, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slug}-{place.slug}.pb"'
     return response
 
@@ -627,10 +627,15 @@ def staff_project_delivery(request: HttpRequest, slug: str, number: int) -> Http
         user=request.user, slug=slug, number=number, capability=PARTICIPATION_ANSWER
     )
     which = request.POST.get("form") if request.method == "POST" else None
+    # Two forms on one page: each its own prefix, so that no id is used twice.
     status_form = DeliveryForm(
-        request.POST if which == "status" else None, initial={"delivery": item.delivery}
+        request.POST if which == "status" else None,
+        initial={"delivery": item.delivery},
+        prefix="status",
     )
-    milestone_form = MilestoneForm(request.POST if which == "milestone" else None)
+    milestone_form = MilestoneForm(
+        request.POST if which == "milestone" else None, prefix="milestone"
+    )
     here = reverse("staff:participation_project_delivery", kwargs={"slug": slug, "number": number})
     form = status_form if which == "status" else milestone_form
     if which in {"status", "milestone"}:
