@@ -29,9 +29,9 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ecitizen.accounts.selectors import remit_covers
 from ecitizen.catalogue.spec import localised
 from ecitizen.participation.models import Channel, Consultation, Process, Response
+from ecitizen.participation.selectors.processes import process_for_staff
 from ecitizen.participation.services.common import PARTICIPATION_ORGANISE
 
 #: Question types whose answers are counted per choice (and charted).
@@ -85,15 +85,6 @@ def consultation_public_or_404(*, process: Process, slug: str) -> Consultation:
         raise Http404
     consultation.process = process  # the caller's, with its phases and rules prefetched
     return consultation
-
-
-def consultations_of_process(*, process: Process, public: bool = True) -> list[Consultation]:
-    """The process's consultations and surveys, the latest first (drafts only when not
-    ``public``)."""
-    found = Consultation.objects.filter(process=process)
-    if public:
-        found = found.exclude(status=Consultation.Status.DRAFT)
-    return list(found.order_by("-opens_at", "slug"))
 
 
 def response_answers(*, consultation: Consultation, person_key: str | None) -> dict[str, Any]:
@@ -271,32 +262,10 @@ def consultation_counts(*, consultation: Consultation) -> Counts:
     )
 
 
-def process_for_staff_or_404(*, user: Any, slug: str) -> Process:
-    """The process ``slug`` when it is within the user's remit to organise: its
-    department, and one of its wards (an assignment limited to a ward covers a process
-    about that ward; a process of the whole authority only an unlimited assignment).
-    404 otherwise."""
-    process = (
-        Process.objects.filter(slug=slug)
-        .select_related("department")
-        .prefetch_related("wards", "rules", "phases")
-        .first()
-    )
-    if process is None:
-        raise Http404
-    wards: list[int | None] = [ward.pk for ward in process.wards.all()] or [None]
-    if not any(
-        remit_covers(user, PARTICIPATION_ORGANISE, departments=process.department_id, ward_id=ward)
-        for ward in wards
-    ):
-        raise Http404
-    return process
-
-
 def consultation_for_staff_or_404(*, user: Any, slug: str, consultation_slug: str) -> Consultation:
-    """The consultation of a process within the user's remit (drafts included); 404
-    outside it."""
-    process = process_for_staff_or_404(user=user, slug=slug)
+    """The consultation of a process within the user's remit to organise (drafts
+    included); 404 outside it."""
+    process = process_for_staff(user=user, slug=slug, capability=PARTICIPATION_ORGANISE)
     consultation = Consultation.objects.filter(process=process, slug=consultation_slug).first()
     if consultation is None:
         raise Http404

@@ -146,24 +146,28 @@ def _where(parts: Any) -> str:
 
 def _schema_message(error: SchemaError) -> str:  # noqa: PLR0911 - one message per kind of error
     """A schema error in words an organiser can act on."""
+    # jsonschema types these as "maybe unset"; a reported error always has them.
+    expected: Any = error.validator_value
+    instance: Any = error.instance
+    schema: Any = error.schema
     if error.validator == "required":
-        missing = [name for name in error.validator_value if name not in (error.instance or {})]
+        missing = [name for name in expected if name not in (instance or {})]
         return _("%(keys)s is missing") % {"keys": ", ".join(missing)}
     if error.validator == "additionalProperties":
-        allowed = set((error.schema.get("properties") or {}).keys())
-        unknown = sorted(set(error.instance or {}) - allowed)
+        allowed = set((schema.get("properties") or {}).keys())
+        unknown = sorted(set(instance or {}) - allowed)
         return _("%(keys)s is not a key a question can have") % {"keys": ", ".join(unknown)}
     if error.validator == "enum":
         return _("%(value)s is not one of: %(allowed)s") % {
-            "value": json.dumps(error.instance, ensure_ascii=False),
-            "allowed": ", ".join(str(item) for item in error.validator_value),
+            "value": json.dumps(instance, ensure_ascii=False),
+            "allowed": ", ".join(str(item) for item in expected),
         }
     if error.validator == "pattern" and list(error.path)[-1:] == ["id"]:
         return _(
             "the id must start with a small letter and have only small letters, digits, "
             "hyphens and underscores (at most 63)"
         )
-    if error.validator == "type" and isinstance(error.instance, bool):
+    if error.validator == "type" and isinstance(instance, bool):
         return _('write yes, no, on or off in quotes ("yes"): unquoted, they mean true or false')
     if error.validator == "minItems" and list(error.path)[-1:] == ["choices"]:
         return _("a choice question needs at least two choices")
@@ -638,7 +642,7 @@ def _confirmation_email(
             "token": token,
         },
     )
-    title = consultation.tr("title")
+    title = " ".join(consultation.tr("title").split())  # a header holds no line break
     subject = _("Confirm your response to %(title)s") % {"title": title}
     body = "\n\n".join(
         [

@@ -952,3 +952,94 @@ def test_the_organiser_publishes_the_outcome_from_the_staff_page(
     assert consultation.outcome == "We will act."
     assert consultation.outcome_published_at == NOW
     assert len(notified) == 1
+
+
+def test_someone_on_the_census_list_responds_with_their_code_without_an_account(
+    client, consultation, process
+):
+    from ecitizen.participation.models import CensusEntry
+    from ecitizen.participation.services.common import person_key_for_census
+    from ecitizen.participation.views.common import CENSUS_SESSION_KEY
+
+    EligibilityRule.objects.create(process=process, action=Action.RESPOND, census_only=True)
+    url = _url("participation:consultation_respond", consultation)
+    refused = client.get(url).content.decode()
+    assert "This is only open to the people on the list the organiser holds." in refused
+    assert reverse("participation:census_claim", args=[process.slug]) in refused
+
+    entry = CensusEntry.objects.create(
+        process=process, identifier="V-1001", identifier_index="i", code_hash="h", claimed_at=NOW
+    )
+    session = client.session
+    session[CENSUS_SESSION_KEY] = {str(process.pk): entry.pk}
+    session.save()
+    key = _submission_key(client.get(url).content.decode())
+    assert client.post(url, _post_data(submission=key)).status_code == 302
+    response = Response.objects.get()
+    assert response.channel == Channel.CENSUS
+    assert response.person_key == person_key_for_census(entry)
+
+
+def test_a_consultation_not_open_yet_says_when_it_opens(client, process, resident):
+    found = _consultation(
+        process, opens_at=NOW + timedelta(days=2), closes_at=NOW + timedelta(days=20)
+    )
+    client.force_login(resident)
+    html = client.get(_url("participation:consultation", found)).content.decode()
+    assert "Opens on 12 March 2027." in html
+    assert _url("participation:consultation_respond", found) not in html
+    respond = client.get(_url("participation:consultation_respond", found)).content.decode()
+    assert "This consultation is not open yet. It opens on 12 March 2027." in respond
+    assert 'name="visits"' not in respond
+
+
+def test_the_results_page_reads_the_responses_in_a_constant_number_of_queries(client, consultation):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = _url("participation:consultation_results", consultation)
+    _record(consultation, "person-0")
+    services.consultation_close(consultation=consultation, actor=None)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    Response.objects.bulk_create(
+        Response(
+            consultation=consultation,
+            person_key=f"person-{number}",
+            channel=Channel.ONLINE,
+            answers=_answers(),
+        )
+        for number in range(1, 40)
+    )
+    with CaptureQueriesContext(connection) as many:
+        html = client.get(url).content.decode()
+    assert "40 responses" in html
+    assert len(many) == len(few)
+
+
+def test_an_organiser_limited_to_another_ward_gets_404(client, consultation, process, department):
+    from ecitizen.accounts import services as accounts
+    from tests.factories import JurisdictionFactory, UserFactory
+    from tests.personas import TOTP_SECRET
+
+    riverside, hillside = JurisdictionFactory(code="riverside"), JurisdictionFactory(code="hill")
+    process.wards.set([riverside])
+
+    def officer(ward, email):
+        user = UserFactory(email=email)
+        accounts.role_assign(
+            user=user,
+            role="engagement_officer",
+            department=department,
+            jurisdiction=ward,
+            actor=None,
+            system=True,
+        )
+        accounts.mfa_totp_activate(user=user, secret=TOTP_SECRET, actor=None)
+        return user
+
+    url = reverse("staff:participation_consultation_export", args=["riverside", "park"])
+    sign_in_official(client, officer(hillside, "hill@example.test"))
+    assert client.get(url).status_code == 404
+    sign_in_official(client, officer(riverside, "river@example.test"))
+    assert client.get(url).status_code == 200
