@@ -28,6 +28,10 @@ page uses it too), so that no dataset publishes a count another withholds:
   below the threshold). The money datasets publish no totals: nothing else is needed
   there.
 
+Participatory budgets' results (``participatory-budget-results``) publish every
+project's votes whole: the public results page shows them, and each heading's anonymised
+ballots are published as a Pabulib file, from which anyone counts them again.
+
 The service performance indicators (``service-kpis``) are the public performance page's
 figures (``insights.performance``), suppressed as that page is, with the same threshold:
 a count below it reads ``<10``, a rate or a cost built from one ``[c]``, a figure not
@@ -843,6 +847,213 @@ def service_kpis_table() -> Table:
     )
 
 
+def participatory_budgets_table() -> Table:
+    """Every project on the ballot of a participatory budget whose results are published:
+    its process, heading, number, title and cost, its votes, whether each counting method
+    chose it and whether the budget's own method did (what was funded), its delivery, and
+    the address of its heading's anonymised ballots (Pabulib). Read through participation's
+    selectors: the results pages' figures.
+
+    Votes are not suppressed: the public results page shows them, and the heading's
+    ballots are published whole (anonymised) in the Pabulib file, from which anyone counts
+    them again."""
+    from django.http import Http404
+    from django.urls import reverse
+
+    from ecitizen.participation.selectors.budgets import (
+        budget_public_or_404,
+        method_key,
+        results_of,
+    )
+    from ecitizen.participation.selectors.processes import processes_published
+
+    base = str(settings.PUBLIC_BASE_URL).rstrip("/")
+    rows = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for process in processes_published().order_by("slug"):
+            try:
+                budget = budget_public_or_404(process.slug)
+            except Http404:
+                continue  # a process without a budget
+            if budget.results_published_at is None:
+                continue
+            own = method_key(budget)
+            published = budget.results_published_at.astimezone(_zone()).date().isoformat()
+            for heading in results_of(budget):
+                place = heading.heading
+                ballots_file = base + reverse(
+                    "participation:budget_pabulib",
+                    kwargs={"slug": process.slug, "heading": place.slug},
+                )
+                for row in sorted(heading.rows, key=lambda r: r.project.number):
+                    project = row.project
+                    rows.append(
+                        {
+                            "process": process.slug,
+                            "process_title": process.tr("title"),
+                            "heading": place.slug,
+                            "heading_name": place.tr("name"),
+                            "ward": place.ward.code if place.ward else None,
+                            "heading_amount": str(place.amount),
+                            "project": project.number,
+                            "title": project.tr("title"),
+                            "cost": str(project.cost),
+                            "votes": row.votes,
+                            "ballots": heading.ballots,
+                            "selected_greedy": row.chosen.get("greedy", False),
+                            "selected_equal_shares": row.chosen.get("equal_shares", False),
+                            "selected_equal_shares_add1": row.chosen.get(
+                                "equal_shares_add1", False
+                            ),
+                            "method": own,
+                            "selected": row.selected,
+                            "delivery": project.delivery if row.selected else None,
+                            "results_published": published,
+                            "ballots_file": ballots_file,
+                        }
+                    )
+    money = _("In the currency's major units.")
+    fields = [
+        plain_field(
+            "process",
+            "string",
+            _("Process"),
+            _("The participatory process (its short name, as in its web address)."),
+            required=True,
+        ),
+        plain_field("process_title", "string", _("Process title"), _("The process's name.")),
+        plain_field(
+            "heading",
+            "string",
+            _("Heading"),
+            _(
+                "The part of the budget the project is in (its short name): a ward's, or "
+                "the whole authority's. Each heading is counted on its own."
+            ),
+            required=True,
+        ),
+        plain_field("heading_name", "string", _("Heading name"), _("The heading's name.")),
+        plain_field(
+            "ward", "string", _("Ward"), _("The heading's ward (its code); empty: the whole area.")
+        ),
+        plain_field(
+            "heading_amount",
+            "number",
+            _("Heading amount"),
+            _text(_("The money the heading had to spend.")) + " " + _text(money),
+            required=True,
+        ),
+        plain_field(
+            "project",
+            "integer",
+            _("Project number"),
+            _("The project's number in its budget (its id in the Pabulib file)."),
+            required=True,
+        ),
+        plain_field("title", "string", _("Project title"), _("The project's name.")),
+        plain_field(
+            "cost",
+            "number",
+            _("Cost"),
+            _text(_("The project's cost after the feasibility review.")) + " " + _text(money),
+            required=True,
+        ),
+        plain_field(
+            "votes",
+            "integer",
+            _("Votes"),
+            _(
+                "The ballots that chose the project. Not suppressed: the results page shows "
+                "them, and the heading's anonymised ballots are published whole."
+            ),
+            required=True,
+        ),
+        plain_field(
+            "ballots",
+            "integer",
+            _("Ballots in the heading"),
+            _("How many people voted in the heading (one ballot each, the last one counts)."),
+            required=True,
+        ),
+        plain_field(
+            "selected_greedy",
+            "boolean",
+            _("Chosen by greedy"),
+            _(
+                "Whether counting by most votes first, each project taken when its cost "
+                "still fits in the money left, chooses the project."
+            ),
+            required=True,
+        ),
+        plain_field(
+            "selected_equal_shares",
+            "boolean",
+            _("Chosen by equal shares"),
+            _(
+                "Whether the Method of Equal Shares chooses the project: each voter has an "
+                "equal share of the heading's money, and a project is bought when its "
+                "supporters' shares can pay for it."
+            ),
+            required=True,
+        ),
+        plain_field(
+            "selected_equal_shares_add1",
+            "boolean",
+            _("Chosen by equal shares, completed"),
+            _(
+                "Whether equal shares with its completion chooses the project: the shares "
+                "raised step by step while the outcome fits the budget, then the money "
+                "left given by most votes."
+            ),
+            required=True,
+        ),
+        plain_field(
+            "method",
+            "string",
+            _("Counting method"),
+            _(
+                "The method the budget used, chosen by its organiser before the vote: "
+                "greedy, equal_shares or equal_shares_add1 (completed)."
+            ),
+            required=True,
+        ),
+        plain_field(
+            "selected",
+            "boolean",
+            _("Funded"),
+            _("Whether the budget's own method chose the project: it is funded."),
+            required=True,
+        ),
+        plain_field(
+            "delivery",
+            "string",
+            _("Delivery"),
+            _(
+                "Where a funded project's delivery stands: not_started, design, procurement, "
+                "works, done or cancelled; empty for a project not funded."
+            ),
+        ),
+        plain_field(
+            "results_published",
+            "date",
+            _("Results published"),
+            _("The day the budget's results were published."),
+            required=True,
+        ),
+        plain_field(
+            "ballots_file",
+            "string",
+            _("Ballots file"),
+            _(
+                "Where the heading's anonymised ballots are published, as a Pabulib file "
+                "(pabulib.org): each voter numbered at random, with the projects chosen."
+            ),
+            required=True,
+        ),
+    ]
+    return Table(fields, rows, primary_key=["process", "project"])
+
+
 def _ward_names() -> dict[str, str]:
     from ecitizen.accounts.selectors import jurisdictions_by_code
 
@@ -972,6 +1183,33 @@ DATASETS: tuple[PlatformDataset, ...] = (
         ),
         frequency="MONTHLY",
         build=service_kpis_table,
+    ),
+    PlatformDataset(
+        slug="participatory-budget-results",
+        department="communications",
+        title=_("Participatory budgets: the projects, the votes and the winners"),
+        description=_(
+            "Every project residents voted on in the city's participatory budgets whose "
+            "results are published: its ward heading, cost and votes, whether the usual "
+            "count (most votes first, “greedy”) and the Method of Equal Shares (with and "
+            "without its completion) would choose it, which of them the budget used, and "
+            "how the funded projects' delivery stands. Each heading's anonymised ballots are "
+            "published as a Pabulib file, at /participate/<process>/budget/pabulib/"
+            "<heading>.pb (the address is in the column ballots_file), so anyone can count "
+            "them again. Published automatically by the platform every day."
+        ),
+        resource_title=_("Participatory budget results by project (CSV)"),
+        licence_id="OGL-UK-3.0",
+        themes=("GOVE", "REGI"),
+        keywords=(
+            "participatory budgeting",
+            "participation",
+            "votes",
+            "method of equal shares",
+            "pabulib",
+        ),
+        frequency="ANNUAL",
+        build=participatory_budgets_table,
     ),
 )
 
