@@ -495,3 +495,50 @@ def test_the_vote_closing_between_check_and_cast_is_said_on_the_check_page(
     assert answer.status_code == 200
     assert "The vote closed on" in answer.content.decode()
     assert Ballot.objects.count() == 0
+
+
+# --- at the same instant (PostgreSQL) ----------------------------------------------------
+
+
+def _postgresql() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.db_specific
+@pytest.mark.skipif(not _postgresql(), reason="needs concurrent writers (PostgreSQL)")
+def test_ballots_of_one_person_cast_at_once_stay_one_ballot(department):
+    from tests.concurrency import run_together
+
+    world = budget_world(department)
+    north = world.projects["north"]
+
+    def vote(number: int) -> None:
+        cast(world, world.north, [north[number % len(north)]], key="same-person")
+
+    errors = run_together(vote, 8)
+    assert not errors
+    ballot = Ballot.objects.get()
+    assert ballot.changes == 7
+    assert ballots_cast_audited() == 8
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.db_specific
+@pytest.mark.skipif(not _postgresql(), reason="needs concurrent writers (PostgreSQL)")
+def test_one_person_in_two_wards_at_once_gets_one_ward(department):
+    from tests.concurrency import run_together
+
+    world = budget_world(department)
+    places = [(world.north, world.projects["north"][0]), (world.south, world.projects["south"][0])]
+
+    def vote(number: int) -> None:
+        heading, project = places[number % 2]
+        cast(world, heading, [project], key="same-person", channel=Channel.CENSUS)
+
+    errors = run_together(vote, 6)
+    assert errors
+    assert {getattr(e, "code", None) for e in errors} == {"other_heading"}
+    assert Ballot.objects.values("heading").distinct().count() == 1
