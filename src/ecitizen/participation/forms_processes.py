@@ -172,11 +172,12 @@ class ProcessForm(TranslatedForm):
         super().__init__(*args, **kwargs)
         self.department_objects = {str(d.pk): d for d in departments}
         self.ward_objects = {str(w.pk): w for w in wards}
-        self.fields["department"].choices = [
+        self.fields["department"].choices = [  # type: ignore[attr-defined]
             ("", _("Choose a department")),
             *((key, str(d)) for key, d in self.department_objects.items()),
         ]
-        self.fields["wards"].choices = [(key, str(w)) for key, w in self.ward_objects.items()]
+        wards_field: Any = self.fields["wards"]
+        wards_field.choices = [(key, str(w)) for key, w in self.ward_objects.items()]
         if not creating:
             del self.fields["slug"]
 
@@ -241,7 +242,7 @@ class PhaseForm(TranslatedForm):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
         if starts_on and ends_on and ends_on < starts_on:
             self.add_error("ends_on", _("The end date must be the same as or after the start date"))
@@ -269,8 +270,8 @@ class PhaseForm(TranslatedForm):
         }
 
 
-#: Why each action would be limited, for the rules page's hints.
-ACTION_QUESTIONS = {
+#: The question above each action's conditions on the rules page.
+ACTION_QUESTIONS: dict[str, Any] = {
     Action.RESPOND: _("Who can respond to consultations and surveys?"),
     Action.PROPOSE: _("Who can submit proposals?"),
     Action.SUPPORT: _("Who can support proposals?"),
@@ -342,7 +343,7 @@ class RulesForm(SubmissionForm):
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         for action in Action.values:
             if data.get(f"{action}_census_only") and (
                 data.get(f"{action}_email_verified")
@@ -420,7 +421,7 @@ class CensusUploadForm(SubmissionForm):
     rows: list[tuple[int, str]]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         upload = data.get("file")
         if upload is None:
             return data
@@ -570,7 +571,8 @@ class PaperBallotForm(PaperPersonForm):
 
     def __init__(self, *args: Any, projects: Iterable[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["projects"].choices = [(str(p.pk), str(p)) for p in projects]
+        projects_field: Any = self.fields["projects"]
+        projects_field.choices = [(str(p.pk), str(p)) for p in projects]
 
     def project_ids(self) -> list[int]:
         return [int(value) for value in self.cleaned_data["projects"]]

@@ -41,8 +41,21 @@ from ecitizen.participation.selectors import processes as selectors
 from ecitizen.participation.selectors.processes import INVITATION_INTERVAL
 from ecitizen.participation.services.common import PARTICIPATION_ORGANISE, ParticipationError
 
-#: Addresses under /participate/ and /staff/participation/ that a process's slug would hide.
-RESERVED_SLUGS = frozenset({"new", "yours", "news", "code-of-conduct", "paper"})
+#: First parts of addresses under /participate/ and /staff/participation/ that are not a
+#: process's: a process with one of them as its slug would clash with those pages.
+RESERVED_SLUGS = frozenset(
+    {
+        "new",
+        "yours",
+        "news",
+        "code-of-conduct",
+        "paper",
+        "answers",
+        "moderation",
+        "comments",
+        "budgets",
+    }
+)
 #: The fields of a process and of a phase that have translations.
 PROCESS_TRANSLATED = ("title", "summary", "description")
 PHASE_TRANSLATED = ("title", "description")

@@ -12,6 +12,8 @@ from datetime import date, datetime, timedelta
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -192,7 +194,7 @@ def test_a_ward_limited_organiser_creates_only_in_their_ward(department, ward, o
     ).pk
 
 
-@pytest.mark.parametrize("slug", ["new", "yours", "code-of-conduct"])
+@pytest.mark.parametrize("slug", ["new", "yours", "code-of-conduct", "moderation", "comments"])
 def test_process_slug_reserved_or_taken(engagement_officer, department, slug):
     with pytest.raises(ParticipationError) as refused:
         services.process_create(
@@ -529,6 +531,47 @@ def test_the_list_shows_published_processes_only(client, engagement_officer, dep
     assert "Riverside" in text  # its ward
     assert "Submit proposals" in text  # what can be done now
     assert "5 March 2027 to 20 March 2027" in text
+
+
+def test_the_list_reads_a_fixed_number_of_queries(
+    client, engagement_officer, department, ward, django_assert_max_num_queries
+):
+    make_process(engagement_officer, department, title="First", wards=[ward])
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("participation:processes"))
+    for number in range(4):
+        make_process(engagement_officer, department, title=f"More {number}", wards=[ward])
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = client.get(reverse("participation:processes"))
+    assert len(page.context["rows"]) == 5
+
+
+def test_the_process_page_links_what_the_process_has(client, engagement_officer, department):
+    from decimal import Decimal
+
+    from ecitizen.participation.models import Budget, Consultation
+
+    process = make_process(engagement_officer, department)
+    text = client.get(reverse("participation:process", args=[process.slug])).content.decode()
+    budget_url = reverse("participation:budget", args=[process.slug])
+    assert reverse("participation:proposals", args=[process.slug]) in text  # a proposals phase
+    assert budget_url not in text
+    for slug, status in (("park", Consultation.Status.OPEN), ("hidden", Consultation.Status.DRAFT)):
+        Consultation.objects.create(
+            process=process,
+            slug=slug,
+            title=slug.title(),
+            status=status,
+            opens_at=NOW - timedelta(days=1),
+            closes_at=NOW + timedelta(days=1),
+        )
+    Budget.objects.create(
+        process=process, total_amount=Decimal("1000"), ballot_kind=Budget.BallotKind.APPROVAL
+    )
+    text = client.get(reverse("participation:process", args=[process.slug])).content.decode()
+    assert reverse("participation:consultation", args=[process.slug, "park"]) in text
+    assert reverse("participation:consultation", args=[process.slug, "hidden"]) not in text
+    assert budget_url in text
 
 
 def test_a_draft_has_no_public_page(client, engagement_officer, department):

@@ -407,7 +407,7 @@ def process_edit(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _rule_rows(item: Process) -> list[tuple[str, str]]:
+def _rule_rows(item: Process) -> list[tuple[Any, str]]:
     """Each action and who may do it, in words."""
     rules = {rule.action: rule for rule in item.rules.all()}
     rows = []
