@@ -45,6 +45,11 @@ class Target:
     #: The roles that reach it when they are not the URL's department roles (the whole
     #: authority's figures: authority-wide roles only).
     insider_roles: tuple[str, ...] = ()
+    #: The URL-name prefix it is for, when a parameter name means different objects in
+    #: different apps (a process's ``slug`` against a service's).
+    names: str = ""
+    #: A query string the page needs besides the path (what a form page is about).
+    query: str = ""
 
 
 @dataclass
@@ -303,7 +308,119 @@ def _build_world() -> World:
         Target({"service": shed.slug, "chart": "figures"}, label="service's chart"),
         Target({"service": shed.slug, "series": "applications-week"}, label="forecast"),
     ]
+    _participation_world(world)
     return world
+
+
+def _participation_world(world: World) -> None:
+    """A published process of Public Works about the Riverside ward, with a consultation,
+    a proposal and its comment, and a budget with a project (the test's own rows: the
+    matrix is about who reaches them, not how they are made)."""
+    from decimal import Decimal
+
+    from ecitizen.participation.models import (
+        Budget,
+        Comment,
+        Consultation,
+        Heading,
+        Phase,
+        Process,
+        Project,
+        Proposal,
+    )
+    from ecitizen.participation.models import (
+        Target as Kind,
+    )
+
+    today = timezone.localdate()
+    process = Process.objects.create(
+        slug="riverside-plan",
+        title="Riverside plan",
+        summary="The plan for the riverside.",
+        department=world.department,
+        status=Process.Status.PUBLISHED,
+    )
+    process.wards.set([world.ward])
+    Phase.objects.create(
+        process=process,
+        kind=Phase.Kind.VOTE,
+        starts_on=today - timedelta(days=3),
+        ends_on=today + timedelta(days=3),
+    )
+    consultation = Consultation.objects.create(
+        process=process,
+        slug="plan",
+        title="The plan",
+        questions=[{"id": "view", "type": "long_text", "label": {"en": "Your view"}}],
+        status=Consultation.Status.OPEN,
+        opens_at=timezone.now() - timedelta(days=1),
+        closes_at=timezone.now() + timedelta(days=7),
+    )
+    proposal = Proposal.objects.create(
+        process=process, reference="P-TEST1", title="More benches", description="Benches."
+    )
+    comment = Comment.objects.create(
+        target_kind=Kind.PROPOSAL, target_id=proposal.pk, process=process, body="Yes please."
+    )
+    budget = Budget.objects.create(
+        process=process, total_amount=Decimal("1000"), ballot_kind=Budget.BallotKind.KNAPSACK
+    )
+    heading = Heading.objects.create(
+        budget=budget, slug="riverside", name="Riverside", ward=world.ward, amount=Decimal("1000")
+    )
+    project = Project.objects.create(
+        heading=heading,
+        number=1,
+        title="A bench",
+        description="A bench by the river.",
+        department=world.department,
+        cost=Decimal("500"),
+    )
+    prefix = "staff:participation"
+    world.targets["slug"] += [
+        Target({"slug": process.slug}, ward=world.ward, label="process", names=prefix),
+        Target(
+            {"slug": process.slug},
+            ward=world.ward,
+            label="paper response form",
+            names="staff:participation_paper_response",
+            query=f"consultation={consultation.slug}",
+        ),
+        Target(
+            {"slug": process.slug},
+            ward=world.ward,
+            label="paper ballot form",
+            names="staff:participation_paper_ballot",
+            query=f"heading={heading.slug}",
+        ),
+    ]
+    world.targets["cslug"] = [
+        Target(
+            {"slug": process.slug, "cslug": consultation.slug},
+            ward=world.ward,
+            label="consultation",
+            names=prefix,
+        )
+    ]
+    world.targets["ref"] = [
+        Target(
+            {"slug": process.slug, "ref": proposal.reference},
+            ward=world.ward,
+            label="proposal",
+            names=prefix,
+        )
+    ]
+    world.targets["comment_id"] = [
+        Target({"comment_id": comment.pk}, ward=world.ward, label="comment", names=prefix)
+    ]
+    world.targets["number"] = [
+        Target(
+            {"slug": process.slug, "number": project.number},
+            ward=world.ward,
+            label="project",
+            names=prefix,
+        )
+    ]
 
 
 def staff_object_urls() -> list[tuple[str, tuple[str, ...], frozenset[str]]]:
@@ -331,10 +448,16 @@ def test_the_matrix_covers_every_staff_url_that_names_an_object():
     assert {"staff:insights_department", "staff:insights_service", "staff:insights_costs"} <= names
 
 
-def _target_for(world: World, params: tuple[str, ...]) -> list[Target]:
-    """The targets whose kwargs are exactly this URL's parameters."""
+def _target_for(world: World, name: str, params: tuple[str, ...]) -> list[Target]:
+    """The targets whose kwargs are exactly this URL's parameters (those meant for this
+    URL's name, when some are)."""
     candidates = [t for key in params for t in world.targets.get(key, [])]
-    matching = [t for t in candidates if set(t.kwargs) == set(params)]
+    matching = [t for t in candidates if set(t.kwargs) == set(params) and name.startswith(t.names)]
+    # The targets meant for the longest prefix of this name (the most specific) win.
+    longest = max((len(t.names) for t in matching), default=0)
+    matching = [t for t in matching if len(t.names) == longest]
+    # A target listed under each of its parameters is one target.
+    matching = list({id(t): t for t in matching}.values())
     assert matching, f"No object for URL parameters {params}: describe it in _build_world's targets"
     return matching
 
@@ -363,8 +486,8 @@ def test_officials_outside_the_object_s_remit_get_404(client, name, params, role
     def person(role, department, ward=None):
         return _official(role, department, ward, email=f"m{next(serial)}@example.test")
 
-    for target in _target_for(world, params):
-        url = reverse(name, kwargs=target.kwargs)
+    for target in _target_for(world, name, params):
+        url = reverse(name, kwargs=target.kwargs) + (f"?{target.query}" if target.query else "")
         what = f"{name} on the {target.label}"
         # The method the view answers: GET, or POST for actions.
         probe = target.owner or person(

@@ -12,12 +12,13 @@ class ParticipationConfig(AppConfig):
         from pathlib import Path
 
         from ecitizen.accounts.models import Role
-        from ecitizen.core.registry import NavItem, PeriodicJob, RoleSpec, registry
+        from ecitizen.core.registry import NavItem, PeriodicJob, PruneHook, RoleSpec, registry
         from ecitizen.participation.services import (
             PARTICIPATION_ANSWER,
             PARTICIPATION_MODERATE,
             PARTICIPATION_ORGANISE,
             PARTICIPATION_PAPER,
+            consultations,
         )
 
         # A department's engagement team: runs its processes, consultations and budgets.
@@ -73,6 +74,14 @@ class ParticipationConfig(AppConfig):
             )
         )
         registry.register_message_dir(Path(__file__).parent / "messages")
+        # Anonymous responses whose emailed link was never used (it expires in 72 hours).
+        registry.register_prune_hook(
+            PruneHook(
+                "participation.pending_responses",
+                consultations.pending_responses_prune,
+                "unconfirmed anonymous responses",
+            )
+        )
         registry.register_job(
             PeriodicJob(
                 "participation.announce",
