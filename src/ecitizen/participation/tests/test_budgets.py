@@ -610,3 +610,53 @@ def test_the_organiser_counts_and_publishes_on_the_results_page(
     assert client.post(url, {"submission": key, "action": "publish"}).status_code == 302
     world.budget.refresh_from_db()
     assert world.budget.results_published_at is not None
+
+
+@pytest.mark.django_db
+def test_a_ward_limited_official_reaches_only_the_projects_of_their_ward(client, department):
+    from ecitizen.accounts import services as accounts
+    from ecitizen.accounts.models import Role
+    from tests.factories import UserFactory
+    from tests.personas import TOTP_SECRET
+
+    world = budget_world(department)
+    officer = UserFactory(email="north.officer@example.test")
+    accounts.role_assign(
+        user=officer,
+        role=Role.CASE_OFFICER,
+        department=department,
+        jurisdiction=world.ward_north,
+        actor=None,
+        system=True,
+    )
+    accounts.mfa_totp_activate(user=officer, secret=TOTP_SECRET, actor=None)
+    sign_in_official(client, officer)
+    slug = world.process.slug
+    for slug_heading, status in (("north", 200), ("south", 404), ("city", 404)):
+        number = world.projects[slug_heading][0].number
+        url = reverse("staff:participation_project_review", args=[slug, number])
+        assert client.get(url).status_code == status, slug_heading
+    listed = client.get(reverse("staff:participation_projects")).content.decode()
+    assert "North project 1" in listed
+    assert "South project 1" not in listed
+
+
+@pytest.mark.django_db
+def test_the_organiser_s_pages_of_a_process_without_budget_lead_to_its_set_up(
+    client, department, engagement_officer
+):
+    from ecitizen.participation.models import Process
+
+    process = Process.objects.create(
+        slug="no-budget", title="Plan", summary="A plan", department=department
+    )
+    sign_in_official(client, engagement_officer)
+    setup = reverse("staff:participation_budget", args=[process.slug])
+    for name in (
+        "staff:participation_budget_heading",
+        "staff:participation_project_new",
+        "staff:participation_budget_results",
+    ):
+        answer = client.get(reverse(name, args=[process.slug]))
+        assert answer.status_code == 302, name
+        assert answer["Location"] == setup

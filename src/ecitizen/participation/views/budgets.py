@@ -422,12 +422,15 @@ def staff_budget(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _staff_budget_or_404(request: HttpRequest, slug: str) -> Budget:
+def _staff_budget(request: HttpRequest, slug: str) -> Budget | HttpResponse:
+    """The budget of process ``slug`` in the organiser's remit (404 outside it), or, when
+    the process has no budget yet, a redirect to the page that sets one up."""
     _process, found = selectors.budget_for_staff_or_404(
         user=request.user, slug=slug, capability=PARTICIPATION_ORGANISE
     )
     if found is None:
-        raise Http404
+        messages.info(request, _("Set up the budget first."))
+        return redirect("staff:participation_budget", slug=slug)
     return found
 
 
@@ -442,7 +445,9 @@ _HEADING_FIELDS = {
 @staff_only(PARTICIPATION_ORGANISE)
 def staff_budget_heading(request: HttpRequest, slug: str) -> HttpResponse:
     """Add a heading to the budget, or change one (``?heading=<address name>``)."""
-    found = _staff_budget_or_404(request, slug)
+    found = _staff_budget(request, slug)
+    if isinstance(found, HttpResponse):
+        return found
     editing_slug = request.GET.get("heading") or ""
     editing = selectors.heading_of_or_404(found, editing_slug) if editing_slug else None
     wards = jurisdictions_by_code()
@@ -488,7 +493,9 @@ def staff_budget_heading(request: HttpRequest, slug: str) -> HttpResponse:
 @staff_only(PARTICIPATION_ORGANISE)
 def staff_project_new(request: HttpRequest, slug: str) -> HttpResponse:
     """Put a project in a heading: new, or from an accepted proposal of the process."""
-    found = _staff_budget_or_404(request, slug)
+    found = _staff_budget(request, slug)
+    if isinstance(found, HttpResponse):
+        return found
     form = ProjectForm(
         _posted(request),
         headings=list(found.headings.all()),
@@ -681,7 +688,9 @@ def staff_project_delivery(request: HttpRequest, slug: str, number: int) -> Http
 def staff_budget_results(request: HttpRequest, slug: str) -> HttpResponse:
     """Count the ballots (every heading, every method), preview the results as residents
     will see them, and publish them."""
-    found = _staff_budget_or_404(request, slug)
+    found = _staff_budget(request, slug)
+    if isinstance(found, HttpResponse):
+        return found
     form = ResultsForm(_posted(request))
     here = reverse("staff:participation_budget_results", kwargs={"slug": slug})
     if request.method == "POST":
@@ -702,7 +711,9 @@ def staff_budget_results(request: HttpRequest, slug: str) -> HttpResponse:
                 submission_remember(request, form, here, session_key=STAFF_SESSION_KEY)
                 messages.success(request, done)
                 return redirect(here)
-    found = _staff_budget_or_404(request, slug)
+    found = _staff_budget(request, slug)
+    if isinstance(found, HttpResponse):
+        return found
     return render(
         request,
         "participation/staff/budget_results.html",
