@@ -29,7 +29,7 @@ from ecitizen.participation.services.census import IDENTIFIER_MAX_LENGTH
 from ecitizen.participation.services.processes import RuleSpec
 
 #: The most identifiers one census file may hold.
-CENSUS_MAX_ROWS = 200_000
+CENSUS_MAX_ROWS = 50_000
 
 
 def language_name(code: str) -> str:

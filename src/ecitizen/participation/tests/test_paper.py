@@ -165,6 +165,20 @@ def test_paper_pages_need_the_capability_within_the_remit(
         assert client.get(_paper_url(process)).status_code == 200
 
 
+def test_the_paper_home_lists_the_published_processes_of_the_remit(
+    client, process, intermediary, other_engagement_officer, engagement_officer, department
+):
+    make_process(engagement_officer, department, title="Still a draft", publish=False)
+    home = reverse("staff:participation_paper_entries")
+    sign_in_official(client, intermediary)
+    text = client.get(home).content.decode()
+    assert reverse("staff:participation_paper", args=[process.slug]) in text
+    assert "Still a draft" not in text
+    client.logout()
+    sign_in_official(client, other_engagement_officer)
+    assert process.title not in client.get(home).content.decode()
+
+
 def test_no_paper_entries_in_a_draft(client, clerk, department):
     draft = make_process(clerk, department, title="Draft", publish=False)
     assert client.get(_paper_url(draft)).status_code == 404

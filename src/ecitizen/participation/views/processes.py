@@ -947,11 +947,17 @@ def paper_ballot(request: HttpRequest, slug: str) -> HttpResponse:
 
 @staff_only(PAPER)
 def paper_entries(request: HttpRequest) -> HttpResponse:
-    """The paper entries the official made (nobody else's)."""
+    """Where the official can enter paper participation (the published processes of their
+    remit), and the paper entries they made (nobody else's)."""
     return render(
         request,
         "participation/staff/paper_entries.html",
-        {"entries": selectors.paper_entries_by(user=request.user)},
+        {
+            "processes": selectors.processes_in_remit(request.user, PAPER).filter(
+                status=Process.Status.PUBLISHED
+            ),
+            "entries": selectors.paper_entries_by(user=request.user),
+        },
     )
 
 
