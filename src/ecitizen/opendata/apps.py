@@ -82,6 +82,7 @@ class OpendataConfig(AppConfig):
                     "property_tax",
                     "fines",
                     "insights",
+                    "participation",  # its budget results dataset
                 ),
             )
         )

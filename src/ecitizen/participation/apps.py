@@ -12,7 +12,15 @@ class ParticipationConfig(AppConfig):
         from pathlib import Path
 
         from ecitizen.accounts.models import Role
-        from ecitizen.core.registry import NavItem, PeriodicJob, PruneHook, RoleSpec, registry
+        from ecitizen.core.registry import (
+            DemoLoader,
+            NavItem,
+            PeriodicJob,
+            PruneHook,
+            RoleSpec,
+            registry,
+        )
+        from ecitizen.participation.demo import demo_participation_load
         from ecitizen.participation.services import (
             PARTICIPATION_ANSWER,
             PARTICIPATION_MODERATE,
@@ -89,4 +97,8 @@ class ParticipationConfig(AppConfig):
                 timedelta(hours=1),
                 "Tell followers of the phases that began and of published results",
             )
+        )
+        # Budget 2027, the regeneration consultation and the parks survey (participation/demo.py).
+        registry.register_demo_loader(
+            DemoLoader("participation", demo_participation_load, after=("people",))
         )

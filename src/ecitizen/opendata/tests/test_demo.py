@@ -34,6 +34,7 @@ def test_the_loader_is_registered_after_the_apps_it_publishes():
         "property_tax",
         "fines",
         "insights",  # its service-kpis dataset is built from the monthly figures
+        "participation",  # the budget results dataset
     }
     assert set(loader.after) <= set(registry.demo_loaders)
 
