@@ -778,23 +778,35 @@ def results_compute(*, budget: Budget, actor: Any) -> list[Result]:
 def results_publish(*, budget: Budget, actor: Any) -> Budget:
     """Publish the results: the winners of the budget's own method are marked selected
     (every other project not), ``results_published_at`` is set, and the followers of the
-    process are told (``participation_results_published``). Refused when a heading is not
-    counted, or was counted before ballots that are not in the count (``results_missing``:
-    count again), and when already published (``results_published``). Audited."""
+    process are told (``participation_results_published``). Refused while the vote is
+    open (``vote_open``), when a heading is not counted or was counted before a ballot
+    cast since (``results_missing``: count again), and when already published
+    (``results_published``). Audited."""
     budget = _locked_budget(budget)
     _published_refuse(budget)
+    process = Process.objects.prefetch_related("phases").get(pk=budget.process_id)
+    if vote_window(process).open:
+        raise ParticipationError(
+            _("The vote is still open: the results are published once it has closed."),
+            code="vote_open",
+        )
     key = method_key(budget)
     results = {r.heading_id: r for r in Result.objects.filter(heading__budget=budget, method=key)}
     ballots = {
-        row["heading_id"]: row["n"]
+        row["heading_id"]: row
         for row in Ballot.objects.filter(heading__budget=budget)
         .values("heading_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id"), last=Max("cast_at"))
     }
     headings = list(budget.headings.all())
     for heading in headings:
         result = results.get(heading.pk)
-        if result is None or result.ballots != ballots.get(heading.pk, 0):
+        counted = ballots.get(heading.pk, {"n": 0, "last": None})
+        if (
+            result is None
+            or result.ballots != counted["n"]
+            or (counted["last"] is not None and counted["last"] > result.computed_at)
+        ):
             raise ParticipationError(
                 _("Count the ballots first: %(heading)s is not counted as it stands.")
                 % {"heading": heading.tr("name")},
@@ -816,16 +828,16 @@ def results_publish(*, budget: Budget, actor: Any) -> Budget:
         obj=budget,
         changes={"method": key, "selected": len(winners)},
     )
-    from ecitizen.participation.services.follows import followers_notify
+    from ecitizen.participation.services.follows import followers_notify, organiser_text
 
-    process = budget.process
     followers_notify(
         process=process,
         target_kind=Target.PROCESS,
         target_id=process.pk,
         event="participation_results_published",
         context={
-            "process": process.tr("title"),
+            # In each follower's language when the organiser translated the title.
+            "process": organiser_text(process, "title"),
             "url": reverse("participation:budget_results", kwargs={"slug": process.slug}),
         },
     )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from ecitizen.core.models import AuditEvent
 from ecitizen.participation import counting
 from ecitizen.participation.models import (
+    Ballot,
     Budget,
     Follow,
     Milestone,
@@ -276,10 +277,20 @@ def test_publishing_selects_the_budget_s_method_s_winners_and_tells_followers(
     )
     _small_ballots(world)
     Follow.objects.create(user=resident, target_kind=Target.PROCESS, target_id=world.process.pk)
+    with pytest.raises(ParticipationError) as still_open:
+        services.results_publish(budget=world.budget, actor=None)
+    assert still_open.value.code == "vote_open"
+    _close_vote(world)
     with pytest.raises(ParticipationError) as not_counted:
         services.results_publish(budget=world.budget, actor=None)
     assert not_counted.value.code == "results_missing"
-    _close_vote(world)
+    services.results_compute(budget=world.budget, actor=None)
+    # A ballot cast after the count (the vote reopened) makes the count stale.
+    Ballot.objects.filter(heading=world.north).update(cast_at=timezone.now() + timedelta(hours=1))
+    with pytest.raises(ParticipationError) as stale:
+        services.results_publish(budget=world.budget, actor=None)
+    assert stale.value.code == "results_missing"
+    Ballot.objects.filter(heading=world.north).update(cast_at=timezone.now())
     services.results_compute(budget=world.budget, actor=None)
     services.results_publish(budget=world.budget, actor=None)
     world.budget.refresh_from_db()
