@@ -491,7 +491,7 @@ def test_an_approval_ballot_without_javascript(
 def test_a_helper_enters_a_paper_ballot_for_a_resident(
     page: Page, resident, intermediary, engagement_officer, department
 ):
-    process, heading, (playground, trees, _crossing, benches) = _budget(
+    _process, heading, (playground, trees, _crossing, benches) = _budget(
         engagement_officer, department
     )
     # The resident voted online first; the paper ballot will replace it (counted once).
@@ -505,8 +505,11 @@ def test_a_helper_enters_a_paper_ballot_for_a_resident(
         actor=resident,
     )
     _sign_in_official(page, intermediary)
-    page.goto(reverse("staff:participation_paper", args=[process.slug]))
+    # The paper home: the processes of their remit, and their own entries.
+    page.goto(reverse("staff:participation_paper_entries"))
     assert_accessible(page)
+    expect(page.locator("main")).to_contain_text("You have not entered anything on paper yet.")
+    _click(page, page.get_by_role("link", name="Riverton budget 2027"))
     _click(page, page.get_by_role("link", name="A ballot for “Whole city”"))
     expect(page.locator("main h1")).to_contain_text("Enter a paper ballot for “Whole city”")
 
@@ -523,8 +526,9 @@ def test_a_helper_enters_a_paper_ballot_for_a_resident(
     assert (ballot.channel, ballot.replaced_channel) == (Channel.PAPER, Channel.ONLINE)
     assert ballot.entered_by == intermediary
 
-    # Their own entries: the ballot they entered.
-    _click(page, page.get_by_role("link", name="Your paper entries"))
+    # Back on the paper home, their own entries: the ballot they entered.
+    _click(page, page.locator("a.govuk-back-link"))
+    expect(page.locator("main h1")).to_have_text("Paper participation")
     expect(page.locator("main table")).to_contain_text("Riverton budget 2027")
     expect(page.locator("main table")).to_contain_text("Ballot")
 
