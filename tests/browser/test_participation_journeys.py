@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -50,7 +52,7 @@ from tests.browser.journeys import (
     sign_in_by_keyboard,
     tab_to,
 )
-from tests.personas import TOTP_SECRET
+from tests.personas import TOTP_SECRET, sign_in_official
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -211,6 +213,20 @@ def survey(engagement_officer, department) -> Consultation:
 # --- steps -------------------------------------------------------------------------------
 
 
+def _signed_in(page: Page, live_server, user, *, official: bool = False) -> None:
+    """Sign in by the session cookie, where signing in is not the journey's subject (the
+    survey's and the helper's journeys type the password, and the helper's code)."""
+    client = Client()
+    if official:
+        sign_in_official(client, user)
+    else:
+        client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
+    )
+
+
 def _sign_in_official(page: Page, user) -> None:
     """Password, then the authenticator code (officials need their second factor)."""
     sign_in_by_keyboard(page, user.email)
@@ -309,7 +325,7 @@ def _second_tab(page: Page):
 
 
 def test_a_resident_supports_a_proposal_once(
-    page: Page, resident, second_resident, engagement_officer, department
+    page: Page, live_server, resident, second_resident, engagement_officer, department
 ):
     process = _process(
         engagement_officer,
@@ -326,8 +342,7 @@ def test_a_resident_supports_a_proposal_once(
         author=second_resident,
         actor=second_resident,
     )
-    sign_in_by_keyboard(page, resident.email)
-    assert_accessible(page)
+    _signed_in(page, live_server, resident)
     page.goto(reverse("participation:proposals", args=[process.slug]))
     assert_accessible(page)
     _click(page, page.get_by_role("link", name="A footbridge to the island"))
@@ -360,13 +375,12 @@ def test_a_resident_supports_a_proposal_once(
 
 
 def test_a_knapsack_ballot_by_keyboard_then_changed(
-    page: Page, resident, engagement_officer, department
+    page: Page, live_server, resident, engagement_officer, department
 ):
     process, heading, (playground, trees, crossing, benches) = _budget(
         engagement_officer, department
     )
-    sign_in_by_keyboard(page, resident.email)
-    assert_accessible(page)
+    _signed_in(page, live_server, resident)
     page.goto(reverse("participation:budget", args=[process.slug]))
     assert_accessible(page)
     ballot_url = reverse("participation:ballot", args=[process.slug, heading.slug])
@@ -429,11 +443,10 @@ def test_a_knapsack_ballot_by_keyboard_then_changed(
     ),
 )
 def test_the_update_total_button_is_hidden_while_the_script_keeps_the_total(
-    page: Page, resident, engagement_officer, department
+    page: Page, live_server, resident, engagement_officer, department
 ):
     process, heading, _projects = _budget(engagement_officer, department)
-    sign_in_by_keyboard(page, resident.email)
-    assert_accessible(page)
+    _signed_in(page, live_server, resident)
     page.goto(reverse("participation:ballot", args=[process.slug, heading.slug]))
     assert_accessible(page)
     expect(page.locator("[data-ballot-update]")).to_have_attribute("hidden", "")
@@ -445,13 +458,12 @@ def test_the_update_total_button_is_hidden_while_the_script_keeps_the_total(
 
 @pytest.mark.parametrize("javascript_enabled", [False])
 def test_an_approval_ballot_without_javascript(
-    page: Page, resident, engagement_officer, department
+    page: Page, live_server, resident, engagement_officer, department
 ):
     process, heading, (playground, trees, crossing, _benches) = _budget(
         engagement_officer, department, kind=Budget.BallotKind.APPROVAL, max_projects=2
     )
-    sign_in_by_keyboard(page, resident.email)
-    assert_accessible(page)
+    _signed_in(page, live_server, resident)
     page.goto(reverse("participation:ballot", args=[process.slug, heading.slug]))
     assert_accessible(page)
     expect(page.locator("main")).to_contain_text("Choose up to 2 projects.")
@@ -536,7 +548,9 @@ def test_a_helper_enters_a_paper_ballot_for_a_resident(
 # --- 6: the organiser counts and publishes the results -----------------------------------
 
 
-def test_the_organiser_counts_and_publishes_the_results(page: Page, engagement_officer, department):
+def test_the_organiser_counts_and_publishes_the_results(
+    page: Page, live_server, engagement_officer, department
+):
     process, heading, (playground, trees, crossing, benches) = _budget(
         engagement_officer,
         department,
@@ -565,7 +579,7 @@ def test_the_organiser_counts_and_publishes_the_results(page: Page, engagement_o
                 actor=None,
             )
 
-    _sign_in_official(page, engagement_officer)
+    _signed_in(page, live_server, engagement_officer, official=True)
     page.goto(reverse("staff:participation_budget_results", args=[process.slug]))
     assert_accessible(page)
     _click(page, page.get_by_role("button", name="Count the ballots"))
