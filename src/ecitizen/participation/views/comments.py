@@ -24,7 +24,7 @@ from ecitizen.participation.selectors.proposals import proposals_for_moderation
 from ecitizen.participation.services import PARTICIPATION_MODERATE, ParticipationError
 from ecitizen.participation.services import comments as services
 from ecitizen.participation.views.common import participant, process_public_or_404
-from ecitizen.participation.views.proposals import posted
+from ecitizen.participation.views.proposals import posted, signed_in_user
 
 SUBMITTED = "participation.comments.submitted"
 STAFF_PAGE_SIZE = 50
@@ -42,8 +42,9 @@ def comment_new(request: HttpRequest, kind: str, target_id: int) -> HttpResponse
     text kept."""
     target = selectors.comment_target_or_404(kind, target_id)
     process = process_public_or_404(target.process.slug)
-    parent_id = request.POST.get("parent") or request.GET.get("reply")
-    parent = selectors.reply_parent(target, int(parent_id) if str(parent_id).isdigit() else None)
+    parent_id = str(request.POST.get("parent") or request.GET.get("reply") or "")
+    valid = parent_id.isdigit() and len(parent_id) < 19  # a number the database can hold
+    parent = selectors.reply_parent(target, int(parent_id) if valid else None)
     context: dict[str, Any] = {"target": target, "process": process, "parent": parent}
     if parent is not None:
         context["parent_name"] = selectors.public_name(parent.author)
@@ -70,8 +71,8 @@ def comment_new(request: HttpRequest, kind: str, target_id: int) -> HttpResponse
                     target_id=target.target_id,
                     body=form.cleaned_data["body"],
                     parent=parent,
-                    author=request.user,
-                    actor=request.user,
+                    author=signed_in_user(request),
+                    actor=signed_in_user(request),
                 )
             except ParticipationError as error:
                 form.add_error("body", str(error.message))
@@ -95,7 +96,7 @@ def comment_flag(request: HttpRequest, comment_id: int) -> HttpResponse:
         refusal = _("You cannot report your own comment.")
     elif comment.status == Comment.Status.HIDDEN:
         refusal = _("A moderator has already hidden this comment.")
-    elif comment.flags.filter(flagged_by=request.user).exists():
+    elif comment.flags.filter(flagged_by=signed_in_user(request)).exists():
         refusal = _("You have already reported this comment. A moderator will look at it.")
     if refusal is None and request.method == "POST":
         done = submission_already_done(request, form, session_key=SUBMITTED)
@@ -104,7 +105,9 @@ def comment_flag(request: HttpRequest, comment_id: int) -> HttpResponse:
         if form.is_valid():
             try:
                 services.comment_flag(
-                    comment=comment, reason=form.cleaned_data["reason"], user=request.user
+                    comment=comment,
+                    reason=form.cleaned_data["reason"],
+                    user=signed_in_user(request),
                 )
             except ParticipationError as error:
                 messages.error(request, str(error.message))
@@ -137,14 +140,16 @@ def moderation(request: HttpRequest) -> HttpResponse:
     hidden first, then the newest) and the comments hidden lately, in the processes of
     the moderator's remit."""
     flagged = Paginator(
-        selectors.comments_flagged(user=request.user, capability=PARTICIPATION_MODERATE),
+        selectors.comments_flagged(user=signed_in_user(request), capability=PARTICIPATION_MODERATE),
         STAFF_PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     proposals = Paginator(
-        proposals_for_moderation(user=request.user, capability=PARTICIPATION_MODERATE),
+        proposals_for_moderation(user=signed_in_user(request), capability=PARTICIPATION_MODERATE),
         STAFF_PAGE_SIZE,
     ).get_page(request.GET.get("proposals_page"))
-    hidden = selectors.comments_hidden(user=request.user, capability=PARTICIPATION_MODERATE)
+    hidden = selectors.comments_hidden(
+        user=signed_in_user(request), capability=PARTICIPATION_MODERATE
+    )
     return render(
         request,
         "participation/staff/moderation.html",
@@ -166,7 +171,7 @@ def comment_moderate(request: HttpRequest, comment_id: int) -> HttpResponse:
     shown in its place, keep it (its flags are closed), or show a hidden one again
     (POST ``action``: ``hide``, ``keep`` or ``unhide``)."""
     comment = selectors.comment_for_moderation(
-        user=request.user, capability=PARTICIPATION_MODERATE, comment_id=comment_id
+        user=signed_in_user(request), capability=PARTICIPATION_MODERATE, comment_id=comment_id
     )
     target = selectors.comment_target(comment.target_kind, comment.target_id)
     back = reverse("staff:participation_moderation")
@@ -179,14 +184,16 @@ def comment_moderate(request: HttpRequest, comment_id: int) -> HttpResponse:
         if action in {"keep", "unhide"} or form.is_valid():
             try:
                 if action == "keep":
-                    services.comment_flags_dismiss(comment=comment, actor=request.user)
+                    services.comment_flags_dismiss(comment=comment, actor=signed_in_user(request))
                     done_message = _("The comment stays published; its reports are closed.")
                 elif action == "unhide":
-                    services.comment_unhide(comment=comment, actor=request.user)
+                    services.comment_unhide(comment=comment, actor=signed_in_user(request))
                     done_message = _("The comment is shown again.")
                 else:
                     services.comment_hide(
-                        comment=comment, reason=form.cleaned_data["reason"], actor=request.user
+                        comment=comment,
+                        reason=form.cleaned_data["reason"],
+                        actor=signed_in_user(request),
                     )
                     done_message = _("The comment is hidden. The reason is shown in its place.")
             except ParticipationError as error:

@@ -8,7 +8,7 @@ remembered in the session) so that nobody has to choose it again.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 
+from ecitizen.accounts.models import User
 from ecitizen.core.access import public, signed_in, staff_only
 from ecitizen.core.forms import submission_already_done, submission_remember
 from ecitizen.documents.http import upload_response
@@ -63,6 +64,12 @@ _FIELD_OF = {
     "point_invalid": "lat",
     "bad_photo": "photo",
 }
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The signed-in person of a view that lets no one else in (``signed_in``,
+    ``staff_only``)."""
+    return cast(User, request.user)
 
 
 def posted(request: HttpRequest) -> QueryDict | None:
@@ -204,7 +211,7 @@ def proposal_new(request: HttpRequest, slug: str) -> HttpResponse:
         if chosen is not None:
             try:
                 held = services.proposal_photo_store(
-                    file=chosen, owner=request.user, actor=request.user
+                    file=chosen, owner=signed_in_user(request), actor=signed_in_user(request)
                 )
             except ParticipationError as error:
                 form.add_error("photo", str(error.message))
@@ -222,8 +229,8 @@ def proposal_new(request: HttpRequest, slug: str) -> HttpResponse:
                     photo=held,
                     latitude=form.cleaned_data["latitude"],
                     longitude=form.cleaned_data["longitude"],
-                    author=request.user,
-                    actor=request.user,
+                    author=signed_in_user(request),
+                    actor=signed_in_user(request),
                 )
             except ParticipationError as error:
                 form.add_error(_FIELD_OF.get(error.code), str(error.message))
@@ -266,7 +273,7 @@ def proposal(request: HttpRequest, slug: str, ref: str) -> HttpResponse:
         "supported": selectors.proposal_supported(item, who.person_key),
         "eligibility": who.eligibility,
         "identified": who.person_key is not None,
-        "following": selectors.proposal_followed(user=request.user, proposal=item),
+        "following": selectors.proposal_followed(user=signed_in_user(request), proposal=item),
         "support_form": SupportForm(),
         "map": _map() if item.latitude is not None and not hidden else None,
         "pin": f"{item.latitude},{item.longitude}" if item.latitude is not None else "",
@@ -309,7 +316,7 @@ def proposal_support(request: HttpRequest, slug: str, ref: str) -> HttpResponse:
             proposal=item,
             person_key=who.person_key,
             channel=who.channel,
-            actor=request.user if request.user.is_authenticated else None,
+            actor=signed_in_user(request) if request.user.is_authenticated else None,
         )
     except ParticipationError as error:
         messages.error(request, str(error.message))
@@ -331,7 +338,7 @@ def proposal_follow(request: HttpRequest, slug: str, ref: str) -> HttpResponse:
     following = bool(form.cleaned_data["following"])
     try:
         follow_set(
-            user=request.user,
+            user=signed_in_user(request),
             target_kind=Target.PROPOSAL,
             target_id=item.pk,
             following=following,
@@ -357,7 +364,11 @@ def staff_answers(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "participation/staff/proposal_answers.html",
-        {"rows": selectors.answer_queues(user=request.user, capability=PARTICIPATION_ANSWER)},
+        {
+            "rows": selectors.answer_queues(
+                user=signed_in_user(request), capability=PARTICIPATION_ANSWER
+            )
+        },
     )
 
 
@@ -366,16 +377,16 @@ def staff_proposals(request: HttpRequest, slug: str) -> HttpResponse:
     """The proposals of a process waiting for an official answer (those at or over the
     support threshold first), and those answered (their answer can be changed)."""
     process = selectors.process_for_answers(
-        user=request.user, slug=slug, capability=PARTICIPATION_ANSWER
+        user=signed_in_user(request), slug=slug, capability=PARTICIPATION_ANSWER
     )
     waiting = Paginator(
         selectors.proposals_for_answer(
-            user=request.user, capability=PARTICIPATION_ANSWER, process=process
+            user=signed_in_user(request), capability=PARTICIPATION_ANSWER, process=process
         ),
         STAFF_PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     answered = selectors.proposals_answered(
-        user=request.user, capability=PARTICIPATION_ANSWER, process=process
+        user=signed_in_user(request), capability=PARTICIPATION_ANSWER, process=process
     )
     return render(
         request,
@@ -395,7 +406,7 @@ def staff_proposal_answer(request: HttpRequest, slug: str, ref: str) -> HttpResp
     """Give or change a proposal's official answer (accepted, not accepted with a
     reason, already planned): shown publicly, and its followers are told."""
     item = selectors.proposal_for_staff_or_404(
-        user=request.user, capability=PARTICIPATION_ANSWER, slug=slug, reference=ref
+        user=signed_in_user(request), capability=PARTICIPATION_ANSWER, slug=slug, reference=ref
     )
     queue = reverse("staff:participation_proposals", args=[slug])
     initial = {"answer": item.answer, "text": item.answer_text} if item.answer else {}
@@ -410,7 +421,7 @@ def staff_proposal_answer(request: HttpRequest, slug: str, ref: str) -> HttpResp
                     proposal=item,
                     answer=form.cleaned_data["answer"],
                     text=form.cleaned_data["text"],
-                    actor=request.user,
+                    actor=signed_in_user(request),
                 )
             except ParticipationError as error:
                 field = {"reason_missing": "text", "answer_too_long": "text"}.get(error.code)
@@ -440,7 +451,7 @@ def staff_proposal_hide(request: HttpRequest, slug: str, ref: str) -> HttpRespon
     """Hide a proposal that breaks the code of conduct, with a reason shown in its
     place; or show a hidden one again (POST ``action=unhide``)."""
     item = selectors.proposal_for_staff_or_404(
-        user=request.user, capability=PARTICIPATION_MODERATE, slug=slug, reference=ref
+        user=signed_in_user(request), capability=PARTICIPATION_MODERATE, slug=slug, reference=ref
     )
     back = reverse("staff:participation_moderation")
     form = HideForm(posted(request))
@@ -452,10 +463,12 @@ def staff_proposal_hide(request: HttpRequest, slug: str, ref: str) -> HttpRespon
         if unhide or form.is_valid():
             try:
                 if unhide:
-                    services.proposal_unhide(proposal=item, actor=request.user)
+                    services.proposal_unhide(proposal=item, actor=signed_in_user(request))
                 else:
                     services.proposal_hide(
-                        proposal=item, reason=form.cleaned_data["reason"], actor=request.user
+                        proposal=item,
+                        reason=form.cleaned_data["reason"],
+                        actor=signed_in_user(request),
                     )
             except ParticipationError as error:
                 if unhide:
