@@ -53,6 +53,7 @@ from typing import Any
 from django.utils import timezone
 
 from ecitizen.accounts import services as accounts_services
+from ecitizen.accounts.demo import DemoAccount
 from ecitizen.accounts.selectors import (
     department_by_slug,
     jurisdictions_by_code,
@@ -801,16 +802,6 @@ class ParticipationDemoResult:
     milestones: int = 0
 
 
-@dataclass(frozen=True)
-class DemoEngagementAccount:
-    """The engagement officer as ``ecitizen demo`` prints the accounts."""
-
-    email: str
-    name: str
-    role: str
-    totp_secret: str | None
-
-
 # --- people -------------------------------------------------------------------------------
 
 
@@ -821,6 +812,14 @@ def _staff(context: DemoContext, role: str, department: str | None) -> Any:
         if person.role == role and person.ward is None and in_department:
             return user_by_email(email=context.city.email(person.local))
     return None
+
+
+def _department(slug: str) -> Any:
+    """The department ``slug`` (the ``people`` loader made the city's departments)."""
+    department = department_by_slug(slug=slug)
+    if department is None:
+        raise LookupError(f"the demo city has no department {slug!r}")
+    return department
 
 
 def _engagement_officer(context: DemoContext) -> Any:
@@ -838,14 +837,15 @@ def _engagement_officer(context: DemoContext) -> Any:
             email=email, full_name=ENGAGEMENT_NAME, password=context.city.password
         )
         accounts_services.email_mark_verified(user=user, actor=None)
-    department = department_by_slug(slug=ENGAGEMENT_DEPARTMENT)
+    department = _department(ENGAGEMENT_DEPARTMENT)
     if not user_has_role(user, {ENGAGEMENT_ROLE}, department):
         accounts_services.role_assign(
             user=user, role=ENGAGEMENT_ROLE, department=department, actor=None, system=True
         )
-        user = user_by_email(email=email)  # without the roles read before (they are cached)
+        # Read again: the user read before caches the roles it had then.
+        user = user_by_email(email=email) or user
     context.accounts.append(
-        DemoEngagementAccount(email, user.full_name, "Engagement officer (no MFA yet)", None)
+        DemoAccount(email, user.full_name, "Engagement officer (no MFA yet)", None)
     )
     return user
 
@@ -945,8 +945,8 @@ def ballots_draw(
 
 def _paper_key(rng: random.Random, taken: set[str]) -> str:
     """The person key of a made-up paper voter: the key of a national identity number
-    (``RV`` and 8 digits, as the official types it from the voter's identity card), one
-    no other voter of the demo has."""
+    (``RV`` and 8 digits, as the official types it from the voter's identity card) that
+    is none of ``taken`` (then added to it)."""
     while True:
         key = person_key_for_national_id("RV" + "".join(str(rng.randrange(10)) for _ in range(8)))
         if key not in taken:
@@ -1016,7 +1016,7 @@ def _budget_load(
             can pay for it, so that a large group cannot take all the money. The results
             page shows what the usual count, most votes first, would have chosen instead."""
         ),
-        department=department_by_slug(slug=ENGAGEMENT_DEPARTMENT),
+        department=_department(ENGAGEMENT_DEPARTMENT),
         wards=heading_wards,
         support_threshold=SUPPORT_THRESHOLD,
         translations={
@@ -1158,32 +1158,32 @@ def _proposals_load(
             )
             result.supports += 1
     commenters = _eligible(process, Action.COMMENT, residents[2:])
-    for spec in PROPOSAL_COMMENTS:
+    for said in PROPOSAL_COMMENTS:
         author, *others = rng.sample(commenters, 4)
         comment = comments.comment_post(
             target_kind=Target.PROPOSAL,
-            target_id=made[spec.on].pk,
-            body=spec.body,
+            target_id=made[said.on].pk,
+            body=said.body,
             author=author,
             actor=author,
         )
         result.comments += 1
-        for reply, replier in zip(spec.replies, others, strict=False):
+        for reply, replier in zip(said.replies, others, strict=False):
             comments.comment_post(
                 target_kind=Target.PROPOSAL,
-                target_id=made[spec.on].pk,
+                target_id=made[said.on].pk,
                 body=reply,
                 parent=comment,
                 author=replier,
                 actor=replier,
             )
             result.comments += 1
-        if spec.hidden:
+        if said.hidden:
             for flagger in others[:2]:
                 comments.comment_flag(
                     comment=comment, reason=CommentFlag.Reason.OFFENSIVE, user=flagger
                 )
-            comments.comment_hide(comment=comment, reason=spec.hidden, actor=officer)
+            comments.comment_hide(comment=comment, reason=said.hidden, actor=officer)
     for spec in PROPOSALS:
         if spec.answer:
             made[spec.key] = proposals.proposal_answer(
@@ -1205,7 +1205,7 @@ def _projects_load(
     for spec in HEADINGS:
         heading = headings[spec.ward]
         for item in spec.projects:
-            department = department_by_slug(slug=item.department)
+            department = _department(item.department)
             if item.proposal:
                 project = budgets.project_from_proposal(
                     proposal=made[item.proposal],
@@ -1271,7 +1271,8 @@ def _ballots_load(
     engagement officer, until the heading has its voters."""
     clerks = [user for user in (_staff(context, "intermediary", None), officer) if user is not None]
     voters = _eligible(process, Action.VOTE, residents)
-    taken = {person_key_for_user(person) for person in voters}
+    # No made-up voter may be one of the demo's residents (of any ward).
+    taken = {person_key_for_user(person) for person in residents}
     for spec in HEADINGS:
         heading = headings[spec.ward]
         on_ballot = [projects[item.key] for item in spec.projects if not item.not_feasible]
@@ -1446,7 +1447,7 @@ def _regeneration_load(context: DemoContext, result: ParticipationDemoResult) ->
         description="The draft plan proposes 350 new homes on the old gasworks site, 30% of "
         "them affordable, a new riverside park, stronger flood defences along River Walk, and "
         "moving the bus station next to the railway station.",
-        department=department_by_slug(slug="planning-building"),
+        department=_department("planning-building"),
         wards=[wards["riverside"]],
         translations={
             "fr": {"title": "Plan de réaménagement de Riverside"},
@@ -1499,7 +1500,7 @@ def _regeneration_load(context: DemoContext, result: ParticipationDemoResult) ->
             actor=person,
         )
         given.append(answers)
-    taken: set[str] = set()
+    taken = {person_key_for_user(person) for person in residents}
     paper = 0
     for _ in range(118 if clerk is not None else 0):
         answers = _regeneration_answers(rng)
@@ -1563,7 +1564,7 @@ def _parks_load(context: DemoContext, officer: Any, result: ParticipationDemoRes
         summary="Tell us how you use Riverton's parks and what would make them better. The "
         "answers shape the parks strategy for the next ten years.",
         description="",
-        department=department_by_slug(slug=ENGAGEMENT_DEPARTMENT),
+        department=_department(ENGAGEMENT_DEPARTMENT),
         wards=[],
         translations={
             "fr": {

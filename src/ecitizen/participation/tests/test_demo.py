@@ -7,6 +7,7 @@ answers; and running it again makes nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
 from collections import Counter
 from decimal import Decimal
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.urls import reverse
 
 from ecitizen.accounts.demo import demo_people_load
@@ -65,7 +67,7 @@ def _counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in models}
 
 
-def test_the_demo_loads_the_budget_the_consultation_and_the_survey_once(riverton):
+def test_the_demo_loads_the_budget_the_consultation_and_the_survey_once(riverton, tmp_path):
     with time_machine.travel(NOW, tick=False):
         result = demo_participation_load(riverton)
         made = _counts()
@@ -138,6 +140,7 @@ def test_the_demo_loads_the_budget_the_consultation_and_the_survey_once(riverton
         )
         assert selected == set(stored["equal_shares_add1"].winners)
     assert differ == len(headings)  # in every ward, the two methods chose differently
+    _pabulib_checked(headings, tmp_path)
     assert Milestone.objects.filter(project__heading__budget=budget).exists()
     assert projects.filter(selected=True).exclude(delivery=Project.Delivery.NOT_STARTED).exists()
 
@@ -171,6 +174,53 @@ def test_the_demo_loads_the_budget_the_consultation_and_the_survey_once(riverton
         assert consultation_state(survey) == OPEN
     assert survey.responses.count() >= 10
     assert survey.process.invitations.get().recipients > 0
+
+
+def _pabulib_checked(headings, tmp_path) -> None:
+    """The command's Pabulib files of the demo budget pass ``pabulib-checker``, and
+    ``pabutools`` counts each heading's file to the winners stored by every method."""
+    from pabulib.checker import Checker
+    from pabutools.election import Cost_Sat, parse_pabulib
+    from pabutools.rules import (
+        completion_by_rule_combination,
+        greedy_utilitarian_welfare,
+        method_of_equal_shares,
+    )
+
+    whole = tmp_path / "budget-2027.pb"
+    call_command("participation", "export-pabulib", BUDGET_SLUG, str(whole), stdout=io.StringIO())
+    files = [whole]
+    for heading in headings:
+        path = tmp_path / f"{heading.slug}.pb"
+        call_command(
+            "participation",
+            "export-pabulib",
+            BUDGET_SLUG,
+            str(path),
+            "--heading",
+            heading.slug,
+            stdout=io.StringIO(),
+        )
+        files.append(path)
+        instance, profile = parse_pabulib(str(path))
+        assert profile.num_ballots() == heading.ballots.count()
+        counted = {
+            "greedy": greedy_utilitarian_welfare(instance, profile, sat_class=Cost_Sat),
+            "equal_shares": method_of_equal_shares(instance, profile, sat_class=Cost_Sat),
+            "equal_shares_add1": completion_by_rule_combination(
+                instance,
+                profile,
+                [method_of_equal_shares, greedy_utilitarian_welfare],
+                [{"sat_class": Cost_Sat, "voter_budget_increment": 1}, {"sat_class": Cost_Sat}],
+            ),
+        }
+        for result in Result.objects.filter(heading=heading):
+            assert {int(p.name) for p in counted[result.method]} == set(result.winners)
+    checked = Checker().process_files([str(path) for path in files])
+    assert checked["metadata"]["processed"] == len(files)
+    for name, entry in checked.items():
+        if name not in {"metadata", "summary"}:
+            assert not entry["results"].get("errors"), (name, entry["results"]["errors"])
 
 
 def test_the_ballots_drawn_fit_the_budget_and_repeat_with_the_seed():
