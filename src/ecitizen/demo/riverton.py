@@ -119,6 +119,8 @@ STAFF: list[Official] = [
     ("service.manager", "Ana Lima", "service_manager", "planning-building", None),
     # Reads every department's performance and enters the services' costs (insights/demo.py).
     ("performance", "Kofi Boateng", "performance_officer", None, None),
+    # Participation: runs the consultations, proposals and budgets.
+    ("engagement", "Jade Okoro", "engagement_officer", "communications", None),
     ("library.helper", "Samuel Adeyemi", "intermediary", None, None),
 ]
 
