@@ -181,6 +181,14 @@ class ProposalFilterForm(forms.Form):
             return ""
         return str(self.cleaned_data.get(name) or "")
 
+    def for_display(self) -> ProposalFilterForm:
+        """The form as the page shows it, once its values are read: filters are optional
+        by nature, so their labels do not say "(optional)" (GOV.UK's filter pattern)."""
+        self.is_valid()
+        for field in self.fields.values():
+            field.required = True
+        return self
+
 
 class SupportForm(SubmissionForm):
     """A support: nothing to answer, a one-off key against a double click."""

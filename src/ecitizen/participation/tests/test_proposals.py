@@ -365,6 +365,7 @@ def test_the_list_filters_by_ward_and_answer_and_sorts(
         proposal=second, answer="already_planned", text="", actor=engagement_officer
     )
     url = reverse("participation:proposals", args=[ward_process.slug])
+    assert "(optional)" not in text_of(client.get(url))  # filters are optional by nature
     assert text_of(client.get(url)).index("Benches") < text_of(client.get(url)).index("Trees")
     newest = text_of(client.get(url, {"sort": "newest"}))
     assert newest.index("Trees") < newest.index("Benches")

@@ -131,7 +131,7 @@ def proposals(request: HttpRequest, slug: str) -> HttpResponse:
         "participation/proposals.html",
         {
             "process": process,
-            "filters": filters,
+            "filters": filters.for_display(),
             "filtered": bool(ward or answer),
             "page": page,
             "rows": [
