@@ -56,7 +56,7 @@ from tests.personas import TOTP_SECRET, sign_in_official
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-#: Where the journeys leave the screenshots of the ballot and results pages.
+#: Where the journeys leave the screenshots of the survey, ballot and results pages.
 SCREENSHOTS = Path(tempfile.gettempdir())
 NATIONAL_ID = "RV12345678"
 #: The survey's questions, in English and Arabic.
@@ -293,6 +293,7 @@ def test_a_resident_responds_to_an_open_survey(page: Page, live_server, resident
     page.locator("input[name=play][value=yes]").check()
     ideas = "مزيد من المقاعد قرب الماء" if language == "ar" else "More benches by the water"
     page.locator("#id_ideas").fill(ideas)
+    page.screenshot(path=str(SCREENSHOTS / f"participation-survey-{language}.png"), full_page=True)
     _click(page, page.locator("main form button[type=submit]"))
 
     expect(page.locator(".govuk-panel--confirmation")).to_be_visible()
@@ -360,7 +361,9 @@ def test_a_resident_supports_a_proposal_once(
 
     # A second click, from the other tab: refused, and said so.
     _click(other, other.get_by_role("button", name="Support this proposal"))
-    expect(other.locator("main")).to_contain_text("already")
+    expect(other.locator("main")).to_contain_text(
+        "You have already supported this proposal. Each person can support it once."
+    )
     expect(other.locator("main")).not_to_contain_text("Thank you: your support is counted.")
     expect(other.locator("main")).to_contain_text("1 person supports this proposal.")
     other.close()
