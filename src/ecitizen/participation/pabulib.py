@@ -221,16 +221,17 @@ def _counted_votes(project_ids: list[str], votes: Sequence[Mapping[str, object]]
 
 def _project_rows(
     projects: Sequence[Mapping[str, object]], votes: Sequence[Mapping[str, object]]
-) -> list[dict[str, object]]:
+) -> tuple[list[dict[str, object]], Fraction]:
     """The PROJECTS rows with their counted votes, most votes first, then by
-    ``project_id`` compared as text."""
+    ``project_id`` compared as text; and the cost of all the projects."""
     project_ids = [_text(row.get("project_id"), "project_id") for row in projects]
     if len(set(project_ids)) != len(project_ids):
         raise PabulibError("PROJECTS: a project_id appears twice")
     if any("," in pid or ";" in pid for pid in project_ids):
         raise PabulibError("PROJECTS: a project_id cannot contain a comma or a semicolon")
     counted = _counted_votes(project_ids, votes)
-    rows = []
+    rows: list[tuple[int, str, dict[str, object]]] = []
+    total = Fraction(0)
     for pid, row in zip(project_ids, projects, strict=True):
         cost = row.get("cost")
         if not isinstance(cost, int | Decimal | Fraction) or isinstance(cost, bool) or cost <= 0:
@@ -239,13 +240,14 @@ def _project_rows(
             raise PabulibError(
                 f"PROJECTS: project {pid} has {counted[pid]} votes, not {row['votes']}"
             )
-        rows.append({**row, "project_id": pid, "votes": counted[pid]})
-    rows.sort(key=lambda row: (-row["votes"], row["project_id"]))
-    return rows
+        total += Fraction(cost)
+        rows.append((-counted[pid], pid, {**row, "project_id": pid, "votes": counted[pid]}))
+    rows.sort(key=lambda entry: entry[:2])
+    return [row for _, _, row in rows], total
 
 
 def _completed_meta(
-    meta: Mapping[str, object], rows: list[dict[str, object]], votes: int
+    meta: Mapping[str, object], projects: int, total: Fraction, votes: int
 ) -> dict[str, object]:
     completed = dict(meta)
     unknown = set(completed) - set(META_KEYS)
@@ -254,13 +256,13 @@ def _completed_meta(
     budget = completed.get("budget")
     if not isinstance(budget, int | Decimal | Fraction) or isinstance(budget, bool):
         raise PabulibError("META: the budget must be an exact amount")
-    completed["num_projects"] = len(rows)
+    completed["num_projects"] = projects
     completed["num_votes"] = votes
     completed.pop("fully_funded", None)
-    if budget >= sum(Fraction(row["cost"]) for row in rows):  # type: ignore[arg-type]
+    if budget >= total:
         completed["fully_funded"] = 1
     max_length = completed.get("max_length")
-    if isinstance(max_length, int) and max_length >= len(rows):
+    if isinstance(max_length, int) and max_length >= projects:
         del completed["max_length"]
     if completed.get("vote_type") not in VOTE_TYPES:
         raise PabulibError(f"META: vote_type must be one of {', '.join(VOTE_TYPES)}")
@@ -291,8 +293,8 @@ def pabulib_dump(
     an unknown key or column, a missing required one, a duplicate id, a vote for an
     unknown project, the same project twice in a vote, an empty vote (the checker refuses
     them), a ``votes`` column that disagrees with the votes, a cost not more than zero."""
-    rows = _project_rows(projects, votes)
-    completed = _completed_meta(meta, rows, len(votes))
+    rows, total = _project_rows(projects, votes)
+    completed = _completed_meta(meta, len(rows), total, len(votes))
     project_columns = _columns(rows, PROJECT_COLUMNS, "PROJECTS")
     vote_columns = _columns(votes, VOTE_COLUMNS, "VOTES")
     out = io.StringIO()
