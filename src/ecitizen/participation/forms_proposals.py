@@ -217,7 +217,9 @@ class CommentForm(SubmissionForm):
             "max_length": _("Your comment must be %(limit_value)s characters or fewer"),
         },
     )
-    parent = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    #: The comment replied to; the page finds it (an id of no comment of the page's is
+    #: no reply), so the form does not check it.
+    parent = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, reply: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -49,7 +49,15 @@ class CommentTarget:
         return int(self.obj.pk)
 
     @property
+    def hidden(self) -> bool:
+        """A proposal a moderator hid: its text is served nowhere, its title included."""
+        return isinstance(self.obj, Proposal) and self.obj.status == Proposal.Status.HIDDEN
+
+    @property
     def title(self) -> str:
+        """The object's title; a hidden proposal is named by its reference only."""
+        if self.hidden and isinstance(self.obj, Proposal):
+            return _("Proposal %(reference)s") % {"reference": self.obj.reference}
         return str(self.obj.tr("title"))
 
     @property
@@ -117,10 +125,11 @@ def comment_target_or_404(kind: str, target_id: int) -> CommentTarget:
 
 
 def comment_public_or_404(comment_id: int) -> tuple[Comment, CommentTarget]:
-    """A comment on something the public can see, with what it is about; 404 otherwise."""
+    """A comment on something the public can see, with what it is about; 404 otherwise
+    (also for a comment on a hidden proposal: its page shows no comments)."""
     comment = _with_authors(Comment.objects.filter(pk=comment_id)).first()
     target = comment_target(comment.target_kind, comment.target_id) if comment else None
-    if comment is None or target is None:
+    if comment is None or target is None or target.hidden:
         raise Http404
     return comment, target
 

@@ -363,3 +363,29 @@ def test_moderators_of_another_department_get_404(
     assert queue.status_code == 200
     assert queue.context["flagged_rows"] == []
     assert list(queue.context["proposals"].object_list) == []
+
+
+def test_a_reply_address_that_is_no_number_is_ignored(client, proposal, comment, resident):
+    client.force_login(resident)
+    for odd in ("²", "99999999999999999999999", "abc"):
+        assert client.get(comment_url(proposal), {"reply": odd}).status_code == 200
+        sent = client.post(comment_url(proposal), {"body": f"Reply {odd}", "parent": odd})
+        assert sent.status_code == 302
+    assert not Comment.objects.filter(parent__isnull=False).exists()
+
+
+def test_what_a_moderator_hid_is_served_nowhere(
+    client, process, proposal, comment, resident, engagement_officer
+):
+    services.comment_hide(comment=comment, reason="Abusive.", actor=engagement_officer)
+    client.force_login(resident)
+    flag_page = client.get(reverse("participation:comment_flag", args=[comment.pk]))
+    assert "the crossing is dangerous" not in flag_page.content.decode()
+    assert "This comment was hidden by a moderator: Abusive." in text_of(flag_page)
+    visible = post(proposal, resident, "Still a good idea.")
+    proposal_services.proposal_hide(proposal=proposal, reason="Spam", actor=engagement_officer)
+    flag_url = reverse("participation:comment_flag", args=[visible.pk])
+    assert client.get(flag_url).status_code == 404
+    closed = client.get(comment_url(proposal))
+    assert proposal.title not in closed.content.decode()
+    assert f"Proposal {proposal.reference}" in text_of(closed)

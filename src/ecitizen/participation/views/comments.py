@@ -6,6 +6,7 @@ through the flagged comments and the proposals, and hide, show again or keep the
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -43,7 +44,8 @@ def comment_new(request: HttpRequest, kind: str, target_id: int) -> HttpResponse
     target = selectors.comment_target_or_404(kind, target_id)
     process = process_public_or_404(target.process.slug)
     parent_id = str(request.POST.get("parent") or request.GET.get("reply") or "")
-    valid = parent_id.isdigit() and len(parent_id) < 19  # a number the database can hold
+    # ASCII digits only ("²" is a digit to str.isdigit), and a number the database holds.
+    valid = re.fullmatch(r"[0-9]{1,18}", parent_id) is not None
     parent = selectors.reply_parent(target, int(parent_id) if valid else None)
     context: dict[str, Any] = {"target": target, "process": process, "parent": parent}
     if parent is not None:
