@@ -120,7 +120,9 @@ class Eligibility:
 
 
 def rule_for(process: Process, action: str) -> EligibilityRule | None:
-    return process.rules.filter(action=action).first()
+    """The process's rule for ``action`` (read from the prefetched rules when the caller
+    prefetched them, as the pages do)."""
+    return next((rule for rule in process.rules.all() if rule.action == action), None)
 
 
 def _age_on(birth: date, day: date) -> int:
