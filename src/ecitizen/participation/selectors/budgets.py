@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -325,9 +325,11 @@ def ballot_rules(budget: Budget, heading: Heading) -> list[str]:
 
 
 def min_spend(budget: Budget, heading: Heading) -> Decimal:
-    """The least a knapsack ballot of ``heading`` must spend (its minimum share)."""
+    """The least a knapsack ballot of ``heading`` must spend (its minimum share), rounded
+    up to the penny: a ballot under the share never passes by rounding."""
     places = Decimal(1).scaleb(-currency_precision())
-    return (heading.amount * budget.min_share_percent / 100).quantize(places)
+    share = heading.amount * budget.min_share_percent / 100
+    return share.quantize(places, rounding=ROUND_CEILING)
 
 
 # --- results -----------------------------------------------------------------------------
@@ -454,25 +456,32 @@ def _supporters(votes: int) -> str:
 
 def explanation_text(data: dict[str, Any], *, method: str, selected: bool) -> str:
     """Why a project won or lost under ``method``, in plain words, from its figures in a
-    count (``counting.Outcome.as_dict()["projects"][number]``)."""
+    count (``counting.Outcome.as_dict()["projects"][number]``; none for a project nobody
+    voted for, which is not a candidate)."""
     votes = int(data.get("votes", 0))
-    cost = _amount(data.get("cost"))
+    if votes == 0:
+        return _("Not chosen: nobody voted for it.")
+    if method == "greedy":
+        return _greedy_explanation(data, votes=votes, selected=selected)
+    return _shares_explanation(data, votes=votes, selected=selected)
+
+
+def _greedy_explanation(data: dict[str, Any], *, votes: int, selected: bool) -> str:
+    left = _amount((data.get("greedy") or {}).get("money_left"))
+    if selected:
+        return _("Won: %(votes)s, the most of the projects that still fit the %(money)s left.") % {
+            "votes": _votes(votes),
+            "money": left,
+        }
+    return _(
+        "Not chosen: %(votes)s. When its turn came, %(money)s was left, less than its cost of "
+        "%(cost)s."
+    ) % {"votes": _votes(votes), "money": left, "cost": _amount(data.get("cost"))}
+
+
+def _shares_explanation(data: dict[str, Any], *, votes: int, selected: bool) -> str:
     greedy = data.get("greedy") or {}
     shares = data.get("shares") or {}
-    if method == "greedy":
-        if selected:
-            return _(
-                "Won: %(votes)s, the most of the projects that still fit the %(money)s left."
-            ) % {
-                "votes": _votes(votes),
-                "money": _amount(greedy.get("money_left")),
-            }
-        if greedy:
-            return _(
-                "Not chosen: %(votes)s. When its turn came, %(money)s was left, less than its "
-                "cost of %(cost)s."
-            ) % {"votes": _votes(votes), "money": _amount(greedy.get("money_left")), "cost": cost}
-        return _("Not chosen: %(votes)s.") % {"votes": _votes(votes)}
     if selected and data.get("stage") == "completion":
         return _(
             "Won in the completion: %(votes)s, the most of the projects that still fit the "
@@ -484,20 +493,17 @@ def explanation_text(data: dict[str, Any], *, method: str, selected: bool) -> st
             "most %(payment)s each."
         ) % {
             "supporters": _supporters(votes),
-            "cost": cost,
+            "cost": _amount(data.get("cost")),
             "payment": _amount(shares.get("max_payment")),
         }
-    if votes == 0:
-        reason = _("Not chosen: nobody voted for it.")
-    else:
-        reason = _(
-            "Not chosen: the equal shares its %(supporters)s had left came to %(money)s, less "
-            "than its cost of %(cost)s."
-        ) % {
-            "supporters": _supporters(votes),
-            "money": _amount(shares.get("supporters_money")),
-            "cost": cost,
-        }
+    reason = _(
+        "Not chosen: the equal shares its %(supporters)s had left came to %(money)s, less "
+        "than its cost of %(cost)s."
+    ) % {
+        "supporters": _supporters(votes),
+        "money": _amount(shares.get("supporters_money")),
+        "cost": _amount(data.get("cost")),
+    }
     if greedy and not greedy.get("fitted"):
         reason += " " + _(
             "The money left over after equal shares, %(money)s, was less than its cost."
@@ -509,10 +515,15 @@ def explanation_text(data: dict[str, Any], *, method: str, selected: bool) -> st
 
 
 def heading_instance(heading: Heading) -> counting.Instance:
-    """``heading`` as the counting module counts it: the projects on its ballot (named by
-    their numbers, costs in the currency's units, as in the Pabulib file), its amount, and
-    its ballots (each the set of project numbers it chose), identical ballots counted
-    together."""
+    """``heading`` as the counting module counts it: its candidates (named by their
+    numbers, costs in the currency's units, as in the Pabulib file), its amount, and its
+    ballots (each the set of project numbers it chose), identical ballots counted
+    together.
+
+    The candidates are the projects on the ballot that at least one person voted for: a
+    project nobody wants is never funded, even when money is left (greedy, and the
+    completion of equal shares, would otherwise give the rest of the money to projects in
+    the order of their votes, none included)."""
     projects = {
         p.pk: p
         for p in Project.objects.filter(heading=heading, feasibility=Project.Feasibility.FEASIBLE)
@@ -521,8 +532,9 @@ def heading_instance(heading: Heading) -> counting.Instance:
         frozenset(str(projects[pk].number) for pk in choices if pk in projects)
         for choices in Ballot.objects.filter(heading=heading).values_list("choices", flat=True)
     )
+    voted = {number for ballot in ballots for number in ballot}
     return counting.Instance(
-        projects={str(p.number): p.cost for p in projects.values()},
+        projects={str(p.number): p.cost for p in projects.values() if str(p.number) in voted},
         budget=heading.amount,
         ballots=ballots,
     )
@@ -547,8 +559,9 @@ class PabulibFile:
 
 def pabulib_text(*, budget: Budget, heading: Heading | None = None) -> PabulibFile:
     """The ballots of ``budget`` as a Pabulib file (https://pabulib.org/format): the
-    projects on the ballots (feasible ones: id = number, cost, votes, name; the heading
-    as ``neighborhood`` in a file of several; ``selected`` once the results are counted),
+    projects counted (on the ballot and voted for, as in :func:`heading_instance`: id =
+    number, cost, votes, name; the heading as ``neighborhood`` in a file of several;
+    ``selected`` once the results are counted),
     and every voter's approvals. With ``heading``, that heading's instance (its amount the
     budget); without, the whole budget as one instance (the total the budget), each
     person's choices across the headings merged into one vote.
@@ -563,14 +576,14 @@ def pabulib_text(*, budget: Budget, heading: Heading | None = None) -> PabulibFi
     process = budget.process
     everything = list(budget.headings.all())
     headings = [heading] if heading is not None else everything
-    projects = [
+    on_ballot = [
         p
         for h in headings
         for p in Project.objects.filter(
             heading=h, feasibility=Project.Feasibility.FEASIBLE
         ).order_by("number")
     ]
-    number_of = {p.pk: p.number for p in projects}
+    number_of = {p.pk: p.number for p in on_ballot}
     merged: dict[str, set[int]] = {}
     channels: dict[str, str] = {}
     for key, choices, channel in Ballot.objects.filter(heading__in=headings).values_list(
@@ -579,6 +592,9 @@ def pabulib_text(*, budget: Budget, heading: Heading | None = None) -> PabulibFi
         merged.setdefault(key, set()).update(number_of[pk] for pk in choices if pk in number_of)
         channels[key] = "paper" if channel == Channel.PAPER else "internet"
     people = [key for key, numbers in merged.items() if numbers]
+    # The instance counted: the projects someone voted for (see heading_instance).
+    voted = {number for numbers in merged.values() for number in numbers}
+    projects = [p for p in on_ballot if p.number in voted]
     votes = pabulib_votes(
         [{str(number) for number in merged[key]} for key in people],
         channels=[channels[key] for key in people] if heading is not None else None,

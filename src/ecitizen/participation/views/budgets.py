@@ -183,7 +183,7 @@ def ballot(request: HttpRequest, slug: str, heading: str) -> HttpResponse:
                 else:
                     return redirect("participation:ballot_check", slug=slug, heading=heading)
         else:
-            chosen = [pk for pk in (_ints(request.POST.getlist("projects"))) if pk]
+            chosen = _ints(request.POST.getlist("projects"))
     return render(
         request,
         "participation/ballot.html",
@@ -209,7 +209,9 @@ def ballot(request: HttpRequest, slug: str, heading: str) -> HttpResponse:
 
 
 def _ints(values: list[str]) -> list[int]:
-    return [int(value) for value in values if value.isdigit()]
+    """The whole numbers among posted values (ASCII digits only: ``"²".isdigit()`` is
+    true, yet ``int("²")`` fails)."""
+    return [int(value) for value in values if value.isascii() and value.isdigit()]
 
 
 @public

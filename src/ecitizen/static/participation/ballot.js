@@ -81,8 +81,13 @@ function setUp(form) {
   };
 
   for (const box of boxes) box.addEventListener("change", render);
+  // The button is not needed while this script keeps the total. GOV.UK's display-none
+  // class as well as [hidden]: .govuk-button's display would win over [hidden]'s alone.
   const update = form.querySelector("[data-ballot-update]");
-  if (update) update.hidden = true;
+  if (update) {
+    update.hidden = true;
+    update.classList.add("govuk-!-display-none");
+  }
   render();
 }
 
