@@ -436,15 +436,6 @@ def test_a_knapsack_ballot_by_keyboard_then_changed(
     assert ballot.channel == Channel.ONLINE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "ballot.js sets the hidden attribute on the 'Update total' button "
-        "([data-ballot-update]), but .govuk-button's display: inline-block comes after "
-        "[hidden]{display:none} in main.css with the same specificity, so the button stays "
-        "visible while the script keeps the total"
-    ),
-)
 def test_the_update_total_button_is_hidden_while_the_script_keeps_the_total(
     page: Page, live_server, resident, engagement_officer, department
 ):
