@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from ecitizen.accounts.urls import staff_urlpatterns as accounts_staff
 from ecitizen.cases.urls import staff_urlpatterns as cases_staff
@@ -15,7 +15,7 @@ from ecitizen.payments.urls import staff_urlpatterns as payments_staff
 from ecitizen.reports.staff_urls import staff_urlpatterns as reports_staff
 from ecitizen.taxes.urls import staff_urlpatterns as taxes_staff
 
-staff_patterns = [
+staff_patterns: list[URLPattern | URLResolver] = [
     *accounts_staff,
     *cases_staff,
     *documents_staff,

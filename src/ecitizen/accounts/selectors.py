@@ -475,4 +475,6 @@ def user_email_verified(user: Any) -> bool:
     """Whether ``user`` has confirmed their primary email address (allauth's record)."""
     from allauth.account.models import EmailAddress
 
-    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+    return bool(
+        EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+    )

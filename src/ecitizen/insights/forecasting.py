@@ -513,7 +513,7 @@ def _statsforecast(**kwargs: Any) -> Any:
     """
     from statsforecast import StatsForecast
 
-    class _SpawningStatsForecast(StatsForecast):  # type: ignore[misc]
+    class _SpawningStatsForecast(StatsForecast):
         def _get_pool(self) -> tuple[Any, dict[str, Any]]:
             return multiprocessing.get_context("spawn").Pool, {}
 
