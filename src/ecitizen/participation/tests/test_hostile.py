@@ -1801,3 +1801,23 @@ def test_the_counting_method_cannot_be_chosen_after_seeing_the_count(department)
             ),
             actor=None,
         )
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(
+    strict=True,
+    reason="services/processes.py rule_set changes the vote's rule after ballots were cast: "
+    "switched to the census list, a resident who voted online votes again by census code",
+)
+def test_who_may_vote_does_not_change_once_people_have_voted(
+    client, department, resident, engagement_officer
+):
+    world = budget_world(department)
+    cast(world, world.city, [world.projects["city"][1]], key=person_key_for_user(resident))
+    with pytest.raises(ParticipationError):
+        process_services.rule_set(
+            process=world.process,
+            action="vote",
+            spec=process_services.RuleSpec(census_only=True),
+            actor=engagement_officer,
+        )
