@@ -22,7 +22,7 @@ Each chart (:class:`Panel`) and table has a stable **slug**, the name of its CSV
 months as ``YYYY-MM``, counts as integers, shares as fractions 0..1, amounts as decimal
 text, suppressed counts as ``<N`` (``[c]`` when hidden only so that a total cannot give
 a small one away; see below). Cells of text that a spreadsheet would read as a
-formula are neutralised (:func:`csv_cell`).
+formula are neutralised (:func:`ecitizen.core.csvcells.csv_cell`).
 
 Small counts on the staff pages (``settings.INSIGHTS_SMALL_COUNT_THRESHOLD``, N, 5 by
 default; the public figures have their own threshold,
@@ -221,23 +221,6 @@ TEXTS: dict[str, Callable[[Any], str]] = {
     "money": money_text,
     "days": _days_text,
 }
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    """A CSV cell: numbers as they are (``-5`` stays a number), ``None`` empty, text that
-    a spreadsheet would read as a formula (starting with ``= + - @``, a tab or a carriage
-    return) behind an apostrophe, as OWASP advises."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
 
 # --- small counts ----------------------------------------------------------------------------
 
@@ -1560,7 +1543,6 @@ __all__ = [
     "RemitList",
     "Table",
     "authority_dashboard",
-    "csv_cell",
     "csv_filename",
     "default_month",
     "department_dashboard",

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.core.access import staff_only
+from ecitizen.core.csvcells import csv_cell
 from ecitizen.insights import dashboards, selectors
 from ecitizen.insights.services import INSIGHTS_READ, InsightsError
 
@@ -97,9 +98,9 @@ def _csv_response(
         raise Http404
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([dashboards.csv_cell(cell) for cell in data.header])
+    writer.writerow([csv_cell(cell) for cell in data.header])
     for row in data.rows:
-        writer.writerow([dashboards.csv_cell(cell) for cell in row])
+        writer.writerow([csv_cell(cell) for cell in row])
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     filename = dashboards.csv_filename(scope=scope, key=key, slug=chart, month=dashboard.month)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

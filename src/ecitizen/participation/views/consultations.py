@@ -28,6 +28,7 @@ from ecitizen.accounts.models import User
 from ecitizen.catalogue.spec import localised
 from ecitizen.core import charts
 from ecitizen.core.access import public, staff_only
+from ecitizen.core.csvcells import csv_cell
 from ecitizen.core.forms import submission_already_done, submission_remember
 from ecitizen.participation.forms_consultations import (
     QUESTIONS_EXAMPLE,
@@ -47,8 +48,6 @@ from ecitizen.participation.views.common import participant, process_public_or_4
 SUBMISSIONS_KEY = "participation.consultation_submissions"
 DONE_KEY = "participation.consultation_done"
 RECORDED, PENDING = "recorded", "pending"
-#: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _official(request: HttpRequest) -> User:
@@ -369,16 +368,6 @@ def staff_consultation(request: HttpRequest, slug: str, cslug: str) -> HttpRespo
     )
 
 
-def _csv_cell(value: Any) -> str:
-    """Text a spreadsheet would read as a formula goes behind an apostrophe (OWASP)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool | int | float):
-        return str(value)
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
 @staff_only(PARTICIPATION_ORGANISE)
 def staff_consultation_export(request: HttpRequest, slug: str, cslug: str) -> HttpResponse:
     """Every response's answers as CSV for analysis (free text included), naming no one;
@@ -389,9 +378,9 @@ def staff_consultation_export(request: HttpRequest, slug: str, cslug: str) -> Ht
     header, rows = services.responses_export(consultation=found, actor=_official(request))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_csv_cell(cell) for cell in header])
+    writer.writerow([csv_cell(cell) for cell in header])
     for row in rows:
-        writer.writerow([_csv_cell(cell) for cell in row])
+        writer.writerow([csv_cell(cell) for cell in row])
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="{found.process.slug}-{found.slug}-responses.csv"'

@@ -33,6 +33,7 @@ from django.views.decorators.http import require_POST
 
 from ecitizen.core import crypto
 from ecitizen.core.access import holds_capability, public, signed_in, staff_only
+from ecitizen.core.csvcells import csv_cell
 from ecitizen.core.forms import SubmissionForm, submission_already_done, submission_remember
 from ecitizen.core.http import client_ip
 from ecitizen.documents.http import bytes_response, upload_response
@@ -665,11 +666,6 @@ def _codes_read(request: HttpRequest, item: Process, token: str) -> list[list[st
     return rows
 
 
-def _csv_safe(value: str) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula (CSV injection)."""
-    return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
-
-
 @staff_only(ORGANISE)
 @require_POST
 def census_codes(request: HttpRequest, slug: str) -> HttpResponse:
@@ -689,7 +685,7 @@ def census_codes(request: HttpRequest, slug: str) -> HttpResponse:
     writer = csv.writer(out)
     writer.writerow([_("identifier"), _("code")])
     writer.writerows(
-        (_csv_safe(identifier), code)
+        (csv_cell(identifier), code)
         for identifier, code in _codes_read(request, item, kept["token"])
     )
     census_services.census_codes_handed_over(
