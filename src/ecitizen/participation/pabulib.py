@@ -391,21 +391,30 @@ def pabulib_rule(outcome: Outcome) -> tuple[str, str]:
     whole = outcome.budget.denominator == 1 and all(
         project.cost.denominator == 1 for project in outcome.projects.values()
     )
+    tied = any(
+        project.shares is not None and project.shares.tied_with
+        for project in outcome.projects.values()
+    )
+    return pabulib_rule_of(
+        method=outcome.method, completion=outcome.completion, whole=whole, tied=tied
+    )
+
+
+def pabulib_rule_of(*, method: str, completion: bool, whole: bool, tied: bool) -> tuple[str, str]:
+    """:func:`pabulib_rule` from the facts it depends on: the method and whether it was
+    completed, whether every amount is whole, whether equal shares met a tie (so that a
+    count already stored gives the file's rule without counting again)."""
     ties = "ties broken by project_id compared as text"
-    if outcome.method == GREEDY:
+    if method == GREEDY:
         comment = f"#1: Greedy: projects by votes, each chosen if it still fits; {ties}."
         return ("greedy" if whole else "unknown"), comment
     shares = "Method of Equal Shares with cost utilities"
-    if outcome.completion:
+    if completion:
         comment = (
             f"#1: {shares}, completed: every voter's share raised by 1 unit of money while "
             f"the outcome fits (add1), then the money left given greedily by votes; {ties}."
         )
         return "unknown", comment
-    tied = any(
-        project.shares is not None and project.shares.tied_with
-        for project in outcome.projects.values()
-    )
     comment = f"#1: {shares}, without completion; {ties}."
     return ("equalshares" if whole and not tied else "unknown"), comment
 

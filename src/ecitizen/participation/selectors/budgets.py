@@ -550,6 +550,24 @@ def heading_count(heading: Heading, key: str) -> counting.Outcome:
     )
 
 
+def _pabulib_rule(heading: Heading, key: str, stored: Result | None) -> tuple[str, str]:
+    """The Pabulib ``rule`` and ``comment`` of ``heading``'s count by ``key``: read from
+    the stored count when there is one (a public download must not count again), else
+    counted now."""
+    from ecitizen.participation.pabulib import pabulib_rule, pabulib_rule_of
+
+    if stored is None:
+        return pabulib_rule(heading_count(heading, key))
+    details = stored.details
+    amounts = [details["budget"], *(p["cost"] for p in details["projects"].values())]
+    return pabulib_rule_of(
+        method=details["method"],
+        completion=details["completion"],
+        whole=all(Decimal(amount) == Decimal(amount).to_integral_value() for amount in amounts),
+        tied=any((p.get("shares") or {}).get("tied_with") for p in details["projects"].values()),
+    )
+
+
 @dataclass(frozen=True)
 class PabulibFile:
     text: str
@@ -571,7 +589,7 @@ def pabulib_text(*, budget: Budget, heading: Heading | None = None) -> PabulibFi
     comment that says the rule; a file of several headings says each was counted on its
     own. Anonymised by ``pabulib.pabulib_votes``: voters numbered in the order of what
     they chose, no person key written. Reads only."""
-    from ecitizen.participation.pabulib import pabulib_dump, pabulib_rule, pabulib_votes
+    from ecitizen.participation.pabulib import pabulib_dump, pabulib_votes
 
     process = budget.process
     everything = list(budget.headings.all())
@@ -606,9 +624,11 @@ def pabulib_text(*, budget: Budget, heading: Heading | None = None) -> PabulibFi
         {n for r in counted.values() for n in r.winners} if len(counted) == len(headings) else None
     )
     if len(headings) == 1:
-        rule, comment = pabulib_rule(heading_count(headings[0], own))
+        rule, comment = _pabulib_rule(headings[0], own, counted.get(headings[0].pk))
     else:
-        _rule, each = pabulib_rule(heading_count(headings[0], own)) if headings else ("", "")
+        _rule, each = (
+            _pabulib_rule(headings[0], own, counted.get(headings[0].pk)) if headings else ("", "")
+        )
         rule = "unknown"
         comment = (
             "#1: Each heading (neighborhood) is counted on its own, with its own budget: "

@@ -466,6 +466,29 @@ def test_the_results_page_explains_each_project_and_shows_every_method(client, d
     assert download.content.decode().startswith("META")
 
 
+@pytest.mark.django_db
+def test_the_public_pabulib_file_reads_the_stored_count_and_names_the_same_rule(
+    client, department, monkeypatch
+):
+    from ecitizen.participation.pabulib import pabulib_rule
+    from ecitizen.participation.selectors.budgets import heading_count, method_key
+
+    world = _published_world(department)
+    rule, comment = pabulib_rule(heading_count(world.north, method_key(world.process.budget)))
+
+    def no_count(*args, **kwargs):
+        raise AssertionError("a download counted the ballots again")
+
+    monkeypatch.setattr(counting, "count", no_count)
+    download = client.get(
+        reverse("participation:budget_pabulib", args=[world.process.slug, "north"])
+    )
+    assert download.status_code == 200
+    lines = download.content.decode().splitlines()
+    assert f"rule;{rule}" in lines
+    assert any(line.startswith("comment;") and comment in line for line in lines)
+
+
 # --- staff pages and their remit ---------------------------------------------------------
 
 
