@@ -241,7 +241,9 @@ def answer_queues(*, user: Any, capability: str) -> list[AnswerQueue]:
     processes = processes_in_remit(user, capability).exclude(status=Process.Status.DRAFT)
     for process in processes:
         waiting = proposals_for_answer(user=user, capability=capability, process=process)
-        counts = waiting.aggregate(waiting=Count("pk"), due=Sum("due"))
-        if counts["waiting"]:
-            queues.append(AnswerQueue(process, counts["waiting"], counts["due"] or 0))
+        # Named apart from the queryset's own ``due`` annotation: PostgreSQL refuses an
+        # aggregate that shadows it ("column due does not exist").
+        counts = waiting.aggregate(waiting_total=Count("pk"), due_total=Sum("due"))
+        if counts["waiting_total"]:
+            queues.append(AnswerQueue(process, counts["waiting_total"], counts["due_total"] or 0))
     return sorted(queues, key=lambda queue: (-queue.due, -queue.waiting, queue.process.slug))
