@@ -29,8 +29,6 @@ from django.utils.translation import gettext_lazy as _
 
 from ecitizen.core.fields import EncryptedJSONField, EncryptedTextField
 
-ZERO = Decimal("0")
-
 
 class Translatable(models.Model):
     """Organiser-written texts with their translations (``translations[lang][field]``)."""
