@@ -755,11 +755,6 @@ def test_organiser_and_resident_texts_are_escaped_on_public_pages(client, depart
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="templates/govuk/*.html render help_text|safe: a consultation question's hint "
-    "written by an organiser runs as HTML on the public response page (stored XSS)",
-)
 def test_a_consultation_questions_hint_is_escaped(client, department, resident):
     process = make_process(department)
     questions = [dict(QUESTIONS[0], hint={"en": SCRIPT})]
@@ -1826,13 +1821,6 @@ def test_who_may_vote_does_not_change_once_people_have_voted(
 # test's transaction and the teardown with it.
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.db_specific
-@pytest.mark.xfail(
-    connection.vendor == "postgresql",
-    strict=True,
-    reason="selectors/proposals.py answer_queues aggregates Sum('due') under the name of its "
-    "own annotation 'due': PostgreSQL answers 'column due does not exist', a 500 on "
-    "/staff/participation/answers/ as soon as a proposal waits (SQLite lets it through)",
-)
 def test_the_answers_index_lists_the_proposals_waiting(
     client, department, resident, engagement_officer
 ):
