@@ -67,7 +67,6 @@ class AccountsConfig(AppConfig):
         )
 
         for item in (
-            NavItem("account", _("Your account"), "accounts:home", "resident", order=90),
             NavItem("staff", _("Staff"), "staff:home", "staff", order=0),
             NavItem(
                 "residents",
