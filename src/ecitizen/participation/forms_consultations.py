@@ -129,7 +129,7 @@ QUESTIONS_EXAMPLE = """\
 """
 
 
-class ConsultationEditForm(forms.Form):
+class ConsultationEditForm(SubmissionForm):
     """The organiser's consultation or survey: title, kind, text, dates (from the first
     day to the last, both included) and the questions as YAML, with the title and text in
     the other languages."""

@@ -48,11 +48,16 @@ DRAFT, UPCOMING, OPEN, CLOSED = "draft", "upcoming", "open", "closed"
 def consultation_state(consultation: Consultation, *, at: datetime | None = None) -> str:
     """Where the consultation is at ``at`` (now by default): ``draft`` (the organiser's
     alone), ``upcoming`` (open, before ``opens_at``), ``open`` (taking responses),
-    ``closed`` (closed by the organiser, or past ``closes_at``)."""
+    ``closed`` (closed by the organiser, past ``closes_at``, or its process archived:
+    an archived process is a record, it takes nothing more)."""
     now = at or timezone.now()
     if consultation.status == Consultation.Status.DRAFT:
         return DRAFT
-    if consultation.status == Consultation.Status.CLOSED or now >= consultation.closes_at:
+    if (
+        consultation.status == Consultation.Status.CLOSED
+        or now >= consultation.closes_at
+        or consultation.process.status == Process.Status.ARCHIVED
+    ):
         return CLOSED
     if now < consultation.opens_at:
         return UPCOMING

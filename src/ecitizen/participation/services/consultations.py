@@ -383,11 +383,15 @@ def consultation_update(
     *, consultation: Consultation, data: ConsultationInput, actor: User | None
 ) -> Consultation:
     """Change the consultation's texts, dates or questions. The questions cannot change
-    once someone has responded (``questions_locked``): answers to other questions would
-    be mixed in the results. Audited (which fields changed, not their texts)."""
+    once someone has responded, or while an anonymous response waits for its
+    confirmation (``questions_locked``): answers to other questions would be mixed in
+    the results, or the waiting ones refused when confirmed. Audited (which fields
+    changed, not their texts)."""
     _check_input(data)
     locked = _locked(consultation)
-    if data.questions != locked.questions and locked.responses.exists():
+    if data.questions != locked.questions and (
+        locked.responses.exists() or _answers_waiting(locked)
+    ):
         raise ParticipationError(
             _(
                 "The questions cannot change once people have responded: their answers "
@@ -416,6 +420,16 @@ def consultation_update(
         changes={"fields": changed},
     )
     return locked
+
+
+def _answers_waiting(consultation: Consultation) -> bool:
+    """Whether an anonymous response to ``consultation`` waits for its confirmation (its
+    link not used and not expired)."""
+    return PendingResponse.objects.filter(
+        consultation=consultation,
+        confirmed_at__isnull=True,
+        created_at__gte=timezone.now() - timedelta(hours=CONFIRMATION_HOURS),
+    ).exists()
 
 
 @transaction.atomic

@@ -47,6 +47,8 @@ from ecitizen.participation.views.common import participant, process_public_or_4
 #: to), and what the last response to each consultation became (for its "done" page).
 SUBMISSIONS_KEY = "participation.consultation_submissions"
 DONE_KEY = "participation.consultation_done"
+#: The organisers' new consultations, by the one-off key of the form that made them.
+STAFF_SESSION_KEY = "participation.consultation_staff"
 RECORDED, PENDING = "recorded", "pending"
 
 
@@ -301,6 +303,11 @@ def staff_consultation_new(request: HttpRequest, slug: str) -> HttpResponse:
     draft."""
     process = process_for_staff(user=request.user, slug=slug, capability=PARTICIPATION_ORGANISE)
     form = ConsultationEditForm(data=request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        # A double click or a reload of the POST leads to the consultation made first.
+        repeated = submission_already_done(request, form, session_key=STAFF_SESSION_KEY)
+        if repeated is not None:
+            return repeated
     if request.method == "POST" and form.is_valid():
         try:
             created = services.consultation_create(
@@ -309,8 +316,10 @@ def staff_consultation_new(request: HttpRequest, slug: str) -> HttpResponse:
         except ParticipationError as error:
             form.add_error(None, str(error.message))
         else:
+            here = reverse("staff:participation_consultation", args=[process.slug, created.slug])
+            submission_remember(request, form, here, session_key=STAFF_SESSION_KEY)
             messages.success(request, _("The consultation is saved as a draft."))
-            return redirect("staff:participation_consultation", process.slug, created.slug)
+            return redirect(here)
     return render(
         request,
         "participation/staff/consultation_form.html",
