@@ -79,7 +79,16 @@ class BudgetSettings:
     completion: bool = True
 
 
-_RULE_FIELDS = ("ballot_kind", "min_projects", "max_projects", "min_share_percent")
+#: What voters were told before they voted: how they vote, and how their ballots are
+#: counted (a method chosen after seeing every method's winners would choose the winners).
+_RULE_FIELDS = (
+    "ballot_kind",
+    "min_projects",
+    "max_projects",
+    "min_share_percent",
+    "method",
+    "completion",
+)
 
 
 def _settings_check(settings: BudgetSettings) -> None:
@@ -162,7 +171,8 @@ def _settings_audit(settings: BudgetSettings) -> dict[str, Any]:
 @transaction.atomic
 def budget_update(*, budget: Budget, settings: BudgetSettings, actor: Any) -> Budget:
     """Change the budget's settings. Refused once the results are published; the ballot's
-    rules are refused too once any ballot was cast (code ``ballots_exist``), and a total
+    rules and the counting method are refused too once any ballot was cast (code
+    ``ballots_exist``), and a total
     below the headings' amounts (code ``headings_over_total``). Audited with what changed."""
     _settings_check(settings)
     budget = _locked_budget(budget)

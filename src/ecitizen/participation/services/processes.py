@@ -30,12 +30,15 @@ from ecitizen.notifications.selectors import notification_language
 from ecitizen.notifications.services import notification_send
 from ecitizen.participation.models import (
     Action,
+    Ballot,
     EligibilityRule,
     Invitation,
     NewsSubscription,
     Phase,
     Process,
     ProcessDocument,
+    Response,
+    Support,
 )
 from ecitizen.participation.selectors import processes as selectors
 from ecitizen.participation.selectors.processes import INVITATION_INTERVAL
@@ -411,8 +414,10 @@ def rule_set(*, process: Process, action: str, spec: RuleSpec, actor: User) -> E
     """Set who may do ``action`` in ``process`` (see :class:`RuleSpec`). Refused with
     ``ParticipationError``: an unknown action (``rule_action``), an age out of 1..120
     (``rule_age``), anonymous other than for responding (``rule_anonymous``), the census
-    list with other conditions (``rule_census_alone``). Side effect: an audit event
-    ``participation.rule.set`` with the rule when it changed."""
+    list with other conditions (``rule_census_alone``), a change once people responded,
+    supported or voted here (``rule_in_use``: a rule changed then lets some count twice
+    or treats them unequally). Side effect: an audit event ``participation.rule.set``
+    with the rule when it changed."""
     _rule_check(action, spec)
     _locked(process)
     values = {
@@ -425,6 +430,12 @@ def rule_set(*, process: Process, action: str, spec: RuleSpec, actor: User) -> E
     rule = EligibilityRule.objects.filter(process=process, action=action).first()
     if rule is not None and all(getattr(rule, name) == value for name, value in values.items()):
         return rule
+    if _taken_part(process, action):
+        raise ParticipationError(
+            _("People have taken part already: who may %(action)s here can no longer change.")
+            % {"action": Action(action).label.lower()},
+            code="rule_in_use",
+        )
     rule, _created = EligibilityRule.objects.update_or_create(
         process=process, action=action, defaults=values
     )
@@ -436,6 +447,18 @@ def rule_set(*, process: Process, action: str, spec: RuleSpec, actor: User) -> E
         changes={"process": process.slug, "action": action, **values},
     )
     return rule
+
+
+def _taken_part(process: Process, action: str) -> bool:
+    """Whether someone responded, supported or voted in ``process`` (for ``action``);
+    proposing and commenting are open contributions whose rule may change."""
+    if action == Action.RESPOND:
+        return Response.objects.filter(consultation__process=process).exists()
+    if action == Action.SUPPORT:
+        return Support.objects.filter(proposal__process=process).exists()
+    if action == Action.VOTE:
+        return Ballot.objects.filter(heading__budget__process=process).exists()
+    return False
 
 
 @transaction.atomic

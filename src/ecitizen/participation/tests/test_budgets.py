@@ -182,18 +182,20 @@ def test_a_heading_with_ballots_is_frozen(department):
             actor=None,
         )
     assert rules.value.code == "ballots_exist"
-    # The counting method may still change.
-    services.budget_update(
-        budget=world.budget,
-        settings=services.BudgetSettings(
-            total_amount=Decimal("1200000"),
-            ballot_kind=Budget.BallotKind.KNAPSACK,
-            method=Budget.Method.GREEDY,
-        ),
-        actor=None,
-    )
+    # Nor the counting method: chosen after the count, it would choose the winners.
+    with pytest.raises(ParticipationError) as method:
+        services.budget_update(
+            budget=world.budget,
+            settings=services.BudgetSettings(
+                total_amount=Decimal("1200000"),
+                ballot_kind=Budget.BallotKind.KNAPSACK,
+                method=Budget.Method.GREEDY,
+            ),
+            actor=None,
+        )
+    assert method.value.code == "ballots_exist"
     world.budget.refresh_from_db()
-    assert world.budget.method == Budget.Method.GREEDY
+    assert world.budget.method != Budget.Method.GREEDY
 
 
 # --- counting ----------------------------------------------------------------------------

@@ -369,7 +369,7 @@ def _settings_from(data: dict[str, Any]) -> services.BudgetSettings:
 _SETTINGS_FIELDS = {
     "invalid_amount": "total_amount",
     "headings_over_total": "total_amount",
-    "ballots_exist": "ballot_kind",
+    "ballots_exist": None,  # the ballot kind, the limits or the method: the summary says
 }
 
 
