@@ -74,6 +74,9 @@ MAX_QUESTIONS = 60
 RESERVED_SLUGS = frozenset({"new"})
 #: Question types not asked in a consultation.
 EXCLUDED_TYPES = frozenset({"file"})
+#: Question types that say who a person is: refused, since answers are kept and exported
+#: apart from who gave them (the person key stays with the response, never in a column).
+IDENTIFYING_TYPES = frozenset({"national_id", "email", "phone", "address"})
 #: Question keys not used in a consultation (one page, no conditions; nothing prefilled).
 EXCLUDED_KEYS = ("show_if", "prefill")
 #: The keys whose value is text for people (a string means English).
@@ -212,6 +215,15 @@ def questions_problems(questions: Any) -> list[str]:
         if question.get("type") in EXCLUDED_TYPES:
             problems.append(
                 _("%(question)s: a consultation cannot ask for files") % {"question": name(index)}
+            )
+        if question.get("type") in IDENTIFYING_TYPES:
+            problems.append(
+                _(
+                    "%(question)s: a consultation does not ask who people are (identity "
+                    "number, email, phone or address): answers are kept apart from who gave "
+                    "them"
+                )
+                % {"question": name(index)}
             )
         for key in EXCLUDED_KEYS:
             if key in question:
