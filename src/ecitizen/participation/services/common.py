@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ecitizen.accounts.identity import national_id_index
-from ecitizen.accounts.selectors import user_email_verified
+from ecitizen.accounts.identity import national_id_index, validate_national_id
+from ecitizen.accounts.selectors import user_by_email, user_email_verified
 from ecitizen.core import crypto
 from ecitizen.core.errors import DomainError
 from ecitizen.participation.models import (
@@ -72,10 +73,23 @@ def person_key_for_user(user: Any) -> str:
 
 
 def person_key_for_census(entry: CensusEntry) -> str:
-    return crypto.blind_index(f"census:{entry.pk}", context=_KEY_CONTEXT)
+    """The person key of whoever claimed ``entry``: the national identity number's when
+    the list's identifier is one (so their paper ballot, entered with the number, or their
+    signed-in one is the same person's), else the entry's."""
+    try:
+        national_id = validate_national_id(entry.identifier)
+    except ValidationError:
+        return crypto.blind_index(f"census:{entry.pk}", context=_KEY_CONTEXT)
+    return person_key_for_national_id(national_id)
 
 
 def person_key_for_email(email: str) -> str:
+    """The person key of whoever holds ``email`` (proved by a link sent to it): the
+    account's when an account has it as its verified address (so an anonymous response
+    and a signed-in one are the same person's), else the address's."""
+    user = user_by_email(email=email)
+    if user is not None and user.is_active and user_email_verified(user):
+        return person_key_for_user(user)
     return crypto.blind_index("email:" + email.strip().lower(), context=_KEY_CONTEXT)
 
 

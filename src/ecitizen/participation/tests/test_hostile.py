@@ -403,11 +403,6 @@ def test_an_archived_process_takes_no_supports_comments_or_ballots(department, r
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="person keys: an anonymous response keyed by a resident's own verified email is "
-    "a second voice beside their signed-in response (the keys differ)",
-)
 def test_a_resident_responding_signed_in_and_anonymously_counts_once(department, resident):
     process = make_process(department)
     EligibilityRule.objects.create(
@@ -1434,11 +1429,6 @@ def test_a_consultation_never_asks_who_people_are(kind):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="person keys: a census entry's key is of the entry, so a person on a census list "
-    "of national identity numbers who votes online and on paper has two ballots",
-)
 def test_a_census_voter_who_also_votes_on_paper_counts_once(client, department, engagement_officer):
     world = budget_world(department)
     EligibilityRule.objects.create(process=world.process, action="vote", census_only=True)
