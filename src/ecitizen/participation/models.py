@@ -289,6 +289,9 @@ class PendingResponse(models.Model):
     email_index = models.CharField(max_length=64)
     token_hash = models.CharField(max_length=128, unique=True)
     answers = EncryptedJSONField()
+    # The blind index of the network address it came from (never the address): emails
+    # asked for from one address are limited per hour, whatever addresses they go to.
+    sender_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
 

@@ -46,6 +46,7 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from ecitizen.accounts.models import User
 from ecitizen.catalogue.definitions import SCHEMA_PATH
 from ecitizen.catalogue.spec import localised
+from ecitizen.core import crypto
 from ecitizen.core.services import audit_record
 from ecitizen.participation.models import (
     Action,
@@ -68,6 +69,9 @@ CONFIRMATION_HOURS = 72
 #: Confirmation emails one address may be sent for one consultation in an hour (beyond
 #: that, someone is probably filling in another person's address).
 CONFIRMATIONS_PER_HOUR = 3
+#: Confirmation emails asked for from one network address in an hour, whatever the
+#: consultation and the addresses (beyond that, someone is using us to send mail).
+CONFIRMATIONS_PER_SENDER_PER_HOUR = 20
 #: Most questions one consultation asks (all on one page).
 MAX_QUESTIONS = 60
 #: Consultation slugs the staff pages' own addresses use.
@@ -598,6 +602,7 @@ def pending_response_create(
     consultation: Consultation,
     email: str,
     answers: dict[str, Any],
+    ip_address: str | None = None,
     actor: User | None = None,
 ) -> PendingResponse:
     """Keep an anonymous response until its author follows the link emailed to
@@ -608,9 +613,10 @@ def pending_response_create(
     (``anonymous_not_allowed``), the consultation does not take responses now
     (``consultation_closed``), the answers do not fit (``invalid_answers``), or the
     address was sent :data:`CONFIRMATIONS_PER_HOUR` links for it in the last hour
-    (``too_many_confirmations``). Side effect: the email, queued with this transaction
-    (``ecitizen.core.mail``: nothing is sent if it rolls back). Audited without the
-    address."""
+    (``too_many_confirmations``), or :data:`CONFIRMATIONS_PER_SENDER_PER_HOUR` links were
+    asked for from ``ip_address`` in the last hour (``too_many_from_sender``). Side
+    effect: the email, queued with this transaction (``ecitizen.core.mail``: nothing is
+    sent if it rolls back). Audited without the address."""
     locked = _locked(consultation)
     if not _anonymous_allowed(locked.process):
         raise ParticipationError(
@@ -636,10 +642,30 @@ def pending_response_create(
             ),
             code="too_many_confirmations",
         )
+    sender = (
+        crypto.blind_index("ip:" + ip_address, context="participation.pending.sender")
+        if ip_address
+        else ""
+    )
+    if (
+        sender
+        and PendingResponse.objects.filter(
+            sender_index=sender, created_at__gte=now - timedelta(hours=1)
+        ).count()
+        >= CONFIRMATIONS_PER_SENDER_PER_HOUR
+    ):
+        raise ParticipationError(
+            _(
+                "Many confirmation links were asked for from your connection in the last "
+                "hour. Try again in an hour, or sign in to respond."
+            ),
+            code="too_many_from_sender",
+        )
     token = secrets.token_urlsafe(32)
     pending = PendingResponse.objects.create(
         consultation=locked,
         email_index=key,
+        sender_index=sender,
         token_hash=token_hash(token),
         answers=cleaned,
         created_at=now,

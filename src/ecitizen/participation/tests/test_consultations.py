@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 import time_machine
 from allauth.account.models import EmailAddress
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -593,6 +594,25 @@ def test_one_address_gets_a_few_links_an_hour_at_most(
     assert page.status_code == 200
     assert "We have already sent several confirmation links" in page.content.decode()
     assert len(mailoutbox) == services.CONFIRMATIONS_PER_HOUR
+
+
+def test_one_connection_gets_a_limited_number_of_links_an_hour_whatever_the_addresses(
+    client, consultation, anonymous_rule, mailoutbox, monkeypatch
+):
+    monkeypatch.setattr(services, "CONFIRMATIONS_PER_SENDER_PER_HOUR", 4)
+    for number in range(4):
+        _send_anonymous(client, consultation, f"target{number}@example.test")
+    page = _send_anonymous(client, consultation, "one-more@example.test")
+    assert page.status_code == 200
+    assert "Many confirmation links were asked for from your connection" in (page.content.decode())
+    assert len(mailoutbox) == 4
+    # Another connection is not held back, and no network address is stored.
+    other = _send_anonymous(Client(REMOTE_ADDR="198.51.100.7"), consultation, "o@example.test")
+    assert other.status_code == 302
+    assert len(mailoutbox) == 5
+    senders = set(PendingResponse.objects.values_list("sender_index", flat=True))
+    assert len(senders) == 2
+    assert not any("127.0.0.1" in sender or "198.51" in sender for sender in senders)
 
 
 def test_an_anonymous_response_needs_a_valid_email(client, consultation, anonymous_rule):

@@ -30,6 +30,7 @@ from ecitizen.core import charts
 from ecitizen.core.access import public, staff_only
 from ecitizen.core.csvcells import csv_cell
 from ecitizen.core.forms import submission_already_done, submission_remember
+from ecitizen.core.http import client_ip
 from ecitizen.participation.forms_consultations import (
     QUESTIONS_EXAMPLE,
     ConsultationEditForm,
@@ -159,7 +160,10 @@ def consultation_respond(request: HttpRequest, slug: str, cslug: str) -> HttpRes
             try:
                 if anonymous:
                     services.pending_response_create(
-                        consultation=found, email=form.email(), answers=form.answers()
+                        consultation=found,
+                        email=form.email(),
+                        answers=form.answers(),
+                        ip_address=client_ip(request),
                     )
                 else:
                     services.response_record(
