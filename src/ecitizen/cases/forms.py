@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from ecitizen.cases.services import IDENTITY_DOCUMENTS, MESSAGE_MAX_LENGTH
 from ecitizen.catalogue.spec import localised
 from ecitizen.core.forms import GovukDateField
+from ecitizen.core.patterns import answer_pattern
 from ecitizen.core.text import FreeTextField
 from ecitizen.payments.money import currency_precision, minor_quantum
 
@@ -283,7 +284,8 @@ def _field_for(question: dict[str, Any], *, has_files: bool) -> forms.Field:  # 
         if rules.get("pattern"):
             validators.append(
                 RegexValidator(
-                    rules["pattern"], naming.pattern(localised(rules.get("pattern_message")))
+                    answer_pattern(rules["pattern"]),
+                    naming.pattern(localised(rules.get("pattern_message"))),
                 )
             )
         if kind == "national_id":

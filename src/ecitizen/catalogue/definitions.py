@@ -22,6 +22,8 @@ import yaml
 from django.conf import settings
 from jsonschema import Draft202012Validator
 
+from ecitizen.core.patterns import pattern_problem
+
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "service-definition.schema.json"
 NUMERIC_TYPES = {"number", "money"}
 
@@ -106,6 +108,14 @@ def _question_problems(data: dict[str, Any], found: _Problems) -> dict[str, dict
                 found.add(
                     f"{q_path}.show_if.question",
                     f"{condition['question']!r} is not asked on an earlier page",
+                )
+            pattern = (question.get("validation") or {}).get("pattern")
+            reason = pattern_problem(pattern) if pattern is not None else None
+            if reason:
+                found.add(
+                    f"{q_path}.validation.pattern",
+                    f"the pattern cannot be used ({reason}); patterns are matched with RE2, "
+                    "which has no back-references or look-arounds",
                 )
             asked[question["id"]] = question
     return asked

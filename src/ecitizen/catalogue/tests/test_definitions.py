@@ -109,6 +109,12 @@ def _fixture_with(old: str, new: str) -> str:
             "",
             "broken.yaml: at workflow.states[2]: no action leaves 'refused', and it has no outcome",
         ),
+        (
+            "validation: {min: 1, max: 5}",
+            "validation: {min: 1, max: 5, pattern: '^(\\d)\\1$'}",
+            "broken.yaml: at pages[0].questions[0].validation.pattern: the pattern cannot be "
+            "used (invalid escape sequence: \\1); patterns are matched with RE2",
+        ),
     ],
 )
 def test_invalid_definitions_say_where_and_what(old, new, expected):

@@ -47,6 +47,7 @@ from ecitizen.accounts.models import User
 from ecitizen.catalogue.definitions import SCHEMA_PATH
 from ecitizen.catalogue.spec import localised
 from ecitizen.core import crypto
+from ecitizen.core.patterns import pattern_problem
 from ecitizen.core.services import audit_record
 from ecitizen.participation.models import (
     Action,
@@ -181,6 +182,41 @@ def _schema_message(error: SchemaError) -> str:  # noqa: PLR0911 - one message p
     return error.message
 
 
+def _what_a_consultation_cannot_ask(question: dict[str, Any], name: str) -> list[str]:
+    """The problems of one question (named ``name``) that the schema does not catch: what
+    a service's questions may ask but a consultation's may not, and patterns RE2 cannot
+    match."""
+    problems: list[str] = []
+    if question.get("type") in EXCLUDED_TYPES:
+        problems.append(_("%(question)s: a consultation cannot ask for files") % {"question": name})
+    if question.get("type") in IDENTIFYING_TYPES:
+        problems.append(
+            _(
+                "%(question)s: a consultation does not ask who people are (identity "
+                "number, email, phone or address): answers are kept apart from who gave "
+                "them"
+            )
+            % {"question": name}
+        )
+    validation = question.get("validation")
+    pattern = validation.get("pattern") if isinstance(validation, dict) else None
+    reason = pattern_problem(pattern) if pattern is not None else None
+    if reason:
+        problems.append(
+            _(
+                "%(question)s: the pattern cannot be used (%(reason)s). Write it without "
+                "back-references or look-arounds."
+            )
+            % {"question": name, "reason": reason}
+        )
+    problems += [
+        _("%(question)s: %(key)s cannot be used in a consultation") % {"question": name, "key": key}
+        for key in EXCLUDED_KEYS
+        if key in question
+    ]
+    return problems
+
+
 def questions_problems(questions: Any) -> list[str]:
     """Everything wrong with ``questions`` (already normalised), one message per problem,
     naming the question by number and id; empty when they can be asked."""
@@ -216,25 +252,7 @@ def questions_problems(questions: Any) -> list[str]:
     for index, question in enumerate(questions):
         if not isinstance(question, dict):
             continue
-        if question.get("type") in EXCLUDED_TYPES:
-            problems.append(
-                _("%(question)s: a consultation cannot ask for files") % {"question": name(index)}
-            )
-        if question.get("type") in IDENTIFYING_TYPES:
-            problems.append(
-                _(
-                    "%(question)s: a consultation does not ask who people are (identity "
-                    "number, email, phone or address): answers are kept apart from who gave "
-                    "them"
-                )
-                % {"question": name(index)}
-            )
-        for key in EXCLUDED_KEYS:
-            if key in question:
-                problems.append(
-                    _("%(question)s: %(key)s cannot be used in a consultation")
-                    % {"question": name(index), "key": key}
-                )
+        problems += _what_a_consultation_cannot_ask(question, name(index))
         qid = question.get("id")
         if isinstance(qid, str):
             if qid in seen:

@@ -1429,6 +1429,36 @@ def test_a_consultation_never_asks_who_people_are(kind):
 
 
 @pytest.mark.django_db
+def test_an_organisers_pattern_cannot_stall_the_response_page(client, department, resident):
+    """A pattern RE2 cannot match is refused when written; one that would backtrack for
+    ever in Python's ``re`` checks a long answer in one pass."""
+    question = {
+        "id": "code",
+        "type": "text",
+        "label": {"en": "Your tree's code"},
+        "error_label": {"en": "your tree's code"},
+        "validation": {"max_length": 500},
+    }
+    refused = consultation_services.questions_problems(
+        [{**question, "validation": {"pattern": r"^(a)\1$"}}]
+    )
+    assert refused == [
+        "Question 1 (code): the pattern cannot be used (invalid escape sequence: \\1). "
+        "Write it without back-references or look-arounds."
+    ]
+    slow_in_re = {**question, "validation": {"max_length": 500, "pattern": r"^(a+)+$"}}
+    assert not consultation_services.questions_problems([slow_in_re])
+    consultation = open_consultation(make_process(department), questions=[slow_in_re])
+    client.force_login(resident)
+    page = client.post(
+        consultation_url("consultation_respond", consultation), {"code": "a" * 400 + "!"}
+    )
+    assert page.status_code == 200
+    assert "Enter your tree" in page.content.decode()
+    assert not Response.objects.exists()
+
+
+@pytest.mark.django_db
 def test_a_census_voter_who_also_votes_on_paper_counts_once(client, department, engagement_officer):
     world = budget_world(department)
     EligibilityRule.objects.create(process=world.process, action="vote", census_only=True)
