@@ -26,6 +26,7 @@ class ParticipationConfig(AppConfig):
             PARTICIPATION_MODERATE,
             PARTICIPATION_ORGANISE,
             PARTICIPATION_PAPER,
+            PARTICIPATION_WORK,
             consultations,
         )
 
@@ -57,6 +58,22 @@ class ParticipationConfig(AppConfig):
             label=_("Enter paper responses, supports and ballots for residents"),
             roles=["engagement_officer", Role.CASE_OFFICER, Role.INTERMEDIARY, Role.PLATFORM_ADMIN],
         )
+        # One navigation item for all four: its page links to what each official may do.
+        registry.register_capability(
+            PARTICIPATION_WORK,
+            label=_("Reach the staff participation pages"),
+            roles=set().union(
+                *(
+                    registry.roles_with(name)
+                    for name in (
+                        PARTICIPATION_ORGANISE,
+                        PARTICIPATION_MODERATE,
+                        PARTICIPATION_ANSWER,
+                        PARTICIPATION_PAPER,
+                    )
+                )
+            ),
+        )
         registry.register_nav(
             NavItem(
                 "participate", _("Have your say"), "participation:processes", "everyone", order=7
@@ -71,13 +88,25 @@ class ParticipationConfig(AppConfig):
                 order=48,
             )
         )
+        # Assisted-digital helpers are not officials (no staff navigation): their
+        # account page leads them to the paper entries.
+        registry.register_nav(
+            NavItem(
+                "participation_paper",
+                _("Paper participation"),
+                "staff:participation_paper_entries",
+                "account",
+                capability=PARTICIPATION_PAPER,
+                order=49,
+            )
+        )
         registry.register_nav(
             NavItem(
                 "participation",
                 _("Participation"),
                 "staff:participation",
                 "staff",
-                capability=PARTICIPATION_ORGANISE,
+                capability=PARTICIPATION_WORK,
                 order=78,
             )
         )

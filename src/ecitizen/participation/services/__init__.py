@@ -16,6 +16,7 @@ from ecitizen.participation.services.common import (
     PARTICIPATION_MODERATE,
     PARTICIPATION_ORGANISE,
     PARTICIPATION_PAPER,
+    PARTICIPATION_WORK,
     ParticipationError,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "PARTICIPATION_MODERATE",
     "PARTICIPATION_ORGANISE",
     "PARTICIPATION_PAPER",
+    "PARTICIPATION_WORK",
     "ParticipationError",
 ]

@@ -45,6 +45,9 @@ PARTICIPATION_MODERATE = "participation.moderate"
 PARTICIPATION_ANSWER = "participation.answer"
 #: Enter paper or in-person responses, supports and ballots for a resident.
 PARTICIPATION_PAPER = "participation.paper"
+#: Reach the staff participation pages (the navigation's item, the staff home): whoever
+#: holds one of the four capabilities above.
+PARTICIPATION_WORK = "participation.work"
 
 _KEY_CONTEXT = "participation.person"
 

@@ -751,6 +751,42 @@ def test_a_ward_limited_organiser_sees_the_processes_of_their_ward(
         assert client.get(url).status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("role", "links", "hidden"),
+    [
+        ("supervisor", ["Moderation", "Proposals to answer"], ["Paper participation"]),
+        ("case_officer", ["Paper participation", "Proposals to answer"], ["Moderation"]),
+        ("intermediary", ["Paper participation"], ["Moderation", "Proposals to answer"]),
+    ],
+)
+def test_an_official_who_does_not_organise_reaches_their_participation_work(
+    client, department, role, links, hidden
+):
+    """A moderator, an answerer or a paper clerk has the staff navigation's Participation
+    item, and its page links to their work, without the organisers' processes."""
+    official = UserFactory(email=f"{role}@example.test")
+    accounts.role_assign(user=official, role=role, department=department, actor=None, system=True)
+    accounts.mfa_totp_activate(user=official, secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", actor=None)
+    sign_in_official(client, official)
+    if role == "intermediary":  # not an official: their account page leads to the work
+        home = client.get(reverse("accounts:home")).content.decode()
+        assert f'href="{reverse("staff:participation_paper_entries")}"' in home
+    else:
+        home = client.get(reverse("staff:home")).content.decode()
+        assert f'href="{reverse("staff:participation")}"' in home
+    page = client.get(reverse("staff:participation"))
+    assert page.status_code == 200
+    text = page.content.decode()
+    for link in links:
+        assert link in text
+    for link in hidden:
+        assert link not in text
+    assert "Create a process" not in text
+    for name in ("staff:participation_moderation", "staff:participation_answers"):
+        shown = f'href="{reverse(name)}"' in text
+        assert client.get(reverse(name)).status_code == (200 if shown else 403)
+
+
 def test_residents_are_refused_staff_pages(client, resident):
     client.force_login(resident)
     assert client.get(reverse("staff:participation")).status_code == 403

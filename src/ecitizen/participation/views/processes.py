@@ -54,8 +54,11 @@ from ecitizen.participation.selectors import processes as selectors
 from ecitizen.participation.services import census as census_services
 from ecitizen.participation.services import processes as services
 from ecitizen.participation.services.common import (
+    PARTICIPATION_ANSWER,
+    PARTICIPATION_MODERATE,
     PARTICIPATION_ORGANISE,
     PARTICIPATION_PAPER,
+    PARTICIPATION_WORK,
     ParticipationError,
     current_phases,
     person_key_for_national_id,
@@ -324,17 +327,29 @@ def news(request: HttpRequest) -> HttpResponse:
 # --- the organiser's pages ---------------------------------------------------------------
 
 
-@staff_only(ORGANISE)
+@staff_only(PARTICIPATION_WORK)
 def staff_home(request: HttpRequest) -> HttpResponse:
-    """The processes in the organiser's remit, newest first."""
-    rows = [
-        {"process": item, "current": current_phases(item)}
-        for item in selectors.processes_in_remit(request.user, ORGANISE)
-    ]
+    """The processes in the organiser's remit, newest first, and links to the other
+    participation work the official may do (paper entries, moderation, answers)."""
+    organises = holds_capability(request.user, ORGANISE)
+    rows = (
+        [
+            {"process": item, "current": current_phases(item)}
+            for item in selectors.processes_in_remit(request.user, ORGANISE)
+        ]
+        if organises
+        else []
+    )
     return render(
         request,
         "participation/staff/processes.html",
-        {"rows": rows, "enters_paper": holds_capability(request.user, PAPER)},
+        {
+            "rows": rows,
+            "organises": organises,
+            "enters_paper": holds_capability(request.user, PAPER),
+            "moderates": holds_capability(request.user, PARTICIPATION_MODERATE),
+            "answers": holds_capability(request.user, PARTICIPATION_ANSWER),
+        },
     )
 
 
