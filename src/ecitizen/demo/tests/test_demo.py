@@ -22,7 +22,7 @@ pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.mark.django_db
-def test_demo_creates_riverton_once_and_prints_how_to_sign_in():
+def test_demo_creates_riverton_once_and_prints_how_to_sign_in_and_a_working_code():
     out = StringIO()
     call_command("demo", "--allow-production", stdout=out)
     printed = out.getvalue()
@@ -72,13 +72,11 @@ def test_demo_creates_riverton_once_and_prints_how_to_sign_in():
     )
     assert audit_chain_verify().ok
 
-
-@pytest.mark.django_db
-def test_the_printed_code_signs_a_demo_official_in():
+    # The code printed for a demo official signs them in (the same test: a whole demo
+    # load is minutes of CI).
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP
 
-    call_command("demo", "--allow-production", stdout=StringIO())
     out = StringIO()
     call_command("demo", "--code", f"finance@{riverton.EMAIL_DOMAIN}", stdout=out)
     code = out.getvalue().strip()
