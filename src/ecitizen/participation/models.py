@@ -522,6 +522,10 @@ class Budget(models.Model):
     #: Equal shares: complete the outcome (add1 budget increments, then greedy) so that
     #: money is not left unspent.
     completion = models.BooleanField(default=True)
+    # When the organiser asked for the count a worker is doing (None: no count running).
+    # Equal shares' completion takes many counts where there are few ballots: seconds
+    # to minutes, more than a request should.
+    counting_since = models.DateTimeField(null=True, blank=True)
     results_published_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

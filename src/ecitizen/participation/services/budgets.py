@@ -22,7 +22,9 @@ budget's own method as selected and tells the followers.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,8 @@ from ecitizen.participation.selectors.budgets import (
 )
 from ecitizen.participation.services.common import ParticipationError
 from ecitizen.payments.money import currency_precision
+
+logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0")
 
@@ -729,16 +733,14 @@ def ballot_cast(
 
 # --- results -----------------------------------------------------------------------------
 
+#: A count asked for this long ago and still not done is taken for lost (its worker
+#: died, and the task's retries with it): asking again starts another.
+COUNT_STALE_AFTER = timedelta(hours=1)
 
-@transaction.atomic
-def results_compute(*, budget: Budget, actor: Any) -> list[Result]:
-    """Count every heading of ``budget`` by every method (greedy, equal shares, equal
-    shares completed) and keep each count as a :class:`Result` (the winners' numbers, the
-    ballots counted, the count's figures); counting again replaces them with the same
-    (idempotent). Refused while the vote is open (``vote_open``: no running results, even
-    for officials), before any vote phase ended (``vote_not_held``), and once the results
-    are published (``results_published``). Audited."""
-    budget = _locked_budget(budget)
+
+def _count_refusal_raise(budget: Budget) -> None:
+    """Raise when ``budget`` cannot be counted now: published (``results_published``),
+    the vote open (``vote_open``) or never held (``vote_not_held``)."""
     _published_refuse(budget)
     process = Process.objects.prefetch_related("phases").get(pk=budget.process_id)
     window = vote_window(process)
@@ -751,6 +753,61 @@ def results_compute(*, budget: Budget, actor: Any) -> list[Result]:
         raise ParticipationError(
             _("No vote has been held yet: there is nothing to count."), code="vote_not_held"
         )
+
+
+def counting_now(budget: Budget) -> bool:
+    """Whether a count of ``budget`` asked for is still running (not stale)."""
+    since = budget.counting_since
+    return since is not None and timezone.now() - since < COUNT_STALE_AFTER
+
+
+@transaction.atomic
+def results_count_request(*, budget: Budget, actor: Any) -> Budget:
+    """Ask a worker to count ``budget`` (:func:`results_compute`, by
+    ``tasks.results_count_task`` once this commits): equal shares' completion can take
+    minutes where there are few ballots. Sets ``counting_since``; asking again while a
+    count runs changes nothing. Refused as :func:`results_compute` refuses. Audited."""
+    budget = _locked_budget(budget)
+    _count_refusal_raise(budget)
+    if counting_now(budget):
+        return budget
+    budget.counting_since = timezone.now()
+    budget.save(update_fields=["counting_since"])
+    audit_record(action="participation.results.count_request", actor=actor, obj=budget)
+    from ecitizen.participation import tasks
+
+    budget_id, actor_id = budget.pk, getattr(actor, "pk", None)
+    transaction.on_commit(lambda: tasks.results_count_task.enqueue(budget_id, actor_id))
+    return budget
+
+
+def results_count_run(*, budget_id: int, actor_id: int | None) -> None:
+    """The worker's count (see :func:`results_count_request`): :func:`results_compute`
+    with the official who asked as its actor. When the budget can no longer be counted
+    (published, or its vote reopened meanwhile), the request is dropped and logged."""
+    from ecitizen.accounts.models import User
+
+    budget = Budget.objects.filter(pk=budget_id).first()
+    if budget is None:
+        return
+    actor = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
+    try:
+        results_compute(budget=budget, actor=actor)
+    except ParticipationError as refused:
+        Budget.objects.filter(pk=budget_id).update(counting_since=None)
+        logger.warning("count of budget %s dropped: %s", budget_id, refused.code)
+
+
+@transaction.atomic
+def results_compute(*, budget: Budget, actor: Any) -> list[Result]:
+    """Count every heading of ``budget`` by every method (greedy, equal shares, equal
+    shares completed) and keep each count as a :class:`Result` (the winners' numbers, the
+    ballots counted, the count's figures); counting again replaces them with the same
+    (idempotent). Refused while the vote is open (``vote_open``: no running results, even
+    for officials), before any vote phase ended (``vote_not_held``), and once the results
+    are published (``results_published``). Audited."""
+    budget = _locked_budget(budget)
+    _count_refusal_raise(budget)
     places = currency_precision()
     results: list[Result] = []
     for heading in budget.headings.order_by("slug"):
@@ -772,6 +829,9 @@ def results_compute(*, budget: Budget, actor: Any) -> list[Result]:
                 },
             )
             results.append(result)
+    if budget.counting_since is not None:
+        budget.counting_since = None
+        budget.save(update_fields=["counting_since"])
     audit_record(
         action="participation.results.compute",
         actor=actor,
@@ -790,10 +850,15 @@ def results_publish(*, budget: Budget, actor: Any) -> Budget:
     (every other project not), ``results_published_at`` is set, and the followers of the
     process are told (``participation_results_published``). Refused while the vote is
     open (``vote_open``), when a heading is not counted or was counted before a ballot
-    cast since (``results_missing``: count again), and when already published
-    (``results_published``). Audited."""
+    cast since (``results_missing``: count again), while a count runs (``count_running``),
+    and when already published (``results_published``). Audited."""
     budget = _locked_budget(budget)
     _published_refuse(budget)
+    if counting_now(budget):
+        raise ParticipationError(
+            _("The ballots are being counted: publish the results once the count is done."),
+            code="count_running",
+        )
     process = Process.objects.prefetch_related("phases").get(pk=budget.process_id)
     if vote_window(process).open:
         raise ParticipationError(

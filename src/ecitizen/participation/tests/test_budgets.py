@@ -630,7 +630,7 @@ def test_the_department_reviews_and_reports_delivery(client, department, case_of
 
 @pytest.mark.django_db
 def test_the_organiser_counts_and_publishes_on_the_results_page(
-    client, department, engagement_officer
+    client, department, engagement_officer, django_capture_on_commit_callbacks
 ):
     world = budget_world(department)
     cast(world, world.city, [world.projects["city"][0]])
@@ -639,13 +639,62 @@ def test_the_organiser_counts_and_publishes_on_the_results_page(
     url = reverse("staff:participation_budget_results", args=[world.process.slug])
     page = client.get(url).content.decode()
     key = re.search(r'name="submission" value="(\w+)"', page).group(1)
-    assert client.post(url, {"submission": key, "action": "compute"}).status_code == 302
+    # The count is a worker's: asked for, the page says so and offers nothing to publish.
+    with django_capture_on_commit_callbacks(execute=False) as asked:
+        assert client.post(url, {"submission": key, "action": "compute"}).status_code == 302
+    assert len(asked) == 1
+    page = client.get(url).content.decode()
+    assert "The ballots are being counted" in page
+    assert "Publish the results" not in page
+    with pytest.raises(ParticipationError) as early:
+        services.results_publish(budget=world.budget, actor=engagement_officer)
+    assert early.value.code == "count_running"
+    # Asking again while it runs (another organiser's page) enqueues nothing more.
+    with django_capture_on_commit_callbacks(execute=False) as again:
+        services.results_count_request(budget=world.budget, actor=engagement_officer)
+    assert again == []
+    asked[0]()  # the worker runs the task (the immediate backend in tests)
+    world.budget.refresh_from_db()
+    assert world.budget.counting_since is None
+    assert Result.objects.filter(heading=world.city).exists()
+    assert AuditEvent.objects.filter(
+        action="participation.results.compute", actor_id=engagement_officer.pk
+    ).exists()
     page = client.get(url).content.decode()
     assert "Preview" in page
     key = re.search(r'name="submission" value="(\w+)"', page).group(1)
     assert client.post(url, {"submission": key, "action": "publish"}).status_code == 302
     world.budget.refresh_from_db()
     assert world.budget.results_published_at is not None
+
+
+@pytest.mark.django_db
+def test_a_count_the_budget_no_longer_allows_is_dropped_and_a_lost_one_asked_again(
+    department, engagement_officer, django_capture_on_commit_callbacks
+):
+    world = budget_world(department)
+    cast(world, world.city, [world.projects["city"][0]])
+    _close_vote(world)
+    with django_capture_on_commit_callbacks(execute=False) as asked:
+        services.results_count_request(budget=world.budget, actor=engagement_officer)
+    # The vote reopened before the worker ran: nothing is counted, the request is dropped.
+    Phase.objects.filter(process=world.process, kind=Phase.Kind.VOTE).update(
+        ends_on=timezone.localdate() + timedelta(days=3)
+    )
+    asked[0]()
+    world.budget.refresh_from_db()
+    assert world.budget.counting_since is None
+    assert not Result.objects.exists()
+    # A count whose worker died an hour ago can be asked for again.
+    _close_vote(world)
+    Budget.objects.filter(pk=world.budget.pk).update(
+        counting_since=timezone.now() - services.COUNT_STALE_AFTER - timedelta(minutes=1)
+    )
+    world.budget.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True) as again:
+        services.results_count_request(budget=world.budget, actor=engagement_officer)
+    assert len(again) == 1
+    assert Result.objects.filter(heading=world.city).exists()
 
 
 @pytest.mark.django_db

@@ -97,6 +97,7 @@ def budget(request: HttpRequest, slug: str) -> HttpResponse:
             "person": person,
             "headings": headings,
             "published": found.results_published_at is not None,
+            "counting": services.counting_now(found),
         },
     )
 
@@ -702,8 +703,11 @@ def staff_budget_results(request: HttpRequest, slug: str) -> HttpResponse:
         if form.is_valid():
             try:
                 if form.cleaned_data["action"] == "compute":
-                    services.results_compute(budget=found, actor=request.user)
-                    done = _("The ballots are counted. Check the results before you publish them.")
+                    services.results_count_request(budget=found, actor=request.user)
+                    done = _(
+                        "The ballots are being counted. Refresh this page in a minute to "
+                        "check the results before you publish them."
+                    )
                 else:
                     services.results_publish(budget=found, actor=request.user)
                     done = _("The results are published, and the followers told.")
@@ -728,6 +732,7 @@ def staff_budget_results(request: HttpRequest, slug: str) -> HttpResponse:
             "window": selectors.vote_window(found.process),
             "own_method": selectors.method_label(selectors.method_key(found)),
             "published": found.results_published_at is not None,
+            "counting": services.counting_now(found),
         },
     )
 
