@@ -56,7 +56,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import resource
 import statistics
 import sys
 import time
@@ -70,6 +69,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.open311 import run_in_throwaway_database
+from bench.timing import Clock, load_average, say
 
 #: The history: this many months before the current one.
 MONTHS = 24
@@ -79,36 +79,6 @@ HOURLY_COSTS = {"case_officer": Decimal("32.50"), "supervisor": Decimal("41.00")
 FEE = Decimal("25.00")
 HORIZON_DAYS = 84
 SERIES_DAYS = 730
-
-
-def _print(text: str = "") -> None:
-    print(text, flush=True)  # noqa: T201
-
-
-def _cpu() -> float:
-    """CPU seconds used so far by this process (all its threads: DuckDB's) and by its
-    children that have ended (statsforecast's worker processes)."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-class _Clock:
-    """Wall-clock and CPU seconds of a block: ``with _Clock() as clock: ...``."""
-
-    wall = cpu = 0.0
-
-    def __enter__(self) -> _Clock:
-        self._wall, self._cpu = time.perf_counter(), _cpu()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.wall = time.perf_counter() - self._wall
-        self.cpu = _cpu() - self._cpu
-
-
-def _load() -> str:
-    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
 
 
 # --- (a) the store -------------------------------------------------------------------
@@ -435,11 +405,11 @@ GROUP BY service_id, date_trunc('month', occurred_at), kind, channel
 """
 
 
-def _floor(connection: Any, runs: int = 5) -> list[_Clock]:
+def _floor(connection: Any, runs: int = 5) -> list[Clock]:
     """``runs`` plain aggregates over the usage events, fetched, each timed."""
     clocks = []
     for _ in range(runs):
-        with _Clock() as clock:
+        with Clock() as clock:
             connection.execute(FLOOR_SQL).fetchall()
         clocks.append(clock)
     return clocks
@@ -482,9 +452,9 @@ def _kpis(options: argparse.Namespace) -> None:  # noqa: PLR0915
     first = date(this_month.year - MONTHS // 12, this_month.month, 1)
     plans = _catalogue(options.seed)
     _costs_enter(plans, first)
-    _print(
+    say(
         f"\n(a) KPI refresh: {len(plans)} published services, history {first:%Y-%m} to "
-        f"{this_month - timedelta(days=1):%Y-%m}; {_load()}"
+        f"{this_month - timedelta(days=1):%Y-%m}; {load_average()}"
     )
     started = time.perf_counter()
     with store_open() as connection:
@@ -499,7 +469,7 @@ def _kpis(options: argparse.Namespace) -> None:  # noqa: PLR0915
         )
         floor_before = _floor(connection)
     size_mb = store_path().stat().st_size / 1e6
-    _print(
+    say(
         f"store filled in {time.perf_counter() - started:.1f} s ({size_mb:,.0f} MB): "
         + ", ".join(f"{count:,} {table}" for table, count in counts.items())
     )
@@ -513,13 +483,13 @@ def _kpis(options: argparse.Namespace) -> None:  # noqa: PLR0915
             months_done.append(time.perf_counter() - began)
 
     try:
-        with _Clock() as clock:
+        with Clock() as clock:
             result = kpis_refresh(from_month=first, progress=progress)
     finally:
         restore()
     refresh, refresh_cpu = clock.wall, clock.cpu
     queries = dict(totals)
-    with _Clock() as clock:
+    with Clock() as clock:
         nightly = kpis_refresh()
     nightly_time = clock.wall
     with store_open() as connection:
@@ -536,7 +506,7 @@ def _kpis(options: argparse.Namespace) -> None:  # noqa: PLR0915
     floor = statistics.median(c.wall for c in floor_before + floor_after)
     floor_cpu = statistics.median(c.cpu for c in floor_before + floor_after)
     computed = (months_done[-1] - months_done[0]) if len(months_done) > 1 else 0.0
-    _print(
+    say(
         f"\nfloor: DuckDB's plain aggregate over the {counts['usage']:,} events "
         f"(service x month x kind x channel): {floor * 1000:,.0f} ms, CPU "
         f"{floor_cpu * 1000:,.0f} ms (median of 5 before and 5 after the refresh; medians "
@@ -544,26 +514,26 @@ def _kpis(options: argparse.Namespace) -> None:  # noqa: PLR0915
         f"{statistics.median(c.wall for c in floor_after) * 1000:,.0f} ms)"
     )
     months = len(result.months)
-    _print(
+    say(
         f"kpis_refresh of {months} months ({result.rows_written:,} KpiMonth rows): "
         f"{refresh:.1f} s, {refresh / floor:,.0f} x the floor (CPU {refresh_cpu:.1f} s, "
         f"{refresh_cpu / floor_cpu:,.0f} x); {refresh / months:.2f} s a month, "
-        f"{refresh / months / floor:.1f} x the floor ({_load()})"
+        f"{refresh / months / floor:.1f} x the floor ({load_average()})"
     )
-    _print("  where the time went (s):")
+    say("  where the time went (s):")
     query_total = sum(queries.values())
     for name, seconds in sorted(queries.items(), key=lambda item: -item[1]):
-        _print(f"    {name:14}{seconds:8.2f}  ({seconds / len(result.months):.2f} a month)")
-    _print(
+        say(f"    {name:14}{seconds:8.2f}  ({seconds / len(result.months):.2f} a month)")
+    say(
         f"    {'other':14}{refresh - query_total:8.2f}  (sync, handling times measured, "
         "definitions, calendar, costs in Python, rows written)"
     )
     if computed:
-        _print(
+        say(
             f"  first month computed after {months_done[0]:.1f} s; the other "
             f"{len(months_done) - 1} in {computed:.1f} s"
         )
-    _print(
+    say(
         f"nightly refresh (the job's default months, {nightly.rows_written} rows): "
         f"{nightly_time:.1f} s, {nightly_time / floor:,.0f} x the floor"
     )
@@ -577,14 +547,14 @@ def _kpis(options: argparse.Namespace) -> None:  # noqa: PLR0915
         if month in authority
         and (authority[month]["started"], authority[month]["completed"]) != (started_n, completed_n)
     ]
-    _print(
+    say(
         f"check: the authority's started and completed journeys of {len(plain)} months "
         + ("agree with a plain count of the events" if not wrong else f"DIFFER in {wrong}")
     )
     sample = authority.get(month_start(this_month - timedelta(days=1)), {})
     if sample:
         cost = sample.get("cost") or {}
-        _print(
+        say(
             f"  last month, authority: started {sample['started']:,}, completion rate "
             f"{sample['completion_rate']:.3f}, digital take-up {sample['digital_take_up']:.3f}, "
             f"satisfaction {sample['satisfaction']:.3f}, decided {sample['decided']:,} "
@@ -657,13 +627,13 @@ def _forecasts(options: argparse.Namespace) -> None:
     end = date.today() - timedelta(days=1)
     started = time.perf_counter()
     frame = _series(options.series, end=end, seed=options.seed)
-    _print(
+    say(
         f"\n(b) forecasts: {options.series:,} daily series of {SERIES_DAYS} days to {end} "
-        f"({len(frame):,} points) made in {time.perf_counter() - started:.1f} s; {_load()}"
+        f"({len(frame):,} points) made in {time.perf_counter() - started:.1f} s; {load_average()}"
     )
 
-    def floor() -> _Clock:
-        with _Clock() as clock:
+    def floor() -> Clock:
+        with Clock() as clock:
             StatsForecast(models=[SeasonalNaive(season_length=7)], freq="D", n_jobs=1).forecast(
                 df=frame, h=HORIZON_DAYS, level=[80, 95]
             )
@@ -671,26 +641,26 @@ def _forecasts(options: argparse.Namespace) -> None:
 
     floor()  # warm-up: imports
     floors = [floor(), floor(), floor()]
-    with _Clock() as clock:
+    with Clock() as clock:
         daily = forecasting.forecast_many(frame, freq="day", holidays=holiday)
     ours, ours_cpu = clock.wall, clock.cpu
     floors += [floor(), floor()]
     naive = statistics.median(c.wall for c in floors)
     naive_cpu = statistics.median(c.cpu for c in floors)
-    with _Clock() as clock:
+    with Clock() as clock:
         weekly = forecasting.forecast_many(frame, freq="week", holidays=holiday)
-    _print(
+    say(
         f"floor: SeasonalNaive (season 7) alone over the same series, {HORIZON_DAYS} days "
         f"with 80/95 % intervals: {naive:.2f} s, CPU {naive_cpu:.2f} s (median of 5, one "
         "process)"
     )
-    _print(
+    say(
         f"forecast_many, daily: {ours:.1f} s, {ours / options.series:.3f} s a series, "
         f"{ours / naive:,.0f} x the floor (CPU {ours_cpu:.1f} s in all processes, "
-        f"{ours_cpu / naive_cpu:,.0f} x; {_load()})"
+        f"{ours_cpu / naive_cpu:,.0f} x; {load_average()})"
     )
     share = _mase_report(daily)
-    _print(
+    say(
         f"forecast_many, weekly (the same series summed to ISO weeks): {clock.wall:.1f} s "
         f"(CPU {clock.cpu:.1f} s)"
     )
@@ -717,12 +687,12 @@ def _mase_report(results: Mapping[Any, Any]) -> float:
         if len(mases) > 1
         else ""
     )
-    _print(
+    say(
         f"  MASE < 1 (the chosen model beats the seasonal naive) for {beats:,} of "
         f"{len(done):,} series forecast ({share:.1%}); {spread}; "
         f"{len(results) - len(done)} too short"
     )
-    _print("  models shown: " + ", ".join(f"{m} {n:,}" for m, n in sorted(models.items())))
+    say("  models shown: " + ", ".join(f"{m} {n:,}" for m, n in sorted(models.items())))
     return share
 
 
@@ -737,13 +707,13 @@ def _run(options: argparse.Namespace) -> None:
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
-    _print(f"{connection.display_name} database migrated in {time.perf_counter() - started:.0f} s")
+    say(f"{connection.display_name} database migrated in {time.perf_counter() - started:.0f} s")
     options.summary = []
     if options.events:
         _kpis(options)
     if options.series:
         _forecasts(options)
-    _print("\nsummary: " + "; ".join(options.summary))
+    say("\nsummary: " + "; ".join(options.summary))
 
 
 def main() -> None:

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import sys
 import time
@@ -61,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from bench.open311 import run_in_throwaway_database
+from bench.timing import Clock, load_average, say
 from ecitizen.participation.counting import Instance, Outcome, count
 
 PROJECTS = 60
@@ -71,33 +71,6 @@ RULES = (
     ("equal shares", "equal_shares", False),
     ("equal shares + completion", "equal_shares", True),
 )
-
-
-def _print(text: str = "") -> None:
-    print(text, flush=True)  # noqa: T201
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-class _Clock:
-    """Wall-clock and CPU seconds of a block: ``with _Clock() as clock: ...``."""
-
-    wall = cpu = 0.0
-
-    def __enter__(self) -> _Clock:
-        self._wall, self._cpu = time.perf_counter(), _cpu()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.wall = time.perf_counter() - self._wall
-        self.cpu = _cpu() - self._cpu
-
-
-def _load() -> str:
-    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
 
 
 # --- the profile --------------------------------------------------------------------------
@@ -190,56 +163,54 @@ def _counting(options: argparse.Namespace) -> dict[str, Outcome]:
     projects, budget, cast = knapsack_profile(options.ballots, options.seed)
     ballots = Counter(cast)
     lengths = [len(b) for b in cast]
-    _print(
+    say(
         f"(a) counting: {len(cast):,} knapsack ballots ({len(ballots):,} distinct, "
         f"{statistics.mean(lengths):.1f} projects each on average) on {PROJECTS} projects, "
         f"budget £{budget:,} (30 % of their £{sum(projects.values()):,}); made in "
-        f"{time.perf_counter() - started:.1f} s; {_load()}"
+        f"{time.perf_counter() - started:.1f} s; {load_average()}"
     )
 
-    def floor() -> _Clock:
-        with _Clock() as clock:
+    def floor() -> Clock:
+        with Clock() as clock:
             _tally(ballots)
         return clock
 
     floors = [floor(), floor(), floor()]
     tally = statistics.median(c.wall for c in floors)
-    _print(f"floor: tallying the approvals of the distinct ballots: {tally:.3f} s (median of 3)")
+    say(f"floor: tallying the approvals of the distinct ballots: {tally:.3f} s (median of 3)")
 
     instance = Instance(projects=projects, budget=budget, ballots=ballots)
     outcomes: dict[str, Outcome] = {}
-    ours: dict[str, _Clock] = {}
+    ours: dict[str, Clock] = {}
     for label, method, completion in RULES:
-        with _Clock() as clock:
+        with Clock() as clock:
             outcome = count(instance, method, completion=completion)
         outcomes[label], ours[label] = outcome, clock
         extra = f", {outcome.increments} add1 steps" if completion else ""
-        _print(
+        say(
             f"ours, {label}: {clock.wall:.2f} s (CPU {clock.cpu:.2f} s), "
             f"{clock.wall / tally:,.0f} x the floor; {len(outcome.winners)} winners, "
             f"{float(outcome.money_used / outcome.budget):.1%} of the budget{extra}"
         )
     greedy, shares = outcomes["greedy"].winners, outcomes["equal shares + completion"].winners
-    _print(
-        f"greedy and equal shares + completion differ by {len(set(greedy) ^ set(shares))} projects"
-    )
+    say(f"greedy and equal shares + completion differ by {len(set(greedy) ^ set(shares))} projects")
 
     sample = options.pabutools_ballots if options.pabutools_ballots is not None else len(cast)
     if sample == 0:
-        _print("pabutools: not run (--pabutools-ballots 0)")
+        say("pabutools: not run (--pabutools-ballots 0)")
         return outcomes
     if sample < len(cast):
         picked = np.random.default_rng(options.seed).choice(len(cast), size=sample, replace=False)
         ballots = Counter(cast[i] for i in picked)
         instance = Instance(projects=projects, budget=budget, ballots=ballots)
-        _print(f"pabutools on a random sample of {sample:,} ballots (ours counts it too):")
+        say(f"pabutools on a random sample of {sample:,} ballots (ours counts it too):")
     started = time.perf_counter()
     rule = _pabutools(projects, budget, ballots)
-    _print(f"pabutools' profile built in {time.perf_counter() - started:.1f} s (not timed)")
-    times: dict[str, _Clock] = {}
+    say(f"pabutools' profile built in {time.perf_counter() - started:.1f} s (not timed)")
+    times: dict[str, Clock] = {}
     for label, method, completion in RULES:
         if sample < len(cast):
-            with _Clock() as mine:
+            with Clock() as mine:
                 outcome = count(instance, method, completion=completion)
         else:
             outcome, mine = outcomes[label], ours[label]
@@ -248,14 +219,14 @@ def _counting(options: argparse.Namespace) -> dict[str, Outcome]:
             runs = outcome.increments + 1
             wall = runs * times["equal shares"].wall + times["greedy"].wall
             cpu = runs * times["equal shares"].cpu + times["greedy"].cpu
-            _print(
+            say(
                 f"pabutools, {label}: not run (--pabutools-completion runs it): about "
                 f"{runs} x its equal shares + its greedy = {wall:,.0f} s (CPU {cpu:,.0f} s); "
                 f"ours / pabutools about {mine.wall / wall:.4f} by the clock, "
                 f"{mine.cpu / cpu:.4f} by CPU"
             )
             continue
-        with _Clock() as clock:
+        with Clock() as clock:
             expected = rule(method, completion)()
         times[label] = clock
         same = (
@@ -263,11 +234,11 @@ def _counting(options: argparse.Namespace) -> dict[str, Outcome]:
             if list(outcome.winners) == expected
             else f"DIFFERENT winners: ours {list(outcome.winners)}, pabutools {expected}"
         )
-        _print(
+        say(
             f"pabutools, {label}: {clock.wall:.1f} s (CPU {clock.cpu:.1f} s), "
             f"{clock.wall / tally:,.0f} x the floor; ours / pabutools = "
             f"{mine.wall / clock.wall:.4f} by the clock, {mine.cpu / clock.cpu:.4f} by CPU "
-            f"(pabutools {clock.wall / mine.wall:,.0f} x slower); {same}; {_load()}"
+            f"(pabutools {clock.wall / mine.wall:,.0f} x slower); {same}; {load_average()}"
         )
     return outcomes
 
@@ -286,13 +257,13 @@ def _casting(options: argparse.Namespace, expected: dict[str, Outcome] | None) -
 
     call_command("migrate", verbosity=0)
     if connection.vendor != "postgresql":
-        _print("(b) casting: skipped: it measures PostgreSQL (DATABASE_URL)")
+        say("(b) casting: skipped: it measures PostgreSQL (DATABASE_URL)")
         return
     try:
         from ecitizen.participation.selectors.budgets import heading_instance
         from ecitizen.participation.services import budgets as services
     except ImportError as error:
-        _print(f"(b) casting: skipped: the budgets service is not there yet ({error})")
+        say(f"(b) casting: skipped: the budgets service is not there yet ({error})")
         return
     from ecitizen.accounts.models import Department
     from ecitizen.participation.models import Budget, Channel, Phase, Process, Project
@@ -343,8 +314,8 @@ def _casting(options: argparse.Namespace, expected: dict[str, Outcome] | None) -
         )
         pk_of[name] = project.pk
     number_of = {pk_of[name]: str(Project.objects.get(pk=pk_of[name]).number) for name in pk_of}
-    _print(f"(b) casting {len(cast):,} ballots through ballot_cast on PostgreSQL; {_load()}")
-    with _Clock() as clock:
+    say(f"(b) casting {len(cast):,} ballots through ballot_cast on PostgreSQL; {load_average()}")
+    with Clock() as clock:
         for i, ballot in enumerate(cast):
             services.ballot_cast(
                 heading=heading,
@@ -353,22 +324,22 @@ def _casting(options: argparse.Namespace, expected: dict[str, Outcome] | None) -
                 channel=Channel.ONLINE,
                 actor=None,
             )
-    _print(
+    say(
         f"cast: {clock.wall:.1f} s, {len(cast) / clock.wall:,.0f} ballots/s "
-        f"(CPU {clock.cpu:.1f} s in this process); {_load()}"
+        f"(CPU {clock.cpu:.1f} s in this process); {load_average()}"
     )
-    with _Clock() as read:
+    with Clock() as read:
         instance = heading_instance(heading)
-    _print(f"read back: {read.wall:.2f} s")
+    say(f"read back: {read.wall:.2f} s")
     for label, method, completion in RULES:
-        with _Clock() as clock:
+        with Clock() as clock:
             outcome = count(instance, method, completion=completion)
         winners = list(outcome.winners)
         same = ""
         if expected is not None and options.cast == options.ballots:
             theirs = [number_of[pk_of[name]] for name in expected[label].winners]
             same = "; the same winners as (a)" if winners == theirs else "; NOT (a)'s winners"
-        _print(f"count from the database, {label}: {clock.wall:.2f} s{same}")
+        say(f"count from the database, {label}: {clock.wall:.2f} s{same}")
 
 
 def main() -> None:
@@ -401,7 +372,7 @@ def main() -> None:
     if not options.cast:
         return
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        _print("(b) casting: skipped: set DATABASE_URL to a PostgreSQL server")
+        say("(b) casting: skipped: set DATABASE_URL to a PostgreSQL server")
         return
     run_in_throwaway_database(lambda: _casting(options, outcomes), sqlite=False)
 
