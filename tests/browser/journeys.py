@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 
 import pyotp
+from django.conf import settings
 from django.core import mail
+from django.test import Client
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import assert_accessible
 from tests.factories import PASSWORD
+from tests.personas import sign_in_official
 
 
 def tab_to(page: Page, selector: str, limit: int = 60) -> None:
@@ -32,6 +35,21 @@ def submit_main_form(page: Page) -> None:
     """Press Enter on the main form's submit button, reached by keyboard."""
     tab_to(page, "main form button[type=submit] >> nth=0")
     press_enter_and_wait(page)
+
+
+def sign_in_by_cookie(page: Page, live_server, user, *, official: bool = False) -> None:
+    """Sign ``user`` in by the session cookie (an official with their second factor), for
+    journeys whose subject is not signing in: the journeys of test_identity type the
+    password and the code."""
+    client = Client()
+    if official:
+        sign_in_official(client, user)
+    else:
+        client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
+    )
 
 
 def sign_in_by_keyboard(page: Page, email: str, password: str = PASSWORD) -> None:

@@ -15,7 +15,6 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -30,23 +29,9 @@ from ecitizen.notifications.models import Channel, Notification, Status
 from ecitizen.payments.models import Bill, PaymentEvent, PaymentState
 from ecitizen.payments.services import BillSpec, LineSpec, bill_create, payment_record_offline
 from tests.browser.conftest import NARROW_WIDTH, assert_accessible
-from tests.personas import sign_in_official
+from tests.browser.journeys import sign_in_by_cookie
 
 PAGE_WIDTH = "document.documentElement.scrollWidth"
-
-
-def _sign_in(page: Page, live_server, user, *, official: bool) -> None:
-    """Sign in by the session cookie (the journeys of test_identity type the password
-    and the code; here the pages are the subject)."""
-    client = Client()
-    if official:
-        sign_in_official(client, user)
-    else:
-        client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
-    )
 
 
 def _use_language(page: Page, live_server, language: str) -> None:
@@ -139,14 +124,14 @@ def test_the_pages_that_overflowed_fit_a_narrow_screen(
     page: Page, live_server, riverton_finance, resident, platform_admin
 ):
     page.set_viewport_size({"width": NARROW_WIDTH, "height": 800})
-    _sign_in(page, live_server, resident, official=False)
+    sign_in_by_cookie(page, live_server, resident, official=False)
     for url in [reverse("payments:bills"), reverse("taxes:overview")]:
         page.goto(url)
         assert page.evaluate(PAGE_WIDTH) <= NARROW_WIDTH, url
         assert_accessible(page)
     expect(page.locator("main")).to_contain_text("Instalments of bill")
     page.context.clear_cookies()
-    _sign_in(page, live_server, platform_admin, official=True)
+    sign_in_by_cookie(page, live_server, platform_admin, official=True)
     for url in [
         reverse("staff:payments_report"),
         reverse("staff:payments"),
@@ -191,7 +176,7 @@ def test_navigation_and_languages_keep_to_one_row_on_a_wide_screen(
     of their own (on staff pages), each on one row."""
     page.set_viewport_size({"width": 1280, "height": 800})
     _use_language(page, live_server, language)
-    _sign_in(page, live_server, platform_admin, official=True)
+    sign_in_by_cookie(page, live_server, platform_admin, official=True)
     for url in [reverse("catalogue:list"), reverse("staff:payments")]:
         page.goto(url)
         assert page.locator("html").get_attribute("lang") == language
@@ -221,7 +206,7 @@ def test_a_reference_is_not_broken_across_lines(
         actor=None,
     )
     page.set_viewport_size({"width": NARROW_WIDTH, "height": 800})
-    _sign_in(page, live_server, resident, official=False)
+    sign_in_by_cookie(page, live_server, resident, official=False)
     page.goto(reverse("payments:pay", args=[fee.reference]))
     assert_accessible(page)
     with page.expect_navigation():
@@ -234,7 +219,7 @@ def test_a_reference_is_not_broken_across_lines(
 
 def test_a_back_link_is_inside_a_landmark(page: Page, live_server, resident):
     """axe's best-practice rule "region" (not among the WCAG tags the journeys run)."""
-    _sign_in(page, live_server, resident, official=False)
+    sign_in_by_cookie(page, live_server, resident, official=False)
     page.goto(reverse("notifications:inbox"))
     assert_accessible(page)  # loads axe
     expect(page.locator("nav.app-before-content a.govuk-back-link")).to_be_visible()

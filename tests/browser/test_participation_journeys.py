@@ -21,8 +21,6 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -49,10 +47,11 @@ from tests.browser.conftest import AccessibilityLedger, assert_accessible
 from tests.browser.journeys import (
     enter_totp_code,
     press_enter_and_wait,
+    sign_in_by_cookie,
     sign_in_by_keyboard,
     tab_to,
 )
-from tests.personas import TOTP_SECRET, sign_in_official
+from tests.personas import TOTP_SECRET
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -213,20 +212,6 @@ def survey(engagement_officer, department) -> Consultation:
 # --- steps -------------------------------------------------------------------------------
 
 
-def _signed_in(page: Page, live_server, user, *, official: bool = False) -> None:
-    """Sign in by the session cookie, where signing in is not the journey's subject (the
-    survey's and the helper's journeys type the password, and the helper's code)."""
-    client = Client()
-    if official:
-        sign_in_official(client, user)
-    else:
-        client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
-    )
-
-
 def _sign_in_official(page: Page, user) -> None:
     """Password, then the authenticator code (officials need their second factor)."""
     sign_in_by_keyboard(page, user.email)
@@ -343,7 +328,7 @@ def test_a_resident_supports_a_proposal_once(
         author=second_resident,
         actor=second_resident,
     )
-    _signed_in(page, live_server, resident)
+    sign_in_by_cookie(page, live_server, resident)
     page.goto(reverse("participation:proposals", args=[process.slug]))
     assert_accessible(page)
     _click(page, page.get_by_role("link", name="A footbridge to the island"))
@@ -383,7 +368,7 @@ def test_a_knapsack_ballot_by_keyboard_then_changed(
     process, heading, (playground, trees, crossing, benches) = _budget(
         engagement_officer, department
     )
-    _signed_in(page, live_server, resident)
+    sign_in_by_cookie(page, live_server, resident)
     page.goto(reverse("participation:budget", args=[process.slug]))
     assert_accessible(page)
     ballot_url = reverse("participation:ballot", args=[process.slug, heading.slug])
@@ -440,7 +425,7 @@ def test_the_update_total_button_is_hidden_while_the_script_keeps_the_total(
     page: Page, live_server, resident, engagement_officer, department
 ):
     process, heading, _projects = _budget(engagement_officer, department)
-    _signed_in(page, live_server, resident)
+    sign_in_by_cookie(page, live_server, resident)
     page.goto(reverse("participation:ballot", args=[process.slug, heading.slug]))
     assert_accessible(page)
     expect(page.locator("[data-ballot-update]")).to_have_attribute("hidden", "")
@@ -457,7 +442,7 @@ def test_an_approval_ballot_without_javascript(
     process, heading, (playground, trees, crossing, _benches) = _budget(
         engagement_officer, department, kind=Budget.BallotKind.APPROVAL, max_projects=2
     )
-    _signed_in(page, live_server, resident)
+    sign_in_by_cookie(page, live_server, resident)
     page.goto(reverse("participation:ballot", args=[process.slug, heading.slug]))
     assert_accessible(page)
     expect(page.locator("main")).to_contain_text("Choose up to 2 projects.")
@@ -573,7 +558,7 @@ def test_the_organiser_counts_and_publishes_the_results(
                 actor=None,
             )
 
-    _signed_in(page, live_server, engagement_officer, official=True)
+    sign_in_by_cookie(page, live_server, engagement_officer, official=True)
     page.goto(reverse("staff:participation_budget_results", args=[process.slug]))
     assert_accessible(page)
     _click(page, page.get_by_role("button", name="Count the ballots"))
