@@ -45,11 +45,14 @@ class RoleSpec:
 class Capability:
     """Something an official may do, e.g. ``cases.work`` or ``opendata.publish``, and
     the roles that hold it. Access rules and remit checks name capabilities, never role
-    sets, so a new role is one registration."""
+    sets, so a new role is one registration. ``includes``: capabilities whose holders hold
+    this one too, whatever roles are granted those later (e.g. reaching an app's staff
+    pages, for whoever may do any of its staff work)."""
 
     name: str
     label: Any
     roles: frozenset[str]
+    includes: tuple[str, ...] = ()
 
 
 NAV_AUDIENCES = frozenset({"everyone", "visitor", "resident", "staff", "account"})
@@ -262,14 +265,23 @@ class Registry:
     def register_role(self, role: RoleSpec) -> None:
         self._put(self.roles, role.code, role, "role")
 
-    def register_capability(self, name: str, *, label: Any, roles: Iterable[str]) -> Capability:
-        """Declare a capability and the roles that hold it. Another app may grant it to
-        more roles with :meth:`grant`."""
-        capability = Capability(name, label, frozenset(roles))
+    def register_capability(
+        self, name: str, *, label: Any, roles: Iterable[str] = (), includes: Iterable[str] = ()
+    ) -> Capability:
+        """Declare a capability and the roles that hold it, directly or as holders of the
+        capabilities it ``includes``. Another app may grant it to more roles with
+        :meth:`grant`."""
+        capability = Capability(name, label, frozenset(roles), tuple(includes))
         existing = self.capabilities.get(name)
-        if existing is not None and existing.roles <= capability.roles:
+        if (
+            existing is not None
+            and existing.roles <= capability.roles
+            and existing.includes == capability.includes
+        ):
             # ready() running again, or a definition that includes later grants
-            capability = Capability(name, label, existing.roles | capability.roles)
+            capability = Capability(
+                name, label, existing.roles | capability.roles, capability.includes
+            )
             self.capabilities[name] = capability
             return capability
         self._put(self.capabilities, name, capability, "capability")
@@ -279,7 +291,7 @@ class Registry:
         """Give an existing capability to more roles (a new role's app does this)."""
         capability = self.capability(name)
         self.capabilities[name] = Capability(
-            name, capability.label, capability.roles | frozenset(roles)
+            name, capability.label, capability.roles | frozenset(roles), capability.includes
         )
 
     def register_nav(self, item: NavItem) -> None:
@@ -366,11 +378,12 @@ class Registry:
             raise RegistryError(f"unknown capability {name!r}") from None
 
     def roles_with(self, capability: str) -> frozenset[str]:
-        """The roles that hold ``capability``."""
-        return self.capability(capability).roles
+        """The roles that hold ``capability``, directly or through those it includes."""
+        found = self.capability(capability)
+        return found.roles.union(*(self.roles_with(name) for name in found.includes))
 
     def capabilities_of(self, role: str) -> frozenset[str]:
-        return frozenset(c.name for c in self.capabilities.values() if role in c.roles)
+        return frozenset(name for name in self.capabilities if role in self.roles_with(name))
 
     def staff_roles(self) -> frozenset[str]:
         return frozenset(code for code, spec in self.roles.items() if spec.staff)

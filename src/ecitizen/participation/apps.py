@@ -62,17 +62,12 @@ class ParticipationConfig(AppConfig):
         registry.register_capability(
             PARTICIPATION_WORK,
             label=_("Reach the staff participation pages"),
-            roles=set().union(
-                *(
-                    registry.roles_with(name)
-                    for name in (
-                        PARTICIPATION_ORGANISE,
-                        PARTICIPATION_MODERATE,
-                        PARTICIPATION_ANSWER,
-                        PARTICIPATION_PAPER,
-                    )
-                )
-            ),
+            includes=[
+                PARTICIPATION_ORGANISE,
+                PARTICIPATION_MODERATE,
+                PARTICIPATION_ANSWER,
+                PARTICIPATION_PAPER,
+            ],
         )
         registry.register_nav(
             NavItem(

@@ -37,6 +37,19 @@ def test_roles_and_capabilities():
         registry.roles_with("things.write")
 
 
+def test_a_capability_that_includes_others_follows_their_later_grants():
+    registry = Registry()
+    registry.register_capability("things.read", label="Read things", roles=["clerk"])
+    registry.register_capability("things.fix", label="Fix things", roles=["boss"])
+    registry.register_capability(
+        "things.pages", label="Reach the things pages", includes=["things.read", "things.fix"]
+    )
+    assert registry.roles_with("things.pages") == {"clerk", "boss"}
+    registry.grant("things.fix", "helper")
+    assert registry.roles_with("things.pages") == {"clerk", "boss", "helper"}
+    assert registry.capabilities_of("helper") == {"things.fix", "things.pages"}
+
+
 def test_navigation_is_ordered_per_audience():
     registry = Registry()
     registry.register_nav(NavItem("b", "B", "core:home", "staff", order=20))
