@@ -784,7 +784,8 @@ def results_count_request(*, budget: Budget, actor: Any) -> Budget:
 def results_count_run(*, budget_id: int, actor_id: int | None) -> None:
     """The worker's count (see :func:`results_count_request`): :func:`results_compute`
     with the official who asked as its actor. When the budget can no longer be counted
-    (published, or its vote reopened meanwhile), the request is dropped and logged."""
+    (published, or its vote reopened meanwhile), the request is dropped: logged, and
+    audited with the refusal's code."""
     from ecitizen.accounts.models import User
 
     budget = Budget.objects.filter(pk=budget_id).first()
@@ -794,7 +795,14 @@ def results_count_run(*, budget_id: int, actor_id: int | None) -> None:
     try:
         results_compute(budget=budget, actor=actor)
     except ParticipationError as refused:
-        Budget.objects.filter(pk=budget_id).update(counting_since=None)
+        with transaction.atomic():
+            Budget.objects.filter(pk=budget_id).update(counting_since=None)
+            audit_record(
+                action="participation.results.count_dropped",
+                actor=None,
+                obj=budget,
+                changes={"reason": refused.code},
+            )
         logger.warning("count of budget %s dropped: %s", budget_id, refused.code)
 
 

@@ -685,6 +685,8 @@ def test_a_count_the_budget_no_longer_allows_is_dropped_and_a_lost_one_asked_aga
     world.budget.refresh_from_db()
     assert world.budget.counting_since is None
     assert not Result.objects.exists()
+    dropped = AuditEvent.objects.get(action="participation.results.count_dropped")
+    assert dropped.changes == {"reason": "vote_open"}
     # A count whose worker died an hour ago can be asked for again.
     _close_vote(world)
     Budget.objects.filter(pk=world.budget.pk).update(
