@@ -89,6 +89,22 @@ def _files_in_a_temporary_folder(tmp_path_factory):
         yield
 
 
+@pytest.fixture
+def own_files_folder(tmp_path):
+    """Uploads, DataStore tables and the insights store in a folder of this test alone.
+    The session's folder outlives each test's database rows: a test that loads the whole
+    demo twice met an earlier test's DuckDB store or dataset files there, and its second
+    load differed from its first depending on the tests before it."""
+    from django.test import override_settings
+
+    with override_settings(
+        MEDIA_ROOT=str(tmp_path / "media"),
+        DATASTORE_DIR=tmp_path / "datastore",
+        INSIGHTS_DIR=tmp_path / "insights",
+    ):
+        yield tmp_path
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache(request):
     """allauth keeps rate limits and used TOTP codes in the cache (a database table): no

@@ -18,7 +18,7 @@ from ecitizen.demo import riverton
 
 #: These tests load the whole demo: minutes on a loaded two-core machine, beyond the
 #: suite's five-minute default.
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.usefixtures("own_files_folder")]
 
 
 @pytest.mark.django_db

@@ -43,7 +43,11 @@ from ecitizen.taxes.models import Ownership, Property
 
 #: The whole demo loads here: minutes on a loaded two-core machine, beyond the suite's
 #: five-minute default.
-pytestmark = [pytest.mark.db_specific, pytest.mark.timeout(900)]
+pytestmark = [
+    pytest.mark.db_specific,
+    pytest.mark.timeout(900),
+    pytest.mark.usefixtures("own_files_folder"),
+]
 
 #: The authority's town, printed on every letter: not personal.
 NOT_PERSONAL = {"Riverton"}

@@ -48,7 +48,11 @@ from ecitizen.participation.selectors.budgets import heading_instance
 from ecitizen.participation.selectors.consultations import OPEN, consultation_state
 
 # Loading the people and about 2,000 ballots through the services takes a while.
-pytestmark = [pytest.mark.django_db, pytest.mark.timeout(900)]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.timeout(900),
+    pytest.mark.usefixtures("own_files_folder"),
+]
 
 LONDON = ZoneInfo("Europe/London")
 NOW = dt.datetime(2026, 11, 20, 10, 30, tzinfo=LONDON)
