@@ -60,6 +60,24 @@ setup_chromium() {
   fi
 }
 
+# Debian 12's belenios-tool 2.0: the voting tests prove that ecitizen's election archives
+# are Belenios archives with Belenios' own verifier (docs/adr/0020).
+setup_belenios_tool() {
+  if command -v belenios-tool >/dev/null 2>&1; then
+    case "$(belenios-tool --version)" in
+      2.0*) return ;;
+      *) echo "The voting tests need belenios-tool 2.0; found $(belenios-tool --version)." >&2; exit 1 ;;
+    esac
+  fi
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing Debian's belenios-tool for the voting tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq belenios-tool >/dev/null
+  else
+    echo "The voting tests need belenios-tool 2.0 (Debian 12: sudo apt-get install belenios-tool)." >&2
+    exit 1
+  fi
+}
+
 ecitizen_keygen() {
   python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'
 }
