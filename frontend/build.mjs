@@ -7,16 +7,21 @@
 //   leaflet/...            Leaflet (BSD-2-Clause) and its marker images; only pages with a
 //                          map load the two scripts
 //   images/...             any GOV.UK Frontend image the CSS still references (none today)
+//   voting/<name>.js       the voting pages' scripts (js/voting/pages/*.js) and the archive
+//                          verifier's Web Worker (js/voting/verify-worker.js), each bundled by
+//                          esbuild with the Belenios protocol modules and their npm libraries
+//                          into one minified ES module (es2020, no source map)
 // No network: everything comes from node_modules (installed by `npm ci`).
 //
 // Usage: npm run build            (once)
 //        npm run watch            (rebuild when scss/ or js/ change)
 
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
+import { build as esbuild } from "esbuild";
 import postcss from "postcss";
 import postcssRTLCSS from "postcss-rtlcss";
 import * as sass from "sass";
@@ -108,11 +113,52 @@ async function buildMap() {
   copyFileSync(join(here, "js", "reports-map.js"), join(out, "reports-map.js"));
 }
 
+// The voting scripts (js/voting/): every page script in pages/ and the verifier's Web Worker,
+// each bundled with what it imports (protocol.js, trustee.js, verify.js, @noble/hashes,
+// @noble/ciphers, bigint-mod-arith) into voting/<name>.js. No page script yet is fine.
+const votingDir = join(here, "js", "voting");
+
+function votingEntries() {
+  const pagesDir = join(votingDir, "pages");
+  const entries = { "verify-worker": join(votingDir, "verify-worker.js") };
+  const pages = existsSync(pagesDir) ? readdirSync(pagesDir).filter((name) => name.endsWith(".js")).sort() : [];
+  for (const page of pages) {
+    const name = page.slice(0, -".js".length);
+    if (name in entries) throw new Error(`js/voting/pages/${page} would overwrite voting/${name}.js`);
+    entries[name] = join(pagesDir, page);
+  }
+  return entries;
+}
+
+async function buildVoting() {
+  await esbuild({
+    entryPoints: votingEntries(),
+    outdir: join(out, "voting"),
+    bundle: true,
+    format: "esm",
+    target: "es2020",
+    platform: "browser",
+    minify: true,
+    sourcemap: false,
+    logLevel: "warning",
+  });
+}
+
+function builtFiles() {
+  const voting = readdirSync(join(out, "voting"))
+    .filter((name) => name.endsWith(".js"))
+    .sort()
+    .map((name) => `voting/${name}`);
+  return ["main.css", "govuk-frontend.min.js", "ecitizen.js", "reports.css", "reports-map.js", "leaflet/leaflet.js", ...voting];
+}
+
 function report() {
-  for (const name of ["main.css", "govuk-frontend.min.js", "ecitizen.js", "reports.css", "reports-map.js", "leaflet/leaflet.js"]) {
+  const names = builtFiles();
+  const width = Math.max(24, ...names.map((name) => name.length + 1));
+  for (const name of names) {
     const data = readFileSync(join(out, name));
     const gz = gzipSync(data, { level: 9 }).length;
-    console.log(`${name.padEnd(24)} ${String(data.length).padStart(7)} B   gzip ${String(gz).padStart(6)} B`);
+    console.log(`${name.padEnd(width)} ${String(data.length).padStart(7)} B   gzip ${String(gz).padStart(6)} B`);
   }
 }
 
@@ -122,6 +168,7 @@ async function build() {
   await buildCss();
   buildJs();
   await buildMap();
+  await buildVoting();
   report();
 }
 

@@ -137,3 +137,23 @@ def sign_in_official(client, user) -> None:
     session = client.session
     session[MFA_VERIFIED_SESSION_KEY] = True
     session.save()
+
+
+@pytest.fixture
+def election_administrator(department):
+    """The department's electoral office: prepares, opens and counts its elections."""
+    return _official("election_administrator", department, email="elections@example.test")
+
+
+@pytest.fixture
+def other_election_administrator(other_department):
+    """Another department's electoral office (outside the first one's remit)."""
+    return _official(
+        "election_administrator", other_department, email="other.elections@example.test"
+    )
+
+
+@pytest.fixture
+def credential_authority(department):
+    """The returning officer: issues voters' credentials (never the administrator)."""
+    return _official("credential_authority", department, email="returning@example.test")

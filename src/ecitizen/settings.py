@@ -189,6 +189,7 @@ INSTALLED_APPS = [
     "ecitizen.feedback",
     "ecitizen.insights",
     "ecitizen.participation",
+    "ecitizen.voting",
     "ecitizen.opendata",
     "ecitizen.demo",
     "django.contrib.auth",

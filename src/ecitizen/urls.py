@@ -14,6 +14,7 @@ from ecitizen.participation.urls import staff_urlpatterns as participation_staff
 from ecitizen.payments.urls import staff_urlpatterns as payments_staff
 from ecitizen.reports.staff_urls import staff_urlpatterns as reports_staff
 from ecitizen.taxes.urls import staff_urlpatterns as taxes_staff
+from ecitizen.voting.urls import staff_urlpatterns as voting_staff
 
 staff_patterns: list[URLPattern | URLResolver] = [
     *accounts_staff,
@@ -27,6 +28,7 @@ staff_patterns: list[URLPattern | URLResolver] = [
     *payments_staff,
     *reports_staff,
     *taxes_staff,
+    path("voting/", include(voting_staff)),
     path("audit/", core_views.audit_log, name="audit"),
 ]
 
@@ -48,6 +50,7 @@ urlpatterns = [
     path("", include("ecitizen.insights.urls")),
     path("", include("ecitizen.opendata.urls")),
     path("participate/", include("ecitizen.participation.urls")),
+    path("voting/", include("ecitizen.voting.urls")),
     path("staff/", include((staff_patterns, "staff"))),
     path("accounts/", include("allauth.urls")),
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable, Sequence
 
 from gmpy2 import mpz
 
@@ -27,9 +28,11 @@ def _checksum(first14: str) -> str:
     return BASE58[(53 - value) % 53]
 
 
-def new_credential() -> str:
-    """A fresh private credential in its printed form XXX-XXX-XXX-XXX-XXX."""
-    body = "".join(secrets.choice(BASE58) for _ in range(LENGTH - 1))
+def new_credential(choice: Callable[[Sequence[str]], str] = secrets.choice) -> str:
+    """A fresh private credential in its printed form XXX-XXX-XXX-XXX-XXX. ``choice``
+    picks each character: the operating system's generator unless a caller (the demo)
+    needs reproducible ones."""
+    body = "".join(choice(BASE58) for _ in range(LENGTH - 1))
     raw = body + _checksum(body)
     return "-".join(raw[i : i + 3] for i in range(0, LENGTH, 3))
 

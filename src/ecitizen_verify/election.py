@@ -121,6 +121,7 @@ def parse_election(raw: bytes) -> Election:
     public_key = number(value.get("public_key"), "the election public key")
     if not group.is_element(public_key):
         raise Invalid("the election public key is not an element of the group")
+    group.precompute(public_key)
     questions = []
     for position, item in enumerate(array(value.get("questions"), "the questions"), 1):
         what = f"question {position}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import gmpy2
@@ -32,12 +33,37 @@ class Group:
     g: mpz
 
     def power(self, base: int, exponent: int) -> mpz:
-        """base^exponent mod p."""
+        """base^exponent mod p; from a precomputed table when the base has one (g, and
+        each election's public key: see :meth:`precompute`)."""
+        table = _TABLES.get((self.p, base))
+        if table is not None and 0 <= exponent < _TABLE_LIMIT:
+            return _table_power(table, self.p, exponent)
         return gmpy2.powmod(base, exponent, self.p)
 
     def g_power(self, exponent: int) -> mpz:
         """g^exponent mod p."""
-        return gmpy2.powmod(self.g, exponent, self.p)
+        return self.power(self.g, exponent)
+
+    def precompute(self, base: int) -> None:
+        """Keep a table of base^(d·256^j) for every byte value d and position j, so that
+        later powers of this base with exponents below 2^256 (all of the protocol's) cost
+        about 32 multiplications instead of a full exponentiation: some six times faster.
+        The table takes about 2 MB; the last few bases' tables are kept."""
+        key = (self.p, mpz(base))
+        if key in _TABLES:
+            _TABLES.move_to_end(key)
+            return
+        rows = []
+        current = mpz(base)
+        for _ in range(_TABLE_LIMIT.bit_length() // _WINDOW):
+            row = [mpz(1)]
+            for _ in range(1, 1 << _WINDOW):
+                row.append(gmpy2.f_mod(row[-1] * current, self.p))
+            rows.append(row)
+            current = gmpy2.f_mod(row[-1] * current, self.p)
+        _TABLES[key] = rows
+        while len(_TABLES) > _TABLES_KEPT:
+            _TABLES.popitem(last=False)
 
     def multiply(self, *factors: int) -> mpz:
         """The product of the factors mod p."""
@@ -64,6 +90,26 @@ class Group:
         challenge of every zero-knowledge proof in the specification."""
         digest = hashlib.sha256(text.encode()).digest()
         return gmpy2.f_mod(mpz(int.from_bytes(digest, "big")), self.q)
+
+
+_WINDOW = 8
+_TABLE_LIMIT = 1 << 256
+_TABLES_KEPT = 16
+_TABLES: OrderedDict[tuple[mpz, mpz], list[list[mpz]]] = OrderedDict()
+
+
+def _table_power(rows: list[list[mpz]], p: mpz, exponent: int) -> mpz:
+    result = mpz(1)
+    value = int(exponent)
+    mask = (1 << _WINDOW) - 1
+    for row in rows:
+        if not value:
+            break
+        digit = value & mask
+        if digit:
+            result = gmpy2.f_mod(result * row[digit], p)
+        value >>= _WINDOW
+    return result
 
 
 BELENIOS_2048 = Group(
@@ -103,3 +149,6 @@ def group_named(name: str) -> Group:
     raise UnsupportedGroup(
         f"group {name!r} is not supported: only {BELENIOS_2048.name} (homomorphic questions)"
     )
+
+
+BELENIOS_2048.precompute(BELENIOS_2048.g)

@@ -18,7 +18,7 @@ from typing import Any
 from .errors import Invalid
 
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_DECIMAL = re.compile(r"0|[1-9][0-9]*\Z")
+_DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)\Z")
 
 
 def dumps(value: Any) -> bytes:

@@ -122,6 +122,10 @@ STAFF: list[Official] = [
     # Participation: runs the consultations, proposals and budgets.
     ("engagement", "Jade Okoro", "engagement_officer", "communications", None),
     ("library.helper", "Samuel Adeyemi", "intermediary", None, None),
+    # Voting: the electoral office prepares elections; the returning officer, as their
+    # credential authority, issues the voters' credentials (voting/demo.py).
+    ("elections", "Helen Park", "election_administrator", "communications", None),
+    ("returning.officer", "Joseph Mbeki", "credential_authority", "communications", None),
 ]
 
 # An official who has not set up a second factor yet: signing in shows how staff pages

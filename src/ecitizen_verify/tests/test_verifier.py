@@ -128,3 +128,13 @@ def test_the_package_does_not_import_django():
     )
     done = subprocess.run([sys.executable, "-c", code], check=False)  # noqa: S603
     assert done.returncode == 0
+
+
+def test_numbers_must_be_written_as_belenios_writes_them():
+    from ecitizen_verify.serial import number
+
+    assert number("0", "x") == 0
+    assert number("120", "x") == 120
+    for wrong in ("0123", "0abc", "0x12", "-1", "1.0", "", 12):
+        with pytest.raises(Invalid, match="base 10"):
+            number(wrong, "x")

@@ -40,7 +40,13 @@ from ecitizen.participation.models import (
     Support,
     Target,
 )
-from ecitizen.participation.services.common import current_phases, phase_open, today
+from ecitizen.participation.services.common import (
+    current_phases,
+    eligibility_check,
+    phase_open,
+    rule_for,
+    today,
+)
 
 #: The least time between two invitations to the same process.
 INVITATION_INTERVAL = timedelta(hours=24)
@@ -461,3 +467,24 @@ def paper_entries_by(*, user: Any, limit: int = 200) -> list[PaperEntry]:
         )
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]
+
+
+def people_eligible(process: Process, action: str) -> list[User]:
+    """Every account that may do ``action`` in ``process`` today by its rule: for a
+    census-only rule, the people who claimed an entry of its census list; otherwise every
+    active account that passes :func:`eligibility_check` (a verified email, a ward, an
+    age, as the rule says). Reads every account: for lists made once (a voter list), not
+    for pages."""
+    process = Process.objects.prefetch_related("rules", "wards").get(pk=process.pk)
+    rule = rule_for(process, action)
+    if rule is not None and rule.census_only:
+        claimed = CensusEntry.objects.filter(process=process, claimed_by__isnull=False)
+        return list(
+            User.objects.filter(pk__in=claimed.values("claimed_by"), is_active=True).order_by("pk")
+        )
+    people = User.objects.filter(is_active=True).select_related("profile").order_by("pk")
+    return [
+        person
+        for person in people.iterator(chunk_size=500)
+        if eligibility_check(process=process, action=action, user=person).allowed
+    ]
