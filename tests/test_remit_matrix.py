@@ -309,7 +309,54 @@ def _build_world() -> World:
         Target({"service": shed.slug, "series": "applications-week"}, label="forecast"),
     ]
     _participation_world(world)
+    _voting_world(world)
     return world
+
+
+def _voting_world(world: World) -> None:
+    """An election of the department about the Riverside ward, in set-up, whose
+    credentials are made offline by its named credential authority (the one official who
+    may use its credential pages)."""
+    from ecitizen.voting.models import Election
+
+    authority = _official(
+        "credential_authority", world.department, world.ward, email="matrix.ca@example.test"
+    )
+    election = Election.objects.create(
+        slug="riverside-referendum",
+        uuid="MatrixRiverside1",
+        title="Riverside referendum",
+        department=world.department,
+        ward=world.ward,
+        state=Election.State.SETUP,
+        opens_at=timezone.now() + timedelta(days=1),
+        closes_at=timezone.now() + timedelta(days=8),
+        credentials=Election.Credentials.OFFLINE,
+        administrator=authority,
+        credential_authority=authority,
+    )
+    world.targets["slug"] += [
+        Target(
+            {"slug": election.slug},
+            ward=world.ward,
+            label="election",
+            names="staff:voting_election",
+        ),
+        Target(
+            {"slug": election.slug},
+            ward=world.ward,
+            owner=authority,
+            label="election's credentials",
+            names="staff:voting_credentials",
+        ),
+        Target(
+            {"slug": election.slug},
+            ward=world.ward,
+            owner=authority,
+            label="election's voter list",
+            names="staff:voting_voter_list",
+        ),
+    ]
 
 
 def _participation_world(world: World) -> None:

@@ -150,6 +150,15 @@ PUBLIC_URL_NAMES = {
     "participation:budget_results",
     "participation:budget_pabulib",
     "participation:project",
+    # Voting: an election's public record is public by design — its parameters, trustees,
+    # ballot box (trackers only), result, archive and in-browser verification. Voting and
+    # a trustee's page need sign-in.
+    "voting:elections",
+    "voting:election",
+    "voting:ballots",
+    "voting:result",
+    "voting:verify",
+    "voting:archive",
 }
 
 #: Non-public views that send an anonymous visitor somewhere other than sign-in, and where.
