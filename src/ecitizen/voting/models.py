@@ -162,7 +162,9 @@ class Trustee(models.Model):
 
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="trustees")
     position = models.PositiveSmallIntegerField()
-    name = models.CharField(_("name"), max_length=200)
+    #: Published on the election's pages, yet a person's name: encrypted at rest like every
+    #: name the platform keeps.
+    name = EncryptedTextField(_("name"))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     certificate = models.TextField(blank=True)
     polynomial = models.TextField(blank=True)

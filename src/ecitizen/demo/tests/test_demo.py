@@ -36,13 +36,15 @@ def test_demo_creates_riverton_once_and_prints_how_to_sign_in_and_a_working_code
     assert Department.objects.count() == 6
     # Every role of accounts, and the roles other apps register (open data's publisher,
     # insights' service manager and performance officer, participation's engagement
-    # officer).
+    # officer, voting's election administrator and credential authority).
     assert set(RoleAssignment.objects.values_list("role", flat=True)) == {
         *Role.values,
         "publisher",
         "service_manager",
         "performance_officer",
         "engagement_officer",
+        "election_administrator",
+        "credential_authority",
     }
     assert ResidentProfile.objects.filter(national_id__isnull=False).count() >= 50
     admin = User.objects.get(email=f"admin@{riverton.EMAIL_DOMAIN}")
