@@ -32,6 +32,8 @@ def loads(data: bytes, what: str) -> Any:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise Invalid(f"{what} is not valid JSON ({error})") from error
+    except RecursionError:
+        raise Invalid(f"{what} is nested too deeply to be a Belenios message") from None
 
 
 def fingerprint(data: bytes) -> str:

@@ -31,8 +31,10 @@ from playwright.sync_api import Page, Request, expect
 from ecitizen.accounts.services import preferences_update
 from ecitizen.voting.models import CastBallot, Voter
 from ecitizen.voting.services import counting, credentials, elections
+from ecitizen.voting.services.common import election_bytes_of
 from ecitizen.voting.tests.world import World, make_world
 from ecitizen_verify.credentials import BASE58, normalise
+from ecitizen_verify.election import parse_election
 from tests.browser.conftest import assert_accessible
 from tests.browser.journeys import (
     press_enter_and_wait,
@@ -95,8 +97,13 @@ def _encrypt(page: Page) -> str:
 
 
 def _requests_of(page: Page) -> list[Request]:
+    """Every request the page makes from now on."""
     made: list[Request] = []
-    page.on("request", lambda request: made.append(request))  # noqa: PLW0108 (a bound method is refused)
+
+    def keep(request: Request) -> None:
+        made.append(request)
+
+    page.on("request", keep)
     return made
 
 
@@ -194,6 +201,14 @@ def test_a_voter_casts_by_keyboard_and_finds_the_tracker_in_the_ballot_box(
     expect(page.locator(".govuk-panel")).to_contain_text("Your ballot is in the box")
     expect(page.locator("main table")).to_contain_text(tracker)
     _check(page)
+    # And typed into the box's search, as from the receipt.
+    page.goto(reverse("voting:ballots", args=[world.election.slug]))
+    _check(page)
+    tab_to(page, "#tracker")
+    page.keyboard.type(tracker)
+    press_enter_and_wait(page)
+    expect(page.locator(".govuk-panel")).to_contain_text("Your ballot is in the box")
+    _check(page)
 
     # Only the encrypted ballot was posted; the credential never left the page.
     secrets = {credential, credential.replace("-", "")}
@@ -229,7 +244,9 @@ def _refused(page: Page, typed: str, message: str) -> None:
     expect(page).to_have_title(re.compile(r"^Error: "))
     expect(page.locator("#step-choices")).to_be_hidden()
     _check(page)
-    summary.locator("a").click()
+    page.keyboard.press("Tab")
+    expect(summary.locator("a")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.locator("#credential")).to_be_focused()
 
 
@@ -257,6 +274,7 @@ def test_the_booth_refuses_a_missing_mistyped_or_other_credential(
     _continue_with(page, world.keys[alice.email])
     expect(page.locator("#booth-errors")).to_be_hidden()
     expect(page.locator("#credential-error")).to_be_hidden()
+    expect(page.locator("#credential")).to_have_attribute("aria-describedby", "credential-hint")
     expect(page).not_to_have_title(re.compile("Error"))
     expect(page.locator("#step-choices h2")).to_be_focused()
     page.locator("#choices-continue").click()
@@ -283,6 +301,22 @@ def _choose_and_review(page: Page, credential: str) -> None:
     page.locator("label[for=q2-a2]").click()
     page.locator("#choices-continue").click()
     expect(page.locator("#step-review")).to_be_visible()
+
+
+def _encrypts(world: World, revealed: dict) -> bool:
+    """The independent check the revealed numbers allow, in Python: each ciphertext of the
+    ballot is (g^r, y^r g^m) for its choice m and revealed r."""
+    protocol = parse_election(election_bytes_of(world.election))
+    group, y = protocol.group, protocol.public_key
+    for answer, choices, exponents in zip(
+        revealed["ballot"]["answers"], revealed["choices"], revealed["randomness"], strict=True
+    ):
+        for ciphertext, m, r in zip(answer["choices"], choices, exponents, strict=True):
+            alpha = group.power(group.g, int(r))
+            beta = group.multiply(group.power(y, int(r)), group.power(group.g, m))
+            if (int(ciphertext["alpha"]), int(ciphertext["beta"])) != (alpha, beta):
+                return False
+    return True
 
 
 def test_the_benaloh_check_throws_the_ballot_away_then_the_voter_casts(
@@ -314,6 +348,7 @@ def test_the_benaloh_check_throws_the_ballot_away_then_the_voter_casts(
     revealed = json.loads(page.locator("#checked-data").input_value())
     assert set(revealed) == {"ballot", "choices", "randomness"}
     assert revealed["choices"] == [[0, 1, 0], [0, 1, 0]]
+    assert _encrypts(world, revealed)
     _check(page)
     assert not CastBallot.objects.exists()
     assert not [r for r in requests if r.method == "POST"]
@@ -368,6 +403,14 @@ def test_a_voter_casts_in_arabic_on_a_small_phone(page: Page, live_server, world
     _check(page)
     page.screenshot(path=str(SCREENSHOTS / "voting-cast-ar-phone.png"), full_page=True)
     assert CastBallot.objects.get().tracker == tracker
+    box = reverse("voting:ballots", args=[world.election.slug])
+    with page.expect_navigation():
+        page.locator(f"main a[href^='{box}?tracker=']").click()
+    expect(page.locator(".govuk-panel--confirmation")).to_be_visible()
+    expect(page.locator("main table code")).to_have_text(tracker)
+    expect(page.locator("#tracker")).to_have_css("direction", "ltr")
+    _check(page)
+    page.screenshot(path=str(SCREENSHOTS / "voting-ballots-ar-phone.png"), full_page=True)
 
 
 # --- 5: without JavaScript ---------------------------------------------------------------
@@ -468,6 +511,7 @@ def test_three_trustees_make_the_key_and_two_decrypt_the_result(
         expect(page.locator("#send")).to_be_disabled()
         _check(page)
         page.locator("#make-key").click()
+        expect(page.locator("#make-key")).to_be_hidden()
         expect(page.locator("#key-download")).to_be_focused()
         with page.expect_download() as saving:
             page.keyboard.press("Enter")
@@ -478,6 +522,7 @@ def test_three_trustees_make_the_key_and_two_decrypt_the_result(
         key_files[trustee.position] = tmp_path / download.suggested_filename
         download.save_as(key_files[trustee.position])
         if trustee.position == 1:
+            _check(page)  # "Make my key file" is gone: a second click would change the key
             page.screenshot(path=str(SCREENSHOTS / "voting-trustee-step1.png"), full_page=True)
         page.locator("label[for=kept]").click()
         _send(page, "Step 1 of 3 is done.")
@@ -536,6 +581,7 @@ def test_three_trustees_make_the_key_and_two_decrypt_the_result(
     counting.result_publish(election=world.election, actor=election_administrator)
     page.goto(reverse("voting:result", args=[world.election.slug]))
     _check(page)
+    page.screenshot(path=str(SCREENSHOTS / "voting-result.png"), full_page=True)
     tables = page.locator("main table")
     expect(tables).to_have_count(2)
     for table, expected in zip(

@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecitizen_verify.__main__ import main
 from ecitizen_verify.archive import read_archive
@@ -17,6 +19,24 @@ from ecitizen_verify.errors import Invalid
 from ecitizen_verify.serial import dumps
 
 from .builders import count, new_story
+
+BALLOT_KEYS = [
+    "election_uuid",
+    "election_hash",
+    "credential",
+    "answers",
+    "signature",
+    "choices",
+    "individual_proofs",
+    "overall_proof",
+    "blank_proof",
+    "alpha",
+    "beta",
+    "challenge",
+    "response",
+    "hash",
+    "proof",
+]
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +158,26 @@ def test_numbers_must_be_written_as_belenios_writes_them():
     for wrong in ("0123", "0abc", "0x12", "-1", "1.0", "", 12):
         with pytest.raises(Invalid, match="base 10"):
             number(wrong, "x")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    value=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(st.sampled_from(BALLOT_KEYS), children, max_size=5)
+        ),
+        max_leaves=30,
+    )
+)
+def test_any_json_is_refused_with_invalid_never_another_error(story, value):
+    """Whatever a client posts as a ballot, the check answers Invalid (a clear message),
+    never another exception (a server error)."""
+    with pytest.raises(Invalid):
+        check_ballot(story.election, json.dumps(value, separators=(",", ":")).encode())
+
+
+def test_a_ballot_nested_too_deeply_is_refused(story):
+    with pytest.raises(Invalid, match="nested too deeply"):
+        check_ballot(story.election, b"[" * 100_000 + b"]" * 100_000)

@@ -15,6 +15,7 @@ const data = JSON.parse(document.getElementById("booth-data").textContent);
 const texts = document.getElementById("booth-texts").dataset;
 const booth = document.getElementById("booth");
 const election = parseElection(data.election);
+const title = document.title;
 let credential = null;
 let made = null;
 
@@ -43,21 +44,25 @@ function errors(list) {
     items.append(li);
   }
   summary.hidden = list.length === 0;
+  // As on pages the server checks: the title starts with "Error:" while errors show.
+  document.title = list.length ? `${texts.errorTitle} ${title}` : title;
   if (list.length) summary.focus();
 }
 
-function fieldError(groupId, errorId, text, input) {
+// A field's error message, shown in its form group and read with the field: ``field`` is
+// the input, or the question's fieldset, whose aria-describedby names the message.
+function fieldError(groupId, errorId, text, field) {
   const group = document.getElementById(groupId);
   const message = document.getElementById(errorId);
   group.classList.toggle("govuk-form-group--error", Boolean(text));
   message.hidden = !text;
   message.querySelector("span:last-child").textContent = text || "";
-  if (input) {
-    input.classList.toggle("govuk-input--error", Boolean(text));
-    const described = new Set((input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean));
+  if (field) {
+    if (field.tagName === "INPUT") field.classList.toggle("govuk-input--error", Boolean(text));
+    const described = new Set((field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean));
     if (text) described.add(errorId);
     else described.delete(errorId);
-    input.setAttribute("aria-describedby", [...described].join(" "));
+    field.setAttribute("aria-describedby", [...described].join(" "));
   }
 }
 
@@ -92,7 +97,7 @@ function readChoices() {
     if (!blank && (chosen.length < question.min || chosen.length > question.max)) {
       problem = question.min === 1 && question.max === 1 ? texts.chooseOne : texts.chooseRange.replace("%(min)s", question.min).replace("%(max)s", question.max);
     }
-    fieldError(`question-${position}-group`, `question-${position}-error`, problem);
+    fieldError(`question-${position}-group`, `question-${position}-error`, problem, group.closest("fieldset"));
     if (problem) problems.push({ text: problem, target: inputs[0].id });
     const votes = question.answers.map((_, answer) => (chosen.includes(answer + 1) ? 1 : 0));
     plaintexts.push(question.blank ? [blank ? 1 : 0, ...(blank ? votes.map(() => 0) : votes)] : votes);
@@ -143,6 +148,7 @@ document.getElementById("encrypt").addEventListener("click", (event) => {
       made = makeBallot(election, credential, current.plaintexts);
       document.getElementById("tracker").textContent = made.tracker;
       document.getElementById("ballot").value = made.ballot;
+      document.querySelector("#step-cast details").open = false;
       status.textContent = "";
       show("step-cast");
     } catch (error) {

@@ -38,7 +38,9 @@ function keyError(text) {
   group.classList.toggle("govuk-form-group--error", Boolean(text));
   error.hidden = !text;
   error.querySelector("span:last-child").textContent = text;
-  document.getElementById("key-file").setAttribute("aria-describedby", text ? "key-error" : "");
+  const file = document.getElementById("key-file");
+  if (text) file.setAttribute("aria-describedby", "key-error");
+  else file.removeAttribute("aria-describedby");
 }
 
 if (data.task === 1) {

@@ -29,8 +29,10 @@ from ecitizen.voting.models import Election, Trustee
 from ecitizen.voting.services.common import GROUP, VotingError
 from ecitizen_verify import threshold as dkg
 from ecitizen_verify.errors import Invalid
-from ecitizen_verify.serial import dumps
+from ecitizen_verify.serial import dumps, loads, members
 from ecitizen_verify.trustees import certificate_keys, parse_trustee_key, verify_signed
+
+POLYNOMIAL = ("polynomial", "secrets", "coefexps")
 
 
 def ceremony_round(election: Election) -> int:
@@ -126,7 +128,13 @@ def trustee_polynomial_submit(*, trustee: Trustee, polynomial: str, actor: Any) 
     if trustee.polynomial:
         raise VotingError(_("You have already done this step."), code="done")
     try:
-        value = json.loads(polynomial)
+        value = members(
+            loads(polynomial.encode(), "your polynomial"), POLYNOMIAL, "your polynomial"
+        )
+        if not isinstance(value["polynomial"], str) or not all(
+            isinstance(secret, str) for secret in value["secrets"]
+        ):
+            raise Invalid("the polynomial's encrypted parts must be text")
         verification, _encryption = certificate_keys(
             GROUP, json.loads(trustee.certificate), "certificate"
         )
@@ -194,7 +202,7 @@ def trustee_voutput_submit(*, trustee: Trustee, voutput: str, actor: Any) -> Non
             [t.voutput for t in trustees],
             election.threshold,
         )
-    except Invalid:
+    except (Invalid, ValueError, KeyError, TypeError):
         # Someone's values did not add up; the keys cannot be trusted. Start again.
         election.trustees.update(
             certificate="", polynomial="", vinput="", voutput="", public_key="", encrypted_key=""

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -127,27 +127,34 @@ def election_create(
     _check_people(actor, credential_authority)
     if Election.objects.filter(slug=slug).exists():
         raise VotingError(_("Another election already has this short name."), code="slug")
+    # Two administrators choosing the same short name at the same moment: the unique
+    # constraint decides, and the loser gets the same message (savepoint: the caller's
+    # transaction stays usable).
     if voters_from == Election.Voters.ELIGIBLE and process_id is None:
         raise VotingError(
             _("Choose the process whose voting rule says who may vote."), code="process"
         )
-    election = Election.objects.create(
-        slug=slug,
-        uuid=new_uuid(),
-        title=title,
-        description=description,
-        department_id=department_id,
-        ward_id=ward_id,
-        opens_at=opens_at,
-        closes_at=closes_at,
-        threshold=threshold,
-        voters_from=voters_from,
-        process_id=process_id if voters_from == Election.Voters.ELIGIBLE else None,
-        credentials=credentials,
-        administrator=actor,
-        credential_authority=credential_authority,
-        translations=translations,
-    )
+    try:
+        with transaction.atomic():
+            election = Election.objects.create(
+                slug=slug,
+                uuid=new_uuid(),
+                title=title,
+                description=description,
+                department_id=department_id,
+                ward_id=ward_id,
+                opens_at=opens_at,
+                closes_at=closes_at,
+                threshold=threshold,
+                voters_from=voters_from,
+                process_id=process_id if voters_from == Election.Voters.ELIGIBLE else None,
+                credentials=credentials,
+                administrator=actor,
+                credential_authority=credential_authority,
+                translations=translations,
+            )
+    except IntegrityError:
+        raise VotingError(_("Another election already has this short name."), code="slug") from None
     audit_record(
         action="voting.election_created", actor=actor, obj=election, changes={"slug": slug}
     )

@@ -179,7 +179,8 @@ def election_page(request: HttpRequest, slug: str) -> HttpResponse:
                 )
         elif which == "remove-question":
             form = forms_["step"] = ConfirmForm(request.POST, prefix="s")
-            position = int(request.POST.get("position", "0") or 0)
+            raw_position = request.POST.get("position", "")
+            position = int(raw_position) if raw_position.isdigit() else 0
             kept = [q for p, q in enumerate(_existing(found), 1) if p != position]
             response = _act(
                 request,
