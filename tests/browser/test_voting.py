@@ -92,7 +92,7 @@ def _encrypt(page: Page) -> str:
     page.locator("#encrypt").click()
     expect(page.locator("#step-cast")).to_be_visible()
     tracker = page.locator("#tracker").inner_text()
-    assert len(tracker) == 43 or len(tracker) == 44, tracker
+    assert len(tracker) in (43, 44), tracker
     return tracker
 
 
@@ -119,6 +119,7 @@ def _mistyped(credential: str) -> str:
 # --- 1: by keyboard only -----------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_a_voter_casts_by_keyboard_and_finds_the_tracker_in_the_ballot_box(
     page: Page, live_server, world: World
 ):

@@ -82,6 +82,27 @@ def decryptions_of(election: Election) -> list[Decryption]:
     return [Decryption(owner, names.get(owner, "")) for owner in owners]
 
 
+@dataclass(frozen=True)
+class Published:
+    """The counting's public data as the archive holds it: the encrypted tally and each
+    partial decryption (factors and proofs), for an observer to read or copy."""
+
+    tally: str
+    decryptions: list[tuple[int, str]]
+
+
+def published_counting(election: Election) -> Published | None:
+    """The tally and the decryptions once the ballot box is closed, else ``None``."""
+    tallies = event_members(election, "EncryptedTally")
+    if not tallies:
+        return None
+    decryptions = [
+        (json.loads(owned)["owner"], data.decode())
+        for data, owned in event_members(election, "PartialDecryption")
+    ]
+    return Published(tallies[0][0].decode(), decryptions)
+
+
 def result_rows(election: Election) -> list[dict[str, Any]]:
     """Per question: its text and each answer with its count (blank first when allowed)."""
     if not election.result:

@@ -79,6 +79,7 @@ def result(request: HttpRequest, slug: str) -> HttpResponse:
             if found.state in (Election.State.CLOSED, Election.State.PUBLISHED)
             else [],
             "archive_name": selectors.archive_name(found),
+            "published": selectors.published_counting(found),
         },
     )
 
