@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 from pathlib import Path
@@ -357,6 +358,54 @@ def test_json_and_fingerprints_are_written_as_python_writes_them():
     answers = node({"op": "dumps", "value": value}, {"op": "fingerprint", "text": text})
     assert ok(answers[0]).encode() == dumps(value)
     assert ok(answers[1]) == fingerprint(text.encode())
+
+
+def test_exponentiation_gives_the_numbers_python_does():
+    """powMod's fast paths against Python's pow: the table of g and of a parsed election's
+    key (4-bit digits, then 8-bit ones after 256 powers), the kept powers of a recurring
+    base (also once there are more bases than it keeps), the sliding window for other
+    exponents and moduli, and bigint-mod-arith for negative exponents; at each one's edges."""
+    rng = random.Random(20260)
+    p, q, g = int(GROUP.p), int(GROUP.q), int(GROUP.g)
+    y = pow(g, rng.randrange(1, q), p)
+    election = election_bytes(
+        uuid="AbCdEfGhJkLmNo",
+        name="Powers",
+        description="",
+        group=GROUP,
+        public_key=y,
+        questions=QUESTIONS,
+    ).decode()
+    edges = [0, 1, 2, 15, 16, 17, 255, 256, 257, q - 1, q, q + 1, 2**128 - 1, 2**128]
+    edges += [2**255, 2**256 - 1, 2**256, 2**256 + 1, 2**300 + 12345, p - 1, p, -1, -(q - 1)]
+    element = pow(g, rng.randrange(q), p)
+    cases = [(base, e) for base in (g, y, element) for e in edges]
+    # Past 256 powers, g's and y's tables are rebuilt with 8-bit digits.
+    cases += [(base, rng.randrange(q)) for _ in range(300) for base in (g, y)]
+    cases += [(base, e) for base in (g, y, element) for e in edges]
+    # More recurring bases than are kept, each raised again after the others.
+    bases = [pow(g, rng.randrange(q), p) for _ in range(140)]
+    cases += [(base, rng.randrange(q)) for base in bases]
+    cases += [(base, e) for base in bases for e in (rng.randrange(q), rng.randrange(2**64), 3)]
+    # Bases outside the group or not reduced, small exponents, other moduli.
+    others = [0, 1, 2, p - 1, p, p + 5, 2**2100 + 7, rng.randrange(p), -3]
+    cases += [(base, e) for base in others for e in (0, 1, 5, rng.randrange(2**40), q, 2**256 + 3)]
+    moduli = [q, 2**61 - 1, 2**64, 3**1000, 2, 1]
+    tail = [(base, e, m) for m in moduli for base in (g, 7, -5, 0) for e in (0, 1, 99, q - 1, 2**257)]
+    tail += [(g, -1, q), (7, -(2**200), 2**61 - 1)]
+    membership = [1, g, y, element, 0, 2, p - 1, p, p + 1, *bases[:3]]
+    answers = node(
+        {
+            "op": "powMod",
+            "election": election,
+            "cases": [[str(b), str(e)] for b, e in cases] + [[str(x) for x in c] for c in tail],
+        },
+        {"op": "isElement", "values": [str(v) for v in membership]},
+    )
+    expected = [pow(b, e, p) for b, e in cases] + [pow(b, e, m) for b, e, m in tail]
+    assert [int(x) for x in ok(answers[0])] == expected
+    assert ok(answers[1]) == [GROUP.is_element(v) for v in membership]
+    assert ok(answers[1])[:4] == [True] * 4
 
 
 # --- (e) Threshold key generation with trustees in both languages, and their decryption --------

@@ -5,9 +5,10 @@
 // and it disagree, this file is wrong.
 //
 // Numbers: group elements and exponents are BigInt inside, base-10 strings in messages.
-// Hashes come from @noble/hashes, modular exponentiation and inverses from
-// bigint-mod-arith, randomness from crypto.getRandomValues. Works in browsers (also in a
-// Web Worker) and in Node 20.
+// Hashes come from @noble/hashes, modular inverses from bigint-mod-arith, randomness from
+// crypto.getRandomValues; modular exponentiation is written here, over native BigInt, with
+// tables for the bases that recur (see "Exponentiation" below). Works in browsers (also in
+// a Web Worker) and in Node 20.
 //
 // Exported (see each function's comment):
 //   GROUP, Invalid, BASE58
@@ -70,14 +71,183 @@ function mod(a, m) {
   return r < 0n ? r + m : r;
 }
 
+// --- Exponentiation ---------------------------------------------------------------------------
+//
+// Every power is the same number bigint-mod-arith's modPow gives; it takes fewer
+// multiplications mod p (each a BigInt product and remainder, the cost of everything here).
+// The protocol's exponents are all below q < 2^256; how a power is taken depends on its base:
+//  - fixed bases, g and each parsed election's public key y (group.py's `precompute`): a
+//    table of base^(d·2^(w·j)) for every w-bit digit d and position j, so that base^e
+//    costs one multiplication per non-zero digit of e. The table starts with 4-bit digits
+//    (64 rows of 16, ~1,000 multiplications to build, the cost of three powers) and is
+//    rebuilt with 8-bit digits (32 rows of 256, ~8,200 multiplications and 2 MB, as
+//    group.py's) once the base has been raised 256 times: a voter's one ballot pays little,
+//    and a verifier checking thousands pays 32 multiplications a power.
+//  - bases raised several times (a ciphertext's alpha and beta: their membership check,
+//    then a challenge in each proof that mentions them; a ballot's credential; a tally's
+//    alphas for each trustee): base^(16^j) for j < 64 is kept for the last 128 bases
+//    raised to an exponent of 128 bits or more (252 squarings, once), after which base^e
+//    costs one multiplication per non-zero hexadecimal digit of e plus at most 15 (Yao's
+//    method): ~75 instead of ~315. A base raised only once costs about what a sliding
+//    window would. The sum of a question's ciphertexts gets its powers from theirs.
+//  - anything else (exponents of 2^256 or more, negative ones, another modulus): a
+//    left-to-right sliding window of up to 5 bits; bigint-mod-arith's modPow for negative
+//    exponents and moduli below 2, and for numbers that are not BigInt.
+
+const SMALL = 1n << 256n; // above every exponent the protocol uses (they are below q)
+const FIXED_KEPT = 3; // election keys with a table (besides g's, kept for good)
+const UPGRADE_AFTER = 256; // powers after which a 4-bit table is rebuilt with 8-bit digits
+const LADDERS_KEPT = 128;
+const LADDER_FROM = 1n << 128n; // a smaller exponent is cheaper with a sliding window
+
+/** base^(d·2^(bits·j)) for every digit d < 2^bits and position j < 256 / bits. */
+class FixedBase {
+  constructor(base) {
+    this.uses = 0;
+    this.build(base, 4);
+  }
+
+  build(base, bits) {
+    const size = 1 << bits;
+    const count = 256 / bits;
+    const rows = [];
+    let current = base;
+    for (let j = 0; j < count; j += 1) {
+      const row = [1n, current];
+      for (let d = 2; d < size; d += 1) row.push((row[d - 1] * current) % P);
+      rows.push(row);
+      if (j + 1 < count) current = (row[size - 1] * current) % P;
+    }
+    this.rows = rows;
+    this.bits = bits;
+    this.mask = BigInt(size - 1);
+    this.shift = BigInt(bits);
+  }
+
+  /** base^exponent mod p, for 0 <= exponent < 2^256. */
+  power(exponent) {
+    this.uses += 1;
+    if (this.bits < 8 && this.uses > UPGRADE_AFTER) this.build(this.rows[0][1], 8);
+    const { rows, mask, shift } = this;
+    let result = 1n;
+    let rest = exponent;
+    for (let j = 0; rest !== 0n; j += 1) {
+      const digit = Number(rest & mask);
+      if (digit) result = result === 1n ? rows[j][digit] : (result * rows[j][digit]) % P;
+      rest >>= shift;
+    }
+    return result;
+  }
+}
+
+let gTable = null; // built at g's first power
+const fixedTables = new Map(); // election key -> FixedBase, least recently parsed first
+const ladders = new Map(); // base -> [base^(16^j) for j < 64], least recently added first
+
+/** Keep a table for `base` (an election's public key, a group element): see above. */
+function precompute(base) {
+  const table = fixedTables.get(base);
+  fixedTables.delete(base);
+  fixedTables.set(base, table ?? new FixedBase(base));
+  ladders.delete(base);
+  while (fixedTables.size > FIXED_KEPT) fixedTables.delete(fixedTables.keys().next().value);
+}
+
+function newLadder(base) {
+  const powers = [base];
+  let x = base;
+  for (let j = 1; j < 64; j += 1) {
+    x = (x * x) % P;
+    x = (x * x) % P;
+    x = (x * x) % P;
+    x = (x * x) % P;
+    powers.push(x);
+  }
+  ladders.set(base, powers);
+  if (ladders.size > LADDERS_KEPT) ladders.delete(ladders.keys().next().value);
+  return powers;
+}
+
+// The kept powers of a product of at most four bases that have theirs: (x·z)^(16^j) is
+// x^(16^j)·z^(16^j), 64 multiplications per factor after the first instead of 252
+// squarings. For the sums of a question's ciphertexts, which its overall proofs raise.
+function keepProductPowers(product, factors) {
+  if (factors.length < 2 || factors.length > 4 || ladders.has(product)) return;
+  const kept = factors.map((factor) => ladders.get(factor));
+  if (kept.includes(undefined) || product === G || fixedTables.has(product)) return;
+  const powers = kept[0].map((first, j) => kept.slice(1).reduce((total, other) => (total * other[j]) % P, first));
+  ladders.set(product, powers);
+  if (ladders.size > LADDERS_KEPT) ladders.delete(ladders.keys().next().value);
+}
+
+// Yao's method: with x_j = base^(16^j) and e's hexadecimal digits e_j, the product over
+// d = 15 … 1 of (the product of the x_j whose digit is at least d) is the product of x_j^e_j.
+function ladderPower(powers, exponent) {
+  const hex = exponent.toString(16);
+  const byDigit = Array.from({ length: 16 }, () => []);
+  for (let j = 0; j < hex.length; j += 1) byDigit[parseInt(hex[hex.length - 1 - j], 16)].push(j);
+  let running = 1n;
+  let result = 1n;
+  for (let digit = 15; digit > 0; digit -= 1) {
+    for (const j of byDigit[digit]) running = running === 1n ? powers[j] : (running * powers[j]) % P;
+    if (running !== 1n) result = result === 1n ? running : (result * running) % P;
+  }
+  return result;
+}
+
+// Left-to-right sliding window: base^exponent mod modulus for 0 <= base < modulus and an
+// exponent > 0, with the odd powers base^1, base^3, … base^(2^w - 1) computed first.
+function slidingPower(base, exponent, modulus) {
+  const bits = exponent.toString(2);
+  const n = bits.length;
+  const w = n <= 8 ? 1 : n <= 24 ? 2 : n <= 80 ? 3 : n <= 240 ? 4 : 5;
+  const odd = [base];
+  if (w > 1) {
+    const square = (base * base) % modulus;
+    for (let i = 1; i < 1 << (w - 1); i += 1) odd.push((odd[i - 1] * square) % modulus);
+  }
+  let result = 1n;
+  let i = 0;
+  while (i < n) {
+    if (bits[i] === "0") {
+      result = (result * result) % modulus;
+      i += 1;
+    } else {
+      let end = Math.min(i + w, n);
+      while (bits[end - 1] === "0") end -= 1;
+      if (result !== 1n) for (let k = i; k < end; k += 1) result = (result * result) % modulus;
+      const factor = odd[parseInt(bits.slice(i, end), 2) >> 1];
+      result = result === 1n ? factor : (result * factor) % modulus;
+      i = end;
+    }
+  }
+  return result;
+}
+
 /** base^exponent mod p (or mod `modulus`). */
 export function powMod(base, exponent, modulus = P) {
-  return modPow(base, exponent, modulus);
+  if (typeof base !== "bigint" || typeof exponent !== "bigint" || typeof modulus !== "bigint") {
+    return modPow(base, exponent, modulus);
+  }
+  if (exponent < 0n || modulus < 2n) return modPow(base, exponent, modulus);
+  if (modulus === P && exponent < SMALL && base >= 1n && base < P) {
+    if (base === G) {
+      if (gTable === null) gTable = new FixedBase(G);
+      return gTable.power(exponent);
+    }
+    const table = fixedTables.get(base);
+    if (table !== undefined) return table.power(exponent);
+    const powers = ladders.get(base);
+    if (powers !== undefined) return ladderPower(powers, exponent);
+    if (exponent >= LADDER_FROM) return ladderPower(newLadder(base), exponent);
+  }
+  if (exponent === 0n) return 1n;
+  return slidingPower(mod(base, modulus), exponent, modulus);
 }
 
 /** g^exponent mod p. */
 export function gPower(exponent) {
-  return modPow(G, exponent, P);
+  return powMod(G, exponent);
 }
 
 /** The product of the factors mod p. */
@@ -92,21 +262,9 @@ export function divide(a, b) {
   return (a * modInv(b, P)) % P;
 }
 
-// g^-v for the small values interval proofs shift by, computed once each.
-const gInverses = new Map();
-function gInversePower(value) {
-  const key = BigInt(value);
-  let inverse = gInverses.get(key);
-  if (inverse === undefined) {
-    inverse = modInv(gPower(key), P);
-    gInverses.set(key, inverse);
-  }
-  return inverse;
-}
-
 /** True when x is in the order-q subgroup (1 <= x < p and x^q = 1 mod p). */
 export function isElement(x) {
-  return typeof x === "bigint" && x >= 1n && x < P && modPow(x, Q, P) === 1n;
+  return typeof x === "bigint" && x >= 1n && x < P && powMod(x, Q) === 1n;
 }
 
 function randomBytes(count) {
@@ -375,6 +533,14 @@ function product(ciphertexts) {
   return [alpha, beta];
 }
 
+// The product of a ballot's ciphertexts that its proofs raise to several challenges.
+function raisedProduct(ciphertexts) {
+  const total = product(ciphertexts);
+  keepProductPowers(total[0], ciphertexts.map(([alpha]) => alpha));
+  keepProductPowers(total[1], ciphertexts.map(([, beta]) => beta));
+  return total;
+}
+
 function sum(values) {
   return values.reduce((total, value) => total + value, 0n);
 }
@@ -400,20 +566,29 @@ function signaturePrefix(ballotHash) {
   return `sig|${ballotHash}|`;
 }
 
-// Commitments (A, B) of a proof that (alpha, beta) encrypts `shift`, recomputed from it.
-function pairCommitments(y, [alpha, beta], [challenge, response], shift) {
-  return [
-    commitment(G, response, alpha, challenge),
-    commitment(y, response, (beta * gInversePower(shift)) % P, challenge),
-  ];
+// Commitments A = g^response·alpha^challenge and B = y^response·(beta/g^shift)^challenge
+// of a proof that (alpha, beta) encrypts `shift`, recomputed from it. (beta/g^shift)^c is
+// computed as beta^c·g^(-shift·c mod q), the same number since g has order q, so that the
+// powers of beta share its ladder. `known` = {r, m} when the ciphertext is the caller's
+// own (alpha = g^r, beta = y^r·g^m): then the same numbers are g^(response + r·c) and
+// y^(response + r·c)·g^((m - shift)·c), powers of fixed bases only.
+function pairCommitments(y, [alpha, beta], [challenge, response], shift, known = null) {
+  if (known !== null) {
+    const exponent = mod(response + known.r * challenge, Q);
+    const shifted = gPower(mod(BigInt(known.m - shift) * challenge, Q));
+    return [gPower(exponent), multiply(powMod(y, exponent), shifted)];
+  }
+  const a = commitment(G, response, alpha, challenge);
+  const b = commitment(y, response, beta, challenge);
+  return [a, shift === 0 ? b : multiply(b, gPower(mod(-BigInt(shift) * challenge, Q)))];
 }
 
 // The interval commitments; the pair at `skip` (the real proof's) is left for the caller.
-function intervalCommitments(y, ciphertext, values, proofs, skip = -1) {
+function intervalCommitments(y, ciphertext, values, proofs, skip = -1, known = null) {
   const out = [];
   values.forEach((value, i) => {
     if (i === skip) out.push(0n, 0n);
-    else out.push(...pairCommitments(y, ciphertext, proofs[i], value));
+    else out.push(...pairCommitments(y, ciphertext, proofs[i], value, known));
   });
   return out;
 }
@@ -429,7 +604,7 @@ function randomPair() {
 function intervalProve(y, statement, ciphertext, r, index, values) {
   const proofs = values.map(randomPair);
   const w = randomExponent();
-  const commits = intervalCommitments(y, ciphertext, values, proofs, index);
+  const commits = intervalCommitments(y, ciphertext, values, proofs, index, { r, m: values[index] });
   commits[2 * index] = gPower(w);
   commits[2 * index + 1] = powMod(y, w);
   const total = iproveHash(statement, ciphertext, commits);
@@ -446,7 +621,7 @@ function intervalVerify(y, statement, ciphertext, proofs, values) {
   return iproveHash(statement, ciphertext, commits) === total;
 }
 
-function blankProve(y, statement, blank, total, rBlank, rTotal, isBlank) {
+function blankProve(y, statement, blank, total, rBlank, rTotal, isBlank, count) {
   const simulated = randomPair();
   const w = randomExponent();
   const real = [gPower(w), powMod(y, w)];
@@ -456,11 +631,11 @@ function blankProve(y, statement, blank, total, rBlank, rTotal, isBlank) {
   let bS;
   let secret;
   if (isBlank) {
-    [a0, b0] = pairCommitments(y, blank, simulated, 0);
+    [a0, b0] = pairCommitments(y, blank, simulated, 0, { r: rBlank, m: 1 });
     [aS, bS] = real;
     secret = rTotal;
   } else {
-    [aS, bS] = pairCommitments(y, total, simulated, 0);
+    [aS, bS] = pairCommitments(y, total, simulated, 0, { r: rTotal, m: count });
     [a0, b0] = real;
     secret = rBlank;
   }
@@ -478,11 +653,11 @@ function blankVerify(y, statement, blank, total, proofs) {
   return digest === (proofs[0][0] + proofs[1][0]) % Q;
 }
 
-function overallBlankCommitments(y, blank, total, values, proofs, skip = -1) {
-  const commits = skip === 0 ? [0n, 0n] : pairCommitments(y, blank, proofs[0], 1);
+function overallBlankCommitments(y, blank, total, values, proofs, skip = -1, known = [null, null]) {
+  const commits = skip === 0 ? [0n, 0n] : pairCommitments(y, blank, proofs[0], 1, known[0]);
   values.forEach((value, i) => {
     if (i + 1 === skip) commits.push(0n, 0n);
-    else commits.push(...pairCommitments(y, total, proofs[i + 1], value));
+    else commits.push(...pairCommitments(y, total, proofs[i + 1], value, known[1]));
   });
   return commits;
 }
@@ -491,7 +666,11 @@ function overallBlankProve(y, statement, blank, total, rBlank, rTotal, isBlank, 
   const proofs = [randomPair(), ...values.map(randomPair)];
   const index = isBlank ? 0 : values.indexOf(count) + 1;
   const w = randomExponent();
-  const commits = overallBlankCommitments(y, blank, total, values, proofs, index);
+  const known = [
+    { r: rBlank, m: isBlank ? 1 : 0 },
+    { r: rTotal, m: count },
+  ];
+  const commits = overallBlankCommitments(y, blank, total, values, proofs, index, known);
   commits[2 * index] = gPower(w);
   commits[2 * index + 1] = powMod(y, w);
   const digest = hashToExponent(`bproof1|${statement}|${commits.join(",")}`);
@@ -575,6 +754,7 @@ export function parseElection(raw) {
   }
   const publicKey = number(value.public_key, "the election public key");
   if (!isElement(publicKey)) throw new Invalid("the election public key is not an element of the group");
+  precompute(publicKey);
   const questions = array(value.questions, "the questions").map((item, i) => {
     const what = `question ${i + 1}`;
     if (!isObject(item) || has(item, "type")) {
@@ -667,7 +847,7 @@ function makeAnswer(election, question, prefix, plain) {
     const isBlank = plain[0] === 1;
     const count = plain.slice(1).reduce((a, b) => a + b, 0);
     const overall = overallBlankProve(y, statement, blank, total, rBlank, rTotal, isBlank, count, values);
-    const blankProof = blankProve(y, statement, blank, total, rBlank, rTotal, isBlank);
+    const blankProof = blankProve(y, statement, blank, total, rBlank, rTotal, isBlank, count);
     answer.overall_proof = overall.map(proofJson);
     answer.blank_proof = blankProof.map(proofJson);
   }
@@ -732,10 +912,10 @@ function checkAnswer(election, question, position, prefix, value) {
   const overall = array(value.overall_proof, what).map((p) => parseProof(p, `${what}'s overall proof`));
   let ok;
   if (!question.blank) {
-    ok = intervalVerify(y, statement, product(ciphertexts), overall, values);
+    ok = intervalVerify(y, statement, raisedProduct(ciphertexts), overall, values);
   } else {
     const blank = ciphertexts[0];
-    const total = product(ciphertexts.slice(1));
+    const total = raisedProduct(ciphertexts.slice(1));
     const blankProof = array(value.blank_proof, what, 2).map((p) => parseProof(p, `${what}'s blank proof`));
     if (!blankVerify(y, statement, blank, total, blankProof)) {
       throw new Invalid(`${what}: the proof that it is either blank or not does not verify`);

@@ -87,7 +87,9 @@ class ElectionForm(SubmissionForm):
     process = forms.ChoiceField(
         label=_("Process whose voting rule applies"),
         required=False,
-        help_text=_("Only when residents who meet a process's rule vote."),
+        help_text=_(
+            "Only for an election whose voters are the residents who meet a process's voting rule."
+        ),
     )
     credentials = forms.ChoiceField(
         label=_("Voters' credentials"),
@@ -211,7 +213,8 @@ class VotersForm(SubmissionForm):
     def clean_addresses(self) -> list[str]:
         found = [
             part.strip()
-            for part in re.split(r"[\s,;]+", self.cleaned_data["addresses"])
+            # Latin and Arabic commas and semicolons both separate addresses.
+            for part in re.split(r"[\s,;\u060c\u061b]+", self.cleaned_data["addresses"])
             if part.strip()
         ]
         wrong = []
@@ -244,7 +247,7 @@ class TrusteesForm(SubmissionForm):
         for number, line in enumerate(self.cleaned_data["trustees"].splitlines(), 1):
             if not line.strip():
                 continue
-            name, _comma, email = line.rpartition(",")
+            name, _comma, email = line.replace("\u060c", ",").rpartition(",")  # Arabic comma
             try:
                 validate_email(email.strip())
                 name = NameField().clean(name.strip())

@@ -61,6 +61,17 @@ const operations = {
     globalThis.self.onmessage({ data: { archive: buffer } });
     return posted;
   },
+  // [base, exponent, modulus?] as base-10 strings, in order (the tables count their uses);
+  // `election` is parsed first, which gives its key a table.
+  powMod: ({ election, cases }) => {
+    if (election) protocol.parseElection(election);
+    return cases.map(([base, exponent, modulus]) =>
+      modulus === undefined
+        ? protocol.powMod(BigInt(base), BigInt(exponent))
+        : protocol.powMod(BigInt(base), BigInt(exponent), BigInt(modulus)),
+    );
+  },
+  isElement: ({ values }) => values.map((value) => protocol.isElement(BigInt(value))),
   timeMakeBallot: ({ election, credential, plaintexts, times = 3 }) => {
     const durations = [];
     for (let i = 0; i < times; i += 1) {

@@ -91,7 +91,7 @@ def ballot_cast(*, election: Election, voter: Voter, raw: bytes) -> Cast:
         raise VotingError(
             _(
                 "This ballot was made with a credential that is not yours. Check the "
-                "credential you typed against the one we emailed you. Nothing was cast."
+                "credential you typed against the one you were sent. Nothing was cast."
             ),
             code="credential",
         )

@@ -22,8 +22,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ecitizen.core.services import audit_record
+from ecitizen.notifications.selectors import notification_language
 from ecitizen.notifications.services import notification_send
 from ecitizen.voting.models import Election, Voter
 from ecitizen.voting.services.common import GROUP, VotingError
@@ -46,12 +48,14 @@ def _authority_locked(election: Election, actor: Any) -> Election:
 
 def _credential_email(election: Election, voter: Voter, credential: str) -> None:
     """The private credential, by plain email to the voter's address (queued encrypted,
-    like every email), in the authority's language: it is the only copy."""
+    like every email), in the voter's language when they have an account (else the
+    authority's): it is the only copy."""
     link = str(settings.PUBLIC_BASE_URL).rstrip("/") + reverse(
         "voting:election", kwargs={"slug": election.slug}
     )
-    with translation.override(settings.LANGUAGE_CODE):
-        title = " ".join(election.title.split())
+    language = notification_language(voter.user) if voter.user else settings.LANGUAGE_CODE
+    with translation.override(language):
+        title = " ".join(election.tr("title").split())
         body = "\n\n".join(
             [
                 _("You are on the voter list of %(title)s.") % {"title": title},
@@ -158,9 +162,15 @@ def credentials_upload(*, election: Election, actor: Any, pubcreds: bytes) -> in
             raise VotingError(
                 _("Voter number %(login)s is not on the list.") % {"login": login}, code="unknown"
             )
-        if login in seen or credential in seen:
+        if login in seen:
             raise VotingError(
                 _("Voter number %(login)s appears twice.") % {"login": login}, code="twice"
+            )
+        if credential in seen:
+            raise VotingError(
+                _("The credential of voter number %(login)s is also another voter's.")
+                % {"login": login},
+                code="twice",
             )
         if not GROUP.is_element(int(credential)):
             raise VotingError(
@@ -172,7 +182,11 @@ def credentials_upload(*, election: Election, actor: Any, pubcreds: bytes) -> in
     missing = [login for login, voter in voters.items() if login not in seen]
     if missing:
         raise VotingError(
-            _("%(count)s voters have no credential in the file (for example number %(login)s).")
+            ngettext(
+                "%(count)s voter has no credential in the file (number %(login)s).",
+                "%(count)s voters have no credential in the file (for example number %(login)s).",
+                len(missing),
+            )
             % {"count": len(missing), "login": missing[0]},
             code="missing",
         )

@@ -187,8 +187,9 @@ def questions_set(*, election: Election, questions: list[QuestionInput], actor: 
         if not 0 <= question.min <= question.max <= len(answers) or question.max == 0:
             raise VotingError(
                 _(
-                    "Question %(n)s: voters cannot choose at least %(min)s and at most "
-                    "%(max)s of its answers."
+                    "Question %(n)s: the fewest answers a voter chooses (%(min)s) must not be "
+                    "more than the most (%(max)s), which must be between 1 and its number of "
+                    "answers."
                 )
                 % {"n": number, "min": question.min, "max": question.max},
                 code="min_max",
@@ -298,7 +299,9 @@ def election_freeze(*, election: Election, actor: Any) -> Election:
         problems.append(_("it has no question"))
     trustees = list(election.trustees.select_related("user"))
     if len(trustees) < 2 or election.threshold > len(trustees):
-        problems.append(_("it needs at least two trustees, and no more needed than there are"))
+        problems.append(
+            _("it needs at least two trustees, and no more trustees needed to decrypt than it has")
+        )
     if election.credential_authority_id is None:
         problems.append(_("it has no credential authority"))
     if election.closes_at <= timezone.now():

@@ -236,3 +236,41 @@ def test_another_departments_administrator_cannot_create_here(
         make_world(other_election_administrator, credential_authority, department)
     assert refused.value.code == "remit"
     assert not Election.objects.exists()
+
+
+def test_a_ballot_with_a_bad_signature_is_refused(world):
+    alice = world.voters[0]
+    ballot = json.loads(world.ballot(alice, [[0, 1, 0], [0, 0, 0]]))
+    proof = ballot["signature"]["proof"]
+    proof["challenge"] = str(int(proof["challenge"]) // 2)
+    raw = json.dumps(ballot, separators=(",", ":")).encode()
+    with pytest.raises(VotingError) as refused:
+        ballot_cast(election=world.election, voter=world.voter(alice), raw=raw)
+    assert refused.value.code == "invalid"
+    assert "signature does not verify" in str(refused.value.message)
+    assert not CastBallot.objects.exists()
+
+
+def test_offline_credentials_listing_a_credential_twice_are_refused(
+    election_administrator, credential_authority, department
+):
+    from ecitizen_verify.credentials import new_credential, public_credential
+    from ecitizen_verify.group import BELENIOS_2048
+
+    world = make_world(election_administrator, credential_authority, department, open_now=False)
+    Election.objects.filter(pk=world.election.pk).update(credentials=Election.Credentials.OFFLINE)
+    elections.election_freeze(election=world.election, actor=election_administrator)
+    logins = list(world.election.voters.order_by("pk").values_list("login", flat=True))
+    same = str(public_credential(BELENIOS_2048, world.election.uuid, new_credential()))
+    entries = [f"{same},,{login}" for login in logins[:2]] + [
+        f"{public_credential(BELENIOS_2048, world.election.uuid, new_credential())},,{login}"
+        for login in logins[2:]
+    ]
+    with pytest.raises(VotingError) as refused:
+        credentials.credentials_upload(
+            election=world.election,
+            actor=credential_authority,
+            pubcreds=json.dumps(entries).encode(),
+        )
+    assert refused.value.code == "twice"
+    assert not world.election.voters.exclude(public_credential="").exists()

@@ -195,7 +195,7 @@ def test_the_credential_authority_uploads_offline_credentials(
     short = io.BytesIO(json.dumps(pubcreds[:3]).encode())
     short.name = "x.pubcreds"
     refused = client.post(url, {"form": "upload", "u-pubcreds": short})
-    assert "have no credential in the file" in refused.content.decode()
+    assert "no credential in the file" in refused.content.decode()
     whole = io.BytesIO(json.dumps(pubcreds).encode())
     whole.name = "x.pubcreds"
     assert client.post(url, {"form": "upload", "u-pubcreds": whole}).status_code == 302
