@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ecitizen.core.errors import DomainError
 from ecitizen.voting.models import Election, RecordMember
@@ -33,8 +34,13 @@ class VotingError(DomainError):
 
 
 def _setup_members(election: Election) -> list[bytes]:
-    rows = RecordMember.objects.filter(election=election, position__lte=5).order_by("position")
-    return [bytes(row.data) for row in rows]
+    """The election and trustees messages (the archive's first two members) of an opened
+    election. Not the public credentials (the third): megabytes for a large electorate,
+    and not needed to check or count a ballot."""
+    if election.record_length < 5:
+        raise VotingError(_("This election has not been opened yet."), code="not_open")
+    rows = RecordMember.objects.filter(election=election, position__in=(1, 2)).order_by("position")
+    return [bytes(row) for row in rows.values_list("data", flat=True)]
 
 
 @lru_cache(maxsize=64)
@@ -49,17 +55,12 @@ def protocol_election(election: Election) -> tuple[ProtocolElection, tuple[Item,
     """The election and trustees messages of an opened election, parsed (and cached by
     their bytes, which never change once written). Raises VotingError before opening."""
     members = _setup_members(election)
-    if len(members) < 5:
-        raise VotingError("This election has not been opened yet.", code="not_open")
     return _parsed(election.pk, members[0], members[1])
 
 
 def election_bytes_of(election: Election) -> bytes:
     """The election message's exact bytes (what the booth encrypts for)."""
-    members = _setup_members(election)
-    if not members:
-        raise VotingError("This election has not been opened yet.", code="not_open")
-    return members[0]
+    return _setup_members(election)[0]
 
 
 def voting_window_open(election: Election) -> bool:
