@@ -268,8 +268,8 @@ def test_the_booth_refuses_a_missing_mistyped_or_other_credential(
     _refused(
         page,
         world.keys[bob.email],
-        "This credential is not yours for this election. Check it against the email we "
-        "sent you for this election.",
+        "This credential is not yours for this election. Check it against the one you were "
+        "sent for this election.",
     )
     # The choices too: the first question needs an answer (or a blank vote).
     _continue_with(page, world.keys[alice.email])
