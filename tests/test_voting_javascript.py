@@ -391,7 +391,9 @@ def test_exponentiation_gives_the_numbers_python_does():
     others = [0, 1, 2, p - 1, p, p + 5, 2**2100 + 7, rng.randrange(p), -3]
     cases += [(base, e) for base in others for e in (0, 1, 5, rng.randrange(2**40), q, 2**256 + 3)]
     moduli = [q, 2**61 - 1, 2**64, 3**1000, 2, 1]
-    tail = [(base, e, m) for m in moduli for base in (g, 7, -5, 0) for e in (0, 1, 99, q - 1, 2**257)]
+    tail = [
+        (base, e, m) for m in moduli for base in (g, 7, -5, 0) for e in (0, 1, 99, q - 1, 2**257)
+    ]
     tail += [(g, -1, q), (7, -(2**200), 2**61 - 1)]
     membership = [1, g, y, element, 0, 2, p - 1, p, p + 1, *bases[:3]]
     answers = node(
