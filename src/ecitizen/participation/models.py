@@ -24,25 +24,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.core.fields import EncryptedJSONField, EncryptedTextField
-
-
-class Translatable(models.Model):
-    """Organiser-written texts with their translations (``translations[lang][field]``)."""
-
-    translations = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        abstract = True
-
-    def tr(self, field: str) -> str:
-        """``field`` in the active language when translated, else the original."""
-        language = (translation.get_language() or "").split("-")[0]
-        text = (self.translations.get(language) or {}).get(field)
-        return text if isinstance(text, str) and text.strip() else getattr(self, field)
+from ecitizen.core.translatable import Translatable
 
 
 class Action(models.TextChoices):

@@ -11,10 +11,9 @@
   resident is on its list; ``resident@`` can vote with the credential the demo prints.
 
 The trustees' part happens here in Python, as their browsers would do it, with key files
-that are made and thrown away (nobody can decrypt the open election's result but by
-closing it with these keys: they are kept only in memory, so the demo says that its
-decryption cannot be tried). Every other write goes through the app's services by the
-person who would make it.
+that are made and thrown away: they are kept only in memory, so the open election's
+result can never be decrypted in the demo. Every other write goes through the app's
+services by the person who would make it.
 
 **A past election is replayed.** Ballots are accepted only before the closing time. The
 referendum is therefore created closing in an hour; once its ballots are cast, the

@@ -19,25 +19,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.core.fields import EncryptedTextField
-
-
-class Translatable(models.Model):
-    """Texts written in the authority's language, with others in ``translations``
-    (``{"fr": {"title": ...}}``); :meth:`tr` gives the reader's."""
-
-    translations = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        abstract = True
-
-    def tr(self, field: str) -> str:
-        language = (translation.get_language() or "").split("-")[0]
-        text = (self.translations.get(language) or {}).get(field)
-        return text if isinstance(text, str) and text.strip() else getattr(self, field)
+from ecitizen.core.translatable import Translatable
 
 
 class Election(Translatable):
@@ -144,13 +130,7 @@ class Question(Translatable):
         return self.tr("text")
 
     def answers_tr(self) -> list[str]:
-        language = (translation.get_language() or "").split("-")[0]
-        translated = (self.translations.get(language) or {}).get("answers")
-        if isinstance(translated, list) and len(translated) == len(self.answers):
-            return [
-                t if str(t).strip() else a for t, a in zip(translated, self.answers, strict=True)
-            ]
-        return list(self.answers)
+        return self.translated_list("answers")
 
 
 class Trustee(models.Model):

@@ -73,13 +73,13 @@ class Decryption:
     name: str
 
 
-def decryptions_of(election: Election) -> list[Decryption]:
-    """Who has decrypted the tally so far (the server is owner 1)."""
+def decryptions_of(election: Election, published: Published | None) -> list[Decryption]:
+    """Who has decrypted the tally so far (the server is owner 1), from the counting's
+    published data (none before the ballot box closes)."""
+    if published is None:
+        return []
     names = {t.owner: t.name for t in election.trustees.all()}
-    owners = [
-        json.loads(owned)["owner"] for _data, owned in event_members(election, "PartialDecryption")
-    ]
-    return [Decryption(owner, names.get(owner, "")) for owner in owners]
+    return [Decryption(owner, names.get(owner, "")) for owner, _data in published.decryptions]
 
 
 @dataclass(frozen=True)

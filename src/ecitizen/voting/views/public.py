@@ -69,17 +69,16 @@ def ballots(request: HttpRequest, slug: str) -> HttpResponse:
 @public
 def result(request: HttpRequest, slug: str) -> HttpResponse:
     found = selectors.election_public_or_404(slug)
+    published = selectors.published_counting(found)
     return render(
         request,
         "voting/result.html",
         {
             "election": found,
             "rows": selectors.result_rows(found),
-            "decryptions": selectors.decryptions_of(found)
-            if found.state in (Election.State.CLOSED, Election.State.PUBLISHED)
-            else [],
+            "decryptions": selectors.decryptions_of(found, published),
             "archive_name": selectors.archive_name(found),
-            "published": selectors.published_counting(found),
+            "published": published,
         },
     )
 
