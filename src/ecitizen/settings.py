@@ -191,6 +191,8 @@ INSTALLED_APPS = [
     "ecitizen.participation",
     "ecitizen.voting",
     "ecitizen.opendata",
+    "ecitizen.privacy",
+    "ecitizen.api",
     "ecitizen.demo",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -203,6 +205,9 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "oauth2_provider",
     "django_tasks",
     "django_tasks_db",
 ]

@@ -237,6 +237,81 @@ class SecretStore:
     rotate: Callable[..., int]
 
 
+@dataclass(frozen=True)
+class ApiRouter:
+    """An app's part of the public REST API: ``router`` is the dotted path of its
+    django-ninja ``Router`` (usually ``ecitizen.<app>.api.router``), imported when the
+    API is built, mounted at ``/api/v1/<prefix>/``; ``tag`` groups its operations in the
+    OpenAPI document."""
+
+    prefix: str
+    router: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A domain event that integrators may subscribe to as a webhook.
+
+    ``name`` is the stable name a subscription and a delivery carry
+    (``"case.submitted"``); ``event_type`` the :class:`~ecitizen.core.events.DomainEvent`
+    class it is made from; ``payload(event)`` the JSON body's ``data`` (only what the
+    receiving client may see: references, codes, states, no personal field);
+    ``audience(event)`` describes who may receive it (the resident it concerns, the
+    department and ward it belongs to), in the terms the ``api`` app's subscriptions
+    check. ``label``: a lazy translation shown to integrators."""
+
+    name: str
+    label: Any
+    event_type: type
+    payload: Callable[[Any], Mapping[str, Any]]
+    audience: Callable[[Any], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """What one app holds about residents, for their data rights (the ``privacy`` app).
+
+    ``name`` (``"cases.applications"``) and ``label`` (a lazy translation, "Your
+    applications") name it in the export and in the statement after erasure. The records
+    of processing (GDPR article 30) are generated from ``purpose``, ``lawful_basis`` (a
+    code of article 6: ``public_task``, ``legal_obligation``, ``consent``, ``contract``,
+    ``vital_interests``, ``legitimate_interests``), ``categories`` (of personal data),
+    ``recipients`` and ``retention`` (lazy translations).
+
+    ``export(user)`` returns what the resident may take away (see the ``privacy`` app
+    for its shape); ``erase(user, actor)`` erases or anonymises what may be erased and
+    says what was kept and why (``None``: nothing to erase, e.g. kept by law as a whole);
+    ``retention_rules`` are the periodic clean-ups of this data (see
+    :class:`RetentionRule`)."""
+
+    name: str
+    label: Any
+    purpose: Any
+    lawful_basis: str
+    categories: tuple[Any, ...]
+    recipients: Any
+    retention: Any
+    export: Callable[[Any], Any]
+    erase: Callable[[Any, Any], Any] | None = None
+    retention_rules: tuple[RetentionRule, ...] = ()
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class RetentionRule:
+    """A rule that removes or anonymises records past their time (expired drafts, old
+    notifications, closed cases after N years). ``plan(now)`` counts what ``apply(now)``
+    would change, without changing anything; ``apply(now)`` does it and returns how many
+    records it changed. Both take the time as an argument, so a rule is idempotent and
+    testable. ``label`` says what it does in plain words."""
+
+    name: str
+    label: Any
+    plan: Callable[[Any], int]
+    apply: Callable[[Any], int]
+
+
 @dataclass
 class Registry:
     roles: dict[str, RoleSpec] = field(default_factory=dict)
@@ -251,6 +326,9 @@ class Registry:
     secret_stores: dict[str, SecretStore] = field(default_factory=dict)
     # slot -> panels shown there, in registration order (see :meth:`panels_for`)
     panels: dict[str, list[Panel]] = field(default_factory=dict)
+    api_routers: dict[str, ApiRouter] = field(default_factory=dict)
+    webhook_events: dict[str, WebhookEvent] = field(default_factory=dict)
+    personal_data: dict[str, PersonalData] = field(default_factory=dict)
     _identity: Identity | None = None
 
     # --- writing (from AppConfig.ready) ---------------------------------------------------
@@ -357,6 +435,18 @@ class Registry:
     def register_secret_store(self, store: SecretStore) -> None:
         self._put(self.secret_stores, store.name, store, "secret store")
 
+    def register_api_router(self, router: ApiRouter) -> None:
+        """Mount an app's API router under ``/api/v1/<prefix>/`` (see :class:`ApiRouter`)."""
+        self._put(self.api_routers, router.prefix, router, "API router")
+
+    def register_webhook_event(self, event: WebhookEvent) -> None:
+        """Offer ``event`` to integrators' webhook subscriptions."""
+        self._put(self.webhook_events, event.name, event, "webhook event")
+
+    def register_personal_data(self, data: PersonalData) -> None:
+        """Declare what an app holds about residents (see :class:`PersonalData`)."""
+        self._put(self.personal_data, data.name, data, "personal data")
+
     # --- reading ----------------------------------------------------------------------------
 
     @property
@@ -430,6 +520,9 @@ class Registry:
 
     def subscribers_of(self, event_type: type) -> list[Callable[[Any], None]]:
         return list(self.subscribers.get(event_type, []))
+
+    def personal_data_in_order(self) -> list[PersonalData]:
+        return sorted(self.personal_data.values(), key=lambda data: (data.order, data.name))
 
 
 #: The one registry of the process.

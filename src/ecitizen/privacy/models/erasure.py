@@ -1,0 +1,3 @@
+"""Models of erasure requests and retention runs."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Models of a resident's data exports."""
+
+__all__: list[str] = []
