@@ -277,13 +277,9 @@ class PersonalData:
     of processing (GDPR article 30) are generated from ``purpose``, ``lawful_basis`` (a
     code of article 6: ``public_task``, ``legal_obligation``, ``consent``, ``contract``,
     ``vital_interests``, ``legitimate_interests``), ``categories`` (of personal data),
-    ``recipients`` and ``retention`` (lazy translations).
-
-    ``export(user)`` returns what the resident may take away (see the ``privacy`` app
-    for its shape); ``erase(user, actor)`` erases or anonymises what may be erased and
-    says what was kept and why (``None``: nothing to erase, e.g. kept by law as a whole);
-    ``retention_rules`` are the periodic clean-ups of this data (see
-    :class:`RetentionRule`)."""
+    ``recipients`` and ``retention`` (lazy translations). ``export(user)`` returns what the
+    resident may take away (the ``privacy`` app documents its shape). ``order``: smaller
+    first in the export and the records."""
 
     name: str
     label: Any
@@ -293,8 +289,18 @@ class PersonalData:
     recipients: Any
     retention: Any
     export: Callable[[Any], Any]
-    erase: Callable[[Any, Any], Any] | None = None
-    retention_rules: tuple[RetentionRule, ...] = ()
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Eraser:
+    """How an app erases a resident's data once the data-protection officer approved their
+    request: ``erase(user, actor)`` erases or anonymises what it may and returns what it
+    erased and what it kept and why (the ``privacy`` app documents its shape). ``name``
+    matches the app's :class:`PersonalData` name."""
+
+    name: str
+    erase: Callable[[Any, Any], Any]
     order: int = 100
 
 
@@ -329,6 +335,8 @@ class Registry:
     api_routers: dict[str, ApiRouter] = field(default_factory=dict)
     webhook_events: dict[str, WebhookEvent] = field(default_factory=dict)
     personal_data: dict[str, PersonalData] = field(default_factory=dict)
+    erasers: dict[str, Eraser] = field(default_factory=dict)
+    retention_rules: dict[str, RetentionRule] = field(default_factory=dict)
     _identity: Identity | None = None
 
     # --- writing (from AppConfig.ready) ---------------------------------------------------
@@ -447,6 +455,14 @@ class Registry:
         """Declare what an app holds about residents (see :class:`PersonalData`)."""
         self._put(self.personal_data, data.name, data, "personal data")
 
+    def register_eraser(self, eraser: Eraser) -> None:
+        """Declare how an app erases a resident's data (see :class:`Eraser`)."""
+        self._put(self.erasers, eraser.name, eraser, "eraser")
+
+    def register_retention_rule(self, rule: RetentionRule) -> None:
+        """Apply ``rule`` at each run of the retention job (see :class:`RetentionRule`)."""
+        self._put(self.retention_rules, rule.name, rule, "retention rule")
+
     # --- reading ----------------------------------------------------------------------------
 
     @property
@@ -523,6 +539,9 @@ class Registry:
 
     def personal_data_in_order(self) -> list[PersonalData]:
         return sorted(self.personal_data.values(), key=lambda data: (data.order, data.name))
+
+    def erasers_in_order(self) -> list[Eraser]:
+        return sorted(self.erasers.values(), key=lambda eraser: (eraser.order, eraser.name))
 
 
 #: The one registry of the process.
