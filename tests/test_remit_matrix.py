@@ -310,7 +310,25 @@ def _build_world() -> World:
     ]
     _participation_world(world)
     _voting_world(world)
+    _erasure_world(world)
+    _api_world(world)
     return world
+
+
+def _api_world(world: World) -> None:
+    """An integrator's client, registered by the platform administrator: clients are the
+    authority's, no department's, so only holders of ``api.manage`` reach them."""
+    from ecitizen.api import clients as api_clients
+
+    api_admin = _official(Role.PLATFORM_ADMIN, None, email="matrix.api.admin@example.test")
+    client, _secret = api_clients.client_register(
+        name="Matrix client",
+        kind="resident_app",
+        scopes=["profile"],
+        redirect_uris=["https://matrix.example/cb"],
+        actor=api_admin,
+    )
+    world.targets["client_pk"] = [Target({"client_pk": client.pk}, remit=False, label="API client")]
 
 
 def _voting_world(world: World) -> None:
@@ -357,6 +375,23 @@ def _voting_world(world: World) -> None:
             names="staff:voting_voter_list",
         ),
     ]
+
+
+def _erasure_world(world: World) -> None:
+    """A resident's open erasure request: the authority's as a whole (its officer is the
+    authority-wide data-protection officer)."""
+    from ecitizen.privacy.erasure import erasure_request_submit
+
+    person = UserFactory(email="matrix.erasure@example.test", full_name="Era Sure")
+    request = erasure_request_submit(user=person, actor=person)
+    world.targets.setdefault("reference", []).append(
+        Target(
+            {"reference": request.reference},
+            remit=False,
+            label="erasure request",
+            names="staff:privacy_erasure",
+        )
+    )
 
 
 def _participation_world(world: World) -> None:

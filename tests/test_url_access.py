@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.views.generic import RedirectView
 
 #: Views anyone may reach without signing in. Adding to this list is a security decision.
 PUBLIC_URL_NAMES = {
@@ -19,6 +20,23 @@ PUBLIC_URL_NAMES = {
     "core:language",
     "core:session_ended",
     "core:healthz",
+    # Data rights: the public summary of the records of processing, linked from the
+    # privacy notice (GDPR articles 13 and 14).
+    "privacy:records",
+    # Erasure: the statement of what was erased and kept, for a resident whose account is
+    # closed and can no longer sign in; reached by a random token (kept hashed) emailed to
+    # them, unknown tokens are 404.
+    "privacy:erasure_statement",
+    # OAuth2: clients authenticate themselves at these endpoints, never with a session.
+    "oauth2_provider:token",
+    "oauth2_provider:revoke-token",
+    "oauth2_provider:introspect",
+    # eID and staff identity-provider sign-in start and return before anyone is signed in,
+    # and allauth's pages for a cancelled or failed third-party sign-in.
+    "oidc_login",
+    "oidc_callback",
+    "socialaccount_login_cancelled",
+    "socialaccount_login_error",
     # The service catalogue: anyone can find a service and read its start page.
     "catalogue:list",
     "catalogue:search",
@@ -159,6 +177,33 @@ PUBLIC_URL_NAMES = {
     "voting:result",
     "voting:verify",
     "voting:archive",
+    # The REST API's own documents: where they are, the OpenAPI document, the interactive
+    # reference and the problem answered for unknown addresses. Each API operation
+    # declares its own rule (see PUBLIC_API_OPERATIONS).
+    "api_v1:api-root",
+    "api_v1:openapi-json",
+    "api_v1:docs",
+    "api_v1:not_found",
+}
+
+#: API operations (by URL name and method) anyone may call without a token. Every other
+#: operation needs an OAuth2 token (401 without one). Adding to this list is a security
+#: decision, like PUBLIC_URL_NAMES.
+PUBLIC_API_OPERATIONS = {
+    # The service catalogue and definitions, public like catalogue:list and :start.
+    ("api_v1:services_list", "GET"),
+    ("api_v1:service_detail", "GET"),
+    # Document verification by the code printed on it, like documents:verify_document.
+    ("api_v1:document_verify", "GET"),
+    # Street reports, open data and elections are public like their pages.
+    ("api_v1:reports_list", "GET"),
+    ("api_v1:report_detail", "GET"),
+    ("api_v1:participation_processes", "GET"),
+    ("api_v1:elections_list", "GET"),
+    ("api_v1:election_detail", "GET"),
+    ("api_v1:datasets_list", "GET"),
+    ("api_v1:dataset_detail", "GET"),
+    ("api_v1:service_changes_list", "GET"),
 }
 
 #: Non-public views that send an anonymous visitor somewhere other than sign-in, and where.
@@ -209,6 +254,8 @@ def all_urls() -> list[tuple[str, str, object]]:
     unbuildable = []
     for namespace, pattern, groups in _walk(get_resolver()):
         if not pattern.name:
+            if getattr(pattern.callback, "view_class", None) is RedirectView:
+                continue  # allauth's old addresses, redirecting to named (walked) pages
             unbuildable.append(str(pattern.pattern))
             continue
         name = namespace + pattern.name
@@ -233,6 +280,9 @@ URLS = all_urls()
 @pytest.mark.parametrize(("name", "url", "callback"), URLS, ids=[u[0] for u in URLS])
 def test_every_ecitizen_view_declares_its_access_rule(name, url, callback):
     view = getattr(callback, "view_class", callback)
+    if hasattr(callback, "api_operations"):
+        _assert_api_operations_declare_auth(name, callback)
+        return
     if not getattr(view, "__module__", "").startswith("ecitizen."):
         return  # third-party views (allauth) are covered by the behavioural tests below
     assert getattr(callback, "access_rule", None), f"{name} ({url}) declares no access rule"
@@ -242,11 +292,60 @@ def test_every_ecitizen_view_declares_its_access_rule(name, url, callback):
         assert callback.access_rule != "public", f"{name} is public but not on the public list"
 
 
+def _assert_api_operations_declare_auth(name: str, callback) -> None:
+    """An API path (django-ninja's view, wrapped by ecitizen.api): each of its
+    operations needs an OAuth2 token unless it is on PUBLIC_API_OPERATIONS."""
+    from ecitizen.api.auth import OAuth2
+
+    assert callback.access_rule == "api", name
+    for operation in callback.api_operations:
+        for method in operation.methods:
+            guarded = any(isinstance(auth, OAuth2) for auth in operation.auth_callbacks or [])
+            if (name, method) in PUBLIC_API_OPERATIONS:
+                assert not guarded, f"{method} {name} is on the public list but needs a token"
+            else:
+                assert guarded, f"{method} {name} needs no token but is not on the public list"
+
+
+def _api_operation(callback, method: str):
+    return next((op for op in callback.api_operations if method.upper() in op.methods), None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_no_api_operation_outside_the_public_list_answers_without_a_token(client, resident, method):
+    """Anonymous callers, and residents signed in to the website (a session cookie is
+    not an API credential, so no page of another site can use it), get 401."""
+    api_urls = [(n, u, c) for n, u, c in URLS if hasattr(c, "api_operations")]
+    assert len(api_urls) > 5, "the walk found no API operations"
+    reached = []
+    for signed_in in (False, True):
+        if signed_in:
+            client.force_login(resident)
+        for name, url, callback in api_urls:
+            operation = _api_operation(callback, method)
+            response = getattr(client, method)(url, content_type="application/json")
+            assert response.status_code < 500, f"{method.upper()} {url} -> {response.status_code}"
+            assert response["Content-Type"].startswith(
+                ("application/json", "application/problem+json")
+            )
+            if operation is None:
+                assert response.status_code == 405, f"{method.upper()} {url}"
+            elif (
+                name,
+                method.upper(),
+            ) not in PUBLIC_API_OPERATIONS and response.status_code != 401:
+                reached.append(f"{method.upper()} {url} ({name}) -> {response.status_code}")
+    assert not reached, f"reached without a token: {reached}"
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_nothing_outside_the_public_list_answers_an_anonymous_visitor(client, method):
     reached = []
-    for name, url, _callback in URLS:
+    for name, url, callback in URLS:
+        if hasattr(callback, "api_operations"):
+            continue  # API operations: test_no_api_operation_outside_the_public_list_...
         response = getattr(client, method)(url)
         assert response.status_code < 500, (
             f"{method.upper()} {url} ({name}) -> {response.status_code}"

@@ -479,6 +479,99 @@ SIGNIN_DEVICE_COOKIE_DAYS = _int("SIGNIN_DEVICE_COOKIE_DAYS", 180, minimum=1)
 if min(SESSION_IDLE_TIMEOUT_STAFF, SESSION_IDLE_TIMEOUT_RESIDENT) <= SESSION_TIMEOUT_WARNING:
     raise ImproperlyConfigured("SESSION_TIMEOUT_WARNING must be shorter than the idle timeouts")
 
+# --- Sign-in with OpenID Connect: a national eID for residents, the staff IdP -------------
+# (docs/identity.md, ADR 0022). Each provider is off until its ISSUER is set; then its
+# CLIENT_ID and CLIENT_SECRET are required. allauth's OpenID Connect provider, with our
+# subclass (ecitizen.accounts.oidc) checking what allauth does not: the ID token's
+# signature always, nonce, iat, the level of assurance; PKCE always on.
+from ecitizen.accounts.oidc_settings import (  # noqa: E402 - pure functions, no Django
+    DEFAULT_MFA_AMR as _DEFAULT_MFA_AMR,
+)
+from ecitizen.accounts.oidc_settings import OIDCSettingsError as _OIDCSettingsError  # noqa: E402
+from ecitizen.accounts.oidc_settings import provider_app as _oidc_provider_app  # noqa: E402
+
+_OIDC_APPS: list[dict[str, Any]] = []
+try:
+    if _value("EID_OIDC_ISSUER", default=""):
+        _OIDC_APPS.append(
+            _oidc_provider_app(
+                provider_id="eid",
+                purpose="resident",
+                env_prefix="EID_OIDC_",
+                issuer=str(_value("EID_OIDC_ISSUER")),
+                client_id=str(_value("EID_OIDC_CLIENT_ID", default="")).strip(),
+                secret=str(_value("EID_OIDC_CLIENT_SECRET", default="")).strip(),
+                # Shown on the button: "Sign in with <name>".
+                name=str(_value("EID_OIDC_NAME", default="national eID")).strip(),
+                scope=_list("EID_OIDC_SCOPE", ["openid", "profile", "email"]),
+                # Asked for (acr_values), and the lowest accepted, out of the provider's
+                # levels listed lowest to highest (e.g. low,substantial,high).
+                acr_values=_list("EID_OIDC_ACR_VALUES", []),
+                acr_levels=_list("EID_OIDC_ACR_LEVELS", []),
+                minimum_acr=str(_value("EID_OIDC_MINIMUM_ACR", default="")).strip(),
+                # Which claims carry the verified name, date of birth and national number.
+                claims={
+                    "name": str(_value("EID_OIDC_CLAIM_NAME", default="name")).strip(),
+                    "birthdate": str(
+                        _value("EID_OIDC_CLAIM_BIRTHDATE", default="birthdate")
+                    ).strip(),
+                    "national_id": str(
+                        _value("EID_OIDC_CLAIM_NATIONAL_ID", default="national_id")
+                    ).strip(),
+                },
+                allow_http=DEBUG,
+            )
+        )
+    if _value("STAFF_OIDC_ISSUER", default=""):
+        _OIDC_APPS.append(
+            _oidc_provider_app(
+                provider_id="staff",
+                purpose="staff",
+                env_prefix="STAFF_OIDC_",
+                issuer=str(_value("STAFF_OIDC_ISSUER")),
+                client_id=str(_value("STAFF_OIDC_CLIENT_ID", default="")).strip(),
+                secret=str(_value("STAFF_OIDC_CLIENT_SECRET", default="")).strip(),
+                name=str(_value("STAFF_OIDC_NAME", default="your staff account")).strip(),
+                scope=_list("STAFF_OIDC_SCOPE", ["openid", "profile", "email"]),
+                groups_claim=str(_value("STAFF_OIDC_GROUPS_CLAIM", default="groups")).strip(),
+                # JSON: {"group": [{"role": "case_officer", "department": "revenue",
+                # "ward": "north"}]}; roles follow the groups at every sign-in.
+                group_roles=str(_value("STAFF_OIDC_GROUP_ROLES", default="{}")),
+                # The provider's sign-in counts as two-factor when amr has one of these,
+                # or acr is at or above STAFF_OIDC_MFA_ACR (out of STAFF_OIDC_ACR_LEVELS).
+                mfa_amr=_list("STAFF_OIDC_MFA_AMR", list(_DEFAULT_MFA_AMR)),
+                acr_levels=_list("STAFF_OIDC_ACR_LEVELS", []),
+                mfa_acr=str(_value("STAFF_OIDC_MFA_ACR", default="")).strip(),
+                acr_values=_list("STAFF_OIDC_ACR_VALUES", []),
+                allow_http=DEBUG,
+            )
+        )
+except _OIDCSettingsError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from _exc
+SOCIALACCOUNT_ADAPTER = "ecitizen.accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS: dict[str, Any] = {
+    "openid_connect": {
+        "provider_class": "ecitizen.accounts.oidc.EcitizenOpenIDConnectProvider",
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": _OIDC_APPS,
+    }
+}
+# An unknown person signing in with the eID gets an account at once (email from the
+# provider); an email already used by an account is refused with a message, never
+# merged (the person signs in and links their eID from their account page).
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = ACCOUNT_EMAIL_VERIFICATION
+# Access and refresh tokens are used once, during sign-in; they are not kept.
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = _int("OIDC_REQUESTS_TIMEOUT", 10, minimum=1)
+# The sign-in buttons post to our own address, which redirects to the provider: the
+# Content Security Policy's form-action must allow the providers' origins (below).
+OIDC_FORM_ACTION_ORIGINS = sorted(
+    {re.sub(r"^(https?://[^/]+).*$", r"\1", _app["settings"]["server_url"]) for _app in _OIDC_APPS}
+)
+
 # --- Security ---------------------------------------------------------------------------
 
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -505,7 +598,7 @@ CONTENT_SECURITY_POLICY = {
         "img-src": _CSP_IMAGES,
         "font-src": [csp.SELF],
         "connect-src": [csp.SELF],
-        "form-action": [csp.SELF],
+        "form-action": [csp.SELF, *OIDC_FORM_ACTION_ORIGINS],
         "frame-ancestors": [csp.NONE],
         "base-uri": [csp.SELF],
         "object-src": [csp.NONE],
@@ -985,3 +1078,116 @@ INSIGHTS_DIR = Path(_value("INSIGHTS_DIR", default=str(VAR_DIR / "insights"))).r
 # Figures built from personal data hide any count below this where it could single out
 # a person: per ward, per case officer, and everywhere on the public performance page.
 INSIGHTS_SMALL_COUNT_THRESHOLD = _int("INSIGHTS_SMALL_COUNT_THRESHOLD", 5, minimum=1)
+
+# --- Data rights: downloads of a resident's data (privacy app) ----------------------------
+
+# How many days a prepared download of a resident's data can be downloaded; then its
+# (encrypted) file is deleted and the resident asks for a new one.
+PRIVACY_EXPORT_DAYS = _int("PRIVACY_EXPORT_DAYS", 7, minimum=1)
+# A download still being prepared after this many minutes is taken as failed (a worker
+# died): the resident may ask again.
+PRIVACY_EXPORT_STALE_MINUTES = _int("PRIVACY_EXPORT_STALE_MINUTES", 60, minimum=5)
+
+# --- OAuth2 for integrators and webhooks (api app) -----------------------------------------
+# django-oauth-toolkit: authorization code with PKCE (S256 only) for apps acting for a
+# resident, client credentials for back-office systems. Tokens are stored only as their
+# SHA-256 (COMPLIANT_BCP_RFC9700_TOKEN_STORAGE), client secrets as password hashes. Which
+# client may ask for which scope is the api app's rule (ecitizen.api.oauth.ClientScopes).
+from django.utils.translation import gettext_lazy as _oauth_scope  # noqa: E402
+
+# Named so that the api app's foreign keys to it resolve (the toolkit's model, not swapped).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "profile": _oauth_scope(
+            "See your name, your email address and whether your identity is verified"
+        ),
+        "applications:read": _oauth_scope("See your applications and where they have got to"),
+        "applications:write": _oauth_scope(
+            "Start and send applications for you, and answer our questions about them"
+        ),
+        "documents:read": _oauth_scope("See the documents we have issued to you"),
+        "bills:read": _oauth_scope("See your bills and payments"),
+        "notifications:read": _oauth_scope("Read the messages we have sent you"),
+        "cases:read": _oauth_scope("See the cases of its department"),
+        "cases:write": _oauth_scope("Work on the cases of its department"),
+        "webhooks": _oauth_scope("Be told when something changes"),
+    },
+    "DEFAULT_SCOPES": [],
+    "SCOPES_BACKEND_CLASS": "ecitizen.api.oauth.ClientScopes",
+    "OAUTH2_VALIDATOR_CLASS": "ecitizen.api.oauth.EcitizenOAuth2Validator",
+    "PKCE_REQUIRED": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if not DEBUG else ["https", "http"],
+    "ALLOW_LOCALHOST_LOOPBACK": DEBUG,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": _int("OAUTH_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": _int("OAUTH_REFRESH_TOKEN_DAYS", 90, minimum=1) * 86400,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "CLIENT_SECRET_GENERATOR_LENGTH": 48,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+}
+# Webhook deliveries: seconds before an endpoint that does not answer is given up on (per
+# attempt), and how many attempts before a delivery is marked failed (retried with
+# exponential backoff by the `webhooks retry` job).
+WEBHOOK_TIMEOUT_SECONDS = _int("WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
+WEBHOOK_MAX_ATTEMPTS = _int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+# Webhooks may be delivered to loopback and private addresses and over plain http: only
+# for tests and a developer's machine. Off, an endpoint that resolves to such an address
+# is refused (a client could otherwise make the server reach the internal network).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = _bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+if WEBHOOK_ALLOW_PRIVATE_TARGETS and not DEBUG:
+    raise ImproperlyConfigured(
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS=true lets integrators reach the internal network: "
+        "only with DEBUG on (tests switch it on themselves)"
+    )
+
+# --- Erasure and retention (privacy app; docs/data-protection.md#retention) -------------
+# How long each kind of record is kept, in days, before the daily `retention apply` job
+# removes or anonymises it. One variable per period, RETENTION_<KEY>_DAYS (e.g.
+# RETENTION_CLOSED_CASES_DAYS=3650). The defaults, and from when they count:
+#   expired_drafts        30  applications never sent: after they expired or were deleted
+#   notifications        730  notifications (inbox, email, text records): after they were written
+#   sms_outbox            30  the development SMS outbox
+#   closed_cases        2190  answers, messages and files of decided cases: after the decision
+#   unconfirmed_feedback  30  feedback never confirmed: after its link expired
+#   erasure_requests    1095  closed erasure requests: after the decision or withdrawal
+_RETENTION_DEFAULTS = {
+    "expired_drafts": 30,
+    "notifications": 730,
+    "sms_outbox": 30,
+    "closed_cases": 2190,
+    "unconfirmed_feedback": 30,
+    "erasure_requests": 1095,
+}
+RETENTION_PERIODS = {
+    key: _int(f"RETENTION_{key.upper()}_DAYS", days, minimum=1)
+    for key, days in _RETENTION_DEFAULTS.items()
+}
+# Months the data-protection officer has to decide an erasure request (GDPR art. 12(3): one
+# month; the deadline shown is the same day of the next month).
+ERASURE_DEADLINE_MONTHS = _int("ERASURE_DEADLINE_MONTHS", 1, minimum=1)
+
+# --- Public REST API (/api/v1/; ecitizen.api, docs/api.md) ------------------------------
+# Requests per API_RATE_LIMIT_WINDOW seconds: per OAuth2 client (all its tokens together),
+# and per address for calls without a token. Counted in the shared cache (CACHE_URL).
+API_RATE_LIMIT = _int("API_RATE_LIMIT", 600, minimum=1)
+API_RATE_LIMIT_ANONYMOUS = _int("API_RATE_LIMIT_ANONYMOUS", 120, minimum=1)
+API_RATE_LIMIT_WINDOW = _int("API_RATE_LIMIT_WINDOW", 60, minimum=1)
+# The largest page a list gives (clients ask with ?limit=, 1 to 100).
+API_PAGE_MAX = _int("API_PAGE_MAX", 100, minimum=1)
+# Hours an Idempotency-Key and its stored response are kept.
+IDEMPOTENCY_KEY_HOURS = _int("IDEMPOTENCY_KEY_HOURS", 24, minimum=1)

@@ -1,6 +1,9 @@
 from django.urls import URLPattern, URLResolver, include, path
 
 from ecitizen.accounts.urls import staff_urlpatterns as accounts_staff
+from ecitizen.api.ninja_api import urlpatterns as api_v1_urlpatterns
+from ecitizen.api.urls import oauth_urlpatterns
+from ecitizen.api.urls import staff_urlpatterns as api_staff
 from ecitizen.cases.urls import staff_urlpatterns as cases_staff
 from ecitizen.cases.views import home
 from ecitizen.core import views as core_views
@@ -12,12 +15,15 @@ from ecitizen.notifications.urls import staff_urlpatterns as notifications_staff
 from ecitizen.opendata.urls import staff_urlpatterns as opendata_staff
 from ecitizen.participation.urls import staff_urlpatterns as participation_staff
 from ecitizen.payments.urls import staff_urlpatterns as payments_staff
+from ecitizen.privacy.erasure_urls import staff_urlpatterns as privacy_erasure_staff
+from ecitizen.privacy.urls import staff_urlpatterns as privacy_staff
 from ecitizen.reports.staff_urls import staff_urlpatterns as reports_staff
 from ecitizen.taxes.urls import staff_urlpatterns as taxes_staff
 from ecitizen.voting.urls import staff_urlpatterns as voting_staff
 
 staff_patterns: list[URLPattern | URLResolver] = [
     *accounts_staff,
+    *api_staff,
     *cases_staff,
     *documents_staff,
     *feedback_staff,
@@ -26,6 +32,8 @@ staff_patterns: list[URLPattern | URLResolver] = [
     *opendata_staff,
     path("participation/", include(participation_staff)),
     *payments_staff,
+    path("privacy/", include(privacy_staff)),
+    path("privacy/", include(privacy_erasure_staff)),
     *reports_staff,
     *taxes_staff,
     path("voting/", include(voting_staff)),
@@ -37,6 +45,10 @@ urlpatterns = [
     # popular services, what a resident has to do), so it is a view of cases, which may
     # read catalogue and payments; core imports no app.
     path("", include(([path("", home, name="home"), *core_urlpatterns], "core"))),
+    # OAuth2 for integrators: the resident's connected apps, and the consent, token,
+    # revocation and introspection endpoints (under the toolkit's own namespace).
+    path("account/apps/", include("ecitizen.api.urls")),
+    path("oauth/", include((oauth_urlpatterns, "oauth2_provider"))),
     path("account/", include("ecitizen.accounts.urls")),
     path("services/", include("ecitizen.catalogue.urls")),
     path("", include("ecitizen.cases.urls")),
@@ -51,8 +63,15 @@ urlpatterns = [
     path("", include("ecitizen.opendata.urls")),
     path("participate/", include("ecitizen.participation.urls")),
     path("voting/", include("ecitizen.voting.urls")),
+    # Data rights: "Your data", the records of processing, erasure (core keeps /privacy/).
+    path("privacy/", include("ecitizen.privacy.urls")),
     path("staff/", include((staff_patterns, "staff"))),
+    # Sign-in with OpenID Connect (national eID, staff IdP): our strict views at the
+    # addresses of allauth's own, which they shadow (accounts/oidc_urls.py, ADR 0022).
+    path("accounts/oidc/", include("ecitizen.accounts.oidc_urls")),
     path("accounts/", include("allauth.urls")),
+    # The public REST API, built from the routers the apps register (ecitizen.api).
+    path("api/v1/", include((api_v1_urlpatterns(), "api_v1"))),
 ]
 
 handler400 = "ecitizen.core.views.bad_request"

@@ -53,7 +53,8 @@ class AccountsConfig(AppConfig):
         registry.register_identity(
             Identity(
                 holds=selectors.user_has_role,
-                has_second_factor=selectors.user_has_mfa,
+                # Enrolled here, or asserted by the staff identity provider at sign-in.
+                has_second_factor=selectors.user_has_second_factor,
                 session_used_second_factor=selectors.session_used_second_factor,
                 preferences_update=services.preferences_update,
             )
@@ -106,3 +107,17 @@ class AccountsConfig(AppConfig):
         from ecitizen.core.registry import DemoLoader
 
         registry.register_demo_loader(DemoLoader("people", demo_people_load))
+
+        # What it holds about residents, for their data rights (the privacy app).
+        from ecitizen.accounts.personal_data import PERSONAL_DATA
+        from ecitizen.core.registry import registry
+
+        registry.register_personal_data(PERSONAL_DATA)
+
+        # Erasure on request and retention by rule (the privacy app; ADR 0023).
+        from ecitizen.accounts import erasure as accounts_erasure
+        from ecitizen.core.registry import Eraser
+
+        registry.register_eraser(
+            Eraser(accounts_erasure.NAME, accounts_erasure.erase, accounts_erasure.plan, order=1000)
+        )

@@ -316,3 +316,37 @@ class SignInThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+class IdentityVerification(models.Model):
+    """A resident's identity as verified by the national eID provider (OpenID Connect).
+
+    One per account: written by ``accounts.services.identity_verification_record`` each
+    time the resident signs in or links their account with the eID, removed (audited)
+    when they unlink it. The verified values themselves live, encrypted, on the
+    :class:`ResidentProfile` (``verified_fields`` names which ones the provider vouched
+    for); this row says by whom, how strongly (``acr``) and when. Services that require a
+    verified identity ask ``accounts.selectors.identity_verified``.
+    """
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="identity_verification"
+    )
+    #: The configured provider's id (``EID_OIDC_*`` settings: ``eid``).
+    provider = models.CharField(max_length=40)
+    #: The level of assurance the provider asserted for the last authentication (``acr``).
+    acr = models.CharField(_("level of assurance"), max_length=200, blank=True)
+    #: How the person authenticated at the provider (``amr``), e.g. ``["pwd", "otp"]``.
+    amr = models.JSONField(default=list, blank=True)
+    #: Profile fields filled from verified claims (``legal_name``, ``date_of_birth``,
+    #: ``national_id``).
+    verified_fields = models.JSONField(default=list, blank=True)
+    verified_at = models.DateTimeField(_("verified on"))
+    first_verified_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("verified identity")
+        verbose_name_plural = _("verified identities")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.provider}:{self.acr}"

@@ -6,12 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 from allauth.mfa.adapter import get_adapter as get_mfa_adapter
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from ecitizen.accounts.identity import national_id_index
 from ecitizen.accounts.models import (
     Department,
+    IdentityVerification,
     Jurisdiction,
     ResidentNameIndex,
     ResidentProfile,
@@ -20,6 +23,7 @@ from ecitizen.accounts.models import (
     User,
 )
 from ecitizen.core import crypto
+from ecitizen.core.errors import DomainError
 from ecitizen.core.selectors import audit_events_about
 from ecitizen.core.services import audit_record
 
@@ -208,6 +212,8 @@ def session_used_second_factor(request: Any) -> bool:
     from allauth.account.internal.flows.login import get_authentication_records
 
     if request.session.get(MFA_VERIFIED_SESSION_KEY):
+        return True
+    if session_idp_second_factor(request, request.user):
         return True
     records = get_authentication_records(request, request.user)
     return any(record.get("method") == "mfa" for record in records)
@@ -478,3 +484,108 @@ def user_email_verified(user: Any) -> bool:
     return bool(
         EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
     )
+
+
+# --- Verified identity (national eID) ---------------------------------------------------
+
+
+class IdentityVerificationRequired(DomainError):
+    """The action needs an identity verified by the national eID (at least
+    ``minimum_acr`` when given) and the person's is not."""
+
+    code = "identity_verification_required"
+
+    def __init__(self, message: object, *, minimum_acr: str = "") -> None:
+        super().__init__(message)
+        self.minimum_acr = minimum_acr
+
+
+def identity_verification_for(user: Any) -> IdentityVerification | None:
+    """The person's verified identity (provider, level of assurance, when), or ``None``."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return IdentityVerification.objects.filter(user=user).first()
+
+
+def _resident_provider_levels(provider_id: str) -> dict[str, Any]:
+    from ecitizen.accounts.oidc_settings import RESIDENT
+
+    for app in settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", []):
+        config = app.get("settings", {}).get("ecitizen") or {}
+        if app.get("provider_id") == provider_id and config.get("purpose") == RESIDENT:
+            return dict(config)
+    return {}
+
+
+def identity_verified(user: Any, *, minimum_acr: str | None = None) -> bool:
+    """Whether the person's identity is verified by the national eID — at level
+    ``minimum_acr`` or above when given (levels ordered by the provider's
+    ``EID_OIDC_ACR_LEVELS``; a level the settings do not list meets no minimum)."""
+    verification = identity_verification_for(user)
+    if verification is None:
+        return False
+    if not minimum_acr:
+        return True
+    levels = list(_resident_provider_levels(verification.provider).get("acr_levels") or [])
+    if minimum_acr not in levels or verification.acr not in levels:
+        return False
+    return levels.index(verification.acr) >= levels.index(minimum_acr)
+
+
+def identity_verification_require(user: Any, *, minimum_acr: str | None = None) -> None:
+    """Raise :class:`IdentityVerificationRequired` unless :func:`identity_verified`.
+
+    For services to call before an action that needs a verified identity (a service
+    definition's ``requires_verified_identity``, an election's option); the message
+    tells the person how to verify it.
+    """
+    if identity_verified(user, minimum_acr=minimum_acr):
+        return
+    if minimum_acr and identity_verification_for(user) is not None:
+        message = _(
+            "You need to confirm your identity again with the national eID, at a higher "
+            "level of assurance, to do this. Link it again from your account page."
+        )
+    else:
+        message = _(
+            "You need to confirm your identity with the national eID to do this. Link "
+            "your eID from your account page, then come back."
+        )
+    raise IdentityVerificationRequired(message, minimum_acr=minimum_acr or "")
+
+
+def national_id_holder(national_id: str) -> User | None:
+    """The account whose profile holds ``national_id`` (by its blind index), if any."""
+    if not national_id:
+        return None
+    profile = (
+        ResidentProfile.objects.select_related("user")
+        .filter(national_id_index=national_id_index(national_id))
+        .first()
+    )
+    return profile.user if profile else None
+
+
+#: Session key: the staff identity provider asserted a second factor for this sign-in
+#: (its value: the user's id).
+IDP_SECOND_FACTOR_SESSION_KEY = "ecitizen_idp_second_factor"
+
+
+def session_idp_second_factor(request: Any, user: Any) -> bool:
+    """Whether this session's sign-in came from the staff identity provider with a
+    second factor it asserted (``amr``/``acr``, see ``accounts.adapters``)."""
+    session = getattr(request, "session", None)
+    if session is None or not getattr(user, "pk", None):
+        return False
+    return bool(session.get(IDP_SECOND_FACTOR_SESSION_KEY) == user.pk)
+
+
+def user_has_second_factor(user: Any) -> bool:
+    """A second factor enrolled here, or — for the current request's session — one the
+    staff identity provider asserted at sign-in (so an official who signs in that way is
+    not sent to enrol one here). Registered as the identity's ``has_second_factor``."""
+    if user_has_mfa(user):
+        return True
+    from allauth.core import context as allauth_context
+
+    return session_idp_second_factor(allauth_context.request, user)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from ecitizen.accounts.identity import national_id_index, normalise_national_id
 from ecitizen.accounts.models import (
     Department,
+    IdentityVerification,
     Jurisdiction,
     ResidentNameIndex,
     ResidentProfile,
@@ -24,6 +25,7 @@ from ecitizen.accounts.models import (
     User,
     localised_names_valid,
 )
+from ecitizen.accounts.oidc_settings import CLAIMS_KEY
 from ecitizen.accounts.selectors import user_acting_as, user_has_role
 from ecitizen.core import crypto
 from ecitizen.core.errors import DomainError, PermissionDenied
@@ -47,6 +49,29 @@ PROFILE_FIELDS = (
 
 class NationalIdInUse(DomainError):
     code = "national_id_in_use"
+
+
+class VerifiedFieldLocked(DomainError):
+    """A resident tried to change a value their national eID confirmed."""
+
+    code = "verified_field_locked"
+
+    def __init__(self, message: object, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _verified_fields(user: User) -> frozenset[str]:
+    verification = IdentityVerification.objects.filter(user=user).first()
+    return frozenset(verification.verified_fields) if verification else frozenset()
+
+
+def _differs(field: str, current: Any, given: Any) -> bool:
+    if field == "national_id":
+        return bool((normalise_national_id(given) if given else None) != current)
+    if field == "legal_name":
+        return str(given or "").strip() != str(current or "").strip()
+    return bool(given != current)
 
 
 @transaction.atomic
@@ -103,7 +128,12 @@ def _name_index_refresh(profile: ResidentProfile) -> None:
 
 @transaction.atomic
 def profile_update(
-    *, user: User, data: Mapping[str, Any], actor: Any, ip_address: str | None = None
+    *,
+    user: User,
+    data: Mapping[str, Any],
+    actor: Any,
+    ip_address: str | None = None,
+    verified: bool = False,
 ) -> ResidentProfile:
     """Change a resident's profile fields (only those in ``data``) and audit what changed.
 
@@ -111,12 +141,25 @@ def profile_update(
     are the legal name's word indexes (for staff name searches). Raises
     :class:`NationalIdInUse` when another resident already has that number. Personal
     values (names and address included) never reach the audit trail: they are masked.
+
+    Values the resident's national eID confirmed (``IdentityVerification``) cannot be
+    changed by the resident: :class:`VerifiedFieldLocked`. ``verified=True`` is for
+    :func:`identity_verification_record`, which files the provider's values.
     """
     profile = ResidentProfile.objects.select_for_update().get(user=user)
     before = _profile_snapshot(profile)
+    locked = _verified_fields(user) if actor == user and not verified else frozenset()
     for field, given in data.items():
         if field not in PROFILE_FIELDS:
             raise ValueError(f"{field} is not a profile field")
+        if field in locked and _differs(field, getattr(profile, field), given):
+            raise VerifiedFieldLocked(
+                _(
+                    "This was confirmed by your national eID, so it cannot be changed here. "
+                    "If it is wrong, contact us."
+                ),
+                field=field,
+            )
         value = given
         if field == "national_id":
             value = normalise_national_id(given) if given else None
@@ -235,9 +278,18 @@ def role_assign(
 
 
 @transaction.atomic
-def role_revoke(*, assignment: RoleAssignment, actor: Any, ip_address: str | None = None) -> None:
-    """Remove a role assignment, with the same permission rules as :func:`role_assign`."""
-    _check_may_grant(actor=actor, role=assignment.role, department=assignment.department)
+def role_revoke(
+    *,
+    assignment: RoleAssignment,
+    actor: Any,
+    ip_address: str | None = None,
+    system: bool = False,
+) -> None:
+    """Remove a role assignment, with the same permission rules as :func:`role_assign`
+    (``system=True``: provisioning, e.g. the staff identity provider's groups, skips
+    them and must be said explicitly)."""
+    if not system:
+        _check_may_grant(actor=actor, role=assignment.role, department=assignment.department)
     # Locked and re-read: of two removals at once (a double submit), one does the work.
     if not RoleAssignment.objects.select_for_update().filter(pk=assignment.pk).exists():
         raise DomainError(_("This role had already been removed."), code="role_gone")
@@ -556,3 +608,243 @@ def signin_throttle_prune() -> int:
         .delete()
     )
     return deleted
+
+
+# --- Identity verified by a national eID; staff roles from the staff identity provider ---
+
+
+def _claim_date(value: Any) -> date | None:
+    """A ``birthdate`` claim (``YYYY-MM-DD``, OpenID Connect's format) or ``None`` when it
+    is absent or not a plausible date of birth."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        return None
+    return parsed if date_of_birth_valid(parsed) else None
+
+
+@transaction.atomic
+def identity_verification_record(
+    *,
+    user: User,
+    provider_id: str,
+    claims: Mapping[str, Any],
+    claim_names: Mapping[str, str],
+    ip_address: str | None = None,
+) -> IdentityVerification:
+    """File what the national eID provider vouched for: the verified name, date of birth
+    and national identity number (claim names from the provider's settings) go into the
+    resident's encrypted profile as verified values, and the ``IdentityVerification`` row
+    records the provider, the level of assurance (``acr``), ``amr`` and the time.
+
+    Precondition: the claims come from an ID token that ``accounts.oidc`` checked. Side
+    effects: profile change and verification audited (values masked); the sealed claims
+    are removed from the linked ``SocialAccount`` rows. Raises :class:`NationalIdInUse`
+    (nothing changed) when another account holds the national identity number.
+    """
+    from allauth.socialaccount.models import SocialAccount
+
+    data: dict[str, Any] = {}
+    name = claims.get(claim_names.get("name", "name"))
+    if isinstance(name, str) and name.strip():
+        data["legal_name"] = name.strip()[:200]
+    born = _claim_date(claims.get(claim_names.get("birthdate", "birthdate")))
+    if born is not None:
+        data["date_of_birth"] = born
+    national_id = claims.get(claim_names.get("national_id", "national_id"))
+    if isinstance(national_id, str | int) and str(national_id).strip():
+        data["national_id"] = normalise_national_id(str(national_id))
+    profile_update(user=user, data=data, actor=user, ip_address=ip_address, verified=True)
+    if "legal_name" in data and user.full_name != data["legal_name"]:
+        user.full_name = data["legal_name"]
+        user.save(update_fields=["full_name"])
+    now = timezone.now()
+    acr = str(claims.get("acr") or "")[:200]
+    amr = [str(item) for item in claims.get("amr") or [] if isinstance(item, str)][:10]
+    verification = IdentityVerification.objects.select_for_update().filter(user=user).first()
+    before: dict[str, str | None] = (
+        {"provider": verification.provider, "acr": verification.acr}
+        if verification
+        else {"provider": None, "acr": None}
+    )
+    if verification is None:
+        verification = IdentityVerification(user=user, first_verified_at=now)
+    verification.provider = provider_id
+    verification.acr = acr
+    verification.amr = amr
+    # Fields verified before and not sent this time stay verified (same person).
+    verification.verified_fields = sorted(set(verification.verified_fields or []) | set(data))
+    verification.verified_at = now
+    verification.save()
+    audit_record(
+        action="identity.verified",
+        actor=user,
+        obj=verification,
+        subject_user_id=user.pk,
+        changes={
+            "provider": {"before": before["provider"], "after": provider_id},
+            "acr": {"before": before["acr"], "after": acr},
+            "verified_fields": {"before": None, "after": verification.verified_fields},
+        },
+        ip_address=ip_address,
+    )
+    _sealed_claims_drop(SocialAccount, user=user, provider_id=provider_id)
+    return verification
+
+
+def _sealed_claims_drop(model: Any, *, user: User, provider_id: str) -> None:
+    for account in model.objects.filter(user=user, provider=provider_id):
+        if CLAIMS_KEY in (account.extra_data or {}):
+            extra = dict(account.extra_data)
+            extra.pop(CLAIMS_KEY)
+            model.objects.filter(pk=account.pk).update(extra_data=extra)
+
+
+@transaction.atomic
+def identity_verification_remove(
+    *, user: User, provider_id: str, actor: Any, ip_address: str | None = None
+) -> bool:
+    """The resident unlinked their national eID: their identity is no longer verified
+    (the profile keeps its values, which they may now change). Audited; returns whether
+    there was a verification to remove."""
+    verification = (
+        IdentityVerification.objects.select_for_update()
+        .filter(user=user, provider=provider_id)
+        .first()
+    )
+    if verification is None:
+        return False
+    pk = verification.pk
+    verification.delete()
+    audit_record(
+        action="identity.unlinked",
+        actor=actor,
+        object_type="accounts.identityverification",
+        object_id=str(pk),
+        subject_user_id=user.pk,
+        changes={"provider": {"before": provider_id, "after": None}},
+        ip_address=ip_address,
+    )
+    return True
+
+
+RoleKey = tuple[str, str | None, str | None]
+
+
+def _role_key(entry: Mapping[str, str]) -> RoleKey:
+    role = entry["role"]
+    if role in registry.authority_wide_roles():
+        return (role, None, None)
+    return (role, entry.get("department") or None, entry.get("ward") or None)
+
+
+def staff_roles_from_groups(
+    *, groups: Any, group_roles: Mapping[str, list[Mapping[str, str]]]
+) -> set[RoleKey]:
+    """The roles (role code, department slug, ward code) the provider's ``groups`` claim
+    gives under the settings' mapping; groups not in the mapping give nothing."""
+    names = [groups] if isinstance(groups, str) else list(groups or [])
+    wanted: set[RoleKey] = set()
+    for group in names:
+        for entry in group_roles.get(str(group), []):
+            if entry.get("role") in registry.roles:
+                wanted.add(_role_key(entry))
+    return wanted
+
+
+@transaction.atomic
+def staff_roles_sync(
+    *,
+    user: User,
+    provider_id: str,
+    groups: Any,
+    group_roles: Mapping[str, list[Mapping[str, str]]],
+    ip_address: str | None = None,
+) -> tuple[list[str], list[str]]:
+    """Make ``user``'s roles follow the staff identity provider's groups, at sign-in.
+
+    Only roles the mapping can give are managed: one the groups no longer give is
+    removed, one they give is added; roles given by hand that no group maps to are left
+    alone. A mapping naming a department or ward that does not exist is skipped (and the
+    skip audited). Every change goes through :func:`role_assign` / :func:`role_revoke`
+    (audited, actor: the system). Returns the labels added and removed.
+    """
+    wanted = staff_roles_from_groups(groups=groups, group_roles=group_roles)
+    managed = {
+        _role_key(entry)
+        for entries in group_roles.values()
+        for entry in entries
+        if entry.get("role") in registry.roles
+    }
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    held = {
+        (
+            a.role,
+            a.department.slug if a.department else None,
+            a.jurisdiction.code if a.jurisdiction else None,
+        ): a
+        for a in RoleAssignment.objects.filter(user=user).select_related(
+            "department", "jurisdiction"
+        )
+    }
+    added: list[str] = []
+    removed: list[str] = []
+    for key, assignment in held.items():
+        if key in managed and key not in wanted:
+            removed.append(assignment.audit_label())
+            role_revoke(assignment=assignment, actor=None, ip_address=ip_address, system=True)
+    skipped: list[str] = []
+    for key in sorted(wanted - set(held), key=lambda k: (k[0], k[1] or "", k[2] or "")):
+        role, department_slug, ward_code = key
+        department = (
+            Department.objects.filter(slug=department_slug).first() if department_slug else None
+        )
+        ward = Jurisdiction.objects.filter(code=ward_code).first() if ward_code else None
+        if (department_slug and department is None) or (ward_code and ward is None):
+            skipped.append(f"{role}@{department_slug or ''}/{ward_code or ''}")
+            continue
+        try:
+            assignment = role_assign(
+                user=user,
+                role=role,
+                department=department,
+                jurisdiction=ward,
+                actor=None,
+                system=True,
+                ip_address=ip_address,
+            )
+        except DomainError:
+            skipped.append(f"{role}@{department_slug or ''}/{ward_code or ''}")
+            continue
+        added.append(assignment.audit_label())
+    if added or removed or skipped:
+        audit_record(
+            action="auth.staff_roles_synced",
+            actor=None,
+            obj=user,
+            subject_user_id=user.pk,
+            changes={
+                "provider": {"before": None, "after": provider_id},
+                "roles": {"before": sorted(removed), "after": sorted(added)},
+                "skipped": {"before": None, "after": sorted(skipped)},
+            },
+            ip_address=ip_address,
+        )
+    # The per-request cache of the user's roles is stale now.
+    if hasattr(user, "_ecitizen_role_assignments"):
+        delattr(user, "_ecitizen_role_assignments")
+    return added, removed
+
+
+def sealed_claims_forget(*, account_id: int) -> None:
+    """Remove the sealed claims allauth stored on an existing link during a sign-in (the
+    sign-in carries them in memory until they are filed)."""
+    from allauth.socialaccount.models import SocialAccount
+
+    account = SocialAccount.objects.filter(pk=account_id).first()
+    if account is not None and CLAIMS_KEY in (account.extra_data or {}):
+        extra = dict(account.extra_data)
+        extra.pop(CLAIMS_KEY)
+        SocialAccount.objects.filter(pk=account_id).update(extra_data=extra)

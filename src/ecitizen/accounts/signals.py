@@ -6,12 +6,13 @@ from typing import Any
 
 from allauth.account import signals as account_signals
 from allauth.mfa import signals as mfa_signals
+from allauth.socialaccount import signals as social_signals
 from django.contrib.auth import signals as auth_signals
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from ecitizen.accounts import services
-from ecitizen.accounts.selectors import MFA_VERIFIED_SESSION_KEY
+from ecitizen.accounts.selectors import IDP_SECOND_FACTOR_SESSION_KEY, MFA_VERIFIED_SESSION_KEY
 from ecitizen.core.http import client_ip
 from ecitizen.core.middleware import start_session_clock
 from ecitizen.core.services import audit_record
@@ -120,3 +121,49 @@ def on_email_changed(
             }
         },
     )
+
+
+# --- OpenID Connect providers (national eID, staff identity provider) -------------------
+
+
+@receiver(account_signals.user_logged_in)
+def on_signed_in_with_provider(
+    sender: Any, request: HttpRequest, user: Any, sociallogin: Any = None, **kwargs: Any
+) -> None:
+    """A complete sign-in (second factor included) through an OpenID Connect provider:
+    file the verified identity or follow the staff groups (``adapters``)."""
+    if sociallogin is not None:
+        from ecitizen.accounts.adapters import identity_from_sign_in
+
+        identity_from_sign_in(request, user, sociallogin)
+
+
+@receiver(social_signals.social_account_added)
+def on_provider_linked(sender: Any, request: HttpRequest, sociallogin: Any, **kwargs: Any) -> None:
+    from ecitizen.accounts.adapters import identity_from_sign_in
+
+    _audit_user_event(
+        "account.identity_provider_linked",
+        request,
+        sociallogin.user,
+        changes={"provider": {"before": None, "after": sociallogin.account.provider}},
+    )
+    identity_from_sign_in(request, sociallogin.user, sociallogin)
+
+
+@receiver(social_signals.social_account_removed)
+def on_provider_unlinked(
+    sender: Any, request: HttpRequest, socialaccount: Any, **kwargs: Any
+) -> None:
+    user = socialaccount.user
+    _audit_user_event(
+        "account.identity_provider_unlinked",
+        request,
+        user,
+        changes={"provider": {"before": socialaccount.provider, "after": None}},
+    )
+    services.identity_verification_remove(
+        user=user, provider_id=socialaccount.provider, actor=user, ip_address=_ip(request)
+    )
+    if request is not None:
+        request.session.pop(IDP_SECOND_FACTOR_SESSION_KEY, None)

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from ecitizen.accounts import selectors, services
@@ -19,6 +20,32 @@ from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
 from ecitizen.core.registry import registry
 
+#: How the account page names the profile fields an eID confirmed.
+VERIFIED_FIELD_LABELS = {
+    "legal_name": _lazy("full legal name"),
+    "date_of_birth": _lazy("date of birth"),
+    "national_id": _lazy("national identity number"),
+}
+
+
+def _verification_context(user: object) -> dict[str, object]:
+    """The verified identity shown on the account page (none: empty values)."""
+    verification = selectors.identity_verification_for(user)
+    if verification is None:
+        return {"verification": None}
+    from ecitizen.accounts.oidc import provider_config
+
+    config = provider_config(verification.provider)
+    return {
+        "verification": verification,
+        "verification_provider_name": config["name"] if config else verification.provider,
+        "verification_labels": [
+            VERIFIED_FIELD_LABELS[field]
+            for field in verification.verified_fields
+            if field in VERIFIED_FIELD_LABELS
+        ],
+    }
+
 
 @signed_in
 def account_home(request: HttpRequest) -> HttpResponse:
@@ -26,9 +53,13 @@ def account_home(request: HttpRequest) -> HttpResponse:
         request,
         "accounts/home.html",
         {
+            **_verification_context(request.user),
             "profile": request.user.profile,  # type: ignore[union-attr]
             "has_mfa": selectors.user_has_mfa(request.user),
-            "needs_mfa": selectors.user_needs_mfa(request.user),
+            # An official whose staff identity provider asserted a second factor at
+            # this sign-in is not asked to set one up here.
+            "needs_mfa": selectors.user_needs_mfa(request.user)
+            and not selectors.session_idp_second_factor(request, request.user),
             "roles": selectors.user_role_assignments(request.user),
             # What the apps list on this page (``NavItem(..., "account")``).
             # An item that names a capability shows only to those who hold it.
@@ -56,6 +87,8 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
                 )
             except services.NationalIdInUse as error:
                 form.add_error("national_id", str(error.message))
+            except services.VerifiedFieldLocked as error:
+                form.add_error(error.field, str(error.message))
             else:
                 messages.success(request, _("Your details have been saved."))
                 return redirect("accounts:home")

@@ -10,6 +10,9 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from ecitizen.accounts.selectors import resident_links_register
         from ecitizen.cases.selectors import applicant_ids_in_department
+        from ecitizen.cases.webhooks import register_webhook_events
+
+        register_webhook_events()
 
         resident_links_register(applicant_ids_in_department)
 
@@ -79,3 +82,45 @@ class CasesConfig(AppConfig):
         from ecitizen.core.registry import DemoLoader
 
         registry.register_demo_loader(DemoLoader("cases", demo_cases_load, after=("people",)))
+
+        # Its part of the public API: residents' applications and staff casework.
+        from ecitizen.core.registry import ApiRouter
+
+        registry.register_api_router(
+            ApiRouter("applications", "ecitizen.cases.api.applications", "Applications")
+        )
+        registry.register_api_router(ApiRouter("cases", "ecitizen.cases.api.staff", "Casework"))
+
+        # What it holds about residents, for their data rights (the privacy app).
+        from ecitizen.cases.personal_data import PERSONAL_DATA
+        from ecitizen.core.registry import registry
+
+        registry.register_personal_data(PERSONAL_DATA)
+
+        # Erasure on request and retention by rule (the privacy app; ADR 0023).
+        from ecitizen.cases import erasure as cases_erasure
+        from ecitizen.core.registry import Eraser
+
+        registry.register_eraser(
+            Eraser(cases_erasure.NAME, cases_erasure.erase, cases_erasure.plan, order=100)
+        )
+        from ecitizen.core.registry import RetentionRule
+
+        registry.register_retention_rule(
+            RetentionRule(
+                "cases.expired_drafts",
+                _("Delete applications never sent, after they expired or were deleted"),
+                cases_erasure.drafts_plan,
+                cases_erasure.drafts_apply,
+                period="expired_drafts",
+            )
+        )
+        registry.register_retention_rule(
+            RetentionRule(
+                "cases.closed_cases",
+                _("Remove the answers, messages and files of decided applications"),
+                cases_erasure.closed_cases_plan,
+                cases_erasure.closed_cases_apply,
+                period="closed_cases",
+            )
+        )

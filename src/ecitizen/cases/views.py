@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from ecitizen.accounts.models import Role, User
-from ecitizen.accounts.selectors import user_has_role
+from ecitizen.accounts.selectors import IdentityVerificationRequired, user_has_role
 from ecitizen.cases import selectors, services
 from ecitizen.cases.forms import (
     ActionForm,
@@ -106,6 +106,18 @@ def apply_start(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         draft = services.draft_start(
             service=service, applicant=_user(request), actor=_user(request)
+        )
+    except IdentityVerificationRequired as error:
+        # The page offers to link the national eID, then to come back here.
+        return render(
+            request,
+            "accounts/identity_required.html",
+            {
+                "error": error,
+                "what": services.spec_for(service.current_version).title(),
+                "back_url": request.get_full_path(),
+            },
+            status=403,
         )
     except DomainError as error:
         messages.error(request, str(error.message))

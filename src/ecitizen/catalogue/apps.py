@@ -11,3 +11,8 @@ class CatalogueConfig(AppConfig):
         from ecitizen.core.registry import NavItem, registry
 
         registry.register_nav(NavItem("services", _("Services"), "catalogue:list", "everyone"))
+        from ecitizen.core.registry import ApiRouter
+
+        registry.register_api_router(
+            ApiRouter("services", "ecitizen.catalogue.api.router", "Service catalogue")
+        )

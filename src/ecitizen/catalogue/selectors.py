@@ -116,3 +116,22 @@ def service_version_definitions(
     if department_ids is not None:
         versions = versions.filter(service__department_id__in=list(department_ids))
     return list(versions.values_list("pk", "definition"))
+
+
+def service_identity_check(
+    *, service: Service, user: Any, definition: dict[str, Any] | None = None
+) -> None:
+    """Raise ``accounts.selectors.IdentityVerificationRequired`` when the service's
+    definition (``definition``: a given version's, e.g. a draft's; default: the current
+    one) requires a verified identity (``requires_verified_identity``, ``minimum_acr``)
+    that ``user`` does not have. For the services that start and submit an application;
+    the error's message tells the person to link their national eID."""
+    from ecitizen.accounts.selectors import identity_verification_require
+
+    if definition is None:
+        if service.current_version is None:
+            return
+        definition = service.current_version.definition
+    spec = ServiceSpec(definition)
+    if spec.requires_verified_identity:
+        identity_verification_require(user, minimum_acr=spec.minimum_acr or None)

@@ -79,6 +79,17 @@ class ServiceSpec:
         return "".join(word[0] for word in self.slug.split("-") if word)[:4].upper()
 
     @property
+    def requires_verified_identity(self) -> bool:
+        """Applying needs an identity verified by the national eID (``minimum_acr``
+        given alone implies it)."""
+        return bool(self.definition.get("requires_verified_identity") or self.minimum_acr)
+
+    @property
+    def minimum_acr(self) -> str:
+        """The lowest level of assurance of that verification accepted ("" for any)."""
+        return str(self.definition.get("minimum_acr") or "")
+
+    @property
     def sla_business_days(self) -> int | None:
         sla = self.definition.get("sla")
         return int(sla["business_days"]) if sla else None

@@ -45,3 +45,16 @@ class CoreConfig(AppConfig):
                 "Sign the head of the audit chain.",
             )
         )
+
+        # What it holds about residents, for their data rights (the privacy app).
+        from ecitizen.core.personal_data import PERSONAL_DATA
+
+        registry.register_personal_data(PERSONAL_DATA)
+
+        # Erasure on request and retention by rule (the privacy app; ADR 0023).
+        from ecitizen.core import erasure as core_erasure
+        from ecitizen.core.registry import Eraser
+
+        registry.register_eraser(
+            Eraser(core_erasure.NAME, core_erasure.erase, core_erasure.plan, order=900)
+        )

@@ -8,6 +8,8 @@ from typing import Any, ClassVar, NoReturn
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ecitizen.core.fields import EncryptedTextField
+
 GENESIS_HASH = "0" * 64
 
 
@@ -40,7 +42,8 @@ class AuditEvent(models.Model):
     sequence = models.PositiveBigIntegerField(unique=True, editable=False)
     created_at = models.DateTimeField(editable=False)
     actor_id = models.BigIntegerField(null=True, blank=True, editable=False)
-    actor_label = models.CharField(max_length=254, blank=True, editable=False)
+    # The actor's email address, sealed under their audit key (core.auditseal, ADR 0023).
+    actor_label = models.CharField(max_length=512, blank=True, editable=False)
     # What the actor was acting as (department and role): shown to residents in the data
     # tracker instead of the official's name.
     actor_role = models.CharField(max_length=200, blank=True, editable=False)
@@ -103,6 +106,25 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit head #{self.sequence}"
+
+
+class AuditSubjectKey(models.Model):
+    """One person's key for the personal values sealed in the audit trail
+    (:mod:`ecitizen.core.auditseal`, ADR 0023): ``key`` is a random 256-bit AES key
+    (base64), itself encrypted by the field-encryption KEK. Deleting the row erases, for
+    good, every value sealed under it, without touching a hash of the chain. Unlike the
+    events, this table is not append-only: erasure deletes from it."""
+
+    subject_user_id = models.BigIntegerField(unique=True)
+    key = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("audit subject key")
+        verbose_name_plural = _("audit subject keys")
+
+    def __str__(self) -> str:
+        return f"audit key of user {self.subject_user_id}"
 
 
 #: Names the layout of the signed message, so that a signature made for this purpose can
@@ -231,3 +253,32 @@ class SchedulerLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.holder or 'nobody'}"
+
+
+class IdempotencyRecord(models.Model):
+    """One ``Idempotency-Key`` an API client sent with a POST, and the response it got.
+
+    ``scope`` names who sent it (the OAuth2 client and the user its token acts for, or the
+    address of an anonymous caller), so two clients never share keys. ``fingerprint`` is a
+    SHA-256 of the method, path and body: the same key with another body is refused.
+    The unique constraint on (scope, key) is what stops two concurrent requests with the
+    same key from both writing: the second waits for the first's transaction and then
+    finds its record. The stored response may name the resident's data, so it is
+    encrypted. Records are pruned ``IDEMPOTENCY_KEY_HOURS`` after creation
+    (``core.idempotency``)."""
+
+    scope = models.CharField(max_length=200)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(db_index=True)
+    status_code = models.PositiveSmallIntegerField()
+    content_type = models.CharField(max_length=100)
+    body = EncryptedTextField(blank=True)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["scope", "key"], name="core_idempotency_scope_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.key}"

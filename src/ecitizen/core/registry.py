@@ -259,13 +259,24 @@ class WebhookEvent:
     receiving client may see: references, codes, states, no personal field);
     ``audience(event)`` describes who may receive it (the resident it concerns, the
     department and ward it belongs to), in the terms the ``api`` app's subscriptions
-    check. ``label``: a lazy translation shown to integrators."""
+    check. ``label``: a lazy translation shown to integrators.
+
+    ``audience(event)`` returns ``{"user_id": ..., "department_id": ..., "ward_id": ...}``
+    (any may be ``None``): an app acting for a resident receives the event only when
+    ``user_id`` is that resident; a back-office system only when its department (and
+    ward, when it has one) covers ``department_id`` and ``ward_id``. ``scopes``: the
+    client must also have been granted one of these (e.g. ``applications:read`` or
+    ``cases:read`` for a case's events; empty: ``webhooks`` is enough). ``applies(event)``,
+    when given, says whether this webhook event is made from that domain event at all
+    (``report.updated`` is a ``CaseStateChanged`` of a street report's case)."""
 
     name: str
     label: Any
     event_type: type
     payload: Callable[[Any], Mapping[str, Any]]
     audience: Callable[[Any], Mapping[str, Any]]
+    scopes: tuple[str, ...] = ()
+    applies: Callable[[Any], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -293,14 +304,45 @@ class PersonalData:
 
 
 @dataclass(frozen=True)
-class Eraser:
-    """How an app erases a resident's data once the data-protection officer approved their
-    request: ``erase(user, actor)`` erases or anonymises what it may and returns what it
-    erased and what it kept and why (the ``privacy`` app documents its shape). ``name``
-    matches the app's :class:`PersonalData` name."""
+class ErasedPart:
+    """One line of an :class:`Erasure`: ``label`` (a lazy translation, with no
+    placeholders: the privacy app stores its English text and translates it again when
+    the statement is read) names what, ``count`` how many records, and for what is kept,
+    ``reason`` (a lazy translation, same rule) why: the law or purpose that requires it and
+    for how long."""
+
+    label: Any
+    count: int
+    reason: Any = None
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What one app's :class:`Eraser` erased (deleted, anonymised or made unreadable by
+    destroying its key) and what it kept and why, for one resident. It names categories
+    and counts, never a personal value: it is stored with the request and shown to the
+    resident and to the data-protection officer."""
 
     name: str
-    erase: Callable[[Any, Any], Any]
+    erased: tuple[ErasedPart, ...] = ()
+    kept: tuple[ErasedPart, ...] = ()
+
+
+@dataclass(frozen=True)
+class Eraser:
+    """How an app erases a resident's data once the data-protection officer approved their
+    request. ``erase(user, actor)`` erases or anonymises what it may, keeps what the law
+    requires, and returns an :class:`Erasure` saying which is which; it runs inside the
+    privacy app's transaction, defers anything that is not transactional (deleting a
+    stored file) to ``transaction.on_commit`` and writes its own audit events.
+    ``plan(user)`` returns the :class:`Erasure` that ``erase`` would return now, without
+    changing anything (the officer's view before deciding). ``name`` matches the app's
+    :class:`PersonalData` name; ``order``: smaller first (the accounts eraser, which
+    replaces the email address and name, runs last)."""
+
+    name: str
+    erase: Callable[[Any, Any], Erasure]
+    plan: Callable[[Any], Erasure]
     order: int = 100
 
 
@@ -316,6 +358,8 @@ class RetentionRule:
     label: Any
     plan: Callable[[Any], int]
     apply: Callable[[Any], int]
+    #: The key of its period in ``RETENTION_PERIODS`` (documented there), shown with it.
+    period: str = ""
 
 
 @dataclass

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from ecitizen.core import crypto
+from ecitizen.core import auditseal, crypto
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import normalise_ip
 from ecitizen.core.models import AuditChainHead, AuditCheckpoint, AuditEvent, WorkerHeartbeat
@@ -122,7 +122,10 @@ def audit_record(
     ``actor`` is a user or ``None`` for the system; ``obj`` (or ``object_type`` and
     ``object_id``) names what was acted on; ``subject_user_id`` is the resident whose data
     the event concerns. ``changes`` must already be masked (see :func:`audit_changes`);
-    values under the keys of :data:`AUDIT_MASKED_KEYS` are masked here in any case.
+    values under the keys of :data:`AUDIT_MASKED_KEYS` are masked here in any case. The
+    actor's email address, and the values of an ``email`` change, are stored sealed under
+    their person's audit key (:mod:`ecitizen.core.auditseal`, ADR 0023), created here the
+    first time; destroying that key erases them without changing the event's hash.
 
     Side effects: locks the chain head row until the caller's transaction ends, so appends
     are serialised; if that transaction rolls back, the event disappears with the change it
@@ -138,6 +141,13 @@ def audit_record(
         object_id = object_id or str(obj.pk)
     actor_id = getattr(actor, "pk", None) if actor is not None else None
     actor_label = str(getattr(actor, "email", "") or "") if actor is not None else ""
+    # Personal values the trail must keep are sealed under their person's key, whose
+    # destruction erases them without changing a hash (core.auditseal, ADR 0023).
+    if actor_label and actor_id is not None:
+        actor_label = auditseal.seal(actor_label, subject_user_id=actor_id)
+    sealed_for = subject_user_id if subject_user_id is not None else actor_id
+    if changes and sealed_for is not None:
+        changes = auditseal.seal_changes(changes, subject_user_id=sealed_for)
     event = AuditEvent(
         sequence=head.sequence + 1,
         created_at=timezone.now(),

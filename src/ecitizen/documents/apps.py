@@ -11,6 +11,9 @@ class DocumentsConfig(AppConfig):
         from ecitizen.accounts.models import Role
         from ecitizen.core.registry import registry
         from ecitizen.documents import services
+        from ecitizen.documents.webhooks import register_webhook_events
+
+        register_webhook_events()
 
         registry.register_capability(
             services.DOCUMENTS_CASEWORK,
@@ -52,3 +55,26 @@ class DocumentsConfig(AppConfig):
 
         # This app's notification templates, next to its code.
         registry.register_message_dir(Path(__file__).resolve().parent / "messages")
+
+        # Its part of the public API: residents' documents and public verification.
+        from ecitizen.core.registry import ApiRouter
+
+        registry.register_api_router(
+            ApiRouter("documents", "ecitizen.documents.api.router", "Documents")
+        )
+
+        # What it holds about residents, for their data rights (the privacy app).
+        from ecitizen.core.registry import registry
+        from ecitizen.documents.personal_data import PERSONAL_DATA
+
+        registry.register_personal_data(PERSONAL_DATA)
+
+        # Erasure on request and retention by rule (the privacy app; ADR 0023).
+        from ecitizen.core.registry import Eraser
+        from ecitizen.documents import erasure as documents_erasure
+
+        registry.register_eraser(
+            Eraser(
+                documents_erasure.NAME, documents_erasure.erase, documents_erasure.plan, order=500
+            )
+        )

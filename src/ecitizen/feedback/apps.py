@@ -65,5 +65,37 @@ class FeedbackConfig(AppConfig):
         )
         # This app's notification templates, next to its code.
         registry.register_message_dir(Path(__file__).resolve().parent / "messages")
+
+        # Its part of the public API ("You said, we did", public like its pages).
+        from ecitizen.core.registry import ApiRouter
+
+        registry.register_api_router(
+            ApiRouter("you-said-we-did", "ecitizen.feedback.api.router", "Feedback")
+        )
         # Its part of the demo: ratings of every service, a few complaints.
         registry.register_demo_loader(DemoLoader("feedback", demo_feedback_load, after=("cases",)))
+
+        # What it holds about residents, for their data rights (the privacy app).
+        from ecitizen.core.registry import registry
+        from ecitizen.feedback.personal_data import PERSONAL_DATA
+
+        registry.register_personal_data(PERSONAL_DATA)
+
+        # Erasure on request and retention by rule (the privacy app; ADR 0023).
+        from ecitizen.core.registry import Eraser
+        from ecitizen.feedback import erasure as feedback_erasure
+
+        registry.register_eraser(
+            Eraser(feedback_erasure.NAME, feedback_erasure.erase, feedback_erasure.plan, order=120)
+        )
+        from ecitizen.core.registry import RetentionRule
+
+        registry.register_retention_rule(
+            RetentionRule(
+                "feedback.unconfirmed",
+                _("Delete feedback whose email address was never confirmed"),
+                feedback_erasure.unconfirmed_plan,
+                feedback_erasure.unconfirmed_apply,
+                period="unconfirmed_feedback",
+            )
+        )

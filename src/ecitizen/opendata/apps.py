@@ -86,3 +86,10 @@ class OpendataConfig(AppConfig):
                 ),
             )
         )
+
+        # Its part of the public API (the public catalogue, read-only).
+        from ecitizen.core.registry import ApiRouter
+
+        registry.register_api_router(
+            ApiRouter("datasets", "ecitizen.opendata.api.router", "Open data")
+        )

@@ -126,3 +126,29 @@ class ParticipationConfig(AppConfig):
         registry.register_demo_loader(
             DemoLoader("participation", demo_participation_load, after=("people",))
         )
+
+        # What it holds about residents, for their data rights (the privacy app).
+        from ecitizen.core.registry import registry
+        from ecitizen.participation.personal_data import PERSONAL_DATA
+
+        registry.register_personal_data(PERSONAL_DATA)
+
+        # Erasure on request and retention by rule (the privacy app; ADR 0023).
+        from ecitizen.core.registry import Eraser
+        from ecitizen.participation import erasure as participation_erasure
+
+        registry.register_eraser(
+            Eraser(
+                participation_erasure.NAME,
+                participation_erasure.erase,
+                participation_erasure.plan,
+                order=130,
+            )
+        )
+
+        # Its part of the public API (read-only, public like its pages).
+        from ecitizen.core.registry import ApiRouter
+
+        registry.register_api_router(
+            ApiRouter("processes", "ecitizen.participation.api.router", "Participation")
+        )

@@ -10,6 +10,9 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         from ecitizen.accounts.selectors import resident_links_register
         from ecitizen.payments.selectors import payer_ids_in_department
+        from ecitizen.payments.webhooks import register_webhook_events
+
+        register_webhook_events()
 
         resident_links_register(payer_ids_in_department)
 
@@ -72,3 +75,22 @@ class PaymentsConfig(AppConfig):
         from ecitizen.payments.demo import demo_fines_load
 
         registry.register_demo_loader(DemoLoader("fines", demo_fines_load, after=("people",)))
+
+        # What it holds about residents, for their data rights (the privacy app).
+        from ecitizen.core.registry import registry
+        from ecitizen.payments.personal_data import PERSONAL_DATA
+
+        registry.register_personal_data(PERSONAL_DATA)
+
+        # Its part of the public API (the resident's bills).
+        from ecitizen.core.registry import ApiRouter
+
+        registry.register_api_router(ApiRouter("bills", "ecitizen.payments.api.router", "Bills"))
+
+        # Erasure on request and retention by rule (the privacy app; ADR 0023).
+        from ecitizen.core.registry import Eraser
+        from ecitizen.payments import erasure as payments_erasure
+
+        registry.register_eraser(
+            Eraser(payments_erasure.NAME, payments_erasure.erase, payments_erasure.plan, order=170)
+        )

@@ -12,6 +12,9 @@ class ReportsConfig(AppConfig):
         from ecitizen.core.events import CaseStateChanged
         from ecitizen.core.registry import NavItem, registry
         from ecitizen.reports import services
+        from ecitizen.reports.webhooks import register_webhook_events
+
+        register_webhook_events()
 
         # Reports are cases: officials work them in the case queue with ``cases.work``.
         # Hiding a report or a photo from the public is a supervisor's decision.
@@ -95,4 +98,25 @@ class ReportsConfig(AppConfig):
         )
         registry.register_nav(
             NavItem("my_alerts", _("Your alerts"), "reports:alerts", "account", order=31)
+        )
+
+        # What it holds about residents, for their data rights (the privacy app).
+        from ecitizen.core.registry import registry
+        from ecitizen.reports.personal_data import PERSONAL_DATA
+
+        registry.register_personal_data(PERSONAL_DATA)
+
+        # Erasure on request and retention by rule (the privacy app; ADR 0023).
+        from ecitizen.core.registry import Eraser
+        from ecitizen.reports import erasure as reports_erasure
+
+        registry.register_eraser(
+            Eraser(reports_erasure.NAME, reports_erasure.erase, reports_erasure.plan, order=110)
+        )
+
+        # Its part of the public API (read-only, public like its pages).
+        from ecitizen.core.registry import ApiRouter
+
+        registry.register_api_router(
+            ApiRouter("reports", "ecitizen.reports.api.router", "Street reports")
         )

@@ -54,3 +54,17 @@ class TaxesConfig(AppConfig):
         registry.register_demo_loader(
             DemoLoader("property_tax", demo_property_tax_load, after=("people",))
         )
+
+        # What it holds about residents, for their data rights (the privacy app).
+        from ecitizen.core.registry import registry
+        from ecitizen.taxes.personal_data import PERSONAL_DATA
+
+        registry.register_personal_data(PERSONAL_DATA)
+
+        # Erasure on request and retention by rule (the privacy app; ADR 0023).
+        from ecitizen.core.registry import Eraser
+        from ecitizen.taxes import erasure as taxes_erasure
+
+        registry.register_eraser(
+            Eraser(taxes_erasure.NAME, taxes_erasure.erase, taxes_erasure.plan, order=160)
+        )

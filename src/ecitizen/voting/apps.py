@@ -65,3 +65,24 @@ class VotingConfig(AppConfig):
         registry.register_demo_loader(
             DemoLoader("voting", demo_voting_load, after=("people", "participation"))
         )
+
+        # What it holds about residents, for their data rights (the privacy app).
+        from ecitizen.core.registry import registry
+        from ecitizen.voting.personal_data import PERSONAL_DATA
+
+        registry.register_personal_data(PERSONAL_DATA)
+
+        # Erasure on request and retention by rule (the privacy app; ADR 0023).
+        from ecitizen.core.registry import Eraser
+        from ecitizen.voting import erasure as voting_erasure
+
+        registry.register_eraser(
+            Eraser(voting_erasure.NAME, voting_erasure.erase, voting_erasure.plan, order=140)
+        )
+
+        # Its part of the public API (read-only, public like its pages).
+        from ecitizen.core.registry import ApiRouter
+
+        registry.register_api_router(
+            ApiRouter("elections", "ecitizen.voting.api.router", "Elections")
+        )

@@ -119,6 +119,14 @@ class ElectionForm(SubmissionForm):
         },
         widget=forms.NumberInput(attrs={"class": "govuk-input--width-3"}),
     )
+    requires_verified_identity = forms.BooleanField(
+        label=_("Voters must have confirmed their identity with the national eID"),
+        help_text=_(
+            "Only voters who linked their national eID to their account can cast a ballot; "
+            "others are asked to link it first."
+        ),
+        required=False,
+    )
 
     def __init__(self, *args: Any, departments=(), wards=(), processes=(), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

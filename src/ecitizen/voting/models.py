@@ -76,6 +76,12 @@ class Election(Translatable):
     )
     #: How many of the trustees must take part in decrypting the result.
     threshold = models.PositiveSmallIntegerField(_("trustees needed to decrypt"), default=3)
+    #: Only voters whose identity the national eID verified (at ``minimum_acr`` or above
+    #: when set) may cast a ballot (``ballot_cast`` checks; docs/identity.md).
+    requires_verified_identity = models.BooleanField(
+        _("voters must have a verified identity"), default=False
+    )
+    minimum_acr = models.CharField(_("lowest level of assurance"), max_length=200, blank=True)
     administrator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -79,7 +79,7 @@ def test_lookup_by_national_id_uses_the_blind_index(
     business_with(residents[6], department)
     # One indexed lookup plus the roles and the audit event (with its signed checkpoint),
     # however many residents.
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         found = resident_find_by_national_id(
             national_id="rv 1000-1240", actor=case_officer, ip_address=None
         )

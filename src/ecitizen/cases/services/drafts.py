@@ -28,6 +28,7 @@ from ecitizen.cases.models import (
 )
 from ecitizen.cases.services.common import CaseError, _actor_label, _notify, _today, spec_for
 from ecitizen.cases.services.workflow import _clock_enter, _fee_bill
+from ecitizen.catalogue.selectors import service_identity_check
 from ecitizen.core.events import CaseSubmitted, event_publish
 from ecitizen.core.services import audit_record
 from ecitizen.documents.services import upload_delete, upload_store
@@ -62,6 +63,9 @@ def draft_start(
     """
     if service.current_version is None:
         raise CaseError(_("This service is not available at the moment."))
+    # A service may require an identity verified by the national eID (its definition's
+    # requires_verified_identity, minimum_acr): refused before anything is stored.
+    service_identity_check(service=service, user=applicant)
     if channel != Channel.ONLINE and not consent_statement.strip():
         raise CaseError(_("Record the resident's consent before applying for them."))
     existing = (
@@ -288,6 +292,12 @@ def draft_submit(*, draft: Draft, actor: User, ward_id: int | None = None) -> Ca
     problems = draft_problems(locked)
     if problems:
         raise CaseError(problems[0], code="incomplete")
+    # Checked again at submission: the eID link may have been removed since the start.
+    service_identity_check(
+        service=locked.service_version.service,
+        user=locked.applicant,
+        definition=locked.service_version.definition,
+    )
     spec = spec_for(locked.service_version)
     answers = spec.relevant_answers(locked.answers)
     service = locked.service_version.service

@@ -13,7 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ecitizen.accounts.selectors import user_email_verified
+from ecitizen.accounts.selectors import (
+    IdentityVerificationRequired,
+    identity_verification_require,
+    user_email_verified,
+)
 from ecitizen.core.services import audit_record
 from ecitizen.notifications.services import notification_send
 from ecitizen.voting.models import CastBallot, Election, Voter
@@ -62,11 +66,24 @@ def voter_for(election: Election, user: Any) -> Voter | None:
     return voter
 
 
+def voter_identity_problem(election: Election, user: Any) -> str:
+    """Why ``user`` may not vote in ``election`` for want of a verified identity (the
+    election's ``requires_verified_identity``, ``minimum_acr``), or "" when they may."""
+    if not election.requires_verified_identity:
+        return ""
+    try:
+        identity_verification_require(user, minimum_acr=election.minimum_acr or None)
+    except IdentityVerificationRequired as error:
+        return str(error.message)
+    return ""
+
+
 def ballot_cast(*, election: Election, voter: Voter, raw: bytes) -> Cast:
     """Check and cast the ballot ``raw`` (canonical JSON, as the booth made it) for
     ``voter`` (whom the caller authenticated: :func:`voter_for` a signed-in user). Raises
     VotingError when voting is not open, the ballot is malformed or does not verify, it
-    was made with another credential than the voter's, or
+    was made with another credential than the voter's, the election requires a
+    verified identity the voter has not (``identity_not_verified``), or
     the voter has cast too many ballots in the last hour. Sending the same ballot twice
     casts it once (``repeated``). Side effects: the ballot and its event appended to the
     archive, earlier ballots of the voter marked replaced, a receipt to the voter, an
@@ -76,6 +93,9 @@ def ballot_cast(*, election: Election, voter: Voter, raw: bytes) -> Cast:
         raise VotingError(_("Voting is not open."), code="closed")
     if voter.election_id != election.pk:
         raise VotingError(_("You are not on the voter list of this election."), code="not_voter")
+    identity_problem = voter_identity_problem(election, voter.user)
+    if identity_problem:
+        raise VotingError(identity_problem, code="identity_not_verified")
     if len(raw) > MAX_BALLOT_BYTES:
         raise VotingError(_("This is not a ballot of this election."), code="too_big")
     protocol, _items = protocol_election(election)

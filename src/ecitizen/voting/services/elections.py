@@ -118,10 +118,14 @@ def election_create(
     credentials: str,
     credential_authority: User | None,
     translations: dict[str, Any],
+    requires_verified_identity: bool = False,
+    minimum_acr: str = "",
 ) -> Election:
     """A new election in ``draft``, administered by ``actor``. Raises VotingError for a
     slug in use, dates out of order, a department or ward outside the actor's remit, or
-    a credential authority who is the actor or lacks the role. Audited."""
+    a credential authority who is the actor or lacks the role. ``requires_verified_identity``
+    (implied by ``minimum_acr``): only voters with an identity verified by the national
+    eID may cast a ballot. Audited."""
     _check_remit(actor, department_id, ward_id)
     _check_dates(opens_at, closes_at)
     _check_people(actor, credential_authority)
@@ -152,6 +156,8 @@ def election_create(
                 administrator=actor,
                 credential_authority=credential_authority,
                 translations=translations,
+                requires_verified_identity=requires_verified_identity or bool(minimum_acr),
+                minimum_acr=minimum_acr,
             )
     except IntegrityError:
         raise VotingError(_("Another election already has this short name."), code="slug") from None

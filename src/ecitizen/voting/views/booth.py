@@ -21,7 +21,7 @@ from ecitizen.core.access import signed_in
 from ecitizen.voting import selectors
 from ecitizen.voting.forms import BallotForm
 from ecitizen.voting.services import VotingError
-from ecitizen.voting.services.ballots import ballot_cast, voter_for
+from ecitizen.voting.services.ballots import ballot_cast, voter_for, voter_identity_problem
 from ecitizen.voting.services.common import BALLOTS_PER_HOUR, election_bytes_of, voting_window_open
 
 CAST_SESSION_KEY = "voting.cast"
@@ -32,6 +32,7 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     found = selectors.election_public_or_404(slug)
     voter = voter_for(found, request.user)
     reason = ""
+    identity_required = False
     if not voting_window_open(found):
         reason = _("Voting is not open.")
     elif voter is None:
@@ -41,6 +42,9 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
         )
     elif not voter.public_credential:
         reason = _("Your credential has not been issued yet.")
+    elif voter_identity_problem(found, request.user):
+        reason = voter_identity_problem(found, request.user)
+        identity_required = True
     form = BallotForm(request.POST or None)
     if request.method == "POST" and not reason and form.is_valid():
         try:
@@ -60,6 +64,7 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "election": found,
         "reason": reason,
+        "identity_required": identity_required,
         "form": form,
         "questions": selectors.questions_of(found),
         "ballots_per_hour": BALLOTS_PER_HOUR,

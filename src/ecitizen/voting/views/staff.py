@@ -101,6 +101,7 @@ def election_new(request: HttpRequest) -> HttpResponse:
                         for lang in ("fr", "ar")
                         if data.get(f"title_{lang}")
                     },
+                    requires_verified_identity=bool(data.get("requires_verified_identity")),
                 )
             except VotingError as error:
                 field = {
