@@ -74,7 +74,7 @@ def world(published, resident, second_resident, token_for, back_office_token, ot
             "resident": token_for(resident),
             "second_resident": token_for(second_resident),
             "other_department_official": back_office_token(other_department),
-            "client_without_scope": token_for(resident, scopes=["profile"]),
+            "client_without_scope": token_for(resident, scopes=["webhooks"]),
         },
     }
 

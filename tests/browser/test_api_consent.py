@@ -75,7 +75,10 @@ def test_a_resident_connects_an_app_then_revokes_it(
     )
     scopes = page.locator("#scopes li")
     expect(scopes).to_have_text(
-        ["See your name and email address", "See your applications and where they have got to"]
+        [
+            "See your name, your email address and whether your identity is verified",
+            "See your applications and where they have got to",
+        ]
     )
     assert_accessible(page)
     page.get_by_role("button", name="Allow", exact=True).click()

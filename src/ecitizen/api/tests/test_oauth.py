@@ -119,7 +119,9 @@ def test_pkce_flow_end_to_end(client, resident, resident_app):
     page = client.get(authorize_query(app, challenge))
     text = page.content.decode()
     assert "Let Pocket Riverton use your account?" in text
-    assert "See your name and email address" in text  # profile, in plain words
+    assert (
+        "See your name, your email address and whether your identity is verified" in text
+    )  # profile, in plain words
     assert "See your applications and where they have got to" in text
     answer = consent(client, resident, app, challenge)
     assert answer["state"] == "st4te"
