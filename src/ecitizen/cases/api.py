@@ -159,7 +159,9 @@ def applications_list(request: HttpRequest, page: Query[PageQuery]) -> dict[str,
 def application_detail(request: HttpRequest, reference: str) -> dict[str, Any]:
     """One of the resident's applications with its answers; 404 for anyone else's."""
     user = principal_of(request).user
-    return _application(selectors.case_get_for_user(user=user, reference=reference))
+    return _application(
+        selectors.case_get_for_user(user=user, reference=reference, as_helper=False)
+    )
 
 
 def _form_value(question: dict[str, Any], value: Any) -> Any:

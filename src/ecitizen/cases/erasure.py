@@ -6,6 +6,14 @@ state, outcome, dates, fee) and lose what they said and sent: the answers, the t
 every message and note of the case history, the files, and the comment of their rating;
 requests for someone to apply for them, or that they made as a helper, are deleted.
 
+Officials' notes, messages and files go too, deliberately: free text written about a
+person names them ("Ms Morgan's shed is…"), and no filter can tell which words identify
+them, so keeping it would break the promise that the resident's name is nowhere after
+erasure. What the authority must be able to show stays — the record of each step (who
+acted, in which role, from which state to which, when), the decision, the issued
+documents, the bills and the audit trail — and a data-protection officer who must keep a
+case file whole (litigation, an open appeal) refuses the request instead.
+
 Retention rules: applications never submitted are deleted ``expired_drafts`` days after
 they expired or were deleted (their answers and files went already then); decided cases
 lose their answers, messages and files ``closed_cases`` days after the decision.

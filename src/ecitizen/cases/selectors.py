@@ -44,14 +44,19 @@ def drafts_open_for_user(*, user: Any) -> QuerySet[Draft]:
     )
 
 
-def case_get_for_user(*, user: Any, reference: str) -> Case:
-    """A case as the resident sees it: the applicant's own, or one this person submitted
-    as a helper. Anyone else gets 404, officials included (they use
-    :func:`case_get_for_staff`)."""
+def case_get_for_user(*, user: Any, reference: str, as_helper: bool = True) -> Case:
+    """A case as the resident sees it: the applicant's own, or (if ``as_helper``) one
+    this person submitted as a helper. Anyone else gets 404, officials included (they
+    use :func:`case_get_for_staff`). The API passes ``as_helper=False``: a resident's
+    consent to an app covers their own applications, not the ones they made for others.
+    """
+    mine = Q(applicant=user)
+    if as_helper:
+        mine |= Q(submitted_by=user, channel=Channel.ASSISTED)
     case = (
         Case.objects.select_related("service", "service_version", "applicant", "submitted_by")
         .filter(reference=reference)
-        .filter(Q(applicant=user) | Q(submitted_by=user, channel=Channel.ASSISTED))
+        .filter(mine)
         .first()
     )
     if case is None:

@@ -371,12 +371,25 @@ def _require_officer(actor: Any) -> None:
         )
 
 
+def _locked_for_decision(request: ErasureRequest, actor: Any) -> ErasureRequest:
+    """Lock ``request`` for ``actor``'s decision: it must still be open and not the
+    officer's own (``not_open``, ``own_request``)."""
+    request = _locked_open(request)
+    if request.requester_id == getattr(actor, "pk", None):
+        raise ErasureError(
+            _("Another data-protection officer must decide your own request."),
+            code="own_request",
+        )
+    return request
+
+
 @transaction.atomic
 def erasure_request_refuse(*, request: ErasureRequest, reason: str, actor: Any) -> ErasureRequest:
     """The officer refuses the request with ``reason`` (required: the resident reads it
     and may complain to the supervisory authority). Refused (``not_officer``,
     ``not_open``, ``reason_required``). Side effects: audit ``privacy.erasure_refused``
-    and a notification to the resident."""
+    and a notification to the resident. ``own_request`` for an officer deciding their
+    own."""
     _require_officer(actor)
     reason = (reason or "").strip()
     if not reason:
@@ -386,7 +399,7 @@ def erasure_request_refuse(*, request: ErasureRequest, reason: str, actor: Any) 
             _("The reason must be %(max)d characters or fewer") % {"max": REASON_MAX_LENGTH},
             code="reason_too_long",
         )
-    request = _locked_open(request)
+    request = _locked_for_decision(request, actor)
     request.status = ErasureRequest.Status.REFUSED
     request.decided_at = timezone.now()
     request.decided_by = actor
@@ -432,20 +445,25 @@ def erasure_request_approve(*, request: ErasureRequest, actor: Any) -> tuple[Era
     request and the statement link's token (shown once, also emailed).
 
     Refused (``not_officer``, ``not_open``; ``own_request`` for an officer deciding their
-    own). Runs every registered eraser in order inside this transaction: if one fails,
-    everything rolls back and the request stays open. Side effects: what the erasers do
-    (each audits its part; the accounts eraser closes the account and replaces its email
-    address and name), the statement stored on the request, the statement email queued
-    to the address the account had, and an audit event ``privacy.erasure_carried_out``.
+    own; ``official_account`` if the requester was given a staff role since asking: an
+    administrator removes it first, as on asking). Runs every registered eraser in order
+    inside this transaction: if one fails, everything rolls back and the request stays
+    open. Side effects: what the erasers do (each audits its part; the accounts eraser
+    closes the account and replaces its email address and name), the statement stored
+    on the request, the statement email queued to the address the account had, and an
+    audit event ``privacy.erasure_carried_out``.
     """
     _require_officer(actor)
-    request = _locked_open(request)
-    if request.requester_id == getattr(actor, "pk", None):
-        raise ErasureError(
-            _("Another data-protection officer must decide your own request."),
-            code="own_request",
-        )
+    request = _locked_for_decision(request, actor)
     user = request.requester
+    if registry.identity.holds(user, registry.staff_roles()):
+        raise ErasureError(
+            _(
+                "This person now holds a staff role. An administrator must remove it "
+                "before the account can be closed."
+            ),
+            code="official_account",
+        )
     address, language = user.email, (user.language or settings.LANGUAGE_CODE)
     statement = [_erasure_json(eraser.erase(user, actor)) for eraser in registry.erasers_in_order()]
     token = secrets.token_urlsafe(32)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -58,10 +59,13 @@ def your_data(request: HttpRequest) -> HttpResponse:
 
 
 @signed_in
+@reauthentication_required
 @require_GET
 def download(request: HttpRequest, export_id: uuid.UUID) -> HttpResponse:
     """The ZIP of a ready download, to its owner only (anyone else: 404). A download past
-    its expiry, or no longer held, gets a page saying so (410)."""
+    its expiry, or no longer held, gets a page saying so (410). It holds everything about
+    the resident, so whoever signed in a while ago (``ACCOUNT_REAUTHENTICATION_TIMEOUT``)
+    confirms it is them first, and comes back here."""
     export = selectors.export_get_for_owner(user=request.user, export_id=export_id)
     if not selectors.export_downloadable(export):
         return render(request, "privacy/export_gone.html", {"export": export}, status=410)

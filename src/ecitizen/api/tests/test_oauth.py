@@ -583,11 +583,13 @@ def resolve_view(url):
 
 
 def test_the_demo_registers_two_clients_and_prints_them(platform_admin):
-    """The demo loader (run twice: idempotent) registers one app acting for residents and
-    one back-office system, and its note gives their ids and a working demo secret."""
+    """The demo loader registers one app acting for residents and one back-office system;
+    its note gives their ids and a working demo secret. A second load (idempotent) makes
+    no client, writes no audit event and says where the secret is rotated."""
     from types import SimpleNamespace
 
     from ecitizen.api.demo import demo_api_load
+    from ecitizen.core.models import AuditEvent
     from ecitizen.core.registry import DemoPerson
     from tests.factories import DepartmentFactory
 
@@ -599,8 +601,7 @@ def test_the_demo_registers_two_clients_and_prints_them(platform_admin):
     )
     context = SimpleNamespace(city=city, notes=[])
     demo_api_load(context)
-    demo_api_load(context)
-    assert IntegrationClient.objects.count() == 2
+    events = AuditEvent.objects.count()
     office = IntegrationClient.objects.get(kind="back_office")
     app = IntegrationClient.objects.get(kind="resident_app")
     note = context.notes[-1]
@@ -610,3 +611,9 @@ def test_the_demo_registers_two_clients_and_prints_them(platform_admin):
     assert check_password(
         secret, office.application.__class__.objects.get(pk=office.application.pk).client_secret
     )
+
+    demo_api_load(context)
+    assert IntegrationClient.objects.count() == 2
+    assert AuditEvent.objects.count() == events
+    assert "/staff/api-clients/" in context.notes[-1]
+    assert secret not in context.notes[-1]

@@ -123,9 +123,20 @@ def test_an_officer_cannot_decide_their_own_request(dpo, second_dpo):
     RoleAssignment.objects.filter(user=dpo).delete()
     request = erasure.erasure_request_submit(user=dpo, actor=dpo)
     role_assign(user=dpo, role=erasure.DPO_ROLE, department=None, actor=None, system=True)
+    officer = User.objects.get(pk=dpo.pk)
     with pytest.raises(erasure.ErasureError) as refused:
-        erasure.erasure_request_approve(request=request, actor=User.objects.get(pk=dpo.pk))
+        erasure.erasure_request_approve(request=request, actor=officer)
     assert refused.value.code == "own_request"
+    with pytest.raises(erasure.ErasureError) as refused:
+        erasure.erasure_request_refuse(request=request, reason="Not me", actor=officer)
+    assert refused.value.code == "own_request"
+    # Another officer cannot close the account of someone who holds a staff role now…
+    with pytest.raises(erasure.ErasureError) as refused:
+        erasure.erasure_request_approve(request=request, actor=second_dpo)
+    assert refused.value.code == "official_account"
+    assert ErasureRequest.objects.get(pk=request.pk).is_open
+    assert User.objects.get(pk=dpo.pk).is_active
+    # …but may refuse the request.
     erasure.erasure_request_refuse(request=request, reason="Still in post", actor=second_dpo)
 
 

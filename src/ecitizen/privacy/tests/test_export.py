@@ -33,7 +33,7 @@ from ecitizen.privacy import exports, selectors
 from ecitizen.privacy.models import DataExport
 from ecitizen.voting.models import CastBallot, Election, Voter
 from ecitizen.voting.services import elections as election_services
-from tests.factories import UserFactory, business_with
+from tests.factories import PASSWORD, UserFactory, business_with
 from tests.personas import _official
 
 QUESTIONS = [
@@ -512,3 +512,60 @@ def test_the_export_file_lists_a_new_user_too(db, django_capture_on_commit_callb
     data = json.loads(_members(export)["data.json"])
     assert data["sources"]["cases"]["items"] == []
     assert data["sources"]["accounts"]["items"][0]["email"] == "new@example.test"
+
+
+@pytest.mark.django_db
+def test_downloading_needs_the_password_again_after_a_while(
+    client, resident, django_capture_on_commit_callbacks, settings
+):
+    export = _prepare(resident, django_capture_on_commit_callbacks)
+    link = reverse("privacy:data_download", args=[export.pk])
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.post(reverse("account_login"), {"login": resident.email, "password": PASSWORD})
+        assert client.get(link).status_code == 200
+    later = start.timestamp() + settings.ACCOUNT_REAUTHENTICATION_TIMEOUT + 60
+    with time_machine.travel(later, tick=False):
+        response = client.get(link)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_reauthenticate"))
+        back = client.post(response["Location"], {"password": PASSWORD})
+        assert back.status_code == 302
+        assert back["Location"] == link
+        assert client.get(link).status_code == 200
+    export.refresh_from_db()
+    assert export.downloads == 2
+
+
+@pytest.mark.django_db
+def test_no_source_asks_the_database_once_per_record(world, resident, shed, works):  # noqa: F811
+    """Each source reads a resident's records in a fixed number of queries: a second
+    application (and its notifications), bill, document and remark add no query (an N+1
+    would add one each)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_per_source() -> dict[str, int]:
+        counts = {}
+        for data in registry.personal_data_in_order():
+            exported = data.export(resident)
+            with CaptureQueriesContext(connection) as captured:
+                exported = data.export(resident)
+                # Reading the listed items must not query either (lazy relations).
+                json.dumps(exported, default=str)
+            counts[data.name] = len(captured.captured_queries)
+        return counts
+
+    before = queries_per_source()
+    submit_shed(shed, resident, answers={**SHED_ANSWERS, "applicant_name": "A"})
+    bill = business_with(resident, works, number=987654)
+    payment_record_offline(bill=bill, amount_minor=bill.balance_minor)
+    issue(resident, reference=f"RIV-BP-9{resident.pk:05d}", holder_name="A", printed=[])
+    remark_send(
+        kind="suggestion",
+        about=About(department=works),
+        text="More",
+        author=resident,
+        confirmed=True,
+    )
+    assert queries_per_source() == before
