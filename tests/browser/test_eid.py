@@ -107,3 +107,24 @@ def test_a_refused_eid_sign_in_says_why_and_changes_nothing(
         expect(tab.get_by_test_id("identity-error")).to_contain_text("lower level of assurance")
         assert_accessible(tab)
     assert not User.objects.filter(email="amina.rahman@eid.example").exists()
+
+
+def test_a_link_to_the_eid_sign_in_asks_to_confirm_first(page: Page, live_server, eid_in_browser):
+    """A link (say, on another site) to the sign-in address starts nothing: it shows a
+    page that says what will happen, with a button (a form that posts) and a way out."""
+    page.goto(f"{reverse('oidc_login', args=['eid'])}?next={reverse('accounts:home')}")
+    expect(page.get_by_role("heading", name="Continue to Test eID", level=1)).to_be_visible()
+    expect(page.get_by_test_id("confirm-warning")).to_contain_text("nothing has been changed")
+    expect(page.get_by_role("link", name="Cancel")).to_have_attribute(
+        "href", reverse("account_login")
+    )
+    assert_accessible(page)
+    assert not User.objects.filter(email="amina.rahman@eid.example").exists()
+    # By keyboard: the button is reachable and starts the sign-in.
+    button = page.get_by_role("button", name="Continue")
+    button.focus()
+    page.keyboard.press("Enter")
+    _sign_in_at_provider(page, "amina")
+    expect(page).to_have_url(f"{live_server.url}{reverse('accounts:home')}")
+    assert_accessible(page)
+    assert User.objects.filter(email="amina.rahman@eid.example").exists()

@@ -59,8 +59,9 @@ class Provider:
     sessions: dict[str, requests.Session] = field(default_factory=dict)
 
     def misbehave(self, mode: str) -> None:
-        """``normal``, ``wrong_signature``, ``expired``, ``replay_nonce`` or ``low_acr``
-        (see ``validator.py``); applies to the ID tokens issued from now on."""
+        """``normal``, ``wrong_signature``, ``expired``, ``replay_nonce``, ``low_acr``
+        and the others ``validator.py`` lists; applies to the ID tokens issued from now
+        on."""
         self.control.write_text(json.dumps({"mode": mode}))
 
     def app(self, provider_id: str = "eid", **overrides: Any) -> dict[str, Any]:

@@ -14,7 +14,11 @@ The switch is a JSON file (``OIDC_TEST_CONTROL``) that the test process writes t
 - ``unknown_kid``: signed with the rogue key, whose id is not in the JWKS either;
 - ``wrong_audience``: issued for another client;
 - ``wrong_issuer``: ``iss`` names another provider;
-- ``no_iat``: without ``iat``.
+- ``no_iat``: without ``iat``;
+- ``azp_other``: for us (``aud``) but authorized for another client (``azp``);
+- ``two_audiences``: for us and another client, without ``azp``;
+- ``two_audiences_azp_ours``: for us and another client, authorized for us (a valid
+  token: ``azp`` names us).
 """
 
 from __future__ import annotations
@@ -54,6 +58,17 @@ def _earlier_nonce(current: str) -> str:
     return earlier[0] if earlier else "a-nonce-of-another-sign-in"
 
 
+def _authorized_party_misbehave(mode: str, id_token: dict[str, Any], client_id: str) -> None:
+    """``aud`` and ``azp`` as the ``azp_other``, ``two_audiences`` and
+    ``two_audiences_azp_ours`` modes want them."""
+    if mode == "azp_other":
+        id_token["azp"] = "another-client"
+    if mode in {"two_audiences", "two_audiences_azp_ours"}:
+        id_token["aud"] = [client_id, "another-client"]
+    if mode == "two_audiences_azp_ours":
+        id_token["azp"] = client_id
+
+
 class MisbehavingValidator(OAuth2Validator):
     # Every claim goes to userinfo, whatever the scope (national_id, groups...).
     oidc_claim_scope = None
@@ -83,6 +98,7 @@ class MisbehavingValidator(OAuth2Validator):
             id_token["iss"] = "https://impostor.example"
         if mode == "no_iat":
             id_token.pop("iat", None)
+        _authorized_party_misbehave(mode, id_token, request.client_id)
         if mode == "replay_nonce":
             id_token["nonce"] = _earlier_nonce(str(id_token.get("nonce", "")))
         else:

@@ -395,3 +395,72 @@ def identity_from_sign_in(request: HttpRequest | None, user: Any, sociallogin: S
             request.session[selectors.IDP_SECOND_FACTOR_SESSION_KEY] = user.pk
         else:
             request.session.pop(selectors.IDP_SECOND_FACTOR_SESSION_KEY, None)
+
+
+def _staff_providers_linked(user: Any) -> list[dict[str, Any]]:
+    """The staff identity providers configured and linked to ``user`` (their settings)."""
+    apps = oidc.configured_apps("staff")
+    if not apps or not getattr(user, "pk", None):
+        return []
+    linked = set(
+        SocialAccount.objects.filter(user=user).values_list("provider", flat=True).distinct()
+    )
+    found = []
+    for app in apps:
+        provider_id = str(app.get("provider_id") or "")
+        config = oidc.provider_config(provider_id) if provider_id in linked else None
+        if config is not None:
+            found.append({**config, "provider_id": provider_id})
+    return found
+
+
+def staff_roles_after_sign_in(
+    request: HttpRequest | None, user: Any, sociallogin: SocialLogin | None
+) -> None:
+    """After any complete sign-in: the roles a staff identity provider manages hold only
+    for sessions signed in through it. A sign-in another way (password, passkey, code,
+    the residents' eID) by someone linked to a staff provider withdraws them (audited,
+    and the person is told how to get them back); a sign-in through it has just made them
+    follow the groups (:func:`identity_from_sign_in`)."""
+    through = sociallogin.account.provider if sociallogin is not None else None
+    through_config = oidc.provider_config(through) if through else None
+    through_staff = through_config is not None and through_config["purpose"] == "staff"
+    if not through_staff and request is not None and hasattr(request, "session"):
+        # A second factor the staff provider asserted belongs to its sign-ins only.
+        request.session.pop(selectors.IDP_SECOND_FACTOR_SESSION_KEY, None)
+    for config in _staff_providers_linked(user):
+        if config["provider_id"] == through:
+            continue
+        removed = services.staff_roles_withdraw(
+            user=user,
+            provider_id=config["provider_id"],
+            group_roles=config.get("group_roles") or {},
+            keep=(through_config or {}).get("group_roles") if through_staff else None,
+            reason=services.WITHDRAWN_SIGNED_IN_ANOTHER_WAY,
+            ip_address=client_ip(request) if request is not None else None,
+        )
+        if removed and request is not None:
+            messages.info(
+                request,
+                _(
+                    "You signed in without %(provider)s, so the roles it gives you are not "
+                    "available. To use them, sign out and sign in with %(provider)s."
+                )
+                % {"provider": config["name"]},
+                fail_silently=True,
+            )
+
+
+def staff_roles_after_unlink(request: HttpRequest | None, socialaccount: Any) -> None:
+    """The person unlinked a staff identity provider: the roles it manages go with it
+    (audited). Does nothing for other providers."""
+    config = oidc.provider_config(socialaccount.provider)
+    if config is None or config["purpose"] != "staff":
+        return
+    services.staff_roles_withdraw(
+        user=socialaccount.user,
+        provider_id=socialaccount.provider,
+        group_roles=config.get("group_roles") or {},
+        reason=services.WITHDRAWN_UNLINKED,
+        ip_address=client_ip(request) if request is not None else None,
+    )

@@ -8,7 +8,9 @@ once) and PKCE (forced on here). What it does not do, and this module adds (ADR 
 - the ID token's signature checked against the provider's JWKS *always* (allauth skips
   it when the token came straight from the token endpoint) with an asymmetric algorithm
   only, and ``iss`` (also the discovery document's, against the configured issuer),
-  ``aud``, ``azp``, ``exp``, ``iat`` (required, not in the future, not stale), ``sub``;
+  ``aud``, ``azp`` (when present it must be our client, and a token with several
+  audiences must have it), ``exp``, ``iat`` (required, not in the future, not stale),
+  ``sub``;
 - userinfo's ``sub`` must be the ID token's;
 - the level of assurance: ``acr`` must be at least the configured minimum;
 - ``auth_params`` and ``scope`` from the request are ignored (an attacker's link could
@@ -33,7 +35,7 @@ import requests
 from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.internal import jwtkit
 from allauth.socialaccount.models import SocialApp, SocialLogin
-from allauth.socialaccount.providers.base import ProviderException
+from allauth.socialaccount.providers.base import AuthProcess, ProviderException
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.oauth2.utils import generate_code_challenge
 from allauth.socialaccount.providers.oauth2.views import (
@@ -42,7 +44,7 @@ from allauth.socialaccount.providers.oauth2.views import (
 )
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -112,6 +114,26 @@ def sealed_claims(sociallogin: SocialLogin) -> dict[str, Any]:
     """The verified claims carried (encrypted) by a sign-in through our provider."""
     token = (sociallogin.account.extra_data or {}).get(CLAIMS_KEY)
     return claims_open(token) if token else {}
+
+
+def authorized_party_problem(claims: Mapping[str, Any], client_id: str) -> str | None:
+    """Why the ID token's authorized party (``azp``) is refused, or ``None`` if it is
+    fine (OpenID Connect Core 1.0, 3.1.3.7, steps 4 and 5; ``aud`` holding ``client_id``
+    is checked by the signature check before this).
+
+    ``azp``, when present, must be our ``client_id`` whatever the number of audiences
+    (a token the provider issued to another client, even naming us among its audiences,
+    is not ours to accept); a token with more than one audience must have one.
+    Returns ``azp_mismatch`` or ``azp_missing``.
+    """
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    if "azp" in claims:
+        if claims["azp"] != client_id:
+            return "azp_mismatch"
+    elif len(audiences) > 1:
+        return "azp_missing"
+    return None
 
 
 class EcitizenOpenIDConnectAdapter(OpenIDConnectOAuth2Adapter):
@@ -226,9 +248,9 @@ class EcitizenOpenIDConnectAdapter(OpenIDConnectOAuth2Adapter):
                 )
                 % {"provider": name},
             )
-        audience = claims["aud"]
-        if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != app.client_id:
-            self._refuse(request, app, "azp_mismatch", failed)
+        problem = authorized_party_problem(claims, app.client_id)
+        if problem:
+            self._refuse(request, app, problem, failed)
         expected_nonce = str((self.flow_state or {}).get("nonce") or "")
         if not expected_nonce or not hmac.compare_digest(
             str(claims.get("nonce", "")), expected_nonce
@@ -365,13 +387,43 @@ class _CallbackView(OAuth2CallbackView):
 
 @public
 def login_view(request: HttpRequest, provider_id: str) -> HttpResponse:
-    """Start a sign-in (or, with ``process=connect``, a link) at the provider."""
+    """Start a sign-in (or, with ``process=connect``, a link) at the provider — on a POST
+    only, which carries our CSRF token: the buttons are forms. A GET (a link, a
+    redirect, another site's page) only shows a page that asks the person to confirm
+    with such a form, whatever ``SOCIALACCOUNT_LOGIN_ON_GET`` says, so no other site can
+    start a sign-in or a link in someone's browser (login CSRF). Other methods: 405."""
+    if request.method not in {"GET", "HEAD", "POST"}:
+        return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
     try:
-        view = OAuth2LoginView.adapter_view(EcitizenOpenIDConnectAdapter(request, provider_id))
+        adapter = EcitizenOpenIDConnectAdapter(request, provider_id)
+        if request.method != "POST":
+            return _login_confirm(request, adapter.get_provider())
+        view = OAuth2LoginView.adapter_view(adapter)
         response: HttpResponse = view(request)
     except SocialApp.DoesNotExist as exc:
         raise Http404 from exc
     return response
+
+
+def _login_confirm(request: HttpRequest, provider: Any) -> HttpResponse:
+    """The page a GET of the sign-in address shows: what will happen, a button (a POST
+    form with the CSRF token, the ``process`` and a safe ``next``) and a way out."""
+    from allauth.account.utils import get_next_redirect_url
+    from django.shortcuts import render
+
+    process = request.GET.get("process")
+    process = AuthProcess.CONNECT if process == AuthProcess.CONNECT else AuthProcess.LOGIN
+    cancel = "socialaccount_connections" if process == AuthProcess.CONNECT else "account_login"
+    return render(
+        request,
+        "socialaccount/login.html",
+        {
+            "provider": provider,
+            "process": str(process),
+            "next_url": get_next_redirect_url(request) or "",
+            "cancel_url": reverse(cancel),
+        },
+    )
 
 
 @public

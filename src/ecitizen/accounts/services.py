@@ -754,6 +754,35 @@ def staff_roles_from_groups(
     return wanted
 
 
+def _staff_managed_keys(group_roles: Mapping[str, list[Mapping[str, str]]]) -> set[RoleKey]:
+    """The roles the staff identity provider manages: every role its mapping can give."""
+    return {
+        _role_key(entry)
+        for entries in group_roles.values()
+        for entry in entries
+        if entry.get("role") in registry.roles
+    }
+
+
+def _staff_roles_held(user: User) -> dict[RoleKey, RoleAssignment]:
+    return {
+        (
+            a.role,
+            a.department.slug if a.department else None,
+            a.jurisdiction.code if a.jurisdiction else None,
+        ): a
+        for a in RoleAssignment.objects.filter(user=user).select_related(
+            "department", "jurisdiction"
+        )
+    }
+
+
+def _role_cache_clear(user: User) -> None:
+    # The per-request cache of the user's roles is stale now.
+    if hasattr(user, "_ecitizen_role_assignments"):
+        delattr(user, "_ecitizen_role_assignments")
+
+
 @transaction.atomic
 def staff_roles_sync(
     *,
@@ -770,25 +799,14 @@ def staff_roles_sync(
     alone. A mapping naming a department or ward that does not exist is skipped (and the
     skip audited). Every change goes through :func:`role_assign` / :func:`role_revoke`
     (audited, actor: the system). Returns the labels added and removed.
+
+    Managed roles hold only while the person signs in through the provider: see
+    :func:`staff_roles_withdraw`, which removes them again.
     """
     wanted = staff_roles_from_groups(groups=groups, group_roles=group_roles)
-    managed = {
-        _role_key(entry)
-        for entries in group_roles.values()
-        for entry in entries
-        if entry.get("role") in registry.roles
-    }
+    managed = _staff_managed_keys(group_roles)
     User.objects.select_for_update().filter(pk=user.pk).first()
-    held = {
-        (
-            a.role,
-            a.department.slug if a.department else None,
-            a.jurisdiction.code if a.jurisdiction else None,
-        ): a
-        for a in RoleAssignment.objects.filter(user=user).select_related(
-            "department", "jurisdiction"
-        )
-    }
+    held = _staff_roles_held(user)
     added: list[str] = []
     removed: list[str] = []
     for key, assignment in held.items():
@@ -832,10 +850,64 @@ def staff_roles_sync(
             },
             ip_address=ip_address,
         )
-    # The per-request cache of the user's roles is stale now.
-    if hasattr(user, "_ecitizen_role_assignments"):
-        delattr(user, "_ecitizen_role_assignments")
+    _role_cache_clear(user)
     return added, removed
+
+
+#: Why :func:`staff_roles_withdraw` removed the provider's roles.
+WITHDRAWN_UNLINKED = "unlinked"
+WITHDRAWN_SIGNED_IN_ANOTHER_WAY = "signed_in_another_way"
+
+
+@transaction.atomic
+def staff_roles_withdraw(
+    *,
+    user: User,
+    provider_id: str,
+    group_roles: Mapping[str, list[Mapping[str, str]]],
+    reason: str,
+    keep: Mapping[str, list[Mapping[str, str]]] | None = None,
+    ip_address: str | None = None,
+) -> list[str]:
+    """Remove from ``user`` the roles the staff identity provider manages (every role its
+    group mapping can give, as :func:`staff_roles_sync` manages them).
+
+    They hold only for sessions signed in through the provider, whose groups are checked
+    at that sign-in: the caller withdraws them when the person unlinks the provider
+    (``reason``: :data:`WITHDRAWN_UNLINKED`) and when they sign in any other way — a
+    password, a passkey, the residents' eID (:data:`WITHDRAWN_SIGNED_IN_ANOTHER_WAY`).
+    Their next sign-in through the provider gives back what their groups give then.
+    Roles given by hand that no group maps to are left alone, and so are those the
+    mapping ``keep`` can give (another staff provider's, signed in through just now).
+
+    Each removal goes through :func:`role_revoke` (audited ``role.revoked``, actor: the
+    system), then one ``auth.staff_roles_withdrawn`` event says why. Returns the labels
+    removed (none: nothing written).
+    """
+    managed = _staff_managed_keys(group_roles) - _staff_managed_keys(keep or {})
+    if not managed:
+        return []
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    removed: list[str] = []
+    for key, assignment in _staff_roles_held(user).items():
+        if key in managed:
+            removed.append(assignment.audit_label())
+            role_revoke(assignment=assignment, actor=None, ip_address=ip_address, system=True)
+    if removed:
+        audit_record(
+            action="auth.staff_roles_withdrawn",
+            actor=None,
+            obj=user,
+            subject_user_id=user.pk,
+            changes={
+                "provider": {"before": provider_id, "after": None},
+                "roles": {"before": sorted(removed), "after": []},
+                "reason": {"before": None, "after": reason},
+            },
+            ip_address=ip_address,
+        )
+    _role_cache_clear(user)
+    return removed
 
 
 def sealed_claims_forget(*, account_id: int) -> None:

@@ -130,12 +130,15 @@ def on_email_changed(
 def on_signed_in_with_provider(
     sender: Any, request: HttpRequest, user: Any, sociallogin: Any = None, **kwargs: Any
 ) -> None:
-    """A complete sign-in (second factor included) through an OpenID Connect provider:
-    file the verified identity or follow the staff groups (``adapters``)."""
-    if sociallogin is not None:
-        from ecitizen.accounts.adapters import identity_from_sign_in
+    """A complete sign-in (second factor included). Through an OpenID Connect provider:
+    file the verified identity or follow the staff groups; any other way: withdraw the
+    roles a linked staff provider manages, which hold only for its sign-ins
+    (``adapters``)."""
+    from ecitizen.accounts.adapters import identity_from_sign_in, staff_roles_after_sign_in
 
+    if sociallogin is not None:
         identity_from_sign_in(request, user, sociallogin)
+    staff_roles_after_sign_in(request, user, sociallogin)
 
 
 @receiver(social_signals.social_account_added)
@@ -165,5 +168,8 @@ def on_provider_unlinked(
     services.identity_verification_remove(
         user=user, provider_id=socialaccount.provider, actor=user, ip_address=_ip(request)
     )
+    from ecitizen.accounts.adapters import staff_roles_after_unlink
+
+    staff_roles_after_unlink(request, socialaccount)
     if request is not None:
         request.session.pop(IDP_SECOND_FACTOR_SESSION_KEY, None)

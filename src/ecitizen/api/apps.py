@@ -86,7 +86,8 @@ class ApiConfig(AppConfig):
             ApiRouter("webhooks", "ecitizen.api.webhooks_api.router", "Webhooks")
         )
         registry.register_api_router(ApiRouter("me", "ecitizen.api.me_api.router", "Your account"))
-        # The consents a resident gave are erased with their account (privacy app).
+        # The consents a resident gave and the webhook subscriptions made for them are
+        # erased with their account (privacy app).
         from ecitizen.api import erasure as api_erasure
         from ecitizen.core.registry import Eraser
 

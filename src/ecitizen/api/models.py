@@ -126,6 +126,27 @@ class WebhookSubscription(models.Model):
         return f"{self.url} ({', '.join(self.events)})"
 
 
+class WebhookSubscriptionEvent(models.Model):
+    """One event name a subscription names, as a row: what the fan-out looks subscriptions
+    up by, in the database (``events``, the list as the client gave it, is what the API
+    shows). Written with the subscription (``webhooks.subscription_create``), never
+    changed."""
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="event_names"
+    )
+    name = models.CharField(max_length=63)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "name"], name="api_subscription_event")
+        ]
+        indexes = [models.Index(fields=["name", "subscription"], name="api_subscription_event_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class WebhookDelivery(models.Model):
     """One event sent (or to be sent) to one subscription: its body is fixed when it is
     made (references, codes and states only), so every attempt sends the same bytes. A
@@ -162,7 +183,28 @@ class WebhookDelivery(models.Model):
 
 class WebhookAttempt(models.Model):
     """One try at sending a delivery: the answer's status code (none when the endpoint
-    could not be reached), how long it took and what went wrong."""
+    could not be reached), how long it took and what went wrong, as a category only
+    (``error``): the client reads this log, so it never holds an address the name
+    resolved to or a system's error text (those go to the log, ``webhooks``)."""
+
+    class Error(models.TextChoices):
+        #: The endpoint answered, with a status other than 2xx (see ``status_code``).
+        HTTP_STATUS = "http_status"
+        #: No answer within ``WEBHOOK_TIMEOUT_SECONDS``.
+        TIMEOUT = "timeout"
+        #: The connection was refused, reset or could not be made.
+        CONNECTION_FAILED = "connection_failed"
+        #: The TLS handshake failed (a certificate that does not verify, say).
+        TLS_FAILED = "tls_failed"
+        #: The answer was not HTTP.
+        PROTOCOL_ERROR = "protocol_error"
+        #: The host name does not resolve, or not to a public address (one category,
+        #: so that a client cannot learn which internal names exist).
+        ADDRESS_REFUSED = "address_refused"
+        #: The address cannot be sent to (a port out of range, say).
+        INVALID_ADDRESS = "invalid_address"
+        #: Something failed on the platform's side.
+        INTERNAL_ERROR = "internal_error"
 
     delivery = models.ForeignKey(
         WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
@@ -171,7 +213,8 @@ class WebhookAttempt(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     status_code = models.PositiveIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
-    error = models.CharField(max_length=300, blank=True)
+    #: Empty when the endpoint answered 2xx.
+    error = models.CharField(max_length=20, choices=Error.choices, blank=True)
 
     class Meta:
         ordering = ["number"]

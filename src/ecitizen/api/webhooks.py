@@ -12,10 +12,12 @@ How an event reaches a client:
 3. :func:`delivery_attempt` POSTs the body, signed: header ``X-Ecitizen-Signature:
    t=<unix time>,v1=<hex HMAC-SHA256 of "<t>." + body with the subscription's secret>``
    (as the payments sandbox signs), within ``WEBHOOK_TIMEOUT_SECONDS``, to a public
-   address only (:func:`target_address`); every attempt is logged;
+   address only (:func:`target_address`); every attempt is logged, with a category of
+   what went wrong (``WebhookAttempt.Error``) that the client reads, the details in the
+   platform's log;
 4. a delivery that failed is tried again after 30 s, 1 min, 2 min... (doubling, at most
    6 h) by the ``webhooks retry`` job, until ``WEBHOOK_MAX_ATTEMPTS``; a client may replay
-   any delivery (:func:`delivery_replay`).
+   a delivery (:func:`delivery_replay`), a few times an hour.
 
 Deliveries are at least once: a receiver deduplicates by the body's ``id`` (the event's,
 the same in a replay) or the ``X-Ecitizen-Delivery`` header (the delivery's).
@@ -38,10 +40,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,6 +55,7 @@ from ecitizen.api.models import (
     WebhookAttempt,
     WebhookDelivery,
     WebhookSubscription,
+    WebhookSubscriptionEvent,
 )
 from ecitizen.api.oauth import BACK_OFFICE, RESIDENT_APP
 from ecitizen.core.errors import DomainError
@@ -73,10 +77,27 @@ RESPONSE_READ_LIMIT = 64 * 1024
 USER_AGENT = "ecitizen-webhooks/1"
 #: Active subscriptions a client may have for one user (resident or service account).
 MAX_SUBSCRIPTIONS = 20
+#: Replays allowed per :data:`REPLAY_WINDOW`: of one event to one subscription, and of
+#: all the events of one subscription (each replay is one more request to its address).
+#: The replay operation's description (``webhooks_api``) names them.
+REPLAYS_PER_EVENT = 5
+REPLAYS_PER_SUBSCRIPTION = 100
+REPLAY_WINDOW = timedelta(hours=1)
 
 
 class WebhookError(DomainError):
     code = "webhook_invalid"
+
+
+class WebhookReplayLimited(WebhookError):
+    """Too many replays within :data:`REPLAY_WINDOW`; ``retry_after``: the seconds until
+    one more is allowed."""
+
+    code = "webhook_replay_limited"
+
+    def __init__(self, message: Any, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class WebhookTargetRefused(Exception):
@@ -96,30 +117,48 @@ def webhook_events_for(event_type: type) -> list[WebhookEvent]:
     return [event for event in webhook_events() if event.event_type is event_type]
 
 
-def granted_scopes(subscription: WebhookSubscription) -> set[str]:
-    """What the subscription's client may see for its user: the resident's consent's
-    scopes for an app acting for residents, the client's scopes for a back-office
-    system."""
-    client = subscription.client
-    if client.kind == BACK_OFFICE:
-        return set(client.scope_list)
-    consent = Consent.objects.filter(
-        user_id=subscription.user_id,
-        application_id=client.application_id,
-        revoked_at__isnull=True,
-    ).first()
-    return set(consent.scope_list) if consent else set()
+def granted_scopes(subscriptions: Iterable[WebhookSubscription]) -> dict[int, set[str]]:
+    """What each subscription's client may see for its user, by subscription pk: the
+    resident's live consent's scopes for an app acting for residents, the client's
+    scopes for a back-office system. One query, whatever the number of subscriptions
+    (their ``client`` must be loaded with them)."""
+    subscriptions = list(subscriptions)
+    wanted = {
+        (subscription.user_id, subscription.client.application_id)
+        for subscription in subscriptions
+        if subscription.client.kind != BACK_OFFICE
+    }
+    consents: dict[tuple[int, int], set[str]] = {}
+    if wanted:
+        rows = Consent.objects.filter(
+            user_id__in={user_id for user_id, _app in wanted},
+            application_id__in={app_id for _user, app_id in wanted},
+            revoked_at__isnull=True,
+        ).values_list("user_id", "application_id", "scopes")
+        consents = {(user_id, app_id): set(scopes.split()) for user_id, app_id, scopes in rows}
+    return {
+        subscription.pk: (
+            set(subscription.client.scope_list)
+            if subscription.client.kind == BACK_OFFICE
+            else consents.get((subscription.user_id, subscription.client.application_id), set())
+        )
+        for subscription in subscriptions
+    }
 
 
 def entitled(
-    subscription: WebhookSubscription, definition: WebhookEvent, audience: Mapping[str, Any]
+    subscription: WebhookSubscription,
+    definition: WebhookEvent,
+    audience: Mapping[str, Any],
+    *,
+    granted: set[str],
 ) -> bool:
     """Whether the subscription may receive an event with this ``audience``: an app acting
     for residents only for its own resident's objects (with a live consent granting one
     of the event's scopes); a back-office system only within the department (and ward)
-    of its service account's role."""
+    of its service account's role. ``granted``: the subscription's entry of
+    :func:`granted_scopes`."""
     client = subscription.client
-    granted = granted_scopes(subscription)
     if (
         not subscription.active
         or client.disabled_at is not None
@@ -161,9 +200,35 @@ def _events_valid(events: Iterable[str]) -> list[str]:
     return chosen
 
 
+def _url_parts(url: str) -> tuple[SplitResult, int]:
+    """``url`` split, with its port (the scheme's when it names none). Raises
+    ``ValueError`` for an address no request can be sent to: one that does not parse
+    (``http://[::1``), a port that is not a number from 1 to 65535, a host name that is
+    not a valid (internationalised) domain name, or a space, control or non-ASCII
+    character outside the host name (a request line cannot carry it)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)  # ValueError: out of range
+    (parts.hostname or "").encode("idna")  # UnicodeError (a ValueError): an empty label...
+    sent = parts.path + parts.query
+    if not sent.isascii() or any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise ValueError("a space, control or non-ASCII character outside the host name")
+    if parts.port == 0:
+        raise ValueError("port 0")
+    return parts, port
+
+
 def _url_valid(url: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts, _port = _url_parts(url)
+    except ValueError:
+        raise WebhookError(
+            _(
+                "The address is not a valid URL: check the host name, the port (1 to 65535) "
+                "and that the path is percent-encoded."
+            ),
+            code="webhook_url_invalid",
+        ) from None
     allow_private = settings.WEBHOOK_ALLOW_PRIVATE_TARGETS
     schemes = ("https", "http") if allow_private else ("https",)
     if parts.scheme not in schemes or not parts.hostname or len(url) > 500:
@@ -216,6 +281,9 @@ def subscription_create(
     secret = "whsec_" + secrets.token_urlsafe(32)
     subscription = WebhookSubscription.objects.create(
         client=client, user=user, url=url, events=chosen, secret=secret
+    )
+    WebhookSubscriptionEvent.objects.bulk_create(
+        WebhookSubscriptionEvent(subscription=subscription, name=name) for name in chosen
     )
     audit_record(
         action="api.webhook_subscribed",
@@ -285,39 +353,68 @@ def webhook_event_fanout(event: Any) -> None:
     webhook_deliveries_make(event)
 
 
+def _subscriptions_to(name: str) -> QuerySet[WebhookSubscription]:
+    """The live subscriptions to the webhook event ``name``: active, of an enabled
+    client."""
+    return WebhookSubscription.objects.filter(
+        active=True, client__disabled_at__isnull=True, event_names__name=name
+    )
+
+
+def _candidates(name: str, audience: Mapping[str, Any]) -> list[WebhookSubscription]:
+    """The live subscriptions to ``name`` that :func:`entitled` may accept for an event
+    with ``audience``, chosen in the database: a resident app's for the audience's
+    resident, a back-office system's for its own service account. One query."""
+    who = Q(client__kind=BACK_OFFICE, user_id=F("client__service_account_id")) & ~Q(client__role="")
+    if audience.get("user_id") is not None:
+        who |= Q(client__kind=RESIDENT_APP, user_id=audience["user_id"])
+    candidates = list(_subscriptions_to(name).filter(who).select_related("client", "user"))
+    # One user object per account: the role assignments remit_covers reads are cached
+    # on it, so they are read once per back-office system, not once per subscription.
+    users: dict[int, Any] = {}
+    for subscription in candidates:
+        subscription.user = users.setdefault(subscription.user_id, subscription.user)
+    return candidates
+
+
 def webhook_deliveries_make(event: Any) -> int:
     """Make and queue the deliveries of ``event`` to every subscription entitled to it;
     returns how many. Runs in its own transaction as a background task (``core.events``);
-    the deliveries' tasks are queued with that transaction."""
+    the deliveries' tasks are queued with that transaction. The queries do not grow with
+    the number of subscriptions (but one per back-office system for its role, and one
+    per delivery for its task with the database task backend)."""
     made: list[int] = []
     for definition in webhook_events_for(type(event)):
         if definition.applies is not None and not definition.applies(event):
             continue
-        candidates = [
-            subscription
-            for subscription in WebhookSubscription.objects.filter(
-                active=True, client__disabled_at__isnull=True
-            ).select_related("client", "user")
-            if definition.name in subscription.events
-        ]
-        if not candidates:
+        if not _subscriptions_to(definition.name).exists():  # spares the audience's query
             continue
         audience = definition.audience(event)
-        receivers = [s for s in candidates if entitled(s, definition, audience)]
+        candidates = _candidates(definition.name, audience)
+        granted = granted_scopes(candidates)
+        receivers = [
+            subscription
+            for subscription in candidates
+            if entitled(subscription, definition, audience, granted=granted[subscription.pk])
+        ]
         if not receivers:
             continue
         event_id = uuid.uuid4()
         body = webhook_body(name=definition.name, event_id=event_id, data=definition.payload(event))
         now = timezone.now()
-        for subscription in receivers:
-            delivery = WebhookDelivery.objects.create(
-                subscription=subscription,
-                event=definition.name,
-                event_id=event_id,
-                body=body,
-                next_attempt_at=now,
-            )
-            made.append(delivery.pk)
+        deliveries = WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(
+                    subscription=subscription,
+                    event=definition.name,
+                    event_id=event_id,
+                    body=body,
+                    next_attempt_at=now,
+                )
+                for subscription in receivers
+            ]
+        )
+        made.extend(delivery.pk for delivery in deliveries)
     _enqueue(made)
     return len(made)
 
@@ -350,9 +447,43 @@ def webhook_signature_valid(
     return hmac.compare_digest(expected, parts.get("v1", ""))
 
 
+#: IPv6 prefixes whose addresses carry an IPv4 address in their last 32 bits, which is
+#: where a packet to them ends up: IPv4-mapped, IPv4-translated (SIIT), the well-known
+#: NAT64 prefix (RFC 6052) and IPv4-compatible (deprecated; ``::`` and ``::1`` carry
+#: 0.0.0.0 and 0.0.0.1, refused as such).
+_IPV4_IN_LAST_32_BITS = (
+    ipaddress.IPv6Network("::ffff:0:0/96"),
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    ipaddress.IPv6Network("::/96"),
+)
+#: The local-use NAT64 prefix (RFC 8215): an operator's own translator, to whatever
+#: IPv4 address its prefix length puts where; never public.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address carries (see :data:`_IPV4_IN_LAST_32_BITS`;
+    6to4's gateway; Teredo's server and client), none for an ordinary one."""
+    if address.sixtofour is not None:
+        return (address.sixtofour,)
+    if address.teredo is not None:
+        return address.teredo
+    if any(address in network for network in _IPV4_IN_LAST_32_BITS):
+        return (ipaddress.IPv4Address(int(address) & 0xFFFFFFFF),)
+    return ()
+
+
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Whether ``address`` is on the public internet (not loopback, private, link-local,
+    shared, reserved or multicast). An IPv6 address that carries IPv4 addresses is
+    judged by them, with the same rules."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _LOCAL_NAT64:
+            return False
+        embedded = _embedded_ipv4(address)
+        if embedded:
+            return all(_public(inner) for inner in embedded)
     return bool(address.is_global) and not address.is_multicast
 
 
@@ -363,13 +494,13 @@ def target_address(url: str) -> tuple[str, str, int, str]:
     Raises :class:`WebhookTargetRefused` for a scheme other than https (http too when
     ``WEBHOOK_ALLOW_PRIVATE_TARGETS``), a name that does not resolve, or — unless that
     setting is on (tests, a developer's machine) — any address that is not public
-    (loopback, private, link-local, reserved, multicast)."""
-    parts = urlsplit(url)
+    (see :func:`_public`); ``ValueError`` for an address no request can be sent to
+    (see :func:`_url_parts`)."""
+    parts, port = _url_parts(url)
     allow_private = settings.WEBHOOK_ALLOW_PRIVATE_TARGETS
     if parts.scheme not in (("https", "http") if allow_private else ("https",)):
         raise WebhookTargetRefused(f"scheme {parts.scheme!r} is not allowed")
     host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
@@ -389,7 +520,7 @@ def _post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> 
     (TLS still verifies the certificate for the host name). Redirects are not followed.
     Returns the status code."""
     scheme, host, port, address = target_address(url)
-    parts = urlsplit(url)
+    parts, _port = _url_parts(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     connection: http.client.HTTPConnection
     if scheme == "https":
@@ -425,7 +556,8 @@ def delivery_attempt(delivery_pk: int, *, now: datetime | None = None) -> str | 
 
     The delivery is claimed first (its next attempt moved past this one's timeout, in
     one UPDATE), so two workers never send it at once; the HTTP call runs outside any
-    transaction.
+    transaction. Whatever sending raises, the attempt is logged (with a category of
+    what went wrong, :func:`_failure`), so a delivery never stays claimed for ever.
     """
     now = now or timezone.now()
     lease = timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS * 2 + 30)
@@ -457,15 +589,34 @@ def delivery_attempt(delivery_pk: int, *, now: datetime | None = None) -> str | 
     try:
         status_code = _post(subscription.url, body, headers, settings.WEBHOOK_TIMEOUT_SECONDS)
         if not 200 <= status_code < 300:
-            error = f"the endpoint answered {status_code}"
-    except WebhookTargetRefused as refused:
-        error = f"refused: {refused}"
-    except (OSError, http.client.HTTPException) as failure:
-        error = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
+            error = WebhookAttempt.Error.HTTP_STATUS
+    except Exception as failure:  # whatever it is, it is one attempt, logged
+        error = _failure(failure)
+        log = logger.exception if error == WebhookAttempt.Error.INTERNAL_ERROR else logger.info
+        # The details (addresses, the system's words) are for the operators only.
+        log("webhook delivery %s attempt failed (%s): %r", delivery.uid, error, failure)
     duration_ms = int((time.monotonic() - started) * 1000)
     return _attempt_record(
-        delivery_pk, status_code=status_code, error=error[:300], duration_ms=duration_ms
+        delivery_pk, status_code=status_code, error=error, duration_ms=duration_ms
     )
+
+
+def _failure(failure: Exception) -> str:  # noqa: PLR0911 - one category per kind of failure
+    """The category (``WebhookAttempt.Error``) of what :func:`_post` raised: the client
+    sees it in the attempt log instead of the error's text."""
+    if isinstance(failure, WebhookTargetRefused):
+        return WebhookAttempt.Error.ADDRESS_REFUSED
+    if isinstance(failure, TimeoutError):
+        return WebhookAttempt.Error.TIMEOUT
+    if isinstance(failure, ssl.SSLError):  # before OSError and ValueError: it is both
+        return WebhookAttempt.Error.TLS_FAILED
+    if isinstance(failure, OSError):
+        return WebhookAttempt.Error.CONNECTION_FAILED
+    if isinstance(failure, ValueError | http.client.InvalidURL):
+        return WebhookAttempt.Error.INVALID_ADDRESS
+    if isinstance(failure, http.client.HTTPException):
+        return WebhookAttempt.Error.PROTOCOL_ERROR
+    return WebhookAttempt.Error.INTERNAL_ERROR
 
 
 @transaction.atomic
@@ -519,25 +670,76 @@ def deliveries_retry(*, now: datetime | None = None) -> int:
     return len(due)
 
 
+def _replay_wait(replays: QuerySet[WebhookDelivery], limit: int, now: datetime) -> int | None:
+    """``None`` when fewer than ``limit`` of ``replays`` were made within
+    :data:`REPLAY_WINDOW` before ``now``; else the seconds until the oldest of them
+    leaves it."""
+    recent = replays.filter(created_at__gt=now - REPLAY_WINDOW)
+    if recent.count() < limit:
+        return None
+    oldest = recent.order_by("created_at").values_list("created_at", flat=True)[0]
+    return max(1, int((oldest + REPLAY_WINDOW - now).total_seconds() + 0.999))
+
+
+def _replay_allowed(delivery: WebhookDelivery, now: datetime) -> None:
+    """Raise :class:`WebhookReplayLimited` when ``delivery``'s event was replayed
+    :data:`REPLAYS_PER_EVENT` times to its subscription within :data:`REPLAY_WINDOW`,
+    or the subscription's events :data:`REPLAYS_PER_SUBSCRIPTION` times."""
+    replays = WebhookDelivery.objects.filter(
+        subscription_id=delivery.subscription_id, replay_of__isnull=False
+    )
+    wait = _replay_wait(replays.filter(event_id=delivery.event_id), REPLAYS_PER_EVENT, now)
+    if wait is not None:
+        raise WebhookReplayLimited(
+            _(
+                "This event was replayed %(count)d times in the last hour: wait before "
+                "replaying it again."
+            )
+            % {"count": REPLAYS_PER_EVENT},
+            retry_after=wait,
+        )
+    wait = _replay_wait(replays, REPLAYS_PER_SUBSCRIPTION, now)
+    if wait is not None:
+        raise WebhookReplayLimited(
+            _(
+                "This subscription's deliveries were replayed %(count)d times in the last "
+                "hour: wait before replaying more."
+            )
+            % {"count": REPLAYS_PER_SUBSCRIPTION},
+            retry_after=wait,
+        )
+
+
 @transaction.atomic
 def delivery_replay(
     *, delivery: WebhookDelivery, user: Any, ip_address: str | None = None
 ) -> WebhookDelivery:
     """Send a delivery again, as a new delivery with the same body and event id (the
     client asked: its endpoint lost it). Raises :class:`WebhookError`
-    (``webhook_subscription_inactive``) when its subscription was stopped. Audited."""
-    subscription = delivery.subscription
+    (``webhook_subscription_inactive``) when its subscription was stopped, and
+    :class:`WebhookReplayLimited` past :data:`REPLAYS_PER_EVENT` replays of the event or
+    :data:`REPLAYS_PER_SUBSCRIPTION` of the subscription's deliveries within
+    :data:`REPLAY_WINDOW` (the subscription's row is locked while they are counted, so
+    concurrent replays cannot overrun them). Audited."""
+    subscription = (
+        WebhookSubscription.objects.select_for_update(of=("self",))
+        .select_related("client")
+        .get(pk=delivery.subscription_id)
+    )
     if not subscription.active or subscription.client.disabled_at is not None:
         raise WebhookError(
             _("This subscription was stopped; its deliveries cannot be replayed."),
             code="webhook_subscription_inactive",
         )
+    now = timezone.now()
+    _replay_allowed(delivery, now)
     replay = WebhookDelivery.objects.create(
         subscription=subscription,
         event=delivery.event,
         event_id=delivery.event_id,
         body=delivery.body,
-        next_attempt_at=timezone.now(),
+        created_at=now,
+        next_attempt_at=now,
         replay_of=delivery,
     )
     audit_record(

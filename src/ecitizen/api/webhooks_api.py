@@ -5,7 +5,8 @@
   token is for, or for its service account), made here: the answer carries the signing
   secret once;
 - ``/api/v1/webhooks/deliveries``: the delivery log (attempts, status codes, durations,
-  errors), and ``.../{id}/replay`` to send a delivery again.
+  the category of what went wrong), and ``.../{id}/replay`` to send a delivery again (a
+  few times an hour: 429 past that).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ecitizen.api.pagination import PageQuery, page_of, paginate
 from ecitizen.api.problems import ApiProblem
 from ecitizen.api.webhooks import (
     WebhookError,
+    WebhookReplayLimited,
     delivery_replay,
     subscription_create,
     subscription_delete,
@@ -70,7 +72,15 @@ class Attempt(Schema):
     started_at: datetime.datetime
     status_code: int | None = None
     duration_ms: int
-    error: str = ""
+    error: str = Field(
+        "",
+        description=(
+            "What went wrong, as a category (empty when the endpoint answered 2xx): "
+            "`http_status` (see `status_code`), `timeout`, `connection_failed`, "
+            "`tls_failed`, `protocol_error`, `address_refused` (the host name does not "
+            "resolve, or not to a public address), `invalid_address`, `internal_error`."
+        ),
+    )
 
 
 class Delivery(Schema):
@@ -246,8 +256,18 @@ def delivery_detail(request: HttpRequest, delivery_id: uuid.UUID) -> dict[str, A
 )
 def delivery_replay_now(request: HttpRequest, delivery_id: uuid.UUID) -> Status:
     """Send a delivery again: a new delivery with the same body and event id, queued
-    now. 409 ``webhook_subscription_inactive`` when its subscription was stopped."""
+    now. 409 ``webhook_subscription_inactive`` when its subscription was stopped; 429
+    ``webhook_replay_limited`` (with ``Retry-After``) past 5 replays of one event, or
+    100 of one subscription's deliveries, within an hour."""
     client, user = _client(request)
     delivery = selectors.delivery_get(client=client, user=user, uid=delivery_id)
-    replay = delivery_replay(delivery=delivery, user=user, ip_address=client_ip(request))
+    try:
+        replay = delivery_replay(delivery=delivery, user=user, ip_address=client_ip(request))
+    except WebhookReplayLimited as limited:
+        raise ApiProblem(
+            429,
+            limited.code,
+            str(limited.message),
+            headers={"Retry-After": str(limited.retry_after)},
+        ) from limited
     return Status(202, _delivery(replay))

@@ -1,10 +1,17 @@
 """Erasure of a resident's participation (ADR 0023).
 
 Erased: their follows and news subscription, their flags on comments, the text of their
-comments (shown as removed), and their answers to consultations. Kept: their proposals
-(public, supported by others; no longer linked to the account), and their supports and
-budget votes, counted in published results: these hold only a pseudonymous key that,
-once the account's identity number is erased, nobody can link back to them.
+comments (shown as removed), their answers to consultations, and on the census lists
+they took part from, their identifier and the link to their account. Kept: their
+proposals (public, supported by others; no longer linked to the account), their supports
+and budget votes, counted in published results: these hold only a pseudonymous key that,
+once the account's identity number and the census identifier are erased, nobody can link
+back to them; and their census entries, marked as used, so that their codes cannot be
+used again (the organiser's list counts each person once).
+
+The records are found under the keys that are provably the resident's
+(:func:`~ecitizen.participation.services.common.person_keys_of`): a national identity
+number they typed but the national eID never verified finds nothing of its holder's.
 """
 
 from __future__ import annotations
@@ -15,11 +22,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ecitizen.core import crypto
 from ecitizen.core.registry import ErasedPart, Erasure
 from ecitizen.core.services import audit_record
 from ecitizen.participation.models import (
     Ballot,
+    CensusEntry,
     Comment,
     CommentFlag,
     Follow,
@@ -28,41 +35,33 @@ from ecitizen.participation.models import (
     Response,
     Support,
 )
-from ecitizen.participation.services.common import _KEY_CONTEXT, person_key_for_user
+from ecitizen.participation.services.common import person_keys_of
 
 NAME = "participation"
 #: What an erased comment reads in its place.
 ERASED_COMMENT = "[removed at the author's request]"
 
 
-def _person_keys(user: Any) -> set[str]:
-    """Every key the resident may have taken part under: their identity number's, their
-    account's (before they gave the number) and their email address's (answering
-    without signing in)."""
-    return {
-        person_key_for_user(user),
-        crypto.blind_index(f"user:{user.pk}", context=_KEY_CONTEXT),
-        crypto.blind_index("email:" + user.email.strip().lower(), context=_KEY_CONTEXT),
-    }
-
-
 def _run(user: Any, actor: Any, *, apply: bool) -> Erasure:
-    keys = _person_keys(user)
+    # The census entries' keys are read before their identifiers are erased below.
+    mine = person_keys_of(user)
     follows = Follow.objects.filter(user=user)
     news = NewsSubscription.objects.filter(user=user)
     flags = CommentFlag.objects.filter(flagged_by=user)
     comments = Comment.objects.filter(author=user).exclude(body=ERASED_COMMENT)
     # Answers are encrypted: which still hold something is seen once decrypted.
-    responses = [r for r in Response.objects.filter(person_key__in=keys) if r.answers]
+    responses = [r for r in Response.objects.filter(person_key__in=mine.keys) if r.answers]
     proposals = Proposal.objects.filter(author=user)
+    census = CensusEntry.objects.filter(pk__in=[entry.pk for entry in mine.census_entries])
     counts = {
         "follows": follows.count() + news.count(),
         "flags": flags.count(),
         "comments": comments.count(),
         "responses": len(responses),
+        "census": len(mine.census_entries),
         "proposals": proposals.count(),
-        "votes": Support.objects.filter(person_key__in=keys).count()
-        + Ballot.objects.filter(person_key__in=keys).count(),
+        "votes": Support.objects.filter(person_key__in=mine.keys).count()
+        + Ballot.objects.filter(person_key__in=mine.keys).count(),
     }
     if apply:
         follows.delete()
@@ -77,6 +76,9 @@ def _run(user: Any, actor: Any, *, apply: bool) -> Erasure:
         for response in responses:
             response.answers = {}
             response.save(update_fields=["answers"])
+        # The entry stays claimed, with its identifier's blind index and its code's hash:
+        # the code stays used and a new upload of the list does not issue another.
+        census.update(identifier="", claimed_by=None)
         proposals.update(author=None)
         if any(counts.values()):
             audit_record(
@@ -94,6 +96,10 @@ def _run(user: Any, actor: Any, *, apply: bool) -> Erasure:
             ErasedPart(_("Comments you reported"), counts["flags"]),
             ErasedPart(_("The text of your comments"), counts["comments"]),
             ErasedPart(_("Your answers to consultations"), counts["responses"]),
+            ErasedPart(
+                _("Your identifier on census lists and its link to your account"),
+                counts["census"],
+            ),
         ),
         kept=(
             ErasedPart(
@@ -109,14 +115,25 @@ def _run(user: Any, actor: Any, *, apply: bool) -> Erasure:
                     "and can no longer be linked to you."
                 ),
             ),
+            ErasedPart(
+                _("Census codes you used, still marked as used"),
+                counts["census"],
+                _(
+                    "So that a code cannot be used twice and results count each person "
+                    "once. They no longer hold your identifier or name you."
+                ),
+            ),
         ),
     )
 
 
 def erase(user: Any, actor: Any) -> Erasure:
+    """Erase ``user``'s participation (see the module's docstring); audited as
+    ``participation.erased`` with the counts."""
     with transaction.atomic():
         return _run(user, actor, apply=True)
 
 
 def plan(user: Any) -> Erasure:
+    """What :func:`erase` would erase and keep now; changes nothing."""
     return _run(user, None, apply=False)

@@ -1,8 +1,10 @@
 """What the participation app holds about a resident, for their data rights (the
 ``privacy`` app): their consultation responses, proposals, supports, comments, follows,
 budget ballots and the census entries they claimed. Most records name a person key (a
-blind index) rather than the account: this module finds the resident's keys. Registered as
-``participation`` in ``ParticipationConfig.ready()``."""
+blind index) rather than the account: ``services.common.person_keys_of`` finds the keys
+that are provably the resident's (never a typed, unverified identity number's), the same
+ones their erasure covers. Registered as ``participation`` in
+``ParticipationConfig.ready()``."""
 
 from __future__ import annotations
 
@@ -15,30 +17,12 @@ from ecitizen.core.registry import PersonalData
 NAME = "participation"
 
 
-def _person_keys(user: Any) -> tuple[set[str], list[Any]]:
-    """The person keys that stand for ``user`` and the census entries they claimed."""
-    from ecitizen.core import crypto
-    from ecitizen.participation.models import CensusEntry
-    from ecitizen.participation.services.common import (
-        _KEY_CONTEXT,
-        person_key_for_census,
-        person_key_for_email,
-        person_key_for_user,
-    )
-
-    entries = list(CensusEntry.objects.filter(claimed_by=user).select_related("process"))
-    # The account's own key too: what they did before their profile had a national
-    # identity number was recorded under it.
-    account_key = crypto.blind_index(f"user:{user.pk}", context=_KEY_CONTEXT)
-    keys = {person_key_for_user(user), person_key_for_email(user.email), account_key}
-    keys.update(person_key_for_census(entry) for entry in entries)
-    return keys, entries
-
-
 def export(user: Any) -> dict[str, Any]:
-    """Everything ``user`` did in participation processes, under any of their person keys,
-    with answers decrypted. Never another person's: comments are theirs alone, proposals
-    those they wrote."""
+    """Everything ``user`` did in participation processes, under any of their person keys
+    (:func:`~ecitizen.participation.services.common.person_keys_of`), with answers
+    decrypted. Never another person's: comments are theirs alone, proposals those they
+    wrote, and a national identity number counts only once the national eID verified it.
+    One query per kind of record, however many there are."""
     from ecitizen.participation.models import (
         Ballot,
         Comment,
@@ -48,10 +32,12 @@ def export(user: Any) -> dict[str, Any]:
         Response,
         Support,
     )
+    from ecitizen.participation.services.common import person_keys_of
 
-    keys, entries = _person_keys(user)
+    mine = person_keys_of(user)
+    keys = mine.keys
     items: list[dict[str, Any]] = []
-    for entry in entries:
+    for entry in mine.census_entries:
         items.append(
             {
                 "kind": "census_entry",

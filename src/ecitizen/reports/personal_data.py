@@ -15,8 +15,10 @@ NAME = "reports"
 
 
 def export(user: Any) -> dict[str, Any]:
-    """The reports ``user`` made (the photos as they uploaded them), the reports they
-    support and the alerts they set up (their place decrypted)."""
+    """The reports ``user`` made (the photos as they uploaded them; for a report sent
+    through an app, the app and the ids of the device and of the account there it sent),
+    the reports they support and the alerts they set up (their place decrypted). A fixed
+    number of queries, however many records there are."""
     from ecitizen.documents.services import upload_read
     from ecitizen.reports.models import Report, ReportAlert, ReportSupporter
 
@@ -24,7 +26,7 @@ def export(user: Any) -> dict[str, Any]:
     files: list[dict[str, Any]] = []
     reports = (
         Report.objects.filter(reporter=user)
-        .select_related("ward")
+        .select_related("ward", "api_client")
         .prefetch_related("photos__original", "updates")
         .order_by("requested_at", "pk")
     )
@@ -58,6 +60,11 @@ def export(user: Any) -> dict[str, Any]:
                 "reported_at": report.requested_at,
                 "confirmed_at": report.confirmed_at,
                 "source": report.source,
+                # What the app it came through (Open311) sent about the reporter.
+                "app": report.api_client.name if report.api_client else None,
+                "device_id": report.device_id,
+                "app_account_id": report.account_id,
+                "photo_url": report.media_url,
                 "updates": [
                     {"at": update.created_at, "state": update.state, "text": update.text}
                     for update in report.updates.all()
@@ -98,6 +105,7 @@ PERSONAL_DATA = PersonalData(
     lawful_basis="public_task",
     categories=(
         _("What and where you reported, with your photos"),
+        _("For a report sent through an app: the app's ids of your device and account"),
         _("Reports you support"),
         _("Alerts you set up, with the place they cover"),
     ),

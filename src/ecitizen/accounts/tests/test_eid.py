@@ -345,3 +345,140 @@ def test_other_untrustworthy_id_tokens_are_refused(client, eid_configured, mode,
     assert not SocialAccount.objects.exists()
     refusal = AuditEvent.objects.filter(action="auth.identity_provider_refused").latest("pk")
     assert refusal.changes["reason"] == reason
+
+
+# --- A sign-in starts only from a POST with our CSRF token (no login CSRF) ----------------
+
+
+def _flow_started(client):
+    """Whether a sign-in was started in this session (allauth stashes its state)."""
+    return any("socialaccount" in key for key, _value in client.session.items())
+
+
+def _confirm_form(page):
+    import re
+
+    found = re.search(r'<form [^>]*data-testid="provider-confirm".*?</form>', page, re.S)
+    assert found is not None
+    return found.group(0)
+
+
+def test_a_get_only_asks_to_confirm_and_starts_nothing(client, settings, eid_configured):
+    # Even with allauth's LOGIN_ON_GET turned on, a link (another site's, say) cannot
+    # start a sign-in or a link: it shows a page with a form to confirm.
+    settings.SOCIALACCOUNT_LOGIN_ON_GET = True
+    url = reverse("oidc_login", args=["eid"])
+    response = client.get(url, {"process": "connect", "next": "/accounts/"})
+    assert response.status_code == 200
+    assert not _flow_started(client)
+    page = response.content.decode()
+    assert "Continue to Test eID" in page
+    assert "to link it to your account" in page
+    assert "nothing has been changed" in page
+    form = _confirm_form(page)
+    assert form.startswith(f'<form method="post" action="{url}"')
+    assert 'name="csrfmiddlewaretoken"' in form
+    assert '<input type="hidden" name="process" value="connect">' in form
+    assert '<input type="hidden" name="next" value="/accounts/">' in form
+    assert f'href="{reverse("socialaccount_connections")}"' in form  # Cancel
+    # Confirming posts the form: now it starts, at the provider.
+    response = client.post(url, {"process": "login"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(eid_configured.issuer + "/authorize/")
+
+
+def test_the_confirm_page_keeps_only_a_safe_next_and_a_known_process(client, eid_configured):
+    url = reverse("oidc_login", args=["eid"])
+    page = client.get(url, {"process": "redirect", "next": "https://evil.example/"})
+    form = _confirm_form(page.content.decode())
+    assert '<input type="hidden" name="process" value="login">' in form
+    assert 'name="next"' not in form  # another site is not a place to come back to
+    assert f'href="{reverse("account_login")}"' in form
+
+
+@pytest.mark.parametrize("method", ["head", "options", "put", "delete"])
+def test_no_other_method_starts_a_sign_in(client, eid_configured, method):
+    # HEAD and OPTIONS are not checked for CSRF: they must not start a flow either.
+    response = getattr(client, method)(reverse("oidc_login", args=["eid"]))
+    assert response.status_code in {200, 403, 405}
+    assert "Location" not in response
+    assert not _flow_started(client)
+
+
+def test_a_post_without_our_csrf_token_is_refused(eid_configured):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("oidc_login", args=["eid"]), {"process": "login"})
+    assert response.status_code == 403
+    assert not _flow_started(client)
+
+
+def test_the_buttons_are_forms_that_post_with_a_csrf_token(client, eid_configured, resident):
+    import re
+
+    url = reverse("oidc_login", args=["eid"])
+    page = client.get(reverse("account_login")).content.decode()
+    form = re.search(rf'<form method="post" action="{url}".*?</form>', page, re.S)
+    assert form is not None
+    assert 'name="csrfmiddlewaretoken"' in form.group(0)
+    assert f'href="{url}' not in page
+    client.force_login(resident)
+    page = client.get(reverse("socialaccount_connections")).content.decode()
+    form = re.search(rf'<form method="post" action="{url}.*?</form>', page, re.S)
+    assert form is not None
+    assert 'name="csrfmiddlewaretoken"' in form.group(0)
+    assert f'href="{url}' not in page
+
+
+def test_an_unknown_provider_is_not_found_on_a_get_too(client, eid_configured):
+    assert client.get(reverse("oidc_login", args=["nope"])).status_code == 404
+
+
+# --- The authorized party (azp), OpenID Connect Core 3.1.3.7 -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("claims", "problem"),
+    [
+        ({"aud": "ecitizen-eid"}, None),
+        ({"aud": ["ecitizen-eid"]}, None),
+        ({"aud": "ecitizen-eid", "azp": "ecitizen-eid"}, None),
+        ({"aud": ["ecitizen-eid", "other"], "azp": "ecitizen-eid"}, None),
+        # azp present: it must be us, whatever the number of audiences.
+        ({"aud": "ecitizen-eid", "azp": "other"}, "azp_mismatch"),
+        ({"aud": ["ecitizen-eid"], "azp": "other"}, "azp_mismatch"),
+        ({"aud": ["ecitizen-eid", "other"], "azp": "other"}, "azp_mismatch"),
+        ({"aud": "ecitizen-eid", "azp": ""}, "azp_mismatch"),
+        ({"aud": "ecitizen-eid", "azp": None}, "azp_mismatch"),
+        ({"aud": "ecitizen-eid", "azp": ["ecitizen-eid"]}, "azp_mismatch"),
+        # Several audiences: azp is required.
+        ({"aud": ["ecitizen-eid", "other"]}, "azp_missing"),
+    ],
+)
+def test_the_authorized_party_rule(claims, problem):
+    from ecitizen.accounts.oidc import authorized_party_problem
+
+    assert authorized_party_problem(claims, "ecitizen-eid") == problem
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [("azp_other", "azp_mismatch"), ("two_audiences", "azp_missing")],
+)
+def test_an_id_token_authorized_for_another_client_is_refused(client, eid_configured, mode, reason):
+    eid_configured.misbehave(mode)
+    response = sign_in(client, eid_configured)
+    assert response.status_code == 401
+    assert "could not be trusted" in response.content.decode()
+    assert not User.objects.exists()
+    assert not SocialAccount.objects.exists()
+    refusal = AuditEvent.objects.filter(action="auth.identity_provider_refused").latest("pk")
+    assert refusal.changes["reason"] == reason
+
+
+def test_an_id_token_for_several_audiences_authorized_for_us_is_accepted(client, eid_configured):
+    eid_configured.misbehave("two_audiences_azp_ours")
+    response = sign_in(client, eid_configured)
+    assert response.status_code == 302
+    assert User.objects.filter(email="amina.rahman@eid.example").exists()

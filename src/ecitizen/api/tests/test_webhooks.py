@@ -218,7 +218,7 @@ def test_the_delivery_refuses_a_private_address_in_production(
         submit_shed(shed, resident)
     delivery = WebhookDelivery.objects.get(subscription=subscription)
     attempt = delivery.attempt_log.get()
-    assert attempt.error.startswith("refused:")
+    assert attempt.error == "address_refused"
     assert attempt.status_code is None
     assert receiver.received == []
 
@@ -375,7 +375,7 @@ def test_a_slow_endpoint_times_out(
         submit_shed(shed, resident)
     attempt = WebhookAttempt.objects.get()
     assert attempt.status_code is None
-    assert "timeout" in attempt.error.lower() or "timed out" in attempt.error.lower()
+    assert attempt.error == "timeout"
     assert attempt.duration_ms >= 900
 
 

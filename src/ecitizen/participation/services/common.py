@@ -4,14 +4,19 @@ person key that counts each person once, and eligibility.
 **Person keys.** A person takes part online (signed in), with a census code, or on paper
 through an official; the key is the same each way so that they count once:
 
-- a resident whose profile has a national identity number, and a paper entry made with
-  that number: the key of the number (:func:`person_key_for_national_id`);
-- a resident without one: the key of their account;
+- a resident whose national identity number the national eID vouched for, and a paper
+  entry made with that number (an official checked the identity document): the key of
+  the number (:func:`person_key_for_national_id`);
+- any other resident: the key of their account. A number typed into a profile proves
+  nothing (anyone may type another person's), so it never makes its typist the person
+  who voted on paper with it;
 - a census entry: the key of the entry (the organiser's list stands for the person);
 - an anonymous respondent: the key of their confirmed email address.
 
 Each key is an HMAC (``core.crypto.blind_index``) under its own context, so a key names
 no one to a reader of the database, and keys of different kinds never collide.
+:func:`person_keys_of` gathers every key a resident took part under (for their data
+rights).
 """
 
 from __future__ import annotations
@@ -25,7 +30,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.accounts.identity import national_id_index, validate_national_id
-from ecitizen.accounts.selectors import user_by_email, user_email_verified
+from ecitizen.accounts.selectors import (
+    identity_verification_for,
+    user_by_email,
+    user_email_verified,
+)
 from ecitizen.core import crypto
 from ecitizen.core.errors import DomainError
 from ecitizen.participation.models import (
@@ -64,15 +73,34 @@ def person_key_for_national_id(national_id: str) -> str:
     return crypto.blind_index("nid:" + national_id_index(national_id), context=_KEY_CONTEXT)
 
 
-def person_key_for_user(user: Any) -> str:
-    """The person key of a signed-in resident: their national identity number's when their
-    profile has one (so a paper entry with the number is the same person), else their
-    account's."""
-    profile = getattr(user, "profile", None) if _has_profile(user) else None
+def verified_national_id_index(user: Any) -> str | None:
+    """The blind index of ``user``'s national identity number when the national eID
+    vouched for it (their ``IdentityVerification`` names ``national_id``), else ``None``:
+    a number the resident typed themselves may be anyone's."""
+    profile = user.profile if _has_profile(user) else None
     index = getattr(profile, "national_id_index", None)
+    if not index:
+        return None
+    verification = identity_verification_for(user)
+    if verification is None or "national_id" not in (verification.verified_fields or []):
+        return None
+    return str(index)
+
+
+def person_key_for_account(user: Any) -> str:
+    """The person key of ``user``'s account (what they do signed in without a verified
+    national identity number)."""
+    return crypto.blind_index(f"user:{user.pk}", context=_KEY_CONTEXT)
+
+
+def person_key_for_user(user: Any) -> str:
+    """The person key of a signed-in resident: their national identity number's when the
+    national eID verified it (so a paper entry with the number is the same person), else
+    their account's (:func:`verified_national_id_index` says why)."""
+    index = verified_national_id_index(user)
     if index:
         return crypto.blind_index("nid:" + index, context=_KEY_CONTEXT)
-    return crypto.blind_index(f"user:{user.pk}", context=_KEY_CONTEXT)
+    return person_key_for_account(user)
 
 
 def person_key_for_census(entry: CensusEntry) -> str:
@@ -86,6 +114,10 @@ def person_key_for_census(entry: CensusEntry) -> str:
     return person_key_for_national_id(national_id)
 
 
+def _address_key(email: str) -> str:
+    return crypto.blind_index("email:" + email.strip().lower(), context=_KEY_CONTEXT)
+
+
 def person_key_for_email(email: str) -> str:
     """The person key of whoever holds ``email`` (proved by a link sent to it): the
     account's when an account has it as its verified address (so an anonymous response
@@ -93,7 +125,38 @@ def person_key_for_email(email: str) -> str:
     user = user_by_email(email=email)
     if user is not None and user.is_active and user_email_verified(user):
         return person_key_for_user(user)
-    return crypto.blind_index("email:" + email.strip().lower(), context=_KEY_CONTEXT)
+    return _address_key(email)
+
+
+@dataclass(frozen=True)
+class PersonKeys:
+    """Every person key a resident took part under (``keys``) and the census entries
+    they claimed (``census_entries``, with their process)."""
+
+    keys: frozenset[str]
+    census_entries: tuple[CensusEntry, ...]
+
+
+def person_keys_of(user: Any) -> PersonKeys:
+    """The keys under which ``user`` took part, for their data rights (export, erasure),
+    and only those that prove it was them:
+
+    - their account's (always: what they did signed in without a verified number);
+    - their national identity number's, only once the national eID verified it: a typed
+      number may be someone else's, whose paper entries must not be theirs to read or
+      erase;
+    - their email address's, only once they confirmed the address (anonymous responses
+      are keyed by an address someone proved they hold);
+    - the key of each census entry they claimed with its one-time code.
+
+    Reads only (the profile, the verification, the census entries).
+    """
+    entries = tuple(CensusEntry.objects.filter(claimed_by=user).select_related("process"))
+    keys = {person_key_for_account(user), person_key_for_user(user)}
+    if user_email_verified(user):
+        keys.add(_address_key(user.email))
+    keys.update(person_key_for_census(entry) for entry in entries)
+    return PersonKeys(frozenset(keys), entries)
 
 
 def _has_profile(user: Any) -> bool:

@@ -64,9 +64,26 @@ def clerk(client, engagement_officer):
     return engagement_officer
 
 
+def verify_national_id(user, national_id: str = NATIONAL_ID):
+    """Link ``user``'s account with the national eID, which vouches for ``national_id``."""
+    accounts.identity_verification_record(
+        user=user, provider_id="eid", claims={"national_id": national_id}, claim_names={}
+    )
+    user.refresh_from_db()
+    return user
+
+
 @pytest.fixture
 def voter(resident):
-    """A resident whose account has the national identity number used on paper."""
+    """A resident whose national eID vouched for the national identity number used on
+    paper."""
+    return verify_national_id(resident)
+
+
+@pytest.fixture
+def typist(resident):
+    """A resident who typed the number used on paper into their profile, unverified:
+    nothing says it is theirs."""
     accounts.profile_update(user=resident, data={"national_id": NATIONAL_ID}, actor=resident)
     resident.refresh_from_db()
     return resident
@@ -333,6 +350,31 @@ def test_paper_then_online_ballot_counts_once_and_the_online_one_wins(
     # No longer a paper entry of the clerk's.
     entries = client.get(reverse("staff:participation_paper_entries"))
     assert entries.context["entries"] == []
+
+
+def test_a_typed_unverified_number_does_not_make_its_typist_the_paper_voter(
+    client, clerk, process, typist, department
+):
+    """Typing someone's national identity number into a profile claims nothing of theirs:
+    the typist neither sees nor replaces the ballot entered on paper with the number, and
+    the number's holder is not refused on paper for the typist's online vote."""
+    cast = _needs("ecitizen.participation.services.budgets", "ballot_cast")
+    selectors = importlib.import_module("ecitizen.participation.selectors.budgets")
+    heading, projects = _heading(process, clerk, department)
+    url = reverse("staff:participation_paper_ballot", args=[process.slug]) + "?heading=all"
+    assert client.post(url, {"projects": [str(projects[0].pk)], **_person()}).status_code == 302
+    key = person_key_for_user(typist)
+    assert selectors.ballot_of(heading, key) is None
+    cast(
+        heading=heading,
+        project_ids=[projects[1].pk],
+        person_key=key,
+        channel=Channel.ONLINE,
+        actor=typist,
+    )
+    paper = Ballot.objects.get(channel=Channel.PAPER)
+    assert (paper.choices, paper.replaced_channel) == ([projects[0].pk], "")
+    assert Ballot.objects.get(person_key=key).choices == [projects[1].pk]
 
 
 def test_an_unknown_heading_is_not_found(client, clerk, process, department):

@@ -219,8 +219,11 @@ def test_a_support_is_counted_once_and_a_duplicate_is_refused_clearly(proposal, 
 def test_a_paper_support_of_someone_who_supported_online_is_refused(
     proposal, second_resident, intermediary
 ):
-    accounts.profile_update(
-        user=second_resident, data={"national_id": "RV12345678"}, actor=second_resident
+    accounts.identity_verification_record(
+        user=second_resident,
+        provider_id="eid",
+        claims={"national_id": "RV12345678"},
+        claim_names={},
     )
     second_resident.profile.refresh_from_db()
     support_by(proposal, second_resident)
@@ -236,6 +239,27 @@ def test_a_paper_support_of_someone_who_supported_online_is_refused(
     assert "This person has already supported" in str(refused.value.message)
     proposal.refresh_from_db()
     assert proposal.support_count == 1
+
+
+def test_a_typed_unverified_number_does_not_block_its_holders_paper_support(
+    proposal, second_resident, intermediary
+):
+    """A resident who typed someone else's number into their profile (unverified) and
+    supported online does not take that person's place: the holder's paper support counts."""
+    accounts.profile_update(
+        user=second_resident, data={"national_id": "RV12345678"}, actor=second_resident
+    )
+    second_resident.profile.refresh_from_db()
+    support_by(proposal, second_resident)
+    services.support_add(
+        proposal=proposal,
+        person_key=person_key_for_national_id("RV12345678"),
+        channel=Channel.PAPER,
+        entered_by=intermediary,
+        actor=intermediary,
+    )
+    proposal.refresh_from_db()
+    assert proposal.support_count == 2
 
 
 def test_supports_are_refused_after_the_phase_ends(proposal, second_resident):
