@@ -59,7 +59,12 @@ def test_demo_creates_riverton_once_and_prints_how_to_sign_in_and_a_working_code
             "national_id", flat=True
         )
     )
+    last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
     call_command("demo", "--allow-production", stdout=StringIO())
+    written_again = list(
+        AuditEvent.objects.filter(pk__gt=last_event).values_list("action", "object_type")
+    )
+    assert written_again == [], "a second load wrote audit events"
     assert counts == (
         User.objects.count(),
         RoleAssignment.objects.count(),
