@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from ecitizen.accounts.services import preferences_update, profile_update
+from ecitizen.accounts.services import identity_verification_record, preferences_update
 from ecitizen.participation.models import (
     Ballot,
     Budget,
@@ -485,8 +485,14 @@ def test_a_helper_enters_a_paper_ballot_for_a_resident(
     _process, heading, (playground, trees, _crossing, benches) = _budget(
         engagement_officer, department
     )
-    # The resident voted online first; the paper ballot will replace it (counted once).
-    profile_update(user=resident, data={"national_id": NATIONAL_ID}, actor=resident)
+    # The resident, whose number the national eID vouched for, voted online first; the
+    # paper ballot entered with that number will replace it (counted once).
+    identity_verification_record(
+        user=resident,
+        provider_id="eid",
+        claims={"national_id": NATIONAL_ID},
+        claim_names={"national_id": "national_id"},
+    )
     resident.refresh_from_db()
     budgets.ballot_cast(
         heading=heading,
