@@ -20,6 +20,11 @@ PUBLIC_URL_NAMES = {
     "core:language",
     "core:session_ended",
     "core:healthz",
+    # Probes for load balancers and orchestrators (no data), and the Prometheus metrics,
+    # which check the scraper's token or network themselves (ecitizen.core.observability).
+    "core:livez",
+    "core:readyz",
+    "core:metrics",
     # Data rights: the public summary of the records of processing, linked from the
     # privacy notice (GDPR articles 13 and 14).
     "privacy:records",

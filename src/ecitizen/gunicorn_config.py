@@ -33,3 +33,15 @@ _gunicorn_wsgi.Response.default_headers = _default_headers_without_server
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker process ended: with Prometheus' multi-process mode
+    (``PROMETHEUS_MULTIPROC_DIR``, see ``ecitizen.core.metrics``), its gauges are dropped
+    from the sums; its counters stay counted."""
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -213,7 +213,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost: untrusted X-Forwarded-Proto dropped before anything asks is_secure();
+    # First: the request id every later layer logs under, and the request's log line and
+    # metrics, timed around all the rest (ecitizen.core.observability).
+    "ecitizen.core.observability.ObservabilityMiddleware",
+    # Untrusted X-Forwarded-Proto dropped before anything asks is_secure();
     # Permissions-Policy and Cache-Control on every response, static files included.
     "ecitizen.core.middleware.EdgeMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -320,7 +323,8 @@ if CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
 
 TASKS_BACKEND = str(_value("TASKS_BACKEND", default="database"))
 _TASK_BACKENDS = {
-    "database": "django_tasks_db.DatabaseBackend",
+    # django-tasks-db's, keeping the enqueueing request's id with each task.
+    "database": "ecitizen.core.observability.DatabaseBackend",
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",
 }
 if TASKS_BACKEND not in _TASK_BACKENDS:
@@ -604,8 +608,8 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [csp.NONE],
     }
 }
-# Load balancers probe /healthz over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers and Prometheus probe these over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$", r"^readyz$", r"^metrics$"]
 if _bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The networks of the reverse proxies in front of the web process (CIDR, comma-separated).
@@ -1037,14 +1041,61 @@ if MAP_TILE_URL:
 LOG_LEVEL = str(_value("LOG_LEVEL", default="INFO")).upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+# "json": one JSON object per line (for a log collector: Loki, Elasticsearch, journald's
+# JSON export); "plain": one readable line. Every record carries the request id.
+LOG_FORMAT = str(_value("LOG_FORMAT", default="plain" if DEBUG else "json")).lower()
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain")
+# One line per request (method, URL pattern, status, milliseconds, request id); the WSGI
+# server's own access log can then be switched off.
+LOG_REQUESTS = _bool("LOG_REQUESTS", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "ecitizen.core.observability.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            # ISO 8601 in UTC, under "time".
+            "timestamp": "time",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own line per 4xx/5xx repeats ecitizen.request's.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
 }
+
+# --- Metrics ----------------------------------------------------------------------------
+
+# /metrics (Prometheus; docs/operations.md) answers a scraper presenting this bearer token
+# (Prometheus' `authorization` setting), or, when no token is set, a scraper connecting
+# from one of METRICS_ALLOWED_NETWORKS (the TCP peer's address: a reverse proxy's
+# network must not be listed, or every client behind it could read the metrics).
+METRICS_TOKEN = str(_value("METRICS_TOKEN", default=""))
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters")
+METRICS_ALLOWED_NETWORKS = _list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_NETWORKS must list networks like 10.0.0.0/8, not {_network!r}"
+        ) from _exc
 
 # --- Open data --------------------------------------------------------------------------
 

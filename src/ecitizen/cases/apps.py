@@ -97,6 +97,11 @@ class CasesConfig(AppConfig):
 
         registry.register_personal_data(PERSONAL_DATA)
 
+        # Its figures on /metrics (docs/operations.md).
+        from ecitizen.cases.metrics import case_metrics
+
+        registry.register_metric_source("cases", case_metrics)
+
         # Erasure on request and retention by rule (the privacy app; ADR 0023).
         from ecitizen.cases import erasure as cases_erasure
         from ecitizen.core.registry import Eraser

@@ -105,3 +105,9 @@ def request_max_bytes() -> int:
 def upload_max_bytes() -> int:
     """The largest single uploaded file accepted anywhere (``UPLOAD_MAX_MB``), in bytes."""
     return int(settings.UPLOAD_MAX_MB) * _MEGABYTE
+
+
+def address_in_networks(address: str | None, entries: tuple[str, ...]) -> bool:
+    """Is ``address`` (an IP address as the socket gave it) in one of the networks
+    ``entries`` (CIDR strings, validated by the settings)?"""
+    return _in_networks(normalise_ip(address), _networks(entries))

@@ -381,6 +381,8 @@ class Registry:
     personal_data: dict[str, PersonalData] = field(default_factory=dict)
     erasers: dict[str, Eraser] = field(default_factory=dict)
     retention_rules: dict[str, RetentionRule] = field(default_factory=dict)
+    # name -> callable returning Prometheus metric families (see register_metric_source)
+    metric_source_table: dict[str, Callable[[], Iterable[Any]]] = field(default_factory=dict)
     _identity: Identity | None = None
 
     # --- writing (from AppConfig.ready) ---------------------------------------------------
@@ -507,6 +509,13 @@ class Registry:
         """Apply ``rule`` at each run of the retention job (see :class:`RetentionRule`)."""
         self._put(self.retention_rules, rule.name, rule, "retention rule")
 
+    def register_metric_source(self, name: str, collect: Callable[[], Iterable[Any]]) -> None:
+        """Show what ``collect()`` returns on ``/metrics``: Prometheus metric families
+        (``prometheus_client.core.GaugeMetricFamily``...) read from the database at each
+        scrape. It must be cheap (a few aggregate queries) and name its metrics
+        ``ecitizen_<app>_...``; docs/operations.md lists them and what to alert on."""
+        self._put(self.metric_source_table, name, collect, "metric source")
+
     # --- reading ----------------------------------------------------------------------------
 
     @property
@@ -586,6 +595,9 @@ class Registry:
 
     def erasers_in_order(self) -> list[Eraser]:
         return sorted(self.erasers.values(), key=lambda eraser: (eraser.order, eraser.name))
+
+    def metric_sources(self) -> list[tuple[str, Callable[[], Iterable[Any]]]]:
+        return sorted(self.metric_source_table.items())
 
 
 #: The one registry of the process.

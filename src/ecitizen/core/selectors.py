@@ -295,6 +295,54 @@ def audit_chain_verify(  # noqa: PLR0911, PLR0912 - one check after another, eac
     )
 
 
+# The databases (aliases) this process saw with every migration applied: the schema only
+# moves forward, so the plan (every migration file read from disk) is not worked out again
+# at each probe.
+_migrated_aliases: set[str] = set()
+
+
+def _unapplied_migrations() -> int:
+    if connection.alias in _migrated_aliases:
+        return 0
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    unapplied = len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    if not unapplied:
+        _migrated_aliases.add(connection.alias)
+    return unapplied
+
+
+def platform_readiness() -> tuple[bool, dict[str, Any]]:
+    """Can this web process serve requests? The database answers and holds every
+    migration of this code (a process started before ``ecitizen migrate`` ran is not
+    ready), and the shared cache answers. Reads only; the boolean is overall readiness."""
+    from django.core.cache import cache
+
+    report: dict[str, Any] = {}
+    ready = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        unapplied = _unapplied_migrations()
+    except Exception as exc:
+        report["database"] = {"status": "error", "error": exc.__class__.__name__}
+        ready = False
+    else:
+        report["database"] = {"status": "ok" if not unapplied else "error"}
+        if unapplied:
+            report["database"]["unapplied_migrations"] = unapplied
+            ready = False
+    try:
+        cache.get("ecitizen:readiness-probe")
+        report["cache"] = {"status": "ok"}
+    except Exception as exc:
+        report["cache"] = {"status": "error", "error": exc.__class__.__name__}
+        ready = False
+    return ready, report
+
+
 def platform_health() -> tuple[bool, dict[str, Any]]:
     """Database and worker health for ``/healthz``; the boolean is overall health."""
     report: dict[str, Any] = {}

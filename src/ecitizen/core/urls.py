@@ -17,4 +17,7 @@ urlpatterns = [
     path("session/extend/", views.session_extend, name="session_extend"),
     path("session/ended/", views.session_ended, name="session_ended"),
     path("healthz", views.healthz, name="healthz"),
+    path("livez", views.livez, name="livez"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
 ]

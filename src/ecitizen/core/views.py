@@ -25,9 +25,16 @@ from django.views.decorators.http import require_GET, require_POST
 from ecitizen.core.access import AUDIT_READ, public, signed_in, staff_only
 from ecitizen.core.context_processors import brand
 from ecitizen.core.forms import DisplayForm
+from ecitizen.core.metrics import exposition
 from ecitizen.core.middleware import DISPLAY_COOKIE, remember_in_cookie, session_seconds_left
+from ecitizen.core.observability import metrics_allowed
 from ecitizen.core.registry import registry
-from ecitizen.core.selectors import audit_actions, audit_events, platform_health
+from ecitizen.core.selectors import (
+    audit_actions,
+    audit_events,
+    platform_health,
+    platform_readiness,
+)
 
 
 def _safe_next(request: HttpRequest, fallback: str = "/") -> str:
@@ -123,9 +130,40 @@ def session_ended(request: HttpRequest) -> HttpResponse:
 @public
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """The whole platform's health, workers included (for monitoring, not for a load
+    balancer: a dead worker does not make a web process unfit to serve)."""
     healthy, report = platform_health()
     report["status"] = "ok" if healthy else "error"
     return JsonResponse(report, status=200 if healthy else 503)
+
+
+@public
+@require_GET
+def livez(request: HttpRequest) -> JsonResponse:
+    """Liveness: this process answers. Reads nothing, so that an outage of the database
+    does not make an orchestrator kill and restart healthy web processes in a loop."""
+    return JsonResponse({"status": "ok"})
+
+
+@public
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness, for load balancers: this process can serve requests now (database
+    reachable and migrated, cache reachable). 503 takes it out of rotation until it can."""
+    ready, report = platform_readiness()
+    report["status"] = "ok" if ready else "error"
+    return JsonResponse(report, status=200 if ready else 503)
+
+
+@public
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics (``ecitizen.core.metrics``), for the scraper only: see
+    :func:`ecitizen.core.observability.metrics_allowed`."""
+    if not metrics_allowed(request):
+        return HttpResponse("Forbidden\n", status=403, content_type="text/plain")
+    body, content_type = exposition()
+    return HttpResponse(body, content_type=content_type)
 
 
 def _error_context(status: int, request: HttpRequest) -> dict[str, Any]:

@@ -41,6 +41,11 @@ class NotificationsConfig(AppConfig):
             ApiRouter("messages", "ecitizen.notifications.api.router", "Messages")
         )
 
+        # Its figures on /metrics (docs/operations.md).
+        from ecitizen.notifications.metrics import notification_metrics
+
+        registry.register_metric_source("notifications", notification_metrics)
+
         # Erasure on request and retention by rule (the privacy app; ADR 0023).
         from ecitizen.core.registry import Eraser
         from ecitizen.notifications import erasure as notifications_erasure

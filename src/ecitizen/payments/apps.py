@@ -87,6 +87,11 @@ class PaymentsConfig(AppConfig):
 
         registry.register_api_router(ApiRouter("bills", "ecitizen.payments.api.router", "Bills"))
 
+        # Its figures on /metrics (docs/operations.md).
+        from ecitizen.payments.metrics import payment_metrics
+
+        registry.register_metric_source("payments", payment_metrics)
+
         # Erasure on request and retention by rule (the privacy app; ADR 0023).
         from ecitizen.core.registry import Eraser
         from ecitizen.payments import erasure as payments_erasure
