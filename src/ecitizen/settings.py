@@ -312,6 +312,35 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": _value("TEST_DATABASE_NAME", default=None)}
 
+# A PostgreSQL read replica for the public read-heavy pages and APIs. Its rules (reads in
+# an opt-in scope only, never in a transaction, after a write or for someone who wrote in
+# the last DATABASE_REPLICA_PIN_SECONDS) are in ecitizen.core.dbrouter.
+DATABASE_REPLICA_PIN_SECONDS = _int("DATABASE_REPLICA_PIN_SECONDS", 10, minimum=1)
+if _value("DATABASE_REPLICA_URL", default=""):
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL to be PostgreSQL")
+    DATABASES["replica"] = _url_config("DATABASE_REPLICA_URL", "", env.db_url_config)
+    if DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must be a PostgreSQL URL")
+    DATABASES["replica"].update(
+        CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"],
+        CONN_HEALTH_CHECKS=True,
+        # Tests read the test database through it: no second database to create.
+        TEST={"MIRROR": "default"},
+    )
+    # Nothing is meant to write there; should the replica accept writes (a logical
+    # replica, or a URL naming the primary by mistake), a write fails instead.
+    _replica_options = DATABASES["replica"].setdefault("OPTIONS", {})
+    _replica_options["options"] = (
+        f"{_replica_options.get('options', '')} -c default_transaction_read_only=on".strip()
+    )
+    DATABASE_ROUTERS = ["ecitizen.core.dbrouter.ReplicaRouter"]
+    # Before the session and everything else that may write during a request.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+        "ecitizen.core.dbrouter.ReplicaPinMiddleware",
+    )
+
 # Shared by every process (see core/migrations/0003_cache_table.py): the database by
 # default, Redis (redis://...) for larger deployments. A per-process cache would let a
 # second-factor code be replayed on another process and multiply every rate limit.
@@ -447,10 +476,34 @@ ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
-# Failed passwords are throttled by ecitizen.accounts.services (growing delays per account
-# and per address; our adapter replaces allauth's check). allauth applies this limit to the
-# second-factor step only: 5 wrong codes per account in 5 minutes, in the shared cache.
-ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/key"}
+# allauth also counts every sign-in, right or wrong, per client address (the address of
+# core.http.client_ip, through our adapter). Its default, 30 a minute, turned people away
+# with 429 behind a shared address (an office, a library, a mobile carrier) at a deadline.
+# Guessing is not what this stops (the throttle below does, per account and per address):
+# it only caps the sign-ins, each a password hash, that one address can ask for.
+SIGN_IN_RATE_LIMIT_PER_ADDRESS = str(
+    _value("SIGN_IN_RATE_LIMIT_PER_ADDRESS", default="300/m")
+).strip()
+if not re.fullmatch(r"[1-9][0-9]*/([1-9][0-9]*)?[smhd](/ip)?", SIGN_IN_RATE_LIMIT_PER_ADDRESS):
+    raise ImproperlyConfigured(
+        "SIGN_IN_RATE_LIMIT_PER_ADDRESS must be a number of sign-ins per period, like 300/m "
+        f"or 1000/10m (s, m, h or d), not {SIGN_IN_RATE_LIMIT_PER_ADDRESS!r}"
+    )
+SIGN_IN_RATE_LIMIT_PER_ADDRESS = SIGN_IN_RATE_LIMIT_PER_ADDRESS.removesuffix("/ip") + "/ip"
+ACCOUNT_RATE_LIMITS = {
+    # Failed passwords are throttled by ecitizen.accounts.services (growing delays per
+    # account and per address; our adapter replaces allauth's check). allauth applies this
+    # limit to the second-factor step only: 5 wrong codes per account in 5 minutes.
+    "login_failed": "5/5m/key",
+    "login": SIGN_IN_RATE_LIMIT_PER_ADDRESS,
+    # allauth's 20 a minute per address would turn away a library's class signing up
+    # together. Each inbox keeps its own limits: one verification email per address in
+    # 3 minutes (allauth's confirm_email, which also covers a sign-up with an address that
+    # has an account) and 5 reset emails a minute (the per-key part below).
+    "signup": "60/m/ip",
+    "reset_password": "60/m/ip,5/m/key",
+    "reset_password_from_key": "60/m/ip",
+}
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGIN_URL = "account_login"
 

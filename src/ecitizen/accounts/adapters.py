@@ -113,6 +113,13 @@ class AccountAdapter(DefaultAccountAdapter):
         return response
 
     def get_client_ip(self, request: HttpRequest) -> str:
+        """The address allauth's rate limits count per ``ip`` (``login``, ``signup``,
+        ``reset_password``...): the platform's own client address
+        (:func:`ecitizen.core.http.client_ip`, behind ``TRUSTED_PROXIES``), the one our
+        sign-in throttle counts and the audit trail records. allauth's own reading
+        (``ALLAUTH_TRUSTED_PROXY_COUNT``) would believe ``X-Forwarded-For`` from any peer,
+        or else put everyone behind the proxy in one bucket. A request without a usable
+        address is counted under ``0.0.0.0`` rather than refused."""
         return client_ip(request) or "0.0.0.0"  # noqa: S104 - an unknown address, not a bind
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:

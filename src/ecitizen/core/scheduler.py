@@ -9,7 +9,9 @@ command an operator could run by hand. ``ecitizen scheduler`` runs each one ever
   instance): the one holding the lock runs the jobs, the others wait as standbys and take
   over when it stops. On PostgreSQL the lock is a session advisory lock
   (``pg_try_advisory_lock``) held on a connection of its own: it is released the moment
-  the scheduler's session ends, however the process died. Elsewhere (SQLite) it is a lease
+  the scheduler's session ends, however the process died (a machine that vanished: within
+  a minute, by TCP keepalives), and not before (a server's ``idle_session_timeout`` does
+  not apply to that session, idle while a job runs). Elsewhere (SQLite) it is a lease
   row (:class:`~ecitizen.core.models.SchedulerLease`) that the running scheduler renews
   every third of ``--lease-seconds`` from a heartbeat thread (so a long job does not lose
   it); a standby takes the lease once it has expired.
@@ -66,6 +68,15 @@ ADVISORY_LOCK_KEY = int.from_bytes(
 DEFAULT_LEASE = timedelta(seconds=60)
 #: How often the running scheduler looks for due jobs (``--interval``).
 DEFAULT_INTERVAL = timedelta(seconds=30)
+
+#: The server's TCP keepalives on the advisory lock's session (PostgreSQL settings, in
+#: seconds): a holder's machine that vanished is found dead, and the lock freed, after
+#: idle + count * interval = 60 s, as a lease of the default length would expire.
+KEEPALIVE_SETTINGS = (
+    ("tcp_keepalives_idle", 30),
+    ("tcp_keepalives_interval", 10),
+    ("tcp_keepalives_count", 3),
+)
 
 #: How much of a failed job's error output is kept in the table.
 ERROR_KEPT_CHARS = 2000
@@ -282,9 +293,32 @@ class AdvisoryLock:
         self.key = key
         self._session: Any = None
 
+    def _open_session(self) -> Any:
+        """A new session for the lock, set so that it ends with its scheduler and only
+        then. Side effect: opens a database connection (closed by :meth:`_close`)."""
+        session = connections.create_connection(self.using)
+        try:
+            with session.cursor() as cursor:
+                # The session is idle while a job runs. A server or role
+                # idle_session_timeout would end it mid-job and free the lock: a standby
+                # would take over and run the same job, still due, while this scheduler
+                # runs it too. (PostgreSQL 14 has it, and Django 5.2 needs 14.)
+                cursor.execute("SET idle_session_timeout = 0")
+                # A machine that vanishes (power, network) sends no FIN: without keepalives
+                # the server keeps the session, and the lock, for over two hours (the
+                # system's default), and no scheduler runs. With these, within a minute.
+                # (No effect over a Unix socket, where a dead peer is seen at once.)
+                for setting, seconds in KEEPALIVE_SETTINGS:
+                    cursor.execute(f"SET {setting} = {seconds}")
+        except DatabaseError:
+            with contextlib.suppress(DatabaseError):
+                session.close()
+            raise
+        return session
+
     def _query(self, sql: str) -> Any:
         if self._session is None:
-            self._session = connections.create_connection(self.using)
+            self._session = self._open_session()
         with self._session.cursor() as cursor:
             cursor.execute(sql, [self.key])
             return cursor.fetchone()[0]

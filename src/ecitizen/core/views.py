@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.paginator import Paginator
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -197,7 +199,19 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return _error_response(404, request)
 
 
+#: Seconds a client is told to wait when the database cannot be reached (Retry-After).
+OUTAGE_RETRY_AFTER_SECONDS = 30
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page, or the 503 page when what failed is reaching the database (it is
+    down, restarting or refusing connections, or a transient lock error): nothing is
+    wrong with the request, trying again later will work. Django calls this while
+    handling the exception, so :func:`sys.exc_info` names it."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        response = _error_response(503, request)
+        response["Retry-After"] = str(OUTAGE_RETRY_AFTER_SECONDS)
+        return response
     return _error_response(500, request)
 
 

@@ -8,13 +8,17 @@ every address as officials inside and outside the department."""
 
 from django.urls import URLPattern, path
 
+from ecitizen.core.dbrouter import replica_view
 from ecitizen.insights import plan_views, public_views, views
 
 app_name = "insights"
 
+# The public figures: anonymous reads may use the read replica (ecitizen.core.dbrouter).
 urlpatterns: list[URLPattern] = [
-    path("performance/", public_views.performance, name="performance"),
-    path("performance/kpis.csv", public_views.performance_csv, name="performance_csv"),
+    path("performance/", replica_view(public_views.performance), name="performance"),
+    path(
+        "performance/kpis.csv", replica_view(public_views.performance_csv), name="performance_csv"
+    ),
 ]
 
 staff_urlpatterns: list[URLPattern] = [

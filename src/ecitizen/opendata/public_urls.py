@@ -1,23 +1,33 @@
-"""The catalogue's public pages (CKAN's paths)."""
+"""The catalogue's public pages (CKAN's paths). Anonymous reads may use the read replica
+(ecitizen.core.dbrouter); a publisher signed in reads the primary."""
 
 from django.urls import path
 
+from ecitizen.core.dbrouter import replica_view
 from ecitizen.opendata import views
 
 urlpatterns = [
-    path("dataset/", views.dataset_search, name="search"),
-    path("dataset/<slug:name>/", views.dataset_detail, name="dataset"),
-    path("dataset/<slug:name>/history/", views.dataset_history, name="dataset_history"),
+    path("dataset/", replica_view(views.dataset_search), name="search"),
+    path("dataset/<slug:name>/", replica_view(views.dataset_detail), name="dataset"),
+    path(
+        "dataset/<slug:name>/history/",
+        replica_view(views.dataset_history),
+        name="dataset_history",
+    ),
     path(
         "dataset/<slug:name>/history/<int:number>/",
-        views.dataset_revision,
+        replica_view(views.dataset_revision),
         name="dataset_revision",
     ),
     path(
         "dataset/<slug:name>/resource/<uuid:resource_id>/",
-        views.resource_detail,
+        replica_view(views.resource_detail),
         name="resource",
     ),
-    path("organization/", views.organization_list, name="organizations"),
-    path("organization/<slug:slug>/", views.organization_detail, name="organization"),
+    path("organization/", replica_view(views.organization_list), name="organizations"),
+    path(
+        "organization/<slug:slug>/",
+        replica_view(views.organization_detail),
+        name="organization",
+    ),
 ]

@@ -1,14 +1,17 @@
 """Addresses of street reports for residents and the public (namespace ``reports``,
-mounted at the site's root). Fixed paths come before ``reports/<reference>/``."""
+mounted at the site's root). Fixed paths come before ``reports/<reference>/``. The public
+list, report pages and feeds may read the read replica for anonymous visitors
+(ecitizen.core.dbrouter); someone who has just reported reads the primary."""
 
 from django.urls import path
 
+from ecitizen.core.dbrouter import replica_view
 from ecitizen.reports import alert_views, feeds, views
 
 app_name = "reports"
 
 urlpatterns = [
-    path("reports/", views.report_list, name="list"),
+    path("reports/", replica_view(views.report_list), name="list"),
     # Report a problem, one question per page.
     path("reports/new/", views.start, name="start"),
     path("reports/new/where/", views.where, name="where"),
@@ -24,10 +27,22 @@ urlpatterns = [
     path("reports/mine/", views.mine, name="mine"),
     path("reports/wards.geojson", views.wards, name="wards"),
     path("reports/photos/<uuid:public_id>/", views.photo, name="photo"),
-    path("reports/feeds/ward/<str:code>/rss/", feeds.ward_rss, name="feed_ward"),
-    path("reports/feeds/ward/<str:code>/atom/", feeds.ward_atom, name="feed_ward_atom"),
-    path("reports/feeds/problem/<str:code>/rss/", feeds.category_rss, name="feed_category"),
-    path("reports/feeds/problem/<str:code>/atom/", feeds.category_atom, name="feed_category_atom"),
+    path("reports/feeds/ward/<str:code>/rss/", replica_view(feeds.ward_rss), name="feed_ward"),
+    path(
+        "reports/feeds/ward/<str:code>/atom/",
+        replica_view(feeds.ward_atom),
+        name="feed_ward_atom",
+    ),
+    path(
+        "reports/feeds/problem/<str:code>/rss/",
+        replica_view(feeds.category_rss),
+        name="feed_category",
+    ),
+    path(
+        "reports/feeds/problem/<str:code>/atom/",
+        replica_view(feeds.category_atom),
+        name="feed_category_atom",
+    ),
     # Email alerts of new reports in a ward or near a place.
     path("reports/alerts/", alert_views.alerts, name="alerts"),
     path("reports/alerts/new/", alert_views.alert_new, name="alert_new"),
@@ -37,6 +52,6 @@ urlpatterns = [
         "reports/alerts/stop/<str:token>/", alert_views.alert_unsubscribe, name="alert_unsubscribe"
     ),
     path("reports/alerts/<uuid:public_id>/stop/", alert_views.alert_delete, name="alert_delete"),
-    path("reports/<str:reference>/", views.detail, name="detail"),
+    path("reports/<str:reference>/", replica_view(views.detail), name="detail"),
     path("reports/<str:reference>/me-too/", views.support, name="support"),
 ]

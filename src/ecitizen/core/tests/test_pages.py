@@ -8,7 +8,7 @@ from ecitizen.core import views
 from ecitizen.core.middleware import DISPLAY_COOKIE
 
 
-@pytest.mark.parametrize("status", [400, 403, 404, 500])
+@pytest.mark.parametrize("status", [400, 403, 404, 500, 503])
 def test_error_pages_render_without_the_database(status):
     # No django_db mark: pytest-django makes any database access fail this test.
     handler = {
@@ -16,9 +16,10 @@ def test_error_pages_render_without_the_database(status):
         403: views.permission_denied,
         404: views.page_not_found,
         500: views.server_error,
+        503: lambda request: views._error_response(503, request),
     }[status]
     request = RequestFactory().get("/somewhere")
-    response = handler(request) if status == 500 else handler(request, Exception("x"))
+    response = handler(request) if status >= 500 else handler(request, Exception("x"))
     assert response.status_code == status
     page = response.content.decode()
     assert "City of Riverton" in page
@@ -111,3 +112,35 @@ def test_the_footer_offers_the_source_code_when_configured(client, settings):
     settings.SOURCE_CODE_URL = "https://git.example.org/riverton/ecitizen"
     page = client.get(reverse("core:home")).content.decode()
     assert 'href="https://git.example.org/riverton/ecitizen">Source code</a>' in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/", "/services/", "/services/search/?q=permit"])
+def test_while_the_database_is_unreachable_pages_answer_the_styled_503(path):
+    """Any request that needs the database while it is down (restarting, refusing
+    connections) gets the 503 page with Retry-After, not the 500 page."""
+    from unittest import mock
+
+    from django.db import OperationalError, connection
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    refused = OperationalError("connection refused: is the server running?")
+    with mock.patch.object(connection, "ensure_connection", side_effect=refused):
+        response = client.get(path)
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(views.OUTAGE_RETRY_AFTER_SECONDS)
+    page = response.content.decode()
+    assert "Sorry, the service is unavailable" in page
+    assert 'href="#main-content"' in page  # the styled layout
+    # Once it is back, the same client is served again.
+    assert client.get("/").status_code == 200
+
+
+def test_other_errors_stay_500():
+    request = RequestFactory().get("/somewhere")
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        response = views.server_error(request)
+    assert response.status_code == 500
