@@ -849,8 +849,8 @@ def insights_demo_load(
 ) -> InsightsDemoResult:
     """Write the demand history, ratings, costs and staffing of the published services
     (``only``: of those with these slugs) over ``months`` months before this one and
-    this month up to now, then (``refresh``) compute the monthly figures of those months
-    (:func:`ecitizen.insights.services.kpis.kpis_refresh`) and the forecasts
+    this month up to the start of today, then (``refresh``) compute the monthly figures
+    of those months (:func:`ecitizen.insights.services.kpis.kpis_refresh`) and the forecasts
     (:func:`ecitizen.insights.services.forecasts.forecasts_refresh`). See the module's
     docstring for what is made how.
 
@@ -860,11 +860,16 @@ def insights_demo_load(
     the analytical store in ``INSIGHTS_DIR`` brought up to date, the figures and the
     forecasts written.
     """
-    now = timezone.now()
-    today = timezone.localdate(now)
+    today = timezone.localdate()
     first = history_first_day(today, months)
     services, demo = _services(only)
-    history = demand_history(services=list(demo.values()), first=first, now=now, seed=context.seed)
+    # The history stops at the start of today: a second load on the same day adds nothing
+    # (the figures, and the open data built from them, stay as they were); a load on a
+    # later day adds the whole days since.
+    history_end = timezone.make_aware(datetime.combine(today, datetime.min.time()))
+    history = demand_history(
+        services=list(demo.values()), first=first, now=history_end, seed=context.seed
+    )
     result = InsightsDemoResult(first_day=first)
     result.usage_events = usage_history_insert(rows=history.usage)
     result.ratings = ratings_history_insert(rows=history.ratings)
