@@ -1089,6 +1089,29 @@ if MAP_TILE_URL:
         )
     _CSP_IMAGES.append(f"{_tiles.group(1)}://{_tile_host}")
 
+# --- Backups ----------------------------------------------------------------------------
+
+# `ecitizen backup` encrypts every part of a backup to these age public keys (X25519,
+# "age1...", comma-separated; docs/backup.md). Public keys only: the secret keys that
+# decrypt are kept offline, never on the servers that make backups.
+from pyrage import RecipientError as _AgeRecipientError  # noqa: E402 - used here only
+from pyrage import x25519 as _age_x25519  # noqa: E402
+
+BACKUP_AGE_RECIPIENTS = _list("BACKUP_AGE_RECIPIENTS", [])
+for _recipient in BACKUP_AGE_RECIPIENTS:
+    if _recipient.upper().startswith("AGE-SECRET-KEY-"):
+        # Never repeat a secret in an error message: logs and terminals keep them.
+        raise ImproperlyConfigured(
+            "BACKUP_AGE_RECIPIENTS holds an age secret key: give its public key (age1..., "
+            "printed by `age-keygen -y FILE`) and keep the secret key off this server"
+        )
+    try:
+        _age_x25519.Recipient.from_str(_recipient)
+    except _AgeRecipientError as _exc:
+        raise ImproperlyConfigured(
+            f"BACKUP_AGE_RECIPIENTS: {_recipient!r} is not an age public key (age1...): {_exc}"
+        ) from _exc
+
 # --- Logging ----------------------------------------------------------------------------
 
 LOG_LEVEL = str(_value("LOG_LEVEL", default="INFO")).upper()
