@@ -78,6 +78,19 @@ setup_belenios_tool() {
   fi
 }
 
+# Debian's HAProxy: the scale-out test runs the shipped deploy/haproxy/haproxy.cfg in front
+# of several web processes (tests/operations).
+setup_haproxy() {
+  if command -v haproxy >/dev/null 2>&1; then return; fi
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing Debian's haproxy for the scale-out test"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+  else
+    echo "The scale-out test needs HAProxy (Debian/Ubuntu: sudo apt-get install haproxy)." >&2
+    exit 1
+  fi
+}
+
 ecitizen_keygen() {
   python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'
 }
