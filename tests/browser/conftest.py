@@ -110,16 +110,21 @@ def page(browser: Browser, live_server, request, javascript_enabled) -> Page:
     new_page = context.new_page()
     ledger = AccessibilityLedger()
     new_page.on("load", lambda loaded: ledger.loaded.append(loaded.url))
-    # Console errors include Content-Security-Policy refusals and script failures.
+    # Console errors include Content-Security-Policy refusals and script failures. A test
+    # that loads an error page on purpose names its status in ecitizen_expected_statuses:
+    # the browser's report of that status is then no error.
     console_errors: list[str] = []
-    new_page.on(
-        "console",
-        lambda message: (
-            console_errors.append(f"{message.text} ({new_page.url})")
-            if message.type == "error"
-            else None
-        ),
-    )
+    expected_statuses: set[int] = set()
+
+    def on_console(message) -> None:
+        if message.type != "error":
+            return
+        if any(f"with a status of {code} " in message.text for code in expected_statuses):
+            return
+        console_errors.append(f"{message.text} ({new_page.url})")
+
+    new_page.on("console", on_console)
+    new_page.ecitizen_expected_statuses = expected_statuses  # type: ignore[attr-defined]
     new_page.ecitizen_ledger = ledger  # type: ignore[attr-defined]
     new_page.ecitizen_browser = browser  # type: ignore[attr-defined]
     new_page.ecitizen_javascript = javascript_enabled  # type: ignore[attr-defined]

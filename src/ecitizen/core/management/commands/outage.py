@@ -27,7 +27,12 @@ MAX_BYTES = 16_384
 
 def _section(code: str) -> dict[str, str]:
     with translation.override(code):
-        email, phone = settings.AUTHORITY_CONTACT_EMAIL, settings.AUTHORITY_CONTACT_PHONE
+        # Isolated left to right (Unicode's LRI ... PDI), so that in a right-to-left
+        # sentence a phone number keeps its digits' order and its full stop stays outside.
+        email, phone = (
+            f"\u2066{value}\u2069" if value else ""
+            for value in (settings.AUTHORITY_CONTACT_EMAIL, settings.AUTHORITY_CONTACT_PHONE)
+        )
         if email and phone:
             contact = _("If you need help, email %(email)s or call %(phone)s.") % {
                 "email": email,
