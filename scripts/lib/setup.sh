@@ -78,15 +78,21 @@ setup_belenios_tool() {
   fi
 }
 
-# Debian's HAProxy: the scale-out test runs the shipped deploy/haproxy/haproxy.cfg in front
-# of several web processes (tests/operations).
-setup_haproxy() {
-  if command -v haproxy >/dev/null 2>&1; then return; fi
+# Debian's HAProxy and Prometheus' promtool: the operations tests run the shipped
+# deploy/haproxy/haproxy.cfg in front of several web processes, and check and unit-test
+# deploy/prometheus/alerts.yml (tests/operations).
+setup_operations_tools() {
+  local missing=""
+  command -v haproxy >/dev/null 2>&1 || missing="$missing haproxy"
+  command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
+  if [ -z "$missing" ]; then return; fi
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing Debian's haproxy for the scale-out test"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+    echo "== installing Debian's$missing for the operations tests"
+    # shellcheck disable=SC2086 # the package names are meant to be split
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      --no-install-recommends $missing >/dev/null
   else
-    echo "The scale-out test needs HAProxy (Debian/Ubuntu: sudo apt-get install haproxy)." >&2
+    echo "The operations tests need:$missing (Debian/Ubuntu: sudo apt-get install$missing)." >&2
     exit 1
   fi
 }
