@@ -46,6 +46,23 @@ def session_seconds_left(request: HttpRequest, now: float | None = None) -> int:
     return max(0, int(left))
 
 
+#: Activity is written to the session at most this often: writing it at every request
+#: made every page of a signed-in person save their session (a database write and a new
+#: signature each time). The idle limits (30 and 60 minutes) then count from up to this
+#: many seconds earlier than the last request.
+ACTIVITY_RESOLUTION_SECONDS = 30
+
+
+def note_activity(request: HttpRequest, now: float | None = None) -> None:
+    """Record that the signed-in person did something now, unless it was recorded less
+    than :data:`ACTIVITY_RESOLUTION_SECONDS` ago (then the session is left unchanged and
+    is not saved)."""
+    now = time.time() if now is None else now
+    last = request.session.get(LAST_ACTIVITY_KEY)
+    if last is None or now - float(last) >= ACTIVITY_RESOLUTION_SECONDS:
+        request.session[LAST_ACTIVITY_KEY] = now
+
+
 def start_session_clock(request: HttpRequest) -> None:
     """Called at sign-in: the idle and absolute clocks start now."""
     now = time.time()
@@ -84,7 +101,7 @@ class SessionTimeoutMiddleware:
                 return redirect(target)
             # Asking how long is left (the timeout dialog does) is not activity.
             if request.path != reverse("core:session_status"):
-                request.session[LAST_ACTIVITY_KEY] = time.time()
+                note_activity(request)
         return self.get_response(request)
 
 

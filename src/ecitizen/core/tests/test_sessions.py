@@ -90,3 +90,27 @@ def test_housekeeping_removes_expired_sessions_only(client, resident, capsys):
     call_command("housekeeping")
     assert list(Session.objects.values_list("session_key", flat=True)) == [live]
     assert "Removed the expired sessions." in capsys.readouterr().out
+
+
+def test_activity_is_written_at_most_every_30_seconds(client, resident):
+    """A page of a signed-in resident does not save their session each time: only when
+    the activity recorded is 30 seconds old or more."""
+    from django.contrib.sessions.models import Session
+
+    from ecitizen.core.middleware import ACTIVITY_RESOLUTION_SECONDS
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _sign_in(client, resident)
+    key = client.session.session_key
+
+    def stored() -> str:
+        return Session.objects.get(session_key=key).session_data
+
+    with time_machine.travel(start + timedelta(seconds=ACTIVITY_RESOLUTION_SECONDS - 1)):
+        before = stored()
+        assert client.get(reverse("accounts:home")).status_code == 200
+        assert stored() == before
+    with time_machine.travel(start + timedelta(seconds=ACTIVITY_RESOLUTION_SECONDS + 1)):
+        assert client.get(reverse("accounts:home")).status_code == 200
+        assert stored() != before
