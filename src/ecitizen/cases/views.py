@@ -8,6 +8,7 @@ the draft; going back after submitting leads to the confirmation, never to the f
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -47,6 +48,8 @@ if TYPE_CHECKING:  # types only: other apps' models are theirs to query
     from ecitizen.catalogue.models import Service
 
 QUEUE_PAGE_SIZE = 25
+#: Applications a resident sees at once on "Your applications" (per list).
+APPLICATIONS_PAGE_SIZE = 20
 
 
 def _user(request: HttpRequest) -> User:
@@ -426,7 +429,18 @@ def confirmation(request: HttpRequest, reference: str) -> HttpResponse:
 
 @signed_in
 def applications(request: HttpRequest) -> HttpResponse:
+    """The resident's drafts, then the applications they sent and those they sent for
+    others (a helper's), newest first, each list a page at a time
+    (:data:`APPLICATIONS_PAGE_SIZE`; ``page`` and ``helped_page`` turn them separately)."""
     user = _user(request)
+    sent = Paginator(
+        selectors.cases_for_applicant(user=user).order_by("-submitted_at", "-pk"),
+        APPLICATIONS_PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    helped = Paginator(
+        selectors.cases_submitted_by_helper(user=user).order_by("-submitted_at", "-pk"),
+        APPLICATIONS_PAGE_SIZE,
+    ).get_page(request.GET.get("helped_page"))
     return render(
         request,
         "cases/applications.html",
@@ -435,8 +449,12 @@ def applications(request: HttpRequest) -> HttpResponse:
                 (d, services.spec_for(d.service_version))
                 for d in selectors.drafts_open_for_user(user=user)
             ],
-            "cases": [case_summary(c) for c in selectors.cases_for_applicant(user=user)],
-            "helped": [case_summary(c) for c in selectors.cases_submitted_by_helper(user=user)],
+            "sent_page": sent,
+            "cases": [case_summary(c) for c in sent],
+            "helped_page": helped,
+            "helped": [case_summary(c) for c in helped],
+            "sent_query": urlencode({"helped_page": helped.number}) if helped.number > 1 else "",
+            "helped_query": urlencode({"page": sent.number}) if sent.number > 1 else "",
         },
     )
 
