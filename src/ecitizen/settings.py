@@ -731,8 +731,26 @@ STATIC_ROOT = VAR_DIR / "static"
 # The brand assets and the front-end build (frontend/ → static/ecitizen/build/).
 # STATIC_OVERRIDES_DIR holds the authority's own logo or favicon under the same paths.
 STATICFILES_DIRS = [*_override_dir("STATIC_OVERRIDES_DIR"), PACKAGE_DIR / "static"]
+# Uploads, issued documents and data exports (all encrypted before they are stored): a
+# folder (MEDIA_ROOT, which several machines may share over NFS) or an S3-compatible bucket
+# (docs/configuration.md#media-storage; the rules are in ecitizen.core.storage_settings).
+from ecitizen.core.storage_settings import media_storage  # noqa: E402 - used here only
+
+MEDIA_STORAGE = str(_value("MEDIA_STORAGE", default="filesystem")).strip().lower()
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(
+        kind=MEDIA_STORAGE,
+        media_root=str(_value("MEDIA_ROOT", default="")).strip(),
+        bucket=str(_value("S3_BUCKET", default="")).strip(),
+        endpoint_url=str(_value("S3_ENDPOINT_URL", default="")).strip(),
+        region=str(_value("S3_REGION", default="")).strip(),
+        access_key_id=str(_value("S3_ACCESS_KEY_ID", default="")).strip(),
+        secret_access_key=str(_value("S3_SECRET_ACCESS_KEY", default="")).strip(),
+        prefix=str(_value("S3_PREFIX", default="")).strip(),
+        addressing_style=str(_value("S3_ADDRESSING_STYLE", default="")).strip().lower(),
+        server_side_encryption=str(_value("S3_SERVER_SIDE_ENCRYPTION", default="")).strip(),
+        kms_key_id=str(_value("S3_KMS_KEY_ID", default="")).strip(),
+    ),
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -741,7 +759,7 @@ STORAGES = {
         )
     },
 }
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT = Path(str(_value("MEDIA_ROOT", default="")).strip() or VAR_DIR / "media").resolve()
 
 # --- Email ------------------------------------------------------------------------------
 
