@@ -167,7 +167,8 @@ def upload_store(
     among ``application/pdf``, ``image/jpeg`` and ``image/png``), whatever its name or the
     browser's content type say. It also refuses images of more than
     ``UPLOAD_IMAGE_MAX_MEGAPIXELS``, and PDFs with scripts or attached files or that
-    expand past ``UPLOAD_PDF_MAX_INFLATED_MB`` (:mod:`ecitizen.documents.inspect`).
+    expand past ``UPLOAD_PDF_MAX_INFLATED_MB`` (:mod:`ecitizen.documents.inspect`), and
+    any file when the storage cannot keep it (a full disk: code ``not_stored``).
 
     Side effects: the ciphertext in the default storage, the :class:`Upload` row, and an
     audit event ``documents.upload_stored`` (format and size; never the content or name).
@@ -201,13 +202,22 @@ def upload_store(
     except Refusal as refusal:
         raise UploadRejected(_refusal_message(refusal), code=refusal.code) from None
     extensions = FORMATS[detected][1]
-    upload = storage.store_encrypted(
-        owner=owner,
-        data=data,
-        filename=sanitise_filename(file.name or "", extension=extensions[0], accepted=extensions),
-        content_type=detected,
-        actor=actor,
-    )
+    try:
+        upload = storage.store_encrypted(
+            owner=owner,
+            data=data,
+            filename=sanitise_filename(
+                file.name or "", extension=extensions[0], accepted=extensions
+            ),
+            content_type=detected,
+            actor=actor,
+        )
+    except storage.StorageError:
+        # The storage is full or failing (logged as an error): the person is told, and
+        # can send the file again later; nothing was kept.
+        raise UploadRejected(
+            _("The selected file could not be uploaded. Try again later"), code="not_stored"
+        ) from None
     audit_record(
         action="documents.upload_stored",
         actor=actor,

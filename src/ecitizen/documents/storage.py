@@ -6,6 +6,7 @@ Internal to the documents app: other apps call :mod:`ecitizen.documents.services
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import uuid
@@ -21,6 +22,10 @@ from ecitizen.documents.models import Upload
 logger = logging.getLogger(__name__)
 
 
+class StorageError(Exception):
+    """The storage could not keep a file (full, read-only, failing); nothing of it is left."""
+
+
 def store_encrypted(
     *, owner: Any, data: bytes, filename: str, content_type: str, actor: Any
 ) -> Upload:
@@ -29,6 +34,8 @@ def store_encrypted(
     ``filename`` must already be sanitised. The caller's transaction owns the row; if the
     row cannot be saved the stored file is removed. (If the caller's transaction rolls
     back later, the ciphertext stays in storage without a row: unreadable, and harmless.)
+    Raises :class:`StorageError`, leaving nothing in storage, when the storage cannot keep
+    the file (a full disk).
     """
     upload = Upload(
         id=uuid.uuid4(),
@@ -42,9 +49,16 @@ def store_encrypted(
     )
     blob = crypto.encrypt_bytes(data, context=upload.encryption_context)
     hexid = upload.pk.hex
-    upload.storage_name = default_storage.save(
-        f"documents/{hexid[:2]}/{hexid}.bin", ContentFile(blob)
-    )
+    name = f"documents/{hexid[:2]}/{hexid}.bin"
+    try:
+        upload.storage_name = default_storage.save(name, ContentFile(blob))
+    except OSError as error:
+        # A full or failing disk: the file system storage leaves behind what it managed
+        # to write. The name is ours alone (a new UUID), so removing it removes only that.
+        logger.error("could not store the upload %s: %s", name, error)
+        with contextlib.suppress(OSError):
+            default_storage.delete(name)
+        raise StorageError(str(error)) from error
     try:
         upload.save(force_insert=True)
     except BaseException:

@@ -123,4 +123,10 @@ def _notify(
 
 
 def _lock_case(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("service_version").get(pk=case.pk)
+    # The case's row only: FOR UPDATE on the joined service version would block every
+    # commit that refers to it (each new case and draft of the service checks its key).
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("service_version")
+        .get(pk=case.pk)
+    )

@@ -37,7 +37,7 @@ def cases_escalate(*, today: date | None = None) -> int:
     today = today or _today()
     horizon = add_business_days(today, 10)
     candidates = (
-        Case.objects.select_for_update()
+        Case.objects.select_for_update(of=("self",))
         .filter(due_date__isnull=False, due_date__lte=horizon, escalation_level__lt=2, outcome="")
         .select_related("service_version")
     )
@@ -117,7 +117,7 @@ def drafts_expire(*, now: Any = None) -> tuple[int, int]:
         reminded += 1
     expired = 0
     for draft in (
-        Draft.objects.select_for_update()
+        Draft.objects.select_for_update(of=("self",))
         .filter(status=Draft.Status.OPEN, expires_at__lte=now)
         .select_related("service_version")
     ):

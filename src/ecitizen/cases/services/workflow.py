@@ -117,8 +117,9 @@ def case_transition(  # noqa: PLR0912 - the checks and effects of one transition
     is the one the definition names; the ``CaseStateChanged`` event (and ``CaseDecided``
     on the first outcome).
     """
+    # The case's row only, not the joined service version and applicant (see _lock_case).
     case = (
-        Case.objects.select_for_update()
+        Case.objects.select_for_update(of=("self",))
         .select_related("service_version", "applicant")
         .get(pk=case.pk)
     )
@@ -246,10 +247,16 @@ def _publish_transition(
 
 
 def _issue_document_on_commit(case: Case) -> None:
+    """Queue the document's task with the change that earns it: inside the transaction
+    with the database task backend (committed with the change or not at all: a process
+    that dies just after the commit loses nothing), on commit with another backend."""
     from ecitizen.cases.tasks import issue_case_document
 
     case_id = case.pk
-    transaction.on_commit(lambda: issue_case_document.enqueue(case_id))
+    if settings.TASKS_BACKEND == "database":
+        issue_case_document.enqueue(case_id)
+    else:
+        transaction.on_commit(lambda: issue_case_document.enqueue(case_id))
 
 
 def _fee_bill(case: Case, spec: ServiceSpec) -> None:
@@ -310,7 +317,11 @@ case_fee_paid_on_bill_paid.__module__ = "ecitizen.cases.services"
 def case_fee_paid(*, case: Case) -> Case:
     """The fee is paid: the case moves on (SLA clock started for a fee paid on applying;
     the document issued for a fee paid after approval). Idempotent."""
-    case = Case.objects.select_for_update().select_related("service_version").get(pk=case.pk)
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("service_version")
+        .get(pk=case.pk)
+    )
     if case.payment_status != "due":
         return case
     spec = spec_for(case.service_version)
@@ -334,7 +345,7 @@ def case_document_issue(*, case: Case) -> Any:
     from ecitizen.documents.services import document_issue
 
     case = (
-        Case.objects.select_for_update()
+        Case.objects.select_for_update(of=("self",))
         .select_related("service_version", "applicant")
         .get(pk=case.pk)
     )

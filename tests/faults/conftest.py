@@ -1,0 +1,243 @@
+"""Fixtures of the fault tests: the processes of a test (``stack``), the services and
+residents they serve, and the faults no process can cause by itself (a PostgreSQL
+cluster of the test's own to restart, a small file system to fill)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.db import connections
+
+from ecitizen.core.tests.test_worker_kill import _postgres_url
+from tests.factories import PASSWORD, DepartmentFactory, UserFactory
+from tests.faults.stack import Stack, free_port
+
+CASES_FIXTURES = Path(__file__).resolve().parents[2] / "src/ecitizen/cases/tests/fixtures"
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    """The processes of this test against this test's database (PostgreSQL, which
+    other processes can reach); every one still running at the end is killed."""
+    processes = Stack(tmp_path, _postgres_url(connections["default"].settings_dict))
+    try:
+        yield processes
+    finally:
+        processes.stop()
+        processes.dump_logs()
+
+
+def publish_services() -> dict[str, Any]:
+    """Public Works and the cases tests' two services, defined only by their files:
+    garden waste collection (a fee to pay when applying) and the shed permit (an upload,
+    a fee after approval, an issued permit)."""
+    from ecitizen.catalogue.models import Service
+    from ecitizen.catalogue.services import service_definitions_publish
+
+    DepartmentFactory(slug="public-works", name="Public Works")
+    service_definitions_publish(directory=CASES_FIXTURES, actor=None)
+    return {service.slug: service for service in Service.objects.all()}
+
+
+@pytest.fixture
+def services(db: Any) -> dict[str, Any]:
+    return publish_services()
+
+
+def make_resident(number: int, *, prefix: str = "faults") -> Any:
+    """A resident whose password the web processes can check: they use production's
+    Argon2, the test process a fast hasher."""
+    resident = UserFactory(email=f"{prefix}.{number}@example.test", full_name=f"Resident {number}")
+    hasher = Argon2PasswordHasher()
+    type(resident).objects.filter(pk=resident.pk).update(
+        password=hasher.encode(PASSWORD, hasher.salt())
+    )
+    return resident
+
+
+# --- a PostgreSQL cluster of the test's own ------------------------------------------------
+
+
+class Cluster:
+    """A throwaway PostgreSQL cluster run by the ``postgres`` user, on a free port."""
+
+    def __init__(self, bin_dir: Path, folder: Path) -> None:
+        self.bin = bin_dir
+        self.folder = folder
+        self.data = folder / "data"
+        self.log = folder / "server.log"
+        self.port = free_port()
+
+    def _as_postgres(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["runuser", "-u", "postgres", "--", *command],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=check,
+        )
+
+    def init(self) -> None:
+        self._as_postgres(
+            str(self.bin / "initdb"),
+            *("-D", str(self.data)),
+            *("-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"),
+        )
+
+    def pg_ctl(self, action: str, *options: str) -> None:
+        self._as_postgres(
+            str(self.bin / "pg_ctl"),
+            action,
+            *("-D", str(self.data), "-l", str(self.log), "-w", "-t", "60"),
+            *options,
+        )
+
+    def start(self) -> None:
+        # The socket in the cluster's own folder; fsync off: nothing here must survive
+        # a crash of the machine, only a restart of the server.
+        self.pg_ctl(
+            "start",
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c fsync=off",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self.pg_ctl("stop", "-m", mode)
+
+    def url(self, name: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{quote(name)}"
+
+
+def _postgres_bin() -> Path | None:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    return candidates[-1].parent if candidates else None
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[Cluster]:
+    """A PostgreSQL cluster of this test alone, started; stopped and deleted at the end.
+    Restarting it disturbs nobody (the machine's server serves the other tests)."""
+    bin_dir = _postgres_bin()
+    if bin_dir is None or shutil.which("runuser") is None:
+        pytest.skip("needs Debian's PostgreSQL server programs (initdb, pg_ctl) and runuser")
+    try:
+        postgres = pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.skip("needs the postgres system user to run a cluster of the test's own")
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run a cluster of the test's own as the postgres user")
+    # Not under pytest's tmp_path: its folders are root's alone (0700), out of reach of
+    # the postgres user.
+    folder = Path(tempfile.mkdtemp(prefix="ecitizen-faults-pg-"))
+    os.chown(folder, postgres.pw_uid, postgres.pw_gid)
+    cluster = Cluster(bin_dir, folder)
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        cluster._as_postgres(
+            str(bin_dir / "pg_ctl"), "stop", "-D", str(cluster.data), "-m", "immediate", check=False
+        )
+        if cluster.log.exists():
+            sys.stderr.write(f"--- postgres\n{cluster.log.read_text(errors='replace')[-4000:]}\n")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def database_in_own_postgres(own_postgres: Cluster) -> Iterator[str]:
+    """This test's database (migrated, as pytest-django made it) copied into the own
+    cluster, and this process's connection pointed at the copy for the test's duration:
+    what the test writes, the processes read, and the checks read, is there. Returns its
+    URL."""
+    source = connections["default"]
+    settings = source.settings_dict
+    bin_dir = own_postgres.bin
+    env = {**os.environ, "PGPASSWORD": settings.get("PASSWORD") or ""}
+    subprocess.run(
+        [str(bin_dir / "createdb"), "--maintenance-db", own_postgres.url("postgres"), "ecitizen"],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    dump = subprocess.Popen(
+        [str(bin_dir / "pg_dump"), "--format=custom", "--dbname", _postgres_url(settings)],
+        stdout=subprocess.PIPE,
+        env=env,
+    )
+    restore = subprocess.run(
+        [
+            str(bin_dir / "pg_restore"),
+            *("--no-owner", "--no-privileges", "--exit-on-error"),
+            *("--dbname", own_postgres.url("ecitizen")),
+        ],
+        stdin=dump.stdout,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    dump.wait(timeout=120)
+    assert dump.returncode == 0, "pg_dump of the test database failed"
+    assert restore.returncode == 0, restore.stderr
+    original = connections["default"]
+    copy = type(original)(
+        {
+            **settings,
+            "NAME": "ecitizen",
+            "HOST": "127.0.0.1",
+            "PORT": str(own_postgres.port),
+            "USER": "postgres",
+            "PASSWORD": "",
+        },
+        "default",
+    )
+    connections["default"] = copy
+    try:
+        yield own_postgres.url("ecitizen")
+    finally:
+        copy.close()
+        connections["default"] = original
+
+
+# --- a small file system to fill -------------------------------------------------------------
+
+
+@pytest.fixture
+def small_media(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs mounted where the web processes keep their media (``VAR_DIR/media``
+    of the stack); unmounted at the end."""
+    media = tmp_path / "var" / "media"
+    media.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(media)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small file system to fill: {mounted.stderr.strip()}")
+    try:
+        yield media
+    finally:
+        for _ in range(50):
+            if (
+                subprocess.run(["umount", str(media)], capture_output=True, check=False).returncode
+                == 0
+            ):
+                break
+            time.sleep(0.2)  # a process killed a moment ago may still hold it
+        else:
+            subprocess.run(["umount", "-l", str(media)], capture_output=True, check=False)
