@@ -24,8 +24,10 @@ from typing import Any
 
 import pytest
 import requests
+import requests.adapters
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.db import connection
+from urllib3.util.retry import Retry
 
 from ecitizen.core.tests.test_worker_kill import _postgres_url
 from tests.factories import PASSWORD, UserFactory
@@ -204,6 +206,14 @@ def test_a_resident_stays_signed_in_whichever_web_process_answers(site: Site):
     _wait(site.ready_behind_balancer, "the site behind HAProxy")
 
     browser = requests.Session()
+    # A GET whose keep-alive connection the balancer closed is sent again on a new one, as
+    # browsers do for idempotent requests (RFC 9110, 9.2.2); posts are never re-sent.
+    browser.mount(
+        "http://",
+        requests.adapters.HTTPAdapter(
+            max_retries=Retry(total=2, connect=2, read=2, allowed_methods={"GET"})
+        ),
+    )
     _sign_in(browser, site.url, resident.email)
     page = _signed_in_page(browser, site.url)
     assert "Ada Scale" in page.text

@@ -114,7 +114,12 @@ def test_a_task_runs_in_the_worker_under_the_id_of_the_request_that_enqueued_it(
         worker_id="test-worker",
         excluded_queue_names=[],
     )
-    worker.run()
+    # The worker's own way of running a task (signals, call, result), without its loop,
+    # which closes the database connection this test's transaction holds.
+    for stored in DBTaskResult.objects.filter(pk__in=[result.id, untraced.id]).order_by(
+        "enqueued_at"
+    ):
+        worker.run_task(stored)
     assert DBTaskResult.objects.get(pk=result.id).return_value == "first"
     assert DBTaskResult.objects.get(pk=untraced.id).return_value == "second"
     assert _seen[0] == "0123456789abcdef0123456789abcdef"
