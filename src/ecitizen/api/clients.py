@@ -244,7 +244,7 @@ def client_secret_rotate(
     Raises :class:`ClientError` for a public client. Audited."""
     _check_manager(actor)
     client = (
-        IntegrationClient.objects.select_for_update()
+        IntegrationClient.objects.select_for_update(of=("self",))
         .select_related("application")
         .get(pk=client.pk)
     )
@@ -276,7 +276,7 @@ def client_disable(
     webhooks stop. Doing it again changes nothing. Audited."""
     _check_manager(actor)
     client = (
-        IntegrationClient.objects.select_for_update()
+        IntegrationClient.objects.select_for_update(of=("self",))
         .select_related("application")
         .get(pk=client.pk)
     )
@@ -375,7 +375,7 @@ def consent_revoke(*, user: Any, consent_id: int, ip_address: str | None = None)
     that is not this resident's or is already revoked. Audited (``api.consent_revoked``).
     """
     consent = (
-        Consent.objects.select_for_update()
+        Consent.objects.select_for_update(of=("self",))
         .select_related("application")
         .filter(pk=consent_id, user=user, revoked_at__isnull=True)
         .first()

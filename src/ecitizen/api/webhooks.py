@@ -38,7 +38,6 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -61,6 +60,7 @@ from ecitizen.api.oauth import BACK_OFFICE, RESIDENT_APP
 from ecitizen.core.errors import DomainError
 from ecitizen.core.registry import WebhookEvent, registry
 from ecitizen.core.services import audit_record
+from ecitizen.core.tasks import enqueue_with_change
 
 logger = logging.getLogger(__name__)
 
@@ -320,16 +320,12 @@ def subscription_delete(
 
 
 def _enqueue(delivery_pks: list[int]) -> None:
-    """Queue a ``webhook_deliver`` task per delivery, once this transaction commits (in
-    it, with the database task backend, like ``core.events``)."""
+    """Queue a ``webhook_deliver`` task per delivery with the change that causes them
+    (``enqueue_with_change``, like ``core.events``)."""
     from ecitizen.api.tasks import webhook_deliver
 
     for pk in delivery_pks:
-        enqueue = partial(webhook_deliver.enqueue, pk)
-        if settings.TASKS_BACKEND == "database":
-            enqueue()
-        else:
-            transaction.on_commit(enqueue)
+        enqueue_with_change(webhook_deliver, pk)
 
 
 def webhook_body(*, name: str, event_id: uuid.UUID, data: Mapping[str, Any]) -> str:

@@ -33,10 +33,8 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.core import checks
 from django.db import transaction
 from django.utils import timezone
@@ -44,6 +42,7 @@ from django.utils.module_loading import import_string
 from django_tasks import task
 
 from ecitizen.core.registry import registry
+from ecitizen.core.tasks import enqueue_with_change
 
 logger = logging.getLogger(__name__)
 
@@ -205,13 +204,10 @@ def event_publish(event: DomainEvent) -> int:
                 f"subscriber {subscriber!r} of {event_type.__name__} is not a module-level "
                 "function that a worker can import"
             )
-        enqueue = partial(
-            event_deliver.enqueue, dotted_path(subscriber), dotted_path(event_type), payload
+        # Committed with the change, or not at all.
+        enqueue_with_change(
+            event_deliver, dotted_path(subscriber), dotted_path(event_type), payload
         )
-        if settings.TASKS_BACKEND == "database":
-            enqueue()  # in this transaction: committed with the change, or not at all
-        else:
-            transaction.on_commit(enqueue)
     return len(subscribers)
 
 

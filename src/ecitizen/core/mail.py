@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
 
 from ecitizen.core import crypto
 
@@ -74,12 +71,8 @@ class QueuedEmailBackend(BaseEmailBackend):
     """Hands each message to the ``send_email`` task, atomically with the current change."""
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
-        from ecitizen.core.tasks import send_email
+        from ecitizen.core.tasks import enqueue_with_change, send_email
 
         for message in email_messages:
-            enqueue = partial(send_email.enqueue, seal(message_to_dict(message)))
-            if settings.TASKS_BACKEND == "database":
-                enqueue()
-            else:
-                transaction.on_commit(enqueue)
+            enqueue_with_change(send_email, seal(message_to_dict(message)))
         return len(email_messages)

@@ -1,4 +1,5 @@
-"""Background tasks of the core."""
+"""Background tasks of the core, and :func:`enqueue_with_change`, how every service queues
+a task for the change it makes."""
 
 from __future__ import annotations
 
@@ -6,16 +7,45 @@ import hashlib
 import logging
 from datetime import timedelta
 from email.utils import parseaddr
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.utils import DNS_NAME
+from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
 from ecitizen.core.mail import message_from_dict, unseal
 
+if TYPE_CHECKING:
+    from django_tasks.base import Task
+
 logger = logging.getLogger(__name__)
+
+
+def enqueue_with_change(job: Task[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Queue the task ``job(*args, **kwargs)`` so that it runs if and only if the current change
+    commits.
+
+    Precondition: called inside the transaction that makes the change the task is for
+    (outside one, each statement commits at once and the task is queued at once).
+
+    With the database task backend (``TASKS_BACKEND`` ``"database"``, production's) the
+    task's row is inserted now, in that transaction: it commits with the change or not at
+    all, so a process that dies between the commit and anything after it loses no task
+    (``transaction.on_commit`` would). With another backend (``immediate``, ``dummy``:
+    development and tests) it is enqueued by ``transaction.on_commit``, so a rolled-back
+    change never runs it and an immediate task sees the committed change.
+
+    The task may run again (a worker that died: ``core.leases``; a retry), so it must be
+    idempotent. ``job`` may carry options (``job.using(run_after=...)``).
+    """
+    if settings.TASKS_BACKEND == "database":
+        job.enqueue(*args, **kwargs)
+    else:
+        transaction.on_commit(lambda: job.enqueue(*args, **kwargs))
+
 
 #: Delays before each new attempt to deliver a message: 1 min, 5 min, 30 min, 2 h.
 EMAIL_RETRY_DELAYS = (60, 300, 1800, 7200)

@@ -512,7 +512,7 @@ def submission_confirm(*, token: str) -> Submission:
     :class:`FeedbackError` for an unknown (``bad_link``) or expired (``expired_link``)
     link."""
     submission = (
-        Submission.objects.select_for_update()
+        Submission.objects.select_for_update(of=("self",))
         .select_related("author")
         .filter(confirm_token_hash=token_hash(token))
         .first()
@@ -555,7 +555,9 @@ def complaint_state_record(
     state at once, and the event's delivery then finds it done).
     """
     submission = (
-        Submission.objects.select_for_update()
+        # The submission's row only: not the case's (an official's transition holds it),
+        # nor the service version's or the author's.
+        Submission.objects.select_for_update(of=("self",))
         .select_related("author", "case__service_version")
         .filter(case_id=case_id)
         .first()

@@ -55,7 +55,6 @@ import math
 import smtplib
 from collections.abc import Mapping, Sequence
 from email.utils import parseaddr
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -71,6 +70,7 @@ from ecitizen.accounts.models import ResidentProfile, User
 from ecitizen.accounts.selectors import user_acting_as
 from ecitizen.core.errors import DomainError
 from ecitizen.core.services import audit_record
+from ecitizen.core.tasks import enqueue_with_change
 from ecitizen.notifications.models import Channel, Notification, Status, stuck_before
 from ecitizen.notifications.selectors import (
     notification_channels_for,
@@ -135,18 +135,13 @@ def _display_name(recipient: User, profile: ResidentProfile | None) -> str:
 
 
 def _enqueue_delivery(notification_id: int, attempt: int = 0, delay: int | None = None) -> None:
-    """Queue the delivery task, atomically with the current transaction (database task
-    backend) or once it commits (any other backend)."""
+    """Queue the delivery task with the current change (``enqueue_with_change``)."""
     from ecitizen.notifications.tasks import deliver_notification
 
     task = deliver_notification
     if delay is not None:
         task = task.using(run_after=timezone.now() + datetime.timedelta(seconds=delay))
-    enqueue = partial(task.enqueue, notification_id, attempt)
-    if settings.TASKS_BACKEND == "database":
-        enqueue()
-    else:
-        transaction.on_commit(enqueue)
+    enqueue_with_change(task, notification_id, attempt)
 
 
 @transaction.atomic

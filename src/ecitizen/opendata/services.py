@@ -30,6 +30,7 @@ from ecitizen.accounts.models import Department, Jurisdiction
 from ecitizen.accounts.selectors import remit_covers, user_has_role
 from ecitizen.core.errors import DomainError, PermissionDenied
 from ecitizen.core.services import audit_record
+from ecitizen.core.tasks import enqueue_with_change
 from ecitizen.opendata import validation
 from ecitizen.opendata.models import ApiToken, Dataset, DatasetRevision, DatasetTerm, Resource
 from ecitizen.opendata.packages import package_dict
@@ -488,8 +489,9 @@ def _store_file(resource: Resource, filename: str, content: IO[bytes] | bytes) -
 
 
 def _schedule_processing(resource: Resource) -> None:
-    """Check the file and load it into the DataStore: now for a small file (the publisher
-    sees the outcome at once), else by a worker after the commit."""
+    """Check the file and load it into the DataStore: for a small file right after the
+    commit, in this process (the publisher sees the outcome at once), else by a worker
+    whose task is queued with the change (``enqueue_with_change``)."""
     if not resource.is_tabular:
         return
     resource.validation = None
@@ -500,10 +502,11 @@ def _schedule_processing(resource: Resource) -> None:
     from ecitizen.opendata import tasks
 
     if (resource.size or 0) <= INLINE_PROCESS_BYTES:
+        # After the commit on purpose: the processing reads the committed file and runs
+        # outside any transaction (see resource_process); it is not a queued task.
         transaction.on_commit(lambda: resource_process(resource_id=str(resource.id)))
     else:
-        resource_id = str(resource.id)
-        transaction.on_commit(lambda: tasks.resource_process_task.enqueue(resource_id))
+        enqueue_with_change(tasks.resource_process_task, str(resource.id))
 
 
 @transaction.atomic

@@ -31,6 +31,7 @@ from ecitizen.core.crypto import blind_index
 from ecitizen.core.errors import DomainError
 from ecitizen.core.events import BillPaid, PaymentSettled, event_publish
 from ecitizen.core.services import audit_record
+from ecitizen.core.tasks import enqueue_with_change
 from ecitizen.payments import bulk, ledger
 from ecitizen.payments.models import (
     FINISHED_STATES,
@@ -664,12 +665,7 @@ def _settle(payment: Payment) -> None:
         subject_user_id=bill.payer_id,
         changes={"amount_minor": payment.amount_minor, "bill": bill.reference},
     )
-    payment_id = payment.pk
-    if settings.TASKS_BACKEND == "database":
-        # In this transaction: a process that dies just after the commit loses no receipt.
-        _after_settlement(payment_id)
-    else:
-        transaction.on_commit(lambda: _after_settlement(payment_id))
+    _receipt_issue_with_change(payment.pk)
     event_publish(
         PaymentSettled(
             payment_id=str(payment.pk),
@@ -684,10 +680,12 @@ def _settle(payment: Payment) -> None:
         _publish_bill_paid(bill)
 
 
-def _after_settlement(payment_id: Any) -> None:
+def _receipt_issue_with_change(payment_id: Any) -> None:
+    """Queue the receipt with the settlement (``enqueue_with_change``: a process that dies
+    just after the commit loses no receipt)."""
     from ecitizen.payments.tasks import payment_receipt_issue
 
-    payment_receipt_issue.enqueue(str(payment_id))
+    enqueue_with_change(payment_receipt_issue, str(payment_id))
 
 
 #: ``failure_message`` of a payment the provider reported for another amount or currency.

@@ -333,9 +333,14 @@ def erasure_request_submit(
     return request
 
 
-def _locked_open(request: ErasureRequest) -> ErasureRequest:
+def _locked_open(request: ErasureRequest, *, requester_too: bool = False) -> ErasureRequest:
+    """The open request's row, locked; with ``requester_too`` the requester's account row
+    as well (only to carry the request out: see :func:`erasure_request_approve`)."""
+    lock: tuple[str, ...] = ("self", "requester") if requester_too else ("self",)
     locked = (
-        ErasureRequest.objects.select_for_update().select_related("requester").get(pk=request.pk)
+        ErasureRequest.objects.select_for_update(of=lock)
+        .select_related("requester")
+        .get(pk=request.pk)
     )
     if not locked.is_open:
         raise ErasureError(
@@ -371,10 +376,13 @@ def _require_officer(actor: Any) -> None:
         )
 
 
-def _locked_for_decision(request: ErasureRequest, actor: Any) -> ErasureRequest:
-    """Lock ``request`` for ``actor``'s decision: it must still be open and not the
-    officer's own (``not_open``, ``own_request``)."""
-    request = _locked_open(request)
+def _locked_for_decision(
+    request: ErasureRequest, actor: Any, *, requester_too: bool = False
+) -> ErasureRequest:
+    """Lock ``request`` (and its requester's account row with ``requester_too``) for
+    ``actor``'s decision: it must still be open and not the officer's own (``not_open``,
+    ``own_request``)."""
+    request = _locked_open(request, requester_too=requester_too)
     if request.requester_id == getattr(actor, "pk", None):
         raise ErasureError(
             _("Another data-protection officer must decide your own request."),
@@ -454,7 +462,10 @@ def erasure_request_approve(*, request: ErasureRequest, actor: Any) -> tuple[Era
     audit event ``privacy.erasure_carried_out``.
     """
     _require_officer(actor)
-    request = _locked_for_decision(request, actor)
+    # The account's row too, on purpose: granting a role locks it (accounts.role_assign),
+    # so the staff-role check below cannot race a grant, and the address and language
+    # read for the statement cannot change before the erasers replace them.
+    request = _locked_for_decision(request, actor, requester_too=True)
     user = request.requester
     if registry.identity.holds(user, registry.staff_roles()):
         raise ErasureError(

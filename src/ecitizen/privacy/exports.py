@@ -50,6 +50,7 @@ from ecitizen.core import crypto
 from ecitizen.core.errors import DomainError
 from ecitizen.core.registry import PersonalData, registry
 from ecitizen.core.services import audit_record
+from ecitizen.core.tasks import enqueue_with_change
 from ecitizen.notifications.services import notification_send
 from ecitizen.privacy.models import DataExport
 
@@ -111,8 +112,8 @@ def export_request(*, user: Any, language: str, actor: Any) -> tuple[DataExport,
 
     Raises :class:`~ecitizen.core.errors.PermissionDenied` unless ``actor`` is ``user``
     (nobody asks for someone else's data here). Side effects: the export row, an audit
-    event ``privacy.export_requested``, and the preparing task enqueued once the
-    transaction commits.
+    event ``privacy.export_requested``, and the preparing task queued with the export
+    (``enqueue_with_change``: committed with it or not at all).
     """
     from ecitizen.core.errors import PermissionDenied
 
@@ -143,8 +144,7 @@ def export_request(*, user: Any, language: str, actor: Any) -> tuple[DataExport,
     )
     from ecitizen.privacy.tasks import export_prepare_task
 
-    export_id = str(export.pk)
-    transaction.on_commit(lambda: export_prepare_task.enqueue(export_id))
+    enqueue_with_change(export_prepare_task, str(export.pk))
     return export, True
 
 
@@ -152,7 +152,7 @@ def _claim(export_id: uuid.UUID | str) -> DataExport | None:
     """Mark the export running (one more attempt) if it is still to be prepared."""
     with transaction.atomic():
         export = (
-            DataExport.objects.select_for_update()
+            DataExport.objects.select_for_update(of=("self",))
             .select_related("owner")
             .filter(pk=export_id, status__in=DataExport.IN_PROGRESS)
             .first()

@@ -372,8 +372,7 @@ def report_confirm(*, token: str) -> Report:
     """Open the case of the report whose emailed link this is (once: a second click
     returns the same report). Raises :class:`ReportError` for an unknown or expired link."""
     confirmation = (
-        ReportConfirmation.objects.select_for_update()
-        .select_related("report")
+        ReportConfirmation.objects.select_for_update()  # the report's row: locked next
         .filter(token_hash=_token_hash(token))
         .first()
     )

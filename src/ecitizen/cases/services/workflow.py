@@ -42,6 +42,7 @@ from ecitizen.core.events import (
     event_publish,
 )
 from ecitizen.core.services import audit_record
+from ecitizen.core.tasks import enqueue_with_change
 from ecitizen.documents.services import upload_store
 
 # --- SLA clock ----------------------------------------------------------------------------
@@ -209,7 +210,7 @@ def case_transition(  # noqa: PLR0912 - the checks and effects of one transition
     _notify(case, spec, action.get("notify", []), extra={"reason": text, "message": text})
     document = spec.definition.get("issued_document")
     if document and document["on_state"] == case.state and case.payment_status != "due":
-        _issue_document_on_commit(case)
+        _issue_document_with_change(case)
     _publish_transition(
         case, slug=spec.slug, action_id=action_id, before=before, actor=actor, decided=decided
     )
@@ -246,17 +247,12 @@ def _publish_transition(
         )
 
 
-def _issue_document_on_commit(case: Case) -> None:
-    """Queue the document's task with the change that earns it: inside the transaction
-    with the database task backend (committed with the change or not at all: a process
-    that dies just after the commit loses nothing), on commit with another backend."""
+def _issue_document_with_change(case: Case) -> None:
+    """Queue the document's task with the change that earns it (``enqueue_with_change``:
+    committed with the change or not at all)."""
     from ecitizen.cases.tasks import issue_case_document
 
-    case_id = case.pk
-    if settings.TASKS_BACKEND == "database":
-        issue_case_document.enqueue(case_id)
-    else:
-        transaction.on_commit(lambda: issue_case_document.enqueue(case_id))
+    enqueue_with_change(issue_case_document, case.pk)
 
 
 def _fee_bill(case: Case, spec: ServiceSpec) -> None:
@@ -333,7 +329,7 @@ def case_fee_paid(*, case: Case) -> Case:
     audit_record(action="cases.fee_paid", actor=None, obj=case, subject_user_id=case.applicant_id)
     document = spec.definition.get("issued_document")
     if document and document["on_state"] == case.state:
-        _issue_document_on_commit(case)
+        _issue_document_with_change(case)
     return case
 
 

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ecitizen.core.services import audit_record
+from ecitizen.core.tasks import enqueue_with_change
 from ecitizen.participation import counting
 from ecitizen.participation.models import (
     Ballot,
@@ -124,7 +125,10 @@ def _settings_check(settings: BudgetSettings) -> None:
 
 
 def _locked_budget(budget: Budget) -> Budget:
-    return Budget.objects.select_for_update().select_related("process").get(pk=budget.pk)
+    """The budget's row, locked (its process read along, not locked)."""
+    return (
+        Budget.objects.select_for_update(of=("self",)).select_related("process").get(pk=budget.pk)
+    )
 
 
 def _published_refuse(budget: Budget) -> None:
@@ -460,7 +464,9 @@ def project_review(
     (code ``reason_required``). Refused once the heading has ballots. Audited."""
     budget = _locked_budget(project.heading.budget)
     _published_refuse(budget)
-    project = Project.objects.select_for_update().select_related("heading").get(pk=project.pk)
+    project = (
+        Project.objects.select_for_update(of=("self",)).select_related("heading").get(pk=project.pk)
+    )
     _heading_frozen_refuse(project.heading)
     if feasibility not in {Project.Feasibility.FEASIBLE, Project.Feasibility.NOT_FEASIBLE}:
         raise ParticipationError(_("Say whether the project is feasible."), code="invalid_review")
@@ -764,7 +770,7 @@ def counting_now(budget: Budget) -> bool:
 @transaction.atomic
 def results_count_request(*, budget: Budget, actor: Any) -> Budget:
     """Ask a worker to count ``budget`` (:func:`results_compute`, by
-    ``tasks.results_count_task`` once this commits): equal shares' completion can take
+    ``tasks.results_count_task``, queued with this change): equal shares' completion can take
     minutes where there are few ballots. Sets ``counting_since``; asking again while a
     count runs changes nothing. Refused as :func:`results_compute` refuses. Audited."""
     budget = _locked_budget(budget)
@@ -776,8 +782,7 @@ def results_count_request(*, budget: Budget, actor: Any) -> Budget:
     audit_record(action="participation.results.count_request", actor=actor, obj=budget)
     from ecitizen.participation import tasks
 
-    budget_id, actor_id = budget.pk, getattr(actor, "pk", None)
-    transaction.on_commit(lambda: tasks.results_count_task.enqueue(budget_id, actor_id))
+    enqueue_with_change(tasks.results_count_task, budget.pk, getattr(actor, "pk", None))
     return budget
 
 

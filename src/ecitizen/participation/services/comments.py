@@ -144,7 +144,9 @@ def comment_flag(*, comment: Comment, reason: str, user: User) -> CommentFlag:
 
 def _moderated(comment: Comment, actor: User) -> Comment:
     """The comment's row, locked, when ``actor`` may moderate it."""
-    locked = Comment.objects.select_for_update().select_related("process").get(pk=comment.pk)
+    locked = (
+        Comment.objects.select_for_update(of=("self",)).select_related("process").get(pk=comment.pk)
+    )
     if not process_in_remit(actor, PARTICIPATION_MODERATE, locked.process):
         raise ParticipationError(_("This comment is not within your remit."), code="outside_remit")
     return locked

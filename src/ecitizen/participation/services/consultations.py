@@ -753,7 +753,8 @@ def pending_response_confirm(
     ``anonymous_not_allowed``). The link is used once: the pending answers are emptied
     when the response is recorded. Audited (the response as an anonymous one)."""
     pending = (
-        PendingResponse.objects.select_for_update()
+        # This row only: response_record locks the consultation's row itself.
+        PendingResponse.objects.select_for_update(of=("self",))
         .select_related("consultation__process")
         .filter(pk=pending_id, consultation=consultation)
         .first()

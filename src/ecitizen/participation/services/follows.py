@@ -139,7 +139,7 @@ def phases_announce() -> int:
 @transaction.atomic
 def _phase_announce(phase_id: int) -> bool:
     phase = (
-        Phase.objects.select_for_update()
+        Phase.objects.select_for_update(of=("self",))
         .filter(pk=phase_id, announced_at__isnull=True)
         .select_related("process")
         .first()

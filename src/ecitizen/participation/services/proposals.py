@@ -212,6 +212,16 @@ def proposal_submit(
     return proposal
 
 
+def _locked(proposal: Proposal) -> Proposal:
+    """The proposal's row, locked, with its process read along (not locked: every support
+    of every proposal of the process would wait on that one row; nothing here writes it)."""
+    return (
+        Proposal.objects.select_for_update(of=("self",))
+        .select_related("process")
+        .get(pk=proposal.pk)
+    )
+
+
 @transaction.atomic
 def support_add(
     *,
@@ -234,7 +244,7 @@ def support_add(
     an audit event (the channel and the count: never the person key)."""
     if channel not in Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
-    locked = Proposal.objects.select_for_update().select_related("process").get(pk=proposal.pk)
+    locked = _locked(proposal)
     process = locked.process
     if locked.status != Proposal.Status.PUBLISHED or process.status != Process.Status.PUBLISHED:
         raise ParticipationError(
@@ -305,7 +315,7 @@ def proposal_answer(*, proposal: Proposal, answer: str, text: str, actor: User) 
     changes nothing): the answer, an audit event (``answer`` or ``answer_change``, with
     the previous answer), and a notice to the followers of the proposal and of its
     process (``participation_proposal_answered``), each once."""
-    locked = Proposal.objects.select_for_update().select_related("process").get(pk=proposal.pk)
+    locked = _locked(proposal)
     _check_remit(actor, PARTICIPATION_ANSWER, locked)
     if answer not in Proposal.Answer.values:
         raise ParticipationError(_("Select the answer"), code="answer_invalid")
@@ -363,7 +373,7 @@ def proposal_hide(*, proposal: Proposal, reason: str, actor: User) -> Proposal:
     Raises :class:`ParticipationError` ``reason_missing``, ``reason_too_long``,
     ``already_hidden``, ``outside_remit``. Side effects: the status and reason, an audit
     event with the reason."""
-    locked = Proposal.objects.select_for_update().select_related("process").get(pk=proposal.pk)
+    locked = _locked(proposal)
     _check_remit(actor, PARTICIPATION_MODERATE, locked)
     reason = _text(
         reason,
@@ -392,7 +402,7 @@ def proposal_unhide(*, proposal: Proposal, actor: User) -> Proposal:
     """Show a hidden proposal again (a moderator's decision reversed). Raises
     :class:`ParticipationError` ``not_hidden``, ``outside_remit``. Side effects: the
     status, an audit event with the reason it had been hidden for."""
-    locked = Proposal.objects.select_for_update().select_related("process").get(pk=proposal.pk)
+    locked = _locked(proposal)
     _check_remit(actor, PARTICIPATION_MODERATE, locked)
     if locked.status != Proposal.Status.HIDDEN:
         raise ParticipationError(_("This proposal is not hidden."), code="not_hidden")
