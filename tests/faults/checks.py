@@ -135,7 +135,7 @@ def assert_payments(shown: Iterable[str]) -> int:
         )
         assert receipts.count() == 1, (
             f"payment {payment.pk}: {receipts.count()} receipts; tasks: {_tasks_about(payment.pk)}"
-            f"; events: {list(payment.events.values_list('source', 'state', 'created_at'))}"
+            f"; events: {list(payment.events.values_list('source', 'state', 'at'))}"
         )
         assert payment.receipt_code == receipts.get().code
         checked += 1

@@ -1,6 +1,7 @@
 """Fixtures of the fault tests: the processes of a test (``stack``), the services and
-residents they serve, and the faults no process can cause by itself (a PostgreSQL
-cluster of the test's own to restart, a small file system to fill)."""
+residents they serve, residents applying and paying over and over on two web processes
+behind the load balancer (``start_traffic``), and the faults no process can cause by
+itself (a PostgreSQL cluster of the test's own to restart, a small file system to fill)."""
 
 from __future__ import annotations
 
@@ -11,32 +12,39 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.db import connections
 
-from ecitizen.core.tests.test_worker_kill import _postgres_url
-from tests.factories import PASSWORD, DepartmentFactory, UserFactory
-from tests.faults.stack import Stack, free_port
+from tests.factories import DepartmentFactory, UserFactory
+from tests.faults.checks import assert_payments, assert_submissions
+from tests.faults.journeys import Load, Outage, Resident
+from tests.faults.stack import Stack
+from tests.processes import free_port, postgres_url, wait_for, with_production_password
 
 CASES_FIXTURES = Path(__file__).resolve().parents[2] / "src/ecitizen/cases/tests/fixtures"
+#: The web processes of a stack under traffic.
+WEB = ("web1", "web2")
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    """The processes of this test against this test's database (PostgreSQL, which
-    other processes can reach); every one still running at the end is killed."""
-    processes = Stack(tmp_path, _postgres_url(connections["default"].settings_dict))
-    try:
+def stack_database() -> str:
+    """The ``DATABASE_URL`` of the stack's processes: this test's database (PostgreSQL,
+    which other processes can reach). A test module may override it."""
+    return postgres_url(connections["default"].settings_dict)
+
+
+@pytest.fixture
+def stack(tmp_path: Path, stack_database: str) -> Iterator[Stack]:
+    """The processes of this test against this test's database; every one still running
+    at the end is killed."""
+    with Stack(tmp_path, stack_database) as processes:
         yield processes
-    finally:
-        processes.stop()
-        processes.dump_logs()
 
 
 def publish_services() -> dict[str, Any]:
@@ -57,14 +65,78 @@ def services(db: Any) -> dict[str, Any]:
 
 
 def make_resident(number: int, *, prefix: str = "faults") -> Any:
-    """A resident whose password the web processes can check: they use production's
-    Argon2, the test process a fast hasher."""
-    resident = UserFactory(email=f"{prefix}.{number}@example.test", full_name=f"Resident {number}")
-    hasher = Argon2PasswordHasher()
-    type(resident).objects.filter(pk=resident.pk).update(
-        password=hasher.encode(PASSWORD, hasher.salt())
+    """A resident whose password the web processes can check."""
+    return with_production_password(
+        UserFactory(email=f"{prefix}.{number}@example.test", full_name=f"Resident {number}")
     )
-    return resident
+
+
+# --- residents applying and paying, over and over ------------------------------------------
+
+
+@dataclass
+class Traffic:
+    """Residents (``people``, and ``residents`` their browsers) applying for garden waste
+    collection and paying its fee, over and over (``load``), on the stack's two web
+    processes behind the load balancer, with a worker."""
+
+    stack: Stack
+    people: list[Any]
+    residents: list[Resident]
+    load: Load
+
+    def all_in_rotation(self) -> bool:
+        return all(self.stack.in_rotation(name) for name in WEB)
+
+    def outages(self) -> list[Outage]:
+        """The answers that said the service was unavailable, or were cut off."""
+        return [outage for resident in self.residents for outage in resident.record.outages]
+
+    def assert_each_once(self) -> int:
+        """Every confirmation shown is one case, and no resident has a case twice; every
+        payment shown as received is settled once with one receipt, one per case. Returns
+        the number of cases."""
+        confirmed = {
+            person: resident.record.confirmations
+            for person, resident in zip(self.people, self.residents, strict=True)
+        }
+        cases = assert_submissions(confirmed)
+        shown = [payment for resident in self.residents for payment in resident.record.payments]
+        assert assert_payments(shown) == len(shown) == cases
+        return cases
+
+
+@pytest.fixture
+def start_traffic(stack: Stack) -> Callable[..., Traffic]:
+    """Start the traffic of three residents on ``stack`` (the services published, the
+    web processes, the load balancer and a worker started, everyone signed in): call it
+    once the test's database is the one the stack uses. With ``supervise_worker``, the
+    worker is started again whenever it exits; ``patience`` is how long a resident waits
+    for an answer."""
+
+    def start(*, supervise_worker: bool = False, patience: float = 60.0) -> Traffic:
+        publish_services()
+        people = [make_resident(number) for number in range(3)]
+        for name in WEB:
+            stack.start_web(name)
+        stack.start_balancer()
+        if supervise_worker:
+            stack.supervise_worker("worker")
+        else:
+            stack.start_worker("worker")
+        residents = [Resident(stack.url, person.email, patience=patience) for person in people]
+        traffic = Traffic(stack, people, residents, Load(residents, _apply_and_pay))
+        wait_for(traffic.all_in_rotation, "both web processes in rotation")
+        for resident in residents:
+            resident.sign_in()
+        traffic.load.start()
+        return traffic
+
+    return start
+
+
+def _apply_and_pay(resident: Resident, journey: int) -> Any:
+    return resident.apply_and_pay(bins=1 + journey % 3)
 
 
 # --- a PostgreSQL cluster of the test's own ------------------------------------------------
@@ -173,7 +245,7 @@ def database_in_own_postgres(own_postgres: Cluster) -> Iterator[str]:
         env=env,
     )
     dump = subprocess.Popen(
-        [str(bin_dir / "pg_dump"), "--format=custom", "--dbname", _postgres_url(settings)],
+        [str(bin_dir / "pg_dump"), "--format=custom", "--dbname", postgres_url(settings)],
         stdout=subprocess.PIPE,
         env=env,
     )

@@ -19,23 +19,16 @@ failed; ``audit verify`` and ``ledger check`` pass.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 from django.db import connection
 
-from tests.faults.checks import (
-    assert_commands_pass,
-    assert_no_task_failed,
-    assert_payments,
-    assert_submissions,
-    wait_for_the_queue,
-)
-from tests.faults.conftest import Cluster, make_resident, publish_services
-from tests.faults.journeys import UNAVAILABLE, Load, Resident
-from tests.faults.stack import Stack, needs_haproxy, postgres_only, wait_for
+from tests.faults.checks import assert_commands_pass, assert_no_task_failed, wait_for_the_queue
+from tests.faults.conftest import Cluster
+from tests.faults.journeys import UNAVAILABLE
+from tests.faults.stack import postgres_only
+from tests.processes import needs_haproxy, wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -44,17 +37,11 @@ pytestmark = [
     needs_haproxy,
 ]
 
-WEB = ("web1", "web2")
-
 
 @pytest.fixture
-def stack_on_own_postgres(tmp_path: Path, database_in_own_postgres: str) -> Iterator[Stack]:
-    processes = Stack(tmp_path, database_in_own_postgres)
-    try:
-        yield processes
-    finally:
-        processes.stop()
-        processes.dump_logs()
+def stack_database(database_in_own_postgres: str) -> str:
+    """The stack's processes use the copy of the test's database in the own cluster."""
+    return database_in_own_postgres
 
 
 def _outage_page(url: str, marker: str = "") -> tuple[requests.Response] | None:
@@ -63,21 +50,10 @@ def _outage_page(url: str, marker: str = "") -> tuple[requests.Response] | None:
     return (response,) if response.status_code == 503 and marker in response.text else None
 
 
-def test_postgresql_restarted_under_load(stack_on_own_postgres: Stack, own_postgres: Cluster):
-    stack = stack_on_own_postgres
-    publish_services()
-    people = [make_resident(number, prefix="restart") for number in range(3)]
-    for name in WEB:
-        stack.start_web(name)
-    stack.start_balancer()
-    stack.supervise_worker("worker")
-    wait_for(lambda: all(stack.in_rotation(name) for name in WEB), "both web processes")
+def test_postgresql_restarted_under_load(start_traffic, own_postgres: Cluster):
+    traffic = start_traffic(supervise_worker=True, patience=90)
+    stack, load = traffic.stack, traffic.load
     web_pids = {name: process.pid for name, process in stack.web.items()}
-
-    residents = [Resident(stack.url, person.email, patience=90) for person in people]
-    for resident in residents:
-        resident.sign_in()
-    load = Load(residents, lambda resident, n: resident.apply_and_pay(bins=1 + n % 3)).start()
     wait_for(lambda: load.journeys_since_mark() >= 1, "a journey each before the outage")
 
     own_postgres.stop("fast")
@@ -106,20 +82,14 @@ def test_postgresql_restarted_under_load(stack_on_own_postgres: Stack, own_postg
     load.mark()
     load.finish(at_least=1)
     assert {name: process.pid for name, process in stack.web.items()} == web_pids
-    outages = [outage for resident in residents for outage in resident.record.outages]
+    outages = traffic.outages()
     assert any(o.status == 503 and o.says_unavailable for o in outages), outages
     assert all(o.retry_after == "30" for o in outages if o.status == 503), outages
 
     connection.close()  # this process's session was cut too
     wait_for_the_queue()
     assert_no_task_failed()
-    confirmed = {
-        person: resident.record.confirmations
-        for person, resident in zip(people, residents, strict=True)
-    }
-    cases = assert_submissions(confirmed)
-    shown = [payment for resident in residents for payment in resident.record.payments]
-    assert assert_payments(shown) == len(shown) == cases
+    cases = traffic.assert_each_once()
     assert_commands_pass(stack.env)
     sys.stdout.write(
         f"{cases} applications and payments; {len(outages)} outage answers "

@@ -26,7 +26,8 @@ from ecitizen.documents.services import upload_read
 from tests.faults.checks import assert_commands_pass, assert_submissions
 from tests.faults.conftest import make_resident
 from tests.faults.journeys import Resident
-from tests.faults.stack import Stack, postgres_only, wait_for
+from tests.faults.stack import Stack, postgres_only
+from tests.processes import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_specific, postgres_only]
 

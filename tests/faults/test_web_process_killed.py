@@ -28,13 +28,10 @@ from tests.faults.checks import (
     assert_commands_pass,
     assert_no_retry_pending,
     assert_no_task_failed,
-    assert_payments,
-    assert_submissions,
     wait_for_the_queue,
 )
-from tests.faults.conftest import make_resident
-from tests.faults.journeys import Load, Resident
-from tests.faults.stack import Stack, needs_haproxy, postgres_only, wait_for
+from tests.faults.stack import postgres_only
+from tests.processes import needs_haproxy, wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -43,7 +40,6 @@ pytestmark = [
     needs_haproxy,
 ]
 
-WEB = ("web1", "web2")
 #: Where the web processes die: just after committing the audited change.
 FAULTS = {
     "cases.submitted": "an application being sent",
@@ -52,23 +48,13 @@ FAULTS = {
 }
 
 
-def test_web_processes_killed_mid_application_and_mid_payment(stack: Stack, services):
-    people = [make_resident(number) for number in range(3)]
-    for name in WEB:
-        stack.start_web(name)
-    stack.start_balancer()
-    stack.start_worker("worker")
-    all_in_rotation = lambda: all(stack.in_rotation(name) for name in WEB)  # noqa: E731
-    wait_for(all_in_rotation, "both web processes in rotation")
-
-    residents = [Resident(stack.url, person.email) for person in people]
-    for resident in residents:
-        resident.sign_in()
-    load = Load(residents, lambda resident, n: resident.apply_and_pay(bins=1 + n % 3)).start()
+def test_web_processes_killed_mid_application_and_mid_payment(start_traffic):
+    traffic = start_traffic()
+    stack, load = traffic.stack, traffic.load
 
     killed = []
     for action, what in FAULTS.items():
-        wait_for(all_in_rotation, "both web processes in rotation")
+        wait_for(traffic.all_in_rotation, "both web processes in rotation")
         stack.arm("commit", rf"^{re.escape(action)}$")
         held = stack.wait_held("commit", f"a web process committing {what}")
         name = stack.kill_group(held["pgid"])
@@ -82,13 +68,7 @@ def test_web_processes_killed_mid_application_and_mid_payment(stack: Stack, serv
     # Nothing failed on the way to be retried later, but the webhooks that met a killed
     # process (the sandbox tries again after 10 s; the return page had settled them).
     assert_no_retry_pending(allowed=("ecitizen.payments.tasks.sandbox_deliver_webhook",))
-    confirmed = {
-        person: resident.record.confirmations
-        for person, resident in zip(people, residents, strict=True)
-    }
-    cases = assert_submissions(confirmed)
-    shown = [payment for resident in residents for payment in resident.record.payments]
-    assert assert_payments(shown) == len(shown) == cases
+    cases = traffic.assert_each_once()
     for case in Case.objects.all():  # each fee paid once, as the case knows
         assert case.payment_status == "paid", case.reference
         assert case.events.filter(kind=CaseEvent.Kind.PAID).count() == 1, case.reference
@@ -96,9 +76,9 @@ def test_web_processes_killed_mid_application_and_mid_payment(stack: Stack, serv
 
     # The residents did meet the faults: requests cut off by the killed processes. The
     # balancer always had a process to send the others to: no "service unavailable".
-    outages = [outage for resident in residents for outage in resident.record.outages]
+    outages = traffic.outages()
     cut_off = [outage for outage in outages if outage.status == 502]
-    errors = [error for resident in residents for error in resident.record.errors]
+    errors = [error for resident in traffic.residents for error in resident.record.errors]
     assert len(cut_off) + len(errors) >= 2, (cut_off, errors)
     assert not [outage for outage in outages if outage.status != 502], outages
     sys.stdout.write(

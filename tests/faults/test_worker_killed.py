@@ -41,7 +41,8 @@ from tests.faults.checks import (
     assert_payments,
     wait_for_the_queue,
 )
-from tests.faults.stack import Stack, postgres_only, wait_for
+from tests.faults.stack import Stack, postgres_only
+from tests.processes import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_specific, postgres_only]
 

@@ -4,62 +4,58 @@ refused."""
 from __future__ import annotations
 
 import http.client
-import os
-import shutil
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-GUNICORN = Path(sys.executable).with_name("gunicorn")
+from tests.processes import (
+    free_port,
+    gunicorn_command,
+    needs_gunicorn,
+    process_env,
+    spawn,
+    wait_for,
+)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _request(
+    port: int, method: str = "GET", path: str = "/"
+) -> tuple[http.client.HTTPResponse, str]:
+    """One request to the server on ``port``: its response and body."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request(method, path, headers={"Host": "127.0.0.1"})
+        response = connection.getresponse()
+        return response, response.read().decode()
+    finally:
+        connection.close()
 
 
-def _request(port: int, method: str) -> http.client.HTTPResponse:
-    deadline = time.monotonic() + 30
-    while True:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        try:
-            connection.request(method, "/", headers={"Host": "127.0.0.1"})
-            response = connection.getresponse()
-            response.read()
-            return response
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-        finally:
-            connection.close()
+def _first_request(port: int, method: str = "GET") -> http.client.HTTPResponse:
+    """A request to ``/`` once the server listens."""
+    response, _body = wait_for(lambda: _request(port, method), "gunicorn to listen", patience=30)
+    return response
 
 
-@pytest.mark.skipif(not GUNICORN.exists() and not shutil.which("gunicorn"), reason="no gunicorn")
+def _gunicorn(
+    tmp_path: Path, port: int, *options: str, config: bool = True, **settings: str
+) -> subprocess.Popen:
+    return spawn(
+        gunicorn_command(port, *options, config=config),
+        env=process_env(VAR_DIR=str(tmp_path), ALLOWED_HOSTS="127.0.0.1", **settings),
+        log=tmp_path / "gunicorn.log",
+        cwd=tmp_path,
+    )
+
+
+@needs_gunicorn
 @pytest.mark.parametrize("config", [True, False], ids=["shipped config", "gunicorn alone"])
 def test_gunicorn_with_the_shipped_config_does_not_name_itself(tmp_path, config):
-    port = _free_port()
-    command = [str(GUNICORN if GUNICORN.exists() else shutil.which("gunicorn"))]
-    if config:
-        command += ["-c", "python:ecitizen.gunicorn_config"]
-    command += [
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "1",
-        "ecitizen.wsgi:application",
-    ]
-    env = {**os.environ, "VAR_DIR": str(tmp_path), "ALLOWED_HOSTS": "127.0.0.1"}
-    server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
-        command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    port = free_port()
+    server = _gunicorn(tmp_path, port, "--workers", "1", config=config)
     try:
-        response = _request(port, "TRACE")
+        response = _first_request(port, "TRACE")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -71,47 +67,29 @@ def test_gunicorn_with_the_shipped_config_does_not_name_itself(tmp_path, config)
         assert response.getheader("Server") == "gunicorn"
 
 
-def _get(port: int, path: str) -> tuple[int, str]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", path, headers={"Host": "127.0.0.1"})
-        response = connection.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        connection.close()
-
-
-@pytest.mark.skipif(not GUNICORN.exists() and not shutil.which("gunicorn"), reason="no gunicorn")
+@needs_gunicorn
 def test_metrics_add_up_every_worker_process_including_ended_ones(tmp_path):
     """Prometheus' multi-process mode under gunicorn: workers replaced after 5 requests each
     (``--max-requests``), so 30 requests are answered by at least 6 processes, most ended
     by the time of the scrape; the scrape still counts all 30."""
-    port = _free_port()
+    port = free_port()
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
-    command = [
-        str(GUNICORN if GUNICORN.exists() else shutil.which("gunicorn")),
-        *("-c", "python:ecitizen.gunicorn_config", "--bind", f"127.0.0.1:{port}"),
-        *("--workers", "2", "--max-requests", "5", "ecitizen.wsgi:application"),
-    ]
-    env = {
-        **os.environ,
-        "VAR_DIR": str(tmp_path),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-    }
-    server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
-        command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    server = _gunicorn(
+        tmp_path,
+        port,
+        *("--workers", "2", "--max-requests", "5"),
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )
     try:
-        _request(port, "GET")  # waits until it listens (one request to "/", not counted)
-        statuses = [_get(port, "/livez")[0] for _ in range(30)]
-        status, body = _get(port, "/metrics")
+        _first_request(port)  # waits until it listens (one request to "/", not counted)
+        statuses = [_request(port, path="/livez")[0].status for _ in range(30)]
+        metrics, body = _request(port, path="/metrics")
     finally:
         server.terminate()
         server.wait(timeout=30)
     assert statuses == [200] * 30
-    assert status == 200
+    assert metrics.status == 200
     counted = [
         line
         for line in body.splitlines()

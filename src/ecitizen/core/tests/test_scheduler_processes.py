@@ -16,16 +16,15 @@ does not end it while a job runs (a standby would then run that job a second tim
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.db import connection
@@ -35,7 +34,7 @@ from ecitizen.core.models import ScheduledJob
 from ecitizen.core.registry import registry
 from ecitizen.core.scheduler import AdvisoryLock, scheduled_jobs_ensure
 from ecitizen.core.tests.scheduler_probe.apps import PROBE_JOB
-from ecitizen.core.tests.test_worker_kill import _postgres_url
+from tests.processes import postgres_url, process_env, show_logs, spawn, wait_for
 
 pytestmark = [
     pytest.mark.db_specific,
@@ -48,21 +47,8 @@ HOLD = 0.3
 #: Periods run before the kill (by the first scheduler) and in all.
 BEFORE_KILL = 2
 PERIODS = 5
-#: Upper bound of every wait (polling; nothing is asserted about how long it took).
-PATIENCE = 60.0
-
-
-def _wait_for(condition: Callable[[], Any], what: str, processes: list[subprocess.Popen]) -> Any:
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        for process in processes:
-            if process.poll() is not None and process.returncode != -signal.SIGKILL:
-                pytest.fail(f"a scheduler exited with {process.returncode} waiting for {what}")
-        time.sleep(0.05)
-    pytest.fail(f"gave up waiting for {what}")
+#: Waits poll often: a run lasts :data:`HOLD` seconds, the window to kill a process in.
+_wait_for = partial(wait_for, interval=0.05)
 
 
 class ProbeLog:
@@ -99,29 +85,24 @@ def schedulers(tmp_path: Path) -> Iterator[tuple[list[subprocess.Popen], ProbeLo
     ScheduledJob.objects.update(next_due_at=timezone.now() + timedelta(days=365))
     ScheduledJob.objects.create(name=PROBE_JOB, next_due_at=timezone.now() + timedelta(days=365))
     log = ProbeLog(tmp_path / "probe.log")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "ecitizen.core.tests.scheduler_settings",
-        "DATABASE_URL": _postgres_url(connection.settings_dict),
-        "ECITIZEN_ENV_FILE": os.devnull,
-        "SCHEDULER_PROBE_LOG": str(log.path),
-        "SCHEDULER_PROBE_SECONDS": str(PERIOD),
-        "SCHEDULER_PROBE_HOLD_SECONDS": str(HOLD),
-        "PYTHONUNBUFFERED": "1",  # "started" reaches the file at once
-    }
-    processes: list[subprocess.Popen] = []
-    for name in ("a", "b"):
-        output = (tmp_path / f"scheduler-{name}.log").open("wb")
-        processes.append(
-            subprocess.Popen(
-                # --skip-checks: the system checks import every view, which doubles
-                # the start on a busy machine and is not what this test is about.
-                [sys.executable, "-m", "ecitizen", "scheduler", "--interval", "1", "--skip-checks"],
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
+    env = process_env(
+        DJANGO_SETTINGS_MODULE="ecitizen.core.tests.scheduler_settings",
+        DATABASE_URL=postgres_url(connection.settings_dict),
+        SCHEDULER_PROBE_LOG=str(log.path),
+        SCHEDULER_PROBE_SECONDS=str(PERIOD),
+        SCHEDULER_PROBE_HOLD_SECONDS=str(HOLD),
+        PYTHONUNBUFFERED="1",  # "started" reaches the file at once
+    )
+    processes = [
+        spawn(
+            # --skip-checks: the system checks import every view, which doubles the start
+            # on a busy machine and is not what this test is about.
+            [sys.executable, "-m", "ecitizen", "scheduler", "--interval", "1", "--skip-checks"],
+            env=env,
+            log=tmp_path / f"scheduler-{name}.log",
         )
+        for name in ("a", "b")
+    ]
     try:
         yield processes, log
     finally:
@@ -134,8 +115,7 @@ def schedulers(tmp_path: Path) -> Iterator[tuple[list[subprocess.Popen], ProbeLo
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
-        for output in sorted(tmp_path.glob("scheduler-*.log")):
-            sys.stdout.write(f"--- {output.name}\n{output.read_text(errors='replace')}\n")
+        show_logs(tmp_path.glob("scheduler-*.log"))
 
 
 @pytest.mark.django_db(transaction=True)  # the schedulers see committed rows only
@@ -147,25 +127,25 @@ def test_two_schedulers_run_each_period_once_and_survive_a_kill(schedulers):
             for name in ("a", "b")
         ),
         "both schedulers to start",
-        processes,
+        processes=processes,
     )
     # The first slot: in a moment, on a whole second, so that slots are easy to read.
     first = (timezone.now() + timedelta(seconds=1)).replace(microsecond=0)
     ScheduledJob.objects.filter(name=PROBE_JOB).update(next_due_at=first)
 
-    _wait_for(lambda: len(log.done()) >= BEFORE_KILL, "the first periods", processes)
+    _wait_for(lambda: len(log.done()) >= BEFORE_KILL, "the first periods", processes=processes)
     running = {pid for _slot, pid in log.done()}
     assert len(running) == 1, "the standby ran a job while the other held the lock"
     (active,) = running
     # Kill it in the middle of its next run: started, not finished.
-    killed_slot, pid = _wait_for(log.started_unfinished, "a run under way", processes)
+    killed_slot, pid = _wait_for(log.started_unfinished, "a run under way", processes=processes)
     assert pid == active
     victim = next(process for process in processes if process.pid == active)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
     assert (killed_slot, active) not in log.done(), "the run finished before the kill"
 
-    _wait_for(lambda: len(log.done()) >= PERIODS, "the later periods", processes)
+    _wait_for(lambda: len(log.done()) >= PERIODS, "the later periods", processes=processes)
     survivor = next(process for process in processes if process is not victim)
     survivor.send_signal(signal.SIGTERM)  # a run under way is finished first
     assert survivor.wait(timeout=20) == 0

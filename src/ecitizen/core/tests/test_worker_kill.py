@@ -12,16 +12,14 @@ into a file and points this process at the copy for its duration.
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.db import connections
@@ -30,6 +28,7 @@ from django.urls import reverse
 from ecitizen.core.models import AuditEvent
 from ecitizen.notifications.models import Notification, Status
 from ecitizen.notifications.services import notification_send
+from tests.processes import postgres_url, process_env, show_logs, spawn, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_specific]
 
@@ -40,34 +39,10 @@ WORKER_ENV = {
     "WORKER_HEALTHY_WITHIN_SECONDS": "2",
     "TASK_LEASE_SECONDS": "2",
     "EMAIL_DELIVERY_BACKEND": "ecitizen.core.tests.worker_support.BlockingFileEmailBackend",
-    "ECITIZEN_ENV_FILE": os.devnull,
     "LOG_LEVEL": "INFO",
 }
-#: Upper bound of every wait (polling; nothing is asserted about how long it took).
-PATIENCE = 90.0
-
-
-def wait_for(condition: Callable[[], Any], what: str, processes: list[subprocess.Popen]) -> Any:
-    """Poll ``condition`` until it returns something true; fail after :data:`PATIENCE`."""
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        for process in processes:
-            if process.poll() is not None and process.returncode not in (0, -signal.SIGKILL):
-                pytest.fail(f"a worker exited with {process.returncode} while waiting for {what}")
-        time.sleep(0.1)
-    pytest.fail(f"gave up waiting for {what}")
-
-
-def _postgres_url(settings_dict: dict[str, Any]) -> str:
-    user = quote(settings_dict.get("USER") or "", safe="")
-    password = quote(settings_dict.get("PASSWORD") or "", safe="")
-    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = settings_dict.get("HOST") or "localhost"
-    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
-    return f"postgres://{credentials}{host}{port}/{quote(settings_dict['NAME'], safe='')}"
+#: Waits: up to 90 s; a worker may have exited by itself (0) or been killed, no other way.
+_wait_for = partial(wait_for, patience=90.0, interval=0.1, allowed_exits=(0, -signal.SIGKILL))
 
 
 @pytest.fixture
@@ -75,7 +50,7 @@ def shared_database(tmp_path: Path) -> Iterator[str]:
     """A DATABASE_URL through which other processes see this test's database."""
     connection = connections["default"]
     if connection.vendor == "postgresql":
-        yield _postgres_url(connection.settings_dict)
+        yield postgres_url(connection.settings_dict)
         return
     memory = connection
     memory.ensure_connection()
@@ -102,14 +77,10 @@ def start_worker(tmp_path: Path, shared_database: str) -> Iterator[Callable[[str
     mail_dir.mkdir()
 
     def start(worker_id: str) -> subprocess.Popen:
-        log = (tmp_path / f"{worker_id}.log").open("wb")
-        env = {
-            **os.environ,
-            **WORKER_ENV,
-            "DATABASE_URL": shared_database,
-            "ECITIZEN_TEST_MAIL_DIR": str(mail_dir),
-        }
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and command
+        env = process_env(
+            **WORKER_ENV, DATABASE_URL=shared_database, ECITIZEN_TEST_MAIL_DIR=str(mail_dir)
+        )
+        process = spawn(
             [
                 sys.executable,
                 "-m",
@@ -122,8 +93,7 @@ def start_worker(tmp_path: Path, shared_database: str) -> Iterator[Callable[[str
                 worker_id,
             ],
             env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            log=tmp_path / f"{worker_id}.log",
         )
         processes.append(process)
         return process
@@ -137,8 +107,7 @@ def start_worker(tmp_path: Path, shared_database: str) -> Iterator[Callable[[str
             if process.poll() is None:
                 process.kill()
             process.wait(timeout=30)
-        for log in sorted(tmp_path.glob("*.log")):
-            sys.stdout.write(f"--- {log.name}\n{log.read_text(errors='replace')}\n")
+        show_logs(tmp_path.glob("*.log"))
 
 
 def _database_queue(settings: Any) -> None:
@@ -175,7 +144,9 @@ def test_a_task_of_a_killed_worker_is_run_again_and_delivers_once(
     # The first worker takes the delivery and hangs inside the mail server call...
     (mail_dir / "block").touch()
     doomed = start_worker("doomed-worker")
-    wait_for(lambda: list(mail_dir.glob("started-*")), "the worker to start sending", processes)
+    _wait_for(
+        lambda: list(mail_dir.glob("started-*")), "the worker to start sending", processes=processes
+    )
     task.refresh_from_db()
     assert task.status == "RUNNING"
     assert task.worker_ids == ["doomed-worker"]
@@ -192,7 +163,7 @@ def test_a_task_of_a_killed_worker_is_run_again_and_delivers_once(
         response = client.get(reverse("core:healthz"))
         return response if response.json()["tasks"]["stuck"] else None
 
-    response = wait_for(stuck_report, "/healthz to report the stuck task", processes)
+    response = _wait_for(stuck_report, "/healthz to report the stuck task", processes=processes)
     assert response.status_code == 503
     assert response.json()["tasks"] == {"status": "error", "stuck": 1, "lease_seconds": 2}
     assert list(mail_dir.glob("*.eml")) == []
@@ -205,12 +176,12 @@ def test_a_task_of_a_killed_worker_is_run_again_and_delivers_once(
         email.refresh_from_db()
         return email.status == Status.SENT
 
-    wait_for(sent, "the notification to be sent", processes)
+    _wait_for(sent, "the notification to be sent", processes=processes)
     task.refresh_from_db()
-    wait_for(
+    _wait_for(
         lambda: task.refresh_from_db() or task.status == "SUCCESSFUL",
         "the task to be recorded as successful",
-        processes,
+        processes=processes,
     )
     rescuer.send_signal(signal.SIGTERM)
     rescuer.wait(timeout=30)
