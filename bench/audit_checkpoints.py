@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from bench.pages import BENCH_ENV
+from bench.environment import BENCH_ENV
 
 BLOCK = 100
 

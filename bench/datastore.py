@@ -50,28 +50,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-BENCH_ENV = {
-    "DEBUG": "false",
-    "SECRET_KEY": "bench-only-secret-key-0123456789-0123456789-0123456789",
-    "ALLOWED_HOSTS": "testserver,localhost",
-    "FIELD_ENCRYPTION_KEYS": "b1:YmVuY2gtb25seS1rZXktZW5jcnlwdGlvbi1rZXktMDA=",
-    "BLIND_INDEX_KEY": "YmVuY2gtb25seS1ibGluZC1pbmRleC1rZXktMDAwMDA=",
-    "AUDIT_SIGNING_KEYS": "ba1:YmVuY2gtb25seS1hdWRpdC1zaWduaW5nLWtleS0wMDA=",
-    "PAYMENT_PROVIDER": "sandbox",
-    "PAYMENTS_SANDBOX_IN_PRODUCTION": "true",
-    "PAYMENTS_SANDBOX_WEBHOOK_SECRET": "bench-only-webhook-secret-not-for-any-deployment",
-    "DOCUMENT_SIGNING_DEMO_IN_PRODUCTION": "true",
-    "SMS_BACKEND": "ecitizen.notifications.sms.OutboxSmsBackend",
-    "SMS_OUTBOX_IN_PRODUCTION": "true",
-    "SECURE_SSL_REDIRECT": "false",
-    "SESSION_COOKIE_SECURE": "false",
-    "CSRF_COOKIE_SECURE": "false",
-    "TASKS_BACKEND": "immediate",
-    "STATIC_MANIFEST": "false",
-    "LOG_LEVEL": "WARNING",
-    "ECITIZEN_ENV_FILE": os.devnull,
-    "DJANGO_SETTINGS_MODULE": "ecitizen.settings",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.environment import QUIET_ENV
 
 SPECIES = [
     "oak", "ash", "birch", "elm", "maple", "pine", "willow", "yew", "beech", "cedar",
@@ -369,7 +350,7 @@ def main() -> None:
     options = parser.parse_args()
     if options.rows < 1000 or options.runs < 2:
         sys.exit("--rows must be at least 1000 and --runs at least 2")
-    os.environ.update(BENCH_ENV)
+    os.environ.update({**QUIET_ENV, "ALLOWED_HOSTS": "testserver,localhost"})
     workdir = Path(tempfile.mkdtemp(prefix="ecitizen-bench-datastore-"))
     os.environ["VAR_DIR"] = str(workdir)
     os.environ["DATASTORE_DIR"] = str(workdir / "datastore")

@@ -52,6 +52,7 @@ import random  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -123,29 +124,13 @@ def parse() -> argparse.Namespace:
     parser.add_argument(
         "--max-requests", type=int, default=200_000, help="stop a run after so many requests"
     )
-    parser.add_argument("--reuse-db", metavar="NAME", help="a database that has the demo already")
-    parser.add_argument("--keep", action="store_true", help="keep the database and its files")
-    parser.add_argument("--json", metavar="FILE", help="write the results as JSON too")
+    add_run_options(parser, mix_help="other shares of visits, e.g. apply=1 (only applications)")
     parser.add_argument(
         "--profile",
         action="store_true",
         help="sample the web and task processes with py-spy during each window",
     )
     parser.add_argument("--py-spy", metavar="PATH", help="the py-spy to use (default: on PATH)")
-    parser.add_argument("--seed", type=int, default=16)
-    parser.add_argument(
-        "--mix",
-        dest="mix_text",
-        metavar="KIND=SHARE,...",
-        help="other shares of visits, e.g. apply=1 (only applications); kinds: "
-        + ", ".join(kind.key for kind in MIX),
-    )
-    parser.add_argument(
-        "--permit-share",
-        type=float,
-        default=1 / 3,
-        help="share of applications that are building permits with an upload (the rest: FOI)",
-    )
     parser.add_argument(
         "--quiet-load",
         type=float,
@@ -159,20 +144,51 @@ def parse() -> argparse.Namespace:
     )
     if min(options.plan) <= 0 or options.seconds <= 0:
         parser.error("rates and seconds must be positive")
-    options.mix = dict(MIX)
-    if options.mix_text:
-        keys = {kind.key: kind for kind in MIX}
-        shares = {}
-        for item in options.mix_text.split(","):
-            key, _, share = item.partition("=")
-            if key.strip() not in keys:
-                parser.error(f"--mix: no kind of visit {key!r} (kinds: {', '.join(keys)})")
-            shares[keys[key.strip()]] = float(share or 1)
-        total = sum(shares.values())
-        options.mix = {
-            kind: (shares.get(kind, 0.0) / total, busy) for kind, (_share, busy) in MIX.items()
-        }
+    options.mix = parse_mix(options.mix_text, parser) if options.mix_text else dict(MIX)
     return options
+
+
+def add_run_options(
+    parser: argparse.ArgumentParser, *, mix_help: str, mix_default: str | None = None
+) -> None:
+    """The options of a run's database, results and visits (``bench/scale_out.py`` too)."""
+    parser.add_argument("--reuse-db", metavar="NAME", help="a database that has the demo already")
+    parser.add_argument("--keep", action="store_true", help="keep the database and its files")
+    parser.add_argument("--json", metavar="FILE", help="write the results as JSON too")
+    parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument(
+        "--mix",
+        dest="mix_text",
+        default=mix_default,
+        metavar="KIND=SHARE,...",
+        help=f"{mix_help}; kinds: " + ", ".join(kind.key for kind in MIX),
+    )
+    parser.add_argument(
+        "--permit-share",
+        type=float,
+        default=1 / 3,
+        help="share of applications that are building permits with an upload (the rest: FOI)",
+    )
+
+
+def parse_mix(
+    text: str, parser: argparse.ArgumentParser
+) -> dict[type[scenario.Visitor], tuple[float, float]]:
+    """``--mix KIND=SHARE,...``: the shares given (the others 0), scaled to add up to 1."""
+    keys = {kind.key: kind for kind in MIX}
+    shares = {}
+    for item in text.split(","):
+        key, _, share = item.partition("=")
+        if key.strip() not in keys:
+            parser.error(f"--mix: no kind of visit {key!r} (kinds: {', '.join(keys)})")
+        try:
+            shares[keys[key.strip()]] = float(share or 1)
+        except ValueError:
+            parser.error(f"--mix: {share!r} is not a number")
+    total = sum(shares.values())
+    if total <= 0 or min(shares.values()) < 0:
+        parser.error("--mix: the shares must be positive")
+    return {kind: (shares.get(kind, 0.0) / total, busy) for kind, (_share, busy) in MIX.items()}
 
 
 # --- planning -------------------------------------------------------------------------------
@@ -186,7 +202,8 @@ def people(options: argparse.Namespace, rate: float) -> dict[type[scenario.Visit
         needed = {kind: top * share * busy for kind, (share, busy) in options.mix.items()}
         total = sum(needed.values())
         return {
-            kind: max(1, round(options.users * count / total)) for kind, count in needed.items()
+            kind: max(1, round(options.users * count / total)) if count else 0
+            for kind, count in needed.items()
         }
     return {
         kind: max(2, math.ceil(rate * share * busy)) if share else 0
@@ -305,14 +322,24 @@ def drain(stack: Stack, limit: float = 120) -> dict[str, Any]:
 
 class Run:
     """One Locust environment for all the rates: the people sign in once, then each rate
-    is a window of arrivals."""
+    is a window of arrivals. ``closed``: the people take visits back to back instead
+    (each kind's queue is kept full; the floor still arrives at its rate), so the load is
+    a fixed number of visits under way (``bench/scale_out.py``)."""
 
-    def __init__(self, stack: Stack, options: argparse.Namespace, data: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        options: argparse.Namespace,
+        data: dict[str, Any],
+        *,
+        closed: bool = False,
+    ) -> None:
         from locust.env import Environment
 
         scenario.configure(data)
         self.stack = stack
         self.options = options
+        self.closed = closed
         self.rng = random.Random(options.seed)  # noqa: S311 - arrival times
         self.crowd = dict.fromkeys(MIX, 0)
         self.classes = {base: scenario.user_class(base, 0) for base in MIX}
@@ -367,8 +394,16 @@ class Run:
             say(f"  {scenario.SESSIONS['failed']} sign-ins failed so far (their visits retry)")
 
     def _arrive(self, rates: dict[type[scenario.Visitor], float]) -> None:
+        bases = {kind: base for base, kind in self.classes.items()}
+        # A closed window's queues are kept full no longer than it can last.
+        horizon = self.options.warmup + self.options.seconds + 60
         for kind, rate in rates.items():
-            if rate > 0:
+            if rate <= 0:
+                continue
+            if self.closed and kind in bases:
+                backlog = max(1, self.crowd[bases[kind]])
+                self.arrivals.append(scenario.saturate(kind, backlog, horizon))
+            else:
                 self.arrivals.append(scenario.arrivals(kind, rate, self.rng))
 
     def _stop_arrivals(self) -> None:
@@ -717,42 +752,85 @@ def print_summary(results: list[dict[str, Any]]) -> float | None:
     return knee
 
 
-def main() -> None:
-    options = parse()
+def stack_for(options: argparse.Namespace, prefix: str, *, web_workers: int) -> Stack:
+    """The set-up of a run on ``DATABASE_URL``'s server (``--reuse-db``, ``--keep``,
+    ``--threads``, ``--task-workers``, ``--scheduler``), SIGTERM stopping the run as
+    Ctrl+C does (everything started is stopped)."""
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     if not base.startswith(("postgres://", "postgresql://")):
         raise SystemExit("DATABASE_URL must name a PostgreSQL server on this machine")
+    stack = Stack(
+        base_url=base,
+        name=options.reuse_db or f"{prefix}_{os.getpid()}",
+        reuse=bool(options.reuse_db),
+        keep=options.keep,
+        web_workers=web_workers,
+        threads=options.threads,
+        task_workers=options.task_workers,
+        scheduler=options.scheduler,
+    )
+    main_greenlet = gevent.getcurrent()
+    gevent.signal_handler(signal.SIGTERM, lambda: gevent.kill(main_greenlet, KeyboardInterrupt))
+    return stack
+
+
+def prepare_data(stack: Stack, options: argparse.Namespace) -> dict[str, Any]:
+    """The database with the demo and its tasks run, then the scenario's accounts, bills
+    and fines (``data["pools"]``: how many of each): what :class:`Run` takes."""
+    stack.create()
+    stack.prepare()
+    say("running the tasks the demo left (receipts, messages)...")
+    stack.ecitizen("worker", "--batch", "--queue-name", "*", log="setup.log")
+    sizes = pool_sizes(options, people(options, max(options.plan)))
+    say(f"load accounts, bills and fines: {sizes}")
+    data = stack.django("prepare", sizes)
+    data["pdf"] = bytes.fromhex(data["pdf"])
+    data["permit_share"] = options.permit_share
+    data["pools"] = sizes
+    return data
+
+
+def write_json(path: str, options: argparse.Namespace, **parts: Any) -> None:
+    """The options, the mix, the machine and ``parts`` as JSON in ``path``."""
+    Path(path).write_text(
+        json.dumps(
+            {
+                "options": {
+                    key: value for key, value in vars(options).items() if key not in {"plan", "mix"}
+                },
+                "mix": {kind.key: share for kind, (share, _b) in options.mix.items()},
+                "machine": {"cores": os.cpu_count()},
+                **parts,
+            },
+            indent=1,
+            default=str,
+        )
+    )
+    say(f"results written to {path}")
+
+
+def run_script(main: Callable[[], None]) -> None:
+    """Run a bench's ``main``; Ctrl+C (or SIGTERM) ends it with status 130."""
+    try:
+        main()
+    except KeyboardInterrupt:
+        say("stopped: everything this run started has been stopped")
+        sys.exit(130)
+
+
+def main() -> None:
+    options = parse()
     say(
         "mix (share of visits): "
         + ", ".join(
             f"{kind.kind} {share:.0%}" for kind, (share, _busy) in options.mix.items() if share
         )
     )
-    stack = Stack(
-        base_url=base,
-        name=options.reuse_db or f"ecitizen_load_{os.getpid()}",
-        reuse=bool(options.reuse_db),
-        keep=options.keep,
-        web_workers=options.web_workers,
-        threads=options.threads,
-        task_workers=options.task_workers,
-        scheduler=options.scheduler,
-    )
-    # SIGTERM stops the run as Ctrl+C does: everything started is stopped.
-    main_greenlet = gevent.getcurrent()
-    gevent.signal_handler(signal.SIGTERM, lambda: gevent.kill(main_greenlet, KeyboardInterrupt))
+    stack = stack_for(options, "ecitizen_load", web_workers=options.web_workers)
     results: list[dict[str, Any]] = []
     idle: dict[str, Any] = {}
     with stack:
-        stack.create()
-        stack.prepare()
-        say("running the tasks the demo left (receipts, messages)...")
-        stack.ecitizen("worker", "--batch", "--queue-name", "*", log="setup.log")
-        sizes = pool_sizes(options, people(options, max(options.plan)))
-        say(f"load accounts, bills and fines: {sizes}")
-        data = stack.django("prepare", sizes)
-        data["pdf"] = bytes.fromhex(data["pdf"])
-        data["permit_share"] = options.permit_share
+        data = prepare_data(stack, options)
         stack.start()
         say(
             f"server: gunicorn {options.web_workers} workers x {options.threads} threads on "
@@ -781,31 +859,15 @@ def main() -> None:
             run.stop()
             knee = print_summary(results) if results else None
             if options.json and results:
-                Path(options.json).write_text(
-                    json.dumps(
-                        {
-                            "options": {
-                                key: value
-                                for key, value in vars(options).items()
-                                if key not in {"plan", "mix"}
-                            },
-                            "mix": {kind.key: share for kind, (share, _b) in options.mix.items()},
-                            "machine": {"cores": os.cpu_count()},
-                            "pools": sizes,
-                            "idle_floor": idle,
-                            "results": results,
-                            "knee_visits_per_s": knee,
-                        },
-                        indent=1,
-                        default=str,
-                    )
+                write_json(
+                    options.json,
+                    options,
+                    pools=data["pools"],
+                    idle_floor=idle,
+                    results=results,
+                    knee_visits_per_s=knee,
                 )
-                say(f"results written to {options.json}")
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:
-        say("stopped: everything this run started has been stopped")
-        sys.exit(130)
+    run_script(main)

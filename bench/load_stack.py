@@ -2,13 +2,14 @@
 
 - :class:`Stack` makes the throwaway PostgreSQL database (or reuses one), loads the demo,
   collects the static files, and starts gunicorn (ecitizen's configuration, gthread
-  workers as ``deploy/systemd/ecitizen-web.service`` runs them), ``ecitizen worker``
-  processes and, when asked, ``ecitizen scheduler``, each in its own process group, and
-  stops them all at the end.
+  workers as ``deploy/systemd/ecitizen-web.service`` runs them: one, or one per port for
+  ``bench/scale_out.py``), ``ecitizen worker`` processes and, when asked, ``ecitizen
+  scheduler`` (or any other process: ``bench/scale_out.py``'s HAProxy), each in its own
+  process group, and stops them all at the end.
 - :class:`CpuSampler` reads the CPU time of each part from ``/proc`` every second: the
-  gunicorn processes, the workers (and scheduler), this database's PostgreSQL backends,
-  PostgreSQL's shared processes, this process (the load generator), and the whole
-  machine.
+  gunicorn processes, the workers (and scheduler), HAProxy, this database's PostgreSQL
+  backends, PostgreSQL's shared processes, this process (the load generator), and the
+  whole machine.
 - :class:`WaitSampler` counts, every second, what this database's active backends are
   waiting for (``pg_stat_activity``): lock waits show where writes queue.
 - :func:`server_timings` reads the web processes' own request log (one JSON line per
@@ -38,29 +39,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import gevent
 
+from bench.environment import BASE_ENV
+
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
-#: Production's settings plus what a run on this machine needs (as ``bench/pages.py``'s
-#: BENCH_ENV), with the database task queue that production uses.
+#: Production's settings plus what a run on this machine needs (``bench/environment.py``),
+#: with the database task queue that production uses.
 LOAD_ENV = {
-    "DEBUG": "false",
-    "SECRET_KEY": "bench-only-secret-key-0123456789-0123456789-0123456789",
-    "FIELD_ENCRYPTION_KEYS": "b1:YmVuY2gtb25seS1rZXktZW5jcnlwdGlvbi1rZXktMDA=",
-    "BLIND_INDEX_KEY": "YmVuY2gtb25seS1ibGluZC1pbmRleC1rZXktMDAwMDA=",
-    "AUDIT_SIGNING_KEYS": "ba1:YmVuY2gtb25seS1hdWRpdC1zaWduaW5nLWtleS0wMDA=",
-    # DEBUG is off: the sandbox and the demo signing certificate must be allowed.
-    "PAYMENT_PROVIDER": "sandbox",
-    "PAYMENTS_SANDBOX_IN_PRODUCTION": "true",
-    "PAYMENTS_SANDBOX_WEBHOOK_SECRET": "bench-only-webhook-secret-not-for-any-deployment",
-    "DOCUMENT_SIGNING_DEMO_IN_PRODUCTION": "true",
-    "SMS_BACKEND": "ecitizen.notifications.sms.OutboxSmsBackend",
-    "SMS_OUTBOX_IN_PRODUCTION": "true",
+    **BASE_ENV,
     # The worker renders and "sends" every email; nothing leaves the machine.
     "EMAIL_DELIVERY_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-    "SECURE_SSL_REDIRECT": "false",
-    "SESSION_COOKIE_SECURE": "false",
-    "CSRF_COOKIE_SECURE": "false",
     "SECURE_HSTS_SECONDS": "0",
     "TASKS_BACKEND": "database",
     "LOG_FORMAT": "json",
@@ -69,8 +58,6 @@ LOAD_ENV = {
     # each simulated person sends its own address in X-Forwarded-For, believed only from
     # loopback, so that per-address limits count people as production does.
     "TRUSTED_PROXIES": "127.0.0.1/32",
-    "ECITIZEN_ENV_FILE": os.devnull,
-    "DJANGO_SETTINGS_MODULE": "bench.urls_settings",
 }
 
 
@@ -217,30 +204,37 @@ class Stack:
 
     # --- processes -------------------------------------------------------------------
 
-    def _start(self, role: str, args: list[str]) -> None:
+    def launch(
+        self, role: str, args: list[str], *, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start a process of ``role`` (its output in ``ROLE.log``) in its own process
+        group, stopped with the others by :meth:`stop`."""
         log = open(self.workdir / f"{role}.log", "ab")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(  # noqa: S603
             args,
-            env=self.env,
+            env=self.env if env is None else env,
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped as a whole
         )
         self.processes.setdefault(role, []).append(process)
+        return process
 
-    def start(self) -> None:
+    def start_web(self, port: int, workers: int) -> str:
+        """A gunicorn (ecitizen's configuration, gthread workers, as production runs it)
+        on 127.0.0.1:``port``; its address."""
         bin_dir = Path(sys.executable).parent
-        self._start(
+        self.launch(
             "web",
             [
                 str(bin_dir / "gunicorn"),
                 "-c",
                 "python:ecitizen.gunicorn_config",
                 "--bind",
-                f"127.0.0.1:{self.port}",
+                f"127.0.0.1:{port}",
                 "--workers",
-                str(self.web_workers),
+                str(workers),
                 "--threads",
                 str(self.threads),
                 "--worker-class",
@@ -252,8 +246,12 @@ class Stack:
                 "ecitizen.wsgi:application",
             ],
         )
+        return f"http://127.0.0.1:{port}"
+
+    def start_workers(self) -> None:
+        """The ``ecitizen worker`` processes (and the scheduler, when asked)."""
         for number in range(self.task_workers):
-            self._start(
+            self.launch(
                 "worker",
                 [
                     sys.executable,
@@ -267,13 +265,20 @@ class Stack:
                 ],
             )
         if self.scheduler:
-            self._start("worker", [sys.executable, "-m", "ecitizen.cli", "scheduler"])
-        self._wait_ready()
+            self.launch("worker", [sys.executable, "-m", "ecitizen.cli", "scheduler"])
 
-    def _wait_ready(self, timeout: float = 90) -> None:
-        """Until ``/livez`` answers (every web worker imported the project)."""
+    def start(self) -> None:
+        """One gunicorn of ``web_workers`` on :attr:`server`, and the workers."""
+        self.start_web(self.port, self.web_workers)
+        self.start_workers()
+        self.wait_ready(self.server)
+
+    def wait_ready(self, server: str, path: str = "/livez", timeout: float = 90) -> None:
+        """Until ``server`` answers ``path`` with 200 (``/livez``: every web worker
+        imported the project); refused if a process we started has stopped."""
         import urllib.request
 
+        require_loopback(server, "the server")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for role, processes in self.processes.items():
@@ -281,20 +286,22 @@ class Stack:
                     if process.poll() is not None:
                         raise SystemExit(f"the {role} process stopped: see {self.workdir}")
             try:
-                with urllib.request.urlopen(self.server + "/livez", timeout=2) as answer:  # noqa: S310
+                with urllib.request.urlopen(server + path, timeout=2) as answer:  # noqa: S310
                     if answer.status == 200:
                         return
             except OSError:
                 pass
             gevent.sleep(0.5)
-        raise SystemExit(f"the web server did not start in {timeout:.0f} s: see {self.workdir}")
+        raise SystemExit(f"{server}{path} did not answer in {timeout:.0f} s: see {self.workdir}")
 
     def pids(self, role: str) -> list[int]:
         return [process.pid for process in self.processes.get(role, [])]
 
-    def stop(self) -> None:
-        """SIGTERM to every process group, then SIGKILL to what is left after 15 s."""
-        everything = [process for processes in self.processes.values() for process in processes]
+    def stop(self, *roles: str) -> None:
+        """SIGTERM to the process groups of ``roles`` (default: all), then SIGKILL to what
+        is left after 15 s."""
+        chosen = roles or tuple(self.processes)
+        everything = [process for role in chosen for process in self.processes.get(role, [])]
         for process in everything:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
@@ -306,7 +313,8 @@ class Stack:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        self.processes.clear()
+        for role in chosen:
+            self.processes.pop(role, None)
 
     def __enter__(self) -> Stack:
         return self
@@ -323,6 +331,8 @@ class Stack:
 # --- CPU time from /proc --------------------------------------------------------------------
 
 TICKS = os.sysconf("SC_CLK_TCK")
+#: The group each role's processes (and their children) count in; other roles by name.
+ROLE_GROUPS = {"web": "web", "worker": "workers", "haproxy": "HAProxy"}
 
 
 def _stat(pid: int) -> tuple[int, float] | None:
@@ -370,8 +380,11 @@ class CpuSampler:
         for entry in os.listdir("/proc"):
             if entry.isdigit() and (stat := _stat(int(entry))) is not None:
                 processes[int(entry)] = stat
-        roots = dict.fromkeys(self.stack.pids("web"), "web")
-        roots.update(dict.fromkeys(self.stack.pids("worker"), "workers"))
+        roots = {
+            pid: ROLE_GROUPS.get(role, role)
+            for role in self.stack.processes
+            for pid in self.stack.pids(role)
+        }
         roots[os.getpid()] = "load generator"
         found: dict[int, tuple[str, float]] = {}
         for pid, (_parent, cpu) in processes.items():

@@ -13,7 +13,8 @@ as failed. A visit counts as completed only when its last page shows success (th
 confirmation panel with the case's reference, "Payment received", "Done: ..." on the
 case page, the account page after the code).
 
-Only ``bench/load.py`` imports this module, after gevent has patched the standard library.
+Only ``bench/load.py`` and ``bench/scale_out.py`` import this module, after gevent has
+patched the standard library.
 """
 
 from __future__ import annotations
@@ -432,6 +433,22 @@ def arrivals(user_class: type[Visitor], rate: float, rng: random.Random) -> geve
             gevent.sleep(max(0.0, due - time.perf_counter()))
             user_class.arrivals.put(due)
             user_class.arrived += 1
+
+    return gevent.spawn(loop)
+
+
+def saturate(user_class: type[Visitor], backlog: int, seconds: float) -> gevent.Greenlet:
+    """Keep ``backlog`` visits waiting in ``user_class``'s queue for ``seconds`` at most: a
+    closed model, each person starts the next visit as soon as theirs ends, so the load
+    is as many visits under way as there are people (``bench/scale_out.py``)."""
+
+    def loop() -> None:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            for _ in range(max(0, backlog - user_class.arrivals.qsize())):
+                user_class.arrivals.put(time.perf_counter())
+                user_class.arrived += 1
+            gevent.sleep(0.05)
 
     return gevent.spawn(loop)
 

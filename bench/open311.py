@@ -46,29 +46,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-BENCH_ENV = {
-    "DEBUG": "false",
-    "SECRET_KEY": "bench-only-secret-key-0123456789-0123456789-0123456789",
-    "ALLOWED_HOSTS": "testserver",
-    "FIELD_ENCRYPTION_KEYS": "b1:YmVuY2gtb25seS1rZXktZW5jcnlwdGlvbi1rZXktMDA=",
-    "BLIND_INDEX_KEY": "YmVuY2gtb25seS1ibGluZC1pbmRleC1rZXktMDAwMDA=",
-    "AUDIT_SIGNING_KEYS": "ba1:YmVuY2gtb25seS1hdWRpdC1zaWduaW5nLWtleS0wMDA=",
-    # DEBUG is off: the sandbox and the demo signing certificate must be allowed.
-    "PAYMENT_PROVIDER": "sandbox",
-    "PAYMENTS_SANDBOX_IN_PRODUCTION": "true",
-    "PAYMENTS_SANDBOX_WEBHOOK_SECRET": "bench-only-webhook-secret-not-for-any-deployment",
-    "DOCUMENT_SIGNING_DEMO_IN_PRODUCTION": "true",
-    "SMS_BACKEND": "ecitizen.notifications.sms.OutboxSmsBackend",
-    "SMS_OUTBOX_IN_PRODUCTION": "true",
-    "SECURE_SSL_REDIRECT": "false",
-    "SESSION_COOKIE_SECURE": "false",
-    "CSRF_COOKIE_SECURE": "false",
-    "TASKS_BACKEND": "immediate",
-    "STATIC_MANIFEST": "false",
-    "LOG_LEVEL": "WARNING",
-    "ECITIZEN_ENV_FILE": os.devnull,
-    "DJANGO_SETTINGS_MODULE": "ecitizen.settings",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.environment import QUIET_ENV
+
 HISTORY_DAYS = 730
 WINDOW_DAYS = 90
 #: Half the side of the boxes asked for: (a) a street's surroundings, (b) a town centre.
@@ -649,7 +630,7 @@ def run_in_throwaway_database(run: Callable[[], None], *, sqlite: bool) -> None:
     """``run()`` with the benchmark settings, in a temporary VAR_DIR and on a throwaway
     database: a SQLite file there, or (``sqlite`` false) a PostgreSQL database created
     beside DATABASE_URL's. The folder and the database go at the end, whatever happens."""
-    os.environ.update(BENCH_ENV)
+    os.environ.update(QUIET_ENV)
     workdir = tempfile.mkdtemp(prefix="ecitizen-bench-")
     os.environ["VAR_DIR"] = workdir
     (Path(workdir) / "static").mkdir()  # no static files are served here

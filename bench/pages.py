@@ -20,28 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-BENCH_ENV = {
-    "DEBUG": "false",
-    "SECRET_KEY": "bench-only-secret-key-0123456789-0123456789-0123456789",
-    "ALLOWED_HOSTS": "testserver",
-    "FIELD_ENCRYPTION_KEYS": "b1:YmVuY2gtb25seS1rZXktZW5jcnlwdGlvbi1rZXktMDA=",
-    "BLIND_INDEX_KEY": "YmVuY2gtb25seS1ibGluZC1pbmRleC1rZXktMDAwMDA=",
-    "AUDIT_SIGNING_KEYS": "ba1:YmVuY2gtb25seS1hdWRpdC1zaWduaW5nLWtleS0wMDA=",
-    # DEBUG is off: the sandbox and the demo signing certificate must be allowed.
-    "PAYMENT_PROVIDER": "sandbox",
-    "PAYMENTS_SANDBOX_IN_PRODUCTION": "true",
-    "PAYMENTS_SANDBOX_WEBHOOK_SECRET": "bench-only-webhook-secret-not-for-any-deployment",
-    "DOCUMENT_SIGNING_DEMO_IN_PRODUCTION": "true",
-    "SMS_BACKEND": "ecitizen.notifications.sms.OutboxSmsBackend",
-    "SMS_OUTBOX_IN_PRODUCTION": "true",
-    "SECURE_SSL_REDIRECT": "false",
-    "SESSION_COOKIE_SECURE": "false",
-    "CSRF_COOKIE_SECURE": "false",
-    "TASKS_BACKEND": "immediate",
-    "STATIC_MANIFEST": "false",
-    "ECITIZEN_ENV_FILE": os.devnull,
-    "DJANGO_SETTINGS_MODULE": "bench.urls_settings",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.environment import BENCH_ENV
 
 
 def main() -> None:
@@ -53,7 +34,6 @@ def main() -> None:
     os.environ.update(BENCH_ENV)
     os.environ["DATABASE_URL"] = f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
     os.environ["VAR_DIR"] = workdir
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
     import django
 

@@ -32,29 +32,10 @@ from io import StringIO
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-BENCH_ENV = {
-    "DEBUG": "false",
-    "SECRET_KEY": "bench-only-secret-key-0123456789-0123456789-0123456789",
-    "ALLOWED_HOSTS": "testserver",
-    "FIELD_ENCRYPTION_KEYS": "b1:YmVuY2gtb25seS1rZXktZW5jcnlwdGlvbi1rZXktMDA=",
-    "BLIND_INDEX_KEY": "YmVuY2gtb25seS1ibGluZC1pbmRleC1rZXktMDAwMDA=",
-    "AUDIT_SIGNING_KEYS": "ba1:YmVuY2gtb25seS1hdWRpdC1zaWduaW5nLWtleS0wMDA=",
-    # DEBUG is off: the sandbox and the demo signing certificate must be allowed.
-    "PAYMENT_PROVIDER": "sandbox",
-    "PAYMENTS_SANDBOX_IN_PRODUCTION": "true",
-    "PAYMENTS_SANDBOX_WEBHOOK_SECRET": "bench-only-webhook-secret-not-for-any-deployment",
-    "DOCUMENT_SIGNING_DEMO_IN_PRODUCTION": "true",
-    "SMS_BACKEND": "ecitizen.notifications.sms.OutboxSmsBackend",
-    "SMS_OUTBOX_IN_PRODUCTION": "true",
-    "SECURE_SSL_REDIRECT": "false",
-    "SESSION_COOKIE_SECURE": "false",
-    "CSRF_COOKIE_SECURE": "false",
-    "TASKS_BACKEND": "immediate",
-    "STATIC_MANIFEST": "false",
-    "LOG_LEVEL": "WARNING",
-    "ECITIZEN_ENV_FILE": os.devnull,
-    "DJANGO_SETTINGS_MODULE": "ecitizen.settings",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.environment import QUIET_ENV
+
 WARDS = 8
 OWNERS_WITH_ACCOUNTS = 2000
 USE_CLASSES = [
@@ -263,7 +244,7 @@ def main() -> None:
 
 
 def _run(options: argparse.Namespace, url: str) -> None:
-    os.environ.update(BENCH_ENV)
+    os.environ.update(QUIET_ENV)
     os.environ["DATABASE_URL"] = url
     os.environ["VAR_DIR"] = tempfile.mkdtemp(prefix="ecitizen-bench-")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
