@@ -199,6 +199,13 @@ def test_the_demo_serves_like_production(tmp_path):
         assert status == 200
         assert headers["Content-Encoding"] == "br"
         assert len(body) < 40_000
+        # Hashed names never change content: browsers and proxies keep them for a year
+        # without asking again (WhiteNoise), and the compressed copy is cached apart.
+        cache_control = {part.strip() for part in headers["Cache-Control"].split(",")}
+        assert {"public", "immutable"} <= cache_control, cache_control
+        max_age = next(int(p.split("=")[1]) for p in cache_control if p.startswith("max-age="))
+        assert max_age >= 365 * 24 * 3600
+        assert "Accept-Encoding" in headers["Vary"]
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -443,7 +443,7 @@ AUDIT_CHECKPOINT_INTERVAL = _int("AUDIT_CHECKPOINT_INTERVAL", 1, minimum=1)
 
 # allauth's backend alone: Django's ModelBackend would check every failed password a
 # second time (twice the hashing an attacker can make us do).
-AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
+AUTHENTICATION_BACKENDS = ["ecitizen.accounts.auth_backends.AuthenticationBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     # NIST SP 800-63B: length, a block list, nothing about composition.
     {

@@ -11,6 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from ecitizen.accounts.auth_backends import HOLDS_ANY_ROLE_ATTR
 from ecitizen.accounts.identity import national_id_index
 from ecitizen.accounts.models import (
     Department,
@@ -68,8 +69,13 @@ DATA_TRACKER_ACTIONS = (
 
 
 def user_role_assignments(user: Any) -> list[RoleAssignment]:
-    """The user's role assignments, fetched once per request (cached on the user object)."""
+    """The user's role assignments, fetched once per request (cached on the user object).
+
+    The user of a request (``accounts.auth_backends``) already says whether they hold any:
+    none is then fetched."""
     if not getattr(user, "is_authenticated", False):
+        return []
+    if getattr(user, HOLDS_ANY_ROLE_ATTR, True) is False:
         return []
     cached: list[RoleAssignment] | None = getattr(user, _ROLE_CACHE_ATTR, None)
     if cached is None:
@@ -80,6 +86,13 @@ def user_role_assignments(user: Any) -> list[RoleAssignment]:
         )
         setattr(user, _ROLE_CACHE_ATTR, cached)
     return cached
+
+
+def user_role_cache_clear(user: Any) -> None:
+    """Forget what this user object knows of its role assignments (after a change to
+    them): the next check reads them again."""
+    for attribute in (_ROLE_CACHE_ATTR, HOLDS_ANY_ROLE_ATTR):
+        user.__dict__.pop(attribute, None)
 
 
 def user_has_role(

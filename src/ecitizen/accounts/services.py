@@ -26,7 +26,7 @@ from ecitizen.accounts.models import (
     localised_names_valid,
 )
 from ecitizen.accounts.oidc_settings import CLAIMS_KEY
-from ecitizen.accounts.selectors import user_acting_as, user_has_role
+from ecitizen.accounts.selectors import user_acting_as, user_has_role, user_role_cache_clear
 from ecitizen.core import crypto
 from ecitizen.core.errors import DomainError, PermissionDenied
 from ecitizen.core.registry import registry
@@ -777,12 +777,6 @@ def _staff_roles_held(user: User) -> dict[RoleKey, RoleAssignment]:
     }
 
 
-def _role_cache_clear(user: User) -> None:
-    # The per-request cache of the user's roles is stale now.
-    if hasattr(user, "_ecitizen_role_assignments"):
-        delattr(user, "_ecitizen_role_assignments")
-
-
 @transaction.atomic
 def staff_roles_sync(
     *,
@@ -850,7 +844,7 @@ def staff_roles_sync(
             },
             ip_address=ip_address,
         )
-    _role_cache_clear(user)
+    user_role_cache_clear(user)
     return added, removed
 
 
@@ -906,7 +900,7 @@ def staff_roles_withdraw(
             },
             ip_address=ip_address,
         )
-    _role_cache_clear(user)
+    user_role_cache_clear(user)
     return removed
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from ecitizen.accounts.models import Department
+from ecitizen.core.fields import WriteOnceJSONField
 
 
 class Service(models.Model):
@@ -35,7 +36,7 @@ class ServiceVersion(models.Model):
 
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField()
-    definition = models.JSONField()
+    definition = WriteOnceJSONField()
     checksum = models.CharField(max_length=64)
     source_file = models.CharField(max_length=255)
     published_at = models.DateTimeField(auto_now_add=True)

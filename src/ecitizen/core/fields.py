@@ -1,4 +1,7 @@
-"""Model fields whose values are encrypted at rest with :mod:`ecitizen.core.crypto`.
+"""Model fields: values encrypted at rest with :mod:`ecitizen.core.crypto`, and JSON that
+is never changed once written (:class:`WriteOnceJSONField`).
+
+Encrypted fields:
 
 The column holds the token; Python code sees the plaintext. Because the stored value is
 randomised, equality lookups on these fields are meaningless and are refused: find rows by
@@ -15,6 +18,7 @@ from typing import Any
 
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.fields.json import KeyTransform
 from django.db.models.lookups import IsNull, Lookup
 
 from ecitizen.core import crypto
@@ -104,3 +108,29 @@ class EncryptedJSONField(EncryptedTextField):
 
     def to_python(self, value: Any) -> Any:
         return value
+
+
+class WriteOnceJSONField(models.JSONField):
+    """JSON in rows that are never changed once written (a published service version's
+    definition): each distinct stored text is decoded once per process, and every row read
+    afterwards with the same text gets the same decoded object.
+
+    Decoding a service's three-language definition was a seventh of an officer's queue
+    page (every row's version, every service of the filters). Readers must treat the
+    value as read-only, as they must the row: a change is a new row. At most
+    :attr:`DECODED_LIMIT` texts are kept; past that the memory starts again empty.
+    """
+
+    DECODED_LIMIT = 256
+    _decoded: dict[str, Any] = {}
+
+    def from_db_value(self, value: Any, expression: Any, connection: BaseDatabaseWrapper) -> Any:
+        if not isinstance(value, str) or isinstance(expression, KeyTransform):
+            return super().from_db_value(value, expression, connection)
+        decoded = self._decoded.get(value)
+        if decoded is None:
+            decoded = super().from_db_value(value, expression, connection)
+            if len(self._decoded) >= self.DECODED_LIMIT:
+                self._decoded.clear()
+            self._decoded[value] = decoded
+        return decoded

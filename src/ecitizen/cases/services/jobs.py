@@ -92,7 +92,9 @@ def drafts_expire(*, now: Any = None) -> tuple[int, int]:
     reminded = 0
     soon = now + timedelta(days=settings.DRAFT_REMINDER_DAYS)
     for draft in (
-        Draft.objects.select_for_update()
+        # The drafts only: locking their applicants too would wait on (and deadlock
+        # with) any resident's request that holds their own account row.
+        Draft.objects.select_for_update(of=("self",))
         .filter(
             status=Draft.Status.OPEN,
             reminded_at__isnull=True,

@@ -41,3 +41,20 @@ def test_healthy_with_a_recent_heartbeat_and_unhealthy_when_it_is_stale(client, 
         response = client.get(reverse("core:healthz"))
     assert response.status_code == 503
     assert response.json()["worker"]["age_seconds"] >= 61
+
+
+@pytest.mark.django_db
+def test_health_reads_a_fixed_number_of_queries_whatever_the_number_of_workers(
+    client, database_tasks, django_assert_num_queries
+):
+    started = timezone.now()
+    worker_heartbeat(worker_id="w1", started_at=started, pid=1)
+    client.get(reverse("core:healthz"))  # caches warmed
+    # The database's answer, the workers' heartbeats, how many are alive, the task queue.
+    with django_assert_num_queries(4):
+        assert client.get(reverse("core:healthz")).status_code == 200
+    for number in range(2, 6):
+        worker_heartbeat(worker_id=f"w{number}", started_at=started, pid=number)
+    with django_assert_num_queries(4):
+        response = client.get(reverse("core:healthz"))
+    assert response.json()["worker"]["alive"] == 5

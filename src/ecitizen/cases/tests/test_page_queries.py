@@ -1,0 +1,134 @@
+"""The hot pages of the cases app (bench/pages.py) read a fixed number of queries: the same
+exact number with a few items as with more of them (no query per item)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from django.urls import reverse
+
+from ecitizen.cases import services
+from ecitizen.cases.models import Case
+from ecitizen.catalogue.services import service_definitions_publish
+from tests.factories import DepartmentFactory
+from tests.personas import sign_in_official
+
+from .conftest import DEMO
+from .support import pdf_file, submit_shed
+from .test_applications_page import _cases
+from .test_queue import _bulk_cases
+
+# Query counts are compared on both databases.
+pytestmark = pytest.mark.db_specific
+
+
+def _get(client, url, **query):
+    response = client.get(url, query)
+    assert response.status_code == 200
+    return response
+
+
+def test_the_home_page_reads_a_fixed_number_of_queries_whatever_the_number_of_services(
+    client, published, tmp_path, django_assert_num_queries
+):
+    url = reverse("core:home")
+    _get(client, url)  # the ranking of popular services is computed, then cached
+    # A visitor: the cached ranking and the services with their departments.
+    with django_assert_num_queries(2):
+        _get(client, url)
+
+    for slug, name in [
+        ("transport-licensing", "Transport & Licensing"),
+        ("civil-registry", "Civil Registry"),
+        ("planning-building", "Planning & Building"),
+    ]:
+        DepartmentFactory(slug=slug, name=name)
+    for name in [
+        "residents-parking-permit.yaml",
+        "trading-licence.yaml",
+        "birth-certificate-copy.yaml",
+        "building-permit.yaml",
+    ]:
+        shutil.copy(DEMO / name, tmp_path / name)
+    service_definitions_publish(directory=tmp_path, actor=None)
+    _get(client, url)
+    with django_assert_num_queries(2):
+        _get(client, url)
+
+
+def test_your_applications_reads_a_fixed_number_of_queries_whatever_the_number_of_cases(
+    client, shed, garden, resident, django_assert_num_queries
+):
+    client.force_login(resident)
+    url = reverse("cases:applications")
+    _cases(shed, resident, 1)
+    _get(client, url)  # the session and caches warmed
+    # The session, the user, the counts of their cases and of those made for them, their
+    # drafts, the page of cases, the unread inbox count.
+    with django_assert_num_queries(7):
+        _get(client, url)
+    _cases(shed, resident, 2, start=1)
+    _cases(garden, resident, 2, start=3)
+    with django_assert_num_queries(7):
+        page = _get(client, url)
+    assert "RIV-SP-2026-000004" in page.content.decode()
+
+
+def test_an_application_reads_a_fixed_number_of_queries_whatever_its_history(
+    client, shed, resident, works_officer, django_assert_num_queries
+):
+    case = submit_shed(shed, resident)
+    case = services.case_transition(case=case, action_id="start_review", actor=works_officer)
+
+    def exchange(number: int) -> None:
+        """The officer asks for more information and the resident replies with a file:
+        two more events on the timeline, one more file."""
+        nonlocal case
+        case = services.case_transition(
+            case=case,
+            action_id="request_info",
+            actor=works_officer,
+            given=services.ActionInput(text=f"Question {number}"),
+        )
+        case = services.case_transition(
+            case=case,
+            action_id="reply",
+            actor=resident,
+            given=services.ActionInput(text=f"Answer {number}", files=[pdf_file(f"{number}.pdf")]),
+        )
+
+    exchange(1)
+    client.force_login(resident)
+    url = reverse("cases:case_detail", args=[case.reference])
+    _get(client, url)  # the session and caches warmed
+    # The session, the user, the case, their issued documents, the events, their files and
+    # uploads, the files of the answers, the unread inbox count.
+    with django_assert_num_queries(9):
+        _get(client, url)
+    for number in range(2, 6):
+        exchange(number)
+    with django_assert_num_queries(9):
+        page = _get(client, url)
+    assert "Answer 5" in page.content.decode()
+
+
+def test_the_officers_queue_reads_a_fixed_number_of_queries_whatever_the_number_of_cases(
+    client, shed, garden, works_officer, django_assert_num_queries
+):
+    sign_in_official(client, works_officer)
+    url = reverse("staff:case_queue")
+    _bulk_cases(shed, 1)
+    _get(client, url)  # the session and caches warmed
+    # The session, the user, their roles, their second factor, the count of open cases, the
+    # services, the page of cases, the unread inbox count, the wards (the filters).
+    with django_assert_num_queries(9):
+        _get(client, url)
+    _bulk_cases(shed, 2, start=1)
+    _bulk_cases(garden, 2, start=3)
+    Case.objects.filter(reference__in=["RIV-SP-2026-000001", "RIV-SP-2026-000003"]).update(
+        assigned_to=works_officer
+    )
+    with django_assert_num_queries(9):
+        page = _get(client, url)
+    assert "RIV-SP-2026-000004" in page.content.decode()

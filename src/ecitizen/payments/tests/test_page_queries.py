@@ -1,0 +1,47 @@
+"""The payments' hot pages (bench/pages.py) read a fixed number of queries: "your bills" the
+same exact number with one bill as with five (no query per bill)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import business_with
+
+# Query counts are compared on both databases.
+pytestmark = pytest.mark.db_specific
+
+
+def _get(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    return response
+
+
+def test_your_bills_reads_a_fixed_number_of_queries_whatever_the_number_of_bills(
+    client, resident, make_bill, quarterly, other_department, django_assert_num_queries
+):
+    make_bill()
+    client.force_login(resident)
+    url = reverse("payments:bills")
+    _get(client, url)  # the session and caches warmed
+    # The session, the user, the unread inbox count, the bills.
+    with django_assert_num_queries(4):
+        _get(client, url)
+    make_bill(instalments=quarterly, amount_minor=100_001)
+    make_bill(amount_minor=2_000)
+    make_bill(amount_minor=3_000)
+    business_with(resident, other_department)  # a bill of another department
+    with django_assert_num_queries(4):
+        page = _get(client, url).content.decode()
+    assert "TST-000004" in page
+
+
+def test_pay_by_reference_reads_a_fixed_number_of_queries(
+    client, make_bill, django_assert_num_queries
+):
+    make_bill(payer=None, postcode="RV1 1AA")
+    url = reverse("payments:pay_by_reference")
+    _get(client, url)  # caches warmed
+    with django_assert_num_queries(0):  # a form: nothing read until it is sent
+        _get(client, url)
