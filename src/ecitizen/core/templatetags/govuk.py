@@ -15,8 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms, template
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from ecitizen.core.forms import GovukDateWidget
 
@@ -166,37 +165,8 @@ def govuk_option(option: Any, css_class: str, hint_id: str = "") -> SafeString:
     else:
         attrs.pop("aria-describedby", None)
     option.data = {**option.data, "attrs": attrs}
-    if option.data.get("template_name") in _DJANGO_OPTION_TEMPLATES:
-        return _input_tag(option.data)
     rendered: SafeString = option.tag(wrap_label=False)
     return rendered
-
-
-#: Django's own option templates, which only include ``input.html``: an option using one
-#: of these is written by :func:`_input_tag` (a facet list has dozens of options, and a
-#: template render per option was a third of the open-data search page).
-_DJANGO_OPTION_TEMPLATES = frozenset(
-    {
-        "django/forms/widgets/radio_option.html",
-        "django/forms/widgets/checkbox_option.html",
-        "django/forms/widgets/input_option.html",
-    }
-)
-
-
-def _input_tag(data: dict[str, Any]) -> SafeString:
-    """The ``<input>`` Django's ``input.html`` and ``attrs.html`` write for a widget's
-    data, written in Python: same attributes, order and escaping."""
-    parts: list[str] = [format_html('<input type="{}" name="{}"', data["type"], data["name"])]
-    if data.get("value") is not None:
-        parts.append(format_html(' value="{}"', str(data["value"])))
-    for name, value in data["attrs"].items():
-        if value is True:
-            parts.append(format_html(" {}", name))
-        elif value is not False:
-            parts.append(format_html(' {}="{}"', name, str(value)))
-    parts.append(">")
-    return mark_safe("".join(parts))  # noqa: S308 - every part is escaped by format_html
 
 
 @register.filter
