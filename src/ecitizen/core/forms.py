@@ -84,7 +84,8 @@ class GovukFormRenderer(TemplatesSetting):
     def _override_folders(self) -> list[str]:
         from django.conf import settings
 
-        return [str(folder) for folder in settings.TEMPLATES[0].get("DIRS", [])]
+        folders: list[Any] = settings.TEMPLATES[0].get("DIRS", [])
+        return [str(folder) for folder in folders]
 
 
 def _attributes_html(attrs: dict[str, Any]) -> str:
