@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.forms.renderers import TemplatesSetting
@@ -84,7 +84,7 @@ class GovukFormRenderer(TemplatesSetting):
     def _override_folders(self) -> list[str]:
         from django.conf import settings
 
-        folders: list[Any] = settings.TEMPLATES[0].get("DIRS", [])
+        folders = cast("list[Any]", settings.TEMPLATES[0].get("DIRS", []))
         return [str(folder) for folder in folders]
 
 
