@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -224,5 +225,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "staff/audit.html",
-        {"page": page, "action": action, "actions": audit_actions()},
+        {
+            "page": page,
+            "action": action,
+            "action_query": urlencode({"action": action}) if action else "",
+            "actions": audit_actions(),
+        },
     )
