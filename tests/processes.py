@@ -96,6 +96,21 @@ def _named(process: subprocess.Popen) -> str:
     return " ".join(map(str, args)) if isinstance(args, list | tuple) else str(args)
 
 
+def run_ecitizen(
+    *args: str, env: Mapping[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``python -m ecitizen ARGS`` as an operator runs it, in ``env``; its output captured,
+    its exit status left to the caller."""
+    return subprocess.run(
+        [sys.executable, "-m", "ecitizen", *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def process_env(**settings: str) -> dict[str, str]:
     """The environment of a process a test starts: this process's (with the tests'
     settings from pyproject's ``env``), no env file (a developer's ``.env`` never counts),

@@ -10,8 +10,6 @@ test process is connected to, and through the platform's own commands.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -19,6 +17,8 @@ from typing import Any
 
 import pytest
 from django.db.models import Count
+
+from tests.processes import run_ecitizen
 
 #: Upper bound of the wait for the queue to empty (polling).
 PATIENCE = 60.0
@@ -156,14 +156,7 @@ def assert_payments(shown: Iterable[str]) -> int:
 def assert_commands_pass(env: dict[str, str]) -> None:
     """``ecitizen audit verify`` and ``ecitizen ledger check``, as an operator runs them."""
     for command in (["audit", "verify"], ["ledger", "check"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "ecitizen", *command],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        result = run_ecitizen(*command, env=env, timeout=120)
         assert result.returncode == 0, (
             f"ecitizen {' '.join(command)} failed: {result.stdout}{result.stderr}"
         )

@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 import uuid
 from pathlib import Path
@@ -38,6 +37,7 @@ from ecitizen.core.tests.test_settings import _run
 from ecitizen.documents.tests.factories import issue
 from ecitizen.documents.tests.signing_fixtures import in_fresh_thread, make_signing_pair
 from tests.factories import UserFactory
+from tests.processes import run_ecitizen
 
 pytestmark = [pytest.mark.db_specific, pytest.mark.usefixtures("own_files_folder")]
 
@@ -371,17 +371,6 @@ def test_restore_refuses_a_wrong_identity_and_says_which_keys(backup, age_key, t
 # --- The round trip -------------------------------------------------------------------------
 
 
-def _ecitizen(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(  # noqa: S603 - our own interpreter and command
-        [sys.executable, "-m", "ecitizen", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def _installation(var_dir: Path, database_url: str) -> dict[str, str]:
     """The environment of a restored installation: its own database and folders, the same
     keys (from the secrets store, in life) and the same document-signing pair."""
@@ -426,12 +415,12 @@ def _round_trip(*, tmp_path, age_key, database_url, restored_counts, document) -
     # Storage that is not empty is refused before anything is written.
     (var_dir / "media").mkdir(parents=True)
     (var_dir / "media" / "left-over.bin").write_bytes(b"x")
-    refused = _ecitizen("restore", str(folder), "--identity", str(age_key.path), env=env)
+    refused = run_ecitizen("restore", str(folder), "--identity", str(age_key.path), env=env)
     assert refused.returncode == 1
     assert "already holds files (left-over.bin, ...)" in refused.stderr
     (var_dir / "media" / "left-over.bin").unlink()
 
-    restored = _ecitizen("restore", str(folder), "--identity", str(age_key.path), env=env)
+    restored = run_ecitizen("restore", str(folder), "--identity", str(age_key.path), env=env)
     assert restored.returncode == 0, restored.stderr
     assert "The document-signing certificate configured here is the one in the backup" in (
         restored.stdout
@@ -447,7 +436,7 @@ def _round_trip(*, tmp_path, age_key, database_url, restored_counts, document) -
     )
 
     pdf_out = tmp_path / "restored.pdf"
-    checked = _ecitizen(
+    checked = run_ecitizen(
         "shell",
         "-c",
         AFTER_RESTORE,
