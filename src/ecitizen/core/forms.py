@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.forms.renderers import TemplatesSetting
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -75,17 +76,12 @@ class GovukFormRenderer(TemplatesSetting):
     def _overridden(self) -> frozenset[str]:
         """The templates written in Python that a deployer's folder
         (``TEMPLATE_OVERRIDES_DIR``) replaces: those are rendered from their files."""
+        folders = cast("list[Any]", settings.TEMPLATES[0].get("DIRS", []))
         return frozenset(
             name
             for name in (*_INPUT_TEMPLATES, *_OPTION_TEMPLATES, _SELECT_TEMPLATE)
-            if any((Path(folder) / name).is_file() for folder in self._override_folders())
+            if any((Path(folder) / name).is_file() for folder in folders)
         )
-
-    def _override_folders(self) -> list[str]:
-        from django.conf import settings
-
-        folders = cast("list[Any]", settings.TEMPLATES[0].get("DIRS", []))
-        return [str(folder) for folder in folders]
 
 
 def _attributes_html(attrs: dict[str, Any]) -> str:
