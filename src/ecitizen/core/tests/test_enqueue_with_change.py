@@ -11,14 +11,6 @@ from ecitizen.core.tasks import enqueue_with_change, send_email
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def database_queue(settings):
-    settings.TASKS = {
-        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
-    }
-    settings.TASKS_BACKEND = "database"  # the settings fixture resets django-tasks' backends
-
-
 class _Recorder:
     """Stands for a task: records what it was enqueued with."""
 

@@ -83,14 +83,6 @@ def subscribe():
             del registry.subscribers[event_type]
 
 
-@pytest.fixture
-def database_queue(settings):
-    settings.TASKS = {
-        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
-    }
-    settings.TASKS_BACKEND = "database"  # the settings fixture resets django-tasks' backends
-
-
 def _the_change(worker_id: str = "the-change") -> WorkerHeartbeat:
     """A row standing for the change that raises the event."""
     now = timezone.now()

@@ -17,8 +17,8 @@ from ecitizen.core.leases import TASK_MAX_RUNS, WORKER_LOST, task_leases_reclaim
 from ecitizen.core.management.commands.worker import Heartbeat
 from ecitizen.core.models import AuditEvent
 from ecitizen.core.services import worker_heartbeat
+from ecitizen.core.tests.worker_support import queue_email
 from ecitizen.notifications.models import Status
-from ecitizen.notifications.services import notification_send
 
 pytestmark = pytest.mark.db_specific
 
@@ -26,28 +26,8 @@ LEASE = 120
 
 
 @pytest.fixture
-def database_queue(settings):
-    settings.TASKS = {
-        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
-    }
-    settings.TASKS_BACKEND = "database"  # the settings fixture resets django-tasks' backends
+def database_queue(database_queue, settings):
     settings.TASK_LEASE_SECONDS = LEASE
-    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-
-
-def _email(resident):
-    (email,) = notification_send(
-        recipient=resident,
-        event="case_submitted",
-        context={
-            "reference": "RIV-BP-2026-000123",
-            "service": "Garden waste collection",
-            "expected_decision": "We expect to make a decision by 12 March 2026.",
-            "url": "/cases/RIV-BP-2026-000123/",
-        },
-        channels=["email"],
-    )
-    return email
 
 
 def _claimed_by(worker_id, *, earlier_workers=()):
@@ -70,7 +50,7 @@ def test_a_task_whose_worker_stopped_beating_is_requeued_and_run_again(
 ):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        email = _email(resident)
+        email = queue_email(resident)
         worker_heartbeat(worker_id="dead", started_at=start, pid=1)
         task = _claimed_by("dead")
     later = start + timedelta(seconds=LEASE + 1)
@@ -105,7 +85,7 @@ def test_a_task_whose_worker_stopped_beating_is_requeued_and_run_again(
 def test_the_task_of_a_worker_that_still_beats_is_left_alone(client, resident, database_queue):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        _email(resident)
+        queue_email(resident)
         worker_heartbeat(worker_id="busy", started_at=start, pid=1)
         task = _claimed_by("busy")
     # A long task: the lease is older than the task's start, but the worker beats on.
@@ -124,7 +104,7 @@ def test_the_task_of_a_worker_that_still_beats_is_left_alone(client, resident, d
 def test_a_task_is_not_requeued_before_its_lease_has_run(resident, database_queue):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        _email(resident)
+        queue_email(resident)
         task = _claimed_by("never-beat")  # no heartbeat row at all
     with time_machine.travel(start + timedelta(seconds=LEASE - 1), tick=False):
         assert task_leases_reclaim(worker_id="other") == []
@@ -136,7 +116,7 @@ def test_a_task_is_not_requeued_before_its_lease_has_run(resident, database_queu
 def test_a_worker_restarted_under_the_same_id_gets_its_lost_task_back(resident, database_queue):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        _email(resident)
+        queue_email(resident)
         worker_heartbeat(worker_id="worker-1", started_at=start, pid=1)
         task = _claimed_by("worker-1")
     # The process died; systemd started a new one with the same --worker-id, which beats.
@@ -152,7 +132,7 @@ def test_a_task_that_took_down_too_many_workers_is_failed_not_rerun(
 ):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        _email(resident)
+        queue_email(resident)
         earlier = [f"w{n}" for n in range(TASK_MAX_RUNS - 1)]
         task = _claimed_by("last", earlier_workers=earlier)
     with time_machine.travel(start + timedelta(seconds=LEASE + 1), tick=False):
@@ -170,7 +150,7 @@ def test_a_task_that_took_down_too_many_workers_is_failed_not_rerun(
 def test_each_heartbeat_of_a_worker_reclaims_expired_leases(resident, database_queue):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        _email(resident)
+        queue_email(resident)
         task = _claimed_by("dead")
     with time_machine.travel(start + timedelta(seconds=LEASE + 1), tick=False):
         Heartbeat("live").beat()
@@ -187,7 +167,7 @@ def test_two_workers_reclaiming_at_once_requeue_a_task_once(resident, database_q
 
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        _email(resident)
+        queue_email(resident)
         task = _claimed_by("dead")
     reclaimed: list[list[str]] = []
     with time_machine.travel(start + timedelta(seconds=LEASE + 1), tick=False):

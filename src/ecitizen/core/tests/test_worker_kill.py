@@ -26,8 +26,8 @@ from django.db import connections
 from django.urls import reverse
 
 from ecitizen.core.models import AuditEvent
+from ecitizen.core.tests.worker_support import queue_email
 from ecitizen.notifications.models import Notification, Status
-from ecitizen.notifications.services import notification_send
 from tests.processes import postgres_url, process_env, show_logs, spawn, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_specific]
@@ -127,17 +127,7 @@ def test_a_task_of_a_killed_worker_is_run_again_and_delivers_once(
 
     _database_queue(settings)
     mail_dir: Path = start_worker.mail_dir
-    (email,) = notification_send(
-        recipient=resident,
-        event="case_submitted",
-        context={
-            "reference": "RIV-BP-2026-000123",
-            "service": "Garden waste collection",
-            "expected_decision": "We expect to make a decision by 12 March 2026.",
-            "url": "/cases/RIV-BP-2026-000123/",
-        },
-        channels=["email"],
-    )
+    email = queue_email(resident)
     task = DBTaskResult.objects.get()
     processes = start_worker.processes
 

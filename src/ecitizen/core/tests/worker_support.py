@@ -1,10 +1,11 @@
-"""Support for the killed-worker test: a mail backend that a real ``ecitizen worker``
-process loads, which writes each message to a folder and can be made to hang.
+"""Support for the worker tests: an email notification to queue, and a mail backend that a
+real ``ecitizen worker`` process loads, which writes each message to a folder and can be
+made to hang.
 
 ``ECITIZEN_TEST_MAIL_DIR`` names the folder. While a file ``block`` exists there, a
 delivery first creates ``started-<pid>`` (so the test knows the worker is inside the
 task) and then waits until ``block`` is removed, as a mail server that never answers
-would make it wait; the test kills the worker in that wait.
+would make it wait; the killed-worker test kills the worker in that wait.
 """
 
 from __future__ import annotations
@@ -14,9 +15,29 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
+
+from ecitizen.notifications.services import notification_send
+
+
+def queue_email(recipient: Any) -> Any:
+    """Queue the email a case's submission sends to ``recipient``; return its
+    notification (one delivery task, queued as the task backend queues)."""
+    (email,) = notification_send(
+        recipient=recipient,
+        event="case_submitted",
+        context={
+            "reference": "RIV-BP-2026-000123",
+            "service": "Garden waste collection",
+            "expected_decision": "We expect to make a decision by 12 March 2026.",
+            "url": "/cases/RIV-BP-2026-000123/",
+        },
+        channels=["email"],
+    )
+    return email
 
 
 class BlockingFileEmailBackend(BaseEmailBackend):
