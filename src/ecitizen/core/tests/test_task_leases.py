@@ -16,6 +16,7 @@ from django.utils import timezone
 from ecitizen.core.leases import TASK_MAX_RUNS, WORKER_LOST, task_leases_reclaim
 from ecitizen.core.management.commands.worker import Heartbeat
 from ecitizen.core.models import AuditEvent
+from ecitizen.core.outages import DatabaseOutage
 from ecitizen.core.services import worker_heartbeat
 from ecitizen.core.tests.worker_support import queue_email
 from ecitizen.notifications.models import Status
@@ -153,7 +154,7 @@ def test_each_heartbeat_of_a_worker_reclaims_expired_leases(resident, database_q
         queue_email(resident)
         task = _claimed_by("dead")
     with time_machine.travel(start + timedelta(seconds=LEASE + 1), tick=False):
-        Heartbeat("live").beat()
+        Heartbeat("live", DatabaseOutage()).beat()
     task.refresh_from_db()
     assert task.status == "READY"
 

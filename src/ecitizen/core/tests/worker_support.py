@@ -1,6 +1,6 @@
-"""Support for the worker tests: an email notification to queue, and a mail backend that a
-real ``ecitizen worker`` process loads, which writes each message to a folder and can be
-made to hang.
+"""Support for the worker tests: an email notification to queue, a task that fails on the
+database error a test chooses, and a mail backend that a real ``ecitizen worker`` process
+loads, which writes each message to a folder and can be made to hang.
 
 ``ECITIZEN_TEST_MAIL_DIR`` names the folder. While a file ``block`` exists there, a
 delivery first creates ``started-<pid>`` (so the test knows the worker is inside the
@@ -19,6 +19,8 @@ from typing import Any
 
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection
+from django_tasks import task
 
 from ecitizen.notifications.services import notification_send
 
@@ -38,6 +40,13 @@ def queue_email(recipient: Any) -> Any:
         channels=["email"],
     )
     return email
+
+
+@task()
+def execute_sql(statement: str) -> None:
+    """Execute ``statement``: a task that fails on the database's own error for it."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
 
 
 class BlockingFileEmailBackend(BaseEmailBackend):
