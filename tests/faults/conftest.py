@@ -1,25 +1,29 @@
 """Fixtures of the fault tests: the processes of a test (``stack``), the services and
 residents they serve, residents applying and paying over and over on two web processes
 behind the load balancer (``start_traffic``), and the faults no process can cause by
-itself (a PostgreSQL cluster of the test's own to restart, a small file system to fill)."""
+itself (a PostgreSQL cluster of the test's own to restart, the sessions of a process cut
+or its link to the database broken, a small file system to fill)."""
 
 from __future__ import annotations
 
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 
 from tests.factories import DepartmentFactory, UserFactory
 from tests.faults.checks import assert_payments, assert_submissions
@@ -69,6 +73,18 @@ def make_resident(number: int, *, prefix: str = "faults") -> Any:
     return with_production_password(
         UserFactory(email=f"{prefix}.{number}@example.test", full_name=f"Resident {number}")
     )
+
+
+@pytest.fixture
+def database_queue(settings: Any, stack: Stack) -> None:
+    """This process queues tasks as the web processes do, in the database, and shares
+    their media folder."""
+    settings.TASKS = {
+        "default": {"BACKEND": "ecitizen.core.observability.DatabaseBackend", "QUEUES": ["default"]}
+    }
+    settings.TASKS_BACKEND = "database"
+    settings.PAYMENTS_SANDBOX_WEBHOOK_MODE = "normal"
+    settings.MEDIA_ROOT = str(stack.var / "media")
 
 
 # --- residents applying and paying, over and over ------------------------------------------
@@ -282,6 +298,98 @@ def database_in_own_postgres(own_postgres: Cluster) -> Iterator[str]:
     finally:
         copy.close()
         connections["default"] = original
+
+
+# --- sessions cut, a link broken ----------------------------------------------------------
+
+
+def terminate_sessions(application_name: str) -> int:
+    """Terminate the sessions of this test's database that connected as
+    ``application_name`` (libpq's ``PGAPPNAME``), as a restart or a failover of the server
+    ends every session, and as ``pg_terminate_backend`` does; return how many. Sessions of
+    other names, other tests' included, are left alone."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = %s AND datname = current_database()",
+            [application_name],
+        )
+        return int(cursor.fetchone()[0])
+
+
+class DatabaseLink:
+    """The network between the stack's processes and this test's PostgreSQL server: a
+    relay on a free port of 127.0.0.1 (``url``, the processes' ``DATABASE_URL``).
+
+    :meth:`cut` drops every connection through it and, until :meth:`restore`, closes each
+    new one at once (``refused`` counts them): to those processes the server has gone
+    away, as when it restarts or fails over, while it goes on serving everyone else.
+    """
+
+    def __init__(self, settings_dict: dict[str, Any]) -> None:
+        self._server = (settings_dict.get("HOST") or "localhost", int(settings_dict["PORT"]))
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        port = self._listener.getsockname()[1]
+        self.url = postgres_url({**settings_dict, "HOST": "127.0.0.1", "PORT": port})
+        self.refused = 0
+        self._up = True
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, name="database-link", daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            with self._lock:
+                if not self._up:
+                    self.refused += 1
+                    client.close()
+                    continue
+                server = socket.create_connection(self._server)
+                self._open |= {client, server}
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._relay, args=(source, sink), daemon=True).start()
+
+    def _relay(self, source: socket.socket, sink: socket.socket) -> None:
+        """Copy what ``source`` sends to ``sink`` until either end goes; then end both
+        directions (each socket is the source of one relay, which closes it)."""
+        with suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for end in (source, sink):
+            with suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+        with self._lock:
+            self._open.discard(source)
+        source.close()
+
+    def cut(self) -> None:
+        with self._lock:
+            self._up = False
+            for end in self._open:
+                with suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def restore(self) -> None:
+        with self._lock:
+            self._up = True
+
+    def close(self) -> None:
+        self.cut()
+        self._listener.close()
+
+
+@pytest.fixture
+def database_link() -> Iterator[DatabaseLink]:
+    """A :class:`DatabaseLink` to this test's database; closed at the end."""
+    link = DatabaseLink(connections["default"].settings_dict)
+    try:
+        yield link
+    finally:
+        link.close()
 
 
 # --- a small file system to fill -------------------------------------------------------------

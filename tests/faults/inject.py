@@ -10,7 +10,8 @@ A fault point is armed by a file in the folder ``ECITIZEN_FAULTS_DIR`` named
 request or task of any process that reaches the point with something the expression
 matches *claims* the file (renames it: one file, one hold), writes
 ``held-<point>-<pid>.json`` saying what it holds, and then sleeps there: the test kills
-the process (SIGKILL) at that exact moment. The points:
+the process (SIGKILL) at that exact moment, or does something to the world around it and
+releases it (a file ``release-<point>-<pid>``), and the process carries on. The points:
 
 ``commit``
     Just after the COMMIT of a transaction that wrote an audit event whose action
@@ -28,6 +29,11 @@ the process (SIGKILL) at that exact moment. The points:
     In a worker, once the platform's webhook endpoint answered a sandbox webhook with
     2xx (expression matched against the body), before the task is recorded as done: the
     payment is settled, the task will run again.
+``task``
+    In a worker, as a task starts (django-tasks' ``task_started``), before its function
+    runs (expression matched against the task's path, such as
+    ``ecitizen.notifications.tasks.deliver_notification``): the task is claimed and
+    running, none of its work is done.
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-#: How long a held process sleeps before giving up (the test kills it long before).
+#: How long a held process waits before giving up (the test kills or releases it long
+#: before).
 HOLD_SECONDS = 300
 
 _state = threading.local()
@@ -76,10 +83,11 @@ def _claim(point: str, subject: str) -> str | None:
 
 
 def _hold(point: str, pattern: str, subject: str) -> None:
-    """Say where this process stands, then wait to be killed."""
+    """Say where this process stands, then wait to be killed or released."""
     folder = _control()
     assert folder is not None
     marker = folder / f"held-{point}-{os.getpid()}.json"
+    release = folder / f"release-{point}-{os.getpid()}"
     detail = {
         "point": point,
         "pattern": pattern,
@@ -92,8 +100,13 @@ def _hold(point: str, pattern: str, subject: str) -> None:
     temporary.rename(marker)
     sys.stderr.write(f"fault point {point} holding {subject!r} in process {os.getpid()}\n")
     sys.stderr.flush()
-    time.sleep(HOLD_SECONDS)
-    raise SystemExit(f"fault point {point} was never released")
+    deadline = time.monotonic() + HOLD_SECONDS
+    while not release.exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"fault point {point} was never released")
+        time.sleep(0.05)
+    release.unlink()
+    sys.stderr.write(f"fault point {point} released in process {os.getpid()}\n")
 
 
 # --- commit ------------------------------------------------------------------------------------
@@ -131,7 +144,20 @@ def _install_commit_point() -> None:
     BaseDatabaseWrapper.rollback = rollback_and_forget  # type: ignore[method-assign]
 
 
-# --- document and webhook (workers) -------------------------------------------------------------
+# --- task, document and webhook (workers) -------------------------------------------------------
+
+
+def _task_started(sender: Any, task_result: Any, **kwargs: Any) -> None:
+    path = task_result.task.module_path
+    pattern = _claim("task", path)
+    if pattern is not None:
+        _hold("task", pattern, path)
+
+
+def _install_task_point() -> None:
+    from django_tasks.signals import task_started
+
+    task_started.connect(_task_started, weak=False)
 
 
 def _install_document_point() -> None:
@@ -178,6 +204,7 @@ def _install_webhook_point() -> None:
 def install() -> None:
     """Install every fault point in this (set-up Django) process."""
     _install_commit_point()
+    _install_task_point()
     _install_document_point()
     _install_webhook_point()
 

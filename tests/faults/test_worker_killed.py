@@ -47,18 +47,6 @@ from tests.processes import wait_for
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_specific, postgres_only]
 
 
-@pytest.fixture
-def database_queue(settings, stack: Stack):
-    """This process queues tasks as the web processes do, in the database, and shares
-    their media folder."""
-    settings.TASKS = {
-        "default": {"BACKEND": "ecitizen.core.observability.DatabaseBackend", "QUEUES": ["default"]}
-    }
-    settings.TASKS_BACKEND = "database"
-    settings.PAYMENTS_SANDBOX_WEBHOOK_MODE = "normal"
-    settings.MEDIA_ROOT = str(stack.var / "media")
-
-
 def _approved_shed_permit(services) -> Case:
     from ecitizen.accounts.models import Department, Role
     from ecitizen.cases.tests.support import submit_shed
