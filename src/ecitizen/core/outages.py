@@ -76,7 +76,8 @@ def is_transient_database_error(error: BaseException) -> bool:
 
 def describe(error: BaseException) -> str:
     """What a log line says of a database error: its class, its SQLSTATE and the first
-    line of its message (the server's detail lines may quote data; this never does)."""
+    line of its message (the server's detail lines may quote data, which logs must not
+    hold)."""
     sqlstate = getattr(error.__cause__, "sqlstate", None)
     message = str(error).strip().splitlines()
     return (
@@ -101,7 +102,7 @@ def task_retry_or_fail(result: DBTaskResult, *, error: BaseException) -> None:
     if runs > len(TASK_RETRY_DELAYS):
         result.set_failed(error)
         logger.error(
-            "task %s (%s) failed: a database error cut each of its %d runs (last: %s)",
+            "task %s (%s) failed after %d runs, the last cut by a database error (%s)",
             result.pk,
             result.task_path,
             runs,

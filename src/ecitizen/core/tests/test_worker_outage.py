@@ -251,7 +251,7 @@ def test_a_task_cut_at_every_run_fails_after_its_last_retry_with_the_error(
     assert re.search(
         r"OperationalError: (the connection is (lost|closed)|database is locked)", task.traceback
     )
-    (error,) = _log(caplog, f"a database error cut each of its {runs} runs")
+    (error,) = _log(caplog, f"failed after {runs} runs, the last cut by a database error")
     assert error.levelno == logging.ERROR
     email.refresh_from_db()
     assert email.status == Status.QUEUED
