@@ -22,8 +22,11 @@ from tests.processes import (
 def _request(
     port: int, method: str = "GET", path: str = "/"
 ) -> tuple[http.client.HTTPResponse, str]:
-    """One request to the server on ``port``: its response and body."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    """One request to the server on ``port``: its response and body.
+
+    The timeout only guards against a hung server: on a loaded machine a request can wait
+    many seconds for a worker that ``--max-requests`` replaced to finish starting."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         connection.request(method, path, headers={"Host": "127.0.0.1"})
         response = connection.getresponse()
