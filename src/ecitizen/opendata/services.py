@@ -30,6 +30,7 @@ from ecitizen.accounts.models import Department, Jurisdiction
 from ecitizen.accounts.selectors import remit_covers, user_has_role
 from ecitizen.core.errors import DomainError, PermissionDenied
 from ecitizen.core.services import audit_record
+from ecitizen.core.stored_files import STORAGE_ERRORS, save_all_or_nothing
 from ecitizen.core.tasks import enqueue_with_change
 from ecitizen.opendata import validation
 from ecitizen.opendata.models import ApiToken, Dataset, DatasetRevision, DatasetTerm, Resource
@@ -457,7 +458,11 @@ def _max_upload_bytes() -> int:
 
 
 def _store_file(resource: Resource, filename: str, content: IO[bytes] | bytes) -> None:
-    """Save the upload in storage, with its size and checksum. Reads it in chunks."""
+    """Save the upload in storage, with its size and checksum. Reads it in chunks.
+
+    Raises :class:`ResourceInvalid` for a file too large or empty, and when the storage
+    cannot keep it (a full disk, a bucket that refuses it or cannot be reached), leaving
+    nothing of it in storage."""
     digest = hashlib.sha256()
     size = 0
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
@@ -481,9 +486,17 @@ def _store_file(resource: Resource, filename: str, content: IO[bytes] | bytes) -
             raise ResourceInvalid(_("The file is empty."))
         spool.seek(0)
         safe = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(filename).name).strip("-.") or "data"
-        resource.file.save(
-            f"{resource.id}/{digest.hexdigest()[:12]}/{safe}", File(spool), save=False
-        )
+        field = resource.file.field
+        name = field.generate_filename(resource, f"{resource.id}/{digest.hexdigest()[:12]}/{safe}")
+        try:
+            # The resource's row is new or locked: nobody else writes in its folder.
+            resource.file.name = save_all_or_nothing(
+                resource.file.storage, name, File(spool), max_length=field.max_length
+            )
+        except STORAGE_ERRORS as error:
+            raise ResourceInvalid(
+                _("The selected file could not be uploaded. Try again later")
+            ) from error
     resource.size = size
     resource.checksum = digest.hexdigest()
 
