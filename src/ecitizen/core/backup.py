@@ -64,6 +64,7 @@ from django.utils import timezone
 from ecitizen.core import crypto
 from ecitizen.core.errors import DomainError
 from ecitizen.core.services import audit_record
+from ecitizen.core.stored_files import files_under
 
 FORMAT = "ecitizen-backup"
 FORMAT_VERSION = 1
@@ -301,20 +302,7 @@ def _file_stores() -> list[_FileStore]:
 def _stored_files(store: _FileStore) -> Iterator[str]:
     """The names of the files of ``store``, depth first, through the storage API (so that
     object storage works as well as a local folder)."""
-
-    def walk(prefix: str) -> Iterator[str]:
-        try:
-            folders, files = store.storage.listdir(prefix)
-        except FileNotFoundError:  # a local folder not made yet holds nothing
-            return
-        for name in sorted(files):
-            if not (store.skip_hidden and name.startswith(".")):
-                yield f"{prefix}/{name}" if prefix else name
-        for folder in sorted(folders):
-            if not (store.skip_hidden and folder.startswith(".")):
-                yield from walk(f"{prefix}/{folder}" if prefix else folder)
-
-    yield from walk("")
+    return files_under(store.storage, skip_hidden=store.skip_hidden)
 
 
 def _secret_files() -> list[Path]:

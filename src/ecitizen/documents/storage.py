@@ -21,10 +21,20 @@ from ecitizen.documents.models import Upload
 
 logger = logging.getLogger(__name__)
 
+#: The folder of the media storage that holds every upload's ciphertext, each under a
+#: name of its own: ``documents/<first two hex digits>/<uuid hex>.bin``.
+UPLOADS_FOLDER = "documents/"
+
 
 class StorageError(Exception):
     """The storage could not keep a file (a full disk, a bucket that refuses it or cannot be
     reached); nothing of it is left."""
+
+
+def storage_name_for(hexid: str) -> str:
+    """The name under :data:`UPLOADS_FOLDER` of a file named by a UUID (as 32 hex digits):
+    no other file has it."""
+    return f"{UPLOADS_FOLDER}{hexid[:2]}/{hexid}.bin"
 
 
 def store_encrypted(
@@ -50,8 +60,7 @@ def store_encrypted(
         uploaded_by=actor if getattr(actor, "pk", None) else None,
     )
     blob = crypto.encrypt_bytes(data, context=upload.encryption_context)
-    hexid = upload.pk.hex
-    name = f"documents/{hexid[:2]}/{hexid}.bin"
+    name = storage_name_for(upload.pk.hex)
     try:
         upload.storage_name = save_all_or_nothing(default_storage, name, ContentFile(blob))
     except STORAGE_ERRORS as error:

@@ -59,6 +59,9 @@ logger = logging.getLogger(__name__)
 
 #: The version of the ``data.json`` format (``privacy/schemas/export.schema.json``).
 FORMAT_VERSION = 1
+#: The folder of the media storage that holds the downloads (encrypted), each named by its
+#: export: ``privacy/exports/<first two hex digits>/<uuid hex>.bin``.
+EXPORTS_FOLDER = "privacy/exports/"
 #: The notification event sent when a download is ready (``privacy/messages/``).
 READY_EVENT = "privacy_export_ready"
 #: How long the row of an expired or failed download is kept (its file is long gone).
@@ -340,7 +343,7 @@ def _store(export: DataExport, content: bytes) -> str:
     storage, when the storage cannot keep it (a full disk, a bucket that refuses it)."""
     blob = crypto.encrypt_bytes(content, context=export.encryption_context)
     hexid = export.pk.hex
-    name = f"privacy/exports/{hexid[:2]}/{hexid}.bin"
+    name = f"{EXPORTS_FOLDER}{hexid[:2]}/{hexid}.bin"
     try:
         return save_all_or_nothing(default_storage, name, ContentFile(blob))
     except STORAGE_ERRORS as error:
