@@ -16,9 +16,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage, storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from storages.backends.s3 import S3Storage
 
-from ecitizen.core import crypto
+from ecitizen.core import backup, crypto
 from ecitizen.documents import selectors, services
 from ecitizen.documents.http import upload_response
 from ecitizen.documents.tests.factories import issue
@@ -136,3 +137,29 @@ def test_backup_holds_every_object_under_the_prefix_and_nothing_else(
     assert archived == in_bucket
     assert set(archived) == {document.pdf.storage_name, upload.storage_name}
     assert part["files"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_of_a_bucket_that_is_gone_stops_with_a_message_and_writes_nothing(
+    s3_media, settings, own_files_folder, tmp_path
+):
+    settings.BACKUP_AGE_RECIPIENTS = [str(pyrage.x25519.Identity.generate().to_public())]
+    s3_media.delete()
+
+    with pytest.raises(
+        CommandError, match=r"Could not list the file storage 'default'.*NoSuchBucket"
+    ):
+        call_command("backup", str(tmp_path / "backup"), stdout=io.StringIO())
+    assert not (tmp_path / "backup").exists()
+
+
+def test_a_restore_the_bucket_refuses_says_which_file_and_where(s3_media, tmp_path):
+    store = backup._store("storage-default", "the file storage 'default'", storages["default"])
+    s3_media.delete()  # the bucket is gone: S3 refuses the PUT (NoSuchBucket)
+
+    with pytest.raises(
+        backup.BackupError,
+        match=r"Could not write documents/ab/x\.bin to the file storage 'default'.*NoSuchBucket",
+    ) as refused:
+        backup._file_restore(store, "documents/ab/x.bin", io.BytesIO(b"ciphertext"), str(tmp_path))
+    assert refused.value.code == "write_failed"
