@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import translation
 from hypothesis import settings as hypothesis_settings
 
-pytest_plugins = ["tests.personas", "tests.flush"]
+pytest_plugins = ["tests.personas", "tests.flush", "tests.s3"]
 
 # Property tests: HYPOTHESIS_PROFILE chooses how many examples each one tries (docs/testing.md).
 # "dev" is the default; CI sets "ci" (the settlement property test renders and signs a PDF

@@ -760,6 +760,11 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(str(_value("MEDIA_ROOT", default="")).strip() or VAR_DIR / "media").resolve()
+# A file of the platform's own folders of the media storage that no row names (its process
+# was killed between writing it and committing the row) is deleted by `ecitizen
+# housekeeping` once this old (ecitizen.core.stored_files): far longer than any
+# transaction, so that a file whose row is about to commit is never taken.
+STORAGE_ORPHAN_GRACE_HOURS = _int("STORAGE_ORPHAN_GRACE_HOURS", 24, minimum=1)
 
 # --- Email ------------------------------------------------------------------------------
 

@@ -34,7 +34,10 @@ class CoreConfig(AppConfig):
                 "core.housekeeping",
                 ("housekeeping",),
                 timedelta(days=1),
-                "Forget stale failure counts; prune finished task results.",
+                (
+                    "Forget stale failure counts; delete stored files no row names; prune "
+                    "finished task results."
+                ),
             )
         )
         registry.register_job(

@@ -64,6 +64,7 @@ from django.utils import timezone
 from ecitizen.core import crypto
 from ecitizen.core.errors import DomainError
 from ecitizen.core.services import audit_record
+from ecitizen.core.stored_files import STORAGE_ERRORS, files_under
 
 FORMAT = "ecitizen-backup"
 FORMAT_VERSION = 1
@@ -300,21 +301,12 @@ def _file_stores() -> list[_FileStore]:
 
 def _stored_files(store: _FileStore) -> Iterator[str]:
     """The names of the files of ``store``, depth first, through the storage API (so that
-    object storage works as well as a local folder)."""
-
-    def walk(prefix: str) -> Iterator[str]:
-        try:
-            folders, files = store.storage.listdir(prefix)
-        except FileNotFoundError:  # a local folder not made yet holds nothing
-            return
-        for name in sorted(files):
-            if not (store.skip_hidden and name.startswith(".")):
-                yield f"{prefix}/{name}" if prefix else name
-        for folder in sorted(folders):
-            if not (store.skip_hidden and folder.startswith(".")):
-                yield from walk(f"{prefix}/{folder}" if prefix else folder)
-
-    yield from walk("")
+    object storage works as well as a local folder). Raises :class:`BackupError` when the
+    storage cannot be listed (a bucket that does not exist, an endpoint down)."""
+    try:
+        yield from files_under(store.storage, skip_hidden=store.skip_hidden)
+    except STORAGE_ERRORS as exc:
+        raise BackupError(f"Could not list {store.label}: {exc}", code="storage_failed") from exc
 
 
 def _secret_files() -> list[Path]:
@@ -550,7 +542,7 @@ def _files_part(
                     # backup is of the moment each file is read.
                     tally.vanished.append(name)
                     continue
-                except OSError as exc:
+                except STORAGE_ERRORS as exc:
                     raise BackupError(
                         f"Could not read {name} from {store.label}: {exc}", code="read_failed"
                     ) from exc
@@ -559,7 +551,7 @@ def _files_part(
                     info.size, info.mode, info.mtime = size, 0o600, stamp
                     try:
                         tar.addfile(info, handle)
-                    except OSError as exc:
+                    except STORAGE_ERRORS as exc:
                         raise BackupError(
                             f"Could not read {name} from {store.label}: {exc}", code="read_failed"
                         ) from exc
@@ -993,25 +985,38 @@ def _member_name(part: Part, member: tarfile.TarInfo) -> str:
 
 
 def _file_restore(store: _FileStore, name: str, source: IO[bytes], scratch: str) -> None:
-    """Write one file into ``store`` under ``name``, then read it back and compare."""
+    """Write one file into ``store`` under ``name``, then read it back and compare. Raises
+    :class:`BackupError` when the storage refuses it (full, a bucket that refuses the PUT,
+    an endpoint down) or gives back something else."""
+
+    def failed(exc: Exception) -> BackupError:
+        return BackupError(f"Could not write {name} to {store.label}: {exc}", code="write_failed")
+
     digest = hashlib.sha256()
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, dir=scratch) as spool:
         for chunk in iter(lambda: source.read(_CHUNK), b""):
             digest.update(chunk)
             spool.write(chunk)
         spool.seek(0)
-        saved = store.storage.save(name, File(spool, name=name))
+        try:
+            saved = store.storage.save(name, File(spool, name=name))
+        except STORAGE_ERRORS as exc:
+            raise failed(exc) from exc
     if saved != name:
         raise BackupError(
             f"{store.label} stored {name} as {saved}: it must keep the names it is given.",
             code="write_failed",
         )
-    with store.storage.open(name, "rb") as stored:
-        if _sha256_of(stored) != digest.hexdigest():
-            raise BackupError(
-                f"{name} reads back from {store.label} different from what was written.",
-                code="write_failed",
-            )
+    try:
+        with store.storage.open(name, "rb") as stored:
+            written = _sha256_of(stored)
+    except STORAGE_ERRORS as exc:
+        raise failed(exc) from exc
+    if written != digest.hexdigest():
+        raise BackupError(
+            f"{name} reads back from {store.label} different from what was written.",
+            code="write_failed",
+        )
 
 
 def _files_restore(

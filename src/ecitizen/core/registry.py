@@ -2,8 +2,9 @@
 
 ``core`` names no app: each app registers what it brings — roles and the capabilities they
 hold, navigation items, notification templates, periodic jobs, subscriptions to domain
-events, panels on other apps' pages and its part of the demo — and ``core`` (and every
-other app) reads them back from here. See ``docs/extending.md``.
+events, panels on other apps' pages, the folders of the media storage its rows name and
+its part of the demo — and ``core`` (and every other app) reads them back from here. See
+``docs/extending.md``.
 
 Registration happens once per process, while Django populates its apps. Registering the
 same name twice with the same definition is allowed (``ready()`` may run twice in tests);
@@ -102,6 +103,25 @@ class PruneHook:
     name: str
     prune: Callable[[], int]
     label: str
+
+
+@dataclass(frozen=True)
+class StoredFiles:
+    """Files an app writes to the media storage under ``prefix``, a folder of its own
+    (``"documents/"``), each named by a row. ``columns`` are the ``"app_label.Model.field"``
+    that hold their names (every ``FileField`` of every model counts as well, declared or
+    not); ``referenced(names)``, for an app whose rows also name files elsewhere (the
+    open-data revisions' snapshots), returns those of ``names`` (all under ``prefix``) that
+    must be kept.
+
+    ``ecitizen housekeeping`` deletes a file under ``prefix`` that none of them names once
+    it is older than ``STORAGE_ORPHAN_GRACE_HOURS`` (``core/stored_files.py``): an app must
+    name each file it writes there within that time, and keep there nothing else."""
+
+    name: str
+    prefix: str
+    columns: tuple[str, ...] = ()
+    referenced: Callable[[Sequence[str]], Iterable[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -370,6 +390,7 @@ class Registry:
     message_dirs: list[Path] = field(default_factory=list)
     jobs: dict[str, PeriodicJob] = field(default_factory=dict)
     prune_hooks: dict[str, PruneHook] = field(default_factory=dict)
+    stored_files: dict[str, StoredFiles] = field(default_factory=dict)
     demo_loaders: dict[str, DemoLoader] = field(default_factory=dict)
     # event type (a class) -> subscribers, in registration order
     subscribers: dict[type, list[Callable[[Any], None]]] = field(default_factory=dict)
@@ -448,6 +469,23 @@ class Registry:
     def register_prune_hook(self, hook: PruneHook) -> None:
         """Run ``hook`` at each ``ecitizen housekeeping``, in registration order."""
         self._put(self.prune_hooks, hook.name, hook, "prune hook")
+
+    def register_stored_files(self, stored: StoredFiles) -> None:
+        """Declare a folder of the media storage whose files rows name (see
+        :class:`StoredFiles`). The prefix must be a folder: not empty, relative, ending in
+        ``/``, so that no declaration can put the whole storage, or another folder whose
+        name it starts, in the sweep's reach."""
+        parts = stored.prefix.split("/")
+        if (
+            not stored.prefix.endswith("/")
+            or stored.prefix.startswith("/")
+            or any(part in {"", ".", ".."} for part in parts[:-1])
+        ):
+            raise RegistryError(
+                f"stored files {stored.name!r}: the prefix must be a relative folder ending "
+                f"in '/', such as 'documents/', not {stored.prefix!r}"
+            )
+        self._put(self.stored_files, stored.name, stored, "stored files")
 
     def register_demo_loader(self, loader: DemoLoader) -> None:
         self._put(self.demo_loaders, loader.name, loader, "demo loader")

@@ -51,6 +51,17 @@ class DocumentsConfig(AppConfig):
             )
         )
 
+        # Where uploads are stored: a file there that no upload names is an orphan, deleted
+        # by housekeeping (core.stored_files).
+        from ecitizen.core.registry import StoredFiles
+        from ecitizen.documents.storage import UPLOADS_FOLDER
+
+        registry.register_stored_files(
+            StoredFiles(
+                "documents.uploads", UPLOADS_FOLDER, columns=("documents.Upload.storage_name",)
+            )
+        )
+
         from pathlib import Path
 
         # This app's notification templates, next to its code.

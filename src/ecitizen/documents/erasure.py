@@ -67,9 +67,8 @@ def upload_erase_content(*, upload: Upload, actor: Any) -> None:
     and harmless). Side effect: audit ``documents.upload_erased``."""
     old_name = upload.storage_name
     blob = crypto.encrypt_bytes(_NOTE, context=upload.encryption_context)
-    hexid = uuid.uuid4().hex
     upload.storage_name = default_storage.save(
-        f"documents/{hexid[:2]}/{hexid}.bin", ContentFile(blob)
+        storage.storage_name_for(uuid.uuid4().hex), ContentFile(blob)
     )
     upload.filename = ERASED_FILENAME
     upload.content_type = "text/plain"

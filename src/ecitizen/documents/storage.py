@@ -6,7 +6,6 @@ Internal to the documents app: other apps call :mod:`ecitizen.documents.services
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import uuid
@@ -17,13 +16,25 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from ecitizen.core import crypto
+from ecitizen.core.stored_files import STORAGE_ERRORS, save_all_or_nothing
 from ecitizen.documents.models import Upload
 
 logger = logging.getLogger(__name__)
 
+#: The folder of the media storage that holds every upload's ciphertext, each under a
+#: name of its own: ``documents/<first two hex digits>/<uuid hex>.bin``.
+UPLOADS_FOLDER = "documents/"
+
 
 class StorageError(Exception):
-    """The storage could not keep a file (full, read-only, failing); nothing of it is left."""
+    """The storage could not keep a file (a full disk, a bucket that refuses it or cannot be
+    reached); nothing of it is left."""
+
+
+def storage_name_for(hexid: str) -> str:
+    """The name under :data:`UPLOADS_FOLDER` of a file named by a UUID (as 32 hex digits):
+    no other file has it."""
+    return f"{UPLOADS_FOLDER}{hexid[:2]}/{hexid}.bin"
 
 
 def store_encrypted(
@@ -35,7 +46,8 @@ def store_encrypted(
     row cannot be saved the stored file is removed. (If the caller's transaction rolls
     back later, the ciphertext stays in storage without a row: unreadable, and harmless.)
     Raises :class:`StorageError`, leaving nothing in storage, when the storage cannot keep
-    the file (a full disk).
+    the file (any of :data:`~ecitizen.core.stored_files.STORAGE_ERRORS`: a full disk, a
+    refused PUT, a bucket quota, an endpoint down).
     """
     upload = Upload(
         id=uuid.uuid4(),
@@ -48,16 +60,10 @@ def store_encrypted(
         uploaded_by=actor if getattr(actor, "pk", None) else None,
     )
     blob = crypto.encrypt_bytes(data, context=upload.encryption_context)
-    hexid = upload.pk.hex
-    name = f"documents/{hexid[:2]}/{hexid}.bin"
+    name = storage_name_for(upload.pk.hex)
     try:
-        upload.storage_name = default_storage.save(name, ContentFile(blob))
-    except OSError as error:
-        # A full or failing disk: the file system storage leaves behind what it managed
-        # to write. The name is ours alone (a new UUID), so removing it removes only that.
-        logger.error("could not store the upload %s: %s", name, error)
-        with contextlib.suppress(OSError):
-            default_storage.delete(name)
+        upload.storage_name = save_all_or_nothing(default_storage, name, ContentFile(blob))
+    except STORAGE_ERRORS as error:
         raise StorageError(str(error)) from error
     try:
         upload.save(force_insert=True)

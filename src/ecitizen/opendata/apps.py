@@ -69,6 +69,21 @@ class OpendataConfig(AppConfig):
                 "Publish the platform's own open datasets again (only what changed)",
             )
         )
+        # Where resources' files are stored: a file there that neither a resource nor a
+        # revision names (its upload died before the commit) is an orphan, deleted by
+        # housekeeping (core.stored_files).
+        from ecitizen.core.registry import StoredFiles
+        from ecitizen.opendata.models import RESOURCE_FILES_FOLDER
+        from ecitizen.opendata.selectors import resource_files_named_by_revisions
+
+        registry.register_stored_files(
+            StoredFiles(
+                "opendata.resources",
+                RESOURCE_FILES_FOLDER,
+                columns=("opendata.Resource.file",),
+                referenced=resource_files_named_by_revisions,
+            )
+        )
         # Its part of the demo: the platform's datasets and uploaded ones (opendata/demo.py).
         registry.register_demo_loader(
             DemoLoader(

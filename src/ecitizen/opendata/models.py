@@ -107,6 +107,11 @@ class Dataset(models.Model):
         return self.state != self.State.DRAFT and not self.private
 
 
+#: The folder of the media storage that holds resources' files (public data, not
+#: encrypted): ``<folder><resource id>/<first 12 hex digits of the SHA-256>/<file name>``.
+RESOURCE_FILES_FOLDER = "opendata/resources/"
+
+
 class Resource(models.Model):
     """A file of a dataset (a CKAN resource, a DCAT ``dcat:Distribution``)."""
 
@@ -127,7 +132,7 @@ class Resource(models.Model):
     media_type = models.CharField(max_length=100)
     #: The uploaded file in the default storage (public data, not encrypted); empty for
     #: a resource that only links to ``url`` elsewhere, and for a DataStore-only table.
-    file = models.FileField(upload_to="opendata/resources/", max_length=300, blank=True)
+    file = models.FileField(upload_to=RESOURCE_FILES_FOLDER, max_length=300, blank=True)
     url = models.URLField(max_length=500, blank=True)
     size = models.BigIntegerField(null=True, blank=True)
     #: SHA-256 of the file, hex (DCAT ``spdx:checksum``).

@@ -29,7 +29,14 @@ from django.db.models.expressions import RawSQL
 
 from ecitizen.accounts.models import Department
 from ecitizen.accounts.selectors import remit_filter
-from ecitizen.opendata.models import ApiToken, Dataset, DatasetRevision, DatasetTerm, Resource
+from ecitizen.opendata.models import (
+    RESOURCE_FILES_FOLDER,
+    ApiToken,
+    Dataset,
+    DatasetRevision,
+    DatasetTerm,
+    Resource,
+)
 
 OPENDATA_PUBLISH = "opendata.publish"
 
@@ -388,3 +395,46 @@ def facet_labels() -> dict[str, dict[str, str]]:
         "groups": {code.lower(): str(label) for code, label in THEMES.items()},
         "license_id": {code: licence.title for code, licence in LICENCES.items()},
     }
+
+
+def resource_files_named_by_revisions(names: Sequence[str]) -> set[str]:
+    """Those of ``names`` (storage names under :data:`RESOURCE_FILES_FOLDER`) that a revision
+    of their dataset names. A replaced file stays in storage because the revisions made
+    before the replacement still name it: their snapshot lists its resource with its
+    checksum and a download address ending in its file name.
+
+    A snapshot entry of the resource without a checksum or an address keeps every file of
+    that resource: when unsure, nothing may be deleted. Two queries, whatever the number of
+    names: the resources' datasets, then those datasets' revisions (their snapshots read
+    one at a time).
+    """
+    import uuid
+    from urllib.parse import unquote
+
+    wanted: dict[str, dict[tuple[str, str], str]] = {}
+    for name in names:
+        parts = name.removeprefix(RESOURCE_FILES_FOLDER).split("/")
+        if name.startswith(RESOURCE_FILES_FOLDER) and len(parts) == 3:
+            resource_id, short_hash, filename = parts
+            wanted.setdefault(resource_id, {})[(short_hash, filename)] = name
+    ids = []
+    for resource_id in wanted:
+        with contextlib.suppress(ValueError):
+            ids.append(uuid.UUID(resource_id))
+    datasets = set(Resource.objects.filter(pk__in=ids).values_list("dataset_id", flat=True))
+    kept: set[str] = set()
+    snapshots = DatasetRevision.objects.filter(dataset_id__in=datasets).values_list(
+        "snapshot", flat=True
+    )
+    for snapshot in snapshots.iterator():
+        for listed in (snapshot or {}).get("resources") or []:
+            files = wanted.get(str(listed.get("id", "")))
+            if not files:
+                continue
+            short_hash = str(listed.get("hash") or "").removeprefix("sha256:")[:12]
+            filename = unquote(str(listed.get("url") or "").rsplit("/", 1)[-1])
+            if not short_hash or not filename:
+                kept.update(files.values())
+            elif (short_hash, filename) in files:
+                kept.add(files[(short_hash, filename)])
+    return kept

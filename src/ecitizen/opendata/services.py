@@ -14,7 +14,7 @@ import re
 import secrets
 import tempfile
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,6 +30,7 @@ from ecitizen.accounts.models import Department, Jurisdiction
 from ecitizen.accounts.selectors import remit_covers, user_has_role
 from ecitizen.core.errors import DomainError, PermissionDenied
 from ecitizen.core.services import audit_record
+from ecitizen.core.stored_files import STORAGE_ERRORS, save_all_or_nothing
 from ecitizen.core.tasks import enqueue_with_change
 from ecitizen.opendata import validation
 from ecitizen.opendata.models import ApiToken, Dataset, DatasetRevision, DatasetTerm, Resource
@@ -42,6 +43,10 @@ OPENDATA_PUBLISH = "opendata.publish"
 
 #: Files up to this size are checked while the publisher waits; larger ones by a worker.
 INLINE_PROCESS_BYTES = 5 * 1024 * 1024
+#: When the worker's task for a small file runs: long after the check and load of
+#: :data:`INLINE_PROCESS_BYTES` in the web process has finished (seconds), so that it only
+#: ever does the work when that process died before doing it.
+INLINE_PROCESS_FALLBACK_DELAY = timedelta(minutes=10)
 
 NAME_RE = re.compile(r"^[a-z0-9_-]{2,100}$")
 TAG_RE = re.compile(r"^[\w .-]{1,50}$")
@@ -457,7 +462,11 @@ def _max_upload_bytes() -> int:
 
 
 def _store_file(resource: Resource, filename: str, content: IO[bytes] | bytes) -> None:
-    """Save the upload in storage, with its size and checksum. Reads it in chunks."""
+    """Save the upload in storage, with its size and checksum. Reads it in chunks.
+
+    Raises :class:`ResourceInvalid` for a file too large or empty, and when the storage
+    cannot keep it (a full disk, a bucket that refuses it or cannot be reached), leaving
+    nothing of it in storage."""
     digest = hashlib.sha256()
     size = 0
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
@@ -481,17 +490,28 @@ def _store_file(resource: Resource, filename: str, content: IO[bytes] | bytes) -
             raise ResourceInvalid(_("The file is empty."))
         spool.seek(0)
         safe = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(filename).name).strip("-.") or "data"
-        resource.file.save(
-            f"{resource.id}/{digest.hexdigest()[:12]}/{safe}", File(spool), save=False
-        )
+        field = resource.file.field
+        name = field.generate_filename(resource, f"{resource.id}/{digest.hexdigest()[:12]}/{safe}")
+        try:
+            # The resource's row is new or locked: nobody else writes in its folder.
+            resource.file.name = save_all_or_nothing(
+                resource.file.storage, name, File(spool), max_length=field.max_length
+            )
+        except STORAGE_ERRORS as error:
+            raise ResourceInvalid(
+                _("The selected file could not be uploaded. Try again later")
+            ) from error
     resource.size = size
     resource.checksum = digest.hexdigest()
 
 
 def _schedule_processing(resource: Resource) -> None:
-    """Check the file and load it into the DataStore: for a small file right after the
-    commit, in this process (the publisher sees the outcome at once), else by a worker
-    whose task is queued with the change (``enqueue_with_change``)."""
+    """Check the file and load it into the DataStore, by a worker whose task is queued with
+    the change (``enqueue_with_change``): whatever happens to this process after the
+    commit, the resource does not stay pending. A small file is also processed right after
+    the commit in this process, so that the publisher sees the outcome at once; its task is
+    then deferred by :data:`INLINE_PROCESS_FALLBACK_DELAY` and normally finds the work done
+    (``resource_process`` is idempotent)."""
     if not resource.is_tabular:
         return
     resource.validation = None
@@ -501,12 +521,17 @@ def _schedule_processing(resource: Resource) -> None:
     resource.save()
     from ecitizen.opendata import tasks
 
+    job = tasks.resource_process_task
     if (resource.size or 0) <= INLINE_PROCESS_BYTES:
         # After the commit on purpose: the processing reads the committed file and runs
-        # outside any transaction (see resource_process); it is not a queued task.
+        # outside any transaction (see resource_process).
         transaction.on_commit(lambda: resource_process(resource_id=str(resource.id)))
-    else:
-        enqueue_with_change(tasks.resource_process_task, str(resource.id))
+        if job.get_backend().supports_defer:
+            # Not at once: a worker starting on it while this process works would load the
+            # same file twice. A backend that cannot defer (``immediate``) runs it after the
+            # step above, which has then done the work.
+            job = job.using(run_after=timezone.now() + INLINE_PROCESS_FALLBACK_DELAY)
+    enqueue_with_change(job, str(resource.id))
 
 
 @transaction.atomic

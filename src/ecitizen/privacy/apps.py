@@ -46,6 +46,16 @@ class PrivacyConfig(AppConfig):
         registry.register_prune_hook(
             PruneHook("privacy.exports", exports_prune, "expired downloads of residents' data")
         )
+        # Where downloads are stored: a file there that no export names (its worker died
+        # before marking it ready) is an orphan, deleted by housekeeping (core.stored_files).
+        from ecitizen.core.registry import StoredFiles
+        from ecitizen.privacy.exports import EXPORTS_FOLDER
+
+        registry.register_stored_files(
+            StoredFiles(
+                "privacy.exports", EXPORTS_FOLDER, columns=("privacy.DataExport.storage_name",)
+            )
+        )
         registry.register_job(
             PeriodicJob(
                 "privacy.exports",

@@ -50,6 +50,7 @@ from ecitizen.core import crypto
 from ecitizen.core.errors import DomainError
 from ecitizen.core.registry import PersonalData, registry
 from ecitizen.core.services import audit_record
+from ecitizen.core.stored_files import STORAGE_ERRORS, save_all_or_nothing
 from ecitizen.core.tasks import enqueue_with_change
 from ecitizen.notifications.services import notification_send
 from ecitizen.privacy.models import DataExport
@@ -58,6 +59,9 @@ logger = logging.getLogger(__name__)
 
 #: The version of the ``data.json`` format (``privacy/schemas/export.schema.json``).
 FORMAT_VERSION = 1
+#: The folder of the media storage that holds the downloads (encrypted), each named by its
+#: export: ``privacy/exports/<first two hex digits>/<uuid hex>.bin``.
+EXPORTS_FOLDER = "privacy/exports/"
 #: The notification event sent when a download is ready (``privacy/messages/``).
 READY_EVENT = "privacy_export_ready"
 #: How long the row of an expired or failed download is kept (its file is long gone).
@@ -334,9 +338,16 @@ def _archive(data_json: bytes, files: Mapping[str, bytes], summary: bytes) -> by
 
 
 def _store(export: DataExport, content: bytes) -> str:
+    """Encrypt the archive and put it in storage under the export's name; returns the name
+    the storage gave it. Raises :class:`ExportError` (``not_stored``), leaving nothing in
+    storage, when the storage cannot keep it (a full disk, a bucket that refuses it)."""
     blob = crypto.encrypt_bytes(content, context=export.encryption_context)
     hexid = export.pk.hex
-    return default_storage.save(f"privacy/exports/{hexid[:2]}/{hexid}.bin", ContentFile(blob))
+    name = f"{EXPORTS_FOLDER}{hexid[:2]}/{hexid}.bin"
+    try:
+        return save_all_or_nothing(default_storage, name, ContentFile(blob))
+    except STORAGE_ERRORS as error:
+        raise ExportError("the storage could not keep the download", code="not_stored") from error
 
 
 def _delete_file_on_commit(storage_name: str) -> None:
@@ -359,8 +370,8 @@ def export_prepare(*, export_id: uuid.UUID | str) -> DataExport | None:
     that the resident's page shows it. Side effects: the encrypted file in storage;
     earlier ready downloads of the same resident expire (their files deleted); a
     notification ``privacy_export_ready`` and an audit event ``privacy.export_ready``; on
-    failure the export is marked ``failed`` with a stable code and the error is logged
-    (no personal data in either).
+    failure the export is marked ``failed`` with a stable code (``not_stored`` when the
+    storage could not keep the file) and the error is logged (no personal data in either).
     """
     export = _claim(export_id)
     if export is None:
@@ -375,6 +386,7 @@ def export_prepare(*, export_id: uuid.UUID | str) -> DataExport | None:
             summary = _summary_pdf(export, gathered, generated_at)
             _progress(export, "archive")
             content = _archive(data_json, gathered.files, summary)
+        storage_name = _store(export, content)
     except Exception as exc:
         logger.exception("data export %s could not be prepared", export.pk)
         code = exc.code if isinstance(exc, DomainError) else "internal_error"
@@ -382,7 +394,6 @@ def export_prepare(*, export_id: uuid.UUID | str) -> DataExport | None:
             status=DataExport.Status.FAILED, failure=code[:100], finished_at=timezone.now()
         )
         return None
-    storage_name = _store(export, content)
     return _finish(export, storage_name=storage_name, content=content)
 
 

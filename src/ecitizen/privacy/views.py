@@ -19,6 +19,7 @@ from ecitizen.core import crypto
 from ecitizen.core.access import public, signed_in, staff_only
 from ecitizen.core.context_processors import brand
 from ecitizen.core.http import client_ip
+from ecitizen.core.stored_files import STORAGE_ERRORS
 from ecitizen.privacy import exports, selectors
 from ecitizen.privacy.models import DataExport
 
@@ -58,6 +59,11 @@ def your_data(request: HttpRequest) -> HttpResponse:
     )
 
 
+#: Why a stored download cannot be given back: changed or swapped (it fails to decrypt), or
+#: the storage cannot read it (a disk error, S3 refusing or unreachable).
+_UNREADABLE: tuple[type[Exception], ...] = (crypto.DecryptionError, *STORAGE_ERRORS)
+
+
 @signed_in
 @reauthentication_required
 @require_GET
@@ -71,7 +77,7 @@ def download(request: HttpRequest, export_id: uuid.UUID) -> HttpResponse:
         return render(request, "privacy/export_gone.html", {"export": export}, status=410)
     try:
         content = selectors.export_content(export=export)
-    except (crypto.DecryptionError, OSError):
+    except _UNREADABLE:
         return render(
             request, "privacy/export_gone.html", {"export": export, "damaged": True}, status=410
         )

@@ -19,6 +19,8 @@ import shutil
 import subprocess
 import tarfile
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -26,14 +28,17 @@ from urllib.parse import quote
 import pyrage
 import pytest
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
-from ecitizen.core.backup import BackupError, _piped, manifest_sign
+from ecitizen.core.backup import _SPOOL_BYTES, BackupError, _piped, manifest_sign
 from ecitizen.core.models import AuditEvent
 from ecitizen.core.tests.test_settings import _run
+from ecitizen.documents.services import upload_store
 from ecitizen.documents.tests.factories import issue
 from ecitizen.documents.tests.signing_fixtures import in_fresh_thread, make_signing_pair
 from tests.factories import UserFactory
@@ -395,6 +400,53 @@ def _row_counts(cursor, tables) -> dict[str, int]:
     return counts
 
 
+@contextmanager
+def _empty_database(tmp_path: Path) -> Iterator[tuple[str, Callable[[list[str]], dict[str, int]]]]:
+    """A new, empty database of this test's vendor to restore into: its ``DATABASE_URL``
+    and a function counting the rows of tables in it. On PostgreSQL a database of the
+    test's server, dropped afterwards; on SQLite a file under ``tmp_path/restored``."""
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        target = tmp_path / "restored" / "ecitizen.sqlite3"
+        target.parent.mkdir(parents=True, exist_ok=True)
+
+        def sqlite_counts(tables: list[str]) -> dict[str, int]:
+            with sqlite3.connect(target) as restored:
+                return _row_counts(restored.cursor(), tables)
+
+        yield f"sqlite:///{target}", sqlite_counts
+        return
+    import psycopg
+
+    source = connection.settings_dict
+    server = {
+        "host": source["HOST"] or "127.0.0.1",
+        "port": source["PORT"] or 5432,
+        "user": source["USER"],
+        "password": source["PASSWORD"] or None,
+    }
+    name = f"{source['NAME']}_restored_{uuid.uuid4().hex[:8]}"
+    credentials = quote(source["USER"], safe="")
+    if source["PASSWORD"]:
+        credentials += ":" + quote(source["PASSWORD"], safe="")
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+    def postgresql_counts(tables: list[str]) -> dict[str, int]:
+        with psycopg.connect(dbname=name, **server) as restored:
+            return _row_counts(restored.cursor(), tables)
+
+    try:
+        yield (
+            f"postgres://{credentials}@{server['host']}:{server['port']}/{name}",
+            postgresql_counts,
+        )
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _round_trip(*, tmp_path, age_key, database_url, restored_counts, document) -> None:
     """Back up this test's database and files, restore them into ``database_url`` and a new
     VAR_DIR in a fresh process, and compare: row counts of every table, every file, the
@@ -472,21 +524,14 @@ def _assert_signed_by(pdf: bytes, folder: Path, manifest: dict, identity) -> Non
 @pytest.mark.django_db(transaction=True)
 def test_sqlite_round_trip(tmp_path, age_key):
     data = _some_data()
-    target = tmp_path / "restored" / "ecitizen.sqlite3"
-
-    def restored_counts(tables):
-        import sqlite3
-
-        with sqlite3.connect(target) as restored:
-            return _row_counts(restored.cursor(), tables)
-
-    _round_trip(
-        tmp_path=tmp_path,
-        age_key=age_key,
-        database_url=f"sqlite:///{target}",
-        restored_counts=restored_counts,
-        document=data.document,
-    )
+    with _empty_database(tmp_path) as (url, restored_counts):
+        _round_trip(
+            tmp_path=tmp_path,
+            age_key=age_key,
+            database_url=url,
+            restored_counts=restored_counts,
+            document=data.document,
+        )
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's round trip")
@@ -496,8 +541,6 @@ def test_postgresql_round_trip_of_the_demo(tmp_path, age_key):
     """A real part of the Riverton demo: its people (staff with their second factors,
     residents with encrypted profiles) and its parking fines, some paid, with their ledger
     postings and signed receipts."""
-    import psycopg
-
     from ecitizen.accounts.demo import demo_people_load
     from ecitizen.demo.services import riverton_context
     from ecitizen.documents.models import IssuedDocument
@@ -513,26 +556,7 @@ def test_postgresql_round_trip_of_the_demo(tmp_path, age_key):
     table.mkdir(parents=True)
     (table / "v1.duckdb").write_bytes(b"a DataStore table " * 100)
 
-    source = connection.settings_dict
-    server = {
-        "host": source["HOST"] or "127.0.0.1",
-        "port": source["PORT"] or 5432,
-        "user": source["USER"],
-        "password": source["PASSWORD"] or None,
-    }
-    name = f"{source['NAME']}_restored_{uuid.uuid4().hex[:8]}"
-    credentials = quote(source["USER"], safe="")
-    if source["PASSWORD"]:
-        credentials += ":" + quote(source["PASSWORD"], safe="")
-    url = f"postgres://{credentials}@{server['host']}:{server['port']}/{name}"
-    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-
-        def restored_counts(tables):
-            with psycopg.connect(dbname=name, **server) as restored:
-                return _row_counts(restored.cursor(), tables)
-
+    with _empty_database(tmp_path) as (url, restored_counts):
         _round_trip(
             tmp_path=tmp_path,
             age_key=age_key,
@@ -540,9 +564,77 @@ def test_postgresql_round_trip_of_the_demo(tmp_path, age_key):
             restored_counts=restored_counts,
             document=receipt,
         )
-    finally:
-        with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+#: Run by ``ecitizen shell -c`` on an installation restored into S3: an upload and an
+#: issued document read back through the platform (from the bucket, decrypted and checked
+#: against their recorded digests).
+READ_BACK = """
+import hashlib, json, os
+from ecitizen.documents.models import Upload
+from ecitizen.documents.selectors import document_for_verification, document_pdf
+from ecitizen.documents.services import upload_read
+upload = Upload.objects.get(pk=os.environ["CHECK_UPLOAD"])
+document = document_for_verification(code=os.environ["CHECK_DOCUMENT"])
+print(json.dumps({"upload": hashlib.sha256(upload_read(upload=upload)).hexdigest(),
+                  "document": hashlib.sha256(document_pdf(document=document)).hexdigest()}))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(600)
+def test_a_backup_restored_into_an_empty_s3_bucket(tmp_path, age_key, s3_bucket):
+    """The files of a folder backed up, then restored by ``ecitizen restore`` into an
+    installation whose media storage is an empty S3 bucket: every file in the bucket with
+    its checksum, and the files still decrypt through the platform."""
+    data = _some_data()
+    plans = b"%PDF-1.4\n% the plans of a shed\n%%EOF\n"
+    upload = upload_store(
+        owner=data.resident,
+        file=SimpleUploadedFile("plans.pdf", plans, content_type="application/pdf"),
+        allowed_types=["application/pdf"],
+        max_bytes=1024 * 1024,
+        actor=data.resident,
+    )
+    # A file past S3's multipart threshold and the restore's memory spool (a large table).
+    large = default_storage.save(
+        "opendata/resources/large/table.csv", ContentFile(os.urandom(_SPOOL_BYTES + 1))
+    )
+    files = _files(Path(settings.MEDIA_ROOT))
+    assert set(files) == {upload.storage_name, data.document.pdf.storage_name, large}
+    folder = tmp_path / "backup"
+    _backup(folder)
+
+    with _empty_database(tmp_path) as (url, _counts):
+        env = {**_installation(tmp_path / "restored", url), **s3_bucket.environment()}
+        # A bucket that does not exist (a typing mistake in S3_BUCKET): said, nothing written.
+        refused = run_ecitizen(
+            "restore",
+            str(folder),
+            "--identity",
+            str(age_key.path),
+            env={**env, "S3_BUCKET": f"{s3_bucket.name}-missing"},
+        )
+        assert refused.returncode == 1
+        assert "Could not list the file storage 'default'" in refused.stderr
+        assert "NoSuchBucket" in refused.stderr
+
+        restored = run_ecitizen("restore", str(folder), "--identity", str(age_key.path), env=env)
+        assert restored.returncode == 0, restored.stderr
+        assert "Restored the" in restored.stdout
+        assert s3_bucket.stored() == files
+
+        read = run_ecitizen(
+            "shell",
+            "-c",
+            READ_BACK,
+            env={**env, "CHECK_UPLOAD": str(upload.pk), "CHECK_DOCUMENT": data.document.code},
+        )
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout.strip().splitlines()[-1]) == {
+        "upload": _sha256(plans),
+        "document": data.document.pdf_sha256,
+    }
 
 
 # --- The setting ----------------------------------------------------------------------------

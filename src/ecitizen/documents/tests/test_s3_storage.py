@@ -1,10 +1,6 @@
-"""Uploads, issued documents and the backup of their files on S3-compatible storage.
-
-The storage is configured by the function the settings module uses
-(:func:`ecitizen.core.storage_settings.media_storage`) and speaks S3 over HTTP, through
-boto3, to moto's S3 server on 127.0.0.1: a real protocol exchange, not a mock of our code.
-The objects are then read straight from the bucket with boto3, as an operator (or an
-intruder with the bucket's keys) would see them.
+"""Uploads, issued documents and the backup of their files on S3-compatible storage: moto's
+S3 server spoken to over HTTP (``tests/s3.py``), the objects then read straight from the
+bucket with boto3.
 """
 
 from __future__ import annotations
@@ -12,83 +8,25 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import socket
 import tarfile
-import uuid
-from types import SimpleNamespace
 
-import boto3
 import pyrage
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage, storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from moto.server import ThreadedMotoServer
+from django.core.management.base import CommandError
 from storages.backends.s3 import S3Storage
 
-from ecitizen.core import crypto
-from ecitizen.core.storage_settings import media_storage
+from ecitizen.core import backup, crypto
 from ecitizen.documents import selectors, services
 from ecitizen.documents.http import upload_response
 from ecitizen.documents.tests.factories import issue
+from tests.s3 import PREFIX
 
-REGION = "eu-west-2"
-ACCESS_KEY_ID = "ecitizen-test-access-key"
-SECRET_ACCESS_KEY = "ecitizen-test-secret-key-not-for-any-deployment"
-PREFIX = "ecitizen/media"
 MARKER = b"SECRET-MARKER-passport-number-RV12345678"
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\n% " + MARKER + b"\n%%EOF\n"
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    """moto's S3 server on a free port of 127.0.0.1, for the tests of this module."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def bucket(s3_endpoint, settings):
-    """A new, empty bucket, and STORAGES["default"] on it as MEDIA_STORAGE=s3 builds it
-    (the settings change resets Django's storages, ``default_storage`` included)."""
-    name = f"riverton-{uuid.uuid4().hex[:12]}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name=REGION,
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET_ACCESS_KEY,
-    )
-    client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": media_storage(
-            kind="s3",
-            bucket=name,
-            endpoint_url=s3_endpoint,
-            region=REGION,
-            access_key_id=ACCESS_KEY_ID,
-            secret_access_key=SECRET_ACCESS_KEY,
-            prefix=f"/{PREFIX}/",
-            server_side_encryption="AES256",
-        ),
-    }
-    return SimpleNamespace(name=name, client=client)
-
-
-def objects(bucket) -> dict[str, bytes]:
-    """Every object of the bucket, by key, with its content, read with boto3."""
-    listing = bucket.client.list_objects_v2(Bucket=bucket.name).get("Contents", [])
-    return {
-        item["Key"]: bucket.client.get_object(Bucket=bucket.name, Key=item["Key"])["Body"].read()
-        for item in listing
-    }
 
 
 def upload_pdf(owner):
@@ -101,10 +39,10 @@ def upload_pdf(owner):
     )
 
 
-def test_the_default_storage_is_a_private_bucket_that_never_overwrites(bucket):
+def test_the_default_storage_is_a_private_bucket_that_never_overwrites(s3_media):
     storage = storages["default"]
     assert isinstance(storage, S3Storage)
-    assert (storage.bucket_name, storage.location) == (bucket.name, PREFIX)
+    assert (storage.bucket_name, storage.location) == (s3_media.name, PREFIX)
     assert storage.default_acl is None
     assert storage.file_overwrite is False
     assert storage.querystring_expire == 300
@@ -115,17 +53,17 @@ def test_the_default_storage_is_a_private_bucket_that_never_overwrites(bucket):
     assert second != first
     # documents.storage goes through default_storage, which follows STORAGES.
     assert isinstance(default_storage._wrapped, S3Storage)
-    stored = objects(bucket)
+    stored = s3_media.objects()
     assert stored == {f"{PREFIX}/{first}": b"first", f"{PREFIX}/{second}": b"second"}
-    head = bucket.client.head_object(Bucket=bucket.name, Key=f"{PREFIX}/{first}")
+    head = s3_media.client.head_object(Bucket=s3_media.name, Key=f"{PREFIX}/{first}")
     assert head["ServerSideEncryption"] == "AES256"
 
 
 @pytest.mark.django_db
-def test_an_upload_is_only_ciphertext_in_the_bucket_and_reads_back_identical(bucket, resident):
+def test_an_upload_is_only_ciphertext_in_the_bucket_and_reads_back_identical(s3_media, resident):
     upload = upload_pdf(resident)
 
-    stored = objects(bucket)
+    stored = s3_media.objects()
     assert list(stored) == [f"{PREFIX}/{upload.storage_name}"]
     ciphertext = stored[f"{PREFIX}/{upload.storage_name}"]
     assert MARKER not in ciphertext
@@ -140,8 +78,8 @@ def test_an_upload_is_only_ciphertext_in_the_bucket_and_reads_back_identical(buc
     # An object changed in the bucket is refused, not served.
     changed = bytearray(ciphertext)
     changed[len(changed) // 2] ^= 0x01
-    bucket.client.put_object(
-        Bucket=bucket.name, Key=f"{PREFIX}/{upload.storage_name}", Body=bytes(changed)
+    s3_media.client.put_object(
+        Bucket=s3_media.name, Key=f"{PREFIX}/{upload.storage_name}", Body=bytes(changed)
     )
     with pytest.raises(crypto.DecryptionError):
         services.upload_read(upload=upload)
@@ -149,21 +87,21 @@ def test_an_upload_is_only_ciphertext_in_the_bucket_and_reads_back_identical(buc
 
 @pytest.mark.django_db
 def test_deleting_an_upload_removes_its_object(
-    bucket, resident, django_capture_on_commit_callbacks
+    s3_media, resident, django_capture_on_commit_callbacks
 ):
     kept, removed = upload_pdf(resident), upload_pdf(resident)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.upload_delete(upload=removed, actor=resident)
-    assert list(objects(bucket)) == [f"{PREFIX}/{kept.storage_name}"]
+    assert list(s3_media.objects()) == [f"{PREFIX}/{kept.storage_name}"]
     assert services.upload_read(upload=kept) == PDF_BYTES
 
 
 @pytest.mark.django_db
-def test_an_issued_document_is_kept_encrypted_in_the_bucket(bucket, resident):
+def test_an_issued_document_is_kept_encrypted_in_the_bucket(s3_media, resident):
     document = issue(resident)
 
     key = f"{PREFIX}/{document.pdf.storage_name}"
-    ciphertext = objects(bucket)[key]
+    ciphertext = s3_media.objects()[key]
     assert not ciphertext.startswith(b"%PDF")
     assert b"Building permit" not in ciphertext
     pdf = selectors.document_pdf(document=document)
@@ -174,14 +112,14 @@ def test_an_issued_document_is_kept_encrypted_in_the_bucket(bucket, resident):
 
 @pytest.mark.django_db(transaction=True)
 def test_backup_holds_every_object_under_the_prefix_and_nothing_else(
-    bucket, resident, settings, own_files_folder, tmp_path
+    s3_media, resident, settings, own_files_folder, tmp_path
 ):
     identity = pyrage.x25519.Identity.generate()
     settings.BACKUP_AGE_RECIPIENTS = [str(identity.to_public())]
     document = issue(resident)
     upload = upload_pdf(resident)
     # Another application's object in the same bucket, outside S3_PREFIX.
-    bucket.client.put_object(Bucket=bucket.name, Key="other-app/report.csv", Body=b"a,b\n")
+    s3_media.client.put_object(Bucket=s3_media.name, Key="other-app/report.csv", Body=b"a,b\n")
 
     folder = tmp_path / "backup"
     call_command("backup", str(folder), stdout=io.StringIO(), stderr=io.StringIO())
@@ -193,9 +131,35 @@ def test_backup_holds_every_object_under_the_prefix_and_nothing_else(
         archived = {member.name: tar.extractfile(member).read() for member in tar}
     in_bucket = {
         key.removeprefix(f"{PREFIX}/"): content
-        for key, content in objects(bucket).items()
+        for key, content in s3_media.objects().items()
         if key.startswith(f"{PREFIX}/")
     }
     assert archived == in_bucket
     assert set(archived) == {document.pdf.storage_name, upload.storage_name}
     assert part["files"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_of_a_bucket_that_is_gone_stops_with_a_message_and_writes_nothing(
+    s3_media, settings, own_files_folder, tmp_path
+):
+    settings.BACKUP_AGE_RECIPIENTS = [str(pyrage.x25519.Identity.generate().to_public())]
+    s3_media.delete()
+
+    with pytest.raises(
+        CommandError, match=r"Could not list the file storage 'default'.*NoSuchBucket"
+    ):
+        call_command("backup", str(tmp_path / "backup"), stdout=io.StringIO())
+    assert not (tmp_path / "backup").exists()
+
+
+def test_a_restore_the_bucket_refuses_says_which_file_and_where(s3_media, tmp_path):
+    store = backup._store("storage-default", "the file storage 'default'", storages["default"])
+    s3_media.delete()  # the bucket is gone: S3 refuses the PUT (NoSuchBucket)
+
+    with pytest.raises(
+        backup.BackupError,
+        match=r"Could not write documents/ab/x\.bin to the file storage 'default'.*NoSuchBucket",
+    ) as refused:
+        backup._file_restore(store, "documents/ab/x.bin", io.BytesIO(b"ciphertext"), str(tmp_path))
+    assert refused.value.code == "write_failed"

@@ -443,6 +443,27 @@ def test_an_upload_that_is_not_a_known_format_keeps_the_form_with_its_error(
     assert not Resource.objects.exists()
 
 
+def test_a_file_the_storage_cannot_keep_keeps_the_form_with_a_clear_message(
+    signed_in, publisher, department, s3_media
+):
+    dataset = _dataset(publisher, department)
+    s3_media.delete()  # the bucket is gone: S3 refuses every write (NoSuchBucket)
+
+    response = _upload(
+        signed_in,
+        reverse("staff:opendata_resource_new", args=[dataset.name]),
+        GOOD_CSV,
+        title="A name kept",
+    )
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "The selected file could not be uploaded. Try again later" in html
+    assert 'value="A name kept"' in html
+    assert not Resource.objects.exists()
+    assert Dataset.objects.get().revision == 1
+
+
 def test_an_upload_without_a_file_says_so(signed_in, publisher, department):
     dataset = _dataset(publisher, department)
 

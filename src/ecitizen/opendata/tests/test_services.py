@@ -6,6 +6,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from ecitizen.core.errors import PermissionDenied
 from ecitizen.opendata import selectors, services
@@ -368,6 +372,76 @@ def test_a_long_check_says_how_far_it_got(
     sign_in_official(client, publisher)
     page = client.get(reverse("staff:opendata_resource", args=[dataset.name, resource.id]))
     assert "150,000 rows checked so far" in page.content.decode()
+
+
+class Killed(Exception):
+    """The web process dies."""
+
+
+def _dies(**kwargs):
+    raise Killed
+
+
+@pytest.fixture
+def database_queue(settings):
+    """Production's task queue (the database) instead of the tests' immediate one."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+    settings.TASKS_BACKEND = "database"  # the settings fixture resets django-tasks' backends
+
+
+def _run_worker():
+    call_command("worker", "--batch", "--no-startup-delay", verbosity=0)
+
+
+@pytest.mark.db_specific
+@pytest.mark.django_db(transaction=True)
+def test_a_small_file_is_checked_and_loaded_even_if_its_process_dies_after_the_commit(
+    publisher, department, database_queue
+):
+    dataset = _dataset(publisher, department)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        # The web process dies just after the commit: its own check never runs.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(services, "resource_process", _dies)
+            with pytest.raises(Killed):
+                services.resource_add(
+                    actor=publisher, dataset=dataset, filename="trees.csv", content=GOOD_CSV
+                )
+        resource = Resource.objects.get()
+        assert resource.datastore_state == Resource.DatastoreState.PENDING
+        _run_worker()  # the worker's task waits for the web process to have had its go
+    resource.refresh_from_db()
+    assert resource.datastore_state == Resource.DatastoreState.PENDING
+
+    with time_machine.travel(start + services.INLINE_PROCESS_FALLBACK_DELAY, tick=False):
+        _run_worker()
+    resource.refresh_from_db()
+    assert resource.datastore_state == Resource.DatastoreState.LOADED
+    assert resource.validation["valid"] is True
+    assert resource.datastore_rows == 2
+
+
+@pytest.mark.db_specific
+@pytest.mark.django_db(transaction=True)
+def test_a_small_file_is_loaded_once_when_its_process_lives(publisher, department, database_queue):
+    dataset = _dataset(publisher, department)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        resource = services.resource_add(
+            actor=publisher, dataset=dataset, filename="trees.csv", content=GOOD_CSV
+        )
+    resource.refresh_from_db()
+    assert resource.datastore_state == Resource.DatastoreState.LOADED  # at once
+    table = resource.datastore_table
+
+    with time_machine.travel(start + services.INLINE_PROCESS_FALLBACK_DELAY, tick=False):
+        _run_worker()
+    resource.refresh_from_db()
+    assert resource.datastore_table == table  # the worker's task found the work done
+    assert not DBTaskResult.objects.exclude(status="SUCCESSFUL").exists()
 
 
 def _write(content: bytes):

@@ -35,6 +35,8 @@ from ecitizen.voting.models import CastBallot, Election, Voter
 from ecitizen.voting.services import elections as election_services
 from tests.factories import PASSWORD, UserFactory, business_with
 from tests.personas import _official
+from tests.processes import free_port
+from tests.s3 import Bucket
 
 QUESTIONS = [
     {
@@ -386,6 +388,22 @@ def test_a_source_that_fails_fails_the_download_with_a_code(
     assert created
 
 
+@pytest.mark.django_db
+def test_a_download_the_storage_cannot_keep_fails_with_a_code_and_leaves_nothing(
+    resident, django_capture_on_commit_callbacks, s3_media
+):
+    s3_media.delete()  # the bucket is gone: S3 refuses the write (NoSuchBucket)
+    with django_capture_on_commit_callbacks(execute=True):
+        export, _created = exports.export_request(user=resident, language="en", actor=resident)
+    export.refresh_from_db()
+    assert export.status == DataExport.Status.FAILED
+    assert export.failure == "not_stored"
+    assert not export.storage_name
+    # The resident may ask again at once.
+    _again, created = exports.export_request(user=resident, language="en", actor=resident)
+    assert created
+
+
 # --- the pages -----------------------------------------------------------------------------
 
 
@@ -418,6 +436,20 @@ def test_the_resident_asks_sees_progress_and_downloads(
     assert zipfile.is_zipfile(io.BytesIO(response.content))
     export.refresh_from_db()
     assert export.downloads == 1
+
+
+@pytest.mark.django_db
+def test_a_download_the_storage_cannot_give_back_gets_the_damaged_page(
+    client, resident, django_capture_on_commit_callbacks, s3_media, settings
+):
+    export = _prepare(resident, django_capture_on_commit_callbacks)
+    # Nothing answers at the storage's address any more (the S3 service is down).
+    down = Bucket(name=s3_media.name, endpoint=f"http://127.0.0.1:{free_port()}", client=None)
+    settings.STORAGES = {**settings.STORAGES, "default": down.storage()}
+    client.force_login(resident)
+    response = client.get(reverse("privacy:data_download", args=[export.pk]))
+    assert response.status_code == 410
+    assert "We could not read the file of this download" in response.content.decode()
 
 
 @pytest.mark.django_db

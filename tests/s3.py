@@ -1,0 +1,128 @@
+"""S3-compatible storage for the tests: moto's S3 server on 127.0.0.1, spoken to over HTTP by
+boto3, and new empty buckets on it (a pytest plugin of the root ``conftest.py``).
+
+The storage is configured by the function the settings module uses
+(:func:`ecitizen.core.storage_settings.media_storage`), so a test exercises the very
+configuration ``MEDIA_STORAGE=s3`` builds: a real protocol exchange, not a mock of our
+code. Objects are read straight from the bucket with boto3, as an operator (or an intruder
+with the bucket's keys) would see them.
+
+- ``s3_endpoint``: the server's address, one server per test process, started on first use;
+- ``s3_bucket``: a new, empty bucket on it (the platform's storage is not changed);
+- ``s3_media``: a new bucket that is also ``STORAGES["default"]`` for the test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from ecitizen.core.storage_settings import media_storage
+from tests.processes import free_port
+
+REGION = "eu-west-2"
+ACCESS_KEY_ID = "ecitizen-test-access-key"
+SECRET_ACCESS_KEY = "ecitizen-test-secret-key-not-for-any-deployment"
+#: The folder of the bucket the platform is given (``S3_PREFIX``).
+PREFIX = "ecitizen/media"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A bucket of moto's server, and a boto3 client of that server."""
+
+    name: str
+    endpoint: str
+    client: Any
+
+    def storage(self) -> dict[str, Any]:
+        """``STORAGES["default"]`` on this bucket, as ``MEDIA_STORAGE=s3`` builds it."""
+        return media_storage(
+            kind="s3",
+            bucket=self.name,
+            endpoint_url=self.endpoint,
+            region=REGION,
+            access_key_id=ACCESS_KEY_ID,
+            secret_access_key=SECRET_ACCESS_KEY,
+            prefix=f"/{PREFIX}/",
+            server_side_encryption="AES256",
+        )
+
+    def environment(self) -> dict[str, str]:
+        """The variables that give a process started by a test this bucket as its storage."""
+        return {
+            "MEDIA_STORAGE": "s3",
+            "S3_BUCKET": self.name,
+            "S3_ENDPOINT_URL": self.endpoint,
+            "S3_REGION": REGION,
+            "S3_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "S3_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "S3_PREFIX": PREFIX,
+            "S3_SERVER_SIDE_ENCRYPTION": "AES256",
+        }
+
+    def objects(self) -> dict[str, bytes]:
+        """Every object of the bucket, by key, with its content, read with boto3."""
+        listing = self.client.list_objects_v2(Bucket=self.name).get("Contents", [])
+        return {
+            item["Key"]: self.client.get_object(Bucket=self.name, Key=item["Key"])["Body"].read()
+            for item in listing
+        }
+
+    def stored(self) -> dict[str, str]:
+        """The SHA-256 of every object under :data:`PREFIX`, by its name in the storage."""
+        return {
+            key.removeprefix(f"{PREFIX}/"): hashlib.sha256(content).hexdigest()
+            for key, content in self.objects().items()
+            if key.startswith(f"{PREFIX}/")
+        }
+
+    def delete(self) -> None:
+        """Empty the bucket and delete it: from now on every request about it is refused
+        (``NoSuchBucket``), as when a bucket is removed or its keys lose their rights."""
+        for key in self.objects():
+            self.client.delete_object(Bucket=self.name, Key=key)
+        self.client.delete_bucket(Bucket=self.name)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's S3 server on a free port of 127.0.0.1, for every test of this process that
+    needs it; stopped at the end of the session."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint) -> Bucket:
+    """A new, empty bucket of its own for the test (left on the server afterwards: every
+    test gets a new name)."""
+    import boto3
+
+    name = f"riverton-{uuid.uuid4().hex[:12]}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
+    )
+    client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return Bucket(name=name, endpoint=s3_endpoint, client=client)
+
+
+@pytest.fixture
+def s3_media(s3_bucket, settings) -> Bucket:
+    """A new bucket, and ``STORAGES["default"]`` on it for the test (the settings change
+    resets Django's storages, ``default_storage`` included)."""
+    settings.STORAGES = {**settings.STORAGES, "default": s3_bucket.storage()}
+    return s3_bucket
