@@ -18,9 +18,11 @@ from ecitizen.accounts.selectors import user_has_mfa
 from ecitizen.core.models import AuditEvent
 from ecitizen.core.selectors import audit_chain_verify
 from ecitizen.demo import riverton
+from ecitizen.demo.tests import readable
+from ecitizen.documents import render
 
-#: These tests load the whole demo: minutes on a loaded two-core machine, beyond the
-#: suite's five-minute default.
+#: The whole demo loads here: minutes on a loaded two-core machine, beyond the suite's
+#: five-minute default.
 pytestmark = [pytest.mark.timeout(900), pytest.mark.usefixtures("own_files_folder")]
 
 
@@ -33,9 +35,17 @@ def on_one_day():
         yield
 
 
-@pytest.mark.django_db
+@pytest.mark.db_specific
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("on_one_day")
-def test_demo_creates_riverton_once_and_prints_how_to_sign_in_and_a_working_code():
+def test_the_demo_makes_riverton_once_says_how_to_sign_in_and_leaves_nothing_personal_readable(
+    own_files_folder, monkeypatch
+):
+    """One test, because a whole demo load is minutes of CI: what the first load makes and
+    prints, that a copy of the database and the files shows nothing personal (``readable``;
+    committed, so that the tasks the load queues run: receipts and documents, with a plain
+    renderer), that a second load changes nothing, and that a printed code signs in."""
+    monkeypatch.setattr(render, "render_pdf", readable.plain_pdf)
     out = StringIO()
     call_command("demo", "--allow-production", stdout=out)
     printed = out.getvalue()
@@ -67,6 +77,8 @@ def test_demo_creates_riverton_once_and_prints_how_to_sign_in_and_a_working_code
     assert "ecitizen demo --code" in printed
     assert admin.check_password(riverton.DEMO_PASSWORD)
 
+    readable.assert_nothing_personal_readable(own_files_folder, own_files_folder / "media")
+
     national_ids = sorted(
         ResidentProfile.objects.filter(national_id__isnull=False).values_list(
             "national_id", flat=True
@@ -92,8 +104,7 @@ def test_demo_creates_riverton_once_and_prints_how_to_sign_in_and_a_working_code
     )
     assert audit_chain_verify().ok
 
-    # The code printed for a demo official signs them in (the same test: a whole demo
-    # load is minutes of CI).
+    # The code printed for a demo official signs them in.
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP
 

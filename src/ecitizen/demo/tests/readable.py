@@ -1,10 +1,11 @@
 """Someone who copies the database and the media folder reads none of the demo's personal
-data: the whole demo is loaded (residents with profiles, cases with uploads and issued
-documents, payments and receipts, the tax roll and its bills, the audit trail), then the
-bytes of the database and of every stored file are searched (``grep -F``) for each
-personal value the application itself shows: names, national identity numbers, dates of
-birth, phone numbers, addresses, postcodes, licence numbers and the other answers that
-are printed on documents.
+data (:func:`assert_nothing_personal_readable`, called by ``test_demo.py`` once the whole
+demo is loaded: residents with profiles, cases with uploads and issued documents,
+payments and receipts, the tax roll and its bills, the audit trail). The bytes of the
+database and of every stored file are searched (``grep -F``) for each personal value the
+application itself shows: names, national identity numbers, dates of birth, phone
+numbers, addresses, postcodes, licence numbers and the other answers that are printed on
+documents.
 
 SQLite: the test database is copied page by page into a file (the backup API), which is
 then compacted (``VACUUM``: free pages can still hold deleted rows; a deployment compacts
@@ -24,12 +25,9 @@ import json
 import shutil
 import sqlite3
 import subprocess
-from io import StringIO
 from pathlib import Path
 
-import pytest
 from django.apps import apps
-from django.core.management import call_command
 from django.db import connection, models
 from django.utils.formats import date_format
 
@@ -37,17 +35,8 @@ from ecitizen.accounts.models import ResidentProfile, User
 from ecitizen.cases.demo import minimal_pdf
 from ecitizen.cases.models import Case
 from ecitizen.cases.services import spec_for
-from ecitizen.documents import render
 from ecitizen.documents.models import IssuedDocument
 from ecitizen.taxes.models import Ownership, Property
-
-#: The whole demo loads here: minutes on a loaded two-core machine, beyond the suite's
-#: five-minute default.
-pytestmark = [
-    pytest.mark.db_specific,
-    pytest.mark.timeout(900),
-    pytest.mark.usefixtures("own_files_folder"),
-]
 
 #: The authority's town, printed on every letter: not personal.
 NOT_PERSONAL = {"Riverton"}
@@ -55,7 +44,9 @@ NOT_PERSONAL = {"Riverton"}
 PERSONAL_ANSWER_TYPES = {"text", "long_text", "address", "phone", "national_id", "date"}
 
 
-def _plain_pdf(*, holder_name: str, printed, **_context) -> bytes:
+def plain_pdf(*, holder_name: str, printed, **_context) -> bytes:
+    """A small uncompressed PDF of what a document prints: a renderer for the demo's load
+    whose output :func:`assert_nothing_personal_readable` could search."""
     lines = [holder_name, *(f"{label}: {value}" for label, value in printed)]
     return minimal_pdf(" | ".join(lines).replace("(", "[").replace(")", "]"))
 
@@ -193,32 +184,30 @@ def _grep(patterns: set[bytes], folder: Path, *paths: Path) -> list[str]:
     return result.stdout.decode("utf-8", "replace").splitlines()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_no_personal_value_of_the_demo_is_readable_in_the_database_or_the_files(
-    tmp_path, settings, monkeypatch
-):
-    media = tmp_path / "media"
-    settings.MEDIA_ROOT = str(media)
-    monkeypatch.setattr(render, "render_pdf", _plain_pdf)
-    call_command("demo", "--allow-production", stdout=StringIO())
+def assert_nothing_personal_readable(folder: Path, media: Path) -> None:
+    """Search a copy of the database and the files under ``media`` for every personal value
+    the application shows of the loaded demo; fail on any found.
 
+    Precondition: the whole demo is loaded with :func:`plain_pdf` as the document renderer
+    and ``media`` as ``MEDIA_ROOT``. Writes its dump and pattern files into ``folder``.
+    """
     documents = IssuedDocument.objects.all()
     assert documents.exclude(template="receipt").exists()
     assert documents.filter(template="receipt").exists()
     assert Property.objects.count() > 100
     values = _personal_values()
     assert len(values) > 1000
-    dump = _database_dump(tmp_path)
+    dump = _database_dump(folder)
     assert len(list(media.rglob("*.bin"))) > documents.count()  # uploads and issued PDFs
 
     # The search finds what it looks for: in a plain copy of the PDFs' contents.
-    probe = tmp_path / "probe.bin"
+    probe = folder / "probe.bin"
     probe.write_bytes(
         b"\n".join(
-            _plain_pdf(holder_name=d.holder_name, printed=d.printed_pairs()) for d in documents[:5]
+            plain_pdf(holder_name=d.holder_name, printed=d.printed_pairs()) for d in documents[:5]
         )
     )
-    assert _grep(_patterns({documents[0].holder_name}), tmp_path, probe)
+    assert _grep(_patterns({documents[0].holder_name}), folder, probe)
 
-    leaks = _grep(_patterns(values - _plain_dates()), tmp_path, dump, media)
+    leaks = _grep(_patterns(values - _plain_dates()), folder, dump, media)
     assert not leaks, "\n".join(leaks[:40])
