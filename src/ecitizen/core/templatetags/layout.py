@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from typing import Any
 
 from django import template
@@ -15,7 +14,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language, get_language_bidi
 
 from ecitizen.core.context_processors import brand
-from ecitizen.core.processcache import SharedValue, generation
+from ecitizen.core.processcache import Kept, SharedValue
 
 register = template.Library()
 
@@ -76,7 +75,7 @@ class SharedNode(template.Node):
     def __init__(self, nodelist: NodeList, names: list[str]) -> None:
         self.nodelist = nodelist
         self.names = names
-        self.rendered: dict[tuple[Hashable, ...], SafeString] = {}
+        self.rendered: Kept[SafeString] = Kept()
 
     def render(self, context: template.Context) -> SafeString:
         values = {name: context.get(name) for name in self.names}
@@ -84,16 +83,13 @@ class SharedNode(template.Node):
             if not isinstance(value, SharedValue):
                 raise TypeError(f"{{% shared {name} %}}: {name} is not a SharedValue")
         key = (
-            generation(),
             get_language(),
             get_script_prefix(),
             *(value.shared_key for value in values.values()),
         )
         html = self.rendered.get(key)
         if html is None:
-            if self.rendered and next(iter(self.rendered))[0] != key[0]:
-                self.rendered = {}  # the settings changed (tests): start again
-            html = self.rendered[key] = self.nodelist.render(shared_context(context, values))
+            html = self.rendered.put(key, self.nodelist.render(shared_context(context, values)))
         return html
 
 
