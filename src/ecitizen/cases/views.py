@@ -36,7 +36,14 @@ from ecitizen.cases.forms import (
 )
 from ecitizen.cases.home import home_page
 from ecitizen.cases.models import Case, Channel, Draft
-from ecitizen.cases.presentation import answer_rows, case_summary, prefill_values, timeline_rows
+from ecitizen.cases.presentation import (
+    QUEUE_ROW_FIELDS,
+    answer_rows,
+    case_summary,
+    prefill_values,
+    queue_rows,
+    timeline_rows,
+)
 from ecitizen.catalogue.selectors import service_get_published, services_published
 from ecitizen.catalogue.spec import ServiceSpec, localised
 from ecitizen.core.access import public, signed_in, staff_only
@@ -622,7 +629,8 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         include_closed=request.GET.get("closed") == "1",
         actionable=request.GET.get("actionable") == "1",
     )
-    cases = selectors.case_queue(user=user, filters=filters)
+    cases = selectors.case_queue(user=user, filters=filters).only(*QUEUE_ROW_FIELDS)
+    today = timezone.localdate()
     page = Paginator(cases, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     from ecitizen.accounts.models import Jurisdiction
 
@@ -633,13 +641,19 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         "cases/staff/queue.html",
         {
             "page": page,
-            "rows": [case_summary(c, for_staff=True) for c in page.object_list],
+            "rows": queue_rows(list(page.object_list), today=today),
             "filters": filters,
-            "services": published,
+            # (value, label) of the filters' options (select_options)
+            "services": [
+                (service.slug, localised(service.current_version.definition["title"]))
+                for service in published
+            ],
             "state_groups": _queue_states(published, filters),
-            "wards": Jurisdiction.objects.filter(kind=Jurisdiction.Kind.WARD),
+            "wards": [
+                (ward.code, ward.localised_name)
+                for ward in Jurisdiction.objects.filter(kind=Jurisdiction.Kind.WARD)
+            ],
             "filter_query": _without_page(request),
-            "today": timezone.localdate(),
         },
     )
 
