@@ -37,8 +37,10 @@ from ecitizen.cases.forms import (
 from ecitizen.cases.home import home_page
 from ecitizen.cases.models import Case, Channel, Draft
 from ecitizen.cases.presentation import (
+    CASE_ROW_FIELDS,
     QUEUE_ROW_FIELDS,
     answer_rows,
+    case_rows,
     case_summary,
     prefill_values,
     queue_rows,
@@ -441,11 +443,15 @@ def applications(request: HttpRequest) -> HttpResponse:
     (:data:`APPLICATIONS_PAGE_SIZE`; ``page`` and ``helped_page`` turn them separately)."""
     user = _user(request)
     sent = Paginator(
-        selectors.cases_for_applicant(user=user).order_by("-submitted_at", "-pk"),
+        selectors.cases_for_applicant(user=user)
+        .only(*CASE_ROW_FIELDS)
+        .order_by("-submitted_at", "-pk"),
         APPLICATIONS_PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     helped = Paginator(
-        selectors.cases_submitted_by_helper(user=user).order_by("-submitted_at", "-pk"),
+        selectors.cases_submitted_by_helper(user=user)
+        .only(*CASE_ROW_FIELDS, "applicant__full_name")
+        .order_by("-submitted_at", "-pk"),
         APPLICATIONS_PAGE_SIZE,
     ).get_page(request.GET.get("helped_page"))
     return render(
@@ -457,9 +463,9 @@ def applications(request: HttpRequest) -> HttpResponse:
                 for d in selectors.drafts_open_for_user(user=user)
             ],
             "sent_page": sent,
-            "cases": [case_summary(c) for c in sent],
+            "cases": case_rows(list(sent)),
             "helped_page": helped,
-            "helped": [case_summary(c) for c in helped],
+            "helped": case_rows(list(helped), with_applicant=True),
             "sent_query": urlencode({"helped_page": helped.number}) if helped.number > 1 else "",
             "helped_query": urlencode({"page": sent.number}) if sent.number > 1 else "",
         },
