@@ -1,6 +1,7 @@
 """What each row of a long list (the officer's queue, the street reports, the datasets)
-would work out in its template, worked out for less: a row's ``{% url %}`` or
-``|date:"j F Y"`` costs about a hundred Python calls, a thousand or more on a page.
+would work out in its template, worked out for less: a row's ``{% url %}``,
+``|date:"j F Y"`` or ``{% blocktranslate %}`` costs about a hundred Python calls, a
+thousand or more on a page.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from django.urls.converters import get_converters
 from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
+from ecitizen.core.forms import html_text
 from ecitizen.core.processcache import Kept
 
 _ARGUMENT = re.compile(r"<(?:(?P<converter>[^>:]+):)?[^>]+>")
@@ -75,3 +78,11 @@ def day_month_year(value: date) -> str:
     if months is None:
         months = _month_names.put(language, [str(MONTHS[number]) for number in range(1, 13)])
     return f"{value.day} {months[value.month - 1]} {value.year:04d}"
+
+
+def sentence(translated: str, **values: Any) -> SafeString:
+    """What ``{% blocktranslate with name=value %}`` writes, for rows: ``translated`` is
+    the message already translated, once for the page (``gettext("reported on
+    %(date)s")``), each row fills it in. The translation is written as it is and each
+    value escaped, as the tag does."""
+    return SafeString(translated % {name: html_text(value) for name, value in values.items()})

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 from ecitizen.accounts.models import Department, Jurisdiction
 from ecitizen.catalogue.spec import localised
 from ecitizen.core.access import public
-from ecitizen.core.listing import Addresses, day_month_year
+from ecitizen.core.listing import Addresses, day_month_year, sentence
 from ecitizen.opendata import charts, selectors
 from ecitizen.opendata.forms import FACET_FILTERS, SORT_CHOICES, DatasetSearchForm, read_search
 from ecitizen.opendata.models import Dataset, Resource
@@ -387,8 +387,9 @@ _DATASET = Addresses("opendata:dataset")
 def _result_rows(result: selectors.SearchResult) -> list[dict[str, Any]]:
     """The rows of ``opendata/_results.html`` for a listing's result, each value worked
     out here: ``url``, ``title``, ``department``, ``description`` (its first forty
-    words), ``formats`` (of its resources) and ``updated`` (the date of the last change,
-    written out)."""
+    words), ``formats`` (of its resources) and ``updated`` (when it last changed, in a
+    sentence)."""
+    last_updated = _("Last updated %(date)s")
     rows = []
     for dataset in result.datasets:
         rows.append(
@@ -398,7 +399,7 @@ def _result_rows(result: selectors.SearchResult) -> list[dict[str, Any]]:
                 "description": Truncator(dataset.description()).words(40, truncate=" …"),
                 "department": str(dataset.department),
                 "formats": result.formats[dataset.pk],
-                "updated": day_month_year(dataset.modified),
+                "updated": sentence(last_updated, date=day_month_year(dataset.modified)),
             }
         )
     return rows

@@ -39,7 +39,7 @@ from ecitizen.cases.services import format_answer
 from ecitizen.catalogue.spec import localised
 from ecitizen.core.access import public, signed_in
 from ecitizen.core.errors import DomainError
-from ecitizen.core.listing import Addresses, day_month_year
+from ecitizen.core.listing import Addresses, day_month_year, sentence
 from ecitizen.documents.http import bytes_response
 from ecitizen.documents.services import sanitise_filename, upload_read
 from ecitizen.reports import geo, selectors, services
@@ -881,6 +881,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
     listed = selectors.reports_filtered(filters).select_related("ward").only(*_LISTED_FIELDS)
     page = Paginator(listed, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     # Each row's values worked out here, the template only writes them.
+    in_ward, reported_on = _("%(ward)s ward"), _("reported on %(date)s")
     rows = []
     pins = []
     for report in page.object_list:
@@ -893,8 +894,8 @@ def report_list(request: HttpRequest) -> HttpResponse:
             "category": category.title() if category else report.category,
             "status": _status_label(category, report.state),
             "tag": _status_tag(report, category),
-            "ward": report.ward.name if report.ward else "",
-            "reported": day_month_year(report.requested_at),
+            "ward": sentence(in_ward, ward=report.ward.name) if report.ward else "",
+            "reported": sentence(reported_on, date=day_month_year(report.requested_at)),
             "distance": _distance_text(
                 geo.distance_m(place.lat, place.lon, report.latitude, report.longitude)
             )

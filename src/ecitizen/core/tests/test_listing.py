@@ -11,7 +11,7 @@ from django.template import Context, engines
 from django.urls import NoReverseMatch, reverse, set_script_prefix
 from django.utils import formats, timezone, translation
 
-from ecitizen.core.listing import Addresses, day_month_year
+from ecitizen.core.listing import Addresses, day_month_year, sentence
 
 
 @pytest.mark.parametrize(
@@ -73,3 +73,14 @@ def test_select_options_are_those_the_template_tags_wrote():
     for chosen in ["a", "b&c", "", "none of them"]:
         context = {"choices": choices, "chosen": chosen}
         assert ours.render(Context(context)) == theirs.render(Context(context))
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ar"])
+def test_sentences_are_those_blocktranslate_writes(language):
+    page = engines["django"].from_string(
+        "{% load i18n %}{% blocktranslate with ward=name %}{{ ward }} ward{% endblocktranslate %}"
+    )
+    with translation.override(language):
+        for name in ["Riverside", "North & <East>"]:
+            expected = page.render({"name": name})
+            assert sentence(translation.gettext("%(ward)s ward"), ward=name) == expected
