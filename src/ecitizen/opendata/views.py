@@ -21,6 +21,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from ecitizen.accounts.models import Department, Jurisdiction
 from ecitizen.catalogue.spec import localised
 from ecitizen.core.access import public
+from ecitizen.core.forms import html_text
 from ecitizen.core.listing import Addresses, day_month_year, sentence
 from ecitizen.opendata import charts, selectors
 from ecitizen.opendata.forms import FACET_FILTERS, SORT_CHOICES, DatasetSearchForm, read_search
@@ -384,11 +386,21 @@ def _search_page(
 _DATASET = Addresses("opendata:dataset")
 
 
+def _format_tags(formats: list[str]) -> SafeString:
+    """A grey tag for each format, each followed by a space (a result's formats)."""
+    return SafeString(
+        "".join(
+            f'<strong class="govuk-tag govuk-tag--grey">{html_text(name)}</strong> '
+            for name in formats
+        )
+    )
+
+
 def _result_rows(result: selectors.SearchResult) -> list[dict[str, Any]]:
     """The rows of ``opendata/_results.html`` for a listing's result, each value worked
     out here: ``url``, ``title``, ``department``, ``description`` (its first forty
-    words), ``formats`` (of its resources) and ``updated`` (when it last changed, in a
-    sentence)."""
+    words), ``formats`` (its resources' formats as tags) and ``updated`` (when it last
+    changed, in a sentence)."""
     last_updated = _("Last updated %(date)s")
     rows = []
     for dataset in result.datasets:
@@ -398,7 +410,7 @@ def _result_rows(result: selectors.SearchResult) -> list[dict[str, Any]]:
                 "title": dataset.title(),
                 "description": Truncator(dataset.description()).words(40, truncate=" …"),
                 "department": str(dataset.department),
-                "formats": result.formats[dataset.pk],
+                "formats": _format_tags(result.formats[dataset.pk]),
                 "updated": sentence(last_updated, date=day_month_year(dataset.modified)),
             }
         )
