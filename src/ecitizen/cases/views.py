@@ -48,6 +48,7 @@ from ecitizen.cases.presentation import (
 )
 from ecitizen.catalogue.selectors import service_get_published, services_published
 from ecitizen.catalogue.spec import ServiceSpec, localised
+from ecitizen.catalogue.templatetags.catalogue import service_title
 from ecitizen.core.access import public, signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
@@ -650,10 +651,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
             "rows": queue_rows(list(page.object_list), today=today),
             "filters": filters,
             # (value, label) of the filters' options (select_options)
-            "services": [
-                (service.slug, localised(service.current_version.definition["title"]))
-                for service in published
-            ],
+            "services": [(service.slug, service_title(service)) for service in published],
             "state_groups": _queue_states(published, filters),
             "wards": [
                 (ward.code, ward.localised_name)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_decimal, format_percent
@@ -130,7 +131,7 @@ def _shown(figure: figures.Figure, kind: str) -> str:
     if not figure.published or figure.value is None:
         return ""
     if kind == "money":
-        return format_money(figure.value)
+        return format_money(cast(Decimal, figure.value))  # an amount is a Decimal
     if kind == "count":
         return str(format_decimal(figure.value, locale=_locale()))
     return str(format_percent(figure.value, format="#,##0.0%", locale=_locale()))

@@ -359,7 +359,7 @@ def _page(
     if not query.rows:
         return [], {}
     # The total rides on the page's rows (one scan of the matches, not two).
-    counted = base.annotate(search_total=Window(Count("pk")))
+    counted: QuerySet[Dataset] = base.annotate(search_total=Window(Count("pk")))
     counted = counted.order_by(*_ordering(query.sort, bool(query.q)))
     window = slice(query.start, query.start + query.rows)
     if not query.listing:

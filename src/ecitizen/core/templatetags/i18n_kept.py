@@ -55,7 +55,8 @@ def _literal(node: i18n.TranslateNode) -> bool:
         isinstance(message.var, Variable)
         and isinstance(message.var.literal, str)
         and not message.filters
-        and (context is None or (not context.is_var and not context.filters))
+        # A literal context is read when the tag is parsed: text, not a Variable.
+        and (context is None or (isinstance(context.var, str) and not context.filters))
     )
 
 

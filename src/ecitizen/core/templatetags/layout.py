@@ -78,10 +78,12 @@ class SharedNode(template.Node):
         self.rendered: Kept[SafeString] = Kept()
 
     def render(self, context: template.Context) -> SafeString:
-        values = {name: context.get(name) for name in self.names}
-        for name, value in values.items():
+        values: dict[str, SharedValue] = {}
+        for name in self.names:
+            value = context.get(name)
             if not isinstance(value, SharedValue):
                 raise TypeError(f"{{% shared {name} %}}: {name} is not a SharedValue")
+            values[name] = value
         key = (
             get_language(),
             get_script_prefix(),
