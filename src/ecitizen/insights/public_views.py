@@ -44,8 +44,9 @@ _locales: Kept[Locale] = Kept()
 
 
 def month_label(month: date) -> str:
-    """``January 2026`` in the active language. Kept per language and month, once
-    written: the month list of the page writes every month with figures."""
+    """``January 2026`` in the active language. Kept per language and month once
+    written (the page's list writes every month with figures); the months asked for in
+    an address are refused before 1900 and after this one, so what is kept stays small."""
     key = (translation.get_language(), month.year, month.month)
     label = _month_labels.get(key)
     if label is None:
