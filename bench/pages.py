@@ -7,27 +7,45 @@ the same middleware, measured in the same run. Ratios, not milliseconds, are com
 between machines (the goal: 10x or less for every hot page; docs/performance.md); nothing
 here asserts.
 
-    python bench/pages.py [--rounds 200]
+    python bench/pages.py [--rounds 200] [--calls]
+
+``--calls`` also prints the Python function calls of one more request of each page
+(cProfile's count, builtins included): they do not move with the machine's load, as the
+medians do.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.environment import BENCH_ENV
 
 
+def calls(client: Any, url: str, form: dict[str, str] | None = None) -> int:
+    """The Python calls of one request (cProfile's count, builtins included)."""
+    profile = cProfile.Profile()
+    profile.enable()
+    response = client.get(url, form) if form else client.get(url)
+    profile.disable()
+    assert response.status_code == 200, (url, response.status_code)
+    return int(pstats.Stats(profile).total_calls)  # type: ignore[attr-defined]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--calls", action="store_true", help="print Python calls per request")
     options = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="ecitizen-bench-")
@@ -114,13 +132,17 @@ def main() -> None:
         ("service performance", anonymous, reverse("insights:performance")),
         ("health", anonymous, reverse("core:healthz")),
     ]
+    floor_calls = f" {calls(anonymous, '/bench/bare/'):>8,} calls" if options.calls else ""
     print(  # noqa: T201
         f"floor: bare view behind the same middleware, median of {options.rounds} requests: "
-        f"{floor * 1000:.2f} ms"
+        f"{floor * 1000:.2f} ms{floor_calls}"
     )
     for label, client, url, *form in cases:
         median = timed(client, url, *form)
-        print(f"{label:<34} {median * 1000:8.2f} ms {median / floor:6.1f} x floor")  # noqa: T201
+        counted = f" {calls(client, url, *form):>8,} calls" if options.calls else ""
+        print(  # noqa: T201
+            f"{label:<34} {median * 1000:8.2f} ms {median / floor:6.1f} x floor{counted}"
+        )
 
 
 if __name__ == "__main__":

@@ -265,6 +265,8 @@ TEMPLATES = [
                 "ecitizen.notifications.context_processors.inbox",
             ],
             "builtins": ["ecitizen.core.templatetags.govuk"],
+            # {% load i18n %} loads Django's tags with literals' translations kept.
+            "libraries": {"i18n": "ecitizen.core.templatetags.i18n_kept"},
         },
     }
 ]

@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
@@ -18,6 +17,7 @@ from ecitizen.accounts.models import Role
 from ecitizen.core.access import holds_capability, signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
+from ecitizen.core.processcache import reverse_once
 from ecitizen.core.registry import registry
 
 #: How the account page names the profile fields an eID confirmed.
@@ -64,7 +64,7 @@ def account_home(request: HttpRequest) -> HttpResponse:
             # What the apps list on this page (``NavItem(..., "account")``).
             # An item that names a capability shows only to those who hold it.
             "account_links": [
-                (item.label, reverse(item.url_name))
+                (item.label, reverse_once(item.url_name))
                 for item in registry.navigation("account")
                 if item.capability is None or holds_capability(request.user, item.capability)
             ],

@@ -16,6 +16,7 @@ from ecitizen.cases.expected import DecisionExpected, decision_expected
 from ecitizen.cases.models import Case, CaseEvent, Draft
 from ecitizen.cases.services import format_answer, spec_for
 from ecitizen.catalogue.spec import ServiceSpec, localised
+from ecitizen.core.listing import Addresses, day_month_year
 
 PREFILL_SOURCES = {
     "profile.legal_name": lambda user, profile: profile.legal_name if profile else user.full_name,
@@ -181,6 +182,91 @@ def case_summary(case: Case, *, for_staff: bool = False, today: date | None = No
         waiting_for_applicant=paused and not outcome,
         expected=decision_expected(case, spec, today=today or timezone.localdate()),
     )
+
+
+_STAFF_CASE = Addresses("staff:case_detail")
+
+#: What :func:`queue_rows` reads of a case and of the rows joined to it, for
+#: ``QuerySet.only``: a case's answers (encrypted) and the accounts' other columns were
+#: most of what the queue read and decrypted.
+QUEUE_ROW_FIELDS = (
+    "reference",
+    "state",
+    "outcome",
+    "payment_status",
+    "due_date",
+    "service_version__definition",
+    "applicant__full_name",
+    "ward__name",
+    "ward__names",
+    "assigned_to__full_name",
+)
+
+
+def queue_rows(cases: list[Case], *, today: date) -> list[dict[str, Any]]:
+    """The officer's queue's rows, each cell's value worked out here so that the template
+    only writes them (``cases/staff/queue.html``): ``url``, ``reference``, ``service``,
+    ``applicant``, ``ward`` (its name, or empty), ``status`` and ``colour`` (the tag's),
+    ``due`` (the date written out, or empty when the clock is not running),
+    ``overdue``, ``closed`` and ``assigned_to`` (a name, or empty). The cases are read
+    with their version, applicant, ward and assignee joined (no query here)."""
+    rows = []
+    for case in cases:
+        summary = case_summary(case, for_staff=True, today=today)
+        rows.append(
+            {
+                "url": _STAFF_CASE(case.reference),
+                "reference": case.reference,
+                "service": summary.service_title,
+                "applicant": case.applicant.full_name,
+                "ward": case.ward.localised_name if case.ward else "",
+                "status": summary.status,
+                "colour": summary.status_colour,
+                "due": day_month_year(case.due_date) if case.due_date else "",
+                "overdue": case.due_date is not None and case.due_date < today,
+                "closed": summary.closed,
+                "assigned_to": case.assigned_to.full_name if case.assigned_to else "",
+            }
+        )
+    return rows
+
+
+_CASE = Addresses("cases:case_detail")
+
+#: What :func:`case_rows` reads of a case and of the rows joined to it, for
+#: ``QuerySet.only`` (not the case's answers, encrypted).
+CASE_ROW_FIELDS = (
+    "reference",
+    "submitted_at",
+    "state",
+    "outcome",
+    "payment_status",
+    "due_date",
+    "service_version__definition",
+)
+
+
+def case_rows(cases: list[Case], *, with_applicant: bool = False) -> list[dict[str, Any]]:
+    """The rows of a resident's list of applications (``cases/_case_table.html``), each
+    cell's value worked out here: ``url``, ``reference``, ``service``, ``sent`` (the date
+    written out), ``status``, ``colour`` and, ``with_applicant``, the ``applicant``'s
+    name. No query, given the cases' versions joined (and their applicants, with
+    them)."""
+    rows = []
+    for case in cases:
+        summary = case_summary(case)
+        row = {
+            "url": _CASE(case.reference),
+            "reference": case.reference,
+            "service": summary.service_title,
+            "sent": day_month_year(case.submitted_at),
+            "status": summary.status,
+            "colour": summary.status_colour,
+        }
+        if with_applicant:
+            row["applicant"] = case.applicant.full_name
+        rows.append(row)
+    return rows
 
 
 @dataclass

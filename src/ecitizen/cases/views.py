@@ -36,9 +36,19 @@ from ecitizen.cases.forms import (
 )
 from ecitizen.cases.home import home_page
 from ecitizen.cases.models import Case, Channel, Draft
-from ecitizen.cases.presentation import answer_rows, case_summary, prefill_values, timeline_rows
+from ecitizen.cases.presentation import (
+    CASE_ROW_FIELDS,
+    QUEUE_ROW_FIELDS,
+    answer_rows,
+    case_rows,
+    case_summary,
+    prefill_values,
+    queue_rows,
+    timeline_rows,
+)
 from ecitizen.catalogue.selectors import service_get_published, services_published
 from ecitizen.catalogue.spec import ServiceSpec, localised
+from ecitizen.catalogue.templatetags.catalogue import service_title
 from ecitizen.core.access import public, signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
@@ -434,11 +444,15 @@ def applications(request: HttpRequest) -> HttpResponse:
     (:data:`APPLICATIONS_PAGE_SIZE`; ``page`` and ``helped_page`` turn them separately)."""
     user = _user(request)
     sent = Paginator(
-        selectors.cases_for_applicant(user=user).order_by("-submitted_at", "-pk"),
+        selectors.cases_for_applicant(user=user)
+        .only(*CASE_ROW_FIELDS)
+        .order_by("-submitted_at", "-pk"),
         APPLICATIONS_PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     helped = Paginator(
-        selectors.cases_submitted_by_helper(user=user).order_by("-submitted_at", "-pk"),
+        selectors.cases_submitted_by_helper(user=user)
+        .only(*CASE_ROW_FIELDS, "applicant__full_name")
+        .order_by("-submitted_at", "-pk"),
         APPLICATIONS_PAGE_SIZE,
     ).get_page(request.GET.get("helped_page"))
     return render(
@@ -450,9 +464,9 @@ def applications(request: HttpRequest) -> HttpResponse:
                 for d in selectors.drafts_open_for_user(user=user)
             ],
             "sent_page": sent,
-            "cases": [case_summary(c) for c in sent],
+            "cases": case_rows(list(sent)),
             "helped_page": helped,
-            "helped": [case_summary(c) for c in helped],
+            "helped": case_rows(list(helped), with_applicant=True),
             "sent_query": urlencode({"helped_page": helped.number}) if helped.number > 1 else "",
             "helped_query": urlencode({"page": sent.number}) if sent.number > 1 else "",
         },
@@ -622,7 +636,8 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         include_closed=request.GET.get("closed") == "1",
         actionable=request.GET.get("actionable") == "1",
     )
-    cases = selectors.case_queue(user=user, filters=filters)
+    cases = selectors.case_queue(user=user, filters=filters).only(*QUEUE_ROW_FIELDS)
+    today = timezone.localdate()
     page = Paginator(cases, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     from ecitizen.accounts.models import Jurisdiction
 
@@ -633,13 +648,16 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         "cases/staff/queue.html",
         {
             "page": page,
-            "rows": [case_summary(c, for_staff=True) for c in page.object_list],
+            "rows": queue_rows(list(page.object_list), today=today),
             "filters": filters,
-            "services": published,
+            # (value, label) of the filters' options (select_options)
+            "services": [(service.slug, service_title(service)) for service in published],
             "state_groups": _queue_states(published, filters),
-            "wards": Jurisdiction.objects.filter(kind=Jurisdiction.Kind.WARD),
+            "wards": [
+                (ward.code, ward.localised_name)
+                for ward in Jurisdiction.objects.filter(kind=Jurisdiction.Kind.WARD)
+            ],
             "filter_query": _without_page(request),
-            "today": timezone.localdate(),
         },
     )
 

@@ -3,22 +3,24 @@ preferences, navigation and the session-timeout settings."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import reverse
 
 from ecitizen.core.access import holds_capability, is_official
 from ecitizen.core.authority import authority_name, service_name
 from ecitizen.core.middleware import idle_limit_seconds
+from ecitizen.core.processcache import SharedValue, reverse_once
 from ecitizen.core.registry import NavItem, registry
 
 
 def _nav_item(item: NavItem) -> dict[str, Any]:
     return {
+        "key": item.key,
         "label": item.label,
-        "url": reverse(item.url_name),
+        "url": reverse_once(item.url_name),
         "section": item.section,
         "active": False,
     }
@@ -38,7 +40,44 @@ def _mark_active(request: HttpRequest, items: list[dict[str, Any]]) -> list[dict
     return items
 
 
-def navigation(request: HttpRequest) -> list[dict[str, Any]]:
+class Navigation(list[dict[str, Any]], SharedValue):
+    """The navigation of a page: its items (dicts: ``key``, ``label``, ``url``,
+    ``active``, ``aria_current``, and a staff home's ``children`` and ``more``).
+
+    base.html keeps its markup per ``shared_key`` (``{% shared navigation %}``): which
+    items, which is current and whether the current one is this very page (``"page"``,
+    else ``"true"``). That is all the markup depends on besides the language; it is the
+    same for every official whose roles give the same sections.
+    """
+
+    def __init__(self, items: list[dict[str, Any]], path: str) -> None:
+        super().__init__(items)
+        self._key = self._marked(self, path)
+
+    @classmethod
+    def _marked(cls, items: list[dict[str, Any]], path: str) -> tuple[Any, ...]:
+        """Sets each item's ``aria_current`` (nested ones too); returns their key."""
+        key = []
+        for item in items:
+            item["aria_current"] = (
+                ("page" if item["url"] == path else "true") if item["active"] else None
+            )
+            key.append(
+                (
+                    item["key"],
+                    item["aria_current"],
+                    cls._marked(item.get("children", []), path),
+                    cls._marked(item.get("more", []), path),
+                )
+            )
+        return tuple(key)
+
+    @property
+    def shared_key(self) -> Hashable:
+        return self._key
+
+
+def navigation(request: HttpRequest) -> Navigation:
     """The items the apps registered (``core.registry``) that this person may see, in
     their order: everyone's, then a visitor's or a signed-in person's, then staff items
     for the capabilities the official holds."""
@@ -52,7 +91,9 @@ def navigation(request: HttpRequest) -> list[dict[str, Any]]:
             item for item in registry.navigation("staff") if holds_capability(user, item.capability)
         ]
     marked = _mark_active(request, [_nav_item(item) for item in [*items, *staff]])
-    return _staff_sections_under_home(marked[: len(items)], marked[len(items) :])
+    return Navigation(
+        _staff_sections_under_home(marked[: len(items)], marked[len(items) :]), request.path
+    )
 
 
 def _staff_sections_under_home(
@@ -116,10 +157,9 @@ def platform(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     timeout = None
     if user.is_authenticated:
-        timeout = {
-            "idle_seconds": idle_limit_seconds(user),
-            "warning_seconds": settings.SESSION_TIMEOUT_WARNING,
-        }
+        # The warning's length is the same for everyone: base.html keeps it with the
+        # markup it shares (core.templatetags.layout.shared_context).
+        timeout = {"idle_seconds": idle_limit_seconds(user)}
     return {
         "brand": brand(),
         "display": getattr(request, "display", {"text_size": "standard", "contrast": "standard"}),

@@ -8,6 +8,7 @@ error summary at the top of the page (``{% govuk_error_summary form %}``).
 from __future__ import annotations
 
 import datetime
+import html
 import uuid
 from pathlib import Path
 from typing import Any, cast
@@ -17,8 +18,7 @@ from django.conf import settings
 from django.forms.renderers import TemplatesSetting
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils.functional import cached_property
-from django.utils.html import conditional_escape, escape
+from django.utils.functional import Promise, cached_property
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.core.preferences import Contrast, TextSize
@@ -84,13 +84,22 @@ class GovukFormRenderer(TemplatesSetting):
         )
 
 
+def html_text(value: Any) -> str:
+    """What ``{{ value }}`` writes, as Django's ``conditional_escape``: markup marked safe
+    as it is, anything else escaped. Without the check for lazy arguments around Django's
+    function (five Python calls a value), for what writes many values in Python."""
+    if isinstance(value, Promise):
+        value = str(value)
+    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
+
+
 def _attributes_html(attrs: dict[str, Any]) -> str:
     """Django's ``attrs.html``: `` name="value"`` for each, bare for ``True``, none for
     ``False`` (values through ``stringformat:'s'``, hence always escaped)."""
     return "".join(
-        f" {conditional_escape(name)}"
+        f" {html_text(name)}"
         if value is True
-        else f' {conditional_escape(name)}="{escape(str(value))}"'
+        else f' {html_text(name)}="{html.escape(str(value))}"'
         for name, value in attrs.items()
         if value is not False
     )
@@ -99,10 +108,10 @@ def _attributes_html(attrs: dict[str, Any]) -> str:
 def _input_html(widget: dict[str, Any]) -> str:
     """Django's ``input.html`` for a widget's context."""
     value = widget["value"]
-    value_html = "" if value is None else f' value="{escape(str(value))}"'
+    value_html = "" if value is None else f' value="{html.escape(str(value))}"'
     return (
-        f'<input type="{conditional_escape(widget["type"])}" '
-        f'name="{conditional_escape(widget["name"])}"{value_html}'
+        f'<input type="{html_text(widget["type"])}" '
+        f'name="{html_text(widget["name"])}"{value_html}'
         f"{_attributes_html(widget['attrs'])}>"
     )
 
@@ -111,16 +120,16 @@ def _select_html(widget: dict[str, Any]) -> str:
     """Django's ``select.html`` with ``select_option.html`` for each option (the blank
     lines between options included)."""
     parts = [
-        f'<select name="{conditional_escape(widget["name"])}"',
+        f'<select name="{html_text(widget["name"])}"',
         _attributes_html(widget["attrs"]),
         ">",
     ]
     for group_name, options, _index in widget["optgroups"]:
         if group_name:
-            parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+            parts.append(f'\n  <optgroup label="{html_text(group_name)}">')
         parts.extend(
-            f'\n  <option value="{escape(str(option["value"]))}"'
-            f"{_attributes_html(option['attrs'])}>{conditional_escape(option['label'])}</option>\n"
+            f'\n  <option value="{html.escape(str(option["value"]))}"'
+            f"{_attributes_html(option['attrs'])}>{html_text(option['label'])}</option>\n"
             for option in options
         )
         if group_name:

@@ -21,6 +21,7 @@ from django.utils.translation import get_language, get_language_bidi, get_langua
 from ecitizen.core.access import is_official
 from ecitizen.core.http import BODY_TOO_LARGE_ATTRIBUTE, from_trusted_proxy, request_max_bytes
 from ecitizen.core.preferences import Contrast, TextSize
+from ecitizen.core.processcache import reverse_once
 
 LAST_ACTIVITY_KEY = "ecitizen_last_activity"
 SIGNED_IN_AT_KEY = "ecitizen_signed_in_at"
@@ -100,7 +101,7 @@ class SessionTimeoutMiddleware:
                     target += "?" + urlencode({"next": request.get_full_path()})
                 return redirect(target)
             # Asking how long is left (the timeout dialog does) is not activity.
-            if request.path != reverse("core:session_status"):
+            if request.path != reverse_once("core:session_status"):
                 note_activity(request)
         return self.get_response(request)
 

@@ -41,7 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -49,6 +49,9 @@ from django.utils.translation import gettext_lazy as _
 
 from ecitizen.catalogue.selectors import service_spec, services_published
 from ecitizen.insights.models import KpiMonth
+
+if TYPE_CHECKING:
+    from ecitizen.catalogue.models import Service
 
 #: The figure is published: ``value`` holds it.
 PUBLISHED = "published"
@@ -228,8 +231,15 @@ def service_figures(figures: Mapping[str, Any]) -> dict[str, Figure]:
     }
 
 
-def _public_kpi_rows(months: Iterable[date] | None, today: date | None) -> Any:
-    services = {service.slug: service for service in services_published()}
+def public_services() -> dict[str, Service]:
+    """The services whose figures are public (published and listed), by slug. One
+    query."""
+    return {service.slug: service for service in services_published()}
+
+
+def _public_kpi_rows(
+    services: dict[str, Service], months: Iterable[date] | None, today: date | None
+) -> Any:
     rows = KpiMonth.objects.filter(
         scope=KpiMonth.Scope.SERVICE,
         key__in=list(services),
@@ -237,24 +247,32 @@ def _public_kpi_rows(months: Iterable[date] | None, today: date | None) -> Any:
     )
     if months is not None:
         rows = rows.filter(month__in=[m.replace(day=1) for m in months])
-    return services, rows
+    return rows
 
 
-def public_months(*, today: date | None = None) -> list[date]:
+def public_months(
+    *, today: date | None = None, services: dict[str, Service] | None = None
+) -> list[date]:
     """The months that have public figures (first days, newest first): months before the
-    current one with figures of at least one published, listed service. Two queries."""
-    _services, rows = _public_kpi_rows(None, today)
+    current one with figures of at least one published, listed service (``services``,
+    from :func:`public_services`: read here when not given). Two queries, or one."""
+    rows = _public_kpi_rows(public_services() if services is None else services, None, today)
     return list(rows.order_by("-month").values_list("month", flat=True).distinct())
 
 
 def performance_rows(
-    *, months: Iterable[date] | None = None, today: date | None = None
+    *,
+    months: Iterable[date] | None = None,
+    today: date | None = None,
+    services: dict[str, Service] | None = None,
 ) -> list[ServicePerformance]:
-    """The published figures of every published, listed service for ``months`` (every
-    public month when ``None``; a month that has not ended gives nothing), ordered by
-    month, then service title in the active language. Two queries (the services, the
-    months' figures); titles in the active language."""
-    services, rows = _public_kpi_rows(months, today)
+    """The published figures of every published, listed service (``services``, from
+    :func:`public_services`: read here when not given) for ``months`` (every public month
+    when ``None``; a month that has not ended gives nothing), ordered by month, then
+    service title in the active language. Two queries (the services, the months'
+    figures), or one; titles in the active language."""
+    services = public_services() if services is None else services
+    rows = _public_kpi_rows(services, months, today)
     titles = {slug: service_spec(service).title() for slug, service in services.items()}
     currency = str(getattr(settings, "CURRENCY", ""))
     found = []

@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_decimal, format_percent
@@ -27,25 +28,44 @@ from django.views.decorators.http import require_GET
 from ecitizen.cases.selectors import WORKLOAD_DUE_SOON_WORKING_DAYS, officer_workload
 from ecitizen.cases.services import CASES_WORK
 from ecitizen.core.access import public, staff_only
+from ecitizen.core.processcache import Kept
 from ecitizen.insights import performance as figures
 from ecitizen.insights.dashboards import month_parse
 from ecitizen.insights.services import InsightsError
+from ecitizen.payments.money import format_money
 
 #: A cell starting with one of these is a formula to a spreadsheet (CSV injection):
 #: such a cell is written after an apostrophe, which spreadsheets show as text.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
+_month_labels: Kept[str] = Kept()
+_locales: Kept[Locale] = Kept()
+
+
 def month_label(month: date) -> str:
-    """``January 2026`` in the active language."""
-    return formats.date_format(month, "YEAR_MONTH_FORMAT")
+    """``January 2026`` in the active language. Kept per language and month once
+    written (the page's list writes every month with figures); the months asked for in
+    an address are refused before 1900 and after this one, so what is kept stays small."""
+    key = (translation.get_language(), month.year, month.month)
+    label = _month_labels.get(key)
+    if label is None:
+        label = _month_labels.put(key, formats.date_format(month, "YEAR_MONTH_FORMAT"))
+    return label
 
 
 def _locale() -> Locale:
-    try:
-        return Locale.parse(translation.to_locale(translation.get_language() or "en"))
-    except (UnknownLocaleError, ValueError):
-        return Locale.parse("en")
+    """The active language's Babel locale (English when Babel has none), read once per
+    language."""
+    language = translation.get_language() or "en"
+    locale = _locales.get(language)
+    if locale is None:
+        try:
+            locale = Locale.parse(translation.to_locale(language))
+        except (UnknownLocaleError, ValueError):
+            locale = Locale.parse("en")
+        _locales.put(language, locale)
+    return locale
 
 
 class MonthForm(forms.Form):
@@ -107,11 +127,12 @@ def _chosen_month(request: HttpRequest, months: list[date]) -> tuple[MonthForm, 
 
 
 def _shown(figure: figures.Figure, kind: str) -> str:
-    """A published count (``1,234``) or rate (``87.5%``) the reader's way; ``""`` for an
-    amount (the template writes it with the ``money`` filters) and for a figure not
-    published (the template writes why)."""
-    if not figure.published or figure.value is None or kind == "money":
+    """A published count (``1,234``), rate (``87.5%``) or amount (``£12.40``) the
+    reader's way; ``""`` for a figure not published (the template writes why)."""
+    if not figure.published or figure.value is None:
         return ""
+    if kind == "money":
+        return format_money(cast(Decimal, figure.value))  # an amount is a Decimal
     if kind == "count":
         return str(format_decimal(figure.value, locale=_locale()))
     return str(format_percent(figure.value, format="#,##0.0%", locale=_locale()))
@@ -127,21 +148,26 @@ KINDS = (
 
 
 def _table_rows(rows: list[figures.ServicePerformance]) -> list[dict[str, Any]]:
+    """The table's rows: each service's ``row`` and its ``cells`` (``name``, ``status``,
+    whether ``published`` or ``suppressed``, and the figure's ``text``), worked out here
+    so that the template only writes them."""
     return [
         {
             "row": row,
-            "cells": [
-                {
-                    "name": name,
-                    "kind": kind,
-                    "figure": getattr(row, name),
-                    "text": _shown(getattr(row, name), kind),
-                }
-                for name, kind in KINDS
-            ],
+            "cells": [_cell(name, kind, getattr(row, name)) for name, kind in KINDS],
         }
         for row in rows
     ]
+
+
+def _cell(name: str, kind: str, figure: figures.Figure) -> dict[str, Any]:
+    return {
+        "name": name,
+        "status": figure.status,
+        "published": figure.published,
+        "suppressed": figure.suppressed,
+        "text": _shown(figure, kind),
+    }
 
 
 @public
@@ -151,9 +177,10 @@ def performance(request: HttpRequest) -> HttpResponse:
     with figures unless ``?month=YYYY-MM`` chooses another). A month that cannot be
     shown (badly written, in the future, not ended, without figures) is a 400 with the
     reason beside the month list."""
-    months = figures.public_months()
+    services = figures.public_services()
+    months = figures.public_months(services=services)
     form, month = _chosen_month(request, months)
-    rows = figures.performance_rows(months=[month]) if month else []
+    rows = figures.performance_rows(months=[month], services=services) if month else []
     return render(
         request,
         "insights/public_performance.html",

@@ -71,6 +71,19 @@ def _with_related(queryset: QuerySet[Dataset]) -> QuerySet[Dataset]:
     )
 
 
+#: What a list of results reads of a dataset (``opendata/_results.html``), with its
+#: department: not its search text, facet terms or the other columns a dataset's page and
+#: the API read.
+LISTED_FIELDS = (
+    "name",
+    "titles",
+    "descriptions",
+    "modified",
+    "department__name",
+    "department__names",
+)
+
+
 def dataset_for_reader(*, user: Any, name_or_id: str) -> Dataset:
     """The dataset named (or with the id) ``name_or_id`` if ``user`` may read it, with its
     department, ward and resources; else :class:`DatasetNotFound`."""
@@ -188,6 +201,10 @@ class SearchQuery:
     include_private: bool = False
     include_drafts: bool = False
     include_withdrawn: bool = False
+    #: Only what a list of results shows (the search page): the datasets' :data:`LISTED_FIELDS`
+    #: and their resources' formats (``SearchResult.formats``); else whole datasets with
+    #: their resources (the API).
+    listing: bool = False
 
 
 @dataclass
@@ -196,6 +213,8 @@ class SearchResult:
     datasets: list[Dataset]
     #: field -> [(value, count)], most frequent first.
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    #: For a listing: dataset id -> its resources' formats, sorted, each once.
+    formats: dict[Any, list[str]] = field(default_factory=dict)
 
 
 #: CKAN sort fields and ours.
@@ -327,12 +346,7 @@ def dataset_search(*, user: Any, query: SearchQuery) -> SearchResult:
         base = base.filter(modified__gte=query.modified_from)
     if query.modified_to is not None:
         base = base.filter(modified__lte=query.modified_to)
-    ordering = _ordering(query.sort, bool(query.q))
-    page: list[Dataset] = []
-    if query.rows:
-        # The total rides on the page's rows (one scan of the matches, not two).
-        counted = base.annotate(search_total=Window(Count("pk"))).order_by(*ordering)
-        page = list(_with_related(counted)[query.start : query.start + query.rows])
+    page, formats = _page(base, query)
     if page:
         count = int(getattr(page[0], "search_total", 0))
     else:
@@ -341,7 +355,34 @@ def dataset_search(*, user: Any, query: SearchQuery) -> SearchResult:
     facets = _facet_counts(base, wanted, query) if wanted and count else {}
     for name in wanted:
         facets.setdefault(name, [])
-    return SearchResult(count=count, datasets=page, facets=facets)
+    return SearchResult(count=count, datasets=page, facets=facets, formats=formats)
+
+
+def _page(
+    base: QuerySet[Dataset], query: SearchQuery
+) -> tuple[list[Dataset], dict[Any, list[str]]]:
+    """The page of matches ``query`` asks for, each dataset with its total number of
+    matches (``search_total``), and for a listing the formats of their resources."""
+    if not query.rows:
+        return [], {}
+    # The total rides on the page's rows (one scan of the matches, not two).
+    counted: QuerySet[Dataset] = base.annotate(search_total=Window(Count("pk")))
+    counted = counted.order_by(*_ordering(query.sort, bool(query.q)))
+    window = slice(query.start, query.start + query.rows)
+    if not query.listing:
+        return list(_with_related(counted)[window]), {}
+    page = list(counted.only(*LISTED_FIELDS).select_related("department")[window])
+    return page, _resource_formats(page)
+
+
+def _resource_formats(datasets: list[Dataset]) -> dict[Any, list[str]]:
+    """Each dataset's resources' formats, sorted, each once (one query of two columns:
+    prefetching the resources built a row object for each)."""
+    formats: dict[Any, set[str]] = {dataset.pk: set() for dataset in datasets}
+    pairs = Resource.objects.filter(dataset__in=list(formats)).exclude(format="")
+    for dataset_id, name in pairs.values_list("dataset_id", "format"):
+        formats[dataset_id].add(name)
+    return {dataset_id: sorted(names) for dataset_id, names in formats.items()}
 
 
 def organizations_with_counts(*, user: Any) -> list[tuple[Department, int]]:

@@ -21,12 +21,16 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ecitizen.accounts.models import Department, Jurisdiction
 from ecitizen.catalogue.spec import localised
 from ecitizen.core.access import public
+from ecitizen.core.forms import html_text
+from ecitizen.core.listing import Addresses, day_month_year, sentence
 from ecitizen.opendata import charts, selectors
 from ecitizen.opendata.forms import FACET_FILTERS, SORT_CHOICES, DatasetSearchForm, read_search
 from ecitizen.opendata.models import Dataset, Resource
@@ -379,17 +383,35 @@ def _search_page(
     return result, number, pages
 
 
-def _result_rows(datasets: list[Dataset]) -> list[dict[str, Any]]:
+_DATASET = Addresses("opendata:dataset")
+
+
+def _format_tags(formats: list[str]) -> SafeString:
+    """A grey tag for each format, each followed by a space (a result's formats)."""
+    return SafeString(
+        "".join(
+            f'<strong class="govuk-tag govuk-tag--grey">{html_text(name)}</strong> '
+            for name in formats
+        )
+    )
+
+
+def _result_rows(result: selectors.SearchResult) -> list[dict[str, Any]]:
+    """The rows of ``opendata/_results.html`` for a listing's result, each value worked
+    out here: ``url``, ``title``, ``department``, ``description`` (its first forty
+    words), ``formats`` (its resources' formats as tags) and ``updated`` (when it last
+    changed, in a sentence)."""
+    last_updated = _("Last updated %(date)s")
     rows = []
-    for dataset in datasets:
-        resources = list(dataset.resources.all())
+    for dataset in result.datasets:
         rows.append(
             {
-                "dataset": dataset,
+                "url": _DATASET(dataset.name),
                 "title": dataset.title(),
-                "description": dataset.description(),
+                "description": Truncator(dataset.description()).words(40, truncate=" …"),
                 "department": str(dataset.department),
-                "formats": sorted({r.format for r in resources if r.format}),
+                "formats": _format_tags(result.formats[dataset.pk]),
+                "updated": sentence(last_updated, date=day_month_year(dataset.modified)),
             }
         )
     return rows
@@ -412,7 +434,12 @@ def dataset_search(request: HttpRequest) -> HttpResponse:
         sort = ""
     terms = [(name, value) for name, values in asked["terms"].items() for value in values]
     query = selectors.SearchQuery(
-        q=asked["q"], terms=terms, sort=sort, facet_fields=tuple(FACET_FILTERS), facet_limit=50
+        q=asked["q"],
+        terms=terms,
+        sort=sort,
+        facet_fields=tuple(FACET_FILTERS),
+        facet_limit=50,
+        listing=True,
     )
     try:
         result, number, pages = _search_page(request, query, notices)
@@ -446,7 +473,7 @@ def dataset_search(request: HttpRequest) -> HttpResponse:
             "form": form,
             "query": asked["q"],
             "count": result.count,
-            "rows": _result_rows(result.datasets),
+            "rows": _result_rows(result),
             "pagination": _pagination(number, pages, kept),
             "start": (number - 1) * PAGE_SIZE + 1,
             "notices": notices,
@@ -658,7 +685,7 @@ def organization_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if department is None:
         raise Http404(_("There is no organisation at this address."))
     notices: list[str] = []
-    query = selectors.SearchQuery(terms=[("organization", department.slug)])
+    query = selectors.SearchQuery(terms=[("organization", department.slug)], listing=True)
     result, number, pages = _search_page(request, query, notices)
     return render(
         request,
@@ -666,7 +693,7 @@ def organization_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "department": department,
             "count": result.count,
-            "rows": _result_rows(result.datasets),
+            "rows": _result_rows(result),
             "pagination": _pagination(number, pages, []),
             "start": (number - 1) * PAGE_SIZE + 1,
             "notices": notices,

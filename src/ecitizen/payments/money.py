@@ -21,13 +21,33 @@ from babel.numbers import (
 from django.conf import settings
 from django.utils import translation
 
+from ecitizen.core.processcache import Kept
+
+#: Babel's locale of each language and its symbol of the currency,
+#: read once (a list of bills or of payments writes an amount per cell).
+_locales: Kept[Locale] = Kept()
+_symbols: Kept[str] = Kept()
+
 
 def _locale(language: str | None) -> Locale:
     code = language or translation.get_language() or settings.LANGUAGE_CODE
-    try:
-        return Locale.parse(translation.to_locale(code))
-    except (UnknownLocaleError, ValueError):
-        return Locale.parse("en")
+    locale = _locales.get(code)
+    if locale is None:
+        try:
+            locale = Locale.parse(translation.to_locale(code))
+        except (UnknownLocaleError, ValueError):
+            locale = Locale.parse("en")
+        _locales.put(code, locale)
+    return locale
+
+
+def _symbol(locale: Locale) -> str:
+    """The symbol of the site's currency in ``locale``."""
+    key = (str(locale), settings.CURRENCY)
+    symbol = _symbols.get(key)
+    if symbol is None:
+        symbol = _symbols.put(key, str(get_currency_symbol(settings.CURRENCY, locale=locale)))
+    return symbol
 
 
 def currency_precision(currency: str | None = None) -> int:
@@ -71,7 +91,7 @@ def currency_symbol() -> str:
     configured = str(getattr(settings, "CURRENCY_SYMBOL", "") or "")
     if configured:
         return configured
-    return str(get_currency_symbol(settings.CURRENCY, locale=_locale(settings.LANGUAGE_CODE)))
+    return _symbol(_locale(settings.LANGUAGE_CODE))
 
 
 def format_money(amount: Decimal | int | str, *, language: str | None = None) -> str:
@@ -83,7 +103,7 @@ def format_money(amount: Decimal | int | str, *, language: str | None = None) ->
     text = str(
         format_currency(Decimal(amount), settings.CURRENCY, locale=locale, currency_digits=True)
     )
-    own = str(get_currency_symbol(settings.CURRENCY, locale=locale))
+    own = _symbol(locale)
     symbol = currency_symbol()
     return text.replace(own, symbol, 1) if own != symbol else text
 

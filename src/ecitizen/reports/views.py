@@ -39,6 +39,7 @@ from ecitizen.cases.services import format_answer
 from ecitizen.catalogue.spec import localised
 from ecitizen.core.access import public, signed_in
 from ecitizen.core.errors import DomainError
+from ecitizen.core.listing import Addresses, day_month_year, sentence
 from ecitizen.documents.http import bytes_response
 from ecitizen.documents.services import sanitise_filename, upload_read
 from ecitizen.reports import geo, selectors, services
@@ -828,6 +829,23 @@ def support(request: HttpRequest, reference: str) -> HttpResponse:
 # --- public pages ---------------------------------------------------------------------------------
 
 
+_REPORT = Addresses("reports:detail")
+#: What the list reads of a report and its ward (not, among others, the answers of a
+#: report still being written, encrypted).
+_LISTED_FIELDS = (
+    "reference",
+    "title",
+    "address",
+    "category",
+    "state",
+    "is_open",
+    "requested_at",
+    "latitude",
+    "longitude",
+    "ward__name",
+)
+
+
 @public
 def report_list(request: HttpRequest) -> HttpResponse:
     """Reports around a place (a street or postcode searched for), newest first, on a map
@@ -860,37 +878,41 @@ def report_list(request: HttpRequest) -> HttpResponse:
         ward_id=ward_id,
         bbox=geo.bbox_around(place.lat, place.lon, AROUND_RADIUS_M) if place else None,
     )
-    page = Paginator(
-        selectors.reports_filtered(filters).select_related("ward"), LIST_PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    listed = selectors.reports_filtered(filters).select_related("ward").only(*_LISTED_FIELDS)
+    page = Paginator(listed, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Each row's values worked out here, the template only writes them.
+    in_ward, reported_on = _("%(ward)s ward"), _("reported on %(date)s")
     rows = []
+    pins = []
     for report in page.object_list:
         category = by_code.get(report.category)
-        rows.append(
+        row = {
+            "url": _REPORT(report.reference),
+            "title": report.title,
+            "reference": report.reference,
+            "address": report.address,
+            "category": category.title() if category else report.category,
+            "status": _status_label(category, report.state),
+            "tag": _status_tag(report, category),
+            "ward": sentence(in_ward, ward=report.ward.name) if report.ward else "",
+            "reported": sentence(reported_on, date=day_month_year(report.requested_at)),
+            "distance": _distance_text(
+                geo.distance_m(place.lat, place.lon, report.latitude, report.longitude)
+            )
+            if place
+            else "",
+        }
+        rows.append(row)
+        pins.append(
             {
-                "report": report,
-                "category": category.title() if category else report.category,
-                "status": _status_label(category, report.state),
-                "tag": _status_tag(report, category),
-                "ward": report.ward.name if report.ward else "",
-                "distance": _distance_text(
-                    geo.distance_m(place.lat, place.lon, report.latitude, report.longitude)
-                )
-                if place
-                else "",
+                "lat": report.latitude,
+                "lon": report.longitude,
+                "title": report.title,
+                "reference": report.reference,
+                "status": row["status"],
+                "url": row["url"],
             }
         )
-    pins = [
-        {
-            "lat": row["report"].latitude,
-            "lon": row["report"].longitude,
-            "title": row["report"].title,
-            "reference": row["report"].reference,
-            "status": row["status"],
-            "url": reverse("reports:detail", args=[row["report"].reference]),
-        }
-        for row in rows
-    ]
     kept = {
         key: value
         for key, value in (

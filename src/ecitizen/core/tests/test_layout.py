@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.template import Context, TemplateSyntaxError, engines
 from django.urls import reverse
 from django.utils import formats, translation
 
@@ -101,6 +102,59 @@ def test_a_case_officer_sees_only_the_sections_of_their_roles(client, department
     assert ">Cases</a>" in sections
     assert "Audit trail" not in sections
     assert 'aria-current="page"' in page.split("govuk-service-navigation__list", 1)[1]
+
+
+# --- Markup kept for everyone ({% shared %}) -------------------------------------------
+
+
+def test_what_base_html_keeps_for_everyone_shows_nothing_of_a_person(
+    client, resident, second_resident
+):
+    """The header, the footer and the navigation are rendered once per language and kept
+    ({% shared %}): the address, the form's token, the return address and the current
+    page are still each request's own."""
+    client.force_login(resident)
+    first = client.get(reverse("accounts:home")).content.decode()
+    client.force_login(second_resident)
+    second = client.get(reverse("catalogue:list")).content.decode()
+    assert resident.email in first
+    assert resident.email not in second
+    assert second_resident.email in second
+    token = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+    assert token.findall(second)
+    assert set(token.findall(first)).isdisjoint(token.findall(second))
+    assert f'name="next" value="{reverse("catalogue:list")}"' in second
+    account_link = f'app-header__user" href="{reverse("accounts:home")}"'
+    assert f'{account_link} aria-current="true"' in first
+    assert f"{account_link}>" in second
+
+
+def test_what_is_kept_follows_the_language_and_the_settings(client, db, settings):
+    with translation.override("en"):
+        english = client.get(reverse("catalogue:list")).content.decode()
+    client.post(reverse("core:language"), {"language": "fr", "next": "/"})
+    french = client.get(reverse("catalogue:list")).content.decode()
+    assert "Skip to main content" in english
+    assert 'lang="fr"' in french
+    assert "Skip to main content" not in french
+    settings.DEMO_BANNER = not settings.DEMO_BANNER
+    client.post(reverse("core:language"), {"language": "en", "next": "/"})
+    toggled = client.get(reverse("catalogue:list")).content.decode()
+    assert ('id="demo-site"' in toggled) is settings.DEMO_BANNER
+    assert ('id="demo-site"' in english) is not settings.DEMO_BANNER
+
+
+def test_shared_markup_holds_no_block_and_reads_only_values_made_to_be_shared():
+    engine = engines["django"].engine
+    with pytest.raises(TemplateSyntaxError):
+        engine.from_string(
+            "{% load layout %}{% shared %}{% block a %}{% endblock %}{% endshared %}"
+        )
+    kept = engine.from_string("{% load layout %}{% shared user %}{{ user }}{% endshared %}")
+    with pytest.raises(TypeError, match="not a SharedValue"):
+        kept.render(Context({"user": "someone@example.test"}))
+    page = engine.from_string("{% load layout %}{% shared %}[{{ user }}]{% endshared %}")
+    assert page.render(Context({"user": "someone@example.test"})) == "[]"
 
 
 # --- Dates ---------------------------------------------------------------------------

@@ -1,0 +1,73 @@
+"""What the pages work out once per process instead of on every request: addresses
+without arguments, translations of literals and markup that is the same for everyone
+reading in a language.
+
+Only what follows from the settings, the URL map, the active language and the script
+prefix is kept here, never anything read from a request or a person. Tests change settings
+(``override_settings``): what was kept before a change is forgotten.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable
+from typing import Generic, TypeVar
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.urls import get_script_prefix, reverse
+
+Value = TypeVar("Value")
+
+
+class _Settings:
+    #: Counts the changes of settings (tests).
+    generation = 0
+
+
+@receiver(setting_changed)
+def _new_generation(**kwargs: object) -> None:
+    _Settings.generation += 1
+
+
+class Kept(Generic[Value]):
+    """Values kept under the settings of the moment, by key; a change of settings forgets
+    them all. Two threads may both work out a missing value: each keeps the same one."""
+
+    def __init__(self) -> None:
+        self._generation = _Settings.generation
+        self._values: dict[Hashable, Value] = {}
+
+    def get(self, key: Hashable) -> Value | None:
+        if self._generation != _Settings.generation:
+            return None
+        return self._values.get(key)
+
+    def put(self, key: Hashable, value: Value) -> Value:
+        if self._generation != _Settings.generation:
+            self._values = {}
+            self._generation = _Settings.generation
+        self._values[key] = value
+        return value
+
+
+_reversed: Kept[str] = Kept()
+
+
+def reverse_once(url_name: str) -> str:
+    """``reverse(url_name)`` for a URL without arguments, worked out once per script
+    prefix (a deployment under a path serves it from the request's ``SCRIPT_NAME``).
+    Raises ``NoReverseMatch`` as ``reverse`` does."""
+    key = (get_script_prefix(), url_name)
+    return _reversed.get(key) or _reversed.put(key, reverse(url_name))
+
+
+class SharedValue(ABC):
+    """A value that markup kept for everyone may depend on besides the language (base.html's
+    navigation: ``{% shared navigation %}``): ``shared_key`` names all of it that the
+    markup reads, so that one rendering serves every page with the same key. A key must
+    say nothing about a person (which sections, not whose)."""
+
+    @property
+    @abstractmethod
+    def shared_key(self) -> Hashable: ...
