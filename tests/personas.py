@@ -24,108 +24,163 @@ def _official(role: str, department=None, *, mfa: bool = True, email: str):
     return user
 
 
+#: The departments: fixture name -> (slug, name).
+DEPARTMENTS = {
+    "department": ("revenue", "Revenue"),
+    "other_department": ("planning", "Planning & Building"),
+}
+
+#: The people who hold no role: fixture name -> (email, full name).
+PEOPLE = {
+    "resident": ("resident@example.test", "Alex Morgan"),
+    "second_resident": ("resident2@example.test", "Yasmin Farouk"),
+    "outsider": ("outsider@example.test", "Olive Outsider"),
+}
+
+#: The officials: fixture name -> (role, email, second factor enrolled).
+OFFICIALS = {
+    "case_officer": (Role.CASE_OFFICER, "officer@example.test", True),
+    "supervisor": (Role.SUPERVISOR, "supervisor@example.test", True),
+    "department_admin": (Role.DEPARTMENT_ADMIN, "deptadmin@example.test", True),
+    "auditor": (Role.AUDITOR, "auditor@example.test", True),
+    "platform_admin": (Role.PLATFORM_ADMIN, "admin@example.test", True),
+    "publisher": ("publisher", "publisher@example.test", True),
+    "other_publisher": ("publisher", "other.publisher@example.test", True),
+    "service_manager": ("service_manager", "manager@example.test", True),
+    "other_service_manager": ("service_manager", "other.manager@example.test", True),
+    "performance_officer": ("performance_officer", "performance@example.test", True),
+    "engagement_officer": ("engagement_officer", "engagement@example.test", True),
+    "other_engagement_officer": ("engagement_officer", "other.engagement@example.test", True),
+    "intermediary": ("intermediary", "helper@example.test", True),
+    "official_without_mfa": (Role.CASE_OFFICER, "new.officer@example.test", False),
+    "election_administrator": ("election_administrator", "elections@example.test", True),
+    "other_election_administrator": (
+        "election_administrator",
+        "other.elections@example.test",
+        True,
+    ),
+    "credential_authority": ("credential_authority", "returning@example.test", True),
+}
+
+
+def make_persona(name: str, department=None):
+    """Create the persona that the fixture ``name`` gives, for code that cannot request
+    the fixture (a world built once for a module, ``tests.shared_world``): a department,
+    a person, or an official of ``department``, which must be the department its fixture
+    uses (``department``; ``other_department`` for the ``other_`` officials; none for an
+    authority-wide role)."""
+    if name in DEPARTMENTS:
+        slug, title = DEPARTMENTS[name]
+        return DepartmentFactory(slug=slug, name=title)
+    if name in PEOPLE:
+        email, full_name = PEOPLE[name]
+        return UserFactory(email=email, full_name=full_name)
+    role, email, mfa = OFFICIALS[name]
+    return _official(role, department, mfa=mfa, email=email)
+
+
 @pytest.fixture
 def department(db):
-    return DepartmentFactory(slug="revenue", name="Revenue")
+    return make_persona("department")
 
 
 @pytest.fixture
 def other_department(db):
-    return DepartmentFactory(slug="planning", name="Planning & Building")
+    return make_persona("other_department")
 
 
 @pytest.fixture
 def resident(db):
-    return UserFactory(email="resident@example.test", full_name="Alex Morgan")
+    return make_persona("resident")
 
 
 @pytest.fixture
 def second_resident(db):
-    return UserFactory(email="resident2@example.test", full_name="Yasmin Farouk")
+    return make_persona("second_resident")
 
 
 @pytest.fixture
 def outsider(db):
     """Signed in, but with no business with anything a test sets up."""
-    return UserFactory(email="outsider@example.test", full_name="Olive Outsider")
+    return make_persona("outsider")
 
 
 @pytest.fixture
 def case_officer(department):
-    return _official(Role.CASE_OFFICER, department, email="officer@example.test")
+    return make_persona("case_officer", department)
 
 
 @pytest.fixture
 def supervisor(department):
-    return _official(Role.SUPERVISOR, department, email="supervisor@example.test")
+    return make_persona("supervisor", department)
 
 
 @pytest.fixture
 def department_admin(department):
-    return _official(Role.DEPARTMENT_ADMIN, department, email="deptadmin@example.test")
+    return make_persona("department_admin", department)
 
 
 @pytest.fixture
 def auditor(db):
-    return _official(Role.AUDITOR, email="auditor@example.test")
+    return make_persona("auditor")
 
 
 @pytest.fixture
 def platform_admin(db):
-    return _official(Role.PLATFORM_ADMIN, email="admin@example.test")
+    return make_persona("platform_admin")
 
 
 @pytest.fixture
 def publisher(department):
     """A data publisher of the department (open data)."""
-    return _official("publisher", department, email="publisher@example.test")
+    return make_persona("publisher", department)
 
 
 @pytest.fixture
 def other_publisher(other_department):
     """A data publisher of another department."""
-    return _official("publisher", other_department, email="other.publisher@example.test")
+    return make_persona("other_publisher", other_department)
 
 
 @pytest.fixture
 def service_manager(department):
     """A head of service of the department (insights: its dashboards and forecasts)."""
-    return _official("service_manager", department, email="manager@example.test")
+    return make_persona("service_manager", department)
 
 
 @pytest.fixture
 def other_service_manager(other_department):
     """A head of service of another department."""
-    return _official("service_manager", other_department, email="other.manager@example.test")
+    return make_persona("other_service_manager", other_department)
 
 
 @pytest.fixture
 def performance_officer(db):
     """The authority's performance officer: every department's figures."""
-    return _official("performance_officer", email="performance@example.test")
+    return make_persona("performance_officer")
 
 
 @pytest.fixture
 def engagement_officer(department):
     """The department's engagement officer: runs its participatory processes."""
-    return _official("engagement_officer", department, email="engagement@example.test")
+    return make_persona("engagement_officer", department)
 
 
 @pytest.fixture
 def other_engagement_officer(other_department):
     """Another department's engagement officer (outside the first department's remit)."""
-    return _official("engagement_officer", other_department, email="other.engagement@example.test")
+    return make_persona("other_engagement_officer", other_department)
 
 
 @pytest.fixture
 def intermediary(db):
     """An assisted-digital helper (a library's): enters paper participation for residents."""
-    return _official("intermediary", email="helper@example.test")
+    return make_persona("intermediary")
 
 
 @pytest.fixture
 def official_without_mfa(department):
-    return _official(Role.CASE_OFFICER, department, mfa=False, email="new.officer@example.test")
+    return make_persona("official_without_mfa", department)
 
 
 def sign_in_official(client, user) -> None:
@@ -142,18 +197,16 @@ def sign_in_official(client, user) -> None:
 @pytest.fixture
 def election_administrator(department):
     """The department's electoral office: prepares, opens and counts its elections."""
-    return _official("election_administrator", department, email="elections@example.test")
+    return make_persona("election_administrator", department)
 
 
 @pytest.fixture
 def other_election_administrator(other_department):
     """Another department's electoral office (outside the first one's remit)."""
-    return _official(
-        "election_administrator", other_department, email="other.elections@example.test"
-    )
+    return make_persona("other_election_administrator", other_department)
 
 
 @pytest.fixture
 def credential_authority(department):
     """The returning officer: issues voters' credentials (never the administrator)."""
-    return _official("credential_authority", department, email="returning@example.test")
+    return make_persona("credential_authority", department)

@@ -10,15 +10,24 @@ Expected answers: another department or another ward gets 404, the answer for an
 that does not exist. A role that does not hold the capability gets 403 from the access
 rule before any object is looked up (the same for every object, so it reveals nothing) or
 404 from the object's own check.
+
+The world (every object a URL can name, and an official of every role in every place a
+check asks for, each with a session signed in as ``sign_in_official`` does) is built once
+for the module and each test runs inside it, rolled back (``tests/shared_world.py``). Each
+check still uses an official no other check of its test used.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.test import Client
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
@@ -28,6 +37,7 @@ from ecitizen.core.access import capability_roles
 from ecitizen.core.registry import registry
 from tests.factories import DepartmentFactory, JurisdictionFactory, UserFactory
 from tests.personas import TOTP_SECRET, sign_in_official
+from tests.shared_world import shared_world
 from tests.test_url_access import _walk
 
 
@@ -59,6 +69,13 @@ class World:
     ward: Any
     other_ward: Any
     targets: dict[str, list[Target]] = field(default_factory=dict)
+    #: One official for each role and place a check may ask for (``_placement``), made
+    #: with the world: a test uses each once, then makes its own (``person``).
+    officials: dict[tuple[str, Any, Any], Any] = field(default_factory=dict)
+    #: A session of each of the world's officials, signed in with ``sign_in_official``
+    #: when the world was built (user id -> session key), and when.
+    sessions: dict[int, str] = field(default_factory=dict)
+    signed_in_at: float = 0.0
 
 
 def _official(role: str, department, ward=None, *, email: str):
@@ -73,6 +90,14 @@ def _official(role: str, department, ward=None, *, email: str):
     )
     accounts.mfa_totp_activate(user=user, secret=TOTP_SECRET, actor=None)
     return user
+
+
+def _placement(role: str, department, ward) -> tuple[str, Any, Any]:
+    """Where ``_official`` puts an official of ``role`` asked for in ``department`` and
+    ``ward``: an authority-wide role has neither."""
+    if role in registry.authority_wide_roles():
+        return (role, None, None)
+    return (role, department.pk, ward.pk if ward is not None else None)
 
 
 def _build_world() -> World:
@@ -312,7 +337,33 @@ def _build_world() -> World:
     _voting_world(world)
     _erasure_world(world)
     _api_world(world)
+    _officials_world(world)
     return world
+
+
+def _officials_world(world: World) -> None:
+    """An official of every role a URL admits or the matrix tries, in each place a check
+    asks for: of the department (no ward, its ward, the other ward) and of the other
+    department."""
+    roles = registry.staff_roles().union(*(roles for _name, _params, roles in URLS))
+    places = [
+        (world.department, None),
+        (world.department, world.ward),
+        (world.department, world.other_ward),
+        (world.other_department, None),
+    ]
+    for role in sorted(roles):
+        for department, ward in places:
+            key = _placement(role, department, ward)
+            if key not in world.officials:
+                email = f"matrix.pool{len(world.officials)}@example.test"
+                world.officials[key] = _official(role, department, ward, email=email)
+    owners = [t.owner for targets in world.targets.values() for t in targets if t.owner]
+    world.signed_in_at = time.time()
+    for user in [*world.officials.values(), *owners]:
+        browser = Client()
+        sign_in_official(browser, user)
+        world.sessions[user.pk] = browser.cookies[settings.SESSION_COOKIE_NAME].value
 
 
 def _api_world(world: World) -> None:
@@ -520,6 +571,10 @@ def staff_object_urls() -> list[tuple[str, tuple[str, ...], frozenset[str]]]:
 
 URLS = staff_object_urls()
 
+# The world is built once for the module (on each xdist process); each test runs inside it,
+# rolled back (tests/shared_world.py).
+_shared_world, world = shared_world(_build_world)
+
 
 def test_the_matrix_covers_every_staff_url_that_names_an_object():
     names = {name for name, _, _ in URLS}
@@ -548,24 +603,42 @@ def _request(client, url: str, method: str):
     return client.post(url, {}) if method == "POST" else client.get(url)
 
 
-def _status(client, user, url: str, method: str) -> int:
-    client.logout()
-    sign_in_official(client, user)
+def _status(client, user, url: str, method: str, sessions: dict[int, str]) -> int:
+    """The answer to ``user``'s request. Signed in with ``sign_in_official``: just now,
+    or, the first time the test asks for one of the world's officials, when the world
+    was built (``sessions``, a test's own copy: each is used once, as it was made)."""
+    session = sessions.pop(user.pk, None)
+    if session is None:
+        client.logout()
+        sign_in_official(client, user)
+    else:
+        client.cookies = SimpleCookie()  # as logging out leaves them
+        client.cookies[settings.SESSION_COOKIE_NAME] = session
     return _request(client, url, method).status_code
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "params", "roles"), URLS, ids=[u[0] for u in URLS])
-def test_officials_outside_the_object_s_remit_get_404(client, name, params, roles, tmp_path):
-    world = _build_world()
+def test_officials_outside_the_object_s_remit_get_404(client, world, name, params, roles):
     authority_wide = registry.authority_wide_roles()
     department_roles = sorted(r for r in roles if r not in authority_wide)
     other_roles = sorted(
         r for r in registry.staff_roles() - roles if r not in authority_wide | {Role.AUDITOR}
     )
     serial = iter(range(10_000))
+    used = set()
+    # The world's sessions, while they are well within the staff idle limit (30 minutes
+    # from their sign-in): after it, a page would send its official to sign in again.
+    young = time.time() - world.signed_in_at < settings.SESSION_IDLE_TIMEOUT_STAFF / 2
+    sessions = dict(world.sessions) if young else {}
 
     def person(role, department, ward=None):
+        """A new official of ``role`` in ``department`` and ``ward`` for each check: the
+        world's the first time, then one made here."""
+        key = _placement(role, department, ward)
+        if key not in used:
+            used.add(key)
+            return world.officials[key]
         return _official(role, department, ward, email=f"m{next(serial)}@example.test")
 
     for target in _target_for(world, name, params):
@@ -575,29 +648,29 @@ def test_officials_outside_the_object_s_remit_get_404(client, name, params, role
         probe = target.owner or person(
             sorted(roles)[0], world.department, target.ward if target.remit else None
         )
-        method = "POST" if _status(client, probe, url, "GET") == 405 else "GET"
+        method = "POST" if _status(client, probe, url, "GET", sessions) == 405 else "GET"
 
         # Outsiders first: an insider's POST may change the object.
         if target.owner is not None:
             for role in sorted(roles):
                 stranger = person(role, world.department)
-                assert _status(client, stranger, url, method) == 404, (
+                assert _status(client, stranger, url, method, sessions) == 404, (
                     f"{what}: another {role} reached someone else's object"
                 )
         if target.remit:
             for role in department_roles:
                 elsewhere = person(role, world.other_department)
-                assert _status(client, elsewhere, url, method) == 404, (
+                assert _status(client, elsewhere, url, method, sessions) == 404, (
                     f"{what}: a {role} of another department got in"
                 )
                 if target.ward is not None:
                     other_ward = person(role, world.department, world.other_ward)
-                    assert _status(client, other_ward, url, method) == 404, (
+                    assert _status(client, other_ward, url, method, sessions) == 404, (
                         f"{what}: a {role} of another ward got in"
                     )
         for role in other_roles:
             without = person(role, world.department, target.ward)
-            assert _status(client, without, url, method) in {403, 404}, (
+            assert _status(client, without, url, method, sessions) in {403, 404}, (
                 f"{what}: a {role}, which the URL does not admit, got in"
             )
 
@@ -610,7 +683,7 @@ def test_officials_outside_the_object_s_remit_get_404(client, name, params, role
                 for role in (target.insider_roles or department_roles or sorted(roles))
             ]
         )
-        reached = [_status(client, insider, url, method) for insider in insiders]
+        reached = [_status(client, insider, url, method, sessions) for insider in insiders]
         # An empty POST may be refused as invalid (400) only once the object was found.
         assert any(status < 400 or (method, status) == ("POST", 400) for status in reached), (
             f"{what}: no insider reached it ({reached}); the test world is wrong"

@@ -3,6 +3,10 @@ resident would: malformed parameters (never a 500), drafts and private datasets 
 through any door, tokens and cookies, writes across departments, hostile uploads, the SQL
 endpoint, and HTML in everything a page shows. Each test states the expected behaviour;
 those named for a defect were found in review, failed, and were fixed.
+
+The world (two departments and their publishers with an API token each, and the revenue
+department's public, private and draft tables, loaded) is built once for the module and
+each test runs inside it, rolled back (``tests/shared_world.py``).
 """
 
 from __future__ import annotations
@@ -11,15 +15,15 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 
 from ecitizen.accounts.models import RoleAssignment
 from ecitizen.opendata import services
 from ecitizen.opendata.ckan import fq
 from ecitizen.opendata.models import Dataset, DatasetRevision, Resource
-from tests.personas import sign_in_official
-
-pytestmark = pytest.mark.django_db
+from tests.personas import make_persona, sign_in_official
+from tests.shared_world import shared_world
 
 API = "/api/3/action/"
 FORMULA = "=cmd|' /C calc'!A0"
@@ -30,11 +34,6 @@ CSV = (
     f'3,"{FORMULA}",North,7.25,2020-03-01\n'
 ).encode()
 XSS = "<script>alert(1)</script>"
-
-
-@pytest.fixture(autouse=True)
-def _datastore_dir(settings, tmp_path):
-    settings.DATASTORE_DIR = tmp_path / "datastore"
 
 
 def _table(actor, department, name, capture, *, private=False, publish=True):
@@ -61,25 +60,66 @@ def _table(actor, department, name, capture, *, private=False, publish=True):
     return resource
 
 
-@pytest.fixture
-def world(publisher, department, django_capture_on_commit_callbacks):
-    """The revenue department's public, private and draft tables."""
-    capture = django_capture_on_commit_callbacks
+def _build() -> dict:
+    department = make_persona("department")
+    other_department = make_persona("other_department")
+    publisher = make_persona("publisher", department)
+    other_publisher = make_persona("other_publisher", other_department)
+    capture = TestCase.captureOnCommitCallbacks  # the tables are loaded once committed
     return {
-        "public": _table(publisher, department, "pub-trees", capture),
-        "private": _table(publisher, department, "secret-trees", capture, private=True),
-        "draft": _table(publisher, department, "draft-trees", capture, publish=False),
+        "department": department,
+        "other_department": other_department,
+        "publisher": publisher,
+        "other_publisher": other_publisher,
+        "token": services.api_token_create(actor=publisher, name="script")[1],
+        "other_token": services.api_token_create(actor=other_publisher, name="script")[1],
+        "tables": {
+            "public": _table(publisher, department, "pub-trees", capture),
+            "private": _table(publisher, department, "secret-trees", capture, private=True),
+            "draft": _table(publisher, department, "draft-trees", capture, publish=False),
+        },
     }
 
 
-@pytest.fixture
-def token(publisher):
-    return services.api_token_create(actor=publisher, name="script")[1]
+_shared_world, shared = shared_world(_build, name="shared")
 
 
 @pytest.fixture
-def other_token(other_publisher):
-    return services.api_token_create(actor=other_publisher, name="script")[1]
+def world(shared):
+    """The revenue department's public, private and draft tables."""
+    return shared["tables"]
+
+
+@pytest.fixture
+def department(shared):
+    return shared["department"]
+
+
+@pytest.fixture
+def other_department(shared):
+    return shared["other_department"]
+
+
+@pytest.fixture
+def publisher(shared):
+    return shared["publisher"]
+
+
+@pytest.fixture
+def other_publisher(shared):
+    return shared["other_publisher"]
+
+
+@pytest.fixture
+def token(shared):
+    """The publisher's API token."""
+    return shared["token"]
+
+
+@pytest.fixture
+def other_token(shared):
+    """The other department's publisher's API token."""
+    return shared["other_token"]
 
 
 def _get(client, action, token=None, **params):
