@@ -97,7 +97,8 @@ def _refuse_tests_that_cannot_share(request: pytest.FixtureRequest, name: str) -
         marker = item.get_closest_marker("django_db")
         kwargs = marker.kwargs if marker else {}
         transactional = any(
-            kwargs.get(option) for option in ("transaction", "reset_sequences", "serialized_rollback")
+            kwargs.get(option)
+            for option in ("transaction", "reset_sequences", "serialized_rollback")
         )
         if transactional or names & _TRANSACTIONAL:
             pytest.fail(

@@ -265,8 +265,6 @@ TEMPLATES = [
                 "ecitizen.notifications.context_processors.inbox",
             ],
             "builtins": ["ecitizen.core.templatetags.govuk"],
-            # {% load i18n %} loads Django's tags with literals' translations kept.
-            "libraries": {"i18n": "ecitizen.core.templatetags.i18n_kept"},
         },
     }
 ]

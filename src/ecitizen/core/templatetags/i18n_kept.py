@@ -1,12 +1,14 @@
 """Django's ``i18n`` tags, with ``{% translate "a literal" %}`` translated once per
 language in a process rather than on every render.
 
-Settings load this library as ``i18n`` (``TEMPLATES`` ``libraries``), so every template's
-``{% load i18n %}`` gets it. A literal's translation (``{% translate "Sign out" %}``,
-``... context "navigation"``, ``... as label``) depends only on the active language: Django
-builds a lazy translation and turns it into text on every render, some eighty Python calls,
-which rows of lists repeat. ``{% translate variable %}`` and literals with filters are left
-to Django's node. Every other tag is Django's own.
+The platform's templates load it instead of Django's (``{% load i18n_kept %}``: the same
+tags under another name, so that Django's ``i18n`` stays what it is for a deployer's own
+templates, and ``check`` finds no two libraries of one name). A literal's translation
+(``{% translate "Sign out" %}``, ``... context "navigation"``, ``... as label``) depends
+only on the active language: Django builds a lazy translation and turns it into text on
+every render, some eighty Python calls, which rows of lists repeat. ``{% translate
+variable %}`` and literals with filters are left to Django's node. Every other tag is
+Django's own.
 """
 
 from __future__ import annotations

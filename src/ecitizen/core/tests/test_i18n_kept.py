@@ -1,5 +1,5 @@
-"""{% load i18n %} is Django's library with literals' translations kept per language
-(core.templatetags.i18n_kept): the same text as Django's tag, in each language."""
+"""{% load i18n_kept %} is Django's i18n library with literals' translations kept per
+language (core.templatetags.i18n_kept): the same text as Django's tag, in each language."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.utils import translation
 from ecitizen.core.templatetags.i18n_kept import KeptTranslation
 
 TEMPLATE = (
-    "{% load i18n %}"
+    "{% load i18n_kept %}"
     '{% translate "Sign out" %}|'
     '{% translate "More" context "navigation" %}|'
     '{% translate "Back" as label %}[{{ label }}]|'
@@ -45,4 +45,25 @@ def test_only_literals_are_kept():
     django = [node for node in nodes if isinstance(node, i18n.TranslateNode)]
     assert len(kept) == 3
     assert len(django) == 2  # the variable, and the literal with a filter
-    assert set(i18n.register.tags) <= set(engines["django"].engine.template_libraries["i18n"].tags)
+    libraries = engines["django"].engine.template_libraries
+    assert set(i18n.register.tags) <= set(libraries["i18n_kept"].tags)
+    # Django's own library keeps its name, for templates that load it.
+    assert libraries["i18n"] is i18n.register
+
+
+def test_the_platform_s_templates_load_the_kept_library():
+    """A template of the platform that loads Django's i18n renders its literals the slow
+    way: each loads i18n_kept instead."""
+    import re
+    from pathlib import Path
+
+    import ecitizen
+
+    load = re.compile(r"\{%\s*load\s[^%]*\bi18n\b[^%]*%\}")
+    root = Path(ecitizen.__file__).parent
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.html")
+        if "templates" in path.parts and load.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
