@@ -7,11 +7,15 @@ the same middleware, measured in the same run. Ratios, not milliseconds, are com
 between machines (the goal: 10x or less for every hot page; docs/performance.md); nothing
 here asserts.
 
-    python bench/pages.py [--rounds 200] [--calls] [--against OTHER/src]
+    python bench/pages.py [--rounds 200] [--calls] [--clock cpu] [--against OTHER/src]
 
 ``--calls`` also prints the Python function calls of one more request of each page
 (cProfile's count, builtins included): they do not move with the machine's load, as the
 medians do.
+
+``--clock cpu`` times each request by its thread's CPU time instead of the wall clock: on
+a machine others load, a long request is preempted more often than the floor, and its
+wall time (and ratio) grows with their load; its CPU time hardly does.
 
 ``--against OTHER/src`` compares this code with another copy of it (the ``src`` folder of
 a worktree at an earlier commit, with its ``.mo`` files and front-end build): two
@@ -137,13 +141,20 @@ def pages() -> Pages:
     return found
 
 
-def timed(client: Any, url: str, form: dict[str, str] | None, rounds: int) -> list[float]:
-    """The seconds each of ``rounds`` requests of the page took."""
+#: What times a request: the wall clock, or with --cpu the thread's CPU time.
+CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
+
+
+def timed(
+    client: Any, url: str, form: dict[str, str] | None, rounds: int, clock: str = "wall"
+) -> list[float]:
+    """The seconds each of ``rounds`` requests of the page took, by ``clock``."""
+    now = CLOCKS[clock]
     samples = []
     for _ in range(rounds):
-        start = time.perf_counter()
+        start = now()
         response = client.get(url, form) if form else client.get(url)
-        samples.append(time.perf_counter() - start)
+        samples.append(now() - start)
         assert response.status_code == 200, (url, response.status_code)
     return samples
 
@@ -160,21 +171,21 @@ def calls(client: Any, url: str, form: dict[str, str] | None) -> int:
 
 def alone(options: argparse.Namespace) -> None:
     (_floor_label, *floor_page), *hot = pages()
-    floor = statistics.median(timed(*floor_page, options.rounds))
+    floor = statistics.median(timed(*floor_page, options.rounds, options.clock))
     floor_calls = f" {calls(*floor_page):>8,} calls" if options.calls else ""
     print(  # noqa: T201
         f"floor: bare view behind the same middleware, median of {options.rounds} requests: "
         f"{floor * 1000:.2f} ms{floor_calls}"
     )
     for label, *page in hot:
-        median = statistics.median(timed(*page, options.rounds))
+        median = statistics.median(timed(*page, options.rounds, options.clock))
         counted = f" {calls(*page):>8,} calls" if options.calls else ""
         print(  # noqa: T201
             f"{label:<34} {median * 1000:8.2f} ms {median / floor:6.1f} x floor{counted}"
         )
 
 
-def serve() -> None:
+def serve(options: argparse.Namespace) -> None:
     """A side of --against: sets up, writes the pages' labels, then answers each line of
     its input (``{"page": i, "rounds": n}``: the samples; ``{"page": i, "calls": true}``:
     the calls of one request) with a line of JSON."""
@@ -183,19 +194,22 @@ def serve() -> None:
     for line in sys.stdin:
         asked = json.loads(line)
         _label, *page = found[asked["page"]]
-        answer = calls(*page) if asked.get("calls") else timed(*page, asked["rounds"])
+        if asked.get("calls"):
+            answer: Any = calls(*page)
+        else:
+            answer = timed(*page, asked["rounds"], options.clock)
         print(json.dumps(answer), flush=True)  # noqa: T201
 
 
 class Side:
     """One of the two processes of --against: this code, or the other copy's."""
 
-    def __init__(self, src: str | None) -> None:
+    def __init__(self, src: str | None, clock: str) -> None:
         env = dict(os.environ)
         if src is not None:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
         self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, __file__, "--serve"],
+            [sys.executable, __file__, "--serve", "--clock", clock],
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -219,7 +233,7 @@ class Side:
 
 
 def against(options: argparse.Namespace) -> None:
-    before, after = Side(options.against), Side(None)
+    before, after = Side(options.against, options.clock), Side(None, options.clock)
     if before.labels != after.labels:
         raise SystemExit("the two copies do not bench the same pages")
     sides = {"before": before, "after": after}
@@ -259,10 +273,17 @@ def main() -> None:
     parser.add_argument(
         "--against", metavar="OTHER/src", help="compare, interleaved, with the code in OTHER/src"
     )
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="time requests by the wall clock or by the thread's CPU time (a loaded machine "
+        "preempts long requests more often than short ones: their wall time grows more)",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.serve:
-        serve()
+        serve(options)
     elif options.against:
         against(options)
     else:
