@@ -13,9 +13,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from typing import Generic, TypeVar
 
+from babel import Locale, UnknownLocaleError
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.urls import get_script_prefix, reverse
+from django.utils import translation
 
 Value = TypeVar("Value")
 
@@ -60,6 +63,24 @@ def reverse_once(url_name: str) -> str:
     Raises ``NoReverseMatch`` as ``reverse`` does."""
     key = (get_script_prefix(), url_name)
     return _reversed.get(key) or _reversed.put(key, reverse(url_name))
+
+
+_locales: Kept[Locale] = Kept()
+
+
+def babel_locale(language: str | None = None) -> Locale:
+    """Babel's locale of ``language`` (default: the active language, else the site's),
+    English when Babel has none; read once per language (a list writes a number or an
+    amount per cell)."""
+    code = language or translation.get_language() or settings.LANGUAGE_CODE
+    locale = _locales.get(code)
+    if locale is None:
+        try:
+            locale = Locale.parse(translation.to_locale(code))
+        except (UnknownLocaleError, ValueError):
+            locale = Locale.parse("en")
+        _locales.put(code, locale)
+    return locale
 
 
 class SharedValue(ABC):

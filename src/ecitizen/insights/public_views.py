@@ -15,7 +15,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from babel import Locale, UnknownLocaleError
 from babel.numbers import format_decimal, format_percent
 from django import forms
 from django.http import HttpRequest, HttpResponse
@@ -28,7 +27,7 @@ from django.views.decorators.http import require_GET
 from ecitizen.cases.selectors import WORKLOAD_DUE_SOON_WORKING_DAYS, officer_workload
 from ecitizen.cases.services import CASES_WORK
 from ecitizen.core.access import public, staff_only
-from ecitizen.core.processcache import Kept
+from ecitizen.core.processcache import Kept, babel_locale
 from ecitizen.insights import performance as figures
 from ecitizen.insights.dashboards import month_parse
 from ecitizen.insights.services import InsightsError
@@ -40,7 +39,6 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 _month_labels: Kept[str] = Kept()
-_locales: Kept[Locale] = Kept()
 
 
 def month_label(month: date) -> str:
@@ -52,20 +50,6 @@ def month_label(month: date) -> str:
     if label is None:
         label = _month_labels.put(key, formats.date_format(month, "YEAR_MONTH_FORMAT"))
     return label
-
-
-def _locale() -> Locale:
-    """The active language's Babel locale (English when Babel has none), read once per
-    language."""
-    language = translation.get_language() or "en"
-    locale = _locales.get(language)
-    if locale is None:
-        try:
-            locale = Locale.parse(translation.to_locale(language))
-        except (UnknownLocaleError, ValueError):
-            locale = Locale.parse("en")
-        _locales.put(language, locale)
-    return locale
 
 
 class MonthForm(forms.Form):
@@ -134,8 +118,8 @@ def _shown(figure: figures.Figure, kind: str) -> str:
     if kind == "money":
         return format_money(cast(Decimal, figure.value))  # an amount is a Decimal
     if kind == "count":
-        return str(format_decimal(figure.value, locale=_locale()))
-    return str(format_percent(figure.value, format="#,##0.0%", locale=_locale()))
+        return str(format_decimal(figure.value, locale=babel_locale()))
+    return str(format_percent(figure.value, format="#,##0.0%", locale=babel_locale()))
 
 
 KINDS = (
@@ -248,7 +232,7 @@ def workload(request: HttpRequest) -> HttpResponse:
             "last_month_text": month_label(found.last_month),
             "median_count": round(median) if median is not None else 0,
             "median_text": (
-                str(format_decimal(median, format="#,##0.#", locale=_locale()))
+                str(format_decimal(median, format="#,##0.#", locale=babel_locale()))
                 if median is not None
                 else ""
             ),

@@ -17,14 +17,14 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from babel.numbers import format_decimal, get_decimal_symbol
 from django import forms
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.core.forms import GovukDateWidget as CoreGovukDateWidget
 from ecitizen.core.forms import SubmissionForm
+from ecitizen.core.processcache import babel_locale
 from ecitizen.core.text import FreeTextField
 from ecitizen.insights.services.costs import NOTE_MAX_LENGTH, month_start
 from ecitizen.insights.services.kpis import EARLIEST_MONTH
@@ -159,18 +159,11 @@ _SPACES = re.compile(r"[\s\u00a0\u202f]")
 _GROUPED = r"[+-]?[1-9]\d{{0,2}}(?:{sep}\d{{3}})+"
 
 
-def _locale() -> Locale:
-    try:
-        return Locale.parse(translation.to_locale(translation.get_language() or "en"))
-    except (UnknownLocaleError, ValueError):
-        return Locale.parse("en")
-
-
 def decimal_point() -> str:
     """The decimal separator of the active language as this site writes numbers (Babel's,
     as :func:`ecitizen.payments.money.format_money` shows amounts): ``.`` in English and
     Arabic, ``,`` in French."""
-    return str(get_decimal_symbol(_locale()))
+    return str(get_decimal_symbol(babel_locale()))
 
 
 def amount_text(text: str, *, point: str) -> str | None:
@@ -270,7 +263,7 @@ class AmountField(forms.CharField):
         number = amount_text(text, point=decimal_point())
         if number is None:
             example = Decimal("1250.50")
-            locale = _locale()
+            locale = babel_locale()
             raise forms.ValidationError(
                 self.error_messages["separators"]
                 % {

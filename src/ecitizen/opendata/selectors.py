@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from django.db import connection
 from django.db.models import (
@@ -449,9 +451,6 @@ def resource_files_named_by_revisions(names: Sequence[str]) -> set[str]:
     names: the resources' datasets, then those datasets' revisions (their snapshots read
     one at a time).
     """
-    import uuid
-    from urllib.parse import unquote
-
     wanted: dict[str, dict[tuple[str, str], str]] = {}
     for name in names:
         parts = name.removeprefix(RESOURCE_FILES_FOLDER).split("/")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from babel.numbers import (
     format_currency,
     format_decimal,
@@ -19,26 +19,12 @@ from babel.numbers import (
     get_currency_symbol,
 )
 from django.conf import settings
-from django.utils import translation
 
-from ecitizen.core.processcache import Kept
+from ecitizen.core.processcache import Kept, babel_locale
 
-#: Babel's locale of each language and its symbol of the currency,
-#: read once (a list of bills or of payments writes an amount per cell).
-_locales: Kept[Locale] = Kept()
+#: The symbol of the currency in each language, read once (a list of bills or of payments
+#: writes an amount per cell).
 _symbols: Kept[str] = Kept()
-
-
-def _locale(language: str | None) -> Locale:
-    code = language or translation.get_language() or settings.LANGUAGE_CODE
-    locale = _locales.get(code)
-    if locale is None:
-        try:
-            locale = Locale.parse(translation.to_locale(code))
-        except (UnknownLocaleError, ValueError):
-            locale = Locale.parse("en")
-        _locales.put(code, locale)
-    return locale
 
 
 def _symbol(locale: Locale) -> str:
@@ -91,7 +77,7 @@ def currency_symbol() -> str:
     configured = str(getattr(settings, "CURRENCY_SYMBOL", "") or "")
     if configured:
         return configured
-    return _symbol(_locale(settings.LANGUAGE_CODE))
+    return _symbol(babel_locale(settings.LANGUAGE_CODE))
 
 
 def format_money(amount: Decimal | int | str, *, language: str | None = None) -> str:
@@ -99,7 +85,7 @@ def format_money(amount: Decimal | int | str, *, language: str | None = None) ->
     currency's own number of decimals: for GBP, ``1234.5`` → en ``£1,234.50``,
     fr ``1 234,50 £``, ar ``1,234.50 £`` (after a right-to-left mark); JPY ``¥1,235``;
     KWD ``KWD 1,234.500``. Negative amounts keep their sign (``-£1,234.50``)."""
-    locale = _locale(language)
+    locale = babel_locale(language)
     text = str(
         format_currency(Decimal(amount), settings.CURRENCY, locale=locale, currency_digits=True)
     )
@@ -123,14 +109,16 @@ def format_minor_in(amount_minor: int, currency: str, *, language: str | None = 
     if not code.isascii() or not code.isalpha() or len(code) != 3:
         return f"{int(amount_minor)} {currency}".strip()
     amount = from_minor(amount_minor, code)
-    return str(format_currency(amount, code, locale=_locale(language), currency_digits=True))
+    return str(format_currency(amount, code, locale=babel_locale(language), currency_digits=True))
 
 
 def format_number(value: Decimal | int, *, language: str | None = None) -> str:
     """A number that is not an amount (a tax rate, a percentage) in ``language``
     (default: the active one), written the way the amounts are: ``0.62`` in English,
     ``0,62`` in French. Every digit is kept (``0.012345``)."""
-    return str(format_decimal(Decimal(value), locale=_locale(language), decimal_quantization=False))
+    return str(
+        format_decimal(Decimal(value), locale=babel_locale(language), decimal_quantization=False)
+    )
 
 
 def minor_to_text(amount_minor: int, currency: str | None = None) -> str:

@@ -3,10 +3,14 @@ language (core.templatetags.i18n_kept): the same text as Django's tag, in each l
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from django.template import Context, engines
 from django.templatetags import i18n
 from django.utils import translation
 
+import ecitizen
 from ecitizen.core.templatetags.i18n_kept import KeptTranslation
 
 TEMPLATE = (
@@ -54,11 +58,6 @@ def test_only_literals_are_kept():
 def test_the_platform_s_templates_load_the_kept_library():
     """A template of the platform that loads Django's i18n renders its literals the slow
     way: each loads i18n_kept instead."""
-    import re
-    from pathlib import Path
-
-    import ecitizen
-
     load = re.compile(r"\{%\s*load\s[^%]*\bi18n\b[^%]*%\}")
     root = Path(ecitizen.__file__).parent
     offenders = [
