@@ -516,6 +516,8 @@ MFA_RECOVERY_CODE_COUNT = 10
 # and a code typed as its period ends must still work. A used code cannot be replayed.
 MFA_TOTP_TOLERANCE = 1
 
+# Django's database sessions, their per-request read compiled once (core/sessions.py).
+SESSION_ENGINE = "ecitizen.core.sessions"
 SESSION_COOKIE_AGE = _int("SESSION_ABSOLUTE_TIMEOUT_STAFF", 12 * 3600, minimum=60)
 SESSION_IDLE_TIMEOUT_STAFF = _int("SESSION_IDLE_TIMEOUT_STAFF", 30 * 60, minimum=10)
 SESSION_IDLE_TIMEOUT_RESIDENT = _int("SESSION_IDLE_TIMEOUT_RESIDENT", 60 * 60, minimum=10)

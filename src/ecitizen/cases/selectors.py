@@ -28,14 +28,15 @@ def applicant_ids_in_department(department_id: int) -> QuerySet[Any]:
 def draft_get_for_user(*, user: Any, draft_id: Any) -> Draft:
     """A draft the user fills in (the applicant online, or the helper or clerk who
     entered it), or 404."""
-    draft = (
-        Draft.objects.select_related("service_version__service", "case")
-        .filter(pk=draft_id, entered_by=user)
-        .first()
-    )
-    if draft is None:
-        raise Http404
-    return draft
+    # Every page of an application asks for its draft: no join to the case (read only
+    # once the draft is sent) and no ordering (``first()``'s), which cost a third of this
+    # query's building in the ORM.
+    try:
+        return Draft.objects.select_related("service_version__service").get(
+            pk=draft_id, entered_by=user
+        )
+    except Draft.DoesNotExist:
+        raise Http404 from None
 
 
 def drafts_open_for_user(*, user: Any) -> QuerySet[Draft]:

@@ -7,11 +7,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from ecitizen.accounts.models import ContactPreference
 from ecitizen.accounts.selectors import user_acting_as
+from ecitizen.core.compiled import CompiledQuery
 from ecitizen.core.services import audit_record
 from ecitizen.notifications.models import (
     Channel,
@@ -123,9 +124,29 @@ def inbox_unread_count(*, user: Any) -> int:
     without a query)."""
     if not getattr(user, "is_authenticated", False):
         return 0
-    return Notification.objects.filter(
-        recipient=user, channel=Channel.INBOX, read_at__isnull=True
-    ).count()
+    return _UNREAD_IN_INBOX.value(recipient=user.pk) or 0
+
+
+def _unread_in_inbox(recipient: int) -> QuerySet[Notification]:
+    """One row, the count, when the recipient has unread messages; none otherwise."""
+    return (
+        Notification.objects.filter(
+            recipient=recipient, channel=Channel.INBOX, read_at__isnull=True
+        )
+        .order_by()
+        .values("recipient")
+        .annotate(unread=Count("pk"))
+        .values("unread")
+    )
+
+
+#: Compiled once per process (core.compiled): every page a signed-in person sees shows
+#: the count, and building it in the ORM cost twice what running it does.
+_UNREAD_IN_INBOX = CompiledQuery(
+    Notification,
+    _unread_in_inbox,
+    recipient=(-7_031_962_441, Notification._meta.get_field("recipient")),
+)
 
 
 # --- Staff ------------------------------------------------------------------------------

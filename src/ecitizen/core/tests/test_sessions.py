@@ -114,3 +114,31 @@ def test_activity_is_written_at_most_every_30_seconds(client, resident):
     with time_machine.travel(start + timedelta(seconds=ACTIVITY_RESOLUTION_SECONDS + 1)):
         assert client.get(reverse("accounts:home")).status_code == 200
         assert stored() != before
+
+
+def test_the_session_engine_reads_live_sessions_only(client, resident):
+    """core.sessions: the compiled read of a session gives its data while it lives; an
+    expired or unknown key gives nothing and loses its key, as Django's store does."""
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    from ecitizen.core.sessions import SessionStore
+
+    assert settings.SESSION_ENGINE == "ecitizen.core.sessions"
+    store = SessionStore()
+    store["colour"] = "green"
+    store.save()
+    key = store.session_key
+    assert SessionStore(key).load() == {"colour": "green"}
+    assert SessionStore(key)["colour"] == "green"
+
+    unknown = SessionStore("a" * 32)
+    assert unknown.load() == {}
+    assert unknown.session_key is None
+
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    expired = SessionStore(key)
+    assert expired.load() == {}
+    assert expired.session_key is None

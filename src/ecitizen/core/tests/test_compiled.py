@@ -1,0 +1,115 @@
+"""Queries compiled once per process (core.compiled) return what the ORM returns."""
+
+import uuid
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Exists, OuterRef, Q
+from django.test import override_settings
+
+from ecitizen.accounts.auth_backends import AuthenticationBackend
+from ecitizen.accounts.models import RoleAssignment, User
+from ecitizen.core.compiled import CompiledQuery
+from ecitizen.opendata.models import Dataset
+
+pytestmark = pytest.mark.django_db
+
+USER_ID = User._meta.get_field("id")
+SAMPLE = -7_031_962_441
+
+
+def _with_flag(pk):
+    flag = Exists(RoleAssignment.objects.filter(user=OuterRef("pk")))
+    return User.objects.annotate(holds_any_role=flag).filter(pk=pk)
+
+
+def test_objects_are_the_orms_with_their_annotations_converted(resident, case_officer):
+    compiled = CompiledQuery(User, _with_flag, pk=(SAMPLE, USER_ID))
+    for person in (resident, case_officer):
+        [fetched] = compiled.objects(pk=person.pk)
+        expected = _with_flag(person.pk).get()
+        assert fetched == expected
+        # An encrypted field decrypts; an EXISTS is a bool on SQLite too (its 0 or 1 is
+        # converted as the ORM converts it).
+        assert fetched.full_name == expected.full_name != ""
+        assert fetched.holds_any_role is expected.holds_any_role
+    assert compiled.objects(pk=resident.pk)[0].holds_any_role is False
+    assert compiled.objects(pk=case_officer.pk)[0].holds_any_role is True
+    assert compiled.objects(pk=10**9) == []
+    # A value in the form a request gives it is prepared as the field prepares it.
+    assert compiled.objects(pk=str(resident.pk))[0].pk == resident.pk
+
+
+def test_a_value_takes_its_fields_database_form(department):
+    dataset = Dataset.objects.create(name="compiled", department=department, licence_id="x")
+    compiled = CompiledQuery(
+        Dataset,
+        lambda pk: Dataset.objects.filter(pk=pk).values_list("name"),
+        pk=(uuid.UUID(int=7), Dataset._meta.pk),
+    )
+    # SQLite keeps a UUID as 32 hex digits, PostgreSQL as a uuid: found either way, given
+    # as a UUID or as its text.
+    assert compiled.value(pk=dataset.pk) == "compiled"
+    assert compiled.value(pk=str(dataset.pk)) == "compiled"
+    assert compiled.value(pk=uuid.uuid4()) is None
+
+
+def test_a_scalar_is_the_first_column_of_the_first_row(resident, second_resident):
+    other = second_resident
+    compiled = CompiledQuery(
+        User,
+        lambda pk: User.objects.filter(pk=pk).values_list("email"),
+        pk=(SAMPLE, USER_ID),
+    )
+    assert compiled.value(pk=resident.pk) == resident.email
+    assert compiled.value(pk=other.pk) == other.email
+    assert compiled.value(pk=10**9) is None
+
+
+def test_a_sample_must_appear_exactly_once():
+    twice = CompiledQuery(
+        User,
+        lambda pk: User.objects.filter(Q(pk=pk) | Q(pk=pk)),
+        pk=(SAMPLE, USER_ID),
+    )
+    with pytest.raises(ImproperlyConfigured, match="'pk' appears 2 times"):
+        twice.objects(pk=1)
+    # A sample equal to none of the parameters (here: the query does not use it).
+    unused = CompiledQuery(User, lambda pk: User.objects.all(), pk=(SAMPLE, USER_ID))
+    with pytest.raises(ImproperlyConfigured, match="'pk' appears 0 times"):
+        unused.objects(pk=1)
+
+
+def test_every_named_value_must_be_given_and_no_other():
+    compiled = CompiledQuery(User, _with_flag, pk=(SAMPLE, USER_ID))
+    with pytest.raises(TypeError, match="takes \\['pk'\\]"):
+        compiled.objects()
+    with pytest.raises(TypeError, match="was given \\['email', 'pk'\\]"):
+        compiled.objects(pk=1, email="x")
+
+
+def test_compiled_once_and_again_after_a_change_of_settings(resident, monkeypatch):
+    built = []
+
+    def build(pk):
+        built.append(pk)
+        return _with_flag(pk)
+
+    compiled = CompiledQuery(User, build, pk=(SAMPLE, USER_ID))
+    for _ in range(3):
+        assert compiled.objects(pk=resident.pk)[0].pk == resident.pk
+    assert built == [SAMPLE]
+    with override_settings(LANGUAGE_CODE="fr"):
+        assert compiled.objects(pk=resident.pk)[0].pk == resident.pk
+    assert built == [SAMPLE, SAMPLE]
+
+
+def test_the_request_user_is_the_compiled_one(resident, case_officer):
+    """The user of a request keeps its role flag; an inactive person is nobody's user.
+    (The unread count's caller: notifications/tests/test_views.py.)"""
+    backend = AuthenticationBackend()
+    assert backend.get_user(resident.pk).holds_any_role is False
+    assert backend.get_user(case_officer.pk).holds_any_role is True
+    assert backend.get_user(10**9) is None
+    User.objects.filter(pk=resident.pk).update(is_active=False)
+    assert backend.get_user(resident.pk) is None
