@@ -9,15 +9,22 @@ with the bucket's keys) would see them.
 
 - ``s3_endpoint``: the server's address, one server per test process, started on first use;
 - ``s3_bucket``: a new, empty bucket on it (the platform's storage is not changed);
-- ``s3_media``: a new bucket that is also ``STORAGES["default"]`` for the test.
+- ``s3_media``: a new bucket that is also ``STORAGES["default"]`` for the test;
+- ``s3_link``: a relay to that bucket (:class:`Link`) that can break what the network or
+  the bucket's policy would break: a transfer cut mid-way, a deletion refused.
 """
 
 from __future__ import annotations
 
 import hashlib
+import socket
+import threading
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from typing import Any, BinaryIO
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -126,3 +133,119 @@ def s3_media(s3_bucket, settings) -> Bucket:
     resets Django's storages, ``default_storage`` included)."""
     settings.STORAGES = {**settings.STORAGES, "default": s3_bucket.storage()}
     return s3_bucket
+
+
+#: S3's answer to a request the keys' policy does not allow.
+_ACCESS_DENIED_BODY = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+)
+_ACCESS_DENIED = (
+    b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\n"
+    b"Content-Length: %d\r\n\r\n" % len(_ACCESS_DENIED_BODY)
+) + _ACCESS_DENIED_BODY
+
+
+def _head(stream: BinaryIO) -> bytes:
+    """The next request or answer line and headers of ``stream``, blank line included;
+    ``b""`` once the other end has closed."""
+    lines = []
+    while (line := stream.readline()) not in (b"", b"\r\n"):
+        lines.append(line)
+    return b"".join(lines) + line if lines else b""
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n")[1:]:
+        name, _colon, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+        if name.strip().lower() == b"transfer-encoding":
+            raise ValueError("the relay reads bodies of a known length only")
+    return 0
+
+
+class Link:
+    """A relay between the platform and moto's server for one bucket, on a free port of
+    127.0.0.1: :meth:`storage` is ``STORAGES["default"]`` on the bucket through it. It
+    passes every request and answer, except what a test breaks:
+
+    - after :meth:`cut_bodies`, every answer's body is cut halfway and its connection
+      closed, as when the network drops in the middle of a transfer (every attempt);
+    - the deletions of the names given to :meth:`refuse_deletes` are answered
+      ``403 AccessDenied`` without reaching the server, as S3 answers keys whose policy
+      does not allow deleting.
+
+    It relays the exchanges of each connection one after the other (HTTP/1.1, no
+    pipelining), and only requests without a body (reads, listings, deletions): a request
+    with a body gets its connection closed. Write through the bucket itself first.
+    """
+
+    def __init__(self, bucket: Bucket) -> None:
+        server = urlsplit(bucket.endpoint)
+        self._server = (server.hostname or "127.0.0.1", server.port or 80)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._bucket = replace(
+            bucket, endpoint=f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        )
+        self._cut = False
+        self._refused: set[str] = set()
+        threading.Thread(target=self._accept, name="s3-link", daemon=True).start()
+
+    def storage(self) -> dict[str, Any]:
+        """``STORAGES["default"]`` on the bucket, through this relay."""
+        return self._bucket.storage()
+
+    def cut_bodies(self) -> None:
+        self._cut = True
+
+    def refuse_deletes(self, *names: str) -> None:
+        """Refuse the deletions of these storage names (under :data:`PREFIX`)."""
+        self._refused.update(f"/{self._bucket.name}/{PREFIX}/{name}" for name in names)
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        with (
+            suppress(OSError),
+            client,
+            socket.create_connection(self._server) as server,
+            client.makefile("rb") as requests,
+            server.makefile("rb") as answers,
+        ):
+            while request := _head(requests):
+                method, target, _version = request.split(b" ", 2)
+                if _content_length(request):
+                    return
+                key = unquote(urlsplit(target.decode()).path)
+                if method == b"DELETE" and key in self._refused:
+                    client.sendall(_ACCESS_DENIED)
+                    continue
+                server.sendall(request)
+                answer = _head(answers)
+                length = 0 if method == b"HEAD" else _content_length(answer)
+                body = answers.read(length)
+                if self._cut and length:
+                    client.sendall(answer + body[: length // 2])
+                    return
+                client.sendall(answer + body)
+
+
+@pytest.fixture
+def s3_link(s3_media) -> Iterator[Link]:
+    """A :class:`Link` to the test's bucket (``s3_media``), which stays the storage until
+    the test gives it ``link.storage()``; closed at the end."""
+    link = Link(s3_media)
+    try:
+        yield link
+    finally:
+        link.close()

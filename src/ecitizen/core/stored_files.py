@@ -3,9 +3,15 @@ storage raises, walking its folders, and the sweep of the files that no row name
 
 **Storage errors.** A file system storage fails with ``OSError`` (a full disk, a read-only
 mount); S3 through django-storages fails with botocore's errors (``ClientError``: a refused
-PUT, a bucket quota, a bucket gone; ``BotoCoreError``: an endpoint down, a connection cut).
-:data:`STORAGE_ERRORS` is all of them: code that turns a storage failure into a clear
-message catches this tuple, never ``OSError`` alone, or S3's failures become 500s.
+PUT, a bucket quota, a bucket gone; ``BotoCoreError``: an endpoint down, a connection cut),
+and a read with s3transfer's ``RetriesExceededError``: django-storages reads an object with
+boto3's ``download_fileobj``, whose transfer manager retries a download cut mid-way (a
+connection dropped or timed out while the body streams) and then raises that, unwrapped.
+boto3's own ``S3UploadFailedError`` and ``RetriesExceededError`` are raised only by its
+``upload_file`` and ``download_file``, which django-storages never calls (it writes with
+``upload_fileobj``, which lets botocore's errors through). :data:`STORAGE_ERRORS` is all of
+them: code that turns a storage failure into a clear message catches this tuple, never
+``OSError`` alone, or S3's failures become 500s.
 
 **Orphans.** A file is written to storage before the row that names it commits (an upload,
 an issued document's PDF, a data export, an open-data file). A process killed between the
@@ -39,10 +45,11 @@ logger = logging.getLogger(__name__)
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:  # no S3 support installed: only a file system storage can fail
+    from s3transfer.exceptions import RetriesExceededError
+except ImportError:  # no S3 support installed (boto3 brings both): only a folder can fail
     STORAGE_ERRORS: tuple[type[Exception], ...] = (OSError,)
 else:
-    STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
+    STORAGE_ERRORS = (OSError, BotoCoreError, ClientError, RetriesExceededError)
 
 #: How many listed names are checked against the database at a time: each column is asked
 #: about one batch in one query (``IN``), so a storage of millions of files is never one

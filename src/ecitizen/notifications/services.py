@@ -40,10 +40,19 @@ task was requeued (``ecitizen.core.leases``), or staff resent a stuck notificati
 the first task still ran. Before the hand-over an attempt *claims* the notification
 (``claimed_until``, under a row lock) and records the outcome afterwards; a run that finds
 it no longer ``queued`` does nothing, and one that finds it claimed looks again when the
-claim runs out. Only a worker that dies between the provider's acceptance and the
-recording (a few milliseconds) leaves a message that a rerun sends again: an email then
-carries the same Message-ID (kept on the notification from its first attempt), which mail
-systems treat as one message, and a text message the same ``reference``.
+claim runs out. A database cut between the provider's acceptance and the recording (a
+restart, a failover, a session terminated) does not make a rerun: the attempt records the
+acceptance again once the database answers, as long as its claim lasts
+(:func:`_record_handed_over`). Only a worker that dies in those few milliseconds, or a
+database away for longer than the claim, leaves a message that a rerun sends again: an
+email then carries the same Message-ID (kept on the notification from its first attempt),
+by which mail systems and clients can tell the second copy for the same message, and a
+text message the same ``reference``.
+
+Nothing better is possible without risking a lost message: a mail server or SMS provider
+and the database cannot commit together, and recording "sent" before the hand-over would
+leave a notification marked sent that never went whenever the hand-over then failed or
+the worker died. A rare second copy that says it is the same message is the price.
 """
 
 from __future__ import annotations
@@ -53,6 +62,7 @@ import inspect
 import logging
 import math
 import smtplib
+import time
 from collections.abc import Mapping, Sequence
 from email.utils import parseaddr
 from typing import Any
@@ -61,13 +71,14 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.message import make_msgid
 from django.core.mail.utils import DNS_NAME
-from django.db import transaction
+from django.db import OperationalError, connections, transaction
 from django.utils import formats, timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from ecitizen.accounts.models import ResidentProfile, User
 from ecitizen.accounts.selectors import user_acting_as
+from ecitizen.core import outages
 from ecitizen.core.errors import DomainError
 from ecitizen.core.services import audit_record
 from ecitizen.core.tasks import enqueue_with_change
@@ -368,6 +379,59 @@ def _record_success(*, notification_id: int, status: str, provider_id: str) -> N
     return notification
 
 
+def _record_handed_over(
+    *, notification: Notification, status: str, provider_id: str
+) -> Notification:
+    """Record that the claimed ``notification`` was handed over (:func:`_record_success`),
+    waiting out transient database errors while this attempt's claim lasts.
+
+    The mail server or SMS provider has accepted the message: a recording lost to a cut
+    connection would leave it ``queued``, and the task, run again, would send it again. So
+    on a transient error (:func:`~ecitizen.core.outages.is_transient_database_error`) this
+    thread's connections are closed and the recording is tried again at once, then after
+    pauses growing from ``outages.FIRST_PAUSE`` to ``outages.LONGEST_PAUSE``, until it is
+    recorded or the claim would run out first (another attempt may then claim the
+    notification); the error is then raised, and the task goes back to the queue, whose
+    next run sends the message again with the same Message-ID or reference. Recording twice
+    is harmless: a notification no longer ``queued`` is left as it is.
+
+    Precondition: called outside any transaction (a retry needs a new connection), by the
+    attempt that holds the claim, right after the hand-over. Side effects: those of
+    :func:`_record_success`; the first cut logged as a warning, giving up as an error.
+    """
+    assert notification.claimed_until is not None  # set by the claim
+    pause = 0.0
+    while True:
+        try:
+            return _record_success(
+                notification_id=notification.pk, status=status, provider_id=provider_id
+            )
+        except OperationalError as error:
+            if not outages.is_transient_database_error(error):
+                raise
+            connections.close_all()  # a broken connection would fail the next try too
+            if timezone.now() + datetime.timedelta(seconds=pause) >= notification.claimed_until:
+                logger.error(
+                    "notification %d (%s) was handed over but could not be recorded before "
+                    "its claim ran out (%s); it will be sent again, with the same %s",
+                    notification.pk,
+                    notification.channel,
+                    outages.describe(error),
+                    "Message-ID" if notification.channel == Channel.EMAIL else "reference",
+                )
+                raise
+            if not pause:
+                logger.warning(
+                    "notification %d (%s) was handed over but its recording was cut by a "
+                    "database error (%s); recording it again",
+                    notification.pk,
+                    notification.channel,
+                    outages.describe(error),
+                )
+        time.sleep(pause)
+        pause = min(max(2 * pause, outages.FIRST_PAUSE), outages.LONGEST_PAUSE)
+
+
 @transaction.atomic
 def _record_failure(
     *, notification_id: int, attempt: int, error: str, permanent: bool = False
@@ -423,7 +487,10 @@ def notification_deliver(*, notification_id: int, attempt: int = 0) -> Notificat
     that is handing it over right now (see the module's documentation). Safe to run again
     for the same notification. Not atomic as a whole: the claim is taken in a short
     transaction, the hand-over to the mail server or SMS provider happens outside any
-    transaction, and the outcome is recorded after it in another short one.
+    transaction, and the outcome is recorded after it in another short one (a hand-over
+    whose recording the database cut is recorded again once it answers, within the claim:
+    :func:`_record_handed_over`). Precondition: called outside any transaction, as its
+    task is (inside one, a database cut after the hand-over cannot be ridden out).
 
     Side effects: on success, ``sent`` (email, SMS) with ``sent_at`` and the provider's
     message id (an email's Message-ID). On failure, ``attempts`` and ``last_error`` are
@@ -446,7 +513,7 @@ def notification_deliver(*, notification_id: int, attempt: int = 0) -> Notificat
             error=_error_label(exc),
             permanent=bool(getattr(exc, "permanent", False)),
         )
-    return _record_success(notification_id=notification.pk, status=status, provider_id=provider_id)
+    return _record_handed_over(notification=notification, status=status, provider_id=provider_id)
 
 
 # --- The inbox and staff actions --------------------------------------------------------

@@ -25,7 +25,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -257,6 +257,44 @@ def test_a_file_newer_than_the_grace_stays(resident, own_files_folder, settings)
     with time_machine.travel(time.time() + timedelta(days=1, seconds=1).total_seconds()):
         assert orphans_sweep().orphans == [orphan]
     assert media.names() == set()
+
+
+def test_a_file_the_storage_refuses_to_delete_is_logged_and_the_sweep_goes_on(
+    resident, s3_media, s3_link, settings, caplog
+):
+    media = Media(bucket=s3_media)
+    named = _upload(resident)
+    refused, orphan = sorted({_killed(lambda: _upload(resident)) for _ in range(2)})
+    media.age({named, refused, orphan})
+    # The keys may not delete the first orphan the sweep meets (S3 answers AccessDenied).
+    s3_link.refuse_deletes(refused)
+    settings.STORAGES = {**settings.STORAGES, "default": s3_link.storage()}
+    caplog.set_level("INFO", logger="ecitizen.core.stored_files")
+
+    sweep = orphans_sweep()
+
+    assert (sweep.listed, sweep.orphans, sweep.failed) == (3, [orphan], [refused])
+    assert media.names() == {named, refused}
+    logged = [r for r in caplog.records if r.name == "ecitizen.core.stored_files"]
+    (error,) = [r for r in logged if r.levelname == "ERROR"]
+    assert error.getMessage() == f"could not delete the stored file {refused} that no row names"
+    assert "AccessDenied" in str(error.exc_info[1])
+    assert logged[-2].getMessage().startswith(f"deleted the stored file {orphan} (written")
+    summary = logged[-1].getMessage()
+    assert summary.startswith("deleted 1 stored files that no row names, of 3 under")
+    assert summary.endswith("; 1 could not be deleted")
+
+    # The command runs the other clean-ups, then fails with one line (its job is then
+    # recorded as failed), never a traceback.
+    out = io.StringIO()
+    with pytest.raises(CommandError) as failed:
+        call_command("housekeeping", stdout=out)
+    assert str(failed.value) == (
+        f"Could not delete 1 stored files that no row names ({refused}): see the log."
+    )
+    assert "Removed the expired sessions." in out.getvalue()
+    assert "Deleted 0 stored files that no row names (of 2 listed" in out.getvalue()
+    assert media.names() == {named, refused}
 
 
 class _DiskFillsHalfway(File):

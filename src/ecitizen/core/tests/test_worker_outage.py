@@ -1,7 +1,9 @@
 """The worker and database outages (``core.outages``, ``ecitizen worker``): a task cut by a
-transient database error runs again, a bounded number of times, and has its effect once;
-any other error fails it as before; the worker and its heartbeat wait for the database
-instead of exiting, and say so once.
+transient database error runs again, a bounded number of times, and has its effect once
+(an email the mail server took before the cut is recorded, not sent again, unless the
+database stays away past its claim: then it goes again with its Message-ID); any other
+error fails it as before; the worker and its heartbeat wait for the database instead of
+exiting, and say so once.
 
 The errors are the database's own. On PostgreSQL the worker's session is really
 terminated (``pg_terminate_backend``) just before a statement the test chooses, which
@@ -256,6 +258,56 @@ def test_a_task_cut_at_every_run_fails_after_its_last_retry_with_the_error(
     email.refresh_from_db()
     assert email.status == Status.QUEUED
     assert mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_email_the_mail_server_took_before_its_recording_was_cut_is_recorded_and_goes_once(
+    resident, database_queue, caplog
+):
+    email = queue_email(resident)
+    # Not the claim, the statement after it: the recording, once the email was handed over.
+    cut = Cut(NOTIFICATION_CLAIM, skip=1)
+    _run_worker(cut)
+    assert cut.cuts == 1
+    task = DBTaskResult.objects.get()
+    assert task.status == "SUCCESSFUL"
+    assert task.worker_ids == ["w1"]  # run once: only the recording was tried again
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (Status.SENT, 1)
+    (sent,) = mail.outbox
+    assert sent.extra_headers["Message-ID"] == email.provider_message_id
+    (warning,) = _log(caplog, "was handed over but its recording was cut by a database error")
+    assert warning.levelno == logging.WARNING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_email_whose_recording_fails_until_its_claim_runs_out_goes_again_with_its_message_id(
+    resident, database_queue, quick_pauses, settings, caplog
+):
+    settings.WORKER_HEARTBEAT_SECONDS = 1
+    settings.TASK_LEASE_SECONDS = 2  # a claim of one second
+    email = queue_email(resident)
+    # Every recording fails, for the second the claim lasts (real time passes).
+    cut = Cut(NOTIFICATION_CLAIM, skip=1, times=1000)
+    _run_worker(cut)
+    assert 1 < cut.cuts < 1000
+    task = DBTaskResult.objects.get()
+    assert task.status == "READY"  # cut by a database error: it runs again
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (Status.QUEUED, 0)
+    assert len(mail.outbox) == 1
+    (error,) = _log(caplog, "could not be recorded before its claim ran out")
+    assert error.levelno == logging.ERROR
+
+    # Sent again rather than perhaps never: with the same Message-ID, by which mail
+    # systems can tell the second copy for what it is.
+    with time_machine.travel(timezone.now() + timedelta(seconds=2), tick=False):
+        _run_worker()
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (Status.SENT, 1)
+    assert [sent.extra_headers["Message-ID"] for sent in mail.outbox] == [
+        email.provider_message_id
+    ] * 2
 
 
 # --- the worker waits for the database ----------------------------------------------------

@@ -438,14 +438,33 @@ def test_the_resident_asks_sees_progress_and_downloads(
     assert export.downloads == 1
 
 
+def _endpoint_down(request, bucket):
+    """Nothing answers at the storage's address any more (the S3 service is down)."""
+    down = Bucket(name=bucket.name, endpoint=f"http://127.0.0.1:{free_port()}", client=None)
+    return down.storage()
+
+
+def _transfer_cut(request, bucket):
+    """Every download of the file is cut halfway, attempt after attempt: boto3's transfer
+    manager gives up with s3transfer's ``RetriesExceededError``."""
+    link = request.getfixturevalue("s3_link")
+    link.cut_bodies()
+    return link.storage()
+
+
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "storage_fails",
+    [
+        pytest.param(_endpoint_down, id="s3-endpoint-down"),
+        pytest.param(_transfer_cut, id="s3-transfer-cut"),
+    ],
+)
 def test_a_download_the_storage_cannot_give_back_gets_the_damaged_page(
-    client, resident, django_capture_on_commit_callbacks, s3_media, settings
+    client, resident, django_capture_on_commit_callbacks, s3_media, settings, request, storage_fails
 ):
     export = _prepare(resident, django_capture_on_commit_callbacks)
-    # Nothing answers at the storage's address any more (the S3 service is down).
-    down = Bucket(name=s3_media.name, endpoint=f"http://127.0.0.1:{free_port()}", client=None)
-    settings.STORAGES = {**settings.STORAGES, "default": down.storage()}
+    settings.STORAGES = {**settings.STORAGES, "default": storage_fails(request, s3_media)}
     client.force_login(resident)
     response = client.get(reverse("privacy:data_download", args=[export.pk]))
     assert response.status_code == 410

@@ -80,7 +80,8 @@ class Command(BaseCommand):
         if sweep.failed:
             # After the other clean-ups, which do not depend on the storage; the job is then
             # recorded as failed, so that someone looks at the log.
+            more = "..." if len(sweep.failed) > 3 else ""
             raise CommandError(
                 f"Could not delete {len(sweep.failed)} stored files that no row names "
-                f"({', '.join(sweep.failed[:3])}...): see the log."
+                f"({', '.join(sweep.failed[:3])}{more}): see the log."
             )
