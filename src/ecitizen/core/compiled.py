@@ -4,10 +4,11 @@ Building a query in Django's ORM costs more Python than PostgreSQL spends runnin
 user every signed-in request fetches took 0.8 ms to build and run, against 0.37 ms for the
 same SQL run directly (measured on PostgreSQL; docs/performance.md, "Load"). For the few
 fixed-shape reads that every request makes, a :class:`CompiledQuery` is written with the
-ORM as usual, compiled once with sample values, and afterwards run through Django's
-``raw()`` (model instances, with the fields' converters: encrypted fields decrypt as they
-do from a queryset) or a cursor (one value), with the request's values in the samples'
-places.
+ORM as usual and compiled once with sample values; afterwards only its SQL runs, with the
+request's values in the samples' places, and its rows become what the queryset would have
+given: model instances with their ``select_related`` objects and annotations, every value
+converted as the ORM converts it (encrypted fields decrypt, SQLite's 0 or 1 for an
+``EXISTS`` becomes a bool).
 
 Each varying value is named with the model field whose database form it takes
 (``field.get_db_prep_value``): a UUID is a string of hex digits on SQLite and a UUID on
@@ -15,27 +16,54 @@ PostgreSQL, a date-time is adapted by the backend, as the ORM does. Everything e
 query (constants, joins, the columns) is fixed when it is compiled. What is kept follows
 the settings: a change of settings (tests) compiles again.
 
+How rows become objects is Django's own (the compiler's ``select``, ``klass_info`` and
+converters, ``get_related_populators``, ``Model.from_db``), kept from the compilation: that
+is the part of ``ModelIterable`` that does not depend on the values. Those are internals
+of Django 5.2, the version this platform is held to (ADR 0001); ``core/tests/
+test_compiled.py`` compares every shape used here with the queryset's own result.
+
 Use it only where the profile shows the ORM's building cost on every request: a compiled
-query does not see a later change to the code that built it in a running process, and
-``raw()`` cannot follow ``select_related``.
+query does not see a later change to the code that built it in a running process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, router
 from django.db.models import QuerySet
+from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
 
 from ecitizen.core.processcache import Kept
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
-#: (SQL, its parameters with the samples, the position of each named value, the query's
-#: annotations by name).
-_Compiled = tuple[str, tuple[Any, ...], dict[str, int], dict[str, Any]]
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    #: The parameters, with the samples in the places :attr:`positions` names.
+    params: tuple[Any, ...]
+    positions: dict[str, int]
+    #: Columns the rows keep (a compiler may select more, for ordering).
+    width: int
+    #: Column position: (converters, expression), as ``SQLCompiler.get_converters``.
+    converters: dict[int, tuple[list[Any], Any]]
+    #: How a row becomes a model instance; ``None`` for a ``values()`` query.
+    rows_to_objects: _RowsToObjects | None
+
+
+@dataclass(frozen=True)
+class _RowsToObjects:
+    model: type[models.Model]
+    start: int
+    end: int
+    init_list: list[str]
+    related_populators: list[Any]
+    annotation_columns: dict[str, int]
 
 
 class CompiledQuery(Generic[ModelT]):
@@ -51,7 +79,7 @@ class CompiledQuery(Generic[ModelT]):
     def __init__(
         self,
         model: type[ModelT],
-        build: Callable[..., QuerySet[ModelT]] | Callable[..., QuerySet[Any]],
+        build: Callable[..., QuerySet[Any]],
         **samples: tuple[Any, models.Field[Any, Any]],
     ) -> None:
         self.model = model
@@ -60,49 +88,61 @@ class CompiledQuery(Generic[ModelT]):
         self._compiled: Kept[_Compiled] = Kept()
 
     def objects(self, *, using: str | None = None, **values: Any) -> list[ModelT]:
-        """The model instances the query returns for ``values`` (read from ``using``, else
-        from the database the routers choose for reading ``model``); an annotation of the
-        query is an attribute of each instance, as with a queryset."""
+        """The model instances the queryset would give for ``values``, read from ``using``
+        or else from the database the routers choose for reading ``model``. Precondition:
+        ``build`` returns a queryset of model instances (not ``values()``)."""
         alias = using or router.db_for_read(self.model)
-        sql, params = self._statement(alias, values)
-        found = list(self.model._default_manager.db_manager(alias).raw(sql, params))
-        # raw() converts the model's fields only: an annotation gets the conversions the
-        # ORM would give it (SQLite's 0 or 1 for an EXISTS becomes False or True).
-        connection = connections[alias]
-        for name, expression in self._compile(alias)[3].items():
-            converters = [
-                *connection.ops.get_db_converters(expression),
-                *expression.get_db_converters(connection),
-            ]
-            for instance in found:
-                value = getattr(instance, name)
-                for convert in converters:
-                    value = convert(value, expression, connection)
-                setattr(instance, name, value)
-        return found
+        compiled = self._compile(alias)
+        make = compiled.rows_to_objects
+        if make is None:
+            raise TypeError(f"this {self.model.__name__} query returns values, not objects")
+        found = []
+        for row in self._rows(alias, compiled, values):
+            instance = make.model.from_db(alias, make.init_list, row[make.start : make.end])
+            for populator in make.related_populators:
+                populator.populate(row, instance)
+            for name, column in make.annotation_columns.items():
+                setattr(instance, name, row[column])
+            found.append(instance)
+        return found  # type: ignore[return-value]
 
     def value(self, *, using: str | None = None, **values: Any) -> Any:
-        """The first column of the first row for ``values``, or ``None`` with no row."""
+        """The first column of the first row for ``values``, converted as the ORM converts
+        it, or ``None`` with no row."""
         alias = using or router.db_for_read(self.model)
-        sql, params = self._statement(alias, values)
-        with connections[alias].cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        return None if row is None else row[0]
+        for row in self._rows(alias, self._compile(alias), values):
+            return row[0]
+        return None
 
-    def _statement(self, alias: str, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    def _rows(
+        self, alias: str, compiled: _Compiled, values: Mapping[str, Any]
+    ) -> Iterable[list[Any]]:
         if values.keys() != self._samples.keys():
             raise TypeError(
                 f"{self.model.__name__} query takes {sorted(self._samples)}, "
                 f"was given {sorted(values)}"
             )
-        sql, params, positions, _annotations = self._compile(alias)
         connection = connections[alias]
-        filled = list(params)
+        params = list(compiled.params)
         for name, value in values.items():
             field = self._samples[name][1]
-            filled[positions[name]] = field.get_db_prep_value(value, connection, prepared=False)
-        return sql, filled
+            params[compiled.positions[name]] = field.get_db_prep_value(
+                value, connection, prepared=False
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            fetched = cursor.fetchall()
+        converters = compiled.converters.items()
+        rows = []
+        for fetched_row in fetched:
+            row = list(fetched_row[: compiled.width])
+            for position, (convert_all, expression) in converters:
+                value = row[position]
+                for convert in convert_all:
+                    value = convert(value, expression, connection)
+                row[position] = value
+            rows.append(row)
+        return rows
 
     def _compile(self, alias: str) -> _Compiled:
         connection = connections[alias]
@@ -111,7 +151,9 @@ class CompiledQuery(Generic[ModelT]):
         if compiled is not None:
             return compiled
         queryset = self._build(**{name: sample for name, (sample, _) in self._samples.items()})
-        sql, params = queryset.query.get_compiler(using=alias).as_sql()
+        compiler = queryset.query.get_compiler(using=alias)
+        # as_sql() also sets up what ModelIterable reads: select, klass_info, annotations.
+        sql, params = compiler.as_sql()
         positions = {}
         for name, (sample, field) in self._samples.items():
             prepared = field.get_db_prep_value(sample, connection, prepared=False)
@@ -126,5 +168,30 @@ class CompiledQuery(Generic[ModelT]):
                     f"{self.model.__name__} query; it must appear once."
                 )
             positions[name] = found[0]
-        annotations = dict(queryset.query.annotation_select)
-        return self._compiled.put(key, (sql, tuple(params), positions, annotations))
+        select = compiler.select[: compiler.col_count]
+        rows_to_objects = None
+        # A values() query has a klass_info too, but gives rows, not objects.
+        if queryset._iterable_class is ModelIterable and compiler.klass_info is not None:
+            fields = compiler.klass_info["select_fields"]
+            start, end = fields[0], fields[-1] + 1
+            rows_to_objects = _RowsToObjects(
+                model=compiler.klass_info["model"],
+                start=start,
+                end=end,
+                init_list=[column[0].target.attname for column in select[start:end]],
+                related_populators=get_related_populators(
+                    compiler.klass_info, compiler.select, alias
+                ),
+                annotation_columns=dict(compiler.annotation_col_map or {}),
+            )
+        return self._compiled.put(
+            key,
+            _Compiled(
+                sql=sql,
+                params=tuple(params),
+                positions=positions,
+                width=compiler.col_count,
+                converters=compiler.get_converters([column[0] for column in select]),
+                rows_to_objects=rows_to_objects,
+            ),
+        )

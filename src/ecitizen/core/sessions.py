@@ -20,7 +20,7 @@ from django.utils import timezone
 from ecitizen.core.compiled import CompiledQuery
 
 
-def _live_session_data(session_key: str, now: datetime) -> QuerySet[Session]:
+def _live_session_data(session_key: str, now: datetime) -> QuerySet[Session, tuple[str]]:
     return Session.objects.filter(session_key=session_key, expire_date__gt=now).values_list(
         "session_data"
     )

@@ -127,7 +127,7 @@ def inbox_unread_count(*, user: Any) -> int:
     return _UNREAD_IN_INBOX.value(recipient=user.pk) or 0
 
 
-def _unread_in_inbox(recipient: int) -> QuerySet[Notification]:
+def _unread_in_inbox(recipient: int) -> QuerySet[Notification, dict[str, Any]]:
     """One row, the count, when the recipient has unread messages; none otherwise."""
     return (
         Notification.objects.filter(

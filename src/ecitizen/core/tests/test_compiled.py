@@ -40,6 +40,40 @@ def test_objects_are_the_orms_with_their_annotations_converted(resident, case_of
     assert compiled.objects(pk=str(resident.pk))[0].pk == resident.pk
 
 
+def test_related_objects_come_in_the_same_row(resident, case_officer, django_assert_num_queries):
+    """select_related: the joined objects are built as the ORM builds them, and a null
+    foreign key (a role without a ward) gives None."""
+    compiled = CompiledQuery(
+        RoleAssignment,
+        lambda user: RoleAssignment.objects.select_related("department", "jurisdiction").filter(
+            user=user
+        ),
+        user=(SAMPLE, RoleAssignment._meta.get_field("user")),
+    )
+    expected = list(
+        RoleAssignment.objects.select_related("department", "jurisdiction").filter(
+            user=case_officer
+        )
+    )
+    assert expected
+    with django_assert_num_queries(1):
+        found = compiled.objects(user=case_officer.pk)
+        assert found == expected
+        assert [a.department for a in found] == [a.department for a in expected]
+        assert [a.department.name for a in found] == [a.department.name for a in expected]
+        assert [a.jurisdiction for a in found] == [a.jurisdiction for a in expected]
+        assert [a.granted_at for a in found] == [a.granted_at for a in expected]
+    assert compiled.objects(user=resident.pk) == []
+
+
+def test_a_values_query_gives_values_not_objects(resident):
+    compiled = CompiledQuery(
+        User, lambda pk: User.objects.filter(pk=pk).values_list("email"), pk=(SAMPLE, USER_ID)
+    )
+    with pytest.raises(TypeError, match="returns values, not objects"):
+        compiled.objects(pk=resident.pk)
+
+
 def test_a_value_takes_its_fields_database_form(department):
     dataset = Dataset.objects.create(name="compiled", department=department, licence_id="x")
     compiled = CompiledQuery(
@@ -64,6 +98,11 @@ def test_a_scalar_is_the_first_column_of_the_first_row(resident, second_resident
     assert compiled.value(pk=resident.pk) == resident.email
     assert compiled.value(pk=other.pk) == other.email
     assert compiled.value(pk=10**9) is None
+    # A value is converted as the ORM converts it: an encrypted name is decrypted.
+    names = CompiledQuery(
+        User, lambda pk: User.objects.filter(pk=pk).values_list("full_name"), pk=(SAMPLE, USER_ID)
+    )
+    assert names.value(pk=resident.pk) == resident.full_name != ""
 
 
 def test_a_sample_must_appear_exactly_once():

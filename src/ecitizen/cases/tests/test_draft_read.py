@@ -1,0 +1,37 @@
+"""The draft every application page reads (compiled once per process: core.compiled)."""
+
+import uuid
+
+import pytest
+from django.http import Http404
+
+from ecitizen.cases import selectors
+from ecitizen.cases.models import Draft
+from ecitizen.cases.tests.support import SHED_ANSWERS, draft_with
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_draft_comes_with_its_version_and_service_and_answers(
+    shed, resident, second_resident, django_assert_num_queries
+):
+    draft = draft_with(shed, resident, SHED_ANSWERS)
+    expected = Draft.objects.select_related("service_version__service").get(pk=draft.pk)
+    with django_assert_num_queries(1):
+        read = selectors.draft_get_for_user(user=resident, draft_id=draft.pk)
+        # What the ORM's select_related gives, read in the same query.
+        assert read.service_version == expected.service_version
+        assert read.service_version.service == shed
+        assert read.service_version.service.slug == "shed-permit"
+    assert read == expected
+    assert read.answers == expected.answers == draft.answers  # decrypted
+    assert read.status == Draft.Status.OPEN
+    assert read.expires_at == expected.expires_at
+    assert read._state.adding is False
+    assert read._state.db == "default"
+    # Read again with the id as text (a URL's), then refused to anyone else.
+    assert selectors.draft_get_for_user(user=resident, draft_id=str(draft.pk)) == draft
+    with pytest.raises(Http404):
+        selectors.draft_get_for_user(user=second_resident, draft_id=draft.pk)
+    with pytest.raises(Http404):
+        selectors.draft_get_for_user(user=resident, draft_id=uuid.uuid4())
