@@ -24,6 +24,7 @@ from ecitizen.accounts.models import (
     User,
 )
 from ecitizen.core import crypto
+from ecitizen.core.compiled import CompiledQuery
 from ecitizen.core.errors import DomainError
 from ecitizen.core.selectors import audit_events_about
 from ecitizen.core.services import audit_record
@@ -79,13 +80,26 @@ def user_role_assignments(user: Any) -> list[RoleAssignment]:
         return []
     cached: list[RoleAssignment] | None = getattr(user, _ROLE_CACHE_ATTR, None)
     if cached is None:
-        cached = list(
-            RoleAssignment.objects.filter(user=user)
-            .select_related("department", "jurisdiction")
-            .order_by("role", "department__name")
-        )
+        cached = _ASSIGNMENTS_OF.objects(user=user.pk)
         setattr(user, _ROLE_CACHE_ATTR, cached)
     return cached
+
+
+def _assignments_of(user: int) -> QuerySet[RoleAssignment]:
+    return (
+        RoleAssignment.objects.filter(user=user)
+        .select_related("department", "jurisdiction")
+        .order_by("role", "department__name")
+    )
+
+
+#: Every request of an official reads their assignments: compiled once per process
+#: (core.compiled), as building the query in the ORM cost more than running it.
+_ASSIGNMENTS_OF = CompiledQuery(
+    RoleAssignment,
+    _assignments_of,
+    user=(-7_031_962_441, RoleAssignment._meta.get_field("user")),
+)
 
 
 def user_role_cache_clear(user: Any) -> None:
