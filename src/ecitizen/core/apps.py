@@ -42,6 +42,14 @@ class CoreConfig(AppConfig):
         )
         registry.register_job(
             PeriodicJob(
+                "core.cache_prune",
+                ("prune_cache",),
+                timedelta(minutes=10),
+                "Delete the database cache's expired entries (rate limits, used codes).",
+            )
+        )
+        registry.register_job(
+            PeriodicJob(
                 "core.audit_anchor",
                 ("audit", "anchor"),
                 timedelta(days=1),

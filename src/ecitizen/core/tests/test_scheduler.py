@@ -353,6 +353,7 @@ def test_the_platform_registers_its_periodic_work():
     every = {name: job.every for name, job in registry.jobs.items()}
     assert every["cases.tick"] == HOUR
     assert every["payments.reconcile"] == timedelta(minutes=5)
+    assert every["core.cache_prune"] == timedelta(minutes=10)
     for daily in (
         "taxes.remind",
         "core.housekeeping",
