@@ -22,6 +22,13 @@ is the part of ``ModelIterable`` that does not depend on the values. Those are i
 of Django 5.2, the version this platform is held to (ADR 0001); ``core/tests/
 test_compiled.py`` compares every shape used here with the queryset's own result.
 
+What the ORM would do differently with a value is refused rather than done silently: a
+value of ``None`` (the ORM writes ``IS NULL``, compiled SQL has ``= %s``); a text sample
+that the lookup changes (``iexact``, ``contains``, ``startswith`` escape it or wrap it in
+``%``: the sample is compiled with ``%_\\`` added and must come out unchanged); a queryset
+with its own database (``using()``), ``select_for_update``, ``prefetch_related`` or another
+model; ``value()`` on a query of objects or of several columns.
+
 Use it only where the profile shows the ORM's building cost on every request: a compiled
 query does not see a later change to the code that built it in a running process.
 """
@@ -54,6 +61,8 @@ class _Compiled:
     converters: dict[int, tuple[list[Any], Any]]
     #: How a row becomes a model instance; ``None`` for a ``values()`` query.
     rows_to_objects: _RowsToObjects | None
+    #: A ``values()`` query of one column: what :meth:`CompiledQuery.value` reads.
+    one_value: bool
 
 
 @dataclass(frozen=True)
@@ -71,9 +80,9 @@ class CompiledQuery(Generic[ModelT]):
 
     ``samples`` gives each varying value a name, a sample value and the field whose
     database form it takes; each sample must appear exactly once among the compiled
-    query's parameters (checked at the first run on each database: an
-    ``ImproperlyConfigured`` names the one that does not), so choose samples no constant of
-    the query can equal.
+    query's parameters, unchanged by its lookup (checked at the first run on each
+    database: an ``ImproperlyConfigured`` names the one that does not), so choose samples
+    no constant of the query can equal.
     """
 
     def __init__(
@@ -107,10 +116,14 @@ class CompiledQuery(Generic[ModelT]):
         return found  # type: ignore[return-value]
 
     def value(self, *, using: str | None = None, **values: Any) -> Any:
-        """The first column of the first row for ``values``, converted as the ORM converts
-        it, or ``None`` with no row."""
+        """The column of the first row for ``values``, converted as the ORM converts it,
+        or ``None`` with no row. Precondition: ``build`` returns a ``values()`` or
+        ``values_list()`` queryset of one column."""
         alias = using or router.db_for_read(self.model)
-        for row in self._rows(alias, self._compile(alias), values):
+        compiled = self._compile(alias)
+        if not compiled.one_value:
+            raise TypeError(f"this {self.model.__name__} query does not select one value")
+        for row in self._rows(alias, compiled, values):
             return row[0]
         return None
 
@@ -121,6 +134,11 @@ class CompiledQuery(Generic[ModelT]):
             raise TypeError(
                 f"{self.model.__name__} query takes {sorted(self._samples)}, "
                 f"was given {sorted(values)}"
+            )
+        if any(value is None for value in values.values()):
+            raise ValueError(
+                f"{self.model.__name__} query given None: the ORM would write IS NULL, "
+                "which a compiled query cannot"
             )
         connection = connections[alias]
         params = list(compiled.params)
@@ -150,13 +168,15 @@ class CompiledQuery(Generic[ModelT]):
         compiled = self._compiled.get(key)
         if compiled is not None:
             return compiled
-        queryset = self._build(**{name: sample for name, (sample, _) in self._samples.items()})
+        probes = {name: _probe(sample) for name, (sample, _) in self._samples.items()}
+        queryset = self._build(**probes)
+        self._check_plain(queryset)
         compiler = queryset.query.get_compiler(using=alias)
         # as_sql() also sets up what ModelIterable reads: select, klass_info, annotations.
         sql, params = compiler.as_sql()
         positions = {}
-        for name, (sample, field) in self._samples.items():
-            prepared = field.get_db_prep_value(sample, connection, prepared=False)
+        for name, (_sample, field) in self._samples.items():
+            prepared = field.get_db_prep_value(probes[name], connection, prepared=False)
             found = [
                 index
                 for index, param in enumerate(params)
@@ -171,7 +191,8 @@ class CompiledQuery(Generic[ModelT]):
         select = compiler.select[: compiler.col_count]
         rows_to_objects = None
         # A values() query has a klass_info too, but gives rows, not objects.
-        if queryset._iterable_class is ModelIterable and compiler.klass_info is not None:
+        returns_objects = queryset._iterable_class is ModelIterable
+        if returns_objects and compiler.klass_info is not None:
             fields = compiler.klass_info["select_fields"]
             start, end = fields[0], fields[-1] + 1
             rows_to_objects = _RowsToObjects(
@@ -193,5 +214,32 @@ class CompiledQuery(Generic[ModelT]):
                 width=compiler.col_count,
                 converters=compiler.get_converters([column[0] for column in select]),
                 rows_to_objects=rows_to_objects,
+                one_value=not returns_objects and compiler.col_count == 1,
             ),
         )
+
+    def _check_plain(self, queryset: QuerySet[Any]) -> None:
+        """Refuse what the compiled query would not do as the queryset would."""
+        state = vars(queryset)  # the queryset's own settings, as ModelIterable reads them
+        refused = [
+            what
+            for what, present in (
+                (f"a queryset of {queryset.model.__name__}", queryset.model is not self.model),
+                ("using()", state["_db"] is not None),
+                ("select_for_update()", queryset.query.select_for_update),
+                ("prefetch_related()", bool(state["_prefetch_related_lookups"])),
+                ("related objects already known", bool(state["_known_related_objects"])),
+            )
+            if present
+        ]
+        if refused:
+            raise ImproperlyConfigured(
+                f"A compiled {self.model.__name__} query cannot have {', '.join(refused)}."
+            )
+
+
+def _probe(sample: Any) -> Any:
+    """The value a sample is compiled with: text with the characters a ``LIKE`` lookup
+    escapes or adds, so that such a lookup (whose value the compiled query could not
+    prepare as it does) changes it and is found out."""
+    return f"{sample}%_\\" if isinstance(sample, str) else sample

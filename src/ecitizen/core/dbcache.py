@@ -32,17 +32,20 @@ def expired_delete(*, alias: str = "default", batch: int = BATCH) -> int | None:
         return None
     database = router.db_for_write(cache.cache_model_class)
     connection = connections[database]
-    table = connection.ops.quote_name(cache._table)
+    table = connection.ops.quote_name(cache.cache_model_class._meta.db_table)
     now = connection.ops.adapt_datetimefield_value(timezone.now().replace(microsecond=0))
     deleted = 0
     while True:
         with transaction.atomic(using=database), connection.cursor() as cursor:
+            # The outer condition again: on PostgreSQL, a row that another request rewrote
+            # (allauth's add() of a rate-limit lock or a used-code marker reuses an expired
+            # row) after the subquery picked it is checked again as it is now, and kept.
             cursor.execute(
-                f"DELETE FROM {table} WHERE cache_key IN "  # noqa: S608 - the table's own name
+                f"DELETE FROM {table} WHERE expires < %s AND cache_key IN "  # noqa: S608 - the table's own name
                 f"(SELECT cache_key FROM {table} WHERE expires < %s LIMIT %s)",
-                [now, batch],
+                [now, now, batch],
             )
-            count = cursor.rowcount
+            count = int(cursor.rowcount)
         deleted += count
         if count < batch:
             return deleted

@@ -9,7 +9,8 @@ from ecitizen.cases import selectors
 from ecitizen.cases.models import Draft
 from ecitizen.cases.tests.support import SHED_ANSWERS, draft_with
 
-pytestmark = pytest.mark.django_db
+# Compiled SQL with a UUID in each database's form: run on both.
+pytestmark = [pytest.mark.django_db, pytest.mark.db_specific]
 
 
 def test_the_draft_comes_with_its_version_and_service_and_answers(
@@ -35,3 +36,23 @@ def test_the_draft_comes_with_its_version_and_service_and_answers(
         selectors.draft_get_for_user(user=second_resident, draft_id=draft.pk)
     with pytest.raises(Http404):
         selectors.draft_get_for_user(user=resident, draft_id=uuid.uuid4())
+
+
+def test_a_draft_entered_for_someone_else_is_the_enterers(shed, resident, second_resident):
+    """A helper (or clerk) fills in the draft they entered for the applicant: theirs to
+    read, not the applicant's, until it is sent."""
+    from ecitizen.cases import services
+    from ecitizen.cases.models import Channel
+
+    draft = services.draft_start(
+        service=shed,
+        applicant=resident,
+        actor=second_resident,
+        channel=Channel.ASSISTED,
+        consent_statement="The resident asked me to apply for them.",
+    )
+    assert draft.entered_by == second_resident
+    assert draft.applicant == resident
+    assert selectors.draft_get_for_user(user=second_resident, draft_id=draft.pk) == draft
+    with pytest.raises(Http404):
+        selectors.draft_get_for_user(user=resident, draft_id=draft.pk)

@@ -1,5 +1,6 @@
 """Queries compiled once per process (core.compiled) return what the ORM returns."""
 
+import re
 import uuid
 
 import pytest
@@ -12,7 +13,8 @@ from ecitizen.accounts.models import RoleAssignment, User
 from ecitizen.core.compiled import CompiledQuery
 from ecitizen.opendata.models import Dataset
 
-pytestmark = pytest.mark.django_db
+# SQLite's forms differ (an EXISTS as 0 or 1, a UUID as hex digits): run on both.
+pytestmark = [pytest.mark.django_db, pytest.mark.db_specific]
 
 USER_ID = User._meta.get_field("id")
 SAMPLE = -7_031_962_441
@@ -72,6 +74,47 @@ def test_a_values_query_gives_values_not_objects(resident):
     )
     with pytest.raises(TypeError, match="returns values, not objects"):
         compiled.objects(pk=resident.pk)
+    # value() reads one column of a values query: not an object's, nor one of several.
+    objects = CompiledQuery(User, lambda pk: User.objects.filter(pk=pk), pk=(SAMPLE, USER_ID))
+    two = CompiledQuery(
+        User,
+        lambda pk: User.objects.filter(pk=pk).values_list("email", "language"),
+        pk=(SAMPLE, USER_ID),
+    )
+    for compiled_query in (objects, two):
+        with pytest.raises(TypeError, match="does not select one value"):
+            compiled_query.value(pk=resident.pk)
+
+
+def test_what_the_orm_would_do_differently_is_refused(resident):
+    """None (the ORM's IS NULL), a lookup that escapes or wraps its text (LIKE), and a
+    queryset whose database, locking or prefetching the compiled query would not follow."""
+    compiled = CompiledQuery(User, lambda pk: User.objects.filter(pk=pk), pk=(SAMPLE, USER_ID))
+    with pytest.raises(ValueError, match="given None"):
+        compiled.objects(pk=None)
+    email = User._meta.get_field("email")
+    # (iexact too where it is a LIKE, on SQLite; PostgreSQL compares UPPER()s, unescaped.)
+    for lookup in ("contains", "startswith"):
+        like = CompiledQuery(
+            User,
+            lambda text, lookup=lookup: User.objects.filter(**{f"email__{lookup}": text}),
+            text=("someone@example.test", email),
+        )
+        with pytest.raises(ImproperlyConfigured, match="'text' appears 0 times"):
+            like.objects(text=resident.email)
+    exact = CompiledQuery(
+        User, lambda text: User.objects.filter(email=text), text=("someone@example.test", email)
+    )
+    assert exact.objects(text=resident.email) == [resident]
+    for build, what in (
+        (lambda pk: User.objects.using("default").filter(pk=pk), "using()"),
+        (lambda pk: User.objects.select_for_update().filter(pk=pk), "select_for_update()"),
+        (lambda pk: User.objects.prefetch_related("role_assignments").filter(pk=pk), "prefetch"),
+        (lambda pk: RoleAssignment.objects.filter(user=pk), "a queryset of RoleAssignment"),
+    ):
+        refused = CompiledQuery(User, build, pk=(SAMPLE, USER_ID))
+        with pytest.raises(ImproperlyConfigured, match=re.escape(what)):
+            refused.objects(pk=resident.pk)
 
 
 def test_a_value_takes_its_fields_database_form(department):

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from ecitizen.core.dbcache import expired_delete
 
-pytestmark = pytest.mark.django_db
+# Raw SQL with a date-time adapted per database: run on both.
+pytestmark = [pytest.mark.django_db, pytest.mark.db_specific]
 
 
 def _rows() -> int:

@@ -116,6 +116,7 @@ def test_activity_is_written_at_most_every_30_seconds(client, resident):
         assert stored() != before
 
 
+@pytest.mark.db_specific  # compiled SQL with a date-time in each database's form
 def test_the_session_engine_reads_live_sessions_only(client, resident):
     """core.sessions: the compiled read of a session gives its data while it lives; an
     expired or unknown key gives nothing and loses its key, as Django's store does."""

@@ -150,6 +150,10 @@ def test_the_unread_count_is_one_query_and_free_for_visitors(resident, django_as
     context = inbox_context(request)
     with django_assert_num_queries(1):
         assert template.render(Context(context)) == "2 new"
+    # Read, they count no more: none unread is a count of 0 (the query finds no row).
+    Notification.objects.filter(recipient=resident).update(read_at=timezone.now())
+    with django_assert_num_queries(1):
+        assert template.render(Context(inbox_context(request))) == "0 "
     request.user = AnonymousUser()
     with django_assert_num_queries(0):
         assert template.render(Context(inbox_context(request))) == "0 "
