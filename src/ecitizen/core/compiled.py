@@ -163,11 +163,11 @@ class CompiledQuery(Generic[ModelT]):
         return rows
 
     def _compile(self, alias: str) -> _Compiled:
+        key = (alias, connections[alias].vendor)
+        return self._compiled.get_or_make(key, lambda: self._compiled_for(alias))
+
+    def _compiled_for(self, alias: str) -> _Compiled:
         connection = connections[alias]
-        key = (alias, connection.vendor)
-        compiled = self._compiled.get(key)
-        if compiled is not None:
-            return compiled
         probes = {name: _probe(sample) for name, (sample, _) in self._samples.items()}
         queryset = self._build(**probes)
         self._check_plain(queryset)
@@ -205,17 +205,14 @@ class CompiledQuery(Generic[ModelT]):
                 ),
                 annotation_columns=dict(compiler.annotation_col_map or {}),
             )
-        return self._compiled.put(
-            key,
-            _Compiled(
-                sql=sql,
-                params=tuple(params),
-                positions=positions,
-                width=compiler.col_count,
-                converters=compiler.get_converters([column[0] for column in select]),
-                rows_to_objects=rows_to_objects,
-                one_value=not returns_objects and compiler.col_count == 1,
-            ),
+        return _Compiled(
+            sql=sql,
+            params=tuple(params),
+            positions=positions,
+            width=compiler.col_count,
+            converters=compiler.get_converters([column[0] for column in select]),
+            rows_to_objects=rows_to_objects,
+            one_value=not returns_objects and compiler.col_count == 1,
         )
 
     def _check_plain(self, queryset: QuerySet[Any]) -> None:

@@ -42,22 +42,19 @@ class Addresses:
         self.url_name = url_name
         self._parts: Kept[tuple[str, str, Any, re.Pattern[str]]] = Kept()
 
-    def _for_prefix(self) -> tuple[str, str, Any, re.Pattern[str]]:
-        script_prefix = get_script_prefix()
-        parts = self._parts.get(script_prefix)
-        if parts is None:
-            url = reverse(self.url_name, args=[self.PLACEHOLDER])
-            before, after = url.split(self.PLACEHOLDER)
-            route = resolve("/" + url.removeprefix(script_prefix)).route
-            (argument,) = _ARGUMENT.finditer(route)
-            converter = get_converters()[argument["converter"] or "str"]
-            parts = self._parts.put(
-                script_prefix, (before, after, converter, re.compile(converter.regex))
-            )
-        return parts
+    def _parts_for(self, script_prefix: str) -> tuple[str, str, Any, re.Pattern[str]]:
+        url = reverse(self.url_name, args=[self.PLACEHOLDER])
+        before, after = url.split(self.PLACEHOLDER)
+        route = resolve("/" + url.removeprefix(script_prefix)).route
+        (argument,) = _ARGUMENT.finditer(route)
+        converter = get_converters()[argument["converter"] or "str"]
+        return before, after, converter, re.compile(converter.regex)
 
     def __call__(self, value: Any) -> str:
-        before, after, converter, pattern = self._for_prefix()
+        script_prefix = get_script_prefix()
+        before, after, converter, pattern = self._parts.get_or_make(
+            script_prefix, lambda: self._parts_for(script_prefix)
+        )
         text = str(converter.to_url(value))
         if not pattern.fullmatch(text):
             raise NoReverseMatch(f"{self.url_name}: {text!r} does not fit the address")
@@ -73,10 +70,9 @@ def day_month_year(value: date) -> str:
     ``datetime`` is written in the current time zone, as the filter does."""
     if isinstance(value, datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
-    language = get_language()
-    months = _month_names.get(language)
-    if months is None:
-        months = _month_names.put(language, [str(MONTHS[number]) for number in range(1, 13)])
+    months = _month_names.get_or_make(
+        get_language(), lambda: [str(MONTHS[number]) for number in range(1, 13)]
+    )
     return f"{value.day} {months[value.month - 1]} {value.year:04d}"
 
 

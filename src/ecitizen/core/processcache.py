@@ -10,7 +10,7 @@ prefix is kept here, never anything read from a request or a person. Tests chang
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from babel import Locale, UnknownLocaleError
@@ -41,17 +41,17 @@ class Kept(Generic[Value]):
         self._generation = _Settings.generation
         self._values: dict[Hashable, Value] = {}
 
-    def get(self, key: Hashable) -> Value | None:
-        if self._generation != _Settings.generation:
-            return None
-        return self._values.get(key)
-
-    def put(self, key: Hashable, value: Value) -> Value:
+    def get_or_make(self, key: Hashable, make: Callable[[], Value]) -> Value:
+        """The value kept under ``key``; the first time (under these settings), the one
+        ``make()`` returns, kept."""
         if self._generation != _Settings.generation:
             self._values = {}
             self._generation = _Settings.generation
-        self._values[key] = value
-        return value
+        try:
+            return self._values[key]
+        except KeyError:
+            value = self._values[key] = make()
+            return value
 
 
 _reversed: Kept[str] = Kept()
@@ -61,8 +61,7 @@ def reverse_once(url_name: str) -> str:
     """``reverse(url_name)`` for a URL without arguments, worked out once per script
     prefix (a deployment under a path serves it from the request's ``SCRIPT_NAME``).
     Raises ``NoReverseMatch`` as ``reverse`` does."""
-    key = (get_script_prefix(), url_name)
-    return _reversed.get(key) or _reversed.put(key, reverse(url_name))
+    return _reversed.get_or_make((get_script_prefix(), url_name), lambda: reverse(url_name))
 
 
 _locales: Kept[Locale] = Kept()
@@ -73,14 +72,14 @@ def babel_locale(language: str | None = None) -> Locale:
     English when Babel has none; read once per language (a list writes a number or an
     amount per cell)."""
     code = language or translation.get_language() or settings.LANGUAGE_CODE
-    locale = _locales.get(code)
-    if locale is None:
-        try:
-            locale = Locale.parse(translation.to_locale(code))
-        except (UnknownLocaleError, ValueError):
-            locale = Locale.parse("en")
-        _locales.put(code, locale)
-    return locale
+    return _locales.get_or_make(code, lambda: _parsed_locale(code))
+
+
+def _parsed_locale(code: str) -> Locale:
+    try:
+        return Locale.parse(translation.to_locale(code))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
 
 
 class SharedValue(ABC):

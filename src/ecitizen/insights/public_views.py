@@ -45,11 +45,10 @@ def month_label(month: date) -> str:
     """``January 2026`` in the active language. Kept per language and month once
     written (the page's list writes every month with figures); the months asked for in
     an address are refused before 1900 and after this one, so what is kept stays small."""
-    key = (translation.get_language(), month.year, month.month)
-    label = _month_labels.get(key)
-    if label is None:
-        label = _month_labels.put(key, formats.date_format(month, "YEAR_MONTH_FORMAT"))
-    return label
+    return _month_labels.get_or_make(
+        (translation.get_language(), month.year, month.month),
+        lambda: formats.date_format(month, "YEAR_MONTH_FORMAT"),
+    )
 
 
 class MonthForm(forms.Form):

@@ -29,11 +29,10 @@ _symbols: Kept[str] = Kept()
 
 def _symbol(locale: Locale) -> str:
     """The symbol of the site's currency in ``locale``."""
-    key = (str(locale), settings.CURRENCY)
-    symbol = _symbols.get(key)
-    if symbol is None:
-        symbol = _symbols.put(key, str(get_currency_symbol(settings.CURRENCY, locale=locale)))
-    return symbol
+    return _symbols.get_or_make(
+        (str(locale), settings.CURRENCY),
+        lambda: str(get_currency_symbol(settings.CURRENCY, locale=locale)),
+    )
 
 
 def currency_precision(currency: str | None = None) -> int:

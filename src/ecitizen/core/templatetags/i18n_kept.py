@@ -38,15 +38,18 @@ class KeptTranslation(Node):
         self.kept: Kept[SafeString | str] = Kept()
 
     def render(self, context: Context) -> SafeString | str:
-        key = (get_language(), context.autoescape)
-        text = self.kept.get(key)
-        if text is None:
-            output = self.node.render(context)
-            text = self.kept.put(key, context[self.node.asvar] if self.node.asvar else output)
+        text = self.kept.get_or_make(
+            (get_language(), context.autoescape), lambda: self._translated(context)
+        )
         if self.node.asvar:
             context[self.node.asvar] = text
             return ""
         return text
+
+    def _translated(self, context: Context) -> SafeString | str:
+        """Django's node's text (which, with ``as``, it sets in the context)."""
+        output = self.node.render(context)
+        return context[self.node.asvar] if self.node.asvar else output
 
 
 def _literal(node: i18n.TranslateNode) -> bool:

@@ -89,10 +89,9 @@ class SharedNode(template.Node):
             get_script_prefix(),
             *(value.shared_key for value in values.values()),
         )
-        html = self.rendered.get(key)
-        if html is None:
-            html = self.rendered.put(key, self.nodelist.render(shared_context(context, values)))
-        return html
+        return self.rendered.get_or_make(
+            key, lambda: self.nodelist.render(shared_context(context, values))
+        )
 
 
 @register.tag
