@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from django.db.models import F, OuterRef, QuerySet, Subquery, Value
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cos, Power, Radians, Sin
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from ecitizen.reports import geo
@@ -72,11 +74,45 @@ def _first_photo_id() -> Subquery:
     )
 
 
+class EpochSeconds(Func):
+    """A date-time column as the whole seconds since 1970-01-01 UTC (its fraction dropped,
+    as a W3C timestamp to the second drops it). Read as a number, a time needs no
+    converting: Django turns each date-time SQLite gives as text into an aware datetime
+    in about ten Python calls, twenty thousand on a page of a thousand requests."""
+
+    output_field = IntegerField()
+
+    @property
+    def convert_value(self) -> Any:
+        """None: both databases give an integer already (Django's default converter would
+        call ``int()`` on each again)."""
+        return self._convert_value_noop  # type: ignore[attr-defined]  # (django-stubs omit it)
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> Any:
+        # Django keeps a date-time as text, "2026-03-01 09:30:15.999886" in UTC: its
+        # first 19 characters, since SQLite rounds the fraction to the millisecond (to
+        # 09:30:16). "%%%%s": the template is filled in with "%", then "%%" becomes "%".
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(strftime('%%%%s', substr(%(expressions)s, 1, 19)) AS INTEGER)",
+        )
+
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> Any:
+        return self.as_sql(
+            compiler, connection, template="FLOOR(EXTRACT(EPOCH FROM %(expressions)s))::bigint"
+        )
+
+
 class PublicRequest(NamedTuple):
-    """A public report as ``GET requests`` serves it: the columns it needs, the text an
-    official last wrote for the public about its state, and the public id of its first
-    public photo. Rows rather than models: making a thousand model instances cost more
-    than running the query (bench/open311.py)."""
+    """A public report as ``GET requests`` serves it: the columns it needs (its times as
+    :class:`EpochSeconds`), the text an official last wrote for the public about its
+    state, and the public id of its first public photo. Rows rather than models: making a
+    thousand model instances cost more than running the query (bench/open311.py)."""
 
     pk: int
     reference: str
@@ -88,8 +124,8 @@ class PublicRequest(NamedTuple):
     latitude: float
     longitude: float
     media_url: str
-    requested_at: datetime
-    updated_at: datetime
+    requested_s: int
+    updated_s: int
     status_notes: str | None
     photo_id: uuid.UUID | None
 
@@ -125,9 +161,12 @@ def requests_matching(query: RequestsQuery) -> list[PublicRequest]:
         if query.circle is not None:
             reports = _within(reports, query.circle)
     offset = (query.page - 1) * query.page_size
-    rows = reports.annotate(status_notes=_status_notes(), photo_id=_first_photo_id()).values_list(
-        *PublicRequest._fields
-    )
+    rows = reports.annotate(
+        requested_s=EpochSeconds("requested_at"),
+        updated_s=EpochSeconds("updated_at"),
+        status_notes=_status_notes(),
+        photo_id=_first_photo_id(),
+    ).values_list(*PublicRequest._fields)
     return [PublicRequest._make(row) for row in rows[offset : offset + query.page_size]]
 
 

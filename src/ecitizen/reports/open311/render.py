@@ -69,6 +69,11 @@ def w3c(value: datetime, zone: tzinfo | None = None) -> str:
     return value.astimezone(zone or timezone.get_current_timezone()).isoformat(timespec="seconds")
 
 
+def w3c_seconds(seconds: int, zone: tzinfo) -> str:
+    """:func:`w3c` of the time ``seconds`` after 1970-01-01 UTC, in ``zone``."""
+    return datetime.fromtimestamp(seconds, zone).isoformat(timespec="seconds")
+
+
 def _number(value: float) -> str:
     """A decimal number as text without an exponent (``0.00001``, not ``1e-05``)."""
     text = repr(value)
