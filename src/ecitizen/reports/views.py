@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -68,6 +69,7 @@ from ecitizen.reports.journey import (
 from ecitizen.reports.maps import map_settings
 from ecitizen.reports.models import Report
 from ecitizen.reports.photos import PhotoError, photo_prepare
+from ecitizen.reports.presentation import report_cards
 
 LIST_PAGE_SIZE = 20
 #: "Reports around a place": within this distance of the street searched for.
@@ -123,7 +125,7 @@ def _status_label(category: services.Category | None, state: str) -> str:
     return category.spec.state_label(state) if category is not None else state
 
 
-def _status_tag(report: Report, category: services.Category | None) -> str:
+def _status_tag(report: Report | _Listed, category: services.Category | None) -> str:
     """The GOV.UK tag colour of a report's status."""
     if report.is_open:
         return "govuk-tag--blue"
@@ -830,20 +832,26 @@ def support(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 _REPORT = Addresses("reports:detail")
-#: What the list reads of a report and its ward (not, among others, the answers of a
-#: report still being written, encrypted).
-_LISTED_FIELDS = (
-    "reference",
-    "title",
-    "address",
-    "category",
-    "state",
-    "is_open",
-    "requested_at",
-    "latitude",
-    "longitude",
-    "ward__name",
-)
+
+
+class _Listed(NamedTuple):
+    """What the list reads of a report and its ward (not, among others, the answers of a
+    report still being written, encrypted): rows, not models, which cost a hundred Python
+    calls a report to make."""
+
+    reference: str
+    title: str
+    address: str
+    category: str
+    state: str
+    is_open: bool
+    requested_at: datetime
+    latitude: float
+    longitude: float
+    ward_name: str | None
+
+
+_LISTED_COLUMNS = (*_Listed._fields[:-1], "ward__name")
 
 
 @public
@@ -859,13 +867,17 @@ def report_list(request: HttpRequest) -> HttpResponse:
         ((code, category.title()) for code, category in by_code.items()),
         key=lambda item: item[1].casefold(),
     )
-    form = ListFilterForm(request.GET or None, categories=category_choices, wards=ward_choices)
-    query = form.value("q").strip()
-    category_code, status, ward_code = (
-        form.value("category"),
-        form.value("status"),
-        form.value("ward"),
+    # Without a query string nothing is filtered: no form to build only to read nothing.
+    asked = (
+        ListFilterForm(request.GET, categories=category_choices, wards=ward_choices)
+        if request.GET
+        else None
     )
+    query, category_code, status, ward_code = (
+        asked.value(name) if asked is not None else ""
+        for name in ("q", "category", "status", "ward")
+    )
+    query = query.strip()
     matches = geo.gazetteer_search(query, limit=6) if query else []
     place = matches[0] if matches else None
     ward_id = None
@@ -878,23 +890,35 @@ def report_list(request: HttpRequest) -> HttpResponse:
         ward_id=ward_id,
         bbox=geo.bbox_around(place.lat, place.lon, AROUND_RADIUS_M) if place else None,
     )
-    listed = selectors.reports_filtered(filters).select_related("ward").only(*_LISTED_FIELDS)
+    listed = selectors.reports_filtered(filters).values_list(*_LISTED_COLUMNS)
     page = Paginator(listed, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
-    # Each row's values worked out here, the template only writes them.
+    # Each row's values worked out here, and its card written by report_cards.
     in_ward, reported_on = _("%(ward)s ward"), _("reported on %(date)s")
+    # A category's title and a state's label and colour, once per page for each.
+    labels: dict[tuple[str, str, bool], tuple[str, str, str]] = {}
     rows = []
     pins = []
-    for report in page.object_list:
-        category = by_code.get(report.category)
+    for report in map(_Listed._make, page.object_list):
+        key = (report.category, report.state, report.is_open)
+        label = labels.get(key)
+        if label is None:
+            category = by_code.get(report.category)
+            label = labels[key] = (
+                category.title() if category else report.category,
+                _status_label(category, report.state),
+                _status_tag(report, category),
+            )
         row = {
             "url": _REPORT(report.reference),
             "title": report.title,
             "reference": report.reference,
             "address": report.address,
-            "category": category.title() if category else report.category,
-            "status": _status_label(category, report.state),
-            "tag": _status_tag(report, category),
-            "ward": sentence(in_ward, ward=report.ward.name) if report.ward else "",
+            "category": label[0],
+            "status": label[1],
+            "tag": label[2],
+            "ward": sentence(in_ward, ward=report.ward_name)
+            if report.ward_name is not None
+            else "",
             "reported": sentence(reported_on, date=day_month_year(report.requested_at)),
             "distance": _distance_text(
                 geo.distance_m(place.lat, place.lon, report.latitude, report.longitude)
@@ -948,6 +972,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
         {
             "form": shown,
             "rows": rows,
+            "cards": report_cards(rows),
             "page": page,
             "pins": pins,
             "place": place,
