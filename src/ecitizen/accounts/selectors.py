@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -317,28 +318,120 @@ def resident_links_register(link: Callable[[int], QuerySet[Any]]) -> None:
         _RESIDENT_LINKS.append(link)
 
 
-def _profiles_for_staff(actor: Any) -> QuerySet[ResidentProfile]:
-    """The profiles within the official's remit for residents' data: for each of their
-    role assignments that reads residents' data, the residents of its ward (all wards
-    when it has none) who have business with its department (every resident for an
-    authority-wide role). One assignment at a time, never a mix of two."""
-    condition = Q(pk__in=[])
+#: One remit for residents' data: (the ward's id, or ``None`` for every ward; the
+#: department's id once for each registered resident link, or ``None`` for every
+#: resident). The department is named once per link so that a compiled query can give
+#: each of its places a sample of its own.
+_ResidentRemit = tuple[int | None, tuple[int, ...] | None]
+
+
+def _resident_remits(actor: Any) -> list[_ResidentRemit] | None:
+    """The official's remits for residents' data, one per role assignment that reads it:
+    the residents of its ward (all wards when it has none) who have business with its
+    department (every resident for an authority-wide role). ``None``: the whole
+    authority. One assignment at a time, never a mix of two."""
+    remits = []
     for assignment in remit_assignments(actor, RESIDENTS_READ):
-        part = Q()
-        if assignment.jurisdiction_id is not None:
-            part &= Q(ward_id=assignment.jurisdiction_id)
+        departments = None
         if assignment.role not in _authority_wide():
-            if assignment.department_id is None:
-                continue
+            if assignment.department_id is None or not _RESIDENT_LINKS:
+                continue  # no department, or no app with residents' business: no one
+            departments = (assignment.department_id,) * len(_RESIDENT_LINKS)
+        if assignment.jurisdiction_id is None and departments is None:
+            return None
+        remits.append((assignment.jurisdiction_id, departments))
+    return remits
+
+
+def _residents_within(remits: list[_ResidentRemit] | None) -> Q:
+    """The profiles within any of ``remits`` (:func:`_resident_remits`)."""
+    if remits is None:
+        return Q()
+    condition = Q(pk__in=[])
+    for ward_id, departments in remits:
+        part = Q()
+        if ward_id is not None:
+            part &= Q(ward_id=ward_id)
+        if departments is not None:
             linked = Q(pk__in=[])
-            for link in _RESIDENT_LINKS:
-                linked |= Q(user_id__in=link(assignment.department_id))
+            for link, department_id in zip(_RESIDENT_LINKS, departments, strict=True):
+                linked |= Q(user_id__in=link(department_id))
             part &= linked
-        if not part:  # the whole authority
-            condition = Q()
-            break
         condition |= part
-    return ResidentProfile.objects.select_related("user", "ward").filter(condition)
+    return condition
+
+
+def _profiles_for_staff(actor: Any) -> QuerySet[ResidentProfile]:
+    """The profiles within the official's remit for residents' data
+    (:func:`_resident_remits`)."""
+    return ResidentProfile.objects.select_related("user", "ward").filter(
+        _residents_within(_resident_remits(actor))
+    )
+
+
+#: The shape of an official's remits: for each, whether it has a ward and a department.
+_RemitShape = tuple[tuple[bool, bool], ...] | None
+
+
+@functools.lru_cache(maxsize=64)
+def _profile_within(shape: _RemitShape, links: int) -> CompiledQuery[ResidentProfile]:
+    """The query of one profile by its id within remits of ``shape`` (with ``links``
+    resident links registered), compiled once per process: building it in the ORM, with
+    a subquery per link and remit, cost more than running it. Its values: ``pk``, and
+    for the ``i``-th remit ``ward_i`` and ``department_i_j`` for each link ``j``."""
+    pk_field = ResidentProfile._meta.get_field("id")
+    ward_field = ResidentProfile._meta.get_field("ward")
+    department_field = Department._meta.get_field("id")
+    samples: dict[str, tuple[int, Any]] = {"pk": (-7_031_962_500, pk_field)}
+    for i, (has_ward, has_department) in enumerate(shape or ()):
+        if has_ward:
+            samples[f"ward_{i}"] = (-7_031_962_501 - len(samples), ward_field)
+        for j in range(links if has_department else 0):
+            samples[f"department_{i}_{j}"] = (-7_031_962_501 - len(samples), department_field)
+
+    def build(pk: int, **values: int) -> QuerySet[ResidentProfile]:
+        remits: list[_ResidentRemit] | None = None
+        if shape is not None:
+            remits = [
+                (
+                    values[f"ward_{i}"] if has_ward else None,
+                    tuple(values[f"department_{i}_{j}"] for j in range(links))
+                    if has_department
+                    else None,
+                )
+                for i, (has_ward, has_department) in enumerate(shape)
+            ]
+        return (
+            ResidentProfile.objects.select_related("user", "ward")
+            .filter(_residents_within(remits))
+            .filter(pk=pk)
+            .order_by("pk")[:1]
+        )
+
+    return CompiledQuery(ResidentProfile, build, **samples)
+
+
+def _profile_for_staff(actor: Any, profile_id: int) -> ResidentProfile | None:
+    """``_profiles_for_staff(actor).filter(pk=profile_id).first()``, through the
+    compiled query of the official's remits' shape (no query without a remit)."""
+    remits = _resident_remits(actor)
+    if remits == []:
+        return None
+    values: dict[str, Any] = {"pk": profile_id}
+    for i, (ward_id, departments) in enumerate(remits or ()):
+        if ward_id is not None:
+            values[f"ward_{i}"] = ward_id
+        for j, department_id in enumerate(departments or ()):
+            values[f"department_{i}_{j}"] = department_id
+    shape = (
+        None
+        if remits is None
+        else tuple(
+            (ward_id is not None, departments is not None) for ward_id, departments in remits
+        )
+    )
+    found = _profile_within(shape, len(_RESIDENT_LINKS)).objects(**values)
+    return found[0] if found else None
 
 
 def resident_find_by_national_id(
@@ -443,7 +536,7 @@ def resident_profile_view_for_staff(
     unknown one: ``Http404``. Side effect: an audit event ``personal_data.viewed`` that
     the resident sees in their data tracker.
     """
-    profile = _profiles_for_staff(actor).filter(pk=profile_id).first()
+    profile = _profile_for_staff(actor, profile_id)
     if profile is None:
         raise Http404
     audit_record(
@@ -491,6 +584,18 @@ def departments_all() -> QuerySet[Department]:
 def jurisdictions_by_code() -> dict[str, Jurisdiction]:
     """Every ward or district by its code, in the order of their names."""
     return {ward.code: ward for ward in Jurisdiction.objects.order_by("name", "pk")}
+
+
+def wards() -> list[Jurisdiction]:
+    """Every ward (the filters of the officials' lists offer them)."""
+    return _WARDS.objects()
+
+
+#: The officer's queue reads the wards on every request: compiled once per process
+#: (core.compiled), as building the query in the ORM cost more than running it.
+_WARDS = CompiledQuery(
+    Jurisdiction, lambda: Jurisdiction.objects.filter(kind=Jurisdiction.Kind.WARD)
+)
 
 
 def users_with_profiles(*, ids: list[int]) -> list[User]:

@@ -7,15 +7,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ecitizen.cases.expected import DecisionExpected, decision_expected
-from ecitizen.cases.models import Case, CaseEvent, Draft
+from ecitizen.cases.models import Case, CaseEvent, CaseFile, Draft
 from ecitizen.cases.services import format_answer, spec_for
 from ecitizen.catalogue.spec import ServiceSpec, localised
+from ecitizen.core.forms import html_text
 from ecitizen.core.listing import Addresses, day_month_year
 
 PREFILL_SOURCES = {
@@ -152,36 +155,52 @@ class CaseSummary:
     expected: DecisionExpected | None = None
 
 
-def case_summary(case: Case, *, for_staff: bool = False, today: date | None = None) -> CaseSummary:
-    """The status line of a case: in the resident's words, or (``for_staff``) in the
-    officials' (each state's ``staff_label``), and when a decision can be expected."""
-    spec = spec_for(case.service_version)
-    outcome = case.outcome
-    colour = {
-        "approved": "green",
-        "refused": "red",
-        "withdrawn": "grey",
-        "ineligible": "grey",
-        "expired": "grey",
-    }.get(outcome, "blue")
-    paused = spec.sla_clock(case.state) == "paused"
-    if paused:
+_COLOURS = {
+    "approved": "green",
+    "refused": "red",
+    "withdrawn": "grey",
+    "ineligible": "grey",
+    "expired": "grey",
+}
+
+
+def case_status(case: Case, spec: ServiceSpec, *, for_staff: bool = False) -> tuple[str, str]:
+    """(status, colour of its tag) of a case of ``spec``'s version: in the resident's
+    words, or (``for_staff``) in the officials' (each state's ``staff_label``)."""
+    colour = _COLOURS.get(case.outcome, "blue")
+    if spec.sla_clock(case.state) == "paused":
         colour = "yellow"
-    payment_due = case.payment_status == "due"
     status = spec.staff_state_label(case.state) if for_staff else spec.state_label(case.state)
-    if payment_due and spec.fee_due == "before_submission":
+    if case.payment_status == "due" and spec.fee_due == "before_submission":
         status, colour = _("Waiting for the fee to be paid"), "orange"
+    return status, colour
+
+
+def case_summary(case: Case, *, for_staff: bool = False, today: date | None = None) -> CaseSummary:
+    """The status line of a case (:func:`case_status`) and when a decision can be
+    expected."""
+    spec = spec_for(case.service_version)
+    status, colour = case_status(case, spec, for_staff=for_staff)
     return CaseSummary(
         case=case,
-        payment_due=payment_due,
+        payment_due=case.payment_status == "due",
         service_title=spec.title(),
         status=status,
         status_colour=colour,
         due_date=case.due_date,
-        closed=bool(outcome),
-        waiting_for_applicant=paused and not outcome,
+        closed=bool(case.outcome),
+        waiting_for_applicant=spec.sla_clock(case.state) == "paused" and not case.outcome,
         expected=decision_expected(case, spec, today=today or timezone.localdate()),
     )
+
+
+def _spec_among(specs: dict[int, ServiceSpec], case: Case) -> ServiceSpec:
+    """The spec of the case's version, made once per version for a list's rows (``specs``:
+    those made so far; a list's cases share a few versions)."""
+    spec = specs.get(case.service_version_id)
+    if spec is None:
+        spec = specs[case.service_version_id] = spec_for(case.service_version)
+    return spec
 
 
 _STAFF_CASE = Addresses("staff:case_detail")
@@ -203,32 +222,58 @@ QUEUE_ROW_FIELDS = (
 )
 
 
-def queue_rows(cases: list[Case], *, today: date) -> list[dict[str, Any]]:
-    """The officer's queue's rows, each cell's value worked out here so that the template
-    only writes them (``cases/staff/queue.html``): ``url``, ``reference``, ``service``,
-    ``applicant``, ``ward`` (its name, or empty), ``status`` and ``colour`` (the tag's),
-    ``due`` (the date written out, or empty when the clock is not running),
-    ``overdue``, ``closed`` and ``assigned_to`` (a name, or empty). The cases are read
-    with their version, applicant, ward and assignee joined (no query here)."""
+def queue_rows(cases: list[Case], *, today: date) -> SafeString:
+    """The officer's queue's rows (``<tr>``s of ``cases/staff/queue.html``'s table),
+    written here rather than by the template: its tags cost some 400 Python calls a row,
+    25 rows a page. Each cell as the template wrote it: the reference linked to the
+    case, the service, the applicant with their ward (when the case has one), the status
+    in the officials' words as a coloured tag, the due date (with an "Overdue" tag once
+    past; "—" for a closed case; "Paused" when the clock is not running) and the
+    assignee ("Unassigned"); every value escaped as ``{{ value }}`` does. The cases are
+    read with their version, applicant, ward and assignee joined (no query here)."""
+    overdue_tag = f' <strong class="govuk-tag govuk-tag--red">{html_text(_("Overdue"))}</strong>'
+    paused = html_text(_("Paused"))
+    unassigned = html_text(_("Unassigned"))
+    specs: dict[int, ServiceSpec] = {}
+    # A page's cases share a few services, statuses and wards: each cell written once.
+    statuses: dict[tuple[int, str, str, str], tuple[str, str]] = {}
+    wards: dict[int | None, str] = {}
     rows = []
     for case in cases:
-        summary = case_summary(case, for_staff=True, today=today)
+        status_key = (case.service_version_id, case.state, case.outcome, case.payment_status)
+        cells = statuses.get(status_key)
+        if cells is None:
+            spec = _spec_among(specs, case)
+            status, colour = case_status(case, spec, for_staff=True)
+            cells = statuses[status_key] = (
+                f'<td class="govuk-table__cell">{html_text(spec.title())}</td>',
+                f'<td class="govuk-table__cell"><strong class="govuk-tag govuk-tag--{colour}">'
+                f"{html_text(status)}</strong></td>",
+            )
+        ward = wards.get(case.ward_id)
+        if ward is None:
+            name = case.ward.localised_name if case.ward else ""
+            ward = wards[case.ward_id] = (
+                f'<br><span class="govuk-body-s">{html_text(name)}</span>' if name else ""
+            )
+        if case.due_date is not None:
+            late = overdue_tag if case.due_date < today else ""
+            due = html_text(day_month_year(case.due_date)) + late
+        else:
+            due = "—" if case.outcome else paused
+        assignee = case.assigned_to.full_name if case.assigned_to else ""
         rows.append(
-            {
-                "url": _STAFF_CASE(case.reference),
-                "reference": case.reference,
-                "service": summary.service_title,
-                "applicant": case.applicant.full_name,
-                "ward": case.ward.localised_name if case.ward else "",
-                "status": summary.status,
-                "colour": summary.status_colour,
-                "due": day_month_year(case.due_date) if case.due_date else "",
-                "overdue": case.due_date is not None and case.due_date < today,
-                "closed": summary.closed,
-                "assigned_to": case.assigned_to.full_name if case.assigned_to else "",
-            }
+            '<tr class="govuk-table__row">'
+            f'<td class="govuk-table__cell app-nowrap"><a class="govuk-link" '
+            f'href="{html_text(_STAFF_CASE(case.reference))}">{html_text(case.reference)}</a></td>'
+            f"{cells[0]}"
+            f'<td class="govuk-table__cell">{html_text(case.applicant.full_name)}{ward}</td>'
+            f"{cells[1]}"
+            f'<td class="govuk-table__cell app-nowrap">{due}</td>'
+            f'<td class="govuk-table__cell">{html_text(assignee) if assignee else unassigned}</td>'
+            "</tr>"
         )
-    return rows
+    return SafeString("\n".join(rows))
 
 
 _CASE = Addresses("cases:case_detail")
@@ -252,16 +297,18 @@ def case_rows(cases: list[Case], *, with_applicant: bool = False) -> list[dict[s
     written out), ``status``, ``colour`` and, ``with_applicant``, the ``applicant``'s
     name. No query, given the cases' versions joined (and their applicants, with
     them)."""
+    specs: dict[int, ServiceSpec] = {}
     rows = []
     for case in cases:
-        summary = case_summary(case)
+        spec = _spec_among(specs, case)
+        status, colour = case_status(case, spec)
         row = {
             "url": _CASE(case.reference),
             "reference": case.reference,
-            "service": summary.service_title,
+            "service": spec.title(),
             "sent": day_month_year(case.submitted_at),
-            "status": summary.status,
-            "colour": summary.status_colour,
+            "status": status,
+            "colour": colour,
         }
         if with_applicant:
             row["applicant"] = case.applicant.full_name
@@ -297,7 +344,9 @@ def _who(case: Case, event: CaseEvent) -> str:
 
 def timeline_rows(case: Case, *, for_applicant: bool) -> list[TimelineRow]:
     spec = spec_for(case.service_version)
-    events = case.events.all().prefetch_related("files__upload")
+    events = case.events.all().prefetch_related(
+        Prefetch("files", queryset=CaseFile.objects.select_related("upload"))
+    )
     if for_applicant:
         events = events.filter(visible_to_applicant=True)
     rows = []

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from ecitizen.accounts.models import Role, User
-from ecitizen.accounts.selectors import IdentityVerificationRequired, user_has_role
+from ecitizen.accounts.selectors import IdentityVerificationRequired, user_has_role, wards
 from ecitizen.cases import selectors, services
 from ecitizen.cases.forms import (
     ActionForm,
@@ -437,24 +438,39 @@ def confirmation(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "cases/confirmation.html", {"case": case, "summary": case_summary(case)})
 
 
+def _page(queryset: QuerySet[Any], number: str | None, size: int) -> Page[Any]:
+    """``Paginator(queryset, size).get_page(number)``. The first page (no number) reads
+    its rows first: when they are fewer than a page, they are the count, and no count
+    query is made."""
+    paginator = Paginator(queryset, size)
+    if number not in {None, "1"}:
+        return paginator.get_page(number)
+    rows = list(queryset[:size])
+    if len(rows) < size:
+        paginator.count = len(rows)  # the cached property, known without a query
+    return Page(rows, 1, paginator)
+
+
 @signed_in
 def applications(request: HttpRequest) -> HttpResponse:
     """The resident's drafts, then the applications they sent and those they sent for
     others (a helper's), newest first, each list a page at a time
     (:data:`APPLICATIONS_PAGE_SIZE`; ``page`` and ``helped_page`` turn them separately)."""
     user = _user(request)
-    sent = Paginator(
+    sent = _page(
         selectors.cases_for_applicant(user=user)
         .only(*CASE_ROW_FIELDS)
         .order_by("-submitted_at", "-pk"),
+        request.GET.get("page"),
         APPLICATIONS_PAGE_SIZE,
-    ).get_page(request.GET.get("page"))
-    helped = Paginator(
+    )
+    helped = _page(
         selectors.cases_submitted_by_helper(user=user)
         .only(*CASE_ROW_FIELDS, "applicant__full_name")
         .order_by("-submitted_at", "-pk"),
+        request.GET.get("helped_page"),
         APPLICATIONS_PAGE_SIZE,
-    ).get_page(request.GET.get("helped_page"))
+    )
     return render(
         request,
         "cases/applications.html",
@@ -638,9 +654,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     )
     cases = selectors.case_queue(user=user, filters=filters).only(*QUEUE_ROW_FIELDS)
     today = timezone.localdate()
-    page = Paginator(cases, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    from ecitizen.accounts.models import Jurisdiction
-
+    page = _page(cases, request.GET.get("page"), QUEUE_PAGE_SIZE)
     published = list(services_published())
 
     return render(
@@ -653,10 +667,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
             # (value, label) of the filters' options (select_options)
             "services": [(service.slug, service_title(service)) for service in published],
             "state_groups": _queue_states(published, filters),
-            "wards": [
-                (ward.code, ward.localised_name)
-                for ward in Jurisdiction.objects.filter(kind=Jurisdiction.Kind.WARD)
-            ],
+            "wards": [(ward.code, ward.localised_name) for ward in wards()],
             "filter_query": _without_page(request),
         },
     )

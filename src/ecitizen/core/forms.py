@@ -37,6 +37,13 @@ _OPTION_TEMPLATES = frozenset(
     f"{_WIDGETS}{name}.html" for name in ("input_option", "radio_option", "checkbox_option")
 )
 _SELECT_TEMPLATE = f"{_WIDGETS}select.html"
+#: The platform's own templates folder (in ``TEMPLATES["DIRS"]``, after a deployer's).
+_OWN_TEMPLATES = (Path(__file__).resolve().parent.parent / "templates").resolve()
+#: ``govuk/field.html`` and the parts it includes: written in Python together
+#: (``templatetags.govuk.field_html``).
+_FIELD_TEMPLATES = frozenset(
+    ("govuk/field.html", "govuk/_label.html", "govuk/_hint_and_error.html")
+)
 _SELECT_OPTION_TEMPLATE = f"{_WIDGETS}select_option.html"
 
 
@@ -47,8 +54,10 @@ class GovukFormRenderer(TemplatesSetting):
     ``<select>`` are written in Python instead (:func:`_input_html`, :func:`_select_html`:
     the same markup, attribute order and escaping, which a test compares): a template
     render per input and per option was a fifth to a third of pages with a list of
-    choices (the open-data facets, the month and service selects). Any other widget
-    template, and any of these a deployer overrides by name, is rendered as usual.
+    choices (the open-data facets, the month and service selects). So is
+    ``govuk/field.html`` (``templatetags.govuk.field_html``, about a thousand Python calls
+    a field less; a test compares it with the template's markup). Any other template,
+    and any of these a deployer overrides by name, is rendered as usual.
     """
 
     form_template_name = "govuk/form.html"
@@ -57,6 +66,10 @@ class GovukFormRenderer(TemplatesSetting):
     def render(
         self, template_name: str, context: dict[str, Any], request: HttpRequest | None = None
     ) -> str:
+        if template_name == self.field_template_name and template_name not in self._overridden:
+            from ecitizen.core.templatetags.govuk import field_html  # imports this module
+
+            return field_html(context["field"])
         widget = context.get("widget")
         if isinstance(widget, dict) and template_name not in self._overridden:
             if template_name in _INPUT_TEMPLATES:
@@ -76,12 +89,21 @@ class GovukFormRenderer(TemplatesSetting):
     def _overridden(self) -> frozenset[str]:
         """The templates written in Python that a deployer's folder
         (``TEMPLATE_OVERRIDES_DIR``) replaces: those are rendered from their files."""
-        folders = cast("list[Any]", settings.TEMPLATES[0].get("DIRS", []))
-        return frozenset(
+        folders = [
+            folder
+            for folder in cast("list[Any]", settings.TEMPLATES[0].get("DIRS", []))
+            if Path(folder).resolve() != _OWN_TEMPLATES
+        ]
+        overridden = frozenset(
             name
-            for name in (*_INPUT_TEMPLATES, *_OPTION_TEMPLATES, _SELECT_TEMPLATE)
+            for name in (*_INPUT_TEMPLATES, *_OPTION_TEMPLATES, _SELECT_TEMPLATE, *_FIELD_TEMPLATES)
             if any((Path(folder) / name).is_file() for folder in folders)
         )
+        # The field is written in Python from all three of its templates: overriding any
+        # of them has the field rendered from the templates.
+        if overridden & _FIELD_TEMPLATES:
+            overridden |= {self.field_template_name}
+        return overridden
 
 
 def html_text(value: Any) -> str:

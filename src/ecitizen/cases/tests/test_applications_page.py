@@ -54,7 +54,7 @@ def test_many_applications_are_shown_a_page_at_a_time(client, shed, resident):
     _cases(shed, resident, APPLICATIONS_PAGE_SIZE + 2, start=3)
 
     first, many = _page(client)
-    assert many == few
+    assert many == few + 1  # the count, read only once the list fills a page
     assert len(_references(first)) == APPLICATIONS_PAGE_SIZE
     assert "RIV-SP-2026-000000" in first  # the newest first
     assert "Page 1 of 2" in first
