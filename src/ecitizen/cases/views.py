@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -53,6 +52,7 @@ from ecitizen.catalogue.templatetags.catalogue import service_title
 from ecitizen.core.access import public, signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
+from ecitizen.core.listing import list_page
 from ecitizen.documents.http import upload_response
 
 if TYPE_CHECKING:  # types only: other apps' models are theirs to query
@@ -438,33 +438,20 @@ def confirmation(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "cases/confirmation.html", {"case": case, "summary": case_summary(case)})
 
 
-def _page(queryset: QuerySet[Any], number: str | None, size: int) -> Page[Any]:
-    """``Paginator(queryset, size).get_page(number)``. The first page (no number) reads
-    its rows first: when they are fewer than a page, they are the count, and no count
-    query is made."""
-    paginator = Paginator(queryset, size)
-    if number not in {None, "1"}:
-        return paginator.get_page(number)
-    rows = list(queryset[:size])
-    if len(rows) < size:
-        paginator.count = len(rows)  # the cached property, known without a query
-    return Page(rows, 1, paginator)
-
-
 @signed_in
 def applications(request: HttpRequest) -> HttpResponse:
     """The resident's drafts, then the applications they sent and those they sent for
     others (a helper's), newest first, each list a page at a time
     (:data:`APPLICATIONS_PAGE_SIZE`; ``page`` and ``helped_page`` turn them separately)."""
     user = _user(request)
-    sent = _page(
+    sent = list_page(
         selectors.cases_for_applicant(user=user)
         .only(*CASE_ROW_FIELDS)
         .order_by("-submitted_at", "-pk"),
         request.GET.get("page"),
         APPLICATIONS_PAGE_SIZE,
     )
-    helped = _page(
+    helped = list_page(
         selectors.cases_submitted_by_helper(user=user)
         .only(*CASE_ROW_FIELDS, "applicant__full_name")
         .order_by("-submitted_at", "-pk"),
@@ -654,7 +641,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     )
     cases = selectors.case_queue(user=user, filters=filters).only(*QUEUE_ROW_FIELDS)
     today = timezone.localdate()
-    page = _page(cases, request.GET.get("page"), QUEUE_PAGE_SIZE)
+    page = list_page(cases, request.GET.get("page"), QUEUE_PAGE_SIZE)
     published = list(services_published())
 
     return render(

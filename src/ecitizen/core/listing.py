@@ -1,7 +1,8 @@
 """What each row of a long list (the officer's queue, the street reports, the datasets)
 would work out in its template, worked out for less: a row's ``{% url %}``,
 ``|date:"j F Y"`` or ``{% blocktranslate %}`` costs about a hundred Python calls, a
-thousand or more on a page.
+thousand or more on a page; and a list's first page without its count query when the
+list is shorter than a page (:func:`list_page`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.urls import NoReverseMatch, get_script_prefix, resolve, reverse
 from django.urls.converters import get_converters
 from django.utils import timezone
@@ -82,3 +85,16 @@ def sentence(translated: str, **values: Any) -> SafeString:
     %(date)s")``), each row fills it in. The translation is written as it is and each
     value escaped, as the tag does."""
     return SafeString(translated % {name: html_text(value) for name, value in values.items()})
+
+
+def list_page(queryset: QuerySet[Any], number: str | None, size: int) -> Page[Any]:
+    """``Paginator(queryset, size).get_page(number)``. The first page (no number, or
+    "1") reads its rows first: when they are fewer than a page, they are the count, and
+    no count query is made."""
+    paginator = Paginator(queryset, size)
+    if number not in {None, "1"}:
+        return paginator.get_page(number)
+    rows = list(queryset[:size])
+    if len(rows) < size:
+        paginator.count = len(rows)  # the cached property, known without a query
+    return Page(rows, 1, paginator)

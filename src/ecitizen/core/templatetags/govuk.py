@@ -231,15 +231,19 @@ def _error_html(field: forms.BoundField, error_id: str) -> str:
     return f'\n<p id="{html_text(error_id)}" class="govuk-error-message">{messages}</p>'
 
 
+def _hint_html(field: forms.BoundField, parts: dict[str, Any], classes: str = "govuk-hint") -> str:
+    """A field's hint (its help text, id ``<id>-hint``), or nothing."""
+    if not field.help_text:
+        return ""
+    return (
+        f'\n<div id="{html_text(parts["hint_id"])}" class="{classes}">'
+        f"{html_text(field.help_text)}</div>"
+    )
+
+
 def _hint_and_error_html(field: forms.BoundField, parts: dict[str, Any]) -> str:
     """``govuk/_hint_and_error.html``: the hint (help text), then the error message."""
-    hint = (
-        f'\n<div id="{html_text(parts["hint_id"])}" class="govuk-hint">'
-        f"{html_text(field.help_text)}</div>"
-        if field.help_text
-        else ""
-    )
-    return hint + _error_html(field, parts["error_id"])
+    return _hint_html(field, parts) + _error_html(field, parts["error_id"])
 
 
 def _question_html(field: forms.BoundField, parts: dict[str, Any]) -> str:
@@ -294,12 +298,7 @@ def _fieldset_html(field: forms.BoundField, parts: dict[str, Any]) -> str:
 
 def _checkbox_html(field: forms.BoundField, parts: dict[str, Any]) -> str:
     """A single checkbox (a yes/no question): its label beside it, its hint below."""
-    hint = (
-        f'\n      <div id="{html_text(parts["hint_id"])}" '
-        f'class="govuk-hint govuk-checkboxes__hint">{html_text(field.help_text)}</div>'
-        if field.help_text
-        else ""
-    )
+    hint = _hint_html(field, parts, "govuk-hint govuk-checkboxes__hint")
     return (
         f'<div class="{_group_class(field)}">{_error_html(field, parts["error_id"])}\n'
         '  <div class="govuk-checkboxes" data-module="govuk-checkboxes">\n'
