@@ -12,10 +12,9 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -30,8 +29,8 @@ from ecitizen.core.access import public, staff_only
 from ecitizen.core.processcache import Kept, babel_locale
 from ecitizen.insights import performance as figures
 from ecitizen.insights.dashboards import month_parse
+from ecitizen.insights.presentation import performance_rows_html
 from ecitizen.insights.services import InsightsError
-from ecitizen.payments.money import format_money
 
 #: A cell starting with one of these is a formula to a spreadsheet (CSV injection):
 #: such a cell is written after an apostrophe, which spreadsheets show as text.
@@ -109,50 +108,6 @@ def _chosen_month(request: HttpRequest, months: list[date]) -> tuple[MonthForm, 
     return MonthForm(initial=initial, months=months), latest
 
 
-def _shown(figure: figures.Figure, kind: str) -> str:
-    """A published count (``1,234``), rate (``87.5%``) or amount (``£12.40``) the
-    reader's way; ``""`` for a figure not published (the template writes why)."""
-    if not figure.published or figure.value is None:
-        return ""
-    if kind == "money":
-        return format_money(cast(Decimal, figure.value))  # an amount is a Decimal
-    if kind == "count":
-        return str(format_decimal(figure.value, locale=babel_locale()))
-    return str(format_percent(figure.value, format="#,##0.0%", locale=babel_locale()))
-
-
-KINDS = (
-    ("transactions", "count"),
-    ("cost_per_transaction", "money"),
-    ("user_satisfaction", "rate"),
-    ("completion_rate", "rate"),
-    ("digital_take_up", "rate"),
-)
-
-
-def _table_rows(rows: list[figures.ServicePerformance]) -> list[dict[str, Any]]:
-    """The table's rows: each service's ``row`` and its ``cells`` (``name``, ``status``,
-    whether ``published`` or ``suppressed``, and the figure's ``text``), worked out here
-    so that the template only writes them."""
-    return [
-        {
-            "row": row,
-            "cells": [_cell(name, kind, getattr(row, name)) for name, kind in KINDS],
-        }
-        for row in rows
-    ]
-
-
-def _cell(name: str, kind: str, figure: figures.Figure) -> dict[str, Any]:
-    return {
-        "name": name,
-        "status": figure.status,
-        "published": figure.published,
-        "suppressed": figure.suppressed,
-        "text": _shown(figure, kind),
-    }
-
-
 @public
 @require_GET
 def performance(request: HttpRequest) -> HttpResponse:
@@ -172,7 +127,7 @@ def performance(request: HttpRequest) -> HttpResponse:
             "month": month,
             "month_text": month_label(month) if month else "",
             "has_months": bool(months),
-            "rows": _table_rows(rows),
+            "rows": performance_rows_html(rows),
             "threshold": figures.small_count_threshold(),
             "csv_query": f"?month={month:%Y-%m}" if month else "",
         },

@@ -35,6 +35,7 @@ from ecitizen.opendata import charts, selectors
 from ecitizen.opendata.forms import FACET_FILTERS, SORT_CHOICES, DatasetSearchForm, read_search
 from ecitizen.opendata.models import Dataset, Resource
 from ecitizen.opendata.packages import resource_download_path
+from ecitizen.opendata.presentation import result_items
 from ecitizen.opendata.vocabularies import EU_FREQUENCY, FREQUENCIES, LICENCES, THEMES
 
 logger = logging.getLogger(__name__)
@@ -473,7 +474,7 @@ def dataset_search(request: HttpRequest) -> HttpResponse:
             "form": form,
             "query": asked["q"],
             "count": result.count,
-            "rows": _result_rows(result),
+            "results": result_items(_result_rows(result)),
             "pagination": _pagination(number, pages, kept),
             "start": (number - 1) * PAGE_SIZE + 1,
             "notices": notices,
@@ -693,7 +694,7 @@ def organization_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "department": department,
             "count": result.count,
-            "rows": _result_rows(result),
+            "results": result_items(_result_rows(result)),
             "pagination": _pagination(number, pages, []),
             "start": (number - 1) * PAGE_SIZE + 1,
             "notices": notices,
