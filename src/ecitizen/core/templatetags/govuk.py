@@ -19,7 +19,7 @@ from django import forms, template
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, gettext_noop
 
-from ecitizen.core.forms import GovukDateWidget, html_text
+from ecitizen.core.forms import GovukDateWidget, GovukFormRenderer, html_text
 
 register = template.Library()
 
@@ -167,6 +167,10 @@ def govuk_option(option: Any, css_class: str, hint_id: str = "") -> SafeString:
     else:
         attrs.pop("aria-describedby", None)
     option.data = {**option.data, "attrs": attrs}
+    if isinstance(option.renderer, GovukFormRenderer):
+        written = option.renderer.option_html({**option.data, "wrap_label": False})
+        if written is not None:
+            return SafeString(written)
     rendered: SafeString = option.tag(wrap_label=False)
     return rendered
 

@@ -100,3 +100,15 @@ def test_a_deployers_own_widget_template_is_used(settings, tmp_path):
     form = _Everything(renderer=GovukFormRenderer())
     assert form["name"].as_widget() == "<b>name</b>"
     assert form["email"].as_widget().startswith('<input type="email" name="email"')
+
+
+def test_a_deployers_own_option_template_is_used_for_govuk_options(settings, tmp_path):
+    (tmp_path / "django/forms/widgets").mkdir(parents=True)
+    (tmp_path / "django/forms/widgets/radio_option.html").write_text("<i>{{ widget.value }}</i>")
+    templates = settings.TEMPLATES[0]
+    settings.TEMPLATES = [{**templates, "DIRS": [tmp_path, *templates["DIRS"]]}]
+    form = _Everything(renderer=GovukFormRenderer())
+    assert govuk_option(form["colour"].subwidgets[0], "govuk-radios__input") == "<i>red</i>"
+    assert govuk_option(form["sizes"].subwidgets[0], "govuk-checkboxes__input").startswith(
+        '<input type="checkbox" name="sizes" value="1"'
+    )
