@@ -68,7 +68,13 @@ from ecitizen.catalogue.selectors import services_published, services_with_exten
 from ecitizen.core.registry import DemoContext, registry
 from ecitizen.feedback.demo import RatingHistoryRow, ratings_history_insert
 from ecitizen.feedback.services import EXTENSION as COMPLAINT_EXTENSION
-from ecitizen.insights.models import RoleHourlyCost, ServiceMonthCost, ServiceStaffing
+from ecitizen.insights.models import (
+    Forecast,
+    KpiMonth,
+    RoleHourlyCost,
+    ServiceMonthCost,
+    ServiceStaffing,
+)
 from ecitizen.insights.services import costs, forecasts, kpis
 
 #: How long the demand history is: this many months before the current one, and the
@@ -879,6 +885,10 @@ def insights_demo_load(
         result.role_costs, result.month_costs, result.staffing = _costs_load(
             services, demo, first, today, actor
         )
+    if refresh and _nothing_new(result) and _refreshed_since(history_end):
+        # A second load on the same day: the figures and forecasts were computed today from
+        # this same history. Computing them again would change nothing and cost a minute.
+        refresh = False
     if refresh:
         figures = kpis.kpis_refresh(from_month=first)
         result.figure_months, result.figure_rows = len(figures.months), figures.rows_written
@@ -891,6 +901,26 @@ def insights_demo_load(
         result.forecasts = forecast.forecast
         result.forecasts_short = len(forecast.series) - forecast.forecast
     return result
+
+
+def _nothing_new(result: InsightsDemoResult) -> bool:
+    """Whether this load wrote no history, cost or staffing."""
+    return not (
+        result.usage_events
+        or result.ratings
+        or result.role_costs
+        or result.month_costs
+        or result.staffing
+    )
+
+
+def _refreshed_since(moment: datetime) -> bool:
+    """Whether the figures and the forecasts were both computed at or after ``moment``
+    (a load stopped between the history and the refresh left them older, or none)."""
+    return (
+        Forecast.objects.filter(computed_at__gte=moment).exists()
+        and KpiMonth.objects.filter(computed_at__gte=moment).exists()
+    )
 
 
 def demo_note(context: DemoContext) -> str:
