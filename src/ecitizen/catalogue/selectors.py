@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from ecitizen.catalogue.models import Service
 from ecitizen.catalogue.search import ordered, search_service_ids
 from ecitizen.catalogue.spec import ServiceSpec
+from ecitizen.core.compiled import CompiledQuery
 
 #: Labels of the topics definitions may name; other topics show their identifier.
 TOPIC_LABELS = {
@@ -46,14 +47,25 @@ def services_published(*, listed: bool | None = True) -> QuerySet[Service]:
     return services.select_related("department", "current_version").order_by("slug")
 
 
+#: :func:`services_with_extension`'s query of each extension named in the code.
+_WITH_EXTENSION: dict[str, CompiledQuery[Service]] = {}
+
+
 def services_with_extension(name: str) -> list[Service]:
     """Published services whose definition has ``extensions.<name>`` (the street-report
-    categories for ``"report"``), in slug order."""
-    return [
-        service
-        for service in services_published(listed=None)
-        if name in (service.current_version.definition.get("extensions") or {})  # type: ignore[union-attr]
-    ]
+    categories for ``"report"``), in slug order, with their department and current
+    version. Chosen by the database, through a query compiled once per extension: every
+    page and API call that lists the categories read it, and building the query cost
+    more Python than its rows (some three thousand calls)."""
+    query = _WITH_EXTENSION.get(name)
+    if query is None:
+        query = _WITH_EXTENSION[name] = CompiledQuery(
+            Service,
+            lambda: services_published(listed=None).filter(
+                **{"current_version__definition__extensions__has_key": name}
+            ),
+        )
+    return query.objects()
 
 
 def service_get_published(*, slug: str) -> Service:
