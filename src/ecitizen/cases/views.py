@@ -46,7 +46,7 @@ from ecitizen.cases.presentation import (
     queue_rows,
     timeline_rows,
 )
-from ecitizen.catalogue.selectors import service_get_published, services_published
+from ecitizen.catalogue.selectors import service_get_published, services_published_list
 from ecitizen.catalogue.spec import ServiceSpec, localised
 from ecitizen.catalogue.templatetags.catalogue import service_title
 from ecitizen.core.access import public, signed_in, staff_only
@@ -642,7 +642,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     cases = selectors.case_queue(user=user, filters=filters).only(*QUEUE_ROW_FIELDS)
     today = timezone.localdate()
     page = list_page(cases, request.GET.get("page"), QUEUE_PAGE_SIZE)
-    published = list(services_published())
+    published = services_published_list()
 
     return render(
         request,

@@ -47,6 +47,21 @@ def services_published(*, listed: bool | None = True) -> QuerySet[Service]:
     return services.select_related("department", "current_version").order_by("slug")
 
 
+#: :func:`services_published_list`'s query for each value of ``listed``.
+_PUBLISHED: dict[bool | None, CompiledQuery[Service]] = {
+    listed: CompiledQuery(Service, lambda listed=listed: services_published(listed=listed))
+    for listed in (True, False, None)
+}
+
+
+def services_published_list(*, listed: bool | None = True) -> list[Service]:
+    """``list(services_published(listed=listed))``, through a query compiled once: the
+    pages that list every published service (the catalogue, the officer's queue's
+    filter, the performance table) built it on every request, some two thousand Python
+    calls."""
+    return _PUBLISHED[listed].objects()
+
+
 #: :func:`services_with_extension`'s query of each extension named in the code.
 _WITH_EXTENSION: dict[str, CompiledQuery[Service]] = {}
 
@@ -99,7 +114,7 @@ def services_by_topic() -> list[tuple[str, list[Service]]]:
     once, under the first topic of its definition (listed under every topic, a service
     appeared two to four times on one page), else under "Other services"."""
     grouped: dict[str, list[Service]] = defaultdict(list)
-    for service in services_published():
+    for service in services_published_list():
         topics = service.current_version.definition.get("topics") or []  # type: ignore[union-attr]
         label = topic_label(topics[0]) if topics else str(_("Other services"))
         grouped[label].append(service)

@@ -47,7 +47,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ecitizen.catalogue.selectors import service_spec, services_published
+from ecitizen.catalogue.selectors import service_spec, services_published_list
 from ecitizen.insights.models import KpiMonth
 
 if TYPE_CHECKING:
@@ -234,7 +234,7 @@ def service_figures(figures: Mapping[str, Any]) -> dict[str, Figure]:
 def public_services() -> dict[str, Service]:
     """The services whose figures are public (published and listed), by slug. One
     query."""
-    return {service.slug: service for service in services_published()}
+    return {service.slug: service for service in services_published_list()}
 
 
 def _public_kpi_rows(
