@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -15,7 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ecitizen.cases.expected import DecisionExpected, decision_expected
-from ecitizen.cases.models import Case, CaseEvent, CaseFile, Draft
+from ecitizen.cases.models import Case, CaseEvent, Draft
+from ecitizen.cases.selectors import case_timeline
 from ecitizen.cases.services import format_answer, spec_for
 from ecitizen.catalogue.spec import ServiceSpec, localised
 from ecitizen.core.forms import html_text
@@ -344,13 +344,8 @@ def _who(case: Case, event: CaseEvent) -> str:
 
 def timeline_rows(case: Case, *, for_applicant: bool) -> list[TimelineRow]:
     spec = spec_for(case.service_version)
-    events = case.events.all().prefetch_related(
-        Prefetch("files", queryset=CaseFile.objects.select_related("upload"))
-    )
-    if for_applicant:
-        events = events.filter(visible_to_applicant=True)
     rows = []
-    for event in events:
+    for event, files in case_timeline(case=case, visible_only=for_applicant):
         if event.kind == CaseEvent.Kind.SUBMITTED:
             title = _("Application sent")
         elif event.kind == CaseEvent.Kind.ACTION:
@@ -380,7 +375,7 @@ def timeline_rows(case: Case, *, for_applicant: bool) -> list[TimelineRow]:
                 text=text,
                 kind=event.kind,
                 internal=not event.visible_to_applicant,
-                files=list(event.files.all()),
+                files=files,
             )
         )
     return rows
