@@ -8,6 +8,7 @@ list is shorter than a page (:func:`list_page`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -87,14 +88,21 @@ def sentence(translated: str, **values: Any) -> SafeString:
     return SafeString(translated % {name: html_text(value) for name, value in values.items()})
 
 
-def list_page(queryset: QuerySet[Any], number: str | None, size: int) -> Page[Any]:
+def list_page(
+    queryset: QuerySet[Any],
+    number: str | None,
+    size: int,
+    *,
+    first_rows: Callable[[], list[Any]] | None = None,
+) -> Page[Any]:
     """``Paginator(queryset, size).get_page(number)``. The first page (no number, or
-    "1") reads its rows first: when they are fewer than a page, they are the count, and
-    no count query is made."""
+    "1") reads its rows first, from ``first_rows()`` when given (precondition: the rows
+    ``queryset[:size]`` gives, read another way, such as a compiled query): when they
+    are fewer than a page, they are the count, and no count query is made."""
     paginator = Paginator(queryset, size)
     if number not in {None, "1"}:
         return paginator.get_page(number)
-    rows = list(queryset[:size])
+    rows = first_rows() if first_rows is not None else list(queryset[:size])
     if len(rows) < size:
         paginator.count = len(rows)  # the cached property, known without a query
     return Page(rows, 1, paginator)
