@@ -8,7 +8,6 @@ audit trail like anything else. Every other loader runs after this one.
 
 from __future__ import annotations
 
-import functools
 import random
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +18,7 @@ from faker import Faker
 from ecitizen.accounts import services
 from ecitizen.accounts.models import Department, Jurisdiction, Role, User
 from ecitizen.accounts.selectors import user_has_mfa
+from ecitizen.core.processcache import Kept
 from ecitizen.core.registry import DemoContext, DemoPerson, registry
 
 
@@ -33,12 +33,15 @@ class DemoAccount:
     totp_secret: str | None
 
 
-@functools.lru_cache(maxsize=1)
+_password_hashes: Kept[str] = Kept()
+
+
 def _password_hash(password: str) -> str:
-    """``password`` hashed once for every demo account: the demo's password is published
-    (the README prints it), so one salt for all its accounts hides nothing, and a load
-    saves an Argon2 hash (about a tenth of a second of CPU) per account."""
-    return make_password(password)
+    """``password`` hashed once for every demo account (under the settings of the moment:
+    the hashers are a setting): the demo's password is published (the README prints it),
+    so one salt for all its accounts hides nothing, and a load saves an Argon2 hash
+    (about a tenth of a second of CPU) per account."""
+    return _password_hashes.get_or_make(password, lambda: make_password(password))
 
 
 def _verified_user(*, email: str, name: str, password: str) -> User:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -62,8 +63,16 @@ def services_published_list(*, listed: bool | None = True) -> list[Service]:
     return _PUBLISHED[listed].objects()
 
 
-#: :func:`services_with_extension`'s query of each extension named in the code.
-_WITH_EXTENSION: dict[str, CompiledQuery[Service]] = {}
+@functools.lru_cache(maxsize=16)
+def _with_extension(name: str) -> CompiledQuery[Service]:
+    """:func:`services_with_extension`'s query of the extension ``name`` (one of the few
+    the code names), compiled once per process."""
+    return CompiledQuery(
+        Service,
+        lambda: services_published(listed=None).filter(
+            **{"current_version__definition__extensions__has_key": name}
+        ),
+    )
 
 
 def services_with_extension(name: str) -> list[Service]:
@@ -72,15 +81,7 @@ def services_with_extension(name: str) -> list[Service]:
     version. Chosen by the database, through a query compiled once per extension: every
     page and API call that lists the categories read it, and building the query cost
     more Python than its rows (some three thousand calls)."""
-    query = _WITH_EXTENSION.get(name)
-    if query is None:
-        query = _WITH_EXTENSION[name] = CompiledQuery(
-            Service,
-            lambda: services_published(listed=None).filter(
-                **{"current_version__definition__extensions__has_key": name}
-            ),
-        )
-    return query.objects()
+    return _with_extension(name).objects()
 
 
 def service_get_published(*, slug: str) -> Service:
