@@ -24,6 +24,22 @@ def _official(role: str, department=None, *, mfa: bool = True, email: str):
     return user
 
 
+def official_with(*assignments):
+    """A new official holding each (role, department, ward) of ``assignments``, read
+    afresh from the database (their assignments not yet cached on the object)."""
+    official = UserFactory()
+    for role, department, ward in assignments:
+        services.role_assign(
+            user=official,
+            role=role,
+            department=department,
+            jurisdiction=ward,
+            actor=None,
+            system=True,
+        )
+    return type(official).objects.get(pk=official.pk)
+
+
 #: The departments: fixture name -> (slug, name).
 DEPARTMENTS = {
     "department": ("revenue", "Revenue"),

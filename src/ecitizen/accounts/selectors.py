@@ -180,6 +180,61 @@ def remit_covers(
     return False
 
 
+#: One part of a remit (:func:`remit_parts`): a department's id and a ward's id, ``None``
+#: where the part does not limit.
+RemitPart = tuple[int | None, int | None]
+
+
+def remit_parts(
+    user: Any,
+    roles: str | frozenset[str] | set[str] | None,
+    *,
+    by_department: bool = True,
+    by_ward: bool = True,
+) -> list[RemitPart] | None:
+    """The user's remit for ``roles`` as the parts of a union, one per assignment holding
+    one of them: (its department, or ``None`` for an authority-wide role; its ward, or
+    ``None`` when it is not ward-limited). ``None`` when a part covers everything; ``[]``
+    when nothing is covered.
+
+    ``by_department`` and ``by_ward`` say whether the objects have a department and a
+    ward: without them only authority-wide roles, or only unlimited assignments, cover
+    an object, so the other assignments contribute no part."""
+    parts: list[RemitPart] = []
+    for assignment in remit_assignments(user, roles):
+        if assignment.role in _authority_wide():
+            department_id = None
+        elif not by_department or assignment.department_id is None:
+            continue
+        else:
+            department_id = assignment.department_id
+        ward_id = assignment.jurisdiction_id
+        if ward_id is not None and not by_ward:
+            continue
+        if department_id is None and ward_id is None:
+            return None
+        parts.append((department_id, ward_id))
+    return parts
+
+
+def remit_condition(
+    parts: list[RemitPart] | None, *, department_field: str = "department", ward_field: str = "ward"
+) -> Q:
+    """The filter for :func:`remit_parts`' union (``department_field`` and ``ward_field``
+    name the objects' foreign keys): matches nothing for ``[]``, everything for ``None``."""
+    if parts is None:
+        return Q()
+    condition = Q(pk__in=[])
+    for department_id, ward_id in parts:
+        part = Q()
+        if department_id is not None:
+            part &= Q(**{f"{department_field}_id": department_id})
+        if ward_id is not None:
+            part &= Q(**{f"{ward_field}_id": ward_id})
+        condition |= part
+    return condition
+
+
 def remit_filter(
     user: Any,
     roles: str | frozenset[str] | set[str] | None,
@@ -195,22 +250,12 @@ def remit_filter(
     foreign keys (``None`` when the object has none: then only authority-wide roles, or
     only unlimited assignments, cover it).
     """
-    condition = Q(pk__in=[])
-    for assignment in remit_assignments(user, roles):
-        if assignment.role in _authority_wide():
-            part = Q()
-        elif department_field is None or assignment.department_id is None:
-            continue
-        else:
-            part = Q(**{f"{department_field}_id": assignment.department_id})
-        if assignment.jurisdiction_id is not None:
-            if ward_field is None:
-                continue
-            part &= Q(**{f"{ward_field}_id": assignment.jurisdiction_id})
-        if not part:  # an assignment that covers everything (Q() | x would drop it)
-            return Q()
-        condition |= part
-    return condition
+    parts = remit_parts(
+        user, roles, by_department=department_field is not None, by_ward=ward_field is not None
+    )
+    return remit_condition(
+        parts, department_field=department_field or "department", ward_field=ward_field or "ward"
+    )
 
 
 def user_is_staff(user: Any) -> bool:

@@ -3,22 +3,29 @@ permission-aware selector that answers 404 to anyone else."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Model, Q, QuerySet, Window
 from django.http import Http404
 from django.utils import timezone
 
-from ecitizen.accounts.models import Role, User
-from ecitizen.accounts.selectors import remit_assignments, remit_filter
+from ecitizen.accounts.models import Jurisdiction, Role, User
+from ecitizen.accounts.selectors import (
+    RemitPart,
+    remit_assignments,
+    remit_condition,
+    remit_parts,
+)
 from ecitizen.cases.models import Case, CaseEvent, CaseFile, Channel, Draft, ServiceUsage
 from ecitizen.cases.services import CASES_WORK, staff_may_work
 from ecitizen.core.compiled import CompiledQuery
 from ecitizen.core.crypto import collation_key
+from ecitizen.core.listing import CountedRows
 
 
 def applicant_ids_in_department(department_id: int) -> QuerySet[Any]:
@@ -283,15 +290,35 @@ def case_queue(*, user: User, filters: QueueFilters, today: date | None = None) 
     """Cases the official may work, filtered and sorted. A constant number of queries
     whatever the number of cases (related rows are joined, not fetched per row)."""
     today = today or timezone.localdate()
+    cases = _queue(
+        remit=remit_parts(user, CASES_WORK),
+        filters=filters,
+        today=today,
+        week_end=today + timedelta(days=7),
+        user_id=user.pk,
+    )
+    if filters.actionable:
+        cases = cases.filter(_actionable_condition(user))
+    return cases
+
+
+def _queue(
+    *,
+    remit: list[RemitPart] | None,
+    filters: QueueFilters,
+    today: date,
+    week_end: date,
+    user_id: int,
+) -> QuerySet[Case]:
+    """:func:`case_queue` within ``remit`` (:func:`remit_parts`) without the actionable
+    filter: what its compiled first page (:func:`queue_first_page`) builds too."""
     cases = Case.objects.select_related("service_version", "assigned_to", "ward", "applicant")
     # Each role assignment contributes its own department and ward, never a mix of two.
-    cases = cases.filter(remit_filter(user, CASES_WORK))
+    cases = cases.filter(remit_condition(remit))
     if not filters.include_closed:
         cases = cases.filter(outcome="")
     if filters.state:
         cases = cases.filter(state=filters.state)
-    if filters.actionable:
-        cases = cases.filter(_actionable_condition(user))
     if filters.service:
         cases = cases.filter(service__slug=filters.service)
     if filters.ward:
@@ -299,13 +326,11 @@ def case_queue(*, user: User, filters: QueueFilters, today: date | None = None) 
     if filters.due == "overdue":
         cases = cases.filter(due_date__lt=today)
     elif filters.due == "week":
-        cases = cases.filter(due_date__gte=today, due_date__lte=today + timedelta(days=7))
+        cases = cases.filter(due_date__gte=today, due_date__lte=week_end)
     if filters.assigned == "me":
-        cases = cases.filter(assigned_to=user)
+        cases = cases.filter(assigned_to_id=user_id)
     elif filters.assigned == "none":
         cases = cases.filter(assigned_to__isnull=True)
-    from django.db.models import F
-
     order = SORTS.get(filters.sort, SORTS["due_date"])
     expressions = [
         (
@@ -316,6 +341,128 @@ def case_queue(*, user: User, filters: QueueFilters, today: date | None = None) 
         for field in order
     ]
     return cases.order_by(*expressions, "pk")
+
+
+#: What the values of a compiled first page of the queue depend on, besides them: the
+#: remit's shape (whether each part limits the department and the ward; ``None`` for
+#: everything), the filters with their values blanked, the columns read and the size.
+_QueueShape = tuple[tuple[tuple[bool, bool], ...] | None, QueueFilters, tuple[str, ...], int]
+
+
+def queue_first_page(
+    *, user: User, filters: QueueFilters, fields: tuple[str, ...], size: int
+) -> CountedRows[Case]:
+    """``case_queue(...).only(*fields)[:size]`` with the queue's whole count, read by
+    one query compiled once per process for each shape of remit and set of filters
+    (building it in the ORM, remit and filters, cost more than running it). Reads the
+    official's role assignments; no query when they cover nothing. Precondition:
+    ``filters.actionable`` is false (that filter depends on every service's definition
+    and is built by the ORM each time)."""
+    if filters.actionable:
+        raise ValueError("the actionable filter is not compiled: use case_queue()")
+    remit = remit_parts(user, CASES_WORK)
+    if remit == []:
+        return CountedRows([], 0)
+    today = timezone.localdate()
+    values: dict[str, Any] = {}
+    for i, (department_id, ward_id) in enumerate(remit or ()):
+        if department_id is not None:
+            values[f"department_{i}"] = department_id
+        if ward_id is not None:
+            values[f"ward_{i}"] = ward_id
+    for name in ("state", "service", "ward"):
+        if getattr(filters, name):
+            values[f"{name}_filter"] = getattr(filters, name)
+    if filters.due in {"overdue", "week"}:
+        values["today"] = today
+    if filters.due == "week":
+        values["week_end"] = today + timedelta(days=7)
+    if filters.assigned == "me":
+        values["user"] = user.pk
+    blank = QueueFilters(
+        state="-" if filters.state else "",
+        service="-" if filters.service else "",
+        ward="-" if filters.ward else "",
+        due=filters.due,
+        assigned=filters.assigned,
+        sort=filters.sort,
+        include_closed=filters.include_closed,
+    )
+    shape = None if remit is None else tuple((d is not None, w is not None) for d, w in remit)
+    rows = _queue_first_page_query((shape, blank, fields, size)).objects(**values)
+    return CountedRows(rows, int(getattr(rows[0], "queue_total", 0)) if rows else 0)
+
+
+#: The sample values the compiled queue is built with, where its shape has no such value
+#: (each unlike any real one, so that each stands for one parameter of the SQL).
+_SAMPLE_TODAY = date(1903, 1, 2)
+_SAMPLE_WEEK_END = date(1903, 1, 9)
+_SAMPLE_USER = -7_031_963_100
+
+
+@functools.lru_cache(maxsize=256)
+def _queue_first_page_query(shape: _QueueShape) -> CompiledQuery[Case]:
+    """The first page of the queue for ``shape`` (:data:`_QueueShape`), each row with
+    the queue's count (``queue_total``, a window count: one scan of the matches, not
+    two). Its values, each named only where the shape has it: ``department_i`` and
+    ``ward_i`` of the ``i``-th part of the remit, ``state_filter``, ``service_filter``,
+    ``ward_filter``, ``today`` and ``week_end`` (the due filters) and ``user`` (assigned
+    to me)."""
+    remit_shape, filters, fields, size = shape
+    field = Case._meta.get_field
+    samples: dict[str, tuple[Any, Any]] = {}
+    for i, (by_department, by_ward) in enumerate(remit_shape or ()):
+        if by_department:
+            samples[f"department_{i}"] = (-7_031_963_001 - len(samples), field("department"))
+        if by_ward:
+            samples[f"ward_{i}"] = (-7_031_963_001 - len(samples), field("ward"))
+    text_fields = {
+        "state": field("state"),
+        # The service's model through the case's foreign key (its models are its app's).
+        "service": cast(type[Model], field("service").related_model)._meta.get_field("slug"),
+        "ward": Jurisdiction._meta.get_field("code"),
+    }
+    for name, text_field in text_fields.items():
+        if getattr(filters, name):
+            samples[f"{name}_filter"] = (f"{name}-sample-7031963", text_field)
+    if filters.due in {"overdue", "week"}:
+        samples["today"] = (_SAMPLE_TODAY, field("due_date"))
+    if filters.due == "week":
+        samples["week_end"] = (_SAMPLE_WEEK_END, field("due_date"))
+    if filters.assigned == "me":
+        samples["user"] = (_SAMPLE_USER, field("assigned_to"))
+
+    def build(**values: Any) -> QuerySet[Case]:
+        remit = (
+            None
+            if remit_shape is None
+            else [
+                (
+                    values[f"department_{i}"] if by_department else None,
+                    values[f"ward_{i}"] if by_ward else None,
+                )
+                for i, (by_department, by_ward) in enumerate(remit_shape)
+            ]
+        )
+        with_values = QueueFilters(
+            state=values.get("state_filter", ""),
+            service=values.get("service_filter", ""),
+            ward=values.get("ward_filter", ""),
+            due=filters.due,
+            assigned=filters.assigned,
+            sort=filters.sort,
+            include_closed=filters.include_closed,
+        )
+        cases = _queue(
+            remit=remit,
+            filters=with_values,
+            today=values.get("today", _SAMPLE_TODAY),
+            week_end=values.get("week_end", _SAMPLE_WEEK_END),
+            user_id=values.get("user", _SAMPLE_USER),
+        )
+        return cases.only(*fields).annotate(queue_total=Window(Count("pk")))[:size]
+
+    return CompiledQuery(Case, build, **samples)
 
 
 def officials_for_case(case: Case) -> list[User]:

@@ -482,13 +482,13 @@ def applications(request: HttpRequest) -> HttpResponse:
     (:data:`APPLICATIONS_PAGE_SIZE`; ``page`` and ``helped_page`` turn them separately)."""
     user = _user(request)
     sent = list_page(
-        _sent_by(user),
+        lambda: _sent_by(user),
         request.GET.get("page"),
         APPLICATIONS_PAGE_SIZE,
         first_rows=lambda: _SENT_FIRST_PAGE.objects(user=user.pk),
     )
     helped = list_page(
-        _helped_by(user),
+        lambda: _helped_by(user),
         request.GET.get("helped_page"),
         APPLICATIONS_PAGE_SIZE,
         first_rows=lambda: _HELPED_FIRST_PAGE.objects(user=user.pk),
@@ -674,9 +674,17 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         include_closed=request.GET.get("closed") == "1",
         actionable=request.GET.get("actionable") == "1",
     )
-    cases = selectors.case_queue(user=user, filters=filters).only(*QUEUE_ROW_FIELDS)
     today = timezone.localdate()
-    page = list_page(cases, request.GET.get("page"), QUEUE_PAGE_SIZE)
+    page = list_page(
+        lambda: selectors.case_queue(user=user, filters=filters).only(*QUEUE_ROW_FIELDS),
+        request.GET.get("page"),
+        QUEUE_PAGE_SIZE,
+        first_rows=None
+        if filters.actionable
+        else lambda: selectors.queue_first_page(
+            user=user, filters=filters, fields=QUEUE_ROW_FIELDS, size=QUEUE_PAGE_SIZE
+        ),
+    )
     published = services_published_list()
 
     return render(

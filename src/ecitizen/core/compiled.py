@@ -35,7 +35,7 @@ query does not see a later change to the code that built it in a running process
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -127,9 +127,24 @@ class CompiledQuery(Generic[ModelT]):
             return row[0]
         return None
 
-    def _rows(
-        self, alias: str, compiled: _Compiled, values: Mapping[str, Any]
-    ) -> Iterable[list[Any]]:
+    def rows(self, *, using: str | None = None, **values: Any) -> list[list[Any]]:
+        """The rows for ``values``, each column converted as the ORM converts it.
+        Precondition: ``build`` returns a ``values()`` or ``values_list()`` queryset."""
+        alias = using or router.db_for_read(self.model)
+        compiled = self._compile(alias)
+        if compiled.rows_to_objects is not None:
+            raise TypeError(f"this {self.model.__name__} query returns objects, not values")
+        return self._rows(alias, compiled, values)
+
+    def sql_with_params(self, *, using: str | None = None, **values: Any) -> tuple[str, list[Any]]:
+        """The compiled SQL and its parameters for ``values``, to be run inside other SQL
+        (as ``queryset.query.sql_with_params()`` gives them), on ``using`` or the
+        database the routers choose for reading ``model``."""
+        alias = using or router.db_for_read(self.model)
+        compiled = self._compile(alias)
+        return compiled.sql, self._params(alias, compiled, values)
+
+    def _params(self, alias: str, compiled: _Compiled, values: Mapping[str, Any]) -> list[Any]:
         if values.keys() != self._samples.keys():
             raise TypeError(
                 f"{self.model.__name__} query takes {sorted(self._samples)}, "
@@ -147,6 +162,11 @@ class CompiledQuery(Generic[ModelT]):
             params[compiled.positions[name]] = field.get_db_prep_value(
                 value, connection, prepared=False
             )
+        return params
+
+    def _rows(self, alias: str, compiled: _Compiled, values: Mapping[str, Any]) -> list[list[Any]]:
+        params = self._params(alias, compiled, values)
+        connection = connections[alias]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from django.core.paginator import Page, Paginator
@@ -25,6 +25,8 @@ from django.utils.translation import get_language
 
 from ecitizen.core.forms import html_text
 from ecitizen.core.processcache import Kept
+
+T = TypeVar("T")
 
 _ARGUMENT = re.compile(r"<(?:(?P<converter>[^>:]+):)?[^>]+>")
 
@@ -88,21 +90,37 @@ def sentence(translated: str, **values: Any) -> SafeString:
     return SafeString(translated % {name: html_text(value) for name, value in values.items()})
 
 
+class CountedRows(list[T]):
+    """A list's first rows, with the number of rows of the whole list (``total``)."""
+
+    def __init__(self, rows: list[T], total: int) -> None:
+        super().__init__(rows)
+        self.total = total
+
+
 def list_page(
-    queryset: QuerySet[Any],
+    queryset: Callable[[], QuerySet[Any]],
     number: str | None,
     size: int,
     *,
     first_rows: Callable[[], list[Any]] | None = None,
 ) -> Page[Any]:
-    """``Paginator(queryset, size).get_page(number)``. The first page (no number, or
-    "1") reads its rows first, from ``first_rows()`` when given (precondition: the rows
-    ``queryset[:size]`` gives, read another way, such as a compiled query): when they
-    are fewer than a page, they are the count, and no count query is made."""
-    paginator = Paginator(queryset, size)
+    """``Paginator(queryset(), size).get_page(number)``, the queryset built only when it
+    is read. The first page (no number, or "1") reads its rows first, from
+    ``first_rows()`` when given (precondition: the rows ``queryset()[:size]`` gives, read
+    another way, such as a compiled query): when they are fewer than a page, they are
+    the count, and no count query is made (nor is the queryset built when
+    ``first_rows`` is given); nor when ``first_rows()`` gives them with the whole list's
+    count (:class:`CountedRows`, as a window count reads it with the rows)."""
     if number not in {None, "1"}:
-        return paginator.get_page(number)
-    rows = first_rows() if first_rows is not None else list(queryset[:size])
-    if len(rows) < size:
-        paginator.count = len(rows)  # the cached property, known without a query
+        return Paginator(queryset(), size).get_page(number)
+    rows = first_rows() if first_rows is not None else list(queryset()[:size])
+    if isinstance(rows, CountedRows):
+        count = rows.total
+    elif len(rows) < size:
+        count = len(rows)
+    else:
+        count = queryset().count()
+    paginator = Paginator(rows, size)
+    paginator.count = count  # the cached property, known without another query
     return Page(rows, 1, paginator)

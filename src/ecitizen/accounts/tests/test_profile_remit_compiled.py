@@ -11,23 +11,10 @@ from ecitizen.accounts import services
 from ecitizen.accounts.models import Role
 from ecitizen.accounts.selectors import _profile_for_staff, _profiles_for_staff
 from tests.factories import DepartmentFactory, JurisdictionFactory, UserFactory, business_with
+from tests.personas import official_with
 
 # The compiled SQL is compared on both databases.
 pytestmark = pytest.mark.db_specific
-
-
-def _official(*assignments) -> object:
-    official = UserFactory()
-    for role, department, ward in assignments:
-        services.role_assign(
-            user=official,
-            role=role,
-            department=department,
-            jurisdiction=ward,
-            actor=None,
-            system=True,
-        )
-    return type(official).objects.get(pk=official.pk)  # its assignments read afresh
 
 
 def test_the_compiled_profile_query_finds_what_the_remit_finds(db):
@@ -43,11 +30,11 @@ def test_the_compiled_profile_query_finds_what_the_remit_finds(db):
             business_with(resident, department)
         residents.append(resident)
     officials = [
-        _official((Role.CASE_OFFICER, revenue, None)),
-        _official((Role.CASE_OFFICER, revenue, north)),
-        _official((Role.CASE_OFFICER, revenue, north), (Role.SUPERVISOR, works, None)),
-        _official((Role.PLATFORM_ADMIN, None, None)),
-        _official((Role.DEPARTMENT_ADMIN, revenue, None)),  # no residents' data
+        official_with((Role.CASE_OFFICER, revenue, None)),
+        official_with((Role.CASE_OFFICER, revenue, north)),
+        official_with((Role.CASE_OFFICER, revenue, north), (Role.SUPERVISOR, works, None)),
+        official_with((Role.PLATFORM_ADMIN, None, None)),
+        official_with((Role.DEPARTMENT_ADMIN, revenue, None)),  # no residents' data
     ]
     seen = []
     for official in officials:

@@ -86,6 +86,49 @@ def test_a_values_query_gives_values_not_objects(resident):
             compiled_query.value(pk=resident.pk)
 
 
+def test_rows_of_a_values_query_are_converted_as_the_orms(resident, case_officer):
+    """rows(): every row of a values query, each column converted (a name decrypts, an
+    EXISTS is a bool); not for a query of objects."""
+
+    def build(pk):
+        flag = Exists(RoleAssignment.objects.filter(user=OuterRef("pk")))
+        return (
+            User.objects.annotate(holds_any_role=flag)
+            .filter(pk__gte=pk)
+            .order_by("pk")
+            .values_list("pk", "full_name", "holds_any_role")
+        )
+
+    compiled = CompiledQuery(User, build, pk=(SAMPLE, USER_ID))
+    lowest = min(resident.pk, case_officer.pk)
+    assert [tuple(row) for row in compiled.rows(pk=lowest)] == list(build(lowest))
+    assert {row[2] for row in compiled.rows(pk=lowest)} == {True, False}
+    assert compiled.rows(pk=10**9) == []
+    objects = CompiledQuery(User, lambda pk: User.objects.filter(pk=pk), pk=(SAMPLE, USER_ID))
+    with pytest.raises(TypeError, match="returns objects, not values"):
+        objects.rows(pk=resident.pk)
+
+
+def test_its_sql_runs_inside_other_sql(resident, case_officer):
+    """sql_with_params(): the compiled SQL with the values in the samples' places, as
+    the queryset's own ``query.sql_with_params()`` would give it."""
+    from django.db import connection
+
+    def emails_from(pk):
+        return User.objects.filter(pk__gte=pk).values("email")
+
+    compiled = CompiledQuery(User, emails_from, pk=(SAMPLE, USER_ID))
+    lowest = min(resident.pk, case_officer.pk)
+    inner, params = compiled.sql_with_params(pk=lowest)
+    assert (inner, list(params)) == (
+        emails_from(lowest).query.sql_with_params()[0],
+        list(emails_from(lowest).query.sql_with_params()[1]),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({inner}) inner_emails", params)  # noqa: S608
+        assert cursor.fetchone()[0] == emails_from(lowest).count() >= 2
+
+
 def test_what_the_orm_would_do_differently_is_refused(resident):
     """None (the ORM's IS NULL), a lookup that escapes or wraps its text (LIKE), and a
     queryset whose database, locking or prefetching the compiled query would not follow."""
