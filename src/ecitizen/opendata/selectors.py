@@ -8,9 +8,10 @@ Anything else is "not found", never "forbidden", so that names do not leak.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ from django.db.models.expressions import RawSQL
 
 from ecitizen.accounts.models import Department
 from ecitizen.accounts.selectors import remit_filter
+from ecitizen.core.compiled import CompiledQuery
 from ecitizen.opendata.models import (
     RESOURCE_FILES_FOLDER,
     ApiToken,
@@ -288,11 +290,12 @@ def _matching_words(base: QuerySet[Dataset], words: Sequence[str]) -> QuerySet[D
 
 
 def _facet_counts(
-    base: QuerySet[Dataset], wanted: Sequence[str], query: SearchQuery
+    matches: tuple[str, Sequence[Any]], wanted: Sequence[str], query: SearchQuery
 ) -> dict[str, list[tuple[str, int]]]:
     """How many of the matching datasets have each value of the ``wanted`` facets: one
-    pass over their ``facet_terms`` (a JSON list per dataset, unnested by the database)."""
-    inner, params = base.values("facet_terms").query.sql_with_params()
+    pass over their ``facet_terms`` (a JSON list per dataset, unnested by the database).
+    ``matches``: the SQL and parameters of the matches' ``facet_terms``."""
+    inner, params = matches
     if connection.vendor == "postgresql":
         sql = (
             f"SELECT t.term, COUNT(*) FROM ({inner}) d "  # noqa: S608 (Django's own SQL)
@@ -327,7 +330,37 @@ def dataset_search(*, user: Any, query: SearchQuery) -> SearchResult:
     aside) in the name, titles, descriptions, keywords or resource names, in any
     language. Drafts and private datasets appear only when asked for and within the
     user's publishing remit; withdrawn ones only when asked.
+
+    A listing of public datasets chosen by facets only (the search page as it opens,
+    and as its filters narrow it) is read through queries compiled once per shape
+    (:func:`_compiled_listing`); anything else is built by the ORM each time.
     """
+    wanted = [f for f in query.facet_fields if f in FACET_FIELDS]
+    compiled = _compiled_listing(query)
+    if compiled is not None:
+        page, formats, count = compiled.page(query)
+        facets = (
+            _facet_counts(compiled.facet_terms(query), wanted, query) if wanted and count else {}
+        )
+    else:
+        base = _matches(user, query)
+        page, formats = _page(base, query)
+        if page:
+            count = int(getattr(page[0], "search_total", 0))
+        else:
+            count = base.count() if query.start or not query.rows else 0
+        facets = (
+            _facet_counts(base.values("facet_terms").query.sql_with_params(), wanted, query)
+            if wanted and count
+            else {}
+        )
+    for name in wanted:
+        facets.setdefault(name, [])
+    return SearchResult(count=count, datasets=page, facets=facets, formats=formats)
+
+
+def _matches(user: Any, query: SearchQuery) -> QuerySet[Dataset]:
+    """The datasets matching ``query`` that ``user`` may see (:func:`dataset_search`)."""
     base = datasets_visible(user, include_private=query.include_private or query.include_drafts)
     if not query.include_drafts:
         base = base.exclude(state=Dataset.State.DRAFT)
@@ -348,16 +381,110 @@ def dataset_search(*, user: Any, query: SearchQuery) -> SearchResult:
         base = base.filter(modified__gte=query.modified_from)
     if query.modified_to is not None:
         base = base.filter(modified__lte=query.modified_to)
-    page, formats = _page(base, query)
-    if page:
-        count = int(getattr(page[0], "search_total", 0))
-    else:
-        count = base.count() if query.start or not query.rows else 0
-    wanted = [f for f in query.facet_fields if f in FACET_FIELDS]
-    facets = _facet_counts(base, wanted, query) if wanted and count else {}
-    for name in wanted:
-        facets.setdefault(name, [])
-    return SearchResult(count=count, datasets=page, facets=facets, formats=formats)
+    return base
+
+
+#: What a compiled listing depends on besides its values (the facet filters' values):
+#: whether withdrawn datasets count, the facet filters' fields, the order, the window.
+_ListingShape = tuple[bool, tuple[str, ...], tuple[str, ...], int, int]
+
+
+@dataclass(frozen=True)
+class _CompiledListing:
+    """The three queries of a listing of one shape: the page with the matches' count on
+    its rows and the matches' facet terms, each taking ``term_i`` (the value of the
+    ``i``-th facet filter), and the formats of the page's datasets' resources, taking
+    ``dataset_i`` (the page's ``i``-th dataset)."""
+
+    page_query: CompiledQuery[Dataset]
+    formats_query: CompiledQuery[Resource]
+    facet_terms_query: CompiledQuery[Dataset]
+
+    @staticmethod
+    def values(query: SearchQuery) -> dict[str, str]:
+        return {f"term_{i}": value for i, (_field, value) in enumerate(query.terms)}
+
+    def page(self, query: SearchQuery) -> tuple[list[Dataset], dict[Any, list[str]], int]:
+        """The page, its datasets' formats (as :func:`_resource_formats`) and the count
+        of matches; the count is read by another query only past the last page."""
+        page = self.page_query.objects(**self.values(query))
+        if not page:
+            return [], {}, _matches(None, query).count() if query.start else 0
+        # The page's own ids, each place past its end given an id no dataset has.
+        ids = [dataset.pk for dataset in page]
+        ids += [_NO_DATASET] * (query.rows - len(ids))
+        chosen: dict[str, Any] = {f"dataset_{i}": pk for i, pk in enumerate(ids)}
+        formats = _grouped_formats(page, self.formats_query.rows(**chosen))
+        return page, formats, int(getattr(page[0], "search_total", 0))
+
+    def facet_terms(self, query: SearchQuery) -> tuple[str, list[Any]]:
+        return self.facet_terms_query.sql_with_params(**self.values(query))
+
+
+#: An id no dataset has (ids are random UUIDs), for the places of the compiled formats
+#: query that a short page leaves empty.
+_NO_DATASET = uuid.UUID(int=0)
+
+
+def _compiled_listing(query: SearchQuery) -> _CompiledListing | None:
+    """The compiled queries of ``query``'s shape when it is a listing of public datasets
+    chosen by facet filters only (no words, names or dates); else ``None``. Raises
+    :class:`SearchInvalid` for an unknown sort, as the ORM's path does."""
+    ordering = tuple(_ordering(query.sort, bool(query.q)))
+    if not (
+        query.listing
+        and query.rows
+        and not (query.include_private or query.include_drafts)
+        and not search_words(query.q)
+        and not query.names
+        and query.modified_from is None
+        and query.modified_to is None
+    ):
+        return None
+    fields = tuple(term_field for term_field, _value in query.terms)
+    return _listing_queries((query.include_withdrawn, fields, ordering, query.start, query.rows))
+
+
+@functools.lru_cache(maxsize=128)
+def _listing_queries(shape: _ListingShape) -> _CompiledListing:
+    include_withdrawn, fields, ordering, start, rows = shape
+    value_field = DatasetTerm._meta.get_field("value")
+    samples = {f"term_{i}": (f"term-sample-{i}-7031964", value_field) for i in range(len(fields))}
+
+    def matches(**values: str) -> QuerySet[Dataset]:
+        query = SearchQuery(
+            terms=[(field_name, values[f"term_{i}"]) for i, field_name in enumerate(fields)],
+            include_withdrawn=include_withdrawn,
+        )
+        return _matches(None, query)
+
+    def page(**values: str) -> QuerySet[Dataset]:
+        counted = matches(**values).annotate(search_total=Window(Count("pk")))
+        listed = counted.order_by(*ordering).only(*LISTED_FIELDS).select_related("department")
+        return listed[start : start + rows]
+
+    def formats(**datasets: Any) -> QuerySet[Resource, tuple[Any, str]]:
+        return (
+            Resource.objects.filter(dataset_id__in=list(datasets.values()))
+            .exclude(format="")
+            .values_list("dataset_id", "format")
+        )
+
+    def facet_terms(**values: str) -> QuerySet[Dataset, Any]:
+        return matches(**values).values("facet_terms")
+
+    dataset_field = Resource._meta.get_field("dataset")
+    return _CompiledListing(
+        page_query=CompiledQuery(Dataset, page, **samples),
+        # One place for each dataset of a full page: a page's formats are read for the
+        # datasets it shows, not for another query's idea of them.
+        formats_query=CompiledQuery(
+            Resource,
+            formats,
+            **{f"dataset_{i}": (uuid.UUID(int=7_031_966 + i), dataset_field) for i in range(rows)},
+        ),
+        facet_terms_query=CompiledQuery(Dataset, facet_terms, **samples),
+    )
 
 
 def _page(
@@ -380,9 +507,17 @@ def _page(
 def _resource_formats(datasets: list[Dataset]) -> dict[Any, list[str]]:
     """Each dataset's resources' formats, sorted, each once (one query of two columns:
     prefetching the resources built a row object for each)."""
+    pairs = Resource.objects.filter(dataset__in=[d.pk for d in datasets]).exclude(format="")
+    return _grouped_formats(datasets, pairs.values_list("dataset_id", "format"))
+
+
+def _grouped_formats(
+    datasets: Sequence[Dataset], pairs: Iterable[Sequence[Any]]
+) -> dict[Any, list[str]]:
+    """Each of ``datasets``' formats, sorted, each once, from (dataset id, format) pairs
+    of their resources; a dataset without any has an empty list."""
     formats: dict[Any, set[str]] = {dataset.pk: set() for dataset in datasets}
-    pairs = Resource.objects.filter(dataset__in=list(formats)).exclude(format="")
-    for dataset_id, name in pairs.values_list("dataset_id", "format"):
+    for dataset_id, name in pairs:
         formats[dataset_id].add(name)
     return {dataset_id: sorted(names) for dataset_id, names in formats.items()}
 
