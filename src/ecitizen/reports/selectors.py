@@ -7,14 +7,18 @@ the reporter's identity except the display name they chose to show.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connections, router
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from ecitizen.core.compiled import CompiledQuery
+from ecitizen.core.listing import CountedRows
 from ecitizen.reports import geo
 from ecitizen.reports.models import ApiClient, Report, ReportPhoto
 
@@ -68,6 +72,103 @@ def reports_filtered(filters: ReportFilters) -> QuerySet[Report]:
     if filters.updated_after is not None:
         reports = reports.filter(updated_at__gt=filters.updated_after)
     return reports.order_by("-requested_at", "-pk")
+
+
+#: What a compiled first page of a list depends on besides its values: whether a
+#: category, a ward and a bounding box are asked for, the open or closed filter (a
+#: constant: three shapes), the columns and the size.
+_ListShape = tuple[bool, bool, bool, bool | None, tuple[str, ...], int]
+
+
+def reports_first_page(
+    filters: ReportFilters, *, columns: tuple[str, ...], size: int
+) -> Callable[[], CountedRows[tuple[Any, ...]]] | None:
+    """What reads ``reports_filtered(filters).values_list(*columns)[:size]`` with the
+    whole list's count through two queries compiled once per shape (the public list:
+    building them in the ORM cost more Python than running them), the count only when
+    the page is full; ``None`` when ``filters`` ask for more than the public list's
+    filters (one category, open or closed, a ward, a bounding box): build the queryset
+    then. Nothing is read before the reader is called."""
+    if (
+        len(filters.categories) > 1
+        or filters.states
+        or filters.references
+        or filters.requested_from is not None
+        or filters.requested_to is not None
+        or filters.updated_after is not None
+    ):
+        return None
+    values: dict[str, Any] = {}
+    if filters.categories:
+        values["category"] = filters.categories[0]
+    if filters.ward_id is not None:
+        values["ward"] = filters.ward_id
+    if filters.bbox is not None:
+        values.update(zip(("south", "west", "north", "east"), filters.bbox, strict=True))
+    shape = (
+        bool(filters.categories),
+        filters.ward_id is not None,
+        filters.bbox is not None,
+        filters.is_open,
+        columns,
+        size,
+    )
+
+    def read() -> CountedRows[tuple[Any, ...]]:
+        page_query, count_query = _list_queries(shape)
+        rows = [tuple(row) for row in page_query.rows(**values)]
+        if len(rows) < size:
+            return CountedRows(rows, len(rows))
+        inner, params = count_query.sql_with_params(**values)
+        with connections[router.db_for_read(Report)].cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({inner}) listed", params)  # noqa: S608
+            (total,) = cursor.fetchone()
+        return CountedRows(rows, int(total))
+
+    return read
+
+
+@functools.lru_cache(maxsize=64)
+def _list_queries(shape: _ListShape) -> tuple[CompiledQuery[Report], CompiledQuery[Report]]:
+    """The first page's and the count's queries of ``shape`` (:data:`_ListShape`): their
+    values ``category``, ``ward``, and ``south``, ``west``, ``north``, ``east`` where
+    the shape has them. The count's query selects the reports' ids, to be counted
+    around it."""
+    with_category, with_ward, with_bbox, is_open, columns, size = shape
+    field = Report._meta.get_field
+    samples: dict[str, tuple[Any, Any]] = {}
+    if with_category:
+        samples["category"] = ("category-sample-7031965", field("category"))
+    if with_ward:
+        samples["ward"] = (-7_031_965, field("ward"))
+    if with_bbox:
+        for number, side in enumerate(("south", "west", "north", "east")):
+            samples[side] = (
+                -7031.0 - number / 8,
+                field("latitude" if side in {"south", "north"} else "longitude"),
+            )
+
+    def matching(**values: Any) -> QuerySet[Report]:
+        bbox = (
+            (values["south"], values["west"], values["north"], values["east"])
+            if with_bbox
+            else None
+        )
+        return reports_filtered(
+            ReportFilters(
+                categories=[values["category"]] if with_category else (),
+                is_open=is_open,
+                ward_id=values["ward"] if with_ward else None,
+                bbox=bbox,
+            )
+        )
+
+    return (
+        CompiledQuery(
+            Report, lambda **values: matching(**values).values_list(*columns)[:size], **samples
+        ),
+        CompiledQuery(Report, lambda **values: matching(**values).values("pk"), **samples),
+    )
 
 
 def report_get_public(*, reference: str) -> Report:

@@ -40,7 +40,7 @@ from ecitizen.cases.services import format_answer
 from ecitizen.catalogue.spec import localised
 from ecitizen.core.access import public, signed_in
 from ecitizen.core.errors import DomainError
-from ecitizen.core.listing import Addresses, day_month_year, sentence
+from ecitizen.core.listing import Addresses, day_month_year, list_page, sentence
 from ecitizen.documents.http import bytes_response
 from ecitizen.documents.services import sanitise_filename, upload_read
 from ecitizen.reports import geo, selectors, services
@@ -890,8 +890,14 @@ def report_list(request: HttpRequest) -> HttpResponse:
         ward_id=ward_id,
         bbox=geo.bbox_around(place.lat, place.lon, AROUND_RADIUS_M) if place else None,
     )
-    listed = selectors.reports_filtered(filters).values_list(*_LISTED_COLUMNS)
-    page = Paginator(listed, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = list_page(
+        lambda: selectors.reports_filtered(filters).values_list(*_LISTED_COLUMNS),
+        request.GET.get("page"),
+        LIST_PAGE_SIZE,
+        first_rows=selectors.reports_first_page(
+            filters, columns=_LISTED_COLUMNS, size=LIST_PAGE_SIZE
+        ),
+    )
     # Each row's values worked out here, and its card written by report_cards.
     in_ward, reported_on = _("%(ward)s ward"), _("reported on %(date)s")
     # A category's title and a state's label and colour, once per page for each.
