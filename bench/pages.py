@@ -95,6 +95,10 @@ def pages() -> Pages:
     anonymous, signed_in = Client(), Client()
     signed_in.force_login(resident)
     staff, case_worker = official(revenue), official(officer)
+    # The application journey's first step (an open draft of the resident's, started or
+    # resumed as the start page's button does): the page a submission shows most.
+    started = signed_in.get(reverse("cases:apply_start", args=[service.slug])) if service else None
+    first_step = started["Location"] if started is not None and started.status_code == 302 else ""
     found: list[tuple[str, Client, str, dict[str, str] | None]] = [
         (FLOOR, anonymous, "/bench/bare/", None),
         ("home (anonymous)", anonymous, reverse("core:home"), None),
@@ -119,6 +123,7 @@ def pages() -> Pages:
             if case
             else []
         ),
+        *([("an application's question page", signed_in, first_step, None)] if first_step else []),
         ("officer's queue", case_worker, reverse("staff:case_queue"), None),
         (
             "resident search by national id",
