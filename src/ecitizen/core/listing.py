@@ -99,28 +99,28 @@ class CountedRows(list[T]):
 
 
 def list_page(
-    queryset: Callable[[], QuerySet[Any]],
+    build: Callable[[], QuerySet[Any]],
     number: str | None,
     size: int,
     *,
     first_rows: Callable[[], list[Any]] | None = None,
 ) -> Page[Any]:
-    """``Paginator(queryset(), size).get_page(number)``, the queryset built only when it
-    is read. The first page (no number, or "1") reads its rows first, from
-    ``first_rows()`` when given (precondition: the rows ``queryset()[:size]`` gives, read
-    another way, such as a compiled query): when they are fewer than a page, they are
-    the count, and no count query is made (nor is the queryset built when
-    ``first_rows`` is given); nor when ``first_rows()`` gives them with the whole list's
-    count (:class:`CountedRows`, as a window count reads it with the rows)."""
+    """``Paginator(build(), size).get_page(number)``, the queryset built only when it is
+    read. The first page (no number, or "1") reads its rows first, from ``first_rows()``
+    when given (precondition: the rows ``build()[:size]`` gives, read another way, such
+    as a compiled query): when they are fewer than a page, they are the count, and no
+    count query is made (nor is the queryset built when ``first_rows`` is given); nor
+    when ``first_rows()`` gives them with the whole list's count (:class:`CountedRows`,
+    as a window count reads it with the rows)."""
     if number not in {None, "1"}:
-        return Paginator(queryset(), size).get_page(number)
-    rows = first_rows() if first_rows is not None else list(queryset()[:size])
+        return Paginator(build(), size).get_page(number)
+    rows = first_rows() if first_rows is not None else list(build()[:size])
     if isinstance(rows, CountedRows):
         count = rows.total
     elif len(rows) < size:
         count = len(rows)
     else:
-        count = queryset().count()
+        count = build().count()
     paginator = Paginator(rows, size)
     paginator.count = count  # the cached property, known without another query
     return Page(rows, 1, paginator)
