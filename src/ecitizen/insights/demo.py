@@ -29,8 +29,9 @@ published service, their costs and staffing, then the monthly figures and the fo
   costs in the first three months of one service), and each service's staffing.
 - *Computed* at the end by the nightly jobs' own functions: the monthly figures of the
   history's months (``kpis_refresh``) and the forecasts (``forecasts_refresh``), first as
-  the job would have run on last week's Monday, then today: last week is judged against
-  the forecast stored before it, and flagged when it falls outside its 95% interval.
+  the job would have run on last week's Monday (its weekly series only), then today: last
+  week is judged against the forecast stored before it, and flagged when it falls outside
+  its 95% interval.
 
 **The demand** of a service on a day is a Poisson draw around ``base`` (an ordinary
 weekday) times the day of the week (Monday busiest, weekends quiet; street reports less quiet
@@ -894,9 +895,10 @@ def insights_demo_load(
         result.figure_months, result.figure_rows = len(figures.months), figures.rows_written
         # Last week's nightly run first, as if the job had run then: it stores the forecast
         # of last week, against which today's run judges it (an unexpected week is flagged
-        # and its managers notified, as they would be on a real night).
+        # and its managers notified, as they would be on a real night). Only its weekly
+        # series: they keep that forecast, and today's run rewrites every daily one.
         last_week = today - timedelta(days=today.weekday() + 7)
-        forecasts.forecasts_refresh(today=last_week)
+        forecasts.forecasts_refresh(today=last_week, frequencies=("week",))
         forecast = forecasts.forecasts_refresh()
         result.forecasts = forecast.forecast
         result.forecasts_short = len(forecast.series) - forecast.forecast

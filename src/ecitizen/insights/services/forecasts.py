@@ -246,17 +246,23 @@ def _ahead(previous: dict[str, Any], result: SeriesResult | None, today: date) -
     return dict(sorted(kept.items()))
 
 
-def forecasts_refresh(*, today: date | None = None) -> ForecastRefreshResult:
+def forecasts_refresh(
+    *, today: date | None = None, frequencies: tuple[str, ...] = FREQUENCIES
+) -> ForecastRefreshResult:
     """Forecast every series of every published service from the events before ``today``
     (default: the local date), write the ``Forecast`` rows, flag and notify the last
-    complete week when it fell outside its stored 95% interval. Idempotent."""
+    complete week when it fell outside its stored 95% interval. Idempotent.
+
+    ``frequencies`` (some of :data:`FREQUENCIES`) limits the run to those series: the rows
+    of the others are left as they are. The weekly series keep the one-step-ahead
+    forecasts that a later run judges its last week against."""
     today = today or timezone.localdate()
     yesterday = today - timedelta(days=1)
     judged_week = week_monday(today) - timedelta(weeks=1)
     counts = _read(today)
     frame = _frame(counts, yesterday)
     results: dict[str, dict[Any, SeriesResult]] = {}
-    for frequency in FREQUENCIES:
+    for frequency in frequencies:
         results[frequency] = (
             forecast_many(frame, freq=frequency, holidays=platform_holiday)  # type: ignore[arg-type]
             if not frame.empty
@@ -286,7 +292,7 @@ def forecasts_refresh(*, today: date | None = None) -> ForecastRefreshResult:
                 week=judged_week,
                 outcome=outcome,
             )
-            for frequency in FREQUENCIES:
+            for frequency in frequencies:
                 result = results[frequency][uid]
                 backtest = result.backtest_json() if result.status == "ok" else {}
                 if frequency == "week":
@@ -331,7 +337,7 @@ def forecasts_refresh(*, today: date | None = None) -> ForecastRefreshResult:
             for pk, service_id, series, frequency in Forecast.objects.values_list(
                 "pk", "service_id", "series", "frequency"
             )
-            if (service_id, series, frequency) not in kept
+            if frequency in frequencies and (service_id, series, frequency) not in kept
         ]
         Forecast.objects.filter(pk__in=stale).delete()
     outcome.series.sort(key=lambda line: (line.service, SERIES.index(line.series), line.frequency))

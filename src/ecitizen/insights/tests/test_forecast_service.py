@@ -185,6 +185,10 @@ def test_forecasts_refresh_writes_every_series_once_and_flags_an_unusual_week(pu
     assert _snapshot() == before
     assert again.anomalies == 0
     assert Forecast.objects.count() == 6
+    # The weekly series alone (the demo's run as of last week): the daily rows stay.
+    weekly_only = forecasts_refresh(today=FIRST_RUN, frequencies=("week",))
+    assert {line.frequency for line in weekly_only.series} == {"week"}
+    assert _snapshot() == before
 
     # Last week: online applications at twice the most that was forecast, and nobody at
     # the counter. The next run flags both weeks.
