@@ -8,7 +8,7 @@ from typing import Any
 
 from allauth.mfa.adapter import get_adapter as get_mfa_adapter
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -388,6 +388,15 @@ def _resident_remits(actor: Any) -> list[_ResidentRemit] | None:
     return remits
 
 
+def _has_business(user_ids: QuerySet[Any]) -> Exists:
+    """Whether the profile's user is among ``user_ids`` (a resident link's query of one
+    column), asked as a correlated ``EXISTS`` on that column: the profile's own rows are
+    looked up through the column's index, where ``user_id IN (...)`` made SQLite read the
+    whole department's applications or bills for every profile it looked at."""
+    (column,) = user_ids.query.values_select
+    return Exists(user_ids.filter(**{column: OuterRef("user_id")}))
+
+
 def _residents_within(remits: list[_ResidentRemit] | None) -> Q:
     """The profiles within any of ``remits`` (:func:`_resident_remits`)."""
     if remits is None:
@@ -400,7 +409,7 @@ def _residents_within(remits: list[_ResidentRemit] | None) -> Q:
         if departments is not None:
             linked = Q(pk__in=[])
             for link, department_id in zip(_RESIDENT_LINKS, departments, strict=True):
-                linked |= Q(user_id__in=link(department_id))
+                linked |= Q(_has_business(link(department_id)))
             part &= linked
         condition |= part
     return condition
