@@ -143,10 +143,11 @@ PLAIN_STATE = [
 ]
 
 
-def _plain_rows(apps) -> None:
-    """A resident, a property and an issued document with the personal values of
-    ``PLAIN_VALUES``, made through the models of ``apps`` (those of a migration state, or
-    today's)."""
+def _personal_rows() -> None:
+    """A resident, a property and an issued document holding the personal values of
+    ``PLAIN_VALUES``, made through today's models (so stored encrypted)."""
+    from django.apps import apps
+
     user = apps.get_model("accounts", "User").objects.create(
         email="plain@example.test", full_name="Pat Plainsworth", password="!"
     )
@@ -210,7 +211,6 @@ def test_the_migrations_decrypt_existing_rows_backwards_and_encrypt_them_forward
     today's models come back as plain text when the encrypting migrations are unapplied,
     and the migrations forwards encrypt those plain rows (and build the residents' name
     indexes) again, leaving the schema as the tests that follow expect it."""
-    from django.apps import apps as installed_apps
     from django.db.migrations.executor import MigrationExecutor
 
     from ecitizen.accounts.models import ResidentProfile
@@ -225,7 +225,7 @@ def test_the_migrations_decrypt_existing_rows_backwards_and_encrypt_them_forward
         return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
     try:
-        _plain_rows(installed_apps)
+        _personal_rows()
         assert not [value for value in PLAIN_VALUES if value in str(_every_table())]
 
         # Backwards to the schema before the encrypting migrations: plain text again.
