@@ -350,14 +350,16 @@ def staff_members(*, department_ids: list[int] | None = None) -> list[User]:
 
 #: Functions registered by the apps that hold residents' business with a department:
 #: each takes a department id and returns a query of the user ids of residents who have
-#: business with that department (an application, a bill...). See
+#: business with that department (an application, a bill...), a ``.values()`` of that
+#: one column (asked per profile as an ``EXISTS`` on it: :func:`_has_business`). See
 #: :func:`resident_links_register`.
 _RESIDENT_LINKS: list[Callable[[int], QuerySet[Any]]] = []
 
 
 def resident_links_register(link: Callable[[int], QuerySet[Any]]) -> None:
     """Called from an app's ``AppConfig.ready()``: ``link(department_id)`` answers the
-    user ids of residents with business in that department. A department-bound official
+    user ids of residents with business in that department, as a query of that one column
+    (``Model.objects.filter(...).values("user_column")``). A department-bound official
     sees only such residents (need to know); an authority-wide role sees all."""
     if link not in _RESIDENT_LINKS:
         _RESIDENT_LINKS.append(link)
