@@ -53,6 +53,7 @@ class AccountsConfig(AppConfig):
         registry.register_identity(
             Identity(
                 holds=selectors.user_has_role,
+                roles_held=selectors.user_roles_held,
                 # Enrolled here, or asserted by the staff identity provider at sign-in.
                 has_second_factor=selectors.user_has_second_factor,
                 session_used_second_factor=selectors.session_used_second_factor,

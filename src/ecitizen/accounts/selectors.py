@@ -110,6 +110,12 @@ def user_role_cache_clear(user: Any) -> None:
         user.__dict__.pop(attribute, None)
 
 
+def user_roles_held(user: Any) -> frozenset[str]:
+    """The roles the user holds, in whichever department (none for a visitor or a
+    resident); from the assignments read once per request (:func:`user_role_assignments`)."""
+    return frozenset(assignment.role for assignment in user_role_assignments(user))
+
+
 def user_has_role(
     user: Any, roles: str | frozenset[str] | set[str] | None, department: Any = None
 ) -> bool:

@@ -3,9 +3,10 @@ rows with change links, the timeline in plain words, the status summary."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +19,7 @@ from ecitizen.cases.models import Case, CaseEvent, Draft
 from ecitizen.cases.selectors import case_timeline
 from ecitizen.cases.services import format_answer, spec_for
 from ecitizen.catalogue.spec import ServiceSpec, localised
+from ecitizen.core.authority import localised_name
 from ecitizen.core.forms import html_text
 from ecitizen.core.listing import Addresses, day_month_year
 
@@ -94,10 +96,15 @@ def answer_rows(
     question, its label the page's heading) share a section with no heading: a heading
     there would only repeat the one row's key."""
     files_by_question: dict[str, list[Any]] = {}
-    if case is not None:
+    # Only a file question's row lists files: a service that asks for none (most) reads
+    # none.
+    asks_for_files = any(
+        question["type"] == "file" for page in spec.pages for question in page["questions"]
+    )
+    if asks_for_files and case is not None:
         for item in case.files.filter(question__gt="").select_related("upload"):
             files_by_question.setdefault(item.question, []).append(item)
-    elif draft is not None:
+    elif asks_for_files and draft is not None:
         for draft_file in draft.files.select_related("upload"):
             files_by_question.setdefault(draft_file.question, []).append(draft_file)
     sections = []
@@ -164,7 +171,20 @@ _COLOURS = {
 }
 
 
-def case_status(case: Case, spec: ServiceSpec, *, for_staff: bool = False) -> tuple[str, str]:
+class CaseState(Protocol):
+    """What a case's status is worked out from (a :class:`Case`, or a :class:`QueueRow`)."""
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def outcome(self) -> str: ...
+
+    @property
+    def payment_status(self) -> str: ...
+
+
+def case_status(case: CaseState, spec: ServiceSpec, *, for_staff: bool = False) -> tuple[str, str]:
     """(status, colour of its tag) of a case of ``spec``'s version: in the resident's
     words, or (``for_staff``) in the officials' (each state's ``staff_label``)."""
     colour = _COLOURS.get(case.outcome, "blue")
@@ -205,75 +225,96 @@ def _spec_among(specs: dict[int, ServiceSpec], case: Case) -> ServiceSpec:
 
 _STAFF_CASE = Addresses("staff:case_detail")
 
-#: What :func:`queue_rows` reads of a case and of the rows joined to it, for
-#: ``QuerySet.only``: a case's answers (encrypted) and the accounts' other columns were
-#: most of what the queue read and decrypted.
-QUEUE_ROW_FIELDS = (
+
+class QueueRow(NamedTuple):
+    """What the officer's queue shows of a case: its columns and those of the rows joined
+    to it, read as values (``values_list(*QUEUE_ROW_COLUMNS)``), not as model instances
+    (five a row: a case's answers, encrypted, and the other columns of its version, its
+    applicant, ward and assignee were most of what the queue read)."""
+
+    reference: str
+    state: str
+    outcome: str
+    payment_status: str
+    due_date: date | None
+    version_checksum: str
+    applicant_name: str
+    ward_id: int | None
+    ward_name: str | None
+    ward_names: Any
+    assignee_name: str | None
+
+
+#: The columns of a :class:`QueueRow`, in its order.
+QUEUE_ROW_COLUMNS = (
     "reference",
     "state",
     "outcome",
     "payment_status",
     "due_date",
-    "service_version__definition",
+    "service_version__checksum",
     "applicant__full_name",
+    "ward_id",
     "ward__name",
     "ward__names",
     "assigned_to__full_name",
 )
 
 
-def queue_rows(cases: list[Case], *, today: date) -> SafeString:
+def queue_rows(
+    rows: list[QueueRow], *, specs: Mapping[str, ServiceSpec], today: date
+) -> SafeString:
     """The officer's queue's rows (``<tr>``s of ``cases/staff/queue.html``'s table),
     written here rather than by the template: its tags cost some 400 Python calls a row,
     25 rows a page. Each cell as the template wrote it: the reference linked to the
     case, the service, the applicant with their ward (when the case has one), the status
     in the officials' words as a coloured tag, the due date (with an "Overdue" tag once
     past; "—" for a closed case; "Paused" when the clock is not running) and the
-    assignee ("Unassigned"); every value escaped as ``{{ value }}`` does. The cases are
-    read with their version, applicant, ward and assignee joined (no query here)."""
+    assignee ("Unassigned"); every value escaped as ``{{ value }}`` does. ``specs``: the
+    definition of each row's version, by its checksum
+    (``catalogue.selectors.version_specs``); no query here."""
     overdue_tag = f' <strong class="govuk-tag govuk-tag--red">{html_text(_("Overdue"))}</strong>'
     paused = html_text(_("Paused"))
     unassigned = html_text(_("Unassigned"))
-    specs: dict[int, ServiceSpec] = {}
     # A page's cases share a few services, statuses and wards: each cell written once.
-    statuses: dict[tuple[int, str, str, str], tuple[str, str]] = {}
+    statuses: dict[tuple[str, str, str, str], tuple[str, str]] = {}
     wards: dict[int | None, str] = {}
-    rows = []
-    for case in cases:
-        status_key = (case.service_version_id, case.state, case.outcome, case.payment_status)
+    written = []
+    for row in rows:
+        status_key = (row.version_checksum, row.state, row.outcome, row.payment_status)
         cells = statuses.get(status_key)
         if cells is None:
-            spec = _spec_among(specs, case)
-            status, colour = case_status(case, spec, for_staff=True)
+            spec = specs[row.version_checksum]
+            status, colour = case_status(row, spec, for_staff=True)
             cells = statuses[status_key] = (
                 f'<td class="govuk-table__cell">{html_text(spec.title())}</td>',
                 f'<td class="govuk-table__cell"><strong class="govuk-tag govuk-tag--{colour}">'
                 f"{html_text(status)}</strong></td>",
             )
-        ward = wards.get(case.ward_id)
+        ward = wards.get(row.ward_id)
         if ward is None:
-            name = case.ward.localised_name if case.ward else ""
-            ward = wards[case.ward_id] = (
+            name = localised_name(row.ward_name, row.ward_names) if row.ward_name else ""
+            ward = wards[row.ward_id] = (
                 f'<br><span class="govuk-body-s">{html_text(name)}</span>' if name else ""
             )
-        if case.due_date is not None:
-            late = overdue_tag if case.due_date < today else ""
-            due = html_text(day_month_year(case.due_date)) + late
+        if row.due_date is not None:
+            late = overdue_tag if row.due_date < today else ""
+            due = html_text(day_month_year(row.due_date)) + late
         else:
-            due = "—" if case.outcome else paused
-        assignee = case.assigned_to.full_name if case.assigned_to else ""
-        rows.append(
+            due = "—" if row.outcome else paused
+        written.append(
             '<tr class="govuk-table__row">'
             f'<td class="govuk-table__cell app-nowrap"><a class="govuk-link" '
-            f'href="{html_text(_STAFF_CASE(case.reference))}">{html_text(case.reference)}</a></td>'
+            f'href="{html_text(_STAFF_CASE(row.reference))}">{html_text(row.reference)}</a></td>'
             f"{cells[0]}"
-            f'<td class="govuk-table__cell">{html_text(case.applicant.full_name)}{ward}</td>'
+            f'<td class="govuk-table__cell">{html_text(row.applicant_name)}{ward}</td>'
             f"{cells[1]}"
             f'<td class="govuk-table__cell app-nowrap">{due}</td>'
-            f'<td class="govuk-table__cell">{html_text(assignee) if assignee else unassigned}</td>'
+            f'<td class="govuk-table__cell">'
+            f"{html_text(row.assignee_name) if row.assignee_name else unassigned}</td>"
             "</tr>"
         )
-    return SafeString("\n".join(rows))
+    return SafeString("\n".join(written))
 
 
 _CASE = Addresses("cases:case_detail")

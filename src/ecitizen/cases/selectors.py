@@ -350,14 +350,14 @@ _QueueShape = tuple[tuple[tuple[bool, bool], ...] | None, QueueFilters, tuple[st
 
 
 def queue_first_page(
-    *, user: User, filters: QueueFilters, fields: tuple[str, ...], size: int
-) -> CountedRows[Case]:
-    """``case_queue(...).only(*fields)[:size]`` with the queue's whole count, read by
-    one query compiled once per process for each shape of remit and set of filters
-    (building it in the ORM, remit and filters, cost more than running it). Reads the
-    official's role assignments; no query when they cover nothing. Precondition:
-    ``filters.actionable`` is false (that filter depends on every service's definition
-    and is built by the ORM each time)."""
+    *, user: User, filters: QueueFilters, columns: tuple[str, ...], size: int
+) -> CountedRows[list[Any]]:
+    """``case_queue(...).values_list(*columns)[:size]`` (each row a list) with the
+    queue's whole count, read by one query compiled once per process for each shape of
+    remit and set of filters (building it in the ORM, remit and filters, cost more than
+    running it). Reads the official's role assignments; no query when they cover
+    nothing. Precondition: ``filters.actionable`` is false (that filter depends on every
+    service's definition and is built by the ORM each time)."""
     if filters.actionable:
         raise ValueError("the actionable filter is not compiled: use case_queue()")
     remit = remit_parts(user, CASES_WORK)
@@ -389,8 +389,10 @@ def queue_first_page(
         include_closed=filters.include_closed,
     )
     shape = None if remit is None else tuple((d is not None, w is not None) for d, w in remit)
-    rows = _queue_first_page_query((shape, blank, fields, size)).objects(**values)
-    return CountedRows(rows, int(getattr(rows[0], "queue_total", 0)) if rows else 0)
+    rows = _queue_first_page_query((shape, blank, columns, size)).rows(**values)
+    # Each row ends with the window count: the same in every row.
+    total = int(rows[0][-1]) if rows else 0
+    return CountedRows([row[:-1] for row in rows], total)
 
 
 #: The sample values the compiled queue is built with, where its shape has no such value
@@ -403,12 +405,12 @@ _SAMPLE_USER = -7_031_963_100
 @functools.lru_cache(maxsize=256)
 def _queue_first_page_query(shape: _QueueShape) -> CompiledQuery[Case]:
     """The first page of the queue for ``shape`` (:data:`_QueueShape`), each row with
-    the queue's count (``queue_total``, a window count: one scan of the matches, not
-    two). Its values, each named only where the shape has it: ``department_i`` and
+    the queue's count (a last column, ``queue_total``, a window count: one scan of the
+    matches, not two). Its values, each named only where the shape has it: ``department_i`` and
     ``ward_i`` of the ``i``-th part of the remit, ``state_filter``, ``service_filter``,
     ``ward_filter``, ``today`` and ``week_end`` (the due filters) and ``user`` (assigned
     to me)."""
-    remit_shape, filters, fields, size = shape
+    remit_shape, filters, columns, size = shape
     field = Case._meta.get_field
     samples: dict[str, tuple[Any, Any]] = {}
     for i, (by_department, by_ward) in enumerate(remit_shape or ()):
@@ -460,7 +462,7 @@ def _queue_first_page_query(shape: _QueueShape) -> CompiledQuery[Case]:
             week_end=values.get("week_end", _SAMPLE_WEEK_END),
             user_id=values.get("user", _SAMPLE_USER),
         )
-        return cases.only(*fields).annotate(queue_total=Window(Count("pk")))[:size]
+        return cases.values_list(*columns).annotate(queue_total=Window(Count("pk")))[:size]
 
     return CompiledQuery(Case, build, **samples)
 

@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -39,7 +40,8 @@ from ecitizen.cases.home import home_page
 from ecitizen.cases.models import Case, Channel, Draft
 from ecitizen.cases.presentation import (
     CASE_ROW_FIELDS,
-    QUEUE_ROW_FIELDS,
+    QUEUE_ROW_COLUMNS,
+    QueueRow,
     answer_rows,
     case_rows,
     case_summary,
@@ -47,7 +49,11 @@ from ecitizen.cases.presentation import (
     queue_rows,
     timeline_rows,
 )
-from ecitizen.catalogue.selectors import service_get_published, services_published_list
+from ecitizen.catalogue.selectors import (
+    service_get_published,
+    services_published_list,
+    version_specs,
+)
 from ecitizen.catalogue.spec import ServiceSpec, localised
 from ecitizen.catalogue.templatetags.catalogue import service_title
 from ecitizen.core.access import public, signed_in, staff_only
@@ -55,6 +61,7 @@ from ecitizen.core.compiled import CompiledQuery
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
 from ecitizen.core.listing import list_page
+from ecitizen.core.processcache import Kept
 from ecitizen.documents.http import upload_response
 
 if TYPE_CHECKING:  # types only: other apps' models are theirs to query
@@ -621,28 +628,67 @@ def _without_page(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-def _queue_states(
+#: (service title, [(value, label)]) of the statuses of one service.
+StateGroup = tuple[str, list[tuple[str, str]]]
+
+#: The queue's filter options for a language, a service filter and the published
+#: services' versions (by checksum: what the options are made from); see
+#: :func:`_queue_filter_options`.
+_filter_options: Kept[tuple[list[tuple[str, str]], list[StateGroup], frozenset[str]]] = Kept()
+
+
+def _queue_filter_options(
     published: list[Service], filters: selectors.QueueFilters
-) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The statuses the queue can filter on, grouped by service: (service title, [(value,
-    label in the reader's language)]). Each service names its states in its own words,
-    so a state is offered per service: with a service chosen, that service's states
-    (value: the code); with none, every service's (value: ``service:code``, which
+) -> tuple[list[tuple[str, str]], list[StateGroup]]:
+    """The options of the queue's service and status filters: (value, label) of each
+    service, and its statuses grouped by service, (service title, [(value, label in the
+    reader's language)]). Each service names its states in its own words, so a state is
+    offered per service: with a service chosen, that service's states (value: the
+    code); with none, every service's (value: ``service:code``, which
     :func:`_queue_state_filter` reads as both filters). A code from the address that no
-    service has is kept, so the filter shown is the filter applied."""
+    service has is kept, so the filter shown is the filter applied.
+
+    Worked out once per language, service chosen and set of published versions, and kept
+    in the process (the same for every official: they are the published definitions'
+    words); a service from the address that is not published counts as one key, so what
+    is kept stays small."""
+    slugs = {service.slug for service in published}
+    chosen = filters.service if filters.service in slugs else ("" if not filters.service else None)
+    key = (
+        get_language(),
+        chosen,
+        tuple(
+            (service.slug, service.current_version.checksum)
+            for service in published
+            if service.current_version is not None
+        ),
+    )
+    services_options, groups, known = _filter_options.get_or_make(
+        key, lambda: _filter_options_for(published, chosen)
+    )
+    if filters.state and filters.state not in known:
+        groups = [*groups, (_("Other"), [(filters.state, filters.state)])]
+    return services_options, groups
+
+
+def _filter_options_for(
+    published: list[Service], chosen: str | None
+) -> tuple[list[tuple[str, str]], list[StateGroup], frozenset[str]]:
+    """:func:`_queue_filter_options`' options, with every status value offered.
+    ``chosen``: the service filter, ``""`` for none, ``None`` for one not published
+    (which offers no status)."""
     groups = []
     known: set[str] = set()
     for service in published:
-        if filters.service and service.slug != filters.service:
+        if chosen is None or (chosen and service.slug != chosen):
             continue
         spec = services.spec_for(service.current_version)
-        prefix = "" if filters.service else f"{service.slug}:"
+        prefix = "" if chosen else f"{service.slug}:"
         options = [(f"{prefix}{code}", spec.staff_state_label(code)) for code in spec.states]
         groups.append((spec.title(), options))
         known.update(value for value, _label in options)
-    if filters.state and filters.state not in known:
-        groups.append((_("Other"), [(filters.state, filters.state)]))
-    return groups
+    services_options = [(service.slug, service_title(service)) for service in published]
+    return services_options, groups, frozenset(known)
 
 
 def _queue_state_filter(request: HttpRequest) -> tuple[str, str]:
@@ -676,27 +722,32 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     )
     today = timezone.localdate()
     page = list_page(
-        lambda: selectors.case_queue(user=user, filters=filters).only(*QUEUE_ROW_FIELDS),
+        lambda: selectors.case_queue(user=user, filters=filters).values_list(*QUEUE_ROW_COLUMNS),
         request.GET.get("page"),
         QUEUE_PAGE_SIZE,
         first_rows=None
         if filters.actionable
         else lambda: selectors.queue_first_page(
-            user=user, filters=filters, fields=QUEUE_ROW_FIELDS, size=QUEUE_PAGE_SIZE
+            user=user, filters=filters, columns=QUEUE_ROW_COLUMNS, size=QUEUE_PAGE_SIZE
         ),
     )
     published = services_published_list()
+    rows = [QueueRow._make(row) for row in page.object_list]
+    # Most cases are of a version that is its service's current one, read with the
+    # services for the filters.
+    specs = version_specs((row.version_checksum for row in rows), among=published)
+    services_options, state_groups = _queue_filter_options(published, filters)
 
     return render(
         request,
         "cases/staff/queue.html",
         {
             "page": page,
-            "rows": queue_rows(list(page.object_list), today=today),
+            "rows": queue_rows(rows, specs=specs, today=today),
             "filters": filters,
             # (value, label) of the filters' options (select_options)
-            "services": [(service.slug, service_title(service)) for service in published],
-            "state_groups": _queue_states(published, filters),
+            "services": services_options,
+            "state_groups": state_groups,
             "wards": [(ward.code, ward.localised_name) for ward in wards()],
             "filter_query": _without_page(request),
         },

@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from ecitizen.catalogue.models import Service
+from ecitizen.catalogue.models import Service, ServiceVersion
 from ecitizen.catalogue.search import ordered, search_service_ids
 from ecitizen.catalogue.spec import ServiceSpec
 from ecitizen.core.compiled import CompiledQuery
@@ -97,6 +97,39 @@ def service_spec(service: Service) -> ServiceSpec:
     if service.current_version is None:
         raise Http404
     return ServiceSpec(service.current_version.definition)
+
+
+#: Specs of definitions by their checksum (their content's: the same checksum is the
+#: same definition whatever the row), kept in the process; at most
+#: :data:`_SPECS_LIMIT`, past that the memory starts again empty.
+_specs_by_checksum: dict[str, ServiceSpec] = {}
+_SPECS_LIMIT = 256
+
+
+def version_specs(
+    checksums: Iterable[str], *, among: Iterable[Service] = ()
+) -> dict[str, ServiceSpec]:
+    """The definition of each version by its ``checksum``: kept from an earlier call,
+    else that of a current version of a service of ``among`` (read with it, as
+    :func:`services_published_list` reads them), else read, the missing ones in one
+    query. A list's rows name a few versions: reading each row's definition with it
+    read the same long text once a row (25 times a page of the officer's queue)."""
+    wanted = set(checksums)
+    specs = {digest: _specs_by_checksum[digest] for digest in wanted & _specs_by_checksum.keys()}
+    for service in among:
+        version = service.current_version
+        if version is not None and version.checksum in wanted and version.checksum not in specs:
+            specs[version.checksum] = ServiceSpec(version.definition)
+    missing = wanted - specs.keys()
+    if missing:
+        for digest, definition in ServiceVersion.objects.filter(checksum__in=missing).values_list(
+            "checksum", "definition"
+        ):
+            specs[digest] = ServiceSpec(definition)
+    if len(_specs_by_checksum) + len(specs) > _SPECS_LIMIT:
+        _specs_by_checksum.clear()
+    _specs_by_checksum.update(specs)
+    return specs
 
 
 def services_search(*, query: str, language: str) -> list[Service]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -27,6 +28,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.utils.translation import gettext as _
+
+from ecitizen.core.compiled import CompiledQuery
 
 SEAL_PREFIX = "sub1"
 #: Change keys whose values are sealed rather than written in clear (the rest of the
@@ -47,11 +50,26 @@ def _aad(subject_user_id: int) -> bytes:
     return f"core.audit:{subject_user_id}".encode()
 
 
+@functools.cache
+def _stored_key_query() -> CompiledQuery[Any]:
+    """The stored (wrapped) key of a person, by ``subject``: compiled once, as every
+    audited action of a signed-in person reads it (building it in the ORM cost more than
+    running it). Not the key itself: that is never kept beyond its use, so that erasing
+    it (:func:`audit_subject_erase`) takes effect in every process at once."""
+    from ecitizen.core.models import AuditSubjectKey
+
+    return CompiledQuery(
+        AuditSubjectKey,
+        lambda subject: AuditSubjectKey.objects.filter(subject_user_id=subject).values_list("key"),
+        subject=(-7_031_962_577, AuditSubjectKey._meta.get_field("subject_user_id")),
+    )
+
+
 def _subject_key(subject_user_id: int, *, create: bool) -> bytes | None:
     from ecitizen.core.models import AuditSubjectKey
 
-    row = AuditSubjectKey.objects.filter(subject_user_id=subject_user_id).first()
-    if row is None:
+    stored = _stored_key_query().value(subject=subject_user_id)
+    if stored is None:
         if not create:
             return None
         key = AESGCM.generate_key(bit_length=256)
@@ -59,7 +77,7 @@ def _subject_key(subject_user_id: int, *, create: bool) -> bytes | None:
             subject_user_id=subject_user_id, key=base64.b64encode(key).decode("ascii")
         )
         return key
-    return base64.b64decode(row.key)
+    return base64.b64decode(stored)
 
 
 def seal(value: Any, *, subject_user_id: int) -> Any:

@@ -37,7 +37,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, router
@@ -47,6 +50,9 @@ from django.db.models.query import ModelIterable, get_related_populators  # type
 from ecitizen.core.processcache import Kept
 
 ModelT = TypeVar("ModelT", bound=models.Model)
+
+#: Values no reader can change in place: what a query's repeated text may share.
+_IMMUTABLE = (str, int, float, bool, date, Decimal, UUID, type(None))
 
 
 @dataclass(frozen=True)
@@ -171,13 +177,26 @@ class CompiledQuery(Generic[ModelT]):
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()
         converters = compiled.converters.items()
+        # A column's same stored value converted once per query: rows repeat the joined
+        # rows' values (a queue's applicant on many of its cases), and converting can
+        # cost (an encrypted name decrypts). Kept only for the query's rows, and only a
+        # text whose conversion is immutable, so that no two rows share an object one
+        # of them could change.
+        converted: dict[tuple[int, str], Any] = {}
         rows = []
         for fetched_row in fetched:
             row = list(fetched_row[: compiled.width])
             for position, (convert_all, expression) in converters:
                 value = row[position]
+                if type(value) is str:
+                    key = (position, value)
+                    if key in converted:
+                        row[position] = converted[key]
+                        continue
                 for convert in convert_all:
                     value = convert(value, expression, connection)
+                if type(row[position]) is str and isinstance(value, _IMMUTABLE):
+                    converted[(position, row[position])] = value
                 row[position] = value
             rows.append(row)
         return rows

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from ecitizen.core.access import holds_capability, is_official
+from ecitizen.core.access import capability_roles
 from ecitizen.core.authority import authority_name, service_name
 from ecitizen.core.middleware import idle_limit_seconds
 from ecitizen.core.processcache import SharedValue, reverse_once
@@ -86,9 +86,14 @@ def navigation(request: HttpRequest) -> Navigation:
     audiences = ["everyone", "resident" if signed_in else "visitor"]
     items = [item for audience in audiences for item in registry.navigation(audience)]
     staff: list[NavItem] = []
-    if signed_in and is_official(user):
+    # The roles read once, each item's capability checked against them (as
+    # holds_capability would, two dozen times over).
+    held = registry.identity.roles_held(user) if signed_in else frozenset()
+    if held & capability_roles(None):
         staff = [
-            item for item in registry.navigation("staff") if holds_capability(user, item.capability)
+            item
+            for item in registry.navigation("staff")
+            if held & capability_roles(item.capability)
         ]
     marked = _mark_active(request, [_nav_item(item) for item in [*items, *staff]])
     return Navigation(

@@ -235,12 +235,15 @@ class Identity:
     (``accounts``) so that ``core`` imports no app.
 
     - ``holds(user, roles)``: the user holds one of ``roles`` (in any department);
+    - ``roles_held(user)``: the roles they hold in some department (what a page that
+      checks many capabilities at once, the navigation, reads once);
     - ``has_second_factor(user)``: they have set up a second factor;
     - ``session_used_second_factor(request)``: this session signed in with it;
     - ``preferences_update(user=, data=, actor=)``: save display and language choices.
     """
 
     holds: Callable[[Any, frozenset[str]], bool]
+    roles_held: Callable[[Any], frozenset[str]]
     has_second_factor: Callable[[Any], bool]
     session_used_second_factor: Callable[[Any], bool]
     preferences_update: Callable[..., Any]

@@ -113,6 +113,23 @@ def test_an_application_reads_a_fixed_number_of_queries_whatever_its_history(
     assert "Answer 5" in page.content.decode()
 
 
+def test_an_application_of_a_service_that_asks_for_no_file_reads_no_files_of_answers(
+    client, garden, resident, django_assert_num_queries
+):
+    _cases(garden, resident, 1)
+    case = Case.objects.get()
+    client.force_login(resident)
+    url = reverse("cases:case_detail", args=[case.reference])
+    _get(client, url)
+    # The session, the user, the case, their issued documents, the events (none yet: no
+    # query for their files), the unread inbox count; not the files of the answers, since
+    # the garden waste collection asks for no file.
+    with django_assert_num_queries(6) as captured:
+        page = _get(client, url)
+    assert not any("upload" in query["sql"] for query in captured.captured_queries)
+    assert case.reference in page.content.decode()
+
+
 def test_the_officers_queue_reads_a_fixed_number_of_queries_whatever_the_number_of_cases(
     client, shed, garden, works_officer, django_assert_num_queries
 ):

@@ -131,3 +131,36 @@ def test_waiting_for_my_role(
     page = client.get(reverse("staff:case_queue"), {"actionable": "1"}).content.decode()
     assert second.reference in page
     assert first.reference not in page  # "start review" is for case officers only
+
+
+def test_the_status_filter_follows_a_new_version_and_keeps_an_unknown_status(
+    client, shed, resident, works_officer, tmp_path
+):
+    """The filters' options are kept per set of published versions: a new version's
+    words show at once, and a status from the address that no service has is still
+    offered (the filter shown is the filter applied)."""
+    sign_in_official(client, works_officer)
+    old_case = submit_shed(shed, resident)
+    url = reverse("staff:case_queue")
+    before = client.get(url).content.decode()
+    assert '<option value="shed-permit:first_review">First check</option>' in before
+
+    definition = (FIXTURES / "shed-permit.yaml").read_text(encoding="utf-8")
+    definition = definition.replace(
+        "staff_label: {en: First check,", "staff_label: {en: Desk check,"
+    )
+    (tmp_path / "shed-permit.yaml").write_text(definition, encoding="utf-8")
+    service_definitions_publish(directory=tmp_path, actor=None)
+    shed.refresh_from_db()
+    assert shed.current_version_id != old_case.service_version_id
+
+    after = client.get(url).content.decode()
+    assert '<option value="shed-permit:first_review">Desk check</option>' in after
+    assert "First check" not in after
+    # The case still on the first version is listed under that version's words.
+    assert old_case.reference in after
+
+    unknown = client.get(url, {"state": "no-such-state"}).content.decode()
+    assert '<optgroup label="Other"><option value="no-such-state" selected>' in unknown
+    unknown_service = client.get(url, {"service": "no-such-service"}).content.decode()
+    assert "shed-permit:first_review" not in unknown_service
