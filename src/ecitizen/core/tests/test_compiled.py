@@ -238,3 +238,46 @@ def test_the_request_user_is_the_compiled_one(resident, case_officer):
     assert backend.get_user(10**9) is None
     User.objects.filter(pk=resident.pk).update(is_active=False)
     assert backend.get_user(resident.pk) is None
+
+
+def test_a_repeated_stored_text_is_converted_once_per_query(resident, case_officer, monkeypatch):
+    """Rows that repeat a joined row's value (here the same person's encrypted name on
+    each of their role assignments) decrypt it once; each row still has it, and a
+    value that can change in place (a JSON object) is never shared between rows."""
+    from ecitizen.accounts.models import Jurisdiction
+    from ecitizen.core import crypto
+
+    ward = Jurisdiction.objects.create(
+        code="shared-ward", name="Shared", kind=Jurisdiction.Kind.WARD, names={"fr": "Partagé"}
+    )
+    RoleAssignment.objects.filter(user=case_officer).update(jurisdiction=ward)
+    for role in ("supervisor", "auditor"):
+        RoleAssignment.objects.create(
+            user=case_officer,
+            role=role,
+            department=RoleAssignment.objects.filter(user=case_officer).first().department,
+            jurisdiction=ward,
+        )
+    compiled = CompiledQuery(
+        RoleAssignment,
+        lambda user: (
+            RoleAssignment.objects.filter(user=user)
+            .order_by("pk")
+            .values_list("user__full_name", "jurisdiction__names")
+        ),
+        user=(SAMPLE, RoleAssignment._meta.get_field("user")),
+    )
+    decrypted = []
+    real_decrypt = crypto.decrypt
+    monkeypatch.setattr(
+        crypto,
+        "decrypt",
+        lambda *args, **kwargs: decrypted.append(1) or real_decrypt(*args, **kwargs),
+    )
+    rows = compiled.rows(user=case_officer.pk)
+    assert len(rows) >= 3
+    assert {row[0] for row in rows} == {case_officer.full_name}
+    assert len(decrypted) == 1
+    names = [row[1] for row in rows]
+    assert names[0] == {"fr": "Partagé"}
+    assert len({id(value) for value in names}) == len(names)
