@@ -733,9 +733,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     )
     published = services_published_list()
     rows = [QueueRow._make(row) for row in page.object_list]
-    # Most cases are of a version that is its service's current one, read with the
-    # services for the filters.
-    specs = version_specs((row.version_checksum for row in rows), among=published)
+    specs = version_specs(row.version_checksum for row in rows)
     services_options, state_groups = _queue_filter_options(published, filters)
 
     return render(

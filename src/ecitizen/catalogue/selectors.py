@@ -48,11 +48,65 @@ def services_published(*, listed: bool | None = True) -> QuerySet[Service]:
     return services.select_related("department", "current_version").order_by("slug")
 
 
-#: :func:`services_published_list`'s query for each value of ``listed``.
+#: :func:`services_published_list`'s query for each value of ``listed``, without the
+#: definitions (:func:`_with_definitions` gives them).
 _PUBLISHED: dict[bool | None, CompiledQuery[Service]] = {
-    listed: CompiledQuery(Service, lambda listed=listed: services_published(listed=listed))
+    listed: CompiledQuery(
+        Service,
+        lambda listed=listed: services_published(listed=listed).defer(
+            "current_version__definition"
+        ),
+    )
     for listed in (True, False, None)
 }
+
+#: Published definitions by their checksum (their content's: the same checksum is the
+#: same definition, whichever version row holds it), decoded, kept in the process; at
+#: most :data:`_DEFINITIONS_LIMIT`, past that the memory starts again empty. Readers
+#: treat them as read-only, as the rows they come from (``WriteOnceJSONField``).
+_definitions_by_checksum: dict[str, Any] = {}
+_DEFINITIONS_LIMIT = 256
+
+
+def _definitions(checksums: Iterable[str]) -> dict[str, Any]:
+    """The definition with each of these checksums: those kept, the others read in one
+    query (and kept)."""
+    wanted = set(checksums)
+    found = {
+        digest: _definitions_by_checksum[digest]
+        for digest in wanted & _definitions_by_checksum.keys()
+    }
+    missing = wanted - found.keys()
+    if missing:
+        read = dict(
+            ServiceVersion.objects.filter(checksum__in=missing).values_list(
+                "checksum", "definition"
+            )
+        )
+        if len(_definitions_by_checksum) + len(read) > _DEFINITIONS_LIMIT:
+            _definitions_by_checksum.clear()
+        _definitions_by_checksum.update(read)
+        found.update(read)
+    return found
+
+
+def _with_definitions(services: list[Service]) -> list[Service]:
+    """``services`` read without their current version's definition, each given it by
+    its checksum (:func:`_definitions`). Each definition is some twenty kilobytes of JSON
+    in three languages: the lists read them all on every request (PostgreSQL writing
+    each out as text, Python hashing each to find it decoded already), when their
+    checksums tell which they are. Returns ``services``."""
+    definitions = _definitions(
+        service.current_version.checksum
+        for service in services
+        if service.current_version is not None
+    )
+    for service in services:
+        version = service.current_version
+        if version is not None:
+            # Sets the deferred field: the instance no longer reads it from the database.
+            version.definition = definitions[version.checksum]
+    return services
 
 
 def services_published_list(*, listed: bool | None = True) -> list[Service]:
@@ -60,7 +114,7 @@ def services_published_list(*, listed: bool | None = True) -> list[Service]:
     pages that list every published service (the catalogue, the officer's queue's
     filter, the performance table) built it on every request, some two thousand Python
     calls."""
-    return _PUBLISHED[listed].objects()
+    return _with_definitions(_PUBLISHED[listed].objects())
 
 
 @functools.lru_cache(maxsize=16)
@@ -69,8 +123,10 @@ def _with_extension(name: str) -> CompiledQuery[Service]:
     the code names), compiled once per process."""
     return CompiledQuery(
         Service,
-        lambda: services_published(listed=None).filter(
-            **{"current_version__definition__extensions__has_key": name}
+        lambda: (
+            services_published(listed=None)
+            .filter(**{"current_version__definition__extensions__has_key": name})
+            .defer("current_version__definition")
         ),
     )
 
@@ -81,7 +137,7 @@ def services_with_extension(name: str) -> list[Service]:
     version. Chosen by the database, through a query compiled once per extension: every
     page and API call that lists the categories read it, and building the query cost
     more Python than its rows (some three thousand calls)."""
-    return _with_extension(name).objects()
+    return _with_definitions(_with_extension(name).objects())
 
 
 def service_get_published(*, slug: str) -> Service:
@@ -99,37 +155,14 @@ def service_spec(service: Service) -> ServiceSpec:
     return ServiceSpec(service.current_version.definition)
 
 
-#: Specs of definitions by their checksum (their content's: the same checksum is the
-#: same definition whatever the row), kept in the process; at most
-#: :data:`_SPECS_LIMIT`, past that the memory starts again empty.
-_specs_by_checksum: dict[str, ServiceSpec] = {}
-_SPECS_LIMIT = 256
-
-
-def version_specs(
-    checksums: Iterable[str], *, among: Iterable[Service] = ()
-) -> dict[str, ServiceSpec]:
-    """The definition of each version by its ``checksum``: kept from an earlier call,
-    else that of a current version of a service of ``among`` (read with it, as
-    :func:`services_published_list` reads them), else read, the missing ones in one
-    query. A list's rows name a few versions: reading each row's definition with it
-    read the same long text once a row (25 times a page of the officer's queue)."""
-    wanted = set(checksums)
-    specs = {digest: _specs_by_checksum[digest] for digest in wanted & _specs_by_checksum.keys()}
-    for service in among:
-        version = service.current_version
-        if version is not None and version.checksum in wanted and version.checksum not in specs:
-            specs[version.checksum] = ServiceSpec(version.definition)
-    missing = wanted - specs.keys()
-    if missing:
-        for digest, definition in ServiceVersion.objects.filter(checksum__in=missing).values_list(
-            "checksum", "definition"
-        ):
-            specs[digest] = ServiceSpec(definition)
-    if len(_specs_by_checksum) + len(specs) > _SPECS_LIMIT:
-        _specs_by_checksum.clear()
-    _specs_by_checksum.update(specs)
-    return specs
+def version_specs(checksums: Iterable[str]) -> dict[str, ServiceSpec]:
+    """The definition of each version, by its ``checksum`` (:func:`_definitions`: kept,
+    else read in one query). A list's rows name a few versions: reading each row's
+    definition with it read the same long text once a row (25 times a page of the
+    officer's queue)."""
+    return {
+        digest: ServiceSpec(definition) for digest, definition in _definitions(checksums).items()
+    }
 
 
 def services_search(*, query: str, language: str) -> list[Service]:

@@ -16,6 +16,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from ecitizen.catalogue.definitions import checksum
 from ecitizen.catalogue.models import Service, ServiceVersion
 from ecitizen.catalogue.services import service_definitions_publish
 from ecitizen.insights import performance
@@ -350,7 +351,10 @@ def test_the_csv_cannot_smuggle_a_formula_into_a_spreadsheet(client, world):
     version = world["shed"].current_version
     definition = dict(version.definition)
     definition["title"] = {"en": '=HYPERLINK("https://evil.example","Click")'}
-    ServiceVersion.objects.filter(pk=version.pk).update(definition=definition)
+    # (A version is never changed: this one is, with its checksum, as a new one would be.)
+    ServiceVersion.objects.filter(pk=version.pk).update(
+        definition=definition, checksum=checksum(definition)
+    )
     rows = _csv(_get(client, reverse("insights:performance_csv"), month="2026-02"))
     assert rows[0]["service_title"] == '\'=HYPERLINK("https://evil.example","Click")'
     for row in rows:
