@@ -107,8 +107,11 @@ def own_files_folder(tmp_path):
 
 @pytest.fixture(autouse=True)
 def _empty_cache(request):
-    """allauth keeps rate limits and used TOTP codes in the cache (a database table): no
-    test inherits them."""
+    """allauth keeps rate limits and used TOTP codes in the cache (a database table), the
+    catalogue its published definitions in the process (by checksum): no test inherits
+    them."""
+    from ecitizen.catalogue.selectors import definitions_forget
+
     if not (
         request.node.get_closest_marker("django_db")
         or _DATABASE_FIXTURES & set(request.fixturenames)
@@ -117,6 +120,7 @@ def _empty_cache(request):
         return
     request.getfixturevalue("_append_only_audit_table")  # the database is set up first
     cache.clear()
+    definitions_forget()
     yield
     cache.clear()
 

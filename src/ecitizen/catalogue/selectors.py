@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -68,6 +67,13 @@ _definitions_by_checksum: dict[str, Any] = {}
 _DEFINITIONS_LIMIT = 256
 
 
+def definitions_forget() -> None:
+    """Forget the definitions kept in this process: the next list reads them again, as a
+    fresh process does (tests start from there, so that a page's count of queries does
+    not depend on which tests ran before it on the same process)."""
+    _definitions_by_checksum.clear()
+
+
 def _definitions(checksums: Iterable[str]) -> dict[str, Any]:
     """The definition with each of these checksums: those kept, the others read in one
     query (and kept)."""
@@ -117,27 +123,20 @@ def services_published_list(*, listed: bool | None = True) -> list[Service]:
     return _with_definitions(_PUBLISHED[listed].objects())
 
 
-@functools.lru_cache(maxsize=16)
-def _with_extension(name: str) -> CompiledQuery[Service]:
-    """:func:`services_with_extension`'s query of the extension ``name`` (one of the few
-    the code names), compiled once per process."""
-    return CompiledQuery(
-        Service,
-        lambda: (
-            services_published(listed=None)
-            .filter(**{"current_version__definition__extensions__has_key": name})
-            .defer("current_version__definition")
-        ),
-    )
-
-
 def services_with_extension(name: str) -> list[Service]:
     """Published services whose definition has ``extensions.<name>`` (the street-report
     categories for ``"report"``), in slug order, with their department and current
-    version. Chosen by the database, through a query compiled once per extension: every
-    page and API call that lists the categories read it, and building the query cost
-    more Python than its rows (some three thousand calls)."""
-    return _with_definitions(_with_extension(name).objects())
+    version. Chosen here from every published service, whose definitions are kept by
+    checksum (:func:`services_published_list`): asked in SQL, the database read every
+    version's whole definition to look for the key, on every page and API call that
+    lists the categories."""
+    found = []
+    for service in services_published_list(listed=None):
+        version = service.current_version
+        extensions = version.definition.get("extensions") if version is not None else None
+        if isinstance(extensions, dict) and name in extensions:
+            found.append(service)
+    return found
 
 
 def service_get_published(*, slug: str) -> Service:

@@ -47,7 +47,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ecitizen.catalogue.selectors import service_spec, services_published_list
+from ecitizen.catalogue.selectors import service_spec, services_published, services_published_list
+from ecitizen.core.compiled import CompiledQuery
 from ecitizen.insights.models import KpiMonth
 
 if TYPE_CHECKING:
@@ -250,14 +251,43 @@ def _public_kpi_rows(
     return rows
 
 
-def public_months(
-    *, today: date | None = None, services: dict[str, Service] | None = None
-) -> list[date]:
+def _public_figures(*, before: date, month: date | None = None) -> Any:
+    """The public page's figures: those of the services published and listed (by a
+    subquery, so that the query's shape does not depend on how many there are), of
+    months before ``before``, of ``month`` only when given."""
+    rows = KpiMonth.objects.filter(
+        scope=KpiMonth.Scope.SERVICE,
+        key__in=services_published(listed=True).values("slug"),
+        month__lt=before,
+    )
+    return rows if month is None else rows.filter(month=month)
+
+
+_MONTH = KpiMonth._meta.get_field("month")
+
+#: The performance page's two reads, on every request: compiled once per process
+#: (core.compiled), as building them in the ORM cost more than running them.
+_PUBLIC_MONTHS = CompiledQuery(
+    KpiMonth,
+    lambda before: (
+        _public_figures(before=before).order_by("-month").values_list("month", flat=True).distinct()
+    ),
+    before=(date(1903, 1, 1), _MONTH),
+)
+_MONTH_FIGURES = CompiledQuery(
+    KpiMonth,
+    lambda before, month: _public_figures(before=before, month=month).values_list(
+        "key", "month", "figures"
+    ),
+    before=(date(1903, 1, 1), _MONTH),
+    month=(date(1902, 1, 1), _MONTH),
+)
+
+
+def public_months(*, today: date | None = None) -> list[date]:
     """The months that have public figures (first days, newest first): months before the
-    current one with figures of at least one published, listed service (``services``,
-    from :func:`public_services`: read here when not given). Two queries, or one."""
-    rows = _public_kpi_rows(public_services() if services is None else services, None, today)
-    return list(rows.order_by("-month").values_list("month", flat=True).distinct())
+    current one with figures of at least one published, listed service. One query."""
+    return [row[0] for row in _PUBLIC_MONTHS.rows(before=current_month(today))]
 
 
 def performance_rows(
@@ -272,17 +302,25 @@ def performance_rows(
     service title in the active language. Two queries (the services, the months'
     figures), or one; titles in the active language."""
     services = public_services() if services is None else services
-    rows = _public_kpi_rows(services, months, today)
+    before = current_month(today)
+    chosen = None if months is None else sorted({m.replace(day=1) for m in months})
+    if chosen is not None and len(chosen) == 1:
+        # The page's one month: its compiled query (the services by a subquery).
+        rows: Iterable[tuple[str, date, Any]] = _MONTH_FIGURES.rows(before=before, month=chosen[0])
+    else:
+        rows = _public_kpi_rows(services, chosen, today).values_list("key", "month", "figures")
     titles = {slug: service_spec(service).title() for slug, service in services.items()}
     currency = str(getattr(settings, "CURRENCY", ""))
     found = []
-    for row in rows.values("key", "month", "figures"):
-        service = services[row["key"]]
-        figures = row["figures"] if isinstance(row["figures"], Mapping) else {}
+    for key, month, raw in rows:
+        service = services.get(key)
+        if service is None:  # published since the services were read
+            continue
+        figures = raw if isinstance(raw, Mapping) else {}
         published = service_figures(figures)
         found.append(
             ServicePerformance(
-                month=row["month"],
+                month=month,
                 service=service.slug,
                 service_title=titles[service.slug],
                 department=service.department.slug,

@@ -116,7 +116,7 @@ def performance(request: HttpRequest) -> HttpResponse:
     shown (badly written, in the future, not ended, without figures) is a 400 with the
     reason beside the month list."""
     services = figures.public_services()
-    months = figures.public_months(services=services)
+    months = figures.public_months()
     form, month = _chosen_month(request, months)
     rows = figures.performance_rows(months=[month], services=services) if month else []
     return render(
