@@ -37,7 +37,7 @@ until it ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -306,7 +306,7 @@ def performance_rows(
     chosen = None if months is None else sorted({m.replace(day=1) for m in months})
     if chosen is not None and len(chosen) == 1:
         # The page's one month: its compiled query (the services by a subquery).
-        rows: Iterable[tuple[str, date, Any]] = _MONTH_FIGURES.rows(before=before, month=chosen[0])
+        rows: Iterable[Sequence[Any]] = _MONTH_FIGURES.rows(before=before, month=chosen[0])
     else:
         rows = _public_kpi_rows(services, chosen, today).values_list("key", "month", "figures")
     titles = {slug: service_spec(service).title() for slug, service in services.items()}
