@@ -77,12 +77,15 @@ def definitions_forget() -> None:
 def _definitions(checksums: Iterable[str]) -> dict[str, Any]:
     """The definition with each of these checksums: those kept, the others read in one
     query (and kept)."""
-    wanted = set(checksums)
-    found = {
-        digest: _definitions_by_checksum[digest]
-        for digest in wanted & _definitions_by_checksum.keys()
-    }
-    missing = wanted - found.keys()
+    found = {}
+    missing = set()
+    for digest in set(checksums):
+        # Looked up one by one: another thread may empty the memory meanwhile.
+        definition = _definitions_by_checksum.get(digest)
+        if definition is None:
+            missing.add(digest)
+        else:
+            found[digest] = definition
     if missing:
         read = dict(
             ServiceVersion.objects.filter(checksum__in=missing).values_list(
@@ -119,7 +122,8 @@ def services_published_list(*, listed: bool | None = True) -> list[Service]:
     """``list(services_published(listed=listed))``, through a query compiled once: the
     pages that list every published service (the catalogue, the officer's queue's
     filter, the performance table) built it on every request, some two thousand Python
-    calls."""
+    calls. Each current version's definition is given by its checksum
+    (:func:`_with_definitions`), not read with it."""
     return _with_definitions(_PUBLISHED[listed].objects())
 
 
