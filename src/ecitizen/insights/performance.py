@@ -300,7 +300,9 @@ def performance_rows(
     :func:`public_services`: read here when not given) for ``months`` (every public month
     when ``None``; a month that has not ended gives nothing), ordered by month, then
     service title in the active language. Two queries (the services, the months'
-    figures), or one; titles in the active language."""
+    figures), or one; titles in the active language. Precondition: ``services`` are
+    published and listed (for one month the figures are chosen by the database's own
+    list of those, then kept to ``services``)."""
     services = public_services() if services is None else services
     before = current_month(today)
     chosen = None if months is None else sorted({m.replace(day=1) for m in months})
