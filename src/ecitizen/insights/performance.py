@@ -238,29 +238,16 @@ def public_services() -> dict[str, Service]:
     return {service.slug: service for service in services_published_list()}
 
 
-def _public_kpi_rows(
-    services: dict[str, Service], months: Iterable[date] | None, today: date | None
-) -> Any:
-    rows = KpiMonth.objects.filter(
-        scope=KpiMonth.Scope.SERVICE,
-        key__in=list(services),
-        month__lt=current_month(today),
-    )
-    if months is not None:
-        rows = rows.filter(month__in=[m.replace(day=1) for m in months])
-    return rows
-
-
-def _public_figures(*, before: date, month: date | None = None) -> Any:
-    """The public page's figures: those of the services published and listed (by a
-    subquery, so that the query's shape does not depend on how many there are), of
-    months before ``before``, of ``month`` only when given."""
+def _public_figures(*, before: date, months: list[date] | None = None) -> Any:
+    """The figures of the services published and listed (by a subquery, so that the
+    query's shape does not depend on how many there are), of months before ``before``;
+    of ``months`` only (first days), when given."""
     rows = KpiMonth.objects.filter(
         scope=KpiMonth.Scope.SERVICE,
         key__in=services_published(listed=True).values("slug"),
         month__lt=before,
     )
-    return rows if month is None else rows.filter(month=month)
+    return rows if months is None else rows.filter(month__in=months)
 
 
 _MONTH = KpiMonth._meta.get_field("month")
@@ -276,7 +263,7 @@ _PUBLIC_MONTHS = CompiledQuery(
 )
 _MONTH_FIGURES = CompiledQuery(
     KpiMonth,
-    lambda before, month: _public_figures(before=before, month=month).values_list(
+    lambda before, month: _public_figures(before=before, months=[month]).values_list(
         "key", "month", "figures"
     ),
     before=(date(1903, 1, 1), _MONTH),
@@ -301,16 +288,16 @@ def performance_rows(
     when ``None``; a month that has not ended gives nothing), ordered by month, then
     service title in the active language. Two queries (the services, the months'
     figures), or one; titles in the active language. Precondition: ``services`` are
-    published and listed (for one month the figures are chosen by the database's own
-    list of those, then kept to ``services``)."""
+    published and listed (the figures are chosen by the database's own list of those,
+    then kept to ``services``)."""
     services = public_services() if services is None else services
     before = current_month(today)
     chosen = None if months is None else sorted({m.replace(day=1) for m in months})
     if chosen is not None and len(chosen) == 1:
-        # The page's one month: its compiled query (the services by a subquery).
+        # The page's one month: its query compiled.
         rows: Iterable[Sequence[Any]] = _MONTH_FIGURES.rows(before=before, month=chosen[0])
     else:
-        rows = _public_kpi_rows(services, chosen, today).values_list("key", "month", "figures")
+        rows = _public_figures(before=before, months=chosen).values_list("key", "month", "figures")
     titles = {slug: service_spec(service).title() for slug, service in services.items()}
     currency = str(getattr(settings, "CURRENCY", ""))
     found = []
