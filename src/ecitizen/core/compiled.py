@@ -188,15 +188,14 @@ class CompiledQuery(Generic[ModelT]):
             row = list(fetched_row[: compiled.width])
             for position, (convert_all, expression) in converters:
                 value = row[position]
-                if type(value) is str:
-                    key = (position, value)
-                    if key in converted:
-                        row[position] = converted[key]
-                        continue
+                key = (position, value) if type(value) is str else None
+                if key is not None and key in converted:
+                    row[position] = converted[key]
+                    continue
                 for convert in convert_all:
                     value = convert(value, expression, connection)
-                if type(row[position]) is str and isinstance(value, _IMMUTABLE):
-                    converted[(position, row[position])] = value
+                if key is not None and isinstance(value, _IMMUTABLE):
+                    converted[key] = value
                 row[position] = value
             rows.append(row)
         return rows
