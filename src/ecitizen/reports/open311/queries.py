@@ -7,9 +7,10 @@ not hidden): Open311 serves nothing the public pages do not show.
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -18,6 +19,7 @@ from django.db.models.functions import Cos, Power, Radians, Sin
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
+from ecitizen.core.compiled import CompiledQuery
 from ecitizen.reports import geo
 from ecitizen.reports.models import ApiClient, Report, ReportPhoto, ReportUpdate
 from ecitizen.reports.open311.params import Circle, RequestsQuery, UpdatesQuery
@@ -131,7 +133,18 @@ class PublicRequest(NamedTuple):
 
 
 def requests_matching(query: RequestsQuery) -> list[PublicRequest]:
-    """One page of public reports matching ``query``, newest first, in one query."""
+    """One page of public reports matching ``query``, newest first, in one query: compiled
+    once per shape (:func:`_compiled_requests`) when ``query`` asks for neither ids nor a
+    circle, the polling client's every request; else built by the ORM."""
+    compiled = _compiled_requests(query)
+    if compiled is not None:
+        page_query, values = compiled
+        return [PublicRequest._make(row) for row in page_query.rows(**values)]
+    return _requests_orm(query)
+
+
+def _requests_orm(query: RequestsQuery) -> list[PublicRequest]:
+    """:func:`requests_matching` built by the ORM, for any ``query``."""
     if query.ids:
         reports = reports_filtered(ReportFilters(references=query.ids))
     else:
@@ -143,23 +156,38 @@ def requests_matching(query: RequestsQuery) -> list[PublicRequest]:
         bbox = _intersection(query.bbox, circle_box)
         if bbox is not None and (bbox[0] > bbox[2] or bbox[1] > bbox[3]):
             return []  # the box and the circle do not meet
-        reports = reports_filtered(
-            ReportFilters(
-                categories=query.categories,
-                bbox=bbox,
-                requested_from=query.requested_from,
-                requested_to=query.requested_to,
-                updated_after=query.updated_after,
-            )
-        )
-        if query.is_open is not None:
-            # Written "is_open IN (...)": for True, Django writes a bare "is_open", which
-            # SQLite cannot match to an index's column (PostgreSQL reads both as "=").
-            reports = reports.filter(is_open__in=[query.is_open])
-        if query.updated_before is not None:
-            reports = reports.filter(updated_at__lte=query.updated_before)
+        reports = _requests_filtered(query, bbox)
         if query.circle is not None:
             reports = _within(reports, query.circle)
+    return [PublicRequest._make(row) for row in _page_rows(reports, query)]
+
+
+def _requests_filtered(
+    query: RequestsQuery, bbox: tuple[float, float, float, float] | None
+) -> QuerySet[Report]:
+    """Public reports matching ``query``'s filters but its ids and circle, within ``bbox``."""
+    reports = reports_filtered(
+        ReportFilters(
+            categories=query.categories,
+            bbox=bbox,
+            requested_from=query.requested_from,
+            requested_to=query.requested_to,
+            updated_after=query.updated_after,
+        )
+    )
+    if query.is_open is not None:
+        # Written "is_open IN (...)": for True, Django writes a bare "is_open", which
+        # SQLite cannot match to an index's column (PostgreSQL reads both as "=").
+        reports = reports.filter(is_open__in=[query.is_open])
+    if query.updated_before is not None:
+        reports = reports.filter(updated_at__lte=query.updated_before)
+    return reports
+
+
+def _page_rows(
+    reports: QuerySet[Report], query: RequestsQuery
+) -> QuerySet[Report, tuple[Any, ...]]:
+    """``query``'s page of ``reports`` as :class:`PublicRequest`'s columns."""
     offset = (query.page - 1) * query.page_size
     rows = reports.annotate(
         requested_s=EpochSeconds("requested_at"),
@@ -167,7 +195,81 @@ def requests_matching(query: RequestsQuery) -> list[PublicRequest]:
         status_notes=_status_notes(),
         photo_id=_first_photo_id(),
     ).values_list(*PublicRequest._fields)
-    return [PublicRequest._make(row) for row in rows[offset : offset + query.page_size]]
+    return rows[offset : offset + query.page_size]
+
+
+#: The times a query may bound, with the column each bounds.
+_TIME_BOUNDS = {
+    "requested_from": "requested_at",
+    "requested_to": "requested_at",
+    "updated_after": "updated_at",
+    "updated_before": "updated_at",
+}
+_BBOX_SIDES = ("south", "west", "north", "east")
+#: More categories than this in one query are built by the ORM (a shape per number).
+_COMPILED_CATEGORIES = 8
+
+#: What a compiled page depends on besides its values: the number of categories, the
+#: open or closed filter (a constant), which times are bounded, whether a box is, the
+#: page and its size (LIMIT and OFFSET are written into the SQL).
+_RequestsShape = tuple[int, bool | None, tuple[str, ...], bool, int, int]
+
+
+def _compiled_requests(
+    query: RequestsQuery,
+) -> tuple[CompiledQuery[Report], dict[str, Any]] | None:
+    """The compiled query of ``query``'s shape and the values to run it with, or ``None``
+    when ``query`` asks for ids, a circle or more than :data:`_COMPILED_CATEGORIES`
+    categories (built by the ORM then)."""
+    if query.ids or query.circle is not None or len(query.categories) > _COMPILED_CATEGORIES:
+        return None
+    values: dict[str, Any] = {f"category_{i}": code for i, code in enumerate(query.categories)}
+    bounded = tuple(name for name in _TIME_BOUNDS if getattr(query, name) is not None)
+    values.update((name, getattr(query, name)) for name in bounded)
+    if query.bbox is not None:
+        values.update(zip(_BBOX_SIDES, query.bbox, strict=True))
+    shape = (
+        len(query.categories),
+        query.is_open,
+        bounded,
+        query.bbox is not None,
+        query.page,
+        query.page_size,
+    )
+    return _requests_query(shape), values
+
+
+@functools.lru_cache(maxsize=64)
+def _requests_query(shape: _RequestsShape) -> CompiledQuery[Report]:
+    """The page of :func:`requests_matching` for ``shape`` (:data:`_RequestsShape`), its
+    values named ``category_<i>``, the bounded times and the box's sides."""
+    categories, is_open, bounded, with_bbox, page, page_size = shape
+    field = Report._meta.get_field
+    # Samples no constant of the query can equal (each must appear once in its SQL).
+    samples: dict[str, tuple[Any, Any]] = {
+        f"category_{i}": (f"category-sample-{i}-7031965", field("category"))
+        for i in range(categories)
+    }
+    for number, name in enumerate(bounded):
+        sample = datetime(1901, 2, 3, 4, 5, number, tzinfo=UTC)
+        samples[name] = (sample, field(_TIME_BOUNDS[name]))
+    if with_bbox:
+        for number, side in enumerate(_BBOX_SIDES):
+            column = "latitude" if side in {"south", "north"} else "longitude"
+            samples[side] = (-7031.0 - number / 8, field(column))
+
+    def build(**values: Any) -> QuerySet[Report, tuple[Any, ...]]:
+        query = RequestsQuery(
+            categories=tuple(values[f"category_{i}"] for i in range(categories)),
+            is_open=is_open,
+            bbox=tuple(values[side] for side in _BBOX_SIDES) if with_bbox else None,
+            page=page,
+            page_size=page_size,
+            **{name: values[name] for name in bounded},
+        )
+        return _page_rows(_requests_filtered(query, query.bbox), query)
+
+    return CompiledQuery(Report, build, **samples)
 
 
 def report_public_by_reference(reference: str) -> Report | None:

@@ -1,0 +1,124 @@
+"""``GET requests`` reads its page through a query compiled once per shape of the
+request (``reports.open311.queries.requests_matching``): for each filter Open311 offers
+but ids and a circle, it finds the rows, in their order, that the ORM's query finds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from ecitizen.reports import geo, services
+from ecitizen.reports.models import Report, ReportUpdate
+from ecitizen.reports.open311.params import Circle, RequestsQuery
+from ecitizen.reports.open311.queries import (
+    _compiled_requests,
+    _requests_orm,
+    requests_matching,
+)
+from tests.factories import UserFactory
+
+from .conftest import LONDON, RIVERSIDE, jpeg_with_gps
+
+# The compiled SQL is compared on both databases.
+pytestmark = pytest.mark.db_specific
+
+
+@pytest.fixture
+def reports(pothole, resident):
+    """Thirty public reports of two categories, open and closed, near Riverside and in
+    London, requested a minute apart and updated an hour apart; officials' notes on some
+    (the status notes); one with a photo, posted as a resident posts it; a hidden one and
+    an unconfirmed one."""
+    services.report_submit(
+        data=services.ReportInput(
+            category="pothole",
+            latitude=RIVERSIDE[0],
+            longitude=RIVERSIDE[1],
+            title="With a photo",
+            description="A hole.",
+            answers={"hazard": True},
+            photos=[jpeg_with_gps("one.jpg")],
+        ),
+        reporter=resident,
+        actor=resident,
+    )
+    reporter = UserFactory()
+    now = timezone.now()
+    made = Report.objects.bulk_create(
+        Report(
+            reporter=reporter,
+            reference=f"RIV-REP-2026-{n:06d}",
+            category=["pothole", "streetlight"][n % 2],
+            latitude=(RIVERSIDE if n % 4 else LONDON)[0] + n / 100_000,
+            longitude=(RIVERSIDE if n % 4 else LONDON)[1],
+            title=f"Report {n}",
+            description="A problem.",
+            state="received",
+            is_open=n % 5 != 0,
+            confirmed_at=None if n == 29 else now,
+            hidden_at=now if n == 28 else None,
+            requested_at=now - timedelta(minutes=n),
+            updated_at=now - timedelta(hours=n),
+        )
+        for n in range(30)
+    )
+    ReportUpdate.objects.bulk_create(
+        ReportUpdate(
+            report=report,
+            state="received",
+            is_open=True,
+            text=f"Looked at {n}",
+            case_event_id=n + 1,
+        )
+        for n, report in enumerate(made[:12:3])
+    )
+    return now
+
+
+def test_a_compiled_page_is_the_orm_s_page(reports):
+    now = reports
+    riverside = geo.bbox_around(*RIVERSIDE, 500)
+    queries = [
+        RequestsQuery(),
+        RequestsQuery(requested_from=now - timedelta(minutes=10)),
+        RequestsQuery(requested_from=now - timedelta(minutes=20), requested_to=now),
+        RequestsQuery(updated_after=now - timedelta(hours=5), updated_before=now),
+        RequestsQuery(categories=("pothole",), is_open=True),
+        RequestsQuery(categories=("streetlight", "pothole"), is_open=False),
+        RequestsQuery(categories=("no-such%_",)),  # LIKE's characters, taken as they are
+        RequestsQuery(bbox=riverside),
+        RequestsQuery(bbox=(riverside[2], riverside[1], riverside[0], riverside[3])),  # inverted
+        RequestsQuery(bbox=riverside, categories=("pothole",), page=2, page_size=4),
+        RequestsQuery(page=3, page_size=5),
+        RequestsQuery(page=50, page_size=5),  # past the end
+    ]
+    found = []
+    for query in queries:
+        assert _compiled_requests(query) is not None, query
+        rows = requests_matching(query)
+        assert rows == _requests_orm(query), query
+        found.append(len(rows))
+    # Every report but the hidden and the unconfirmed ones; the filters narrow it.
+    assert found[0] == 29
+    assert 0 < found[1] < found[0]
+    assert found[-1] == 0
+    # The status notes and the photo came through the compiled page too.
+    everything = requests_matching(queries[0])
+    assert {row.status_notes for row in everything} >= {"Looked at 0", "Looked at 1"}
+    assert sum(row.photo_id is not None for row in everything) == 1
+
+
+def test_ids_a_circle_and_many_categories_are_left_to_the_orm(reports):
+    circle = Circle(latitude=RIVERSIDE[0], longitude=RIVERSIDE[1], radius_m=300)
+    for query in (
+        RequestsQuery(ids=("RIV-REP-2026-000001",)),
+        RequestsQuery(circle=circle),
+        RequestsQuery(categories=tuple(f"category-{n}" for n in range(9))),
+    ):
+        assert _compiled_requests(query) is None, query
+        assert requests_matching(query) == _requests_orm(query)
+    assert [
+        row.reference for row in requests_matching(RequestsQuery(ids=("RIV-REP-2026-000001",)))
+    ] == ["RIV-REP-2026-000001"]
