@@ -32,6 +32,7 @@ from django.db.models.expressions import RawSQL
 
 from ecitizen.accounts.models import Department
 from ecitizen.accounts.selectors import remit_filter
+from ecitizen.core.authority import localised_name
 from ecitizen.core.compiled import CompiledQuery
 from ecitizen.opendata.models import (
     RESOURCE_FILES_FOLDER,
@@ -561,14 +562,21 @@ def datasets_by_source_key(*, prefix: str) -> dict[str, Dataset]:
     }
 
 
+#: Every department's slug, name and names in other languages (the organisation
+#: facet's labels), compiled once: the search page shows them on every request.
+_DEPARTMENT_NAMES = CompiledQuery(
+    Department, lambda: Department.objects.values_list("slug", "name", "names")
+)
+
+
 def facet_labels() -> dict[str, dict[str, str]]:
-    """How each facet value is shown: departments' names, themes' and licences' titles."""
-    from ecitizen.catalogue.spec import localised
+    """How each facet value is shown: departments' names, themes' and licences' titles,
+    in the active language."""
     from ecitizen.opendata.vocabularies import LICENCES, THEMES
 
     return {
         "organization": {
-            d.slug: localised({"en": d.name, **d.names}) for d in Department.objects.all()
+            slug: localised_name(name, names) for slug, name, names in _DEPARTMENT_NAMES.rows()
         },
         "groups": {code.lower(): str(label) for code, label in THEMES.items()},
         "license_id": {code: licence.title for code, licence in LICENCES.items()},
