@@ -89,10 +89,13 @@ class GovukFormRenderer(TemplatesSetting):
         as :meth:`render` writes it, without the ``BoundWidget.tag`` and
         ``Widget._render`` around it (some twenty Python calls an option); ``None`` when
         its template is not one written here, or a deployer overrides it."""
-        template_name = data.get("template_name")
-        if template_name not in _OPTION_TEMPLATES or template_name in self._overridden:
+        if not self.writes_option(data.get("template_name")):
             return None
         return _input_html(data)
+
+    def writes_option(self, template_name: Any) -> bool:
+        """Whether :meth:`option_html` writes an option of this template."""
+        return template_name in _OPTION_TEMPLATES and template_name not in self._overridden
 
     @cached_property
     def _overridden(self) -> frozenset[str]:

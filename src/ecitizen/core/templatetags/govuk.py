@@ -13,7 +13,7 @@ A form field can ask for more than the default markup with attributes on the fie
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django import forms, template
 from django.utils.safestring import SafeString
@@ -157,16 +157,24 @@ def govuk_widget(
 
 
 @register.simple_tag
-def govuk_option(option: Any, css_class: str, hint_id: str = "") -> SafeString:
-    """Render one radio or checkbox input of a multiple-choice field with a GOV.UK class."""
-    attrs = dict(option.data.get("attrs", {}))
+def _with_govuk_attributes(data: dict[str, Any], css_class: str, hint_id: str) -> dict[str, Any]:
+    """An option's ``data`` with its input's attributes as GOV.UK writes them: the class
+    ``css_class`` first, no placeholder, described by its hint (``hint_id``) or by
+    nothing."""
+    attrs = dict(data.get("attrs", {}))
     attrs["class"] = " ".join(c for c in (css_class, str(attrs.get("class", ""))) if c)
     attrs.pop("placeholder", None)
     if hint_id:
         attrs["aria-describedby"] = hint_id
     else:
         attrs.pop("aria-describedby", None)
-    option.data = {**option.data, "attrs": attrs}
+    return {**data, "attrs": attrs}
+
+
+@register.simple_tag
+def govuk_option(option: Any, css_class: str, hint_id: str = "") -> SafeString:
+    """Render one radio or checkbox input of a multiple-choice field with a GOV.UK class."""
+    option.data = _with_govuk_attributes(option.data, css_class, hint_id)
     if isinstance(option.renderer, GovukFormRenderer):
         written = option.renderer.option_html({**option.data, "wrap_label": False})
         if written is not None:
@@ -183,18 +191,74 @@ def govuk_choice_hint(hints: dict[str, Any], value: Any) -> Any:
     return hints.get(str(value), "")
 
 
+#: The choice widgets whose options :func:`_plain_options` may work out itself: Django's
+#: own, not a subclass (which may make its options otherwise).
+_PLAIN_CHOICE_WIDGETS = (forms.RadioSelect, forms.CheckboxSelectMultiple)
+
+
+def _plain_options(field: forms.BoundField) -> list[dict[str, Any]] | None:
+    """The ``data`` of each option of ``field`` as ``field.subwidgets`` makes it (Django's
+    ``BoundField.subwidgets`` and ``ChoiceWidget.optgroups``), when the field's widget is
+    one of :data:`_PLAIN_CHOICE_WIDGETS` with ungrouped choices, written by a
+    :class:`GovukFormRenderer`; else ``None``. Without the bound widgets and the widget's
+    context around each option, some sixty Python calls an option (the open-data search's
+    facets have forty)."""
+    widget = field.field.widget
+    renderer = field.form.renderer
+    if (
+        type(widget) not in _PLAIN_CHOICE_WIDGETS
+        or not isinstance(renderer, GovukFormRenderer)
+        or not renderer.writes_option(widget.option_template_name)
+    ):
+        return None
+    choices = list(widget.choices)
+    if any(isinstance(label, list | tuple) for _value, label in choices):
+        return None  # grouped: left to Django
+    id_ = widget.attrs.get("id") or field.auto_id
+    attrs = {**widget.attrs, **field.build_widget_attrs({"id": id_} if id_ else {})}
+    value = widget.format_value(field.value())
+    multiple = widget.allow_multiple_selected
+    options = []
+    has_selected = False
+    for index, (choice, label) in enumerate(choices):
+        option_value = "" if choice is None else choice
+        selected = (not has_selected or multiple) and str(option_value) in value
+        has_selected |= selected
+        option_attrs = dict(attrs)
+        if selected:
+            option_attrs.update(widget.checked_attribute)
+        if "id" in option_attrs:
+            option_attrs["id"] = widget.id_for_label(option_attrs["id"], str(index))
+        options.append(
+            {
+                "name": field.html_name,
+                "value": option_value,
+                "label": label,
+                "attrs": option_attrs,
+                "type": widget.input_type,
+                "template_name": widget.option_template_name,
+            }
+        )
+    return options
+
+
 @register.simple_tag
 def govuk_choice_items(field: forms.BoundField, parts: dict[str, Any], kind: str) -> SafeString:
     """The items of a ``kind`` ("radios" or "checkboxes") field in ``govuk/field.html``:
     for each option, its input (:func:`govuk_option`), its label and its hint from
     ``parts["choice_hints"]`` (:func:`govuk_field_parts`), as GOV.UK writes them. Written
     here rather than with template tags, which cost three hundred Python calls an option
-    (the open-data search's facets have forty)."""
+    (the open-data search's facets have forty); Django's options are made here too when
+    they can be (:func:`_plain_options`)."""
     hints = parts["choice_hints"]
+    css_class = f"govuk-{kind}__input"
+    plain = _plain_options(field)
+    options = plain if plain is not None else [option.data for option in field.subwidgets]
+    renderer = field.form.renderer
     items = []
-    for option in field.subwidgets:
-        option_id = str(option.id_for_label)
-        hint = govuk_choice_hint(hints, option.data["value"])
+    for index, data in enumerate(options):
+        option_id = str(data["attrs"].get("id", ""))
+        hint = govuk_choice_hint(hints, data["value"])
         hint_id = f"{option_id}-hint" if hint else ""
         hint_html = (
             f'<div id="{html_text(hint_id)}" class="govuk-hint govuk-{kind}__hint">'
@@ -202,11 +266,17 @@ def govuk_choice_items(field: forms.BoundField, parts: dict[str, Any], kind: str
             if hint
             else ""
         )
+        if plain is not None:
+            input_html = cast("GovukFormRenderer", renderer).option_html(
+                _with_govuk_attributes(data, css_class, hint_id)
+            )
+        else:
+            input_html = govuk_option(field.subwidgets[index], css_class, hint_id)
         items.append(
             f'\n      <div class="govuk-{kind}__item">\n        '
-            f"{govuk_option(option, f'govuk-{kind}__input', hint_id)}\n        "
+            f"{input_html}\n        "
             f'<label class="govuk-label govuk-{kind}__label" for="{html_text(option_id)}">'
-            f"{html_text(option.choice_label)}</label>\n        {hint_html}\n      </div>\n      "
+            f"{html_text(data['label'])}</label>\n        {hint_html}\n      </div>\n      "
         )
     return SafeString("".join(items))
 

@@ -125,3 +125,65 @@ def test_a_deployers_own_field_templates_are_used(settings, tmp_path, template):
     settings.TEMPLATES = [{**templates, "DIRS": [tmp_path, *templates["DIRS"]]}]
     html = _Everything(renderer=GovukFormRenderer())["url"].as_field_group()
     assert "<b>url</b>" in html
+
+
+class _Choices(forms.Form):
+    """Radios and checkboxes in the ways a form may make them."""
+
+    colour = forms.ChoiceField(
+        choices=[("red", "Red"), (ODD, "Odd & <b>"), ("", "None of these")],
+        widget=forms.RadioSelect,
+    )
+    twice = forms.ChoiceField(choices=[("a", "First"), ("a", "Again")], widget=forms.RadioSelect)
+    sizes = forms.MultipleChoiceField(
+        choices=[(1, "One"), (2, "Two"), (3, "Three")],
+        widget=forms.CheckboxSelectMultiple(
+            attrs={"class": "extra", "placeholder": "x", "data-size": ODD}
+        ),
+        required=False,
+        help_text="Any",
+    )
+    fixed = forms.MultipleChoiceField(
+        choices=[("x", "X")],
+        widget=forms.CheckboxSelectMultiple(attrs={"id": "chosen-id"}),
+        disabled=True,
+        initial=["x"],
+    )
+    grouped = forms.ChoiceField(
+        choices=[("Warm", [("r", "Red")]), ("b", "Blue")], widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["colour"].choice_hints = {"red": "Like a post box", "": ODD}
+        self.fields["sizes"].choice_hints = {"2": "Medium"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, {"colour": ODD, "twice": "a", "sizes": ["1", "3"]}, {"colour": "blue", "sizes": ["9"]}],
+    ids=["unbound", "valid", "errors"],
+)
+@pytest.mark.parametrize("name", list(_Choices.base_fields))
+def test_options_made_here_are_django_s_options(name, data, monkeypatch):
+    """The options written without Django's bound widgets (``_plain_options``) are those
+    written through them, option for option, for every way of making a choice field."""
+    from ecitizen.core.templatetags import govuk
+
+    def items(form: forms.Form) -> str:
+        field = form[name]
+        parts = govuk.govuk_field_parts(field)
+        return str(govuk.govuk_choice_items(field, parts, parts["kind"]))
+
+    def form() -> _Choices:
+        made = _Choices(data=data, renderer=GovukFormRenderer())
+        made.is_valid()
+        return made
+
+    ours = items(form())
+    with monkeypatch.context() as patched:
+        patched.setattr(govuk, "_plain_options", lambda field: None)
+        django_s = items(form())
+    assert ours == django_s
+    assert (govuk._plain_options(form()[name]) is None) == (name == "grouped")
+    assert "<go>" not in ours
