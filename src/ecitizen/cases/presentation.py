@@ -11,8 +11,8 @@ from typing import Any, NamedTuple, Protocol
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from ecitizen.cases.expected import DecisionExpected, decision_expected
 from ecitizen.cases.models import Case, CaseEvent, Draft
@@ -279,6 +279,8 @@ def queue_rows(
     # A page's cases share a few services, statuses and wards: each cell written once.
     statuses: dict[tuple[str, str, str, str], tuple[str, str]] = {}
     wards: dict[int | None, str] = {}
+    # Once for the page: each lookup reads a context-local variable.
+    language = get_language()
     written = []
     for row in rows:
         status_key = (row.version_checksum, row.state, row.outcome, row.payment_status)
@@ -299,7 +301,7 @@ def queue_rows(
             )
         if row.due_date is not None:
             late = overdue_tag if row.due_date < today else ""
-            due = html_text(day_month_year(row.due_date)) + late
+            due = html_text(day_month_year(row.due_date, language)) + late
         else:
             due = "—" if row.outcome else paused
         written.append(
@@ -339,6 +341,8 @@ def case_rows(cases: list[Case], *, with_applicant: bool = False) -> list[dict[s
     name. No query, given the cases' versions joined (and their applicants, with
     them)."""
     specs: dict[int, ServiceSpec] = {}
+    # Once for the page: each lookup reads a context-local variable.
+    language, zone = get_language(), timezone.get_current_timezone()
     rows = []
     for case in cases:
         spec = _spec_among(specs, case)
@@ -347,7 +351,7 @@ def case_rows(cases: list[Case], *, with_applicant: bool = False) -> list[dict[s
             "url": _CASE(case.reference),
             "reference": case.reference,
             "service": spec.title(),
-            "sent": day_month_year(case.submitted_at),
+            "sent": day_month_year(case.submitted_at, language, zone),
             "status": status,
             "colour": colour,
         }

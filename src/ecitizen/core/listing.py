@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -70,14 +70,16 @@ class Addresses:
 _month_names: Kept[list[str]] = Kept()
 
 
-def day_month_year(value: date) -> str:
+def day_month_year(value: date, language: str | None = None, zone: tzinfo | None = None) -> str:
     """``value|date:"j F Y"`` ("7 November 2026", "7 novembre 2026"), the way the pages
     write a date, with the months' names translated once per language. An aware
-    ``datetime`` is written in the current time zone, as the filter does."""
+    ``datetime`` is written in the current time zone, as the filter does. ``language``
+    and ``zone``, when given, are the active ones, looked up once by a caller writing many
+    dates (each lookup reads a context-local variable)."""
     if isinstance(value, datetime) and timezone.is_aware(value):
-        value = timezone.localtime(value)
+        value = timezone.localtime(value, zone)
     months = _month_names.get_or_make(
-        get_language(), lambda: [str(MONTHS[number]) for number in range(1, 13)]
+        language or get_language(), lambda: [str(MONTHS[number]) for number in range(1, 13)]
     )
     return f"{value.day} {months[value.month - 1]} {value.year:04d}"
 

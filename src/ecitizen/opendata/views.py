@@ -21,14 +21,16 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from ecitizen.accounts.models import Department, Jurisdiction
 from ecitizen.catalogue.spec import localised
 from ecitizen.core.access import public
+from ecitizen.core.authority import localised_name
 from ecitizen.core.forms import html_text
 from ecitizen.core.listing import Addresses, day_month_year, sentence
 from ecitizen.opendata import charts, selectors
@@ -403,16 +405,20 @@ def _result_rows(result: selectors.SearchResult) -> list[dict[str, Any]]:
     words), ``formats`` (its resources' formats as tags) and ``updated`` (when it last
     changed, in a sentence)."""
     last_updated = _("Last updated %(date)s")
+    # Looked up once for the page, not once a value (each reads a context-local variable).
+    language, zone = get_language(), timezone.get_current_timezone()
     rows = []
     for dataset in result.datasets:
+        department = dataset.department
+        modified = day_month_year(dataset.modified, language, zone)
         rows.append(
             {
                 "url": _DATASET(dataset.name),
-                "title": dataset.title(),
-                "description": Truncator(dataset.description()).words(40, truncate=" …"),
-                "department": str(dataset.department),
+                "title": dataset.title(language),
+                "description": Truncator(dataset.description(language)).words(40, truncate=" …"),
+                "department": localised_name(department.name, department.names, language),
                 "formats": _format_tags(result.formats[dataset.pk]),
-                "updated": sentence(last_updated, date=day_month_year(dataset.modified)),
+                "updated": sentence(last_updated, date=modified),
             }
         )
     return rows

@@ -28,10 +28,11 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.timesince import timesince
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
 
 from ecitizen.accounts.selectors import jurisdictions_by_code
@@ -904,6 +905,8 @@ def report_list(request: HttpRequest) -> HttpResponse:
     labels: dict[tuple[str, str, bool], tuple[str, str, str]] = {}
     rows = []
     pins = []
+    # Once for the page: each lookup reads a context-local variable.
+    language, zone = get_language(), timezone.get_current_timezone()
     for report in map(_Listed._make, page.object_list):
         key = (report.category, report.state, report.is_open)
         label = labels.get(key)
@@ -925,7 +928,9 @@ def report_list(request: HttpRequest) -> HttpResponse:
             "ward": sentence(in_ward, ward=report.ward_name)
             if report.ward_name is not None
             else "",
-            "reported": sentence(reported_on, date=day_month_year(report.requested_at)),
+            "reported": sentence(
+                reported_on, date=day_month_year(report.requested_at, language, zone)
+            ),
             "distance": _distance_text(
                 geo.distance_m(place.lat, place.lon, report.latitude, report.longitude)
             )
