@@ -5,17 +5,13 @@ finds; other filters are left to the queryset."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.utils import timezone
 
 from ecitizen.reports import geo
-from ecitizen.reports.models import Report
 from ecitizen.reports.selectors import ReportFilters, reports_filtered, reports_first_page
-from tests.factories import UserFactory
 
-from .conftest import LONDON, RIVERSIDE
+from .conftest import RIVERSIDE, thirty_reports
 
 # The compiled SQL is compared on both databases.
 pytestmark = pytest.mark.db_specific
@@ -28,29 +24,8 @@ SIZE = 7
 def reports(wards):
     """Thirty public reports of two categories, open and closed, in two wards and none,
     near Riverside and in London; a hidden one and an unconfirmed one."""
-    reporter = UserFactory()
-    now = timezone.now()
     ward_list = [*wards.values()][:2]
-    made = [
-        Report(
-            reporter=reporter,
-            reference=f"RIV-REP-2026-{n:06d}",
-            category=["pothole", "streetlight"][n % 2],
-            latitude=(RIVERSIDE if n % 4 else LONDON)[0] + n / 100_000,
-            longitude=(RIVERSIDE if n % 4 else LONDON)[1],
-            ward=[*ward_list, None][n % 3],
-            title=f"Report {n}",
-            description="A problem.",
-            state="received",
-            is_open=n % 5 != 0,
-            confirmed_at=None if n == 29 else now,
-            hidden_at=now if n == 28 else None,
-            requested_at=now - timedelta(minutes=n),
-            updated_at=now,
-        )
-        for n in range(30)
-    ]
-    Report.objects.bulk_create(made)
+    thirty_reports(timezone.now(), ward_list)
     return ward_list
 
 

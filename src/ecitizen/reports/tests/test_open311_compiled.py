@@ -10,16 +10,15 @@ import pytest
 from django.utils import timezone
 
 from ecitizen.reports import geo, services
-from ecitizen.reports.models import Report, ReportUpdate
+from ecitizen.reports.models import ReportUpdate
 from ecitizen.reports.open311.params import Circle, RequestsQuery
 from ecitizen.reports.open311.queries import (
     _compiled_requests,
     _requests_orm,
     requests_matching,
 )
-from tests.factories import UserFactory
 
-from .conftest import LONDON, RIVERSIDE, jpeg_with_gps
+from .conftest import RIVERSIDE, jpeg_with_gps, thirty_reports
 
 # The compiled SQL is compared on both databases.
 pytestmark = pytest.mark.db_specific
@@ -44,26 +43,8 @@ def reports(pothole, resident):
         reporter=resident,
         actor=resident,
     )
-    reporter = UserFactory()
     now = timezone.now()
-    made = Report.objects.bulk_create(
-        Report(
-            reporter=reporter,
-            reference=f"RIV-REP-2026-{n:06d}",
-            category=["pothole", "streetlight"][n % 2],
-            latitude=(RIVERSIDE if n % 4 else LONDON)[0] + n / 100_000,
-            longitude=(RIVERSIDE if n % 4 else LONDON)[1],
-            title=f"Report {n}",
-            description="A problem.",
-            state="received",
-            is_open=n % 5 != 0,
-            confirmed_at=None if n == 29 else now,
-            hidden_at=now if n == 28 else None,
-            requested_at=now - timedelta(minutes=n),
-            updated_at=now - timedelta(hours=n),
-        )
-        for n in range(30)
-    )
+    made = thirty_reports(now, hourly=True)
     ReportUpdate.objects.bulk_create(
         ReportUpdate(
             report=report,
