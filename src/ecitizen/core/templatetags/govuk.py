@@ -156,7 +156,6 @@ def govuk_widget(
     return field.as_widget(attrs=attrs)
 
 
-@register.simple_tag
 def _with_govuk_attributes(data: dict[str, Any], css_class: str, hint_id: str) -> dict[str, Any]:
     """An option's ``data`` with its input's attributes as GOV.UK writes them: the class
     ``css_class`` first, no placeholder, described by its hint (``hint_id``) or by

@@ -11,6 +11,7 @@ import pytest
 from django import forms
 from django.forms.renderers import TemplatesSetting
 from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from ecitizen.core.forms import GovukDateField, GovukFormRenderer
 
@@ -152,6 +153,11 @@ class _Choices(forms.Form):
     grouped = forms.ChoiceField(
         choices=[("Warm", [("r", "Red")]), ("b", "Blue")], widget=forms.RadioSelect
     )
+    called = forms.ChoiceField(  # choices from a callable, a None value, lazy labels
+        choices=lambda: [(None, gettext_lazy("Nothing")), ("y", gettext_lazy("Yes"))],
+        widget=forms.RadioSelect,
+        required=False,
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -164,8 +170,9 @@ class _Choices(forms.Form):
     [None, {"colour": ODD, "twice": "a", "sizes": ["1", "3"]}, {"colour": "blue", "sizes": ["9"]}],
     ids=["unbound", "valid", "errors"],
 )
+@pytest.mark.parametrize("auto_id", ["id_%s", False])
 @pytest.mark.parametrize("name", list(_Choices.base_fields))
-def test_options_made_here_are_django_s_options(name, data, monkeypatch):
+def test_options_made_here_are_django_s_options(name, auto_id, data, monkeypatch):
     """The options written without Django's bound widgets (``_plain_options``) are those
     written through them, option for option, for every way of making a choice field."""
     from ecitizen.core.templatetags import govuk
@@ -176,7 +183,7 @@ def test_options_made_here_are_django_s_options(name, data, monkeypatch):
         return str(govuk.govuk_choice_items(field, parts, parts["kind"]))
 
     def form() -> _Choices:
-        made = _Choices(data=data, renderer=GovukFormRenderer())
+        made = _Choices(data=data, auto_id=auto_id, renderer=GovukFormRenderer())
         made.is_valid()
         return made
 

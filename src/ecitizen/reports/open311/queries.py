@@ -22,7 +22,7 @@ from django.utils import timezone
 from ecitizen.core.compiled import CompiledQuery
 from ecitizen.reports import geo
 from ecitizen.reports.models import ApiClient, Report, ReportPhoto, ReportUpdate
-from ecitizen.reports.open311.params import Circle, RequestsQuery, UpdatesQuery
+from ecitizen.reports.open311.params import MAX_PAGE_SIZE, Circle, RequestsQuery, UpdatesQuery
 from ecitizen.reports.selectors import ReportFilters, reports_filtered, reports_public
 
 
@@ -134,8 +134,9 @@ class PublicRequest(NamedTuple):
 
 def requests_matching(query: RequestsQuery) -> list[PublicRequest]:
     """One page of public reports matching ``query``, newest first, in one query: compiled
-    once per shape (:func:`_compiled_requests`) when ``query`` asks for neither ids nor a
-    circle, the polling client's every request; else built by the ORM."""
+    once per shape (:func:`_compiled_requests`) for the first page of the default size
+    without ids or a circle, what a polling client asks every time; else built by the
+    ORM."""
     compiled = _compiled_requests(query)
     if compiled is not None:
         page_query, values = compiled
@@ -209,41 +210,43 @@ _BBOX_SIDES = ("south", "west", "north", "east")
 #: More categories than this in one query are built by the ORM (a shape per number).
 _COMPILED_CATEGORIES = 8
 
-#: What a compiled page depends on besides its values: the number of categories, the
-#: open or closed filter (a constant), which times are bounded, whether a box is, the
-#: page and its size (LIMIT and OFFSET are written into the SQL).
-_RequestsShape = tuple[int, bool | None, tuple[str, ...], bool, int, int]
+#: What a compiled first page depends on besides its values: the number of categories,
+#: the open or closed filter (a constant), which times are bounded and whether a box is:
+#: at most 9 * 3 * 16 * 2 shapes, all kept (:func:`_requests_query`).
+_RequestsShape = tuple[int, bool | None, tuple[str, ...], bool]
 
 
 def _compiled_requests(
     query: RequestsQuery,
 ) -> tuple[CompiledQuery[Report], dict[str, Any]] | None:
     """The compiled query of ``query``'s shape and the values to run it with, or ``None``
-    when ``query`` asks for ids, a circle or more than :data:`_COMPILED_CATEGORIES`
-    categories (built by the ORM then)."""
-    if query.ids or query.circle is not None or len(query.categories) > _COMPILED_CATEGORIES:
+    when ``query`` asks for ids, a circle, more than :data:`_COMPILED_CATEGORIES`
+    categories, another page than the first or another size than the default (built by
+    the ORM then: LIMIT and OFFSET are written into the SQL, and a client paging through
+    would compile a query a page)."""
+    if (
+        query.ids
+        or query.circle is not None
+        or len(query.categories) > _COMPILED_CATEGORIES
+        or query.page != 1
+        or query.page_size != MAX_PAGE_SIZE
+    ):
         return None
     values: dict[str, Any] = {f"category_{i}": code for i, code in enumerate(query.categories)}
     bounded = tuple(name for name in _TIME_BOUNDS if getattr(query, name) is not None)
     values.update((name, getattr(query, name)) for name in bounded)
     if query.bbox is not None:
         values.update(zip(_BBOX_SIDES, query.bbox, strict=True))
-    shape = (
-        len(query.categories),
-        query.is_open,
-        bounded,
-        query.bbox is not None,
-        query.page,
-        query.page_size,
-    )
+    shape = (len(query.categories), query.is_open, bounded, query.bbox is not None)
     return _requests_query(shape), values
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=1024)
 def _requests_query(shape: _RequestsShape) -> CompiledQuery[Report]:
-    """The page of :func:`requests_matching` for ``shape`` (:data:`_RequestsShape`), its
-    values named ``category_<i>``, the bounded times and the box's sides."""
-    categories, is_open, bounded, with_bbox, page, page_size = shape
+    """The first page of :func:`requests_matching` for ``shape`` (:data:`_RequestsShape`),
+    of the default size, its values named ``category_<i>``, the bounded times and the
+    box's sides."""
+    categories, is_open, bounded, with_bbox = shape
     field = Report._meta.get_field
     # Samples no constant of the query can equal (each must appear once in its SQL).
     samples: dict[str, tuple[Any, Any]] = {
@@ -263,8 +266,6 @@ def _requests_query(shape: _RequestsShape) -> CompiledQuery[Report]:
             categories=tuple(values[f"category_{i}"] for i in range(categories)),
             is_open=is_open,
             bbox=tuple(values[side] for side in _BBOX_SIDES) if with_bbox else None,
-            page=page,
-            page_size=page_size,
             **{name: values[name] for name in bounded},
         )
         return _page_rows(_requests_filtered(query, query.bbox), query)
