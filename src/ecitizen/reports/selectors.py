@@ -74,6 +74,25 @@ def reports_filtered(filters: ReportFilters) -> QuerySet[Report]:
     return reports.order_by("-requested_at", "-pk")
 
 
+#: The sides of a bounding box, in the order of :attr:`ReportFilters.bbox`: the names of
+#: a compiled query's values for a box.
+BBOX_SIDES = ("south", "west", "north", "east")
+
+
+def bbox_samples() -> dict[str, tuple[float, Any]]:
+    """A compiled query's samples (:class:`CompiledQuery`) for a box's sides, by
+    :data:`BBOX_SIDES`: values no constant of a query can equal, each with the column it
+    bounds."""
+    field = Report._meta.get_field
+    return {
+        side: (
+            -7031.0 - number / 8,
+            field("latitude" if side in {"south", "north"} else "longitude"),
+        )
+        for number, side in enumerate(BBOX_SIDES)
+    }
+
+
 #: What a compiled first page of a list depends on besides its values: whether a
 #: category, a ward and a bounding box are asked for, the open or closed filter (a
 #: constant: three shapes), the columns and the size.
@@ -104,7 +123,7 @@ def reports_first_page(
     if filters.ward_id is not None:
         values["ward"] = filters.ward_id
     if filters.bbox is not None:
-        values.update(zip(("south", "west", "north", "east"), filters.bbox, strict=True))
+        values.update(zip(BBOX_SIDES, filters.bbox, strict=True))
     shape = (
         bool(filters.categories),
         filters.ward_id is not None,
@@ -142,11 +161,7 @@ def _list_queries(shape: _ListShape) -> tuple[CompiledQuery[Report], CompiledQue
     if with_ward:
         samples["ward"] = (-7_031_965, field("ward"))
     if with_bbox:
-        for number, side in enumerate(("south", "west", "north", "east")):
-            samples[side] = (
-                -7031.0 - number / 8,
-                field("latitude" if side in {"south", "north"} else "longitude"),
-            )
+        samples.update(bbox_samples())
 
     def matching(**values: Any) -> QuerySet[Report]:
         bbox = (

@@ -23,7 +23,13 @@ from ecitizen.core.compiled import CompiledQuery
 from ecitizen.reports import geo
 from ecitizen.reports.models import ApiClient, Report, ReportPhoto, ReportUpdate
 from ecitizen.reports.open311.params import MAX_PAGE_SIZE, Circle, RequestsQuery, UpdatesQuery
-from ecitizen.reports.selectors import ReportFilters, reports_filtered, reports_public
+from ecitizen.reports.selectors import (
+    BBOX_SIDES,
+    ReportFilters,
+    bbox_samples,
+    reports_filtered,
+    reports_public,
+)
 
 
 def _within(reports: QuerySet[Report], circle: Circle) -> QuerySet[Report]:
@@ -206,7 +212,6 @@ _TIME_BOUNDS = {
     "updated_after": "updated_at",
     "updated_before": "updated_at",
 }
-_BBOX_SIDES = ("south", "west", "north", "east")
 #: More categories than this in one query are built by the ORM (a shape per number).
 _COMPILED_CATEGORIES = 8
 
@@ -236,7 +241,7 @@ def _compiled_requests(
     bounded = tuple(name for name in _TIME_BOUNDS if getattr(query, name) is not None)
     values.update((name, getattr(query, name)) for name in bounded)
     if query.bbox is not None:
-        values.update(zip(_BBOX_SIDES, query.bbox, strict=True))
+        values.update(zip(BBOX_SIDES, query.bbox, strict=True))
     shape = (len(query.categories), query.is_open, bounded, query.bbox is not None)
     return _requests_query(shape), values
 
@@ -257,15 +262,13 @@ def _requests_query(shape: _RequestsShape) -> CompiledQuery[Report]:
         sample = datetime(1901, 2, 3, 4, 5, number, tzinfo=UTC)
         samples[name] = (sample, field(_TIME_BOUNDS[name]))
     if with_bbox:
-        for number, side in enumerate(_BBOX_SIDES):
-            column = "latitude" if side in {"south", "north"} else "longitude"
-            samples[side] = (-7031.0 - number / 8, field(column))
+        samples.update(bbox_samples())
 
     def build(**values: Any) -> QuerySet[Report, tuple[Any, ...]]:
         query = RequestsQuery(
             categories=tuple(values[f"category_{i}"] for i in range(categories)),
             is_open=is_open,
-            bbox=tuple(values[side] for side in _BBOX_SIDES) if with_bbox else None,
+            bbox=tuple(values[side] for side in BBOX_SIDES) if with_bbox else None,
             **{name: values[name] for name in bounded},
         )
         return _page_rows(_requests_filtered(query, query.bbox), query)
