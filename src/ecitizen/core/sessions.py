@@ -2,8 +2,9 @@
 every request with a session cookie makes compiled once per process (core.compiled).
 
 Built by the ORM, that read cost three times what it costs run as SQL (0.47 ms against
-0.16 ms on PostgreSQL, docs/performance.md). Everything else (the asynchronous read,
-saving, rotating, deleting, ``clear_expired`` for ``ecitizen housekeeping``) is Django's,
+0.16 ms on PostgreSQL, docs/performance.md). Saving lets a lost database connection be
+what it is (see :meth:`SessionStore.save`). Everything else (the asynchronous read,
+rotating, deleting, ``clear_expired`` for ``ecitizen housekeeping``) is Django's,
 unchanged.
 """
 
@@ -12,8 +13,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.models import Session
+from django.db import InterfaceError, OperationalError
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -38,7 +41,7 @@ _LIVE_SESSION_DATA = CompiledQuery(
 
 
 class SessionStore(DatabaseSessionStore):
-    """Django's database session store; only :meth:`load` differs."""
+    """Django's database session store; :meth:`load` and :meth:`save` differ."""
 
     def load(self) -> dict[str, Any]:
         """The data of the live session of this key, or ``{}`` (and no key any more: a new
@@ -50,3 +53,23 @@ class SessionStore(DatabaseSessionStore):
             return {}
         decoded: dict[str, Any] = self.decode(data)
         return decoded
+
+    def save(self, must_create: bool = False) -> None:
+        """Django's save, except when the database cannot be reached.
+
+        Django's store turns any database error while updating a session into
+        ``UpdateError``, which ``SessionMiddleware`` answers with a 400 page ("the session
+        was deleted before the request completed"). When the error is the connection's
+        (PostgreSQL restarting or refusing connections), that page is wrong and final: the
+        client does not send the form again, although what the request did may be done.
+        So that error is raised as itself, and the request gets the 503 page with
+        Retry-After (``core.views.server_error``); sending the same form again is safe
+        (form posts are idempotent). A session truly gone still raises ``UpdateError``.
+        """
+        try:
+            super().save(must_create)
+        except UpdateError as error:
+            cause = error.__context__
+            if isinstance(cause, OperationalError | InterfaceError):
+                raise cause from None
+            raise

@@ -143,3 +143,41 @@ def test_the_session_engine_reads_live_sessions_only(client, resident):
     expired = SessionStore(key)
     assert expired.load() == {}
     assert expired.session_key is None
+
+
+def test_a_session_save_cut_by_the_database_answers_503_not_400(client, resident):
+    """When the database goes away while a request saves its session, the client gets
+    the 503 page with Retry-After (send it again), not Django's 400 for a session deleted
+    by a concurrent request; a session that is truly gone still raises ``UpdateError``."""
+    from unittest import mock
+
+    from django.contrib.sessions.backends.base import UpdateError
+    from django.contrib.sessions.models import Session
+    from django.db import OperationalError
+    from django.test import Client
+
+    from ecitizen.core import views
+    from ecitizen.core.sessions import SessionStore
+
+    browser = Client(raise_request_exception=False)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _sign_in(browser, resident)
+    refused = OperationalError("server closed the connection unexpectedly")
+    # A minute later, extending the session writes its activity.
+    with (
+        time_machine.travel(start + timedelta(minutes=1), tick=False),
+        mock.patch.object(Session, "save", side_effect=refused),
+    ):
+        response = browser.post(reverse("core:session_extend"), HTTP_ACCEPT="application/json")
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(views.OUTAGE_RETRY_AFTER_SECONDS)
+    # Once it is back, the same session carries on.
+    assert browser.get(reverse("accounts:home")).status_code == 200
+
+    # Loaded, then deleted by another request (signing out elsewhere) before it is saved.
+    gone = SessionStore(browser.session.session_key)
+    gone["colour"] = "green"
+    Session.objects.filter(session_key=gone.session_key).delete()
+    with pytest.raises(UpdateError):
+        gone.save()
