@@ -520,13 +520,13 @@ def applications(request: HttpRequest) -> HttpResponse:
 
 @signed_in
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    from ecitizen.documents.selectors import documents_for_owner
+    from ecitizen.documents.selectors import documents_for_owner_about
 
     case = selectors.case_get_for_user(user=request.user, reference=reference)
     spec = services.spec_for(case.service_version)
     is_applicant = case.applicant_id == request.user.pk
     documents = (
-        list(documents_for_owner(user=case.applicant).filter(reference=case.reference))
+        documents_for_owner_about(user=case.applicant, reference=case.reference)
         if is_applicant
         else []
     )

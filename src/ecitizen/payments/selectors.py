@@ -9,6 +9,7 @@ from django.db.models import F, QuerySet
 
 from ecitizen.accounts.selectors import remit_filter
 from ecitizen.core.authority import localised_name
+from ecitizen.core.compiled import CompiledQuery
 from ecitizen.payments.models import Bill, Payment
 
 
@@ -30,10 +31,29 @@ def bill_for_reference_and_postcode(*, reference: str, postcode: str) -> Bill | 
     )
 
 
+#: Bills on a page of "Your bills".
+BILLS_PAGE_SIZE = 20
+
+
 def bills_for_payer(*, user: Any) -> QuerySet[Bill]:
+    """The person's bills, newest first, with their departments. ``user`` is the user
+    or their primary key."""
     return (
         Bill.objects.filter(payer=user).select_related("department").order_by("-issued_on", "-pk")
     )
+
+
+_BILLS_FIRST_PAGE = CompiledQuery(
+    Bill,
+    lambda payer: bills_for_payer(user=payer)[:BILLS_PAGE_SIZE],
+    payer=(-7_031_962_481, Bill._meta.get_field("payer")),
+)
+
+
+def bills_for_payer_first_page(*, user: Any) -> list[Bill]:
+    """``bills_for_payer(user=user)[:BILLS_PAGE_SIZE]``, through a query compiled once:
+    the rows "Your bills" shows first, on every visit."""
+    return _BILLS_FIRST_PAGE.objects(payer=user.pk)
 
 
 def bills_due_for_payer(*, user: Any) -> QuerySet[Bill]:

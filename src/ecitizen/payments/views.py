@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from ecitizen.core.access import public, signed_in, staff_only
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import client_ip
+from ecitizen.core.listing import list_page
 from ecitizen.payments import selectors, services
 from ecitizen.payments.forms import (
     CardForm,
@@ -81,9 +82,15 @@ def _instalment(request: HttpRequest) -> int | None:
 
 @signed_in
 def bills(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "payments/bills.html", {"bills": selectors.bills_for_payer(user=request.user)}
+    """The person's bills, newest first, a page at a time (``page``)."""
+    user = request.user
+    page = list_page(
+        lambda: selectors.bills_for_payer(user=user),
+        request.GET.get("page"),
+        selectors.BILLS_PAGE_SIZE,
+        first_rows=lambda: selectors.bills_for_payer_first_page(user=user),
     )
+    return render(request, "payments/bills.html", {"bills": page})
 
 
 @public

@@ -286,3 +286,23 @@ def test_only_a_supervisor_of_the_issuing_department_revokes(
         assert refused.value.code == "not_allowed"
     document.refresh_from_db()
     assert document.revoked_at is None
+
+
+def test_a_cases_documents_compiled_are_the_orms(resident, second_resident, department):
+    """documents_for_owner_about (compiled) gives what the ORM's filter gives: the
+    owner's documents of that reference, newest first; nobody else's, no other case's."""
+    first = issue(resident, reference="RIV-BP-2026-000123", department=department)
+    second = issue(resident, reference="RIV-BP-2026-000123", department=department)
+    issue(resident, reference="RIV-BP-2026-000124", department=department)
+    issue(second_resident, reference="RIV-BP-2026-000123", department=department)
+
+    compiled = selectors.documents_for_owner_about(user=resident, reference="RIV-BP-2026-000123")
+    built = list(
+        selectors.documents_for_owner(user=resident).filter(reference="RIV-BP-2026-000123")
+    )
+    assert [d.pk for d in compiled] == [d.pk for d in built]
+    assert {d.pk for d in compiled} == {first.pk, second.pk}
+    assert [(d.code, d.title, d.issued_at) for d in compiled] == [
+        (d.code, d.title, d.issued_at) for d in built
+    ]
+    assert selectors.documents_for_owner_about(user=resident, reference="RIV-BP-2026-000999") == []

@@ -45,3 +45,23 @@ def test_pay_by_reference_reads_a_fixed_number_of_queries(
     _get(client, url)  # caches warmed
     with django_assert_num_queries(0):  # a form: nothing read until it is sent
         _get(client, url)
+
+
+def test_your_bills_come_a_page_at_a_time(client, resident, make_bill):
+    """Twenty bills a page, newest first: the first page's rows (compiled) are the
+    ORM's, and the next page holds the rest."""
+    from ecitizen.payments.selectors import BILLS_PAGE_SIZE, bills_for_payer
+
+    for _ in range(BILLS_PAGE_SIZE + 1):
+        make_bill()
+    client.force_login(resident)
+    url = reverse("payments:bills")
+    first = _get(client, url).content.decode()
+    newest_first = [bill.reference for bill in bills_for_payer(user=resident)]
+    assert [ref for ref in newest_first if ref in first] == newest_first[:BILLS_PAGE_SIZE]
+    assert newest_first[-1] not in first
+    assert "Page 1 of 2" in first
+    assert 'href="?page=2" rel="next"' in first
+    second = _get(client, url + "?page=2").content.decode()
+    assert [ref for ref in newest_first if ref in second] == [newest_first[-1]]
+    assert 'href="?page=1" rel="prev"' in second
