@@ -694,11 +694,48 @@ class IdentityVerificationRequired(DomainError):
         self.minimum_acr = minimum_acr
 
 
+#: The account page reads these on every visit: compiled once per process.
+_VERIFICATION_OF = CompiledQuery(
+    IdentityVerification,
+    lambda user: IdentityVerification.objects.filter(user=user),
+    user=(-7_031_962_491, IdentityVerification._meta.get_field("user")),
+)
+_PROFILE_OF = CompiledQuery(
+    ResidentProfile,
+    lambda user: ResidentProfile.objects.filter(user=user),
+    user=(-7_031_962_492, ResidentProfile._meta.get_field("user")),
+)
+
+
 def identity_verification_for(user: Any) -> IdentityVerification | None:
-    """The person's verified identity (provider, level of assurance, when), or ``None``."""
+    """The person's verified identity (provider, level of assurance, when), or ``None``
+    (one at most: it is one-to-one with the account)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return IdentityVerification.objects.filter(user=user).first()
+    found = _VERIFICATION_OF.objects(user=user.pk)
+    return found[0] if found else None
+
+
+def profile_of(user: Any) -> ResidentProfile | None:
+    """``user.profile`` read through a compiled query, ``None`` when the account has no
+    profile. Precondition: ``user`` is signed in."""
+    found = _PROFILE_OF.objects(user=user.pk)
+    return found[0] if found else None
+
+
+#: Each question page of an application reads its applicant with their profile (the
+#: answers prefilled from it): compiled once per process.
+_USER_WITH_PROFILE = CompiledQuery(
+    User,
+    lambda pk: User.objects.filter(pk=pk).select_related("profile"),
+    pk=(-7_031_962_493, User._meta.get_field("id")),
+)
+
+
+def user_with_profile(*, user_id: int) -> User | None:
+    """The account with this id, its profile read in the same query; ``None`` if none."""
+    found = _USER_WITH_PROFILE.objects(pk=user_id)
+    return found[0] if found else None
 
 
 def _resident_provider_levels(provider_id: str) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def account_home(request: HttpRequest) -> HttpResponse:
         "accounts/home.html",
         {
             **_verification_context(request.user),
-            "profile": request.user.profile,  # type: ignore[union-attr]
+            "profile": selectors.profile_of(request.user),
             "has_mfa": selectors.user_has_mfa(request.user),
             # An official whose staff identity provider asserted a second factor at
             # this sign-in is not asked to set one up here.

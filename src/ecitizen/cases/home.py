@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from ecitizen.cases import selectors
 from ecitizen.cases.services import spec_for
-from ecitizen.catalogue.selectors import services_published, services_published_among
+from ecitizen.catalogue.selectors import services_published_list
 from ecitizen.payments.selectors import bills_due_for_payer
 
 #: How many popular services the home page lists.
@@ -38,27 +38,27 @@ def top_task_services(*, now: datetime | None = None) -> list[Any]:
     when fewer than ``TOP_TASKS_SHOWN`` were used, the services of ``HOME_TOP_TASKS`` in
     their order; and when that setting is empty, the rest of the catalogue in its order.
 
-    At most three queries (the ranking, read from the cache for an hour; the services; the
-    catalogue only when the first two leave places empty)."""
+    At most two queries: the ranking (read from the cache for an hour) and the catalogue's
+    services (compiled, their definitions kept by checksum)."""
     ranked: list[int] | None = cache.get(TOP_TASKS_CACHE_KEY)
     if ranked is None:
         since = (now or timezone.now()) - TOP_TASKS_WINDOW
         ranked = selectors.service_ids_most_started(since=since, limit=TOP_TASKS_SHOWN)
         cache.set(TOP_TASKS_CACHE_KEY, ranked, TOP_TASKS_CACHE_SECONDS)
     configured = list(settings.HOME_TOP_TASKS)
-    found = services_published_among(ids=ranked, slugs=configured)
-    by_id = {service.pk: service for service in found}
-    by_slug = {service.slug: service for service in found}
+    published = services_published_list()
+    by_id = {service.pk: service for service in published}
+    by_slug = {service.slug: service for service in published}
     chosen: dict[int, Any] = {}
     candidates = [by_id.get(pk) for pk in ranked] + [by_slug.get(slug) for slug in configured]
     for service in candidates:
         if service is not None and len(chosen) < TOP_TASKS_SHOWN:
             chosen.setdefault(service.pk, service)
-    if len(chosen) < TOP_TASKS_SHOWN and not configured:
-        # Among the first SHOWN + k services, at most the k already chosen repeat.
-        for service in services_published()[: TOP_TASKS_SHOWN + len(chosen)]:
-            if len(chosen) < TOP_TASKS_SHOWN:
-                chosen.setdefault(service.pk, service)
+    if not configured:
+        for service in published:
+            if len(chosen) >= TOP_TASKS_SHOWN:
+                break
+            chosen.setdefault(service.pk, service)
     return list(chosen.values())
 
 

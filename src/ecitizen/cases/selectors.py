@@ -23,6 +23,8 @@ from ecitizen.accounts.selectors import (
 )
 from ecitizen.cases.models import Case, CaseEvent, CaseFile, Channel, Draft, ServiceUsage
 from ecitizen.cases.services import CASES_WORK, staff_may_work
+from ecitizen.catalogue.selectors import version_specs
+from ecitizen.catalogue.spec import ServiceSpec
 from ecitizen.core.compiled import CompiledQuery
 from ecitizen.core.crypto import collation_key
 from ecitizen.core.listing import CountedRows
@@ -61,9 +63,32 @@ _DRAFT_ENTERED_BY = CompiledQuery(
 
 
 def drafts_open_for_user(*, user: Any) -> QuerySet[Draft]:
+    """The open drafts ``user`` (an account or its primary key) fills in, most recently
+    changed first, with their service version and service."""
     return Draft.objects.filter(entered_by=user, status=Draft.Status.OPEN).select_related(
         "service_version__service"
     )
+
+
+#: "Your applications" lists them on every visit: compiled once per process, without
+#: what the list does not show (each version's definition, twenty kilobytes of JSON, and
+#: the encrypted answers).
+_DRAFTS_LISTED = CompiledQuery(
+    Draft,
+    lambda user: drafts_open_for_user(user=user).defer(
+        "service_version__definition", "answers_json"
+    ),
+    user=(-7_031_962_494, Draft._meta.get_field("entered_by")),
+)
+
+
+def drafts_open_listed(*, user: Any) -> list[tuple[Draft, ServiceSpec]]:
+    """``drafts_open_for_user(user=user)``, each with its version's definition as a
+    :class:`ServiceSpec` (kept by checksum: ``catalogue.selectors.version_specs``). The
+    drafts' answers are not read: a draft's ``answers`` reads them when asked."""
+    drafts = _DRAFTS_LISTED.objects(user=user.pk)
+    specs = version_specs(draft.service_version.checksum for draft in drafts)
+    return [(draft, specs[draft.service_version.checksum]) for draft in drafts]
 
 
 def case_get_for_user(*, user: Any, reference: str, as_helper: bool = True) -> Case:

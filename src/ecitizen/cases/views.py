@@ -22,7 +22,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from ecitizen.accounts.models import Role, User
-from ecitizen.accounts.selectors import IdentityVerificationRequired, user_has_role, wards
+from ecitizen.accounts.selectors import (
+    IdentityVerificationRequired,
+    user_has_role,
+    user_with_profile,
+    wards,
+)
 from ecitizen.cases import selectors, services
 from ecitizen.cases.forms import (
     ActionForm,
@@ -345,11 +350,10 @@ def question_page(  # noqa: PLR0911, PLR0912 - show, save, remove a file, or mov
                 return redirect(_step_url(draft, spec))
     else:
         initial = QuestionPageForm.initial_from_answers(questions, answers)
-        for question_id, value in prefill_values(
-            questions,
-            answers,
-            _user(request).__class__.objects.select_related("profile").get(pk=draft.applicant_id),
-        ).items():
+        applicant = user_with_profile(user_id=draft.applicant_id)
+        if applicant is None:  # the account was erased since the draft was read
+            raise Http404
+        for question_id, value in prefill_values(questions, answers, applicant).items():
             initial.setdefault(question_id, value)
         form = QuestionPageForm(
             page=page, questions=questions, files_present=files_present, initial=initial
@@ -504,10 +508,7 @@ def applications(request: HttpRequest) -> HttpResponse:
         request,
         "cases/applications.html",
         {
-            "drafts": [
-                (d, services.spec_for(d.service_version))
-                for d in selectors.drafts_open_for_user(user=user)
-            ],
+            "drafts": selectors.drafts_open_listed(user=user),
             "sent_page": sent,
             "cases": case_rows(list(sent)),
             "helped_page": helped,

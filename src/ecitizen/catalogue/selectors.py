@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -202,12 +202,16 @@ def services_by_topic() -> list[tuple[str, list[Service]]]:
 def services_published_among(
     *, ids: Iterable[int] = (), slugs: Iterable[str] = ()
 ) -> list[Service]:
-    """The published services among those ``ids`` or ``slugs`` (one query, in no
-    particular order); unknown and unpublished ones are left out."""
-    ids, slugs = list(ids), list(slugs)
-    if not ids and not slugs:
+    """The published services among those ``ids`` or ``slugs`` (in slug order), taken
+    from :func:`services_published_list`; unknown and unpublished ones are left out."""
+    wanted_ids, wanted_slugs = set(ids), set(slugs)
+    if not wanted_ids and not wanted_slugs:
         return []
-    return list(services_published().filter(Q(pk__in=ids) | Q(slug__in=slugs)))
+    return [
+        service
+        for service in services_published_list()
+        if service.pk in wanted_ids or service.slug in wanted_slugs
+    ]
 
 
 def service_version_definitions(

@@ -56,3 +56,31 @@ def test_a_draft_entered_for_someone_else_is_the_enterers(shed, resident, second
     assert selectors.draft_get_for_user(user=second_resident, draft_id=draft.pk) == draft
     with pytest.raises(Http404):
         selectors.draft_get_for_user(user=resident, draft_id=draft.pk)
+
+
+def test_the_listed_drafts_are_the_orms_without_their_answers_read(
+    shed, garden, resident, second_resident, django_assert_num_queries
+):
+    """ "Your applications" lists a person's open drafts (compiled, without the versions'
+    definitions or the answers): the same drafts in the same order as the ORM's, each
+    with its version's definition; nobody else's; the answers still read when asked."""
+    from ecitizen.cases import services
+
+    discarded = services.draft_start(service=garden, applicant=resident, actor=resident)
+    Draft.objects.filter(pk=discarded.pk).update(status=Draft.Status.DISCARDED)
+    first = draft_with(shed, resident, SHED_ANSWERS)
+    second = services.draft_start(service=garden, applicant=resident, actor=resident)
+    draft_with(shed, second_resident, SHED_ANSWERS)
+
+    built = list(selectors.drafts_open_for_user(user=resident))
+    selectors.drafts_open_listed(user=resident)  # the definitions kept
+    with django_assert_num_queries(1):
+        listed = selectors.drafts_open_listed(user=resident)
+    assert [draft.pk for draft, _spec in listed] == [draft.pk for draft in built]
+    assert {draft.pk for draft, _spec in listed} == {first.pk, second.pk}
+    for (draft, spec), orm in zip(listed, built, strict=True):
+        assert draft.service_version.service == orm.service_version.service
+        assert draft.expires_at == orm.expires_at
+        assert spec.definition == orm.service_version.definition
+    by_id = {draft.pk: draft for draft, _spec in listed}
+    assert by_id[first.pk].answers == first.answers  # read now, decrypted
