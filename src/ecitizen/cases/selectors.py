@@ -23,7 +23,7 @@ from ecitizen.accounts.selectors import (
 )
 from ecitizen.cases.models import Case, CaseEvent, CaseFile, Channel, Draft, ServiceUsage
 from ecitizen.cases.services import CASES_WORK, staff_may_work
-from ecitizen.catalogue.selectors import version_specs
+from ecitizen.catalogue.selectors import version_specs, versions_give_definitions
 from ecitizen.catalogue.spec import ServiceSpec
 from ecitizen.core.compiled import CompiledQuery
 from ecitizen.core.crypto import collation_key
@@ -42,13 +42,17 @@ def draft_get_for_user(*, user: Any, draft_id: Any) -> Draft:
     found = _DRAFT_ENTERED_BY.objects(pk=draft_id, entered_by=user.pk)
     if not found:
         raise Http404
+    versions_give_definitions([found[0].service_version])
     return found[0]
 
 
 def _draft_entered_by(pk: Any, entered_by: int) -> QuerySet[Draft]:
-    # No join to the case: it is read only once the draft is sent.
-    return Draft.objects.select_related("service_version__service").filter(
-        pk=pk, entered_by=entered_by
+    # No join to the case: it is read only once the draft is sent. The version's
+    # definition is given by its checksum (draft_get_for_user), not read with it.
+    return (
+        Draft.objects.select_related("service_version__service")
+        .defer("service_version__definition")
+        .filter(pk=pk, entered_by=entered_by)
     )
 
 

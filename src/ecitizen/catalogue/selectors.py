@@ -99,22 +99,23 @@ def _definitions(checksums: Iterable[str]) -> dict[str, Any]:
     return found
 
 
+def versions_give_definitions(versions: Iterable[ServiceVersion | None]) -> None:
+    """Give each of ``versions``, read without its definition (``defer``), its
+    definition by its checksum (:func:`_definitions`: kept, else read in one query).
+    Each definition is some twenty kilobytes of JSON in three languages: read with its
+    row, it is written out as text by PostgreSQL and decoded by Python on every request,
+    when its checksum tells which it is. ``None`` entries are skipped."""
+    present = [version for version in versions if version is not None]
+    definitions = _definitions(version.checksum for version in present)
+    for version in present:
+        # Sets the deferred field: the instance no longer reads it from the database.
+        version.definition = definitions[version.checksum]
+
+
 def _with_definitions(services: list[Service]) -> list[Service]:
-    """``services`` read without their current version's definition, each given it by
-    its checksum (:func:`_definitions`). Each definition is some twenty kilobytes of JSON
-    in three languages: the lists read them all on every request (PostgreSQL writing
-    each out as text, Python hashing each to find it decoded already), when their
-    checksums tell which they are. Returns ``services``."""
-    definitions = _definitions(
-        service.current_version.checksum
-        for service in services
-        if service.current_version is not None
-    )
-    for service in services:
-        version = service.current_version
-        if version is not None:
-            # Sets the deferred field: the instance no longer reads it from the database.
-            version.definition = definitions[version.checksum]
+    """``services`` read without their current version's definition, each given it
+    (:func:`versions_give_definitions`). Returns ``services``."""
+    versions_give_definitions(service.current_version for service in services)
     return services
 
 

@@ -79,6 +79,9 @@ def draft_start(
         .first()
     )
     if existing is not None:
+        if existing.service_version_id == service.current_version.pk:
+            # The version the caller read (with its definition), not read again.
+            existing.service_version = service.current_version
         return existing
     draft = Draft(
         service_version=service.current_version,
@@ -97,9 +100,16 @@ def draft_start(
 
 
 def _lock_open_draft(draft: Draft) -> Draft:
+    """``draft`` read again and locked (``FOR UPDATE``), or ``CaseError`` when it is no
+    longer open. Its service version is the one ``draft`` holds when ``draft`` has read
+    it (a draft's version never changes): not read again with its whole definition."""
     locked = Draft.objects.select_for_update().get(pk=draft.pk)
     if locked.status != Draft.Status.OPEN:
         raise CaseError(_("This application has already been sent or is closed."), code="closed")
+    if Draft.service_version.is_cached(draft) and locked.service_version_id == (
+        draft.service_version_id
+    ):
+        locked.service_version = draft.service_version
     return locked
 
 

@@ -18,12 +18,17 @@ def test_the_draft_comes_with_its_version_and_service_and_answers(
 ):
     draft = draft_with(shed, resident, SHED_ANSWERS)
     expected = Draft.objects.select_related("service_version__service").get(pk=draft.pk)
+    # The first read in a process also reads the version's definition by its checksum;
+    # then it is kept.
+    with django_assert_num_queries(2):
+        selectors.draft_get_for_user(user=resident, draft_id=draft.pk)
     with django_assert_num_queries(1):
         read = selectors.draft_get_for_user(user=resident, draft_id=draft.pk)
         # What the ORM's select_related gives, read in the same query.
         assert read.service_version == expected.service_version
         assert read.service_version.service == shed
         assert read.service_version.service.slug == "shed-permit"
+        assert read.service_version.definition == expected.service_version.definition
     assert read == expected
     assert read.answers == expected.answers == draft.answers  # decrypted
     assert read.status == Draft.Status.OPEN
