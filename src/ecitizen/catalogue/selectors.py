@@ -144,15 +144,24 @@ def services_with_extension(name: str) -> list[Service]:
     return found
 
 
-def service_get_published(*, slug: str) -> Service:
-    """A service of the catalogue (listed), or 404: found in
-    :func:`services_published_list`, whose query is compiled and whose definitions are
-    kept by checksum (read by the ORM, the start page and every step of an application
-    decoded the service's whole definition on each request)."""
-    for service in services_published_list():
+def service_published_by_slug(slug: str, *, listed: bool | None = True) -> Service | None:
+    """The published service with this slug among ``listed`` ones (as
+    :func:`services_published`), or ``None``: found in :func:`services_published_list`,
+    whose query is compiled and whose definitions are kept by checksum (read by the ORM,
+    the start page and every step of an application decoded the service's whole
+    definition on each request)."""
+    for service in services_published_list(listed=listed):
         if service.slug == slug:
             return service
-    raise Http404
+    return None
+
+
+def service_get_published(*, slug: str) -> Service:
+    """A service of the catalogue (listed), or 404."""
+    service = service_published_by_slug(slug)
+    if service is None:
+        raise Http404
+    return service
 
 
 def service_spec(service: Service) -> ServiceSpec:

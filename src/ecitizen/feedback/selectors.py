@@ -22,8 +22,13 @@ from django.utils.translation import gettext_lazy
 
 from ecitizen.accounts.models import Department
 from ecitizen.accounts.selectors import remit_assignments, remit_filter
-from ecitizen.catalogue.selectors import services_published, services_published_among
+from ecitizen.catalogue.selectors import (
+    service_published_by_slug,
+    services_published_among,
+    services_published_list,
+)
 from ecitizen.catalogue.spec import ServiceSpec
+from ecitizen.core.compiled import CompiledQuery
 from ecitizen.core.registry import registry
 from ecitizen.feedback.models import Kind, Level, Rating, ServiceChange, Step, Submission
 from ecitizen.feedback.services import (
@@ -64,8 +69,21 @@ def service_label(service_key: str, service: Any = None) -> str:
     return str(label) if label else service_key
 
 
+#: The page that ends a transaction (an application sent, a payment received) asks it
+#: on every visit: compiled once per process.
+_RATING_OF = CompiledQuery(
+    Rating,
+    lambda step, reference: Rating.objects.filter(step=step, reference=reference).values_list("pk")[
+        :1
+    ],
+    step=("compiled-sample-step", Rating._meta.get_field("step")),
+    reference=("compiled-sample-reference", Rating._meta.get_field("reference")),
+)
+
+
 def rating_exists(*, step: str, reference: str) -> bool:
-    return Rating.objects.filter(step=step, reference=reference).exists()
+    """Has this transaction (``step`` and ``reference``) been rated already?"""
+    return _RATING_OF.value(step=str(step), reference=reference) is not None
 
 
 # --- what feedback is about -----------------------------------------------------------------
@@ -73,10 +91,11 @@ def rating_exists(*, step: str, reference: str) -> bool:
 
 def _rated_services() -> list[Any]:
     """Published services people can send feedback about: all of them, listed or used
-    through an app's own journey (street reports), but the complaint service itself."""
+    through an app's own journey (street reports), but the complaint service itself
+    (from the compiled list, their definitions kept by checksum)."""
     return [
         service
-        for service in services_published(listed=None)
+        for service in services_published_list(listed=None)
         if EXTENSION not in (service.current_version.definition.get("extensions") or {})  # type: ignore[union-attr]
     ]
 
@@ -128,7 +147,7 @@ def about_from_value(value: str) -> About:
 def service_for_changes(*, slug: str) -> Any:
     """A published service (listed or not) whose "You said, we did" page this is, or
     404."""
-    service = services_published(listed=None).filter(slug=slug).first()
+    service = service_published_by_slug(slug, listed=None)
     if service is None:
         raise Http404
     return service
@@ -230,7 +249,7 @@ def _department_remit(user: Any) -> Q:
 
 def service_for_staff(*, user: Any, slug: str) -> Any:
     """A published service of a department in the official's remit, or 404."""
-    service = services_published(listed=None).filter(slug=slug).first()
+    service = service_published_by_slug(slug, listed=None)
     if (
         service is None
         or not Department.objects.filter(_department_remit(user), pk=service.department_id).exists()
