@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeAlias
 
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, QuerySet, Value, When
 
 from ecitizen.accounts.selectors import remit_filter
 from ecitizen.core.authority import localised_name
@@ -36,23 +36,45 @@ BILLS_PAGE_SIZE = 20
 
 
 def bills_for_payer(*, user: Any) -> QuerySet[Bill]:
-    """The person's bills, newest first, with their departments. ``user`` is the user
-    or their primary key."""
+    """The person's bills, newest first, with their departments (the API's order).
+    ``user`` is the user or their primary key."""
     return (
         Bill.objects.filter(payer=user).select_related("department").order_by("-issued_on", "-pk")
     )
 
 
+def bills_listed_for_payer(*, user: Any) -> QuerySet[Bill]:
+    """The person's bills as "Your bills" lists them: first those with something still
+    to pay (see ``Bill.balance_minor``), the earliest due first and, due the same day,
+    the oldest first (the order they came in); then the others, newest first. A page of
+    the list then always starts with what there is to pay. ``user`` is the user or their
+    primary key."""
+    owed = When(balance__gt=0, then=Value(False))
+    return (
+        Bill.objects.filter(payer=user)
+        .alias(
+            balance=F("total_minor") - F("paid_minor") + F("refunded_minor") - F("credited_minor")
+        )
+        .alias(
+            settled=Case(owed, default=Value(True)),
+            due_first=Case(When(balance__gt=0, then=F("due_date"))),
+            oldest_first=Case(When(balance__gt=0, then=F("pk"))),
+        )
+        .select_related("department")
+        .order_by("settled", "due_first", "oldest_first", "-issued_on", "-pk")
+    )
+
+
 _BILLS_FIRST_PAGE = CompiledQuery(
     Bill,
-    lambda payer: bills_for_payer(user=payer)[:BILLS_PAGE_SIZE],
+    lambda payer: bills_listed_for_payer(user=payer)[:BILLS_PAGE_SIZE],
     payer=(-7_031_962_481, Bill._meta.get_field("payer")),
 )
 
 
-def bills_for_payer_first_page(*, user: Any) -> list[Bill]:
-    """``bills_for_payer(user=user)[:BILLS_PAGE_SIZE]``, through a query compiled once:
-    the rows "Your bills" shows first, on every visit."""
+def bills_listed_first_page(*, user: Any) -> list[Bill]:
+    """``bills_listed_for_payer(user=user)[:BILLS_PAGE_SIZE]``, through a query compiled
+    once: the rows "Your bills" shows first, on every visit."""
     return _BILLS_FIRST_PAGE.objects(payer=user.pk)
 
 

@@ -82,13 +82,14 @@ def _instalment(request: HttpRequest) -> int | None:
 
 @signed_in
 def bills(request: HttpRequest) -> HttpResponse:
-    """The person's bills, newest first, a page at a time (``page``)."""
+    """The person's bills, those with something to pay first
+    (``selectors.bills_listed_for_payer``), a page at a time (``page``)."""
     user = request.user
     page = list_page(
-        lambda: selectors.bills_for_payer(user=user),
+        lambda: selectors.bills_listed_for_payer(user=user),
         request.GET.get("page"),
         selectors.BILLS_PAGE_SIZE,
-        first_rows=lambda: selectors.bills_for_payer_first_page(user=user),
+        first_rows=lambda: selectors.bills_listed_first_page(user=user),
     )
     return render(request, "payments/bills.html", {"bills": page})
 

@@ -47,21 +47,32 @@ def test_pay_by_reference_reads_a_fixed_number_of_queries(
         _get(client, url)
 
 
-def test_your_bills_come_a_page_at_a_time(client, resident, make_bill):
-    """Twenty bills a page, newest first: the first page's rows (compiled) are the
-    ORM's, and the next page holds the rest."""
-    from ecitizen.payments.selectors import BILLS_PAGE_SIZE, bills_for_payer
+def test_your_bills_come_a_page_at_a_time_what_is_owed_first(client, resident, make_bill):
+    """Twenty bills a page: first those with something to pay, the earliest due first
+    and then the oldest first; then the others, newest first. The first page's rows
+    (compiled) are the ORM's, and the next page holds the rest."""
+    from datetime import timedelta
 
-    for _ in range(BILLS_PAGE_SIZE + 1):
-        make_bill()
+    from django.db.models import F
+
+    from ecitizen.payments.models import Bill
+    from ecitizen.payments.selectors import BILLS_PAGE_SIZE, bills_listed_for_payer
+
+    owed = [make_bill() for _ in range(BILLS_PAGE_SIZE + 1)]
+    paid_old, paid_new = make_bill(), make_bill()
+    Bill.objects.filter(pk__in=[paid_old.pk, paid_new.pk]).update(paid_minor=F("total_minor"))
+    due_soon = owed[-1]
+    Bill.objects.filter(pk=due_soon.pk).update(due_date=due_soon.due_date - timedelta(days=7))
+    expected = [due_soon, *owed[:-1], paid_new, paid_old]
+    assert list(bills_listed_for_payer(user=resident)) == expected
+
     client.force_login(resident)
     url = reverse("payments:bills")
     first = _get(client, url).content.decode()
-    newest_first = [bill.reference for bill in bills_for_payer(user=resident)]
-    assert [ref for ref in newest_first if ref in first] == newest_first[:BILLS_PAGE_SIZE]
-    assert newest_first[-1] not in first
+    references = [bill.reference for bill in expected]
+    assert [ref for ref in references if ref in first] == references[:BILLS_PAGE_SIZE]
     assert "Page 1 of 2" in first
     assert 'href="?page=2" rel="next"' in first
     second = _get(client, url + "?page=2").content.decode()
-    assert [ref for ref in newest_first if ref in second] == [newest_first[-1]]
+    assert [ref for ref in references if ref in second] == references[BILLS_PAGE_SIZE:]
     assert 'href="?page=1" rel="prev"' in second
