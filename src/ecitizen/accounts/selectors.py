@@ -717,8 +717,9 @@ def identity_verification_for(user: Any) -> IdentityVerification | None:
 
 
 def profile_of(user: Any) -> ResidentProfile | None:
-    """``user.profile`` read through a compiled query, ``None`` when the account has no
-    profile. Precondition: ``user`` is signed in."""
+    """``user.profile`` read through a compiled query; ``None`` when the account has no
+    profile (an account made outside the sign-up, such as a service account: the account
+    page then shows its details as not given). Precondition: ``user`` is signed in."""
     found = _PROFILE_OF.objects(user=user.pk)
     return found[0] if found else None
 

@@ -38,8 +38,9 @@ def top_task_services(*, now: datetime | None = None) -> list[Any]:
     when fewer than ``TOP_TASKS_SHOWN`` were used, the services of ``HOME_TOP_TASKS`` in
     their order; and when that setting is empty, the rest of the catalogue in its order.
 
-    At most two queries: the ranking (read from the cache for an hour) and the catalogue's
-    services (compiled, their definitions kept by checksum)."""
+    Two queries at most once warm: the ranking (read from the cache for an hour) and the
+    catalogue's services (compiled); a third the first time a process lists definitions
+    it does not keep yet (by checksum)."""
     ranked: list[int] | None = cache.get(TOP_TASKS_CACHE_KEY)
     if ranked is None:
         since = (now or timezone.now()) - TOP_TASKS_WINDOW

@@ -351,7 +351,7 @@ def question_page(  # noqa: PLR0911, PLR0912 - show, save, remove a file, or mov
     else:
         initial = QuestionPageForm.initial_from_answers(questions, answers)
         applicant = user_with_profile(user_id=draft.applicant_id)
-        if applicant is None:  # the account was erased since the draft was read
+        if applicant is None:  # the account deleted (with its drafts) since the draft was read
             raise Http404
         for question_id, value in prefill_values(questions, answers, applicant).items():
             initial.setdefault(question_id, value)

@@ -144,16 +144,31 @@ def services_with_extension(name: str) -> list[Service]:
     return found
 
 
+#: :func:`service_published_by_slug`'s query for each value of ``listed``, without the
+#: definition (given by its checksum).
+_PUBLISHED_BY_SLUG: dict[bool | None, CompiledQuery[Service]] = {
+    listed: CompiledQuery(
+        Service,
+        lambda slug, listed=listed: (
+            services_published(listed=listed).defer("current_version__definition").filter(slug=slug)
+        ),
+        slug=("compiled-sample-slug", Service._meta.get_field("slug")),
+    )
+    for listed in (True, False, None)
+}
+
+
 def service_published_by_slug(slug: str, *, listed: bool | None = True) -> Service | None:
     """The published service with this slug among ``listed`` ones (as
-    :func:`services_published`), or ``None``: found in :func:`services_published_list`,
-    whose query is compiled and whose definitions are kept by checksum (read by the ORM,
-    the start page and every step of an application decoded the service's whole
-    definition on each request)."""
-    for service in services_published_list(listed=listed):
-        if service.slug == slug:
-            return service
-    return None
+    :func:`services_published`), or ``None``: read by a query compiled once, its
+    definition given by its checksum (:func:`versions_give_definitions`). Read by the
+    ORM, the start page and the first steps of an application decoded the service's
+    whole definition on each request."""
+    found = _PUBLISHED_BY_SLUG[listed].objects(slug=slug)
+    if not found:
+        return None
+    versions_give_definitions([found[0].current_version])
+    return found[0]
 
 
 def service_get_published(*, slug: str) -> Service:

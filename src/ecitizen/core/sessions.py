@@ -55,21 +55,22 @@ class SessionStore(DatabaseSessionStore):
         return decoded
 
     def save(self, must_create: bool = False) -> None:
-        """Django's save, except when the database cannot be reached.
+        """Django's save, except when the database fails the update.
 
         Django's store turns any database error while updating a session into
         ``UpdateError``, which ``SessionMiddleware`` answers with a 400 page ("the session
-        was deleted before the request completed"). When the error is the connection's
-        (PostgreSQL restarting or refusing connections), that page is wrong and final: the
-        client does not send the form again, although what the request did may be done.
-        So that error is raised as itself, and the request gets the 503 page with
-        Retry-After (``core.views.server_error``); sending the same form again is safe
-        (form posts are idempotent). A session truly gone still raises ``UpdateError``.
+        was deleted before the request completed"). When the error is the database's
+        (PostgreSQL restarting or refusing connections, a lock or a timeout), that page is
+        wrong and final: the client does not try again, although what the request did
+        may be done. So an ``OperationalError`` or ``InterfaceError`` is raised as itself
+        (with its driver's error as its cause), and the request gets the 503 page with
+        Retry-After that every other database failure gets (``core.views.server_error``).
+        A session truly gone (the update found no row) still raises ``UpdateError``.
         """
         try:
             super().save(must_create)
         except UpdateError as error:
             cause = error.__context__
             if isinstance(cause, OperationalError | InterfaceError):
-                raise cause from None
+                raise cause from cause.__cause__  # the driver's error stays its cause
             raise

@@ -151,19 +151,24 @@ def test_a_session_save_cut_by_the_database_answers_503_not_400(client, resident
     by a concurrent request; a session that is truly gone still raises ``UpdateError``."""
     from unittest import mock
 
+    import psycopg
     from django.contrib.sessions.backends.base import UpdateError
     from django.contrib.sessions.models import Session
     from django.db import OperationalError
     from django.test import Client
 
     from ecitizen.core import views
+    from ecitizen.core.outages import is_transient_database_error
     from ecitizen.core.sessions import SessionStore
 
     browser = Client(raise_request_exception=False)
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         _sign_in(browser, resident)
+    # As Django's wrapper raises it: the driver's error (no SQLSTATE: the connection was
+    # lost) as its cause.
     refused = OperationalError("server closed the connection unexpectedly")
+    refused.__cause__ = psycopg.OperationalError("server closed the connection unexpectedly")
     # A minute later, extending the session writes its activity.
     with (
         time_machine.travel(start + timedelta(minutes=1), tick=False),
@@ -174,6 +179,16 @@ def test_a_session_save_cut_by_the_database_answers_503_not_400(client, resident
     assert response["Retry-After"] == str(views.OUTAGE_RETRY_AFTER_SECONDS)
     # Once it is back, the same session carries on.
     assert browser.get(reverse("accounts:home")).status_code == 200
+    # Saved directly, the error raised is the database's own, its cause kept.
+    store = SessionStore(browser.session.session_key)
+    store["colour"] = "blue"
+    with (
+        mock.patch.object(Session, "save", side_effect=refused),
+        pytest.raises(OperationalError) as raised,
+    ):
+        store.save()
+    assert raised.value is refused
+    assert is_transient_database_error(raised.value)
 
     # Loaded, then deleted by another request (signing out elsewhere) before it is saved.
     gone = SessionStore(browser.session.session_key)

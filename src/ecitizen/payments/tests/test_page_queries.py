@@ -56,7 +56,11 @@ def test_your_bills_come_a_page_at_a_time_what_is_owed_first(client, resident, m
     from django.db.models import F
 
     from ecitizen.payments.models import Bill
-    from ecitizen.payments.selectors import BILLS_PAGE_SIZE, bills_listed_for_payer
+    from ecitizen.payments.selectors import (
+        BILLS_PAGE_SIZE,
+        bills_listed_first_page,
+        bills_listed_for_payer,
+    )
 
     owed = [make_bill() for _ in range(BILLS_PAGE_SIZE + 1)]
     paid_old, paid_new = make_bill(), make_bill()
@@ -65,6 +69,12 @@ def test_your_bills_come_a_page_at_a_time_what_is_owed_first(client, resident, m
     Bill.objects.filter(pk=due_soon.pk).update(due_date=due_soon.due_date - timedelta(days=7))
     expected = [due_soon, *owed[:-1], paid_new, paid_old]
     assert list(bills_listed_for_payer(user=resident)) == expected
+    # The first page compiled: the same rows in the same order, with their departments.
+    first_rows = bills_listed_first_page(user=resident)
+    assert first_rows == expected[:BILLS_PAGE_SIZE]
+    assert [bill.department.slug for bill in first_rows] == [
+        bill.department.slug for bill in expected[:BILLS_PAGE_SIZE]
+    ]
 
     client.force_login(resident)
     url = reverse("payments:bills")
