@@ -40,7 +40,5 @@ class AuthenticationBackend(AllauthBackend):
     """
 
     def get_user(self, user_id: Any) -> User | None:
-        found = _USER_WITH_ROLE_FLAG.objects(pk=user_id)
-        if not found:
-            return None
-        return found[0] if self.user_can_authenticate(found[0]) else None
+        user = _USER_WITH_ROLE_FLAG.first(pk=user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None

@@ -492,8 +492,7 @@ def _profile_for_staff(actor: Any, profile_id: int) -> ResidentProfile | None:
             (ward_id is not None, departments is not None) for ward_id, departments in remits
         )
     )
-    found = _profile_within(shape, len(_RESIDENT_LINKS)).objects(**values)
-    return found[0] if found else None
+    return _profile_within(shape, len(_RESIDENT_LINKS)).first(**values)
 
 
 def resident_find_by_national_id(
@@ -712,16 +711,14 @@ def identity_verification_for(user: Any) -> IdentityVerification | None:
     (one at most: it is one-to-one with the account)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    found = _VERIFICATION_OF.objects(user=user.pk)
-    return found[0] if found else None
+    return _VERIFICATION_OF.first(user=user.pk)
 
 
 def profile_of(user: Any) -> ResidentProfile | None:
     """``user.profile`` read through a compiled query; ``None`` when the account has no
     profile (an account made outside the sign-up, such as a service account: the account
     page then shows its details as not given). Precondition: ``user`` is signed in."""
-    found = _PROFILE_OF.objects(user=user.pk)
-    return found[0] if found else None
+    return _PROFILE_OF.first(user=user.pk)
 
 
 #: Each question page of an application reads its applicant with their profile (the
@@ -735,8 +732,7 @@ _USER_WITH_PROFILE = CompiledQuery(
 
 def user_with_profile(*, user_id: int) -> User | None:
     """The account with this id, its profile read in the same query; ``None`` if none."""
-    found = _USER_WITH_PROFILE.objects(pk=user_id)
-    return found[0] if found else None
+    return _USER_WITH_PROFILE.first(pk=user_id)
 
 
 def _resident_provider_levels(provider_id: str) -> dict[str, Any]:

@@ -39,11 +39,11 @@ def applicant_ids_in_department(department_id: int) -> QuerySet[Any]:
 def draft_get_for_user(*, user: Any, draft_id: Any) -> Draft:
     """A draft the user fills in (the applicant online, or the helper or clerk who
     entered it), or 404."""
-    found = _DRAFT_ENTERED_BY.objects(pk=draft_id, entered_by=user.pk)
-    if not found:
+    draft = _DRAFT_ENTERED_BY.first(pk=draft_id, entered_by=user.pk)
+    if draft is None:
         raise Http404
-    versions_give_definitions([found[0].service_version])
-    return found[0]
+    versions_give_definitions([draft.service_version])
+    return draft
 
 
 def _draft_entered_by(pk: Any, entered_by: int) -> QuerySet[Draft]:
@@ -103,14 +103,14 @@ def case_get_for_user(*, user: Any, reference: str, as_helper: bool = True) -> C
     Precondition: ``user`` is signed in.
     """
     if as_helper:
-        found = _CASE_OF_APPLICANT_OR_HELPER.objects(
+        case = _CASE_OF_APPLICANT_OR_HELPER.first(
             reference=reference, applicant=user.pk, helper=user.pk
         )
     else:
-        found = _CASE_OF_APPLICANT.objects(reference=reference, applicant=user.pk)
-    if not found:
+        case = _CASE_OF_APPLICANT.first(reference=reference, applicant=user.pk)
+    if case is None:
         raise Http404
-    return found[0]
+    return case
 
 
 def _case_of(reference: str, applicant: int, helper: int | None = None) -> QuerySet[Case]:

@@ -164,11 +164,10 @@ def service_published_by_slug(slug: str, *, listed: bool | None = True) -> Servi
     definition given by its checksum (:func:`versions_give_definitions`). Read by the
     ORM, the start page and the first steps of an application decoded the service's
     whole definition on each request."""
-    found = _PUBLISHED_BY_SLUG[listed].objects(slug=slug)
-    if not found:
-        return None
-    versions_give_definitions([found[0].current_version])
-    return found[0]
+    service = _PUBLISHED_BY_SLUG[listed].first(slug=slug)
+    if service is not None:
+        versions_give_definitions([service.current_version])
+    return service
 
 
 def service_get_published(*, slug: str) -> Service:
@@ -224,19 +223,13 @@ def services_by_topic() -> list[tuple[str, list[Service]]]:
     return sorted(grouped.items())
 
 
-def services_published_among(
-    *, ids: Iterable[int] = (), slugs: Iterable[str] = ()
-) -> list[Service]:
-    """The published services among those ``ids`` or ``slugs`` (in slug order), taken
-    from :func:`services_published_list`; unknown and unpublished ones are left out."""
-    wanted_ids, wanted_slugs = set(ids), set(slugs)
-    if not wanted_ids and not wanted_slugs:
+def services_published_among(*, ids: Iterable[int]) -> list[Service]:
+    """The published services among those ``ids`` (in slug order), taken from
+    :func:`services_published_list`; unknown and unpublished ones are left out."""
+    wanted = set(ids)
+    if not wanted:
         return []
-    return [
-        service
-        for service in services_published_list()
-        if service.pk in wanted_ids or service.slug in wanted_slugs
-    ]
+    return [service for service in services_published_list() if service.pk in wanted]
 
 
 def service_version_definitions(

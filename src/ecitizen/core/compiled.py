@@ -121,6 +121,12 @@ class CompiledQuery(Generic[ModelT]):
             found.append(instance)
         return found  # type: ignore[return-value]
 
+    def first(self, *, using: str | None = None, **values: Any) -> ModelT | None:
+        """The first of :meth:`objects` for ``values``, or ``None`` with no row: for the
+        queries that find one object at most (by a key), as ``.first()`` would."""
+        found = self.objects(using=using, **values)
+        return found[0] if found else None
+
     def value(self, *, using: str | None = None, **values: Any) -> Any:
         """The column of the first row for ``values``, converted as the ORM converts it,
         or ``None`` with no row. Precondition: ``build`` returns a ``values()`` or

@@ -31,6 +31,9 @@ def bill_for_reference_and_postcode(*, reference: str, postcode: str) -> Bill | 
     )
 
 
+#: What a bill still owes, in SQL: ``Bill.balance_minor``.
+BALANCE = F("total_minor") - F("paid_minor") + F("refunded_minor") - F("credited_minor")
+
 #: Bills on a page of "Your bills".
 BILLS_PAGE_SIZE = 20
 
@@ -49,14 +52,11 @@ def bills_listed_for_payer(*, user: Any) -> QuerySet[Bill]:
     the oldest first (the order they came in); then the others, newest first. A page of
     the list then always starts with what there is to pay. ``user`` is the user or their
     primary key."""
-    owed = When(balance__gt=0, then=Value(False))
     return (
         Bill.objects.filter(payer=user)
+        .alias(balance=BALANCE)
         .alias(
-            balance=F("total_minor") - F("paid_minor") + F("refunded_minor") - F("credited_minor")
-        )
-        .alias(
-            settled=Case(owed, default=Value(True)),
+            settled=Case(When(balance__gt=0, then=Value(False)), default=Value(True)),
             due_first=Case(When(balance__gt=0, then=F("due_date"))),
             oldest_first=Case(When(balance__gt=0, then=F("pk"))),
         )
@@ -83,9 +83,7 @@ def bills_due_for_payer(*, user: Any) -> QuerySet[Bill]:
     earliest due first."""
     return (
         Bill.objects.filter(payer=user)
-        .alias(
-            balance=F("total_minor") - F("paid_minor") + F("refunded_minor") - F("credited_minor")
-        )
+        .alias(balance=BALANCE)
         .filter(balance__gt=0)
         .select_related("department")
         .order_by("due_date", "pk")
@@ -293,16 +291,10 @@ def arrears(*, today: Any, user: Any) -> list[dict[str, Any]]:
     still owed."""
     from datetime import timedelta
 
-    from django.db.models import Count, F, Sum
+    from django.db.models import Count, Sum
 
     rows = []
-    owed = (
-        Bill.objects.filter(_finance_remit(user, ""))
-        .annotate(
-            owed=F("total_minor") - F("paid_minor") + F("refunded_minor") - F("credited_minor")
-        )
-        .filter(owed__gt=0)
-    )
+    owed = Bill.objects.filter(_finance_remit(user, "")).annotate(owed=BALANCE).filter(owed__gt=0)
     for low, high in AGE_BANDS:
         band = owed.filter(due_date__lte=today - timedelta(days=low))
         if high is not None:

@@ -191,6 +191,15 @@ def test_a_scalar_is_the_first_column_of_the_first_row(resident, second_resident
     assert names.value(pk=resident.pk) == resident.full_name != ""
 
 
+def test_first_is_the_first_object_or_none(resident, case_officer):
+    compiled = CompiledQuery(User, _with_flag, pk=(SAMPLE, USER_ID))
+    first = compiled.first(pk=case_officer.pk)
+    assert first == case_officer
+    assert first.holds_any_role is True
+    assert compiled.first(pk=resident.pk).holds_any_role is False
+    assert compiled.first(pk=10**9) is None
+
+
 def test_a_sample_must_appear_exactly_once():
     twice = CompiledQuery(
         User,
