@@ -161,11 +161,10 @@ def with_production_password(user: Any) -> Any:
     """``user`` (saved) with the tests' password hashed by production's Argon2: the
     processes a test starts check passwords with it (the tests' fast hasher is the test
     process's setting only). Returns ``user``."""
-    from django.contrib.auth.hashers import Argon2PasswordHasher
-
+    from ecitizen.accounts.hashers import Argon2idHasher
     from tests.factories import PASSWORD
 
-    hasher = Argon2PasswordHasher()
+    hasher = Argon2idHasher()
     type(user).objects.filter(pk=user.pk).update(password=hasher.encode(PASSWORD, hasher.salt()))
     return user
 

@@ -40,7 +40,7 @@ def _password_hash(password: str) -> str:
     """``password`` hashed once for every demo account (under the settings of the moment:
     the hashers are a setting): the demo's password is published (the README prints it),
     so one salt for all its accounts hides nothing, and a load saves an Argon2 hash
-    (about a tenth of a second of CPU) per account."""
+    (some 60 ms of CPU, ADR 0025) per account."""
     return _password_hashes.get_or_make(password, lambda: make_password(password))
 
 
