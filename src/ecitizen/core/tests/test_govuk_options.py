@@ -37,6 +37,7 @@ class _Everything(forms.Form):
         choices=[("", "Choose"), ("Spring", [("3", "March"), ("4", "April")]), (ODD, ODD)]
     )
     many = forms.MultipleChoiceField(choices=[("a", "A"), ("b", "B")], required=False)
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 5, "spellcheck": True}))
 
 
 BOUND = [
@@ -53,7 +54,9 @@ BOUND = [
         "sizes": ["1", "3"],
         "month": "4",
         "many": ["a", "b"],
+        "message": "\n" + ODD + "\n\nsecond paragraph",
     },
+    {"message": "0"},
 ]
 
 
