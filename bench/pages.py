@@ -92,6 +92,10 @@ def pages() -> Pages:
         session.save()
         return client
 
+    from ecitizen.cases.selectors import QueueFilters, case_queue
+
+    # The case the officer's queue lists first: the page an official opens from it.
+    queued = case_queue(user=officer, filters=QueueFilters()).first()
     anonymous, signed_in = Client(), Client()
     signed_in.force_login(resident)
     staff, case_worker = official(revenue), official(officer)
@@ -125,6 +129,18 @@ def pages() -> Pages:
         ),
         *([("an application's question page", signed_in, first_step, None)] if first_step else []),
         ("officer's queue", case_worker, reverse("staff:case_queue"), None),
+        *(
+            [
+                (
+                    "officer's case page (audited)",
+                    case_worker,
+                    reverse("staff:case_detail", args=[queued.reference]),
+                    None,
+                )
+            ]
+            if queued
+            else []
+        ),
         (
             "resident search by national id",
             staff,

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from ecitizen.cases.expected import DecisionExpected, decision_expected
 from ecitizen.cases.models import Case, CaseEvent, Draft
-from ecitizen.cases.selectors import case_timeline
+from ecitizen.cases.selectors import case_question_files, case_timeline
 from ecitizen.cases.services import format_answer, spec_for
 from ecitizen.catalogue.spec import ServiceSpec, localised
 from ecitizen.core.authority import localised_name
@@ -102,7 +102,7 @@ def answer_rows(
         question["type"] == "file" for page in spec.pages for question in page["questions"]
     )
     if asks_for_files and case is not None:
-        for item in case.files.filter(question__gt="").select_related("upload"):
+        for item in case_question_files(case=case):
             files_by_question.setdefault(item.question, []).append(item)
     elif asks_for_files and draft is not None:
         for draft_file in draft.files.select_related("upload"):

@@ -178,6 +178,21 @@ def case_timeline(*, case: Case, visible_only: bool) -> list[tuple[CaseEvent, li
     return [(event, files.get(event.pk, [])) for event in events]
 
 
+#: The files answering a case's questions, with their uploads.
+_QUESTION_FILES_OF_CASE = CompiledQuery(
+    CaseFile,
+    lambda case: CaseFile.objects.filter(case=case, question__gt="").select_related("upload"),
+    case=(_A_CASE[0], CaseFile._meta.get_field("case")),
+)
+
+
+def case_question_files(*, case: Case) -> list[CaseFile]:
+    """The files given in answer to ``case``'s questions (not those attached to its
+    events), with their uploads: read by a query compiled once per process, as the pages
+    of an application, the applicant's and the officials', list them on every visit."""
+    return _QUESTION_FILES_OF_CASE.objects(case=case.pk)
+
+
 def cases_for_applicant(*, user: Any) -> QuerySet[Case]:
     return Case.objects.filter(applicant=user).select_related("service_version")
 
@@ -219,16 +234,35 @@ def cases_submitted_by_helper(*, user: Any) -> QuerySet[Case]:
     )
 
 
-def case_get_for_staff(*, user: Any, reference: str) -> Case:
-    """A case for an official who may work it (department, wards), or 404."""
-    case = (
+def _case_for_staff(reference: str) -> QuerySet[Case]:
+    return (
         Case.objects.select_related(
             "service", "service_version", "applicant", "assigned_to", "department", "ward"
         )
+        .defer("service_version__definition")
         .filter(reference=reference)
-        .first()
+        .order_by("pk")[:1]
     )
-    if case is None or not staff_may_work(user, case):
+
+
+#: Every page and action of an official's case reads it: compiled once per process
+#: (core.compiled), the version's definition given by its checksum.
+_CASE_FOR_STAFF = CompiledQuery(
+    Case, _case_for_staff, reference=("RIV-XX-0000-000000", Case._meta.get_field("reference"))
+)
+
+
+def case_get_for_staff(*, user: Any, reference: str) -> Case:
+    """A case for an official who may work it (department, wards), or 404; with its
+    service, version (its definition given by checksum:
+    ``catalogue.selectors.versions_give_definitions``), applicant, assignee, department
+    and ward. Read by a query compiled once per process: building it in the ORM cost
+    more than running it, on every page and action of the officials' case."""
+    case = _CASE_FOR_STAFF.first(reference=reference)
+    if case is None:
+        raise Http404
+    versions_give_definitions([case.service_version])  # staff_may_work reads it
+    if not staff_may_work(user, case):
         raise Http404
     return case
 

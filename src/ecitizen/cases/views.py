@@ -768,7 +768,7 @@ def _staff_case_page(
 ) -> HttpResponse:
     """The staff case page. ``failed_form``: a note or message that could not be added,
     shown again with its error and the text as typed (and summarised at the top)."""
-    from ecitizen.documents.selectors import documents_for_owner
+    from ecitizen.documents.selectors import documents_for_owner_about
 
     user = _user(request)
     spec = services.spec_for(case.service_version)
@@ -798,7 +798,7 @@ def _staff_case_page(
             )
             if supervisor
             else None,
-            "documents": documents_for_owner(user=case.applicant).filter(reference=case.reference),
+            "documents": documents_for_owner_about(user=case.applicant, reference=case.reference),
             "profile": getattr(case.applicant, "profile", None),
         },
         status=status,

@@ -26,6 +26,7 @@ from ecitizen.catalogue.selectors import (
     service_published_by_slug,
     services_published_among,
     services_published_list,
+    versions_give_definitions,
 )
 from ecitizen.catalogue.spec import ServiceSpec
 from ecitizen.core.compiled import CompiledQuery
@@ -183,13 +184,28 @@ def services_with_changes() -> list[ServiceChanges]:
     return sorted(found, key=lambda item: item.title.casefold())
 
 
-def complaint_for_case(*, case_id: int) -> Submission | None:
-    """The complaint whose case this is (``None`` for any other case)."""
-    return (
+#: Every page of an official's case asks it (the complaint panel): compiled once per
+#: process, the service's definition given by its checksum.
+_COMPLAINT_OF_CASE = CompiledQuery(
+    Submission,
+    lambda case_id: (
         Submission.objects.select_related("about_department", "about_service__current_version")
+        .defer("about_service__current_version__definition")
         .filter(case_id=case_id, kind=Kind.COMPLAINT)
-        .first()
-    )
+        .order_by("pk")[:1]
+    ),
+    case_id=(-7_031_962_611, Submission._meta.get_field("case")),
+)
+
+
+def complaint_for_case(*, case_id: int) -> Submission | None:
+    """The complaint whose case this is (``None`` for any other case), with what it is
+    about (the department; the service and its current version, whose definition is given
+    by its checksum: ``catalogue.selectors.versions_give_definitions``)."""
+    complaint = _COMPLAINT_OF_CASE.first(case_id=case_id)
+    if complaint is not None and complaint.about_service is not None:
+        versions_give_definitions([complaint.about_service.current_version])
+    return complaint
 
 
 def complaint_about(submission: Submission) -> str:

@@ -254,6 +254,25 @@ def api_clients() -> QuerySet[ApiClient]:
     return ApiClient.objects.all()
 
 
+#: Every page of an official's case asks it (the street-report panel, empty for other
+#: cases): compiled once per process.
+_REPORT_OF_CASE = CompiledQuery(
+    Report,
+    lambda case_id: (
+        Report.objects.select_related("ward", "merged_into", "api_client")
+        .filter(case_id=case_id)
+        .order_by("pk")[:1]
+    ),
+    case_id=(-7_031_962_612, Report._meta.get_field("case")),
+)
+
+
+def report_of_case(*, case_id: int) -> Report | None:
+    """The street report whose case this is (``None`` for any other case), with its ward,
+    the report it was merged into and the app it came through."""
+    return _REPORT_OF_CASE.first(case_id=case_id)
+
+
 # --- public updates and email alerts ------------------------------------------------------------
 
 # This section's own imports, kept with it (the module's top belongs to the sections above).

@@ -150,11 +150,7 @@ def case_panel_context(context: Any) -> dict[str, Any]:
     request = context.get("request")
     if case is None or request is None:
         return {"report": None}
-    report = (
-        Report.objects.select_related("ward", "merged_into", "api_client")
-        .filter(case_id=case.pk)
-        .first()
-    )
+    report = selectors.report_of_case(case_id=case.pk)
     if report is None:
         return {"report": None}
     user = _user(request)

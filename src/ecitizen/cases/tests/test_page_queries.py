@@ -150,3 +150,44 @@ def test_the_officers_queue_reads_a_fixed_number_of_queries_whatever_the_number_
     with django_assert_num_queries(8):
         page = _get(client, url)
     assert "RIV-SP-2026-000004" in page.content.decode()
+
+
+def test_the_officers_case_page_reads_a_fixed_number_of_queries_whatever_its_history(
+    client, shed, resident, works_officer
+):
+    """The case, its events and their files, the files of the answers, the applicant's
+    profile and documents, the panels (complaint, street report), the audit record of the
+    view: the same queries with two events as with ten."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = submit_shed(shed, resident)
+    case = services.case_transition(case=case, action_id="start_review", actor=works_officer)
+    sign_in_official(client, works_officer)
+    url = reverse("staff:case_detail", args=[case.reference])
+    _get(client, url)  # the session and caches warmed
+
+    def counted() -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            _get(client, url)
+        return [query["sql"] for query in captured.captured_queries]
+
+    few = counted()
+    for number in range(4):
+        case = services.case_transition(
+            case=case,
+            action_id="request_info",
+            actor=works_officer,
+            given=services.ActionInput(text=f"Question {number}"),
+        )
+        case = services.case_transition(
+            case=case,
+            action_id="reply",
+            actor=resident,
+            given=services.ActionInput(text=f"Answer {number}", files=[pdf_file(f"{number}.pdf")]),
+        )
+    many = counted()
+    assert len(many) == len(few)
+    # 18 queries, and the audit record's transaction opened and closed (a savepoint within
+    # the test's transaction on PostgreSQL, BEGIN and COMMIT on SQLite).
+    assert len(few) == 20, few

@@ -135,6 +135,42 @@ def test_the_staff_case_page_says_what_the_complaint_is_about_and_its_deadlines(
     assert panels.staff_case_panel({"case": SimpleNamespace(pk=0)}) == {}
 
 
+@pytest.mark.db_specific  # compiled SQL run with each database's parameters
+def test_the_panels_complaint_is_the_orms(
+    complaint_service, shed, about_shed, resident, django_assert_num_queries
+):
+    """The panel's read of a case's complaint (compiled once per process): the ORM's
+    complaint with what it is about, the service's definition given by its checksum."""
+    from ecitizen.catalogue.selectors import definitions_forget
+    from ecitizen.feedback.selectors import complaint_about, complaint_for_case
+
+    submission = _complaint(resident, about_shed)
+    about_department = _complaint(
+        resident, About(department=shed.department, service=None), form_key="second"
+    )
+    for wanted in (submission, about_department):
+        orm = (
+            Submission.objects.select_related("about_department", "about_service__current_version")
+            .filter(case_id=wanted.case_id, kind=Kind.COMPLAINT)
+            .first()
+        )
+        definitions_forget()
+        read = complaint_for_case(case_id=wanted.case_id)
+        assert read == orm == wanted
+        assert (read.about_department, read.about_service) == (
+            orm.about_department,
+            orm.about_service,
+        )
+        assert (read.text, read.status, read.respond_by) == (orm.text, orm.status, orm.respond_by)
+        assert complaint_about(read) == complaint_about(orm)
+    assert complaint_about(complaint_for_case(case_id=submission.case_id)) == (
+        "Apply for a garden shed permit"
+    )
+    with django_assert_num_queries(1):  # the definition kept
+        complaint_about(complaint_for_case(case_id=submission.case_id))
+    assert complaint_for_case(case_id=-1) is None
+
+
 def test_a_complaint_goes_through_stage_1_and_stage_2(
     complaint_service,
     about_shed,

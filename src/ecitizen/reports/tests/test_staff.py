@@ -218,6 +218,39 @@ def test_the_case_page_shows_the_report_panel(
     assert reverse("staff:report_photo_hide", args=[report.reference, photo.pk]) in html
 
 
+@pytest.mark.db_specific  # compiled SQL run with each database's parameters
+def test_the_panels_report_is_the_orms(
+    report, resident, works_supervisor, django_capture_on_commit_callbacks
+):
+    """The panel's read of a case's report (compiled once per process): the ORM's report
+    with its ward, the report it was merged into and its app; none for another case."""
+    with django_capture_on_commit_callbacks(execute=True):
+        other = _report(resident, title="Broken paving")
+    services.report_merge(duplicate=other, into=report, actor=works_supervisor)
+    for wanted in (report, other):
+        orm = (
+            Report.objects.select_related("ward", "merged_into", "api_client")
+            .filter(case_id=wanted.case_id)
+            .first()
+        )
+        read = selectors.report_of_case(case_id=wanted.case_id)
+        assert read == orm
+        assert (read.ward, read.merged_into, read.api_client) == (
+            orm.ward,
+            orm.merged_into,
+            orm.api_client,
+        )
+        assert (read.title, read.address, read.latitude, read.longitude) == (
+            orm.title,
+            orm.address,
+            orm.latitude,
+            orm.longitude,
+        )
+        assert read.reporter_id == resident.pk
+    assert selectors.report_of_case(case_id=other.case_id).merged_into == report
+    assert selectors.report_of_case(case_id=-1) is None
+
+
 def test_a_case_that_is_not_a_report_has_no_panel(client, works, resident, works_officer):
     from pathlib import Path
 
