@@ -100,6 +100,8 @@ def case_get_for_user(*, user: Any, reference: str, as_helper: bool = True) -> C
     this person submitted as a helper. Anyone else gets 404, officials included (they
     use :func:`case_get_for_staff`). The API passes ``as_helper=False``: a resident's
     consent to an app covers their own applications, not the ones they made for others.
+    The case comes with its service, version (its definition given by checksum:
+    ``catalogue.selectors.versions_give_definitions``), applicant and helper.
     Precondition: ``user`` is signed in.
     """
     if as_helper:
@@ -110,6 +112,7 @@ def case_get_for_user(*, user: Any, reference: str, as_helper: bool = True) -> C
         case = _CASE_OF_APPLICANT.first(reference=reference, applicant=user.pk)
     if case is None:
         raise Http404
+    versions_give_definitions([case.service_version])
     return case
 
 
@@ -119,6 +122,7 @@ def _case_of(reference: str, applicant: int, helper: int | None = None) -> Query
         mine |= Q(submitted_by=helper, channel=Channel.ASSISTED)
     return (
         Case.objects.select_related("service", "service_version", "applicant", "submitted_by")
+        .defer("service_version__definition")
         .filter(reference=reference)
         .filter(mine)
         .order_by("pk")[:1]
