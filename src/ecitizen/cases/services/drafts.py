@@ -99,17 +99,23 @@ def draft_start(
     return draft
 
 
-def _lock_open_draft(draft: Draft) -> Draft:
-    """``draft`` read again and locked (``FOR UPDATE``), or ``CaseError`` when it is no
-    longer open. Its service version is the one ``draft`` holds when ``draft`` has read
-    it (a draft's version never changes): not read again with its whole definition."""
+def _lock_draft(draft: Draft) -> Draft:
+    """``draft`` read again and locked (``FOR UPDATE``). Its service version is the one
+    ``draft`` holds when ``draft`` has read it (a draft's version never changes): not
+    read again with its whole definition."""
     locked = Draft.objects.select_for_update().get(pk=draft.pk)
-    if locked.status != Draft.Status.OPEN:
-        raise CaseError(_("This application has already been sent or is closed."), code="closed")
     if Draft.service_version.is_cached(draft) and locked.service_version_id == (
         draft.service_version_id
     ):
         locked.service_version = draft.service_version
+    return locked
+
+
+def _lock_open_draft(draft: Draft) -> Draft:
+    """:func:`_lock_draft`, or ``CaseError`` when the draft is no longer open."""
+    locked = _lock_draft(draft)
+    if locked.status != Draft.Status.OPEN:
+        raise CaseError(_("This application has already been sent or is closed."), code="closed")
     return locked
 
 
@@ -157,7 +163,8 @@ def draft_save_answers(
     draft.answers = answers
     draft.expires_at = _draft_expiry()
     draft.reminded_at = None
-    draft.save()
+    # Only what changed: every question page's POST saves here.
+    draft.save(update_fields=["answers_json", "expires_at", "reminded_at", "updated_at"])
     return draft
 
 
@@ -294,7 +301,7 @@ def draft_submit(*, draft: Draft, actor: User, ward_id: int | None = None) -> Ca
     audit event, completion recorded, "submitted" notifications on commit, and the
     ``CaseSubmitted`` event.
     """
-    locked = Draft.objects.select_for_update().get(pk=draft.pk)
+    locked = _lock_draft(draft)
     if locked.status == Draft.Status.SUBMITTED and locked.case_id:
         return Case.objects.get(pk=locked.case_id)
     if locked.status != Draft.Status.OPEN:
