@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -60,10 +61,12 @@ _PUBLISHED: dict[bool | None, CompiledQuery[Service]] = {
 }
 
 #: Published definitions by their checksum (their content's: the same checksum is the
-#: same definition, whichever version row holds it), decoded, kept in the process; at
-#: most :data:`_DEFINITIONS_LIMIT`, past that the memory starts again empty. Readers
-#: treat them as read-only, as the rows they come from (``WriteOnceJSONField``).
-_definitions_by_checksum: dict[str, Any] = {}
+#: same definition, whichever version row holds it), decoded, kept in the process, the
+#: least recently used first: at most :data:`_DEFINITIONS_LIMIT` (past it, the one used
+#: longest ago is forgotten). Readers treat them as read-only, as the rows they come from
+#: (``WriteOnceJSONField``). Threads of a process share it, under :data:`_definitions_lock`.
+_definitions_by_checksum: OrderedDict[str, Any] = OrderedDict()
+_definitions_lock = threading.Lock()
 _DEFINITIONS_LIMIT = 256
 
 
@@ -71,30 +74,33 @@ def definitions_forget() -> None:
     """Forget the definitions kept in this process: the next list reads them again, as a
     fresh process does (tests start from there, so that a page's count of queries does
     not depend on which tests ran before it on the same process)."""
-    _definitions_by_checksum.clear()
+    with _definitions_lock:
+        _definitions_by_checksum.clear()
 
 
 def _definitions(checksums: Iterable[str]) -> dict[str, Any]:
-    """The definition with each of these checksums: those kept, the others read in one
-    query (and kept)."""
+    """The definition with each of these checksums: those kept (now the most recently
+    used), the others read in one query and kept."""
     found = {}
     missing = set()
-    for digest in set(checksums):
-        # Looked up one by one: another thread may empty the memory meanwhile.
-        definition = _definitions_by_checksum.get(digest)
-        if definition is None:
-            missing.add(digest)
-        else:
-            found[digest] = definition
+    with _definitions_lock:
+        for digest in set(checksums):
+            definition = _definitions_by_checksum.get(digest)
+            if definition is None:
+                missing.add(digest)
+            else:
+                _definitions_by_checksum.move_to_end(digest)
+                found[digest] = definition
     if missing:
         read = dict(
             ServiceVersion.objects.filter(checksum__in=missing).values_list(
                 "checksum", "definition"
             )
         )
-        if len(_definitions_by_checksum) + len(read) > _DEFINITIONS_LIMIT:
-            _definitions_by_checksum.clear()
-        _definitions_by_checksum.update(read)
+        with _definitions_lock:
+            _definitions_by_checksum.update(read)
+            while len(_definitions_by_checksum) > _DEFINITIONS_LIMIT:
+                _definitions_by_checksum.popitem(last=False)
         found.update(read)
     return found
 
