@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from ecitizen.accounts import (
+            hashers,  # noqa: F401 - connects its receiver of changed settings (tests)
             selectors,
             services,
             signals,  # noqa: F401 - connects the audit receivers

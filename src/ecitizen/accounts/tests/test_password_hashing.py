@@ -33,6 +33,9 @@ def test_passwords_are_hashed_with_argon2id_at_the_configured_cost(settings):
     assert (parameters.memory_cost, parameters.time_cost, parameters.parallelism) == (19456, 2, 1)
     assert check_password("a long passphrase", encoded)
     assert not check_password("a long passphrasE", encoded)
+    # A change of the cost alone is seen too (the hashers are made again).
+    settings.PASSWORD_ARGON2_MEMORY_KIB = 47104
+    assert _parameters(make_password("a long passphrase")).memory_cost == 47104
 
 
 def test_the_default_cost_is_owasps_first_configuration():

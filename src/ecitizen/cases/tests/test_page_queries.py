@@ -188,6 +188,6 @@ def test_the_officers_case_page_reads_a_fixed_number_of_queries_whatever_its_his
         )
     many = counted()
     assert len(many) == len(few)
-    # 18 queries, and the audit record's transaction opened and closed (a savepoint within
-    # the test's transaction on PostgreSQL, BEGIN and COMMIT on SQLite).
+    # 18 queries, and the audit record's savepoint opened and released (within the test's
+    # transaction, on both databases).
     assert len(few) == 20, few
