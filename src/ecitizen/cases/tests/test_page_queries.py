@@ -75,6 +75,23 @@ def test_your_applications_reads_a_fixed_number_of_queries_whatever_the_number_o
     assert "RIV-SP-2026-000004" in page.content.decode()
 
 
+def _exchange(case: Case, number: int, *, officer, applicant) -> Case:
+    """The officer asks for more information and the applicant replies with a file: two
+    more events on the timeline, one more file. Returns the case as it is then."""
+    case = services.case_transition(
+        case=case,
+        action_id="request_info",
+        actor=officer,
+        given=services.ActionInput(text=f"Question {number}"),
+    )
+    return services.case_transition(
+        case=case,
+        action_id="reply",
+        actor=applicant,
+        given=services.ActionInput(text=f"Answer {number}", files=[pdf_file(f"{number}.pdf")]),
+    )
+
+
 def test_an_application_reads_a_fixed_number_of_queries_whatever_its_history(
     client, shed, resident, works_officer, django_assert_num_queries
 ):
@@ -82,21 +99,8 @@ def test_an_application_reads_a_fixed_number_of_queries_whatever_its_history(
     case = services.case_transition(case=case, action_id="start_review", actor=works_officer)
 
     def exchange(number: int) -> None:
-        """The officer asks for more information and the resident replies with a file:
-        two more events on the timeline, one more file."""
         nonlocal case
-        case = services.case_transition(
-            case=case,
-            action_id="request_info",
-            actor=works_officer,
-            given=services.ActionInput(text=f"Question {number}"),
-        )
-        case = services.case_transition(
-            case=case,
-            action_id="reply",
-            actor=resident,
-            given=services.ActionInput(text=f"Answer {number}", files=[pdf_file(f"{number}.pdf")]),
-        )
+        case = _exchange(case, number, officer=works_officer, applicant=resident)
 
     exchange(1)
     client.force_login(resident)
@@ -174,18 +178,7 @@ def test_the_officers_case_page_reads_a_fixed_number_of_queries_whatever_its_his
 
     few = counted()
     for number in range(4):
-        case = services.case_transition(
-            case=case,
-            action_id="request_info",
-            actor=works_officer,
-            given=services.ActionInput(text=f"Question {number}"),
-        )
-        case = services.case_transition(
-            case=case,
-            action_id="reply",
-            actor=resident,
-            given=services.ActionInput(text=f"Answer {number}", files=[pdf_file(f"{number}.pdf")]),
-        )
+        case = _exchange(case, number, officer=works_officer, applicant=resident)
     many = counted()
     assert len(many) == len(few)
     # 18 queries, and the audit record's savepoint opened and released (within the test's
