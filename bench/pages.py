@@ -103,6 +103,8 @@ def pages() -> Pages:
     # resumed as the start page's button does): the page a submission shows most.
     started = signed_in.get(reverse("cases:apply_start", args=[service.slug])) if service else None
     first_step = started["Location"] if started is not None and started.status_code == 302 else ""
+    case_url = reverse("cases:case_detail", args=[case.reference]) if case else ""
+    queued_url = reverse("staff:case_detail", args=[queued.reference]) if queued else ""
     found: list[tuple[str, Client, str, dict[str, str] | None]] = [
         (FLOOR, anonymous, "/bench/bare/", None),
         ("home (anonymous)", anonymous, reverse("core:home"), None),
@@ -115,32 +117,10 @@ def pages() -> Pages:
         ("your applications", signed_in, reverse("cases:applications"), None),
         ("your bills", signed_in, reverse("payments:bills"), None),
         ("data tracker", signed_in, reverse("accounts:data_tracker"), None),
-        *(
-            [
-                (
-                    "an application",
-                    signed_in,
-                    reverse("cases:case_detail", args=[case.reference]),
-                    None,
-                )
-            ]
-            if case
-            else []
-        ),
+        *([("an application", signed_in, case_url, None)] if case_url else []),
         *([("an application's question page", signed_in, first_step, None)] if first_step else []),
         ("officer's queue", case_worker, reverse("staff:case_queue"), None),
-        *(
-            [
-                (
-                    "officer's case page (audited)",
-                    case_worker,
-                    reverse("staff:case_detail", args=[queued.reference]),
-                    None,
-                )
-            ]
-            if queued
-            else []
-        ),
+        *([("officer's case page (audited)", case_worker, queued_url, None)] if queued_url else []),
         (
             "resident search by national id",
             staff,
