@@ -1,4 +1,5 @@
-"""Reads compiled to SQL once per process and database, then run with new values.
+"""Reads (and inserts) compiled to SQL once per process and database, then run with new
+values.
 
 Building a query in Django's ORM costs more Python than PostgreSQL spends running it: the
 user every signed-in request fetches took 0.8 ms to build and run, against 0.37 ms for the
@@ -26,8 +27,13 @@ What the ORM would do differently with a value is refused rather than done silen
 value of ``None`` (the ORM writes ``IS NULL``, compiled SQL has ``= %s``); a text sample
 that the lookup changes (``iexact``, ``contains``, ``startswith`` escape it or wrap it in
 ``%``: the sample is compiled with ``%_\\`` added and must come out unchanged); a queryset
-with its own database (``using()``), ``select_for_update``, ``prefetch_related`` or another
-model; ``value()`` on a query of objects or of several columns.
+with its own database (``using()``), ``prefetch_related`` or another model; ``value()`` on
+a query of objects or of several columns. A ``select_for_update()`` query runs only inside
+a transaction, as the ORM's (``TransactionManagementError`` otherwise).
+
+:class:`CompiledInsert` does the same for the ``INSERT`` of a new row: compiled once from
+Django's own ``InsertQuery``, then run with each instance's values prepared as
+``Model.save()`` prepares them.
 
 Use it only where the profile shows the ORM's building cost on every request: a compiled
 query does not see a later change to the code that built it in a running process.
@@ -46,6 +52,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, router
 from django.db.models import QuerySet
 from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
+from django.db.models.sql import InsertQuery
+from django.db.transaction import TransactionManagementError
 
 from ecitizen.core.processcache import Kept
 
@@ -69,6 +77,8 @@ class _Compiled:
     rows_to_objects: _RowsToObjects | None
     #: A ``values()`` query of one column: what :meth:`CompiledQuery.value` reads.
     one_value: bool
+    #: Its SQL locks the rows it reads (``select_for_update()`` on a database that can).
+    locks: bool
 
 
 @dataclass(frozen=True)
@@ -101,12 +111,14 @@ class CompiledQuery(Generic[ModelT]):
         self._build = build
         self._samples = samples
         self._compiled: Kept[_Compiled] = Kept()
+        #: Whether the query locks its rows, known once it is first built.
+        self._locks: bool | None = None
 
     def objects(self, *, using: str | None = None, **values: Any) -> list[ModelT]:
         """The model instances the queryset would give for ``values``, read from ``using``
         or else from the database the routers choose for reading ``model``. Precondition:
         ``build`` returns a queryset of model instances (not ``values()``)."""
-        alias = using or router.db_for_read(self.model)
+        alias = self._alias(using)
         compiled = self._compile(alias)
         make = compiled.rows_to_objects
         if make is None:
@@ -131,7 +143,7 @@ class CompiledQuery(Generic[ModelT]):
         """The column of the first row for ``values``, converted as the ORM converts it,
         or ``None`` with no row. Precondition: ``build`` returns a ``values()`` or
         ``values_list()`` queryset of one column."""
-        alias = using or router.db_for_read(self.model)
+        alias = self._alias(using)
         compiled = self._compile(alias)
         if not compiled.one_value:
             raise TypeError(f"this {self.model.__name__} query does not select one value")
@@ -142,7 +154,7 @@ class CompiledQuery(Generic[ModelT]):
     def rows(self, *, using: str | None = None, **values: Any) -> list[list[Any]]:
         """The rows for ``values``, each column converted as the ORM converts it.
         Precondition: ``build`` returns a ``values()`` or ``values_list()`` queryset."""
-        alias = using or router.db_for_read(self.model)
+        alias = self._alias(using)
         compiled = self._compile(alias)
         if compiled.rows_to_objects is not None:
             raise TypeError(f"this {self.model.__name__} query returns objects, not values")
@@ -152,9 +164,20 @@ class CompiledQuery(Generic[ModelT]):
         """The compiled SQL and its parameters for ``values``, to be run inside other SQL
         (as ``queryset.query.sql_with_params()`` gives them), on ``using`` or the
         database the routers choose for reading ``model``."""
-        alias = using or router.db_for_read(self.model)
+        alias = self._alias(using)
         compiled = self._compile(alias)
         return compiled.sql, self._params(alias, compiled, values)
+
+    def _alias(self, using: str | None) -> str:
+        """``using``, else the database the routers choose, as the ORM would: for writing
+        when the query locks its rows (``select_for_update()``), else for reading."""
+        if using:
+            return using
+        if self._locks is None:
+            self._locks = bool(self._build(**self._probes()).query.select_for_update)
+        if self._locks:
+            return router.db_for_write(self.model)
+        return router.db_for_read(self.model)
 
     def _params(self, alias: str, compiled: _Compiled, values: Mapping[str, Any]) -> list[Any]:
         if values.keys() != self._samples.keys():
@@ -179,6 +202,11 @@ class CompiledQuery(Generic[ModelT]):
     def _rows(self, alias: str, compiled: _Compiled, values: Mapping[str, Any]) -> list[list[Any]]:
         params = self._params(alias, compiled, values)
         connection = connections[alias]
+        if compiled.locks and connection.get_autocommit():
+            # As the ORM's compiler: a lock outside a transaction would end at once.
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()
@@ -212,7 +240,7 @@ class CompiledQuery(Generic[ModelT]):
 
     def _compiled_for(self, alias: str) -> _Compiled:
         connection = connections[alias]
-        probes = {name: _probe(sample) for name, (sample, _) in self._samples.items()}
+        probes = self._probes()
         queryset = self._build(**probes)
         self._check_plain(queryset)
         compiler = queryset.query.get_compiler(using=alias)
@@ -257,7 +285,13 @@ class CompiledQuery(Generic[ModelT]):
             converters=compiler.get_converters([column[0] for column in select]),
             rows_to_objects=rows_to_objects,
             one_value=not returns_objects and compiler.col_count == 1,
+            locks=bool(queryset.query.select_for_update)
+            and connection.features.has_select_for_update,
         )
+
+    def _probes(self) -> dict[str, Any]:
+        """What ``build`` is given to compile: each sample's :func:`_probe`."""
+        return {name: _probe(sample) for name, (sample, _) in self._samples.items()}
 
     def _check_plain(self, queryset: QuerySet[Any]) -> None:
         """Refuse what the compiled query would not do as the queryset would."""
@@ -267,7 +301,6 @@ class CompiledQuery(Generic[ModelT]):
             for what, present in (
                 (f"a queryset of {queryset.model.__name__}", queryset.model is not self.model),
                 ("using()", state["_db"] is not None),
-                ("select_for_update()", queryset.query.select_for_update),
                 ("prefetch_related()", bool(state["_prefetch_related_lookups"])),
                 ("related objects already known", bool(state["_known_related_objects"])),
             )
@@ -284,3 +317,113 @@ def _probe(sample: Any) -> Any:
     escapes or adds, so that such a lookup (whose value the compiled query could not
     prepare as it does) changes it and is found out."""
     return f"{sample}%_\\" if isinstance(sample, str) else sample
+
+
+@dataclass(frozen=True)
+class _CompiledInsert:
+    sql: str
+    #: The fields whose values the SQL takes, in its order.
+    fields: tuple[models.Field[Any, Any], ...]
+    #: What the backend's ``RETURNING`` clause takes after the values (Oracle's output
+    #: variables); empty elsewhere.
+    returning_params: tuple[Any, ...]
+    #: The new row's primary key comes back from the statement itself (``RETURNING``);
+    #: else it is asked for afterwards (``last_insert_id``).
+    returns_key: bool
+
+
+class CompiledInsert(Generic[ModelT]):
+    """The ``INSERT`` of one new ``model`` instance, compiled once per process and
+    database by Django's own ``InsertQuery``; afterwards :meth:`insert` only prepares the
+    instance's values and runs the SQL. For rows appended on every request (the audit
+    trail), whose ``save()`` cost more Python than the database spent on them.
+
+    :meth:`insert` writes what ``save()`` writes for a new instance: every concrete field
+    but the automatic key, each value through the field's ``pre_save`` (``auto_now_add``
+    sets the instance's attribute, as it does there) and ``get_db_prep_save``; it sets the
+    new primary key and marks the instance saved. It sends no ``pre_save`` or
+    ``post_save`` signal and calls no overridden ``save()``: use it only for a model that
+    has none it needs. Refused (``ImproperlyConfigured``): a model with parents, foreign
+    keys, a primary key that is not automatic, a field with its own SQL placeholder, or
+    database defaults; (``TypeError``) a value that is an expression.
+    """
+
+    def __init__(self, model: type[ModelT]) -> None:
+        meta = model._meta
+        refused = [
+            what
+            for what, present in (
+                ("parents", bool(meta.parents)),
+                ("foreign keys", any(field.is_relation for field in meta.concrete_fields)),
+                ("a primary key that is not automatic", meta.auto_field is not meta.pk),
+                (
+                    "a field with its own placeholder",
+                    any(hasattr(field, "get_placeholder") for field in meta.concrete_fields),
+                ),
+                (
+                    "database defaults or generated fields",
+                    list(meta.db_returning_fields) != [meta.pk]
+                    or any(field.generated for field in meta.concrete_fields),
+                ),
+            )
+            if present
+        ]
+        if refused:
+            raise ImproperlyConfigured(
+                f"A compiled insert of {model.__name__} cannot have {', '.join(refused)}."
+            )
+        self.model = model
+        self._fields = tuple(field for field in meta.local_concrete_fields if field is not meta.pk)
+        self._compiled: Kept[_CompiledInsert] = Kept()
+
+    def insert(self, instance: ModelT, *, using: str | None = None) -> None:
+        """Write ``instance`` (new: ``instance._state.adding``) as ``save()`` would, to
+        ``using`` or the database the routers choose for writing it. Side effects: sets
+        ``instance.pk`` and marks it saved to that database."""
+        if not instance._state.adding:
+            raise ValueError(f"this {self.model.__name__} is already saved")
+        alias = using or router.db_for_write(self.model, instance=instance)
+        connection = connections[alias]
+        compiled = self._compiled.get_or_make(
+            (alias, connection.vendor), lambda: self._compiled_for(alias)
+        )
+        params = []
+        for field in compiled.fields:
+            value = field.pre_save(instance, True)
+            if hasattr(value, "resolve_expression"):
+                raise TypeError(f"{field.name} is an expression: save() the instance instead")
+            params.append(field.get_db_prep_save(value, connection))
+        params.extend(compiled.returning_params)
+        meta = self.model._meta
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            if compiled.returns_key:
+                (key,) = connection.ops.fetch_returned_insert_columns(
+                    cursor, compiled.returning_params
+                )
+            else:
+                key = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
+        instance.pk = key
+        instance._state.adding = False
+        instance._state.db = alias
+
+    def _compiled_for(self, alias: str) -> _CompiledInsert:
+        connection = connections[alias]
+        query = InsertQuery(self.model)
+        # Compiled with a blank instance: its values are thrown away, only the SQL kept.
+        query.insert_values(self._fields, [self.model()])
+        compiler = query.get_compiler(using=alias)
+        compiler.returning_fields = [self.model._meta.pk]  # as save() asks for a new row
+        [(sql, params)] = compiler.as_sql()
+        returning_params = tuple(compiler.returning_params)
+        if len(params) != len(self._fields) + len(returning_params):
+            raise ImproperlyConfigured(
+                f"The compiled insert of {self.model.__name__} takes {len(params)} "
+                f"parameters for {len(self._fields)} fields."
+            )
+        return _CompiledInsert(
+            sql=sql,
+            fields=self._fields,
+            returning_params=returning_params,
+            returns_key=connection.features.can_return_columns_from_insert,
+        )

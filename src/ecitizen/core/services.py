@@ -11,10 +11,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from ecitizen.core import auditseal, crypto
+from ecitizen.core.compiled import CompiledInsert, CompiledQuery
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import normalise_ip
 from ecitizen.core.models import AuditChainHead, AuditCheckpoint, AuditEvent, WorkerHeartbeat
@@ -133,9 +134,7 @@ def audit_record(
     signing key is configured, also writes a signed checkpoint of the new head, in the same
     transaction (:func:`audit_checkpoint_sign`).
     """
-    # The migration creates the head row; get_or_create covers a database emptied since
-    # (a test flush), and its IntegrityError retry covers two processes creating it at once.
-    head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    head = _locked_head()
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -163,14 +162,50 @@ def audit_record(
         prev_hash=head.hash,
     )
     event.hash = event_hash(event.canonical_content())
-    event.save()
-    head.sequence = event.sequence
-    head.hash = event.hash
-    head.save(update_fields=["sequence", "hash"])
+    _EVENT_INSERT.insert(event)
+    _head_moved_to(head, event)
     key_id = crypto.audit_signing_key_id()
     if key_id is not None and _checkpoint_due(event.sequence):
         _checkpoint_write(sequence=event.sequence, chain_hash=event.hash, key_id=key_id)
     return event
+
+
+# Every audited view and change appends an event: its statements are compiled once
+# (core.compiled), building them in the ORM cost several times what running them did.
+_HEAD_LOCKED = CompiledQuery(
+    AuditChainHead,
+    lambda pk: AuditChainHead.objects.select_for_update().filter(pk=pk),
+    pk=(-7_031_962_513, AuditChainHead._meta.get_field("id")),
+)
+_EVENT_INSERT = CompiledInsert(AuditEvent)
+_CHECKPOINT_INSERT = CompiledInsert(AuditCheckpoint)
+
+
+def _locked_head() -> AuditChainHead:
+    """The chain head, its row locked until the caller's transaction ends (precondition:
+    inside one). The migration creates the row; ``get_or_create`` covers a database
+    emptied since (a test flush), and its IntegrityError retry two processes creating it
+    at once."""
+    head = _HEAD_LOCKED.first(pk=1)
+    if head is None:
+        head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    return head
+
+
+def _head_moved_to(head: AuditChainHead, event: AuditEvent) -> None:
+    """Point ``head``, locked by :func:`_locked_head`, at ``event``, in the database it
+    was read from: the ``UPDATE`` that ``save(update_fields=["sequence", "hash"])`` runs,
+    without building it."""
+    connection = connections[head._state.db or router.db_for_write(AuditChainHead)]
+    quote = connection.ops.quote_name
+    meta = AuditChainHead._meta
+    column = {field.name: quote(field.column) for field in meta.concrete_fields}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET {column['sequence']} = %s, "  # noqa: S608 - names from the model
+            f"{column['hash']} = %s WHERE {column['id']} = %s",
+            [event.sequence, event.hash, head.pk],
+        )
 
 
 class AuditSigningKeyMissing(DomainError):
@@ -190,7 +225,7 @@ def _checkpoint_write(*, sequence: int, chain_hash: str, key_id: str) -> AuditCh
         sequence=sequence, hash=chain_hash, key_id=key_id, signed_at=timezone.now()
     )
     checkpoint.signature = crypto.audit_sign(checkpoint.signed_message(), key_id=key_id)
-    checkpoint.save()
+    _CHECKPOINT_INSERT.insert(checkpoint)
     return checkpoint
 
 
@@ -211,7 +246,7 @@ def audit_checkpoint_sign() -> AuditCheckpoint | None:
             "No audit signing key is configured: set AUDIT_SIGNING_KEYS "
             "(see docs/configuration.md)."
         )
-    head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    head = _locked_head()
     if head.sequence == 0:
         return None
     existing = AuditCheckpoint.objects.filter(sequence=head.sequence).first()

@@ -1,16 +1,21 @@
-"""Queries compiled once per process (core.compiled) return what the ORM returns."""
+"""Queries compiled once per process (core.compiled) return what the ORM returns; a
+compiled insert writes what save() writes."""
 
 import re
 import uuid
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.transaction import TransactionManagementError
 from django.test import override_settings
+from django.utils import timezone
 
 from ecitizen.accounts.auth_backends import AuthenticationBackend
 from ecitizen.accounts.models import RoleAssignment, User
-from ecitizen.core.compiled import CompiledQuery
+from ecitizen.core.compiled import CompiledInsert, CompiledQuery
+from ecitizen.core.models import AuditEvent
 from ecitizen.opendata.models import Dataset
 
 # SQLite's forms differ (an EXISTS as 0 or 1, a UUID as hex digits): run on both.
@@ -131,7 +136,7 @@ def test_its_sql_runs_inside_other_sql(resident, case_officer):
 
 def test_what_the_orm_would_do_differently_is_refused(resident):
     """None (the ORM's IS NULL), a lookup that escapes or wraps its text (LIKE), and a
-    queryset whose database, locking or prefetching the compiled query would not follow."""
+    queryset whose database or prefetching the compiled query would not follow."""
     compiled = CompiledQuery(User, lambda pk: User.objects.filter(pk=pk), pk=(SAMPLE, USER_ID))
     with pytest.raises(ValueError, match="given None"):
         compiled.objects(pk=None)
@@ -151,7 +156,6 @@ def test_what_the_orm_would_do_differently_is_refused(resident):
     assert exact.objects(text=resident.email) == [resident]
     for build, what in (
         (lambda pk: User.objects.using("default").filter(pk=pk), "using()"),
-        (lambda pk: User.objects.select_for_update().filter(pk=pk), "select_for_update()"),
         (lambda pk: User.objects.prefetch_related("role_assignments").filter(pk=pk), "prefetch"),
         (lambda pk: RoleAssignment.objects.filter(user=pk), "a queryset of RoleAssignment"),
     ):
@@ -230,12 +234,15 @@ def test_compiled_once_and_again_after_a_change_of_settings(resident, monkeypatc
         return _with_flag(pk)
 
     compiled = CompiledQuery(User, build, pk=(SAMPLE, USER_ID))
+    assert compiled.objects(pk=resident.pk)[0].pk == resident.pk
+    # Built to be compiled (and first to see whether it locks rows: where it is routed).
+    first_run = len(built)
     for _ in range(3):
         assert compiled.objects(pk=resident.pk)[0].pk == resident.pk
-    assert built == [SAMPLE]
+    assert len(built) == first_run
     with override_settings(LANGUAGE_CODE="fr"):
         assert compiled.objects(pk=resident.pk)[0].pk == resident.pk
-    assert built == [SAMPLE, SAMPLE]
+    assert built == [SAMPLE] * (first_run + 1)
 
 
 def test_the_request_user_is_the_compiled_one(resident, case_officer):
@@ -290,3 +297,79 @@ def test_a_repeated_stored_text_is_converted_once_per_query(resident, case_offic
     names = [row[1] for row in rows]
     assert names[0] == {"fr": "Partagé"}
     assert len({id(value) for value in names}) == len(names)
+
+
+class _ReadsElsewhere:
+    """A router that sends reads to a database that does not exist here: what is routed
+    for reading fails, what is routed for writing goes to the default one."""
+
+    def db_for_read(self, model, **hints):
+        return "elsewhere"
+
+    def db_for_write(self, model, **hints):
+        return "default"
+
+
+@pytest.mark.django_db(transaction=True)  # to run a query outside any transaction
+def test_a_locking_query_runs_in_a_transaction_on_the_database_written_to(resident):
+    """As the ORM's select_for_update(): refused outside a transaction where the database
+    locks rows, routed for writing, and the same SQL (FOR UPDATE on PostgreSQL)."""
+    orm = User.objects.select_for_update().filter(pk=resident.pk)
+    compiled = CompiledQuery(
+        User, lambda pk: User.objects.select_for_update().filter(pk=pk), pk=(SAMPLE, USER_ID)
+    )
+    with override_settings(DATABASE_ROUTERS=[_ReadsElsewhere()]), transaction.atomic():
+        assert compiled.objects(pk=resident.pk) == [resident]
+        sql, params = compiled.sql_with_params(pk=resident.pk)
+        orm_sql, orm_params = orm.query.sql_with_params()
+        assert (sql, list(params)) == (orm_sql, list(orm_params))
+        assert ("FOR UPDATE" in sql) is connection.features.has_select_for_update
+    with transaction.atomic():  # compiled again for these settings
+        compiled.objects(pk=resident.pk)
+    # Compiled already: refused by the compiled query itself, not by the ORM compiling it.
+    if connection.features.has_select_for_update:
+        with pytest.raises(TransactionManagementError):
+            list(orm)
+        with pytest.raises(TransactionManagementError):
+            compiled.objects(pk=resident.pk)
+    else:
+        assert compiled.objects(pk=resident.pk) == list(orm) == [resident]
+
+
+def _saved_row(model, pk):
+    return model.objects.filter(pk=pk).values().get()
+
+
+def test_a_compiled_insert_writes_the_row_save_writes(resident):
+    """Every column as save() writes it (a JSON value, an address, a date-time), the new
+    key set on the instance, which is then saved (a second insert is refused)."""
+    when = timezone.now()
+    content = {
+        "sequence": 10_001,
+        "created_at": when,
+        "actor_id": resident.pk,
+        "action": "compiled.insert",
+        "changes": {"state": {"before": "a", "after": "b"}, "count": 2},
+        "ip_address": "2001:db8::1",
+        "prev_hash": "0" * 64,
+        "hash": "1" * 64,
+    }
+    saved = AuditEvent(**content)
+    saved.save()
+    inserted = AuditEvent(**{**content, "sequence": 10_002})
+    CompiledInsert(AuditEvent).insert(inserted)
+    assert inserted.pk not in (None, saved.pk)
+    assert (inserted._state.adding, inserted._state.db) == (False, "default")
+    expected = {**_saved_row(AuditEvent, saved.pk), "id": inserted.pk, "sequence": 10_002}
+    assert _saved_row(AuditEvent, inserted.pk) == expected
+    with pytest.raises(ValueError, match="already saved"):
+        CompiledInsert(AuditEvent).insert(inserted)
+
+
+def test_a_compiled_insert_refuses_what_it_would_not_write_as_save_does(resident):
+    with pytest.raises(ImproperlyConfigured, match="foreign keys"):
+        CompiledInsert(RoleAssignment)
+    with pytest.raises(TypeError, match="expression"):
+        CompiledInsert(AuditEvent).insert(
+            AuditEvent(sequence=F("sequence"), created_at=timezone.now(), prev_hash="", hash="")
+        )
