@@ -4,6 +4,7 @@ this service" end page, and turn it into a case exactly once."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from ecitizen.cases.models import (
 from ecitizen.cases.services.common import CaseError, _actor_label, _notify, _today, spec_for
 from ecitizen.cases.services.workflow import _clock_enter, _fee_bill
 from ecitizen.catalogue.selectors import service_identity_check
+from ecitizen.core.compiled import CompiledQuery
 from ecitizen.core.events import CaseSubmitted, event_publish
 from ecitizen.core.services import audit_record
 from ecitizen.documents.services import upload_delete, upload_store
@@ -99,11 +101,21 @@ def draft_start(
     return draft
 
 
+#: Every question page's POST locks its draft: compiled once (core.compiled).
+_DRAFT_LOCKED = CompiledQuery(
+    Draft,
+    lambda pk: Draft.objects.select_for_update().filter(pk=pk),
+    pk=(uuid.UUID(int=7_031_962_627), Draft._meta.get_field("id")),
+)
+
+
 def _lock_draft(draft: Draft) -> Draft:
-    """``draft`` read again and locked (``FOR UPDATE``). Its service version is the one
-    ``draft`` holds when ``draft`` has read it (a draft's version never changes): not
-    read again with its whole definition."""
-    locked = Draft.objects.select_for_update().get(pk=draft.pk)
+    """``draft`` read again and locked (``FOR UPDATE``); ``Draft.DoesNotExist`` when it
+    is gone. Its service version is the one ``draft`` holds when ``draft`` has read it (a
+    draft's version never changes): not read again with its whole definition."""
+    locked = _DRAFT_LOCKED.first(pk=draft.pk)
+    if locked is None:
+        raise Draft.DoesNotExist(f"draft {draft.pk} is gone")
     if Draft.service_version.is_cached(draft) and locked.service_version_id == (
         draft.service_version_id
     ):
