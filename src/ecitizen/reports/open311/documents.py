@@ -22,7 +22,7 @@ from django.utils.translation import ngettext
 from ecitizen.catalogue.spec import ServiceSpec, localised
 from ecitizen.reports.models import Report, ReportUpdate
 from ecitizen.reports.open311.queries import PublicRequest
-from ecitizen.reports.open311.render import Document, Many, W3CSeconds, w3c
+from ecitizen.reports.open311.render import Document, Many, w3c, w3c_seconds
 from ecitizen.reports.services import Category
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -228,7 +228,7 @@ def requests(reports: Sequence[PublicRequest], categories: Mapping[str, Category
     photo_address = photo_url(sample)
     # Times written out here, the zone looked up once: the JSON encoder then meets only
     # plain values and never calls back into Python for a row.
-    w3c_seconds = W3CSeconds(timezone.get_current_timezone())
+    zone = timezone.get_current_timezone()
     body = []
     for report in reports:
         label = labels.get(report.category)
@@ -254,8 +254,8 @@ def requests(reports: Sequence[PublicRequest], categories: Mapping[str, Category
                 "description": _description(report),
                 "agency_responsible": label[1],
                 "service_notice": None,
-                "requested_datetime": w3c_seconds(report.requested_s),
-                "updated_datetime": w3c_seconds(report.updated_s),
+                "requested_datetime": w3c_seconds(report.requested_s, zone),
+                "updated_datetime": w3c_seconds(report.updated_s, zone),
                 "expected_datetime": None,
                 "address": report.address or None,
                 "address_id": None,

@@ -73,48 +73,6 @@ def w3c_seconds(seconds: int, zone: tzinfo) -> str:
     return datetime.fromtimestamp(seconds, zone).isoformat(timespec="seconds")
 
 
-#: The span of the quarter hours :class:`W3CSeconds` keeps: every offset from UTC in use
-#: today is a whole number of them (+05:45, +12:45), so a quarter hour of UTC is a
-#: quarter hour of local time.
-_QUARTER = 900
-
-
-class W3CSeconds:
-    """:func:`w3c_seconds` in one ``zone`` for a whole document: the text of each quarter
-    hour worked out once, then each time within it written from its minutes and seconds
-    (a page of a thousand requests writes two thousand times, most of them in a few
-    days). A quarter hour whose offset is not the same at its start and at its end (a
-    change of offset within it), or is not a whole number of quarter hours (local mean
-    time before a zone's first standard), is written by :func:`w3c_seconds`, each time."""
-
-    def __init__(self, zone: tzinfo) -> None:
-        self._zone = zone
-        # Per quarter hour: the text up to the hour and its colon, the minute it starts
-        # at, the offset's text; None when w3c_seconds writes it.
-        self._quarters: dict[int, tuple[str, int, str] | None] = {}
-
-    def __call__(self, seconds: int) -> str:
-        quarter = seconds // _QUARTER
-        try:
-            kept = self._quarters[quarter]
-        except KeyError:
-            kept = self._quarters[quarter] = self._quarter(quarter)
-        if kept is None:
-            return w3c_seconds(seconds, self._zone)
-        to_the_hour, minute, offset = kept
-        within = seconds - quarter * _QUARTER
-        return f"{to_the_hour}{minute + within // 60:02d}:{within % 60:02d}{offset}"
-
-    def _quarter(self, quarter: int) -> tuple[str, int, str] | None:
-        start = datetime.fromtimestamp(quarter * _QUARTER, self._zone)
-        end = datetime.fromtimestamp(quarter * _QUARTER + _QUARTER - 1, self._zone)
-        offset = start.utcoffset()
-        if offset is None or offset != end.utcoffset() or offset.total_seconds() % _QUARTER:
-            return None
-        text = start.isoformat(timespec="seconds")  # 2026-03-01T09:30:00+00:00
-        return text[:14], int(text[14:16]), text[19:]
-
-
 def _number(value: float) -> str:
     """A decimal number as text without an exponent (``0.00001``, not ``1e-05``)."""
     text = repr(value)
