@@ -50,7 +50,7 @@ from uuid import UUID
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, router
-from django.db.models import QuerySet
+from django.db.models import NOT_PROVIDED, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql import InsertQuery
 from django.db.transaction import TransactionManagementError
@@ -116,7 +116,7 @@ class CompiledQuery(Generic[ModelT]):
 
     def objects(self, *, using: str | None = None, **values: Any) -> list[ModelT]:
         """The model instances the queryset would give for ``values``, read from ``using``
-        or else from the database the routers choose for reading ``model``. Precondition:
+        or else from the database the routers choose (:meth:`_alias`). Precondition:
         ``build`` returns a queryset of model instances (not ``values()``)."""
         alias = self._alias(using)
         compiled = self._compile(alias)
@@ -163,7 +163,7 @@ class CompiledQuery(Generic[ModelT]):
     def sql_with_params(self, *, using: str | None = None, **values: Any) -> tuple[str, list[Any]]:
         """The compiled SQL and its parameters for ``values``, to be run inside other SQL
         (as ``queryset.query.sql_with_params()`` gives them), on ``using`` or the
-        database the routers choose for reading ``model``."""
+        database the routers choose (:meth:`_alias`)."""
         alias = self._alias(using)
         compiled = self._compile(alias)
         return compiled.sql, self._params(alias, compiled, values)
@@ -202,11 +202,6 @@ class CompiledQuery(Generic[ModelT]):
     def _rows(self, alias: str, compiled: _Compiled, values: Mapping[str, Any]) -> list[list[Any]]:
         params = self._params(alias, compiled, values)
         connection = connections[alias]
-        if compiled.locks and connection.get_autocommit():
-            # As the ORM's compiler: a lock outside a transaction would end at once.
-            raise TransactionManagementError(
-                "select_for_update cannot be used outside of a transaction."
-            )
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()
@@ -235,8 +230,22 @@ class CompiledQuery(Generic[ModelT]):
         return rows
 
     def _compile(self, alias: str) -> _Compiled:
-        key = (alias, connections[alias].vendor)
-        return self._compiled.get_or_make(key, lambda: self._compiled_for(alias))
+        """The query compiled for ``alias``; for one that locks rows, only inside a
+        transaction (``TransactionManagementError``, as the ORM's compiler: a lock taken
+        in autocommit would end with its statement)."""
+        connection = connections[alias]
+        compiled = self._compiled.get_or_make(
+            (alias, connection.vendor), lambda: self._compiled_for(alias)
+        )
+        if (
+            compiled.locks
+            and connection.get_autocommit()
+            and connection.features.supports_transactions
+        ):
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
+        return compiled
 
     def _compiled_for(self, alias: str) -> _Compiled:
         connection = connections[alias]
@@ -324,9 +333,6 @@ class _CompiledInsert:
     sql: str
     #: The fields whose values the SQL takes, in its order.
     fields: tuple[models.Field[Any, Any], ...]
-    #: What the backend's ``RETURNING`` clause takes after the values (Oracle's output
-    #: variables); empty elsewhere.
-    returning_params: tuple[Any, ...]
     #: The new row's primary key comes back from the statement itself (``RETURNING``);
     #: else it is asked for afterwards (``last_insert_id``).
     returns_key: bool
@@ -344,8 +350,9 @@ class CompiledInsert(Generic[ModelT]):
     new primary key and marks the instance saved. It sends no ``pre_save`` or
     ``post_save`` signal and calls no overridden ``save()``: use it only for a model that
     has none it needs. Refused (``ImproperlyConfigured``): a model with parents, foreign
-    keys, a primary key that is not automatic, a field with its own SQL placeholder, or
-    database defaults; (``TypeError``) a value that is an expression.
+    keys, a primary key that is not automatic, a field with its own SQL placeholder,
+    database defaults or generated fields; (``ValueError``) an instance already saved or
+    given a key; (``TypeError``) a value that is an expression.
     """
 
     def __init__(self, model: type[ModelT]) -> None:
@@ -362,8 +369,10 @@ class CompiledInsert(Generic[ModelT]):
                 ),
                 (
                     "database defaults or generated fields",
-                    list(meta.db_returning_fields) != [meta.pk]
-                    or any(field.generated for field in meta.concrete_fields),
+                    any(
+                        field.db_default is not NOT_PROVIDED or field.generated
+                        for field in meta.concrete_fields
+                    ),
                 ),
             )
             if present
@@ -382,6 +391,8 @@ class CompiledInsert(Generic[ModelT]):
         ``instance.pk`` and marks it saved to that database."""
         if not instance._state.adding:
             raise ValueError(f"this {self.model.__name__} is already saved")
+        if instance.pk is not None:
+            raise ValueError(f"this new {self.model.__name__} has a key: save() it instead")
         alias = using or router.db_for_write(self.model, instance=instance)
         connection = connections[alias]
         compiled = self._compiled.get_or_make(
@@ -393,14 +404,11 @@ class CompiledInsert(Generic[ModelT]):
             if hasattr(value, "resolve_expression"):
                 raise TypeError(f"{field.name} is an expression: save() the instance instead")
             params.append(field.get_db_prep_save(value, connection))
-        params.extend(compiled.returning_params)
         meta = self.model._meta
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             if compiled.returns_key:
-                (key,) = connection.ops.fetch_returned_insert_columns(
-                    cursor, compiled.returning_params
-                )
+                (key,) = connection.ops.fetch_returned_insert_columns(cursor, ())
             else:
                 key = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
         instance.pk = key
@@ -415,8 +423,9 @@ class CompiledInsert(Generic[ModelT]):
         compiler = query.get_compiler(using=alias)
         compiler.returning_fields = [self.model._meta.pk]  # as save() asks for a new row
         [(sql, params)] = compiler.as_sql()
-        returning_params = tuple(compiler.returning_params)
-        if len(params) != len(self._fields) + len(returning_params):
+        if compiler.returning_params or len(params) != len(self._fields):
+            # (A backend's own RETURNING parameters, Oracle's output variables, are
+            # bound to a cursor: they cannot be kept.)
             raise ImproperlyConfigured(
                 f"The compiled insert of {self.model.__name__} takes {len(params)} "
                 f"parameters for {len(self._fields)} fields."
@@ -424,6 +433,5 @@ class CompiledInsert(Generic[ModelT]):
         return _CompiledInsert(
             sql=sql,
             fields=self._fields,
-            returning_params=returning_params,
             returns_key=connection.features.can_return_columns_from_insert,
         )

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, models, router, transaction
+from django.db import DatabaseError, connections, models, transaction
 from django.utils import timezone
 
 from ecitizen.core import auditseal, crypto
@@ -195,8 +195,10 @@ def _locked_head() -> AuditChainHead:
 def _head_moved_to(head: AuditChainHead, event: AuditEvent) -> None:
     """Point ``head``, locked by :func:`_locked_head`, at ``event``, in the database it
     was read from: the ``UPDATE`` that ``save(update_fields=["sequence", "hash"])`` runs,
-    without building it."""
-    connection = connections[head._state.db or router.db_for_write(AuditChainHead)]
+    without building it. Raises ``DatabaseError`` when no row was updated, as that
+    ``save()`` does."""
+    assert head._state.db is not None  # read from a database: the one it was locked in
+    connection = connections[head._state.db]
     quote = connection.ops.quote_name
     meta = AuditChainHead._meta
     column = {field.name: quote(field.column) for field in meta.concrete_fields}
@@ -206,6 +208,8 @@ def _head_moved_to(head: AuditChainHead, event: AuditEvent) -> None:
             f"{column['hash']} = %s WHERE {column['id']} = %s",
             [event.sequence, event.hash, head.pk],
         )
+        if cursor.rowcount != 1:
+            raise DatabaseError(f"the audit chain's head {head.pk} was not updated")
 
 
 class AuditSigningKeyMissing(DomainError):

@@ -104,7 +104,8 @@ def draft_start(
 #: Every question page's POST locks its draft: compiled once (core.compiled).
 _DRAFT_LOCKED = CompiledQuery(
     Draft,
-    lambda pk: Draft.objects.select_for_update().filter(pk=pk),
+    # order_by(): one row, as get() reads it (Draft's default ordering would sort it).
+    lambda pk: Draft.objects.select_for_update().order_by().filter(pk=pk),
     pk=(uuid.UUID(int=7_031_962_627), Draft._meta.get_field("id")),
 )
 
