@@ -33,7 +33,7 @@ a transaction, as the ORM's (``TransactionManagementError`` otherwise).
 
 :class:`CompiledInsert` does the same for the ``INSERT`` of a new row: compiled once from
 Django's own ``InsertQuery``, then run with each instance's values prepared as
-``Model.save()`` prepares them.
+``Model.save()`` prepares them; :class:`CompiledUpdate` for ``save(update_fields=...)``.
 
 Use it only where the profile shows the ORM's building cost on every request: a compiled
 query does not see a later change to the code that built it in a running process.
@@ -41,7 +41,7 @@ query does not see a later change to the code that built it in a running process
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -49,7 +49,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, models, router
+from django.db import DatabaseError, connections, models, router
 from django.db.models import NOT_PROVIDED, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql import InsertQuery
@@ -435,3 +435,77 @@ class CompiledInsert(Generic[ModelT]):
             fields=self._fields,
             returns_key=connection.features.can_return_columns_from_insert,
         )
+
+
+class CompiledUpdate(Generic[ModelT]):
+    """``instance.save(update_fields=fields)`` for a saved instance of ``model``, its
+    ``UPDATE`` written once per process and database (``UPDATE table SET a = %s, ...
+    WHERE table.pk = %s``, as Django's update compiler writes it for such fields); for
+    rows written on every request (the audit trail's head, an application's answers).
+
+    :meth:`update` writes what that ``save()`` writes: each field's ``pre_save`` (an
+    ``auto_now`` date-time set on the instance, as there) and ``get_db_prep_save``, on the
+    database the routers choose for writing the instance; ``DatabaseError`` when no row
+    was updated, as that ``save()`` raises. It sends no signal and calls no overridden
+    ``save()``. Refused (``ImproperlyConfigured``): the primary key, a field that is not a
+    column of the model's own table, a field with its own SQL placeholder; (``TypeError``)
+    a value that is an expression.
+    """
+
+    def __init__(self, model: type[ModelT], fields: Sequence[str]) -> None:
+        meta = model._meta
+        found = [meta.get_field(name) for name in fields]
+        refused = [
+            what
+            for what, present in (
+                ("parents", bool(meta.parents)),
+                ("the primary key", any(field is meta.pk for field in found)),
+                (
+                    "a field that is not its own column",
+                    any(field not in meta.local_concrete_fields for field in found),
+                ),
+                (
+                    "a field with its own placeholder",
+                    any(hasattr(field, "get_placeholder") for field in found),
+                ),
+            )
+            if present
+        ]
+        if refused or not found:
+            raise ImproperlyConfigured(
+                f"A compiled update of {model.__name__} cannot have "
+                f"{', '.join(refused) or 'no field'}."
+            )
+        self.model = model
+        self._fields: tuple[models.Field[Any, Any], ...] = tuple(found)  # type: ignore[arg-type]
+        self._sql: Kept[str] = Kept()
+
+    def update(self, instance: ModelT, *, using: str | None = None) -> None:
+        """Write the fields of ``instance`` (saved: it has a key) to its row, on ``using``
+        or the database the routers choose for writing it. Side effects: each field's
+        ``pre_save`` (``auto_now`` sets the instance's date-time)."""
+        if instance.pk is None:
+            raise ValueError(f"this {self.model.__name__} has no key: save() it instead")
+        alias = using or router.db_for_write(self.model, instance=instance)
+        connection = connections[alias]
+        sql = self._sql.get_or_make((alias, connection.vendor), lambda: self._written(alias))
+        params = []
+        for field in self._fields:
+            value = field.pre_save(instance, False)
+            if hasattr(value, "resolve_expression"):
+                raise TypeError(f"{field.name} is an expression: save() the instance instead")
+            params.append(field.get_db_prep_save(value, connection))
+        params.append(
+            self.model._meta.pk.get_db_prep_value(instance.pk, connection, prepared=False)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if cursor.rowcount != 1:
+                raise DatabaseError("Save with update_fields did not affect any rows.")
+
+    def _written(self, alias: str) -> str:
+        quote = connections[alias].ops.quote_name
+        meta = self.model._meta
+        table = quote(meta.db_table)
+        columns = ", ".join(f"{quote(field.column)} = %s" for field in self._fields)
+        return f"UPDATE {table} SET {columns} WHERE {table}.{quote(meta.pk.column)} = %s"  # noqa: S608 - names from the model

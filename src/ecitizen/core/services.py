@@ -11,11 +11,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connections, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from ecitizen.core import auditseal, crypto
-from ecitizen.core.compiled import CompiledInsert, CompiledQuery
+from ecitizen.core.compiled import CompiledInsert, CompiledQuery, CompiledUpdate
 from ecitizen.core.errors import DomainError
 from ecitizen.core.http import normalise_ip
 from ecitizen.core.models import AuditChainHead, AuditCheckpoint, AuditEvent, WorkerHeartbeat
@@ -163,7 +163,9 @@ def audit_record(
     )
     event.hash = event_hash(event.canonical_content())
     _EVENT_INSERT.insert(event)
-    _head_moved_to(head, event)
+    head.sequence = event.sequence
+    head.hash = event.hash
+    _HEAD_MOVED.update(head, using=head._state.db)  # where it was locked
     key_id = crypto.audit_signing_key_id()
     if key_id is not None and _checkpoint_due(event.sequence):
         _checkpoint_write(sequence=event.sequence, chain_hash=event.hash, key_id=key_id)
@@ -179,6 +181,7 @@ _HEAD_LOCKED = CompiledQuery(
 )
 _EVENT_INSERT = CompiledInsert(AuditEvent)
 _CHECKPOINT_INSERT = CompiledInsert(AuditCheckpoint)
+_HEAD_MOVED = CompiledUpdate(AuditChainHead, ["sequence", "hash"])
 
 
 def _locked_head() -> AuditChainHead:
@@ -190,26 +193,6 @@ def _locked_head() -> AuditChainHead:
     if head is None:
         head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
     return head
-
-
-def _head_moved_to(head: AuditChainHead, event: AuditEvent) -> None:
-    """Point ``head``, locked by :func:`_locked_head`, at ``event``, in the database it
-    was read from: the ``UPDATE`` that ``save(update_fields=["sequence", "hash"])`` runs,
-    without building it. Raises ``DatabaseError`` when no row was updated, as that
-    ``save()`` does."""
-    assert head._state.db is not None  # read from a database: the one it was locked in
-    connection = connections[head._state.db]
-    quote = connection.ops.quote_name
-    meta = AuditChainHead._meta
-    column = {field.name: quote(field.column) for field in meta.concrete_fields}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(meta.db_table)} SET {column['sequence']} = %s, "  # noqa: S608 - names from the model
-            f"{column['hash']} = %s WHERE {column['id']} = %s",
-            [event.sequence, event.hash, head.pk],
-        )
-        if cursor.rowcount != 1:
-            raise DatabaseError(f"the audit chain's head {head.pk} was not updated")
 
 
 class AuditSigningKeyMissing(DomainError):

@@ -1,5 +1,5 @@
 """Queries compiled once per process (core.compiled) return what the ORM returns; a
-compiled insert writes what save() writes."""
+compiled insert or update writes what save() writes."""
 
 import re
 import uuid
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.transaction import TransactionManagementError
 from django.test import override_settings
@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.connection import ConnectionDoesNotExist
 
 from ecitizen.accounts.auth_backends import AuthenticationBackend
-from ecitizen.accounts.models import RoleAssignment, User
-from ecitizen.core.compiled import CompiledInsert, CompiledQuery
+from ecitizen.accounts.models import ResidentProfile, RoleAssignment, User
+from ecitizen.core.compiled import CompiledInsert, CompiledQuery, CompiledUpdate
 from ecitizen.core.models import AuditEvent
 from ecitizen.opendata.models import Dataset
 
@@ -401,3 +401,39 @@ def test_a_compiled_insert_refuses_what_it_would_not_write_as_save_does(resident
         )
     with pytest.raises(ValueError, match="has a key"):
         CompiledInsert(AuditEvent).insert(AuditEvent(pk=10**9, **_event_content(10_004, resident)))
+
+
+def test_a_compiled_update_writes_what_save_with_update_fields_writes(resident):
+    """The fields named (encrypted text, a NULL, the auto_now date-time, set on the
+    instance as save() sets it), no other column; no row any more: DatabaseError."""
+    profile, _ = ResidentProfile.objects.get_or_create(
+        user=resident, defaults={"legal_name": "Ada One"}
+    )
+    profile.town, profile.phone, profile.preferred_name = "Riverton", "01632 960000", "Ada"
+    profile.save()
+    stamped = profile.updated_at
+    compiled = CompiledUpdate(ResidentProfile, ["legal_name", "town", "phone", "updated_at"])
+    profile.legal_name, profile.town, profile.phone = "Ada Two", "Northgate", None
+    profile.preferred_name = "not written"
+    compiled.update(profile)
+    assert profile.updated_at > stamped
+    fresh = ResidentProfile.objects.get(pk=profile.pk)
+    written = (fresh.legal_name, fresh.town, fresh.phone, fresh.updated_at)
+    assert written == ("Ada Two", "Northgate", None, profile.updated_at)
+    assert fresh.preferred_name == "Ada"
+    ResidentProfile.objects.filter(pk=profile.pk).delete()
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        compiled.update(profile)
+
+
+def test_a_compiled_update_refuses_what_save_would_write_otherwise(resident):
+    for fields, what in ((["id", "town"], "the primary key"), ([], "no field")):
+        with pytest.raises(ImproperlyConfigured, match=what):
+            CompiledUpdate(ResidentProfile, fields)
+    compiled = CompiledUpdate(ResidentProfile, ["town"])
+    with pytest.raises(ValueError, match="no key"):
+        compiled.update(ResidentProfile(user=resident, legal_name="x"))
+    profile, _ = ResidentProfile.objects.get_or_create(user=resident, defaults={"legal_name": "x"})
+    profile.town = F("postcode")
+    with pytest.raises(TypeError, match="expression"):
+        compiled.update(profile)
