@@ -328,6 +328,26 @@ def _probe(sample: Any) -> Any:
     return f"{sample}%_\\" if isinstance(sample, str) else sample
 
 
+def _saved_values(
+    instance: models.Model,
+    fields: Sequence[models.Field[Any, Any]],
+    connection: Any,
+    *,
+    adding: bool,
+) -> list[Any]:
+    """The database values of ``fields`` of ``instance`` as ``save()`` prepares them for
+    an insert (``adding``) or an update: each field's ``pre_save`` (which may set the
+    instance's attribute: ``auto_now``) then ``get_db_prep_save``. ``TypeError`` for a
+    value that is an expression, which only the ORM's compilers can write."""
+    values = []
+    for field in fields:
+        value = field.pre_save(instance, adding)
+        if hasattr(value, "resolve_expression"):
+            raise TypeError(f"{field.name} is an expression: save() the instance instead")
+        values.append(field.get_db_prep_save(value, connection))
+    return values
+
+
 @dataclass(frozen=True)
 class _CompiledInsert:
     sql: str
@@ -398,12 +418,7 @@ class CompiledInsert(Generic[ModelT]):
         compiled = self._compiled.get_or_make(
             (alias, connection.vendor), lambda: self._compiled_for(alias)
         )
-        params = []
-        for field in compiled.fields:
-            value = field.pre_save(instance, True)
-            if hasattr(value, "resolve_expression"):
-                raise TypeError(f"{field.name} is an expression: save() the instance instead")
-            params.append(field.get_db_prep_save(value, connection))
+        params = _saved_values(instance, compiled.fields, connection, adding=True)
         meta = self.model._meta
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
@@ -489,12 +504,7 @@ class CompiledUpdate(Generic[ModelT]):
         alias = using or router.db_for_write(self.model, instance=instance)
         connection = connections[alias]
         sql = self._sql.get_or_make((alias, connection.vendor), lambda: self._written(alias))
-        params = []
-        for field in self._fields:
-            value = field.pre_save(instance, False)
-            if hasattr(value, "resolve_expression"):
-                raise TypeError(f"{field.name} is an expression: save() the instance instead")
-            params.append(field.get_db_prep_save(value, connection))
+        params = _saved_values(instance, self._fields, connection, adding=False)
         params.append(
             self.model._meta.pk.get_db_prep_value(instance.pk, connection, prepared=False)
         )
