@@ -49,7 +49,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, connections, models, router
+from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models import NOT_PROVIDED, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql import InsertQuery
@@ -420,7 +420,9 @@ class CompiledInsert(Generic[ModelT]):
         )
         params = _saved_values(instance, compiled.fields, connection, adding=True)
         meta = self.model._meta
-        with connection.cursor() as cursor:
+        # As save(): an error marks the enclosing atomic block for rollback, so that a
+        # caller catching it cannot commit the rest of its work without this row.
+        with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             if compiled.returns_key:
                 (key,) = connection.ops.fetch_returned_insert_columns(cursor, ())
@@ -454,17 +456,21 @@ class CompiledInsert(Generic[ModelT]):
 
 class CompiledUpdate(Generic[ModelT]):
     """``instance.save(update_fields=fields)`` for a saved instance of ``model``, its
-    ``UPDATE`` written once per process and database (``UPDATE table SET a = %s, ...
-    WHERE table.pk = %s``, as Django's update compiler writes it for such fields); for
+    ``UPDATE table SET a = %s, ... WHERE table.pk = %s`` written once per process and
+    database from the model's names (Django's compiler writes the same statement, with a
+    literal ``NULL`` for a value of ``None`` where this passes it as a parameter); for
     rows written on every request (the audit trail's head, an application's answers).
 
     :meth:`update` writes what that ``save()`` writes: each field's ``pre_save`` (an
     ``auto_now`` date-time set on the instance, as there) and ``get_db_prep_save``, on the
     database the routers choose for writing the instance; ``DatabaseError`` when no row
-    was updated, as that ``save()`` raises. It sends no signal and calls no overridden
-    ``save()``. Refused (``ImproperlyConfigured``): the primary key, a field that is not a
-    column of the model's own table, a field with its own SQL placeholder; (``TypeError``)
-    a value that is an expression.
+    was updated, as that ``save()`` raises; an error marks the enclosing atomic block for
+    rollback, as there. It sends no signal and calls no overridden ``save()``. Refused
+    (``ImproperlyConfigured``): the primary key, a composite key, a field named twice, a
+    field that is not a column of the model's own table, a foreign key (``save()`` checks
+    the related object first), a generated field, a field with its own SQL placeholder;
+    (``ValueError``) an instance not saved yet or of another model; (``TypeError``) a
+    value that is an expression.
     """
 
     def __init__(self, model: type[ModelT], fields: Sequence[str]) -> None:
@@ -475,10 +481,14 @@ class CompiledUpdate(Generic[ModelT]):
             for what, present in (
                 ("parents", bool(meta.parents)),
                 ("the primary key", any(field is meta.pk for field in found)),
+                ("a composite primary key", bool(getattr(meta, "is_composite_pk", False))),
+                ("a field named twice", len(set(found)) != len(found)),
                 (
                     "a field that is not its own column",
                     any(field not in meta.local_concrete_fields for field in found),
                 ),
+                ("a foreign key", any(field.is_relation for field in found)),
+                ("a generated field", any(getattr(field, "generated", False) for field in found)),
                 (
                     "a field with its own placeholder",
                     any(hasattr(field, "get_placeholder") for field in found),
@@ -496,22 +506,26 @@ class CompiledUpdate(Generic[ModelT]):
         self._sql: Kept[str] = Kept()
 
     def update(self, instance: ModelT, *, using: str | None = None) -> None:
-        """Write the fields of ``instance`` (saved: it has a key) to its row, on ``using``
-        or the database the routers choose for writing it. Side effects: each field's
-        ``pre_save`` (``auto_now`` sets the instance's date-time)."""
-        if instance.pk is None:
-            raise ValueError(f"this {self.model.__name__} has no key: save() it instead")
-        alias = using or router.db_for_write(self.model, instance=instance)
+        """Write the fields of ``instance`` (saved) to its row, on ``using`` or the
+        database the routers choose for writing it. Side effects: each field's
+        ``pre_save`` (``auto_now`` sets the instance's date-time); the instance is marked
+        as belonging to that database."""
+        if not isinstance(instance, self.model):
+            raise ValueError(f"not a {self.model.__name__}: {type(instance).__name__}")
+        if instance._state.adding or instance.pk is None:
+            raise ValueError(f"this {self.model.__name__} is not saved yet: save() it instead")
+        alias = using or router.db_for_write(type(instance), instance=instance)
         connection = connections[alias]
         sql = self._sql.get_or_make((alias, connection.vendor), lambda: self._written(alias))
         params = _saved_values(instance, self._fields, connection, adding=False)
         params.append(
             self.model._meta.pk.get_db_prep_value(instance.pk, connection, prepared=False)
         )
-        with connection.cursor() as cursor:
+        with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
             cursor.execute(sql, params)
             if cursor.rowcount != 1:
                 raise DatabaseError("Save with update_fields did not affect any rows.")
+        instance._state.db = alias
 
     def _written(self, alias: str) -> str:
         quote = connections[alias].ops.quote_name

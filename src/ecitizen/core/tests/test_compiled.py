@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.sql import UpdateQuery
 from django.db.transaction import TransactionManagementError
 from django.test import override_settings
 from django.utils import timezone
@@ -421,18 +422,50 @@ def test_a_compiled_update_writes_what_save_with_update_fields_writes(resident):
     written = (fresh.legal_name, fresh.town, fresh.phone, fresh.updated_at)
     assert written == ("Ada Two", "Northgate", None, profile.updated_at)
     assert fresh.preferred_name == "Ada"
+    compiled.update(profile)  # nothing but the date-time changes: still its one row
     ResidentProfile.objects.filter(pk=profile.pk).delete()
-    with pytest.raises(DatabaseError, match="did not affect any rows"):
-        compiled.update(profile)
+    with transaction.atomic():
+        with pytest.raises(DatabaseError, match="did not affect any rows"):
+            compiled.update(profile)
+        # As save(): the block is marked for rollback, so that a caller who caught the
+        # error cannot commit the rest of its work without this row.
+        assert transaction.get_rollback()
+
+
+def test_a_compiled_update_is_the_statement_django_writes(resident):
+    fields = ["legal_name", "town", "updated_at"]
+    compiled = CompiledUpdate(ResidentProfile, fields)
+    query = ResidentProfile.objects.filter(pk=10**9).query.chain(UpdateQuery)
+    meta = ResidentProfile._meta
+    values = {"legal_name": "text", "town": "text", "updated_at": timezone.now()}
+    query.add_update_fields([(meta.get_field(name), None, values[name]) for name in fields])
+    django_sql, _params = query.get_compiler("default").as_sql()
+    assert compiled._written("default") == django_sql
+
+
+def test_a_compiled_update_finds_a_row_by_a_uuid_key(department):
+    """SQLite keeps a UUID key as hex digits, PostgreSQL as a uuid."""
+    dataset = Dataset.objects.create(name="compiled-update", department=department, licence_id="x")
+    dataset.titles, dataset.contact_name = {"en": "Potholes"}, "Streets team"
+    CompiledUpdate(Dataset, ["titles", "contact_name"]).update(dataset)
+    fresh = Dataset.objects.get(pk=dataset.pk)
+    assert (fresh.titles, fresh.contact_name) == ({"en": "Potholes"}, "Streets team")
 
 
 def test_a_compiled_update_refuses_what_save_would_write_otherwise(resident):
-    for fields, what in ((["id", "town"], "the primary key"), ([], "no field")):
+    for fields, what in (
+        (["id", "town"], "the primary key"),
+        (["town", "town"], "a field named twice"),
+        (["ward"], "a foreign key"),
+        ([], "no field"),
+    ):
         with pytest.raises(ImproperlyConfigured, match=what):
             CompiledUpdate(ResidentProfile, fields)
     compiled = CompiledUpdate(ResidentProfile, ["town"])
-    with pytest.raises(ValueError, match="no key"):
+    with pytest.raises(ValueError, match="not saved yet"):
         compiled.update(ResidentProfile(user=resident, legal_name="x"))
+    with pytest.raises(ValueError, match="not a ResidentProfile"):
+        compiled.update(resident)
     profile, _ = ResidentProfile.objects.get_or_create(user=resident, defaults={"legal_name": "x"})
     profile.town = F("postcode")
     with pytest.raises(TypeError, match="expression"):
