@@ -50,7 +50,7 @@ from uuid import UUID
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, models, router, transaction
-from django.db.models import NOT_PROVIDED, QuerySet
+from django.db.models import NOT_PROVIDED, QuerySet, signals
 from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql import InsertQuery
 from django.db.transaction import TransactionManagementError
@@ -367,9 +367,10 @@ class CompiledInsert(Generic[ModelT]):
     :meth:`insert` writes what ``save()`` writes for a new instance: every concrete field
     but the automatic key, each value through the field's ``pre_save`` (``auto_now_add``
     sets the instance's attribute, as it does there) and ``get_db_prep_save``; it sets the
-    new primary key and marks the instance saved. It sends no ``pre_save`` or
-    ``post_save`` signal and calls no overridden ``save()``: use it only for a model that
-    has none it needs. Refused (``ImproperlyConfigured``): a model with parents, foreign
+    new primary key and marks the instance saved; it sends the ``pre_save`` and
+    ``post_save`` signals ``save()`` sends (the fault tests hold a process on an audit
+    event's). It calls no overridden ``save()``: use it only for a model whose ``save()``
+    adds nothing an insert needs. Refused (``ImproperlyConfigured``): a model with parents, foreign
     keys, a primary key that is not automatic, a field with its own SQL placeholder,
     database defaults or generated fields; (``ValueError``) an instance already saved or
     given a key; (``TypeError``) a value that is an expression.
@@ -413,10 +414,14 @@ class CompiledInsert(Generic[ModelT]):
             raise ValueError(f"this {self.model.__name__} is already saved")
         if instance.pk is not None:
             raise ValueError(f"this new {self.model.__name__} has a key: save() it instead")
-        alias = using or router.db_for_write(self.model, instance=instance)
+        origin = type(instance)
+        alias = using or router.db_for_write(origin, instance=instance)
         connection = connections[alias]
         compiled = self._compiled.get_or_make(
             (alias, connection.vendor), lambda: self._compiled_for(alias)
+        )
+        signals.pre_save.send(
+            sender=origin, instance=instance, raw=False, using=alias, update_fields=None
         )
         params = _saved_values(instance, compiled.fields, connection, adding=True)
         meta = self.model._meta
@@ -431,6 +436,14 @@ class CompiledInsert(Generic[ModelT]):
         instance.pk = key
         instance._state.adding = False
         instance._state.db = alias
+        signals.post_save.send(
+            sender=origin,
+            instance=instance,
+            created=True,
+            update_fields=None,
+            raw=False,
+            using=alias,
+        )
 
     def _compiled_for(self, alias: str) -> _CompiledInsert:
         connection = connections[alias]
@@ -465,7 +478,8 @@ class CompiledUpdate(Generic[ModelT]):
     ``auto_now`` date-time set on the instance, as there) and ``get_db_prep_save``, on the
     database the routers choose for writing the instance; ``DatabaseError`` when no row
     was updated, as that ``save()`` raises; an error marks the enclosing atomic block for
-    rollback, as there. It sends no signal and calls no overridden ``save()``. Refused
+    rollback, as there; the ``pre_save`` and ``post_save`` signals, as there. It calls no
+    overridden ``save()``. Refused
     (``ImproperlyConfigured``): the primary key, a composite key, a field named twice, a
     field that is not a column of the model's own table, a foreign key (``save()`` checks
     the related object first), a generated field, a field with its own SQL placeholder;
@@ -514,9 +528,14 @@ class CompiledUpdate(Generic[ModelT]):
             raise ValueError(f"not a {self.model.__name__}: {type(instance).__name__}")
         if instance._state.adding or instance.pk is None:
             raise ValueError(f"this {self.model.__name__} is not saved yet: save() it instead")
-        alias = using or router.db_for_write(type(instance), instance=instance)
+        origin = type(instance)
+        alias = using or router.db_for_write(origin, instance=instance)
         connection = connections[alias]
         sql = self._sql.get_or_make((alias, connection.vendor), lambda: self._written(alias))
+        update_fields = frozenset(field.name for field in self._fields)
+        signals.pre_save.send(
+            sender=origin, instance=instance, raw=False, using=alias, update_fields=update_fields
+        )
         params = _saved_values(instance, self._fields, connection, adding=False)
         params.append(
             self.model._meta.pk.get_db_prep_value(instance.pk, connection, prepared=False)
@@ -526,6 +545,14 @@ class CompiledUpdate(Generic[ModelT]):
             if cursor.rowcount != 1:
                 raise DatabaseError("Save with update_fields did not affect any rows.")
         instance._state.db = alias
+        signals.post_save.send(
+            sender=origin,
+            instance=instance,
+            created=False,
+            update_fields=update_fields,
+            raw=False,
+            using=alias,
+        )
 
     def _written(self, alias: str) -> str:
         quote = connections[alias].ops.quote_name

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import UpdateQuery
 from django.db.transaction import TransactionManagementError
 from django.test import override_settings
@@ -470,3 +471,30 @@ def test_a_compiled_update_refuses_what_save_would_write_otherwise(resident):
     profile.town = F("postcode")
     with pytest.raises(TypeError, match="expression"):
         compiled.update(profile)
+
+
+def test_compiled_writes_send_the_signals_save_sends(resident):
+    """pre_save and post_save, as save() sends them (created, update_fields): what a
+    receiver (the fault tests' hold on an audit event's commit) is told."""
+    heard = []
+
+    def receiver(signal, sender, instance, **kwargs):
+        heard.append((signal, sender, kwargs.get("created"), kwargs["update_fields"]))
+
+    for signal in (pre_save, post_save):
+        signal.connect(receiver, weak=False)
+    try:
+        event = AuditEvent(**_event_content(10_005, resident))
+        CompiledInsert(AuditEvent).insert(event)
+        profile, _ = ResidentProfile.objects.get_or_create(
+            user=resident, defaults={"legal_name": "x"}
+        )
+        CompiledUpdate(ResidentProfile, ["town"]).update(profile)
+    finally:
+        for signal in (pre_save, post_save):
+            signal.disconnect(receiver)
+    assert heard[:2] == [(pre_save, AuditEvent, None, None), (post_save, AuditEvent, True, None)]
+    assert heard[-2:] == [
+        (pre_save, ResidentProfile, None, frozenset({"town"})),
+        (post_save, ResidentProfile, False, frozenset({"town"})),
+    ]
