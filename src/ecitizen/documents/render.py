@@ -78,6 +78,22 @@ def _static_data_uri(path: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(file.read_bytes()).decode('ascii')}"
 
 
+#: The part of a rendered document's CSS that depends only on its design and the brand
+#: colour (``_base.html`` says what goes in it).
+_DESIGN_STYLE = re.compile(r'<style id="document-style">(.*?)</style>', re.DOTALL)
+
+
+@functools.lru_cache(maxsize=32)
+def _design_stylesheet(css: str) -> Any:
+    """``css`` parsed by WeasyPrint, once per process and text (a sixth of a receipt's
+    rendering was parsing it again). The parsed stylesheet is only read while a document
+    is laid out, so documents rendered at once may share it; it may fetch nothing."""
+    import weasyprint
+    from weasyprint.urls import URLFetcher
+
+    return weasyprint.CSS(string=css, url_fetcher=URLFetcher(allowed_protocols={"data"}))
+
+
 def logo_data_uri() -> str:
     """The authority's logo (``AUTHORITY_LOGO``) as a data URI; empty if there is none."""
     path = str(settings.AUTHORITY_LOGO or "")
@@ -124,7 +140,7 @@ def render_pdf(
     """
     url = verification_url(code)
     with translation.override(language):
-        html = render_to_string(
+        html: str = render_to_string(
             f"documents/pdf/{template}.html",
             {
                 "brand": brand(),
@@ -150,10 +166,17 @@ def render_pdf(
     import weasyprint
     from weasyprint.urls import URLFetcher
 
+    # The design's CSS is taken out of the page and given parsed (a user stylesheet to
+    # WeasyPrint: below the page's own @page rule, above the user agent's defaults).
+    design = _DESIGN_STYLE.search(html)
+    stylesheets = []
+    if design is not None:
+        stylesheets.append(_design_stylesheet(design.group(1)))
+        html = html[: design.start()] + html[design.end() :]
     document = weasyprint.HTML(
         string=html,
         base_url=str(settings.PUBLIC_BASE_URL),
         url_fetcher=URLFetcher(allowed_protocols={"data"}),
     )
-    pdf: Any = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
+    pdf: Any = document.write_pdf(stylesheets=stylesheets, pdf_variant=PDF_VARIANT, pdf_tags=True)
     return bytes(pdf)

@@ -122,6 +122,54 @@ def test_every_design_prints_what_it_must(resident, template):
     rendered.close()
 
 
+def _render(template: str, *, code: str, holder: str, reference: str, language: str) -> bytes:
+    return render.render_pdf(
+        template=template,
+        code=code,
+        title="Building permit",
+        reference=reference,
+        holder_name=holder,
+        printed=[("Site", "12 Mill Lane, Riverton RV1 2AB")],
+        issued_at=ISSUE_DAY,
+        valid_until=None,
+        language=language,
+    )
+
+
+@pytest.mark.parametrize("template", render.DOCUMENT_TEMPLATES)
+def test_a_designs_stylesheet_is_one_for_all_its_documents(template, monkeypatch):
+    """The design's CSS is parsed once per process and text (render._design_stylesheet):
+    it must hold nothing of a document, or each document would parse, and keep, its own."""
+    parsed = render._design_stylesheet
+    seen: list[str] = []
+
+    def recording(css: str):
+        seen.append(css)
+        return parsed(css)
+
+    monkeypatch.setattr(render, "_design_stylesheet", recording)
+    _render(template, code="A" * 16, holder="Alex Morgan", reference="RIV-1", language="en")
+    misses = parsed.cache_info().misses
+    _render(template, code="B" * 16, holder="Ada Lovelace", reference="RIV-2", language="ar")
+    assert len(seen) == 2, "the design's <style id=document-style> was not found"
+    assert seen[0] == seen[1]
+    assert parsed.cache_info().misses == misses  # the second document parsed nothing
+
+
+def test_the_design_stylesheet_is_applied(settings):
+    """The brand band of a receipt is painted in the brand colour: the design's CSS, given
+    to WeasyPrint apart from the page, still styles it."""
+    settings.AUTHORITY_BRAND_COLOUR = "#7a1f5c"
+    pdf = _render("receipt", code="C" * 16, holder="Alex Morgan", reference="R", language="en")
+    document = pdfium.PdfDocument(pdf)
+    try:
+        image = document[0].render(scale=1).to_pil().convert("RGB")
+    finally:
+        document.close()
+    # A4 at 72 dpi (2.835 points a millimetre); the band starts 16 mm in and 14 mm down.
+    assert image.getpixel((round(20 * 2.835), round(16 * 2.835))) == (0x7A, 0x1F, 0x5C)
+
+
 def test_issuing_records_everything_and_is_audited(resident):
     with time_machine.travel(ISSUE_DAY, tick=False):
         document = issue(resident, valid_for_days=30)
