@@ -10,7 +10,8 @@ the settings, here again at signing, and by ``check --deploy``) unless
 
 The loaded signer is cached per process and per file version (path and modification
 time), so signing costs one signature, not a key load, and a renewed certificate on disk is
-picked up without a restart.
+picked up without a restart. The room the signature takes in the file is worked out once
+per signer too (pyHanko would otherwise make a dummy signature before each real one).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import fcntl
 import functools
 import io
 import os
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,6 +212,36 @@ def signer_for(identity: SigningIdentity) -> signers.SimpleSigner:
     )
 
 
+#: Per signer, the bytes pyHanko reserves in the file for its signature.
+_container_sizes: weakref.WeakKeyDictionary[signers.Signer, int] = weakref.WeakKeyDictionary()
+
+
+def _container_size(pdf_signer: signers.PdfSigner, pdf: bytes) -> int:
+    """The room (hexadecimal digits) to leave for ``pdf_signer``'s signature in ``pdf``:
+    pyHanko's own estimate (a dry-run signature, plus its margin), made once per signer.
+
+    It depends only on the signer (key, certificate chain) and on what each signature
+    holds, which :func:`sign_pdf` keeps the same for every document: no timestamp, no
+    revocation data (a signature that adds either must not reuse the figure). Must run
+    outside an event loop, as pyHanko's synchronous signing does.
+    """
+    signer = pdf_signer.signer
+    size = _container_sizes.get(signer)
+    if size is None:
+        # A writer of its own: a signing session adds the signature field to its writer.
+        session = pdf_signer.init_signing_session(
+            IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        )
+
+        async def estimate() -> int:
+            validation = await session.perform_presign_validation()
+            return int(await session.estimate_signature_container_size(validation))
+
+        size = asyncio.run(estimate())
+        _container_sizes[signer] = size
+    return size
+
+
 def sign_pdf(pdf: bytes, *, reason: str, location: str | None = None) -> bytes:
     """``pdf`` with a PAdES baseline (B-B) certification signature of the authority.
 
@@ -229,8 +261,9 @@ def sign_pdf(pdf: bytes, *, reason: str, location: str | None = None) -> bytes:
     pdf_signer = signers.PdfSigner(meta, signer=signer_for(signing_identity()))
 
     def sign() -> bytes:
+        reserved = _container_size(pdf_signer, pdf)
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        return bytes(pdf_signer.sign_pdf(writer).getvalue())
+        return bytes(pdf_signer.sign_pdf(writer, bytes_reserved=reserved).getvalue())
 
     try:
         asyncio.get_running_loop()

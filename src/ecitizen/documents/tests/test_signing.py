@@ -73,6 +73,38 @@ def test_demo_certificate_signs(demo_settings):
     assert status.bottom_line
 
 
+def test_the_signatures_room_is_estimated_once_per_signer(signing_certificate, monkeypatch):
+    """pyHanko sizes a signature's field by a dry-run signature: sign_pdf has it do so once
+    per signer, and every signature made in the room so found validates, whatever the
+    document (an ECDSA signature's length varies by a few bytes from one to the next)."""
+    import weasyprint
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.signers.pdf_signer import PdfSigningSession
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    estimate = PdfSigningSession.estimate_signature_container_size
+    estimates: list[int] = []
+
+    async def counted(self, *args, **kwargs):
+        size = await estimate(self, *args, **kwargs)
+        estimates.append(size)
+        return size
+
+    monkeypatch.setattr(PdfSigningSession, "estimate_signature_container_size", counted)
+    documents = [f"<p>{text}</p>" for text in ("Hello", "A longer document. " * 400, "é")]
+    context = ValidationContext(trust_roots=[load_cert_from_pemder(str(signing_certificate))])
+    for number, html in enumerate(documents * 2):
+        signed = signing.sign_pdf(weasyprint.HTML(string=html).write_pdf(), reason=f"{number}")
+        (signature,) = PdfFileReader(BytesIO(signed)).embedded_signatures
+        status = in_fresh_thread(
+            lambda signature=signature: validate_pdf_signature(signature, context)
+        )
+        assert status.bottom_line, number
+    assert len(estimates) == 1
+
+
 def test_configured_files_are_used_and_the_signer_is_cached(settings, tmp_path):
     key_path, cert_path = make_signing_pair(tmp_path)
     settings.DOCUMENT_SIGNING_KEY_FILE = str(key_path)
