@@ -81,6 +81,13 @@ def _static_data_uri(path: str) -> str:
 #: The part of a rendered document's CSS that depends only on its design and the brand
 #: colour (``_base.html`` says what goes in it).
 _DESIGN_STYLE = re.compile(r'<style id="document-style">(.*?)</style>', re.DOTALL)
+#: What a design's CSS may hold and still be parsed apart from its page: not rules that
+#: WeasyPrint registers with the document being rendered (fonts, counter styles, colour
+#: profiles, imports), not ``@page`` (the page's own would override it) and not
+#: ``!important`` (it would override the page's rules, as a user's own style does).
+_DOCUMENT_BOUND = re.compile(
+    r"@(?:font-face|counter-style|color-profile|import|page)\b|!\s*important", re.IGNORECASE
+)
 
 
 @functools.lru_cache(maxsize=32)
@@ -92,6 +99,18 @@ def _design_stylesheet(css: str) -> Any:
     from weasyprint.urls import URLFetcher
 
     return weasyprint.CSS(string=css, url_fetcher=URLFetcher(allowed_protocols={"data"}))
+
+
+def design_split(html: str) -> tuple[str, list[Any]]:
+    """``html`` without its design's CSS, and that CSS parsed (:func:`_design_stylesheet`),
+    to be given to WeasyPrint as a user stylesheet: below the page's own rules, above the
+    user agent's defaults. When the page has no ``document-style`` element, or its CSS
+    holds what only works in the page (a deployer's own design may), ``html`` unchanged
+    and no stylesheet."""
+    design = _DESIGN_STYLE.search(html)
+    if design is None or _DOCUMENT_BOUND.search(design.group(1)):
+        return html, []
+    return html[: design.start()] + html[design.end() :], [_design_stylesheet(design.group(1))]
 
 
 def logo_data_uri() -> str:
@@ -166,13 +185,7 @@ def render_pdf(
     import weasyprint
     from weasyprint.urls import URLFetcher
 
-    # The design's CSS is taken out of the page and given parsed (a user stylesheet to
-    # WeasyPrint: below the page's own @page rule, above the user agent's defaults).
-    design = _DESIGN_STYLE.search(html)
-    stylesheets = []
-    if design is not None:
-        stylesheets.append(_design_stylesheet(design.group(1)))
-        html = html[: design.start()] + html[design.end() :]
+    html, stylesheets = design_split(html)
     document = weasyprint.HTML(
         string=html,
         base_url=str(settings.PUBLIC_BASE_URL),

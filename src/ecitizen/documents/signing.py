@@ -212,21 +212,33 @@ def signer_for(identity: SigningIdentity) -> signers.SimpleSigner:
     )
 
 
-#: Per signer, the bytes pyHanko reserves in the file for its signature.
-_container_sizes: weakref.WeakKeyDictionary[signers.Signer, int] = weakref.WeakKeyDictionary()
+#: Per signer, and per digest and kind of signature, the bytes pyHanko reserves in the
+#: file for a signature.
+_container_sizes: weakref.WeakKeyDictionary[signers.Signer, dict[tuple[str, str], int]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def _container_size(pdf_signer: signers.PdfSigner, pdf: bytes) -> int:
+def _container_size(pdf_signer: signers.PdfSigner, pdf: bytes) -> int | None:
     """The room (hexadecimal digits) to leave for ``pdf_signer``'s signature in ``pdf``:
-    pyHanko's own estimate (a dry-run signature, plus its margin), made once per signer.
-
-    It depends only on the signer (key, certificate chain) and on what each signature
-    holds, which :func:`sign_pdf` keeps the same for every document: no timestamp, no
-    revocation data (a signature that adds either must not reuse the figure). Must run
-    outside an event loop, as pyHanko's synchronous signing does.
+    pyHanko's own estimate (a dry-run signature, plus its margin), made once per signer,
+    digest and kind of signature. Only those, the key and its certificates shape it (the
+    reason, place and name are outside the signature; PAdES leaves the time out of it);
+    a timestamp or revocation data would not, so for a signature with either, ``None``:
+    pyHanko estimates each time. Must run outside an event loop, as pyHanko's synchronous
+    signing does.
     """
+    meta = pdf_signer.signature_meta
+    if (
+        pdf_signer.default_timestamper is not None
+        or meta.embed_validation_info
+        or meta.validation_context is not None
+    ):
+        return None
     signer = pdf_signer.signer
-    size = _container_sizes.get(signer)
+    kind = (str(meta.md_algorithm), str(meta.subfilter))
+    sizes = _container_sizes.setdefault(signer, {})
+    size = sizes.get(kind)
     if size is None:
         # A writer of its own: a signing session adds the signature field to its writer.
         session = pdf_signer.init_signing_session(
@@ -238,7 +250,7 @@ def _container_size(pdf_signer: signers.PdfSigner, pdf: bytes) -> int:
             return int(await session.estimate_signature_container_size(validation))
 
         size = asyncio.run(estimate())
-        _container_sizes[signer] = size
+        sizes[kind] = size
     return size
 
 

@@ -122,16 +122,16 @@ def test_every_design_prints_what_it_must(resident, template):
     rendered.close()
 
 
-def _render(template: str, *, code: str, holder: str, reference: str, language: str) -> bytes:
+def _render(template: str, *, code: str, language: str, **values) -> bytes:
     return render.render_pdf(
         template=template,
         code=code,
-        title="Building permit",
-        reference=reference,
-        holder_name=holder,
-        printed=[("Site", "12 Mill Lane, Riverton RV1 2AB")],
-        issued_at=ISSUE_DAY,
-        valid_until=None,
+        title=values.get("title", "Building permit"),
+        reference=values.get("reference", "RIV-1"),
+        holder_name=values.get("holder", "Alex Morgan"),
+        printed=values.get("printed", [("Site", "12 Mill Lane, Riverton RV1 2AB")]),
+        issued_at=values.get("issued_at", ISSUE_DAY),
+        valid_until=values.get("valid_until"),
         language=language,
     )
 
@@ -139,7 +139,8 @@ def _render(template: str, *, code: str, holder: str, reference: str, language: 
 @pytest.mark.parametrize("template", render.DOCUMENT_TEMPLATES)
 def test_a_designs_stylesheet_is_one_for_all_its_documents(template, monkeypatch):
     """The design's CSS is parsed once per process and text (render._design_stylesheet):
-    it must hold nothing of a document, or each document would parse, and keep, its own."""
+    it must hold nothing of a document, or each document would parse, and keep, its own.
+    The two documents have no value in common."""
     parsed = render._design_stylesheet
     seen: list[str] = []
 
@@ -148,19 +149,51 @@ def test_a_designs_stylesheet_is_one_for_all_its_documents(template, monkeypatch
         return parsed(css)
 
     monkeypatch.setattr(render, "_design_stylesheet", recording)
-    _render(template, code="A" * 16, holder="Alex Morgan", reference="RIV-1", language="en")
+    _render(template, code="A" * 16, language="en")
     misses = parsed.cache_info().misses
-    _render(template, code="B" * 16, holder="Ada Lovelace", reference="RIV-2", language="ar")
+    _render(
+        template,
+        code="B" * 16,
+        language="ar",
+        title="Street trading licence",
+        reference="PCN-2027-000042",
+        holder="Ada Lovelace",
+        printed=[("Pitch", "Market Square 4"), ("Hours", "8:00 to 18:00")],
+        issued_at=ISSUE_DAY + datetime.timedelta(days=400, hours=5),
+        valid_until=datetime.date(2028, 2, 29),
+    )
     assert len(seen) == 2, "the design's <style id=document-style> was not found"
     assert seen[0] == seen[1]
     assert parsed.cache_info().misses == misses  # the second document parsed nothing
+
+
+@pytest.mark.parametrize(
+    "css",
+    [
+        "@font-face { font-family: Brand; src: url(data:font/woff2;base64,AA==); }",
+        "@page { size: A5; }",
+        "@counter-style stars { system: cyclic; symbols: '*'; }",
+        "@import url(data:text/css,p{color:red});",
+        "p { color: red ! important; }",
+    ],
+)
+def test_a_design_that_needs_its_page_stays_in_it(css):
+    """CSS that WeasyPrint binds to the document it renders (fonts, counter styles,
+    imports), or that would change the cascade outside the page (@page, !important), is
+    not taken out: a deployer's own design keeps working as written."""
+    page = f'<html><head><style id="document-style">{css}</style></head><body></body></html>'
+    assert render.design_split(page) == (page, [])
+    plain = '<html><head><style id="document-style">p { color: red; }</style></head></html>'
+    html, stylesheets = render.design_split(plain)
+    assert html == "<html><head></head></html>"
+    assert len(stylesheets) == 1
 
 
 def test_the_design_stylesheet_is_applied(settings):
     """The brand band of a receipt is painted in the brand colour: the design's CSS, given
     to WeasyPrint apart from the page, still styles it."""
     settings.AUTHORITY_BRAND_COLOUR = "#7a1f5c"
-    pdf = _render("receipt", code="C" * 16, holder="Alex Morgan", reference="R", language="en")
+    pdf = _render("receipt", code="C" * 16, language="en")
     document = pdfium.PdfDocument(pdf)
     try:
         image = document[0].render(scale=1).to_pil().convert("RGB")

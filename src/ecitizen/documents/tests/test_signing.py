@@ -105,6 +105,22 @@ def test_the_signatures_room_is_estimated_once_per_signer(signing_certificate, m
     assert len(estimates) == 1
 
 
+def test_a_signature_with_revocation_data_is_sized_each_time(signing_certificate):
+    """Revocation data (or a timestamp) makes a signature's size vary with what the
+    validation finds: such a signature does not reuse a figure."""
+    from pyhanko.sign import signers as pyhanko_signers
+    from pyhanko_certvalidator import ValidationContext
+
+    signer = signing.signer_for(signing.signing_identity())
+    meta = pyhanko_signers.PdfSignatureMetadata(
+        field_name=signing.SIGNATURE_FIELD,
+        validation_context=ValidationContext(trust_roots=[]),
+        embed_validation_info=True,
+    )
+    pdf_signer = pyhanko_signers.PdfSigner(meta, signer=signer)
+    assert signing._container_size(pdf_signer, b"") is None
+
+
 def test_configured_files_are_used_and_the_signer_is_cached(settings, tmp_path):
     key_path, cert_path = make_signing_pair(tmp_path)
     settings.DOCUMENT_SIGNING_KEY_FILE = str(key_path)
