@@ -189,6 +189,19 @@ def test_a_design_that_needs_its_page_stays_in_it(css):
     assert len(stylesheets) == 1
 
 
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_the_page_number_is_apart_from_its_word(language):
+    """The footer's "Page 1 / 1": in a right-to-left document an ordinary space before
+    the number fell at the line's visual end and was dropped (word and number joined)."""
+    from django.utils import translation
+
+    with translation.override(language):
+        word = translation.gettext("Page")
+    text = pdf_text(_render("receipt", code="D" * 16, language=language))
+    # pypdfium2 gives the right-to-left footer in its visual order.
+    assert f"{word} 1 / 1" in text or f"1 / 1 {word}" in text
+
+
 def test_the_design_stylesheet_is_applied(settings):
     """The brand band of a receipt is painted in the brand colour: the design's CSS, given
     to WeasyPrint apart from the page, still styles it."""
