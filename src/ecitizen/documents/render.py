@@ -90,15 +90,22 @@ _DOCUMENT_BOUND = re.compile(
 )
 
 
+def _data_only_fetcher() -> Any:
+    """WeasyPrint's fetcher for anything a document or its CSS refers to: ``data:`` URIs
+    only (see the module's docstring)."""
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols={"data"})
+
+
 @functools.lru_cache(maxsize=32)
 def _design_stylesheet(css: str) -> Any:
     """``css`` parsed by WeasyPrint, once per process and text (a sixth of a receipt's
     rendering was parsing it again). The parsed stylesheet is only read while a document
     is laid out, so documents rendered at once may share it; it may fetch nothing."""
     import weasyprint
-    from weasyprint.urls import URLFetcher
 
-    return weasyprint.CSS(string=css, url_fetcher=URLFetcher(allowed_protocols={"data"}))
+    return weasyprint.CSS(string=css, url_fetcher=_data_only_fetcher())
 
 
 def design_split(html: str) -> tuple[str, list[Any]]:
@@ -183,13 +190,10 @@ def render_pdf(
         )
     # Imported here: loading WeasyPrint takes a while, and most processes never render.
     import weasyprint
-    from weasyprint.urls import URLFetcher
 
     html, stylesheets = design_split(html)
     document = weasyprint.HTML(
-        string=html,
-        base_url=str(settings.PUBLIC_BASE_URL),
-        url_fetcher=URLFetcher(allowed_protocols={"data"}),
+        string=html, base_url=str(settings.PUBLIC_BASE_URL), url_fetcher=_data_only_fetcher()
     )
     pdf: Any = document.write_pdf(stylesheets=stylesheets, pdf_variant=PDF_VARIANT, pdf_tags=True)
     return bytes(pdf)

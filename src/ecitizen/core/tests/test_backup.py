@@ -40,7 +40,7 @@ from ecitizen.core.models import AuditEvent
 from ecitizen.core.tests.test_settings import _run
 from ecitizen.documents.services import upload_store
 from ecitizen.documents.tests.factories import issue
-from ecitizen.documents.tests.signing_fixtures import in_fresh_thread, make_signing_pair
+from ecitizen.documents.tests.signing_fixtures import make_signing_pair, signature_status
 from tests.factories import UserFactory
 from tests.processes import run_ecitizen
 
@@ -506,18 +506,10 @@ def _round_trip(*, tmp_path, age_key, database_url, restored_counts, document) -
 
 def _assert_signed_by(pdf: bytes, folder: Path, manifest: dict, identity) -> None:
     """The PDF's signature is intact and made by the certificate in the backup."""
-    from pyhanko.keys import load_cert_from_pemder
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
-
     (part,) = [p for p in manifest["parts"] if p["name"] == "signing-certificate"]
     certificate = folder.parent / "certificate-from-backup.pem"
     certificate.write_bytes(_plaintext(folder, part, identity))
-    (signature,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
-    context = ValidationContext(trust_roots=[load_cert_from_pemder(str(certificate))])
-    status = in_fresh_thread(lambda: validate_pdf_signature(signature, context))
-    assert status.bottom_line
+    assert signature_status(pdf, certificate).bottom_line
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's round trip")

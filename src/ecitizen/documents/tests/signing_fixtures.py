@@ -132,3 +132,18 @@ def media_storage(tmp_path, settings):
     """Uploads go to a temporary folder, not VAR_DIR/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+def signature_status(pdf: bytes, cert_path):
+    """pyHanko's validation of the one signature in ``pdf``, trusting only the certificate
+    at ``cert_path`` (its ``bottom_line`` says whether it holds)."""
+    import io
+
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    (signature,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+    context = ValidationContext(trust_roots=[load_cert_from_pemder(str(cert_path))])
+    return in_fresh_thread(lambda: validate_pdf_signature(signature, context))

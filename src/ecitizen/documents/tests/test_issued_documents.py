@@ -4,7 +4,6 @@ verification page, idempotent issuing, revocation and status."""
 from __future__ import annotations
 
 import datetime
-import io
 import re
 
 import pypdfium2 as pdfium
@@ -13,29 +12,18 @@ import time_machine
 import zxingcpp
 from django.core.files.storage import default_storage
 from django.utils import timezone
-from pyhanko.keys import load_cert_from_pemder
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
 
 from ecitizen.core.models import AuditEvent
 from ecitizen.documents import render, selectors, services
 from ecitizen.documents.models import IssuedDocument
 from ecitizen.documents.tests.factories import PRINTED, issue
-from ecitizen.documents.tests.signing_fixtures import in_fresh_thread
+from ecitizen.documents.tests.signing_fixtures import signature_status
 from ecitizen.notifications.models import Notification
 
 pytestmark = pytest.mark.usefixtures("signing_certificate", "media_storage")
 
 ISSUE_DAY = datetime.datetime(2026, 11, 3, 10, 0, tzinfo=datetime.UTC)
-
-
-def signature_status(pdf: bytes, cert_path):
-    reader = PdfFileReader(io.BytesIO(pdf))
-    (signature,) = reader.embedded_signatures
-    context = ValidationContext(trust_roots=[load_cert_from_pemder(str(cert_path))])
-    return in_fresh_thread(lambda: validate_pdf_signature(signature, context))
 
 
 def pdf_text(pdf: bytes) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import stat
 import subprocess
-from io import BytesIO, StringIO
+from io import StringIO
 
 import pytest
 from cryptography import x509
@@ -14,7 +14,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
 from ecitizen.documents import signing
-from ecitizen.documents.tests.signing_fixtures import in_fresh_thread, make_signing_pair
+from ecitizen.documents.tests.signing_fixtures import (
+    in_fresh_thread,
+    make_signing_pair,
+    signature_status,
+)
 
 
 @pytest.fixture
@@ -60,17 +64,9 @@ def test_an_expired_demo_certificate_is_replaced(demo_settings):
 
 def test_demo_certificate_signs(demo_settings):
     import weasyprint
-    from pyhanko.keys import load_cert_from_pemder
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
 
     signed = signing.sign_pdf(weasyprint.HTML(string="<p>Hello</p>").write_pdf(), reason="Test")
-    (signature,) = PdfFileReader(BytesIO(signed)).embedded_signatures
-    trust = load_cert_from_pemder(str(signing.signing_identity().cert_path))
-    context = ValidationContext(trust_roots=[trust])
-    status = in_fresh_thread(lambda: validate_pdf_signature(signature, context))
-    assert status.bottom_line
+    assert signature_status(signed, signing.signing_identity().cert_path).bottom_line
 
 
 def test_the_signatures_room_is_estimated_once_per_signer(signing_certificate, monkeypatch):
@@ -78,11 +74,7 @@ def test_the_signatures_room_is_estimated_once_per_signer(signing_certificate, m
     per signer, and every signature made in the room so found validates, whatever the
     document (an ECDSA signature's length varies by a few bytes from one to the next)."""
     import weasyprint
-    from pyhanko.keys import load_cert_from_pemder
-    from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.signers.pdf_signer import PdfSigningSession
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
 
     estimate = PdfSigningSession.estimate_signature_container_size
     estimates: list[int] = []
@@ -94,14 +86,9 @@ def test_the_signatures_room_is_estimated_once_per_signer(signing_certificate, m
 
     monkeypatch.setattr(PdfSigningSession, "estimate_signature_container_size", counted)
     documents = [f"<p>{text}</p>" for text in ("Hello", "A longer document. " * 400, "é")]
-    context = ValidationContext(trust_roots=[load_cert_from_pemder(str(signing_certificate))])
     for number, html in enumerate(documents * 2):
         signed = signing.sign_pdf(weasyprint.HTML(string=html).write_pdf(), reason=f"{number}")
-        (signature,) = PdfFileReader(BytesIO(signed)).embedded_signatures
-        status = in_fresh_thread(
-            lambda signature=signature: validate_pdf_signature(signature, context)
-        )
-        assert status.bottom_line, number
+        assert signature_status(signed, signing_certificate).bottom_line, number
     assert len(estimates) == 1
 
 
