@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.views.generic import RedirectView
 
 #: Views anyone may reach without signing in. Adding to this list is a security decision.
@@ -295,6 +295,15 @@ def test_every_ecitizen_view_declares_its_access_rule(name, url, callback):
         assert callback.access_rule == "public"
     else:
         assert callback.access_rule != "public", f"{name} is public but not on the public list"
+
+
+@pytest.mark.parametrize(("name", "url", "callback"), URLS, ids=[u[0] for u in URLS])
+def test_every_address_reaches_its_own_view(name, url, callback):
+    """A path goes to the first pattern that matches it, so the URL map's order decides
+    which view answers: each named address comes back to its own name, no earlier pattern
+    taking it (ecitizen/urls.py puts the prefixed mounts first, for speed)."""
+    match = resolve(url.split("?")[0])
+    assert (match.view_name, match.func) == (name, callback)
 
 
 def _assert_api_operations_declare_auth(name: str, callback) -> None:

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ecitizen.accounts.models import Role, User
 from ecitizen.accounts.selectors import (
     IdentityVerificationRequired,
+    resident_legal_name,
     user_has_role,
     user_with_profile,
     wards,
@@ -799,7 +800,8 @@ def _staff_case_page(
             if supervisor
             else None,
             "documents": documents_for_owner_about(user=case.applicant, reference=case.reference),
-            "profile": getattr(case.applicant, "profile", None),
+            "applicant_name": resident_legal_name(user_id=case.applicant_id)
+            or case.applicant.full_name,
         },
         status=status,
     )

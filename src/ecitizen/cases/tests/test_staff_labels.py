@@ -152,3 +152,23 @@ def _problems(old: str, new: str) -> list[str]:
 def test_a_definition_must_name_its_states_for_staff_and_its_answers_for_errors(old, new, expected):
     problems = _problems(old, new)
     assert any(problem.startswith(expected) for problem in problems), problems
+
+
+def test_the_staff_case_page_names_the_applicant_by_their_legal_name(
+    client, waiting_case, resident, works_officer
+):
+    """The legal name on the applicant's profile, else their account's name (an account
+    made outside the sign-up has no profile)."""
+    profile = resident.profile
+    profile.legal_name = "Alexandra Quinn Morgan"
+    profile.save()
+    sign_in_official(client, works_officer)
+    url = reverse("staff:case_detail", args=[waiting_case.reference])
+    applicant = '<dd class="govuk-summary-list__value">{}<br>'
+    body = client.get(url).content.decode()
+    assert applicant.format("Alexandra Quinn Morgan") in body
+    assert applicant.format(resident.full_name) not in body
+
+    profile.delete()
+    body = client.get(url).content.decode()
+    assert applicant.format(resident.full_name) in body
