@@ -408,6 +408,12 @@ class Registry:
     # name -> callable returning Prometheus metric families (see register_metric_source)
     metric_source_table: dict[str, Callable[[], Iterable[Any]]] = field(default_factory=dict)
     _identity: Identity | None = None
+    #: What :meth:`roles_with` and :meth:`staff_roles` worked out, read on every staff
+    #: request (the navigation checks two dozen capabilities): forgotten whenever a role
+    #: or a capability is registered or granted.
+    _roles_memo: dict[str | None, frozenset[str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     # --- writing (from AppConfig.ready) ---------------------------------------------------
 
@@ -419,6 +425,7 @@ class Registry:
         table[key] = value
 
     def register_role(self, role: RoleSpec) -> None:
+        self._roles_memo.clear()
         self._put(self.roles, role.code, role, "role")
 
     def register_capability(
@@ -427,6 +434,7 @@ class Registry:
         """Declare a capability and the roles that hold it, directly or as holders of the
         capabilities it ``includes``. Another app may grant it to more roles with
         :meth:`grant`."""
+        self._roles_memo.clear()
         capability = Capability(name, label, frozenset(roles), tuple(includes))
         existing = self.capabilities.get(name)
         if (
@@ -446,6 +454,7 @@ class Registry:
     def grant(self, name: str, *roles: str) -> None:
         """Give an existing capability to more roles (a new role's app does this)."""
         capability = self.capability(name)
+        self._roles_memo.clear()
         self.capabilities[name] = Capability(
             name, capability.label, capability.roles | frozenset(roles), capability.includes
         )
@@ -579,14 +588,22 @@ class Registry:
 
     def roles_with(self, capability: str) -> frozenset[str]:
         """The roles that hold ``capability``, directly or through those it includes."""
-        found = self.capability(capability)
-        return found.roles.union(*(self.roles_with(name) for name in found.includes))
+        roles = self._roles_memo.get(capability)
+        if roles is None:
+            found = self.capability(capability)
+            roles = found.roles.union(*(self.roles_with(name) for name in found.includes))
+            self._roles_memo[capability] = roles
+        return roles
 
     def capabilities_of(self, role: str) -> frozenset[str]:
         return frozenset(name for name in self.capabilities if role in self.roles_with(name))
 
     def staff_roles(self) -> frozenset[str]:
-        return frozenset(code for code, spec in self.roles.items() if spec.staff)
+        roles = self._roles_memo.get(None)
+        if roles is None:
+            roles = frozenset(code for code, spec in self.roles.items() if spec.staff)
+            self._roles_memo[None] = roles
+        return roles
 
     def authority_wide_roles(self) -> frozenset[str]:
         return frozenset(code for code, spec in self.roles.items() if spec.authority_wide)

@@ -50,6 +50,24 @@ def test_a_capability_that_includes_others_follows_their_later_grants():
     assert registry.capabilities_of("helper") == {"things.fix", "things.pages"}
 
 
+def test_the_roles_worked_out_follow_every_later_registration():
+    """roles_with and staff_roles are kept between calls (every staff request reads them):
+    a role or capability registered or granted afterwards shows at once."""
+    registry = Registry()
+    registry.register_role(RoleSpec("clerk", "Clerk"))
+    registry.register_capability("things.read", label="Read things", roles=["clerk"])
+    registry.register_capability("things.pages", label="Pages", includes=["things.read"])
+    assert registry.staff_roles() == {"clerk"}
+    assert registry.roles_with("things.pages") == {"clerk"}
+    registry.register_role(RoleSpec("boss", "Boss"))
+    assert registry.staff_roles() == {"clerk", "boss"}
+    registry.register_capability("things.read", label="Read things", roles=["clerk", "boss"])
+    assert registry.roles_with("things.pages") == {"clerk", "boss"}
+    registry.grant("things.read", "auditor")
+    assert registry.roles_with("things.read") == {"clerk", "boss", "auditor"}
+    assert registry.roles_with("things.pages") == {"clerk", "boss", "auditor"}
+
+
 def test_navigation_is_ordered_per_audience():
     registry = Registry()
     registry.register_nav(NavItem("b", "B", "core:home", "staff", order=20))
