@@ -130,8 +130,12 @@ def services_published_list(*, listed: bool | None = True) -> list[Service]:
     pages that list every published service (the catalogue, the officer's queue's
     filter, the performance table) built it on every request, some two thousand Python
     calls. Each current version's definition is given by its checksum
-    (:func:`_with_definitions`), not read with it."""
-    return _with_definitions(_PUBLISHED[listed].objects())
+    (:func:`_with_definitions`), not read with it.
+
+    The services are read on every call, but their instances are made again only when
+    what was read changed (``CompiledQuery.objects_shared``): they are shared between
+    requests, **read-only**."""
+    return _with_definitions(_PUBLISHED[listed].objects_shared())
 
 
 def services_with_extension(name: str) -> list[Service]:

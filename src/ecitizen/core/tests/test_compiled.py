@@ -77,6 +77,33 @@ def test_related_objects_come_in_the_same_row(resident, case_officer, django_ass
     assert compiled.objects(user=resident.pk) == []
 
 
+def test_shared_objects_are_made_again_only_when_the_rows_change(
+    case_officer, django_assert_num_queries
+):
+    """objects_shared: the query runs on every call; the instances (with their related
+    objects) are the last call's while the rows read are the same, made again from the
+    new rows as soon as any column of any row, joined ones included, differs."""
+    compiled = CompiledQuery(
+        RoleAssignment,
+        lambda user: RoleAssignment.objects.select_related("department").filter(user=user),
+        user=(SAMPLE, RoleAssignment._meta.get_field("user")),
+    )
+    with django_assert_num_queries(2):
+        first = compiled.objects_shared(user=case_officer.pk)
+        again = compiled.objects_shared(user=case_officer.pk)
+    assert first == list(RoleAssignment.objects.filter(user=case_officer)) != []
+    assert again is not first  # the caller's own list...
+    assert [id(a) for a in again] == [id(a) for a in first]  # ...of the same instances
+    name = first[0].department.name
+    type(first[0].department).objects.filter(pk=first[0].department_id).update(name="Renamed")
+    renamed = compiled.objects_shared(user=case_officer.pk)
+    assert renamed[0] is not first[0]
+    assert (renamed[0].department.name, first[0].department.name) == ("Renamed", name)
+    RoleAssignment.objects.filter(user=case_officer).delete()
+    assert compiled.objects_shared(user=case_officer.pk) == []
+    assert compiled.objects_shared(user=10**9) == []
+
+
 def test_a_values_query_gives_values_not_objects(resident):
     compiled = CompiledQuery(
         User, lambda pk: User.objects.filter(pk=pk).values_list("email"), pk=(SAMPLE, USER_ID)
