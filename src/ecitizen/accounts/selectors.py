@@ -648,8 +648,10 @@ def jurisdictions_by_code() -> dict[str, Jurisdiction]:
 
 
 def wards() -> list[Jurisdiction]:
-    """Every ward (the filters of the officials' lists offer them)."""
-    return _WARDS.objects()
+    """Every ward (the filters of the officials' lists offer them): read each time,
+    made into instances only when changed (``CompiledQuery.objects_shared``), which
+    are shared between requests and so **read-only**."""
+    return _WARDS.objects_shared()
 
 
 #: The officer's queue reads the wards on every request: compiled once per process
