@@ -86,7 +86,7 @@ def test_the_demo_settings_are_production_with_what_is_not_real_allowed(tmp_path
     found = _settings(env_file, tmp_path)
     assert found["DEBUG"] is False
     assert found["ALLOWED_HOSTS"] == ["127.0.0.1", "localhost"]
-    assert found["static"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    assert found["static"] == "ecitizen.core.static_storage.KeptManifestStaticFilesStorage"
     # Plain http on this machine: no redirect to https, cookies that http can carry, and
     # links in emails that open.
     assert found["SECURE_SSL_REDIRECT"] is False

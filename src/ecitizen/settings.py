@@ -773,9 +773,9 @@ STORAGES = {
     ),
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "ecitizen.core.static_storage.KeptManifestStaticFilesStorage"
             if _bool("STATIC_MANIFEST", not DEBUG)
-            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+            else "ecitizen.core.static_storage.KeptStaticFilesStorage"
         )
     },
 }
