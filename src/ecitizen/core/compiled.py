@@ -35,6 +35,10 @@ a transaction, as the ORM's (``TransactionManagementError`` otherwise).
 Django's own ``InsertQuery``, then run with each instance's values prepared as
 ``Model.save()`` prepares them; :class:`CompiledUpdate` for ``save(update_fields=...)``.
 
+:meth:`CompiledQuery.objects_shared` also keeps the instances made from the last rows
+read, and makes them again only when the rows differ: for the few rows of reference data
+most pages read, whose instances cost more to make than the query to run.
+
 Use it only where the profile shows the ORM's building cost on every request: a compiled
 query does not see a later change to the code that built it in a running process.
 """
