@@ -122,8 +122,9 @@ class CompiledQuery(Generic[ModelT]):
         #: Whether the query locks its rows, known once it is first built.
         self._locks: bool | None = None
         #: :meth:`objects_shared`: by database and values, the rows last read and the
-        #: instances made from them.
-        self._shared: dict[Hashable, tuple[list[tuple[Any, ...]], list[ModelT]]] = {}
+        #: instances made from them; forgotten with a change of settings, which may
+        #: convert the same rows otherwise (an encrypted field's keys).
+        self._shared: Kept[dict[Hashable, tuple[list[tuple[Any, ...]], list[ModelT]]]] = Kept()
 
     def objects(self, *, using: str | None = None, **values: Any) -> list[ModelT]:
         """The model instances the queryset would give for ``values``, read from ``using``
@@ -144,14 +145,15 @@ class CompiledQuery(Generic[ModelT]):
         alias = self._alias(using)
         compiled = self._compile(alias)
         fetched = self._fetch(alias, compiled, values)
-        key = (alias, compiled.sql, tuple(sorted(values.items())))
-        last = self._shared.get(key)
+        shared = self._shared.get_or_make("by database and values", dict)
+        key = (alias, tuple(sorted(values.items())))
+        last = shared.get(key)
         if last is not None and last[0] == fetched:
             return list(last[1])
         instances = self._instances(alias, compiled, self._converted(alias, compiled, fetched))
-        if len(self._shared) >= SHARED_KEPT:
-            self._shared.clear()
-        self._shared[key] = (fetched, instances)
+        if len(shared) >= SHARED_KEPT:
+            shared.clear()
+        shared[key] = (fetched, instances)
         return list(instances)
 
     def _instances(self, alias: str, compiled: _Compiled, rows: list[list[Any]]) -> list[ModelT]:

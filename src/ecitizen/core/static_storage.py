@@ -21,12 +21,15 @@ from ecitizen.core.processcache import Kept
 class _KeptAddresses:
     """Keeps what ``url()`` gives for each name (mixed in before a storage class)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._addresses: Kept[str] = Kept()
+
     def url(self, name: Any, force: bool = False) -> str:
-        kept: Kept[str] = self.__dict__.setdefault("_kept_addresses", Kept())
         storage: Any = super()
         # The plain storage's url() takes no ``force``; the manifest's is given it only
         # when asked, as Django's callers do.
-        return kept.get_or_make(
+        return self._addresses.get_or_make(
             (name, force),
             lambda: storage.url(name, force) if force else storage.url(name),
         )
