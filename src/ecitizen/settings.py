@@ -228,7 +228,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with request.user read at once rather than through a lazy proxy.
+    "ecitizen.core.middleware.ResolvedUserAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "ecitizen.core.middleware.SessionTimeoutMiddleware",
     "ecitizen.core.middleware.PreferencesMiddleware",

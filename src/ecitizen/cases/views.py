@@ -319,6 +319,7 @@ def question_page(  # noqa: PLR0911, PLR0912 - show, save, remove a file, or mov
         if q["type"] == "file"
     }
     files_present = {question_id for question_id, items in files.items() if items}
+    prefilled = [q["id"] for q in questions if q.get("prefill") and q["id"] not in answers]
     returning = request.GET.get("return") == "check"
     if request.method == "POST" and "remove_file" in request.POST:
         try:
@@ -351,11 +352,14 @@ def question_page(  # noqa: PLR0911, PLR0912 - show, save, remove a file, or mov
                 return redirect(_step_url(draft, spec))
     else:
         initial = QuestionPageForm.initial_from_answers(questions, answers)
-        applicant = user_with_profile(user_id=draft.applicant_id)
-        if applicant is None:  # the account deleted (with its drafts) since the draft was read
-            raise Http404
-        for question_id, value in prefill_values(questions, answers, applicant).items():
-            initial.setdefault(question_id, value)
+        if prefilled:
+            # Read only for a page with a question to prefill: a profile is nine fields
+            # to decrypt, most pages prefill none.
+            applicant = user_with_profile(user_id=draft.applicant_id)
+            if applicant is None:  # the account deleted (with its drafts) since the draft
+                raise Http404
+            for question_id, value in prefill_values(questions, answers, applicant).items():
+                initial.setdefault(question_id, value)
         form = QuestionPageForm(
             page=page, questions=questions, files_present=files_present, initial=initial
         )
@@ -368,7 +372,6 @@ def question_page(  # noqa: PLR0911, PLR0912 - show, save, remove a file, or mov
         back = reverse("cases:eligibility", args=[draft.pk, spec.eligibility[-1]["id"]])
     else:
         back = reverse("catalogue:start", args=[spec.slug])
-    prefilled = [q["id"] for q in questions if q.get("prefill") and q["id"] not in answers]
     return render(
         request,
         "cases/page.html",

@@ -122,3 +122,29 @@ def test_amounts_are_read_as_people_type_them(typed, stored):
     )
     assert form.is_valid(), form.errors
     assert form.answers() == {"value": stored}
+
+
+def test_only_a_page_with_a_question_to_prefill_reads_the_profile(client, shed, resident):
+    """A profile is nine fields to decrypt: a page prefilling none does not read it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ecitizen.accounts.models import ResidentProfile
+
+    profile_table = ResidentProfile._meta.db_table
+    client.force_login(resident)
+    url = _follow(client, client.get(reverse("cases:apply_start", args=["shed-permit"])))
+    url = _follow(client, client.post(url, {"answer": "yes"}))
+    draft = Draft.objects.get()
+
+    def profile_reads(page_id: str) -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(reverse("cases:page", args=[draft.pk, page_id]))
+        assert page.status_code == 200
+        reads = [q["sql"] for q in queries.captured_queries if profile_table in q["sql"]]
+        return len(reads), page.content.decode()
+
+    assert profile_reads("shed")[0] == 0
+    reads, contact = profile_reads("contact")
+    assert reads == 1
+    assert resident.profile.legal_name in contact

@@ -196,3 +196,25 @@ def test_a_session_save_cut_by_the_database_answers_503_not_400(client, resident
     Session.objects.filter(session_key=gone.session_key).delete()
     with pytest.raises(UpdateError):
         gone.save()
+
+
+def test_views_read_the_user_itself_not_a_lazy_proxy(client, resident, db):
+    """``request.user`` is resolved by the authentication middleware: a visitor without
+    a session costs no query for it, a signed-in person's account is the one read."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils.functional import LazyObject
+
+    with CaptureQueriesContext(connection) as queries:
+        visitor = client.get(reverse("core:livez"))
+    assert visitor.status_code == 200
+    assert type(visitor.wsgi_request.user) is AnonymousUser
+    assert queries.captured_queries == []
+
+    client.force_login(resident)
+    signed_in = client.get(reverse("accounts:home"))
+    assert signed_in.status_code == 200
+    assert not isinstance(signed_in.wsgi_request.user, LazyObject)
+    assert signed_in.wsgi_request.user == resident
+    assert signed_in.wsgi_request._cached_user is signed_in.wsgi_request.user  # auser's too
