@@ -547,27 +547,41 @@ class CompiledUpdate(Generic[ModelT]):
     key (``save()`` checks the related object first), a generated field, a field with its
     own SQL placeholder; (``ValueError``) an instance not saved yet or of another model;
     (``TypeError``) a value that is an expression.
+
+    ``guards``: columns whose values :meth:`update_unless_changed` requires the row to
+    still have (optimistic concurrency: the write happens only if nobody changed the row
+    since it was read); the same refusals apply to them.
     """
 
-    def __init__(self, model: type[ModelT], fields: Sequence[str]) -> None:
+    def __init__(
+        self, model: type[ModelT], fields: Sequence[str], *, guards: Sequence[str] = ()
+    ) -> None:
         meta = model._meta
         found = [meta.get_field(name) for name in fields]
+        guarded = [meta.get_field(name) for name in guards]
+        checked = [*found, *guarded]
         refused = [
             what
             for what, present in (
                 ("parents", bool(meta.parents)),
-                ("the primary key", any(field is meta.pk for field in found)),
+                ("the primary key", any(field is meta.pk for field in checked)),
                 ("a composite primary key", bool(getattr(meta, "is_composite_pk", False))),
-                ("a field named twice", len(set(found)) != len(found)),
+                (
+                    "a field named twice",
+                    len(set(found)) != len(found) or len(set(guarded)) != len(guarded),
+                ),
                 (
                     "a field that is not its own column",
-                    any(field not in meta.local_concrete_fields for field in found),
+                    any(field not in meta.local_concrete_fields for field in checked),
                 ),
-                ("a foreign key", any(field.is_relation for field in found)),
-                ("a generated field", any(getattr(field, "generated", False) for field in found)),
+                ("a foreign key", any(field.is_relation for field in checked)),
+                (
+                    "a generated field",
+                    any(getattr(field, "generated", False) for field in checked),
+                ),
                 (
                     "a field with its own placeholder",
-                    any(hasattr(field, "get_placeholder") for field in found),
+                    any(hasattr(field, "get_placeholder") for field in checked),
                 ),
             )
             if present
@@ -579,6 +593,7 @@ class CompiledUpdate(Generic[ModelT]):
             )
         self.model = model
         self._fields: tuple[models.Field[Any, Any], ...] = tuple(found)  # type: ignore[arg-type]
+        self._guards: tuple[models.Field[Any, Any], ...] = tuple(guarded)  # type: ignore[arg-type]
         self._sql: Kept[str] = Kept()
 
     def update(self, instance: ModelT, *, using: str | None = None) -> None:
@@ -586,27 +601,69 @@ class CompiledUpdate(Generic[ModelT]):
         database the routers choose for writing it. Side effects: each field's
         ``pre_save`` (``auto_now`` sets the instance's date-time); the instance is marked
         as belonging to that database."""
+        self._write(instance, using=using, expected=None)
+
+    def update_unless_changed(
+        self, instance: ModelT, *, expected: Mapping[str, Any], using: str | None = None
+    ) -> bool:
+        """:meth:`update`, only if the row's ``guards`` still hold the values
+        ``expected`` gives (by field name; ``None`` is refused: a column is never equal to
+        NULL). Returns whether the row was written: ``False`` when it changed or is gone
+        since it was read, and then no ``post_save`` is sent (``pre_save`` was, and the
+        instance's ``auto_now`` fields were set, as a ``save()`` that fails leaves them).
+        One statement: without a transaction it locks nothing but for its own write."""
+        if set(expected) != {field.name for field in self._guards}:
+            raise ValueError(f"expected: give exactly {[field.name for field in self._guards]}")
+        if any(value is None for value in expected.values()):
+            raise ValueError("expected: None never equals a column: guard another field")
+        return self._write(instance, using=using, expected=expected)
+
+    def _write(
+        self, instance: ModelT, *, using: str | None, expected: Mapping[str, Any] | None
+    ) -> bool:
         if not isinstance(instance, self.model):
             raise ValueError(f"not a {self.model.__name__}: {type(instance).__name__}")
         if instance._state.adding or instance.pk is None:
             raise ValueError(f"this {self.model.__name__} is not saved yet: save() it instead")
         alias = using or router.db_for_write(type(instance), instance=instance)
         connection = connections[alias]
-        sql = self._sql.get_or_make((alias, connection.vendor), lambda: self._written(alias))
+        guarded = expected is not None
+        sql = self._sql.get_or_make(
+            (alias, connection.vendor, guarded), lambda: self._written(alias, guarded=guarded)
+        )
         update_fields = frozenset(field.name for field in self._fields)
-        with _saving(instance, alias, update_fields=update_fields):
-            params = _saved_values(instance, self._fields, connection, adding=False)
-            params.append(
-                self.model._meta.pk.get_db_prep_value(instance.pk, connection, prepared=False)
-            )
-            with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                if cursor.rowcount != 1:
-                    raise DatabaseError("Save with update_fields did not affect any rows.")
+        try:
+            with _saving(instance, alias, update_fields=update_fields):
+                params = _saved_values(instance, self._fields, connection, adding=False)
+                params.append(
+                    self.model._meta.pk.get_db_prep_value(instance.pk, connection, prepared=False)
+                )
+                if expected is not None:
+                    params.extend(
+                        field.get_db_prep_value(expected[field.name], connection, prepared=False)
+                        for field in self._guards
+                    )
+                with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    written = cursor.rowcount == 1
+                    if not written and not guarded:  # as save() raises it, marking the rollback
+                        raise DatabaseError("Save with update_fields did not affect any rows.")
+                if not written:
+                    raise _NotWritten  # outside the rollback mark: the caller's answer, no error
+        except _NotWritten:
+            return False
+        return True
 
-    def _written(self, alias: str) -> str:
+    def _written(self, alias: str, *, guarded: bool) -> str:
         quote = connections[alias].ops.quote_name
         meta = self.model._meta
         table = quote(meta.db_table)
         columns = ", ".join(f"{quote(field.column)} = %s" for field in self._fields)
-        return f"UPDATE {table} SET {columns} WHERE {table}.{quote(meta.pk.column)} = %s"  # noqa: S608 - names from the model
+        conditions = [f"{table}.{quote(meta.pk.column)} = %s"]
+        if guarded:
+            conditions.extend(f"{table}.{quote(field.column)} = %s" for field in self._guards)
+        return f"UPDATE {table} SET {columns} WHERE {' AND '.join(conditions)}"  # noqa: S608 - names from the model
+
+
+class _NotWritten(Exception):
+    """No row was written by an update (``_saving`` then sends no ``post_save``)."""

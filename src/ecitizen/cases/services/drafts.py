@@ -111,8 +111,12 @@ _DRAFT_LOCKED = CompiledQuery(
 
 
 #: Only what changed, by a statement written once: every question page's POST saves here.
+#: Guarded by the draft's state and last change (``auto_now``: every write of its
+#: answers moves it) for :func:`_answers_saved_unless_changed`.
 _DRAFT_ANSWERS_SAVED = CompiledUpdate(
-    Draft, ["answers_json", "expires_at", "reminded_at", "updated_at"]
+    Draft,
+    ["answers_json", "expires_at", "reminded_at", "updated_at"],
+    guards=["status", "updated_at"],
 )
 
 
@@ -138,7 +142,6 @@ def _lock_open_draft(draft: Draft) -> Draft:
     return locked
 
 
-@transaction.atomic
 def draft_save_answers(
     *,
     draft: Draft,
@@ -148,7 +151,49 @@ def draft_save_answers(
 ) -> Draft:
     """Store answers (already validated by the page form) and upload new files for file
     questions. Extends the draft's life. Files are refused with ``UploadRejected`` (a
-    DomainError) before anything is saved when one of them is not acceptable."""
+    DomainError) before anything is saved when one of them is not acceptable; a draft no
+    longer open raises ``CaseError``. Returns the draft as saved.
+
+    ``values`` are merged into the answers the draft has in the database at the write
+    (another tab's answers are kept). Without files, that is one ``UPDATE`` when the
+    draft is unchanged since ``draft`` was read (:func:`_answers_saved_unless_changed`,
+    every question page's POST); otherwise, or when it changed, the draft is read again
+    and locked first (:func:`_draft_save_answers_locked`)."""
+    if not files and _answers_saved_unless_changed(draft, values):
+        return draft
+    return _draft_save_answers_locked(draft=draft, values=values, files=files, actor=actor)
+
+
+#: What :func:`_answers_saved_unless_changed` needs of the draft as read.
+_READ_FOR_SAVING = frozenset({"answers_json", "status", "updated_at"})
+
+
+def _answers_saved_unless_changed(draft: Draft, values: Mapping[str, Any]) -> bool:
+    """Merge ``values`` into ``draft``'s answers as read and write them, in one statement
+    that writes only if the row is still open and unchanged since (its ``updated_at``).
+    Returns whether it wrote; when not, ``draft`` holds the merged answers and a new
+    ``updated_at`` that are not the database's (read it again). The lock the other path
+    takes buys nothing here: whatever changed the row in between makes this write none."""
+    if draft.status != Draft.Status.OPEN or _READ_FOR_SAVING & draft.get_deferred_fields():
+        return False
+    read_at = draft.updated_at
+    draft.answers = {**draft.answers, **values}
+    draft.expires_at = _draft_expiry()
+    draft.reminded_at = None
+    return _DRAFT_ANSWERS_SAVED.update_unless_changed(
+        draft, expected={"status": Draft.Status.OPEN, "updated_at": read_at}
+    )
+
+
+@transaction.atomic
+def _draft_save_answers_locked(
+    *,
+    draft: Draft,
+    values: Mapping[str, Any],
+    files: Mapping[str, Sequence[UploadedFile]] | None,
+    actor: User,
+) -> Draft:
+    """:func:`draft_save_answers` on the draft read again and locked."""
     draft = _lock_open_draft(draft)
     spec = spec_for(draft.service_version)
     answers = draft.answers

@@ -470,7 +470,48 @@ def test_a_compiled_update_is_the_statement_django_writes(resident):
     values = {"legal_name": "text", "town": "text", "updated_at": timezone.now()}
     query.add_update_fields([(meta.get_field(name), None, values[name]) for name in fields])
     django_sql, _params = query.get_compiler("default").as_sql()
-    assert compiled._written("default") == django_sql
+    assert compiled._written("default", guarded=False) == django_sql
+
+
+def test_a_guarded_compiled_update_writes_only_a_row_unchanged_since_it_was_read(resident):
+    from django.db.models.signals import post_save
+
+    profile, _ = ResidentProfile.objects.get_or_create(
+        user=resident, defaults={"legal_name": "Ada One"}
+    )
+    compiled = CompiledUpdate(ResidentProfile, ["town", "updated_at"], guards=["updated_at"])
+    saved: list[str] = []
+
+    def count(sender, instance, **kwargs):
+        saved.append(instance.town)
+
+    post_save.connect(count, sender=ResidentProfile)
+    try:
+        read_at = profile.updated_at
+        profile.town = "Northgate"
+        assert compiled.update_unless_changed(profile, expected={"updated_at": read_at})
+        assert ResidentProfile.objects.get(pk=profile.pk).town == "Northgate"
+        assert saved == ["Northgate"]
+        # Another writer changes the row after this copy was read: nothing is written.
+        stale, read_at = ResidentProfile.objects.get(pk=profile.pk), profile.updated_at
+        profile.town = "Eastfield"
+        profile.save()
+        stale.town = "Westbury"
+        with transaction.atomic():
+            assert not compiled.update_unless_changed(stale, expected={"updated_at": read_at})
+            assert not transaction.get_rollback()  # an answer, not an error of the database
+        assert ResidentProfile.objects.get(pk=profile.pk).town == "Eastfield"
+        assert saved == ["Northgate", "Eastfield"]  # no post_save for the write not done
+    finally:
+        post_save.disconnect(count, sender=ResidentProfile)
+    with pytest.raises(ValueError, match="exactly"):
+        compiled.update_unless_changed(profile, expected={"town": "Eastfield"})
+    with pytest.raises(ValueError, match="None"):
+        compiled.update_unless_changed(profile, expected={"updated_at": None})
+    with pytest.raises(ImproperlyConfigured, match="the primary key"):
+        CompiledUpdate(ResidentProfile, ["town"], guards=["id"])
+    with pytest.raises(ImproperlyConfigured, match="a foreign key"):
+        CompiledUpdate(ResidentProfile, ["town"], guards=["ward"])
 
 
 def test_a_compiled_update_finds_a_row_by_a_uuid_key(department):
