@@ -265,7 +265,9 @@ TEMPLATES = [
                 "ecitizen.core.context_processors.platform",
                 "ecitizen.notifications.context_processors.inbox",
             ],
-            "builtins": ["ecitizen.core.templatetags.govuk"],
+            # dates: Django's date filter, the same text for less; after Django's own, it
+            # takes its place in every template (core/templatetags/dates.py).
+            "builtins": ["ecitizen.core.templatetags.govuk", "ecitizen.core.templatetags.dates"],
         },
     }
 ]

@@ -18,11 +18,10 @@ from django.db.models import QuerySet
 from django.urls import NoReverseMatch, get_script_prefix, resolve, reverse
 from django.urls.converters import get_converters
 from django.utils import timezone
-from django.utils.dates import MONTHS
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language
 
+from ecitizen.core.dateformat import month_names
 from ecitizen.core.forms import html_text
 from ecitizen.core.processcache import Kept
 
@@ -67,9 +66,6 @@ class Addresses:
         return before + quote(text, safe=RFC3986_SUBDELIMS + "/~:@") + after
 
 
-_month_names: Kept[list[str]] = Kept()
-
-
 def day_month_year(value: date, language: str | None = None, zone: tzinfo | None = None) -> str:
     """``value|date:"j F Y"`` ("7 November 2026", "7 novembre 2026"), the way the pages
     write a date, with the months' names translated once per language. An aware
@@ -78,10 +74,7 @@ def day_month_year(value: date, language: str | None = None, zone: tzinfo | None
     dates (each lookup reads a context-local variable)."""
     if isinstance(value, datetime) and timezone.is_aware(value):
         value = timezone.localtime(value, zone)
-    months = _month_names.get_or_make(
-        language or get_language(), lambda: [str(MONTHS[number]) for number in range(1, 13)]
-    )
-    return f"{value.day} {months[value.month - 1]} {value.year:04d}"
+    return f"{value.day} {month_names(language)[0][value.month - 1]} {value.year:04d}"
 
 
 def sentence(translated: str, **values: Any) -> SafeString:
