@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from ecitizen.cases.expected import DecisionExpected, decision_expected
 from ecitizen.cases.models import Case, CaseEvent, Draft
-from ecitizen.cases.selectors import case_question_files, case_timeline
+from ecitizen.cases.selectors import CaseFilesRead, case_files_read, case_timeline
 from ecitizen.cases.services import format_answer, spec_for
 from ecitizen.catalogue.spec import ServiceSpec, localised
 from ecitizen.core.authority import localised_name
@@ -87,10 +87,13 @@ def answer_rows(
     *,
     draft: Draft | None = None,
     case: Case | None = None,
+    case_files: CaseFilesRead | None = None,
     for_applicant: bool = True,
 ) -> list[AnswerSection]:
     """The answers, page by page, as summary-list rows. With a draft, each row links
-    back to its page ("Change"); with a case, file rows list the case's files.
+    back to its page ("Change"); with a case, file rows list the case's files (read by
+    ``case_files``, when the page reads them once for all its parts:
+    ``selectors.case_files_once``).
 
     A page with a title is a section under that heading. Pages without one (a single
     question, its label the page's heading) share a section with no heading: a heading
@@ -102,8 +105,9 @@ def answer_rows(
         question["type"] == "file" for page in spec.pages for question in page["questions"]
     )
     if asks_for_files and case is not None:
-        for item in case_question_files(case=case):
-            files_by_question.setdefault(item.question, []).append(item)
+        for item in case_files() if case_files is not None else case_files_read(case=case):
+            if item.question:
+                files_by_question.setdefault(item.question, []).append(item)
     elif asks_for_files and draft is not None:
         for draft_file in draft.files.select_related("upload"):
             files_by_question.setdefault(draft_file.question, []).append(draft_file)
@@ -387,10 +391,15 @@ def _who(case: Case, event: CaseEvent) -> str:
     return _("Helper who applied for you")
 
 
-def timeline_rows(case: Case, *, for_applicant: bool) -> list[TimelineRow]:
+def timeline_rows(
+    case: Case, *, for_applicant: bool, case_files: CaseFilesRead | None = None
+) -> list[TimelineRow]:
+    """The rows of ``case``'s timeline (``for_applicant``: the events its applicant
+    sees), with their files (read by ``case_files``, when the page reads them once for
+    all its parts: ``selectors.case_files_once``)."""
     spec = spec_for(case.service_version)
     rows = []
-    for event, files in case_timeline(case=case, visible_only=for_applicant):
+    for event, files in case_timeline(case=case, visible_only=for_applicant, files=case_files):
         if event.kind == CaseEvent.Kind.SUBMITTED:
             title = _("Application sent")
         elif event.kind == CaseEvent.Kind.ACTION:

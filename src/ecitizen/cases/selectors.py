@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -162,39 +163,59 @@ _EVENTS_OF_CASE = {
     )
     for visible_only in (False, True)
 }
-#: The files attached to a case's events, with their uploads.
-_EVENT_FILES_OF_CASE = CompiledQuery(
+#: The files of a case (attached to its events, or answering its questions), with their
+#: uploads.
+_FILES_OF_CASE = CompiledQuery(
     CaseFile,
-    lambda case: CaseFile.objects.filter(case=case, event__isnull=False).select_related("upload"),
+    lambda case: CaseFile.objects.filter(
+        Q(event__isnull=False) | Q(question__gt=""), case=case
+    ).select_related("upload"),
     case=(_A_CASE[0], CaseFile._meta.get_field("case")),
 )
 
 
-def case_timeline(*, case: Case, visible_only: bool) -> list[tuple[CaseEvent, list[CaseFile]]]:
+def case_files_read(*, case: Case) -> list[CaseFile]:
+    """The files of ``case``, those attached to its events and those answering its
+    questions, with their uploads: one query compiled once per process."""
+    return _FILES_OF_CASE.objects(case=case.pk)
+
+
+#: Gives a case's files as :func:`case_files_read` does, reading them at the first call
+#: only: a page of an application needs them for its timeline and for its answers.
+CaseFilesRead = Callable[[], list[CaseFile]]
+
+
+def case_files_once(*, case: Case) -> CaseFilesRead:
+    """What reads ``case``'s files (:func:`case_files_read`) when first called, and gives
+    the same list again after: for one page, which then reads them once or never."""
+    return functools.cache(lambda: case_files_read(case=case))
+
+
+def case_timeline(
+    *, case: Case, visible_only: bool, files: CaseFilesRead | None = None
+) -> list[tuple[CaseEvent, list[CaseFile]]]:
     """The events of ``case`` in order (``visible_only``: those its applicant sees), each
-    with the files attached to it and their uploads. Two queries compiled once per
-    process: every page of an application reads its timeline."""
+    with the files attached to it and their uploads (read by ``files``, when the page
+    reads them once for all its parts: :func:`case_files_once`). Two queries compiled
+    once per process, the second only when the case has events: every page of an
+    application reads its timeline."""
     events = _EVENTS_OF_CASE[visible_only].objects(case=case.pk)
-    files: dict[int, list[CaseFile]] = {}
+    attached: dict[int, list[CaseFile]] = {}
     if events:
-        for attached in _EVENT_FILES_OF_CASE.objects(case=case.pk):
-            files.setdefault(attached.event_id, []).append(attached)  # type: ignore[arg-type]
-    return [(event, files.get(event.pk, [])) for event in events]
+        for item in files() if files is not None else case_files_read(case=case):
+            if item.event_id is not None:
+                attached.setdefault(item.event_id, []).append(item)
+    return [(event, attached.get(event.pk, [])) for event in events]
 
 
-#: The files answering a case's questions, with their uploads.
-_QUESTION_FILES_OF_CASE = CompiledQuery(
-    CaseFile,
-    lambda case: CaseFile.objects.filter(case=case, question__gt="").select_related("upload"),
-    case=(_A_CASE[0], CaseFile._meta.get_field("case")),
-)
-
-
-def case_question_files(*, case: Case) -> list[CaseFile]:
-    """The files given in answer to ``case``'s questions (not those attached to its
-    events), with their uploads: read by a query compiled once per process, as the pages
-    of an application, the applicant's and the officials', list them on every visit."""
-    return _QUESTION_FILES_OF_CASE.objects(case=case.pk)
+def case_defined_with(case: Case, extension: str) -> bool:
+    """Whether the definition ``case`` was opened under (its service version's) has an
+    ``extensions.<extension>`` block. An app that opens its cases only through services
+    with its own block (complaints, street reports) knows by it, without a query, that a
+    case of any other service is none of its own. Precondition: the case's version is read
+    with its definition (every selector of a case here gives it)."""
+    extensions = case.service_version.definition.get("extensions")
+    return isinstance(extensions, dict) and extension in extensions
 
 
 def cases_for_applicant(*, user: Any) -> QuerySet[Case]:

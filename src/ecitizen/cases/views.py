@@ -535,6 +535,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         if is_applicant
         else []
     )
+    files = selectors.case_files_once(case=case)  # for the timeline and the answers
     return render(
         request,
         "cases/case_detail.html",
@@ -542,8 +543,10 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "case": case,
             "spec": spec,
             "summary": case_summary(case),
-            "timeline": timeline_rows(case, for_applicant=True),
-            "sections": answer_rows(spec, case.answers, case=case, for_applicant=True),
+            "timeline": timeline_rows(case, for_applicant=True, case_files=files),
+            "sections": answer_rows(
+                spec, case.answers, case=case, case_files=files, for_applicant=True
+            ),
             "actions": services.actions_for(_user(request), case) if is_applicant else [],
             "documents": documents,
             "is_applicant": is_applicant,
@@ -783,6 +786,7 @@ def _staff_case_page(
     message_form = (
         failed_form if isinstance(failed_form, MessageForm) else MessageForm(prefix="message")
     )
+    files = selectors.case_files_once(case=case)  # for the timeline and the answers
     return render(
         request,
         "cases/staff/case_detail.html",
@@ -790,8 +794,10 @@ def _staff_case_page(
             "case": case,
             "spec": spec,
             "summary": case_summary(case, for_staff=True),
-            "timeline": timeline_rows(case, for_applicant=False),
-            "sections": answer_rows(spec, case.answers, case=case, for_applicant=False),
+            "timeline": timeline_rows(case, for_applicant=False, case_files=files),
+            "sections": answer_rows(
+                spec, case.answers, case=case, case_files=files, for_applicant=False
+            ),
             "actions": services.actions_for(user, case),
             "note_form": note_form,
             "message_form": message_form,

@@ -22,11 +22,11 @@ from typing import Any
 from django.http import Http404
 from django.utils import timezone
 
-from ecitizen.cases.selectors import case_get_for_user
+from ecitizen.cases.selectors import case_defined_with, case_get_for_user
 from ecitizen.feedback.forms import RatingForm
 from ecitizen.feedback.models import Step
 from ecitizen.feedback.selectors import complaint_about, complaint_for_case, rating_exists
-from ecitizen.feedback.services import Completed, rating_token
+from ecitizen.feedback.services import EXTENSION, Completed, rating_token
 
 #: The slots this app fills, and what each confirms.
 SLOT_CASE = "cases.submitted"
@@ -179,10 +179,13 @@ def documents_panel(context: Any) -> Mapping[str, Any]:
 def staff_case_panel(context: Any) -> Mapping[str, Any]:
     """``cases.staff_case``: on a complaint's case, what it is about (chosen on this
     app's form, so not among the case's answers) and where its stages stand against
-    their deadlines. Nothing on other cases. The page's view has already checked that
-    the official may work the case."""
+    their deadlines. Nothing on other cases: a case opened under a definition without the
+    complaint block is not looked up. The page's view has already checked that the
+    official may work the case."""
     case = context.get("case")
-    complaint = complaint_for_case(case_id=case.pk) if case is not None else None
+    if case is None or not case_defined_with(case, EXTENSION):
+        return {}
+    complaint = complaint_for_case(case_id=case.pk)
     if complaint is None:
         return {}
     return {"complaint": complaint, "complaint_about": complaint_about(complaint)}

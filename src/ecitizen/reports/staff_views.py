@@ -31,7 +31,7 @@ from django.views.decorators.http import require_POST
 from ecitizen.accounts.models import Jurisdiction, User
 from ecitizen.accounts.selectors import jurisdictions_by_code, remit_covers, remit_filter
 from ecitizen.cases import services as cases
-from ecitizen.cases.selectors import case_get_for_staff
+from ecitizen.cases.selectors import case_defined_with, case_get_for_staff
 from ecitizen.catalogue.spec import localised
 from ecitizen.core.access import staff_only
 from ecitizen.core.errors import DomainError
@@ -148,7 +148,8 @@ def case_panel_context(context: Any) -> dict[str, Any]:
     """
     case = context.get("case")
     request = context.get("request")
-    if case is None or request is None:
+    # A case opened under a definition without the report block is no street report's.
+    if case is None or request is None or not case_defined_with(case, services.EXTENSION):
         return {"report": None}
     report = selectors.report_of_case(case_id=case.pk)
     if report is None:

@@ -106,13 +106,13 @@ def test_an_application_reads_a_fixed_number_of_queries_whatever_its_history(
     client.force_login(resident)
     url = reverse("cases:case_detail", args=[case.reference])
     _get(client, url)  # the session and caches warmed
-    # The session, the user, the case, their issued documents, the events, their files
-    # with their uploads, the files of the answers, the unread inbox count.
-    with django_assert_num_queries(8):
+    # The session, the user, the case, their issued documents, the events, the case's
+    # files (the events' and the answers') with their uploads, the unread inbox count.
+    with django_assert_num_queries(7):
         _get(client, url)
     for number in range(2, 6):
         exchange(number)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         page = _get(client, url)
     assert "Answer 5" in page.content.decode()
 
@@ -159,9 +159,9 @@ def test_the_officers_queue_reads_a_fixed_number_of_queries_whatever_the_number_
 def test_the_officers_case_page_reads_a_fixed_number_of_queries_whatever_its_history(
     client, shed, resident, works_officer
 ):
-    """The case, its events and their files, the files of the answers, the applicant's
-    profile and documents, the panels (complaint, street report), the audit record of the
-    view: the same queries with two events as with ten."""
+    """The case, its events, its files (of the events and the answers), the applicant's
+    profile and documents, the audit record of the view: the same queries with two events
+    as with ten. Not the panels' (complaint, street report): the case is neither's."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -181,6 +181,6 @@ def test_the_officers_case_page_reads_a_fixed_number_of_queries_whatever_its_his
         case = _exchange(case, number, officer=works_officer, applicant=resident)
     many = counted()
     assert len(many) == len(few)
-    # 18 queries, and the audit record's savepoint opened and released (within the test's
+    # 15 queries, and the audit record's savepoint opened and released (within the test's
     # transaction, on both databases).
-    assert len(few) == 20, few
+    assert len(few) == 17, few

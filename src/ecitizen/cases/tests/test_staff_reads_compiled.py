@@ -1,9 +1,10 @@
 """The reads of an official's case page, compiled once per process (core.compiled): the
-case with what it joins, and the files answering its questions, as the ORM reads them."""
+case with what it joins, and its files, as the ORM reads them."""
 
 from __future__ import annotations
 
 import pytest
+from django.db.models import Q
 from django.http import Http404
 
 from ecitizen.cases import selectors
@@ -50,18 +51,31 @@ def test_the_officials_case_is_the_orms_with_its_definition_given(
         selectors.case_get_for_staff(user=works_officer, reference="RIV-NO-2026-000000")
 
 
-def test_the_files_answering_questions_are_the_orms(shed, resident, works_officer):
+def test_the_files_of_a_case_are_the_orms(shed, resident, works_officer):
     case = submit_shed(shed, resident)
-    # A file attached to an event (a message's) is not an answer.
+    # One file answers a question, another is attached to an event (a message's), a
+    # third is neither (and is not read).
     event = case.events.order_by("pk").first()
     answer = CaseFile.objects.get(case=case)
-    CaseFile.objects.create(case=case, event=event, question="", upload=answer.upload)
+    attached = CaseFile.objects.create(case=case, event=event, question="", upload=answer.upload)
+    CaseFile.objects.create(case=case, question="", upload=answer.upload)
 
-    orm = list(case.files.filter(question__gt="").select_related("upload"))
-    read = selectors.case_question_files(case=case)
-    assert [item.pk for item in read] == [item.pk for item in orm] == [answer.pk]
+    orm = list(
+        case.files.filter(Q(event__isnull=False) | Q(question__gt=""))
+        .select_related("upload")
+        .order_by("pk")
+    )
+    read = sorted(selectors.case_files_read(case=case), key=lambda item: item.pk)
+    assert [item.pk for item in read] == [item.pk for item in orm] == [answer.pk, attached.pk]
     assert read[0].question == "plan_files"
+    assert read[1].event_id == event.pk
     assert read[0].upload == orm[0].upload
     assert read[0].upload.filename == orm[0].upload.filename  # decrypted
+    # The timeline finds the attached file on its event, read by itself or for it.
+    for given in (None, selectors.case_files_once(case=case)):
+        timeline = selectors.case_timeline(case=case, visible_only=False, files=given)
+        found = {shown.pk: [item.pk for item in files] for shown, files in timeline}
+        assert found[event.pk] == [attached.pk]
+        assert sum(len(files) for files in found.values()) == 1
     other = submit_shed(shed, resident)
-    assert [item.case_id for item in selectors.case_question_files(case=other)] == [other.pk]
+    assert [item.case_id for item in selectors.case_files_read(case=other)] == [other.pk]

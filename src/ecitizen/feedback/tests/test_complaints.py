@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -112,7 +111,7 @@ def test_a_signed_in_complaint_opens_a_case_in_the_complaints_team_queue(
 
 
 def test_the_staff_case_page_says_what_the_complaint_is_about_and_its_deadlines(
-    client, complaint_service, shed, about_shed, resident, comms_officer
+    client, complaint_service, shed, about_shed, resident, comms_officer, django_assert_num_queries
 ):
     from django.urls import reverse
 
@@ -129,10 +128,15 @@ def test_the_staff_case_page_says_what_the_complaint_is_about_and_its_deadlines(
     assert "8 June 2026" in text  # acknowledge by
     assert "29 June 2026" in text  # reply by
     assert ANSWERS.what_happened in text
-    # Other cases carry no complaint panel.
+    # Other cases carry no complaint panel: a case of a service without the complaint
+    # block is not even looked up.
+    from ecitizen.cases.models import Case
+    from ecitizen.cases.tests.support import submit_shed
     from ecitizen.feedback import panels
 
-    assert panels.staff_case_panel({"case": SimpleNamespace(pk=0)}) == {}
+    other = Case.objects.select_related("service_version").get(pk=submit_shed(shed, resident).pk)
+    with django_assert_num_queries(0):
+        assert panels.staff_case_panel({"case": other}) == {}
 
 
 @pytest.mark.db_specific  # compiled SQL run with each database's parameters
