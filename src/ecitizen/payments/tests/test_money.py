@@ -8,6 +8,8 @@ import pytest
 from django.template import Context, Template
 from django.test import override_settings
 from django.utils import translation
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ecitizen.payments.money import format_minor, format_money, to_minor
 
@@ -61,3 +63,44 @@ def test_to_minor_is_exact_and_refuses_fractions_of_a_penny():
     assert to_minor(Decimal("12.34")) == 1234
     with pytest.raises(ValueError, match="more than 2 decimal places"):
         to_minor(Decimal("0.005"))
+
+
+def _written_by_babel(amount: Decimal, language: str) -> str:
+    """What ``format_money`` writes, worked out by Babel on every call (as it was before
+    its texts were kept)."""
+    from babel.numbers import format_currency, get_currency_symbol
+    from django.conf import settings
+
+    from ecitizen.core.processcache import babel_locale
+    from ecitizen.payments.money import currency_symbol
+
+    locale = babel_locale(language)
+    text = str(format_currency(amount, settings.CURRENCY, locale=locale, currency_digits=True))
+    own = str(get_currency_symbol(settings.CURRENCY, locale=locale))
+    return text.replace(own, currency_symbol(), 1) if own != currency_symbol() else text
+
+
+@given(
+    amount=st.decimals(
+        allow_nan=False, allow_infinity=False, places=3, min_value=-(10**9), max_value=10**9
+    ),
+    language=st.sampled_from(["en", "fr", "ar"]),
+)
+def test_a_kept_amount_is_written_as_babel_writes_it(amount, language):
+    # Twice: the second text is the kept one.
+    assert format_money(amount, language=language) == _written_by_babel(amount, language)
+    assert format_money(amount, language=language) == _written_by_babel(amount, language)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ar"])
+def test_amounts_equal_as_numbers_are_kept_apart_when_written_apart(language):
+    # -0 and 0 are equal Decimals (one hash), which Babel writes differently.
+    for amount in [Decimal("-0"), Decimal("0"), Decimal("35"), Decimal("35.00"), 35, "35.001"]:
+        assert format_money(amount, language=language) == _written_by_babel(
+            Decimal(amount), language
+        )
+    with override_settings(CURRENCY_SYMBOL="GBP"):
+        assert format_money(Decimal("35"), language=language) == _written_by_babel(
+            Decimal("35"), language
+        )
+        assert "GBP" in format_money(Decimal("35"), language=language)
