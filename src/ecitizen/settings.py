@@ -265,9 +265,12 @@ TEMPLATES = [
                 "ecitizen.core.context_processors.platform",
                 "ecitizen.notifications.context_processors.inbox",
             ],
-            # dates: Django's date filter, the same text for less; after Django's own, it
-            # takes its place in every template (core/templatetags/dates.py).
-            "builtins": ["ecitizen.core.templatetags.govuk", "ecitizen.core.templatetags.dates"],
+            # kept_builtins: Django's date filter and url tag, the same text for less; after
+            # Django's own, they take their place in every template.
+            "builtins": [
+                "ecitizen.core.templatetags.govuk",
+                "ecitizen.core.templatetags.kept_builtins",
+            ],
         },
     }
 ]

@@ -1,4 +1,4 @@
-"""The ``date`` filter of every template (core/templatetags/dates.py) writes what
+"""The ``date`` filter of every template (core/templatetags/kept_builtins.py) writes what
 Django's own writes: for random dates and times, naive and aware, in every language of
 the site, in every format the templates use and in random ones; and it leaves to Django
 what it does not know."""
@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ecitizen.core.dateformat import LETTERS, TIME_LETTERS, formatted
-from ecitizen.core.templatetags.dates import date as date_filter
+from ecitizen.core.templatetags.kept_builtins import date as date_filter
 
 #: The formats the templates write (grep '|date:' in the templates).
 USED_FORMATS = ["j F Y", "j F Y, H:i", "j F Y, H:i:s", "j M Y", "Y-m-d", "c", "Y-m"]
