@@ -16,6 +16,7 @@ language of the site.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import date, datetime
@@ -55,11 +56,14 @@ _LETTER = re.compile(r"([a-zA-Z])")
 #: time of day; ``None``: left to Django.
 Plan = tuple[tuple[str | Callable[[date, MonthNames], str], ...], bool] | None
 
-_plans: Kept[Plan] = Kept()
 _month_names: Kept[MonthNames] = Kept()
 
 
+@functools.lru_cache(maxsize=256)
 def _plan(format_string: str) -> Plan:
+    """A format split once into its pieces. Kept by the format alone (no setting
+    changes how it splits); bounded, since a template may take its format from a
+    variable."""
     if format_string in FORMAT_SETTINGS or "\\" in format_string:
         return None
     pieces: list[str | Callable[[date, MonthNames], str]] = []
@@ -102,7 +106,7 @@ def formatted(value: object, format_string: object) -> str | None:
     if not format_string:
         return None  # Django writes DATE_FORMAT
     moment = cast(date, value)
-    plan = _plans.get_or_make(format_string, lambda: _plan(format_string))
+    plan = _plan(format_string)
     if plan is None:
         return None
     pieces, has_time = plan

@@ -10,7 +10,7 @@ platform assumes 100: convert with :func:`to_minor` and :func:`from_minor`, and 
 from __future__ import annotations
 
 import functools
-from decimal import Decimal
+from decimal import Decimal, DecimalTuple
 
 from babel import Locale
 from babel.numbers import (
@@ -89,7 +89,6 @@ def format_money(amount: Decimal | int | str, *, language: str | None = None) ->
     value = Decimal(amount)
     return _money_text(
         value.as_tuple(),
-        value,
         language or translation.get_language() or settings.LANGUAGE_CODE,
         settings.CURRENCY,
         str(getattr(settings, "CURRENCY_SYMBOL", "") or ""),
@@ -99,8 +98,7 @@ def format_money(amount: Decimal | int | str, *, language: str | None = None) ->
 
 @functools.lru_cache(maxsize=4096)
 def _money_text(
-    _exact: object,
-    amount: Decimal,
+    exact: DecimalTuple,
     language: str,
     currency: str,
     _configured_symbol: str,
@@ -109,10 +107,13 @@ def _money_text(
     """:func:`format_money`'s text, kept by everything it depends on: the amount, the
     language and the settings that choose the currency and its symbol
     (:func:`currency_symbol`). Babel takes some sixty microseconds an amount, and lists
-    write the same amounts again and again (instalments, fees). ``_exact`` is the
+    write the same amounts again and again (instalments, fees). ``exact`` is the
     amount's ``as_tuple()``, which tells apart what ``Decimal`` equality does not (``-0``
     and ``0``, ``35`` and ``35.00``). Bounded, since amounts are people's data."""
     locale = babel_locale(language)
+    # Decimal() takes back any as_tuple(); typeshed leaves out a special value's lettered
+    # exponent (NaN, Infinity), hence the ignore.
+    amount = Decimal(exact)  # type: ignore[arg-type]
     text = str(format_currency(amount, currency, locale=locale, currency_digits=True))
     own = _symbol(locale)
     symbol = currency_symbol()
