@@ -126,7 +126,8 @@ def _personal_values() -> set[str]:
         values |= {prop.address_line_1, prop.address_line_2, prop.postcode}
     # An address is searched line by line (as it may be stored), without the town.
     lines = {line.strip() for value in values for line in str(value or "").splitlines()}
-    return {line for line in lines if line and line not in NOT_PERSONAL | _organisation()}
+    not_personal = NOT_PERSONAL | _organisation()
+    return {line for line in lines if line and line not in not_personal}
 
 
 def _organisation() -> set[str]:
