@@ -139,6 +139,14 @@ def _as_text(key: str, value: Any) -> str:
     raise NotificationContextError(f"context[{key!r}] must be text or a number")
 
 
+def _profile_of(recipient: User) -> ResidentProfile | None:
+    """The recipient's profile, or ``None``: the one already read with this account (a
+    submission reads it for the case's ward) when it has been, else read now."""
+    if User.profile.is_cached(recipient):
+        return getattr(recipient, "profile", None)  # None: read, and there is none
+    return ResidentProfile.objects.filter(user=recipient).first()
+
+
 def _display_name(recipient: User, profile: ResidentProfile | None) -> str:
     if profile is not None and profile.display_name:
         return profile.display_name
@@ -196,7 +204,7 @@ def notification_send(
             f"it takes {sorted(expected)}"
         )
 
-    profile = ResidentProfile.objects.filter(user=recipient).first()
+    profile = _profile_of(recipient)
     phone = (profile.phone or "") if profile is not None else ""
     chosen = notification_channels_for(
         allowed=allowed,

@@ -367,6 +367,10 @@ def draft_submit(*, draft: Draft, actor: User, ward_id: int | None = None) -> Ca
     locked = _lock_draft(draft)
     if locked.status == Draft.Status.SUBMITTED and locked.case_id:
         return Case.objects.get(pk=locked.case_id)
+    if actor.pk == locked.applicant_id:
+        # A resident sending their own application: the account the request already
+        # read, not read again (its home ward and the notifications read its profile).
+        locked.applicant = actor
     if locked.status != Draft.Status.OPEN:
         raise CaseError(_("This application has expired or was deleted."), code="closed")
     problems = draft_problems(locked)

@@ -148,3 +148,38 @@ def test_only_a_page_with_a_question_to_prefill_reads_the_profile(client, shed, 
     reads, contact = profile_reads("contact")
     assert reads == 1
     assert resident.profile.legal_name in contact
+
+
+def test_sending_reads_the_applicants_account_and_profile_once(client, shed, resident):
+    """Sending one's own application reuses the account the request read (for the case's
+    home ward and the "submitted" notifications): one read of the account, by the
+    sign-in, and one of the profile, for the ward, which the notifications then reuse."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ecitizen.accounts.models import ResidentProfile, User
+    from ecitizen.notifications.models import Notification
+
+    client.force_login(resident)
+    url = _follow(client, client.get(reverse("cases:apply_start", args=["shed-permit"])))
+    url = _follow(client, client.post(url, {"answer": "yes"}))
+    url = _follow(client, client.post(url, {"shed_value": "800", "material": "wood"}))
+    url = _follow(client, client.post(url, {"treated": "no"}))
+    url = _follow(client, client.post(url, {"plan_files": pdf_file()}))
+    url = _follow(client, client.post(url, {"applicant_name": resident.profile.legal_name}))
+    assert url.endswith("/check/")
+
+    def reads(table: str) -> int:
+        return sum(
+            1
+            for query in captured.captured_queries
+            if query["sql"].startswith("SELECT") and f'FROM "{table}"' in query["sql"]
+        )
+
+    with CaptureQueriesContext(connection) as captured:
+        _follow(client, client.post(url, {"declaration": "on"}))
+    case = Case.objects.get()
+    assert case.ward_id == resident.profile.ward_id
+    assert Notification.objects.filter(recipient=resident).exists()
+    assert reads(User._meta.db_table) == 1
+    assert reads(ResidentProfile._meta.db_table) == 1
