@@ -98,6 +98,12 @@ def test_a_worker_waiting_for_work_rides_out_an_outage_and_stops_on_sigterm_in_o
     )
     email = queue_email(resident)
     wait_for(lambda: _delivered(email, worker_env["mail"]), "the email", processes=[worker])
+    # The task's result is written after its function returns, so after the delivery.
+    wait_for(
+        lambda: DBTaskResult.objects.get().status in {"SUCCESSFUL", "FAILED"},
+        "the task to end",
+        processes=[worker],
+    )
     assert worker.poll() is None
     assert len(_messages(log, "database unavailable")) == 1
     assert len(_messages(log, "database available again")) == 1
