@@ -733,9 +733,13 @@ def resident_legal_name(*, user_id: int) -> str | None:
 
 
 def profile_of(user: Any) -> ResidentProfile | None:
-    """``user.profile`` read through a compiled query; ``None`` when the account has no
-    profile (an account made outside the sign-up, such as a service account: the account
-    page then shows its details as not given). Precondition: ``user`` is signed in."""
+    """The account's profile: the one already read with ``user`` when it has been (a
+    submission reads it for the case's home ward, and its notifications need it again),
+    else read through a compiled query; ``None`` when the account has no profile (an
+    account made outside the sign-up, such as a service account: the account page then
+    shows its details as not given)."""
+    if User.profile.is_cached(user):
+        return getattr(user, "profile", None)  # None: read, and there is none
     return _PROFILE_OF.first(user=user.pk)
 
 

@@ -77,7 +77,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from ecitizen.accounts.models import ResidentProfile, User
-from ecitizen.accounts.selectors import user_acting_as
+from ecitizen.accounts.selectors import profile_of, user_acting_as
 from ecitizen.core import outages
 from ecitizen.core.errors import DomainError
 from ecitizen.core.services import audit_record
@@ -139,14 +139,6 @@ def _as_text(key: str, value: Any) -> str:
     raise NotificationContextError(f"context[{key!r}] must be text or a number")
 
 
-def _profile_of(recipient: User) -> ResidentProfile | None:
-    """The recipient's profile, or ``None``: the one already read with this account (a
-    submission reads it for the case's ward) when it has been, else read now."""
-    if User.profile.is_cached(recipient):
-        return getattr(recipient, "profile", None)  # None: read, and there is none
-    return ResidentProfile.objects.filter(user=recipient).first()
-
-
 def _display_name(recipient: User, profile: ResidentProfile | None) -> str:
     if profile is not None and profile.display_name:
         return profile.display_name
@@ -204,7 +196,7 @@ def notification_send(
             f"it takes {sorted(expected)}"
         )
 
-    profile = _profile_of(recipient)
+    profile = profile_of(recipient)
     phone = (profile.phone or "") if profile is not None else ""
     chosen = notification_channels_for(
         allowed=allowed,
