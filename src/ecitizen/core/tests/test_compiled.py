@@ -1,6 +1,7 @@
 """Queries compiled once per process (core.compiled) return what the ORM returns; a
 compiled insert or update writes what save() writes."""
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from ecitizen.accounts.auth_backends import AuthenticationBackend
 from ecitizen.accounts.models import ResidentProfile, RoleAssignment, User
 from ecitizen.core.compiled import CompiledInsert, CompiledQuery, CompiledUpdate
 from ecitizen.core.models import AuditEvent
+from ecitizen.core.tests.test_settings import _run
 from ecitizen.opendata.models import Dataset
 
 # SQLite's forms differ (an EXISTS as 0 or 1, a UUID as hex digits): run on both.
@@ -568,3 +570,84 @@ def test_compiled_writes_send_the_signals_save_sends(resident):
         (pre_save, ResidentProfile, None, frozenset({"town"})),
         (post_save, ResidentProfile, False, frozenset({"town"})),
     ]
+
+
+def _prepared_statements() -> list[str]:
+    """The statements prepared on this test's PostgreSQL connection."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+def test_on_postgresql_a_compiled_read_often_run_is_prepared_and_the_orms_are_not(
+    resident, case_officer, django_assert_num_queries
+):
+    """A compiled statement binds its values on the server, and psycopg prepares it once
+    it has run as often as the connection's threshold says: PostgreSQL then plans it once
+    per connection. The ORM's own queries keep client-side binding, never prepared. The
+    results are the same before and after the statement is prepared, and each run is
+    still one query that the query log counts and shows with its values."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
+    assert threshold == 5  # the default: DATABASE_PREPARED_STATEMENTS unset
+    compiled = CompiledQuery(User, _with_flag, pk=(SAMPLE, USER_ID))
+    people = [resident, case_officer] * threshold
+    with django_assert_num_queries(len(people)) as captured:
+        found = [compiled.first(pk=person.pk) for person in people]
+    assert found == people
+    # The query log shows each run with its value, prepared or not.
+    logged = [query["sql"] for query in captured.captured_queries]
+    assert all(f'"id" = {person.pk}' in sql for sql, person in zip(logged, people, strict=True))
+    assert [person.holds_any_role for person in found] == [False, True] * threshold
+    for _time in range(threshold + 1):
+        assert _with_flag(resident.pk).get() == resident
+    prepared = _prepared_statements()
+    assert [s for s in prepared if '"accounts_user"' in s and "$1" in s] != [], prepared
+    # The ORM's query has the value in its text: nothing of it was prepared.
+    assert not [s for s in prepared if f"= {resident.pk}" in s], prepared
+
+
+def test_with_prepared_statements_off_a_compiled_read_binds_on_the_client(resident, monkeypatch):
+    """DATABASE_PREPARED_STATEMENTS=false (a pooler that cannot keep prepared statements):
+    no ``prepare_threshold``, and compiled statements run through Django's usual cursor,
+    whose values are bound in the client, as the ORM's are."""
+    monkeypatch.delitem(connection.settings_dict["OPTIONS"], "prepare_threshold", raising=False)
+    compiled = CompiledQuery(User, _with_flag, pk=(SAMPLE, USER_ID))
+    before = set(_prepared_statements()) if connection.vendor == "postgresql" else set()
+    for _time in range(7):
+        assert compiled.first(pk=resident.pk) == resident
+    if connection.vendor == "postgresql":
+        assert set(_prepared_statements()) == before
+
+
+SHOW_OPTIONS = (
+    "import json, django; django.setup(); from django.conf import settings; "
+    "print(json.dumps({alias: settings.DATABASES[alias].get('OPTIONS', {}).get("
+    "'prepare_threshold') for alias in settings.DATABASES}))"
+)
+POSTGRES = "postgres://ecitizen@db.internal:5432/ecitizen"
+
+
+@pytest.mark.parametrize(
+    ("environment", "thresholds"),
+    [
+        ({"DATABASE_URL": POSTGRES}, {"default": 5}),
+        (
+            {"DATABASE_URL": POSTGRES, "DATABASE_REPLICA_URL": POSTGRES.replace("db.", "db2.")},
+            {"default": 5, "replica": 5},
+        ),
+        (
+            {"DATABASE_URL": POSTGRES, "DATABASE_PREPARED_STATEMENTS": "false"},
+            {"default": None},
+        ),
+        ({"DATABASE_URL": "sqlite:////tmp/ecitizen.sqlite3"}, {"default": None}),
+    ],
+    ids=["postgresql", "with-a-replica", "turned-off", "sqlite"],
+)
+def test_prepared_statements_are_on_for_postgresql_unless_turned_off(environment, thresholds):
+    """``DATABASE_PREPARED_STATEMENTS``: on unless set false, for PostgreSQL (and its
+    replica) only."""
+    result = _run(environment, SHOW_OPTIONS)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == thresholds
