@@ -316,12 +316,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = _int("DATABASE_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # The compiled statements every request runs (core.compiled) are prepared on each
-    # connection after this many runs, so that PostgreSQL plans them once per connection.
-    # Off (false) behind a transaction-mode pooler that cannot keep prepared statements
-    # (PgBouncer before 1.21, or its max_prepared_statements at 0): docs/deploy.md.
-    if _bool("DATABASE_PREPARED_STATEMENTS", True):
-        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
+
+# The compiled statements every request runs (core.compiled) are prepared on each
+# PostgreSQL connection, so that PostgreSQL plans them once per connection. Off (false)
+# behind a transaction-mode pooler that cannot keep prepared statements (PgBouncer before
+# 1.22, or its max_prepared_statements at 0): docs/deploy.md.
+DATABASE_PREPARED_STATEMENTS = DATABASES["default"][
+    "ENGINE"
+] == "django.db.backends.postgresql" and _bool("DATABASE_PREPARED_STATEMENTS", True)
 DATABASES["default"]["TEST"] = {"NAME": _value("TEST_DATABASE_NAME", default=None)}
 
 # A PostgreSQL read replica for the public read-heavy pages and APIs. Its rules (reads in
@@ -346,8 +348,6 @@ if _value("DATABASE_REPLICA_URL", default=""):
     _replica_options["options"] = (
         f"{_replica_options.get('options', '')} -c default_transaction_read_only=on".strip()
     )
-    if "prepare_threshold" in DATABASES["default"].get("OPTIONS", {}):
-        _replica_options["prepare_threshold"] = DATABASES["default"]["OPTIONS"]["prepare_threshold"]
     DATABASE_ROUTERS = ["ecitizen.core.dbrouter.ReplicaRouter"]
     # Before the session and everything else that may write during a request.
     MIDDLEWARE.insert(

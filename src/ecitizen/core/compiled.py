@@ -40,14 +40,13 @@ read, and makes them again only when the rows differ: for the few rows of refere
 most pages read, whose instances cost more to make than the query to run.
 
 On PostgreSQL, a compiled statement is also **prepared** on each connection that runs it
-often (``DATABASE_PREPARED_STATEMENTS``, on by default: psycopg prepares a statement at
-its connection's ``prepare_threshold``-th run). Its parameters are then bound on the
-server, and PostgreSQL parses and plans it once per connection instead of on every run:
-its CPU per request fell by a third on the application journey (docs/performance.md,
-"Load"). Only these statements, whose shapes are fixed, tested and few: everything else
-the ORM runs keeps Django's client-side binding (which never prepares), so the ORM's
-behaviour, and its queries with more parameters than the protocol's 65,535, are
-unchanged. ``core/tests/test_compiled.py`` checks both.
+often (``DATABASE_PREPARED_STATEMENTS``, on by default: :func:`statement_cursor`). Its
+values are then bound on the server, and PostgreSQL parses and plans it once per
+connection instead of on every run: its CPU per request fell by a quarter to a third on
+the application journey (docs/performance.md, "Load"). Only these statements, whose
+shapes are fixed, tested and few: everything else the ORM runs keeps Django's client-side
+binding and is never prepared, so the ORM's behaviour, and its queries with more values
+than the protocol's 65,535, are unchanged. ``core/tests/test_compiled.py`` checks both.
 
 Use it only where the profile shows the ORM's building cost on every request: a compiled
 query does not see a later change to the code that built it in a running process.
@@ -63,6 +62,7 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, models, router, transaction
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
@@ -82,24 +82,47 @@ SHARED_KEPT = 32
 _IMMUTABLE = (str, int, float, bool, date, Decimal, UUID, type(None))
 
 
+#: Runs of a compiled statement on a connection before psycopg prepares it (psycopg's own
+#: default): a statement run once or twice costs no preparing.
+PREPARE_THRESHOLD = 5
+
+#: What PostgreSQL answers when a statement prepared on a connection no longer serves:
+#: a column it reads has changed type since (0A000, "cached plan must not change result
+#: type", after a migration), or the statement is gone from the session (26000, after
+#: a pooler's or an administrator's ``DEALLOCATE``).
+_STALE_STATEMENT = frozenset({"0A000", "26000"})
+
+
 @contextmanager
 def statement_cursor(alias: str) -> Iterator[Any]:
     """A cursor of database ``alias`` for a compiled statement, closed on leaving.
 
-    On PostgreSQL with prepared statements on (the connection's ``prepare_threshold`` set,
-    ``DATABASE_PREPARED_STATEMENTS``), a cursor that binds its parameters on the server,
-    which psycopg prepares once a statement has run ``prepare_threshold`` times on the
-    connection. Otherwise (SQLite, or prepared statements off for a connection pooler
-    that cannot keep them) Django's usual cursor. Either way the cursor is wrapped as
-    Django wraps its own (query logging, ``execute_wrappers``, database errors), after
-    the same health check and connection."""
+    On PostgreSQL with ``DATABASE_PREPARED_STATEMENTS`` on, a cursor that binds its
+    values on the server and lets psycopg prepare a statement once it has run
+    :data:`PREPARE_THRESHOLD` times on the connection (:class:`_StatementCursor`).
+    Otherwise (SQLite, or prepared statements off for a connection pooler that cannot
+    keep them) Django's usual cursor. Either way it is wrapped as Django wraps its own
+    (query logging, ``execute_wrappers``, database errors), after the same health check
+    and connection."""
     connection = connections[alias]
-    if connection.vendor != "postgresql" or (
-        connection.settings_dict["OPTIONS"].get("prepare_threshold") is None
-    ):
+    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
         with connection.cursor() as cursor:
             yield cursor
         return
+    # What BaseDatabaseWrapper.cursor() does, with a cursor of our own class.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = _server_binding_cursor(connection)
+    connection.validate_thread_sharing()
+    wrapper = _LoggedStatementCursor if connection.queries_logged else _StatementCursor
+    with wrapper(raw, connection) as cursor:
+        yield cursor
+
+
+def _server_binding_cursor(connection: Any) -> Any:
+    """A psycopg cursor on ``connection``'s open connection that binds values on the
+    server, reading times in the connection's zone (as ``create_cursor()`` does)."""
     from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
         TIMESTAMPTZ_OID,  # both defined with psycopg 3, which ecitizen requires
         ServerBindingCursor,
@@ -107,34 +130,67 @@ def statement_cursor(alias: str) -> Iterator[Any]:
     from django.db.backends.postgresql.psycopg_any import register_tzloader
     from psycopg.pq import Format
 
-    # What BaseDatabaseWrapper.cursor() and DatabaseWrapper.create_cursor() do, with
-    # Django's server-binding cursor class in place of the connection's default.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = ServerBindingCursor(connection.connection)
-        loader = raw.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
-        if connection.timezone != getattr(loader, "timezone", None):
-            register_tzloader(connection.timezone, raw)
-        connection.validate_thread_sharing()
-        cursor = (
-            _StatementDebugCursor(raw, connection)
-            if connection.queries_logged
-            else connection.make_cursor(raw)
-        )
-    with cursor:
-        yield cursor
+    raw = ServerBindingCursor(connection.connection)
+    loader = raw.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    if connection.timezone != getattr(loader, "timezone", None):
+        register_tzloader(connection.timezone, raw)
+    return raw
 
 
-class _StatementDebugCursor(CursorDebugWrapper):
-    """Django's logging cursor (``DEBUG``, a test's count of queries) for a statement
-    bound on the server. Django logs the text the driver last sent, which psycopg does not
-    keep for a prepared statement's run: the statement is logged with its values composed
-    in, as Django logs it when the whole connection binds on the server."""
+class _StatementCursor(CursorWrapper):
+    """Django's cursor wrapper for compiled statements, which psycopg may prepare.
+
+    psycopg prepares only while its connection's ``prepare_threshold`` is set; Django
+    leaves it unset. It is set here for the run of a compiled statement alone: the ORM's
+    queries (bound in the client, never prepared) are then not even counted in psycopg's
+    cache of statements, which would otherwise keep their text, values included, for the
+    connection's life.
+
+    A prepared statement that no longer serves (:data:`_STALE_STATEMENT`: a migration
+    changed a column it reads while this process ran) fails every run on its connection.
+    Outside a transaction, the connection is closed and the statement runs once more on
+    a new one, where it is prepared afresh: nothing was written, nothing is lost. Inside a
+    transaction the error is raised: the transaction has failed, and its rollback clears
+    psycopg's statements, so the next run prepares them again."""
 
     def execute(self, sql: Any, params: Any = None) -> Any:
-        with self.debug_sql(self.db.ops.compose_sql(sql, params)):
+        try:
+            return self._run(sql, params)
+        except DatabaseError as error:
+            stale = getattr(error.__cause__, "sqlstate", None) in _STALE_STATEMENT
+            if not stale or self.db.in_atomic_block:
+                raise
+        self.db.close()
+        self.db.ensure_connection()
+        with self.db.wrap_database_errors:
+            self.cursor = _server_binding_cursor(self.db)
+        return self._run(sql, params)
+
+    def _run(self, sql: Any, params: Any) -> Any:
+        driver = self.cursor.connection
+        driver.prepare_threshold = PREPARE_THRESHOLD
+        try:
             return CursorWrapper.execute(self, sql, params)
+        finally:
+            driver.prepare_threshold = None
+
+
+class _LoggedStatementCursor(_StatementCursor, CursorDebugWrapper):
+    """:class:`_StatementCursor` with Django's query log (``DEBUG``, a test's count of
+    queries). Django logs the text the driver last sent, which psycopg does not keep for a
+    prepared statement's run: the statement is logged with its values composed in, as
+    Django logs it when the whole connection binds on the server (``None`` where Django's
+    would be too: a value that cannot be written as SQL)."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        from psycopg import errors
+
+        try:
+            logged = self.db.ops.compose_sql(sql, params)
+        except errors.DataError:
+            logged = None
+        with self.debug_sql(logged):
+            return _StatementCursor.execute(self, sql, params)
 
 
 @dataclass(frozen=True)

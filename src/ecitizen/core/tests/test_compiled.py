@@ -1,7 +1,6 @@
 """Queries compiled once per process (core.compiled) return what the ORM returns; a
 compiled insert or update writes what save() writes."""
 
-import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -19,7 +18,12 @@ from django.utils.connection import ConnectionDoesNotExist
 
 from ecitizen.accounts.auth_backends import AuthenticationBackend
 from ecitizen.accounts.models import ResidentProfile, RoleAssignment, User
-from ecitizen.core.compiled import CompiledInsert, CompiledQuery, CompiledUpdate
+from ecitizen.core.compiled import (
+    PREPARE_THRESHOLD,
+    CompiledInsert,
+    CompiledQuery,
+    CompiledUpdate,
+)
 from ecitizen.core.models import AuditEvent
 from ecitizen.core.tests.test_settings import _run
 from ecitizen.opendata.models import Dataset
@@ -572,82 +576,111 @@ def test_compiled_writes_send_the_signals_save_sends(resident):
     ]
 
 
-def _prepared_statements() -> list[str]:
+def _prepared_statements() -> set[str]:
     """The statements prepared on this test's PostgreSQL connection."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
-        return [statement for (statement,) in cursor.fetchall()]
+        return {statement for (statement,) in cursor.fetchall()}
+
+
+@pytest.fixture
+def prepared_statements_on(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    settings.DATABASE_PREPARED_STATEMENTS = True
 
 
 def test_on_postgresql_a_compiled_read_often_run_is_prepared_and_the_orms_are_not(
-    resident, case_officer, django_assert_num_queries
+    prepared_statements_on, resident, case_officer, django_assert_num_queries
 ):
     """A compiled statement binds its values on the server, and psycopg prepares it once
-    it has run as often as the connection's threshold says: PostgreSQL then plans it once
-    per connection. The ORM's own queries keep client-side binding, never prepared. The
-    results are the same before and after the statement is prepared, and each run is
-    still one query that the query log counts and shows with its values."""
-    if connection.vendor != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's")
-    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
-    assert threshold == 5  # the default: DATABASE_PREPARED_STATEMENTS unset
+    it has run PREPARE_THRESHOLD times on the connection: PostgreSQL then plans it once
+    per connection. The ORM's own queries keep client-side binding and are never
+    prepared. The results are the same before and after the statement is prepared, and
+    each run is still one query that the query log counts and shows with its values."""
     compiled = CompiledQuery(User, _with_flag, pk=(SAMPLE, USER_ID))
-    people = [resident, case_officer] * threshold
-    with django_assert_num_queries(len(people)) as captured:
-        found = [compiled.first(pk=person.pk) for person in people]
-    assert found == people
-    # The query log shows each run with its value, prepared or not.
+    runs = PREPARE_THRESHOLD + 1
+    with django_assert_num_queries(runs + 1) as captured:
+        found = [compiled.first(pk=resident.pk) for _time in range(runs)]
+        other = compiled.first(pk=case_officer.pk)
+    assert found == [resident] * runs
+    assert [person.holds_any_role for person in found] == [False] * runs
+    assert (other, other.holds_any_role) == (case_officer, True)
     logged = [query["sql"] for query in captured.captured_queries]
-    assert all(f'"id" = {person.pk}' in sql for sql, person in zip(logged, people, strict=True))
-    assert [person.holds_any_role for person in found] == [False, True] * threshold
-    for _time in range(threshold + 1):
-        assert _with_flag(resident.pk).get() == resident
+    expected = [resident.pk] * runs + [case_officer.pk]
+    assert all(f'"id" = {pk}' in sql for sql, pk in zip(logged, expected, strict=True))
     prepared = _prepared_statements()
     assert [s for s in prepared if '"accounts_user"' in s and "$1" in s] != [], prepared
-    # The ORM's query has the value in its text: nothing of it was prepared.
-    assert not [s for s in prepared if f"= {resident.pk}" in s], prepared
+    # The ORM's query, run as often: nothing more is prepared.
+    for _time in range(runs):
+        assert _with_flag(resident.pk).get() == resident
+    assert _prepared_statements() == prepared
 
 
-def test_with_prepared_statements_off_a_compiled_read_binds_on_the_client(resident, monkeypatch):
+def test_with_prepared_statements_off_a_compiled_read_binds_on_the_client(resident, settings):
     """DATABASE_PREPARED_STATEMENTS=false (a pooler that cannot keep prepared statements):
-    no ``prepare_threshold``, and compiled statements run through Django's usual cursor,
-    whose values are bound in the client, as the ORM's are."""
-    monkeypatch.delitem(connection.settings_dict["OPTIONS"], "prepare_threshold", raising=False)
+    compiled statements run through Django's usual cursor, whose values are bound in the
+    client, as the ORM's are, and nothing is prepared."""
+    settings.DATABASE_PREPARED_STATEMENTS = False
     compiled = CompiledQuery(User, _with_flag, pk=(SAMPLE, USER_ID))
-    before = set(_prepared_statements()) if connection.vendor == "postgresql" else set()
-    for _time in range(7):
+    before = _prepared_statements() if connection.vendor == "postgresql" else set()
+    for _time in range(PREPARE_THRESHOLD + 2):
         assert compiled.first(pk=resident.pk) == resident
     if connection.vendor == "postgresql":
-        assert set(_prepared_statements()) == before
+        assert _prepared_statements() == before
 
 
-SHOW_OPTIONS = (
-    "import json, django; django.setup(); from django.conf import settings; "
-    "print(json.dumps({alias: settings.DATABASES[alias].get('OPTIONS', {}).get("
-    "'prepare_threshold') for alias in settings.DATABASES}))"
+def _deallocate_behind_psycopgs_back() -> None:
+    """What a pooler's or an administrator's ``DEALLOCATE ALL`` does: the session's
+    prepared statements are gone, and psycopg does not know it."""
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+
+
+@pytest.mark.django_db(transaction=True)  # runs outside a transaction, as a request's reads
+def test_a_prepared_statement_gone_stale_runs_again_on_a_new_connection(
+    prepared_statements_on, resident
+):
+    """A statement prepared on a connection that no longer serves (here dropped from the
+    session; after a migration, a column that changed type) fails on that connection: the
+    read runs again, once, on a new connection, and gives its rows. Inside a transaction
+    the error is raised instead (the transaction has failed), and after its rollback the
+    statement is prepared afresh."""
+    compiled = CompiledQuery(User, _with_flag, pk=(SAMPLE, USER_ID))
+    for _time in range(PREPARE_THRESHOLD + 1):
+        assert compiled.first(pk=resident.pk) == resident
+    first_connection = connection.connection
+    _deallocate_behind_psycopgs_back()
+    assert compiled.first(pk=resident.pk) == resident
+    assert connection.connection is not first_connection
+    for _time in range(PREPARE_THRESHOLD):  # prepared afresh on the new connection
+        assert compiled.first(pk=resident.pk) == resident
+    assert [s for s in _prepared_statements() if '"accounts_user"' in s and "$1" in s]
+
+    _deallocate_behind_psycopgs_back()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        compiled.first(pk=resident.pk)
+    assert compiled.first(pk=resident.pk) == resident
+
+
+SHOW_SETTING = (
+    "import django; django.setup(); from django.conf import settings; "
+    "print(settings.DATABASE_PREPARED_STATEMENTS)"
 )
 POSTGRES = "postgres://ecitizen@db.internal:5432/ecitizen"
 
 
 @pytest.mark.parametrize(
-    ("environment", "thresholds"),
+    ("environment", "shown"),
     [
-        ({"DATABASE_URL": POSTGRES}, {"default": 5}),
-        (
-            {"DATABASE_URL": POSTGRES, "DATABASE_REPLICA_URL": POSTGRES.replace("db.", "db2.")},
-            {"default": 5, "replica": 5},
-        ),
-        (
-            {"DATABASE_URL": POSTGRES, "DATABASE_PREPARED_STATEMENTS": "false"},
-            {"default": None},
-        ),
-        ({"DATABASE_URL": "sqlite:////tmp/ecitizen.sqlite3"}, {"default": None}),
+        ({"DATABASE_URL": POSTGRES}, "True"),
+        ({"DATABASE_URL": POSTGRES, "DATABASE_PREPARED_STATEMENTS": "false"}, "False"),
+        ({"DATABASE_URL": "sqlite:////tmp/ecitizen.sqlite3"}, "False"),
     ],
-    ids=["postgresql", "with-a-replica", "turned-off", "sqlite"],
+    ids=["postgresql", "turned-off", "sqlite"],
 )
-def test_prepared_statements_are_on_for_postgresql_unless_turned_off(environment, thresholds):
-    """``DATABASE_PREPARED_STATEMENTS``: on unless set false, for PostgreSQL (and its
-    replica) only."""
-    result = _run(environment, SHOW_OPTIONS)
+def test_prepared_statements_are_on_for_postgresql_unless_turned_off(environment, shown):
+    """``DATABASE_PREPARED_STATEMENTS``: on unless set false, for PostgreSQL only."""
+    result = _run(environment, SHOW_SETTING)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == thresholds
+    assert result.stdout.strip() == shown
