@@ -65,11 +65,18 @@ from uuid import UUID
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, models, router, transaction
+from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+    TIMESTAMPTZ_OID,  # both defined with psycopg 3, which ecitizen requires
+    ServerBindingCursor,
+)
+from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import NOT_PROVIDED, QuerySet, signals
 from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql import InsertQuery
 from django.db.transaction import TransactionManagementError
+from psycopg import errors as psycopg_errors
+from psycopg.pq import Format
 
 from ecitizen.core.processcache import Kept
 
@@ -123,13 +130,6 @@ def statement_cursor(alias: str) -> Iterator[Any]:
 def _server_binding_cursor(connection: Any) -> Any:
     """A psycopg cursor on ``connection``'s open connection that binds values on the
     server, reading times in the connection's zone (as ``create_cursor()`` does)."""
-    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
-        TIMESTAMPTZ_OID,  # both defined with psycopg 3, which ecitizen requires
-        ServerBindingCursor,
-    )
-    from django.db.backends.postgresql.psycopg_any import register_tzloader
-    from psycopg.pq import Format
-
     raw = ServerBindingCursor(connection.connection)
     loader = raw.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
     if connection.timezone != getattr(loader, "timezone", None):
@@ -168,11 +168,12 @@ class _StatementCursor(CursorWrapper):
 
     def _run(self, sql: Any, params: Any) -> Any:
         driver = self.cursor.connection
+        unset = driver.prepare_threshold  # Django's None, unless OPTIONS set one
         driver.prepare_threshold = PREPARE_THRESHOLD
         try:
             return CursorWrapper.execute(self, sql, params)
         finally:
-            driver.prepare_threshold = None
+            driver.prepare_threshold = unset
 
 
 class _LoggedStatementCursor(_StatementCursor, CursorDebugWrapper):
@@ -183,11 +184,9 @@ class _LoggedStatementCursor(_StatementCursor, CursorDebugWrapper):
     would be too: a value that cannot be written as SQL)."""
 
     def execute(self, sql: Any, params: Any = None) -> Any:
-        from psycopg import errors
-
         try:
             logged = self.db.ops.compose_sql(sql, params)
-        except errors.DataError:
+        except psycopg_errors.DataError:
             logged = None
         with self.debug_sql(logged):
             return _StatementCursor.execute(self, sql, params)
