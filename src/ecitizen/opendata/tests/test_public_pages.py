@@ -150,6 +150,31 @@ def test_a_facet_filters_the_results_and_the_url_is_bookmarkable(
     assert "Bin collections" in by_word
 
 
+def test_the_filters_written_once_still_show_each_search_its_counts_ticks_and_language(
+    client, department, other_department
+):
+    # No theme: nothing the filters list is translated, only their own labels.
+    _published(department, "bin-collections", keywords="waste", themes=[])
+    url = reverse("opendata:search")
+
+    def organisation_boxes(response) -> list[str]:
+        return re.findall(r'<input[^>]*name="organization"[^>]*>', response.content.decode())
+
+    assert "Revenue (1)" in _text(client.get(url))
+    assert "Revenue (1)" in _text(client.get(url))  # the same filters again
+    _published(department, "bin-rounds", keywords="waste", themes=[])
+    assert "Revenue (2)" in _text(client.get(url))  # a count changed: written anew
+    ticked = organisation_boxes(client.get(url, {"organization": department.slug}))
+    assert ["checked" in box for box in ticked] == [True]
+    unticked = organisation_boxes(client.get(url))
+    assert ["checked" in box for box in unticked] == [False]
+    assert "Sort by" in _text(client.get(url))
+    client.cookies["django_language"] = "fr"
+    french = _text(client.get(url))
+    assert "Trier par" in french  # the same filters, written in French
+    assert "Sort by" not in french
+
+
 def test_bad_search_parameters_get_a_message_not_an_error(client, department):
     _published(department, "bin-collections")
     url = reverse("opendata:search")

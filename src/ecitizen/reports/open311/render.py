@@ -92,16 +92,46 @@ def _offset(offset: timedelta) -> tuple[int, str]:
     return found
 
 
+#: (a zone, an hour since 1970-01-01 UTC): the zone's offset all through that hour, or
+#: ``None`` when it changes within it. Forgotten past :data:`_HOURS_KEPT` hours.
+_hour_offsets: dict[tuple[tzinfo, int], tuple[int, str] | None] = {}
+_HOURS_KEPT = 8192
+
+
+def _offset_at(seconds: int, zone: tzinfo) -> tuple[int, str]:
+    """``zone``'s offset from UTC at the time ``seconds`` after 1970-01-01 UTC.
+
+    Looked up once per hour of UTC time and kept: the offset at the hour's first and last
+    second, when they are the same, is the offset all through it (no zone changes its
+    offset and back within an hour); when they differ, the hour holds a change, and each
+    time in it is looked up alone, so the change falls where it falls. A page's requests
+    are reported over the same hours on every request, and ``fromtimestamp`` in a zone
+    was a fifth of the page's time."""
+    hour = seconds // 3600
+    key = (zone, hour)
+    try:
+        found = _hour_offsets[key]
+    except KeyError:
+        start = hour * 3600
+        first = _offset(datetime.fromtimestamp(start, zone).utcoffset() or _NO_OFFSET)
+        last = _offset(datetime.fromtimestamp(start + 3599, zone).utcoffset() or _NO_OFFSET)
+        if len(_hour_offsets) >= _HOURS_KEPT:
+            _hour_offsets.clear()
+        found = _hour_offsets[key] = first if first == last else None
+    if found is None:
+        found = _offset(datetime.fromtimestamp(seconds, zone).utcoffset() or _NO_OFFSET)
+    return found
+
+
 def w3c_seconds(seconds: int, zone: tzinfo) -> str:
     """:func:`w3c` of the time ``seconds`` after 1970-01-01 UTC, in ``zone``.
 
     Written as ``isoformat(timespec="seconds")`` writes it, from the time's offset in
-    ``zone`` (found for each time, so a change of summer time falls where it falls) and
+    ``zone`` (:func:`_offset_at`, so a change of summer time falls where it falls) and
     tables of the days and the minutes: a page of a thousand requests has two thousand
     times, and ``isoformat`` cost twice as much (a test compares the two over two
     centuries and several zones)."""
-    moment = datetime.fromtimestamp(seconds, zone)
-    offset, offset_text = _offset(moment.utcoffset() or _NO_OFFSET)
+    offset, offset_text = _offset_at(seconds, zone)
     day, second = divmod(seconds + offset, 86400)
     day_text = _days.get(day)
     if day_text is None:

@@ -50,3 +50,17 @@ def test_an_offset_with_seconds_keeps_them():
     seconds = int(datetime(1950, 6, 1, tzinfo=UTC).timestamp())
     assert w3c_seconds(seconds, zone) == "1950-05-31T23:15:30-00:44:30"
     assert datetime.fromtimestamp(seconds, zone).utcoffset() == -timedelta(minutes=44, seconds=30)
+
+
+def test_an_hour_that_holds_a_change_of_offset_is_written_time_by_time():
+    # Lord Howe's summer time ends at 02:00 local, 15:00 UTC, and its clocks go back half
+    # an hour; in 2026 it began at 15:30 UTC (02:00 local standard time, +10:30).
+    zone = zoneinfo.ZoneInfo("Australia/Lord_Howe")
+    change = int(datetime(2026, 10, 3, 15, 30, tzinfo=UTC).timestamp())
+    before, after = datetime.fromtimestamp(change - 1, zone), datetime.fromtimestamp(change, zone)
+    assert before.utcoffset() != after.utcoffset()  # the change is inside the hour
+    hour = change - change % 3600
+    for _round in range(2):  # the hour's look-up, then what was kept of it
+        for seconds in (hour, change - 1, change, hour + 3599, hour + 3600):
+            expected = datetime.fromtimestamp(seconds, zone).isoformat(timespec="seconds")
+            assert w3c_seconds(seconds, zone) == expected
