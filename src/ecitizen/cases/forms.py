@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ecitizen.cases.services import IDENTITY_DOCUMENTS, MESSAGE_MAX_LENGTH
 from ecitizen.catalogue.spec import localised
-from ecitizen.core.forms import GovukDateField
+from ecitizen.core.forms import BlankWrittenOnce, GovukDateField
 from ecitizen.core.patterns import answer_pattern
 from ecitizen.core.text import FreeTextField
 from ecitizen.payments.money import currency_precision, minor_quantum
@@ -592,7 +592,7 @@ class ActionForm(forms.Form):
     )
 
 
-class NoteForm(forms.Form):
+class NoteForm(BlankWrittenOnce):
     text = FreeTextField(
         label=_("Internal note"),
         max_length=MESSAGE_MAX_LENGTH,
@@ -605,7 +605,7 @@ class NoteForm(forms.Form):
     )
 
 
-class MessageForm(forms.Form):
+class MessageForm(BlankWrittenOnce):
     text = FreeTextField(
         label=_("Message to the applicant"),
         max_length=MESSAGE_MAX_LENGTH,

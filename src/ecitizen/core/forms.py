@@ -14,10 +14,14 @@ from typing import Any, cast
 
 from django import forms
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.forms.renderers import TemplatesSetting
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.functional import Promise, cached_property
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.core.preferences import Contrast, TextSize
@@ -205,6 +209,53 @@ def _textarea_html(widget: dict[str, Any]) -> str:
         f'<textarea name="{html_text(widget["name"])}"{_attributes_html(widget["attrs"])}>\n'
         f"{html_text(value) if value else ''}</textarea>"
     )
+
+
+class BlankWrittenOnce(forms.Form):
+    """A form whose blank rendering, ``{{ form }}`` unbound and without initial values,
+    is written once per process for each prefix and language, then written out as it was.
+
+    For forms whose fields are the same for every instance (none set per instance in
+    ``__init__``, no initial value depending on the moment): their blank rendering then
+    holds nothing of the request or the person. A form that is bound (its values as
+    typed, its errors), has initial values, or is rendered with another template,
+    context or renderer, is rendered as usual. The officer's case page writes two such
+    text boxes on every view, a twentieth of its time."""
+
+    def render(
+        self,
+        template_name: str | None = None,
+        context: dict[str, Any] | None = None,
+        renderer: Any = None,
+    ) -> SafeString:
+        if (
+            self.is_bound
+            or self.initial
+            or template_name is not None
+            or context is not None
+            or renderer is not None
+        ):
+            return super().render(template_name, context, renderer)
+        key = (type(self), self.prefix, self.auto_id, get_language())
+        written = _blank_forms.get(key)
+        if written is None:
+            written = _blank_forms[key] = super().render()
+        return written
+
+    # As Django's ``RenderableMixin`` does: ``{{ form }}`` calls ``__html__``.
+    __str__ = render
+    __html__ = render
+
+
+#: The blank renderings of :class:`BlankWrittenOnce` forms, by class, prefix, ids and
+#: language: a few forms' worth, bounded by the code's own forms and languages.
+_blank_forms: dict[tuple[Any, ...], SafeString] = {}
+
+
+@receiver(setting_changed)
+def _forget_blank_forms(**kwargs: object) -> None:
+    """A change of settings (tests: the templates, the form renderer) forgets them."""
+    _blank_forms.clear()
 
 
 class GovukDateWidget(forms.MultiWidget):

@@ -36,10 +36,8 @@ KEYWORD_CHOICES = 15
 MAX_QUERY_LENGTH = 200
 
 
-class DatasetSearchForm(forms.Form):
-    """The words searched for, the facet values chosen (checkboxes with their counts) and
-    the order. Built twice by the view: bound to the request to read it, then with the
-    facet counts of the results to show it."""
+class SearchWordsForm(forms.Form):
+    """The words searched for: the search box at the top of the page."""
 
     q = forms.CharField(
         label=_("Search datasets"),
@@ -47,6 +45,21 @@ class DatasetSearchForm(forms.Form):
         max_length=MAX_QUERY_LENGTH,
         widget=forms.TextInput(attrs={"type": "search", "spellcheck": "false"}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Filters are optional by nature: their labels do not say "(optional)" (GOV.UK's
+        # filter pattern) and nothing is marked required.
+        self.use_required_attribute = False
+        self.fields["q"].label_size = "m"  # type: ignore[attr-defined]
+        self.fields["q"].required = True  # shown without "(optional)"
+
+
+class DatasetSearchForm(SearchWordsForm):
+    """The words searched for, the facet values chosen (checkboxes with their counts) and
+    the order, as the page shows them (:func:`filters_html` writes its filters; the
+    search itself is read by :func:`read_search`)."""
+
     organization = forms.MultipleChoiceField(
         label=FACET_FILTERS["organization"],
         required=False,
@@ -75,28 +88,11 @@ class DatasetSearchForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        # Filters are optional by nature: their labels do not say "(optional)" (GOV.UK's
-        # filter pattern) and nothing is marked required.
-        self.use_required_attribute = False
-        facets = facets or {}
-        labels = labels or {}
-        chosen = chosen or {}
         for name in FACET_FILTERS:
             field = self.fields[name]
-            counted = list(facets.get(name, ()))
-            if name == "tags":
-                counted = counted[:KEYWORD_CHOICES]
-            values = {value for value, _count in counted}
-            # A value chosen that no longer matches anything stays, so it can be unticked.
-            counted += [(value, 0) for value in chosen.get(name, ()) if value not in values]
-            shown = labels.get(name, {})
-            field.choices = [  # type: ignore[attr-defined]
-                (value, f"{shown.get(value, value)} ({count})") for value, count in counted
-            ]
+            field.choices = facet_choices(name, facets or {}, labels or {}, chosen or {})  # type: ignore[attr-defined]
             field.required = True  # shown without "(optional)"
             field.label_size = "s"  # type: ignore[attr-defined]
-        self.fields["q"].label_size = "m"  # type: ignore[attr-defined]
-        self.fields["q"].required = True  # shown without "(optional)"
         self.fields["sort"].label_size = "s"  # type: ignore[attr-defined]
         self.fields["sort"].required = True
 
@@ -108,41 +104,67 @@ class DatasetSearchForm(forms.Form):
             if self.fields[name].choices  # type: ignore[attr-defined]
         ]
 
-    def filters_html(self) -> SafeString:
-        """The facet filters that have something to choose from, then the order, each as
-        ``{{ field.as_field_group }}`` writes it: the search page's filter column.
 
-        Kept per process by all that it shows: the language, each filter's choices (their
-        counts in their labels) and ticked values, and the order chosen. The same search
-        shows the same filters until a count changes, and writing its forty-odd
-        checkboxes was a fifth of the page's time. Precondition: the form is unbound (it
-        shows no errors), as the search page builds it."""
-        if self.is_bound:
-            raise ValueError("filters_html() writes the unbound form the page shows")
-        key = (
-            get_language(),
-            tuple(
-                (
-                    name,
-                    tuple(self.fields[name].choices),  # type: ignore[attr-defined]
-                    tuple(self.initial.get(name) or ()),
-                )
-                for name in FACET_FILTERS
-            ),
-            self.initial.get("sort") or "",
+def facet_choices(
+    name: str,
+    facets: Mapping[str, Sequence[tuple[str, int]]],
+    labels: Mapping[str, Mapping[str, str]],
+    chosen: Mapping[str, Sequence[str]],
+) -> list[tuple[str, str]]:
+    """The checkboxes of the facet filter ``name``: each value counted in ``facets`` (the
+    keywords' most used only), then each value ``chosen`` that no longer matches anything
+    (so that it can be unticked), labelled by ``labels`` with its count."""
+    counted = list(facets.get(name, ()))
+    if name == "tags":
+        counted = counted[:KEYWORD_CHOICES]
+    values = {value for value, _count in counted}
+    counted += [(value, 0) for value in chosen.get(name, ()) if value not in values]
+    shown = labels.get(name, {})
+    return [(value, f"{shown.get(value, value)} ({count})") for value, count in counted]
+
+
+def filters_html(
+    *,
+    facets: Mapping[str, Sequence[tuple[str, int]]],
+    labels: Mapping[str, Mapping[str, str]],
+    chosen: Mapping[str, Sequence[str]],
+    sort: str,
+) -> SafeString:
+    """The search page's filter column: the facet filters that have something to choose
+    from, then the order, each as ``{{ field.as_field_group }}`` of a
+    :class:`DatasetSearchForm` writes it (unbound: no errors).
+
+    Kept per process by all that it shows: the language, each filter's choices (their
+    counts in their labels) and ticked values, and the order chosen. The same search
+    shows the same filters until a count changes; writing its forty-odd checkboxes, and
+    building the form, was a quarter of the page's time."""
+    key = (
+        get_language(),
+        tuple(
+            (
+                name,
+                tuple(facet_choices(name, facets, labels, chosen)),
+                tuple(chosen.get(name, ())),
+            )
+            for name in FACET_FILTERS
+        ),
+        sort,
+    )
+    found = _kept_filters.get(key)
+    if found is None:
+        form = DatasetSearchForm(
+            initial={"sort": sort, **chosen}, facets=facets, labels=labels, chosen=chosen
         )
-        found = _kept_filters.get(key)
-        if found is None:
-            written = "".join(field.as_field_group() for field in self.facet_fields())
-            found = mark_safe(written + self["sort"].as_field_group())  # noqa: S308 - rendered
-            if len(_kept_filters) >= _FILTERS_KEPT:
-                _kept_filters.clear()
-            _kept_filters[key] = found
-        return found
+        written = "".join(field.as_field_group() for field in form.facet_fields())
+        found = mark_safe(written + form["sort"].as_field_group())  # noqa: S308 - rendered
+        if len(_kept_filters) >= _FILTERS_KEPT:
+            _kept_filters.clear()
+        _kept_filters[key] = found
+    return found
 
 
-#: The filter columns written (:meth:`DatasetSearchForm.filters_html`), by what they show.
-#: Bounded: the values ticked come from the address.
+#: The filter columns written (:func:`filters_html`), by what they show. Bounded: the
+#: values ticked come from the address.
 _kept_filters: dict[tuple[Any, ...], SafeString] = {}
 _FILTERS_KEPT = 512
 

@@ -34,7 +34,13 @@ from ecitizen.core.authority import localised_name
 from ecitizen.core.forms import html_text
 from ecitizen.core.listing import Addresses, day_month_year, sentence
 from ecitizen.opendata import charts, selectors
-from ecitizen.opendata.forms import FACET_FILTERS, SORT_CHOICES, DatasetSearchForm, read_search
+from ecitizen.opendata.forms import (
+    FACET_FILTERS,
+    SORT_CHOICES,
+    SearchWordsForm,
+    filters_html,
+    read_search,
+)
 from ecitizen.opendata.models import Dataset, Resource
 from ecitizen.opendata.packages import resource_download_path
 from ecitizen.opendata.presentation import result_items
@@ -459,12 +465,7 @@ def dataset_search(request: HttpRequest) -> HttpResponse:
     kept += terms
     if sort:
         kept.append(("sort", sort))
-    form = DatasetSearchForm(
-        initial={"q": asked["q"], "sort": sort, **asked["terms"]},
-        facets=result.facets,
-        labels=labels,
-        chosen=asked["terms"],
-    )
+    filters = filters_html(facets=result.facets, labels=labels, chosen=asked["terms"], sort=sort)
     chosen = [
         {
             "label": FACET_FILTERS[name],
@@ -477,7 +478,8 @@ def dataset_search(request: HttpRequest) -> HttpResponse:
         request,
         "opendata/search.html",
         {
-            "form": form,
+            "form": SearchWordsForm(initial={"q": asked["q"]}),
+            "filters": filters,
             "query": asked["q"],
             "count": result.count,
             "results": result_items(_result_rows(result)),
