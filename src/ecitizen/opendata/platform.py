@@ -649,7 +649,7 @@ def _money(amount_minor: int | None) -> str | None:
     return None if amount_minor is None else str(from_minor(amount_minor))
 
 
-def _department_names() -> dict[str, str]:
+def _department_names() -> Mapping[str, str]:
     from ecitizen.opendata.selectors import facet_labels
 
     with translation.override(settings.LANGUAGE_CODE):

@@ -11,9 +11,10 @@ import contextlib
 import functools
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote
 
@@ -29,6 +30,8 @@ from django.db.models import (
     Window,
 )
 from django.db.models.expressions import RawSQL
+from django.utils import translation
+from django.utils.translation import get_language
 
 from ecitizen.accounts.models import Department
 from ecitizen.accounts.selectors import remit_filter
@@ -569,18 +572,33 @@ _DEPARTMENT_NAMES = CompiledQuery(
 )
 
 
-def facet_labels() -> dict[str, dict[str, str]]:
+def facet_labels() -> dict[str, Mapping[str, str]]:
     """How each facet value is shown: departments' names, themes' and licences' titles,
     in the active language."""
-    from ecitizen.opendata.vocabularies import LICENCES, THEMES
-
     return {
         "organization": {
             slug: localised_name(name, names) for slug, name, names in _DEPARTMENT_NAMES.rows()
         },
-        "groups": {code.lower(): str(label) for code, label in THEMES.items()},
-        "license_id": {code: licence.title for code, licence in LICENCES.items()},
+        **_vocabulary_labels(get_language()),
     }
+
+
+@functools.lru_cache(maxsize=16)
+def _vocabulary_labels(language: str | None) -> dict[str, Mapping[str, str]]:
+    """The themes' and the licences' titles in ``language``: the vocabularies are the
+    code's own, so they are translated once per language in a process (the search page
+    shows them on every request)."""
+    from ecitizen.opendata.vocabularies import LICENCES, THEMES
+
+    with translation.override(language):
+        return {
+            "groups": MappingProxyType(
+                {code.lower(): str(label) for code, label in THEMES.items()}
+            ),
+            "license_id": MappingProxyType(
+                {code: licence.title for code, licence in LICENCES.items()}
+            ),
+        }
 
 
 def resource_files_named_by_revisions(names: Sequence[str]) -> set[str]:

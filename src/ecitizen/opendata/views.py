@@ -23,7 +23,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
-from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -32,7 +31,7 @@ from ecitizen.catalogue.spec import localised
 from ecitizen.core.access import public
 from ecitizen.core.authority import localised_name
 from ecitizen.core.forms import html_text
-from ecitizen.core.listing import Addresses, day_month_year, sentence
+from ecitizen.core.listing import Addresses, day_month_year, first_words, sentence
 from ecitizen.opendata import charts, selectors
 from ecitizen.opendata.forms import (
     FACET_FILTERS,
@@ -421,7 +420,7 @@ def _result_rows(result: selectors.SearchResult) -> list[dict[str, Any]]:
             {
                 "url": _DATASET(dataset.name),
                 "title": dataset.title(language),
-                "description": Truncator(dataset.description(language)).words(40, truncate=" …"),
+                "description": first_words(dataset.description(language), 40),
                 "department": localised_name(department.name, department.names, language),
                 "formats": _format_tags(result.formats[dataset.pk]),
                 "updated": sentence(last_updated, date=modified),

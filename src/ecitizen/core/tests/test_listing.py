@@ -11,7 +11,7 @@ from django.template import Context, engines
 from django.urls import NoReverseMatch, reverse, set_script_prefix
 from django.utils import formats, timezone, translation
 
-from ecitizen.core.listing import Addresses, day_month_year, sentence
+from ecitizen.core.listing import Addresses, day_month_year, first_words, sentence
 
 
 @pytest.mark.parametrize(
@@ -84,3 +84,19 @@ def test_sentences_are_those_blocktranslate_writes(language):
         for name in ["Riverside", "North & <East>"]:
             expected = page.render({"name": name})
             assert sentence(translation.gettext("%(ward)s ward"), ward=name) == expected
+
+
+def test_first_words_are_what_django_s_truncator_writes():
+    import random
+
+    from django.utils.text import Truncator
+
+    picked = random.Random(7)
+    pieces = ["word", "é", "…", " ", "  ", "\n", "\t", "a-b", "<b>", "&amp;"]
+    texts = ["", " ", "one", "one …", "a " * 40 + "…", "a " * 39 + "… b"]
+    texts += [
+        "".join(picked.choice(pieces) for _ in range(picked.randrange(90))) for _ in range(3000)
+    ]
+    for text in texts:
+        for count in (1, 3, 40):
+            assert first_words(text, count) == Truncator(text).words(count, truncate=" …"), text
