@@ -213,7 +213,8 @@ def _textarea_html(widget: dict[str, Any]) -> str:
 
 class BlankWrittenOnce(forms.Form):
     """A form whose blank rendering, ``{{ form }}`` unbound and without initial values,
-    is written once per process for each prefix and language, then written out as it was.
+    is written once per process for each prefix and language (and ids, label suffix and
+    renderer), then written out as it was.
 
     For forms whose fields are the same for every instance (none set per instance in
     ``__init__``, no initial value depending on the moment): their blank rendering then
@@ -236,7 +237,14 @@ class BlankWrittenOnce(forms.Form):
             or renderer is not None
         ):
             return super().render(template_name, context, renderer)
-        key = (type(self), self.prefix, self.auto_id, get_language())
+        key = (
+            type(self),
+            self.prefix,
+            self.auto_id,
+            self.label_suffix,
+            self.renderer,
+            get_language(),
+        )
         written = _blank_forms.get(key)
         if written is None:
             written = _blank_forms[key] = super().render()
@@ -247,8 +255,9 @@ class BlankWrittenOnce(forms.Form):
     __html__ = render
 
 
-#: The blank renderings of :class:`BlankWrittenOnce` forms, by class, prefix, ids and
-#: language: a few forms' worth, bounded by the code's own forms and languages.
+#: The blank renderings of :class:`BlankWrittenOnce` forms, by class, prefix, ids, label
+#: suffix, renderer and language: a few forms' worth, bounded by the code's own forms
+#: and languages.
 _blank_forms: dict[tuple[Any, ...], SafeString] = {}
 
 
