@@ -14,8 +14,6 @@ from typing import Any, cast
 
 from django import forms
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.forms.renderers import TemplatesSetting
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -25,6 +23,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from ecitizen.core.preferences import Contrast, TextSize
+from ecitizen.core.processcache import Kept
 
 _WIDGETS = "django/forms/widgets/"
 #: Django's widget templates that write one ``<input>``: each only includes ``input.html``.
@@ -245,10 +244,7 @@ class BlankWrittenOnce(forms.Form):
             self.renderer,
             get_language(),
         )
-        written = _blank_forms.get(key)
-        if written is None:
-            written = _blank_forms[key] = super().render()
-        return written
+        return _blank_forms.get_or_make(key, lambda: super(BlankWrittenOnce, self).render())
 
     # As Django's ``RenderableMixin`` does: ``{{ form }}`` calls ``__html__``.
     __str__ = render
@@ -257,14 +253,8 @@ class BlankWrittenOnce(forms.Form):
 
 #: The blank renderings of :class:`BlankWrittenOnce` forms, by class, prefix, ids, label
 #: suffix, renderer and language: a few forms' worth, bounded by the code's own forms
-#: and languages.
-_blank_forms: dict[tuple[Any, ...], SafeString] = {}
-
-
-@receiver(setting_changed)
-def _forget_blank_forms(**kwargs: object) -> None:
-    """A change of settings (tests: the templates, the form renderer) forgets them."""
-    _blank_forms.clear()
+#: and languages; forgotten when a setting changes (tests: the templates, the renderer).
+_blank_forms: Kept[SafeString] = Kept()
 
 
 class GovukDateWidget(forms.MultiWidget):

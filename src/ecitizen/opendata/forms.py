@@ -82,15 +82,14 @@ class DatasetSearchForm(SearchWordsForm):
     def __init__(
         self,
         *args: Any,
-        facets: Mapping[str, Sequence[tuple[str, int]]] | None = None,
-        labels: Mapping[str, Mapping[str, str]] | None = None,
-        chosen: Mapping[str, Sequence[str]] | None = None,
+        choices: Mapping[str, Sequence[tuple[str, str]]] | None = None,
         **kwargs: Any,
     ) -> None:
+        """``choices``: each facet filter's checkboxes (:func:`facet_choices`)."""
         super().__init__(*args, **kwargs)
         for name in FACET_FILTERS:
             field = self.fields[name]
-            field.choices = facet_choices(name, facets or {}, labels or {}, chosen or {})  # type: ignore[attr-defined]
+            field.choices = list((choices or {}).get(name, ()))  # type: ignore[attr-defined]
             field.required = True  # shown without "(optional)"
             field.label_size = "s"  # type: ignore[attr-defined]
         self.fields["sort"].label_size = "s"  # type: ignore[attr-defined]
@@ -138,23 +137,15 @@ def filters_html(
     counts in their labels) and ticked values, and the order chosen. The same search
     shows the same filters until a count changes; writing its forty-odd checkboxes, and
     building the form, was a quarter of the page's time."""
+    choices = {name: tuple(facet_choices(name, facets, labels, chosen)) for name in FACET_FILTERS}
     key = (
         get_language(),
-        tuple(
-            (
-                name,
-                tuple(facet_choices(name, facets, labels, chosen)),
-                tuple(chosen.get(name, ())),
-            )
-            for name in FACET_FILTERS
-        ),
+        tuple((name, choices[name], tuple(chosen.get(name, ()))) for name in FACET_FILTERS),
         sort,
     )
     found = _kept_filters.get(key)
     if found is None:
-        form = DatasetSearchForm(
-            initial={"sort": sort, **chosen}, facets=facets, labels=labels, chosen=chosen
-        )
+        form = DatasetSearchForm(initial={"sort": sort, **chosen}, choices=choices)
         written = "".join(field.as_field_group() for field in form.facet_fields())
         found = mark_safe(written + form["sort"].as_field_group())  # noqa: S308 - rendered
         if len(_kept_filters) >= _FILTERS_KEPT:
@@ -163,8 +154,8 @@ def filters_html(
     return found
 
 
-#: The filter columns written (:func:`filters_html`), by what they show. Bounded: the
-#: values ticked come from the address.
+#: The filter columns written (:func:`filters_html`), by what they show. Bounded, and so
+#: not a ``core.processcache.Kept``: the values ticked come from the address.
 _kept_filters: dict[tuple[Any, ...], SafeString] = {}
 _FILTERS_KEPT = 512
 

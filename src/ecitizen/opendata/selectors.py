@@ -30,13 +30,13 @@ from django.db.models import (
     Window,
 )
 from django.db.models.expressions import RawSQL
-from django.utils import translation
 from django.utils.translation import get_language
 
 from ecitizen.accounts.models import Department
 from ecitizen.accounts.selectors import remit_filter
 from ecitizen.core.authority import localised_name
 from ecitizen.core.compiled import CompiledQuery
+from ecitizen.core.processcache import Kept
 from ecitizen.opendata.models import (
     RESOURCE_FILES_FOLDER,
     ApiToken,
@@ -579,26 +579,24 @@ def facet_labels() -> dict[str, Mapping[str, str]]:
         "organization": {
             slug: localised_name(name, names) for slug, name, names in _DEPARTMENT_NAMES.rows()
         },
-        **_vocabulary_labels(get_language()),
+        **_vocabulary_labels.get_or_make(get_language(), _vocabulary_labels_now),
     }
 
 
-@functools.lru_cache(maxsize=16)
-def _vocabulary_labels(language: str | None) -> dict[str, Mapping[str, str]]:
-    """The themes' and the licences' titles in ``language``: the vocabularies are the
-    code's own, so they are translated once per language in a process (the search page
-    shows them on every request)."""
+#: The themes' and the licences' titles, by language (:func:`_vocabulary_labels_now`).
+_vocabulary_labels: Kept[dict[str, Mapping[str, str]]] = Kept()
+
+
+def _vocabulary_labels_now() -> dict[str, Mapping[str, str]]:
+    """The themes' and the licences' titles in the active language: the vocabularies are
+    the code's own, so they are translated once per language in a process (the search
+    page shows them on every request)."""
     from ecitizen.opendata.vocabularies import LICENCES, THEMES
 
-    with translation.override(language):
-        return {
-            "groups": MappingProxyType(
-                {code.lower(): str(label) for code, label in THEMES.items()}
-            ),
-            "license_id": MappingProxyType(
-                {code: licence.title for code, licence in LICENCES.items()}
-            ),
-        }
+    return {
+        "groups": MappingProxyType({code.lower(): str(label) for code, label in THEMES.items()}),
+        "license_id": MappingProxyType({code: licence.title for code, licence in LICENCES.items()}),
+    }
 
 
 def resource_files_named_by_revisions(names: Sequence[str]) -> set[str]:
