@@ -220,7 +220,8 @@ MIDDLEWARE = [
     # Permissions-Policy and Cache-Control on every response, static files included.
     "ecitizen.core.middleware.EdgeMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the site's policy written once per process (core.content_policy).
+    "ecitizen.core.content_policy.KeptPolicyCSPMiddleware",
     # TRACE/TRACK 405 and over-long bodies 413, before the body or a static file is read.
     "ecitizen.core.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
