@@ -16,6 +16,7 @@ import binascii
 import ipaddress
 import os
 import re
+import sqlite3
 import zoneinfo
 from pathlib import Path
 from typing import Any
@@ -303,6 +304,12 @@ if DATABASES["default"]["ENGINE"] not in {
     # The audit trail's append-only triggers exist for these two databases only.
     raise ImproperlyConfigured("DATABASE_URL must be a PostgreSQL or SQLite URL")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if sqlite3.sqlite_version_info < (3, 35):
+        # Sending an application counts its case number up with UPDATE ... RETURNING
+        # (cases.services.drafts), which older SQLite libraries cannot run.
+        raise ImproperlyConfigured(
+            f"SQLite 3.35 or later is needed; this Python's is {sqlite3.sqlite_version}"
+        )
     # WAL lets the web process read while the worker writes; IMMEDIATE transactions take
     # the write lock up front so that two writers queue instead of failing mid-way.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

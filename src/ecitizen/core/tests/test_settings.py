@@ -90,6 +90,19 @@ def test_bad_values_stop_the_process(variable, value, message):
     assert message in result.stderr
 
 
+def test_an_old_sqlite_library_stops_the_process(tmp_path):
+    # As a Python linked to SQLite 3.34 would report itself: UPDATE ... RETURNING, which
+    # sending an application runs, came with 3.35.
+    result = _run(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+        "import sqlite3; sqlite3.sqlite_version_info = (3, 34, 1); "
+        "sqlite3.sqlite_version = '3.34.1'; import django; django.setup()",
+    )
+    assert result.returncode != 0
+    assert "SQLite 3.35 or later is needed; this Python's is 3.34.1" in result.stderr
+    assert _run({"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}).returncode == 0
+
+
 def test_secrets_can_come_from_files(tmp_path):
     secret_file = tmp_path / "secret"
     secret_file.write_text("from-a-file-" + "y" * 50 + "\n")
