@@ -168,14 +168,22 @@ class DatabaseBackend(_DatabaseBackend):
         )
 
 
+#: Marks an argument not given (``None`` is a stored value: a row without arguments).
+_NOT_GIVEN: Any = object()
+
 # What a worker thread's running task set: the token of its request id and its start.
 _running_tasks: dict[str, tuple[contextvars.Token[str | None], float]] = {}
 
 
-def _stored_request_id(task_id: str) -> str | None:
-    from django_tasks_db.models import DBTaskResult
+def _stored_request_id(task_id: str, stored: Any = _NOT_GIVEN) -> str | None:
+    """The request id stored with the task: from ``stored`` (the row's ``args_kwargs``,
+    when the worker that claimed the row gives it), else read from the row."""
+    if stored is _NOT_GIVEN:
+        from django_tasks_db.models import DBTaskResult
 
-    stored = DBTaskResult.objects.filter(pk=task_id).values_list("args_kwargs", flat=True).first()
+        stored = (
+            DBTaskResult.objects.filter(pk=task_id).values_list("args_kwargs", flat=True).first()
+        )
     value = stored.get(_TASK_REQUEST_ID_KEY) if isinstance(stored, dict) else None
     return value if isinstance(value, str) and _REQUEST_ID_SHAPE.fullmatch(value) else None
 
@@ -190,10 +198,15 @@ def _from_worker(sender: Any) -> bool:
 def _task_started(sender: Any, task_result: Any, **kwargs: Any) -> None:
     """A worker starts a task: what it logs carries the id of the request that enqueued
     it, or a new id of its own (a scheduled job's task). Tasks the immediate backend runs
-    inside the request already carry the request's."""
+    inside the request already carry the request's.
+
+    ``ecitizen worker`` sends the row it claimed as ``stored_arguments`` (its
+    ``args_kwargs``): the id is then taken from it, without reading the row again (a
+    query per task). django-tasks-db's own worker does not, and the row is read."""
     if not _from_worker(sender):
         return
-    request_id = _stored_request_id(str(task_result.id)) or new_request_id()
+    stored = kwargs.get("stored_arguments", _NOT_GIVEN)
+    request_id = _stored_request_id(str(task_result.id), stored) or new_request_id()
     _running_tasks[str(task_result.id)] = (_request_id.set(request_id), time.perf_counter())
 
 

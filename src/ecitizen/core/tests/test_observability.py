@@ -127,6 +127,52 @@ def test_a_task_runs_in_the_worker_under_the_id_of_the_request_that_enqueued_it(
     assert observability.current_request_id() is None  # not left on the worker's thread
 
 
+@override_settings(TASKS=_DATABASE_TASKS)
+def test_ecitizen_s_worker_gives_the_request_id_from_the_row_it_claimed(db):
+    """``ecitizen worker`` has read the row to claim it: the id comes from that row, and
+    the row is not read again for it (a query per task)."""
+    from ecitizen.core.management.commands.worker import Worker as EcitizenWorker
+    from ecitizen.core.outages import DatabaseOutage
+
+    token = observability._request_id.set("fedcba9876543210fedcba9876543210")
+    try:
+        result = record_request_id.enqueue("traced")
+    finally:
+        observability._request_id.reset(token)
+    untraced = record_request_id.enqueue("untraced")
+    _seen.clear()
+    worker = EcitizenWorker(
+        outage=DatabaseOutage(),
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    )
+    table = connection.ops.quote_name(DBTaskResult._meta.db_table)
+    column = connection.ops.quote_name("args_kwargs")
+    for stored in DBTaskResult.objects.filter(pk__in=[result.id, untraced.id]).order_by(
+        "enqueued_at"
+    ):
+        stored.claim("test-worker")  # as the loop claims it before running it
+        with CaptureQueriesContext(connection) as queries:
+            worker.run_task(stored)
+        assert not [
+            query["sql"]
+            for query in queries.captured_queries
+            if query["sql"].startswith("SELECT") and f"{table}.{column}" in query["sql"]
+        ]
+    assert DBTaskResult.objects.get(pk=result.id).return_value == "traced"
+    assert DBTaskResult.objects.get(pk=untraced.id).return_value == "untraced"
+    assert _seen[0] == "fedcba9876543210fedcba9876543210"
+    assert _HEX_ID.fullmatch(_seen[1] or "")
+    assert _seen[1] != _seen[0]
+    assert observability.current_request_id() is None
+
+
 # --- probes ---------------------------------------------------------------------------------
 
 

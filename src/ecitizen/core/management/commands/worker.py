@@ -158,7 +158,13 @@ class Worker(DbWorker):
         try:
             task = result.task
             task_result = result.task_result
-            task_started.send(sender=task.get_backend(), task_result=task_result)
+            # The row's stored arguments, already read to claim it: the request id the
+            # task runs under is taken from them (core.observability).
+            task_started.send(
+                sender=task.get_backend(),
+                task_result=task_result,
+                stored_arguments=result.args_kwargs,
+            )
             args, kwargs = task_result.args, task_result.kwargs
             if task.takes_context:
                 value = task.call(TaskContext(task_result=task_result), *args, **kwargs)
