@@ -29,6 +29,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import IntegrityError, InterfaceError, OperationalError, ProgrammingError, connection
 from django.utils import timezone
+from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
 from ecitizen.core import outages
@@ -318,7 +319,7 @@ def test_an_outcome_the_database_refused_is_recorded_once_it_answers(
     resident, database_queue, quick_pauses, caplog
 ):
     email = queue_email(resident)
-    # django-tasks-db tries three times itself, a tenth of a second apart.
+    # Refused three times in a row: the worker waits for the database between tries.
     cut = Cut(RECORD_OUTCOME, times=3)
     _run_worker(cut)
     assert cut.cuts == 3
@@ -330,6 +331,52 @@ def test_an_outcome_the_database_refused_is_recorded_once_it_answers(
     assert len(mail.outbox) == 1
     assert len(_log(caplog, OUTAGE_STARTS)) == 1
     assert len(_log(caplog, OUTAGE_ENDS)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_successful_run_is_recorded_in_one_statement_guarded_by_the_claim(
+    resident, database_queue
+):
+    """No transaction, no locked read: one UPDATE that writes only while the row is
+    still RUNNING since this run's start (the claim)."""
+    email = queue_email(resident)
+    statements: list[str] = []
+
+    def seen(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    _run_worker(seen)
+    task = DBTaskResult.objects.get()
+    assert (task.status, task.exception_class_path, task.traceback) == ("SUCCESSFUL", "", "")
+    assert task.finished_at is not None
+    email.refresh_from_db()
+    assert email.status == Status.SENT
+    table = connection.ops.quote_name(DBTaskResult._meta.db_table)
+    recorded = [sql for sql in statements if re.search(RECORD_OUTCOME, sql)]
+    assert len(recorded) == 1
+    guard = f'{table}."status" = %s AND {table}."started_at" = %s'
+    assert recorded[0].endswith(guard)
+    locked_read = f'SELECT 1 AS "a" FROM {table}'  # noqa: S608 - a statement to look for
+    assert not [sql for sql in statements if sql.startswith(locked_read)]
+
+
+@task()
+def returns_what_json_cannot_hold() -> object:
+    """A task whose return value cannot be stored (the next test)."""
+    return {1, 2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_value_cannot_be_stored_is_recorded_as_failed(database_queue):
+    """As django-tasks-db records it: the task fails with the error of storing it."""
+    returns_what_json_cannot_hold.enqueue()
+    _run_worker()
+    task_row = DBTaskResult.objects.get()
+    assert task_row.status == "FAILED"
+    assert task_row.return_value is None
+    assert task_row.exception_class_path == "builtins.TypeError"
+    assert "not JSON serializable" in task_row.traceback
 
 
 @pytest.mark.django_db(transaction=True)
