@@ -30,6 +30,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, InterfaceError, OperationalError, ProgrammingError, connection
 from django.utils import timezone
 from django_tasks import task
+from django_tasks.signals import task_finished
 from django_tasks_db.models import DBTaskResult
 
 from ecitizen.core import outages
@@ -400,6 +401,46 @@ def test_an_outcome_is_not_recorded_on_a_task_requeued_meanwhile(
     email.refresh_from_db()
     assert email.status == Status.SENT
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outcome_is_not_recorded_on_a_task_another_worker_claimed_meanwhile(
+    resident, database_queue
+):
+    """The guard is the claim itself (RUNNING since this run's start), not the status
+    alone: a run whose task another worker requeued and claimed again writes nothing."""
+    queue_email(resident)
+    task_row = DBTaskResult.objects.get()
+    task_row.claim("w1")
+    later = task_row.started_at + timedelta(seconds=1)
+    # What core.leases and another worker's claim leave: RUNNING again, since later.
+    DBTaskResult.objects.filter(pk=task_row.pk).update(started_at=later, worker_ids=["w1", "w2"])
+    finished = []
+
+    def note(sender, task_result, **kwargs):
+        finished.append(task_result)
+
+    task_finished.connect(note, weak=False)
+    try:
+        worker = Worker(
+            outage=DatabaseOutage(),
+            queue_names=["default"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="w1",
+            excluded_queue_names=[],
+        )
+        worker.run_task(task_row)
+    finally:
+        task_finished.disconnect(note)
+    stored = DBTaskResult.objects.get()
+    assert (stored.status, stored.started_at, stored.finished_at) == ("RUNNING", later, None)
+    assert stored.return_value is None
+    assert finished == []  # the run's end is the other worker's to tell
+    assert (task_row.status, task_row.finished_at) == ("RUNNING", None)  # left as claimed
 
 
 @pytest.mark.django_db(transaction=True)

@@ -59,11 +59,8 @@ class Succeeded:
 #: is still this run's: still ``RUNNING`` since the same ``started_at``. One statement,
 #: compiled once, where the general path takes a transaction, a locked read and the ORM's
 #: ``save()``: most runs succeed, and this was a fifth of a task's CPU in the worker.
-SUCCESS_RECORD = CompiledUpdate(
-    DBTaskResult,
-    ["status", "finished_at", "return_value", "exception_class_path", "traceback"],
-    guards=["status", "started_at"],
-)
+SUCCESS_FIELDS = ("status", "finished_at", "return_value", "exception_class_path", "traceback")
+SUCCESS_RECORD = CompiledUpdate(DBTaskResult, SUCCESS_FIELDS, guards=["status", "started_at"])
 
 
 class Heartbeat(threading.Thread):
@@ -231,6 +228,7 @@ class Worker(DbWorker):
         if its row is still this run's; whether it was. A value that is not JSON raises
         (``TypeError``), as that ``save()`` does."""
         started_at = result.started_at
+        claimed = {name: getattr(result, name) for name in SUCCESS_FIELDS}
         result.status = TaskResultStatus.SUCCESSFUL
         result.finished_at = timezone.now()
         result.return_value = value
@@ -240,8 +238,10 @@ class Worker(DbWorker):
             result, expected={"status": TaskResultStatus.RUNNING, "started_at": started_at}
         )
         if not written:
-            # As the row is: another worker requeued it, this run's outcome is not kept.
-            result.status = TaskResultStatus.RUNNING
+            # Another worker requeued the task (the row is READY, or RUNNING since a later
+            # claim): this run's outcome is not kept, and the object is left as claimed.
+            for name, as_claimed in claimed.items():
+                setattr(result, name, as_claimed)
         return written
 
     @staticmethod
