@@ -131,8 +131,7 @@ def test_a_task_runs_in_the_worker_under_the_id_of_the_request_that_enqueued_it(
 def test_ecitizen_s_worker_gives_the_request_id_from_the_row_it_claimed(db):
     """``ecitizen worker`` has read the row to claim it: the id comes from that row, and
     the row is not read again for it (a query per task)."""
-    from ecitizen.core.management.commands.worker import Worker as EcitizenWorker
-    from ecitizen.core.outages import DatabaseOutage
+    from ecitizen.core.tests.worker_support import batch_worker
 
     token = observability._request_id.set("fedcba9876543210fedcba9876543210")
     try:
@@ -141,17 +140,7 @@ def test_ecitizen_s_worker_gives_the_request_id_from_the_row_it_claimed(db):
         observability._request_id.reset(token)
     untraced = record_request_id.enqueue("untraced")
     _seen.clear()
-    worker = EcitizenWorker(
-        outage=DatabaseOutage(),
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    )
+    worker = batch_worker("test-worker")
     table = connection.ops.quote_name(DBTaskResult._meta.db_table)
     column = connection.ops.quote_name("args_kwargs")
     for stored in DBTaskResult.objects.filter(pk__in=[result.id, untraced.id]).order_by(

@@ -34,10 +34,10 @@ from django_tasks.signals import task_finished
 from django_tasks_db.models import DBTaskResult
 
 from ecitizen.core import outages
-from ecitizen.core.management.commands.worker import Heartbeat, Worker
+from ecitizen.core.management.commands.worker import Heartbeat
 from ecitizen.core.models import WorkerHeartbeat
 from ecitizen.core.outages import TASK_RETRY_DELAYS, DatabaseOutage, is_transient_database_error
-from ecitizen.core.tests.worker_support import execute_sql, queue_email
+from ecitizen.core.tests.worker_support import batch_worker, execute_sql, queue_email
 from ecitizen.notifications.models import Status
 
 pytestmark = pytest.mark.db_specific
@@ -422,18 +422,7 @@ def test_an_outcome_is_not_recorded_on_a_task_another_worker_claimed_meanwhile(
 
     task_finished.connect(note, weak=False)
     try:
-        worker = Worker(
-            outage=DatabaseOutage(),
-            queue_names=["default"],
-            interval=0,
-            batch=True,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id="w1",
-            excluded_queue_names=[],
-        )
-        worker.run_task(task_row)
+        batch_worker().run_task(task_row)
     finally:
         task_finished.disconnect(note)
     stored = DBTaskResult.objects.get()
@@ -449,17 +438,7 @@ def test_a_worker_told_to_stop_while_an_outcome_waits_for_the_database_stops_at_
 ):
     monkeypatch.setattr(outages, "FIRST_PAUSE", 600.0)  # only the stop can end the wait
     email = queue_email(resident)
-    worker = Worker(
-        outage=DatabaseOutage(),
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="w1",
-        excluded_queue_names=[],
-    )
+    worker = batch_worker()
     # SIGTERM a moment after the outcome was first refused, while the worker waits.
     sigterm = threading.Timer(0.2, worker.shutdown, (signal.SIGTERM, None))
     with _wrapped(_before(RECORD_OUTCOME, sigterm.start), Cut(RECORD_OUTCOME, times=3)):

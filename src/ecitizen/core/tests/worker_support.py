@@ -1,6 +1,7 @@
-"""Support for the worker tests: an email notification to queue, a task that fails on the
-database error a test chooses, and a mail backend that a real ``ecitizen worker`` process
-loads, which writes each message to a folder and can be made to hang.
+"""Support for the worker tests: an email notification to queue, ``ecitizen worker``'s
+worker for a test to drive, a task that fails on the database error a test chooses, and a
+mail backend that a real ``ecitizen worker`` process loads, which writes each message to a
+folder and can be made to hang.
 
 ``ECITIZEN_TEST_MAIL_DIR`` names the folder. While a file ``block`` exists there, a
 delivery first creates ``started-<pid>`` (so the test knows the worker is inside the
@@ -22,7 +23,25 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
 from django_tasks import task
 
+from ecitizen.core.management.commands.worker import Worker
+from ecitizen.core.outages import DatabaseOutage
 from ecitizen.notifications.services import notification_send
+
+
+def batch_worker(worker_id: str = "w1") -> Worker:
+    """``ecitizen worker --batch``'s worker on the default queue, made for a test that
+    drives it itself (``run_task`` on a row it claimed, or ``run``)."""
+    return Worker(
+        outage=DatabaseOutage(),
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    )
 
 
 def queue_email(recipient: Any) -> Any:
