@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ecitizen.core import observability
 from ecitizen.core.registry import registry
+from ecitizen.core.tests.worker_support import batch_options, batch_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -104,16 +105,7 @@ def test_a_task_runs_in_the_worker_under_the_id_of_the_request_that_enqueued_it(
     untraced = record_request_id.enqueue("second")  # enqueued outside any request
     assert observability.current_request_id() is None
     _seen.clear()
-    worker = Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    )
+    worker = Worker(**batch_options("test-worker"))
     # The worker's own way of running a task (signals, call, result), without its loop,
     # which closes the database connection this test's transaction holds.
     for stored in DBTaskResult.objects.filter(pk__in=[result.id, untraced.id]).order_by(
@@ -131,8 +123,6 @@ def test_a_task_runs_in_the_worker_under_the_id_of_the_request_that_enqueued_it(
 def test_ecitizen_s_worker_gives_the_request_id_from_the_row_it_claimed(db):
     """``ecitizen worker`` has read the row to claim it: the id comes from that row, and
     the row is not read again for it (a query per task)."""
-    from ecitizen.core.tests.worker_support import batch_worker
-
     token = observability._request_id.set("fedcba9876543210fedcba9876543210")
     try:
         result = record_request_id.enqueue("traced")

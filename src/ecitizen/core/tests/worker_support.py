@@ -28,20 +28,25 @@ from ecitizen.core.outages import DatabaseOutage
 from ecitizen.notifications.services import notification_send
 
 
+def batch_options(worker_id: str) -> dict[str, Any]:
+    """What ``db_worker --batch`` gives its worker on the default queue: the options of
+    django-tasks-db's ``Worker`` and of ecitizen's."""
+    return {
+        "queue_names": ["default"],
+        "interval": 0,
+        "batch": True,
+        "backend_name": "default",
+        "startup_delay": False,
+        "max_tasks": None,
+        "worker_id": worker_id,
+        "excluded_queue_names": [],
+    }
+
+
 def batch_worker(worker_id: str = "w1") -> Worker:
     """``ecitizen worker --batch``'s worker on the default queue, made for a test that
     drives it itself (``run_task`` on a row it claimed, or ``run``)."""
-    return Worker(
-        outage=DatabaseOutage(),
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id=worker_id,
-        excluded_queue_names=[],
-    )
+    return Worker(outage=DatabaseOutage(), **batch_options(worker_id))
 
 
 def queue_email(recipient: Any) -> Any:
