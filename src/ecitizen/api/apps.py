@@ -66,7 +66,9 @@ class ApiConfig(AppConfig):
             events.DocumentRevoked,
         } | {event.event_type for event in registry.webhook_events.values()}
         for event_type in sorted(event_types, key=lambda t: t.__name__):
-            registry.subscribe(event_type, webhooks.webhook_event_fanout)
+            registry.subscribe(
+                event_type, webhooks.webhook_event_fanout, when=webhooks.webhook_event_wanted
+            )
         registry.register_job(
             PeriodicJob(
                 "api.webhooks_retry",

@@ -349,11 +349,24 @@ def webhook_event_fanout(event: Any) -> None:
     webhook_deliveries_make(event)
 
 
-def _subscriptions_to(name: str) -> QuerySet[WebhookSubscription]:
-    """The live subscriptions to the webhook event ``name``: active, of an enabled
+def webhook_event_wanted(event: Any) -> bool:
+    """Whether a live subscription is to one of the webhook events made from ``event``:
+    the condition :func:`webhook_event_fanout` subscribes with, asked when the event is
+    published (one query; none when no webhook event applies). A subscription made after
+    that moment does not receive the event."""
+    names = [
+        definition.name
+        for definition in webhook_events_for(type(event))
+        if definition.applies is None or definition.applies(event)
+    ]
+    return bool(names) and _subscriptions_to(*names).exists()
+
+
+def _subscriptions_to(*names: str) -> QuerySet[WebhookSubscription]:
+    """The live subscriptions to the webhook events ``names``: active, of an enabled
     client."""
     return WebhookSubscription.objects.filter(
-        active=True, client__disabled_at__isnull=True, event_names__name=name
+        active=True, client__disabled_at__isnull=True, event_names__name__in=names
     )
 
 

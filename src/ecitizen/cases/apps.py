@@ -62,7 +62,7 @@ class CasesConfig(AppConfig):
         from ecitizen.core.events import BillPaid
         from ecitizen.core.registry import PeriodicJob
 
-        registry.subscribe(BillPaid, cases.case_fee_paid_on_bill_paid)
+        registry.subscribe(BillPaid, cases.case_fee_paid_on_bill_paid, when=cases.bill_is_case_fee)
         registry.register_job(
             PeriodicJob(
                 "cases.tick",

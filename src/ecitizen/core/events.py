@@ -5,7 +5,8 @@ An event is a frozen dataclass of plain values (ids, references, codes: JSON, an
 personal data, since it waits in the task table). The service that causes it calls
 :func:`event_publish` inside its transaction; each subscriber an app registered with
 ``registry.subscribe(EventType, handler)`` (from ``AppConfig.ready()``) then runs as its
-own background task (:func:`event_deliver`):
+own background task (:func:`event_deliver`), but when the condition it subscribed with
+(``when=``) says the event is not for it:
 
 - **on commit only**: with the database task backend the delivery tasks are inserted in
   the publishing transaction (a rollback removes them with the change, as queued mail);
@@ -89,6 +90,14 @@ class CaseStateChanged(DomainEvent):
     from_state: str
     to_state: str
     actor_id: int | None = None
+    #: The names of the ``extensions`` blocks of the case's service definition
+    #: (``report``, ``complaint``...): what lets a subscriber's condition pass over the
+    #: cases of other services without a query.
+    service_extensions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Rebuilt by a worker from its stored JSON, the names come back as a list.
+        object.__setattr__(self, "service_extensions", tuple(self.service_extensions))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,10 +195,12 @@ def event_publish(event: DomainEvent) -> int:
     """Deliver ``event`` to each of its subscribers once the current transaction commits.
 
     Call it inside the transaction of the change the event reports. Returns how many
-    deliveries were queued (one per subscriber). Raises :class:`EventError` for an event
-    that is not JSON or a subscriber a worker could not find by its dotted path. Side
-    effects: one ``event_deliver`` task per subscriber, inserted now with the database
-    task backend (so a rollback removes it), or enqueued on commit with another backend.
+    deliveries were queued (one per subscriber, but those whose condition, the ``when``
+    they subscribed with, says the event is not for them). Raises :class:`EventError` for
+    an event that is not JSON or a subscriber a worker could not find by its dotted path.
+    Side effects: the conditions are asked (one of them may read); one ``event_deliver``
+    task per subscriber it is for, inserted now with the database task backend (so a
+    rollback removes it), or enqueued on commit with another backend.
     """
     payload = event_payload(event)
     event_type = type(event)
@@ -198,17 +209,22 @@ def event_publish(event: DomainEvent) -> int:
         return 0
     if not _importable(event_type):
         raise EventError(f"event type {dotted_path(event_type)} cannot be imported by its path")
+    queued = 0
     for subscriber in subscribers:
         if not _importable(subscriber):
             raise EventError(
                 f"subscriber {subscriber!r} of {event_type.__name__} is not a module-level "
                 "function that a worker can import"
             )
+        condition = registry.subscription_condition(event_type, subscriber)
+        if condition is not None and not condition(event):
+            continue
         # Committed with the change, or not at all.
         enqueue_with_change(
             event_deliver, dotted_path(subscriber), dotted_path(event_type), payload
         )
-    return len(subscribers)
+        queued += 1
+    return queued
 
 
 @task()

@@ -397,6 +397,10 @@ class Registry:
     demo_loaders: dict[str, DemoLoader] = field(default_factory=dict)
     # event type (a class) -> subscribers, in registration order
     subscribers: dict[type, list[Callable[[Any], None]]] = field(default_factory=dict)
+    # (event type, subscriber) -> the condition asked when publishing (see subscribe)
+    subscription_conditions: dict[tuple[type, Callable[[Any], None]], Callable[[Any], bool]] = (
+        field(default_factory=dict)
+    )
     secret_stores: dict[str, SecretStore] = field(default_factory=dict)
     # slot -> panels shown there, in registration order (see :meth:`panels_for`)
     panels: dict[str, list[Panel]] = field(default_factory=dict)
@@ -502,12 +506,43 @@ class Registry:
     def register_demo_loader(self, loader: DemoLoader) -> None:
         self._put(self.demo_loaders, loader.name, loader, "demo loader")
 
-    def subscribe(self, event_type: type, subscriber: Callable[[Any], None]) -> None:
+    def subscribe(
+        self,
+        event_type: type,
+        subscriber: Callable[[Any], None],
+        *,
+        when: Callable[[Any], bool] | None = None,
+    ) -> None:
         """Run ``subscriber(event)`` for every ``event_type`` published (once the
-        publishing transaction commits; see ``core.events``)."""
+        publishing transaction commits; see ``core.events``).
+
+        ``when(event)``, if given, is asked by the publisher, in its transaction: a
+        delivery is queued only when it answers true. It spares a background task for the
+        events a subscriber would pass over (a street report's subscriber and the cases
+        of other services), so it must answer exactly that: true for every event the
+        subscriber has work for. It should read nothing, or one cheap query, and must not
+        write. The same subscriber registered again must be registered the same way."""
         handlers = self.subscribers.setdefault(event_type, [])
-        if subscriber not in handlers:
-            handlers.append(subscriber)
+        key = (event_type, subscriber)
+        if subscriber in handlers:
+            if self.subscription_conditions.get(key) is not when:
+                raise RegistryError(
+                    f"{subscriber!r} already subscribes to {event_type.__name__} with "
+                    "another condition"
+                )
+            return
+        handlers.append(subscriber)
+        if when is not None:
+            self.subscription_conditions[key] = when
+
+    def unsubscribe(self, event_type: type, subscriber: Callable[[Any], None]) -> None:
+        """Undo :meth:`subscribe` (for tests that subscribe for their own time)."""
+        handlers = self.subscribers.get(event_type, [])
+        if subscriber in handlers:
+            handlers.remove(subscriber)
+        if not handlers:
+            self.subscribers.pop(event_type, None)
+        self.subscription_conditions.pop((event_type, subscriber), None)
 
     def register_panel(
         self,
@@ -647,6 +682,12 @@ class Registry:
 
     def subscribers_of(self, event_type: type) -> list[Callable[[Any], None]]:
         return list(self.subscribers.get(event_type, []))
+
+    def subscription_condition(
+        self, event_type: type, subscriber: Callable[[Any], None]
+    ) -> Callable[[Any], bool] | None:
+        """The ``when`` the subscriber was registered with for ``event_type``, if any."""
+        return self.subscription_conditions.get((event_type, subscriber))
 
     def personal_data_in_order(self) -> list[PersonalData]:
         return sorted(self.personal_data.values(), key=lambda data: (data.order, data.name))

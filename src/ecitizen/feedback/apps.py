@@ -55,7 +55,9 @@ class FeedbackConfig(AppConfig):
             context=panels.staff_case_panel,
         )
         # A complaint's stages follow its case.
-        registry.subscribe(CaseStateChanged, services.complaint_follow_case)
+        registry.subscribe(
+            CaseStateChanged, services.complaint_follow_case, when=services.is_complaint_case
+        )
         registry.register_prune_hook(
             PruneHook(
                 "feedback.unconfirmed",

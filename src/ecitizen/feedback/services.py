@@ -588,6 +588,12 @@ def complaint_state_record(
     return submission
 
 
+def is_complaint_case(event: CaseStateChanged) -> bool:
+    """Whether the case is of a complaint service (its definition has the complaint
+    block): the condition :func:`complaint_follow_case` subscribes with."""
+    return EXTENSION in event.service_extensions
+
+
 def complaint_follow_case(event: CaseStateChanged) -> None:
     """Subscriber of ``CaseStateChanged``: a complaint's case moved on (see
     :func:`complaint_state_record`). Other cases are ignored."""

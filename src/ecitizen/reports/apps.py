@@ -42,7 +42,9 @@ class ReportsConfig(AppConfig):
                 order=80,
             )
         )
-        registry.subscribe(CaseStateChanged, services.report_follow_case)
+        registry.subscribe(
+            CaseStateChanged, services.report_follow_case, when=services.is_report_case
+        )
 
         from ecitizen.reports import staff_views
 

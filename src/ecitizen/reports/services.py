@@ -404,6 +404,12 @@ def report_confirm(*, token: str) -> Report:
 # --- following the case ----------------------------------------------------------------------
 
 
+def is_report_case(event: CaseStateChanged) -> bool:
+    """Whether the case is of a street-report category (its definition has the report
+    block): the condition :func:`report_follow_case` subscribes with."""
+    return EXTENSION in event.service_extensions
+
+
 def report_follow_case(event: CaseStateChanged) -> None:
     """Subscriber of ``CaseStateChanged``: copy the case's new state onto its report, add
     the public update (the text the official wrote for the reporter, if any) and tell the

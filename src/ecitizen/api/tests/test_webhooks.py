@@ -305,6 +305,26 @@ def test_only_entitled_clients_receive_an_event(
     ]
 
 
+def test_an_event_is_fanned_out_only_when_a_live_subscription_is_to_it(
+    client, platform_admin, resident, resident_app, receiver
+):
+    """Asked when the event is published: without a live subscription to one of its
+    webhook events, the fan-out is not even queued."""
+    from ecitizen.core.events import CaseSubmitted
+
+    submitted = CaseSubmitted(
+        case_id=1, reference="RIV-X", service_slug="shed-permit", department_id=None, state="s"
+    )
+    assert not webhooks.webhook_event_wanted(submitted)
+    token = resident_token(resident_app, resident)
+    subscribe(client, token, receiver.url, ["payment.settled"])
+    assert not webhooks.webhook_event_wanted(submitted)
+    subscribe(client, token, receiver.url + "/cases", ["case.submitted"])
+    assert webhooks.webhook_event_wanted(submitted)
+    clients.client_disable(client=resident_app, actor=platform_admin)
+    assert not webhooks.webhook_event_wanted(submitted)
+
+
 def test_a_failed_delivery_is_retried_with_backoff_then_given_up(
     settings, resident, resident_app, shed, receiver, django_capture_on_commit_callbacks
 ):

@@ -90,6 +90,7 @@ from ecitizen.cases.services.jobs import cases_escalate, drafts_expire
 from ecitizen.cases.services.workflow import (
     ActionInput,
     actions_for,
+    bill_is_case_fee,
     case_document_issue,
     case_fee_paid,
     case_fee_paid_on_bill_paid,
@@ -113,6 +114,7 @@ __all__ = [
     "assist_consent_confirm",
     "assist_consent_get",
     "assist_consent_request",
+    "bill_is_case_fee",
     "case_assign",
     "case_document_issue",
     "case_fee_paid",

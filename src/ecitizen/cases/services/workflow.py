@@ -212,13 +212,13 @@ def case_transition(  # noqa: PLR0912 - the checks and effects of one transition
     if document and document["on_state"] == case.state and case.payment_status != "due":
         _issue_document_with_change(case)
     _publish_transition(
-        case, slug=spec.slug, action_id=action_id, before=before, actor=actor, decided=decided
+        case, spec=spec, action_id=action_id, before=before, actor=actor, decided=decided
     )
     return case
 
 
 def _publish_transition(
-    case: Case, *, slug: str, action_id: str, before: str, actor: User, decided: bool
+    case: Case, *, spec: ServiceSpec, action_id: str, before: str, actor: User, decided: bool
 ) -> None:
     """The domain events of a transition: ``CaseStateChanged``, and ``CaseDecided`` when
     the case reached its first outcome."""
@@ -226,12 +226,13 @@ def _publish_transition(
         CaseStateChanged(
             case_id=case.pk,
             reference=case.reference,
-            service_slug=slug,
+            service_slug=spec.slug,
             department_id=case.department_id,
             action=action_id,
             from_state=before,
             to_state=case.state,
             actor_id=actor.pk,
+            service_extensions=tuple(sorted(spec.definition.get("extensions") or {})),
         )
     )
     if decided:
@@ -239,7 +240,7 @@ def _publish_transition(
             CaseDecided(
                 case_id=case.pk,
                 reference=case.reference,
-                service_slug=slug,
+                service_slug=spec.slug,
                 department_id=case.department_id,
                 outcome=case.outcome,
                 state=case.state,
@@ -291,12 +292,18 @@ def _fee_bill(case: Case, spec: ServiceSpec) -> None:
     case.save()
 
 
+def bill_is_case_fee(event: BillPaid) -> bool:
+    """Whether the bill paid is a case's fee: the condition :func:`case_fee_paid_on_bill_paid`
+    subscribes with, so that paying a tax bill or a fine queues no delivery for it."""
+    return event.source_key.startswith("case:")
+
+
 def case_fee_paid_on_bill_paid(event: BillPaid) -> None:
     """Subscriber of ``BillPaid`` (run by a worker once the payment committed, retried if
     it fails): a case waiting for its fee moves on by itself. Bills that are not a case's
     fee are ignored; a bill paid again changes nothing (:func:`case_fee_paid` is
     idempotent)."""
-    if not event.source_key.startswith("case:"):
+    if not bill_is_case_fee(event):
         return
     case = Case.objects.filter(reference=event.source_reference).first()
     if case is not None:

@@ -38,7 +38,7 @@ def recorded():
         registry.subscribe(event_type, record)
     yield SEEN
     for event_type in EVENT_TYPES:
-        registry.subscribers[event_type].remove(record)
+        registry.unsubscribe(event_type, record)
 
 
 def test_an_application_publishes_its_story(
@@ -126,3 +126,43 @@ def test_an_application_publishes_its_story(
     with django_capture_on_commit_callbacks(execute=True):
         document_revoke(document=document, reason="Issued in error", actor=None)
     assert recorded == [events.DocumentRevoked(**{**issued.__dict__})]
+
+
+def test_a_transition_queues_no_delivery_that_has_nothing_to_do(
+    shed, resident, works_officer, settings
+):
+    """The platform's subscribers of ``CaseStateChanged`` (a street report's, a
+    complaint's, the webhooks') have nothing to do for a shed permit with no webhook
+    subscription: their conditions keep their deliveries out of the queue."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+    settings.TASKS_BACKEND = "database"
+    case = submit_shed(shed, resident)
+    deliveries = DBTaskResult.objects.filter(task_path="ecitizen.core.events.event_deliver")
+    before = deliveries.count()
+    case = services.case_transition(case=case, action_id="start_review", actor=works_officer)
+    assert case.state == "first_review"
+    assert deliveries.count() == before
+    # The subscribers are there, and the conditions refuse this event.
+    subscribers = registry.subscribers_of(events.CaseStateChanged)
+    assert len(subscribers) == 3
+    changed = events.CaseStateChanged(
+        case_id=case.pk,
+        reference=case.reference,
+        service_slug="shed-permit",
+        department_id=case.department_id,
+        action="start_review",
+        from_state="submitted",
+        to_state="first_review",
+        service_extensions=["report"],  # as a worker rebuilds it from JSON
+    )
+    assert changed.service_extensions == ("report",)
+    wanted = [
+        subscriber.__name__
+        for subscriber in subscribers
+        if registry.subscription_condition(events.CaseStateChanged, subscriber)(changed)
+    ]
+    assert wanted == ["report_follow_case"]

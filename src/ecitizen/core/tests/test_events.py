@@ -23,7 +23,7 @@ from ecitizen.core.events import (
     event_subscribers_check,
 )
 from ecitizen.core.models import WorkerHeartbeat
-from ecitizen.core.registry import registry
+from ecitizen.core.registry import RegistryError, registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,15 +72,13 @@ def subscribe():
     FAILURES_LEFT["flaky"] = 0
     added = []
 
-    def _subscribe(event_type, subscriber):
-        registry.subscribe(event_type, subscriber)
+    def _subscribe(event_type, subscriber, when=None):
+        registry.subscribe(event_type, subscriber, when=when)
         added.append((event_type, subscriber))
 
     yield _subscribe
     for event_type, subscriber in added:
-        registry.subscribers[event_type].remove(subscriber)
-        if not registry.subscribers[event_type]:
-            del registry.subscribers[event_type]
+        registry.unsubscribe(event_type, subscriber)
 
 
 def _the_change(worker_id: str = "the-change") -> WorkerHeartbeat:
@@ -143,6 +141,34 @@ def test_an_event_without_subscribers_queues_nothing(django_capture_on_commit_ca
     with django_capture_on_commit_callbacks() as callbacks:
         assert event_publish(ThingHappened(thing_id=1, label="one")) == 0
     assert callbacks == []
+
+
+def even_things(event: ThingHappened) -> bool:
+    return event.thing_id % 2 == 0
+
+
+@pytest.mark.django_db
+def test_a_subscriber_is_given_only_the_events_its_condition_accepts(
+    subscribe, django_capture_on_commit_callbacks
+):
+    subscribe(ThingHappened, first, when=even_things)
+    subscribe(ThingHappened, second)
+    odd, even = ThingHappened(thing_id=7, label="odd"), ThingHappened(thing_id=8, label="even")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert event_publish(odd) == 1
+    assert len(callbacks) == 1  # no delivery queued for the other
+    with django_capture_on_commit_callbacks(execute=True):
+        assert event_publish(even) == 2
+    assert [("second", odd), ("first", even), ("second", even)] == SEEN
+
+
+def test_a_subscriber_registered_again_keeps_its_condition(subscribe):
+    subscribe(ThingHappened, first, when=even_things)
+    registry.subscribe(ThingHappened, first, when=even_things)  # as a second ready() does
+    assert registry.subscribers_of(ThingHappened) == [first]
+    with pytest.raises(RegistryError, match="another condition"):
+        registry.subscribe(ThingHappened, first)
+    assert registry.subscription_condition(ThingHappened, first) is even_things
 
 
 # --- with the database backend: in the same transaction, run by the worker ------------------
