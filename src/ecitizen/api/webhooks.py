@@ -57,6 +57,7 @@ from ecitizen.api.models import (
     WebhookSubscriptionEvent,
 )
 from ecitizen.api.oauth import BACK_OFFICE, RESIDENT_APP
+from ecitizen.core.compiled import CompiledQuery
 from ecitizen.core.errors import DomainError
 from ecitizen.core.registry import WebhookEvent, registry
 from ecitizen.core.services import audit_record
@@ -349,24 +350,32 @@ def webhook_event_fanout(event: Any) -> None:
     webhook_deliveries_make(event)
 
 
+def _subscriptions_to(name: str) -> QuerySet[WebhookSubscription]:
+    """The live subscriptions to the webhook event ``name``: active, of an enabled
+    client."""
+    return WebhookSubscription.objects.filter(
+        active=True, client__disabled_at__isnull=True, event_names__name=name
+    )
+
+
+#: Whether a live subscription is to an event (the id of one, or no row): asked on every
+#: domain event that webhook events are made from, in the request that publishes it.
+_ONE_SUBSCRIPTION_TO = CompiledQuery(
+    WebhookSubscription,
+    lambda name: _subscriptions_to(name).values_list("pk", flat=True)[:1],
+    name=("compiled-sample-event-name", WebhookSubscriptionEvent._meta.get_field("name")),
+)
+
+
 def webhook_event_wanted(event: Any) -> bool:
     """Whether a live subscription is to one of the webhook events made from ``event``:
     the condition :func:`webhook_event_fanout` subscribes with, asked when the event is
-    published (one query; none when no webhook event applies). A subscription made after
-    that moment does not receive the event."""
-    names = [
-        definition.name
+    published (one query per webhook event that applies: most domain events make one).
+    A subscription made after that moment does not receive the event."""
+    return any(
+        _ONE_SUBSCRIPTION_TO.value(name=definition.name) is not None
         for definition in webhook_events_for(type(event))
         if definition.applies is None or definition.applies(event)
-    ]
-    return bool(names) and _subscriptions_to(*names).exists()
-
-
-def _subscriptions_to(*names: str) -> QuerySet[WebhookSubscription]:
-    """The live subscriptions to the webhook events ``names``: active, of an enabled
-    client."""
-    return WebhookSubscription.objects.filter(
-        active=True, client__disabled_at__isnull=True, event_names__name__in=names
     )
 
 
