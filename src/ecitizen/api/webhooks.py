@@ -362,7 +362,7 @@ def _subscriptions_to(name: str) -> QuerySet[WebhookSubscription]:
 #: domain event that webhook events are made from, in the request that publishes it.
 _ONE_SUBSCRIPTION_TO = CompiledQuery(
     WebhookSubscription,
-    lambda name: _subscriptions_to(name).values_list("pk", flat=True)[:1],
+    lambda name: _subscriptions_to(name).order_by().values_list("pk", flat=True)[:1],
     name=("compiled-sample-event-name", WebhookSubscriptionEvent._meta.get_field("name")),
 )
 
@@ -370,12 +370,13 @@ _ONE_SUBSCRIPTION_TO = CompiledQuery(
 def webhook_event_wanted(event: Any) -> bool:
     """Whether a live subscription is to one of the webhook events made from ``event``:
     the condition :func:`webhook_event_fanout` subscribes with, asked when the event is
-    published (one query per webhook event that applies: most domain events make one).
-    A subscription made after that moment does not receive the event."""
+    published: one query per webhook event made from its type (most types make one), and
+    a webhook event's own test (``applies``, which may read) only when someone is
+    subscribed to it. A subscription made after that moment does not receive the event."""
     return any(
         _ONE_SUBSCRIPTION_TO.value(name=definition.name) is not None
+        and (definition.applies is None or definition.applies(event))
         for definition in webhook_events_for(type(event))
-        if definition.applies is None or definition.applies(event)
     )
 
 

@@ -24,7 +24,11 @@ own background task (:func:`event_deliver`), but when the condition it subscribe
 Subscribers are found by the worker through their dotted path, so they must be
 module-level functions (no lambdas, no bound methods); :func:`event_subscribers_check`
 (a system check) refuses any other. Add a field to an existing event only with a default:
-deliveries queued by the previous version are rebuilt from their stored fields.
+deliveries queued by the previous version are rebuilt from their stored fields, and a
+worker rebuilds a later version's payload with the fields it knows
+(:func:`event_rebuild`); a field that only the subscribers' conditions need is not stored
+at all (:data:`NOT_STORED`), so that the workers of the previous version, during a
+release, are given the payload they know.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core import checks
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks import task
@@ -55,6 +59,12 @@ EVENT_RETRY_DELAYS = (60, 300, 1800, 7200, 43200)
 class EventError(Exception):
     """An event or a subscriber that cannot be delivered by a worker (a programming
     error, raised when publishing)."""
+
+
+#: The metadata key of an event's field that the publisher and the subscribers'
+#: conditions see, but the deliveries do not store: a worker of the previous version,
+#: during a release, could not rebuild an event with a field it does not know.
+NOT_STORED = "ecitizen.events.not_stored"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,12 +102,9 @@ class CaseStateChanged(DomainEvent):
     actor_id: int | None = None
     #: The names of the ``extensions`` blocks of the case's service definition
     #: (``report``, ``complaint``...): what lets a subscriber's condition pass over the
-    #: cases of other services without a query.
-    service_extensions: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        # Rebuilt by a worker from its stored JSON, the names come back as a list.
-        object.__setattr__(self, "service_extensions", tuple(self.service_extensions))
+    #: cases of other services without a query. For the conditions only (see
+    #: :data:`NOT_STORED`): a delivery's subscriber sees ``()``.
+    service_extensions: tuple[str, ...] = dataclasses.field(default=(), metadata={NOT_STORED: True})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,10 +185,15 @@ def _importable(obj: Any) -> bool:
 
 
 def event_payload(event: DomainEvent) -> dict[str, Any]:
-    """The event's fields, checked to be JSON values (what the task table stores)."""
+    """The event's stored fields (all but those marked :data:`NOT_STORED`), checked to
+    be JSON values (what the task table stores)."""
     if not isinstance(event, DomainEvent) or not dataclasses.is_dataclass(event):
         raise EventError(f"{event!r} is not a domain event (a DomainEvent dataclass)")
-    payload = {field.name: getattr(event, field.name) for field in dataclasses.fields(event)}
+    payload = {
+        field.name: getattr(event, field.name)
+        for field in dataclasses.fields(event)
+        if not field.metadata.get(NOT_STORED)
+    }
     try:
         json.dumps(payload)
     except (TypeError, ValueError) as error:
@@ -216,8 +228,7 @@ def event_publish(event: DomainEvent) -> int:
                 f"subscriber {subscriber!r} of {event_type.__name__} is not a module-level "
                 "function that a worker can import"
             )
-        condition = registry.subscription_condition(event_type, subscriber)
-        if condition is not None and not condition(event):
+        if not _wanted(event, event_type, subscriber):
             continue
         # Committed with the change, or not at all.
         enqueue_with_change(
@@ -225,6 +236,35 @@ def event_publish(event: DomainEvent) -> int:
         )
         queued += 1
     return queued
+
+
+def _wanted(event: DomainEvent, event_type: type, subscriber: Callable[[Any], None]) -> bool:
+    """What the subscriber's condition says of ``event`` (yes without one). A condition
+    that fails says yes: the delivery is queued and the subscriber, which checks for
+    itself, decides; the publisher's change goes on. A database error is not caught: it
+    has broken the publisher's transaction already."""
+    condition = registry.subscription_condition(event_type, subscriber)
+    if condition is None:
+        return True
+    try:
+        return bool(condition(event))
+    except DatabaseError:
+        raise
+    except Exception:
+        logger.exception(
+            "the condition of %s failed on %s; delivering",
+            dotted_path(subscriber),
+            event_type.__name__,
+        )
+        return True
+
+
+def event_rebuild(event_path: str, payload: dict[str, Any]) -> DomainEvent:
+    """The event a delivery stored, with the fields its type knows: a payload stored by
+    a later version (a field added since) is read by this one during a release."""
+    event_type = import_string(event_path)
+    known = {field.name for field in dataclasses.fields(event_type)}
+    return event_type(**{name: value for name, value in payload.items() if name in known})  # type: ignore[no-any-return]
 
 
 @task()
@@ -238,7 +278,7 @@ def event_deliver(
     after the last one the error is logged and the task ends failed.
     """
     subscriber: Callable[[Any], Any] = import_string(subscriber_path)
-    event = import_string(event_path)(**payload)
+    event = event_rebuild(event_path, payload)
     try:
         with transaction.atomic():
             subscriber(event)

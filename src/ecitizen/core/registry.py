@@ -520,8 +520,9 @@ class Registry:
         delivery is queued only when it answers true. It spares a background task for the
         events a subscriber would pass over (a street report's subscriber and the cases
         of other services), so it must answer exactly that: true for every event the
-        subscriber has work for. It should read nothing, or one cheap query, and must not
-        write. The same subscriber registered again must be registered the same way."""
+        subscriber has work for. It should read nothing, or a cheap query or two, and must
+        not write; one that raises is taken as a yes (``core.events``). The same
+        subscriber registered again must be registered the same way."""
         handlers = self.subscribers.setdefault(event_type, [])
         key = (event_type, subscriber)
         if subscriber in handlers:

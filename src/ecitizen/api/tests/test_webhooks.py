@@ -317,9 +317,10 @@ def test_an_event_is_fanned_out_only_when_a_live_subscription_is_to_it(
     )
     assert not webhooks.webhook_event_wanted(submitted)
     token = resident_token(resident_app, resident)
-    subscribe(client, token, receiver.url, ["payment.settled"])
+    assert subscribe(client, token, receiver.url, ["payment.settled"]).status_code == 201
     assert not webhooks.webhook_event_wanted(submitted)
-    subscribe(client, token, receiver.url + "/cases", ["case.submitted"])
+    created = subscribe(client, token, receiver.url + "/cases", ["case.submitted"])
+    assert created.status_code == 201
     assert webhooks.webhook_event_wanted(submitted)
     clients.client_disable(client=resident_app, actor=platform_admin)
     assert not webhooks.webhook_event_wanted(submitted)

@@ -20,6 +20,7 @@ from ecitizen.core.events import (
     DomainEvent,
     EventError,
     event_publish,
+    event_rebuild,
     event_subscribers_check,
 )
 from ecitizen.core.models import WorkerHeartbeat
@@ -160,6 +161,33 @@ def test_a_subscriber_is_given_only_the_events_its_condition_accepts(
     with django_capture_on_commit_callbacks(execute=True):
         assert event_publish(even) == 2
     assert [("second", odd), ("first", even), ("second", even)] == SEEN
+
+
+def broken_condition(event: ThingHappened) -> bool:
+    raise KeyError("a mistake in the condition")
+
+
+@pytest.mark.django_db
+def test_a_condition_that_fails_delivers_and_keeps_the_change(
+    subscribe, django_capture_on_commit_callbacks, caplog
+):
+    subscribe(ThingHappened, first, when=broken_condition)
+    event = ThingHappened(thing_id=3, label="three")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        _the_change()
+        assert event_publish(event) == 1
+    assert [("first", event)] == SEEN
+    assert WorkerHeartbeat.objects.filter(worker_id="the-change").exists()
+    assert "the condition of" in caplog.text
+    assert "KeyError" in caplog.text
+
+
+def test_a_later_versions_payload_is_rebuilt_with_the_fields_known():
+    """During a release a worker may be given a delivery stored by the next version,
+    with a field added since: it is rebuilt without it."""
+    path = f"{ThingHappened.__module__}.ThingHappened"
+    rebuilt = event_rebuild(path, {"thing_id": 1, "label": "one", "added_later": "x"})
+    assert rebuilt == ThingHappened(thing_id=1, label="one")
 
 
 def test_a_subscriber_registered_again_keeps_its_condition(subscribe):
