@@ -358,13 +358,19 @@ def _subscriptions_to(name: str) -> QuerySet[WebhookSubscription]:
     )
 
 
-#: Whether a live subscription is to an event (the id of one, or no row): asked on every
-#: domain event that webhook events are made from, in the request that publishes it.
+#: The id of one live subscription to an event, or no row: asked on every domain event
+#: that webhook events are made from, in the request that publishes it, and again by the
+#: fan-out.
 _ONE_SUBSCRIPTION_TO = CompiledQuery(
     WebhookSubscription,
     lambda name: _subscriptions_to(name).order_by().values_list("pk", flat=True)[:1],
     name=("compiled-sample-event-name", WebhookSubscriptionEvent._meta.get_field("name")),
 )
+
+
+def _subscribed(name: str) -> bool:
+    """Whether a live subscription is to the webhook event ``name`` (one query)."""
+    return _ONE_SUBSCRIPTION_TO.value(name=name) is not None
 
 
 def webhook_event_wanted(event: Any) -> bool:
@@ -374,8 +380,7 @@ def webhook_event_wanted(event: Any) -> bool:
     a webhook event's own test (``applies``, which may read) only when someone is
     subscribed to it. A subscription made after that moment does not receive the event."""
     return any(
-        _ONE_SUBSCRIPTION_TO.value(name=definition.name) is not None
-        and (definition.applies is None or definition.applies(event))
+        _subscribed(definition.name) and (definition.applies is None or definition.applies(event))
         for definition in webhook_events_for(type(event))
     )
 
@@ -406,7 +411,7 @@ def webhook_deliveries_make(event: Any) -> int:
     for definition in webhook_events_for(type(event)):
         if definition.applies is not None and not definition.applies(event):
             continue
-        if not _subscriptions_to(definition.name).exists():  # spares the audience's query
+        if not _subscribed(definition.name):  # spares the audience's query
             continue
         audience = definition.audience(event)
         candidates = _candidates(definition.name, audience)

@@ -25,7 +25,7 @@ from ecitizen.accounts.selectors import (
 from ecitizen.cases.models import Case, CaseEvent, CaseFile, Channel, Draft, ServiceUsage
 from ecitizen.cases.services import CASES_WORK, staff_may_work
 from ecitizen.catalogue.selectors import version_specs, versions_give_definitions
-from ecitizen.catalogue.spec import ServiceSpec
+from ecitizen.catalogue.spec import ServiceSpec, extension_names
 from ecitizen.core.compiled import CompiledQuery
 from ecitizen.core.crypto import collation_key
 from ecitizen.core.listing import CountedRows
@@ -214,8 +214,7 @@ def case_defined_with(case: Case, extension: str) -> bool:
     with its own block (complaints, street reports) knows by it, without a query, that a
     case of any other service is none of its own. Precondition: the case's version is read
     with its definition (every selector of a case here gives it)."""
-    extensions = case.service_version.definition.get("extensions")
-    return isinstance(extensions, dict) and extension in extensions
+    return extension in extension_names(case.service_version.definition)
 
 
 def cases_for_applicant(*, user: Any) -> QuerySet[Case]:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ecitizen.catalogue.models import Service, ServiceVersion
 from ecitizen.catalogue.search import ordered, search_service_ids
-from ecitizen.catalogue.spec import ServiceSpec
+from ecitizen.catalogue.spec import ServiceSpec, extension_names
 from ecitizen.core.compiled import CompiledQuery
 
 #: Labels of the topics definitions may name; other topics show their identifier.
@@ -148,8 +148,7 @@ def services_with_extension(name: str) -> list[Service]:
     found = []
     for service in services_published_list(listed=None):
         version = service.current_version
-        extensions = version.definition.get("extensions") if version is not None else None
-        if isinstance(extensions, dict) and name in extensions:
+        if version is not None and name in extension_names(version.definition):
             found.append(service)
     return found
 

@@ -30,6 +30,13 @@ def localised(text: Mapping[str, str] | None, language: str | None = None) -> st
     return text.get(language) or text.get("en") or next(iter(text.values()))
 
 
+def extension_names(definition: Mapping[str, Any]) -> tuple[str, ...]:
+    """The names of a definition's ``extensions`` blocks (the apps' own parts: ``report``,
+    ``complaint``...), sorted; none when it has no object there."""
+    extensions = definition.get("extensions")
+    return tuple(sorted(extensions)) if isinstance(extensions, dict) else ()
+
+
 def condition_met(condition: Mapping[str, Any] | None, answers: Answers) -> bool:
     """Whether a ``show_if`` condition holds for the answers given so far. A condition on
     a question not answered (or hidden) does not hold."""

@@ -33,7 +33,7 @@ from ecitizen.cases.services.common import (
     _today,
     spec_for,
 )
-from ecitizen.catalogue.spec import ServiceSpec, localised
+from ecitizen.catalogue.spec import ServiceSpec, extension_names, localised
 from ecitizen.core.errors import PermissionDenied
 from ecitizen.core.events import (
     BillPaid,
@@ -232,7 +232,7 @@ def _publish_transition(
             from_state=before,
             to_state=case.state,
             actor_id=actor.pk,
-            service_extensions=tuple(sorted(spec.definition.get("extensions") or {})),
+            service_extensions=extension_names(spec.definition),
         )
     )
     if decided:
